@@ -1,0 +1,261 @@
+//! The HTTP edge of callbase: the only crate that knows axum.
+
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Deserialize;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+
+/// HTTP settings (`CALLBASE__HTTP__*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpConfig {
+    #[serde(default = "default_addr")]
+    pub addr: SocketAddr,
+    /// The origin users reach the app at, e.g. `https://callbase.example.com`. Requests whose
+    /// `Origin` matches it (or the request's own Host) pass the CSRF origin check.
+    pub public_origin: Option<String>,
+    /// Built `web/` to serve (`web/dist`); nothing is served at `/` when unset.
+    pub static_dir: Option<PathBuf>,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    /// Largest accepted request body in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+}
+
+fn default_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_body_limit() -> usize {
+    1024 * 1024
+}
+
+impl HttpConfig {
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.public_origin.iter().map(|o| o.trim_end_matches('/').to_string()).collect()
+    }
+}
+
+/// Session and login settings (`CALLBASE__AUTH__*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthConfig {
+    /// Serve cookies with `Secure` and the `__Host-` prefix (set when behind HTTPS).
+    #[serde(default)]
+    pub cookie_secure: bool,
+    /// A session ends after this many minutes without a request.
+    #[serde(default = "default_idle")]
+    pub idle_minutes: u64,
+    /// A session ends this many hours after login, active or not.
+    #[serde(default = "default_absolute")]
+    pub absolute_hours: i64,
+    /// Failed logins per account+login before the growing delay starts.
+    #[serde(default = "default_account_threshold")]
+    pub account_failure_threshold: i64,
+    /// Failed logins per client IP before the growing delay starts.
+    #[serde(default = "default_ip_threshold")]
+    pub ip_failure_threshold: i64,
+}
+
+fn default_idle() -> u64 {
+    120
+}
+fn default_absolute() -> i64 {
+    24
+}
+fn default_account_threshold() -> i64 {
+    5
+}
+fn default_ip_threshold() -> i64 {
+    5
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        serde_json::from_str("{}").expect("all auth settings have defaults")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+}
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub cfg: Arc<ApiConfig>,
+    pub db: callbase_db::Db,
+    pub redis: redis::aio::ConnectionManager,
+    pub sessions: auth::session::Sessions,
+    pub throttle: auth::throttle::Throttle,
+    pub store: callbase_recordings::ObjectStore,
+    pub ari: callbase_telephony::ari::Ari,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(
+        cfg: ApiConfig,
+        db: callbase_db::Db,
+        redis: redis::aio::ConnectionManager,
+        store: callbase_recordings::ObjectStore,
+        ari: callbase_telephony::ari::Ari,
+    ) -> Self {
+        let sessions = auth::session::Sessions::new(
+            redis.clone(),
+            cfg.auth.idle_minutes * 60,
+            cfg.auth.absolute_hours * 3600,
+        );
+        let throttle = auth::throttle::Throttle::new(
+            redis.clone(),
+            cfg.auth.account_failure_threshold,
+            cfg.auth.ip_failure_threshold,
+        );
+        Self { cfg: Arc::new(cfg), db, redis, sessions, throttle, store, ari, metrics: metrics_handle() }
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every app in the process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (e.g. by an embedding program); then our
+            // handle renders only what we record through it, which is still correct output.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "health"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    use routes::{auth, groups, users};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::csrf))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::patch))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::patch, groups::delete))
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Counts requests and their latency by matched route (not raw path: ids would explode the label
+/// set).
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// The built HTTP application (so other crates need not depend on axum).
+pub type App = Router;
+
+/// Builds the whole HTTP app.
+pub fn router(st: AppState) -> Router {
+    let (api, openapi) = api_router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    let api = api
+        .route("/api/openapi.json", get(move || async move { Json((*openapi).clone()) }))
+        .route("/api/{*rest}", any(api_not_found))
+        .layer(middleware::from_fn_with_state(st.clone(), auth::protect));
+
+    let mut app = Router::new()
+        .merge(api)
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics));
+    if let Some(dir) = &st.cfg.http.static_dir {
+        // The SPA: files as they are, any other path gets index.html (client-side routing).
+        let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+        app = app.fallback_service(spa);
+    }
+    let x_request_id = HeaderName::from_static("x-request-id");
+    app.layer(middleware::from_fn(track_metrics))
+        .layer(DefaultBodyLimit::max(st.cfg.http.body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), route = route.as_deref().unwrap_or(req.uri().path()), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(st)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves (graceful: in-flight requests finish).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

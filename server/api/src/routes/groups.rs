@@ -1,0 +1,139 @@
+//! Access groups (administrators and sub-administrators only). A group grants a role; built-in
+//! groups (Administrator, Sub-administrator, Agent) cannot be renamed, re-roled or deleted.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use callbase_core::{GroupId, Role};
+use callbase_db::accounts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AdminUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::routes::users::ensure_an_admin_remains;
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub role: Role,
+    pub builtin: bool,
+    pub member_count: i64,
+}
+
+impl From<accounts::GroupRow> for Group {
+    fn from(g: accounts::GroupRow) -> Self {
+        Group { id: g.id, name: g.name, role: g.role, builtin: g.builtin, member_count: g.member_count }
+    }
+}
+
+fn parse_group_name(raw: &str) -> ApiResult<String> {
+    let s = raw.trim();
+    if (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control) {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::unprocessable("invalid_group_name", "group name must be 1–100 characters"))
+    }
+}
+
+fn name_taken(e: &sqlx::Error) -> bool {
+    callbase_db::constraint(e) == Some("access_groups_tenant_name_key")
+}
+
+fn taken(name: &str) -> ApiError {
+    ApiError::conflict("group_name_taken", format!("a group named '{name}' exists already"))
+}
+
+#[utoipa::path(get, path = "/api/groups", tag = "groups", responses((status = 200, body = [Group])))]
+pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Vec<Group>>> {
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let groups = accounts::list_groups(&mut tx, a.tenant_id).await?;
+    tx.commit().await?;
+    Ok(Json(groups.into_iter().map(Group::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateGroup {
+    pub name: String,
+    #[serde(default = "default_role")]
+    pub role: Role,
+}
+
+fn default_role() -> Role {
+    Role::User
+}
+
+#[utoipa::path(post, path = "/api/groups", tag = "groups", request_body = CreateGroup,
+    responses((status = 201, body = Group), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<CreateGroup>,
+) -> ApiResult<(StatusCode, Json<Group>)> {
+    let name = parse_group_name(&b.name)?;
+    if b.role == Role::Administrator && a.role < Role::Administrator {
+        return Err(ApiError::Forbidden);
+    }
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let id = match accounts::insert_group(&mut tx, a.tenant_id, &name, b.role).await {
+        Err(e) if name_taken(&e) => return Err(taken(&name)),
+        r => r?,
+    };
+    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(g.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchGroup {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+}
+
+#[utoipa::path(patch, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)), request_body = PatchGroup,
+    responses((status = 200, body = Group), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn patch(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(id): Path<GroupId>,
+    ApiJson(b): ApiJson<PatchGroup>,
+) -> ApiResult<Json<Group>> {
+    let name = b.name.as_deref().map(parse_group_name).transpose()?;
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    if g.builtin && (name.is_some() || b.role.is_some()) {
+        return Err(ApiError::conflict("builtin_group", "built-in groups keep their name and role"));
+    }
+    let touches_admin = g.role == Role::Administrator || b.role == Some(Role::Administrator);
+    if touches_admin && a.role < Role::Administrator {
+        return Err(ApiError::Forbidden);
+    }
+    match accounts::update_group(&mut tx, a.tenant_id, id, name.as_deref(), b.role).await {
+        Err(e) if name_taken(&e) => return Err(taken(name.as_deref().unwrap_or_default())),
+        r => r?,
+    };
+    ensure_an_admin_remains(&mut tx, &a).await?;
+    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(Json(g.into()))
+}
+
+#[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    if g.builtin {
+        return Err(ApiError::conflict("builtin_group", "built-in groups cannot be deleted"));
+    }
+    if g.role == Role::Administrator && a.role < Role::Administrator {
+        return Err(ApiError::Forbidden);
+    }
+    accounts::delete_group(&mut tx, a.tenant_id, id).await?;
+    ensure_an_admin_remains(&mut tx, &a).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,85 @@
+//! Liveness, readiness and metrics.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+
+/// The process is alive (no dependency checks).
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    pub ms: u64,
+    /// Why the check failed (no secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    pub postgres: Check,
+    pub redis: Check,
+    pub s3: Check,
+    pub ari: Check,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` when every dependency answers, else `degraded`.
+    pub status: String,
+    pub checks: Checks,
+}
+
+async fn timed<F, E>(f: F) -> Check
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let start = Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(3), f).await;
+    let ms = start.elapsed().as_millis() as u64;
+    match r {
+        Ok(Ok(())) => Check { ok: true, ms, error: None },
+        Ok(Err(e)) => Check { ok: false, ms, error: Some(e.to_string()) },
+        Err(_) => Check { ok: false, ms, error: Some("timed out after 3 s".into()) },
+    }
+}
+
+/// Each dependency (PostgreSQL, Redis, S3, Asterisk ARI) checked concurrently; 503 if any is down.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    let pg = timed(async { sqlx::query("SELECT 1").execute(st.db.pool()).await.map(|_| ()) });
+    let redis = timed(async {
+        let mut c = st.redis.clone();
+        redis::cmd("PING").query_async::<String>(&mut c).await.map(|_| ())
+    });
+    let s3 = timed(st.store.check());
+    let ari = timed(async { st.ari.info().await.map(|_| ()) });
+    let (postgres, redis, s3, ari) = tokio::join!(pg, redis, s3, ari);
+    let all = postgres.ok && redis.ok && s3.ok && ari.ok;
+    for (name, c) in [("postgres", &postgres), ("redis", &redis), ("s3", &s3), ("ari", &ari)] {
+        metrics::gauge!("callbase_dependency_up", "dependency" => name).set(if c.ok { 1.0 } else { 0.0 });
+    }
+    let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = Readiness {
+        status: if all { "ok" } else { "degraded" }.into(),
+        checks: Checks { postgres, redis, s3, ari },
+    };
+    (status, Json(body))
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
+}

@@ -1,0 +1,45 @@
+pub mod auth;
+pub mod groups;
+pub mod health;
+pub mod users;
+
+use callbase_core::{GroupId, Role, UserId};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupRef {
+    pub id: GroupId,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct User {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub email: String,
+    pub disabled: bool,
+    /// The strongest role among the user's groups.
+    pub role: Role,
+    pub groups: Vec<GroupRef>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn from_row(u: &callbase_db::accounts::UserRow, groups: &[(GroupId, String, Role)]) -> Self {
+        User {
+            id: u.id,
+            login: u.login.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            disabled: u.disabled,
+            role: groups.iter().map(|g| g.2).max().unwrap_or(Role::User),
+            groups: groups.iter().map(|(id, name, _)| GroupRef { id: *id, name: name.clone() }).collect(),
+            created_at: u.created_at,
+        }
+    }
+}

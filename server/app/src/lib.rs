@@ -1,0 +1,6 @@
+//! Composition root: settings, telemetry, startup. `main.rs` only parses the command line.
+
+pub mod seed;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

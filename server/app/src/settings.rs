@@ -1,0 +1,72 @@
+//! Typed, layered settings: defaults → optional TOML file → `CALLBASE__SECTION__KEY` environment
+//! variables. Each crate owns its section's struct; secrets are `SecretString` (redacted in Debug).
+
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisConfig {
+    /// e.g. `redis://127.0.0.1:6379/0`
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for production log pipelines.
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogConfig {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// `tracing` filter directives; `RUST_LOG` wins when set.
+    #[serde(default = "default_filter")]
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: default_filter() }
+    }
+}
+
+fn default_filter() -> String {
+    "info,sqlx=warn,tower_http=info".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: callbase_api::HttpConfig,
+    #[serde(default)]
+    pub auth: callbase_api::AuthConfig,
+    pub database: callbase_db::DbConfig,
+    pub redis: RedisConfig,
+    pub s3: callbase_recordings::S3Config,
+    pub asterisk: callbase_telephony::AsteriskConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+impl Settings {
+    /// Loads settings from `file` (if given and present) and the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut b = config::Config::builder().set_default("http.addr", "127.0.0.1:8080")?;
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).required(true));
+        }
+        b = b.add_source(
+            config::Environment::with_prefix("CALLBASE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        Ok(b.build()?.try_deserialize()?)
+    }
+}

@@ -1,0 +1,12 @@
+//! Domain types shared by every callbase crate. No IO lives here.
+//!
+//! "Parse, don't validate": a value of these types that exists is valid, so code further in never
+//! re-checks an account slug or a password rule.
+
+pub mod ids;
+pub mod inputs;
+pub mod role;
+
+pub use ids::{GroupId, TenantId, UserId};
+pub use inputs::{AccountSlug, InputError, Login, Password};
+pub use role::Role;

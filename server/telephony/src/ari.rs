@@ -1,0 +1,70 @@
+//! A small ARI REST client (reqwest). No maintained Rust ARI crate covers Asterisk 22's API with
+//! rustls and tokio, and we need only a handful of calls, so this is written by hand.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+
+use crate::AsteriskConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AriError {
+    #[error("ARI request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("ARI answered {status} for {path}")]
+    Status { status: u16, path: String },
+    #[error("ARI URL is invalid: {0}")]
+    Url(#[from] url::ParseError),
+}
+
+#[derive(Clone)]
+pub struct Ari {
+    http: reqwest::Client,
+    base: url::Url,
+    user: String,
+    password: SecretString,
+}
+
+impl Ari {
+    pub fn new(cfg: &AsteriskConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .expect("reqwest client builds with static settings");
+        let mut base = cfg.ari_url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        Self { http, base, user: cfg.ari_user.clone(), password: cfg.ari_password.clone() }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, AriError> {
+        let url = self.base.join("ari/")?.join(path)?;
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(&self.user, Some(self.password.expose_secret()))
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(Some(resp.json().await?)),
+            404 => Ok(None),
+            status => Err(AriError::Status { status, path: path.to_string() }),
+        }
+    }
+
+    /// `GET /ari/asterisk/info`: proves ARI is up and our credentials work.
+    pub async fn info(&self) -> Result<serde_json::Value, AriError> {
+        self.get("asterisk/info")
+            .await?
+            .ok_or_else(|| AriError::Status { status: 404, path: "asterisk/info".into() })
+    }
+
+    /// `GET /ari/endpoints/PJSIP/{id}`; `None` when Asterisk does not know the endpoint.
+    pub async fn pjsip_endpoint(&self, id: &str) -> Result<Option<serde_json::Value>, AriError> {
+        let path = format!("endpoints/PJSIP/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        self.get(&path).await
+    }
+}
