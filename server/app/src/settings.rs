@@ -1,6 +1,7 @@
 //! Typed, layered settings: defaults → optional TOML file → `CALLBASE__SECTION__KEY` environment
 //! variables. Each crate owns its section's struct; secrets are `SecretString` (redacted in Debug).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use secrecy::SecretString;
@@ -57,6 +58,12 @@ pub struct Settings {
 impl Settings {
     /// Loads settings from `file` (if given and present) and the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_from(file, None)
+    }
+
+    /// Like [`Settings::load`], but reads `CALLBASE__*` variables from `env` instead of the process
+    /// environment when given (tests build settings without touching global state).
+    pub fn load_from(file: Option<&Path>, env: Option<HashMap<String, String>>) -> anyhow::Result<Self> {
         let mut b = config::Config::builder().set_default("http.addr", "127.0.0.1:8080")?;
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
@@ -65,7 +72,8 @@ impl Settings {
             config::Environment::with_prefix("CALLBASE")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(env),
         );
         Ok(b.build()?.try_deserialize()?)
     }

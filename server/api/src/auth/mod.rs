@@ -65,16 +65,14 @@ pub struct SessionCtx {
 }
 
 fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        // Not a browser cross-site request (browsers send Origin on every unsafe method); the
-        // token check below still applies.
-        return true;
-    };
-    if allowed.iter().any(|a| a == origin) {
-        return true;
-    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+    // Browsers send exactly one Origin on every unsafe method; with none, the token check below
+    // still applies. Every value present must be ours (a duplicated header is not a loophole).
+    headers.get_all(header::ORIGIN).iter().all(|o| {
+        let Ok(origin) = o.to_str() else { return false };
+        allowed.iter().any(|a| a == origin)
+            || (!host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}")))
+    })
 }
 
 /// Middleware on `/api`: loads the session (if any) and enforces CSRF on state-changing methods:
@@ -223,5 +221,8 @@ mod tests {
         h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
         assert!(!same_origin(&h, &[]));
         assert!(same_origin(&h, &["http://evil.example".to_string()]));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.append(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(!same_origin(&h, &[]), "a second, foreign Origin is refused");
     }
 }

@@ -1,0 +1,8 @@
+//! The API suite: a real server on port 0 against the test stack's PostgreSQL, Redis, S3 and
+//! Asterisk; a fresh tenant per test.
+
+mod auth;
+mod groups;
+mod health;
+mod tenancy;
+mod users;
