@@ -1,0 +1,239 @@
+/**
+ * The typed HTTP client for `/api` (see docs/api.md).
+ *
+ * Every unsafe request (POST/PUT/PATCH/DELETE) carries `X-CSRF-Token` equal to the `cb_csrf` cookie;
+ * when the cookie is missing the client first asks `GET /api/auth/csrf` for one. Every failure is
+ * turned into an {@link ApiError} with a stable `code`, so the UI can say what happened in the
+ * user's language.
+ */
+import type {
+  CreateGroupRequest,
+  CreateUserRequest,
+  ErrorBody,
+  Group,
+  LoginRequest,
+  Me,
+  SignupRequest,
+  UpdateGroupRequest,
+  UpdateUserRequest,
+  User,
+} from './types';
+
+/** Names the CSRF cookie can have: plain, or with the `__Host-` prefix behind HTTPS. */
+const CSRF_COOKIES = ['cb_csrf', '__Host-cb_csrf'];
+
+/** Codes the client itself produces when there is no JSON error body to read. */
+export type ClientErrorCode = 'network' | 'bad_response';
+
+export class ApiError extends Error {
+  constructor(
+    /** HTTP status; 0 when the request never got an answer. */
+    readonly status: number,
+    /** The server's stable code (`login_taken`, `throttled`…) or a {@link ClientErrorCode}. */
+    readonly code: string,
+    /** The server's human message (English), or a technical description. */
+    message: string,
+    /** Seconds to wait, from `Retry-After` on 429 answers. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}
+
+/** Reads one cookie from a `document.cookie`-style string. */
+export function readCookie(cookies: string, name: string): string | undefined {
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const value = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        return value;
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface ClientOptions {
+  fetch?: typeof fetch;
+  /** Returns the current `document.cookie`. */
+  cookies?: () => string;
+  /** Called when an answer says the session is gone (401 `unauthenticated`). */
+  onUnauthenticated?: () => void;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs) && secs >= 0) return Math.ceil(secs);
+  const date = Date.parse(value);
+  if (!Number.isNaN(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return undefined;
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as ErrorBody).code === 'string' &&
+    typeof (v as ErrorBody).message === 'string'
+  );
+}
+
+export class ApiClient {
+  private readonly fetchImpl: typeof fetch;
+  private readonly cookies: () => string;
+  /** Called when an answer says the session is gone (401 `unauthenticated`). */
+  onUnauthenticated?: () => void;
+  /** The token from the last `Me` or `/api/auth/csrf` answer; used when the cookie is unreadable. */
+  private knownToken?: string;
+
+  constructor(opts: ClientOptions = {}) {
+    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.cookies = opts.cookies ?? (() => (typeof document === 'undefined' ? '' : document.cookie));
+    this.onUnauthenticated = opts.onUnauthenticated;
+  }
+
+  private cookieToken(): string | undefined {
+    const all = this.cookies();
+    for (const name of CSRF_COOKIES) {
+      const v = readCookie(all, name);
+      if (v) return v;
+    }
+    return undefined;
+  }
+
+  /** The token to send, fetching one from the server when there is none yet. */
+  private async csrfToken(): Promise<string> {
+    const fromCookie = this.cookieToken();
+    if (fromCookie) return fromCookie;
+    if (this.knownToken) return this.knownToken;
+    const { csrf } = await this.request<{ csrf: string }>('GET', '/api/auth/csrf');
+    this.knownToken = csrf;
+    return this.cookieToken() ?? csrf;
+  }
+
+  private remember<T>(value: T): T {
+    const me = value as unknown as Partial<Me> | undefined;
+    if (me && typeof me === 'object' && typeof me.csrf === 'string') this.knownToken = me.csrf;
+    return value;
+  }
+
+  /** Sends one request; resolves with the parsed JSON body (or `undefined` for 204). */
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers['X-CSRF-Token'] = await this.csrfToken();
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown = undefined;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+
+    if (res.ok) {
+      if (json === undefined && text) {
+        throw new ApiError(res.status, 'bad_response', `expected JSON from ${path}`);
+      }
+      return json as T;
+    }
+
+    const retryAfter = parseRetryAfter(res.headers.get('Retry-After'));
+    const err = isErrorBody(json)
+      ? new ApiError(res.status, json.code, json.message, retryAfter)
+      : new ApiError(res.status, 'bad_response', `HTTP ${res.status} from ${path}`, retryAfter);
+    if (err.status === 401 && err.code === 'unauthenticated') this.onUnauthenticated?.();
+    throw err;
+  }
+
+  /**
+   * Sends an unsafe request; if the server says the CSRF token is wrong (e.g. the cookie expired),
+   * fetches a fresh token once and retries.
+   */
+  private async send<T>(method: Exclude<Method, 'GET'>, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.request<T>(method, path, body);
+    } catch (e) {
+      if (isApiError(e) && e.status === 403 && e.code === 'csrf') {
+        this.knownToken = undefined;
+        const { csrf } = await this.request<{ csrf: string }>('GET', '/api/auth/csrf');
+        this.knownToken = csrf;
+        return this.request<T>(method, path, body);
+      }
+      throw e;
+    }
+  }
+
+  // --- auth ---
+  async signup(req: SignupRequest): Promise<Me> {
+    return this.remember(await this.send<Me>('POST', '/api/signup', req));
+  }
+  async login(req: LoginRequest): Promise<Me> {
+    return this.remember(await this.send<Me>('POST', '/api/auth/login', req));
+  }
+  async logout(): Promise<void> {
+    await this.send<void>('POST', '/api/auth/logout');
+    this.knownToken = undefined;
+  }
+  async me(): Promise<Me> {
+    return this.remember(await this.request<Me>('GET', '/api/auth/me'));
+  }
+
+  // --- users ---
+  listUsers(): Promise<User[]> {
+    return this.request('GET', '/api/users');
+  }
+  getUser(id: number): Promise<User> {
+    return this.request('GET', `/api/users/${id}`);
+  }
+  createUser(req: CreateUserRequest): Promise<User> {
+    return this.send('POST', '/api/users', req);
+  }
+  updateUser(id: number, req: UpdateUserRequest): Promise<User> {
+    return this.send('PATCH', `/api/users/${id}`, req);
+  }
+
+  // --- access groups ---
+  listGroups(): Promise<Group[]> {
+    return this.request('GET', '/api/groups');
+  }
+  createGroup(req: CreateGroupRequest): Promise<Group> {
+    return this.send('POST', '/api/groups', req);
+  }
+  updateGroup(id: number, req: UpdateGroupRequest): Promise<Group> {
+    return this.send('PATCH', `/api/groups/${id}`, req);
+  }
+  deleteGroup(id: number): Promise<void> {
+    return this.send('DELETE', `/api/groups/${id}`);
+  }
+}
+
+/** The app's one client, talking to the same origin. */
+export const api = new ApiClient();

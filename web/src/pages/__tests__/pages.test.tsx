@@ -1,0 +1,241 @@
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Group, Me, User } from '../../api/types';
+import { setLang } from '../../i18n';
+import { GroupsPage } from '../groups/GroupsPage';
+import { LoginPage } from '../LoginPage';
+import { UsersPage } from '../users/UsersPage';
+
+type Handler = (method: string, url: string, body: unknown) => Response | Promise<Response>;
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+
+let root: HTMLElement;
+let requests: string[];
+
+function serve(handler: Handler) {
+  requests = [];
+  vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const method = init?.method ?? 'GET';
+    requests.push(`${method} ${String(input)}`);
+    return handler(method, String(input), init?.body ? JSON.parse(String(init.body)) : undefined);
+  }));
+}
+
+/** Lets pending fetches, JSON parsing and re-renders finish. */
+const flush = () =>
+  act(async () => {
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  });
+
+/** Waits (up to 2 s) until `check` finds something: robust against slow machines. */
+async function until<T>(check: () => T | null | undefined): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = check();
+    if (v) return v;
+    await flush();
+  }
+  throw new Error(`timed out; page shows: ${root.textContent}`);
+}
+
+async function type(selector: string, value: string) {
+  const el = root.querySelector<HTMLInputElement>(selector);
+  if (!el) throw new Error(`no field ${selector} in: ${root.textContent}`);
+  await act(() => {
+    el.value = value;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+}
+
+function button(text: string): HTMLButtonElement {
+  const b = [...root.querySelectorAll('button')].find((x) => x.textContent?.trim() === text || x.getAttribute('aria-label') === text);
+  if (!b) throw new Error(`no button "${text}" in: ${root.textContent}`);
+  return b;
+}
+
+async function click(text: string) {
+  await act(() => { button(text).click(); });
+  await flush();
+}
+
+async function submit() {
+  await act(() => { root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })); });
+  await flush();
+}
+
+beforeEach(() => {
+  setLang('en');
+  document.cookie = 'cb_csrf=test-token';
+  root = document.createElement('div');
+  document.body.appendChild(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+  vi.unstubAllGlobals();
+});
+
+const ADMIN: User = { id: 1, login: 'admin', name: 'Anna', email: 'a@x.ru', disabled: false, role: 'administrator', groups: [{ id: 1, name: 'Administrators' }], created_at: '' };
+const IVAN: User = { id: 2, login: 'ivan', name: 'Ivan', email: 'i@x.ru', disabled: true, role: 'user', groups: [], created_at: '' };
+const GROUPS: Group[] = [
+  { id: 1, name: 'Administrators', role: 'administrator', builtin: true, member_count: 1 },
+  { id: 4, name: 'Sales', role: 'user', builtin: false, member_count: 2 },
+];
+const ME: Me = { user: ADMIN, tenant: { id: 1, account: 'demo', name: 'Demo' }, role: 'administrator', csrf: 'test-token' };
+
+describe('LoginPage', () => {
+  it('checks the fields before calling the server', async () => {
+    serve(() => json(500, {}));
+    render(<LoginPage onLoggedIn={() => undefined} />, root);
+    await type('#login-account', '');
+    await submit();
+    expect(requests).toEqual([]);
+    expect(root.querySelector('#login-account')!.getAttribute('aria-invalid')).toBe('true');
+    expect(root.textContent).toContain('Fill in this field.');
+  });
+
+  it('disables the form while signing in and shows the server’s refusal in words', async () => {
+    let answer!: (r: Response) => void;
+    serve(() => new Promise<Response>((r) => (answer = r)));
+    render(<LoginPage onLoggedIn={() => undefined} />, root);
+    await type('#login-account', 'demo');
+    await type('#login-login', 'admin');
+    await type('#login-password', 'wrong password');
+    await submit();
+    expect(root.querySelector('fieldset')!.disabled).toBe(true);
+    expect(button('Signing in…')).toBeTruthy();
+    await act(async () => answer(json(401, { code: 'bad_credentials', message: 'the account, login or password is wrong' })));
+    await flush();
+    expect(root.querySelector('fieldset')!.disabled).toBe(false);
+    expect(root.querySelector('[role=alert]')!.textContent).toContain('The account, login or password is wrong');
+    expect(requests).toEqual(['POST /api/auth/login']);
+    // A message already on screen follows a language switch (the app re-renders on a switch).
+    await act(() => {
+      setLang('ru');
+      render(<LoginPage onLoggedIn={() => undefined} />, root);
+    });
+    await flush();
+    expect(root.querySelector('[role=alert]')!.textContent).toContain('Неверное имя аккаунта, логин или пароль');
+  });
+
+  it('shows how long to wait after too many attempts, in Russian too', async () => {
+    serve(() => json(429, { code: 'throttled', message: 'try again in 3 s' }, { 'Retry-After': '3' }));
+    setLang('ru');
+    render(<LoginPage onLoggedIn={() => undefined} />, root);
+    await type('#login-account', 'demo');
+    await type('#login-login', 'admin');
+    await type('#login-password', 'whatever-1');
+    await submit();
+    expect(root.textContent).toContain('Повторите через 3 секунды.');
+    expect(button('Войти').disabled).toBe(true);
+  });
+
+  it('hands the signed-in user over', async () => {
+    serve(() => json(200, ME));
+    const done = vi.fn();
+    render(<LoginPage onLoggedIn={done} />, root);
+    await type('#login-account', 'Demo');
+    await type('#login-login', 'admin');
+    await type('#login-password', 'correct horse');
+    await submit();
+    expect(done).toHaveBeenCalledWith(ME);
+  });
+});
+
+describe('UsersPage', () => {
+  function server(patch: Handler) {
+    serve((method, url, body) => {
+      if (url === '/api/users' && method === 'GET') return json(200, [ADMIN, IVAN]);
+      if (url === '/api/groups') return json(200, GROUPS);
+      return patch(method, url, body);
+    });
+  }
+
+  it('lists users with their groups, role and status as text', async () => {
+    server(() => json(404, {}));
+    render(<UsersPage me={ME} />, root);
+    await until(() => root.querySelector('tbody tr'));
+    const rows = [...root.querySelectorAll('tbody tr')].map((r) => r.textContent);
+    expect(rows[0]).toContain('admin');
+    expect(rows[0]).toContain('Administrators');
+    expect(rows[0]).toContain('Active');
+    expect(rows[1]).toContain('Disabled');
+    expect(root.textContent).toContain('2 users');
+  });
+
+  it('does not offer a sub-administrator to edit an administrator', async () => {
+    server(() => json(404, {}));
+    render(<UsersPage me={{ ...ME, role: 'sub_administrator' }} />, root);
+    await until(() => root.querySelector('tbody tr'));
+    expect(() => button('Edit: admin')).toThrow();
+    expect(root.querySelector('tbody tr')!.textContent).toContain('Only an administrator can change an administrator.');
+    expect(button('Edit: ivan')).toBeTruthy();
+  });
+
+  it('asks before disabling and explains last_admin', async () => {
+    let patched: unknown;
+    server((method, url, body) => {
+      patched = { method, url, body };
+      return json(409, { code: 'last_admin', message: 'no admin left' });
+    });
+    render(<UsersPage me={ME} />, root);
+    await until(() => root.querySelector('tbody tr'));
+    await click('Edit: admin');
+    await click('Disable user');
+    expect(root.textContent).toContain('Disable Anna?');
+    expect(patched).toBeUndefined();
+    const confirm = root.querySelector<HTMLButtonElement>('[role=dialog] .btn--danger')!;
+    await act(() => confirm.click());
+    await flush();
+    expect(patched).toEqual({ method: 'PATCH', url: '/api/users/1', body: { disabled: true } });
+    expect(root.querySelector('[role=dialog] [role=alert]')!.textContent).toContain('without an active administrator');
+  });
+
+  it('creates a user with the chosen groups and shows login_taken in words', async () => {
+    const bodies: unknown[] = [];
+    server((_method, _url, body) => {
+      bodies.push(body);
+      return json(409, { code: 'login_taken', message: 'taken' });
+    });
+    render(<UsersPage me={ME} />, root);
+    await until(() => root.querySelector('tbody tr'));
+    await click('+ Create user');
+    await type('#cu-login', 'ivan');
+    await type('#cu-name', 'Ivan Two');
+    await type('#cu-email', 'ivan2@x.ru');
+    await type('#cu-password', 'a demo password');
+    await submit();
+    expect(root.textContent).toContain('must not contain the login or the account name');
+    expect(bodies).toEqual([]);
+    await type('#cu-password', 'long enough pw');
+    const sales = [...root.querySelectorAll<HTMLLabelElement>('.checkbox')].find((l) => l.textContent?.includes('Sales'))!;
+    await act(() => sales.querySelector('input')!.click());
+    await submit();
+    expect(bodies).toEqual([{ login: 'ivan', name: 'Ivan Two', email: 'ivan2@x.ru', password: 'long enough pw', group_ids: [4] }]);
+    expect(root.textContent).toContain('This login is already used in your account');
+  });
+});
+
+describe('GroupsPage', () => {
+  it('locks built-in groups and confirms deletion of the others', async () => {
+    serve((method, url) => {
+      if (url === '/api/groups') return json(200, GROUPS);
+      if (method === 'DELETE' && url === '/api/groups/4') return new Response(null, { status: 204 });
+      return json(404, { code: 'not_found', message: 'not found' });
+    });
+    render(<GroupsPage myRole="administrator" />, root);
+    await until(() => root.querySelector('tbody tr'));
+    expect(() => button('Delete: Administrators')).toThrow();
+    expect(root.textContent).toContain('2 members');
+    await click('Delete: Sales');
+    expect(root.textContent).toContain('Its 2 members lose the role');
+    expect(requests).not.toContain('DELETE /api/groups/4');
+    await act(() => root.querySelector<HTMLButtonElement>('[role=dialog] .btn--danger')!.click());
+    await flush();
+    expect(requests).toContain('DELETE /api/groups/4');
+    expect(root.querySelectorAll('tbody tr').length).toBe(1);
+    expect(root.textContent).toContain('Group Sales deleted.');
+  });
+});
