@@ -9,7 +9,6 @@ macro_rules! id_type {
         )]
         #[serde(transparent)]
         #[sqlx(transparent)]
-        #[schema(value_type = i64)]
         pub struct $name(pub i64);
 
         impl std::fmt::Display for $name {

@@ -3,9 +3,11 @@
 //! "Parse, don't validate": a value of these types that exists is valid, so code further in never
 //! re-checks an account slug or a password rule.
 
+pub mod dial;
 pub mod ids;
 pub mod inputs;
 pub mod role;
+pub mod sip;
 
 pub use ids::{GroupId, TenantId, UserId};
 pub use inputs::{AccountSlug, InputError, Login, Password};

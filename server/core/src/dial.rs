@@ -1,0 +1,386 @@
+//! The dial-rule engine: what a typed number becomes, or why it is refused. Pure: no IO, so it is
+//! tested exhaustively here and the call path, the settings page preview and CRM phone
+//! normalisation all use the same answer.
+//!
+//! Order of decisions: characters → internal extension → short-number rules (`_XXXX`) →
+//! normalisation to E.164 → classification (local, mobile, national, international) → blocked
+//! country codes → allowed directions. The per-trunk N/M rewrite ([`crate::sip::TrunkRewrite`])
+//! is applied last, by the caller, to [`Routed::dial`].
+
+use serde::{Deserialize, Serialize};
+
+/// Where a call goes, as far as permissions are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Internal,
+    Local,
+    National,
+    Mobile,
+    International,
+}
+
+/// Directions a tenant allows. International is off by default (toll fraud is the classic loss).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Allowed {
+    pub internal: bool,
+    pub local: bool,
+    pub national: bool,
+    pub mobile: bool,
+    pub international: bool,
+}
+
+impl Default for Allowed {
+    fn default() -> Self {
+        Allowed { internal: true, local: true, national: true, mobile: true, international: false }
+    }
+}
+
+impl Allowed {
+    pub fn allows(&self, d: Direction) -> bool {
+        match d {
+            Direction::Internal => self.internal,
+            Direction::Local => self.local,
+            Direction::National => self.national,
+            Direction::Mobile => self.mobile,
+            Direction::International => self.international,
+        }
+    }
+}
+
+/// A tenant's dial rules. Defaults are Moscow's: +7, city 495, national prefix 8, exit 810,
+/// 7-digit local numbers, 10-digit national numbers, mobiles starting with 9.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DialRules {
+    pub country_code: String,
+    pub city_prefix: String,
+    pub national_prefix: String,
+    pub international_prefix: String,
+    pub local_length: usize,
+    pub national_length: usize,
+    pub mobile_prefixes: Vec<String>,
+    /// Asterisk-style patterns for short numbers dialled as they are: `_XXX` (X any digit,
+    /// Z 1–9, N 2–9, digits literal), e.g. `_1XX` or `112`.
+    pub short_rules: Vec<String>,
+    /// Country codes (E.164, without '+') no call may reach.
+    pub blocked_country_codes: Vec<String>,
+    pub allowed: Allowed,
+}
+
+impl Default for DialRules {
+    fn default() -> Self {
+        DialRules {
+            country_code: "7".into(),
+            city_prefix: "495".into(),
+            national_prefix: "8".into(),
+            international_prefix: "810".into(),
+            local_length: 7,
+            national_length: 10,
+            mobile_prefixes: vec!["9".into()],
+            short_rules: vec![],
+            blocked_country_codes: vec![],
+            allowed: Allowed::default(),
+        }
+    }
+}
+
+/// Why a number was refused; `Display` is the message the agent sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("enter a number to call")]
+    Empty,
+    #[error("a phone number may contain only digits, spaces, '-', '(', ')' and a leading '+'")]
+    InvalidCharacters,
+    #[error("{number} is not a number the dial rules understand (check its length and prefix)")]
+    CannotNormalise { number: String },
+    #[error("calls to country code +{code} are blocked by your administrator")]
+    BlockedCountry { code: String },
+    #[error("{direction:?} calls are not allowed for your organisation")]
+    DirectionNotAllowed { direction: Direction },
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Empty => "empty",
+            Refusal::InvalidCharacters => "invalid_characters",
+            Refusal::CannotNormalise { .. } => "cannot_normalise",
+            Refusal::BlockedCountry { .. } => "blocked_country",
+            Refusal::DirectionNotAllowed { .. } => "direction_not_allowed",
+        }
+    }
+}
+
+/// Where a typed number goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Routed {
+    /// Another telephony user of the tenant.
+    Internal { extension: String },
+    /// Out through a trunk. `dial` is what the trunk gets before its rewrite; `e164` is absent for
+    /// short numbers.
+    External { direction: Direction, e164: Option<String>, dial: String },
+}
+
+impl Routed {
+    pub fn direction(&self) -> Direction {
+        match self {
+            Routed::Internal { .. } => Direction::Internal,
+            Routed::External { direction, .. } => *direction,
+        }
+    }
+}
+
+/// Strips the usual separators; `None` if anything else than digits and a leading '+' is left.
+pub fn clean(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    for (i, c) in raw.trim().chars().enumerate() {
+        match c {
+            '0'..='9' => out.push(c),
+            '+' if i == 0 => out.push(c),
+            ' ' | '-' | '(' | ')' | '.' | '\u{a0}' => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Does `digits` match the Asterisk-style pattern (`_` prefix for patterns, else literal)?
+pub fn matches_short_rule(rule: &str, digits: &str) -> bool {
+    let Some(pat) = rule.strip_prefix('_') else { return rule == digits };
+    pat.len() == digits.len()
+        && pat.chars().zip(digits.chars()).all(|(p, d)| match p.to_ascii_uppercase() {
+            'X' => d.is_ascii_digit(),
+            'Z' => ('1'..='9').contains(&d),
+            'N' => ('2'..='9').contains(&d),
+            lit => lit == d,
+        })
+}
+
+impl DialRules {
+    /// E.164 (with '+') for a number written in any of the forms the rules know, or `None`.
+    /// Used for calls and for CRM phone fields alike.
+    pub fn to_e164(&self, raw: &str) -> Option<String> {
+        let n = clean(raw)?;
+        let cc = &self.country_code;
+        let e164_digits = if let Some(rest) = n.strip_prefix('+') {
+            rest.to_string()
+        } else if !self.national_prefix.is_empty()
+            && n.starts_with(&self.national_prefix)
+            && n.len() == self.national_prefix.len() + self.national_length
+        {
+            // Checked before the exit prefix: where they overlap (8 vs 810 in Russia) a number of
+            // exactly national length is national.
+            format!("{cc}{}", &n[self.national_prefix.len()..])
+        } else if !self.international_prefix.is_empty()
+            && n.starts_with(&self.international_prefix)
+            && n.len() > self.international_prefix.len() + 6
+        {
+            n[self.international_prefix.len()..].to_string()
+        } else if n.starts_with(cc.as_str()) && n.len() == cc.len() + self.national_length {
+            n.clone()
+        } else if n.len() == self.national_length {
+            format!("{cc}{n}")
+        } else if self.local_length > 0 && n.len() == self.local_length && !self.city_prefix.is_empty() {
+            format!("{cc}{}{n}", self.city_prefix)
+        } else {
+            return None;
+        };
+        // E.164: at most 15 digits, no leading zero in the country code, something after it.
+        let ok = (8..=15).contains(&e164_digits.len())
+            && e164_digits.bytes().all(|b| b.is_ascii_digit())
+            && !e164_digits.starts_with('0');
+        ok.then(|| format!("+{e164_digits}"))
+    }
+
+    fn classify(&self, e164: &str) -> Direction {
+        let digits = &e164[1..];
+        match digits.strip_prefix(self.country_code.as_str()) {
+            Some(nsn) if nsn.len() == self.national_length => {
+                if !self.city_prefix.is_empty() && nsn.starts_with(&self.city_prefix) {
+                    Direction::Local
+                } else if self.mobile_prefixes.iter().any(|p| !p.is_empty() && nsn.starts_with(p.as_str())) {
+                    Direction::Mobile
+                } else {
+                    Direction::National
+                }
+            }
+            _ => Direction::International,
+        }
+    }
+
+    /// Decides where `raw` goes. `is_extension` says whether a short all-digit string is one of
+    /// the tenant's telephony users.
+    pub fn route(&self, raw: &str, is_extension: impl Fn(&str) -> bool) -> Result<Routed, Refusal> {
+        if raw.trim().is_empty() {
+            return Err(Refusal::Empty);
+        }
+        let n = clean(raw).ok_or(Refusal::InvalidCharacters)?;
+        if n.is_empty() || n == "+" {
+            return Err(Refusal::Empty);
+        }
+        let allow = |d: Direction| if self.allowed.allows(d) { Ok(()) } else { Err(Refusal::DirectionNotAllowed { direction: d }) };
+        if !n.starts_with('+') && (3..=6).contains(&n.len()) && is_extension(&n) {
+            allow(Direction::Internal)?;
+            return Ok(Routed::Internal { extension: n });
+        }
+        if !n.starts_with('+') && self.short_rules.iter().any(|r| matches_short_rule(r, &n)) {
+            allow(Direction::Local)?;
+            return Ok(Routed::External { direction: Direction::Local, e164: None, dial: n });
+        }
+        let e164 = self.to_e164(&n).ok_or_else(|| Refusal::CannotNormalise { number: n.clone() })?;
+        if let Some(code) = self
+            .blocked_country_codes
+            .iter()
+            .map(|c| c.trim().trim_start_matches('+'))
+            .find(|c| !c.is_empty() && e164[1..].starts_with(c))
+        {
+            return Err(Refusal::BlockedCountry { code: code.to_string() });
+        }
+        let direction = self.classify(&e164);
+        allow(direction)?;
+        let dial = e164[1..].to_string();
+        Ok(Routed::External { direction, e164: Some(e164), dial })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn no_ext(_: &str) -> bool {
+        false
+    }
+
+    fn ext(d: Direction, e164: &str) -> Routed {
+        Routed::External { direction: d, e164: Some(e164.into()), dial: e164[1..].into() }
+    }
+
+    #[test]
+    fn every_written_form_of_a_moscow_number_is_local() {
+        let r = DialRules::default();
+        for typed in ["123-45-67", "495 123 45 67", "8 (495) 123-45-67", "+7 495 123-45-67", "74951234567", "810 7 495 1234567"] {
+            assert_eq!(r.route(typed, no_ext), Ok(ext(Direction::Local, "+74951234567")), "{typed}");
+        }
+    }
+
+    #[test]
+    fn mobiles_nationals_and_internationals_are_told_apart() {
+        let mut r = DialRules::default();
+        assert_eq!(r.route("8 916 123-45-67", no_ext), Ok(ext(Direction::Mobile, "+79161234567")));
+        assert_eq!(r.route("8 812 123-45-67", no_ext), Ok(ext(Direction::National, "+78121234567")));
+        assert_eq!(
+            r.route("810 44 20 7946 0958", no_ext),
+            Err(Refusal::DirectionNotAllowed { direction: Direction::International }),
+            "international is off by default"
+        );
+        r.allowed.international = true;
+        assert_eq!(r.route("810 44 20 7946 0958", no_ext), Ok(ext(Direction::International, "+442079460958")));
+        assert_eq!(r.route("+44 20 7946 0958", no_ext), Ok(ext(Direction::International, "+442079460958")));
+    }
+
+    #[test]
+    fn extensions_and_short_rules_come_first() {
+        let mut r = DialRules::default();
+        let exts = |n: &str| n == "101";
+        assert_eq!(r.route("101", exts), Ok(Routed::Internal { extension: "101".into() }));
+        assert!(matches!(r.route("102", exts), Err(Refusal::CannotNormalise { .. })));
+        r.short_rules = vec!["_1XX".into(), "112".into(), "_NXXX".into()];
+        assert_eq!(r.route("102", exts), Ok(Routed::External { direction: Direction::Local, e164: None, dial: "102".into() }));
+        assert!(matches!(r.route("112", exts), Ok(Routed::External { e164: None, .. })));
+        assert!(matches!(r.route("0123", exts), Err(Refusal::CannotNormalise { .. })), "_NXXX needs 2-9 first");
+        r.allowed.internal = false;
+        assert_eq!(r.route("101", exts), Err(Refusal::DirectionNotAllowed { direction: Direction::Internal }));
+    }
+
+    #[test]
+    fn bad_and_blocked_numbers_are_refused_with_a_reason() {
+        let mut r = DialRules::default();
+        assert_eq!(r.route("", no_ext), Err(Refusal::Empty));
+        assert_eq!(r.route("  ", no_ext), Err(Refusal::Empty));
+        assert_eq!(r.route("8-800-CALL-NOW", no_ext), Err(Refusal::InvalidCharacters));
+        assert_eq!(r.route("49+5", no_ext), Err(Refusal::InvalidCharacters));
+        assert!(matches!(r.route("12345678901234567", no_ext), Err(Refusal::CannotNormalise { .. })));
+        r.allowed.international = true;
+        r.blocked_country_codes = vec!["+44".into(), "371".into()];
+        assert_eq!(r.route("+44 20 7946 0958", no_ext), Err(Refusal::BlockedCountry { code: "44".into() }));
+        assert_eq!(r.route("810 371 2 1234567", no_ext), Err(Refusal::BlockedCountry { code: "371".into() }));
+        let msg = r.route("+44 20 7946 0958", no_ext).unwrap_err().to_string();
+        assert!(msg.contains("+44"), "{msg}");
+    }
+
+    #[test]
+    fn other_countries_rules_work_too() {
+        // Germany/Berlin: national prefix 0, exit 00, city 30 (the engine assumes one national
+        // length; countries with variable lengths use the length most of their numbers have).
+        let de = DialRules {
+            country_code: "49".into(),
+            city_prefix: "30".into(),
+            national_prefix: "0".into(),
+            international_prefix: "00".into(),
+            local_length: 8,
+            national_length: 10,
+            mobile_prefixes: vec!["15".into(), "16".into(), "17".into()],
+            ..DialRules::default()
+        };
+        assert_eq!(de.route("030 1234 5678", no_ext), Ok(ext(Direction::Local, "+493012345678")));
+        assert_eq!(de.route("1234 5678", no_ext), Ok(ext(Direction::Local, "+493012345678")));
+        assert_eq!(de.route("0151 234 5678", no_ext), Ok(ext(Direction::Mobile, "+491512345678")));
+    }
+
+    #[test]
+    fn short_rule_patterns() {
+        assert!(matches_short_rule("_XXX", "123"));
+        assert!(!matches_short_rule("_XXX", "1234"));
+        assert!(matches_short_rule("_Z0", "10"));
+        assert!(!matches_short_rule("_Z0", "00"));
+        assert!(matches_short_rule("_N", "2"));
+        assert!(!matches_short_rule("_N", "1"));
+        assert!(matches_short_rule("112", "112"));
+        assert!(!matches_short_rule("_1X", "21"));
+    }
+
+    proptest! {
+        #[test]
+        fn normalisation_is_idempotent(nsn in "[1-9][0-9]{9}") {
+            let r = DialRules::default();
+            let e = r.to_e164(&format!("8{nsn}")).unwrap();
+            prop_assert_eq!(r.to_e164(&e), Some(e.clone()));
+            prop_assert_eq!(e, format!("+7{nsn}"));
+        }
+
+        #[test]
+        fn separators_never_change_the_result(nsn in "[1-9][0-9]{9}", seps in proptest::collection::vec(prop_oneof![Just(" "), Just("-"), Just("("), Just(")"), Just("")], 11)) {
+            let r = DialRules::default();
+            let plain = format!("8{nsn}");
+            let spaced: String = plain.chars().zip(seps.iter()).map(|(c, s)| format!("{c}{s}")).collect();
+            prop_assert_eq!(r.to_e164(&spaced), r.to_e164(&plain));
+        }
+
+        #[test]
+        fn letters_are_always_refused(s in "[0-9 ]{0,5}[a-zA-Z][0-9a-zA-Z ]{0,8}") {
+            prop_assert_eq!(DialRules::default().route(&s, no_ext), Err(Refusal::InvalidCharacters));
+        }
+
+        #[test]
+        fn any_outcome_is_consistent_with_the_rules(s in "[+]?[0-9 ()-]{0,20}", intl in any::<bool>(), mobile in any::<bool>()) {
+            let mut r = DialRules::default();
+            r.allowed.international = intl;
+            r.allowed.mobile = mobile;
+            match r.route(&s, no_ext) {
+                Ok(Routed::External { direction, e164, dial }) => {
+                    prop_assert!(r.allowed.allows(direction));
+                    prop_assert!(dial.bytes().all(|b| b.is_ascii_digit()) && !dial.is_empty());
+                    if let Some(e) = e164 {
+                        prop_assert!(e.starts_with('+') && e.len() <= 16);
+                        prop_assert_eq!(&e[1..], dial.as_str());
+                    }
+                }
+                Ok(Routed::Internal { .. }) => prop_assert!(false, "no extensions exist"),
+                Err(Refusal::DirectionNotAllowed { direction }) => prop_assert!(!r.allowed.allows(direction)),
+                Err(_) => {}
+            }
+        }
+    }
+}
