@@ -1,0 +1,166 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the other lib files
+# Asterisk 22 from a Debian sid root filesystem, run with chroot; two instances per stack:
+# "platform" (templates in infra/asterisk) and "carrier" (templates in infra/carrier).
+# Instance directories live inside the rootfs at /srv/callbase/<stack>/<instance> and are linked
+# from $CALLBASE_CACHE/run/<stack>/asterisk-<instance>.
+
+ROOTFS_STAMP=$ROOTFS/.callbase-rootfs-done
+AST_BIN=/usr/sbin/asterisk
+
+# The Debian mirror of this host, read from its apt sources (never hard-coded).
+debian_mirror() {
+    local uri=''
+    if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+        uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
+            /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [[ -z $uri && -f /etc/apt/sources.list ]]; then
+        uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($i !~ /security/) { print $i; exit } } }' \
+            /etc/apt/sources.list)
+    fi
+    [[ -n $uri ]] || die "cannot find a Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
+    printf '%s' "$uri"
+}
+
+rootfs_ensure() {
+    if [[ -e $ROOTFS_STAMP ]]; then
+        return 0
+    fi
+    apt_ensure debootstrap
+    local partial=$CALLBASE_CACHE/rootfs.partial mirror
+    mirror=$(debian_mirror)
+    rootfs_umount_all "$partial"
+    rm -rf --one-file-system "$partial"
+    log "building the Asterisk rootfs with debootstrap (sid, ~1-3 min) into $partial"
+    debootstrap --variant=minbase --include=asterisk,asterisk-modules sid "$partial" "$mirror" \
+        >"$CALLBASE_CACHE/debootstrap.log" 2>&1 || die "debootstrap failed, see $CALLBASE_CACHE/debootstrap.log"
+    rootfs_finish "$partial"
+    [[ ! -e $ROOTFS ]] || { rootfs_umount_all "$ROOTFS"; rm -rf --one-file-system "$ROOTFS"; }
+    mv "$partial" "$ROOTFS"
+    date -u +%FT%TZ >"$ROOTFS_STAMP"
+    log "rootfs ready: $ROOTFS ($(chroot "$ROOTFS" "$AST_BIN" -V))"
+}
+
+# Loopback-only name resolution: otherwise Asterisk's lookups leave the machine (or stall ~6 s).
+rootfs_finish() {
+    local dir=$1
+    [[ -x $dir$AST_BIN ]] || die "asterisk missing in $dir"
+    rm -f "$dir/etc/resolv.conf"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$dir/etc/resolv.conf"
+    printf '127.0.0.1 localhost callbase-asterisk\n::1 localhost ip6-localhost ip6-loopback\n' >"$dir/etc/hosts"
+    printf 'callbase-asterisk\n' >"$dir/etc/hostname"
+    mkdir -p "$dir/srv/callbase"
+}
+
+is_mounted() { mountpoint -q "$1" 2>/dev/null; }
+
+rootfs_mount() {
+    # Asterisk resolves this host's name at start (same UTS namespace as the host): answer locally.
+    local h
+    h=$(hostname 2>/dev/null || true)
+    if [[ -n $h ]] && ! grep -qw -- "$h" "$ROOTFS/etc/hosts"; then
+        printf '127.0.1.1 %s\n' "$h" >>"$ROOTFS/etc/hosts"
+    fi
+    is_mounted "$ROOTFS/dev" || mount --bind /dev "$ROOTFS/dev"
+    is_mounted "$ROOTFS/proc" || mount -t proc proc "$ROOTFS/proc"
+}
+
+rootfs_umount_all() { # unconditional, for a rootfs being rebuilt
+    local dir=$1
+    [[ -d $dir ]] || return 0
+    is_mounted "$dir/proc" && umount "$dir/proc"
+    is_mounted "$dir/dev" && umount -l "$dir/dev"
+    return 0
+}
+
+# Unmount /dev and /proc of the rootfs only when no Asterisk instance (any stack) still runs.
+rootfs_umount_if_unused() {
+    local pidf
+    for pidf in "$RUN_DIR"/*/asterisk-*.pid; do
+        [[ -e $pidf ]] || continue
+        if pid_alive "$pidf"; then
+            log "rootfs still used by $(basename "$(dirname "$pidf")")/$(basename "$pidf" .pid): keeping /dev and /proc mounted"
+            return 0
+        fi
+    done
+    rootfs_umount_all "$ROOTFS"
+}
+
+ast_inst_dir() { printf '/srv/callbase/%s/%s' "$STACK" "$1"; } # path inside the chroot
+ast_conf() { printf '%s/etc/asterisk.conf' "$(ast_inst_dir "$1")"; }
+ast_pidfile() { printf '%s/asterisk-%s.pid' "$STACK_DIR" "$1"; }
+
+ast_rx() { # ast_rx INSTANCE COMMAND: run a CLI command against a running instance
+    chroot "$ROOTFS" "$AST_BIN" -C "$(ast_conf "$1")" -rx "$2"
+}
+
+# ast_render INSTANCE TEMPLATE_DIR: substitute @VAR@ placeholders from the current shell variables.
+ast_render() {
+    local inst=$1 tdir=$2 dir sub=() var f name
+    dir=$ROOTFS$(ast_inst_dir "$inst")
+    mkdir -p "$dir"/{etc,run,log,lib,spool,cache,keys}
+    rm -f "$dir"/etc/*.conf
+    AST_INST_DIR=$(ast_inst_dir "$inst")
+    AST_SYSTEM_NAME=callbase-$STACK-$inst
+    for var in AST_INST_DIR AST_SYSTEM_NAME STACK DB_NAME PG_PORT PG_AST_PASSWORD \
+        ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_BIND SIP_PORT RTP_START RTP_END \
+        CARRIER_SIP_PORT CARRIER_AMI_PORT CARRIER_AMI_USER CARRIER_AMI_SECRET CARRIER_RTP_START CARRIER_RTP_END \
+        CARRIER_TRUNK_USER CARRIER_TRUNK_PASSWORD CARRIER_TENANT_A_USER CARRIER_TENANT_A_PASSWORD \
+        CARRIER_TENANT_B_USER CARRIER_TENANT_B_PASSWORD CARRIER_PROBE_USER CARRIER_PROBE_PASSWORD; do
+        [[ ${!var+x} ]] || continue
+        sub+=(-e "s|@${var}@|${!var}|g")
+    done
+    for f in "$tdir"/*.conf; do
+        name=$(basename "$f")
+        sed "${sub[@]}" "$f" >"$dir/etc/$name"
+        if grep -qE '@[A-Z][A-Z0-9_]*@' "$dir/etc/$name"; then
+            die "unrendered placeholder in $dir/etc/$name: $(grep -oE '@[A-Z][A-Z0-9_]*@' "$dir/etc/$name" | sort -u | tr '\n' ' ')"
+        fi
+    done
+    chmod 700 "$dir/etc"; chmod 600 "$dir"/etc/*.conf
+    ln -sfn "$dir" "$STACK_DIR/asterisk-$inst"
+}
+
+ast_up() { # ast_up INSTANCE TEMPLATE_DIR
+    local inst=$1 tdir=$2 pidf i out
+    pidf=$(ast_pidfile "$inst")
+    ast_render "$inst" "$tdir"
+    rootfs_mount
+    if pid_alive "$pidf"; then
+        log "Asterisk $STACK/$inst already running (pid $(cat "$pidf")): reloading its config"
+        ast_rx "$inst" 'core reload' >/dev/null || true
+        return 0
+    fi
+    log "starting Asterisk $STACK/$inst"
+    nohup setsid chroot "$ROOTFS" "$AST_BIN" -f -n -C "$(ast_conf "$inst")" \
+        </dev/null >>"$STACK_DIR/asterisk-$inst.log" 2>&1 &
+    echo $! >"$pidf"
+    for ((i = 0; i < 300; i++)); do
+        pid_alive "$pidf" || die "Asterisk $STACK/$inst exited during start; see $STACK_DIR/asterisk-$inst.log and $STACK_DIR/asterisk-$inst/log/messages.log"
+        # -rx also returns when an instance exits during boot: check the answer and the pid
+        out=$(timeout 20 chroot "$ROOTFS" "$AST_BIN" -C "$(ast_conf "$inst")" -rx 'core waitfullybooted' 2>/dev/null) || true
+        if [[ $out == *'fully booted'* ]] && pid_alive "$pidf"; then
+            log "Asterisk $STACK/$inst fully booted (pid $(cat "$pidf"))"
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "Asterisk $STACK/$inst did not boot within 30 s"
+}
+
+ast_down() { # ast_down INSTANCE: graceful stop (un-REGISTERs trunks), then TERM/KILL
+    local inst=$1 pidf pid i
+    pidf=$(ast_pidfile "$inst")
+    if ! pid_alive "$pidf"; then rm -f "$pidf"; return 0; fi
+    pid=$(cat "$pidf")
+    log "stopping Asterisk $STACK/$inst (pid $pid): core stop gracefully"
+    timeout 10 chroot "$ROOTFS" "$AST_BIN" -C "$(ast_conf "$inst")" -rx 'core stop gracefully' >/dev/null 2>&1 || true
+    for ((i = 0; i < 100; i++)); do
+        proc_alive "$pid" || break
+        sleep 0.1
+    done
+    stop_pidfile "$pidf" "Asterisk $STACK/$inst"
+}
+
+ast_platform_up() { ast_up platform "$INFRA_DIR/asterisk"; }
+ast_carrier_up() { ast_up carrier "$INFRA_DIR/carrier"; }

@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Builds: the Rust workspace (shared CARGO_TARGET_DIR in the cache) and the web app.
+
+export CARGO_TARGET_DIR=$CALLBASE_CACHE/target
+
+rust_ensure() {
+    apt_ensure build-essential pkg-config libssl-dev
+    if ! command -v cargo >/dev/null; then
+        [[ -x $HOME/.cargo/bin/cargo ]] && export PATH=$HOME/.cargo/bin:$PATH
+    fi
+    command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+}
+
+# build_rust PROFILE (release|debug): builds callbase-app and callbase-devs3, sets APP_BIN and S3_BIN.
+build_rust() {
+    local profile=$1 flags=()
+    rust_ensure
+    [[ $profile == release ]] && flags+=(--release)
+    log "cargo build ${flags[*]} -p callbase-app -p callbase-devs3 (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+    (cd "$REPO_ROOT" && cargo build "${flags[@]}" -p callbase-app -p callbase-devs3) ||
+        die "cargo build failed (see the compiler output above)"
+    APP_BIN=$CARGO_TARGET_DIR/$profile/callbase
+    S3_BIN=$CARGO_TARGET_DIR/$profile/callbase-s3
+    [[ -x $APP_BIN ]] || die "cargo build did not produce $APP_BIN"
+    [[ -x $S3_BIN ]] || die "cargo build did not produce $S3_BIN"
+}
+
+node_ensure() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    apt_ensure nodejs npm
+}
+
+npm_install() { # npm ci when there is a lockfile, npm install otherwise
+    if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+}
+
+build_web() {
+    if [[ ! -f $REPO_ROOT/web/package.json ]]; then
+        log "web/package.json absent: skipping the web build"
+        return 0
+    fi
+    node_ensure
+    log "building web/ (npm ci && npm run build)"
+    (cd "$REPO_ROOT/web" && npm_install && npm run build) || die "web build failed"
+}

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# PostgreSQL: the shared Debian cluster, the four callbase roles, one database per stack.
+
+PG_SECRETS_FILE=$RUN_DIR/pg-secrets.env
+PG_STARTED_MARK=$RUN_DIR/.started-postgresql
+
+pg_cluster() { # sets PG_VERSION PG_CLUSTER PG_PORT PG_STATUS from the first Debian cluster
+    local line
+    line=$(pg_lsclusters -h 2>/dev/null | head -n1) || true
+    [[ -n $line ]] || die "no PostgreSQL cluster (pg_lsclusters is empty); install postgresql"
+    read -r PG_VERSION PG_CLUSTER PG_PORT PG_STATUS _ <<<"$line"
+}
+
+psql_su() { # psql as the postgres superuser over the unix socket
+    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" "$@"
+}
+
+pg_up() {
+    apt_ensure postgresql postgresql-client
+    pg_cluster
+    if [[ $PG_STATUS != online* ]]; then
+        log "starting PostgreSQL cluster $PG_VERSION/$PG_CLUSTER"
+        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
+        touch "$PG_STARTED_MARK"
+        pg_cluster
+    fi
+    local i
+    for ((i = 0; i < 50; i++)); do
+        runuser -u postgres -- pg_isready -q -p "$PG_PORT" && break
+        sleep 0.2
+    done
+    pg_hba_ensure
+    pg_roles_ensure
+}
+
+# Password logins (scram-sha-256) over 127.0.0.1 TCP: the app, migrations and Asterisk all use them.
+pg_hba_ensure() {
+    local hba
+    hba=$(psql_su -At -c 'SHOW hba_file')
+    if ! grep -Eq '^[[:space:]]*host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+(scram-sha-256|md5)' "$hba"; then
+        log "adding a scram-sha-256 line for 127.0.0.1 to $hba"
+        sed -i '0,/^[[:space:]]*\(local\|host\)/s//host all all 127.0.0.1\/32 scram-sha-256\n&/' "$hba"
+        psql_su -c 'SELECT pg_reload_conf()' >/dev/null
+    fi
+    local listen
+    listen=$(psql_su -At -c 'SHOW listen_addresses')
+    [[ $listen == *localhost* || $listen == *127.0.0.1* || $listen == '*' ]] ||
+        die "PostgreSQL listen_addresses='$listen' does not include 127.0.0.1"
+}
+
+pg_roles_ensure() {
+    ensure_secret "$PG_SECRETS_FILE" PG_OWNER_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_APP_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_WORKER_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
+    psql_su -d postgres \
+        -v owner_pw="$PG_OWNER_PASSWORD" -v app_pw="$PG_APP_PASSWORD" \
+        -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" <<'SQL' >/dev/null
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast']) r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
+SET password_encryption = 'scram-sha-256';
+ALTER ROLE callbase_owner  LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'owner_pw';
+ALTER ROLE callbase_app    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'app_pw';
+ALTER ROLE callbase_worker LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB BYPASSRLS   PASSWORD :'worker_pw';
+ALTER ROLE callbase_ast    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_pw';
+SQL
+}
+
+pg_db_ensure() { # pg_db_ensure NAME
+    local exists
+    exists=$(psql_su -d postgres -At -c "SELECT 1 FROM pg_database WHERE datname = '$1'")
+    if [[ $exists != 1 ]]; then
+        log "creating database $1 (owner callbase_owner)"
+        psql_su -d postgres -c "CREATE DATABASE \"$1\" OWNER callbase_owner ENCODING 'UTF8' TEMPLATE template0"
+    fi
+    psql_su -d "$1" -c 'REVOKE ALL ON DATABASE "'"$1"'" FROM PUBLIC' \
+        -c 'GRANT CONNECT, TEMPORARY ON DATABASE "'"$1"'" TO callbase_app, callbase_worker, callbase_ast' >/dev/null
+}
+
+pg_db_recreate() { # pg_db_recreate NAME: drop (terminating sessions) and create again
+    log "recreating database $1"
+    psql_su -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
+    pg_db_ensure "$1"
+}
+
+pg_url() { # pg_url ROLE PASSWORD DB
+    printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$1" "$2" "$PG_PORT" "$3"
+}
+
+pg_down_if_started() {
+    [[ -e $PG_STARTED_MARK ]] || { log "PostgreSQL was not started by infra: leaving it running"; return 0; }
+    pg_cluster
+    log "stopping PostgreSQL cluster $PG_VERSION/$PG_CLUSTER"
+    pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" stop || true
+    rm -f "$PG_STARTED_MARK"
+}
