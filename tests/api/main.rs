@@ -2,7 +2,10 @@
 //! Asterisk; a fresh tenant per test.
 
 mod auth;
+mod dial_rules;
 mod groups;
 mod health;
+mod inbound;
 mod tenancy;
+mod trunks;
 mod users;

@@ -52,6 +52,10 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     vars.insert("CALLBASE__HTTP__ADDR".into(), "127.0.0.1:0".into());
     vars.insert("CALLBASE__HTTP__TRUST_FORWARDED_FOR".into(), "true".into());
     vars.remove("CALLBASE__HTTP__STATIC_DIR");
+    // One Stasis app per Asterisk: only the tests about calls switch it on. The registration
+    // monitor runs where a test needs live trunk status.
+    vars.insert("CALLBASE__WORKERS__STASIS".into(), "false".into());
+    vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
     }

@@ -38,6 +38,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("too many failed attempts; try again in {retry_after} s")]
     Throttled { retry_after: u64 },
+    /// A dependency (Asterisk) refused or did not answer; nothing was changed.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -48,6 +51,12 @@ impl ApiError {
     }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code, message: message.into() }
+    }
+}
+
+impl From<callbase_core::sip::SipError> for ApiError {
+    fn from(e: callbase_core::sip::SipError) -> Self {
+        ApiError::unprocessable(e.code(), e.to_string())
     }
 }
 
@@ -75,6 +84,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             ApiError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, *code),
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -110,10 +110,15 @@ pub struct AppState {
     pub cfg: Arc<ApiConfig>,
     pub db: callbase_db::Db,
     pub redis: redis::aio::ConnectionManager,
+    /// For pub/sub connections (`/events`); commands go through `redis`.
+    pub redis_client: redis::Client,
     pub sessions: auth::session::Sessions,
     pub throttle: auth::throttle::Throttle,
     pub store: callbase_recordings::ObjectStore,
     pub ari: callbase_telephony::ari::Ari,
+    /// AMI, for sorcery cache expiry and re-registration after trunk changes (optional: without
+    /// it changes still apply, cached objects just live until their cache lifetime ends).
+    pub ami: Option<callbase_telephony::ami::Ami>,
     pub metrics: PrometheusHandle,
 }
 
@@ -121,9 +126,11 @@ impl AppState {
     pub fn new(
         cfg: ApiConfig,
         db: callbase_db::Db,
+        redis_client: redis::Client,
         redis: redis::aio::ConnectionManager,
         store: callbase_recordings::ObjectStore,
         ari: callbase_telephony::ari::Ari,
+        ami: Option<callbase_telephony::ami::Ami>,
     ) -> Self {
         let sessions = auth::session::Sessions::new(
             redis.clone(),
@@ -135,7 +142,18 @@ impl AppState {
             cfg.auth.account_failure_threshold,
             cfg.auth.ip_failure_threshold,
         );
-        Self { cfg: Arc::new(cfg), db, redis, sessions, throttle, store, ari, metrics: metrics_handle() }
+        Self {
+            cfg: Arc::new(cfg),
+            db,
+            redis,
+            redis_client,
+            sessions,
+            throttle,
+            store,
+            ari,
+            ami,
+            metrics: metrics_handle(),
+        }
     }
 }
 
@@ -157,7 +175,7 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -167,7 +185,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, groups, users};
+    use routes::{auth, dial_rules, groups, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -178,6 +196,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::get, users::patch))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::patch, groups::delete))
+        .routes(routes!(trunks::list, trunks::create))
+        .routes(routes!(trunks::update, trunks::delete))
+        .routes(routes!(trunks::reorder))
+        .routes(routes!(trunks::presets))
+        .routes(routes!(trunks::rewrite_preview))
+        .routes(routes!(dial_rules::get, dial_rules::put))
+        .routes(routes!(dial_rules::preview))
 }
 
 async fn api_not_found() -> ApiError {
@@ -212,6 +237,7 @@ pub fn router(st: AppState) -> Router {
     let api = api
         .route("/api/openapi.json", get(move || async move { Json((*openapi).clone()) }))
         .route("/api/{*rest}", any(api_not_found))
+        .route("/events", get(routes::events::events))
         .layer(middleware::from_fn_with_state(st.clone(), auth::protect));
 
     let mut app = Router::new()

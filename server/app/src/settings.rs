@@ -42,6 +42,33 @@ fn default_filter() -> String {
     "info,sqlx=warn,tower_http=info".into()
 }
 
+/// Background workers that run beside the API (`CALLBASE__WORKERS__*`), each switchable.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkersConfig {
+    /// The Stasis app `callbase` (ARI events WebSocket): exactly one per Asterisk node.
+    #[serde(default = "yes")]
+    pub stasis: bool,
+    /// The trunk registration monitor (AMI events + periodic reconcile).
+    #[serde(default = "yes")]
+    pub registration_monitor: bool,
+    /// Seconds between registration reconciles.
+    #[serde(default = "default_reconcile")]
+    pub reconcile_secs: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_reconcile() -> u64 {
+    30
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile() }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub http: callbase_api::HttpConfig,
@@ -53,6 +80,8 @@ pub struct Settings {
     pub asterisk: callbase_telephony::AsteriskConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub workers: WorkersConfig,
 }
 
 impl Settings {

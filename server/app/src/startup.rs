@@ -8,42 +8,83 @@ use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
+/// Turns true when the process is shutting down.
+pub type Shutdown = tokio::sync::watch::Receiver<bool>;
+
 /// Connects to the dependencies and builds the router. PostgreSQL is connected lazily (the server
 /// starts and reports not-ready while it is down); Redis must answer at start.
-pub async fn build(settings: &Settings) -> anyhow::Result<callbase_api::App> {
+/// Workers stop when `shutdown` turns true (or its sender is dropped).
+pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<callbase_api::App> {
     let pool = callbase_db::lazy_pool(&settings.database.url, settings.database.max_connections)
         .context("database.url is not a valid PostgreSQL URL")?;
-    let redis = redis::Client::open(settings.redis.url.expose_secret())
-        .context("redis.url is not a valid Redis URL")?
-        .get_connection_manager()
-        .await
-        .context("cannot connect to Redis")?;
+    let redis_client = redis::Client::open(settings.redis.url.expose_secret()).context("redis.url is not a valid Redis URL")?;
+    let redis = redis_client.get_connection_manager().await.context("cannot connect to Redis")?;
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
+    let ami = start_ami(settings);
+    start_workers(settings, &ari, ami.clone(), &redis, shutdown);
     let cfg = callbase_api::ApiConfig { http: settings.http.clone(), auth: settings.auth.clone() };
-    let state = callbase_api::AppState::new(cfg, callbase_db::Db::new(pool), redis, store, ari);
+    let state = callbase_api::AppState::new(cfg, callbase_db::Db::new(pool), redis_client, redis, store, ari, ami);
     Ok(callbase_api::router(state))
+}
+
+/// The AMI connection (reconnecting in the background), when AMI is configured.
+fn start_ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
+    let a = &settings.asterisk;
+    match (&a.ami_addr, &a.ami_user, &a.ami_secret) {
+        (Some(addr), Some(user), Some(secret)) => {
+            Some(callbase_telephony::ami::Ami::spawn(addr.clone(), user.clone(), secret.clone()))
+        }
+        _ => {
+            tracing::warn!("AMI is not configured: trunk status and cache expiry are off");
+            None
+        }
+    }
+}
+
+/// Background workers beside the API, each switchable by `workers.*`.
+fn start_workers(
+    settings: &Settings,
+    ari: &callbase_telephony::ari::Ari,
+    ami: Option<callbase_telephony::ami::Ami>,
+    redis: &redis::aio::ConnectionManager,
+    shutdown: Shutdown,
+) {
+    if settings.workers.stasis {
+        tokio::spawn(callbase_telephony::stasis::run(ari.clone(), redis.clone(), shutdown.clone()));
+    }
+    if let (true, Some(ami)) = (settings.workers.registration_monitor, ami) {
+        let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
+        tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown));
+    }
 }
 
 /// Binds `settings.http.addr` and serves in the background; returns the bound address.
 pub async fn spawn(settings: &Settings) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let app = build(settings).await?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let app = build(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     let addr = listener.local_addr()?;
-    let handle = tokio::spawn(callbase_api::serve(listener, app, std::future::pending()));
+    let handle = tokio::spawn(async move {
+        // The workers live as long as this server task.
+        let _stop = stop;
+        callbase_api::serve(listener, app, std::future::pending()).await
+    });
     Ok((addr, handle))
 }
 
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
 pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
-    let app = build(settings).await?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let app = build(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "callbase listening");
     callbase_api::serve(listener, app, shutdown_signal()).await?;
+    let _ = stop.send(true);
     Ok(())
 }
 

@@ -157,7 +157,47 @@ pub fn matches_short_rule(rule: &str, digits: &str) -> bool {
         })
 }
 
+fn digits(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl DialRules {
+    /// Checks the rules an admin saves; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !digits(&self.country_code, 1, 3) || self.country_code.starts_with('0') {
+            return Err("country code: 1–3 digits, not starting with 0 (e.g. 7)".into());
+        }
+        if !digits(&self.city_prefix, 0, 5) {
+            return Err("city prefix: up to 5 digits (e.g. 495)".into());
+        }
+        if !digits(&self.national_prefix, 0, 2) {
+            return Err("national prefix: up to 2 digits (e.g. 8 or 0)".into());
+        }
+        if !digits(&self.international_prefix, 0, 4) {
+            return Err("international prefix: up to 4 digits (e.g. 810 or 00)".into());
+        }
+        if self.local_length != 0 && !(4..=10).contains(&self.local_length) {
+            return Err("local number length: 0 (none) or 4–10".into());
+        }
+        if !(6..=13).contains(&self.national_length) {
+            return Err("national number length: 6–13".into());
+        }
+        if let Some(p) = self.mobile_prefixes.iter().find(|p| !digits(p, 1, 4)) {
+            return Err(format!("mobile prefix '{p}': 1–4 digits"));
+        }
+        let rule_ok = |r: &str| match r.strip_prefix('_') {
+            Some(p) => (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit() || matches!(c.to_ascii_uppercase(), 'X' | 'Z' | 'N')),
+            None => digits(r, 1, 8),
+        };
+        if let Some(r) = self.short_rules.iter().find(|r| !rule_ok(r)) {
+            return Err(format!("short-number rule '{r}': digits or a pattern like _XXXX (X any digit, Z 1–9, N 2–9), at most 8 long"));
+        }
+        if let Some(c) = self.blocked_country_codes.iter().find(|c| !digits(c.trim().trim_start_matches('+'), 1, 4)) {
+            return Err(format!("blocked country code '{c}': 1–4 digits, optionally with '+'"));
+        }
+        Ok(())
+    }
+
     /// E.164 (with '+') for a number written in any of the forms the rules know, or `None`.
     /// Used for calls and for CRM phone fields alike.
     pub fn to_e164(&self, raw: &str) -> Option<String> {
@@ -327,6 +367,21 @@ mod tests {
         assert_eq!(de.route("030 1234 5678", no_ext), Ok(ext(Direction::Local, "+493012345678")));
         assert_eq!(de.route("1234 5678", no_ext), Ok(ext(Direction::Local, "+493012345678")));
         assert_eq!(de.route("0151 234 5678", no_ext), Ok(ext(Direction::Mobile, "+491512345678")));
+    }
+
+    #[test]
+    fn saved_rules_are_validated_field_by_field() {
+        assert_eq!(DialRules::default().validate(), Ok(()));
+        let bad = |f: fn(&mut DialRules)| {
+            let mut r = DialRules::default();
+            f(&mut r);
+            r.validate().unwrap_err()
+        };
+        assert!(bad(|r| r.country_code = "07".into()).starts_with("country code"));
+        assert!(bad(|r| r.city_prefix = "49a".into()).starts_with("city prefix"));
+        assert!(bad(|r| r.local_length = 2).starts_with("local number length"));
+        assert!(bad(|r| r.short_rules = vec!["_XY".into()]).contains("_XY"));
+        assert!(bad(|r| r.blocked_country_codes = vec!["+7;1".into()]).contains("+7;1"));
     }
 
     #[test]

@@ -55,6 +55,62 @@ impl Ari {
         }
     }
 
+    /// `PUT /ari/asterisk/modules/{module}`: reloads one module (never the whole of Asterisk).
+    pub async fn reload_module(&self, module: &str) -> Result<(), AriError> {
+        let path = format!("asterisk/modules/{module}");
+        let url = self.base.join("ari/")?.join(&path)?;
+        let resp = self
+            .http
+            .put(url)
+            .basic_auth(&self.user, Some(self.password.expose_secret()))
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            status => Err(AriError::Status { status, path }),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, query: &[(&str, &str)]) -> Result<(), AriError> {
+        let url = self.base.join("ari/")?.join(path)?;
+        let resp = self
+            .http
+            .request(method, url)
+            .query(query)
+            .basic_auth(&self.user, Some(self.password.expose_secret()))
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            status => Err(AriError::Status { status, path: path.to_string() }),
+        }
+    }
+
+    pub async fn answer(&self, channel: &str) -> Result<(), AriError> {
+        self.send(reqwest::Method::POST, &format!("channels/{channel}/answer"), &[]).await
+    }
+
+    /// Plays `media` (`sound:…`, `tone:…`, `recording:…`) on a channel.
+    pub async fn play(&self, channel: &str, media: &str) -> Result<(), AriError> {
+        self.send(reqwest::Method::POST, &format!("channels/{channel}/play"), &[("media", media)]).await
+    }
+
+    pub async fn hangup(&self, channel: &str) -> Result<(), AriError> {
+        self.send(reqwest::Method::DELETE, &format!("channels/{channel}"), &[]).await
+    }
+
+    /// The URL of the ARI events WebSocket for `app`, and the Basic authorization header value.
+    pub fn events_url(&self, app: &str) -> Result<(url::Url, String), AriError> {
+        use base64::Engine;
+        let mut url = self.base.join("ari/events")?;
+        url.set_scheme(if self.base.scheme() == "https" { "wss" } else { "ws" })
+            .map_err(|_| AriError::Status { status: 0, path: "events".into() })?;
+        url.query_pairs_mut().append_pair("app", app);
+        let creds = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password.expose_secret()));
+        Ok((url, format!("Basic {creds}")))
+    }
+
     /// `GET /ari/asterisk/info`: proves ARI is up and our credentials work.
     pub async fn info(&self) -> Result<serde_json::Value, AriError> {
         self.get("asterisk/info")

@@ -1,7 +1,11 @@
 //! Everything that talks to Asterisk. This crate knows no HTTP framework; the API crate maps its
 //! errors to responses.
 
+pub mod ami;
 pub mod ari;
+pub mod registrations;
+pub mod stasis;
+pub mod trunks;
 
 /// Asterisk connection settings (`CALLBASE__ASTERISK__*`). ARI and AMI must listen on loopback.
 #[derive(Debug, Clone, serde::Deserialize)]

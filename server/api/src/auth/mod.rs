@@ -64,7 +64,7 @@ pub struct SessionCtx {
     pub data: SessionData,
 }
 
-fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     // Browsers send exactly one Origin on every unsafe method; with none, the token check below
     // still applies. Every value present must be ours (a duplicated header is not a loophole).

@@ -1,4 +1,7 @@
 pub mod auth;
+pub mod dial_rules;
+pub mod events;
+pub mod trunks;
 pub mod groups;
 pub mod health;
 pub mod users;

@@ -1,0 +1,78 @@
+//! `/events`: the app's WebSocket. Each socket belongs to one signed-in user; it carries only that
+//! user's tenant's events (the Redis channel is derived from the session, never from the client),
+//! and admin-only events (trunk status) only to administrators and sub-administrators.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::StreamExt;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+/// The Redis pub/sub channel of a tenant's events (replicas fan out through it).
+pub fn tenant_channel(tenant: callbase_core::TenantId) -> String {
+    format!("cb:events:tenant:{tenant}")
+}
+
+/// Event types only admins receive.
+const ADMIN_ONLY: [&str; 1] = ["trunk_status"];
+
+pub async fn events(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    cu: CurrentUser,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    // Browsers always send Origin on WebSocket upgrades; a foreign one is a cross-site hijack.
+    if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none() {
+        return Err(ApiError::Csrf("bad_origin"));
+    }
+    let mut pubsub = st.redis_client.get_async_pubsub().await?;
+    pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
+    let is_admin = cu.role.is_admin();
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin)))
+}
+
+async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool) {
+    let mut messages = pubsub.into_on_message();
+    loop {
+        tokio::select! {
+            msg = messages.next() => {
+                let Some(msg) = msg else { break };
+                let Ok(payload) = msg.get_payload::<String>() else { continue };
+                if !is_admin && is_admin_only(&payload) {
+                    continue;
+                }
+                if socket.send(Message::Text(payload.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                _ => {}
+            },
+        }
+    }
+}
+
+fn is_admin_only(payload: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| ADMIN_ONLY.contains(&t)))
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_admin_only;
+
+    #[test]
+    fn unknown_or_admin_events_stay_with_admins() {
+        assert!(is_admin_only(r#"{"type":"trunk_status"}"#));
+        assert!(is_admin_only("not json"));
+        assert!(!is_admin_only(r#"{"type":"call_ringing"}"#));
+    }
+}

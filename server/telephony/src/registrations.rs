@@ -1,0 +1,112 @@
+//! The trunk registration monitor: keeps each trunk's registration state in Redis
+//! (`cb:trunkreg:<registration id>`: `state`, `reason`, `since`) and publishes every change on the
+//! tenant's event channel, so admins see a trunk turn green or red live.
+//!
+//! Asterisk's `Registry` AMI event names the client and server URIs but not the registration id,
+//! and carries no SIP response code; `PJSIPShowRegistrationsOutbound` lists every registration by
+//! id with its status. So every `Registry` event (and every reconnect, and a periodic tick)
+//! triggers a reconcile from that list.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+
+use crate::ami::Ami;
+use crate::trunks::parse_ast_id;
+
+/// How long a freshly written trunk stays "waiting" while Asterisk still reports it unregistered.
+const WAITING_GRACE_SECS: i64 = 15;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub state: String,
+    pub reason: String,
+    pub since: i64,
+}
+
+/// The state to show for Asterisk's `status`, given what is stored.
+pub fn next_state(ast_status: &str, prev: Option<&Stored>, now: i64) -> (String, String) {
+    match ast_status {
+        "Registered" => ("registered".into(), String::new()),
+        "Rejected" => ("rejected".into(), "rejected by carrier (check user and password)".into()),
+        _ => match prev {
+            Some(p) if p.state == "waiting" && now - p.since < WAITING_GRACE_SECS => ("waiting".into(), String::new()),
+            _ => ("unregistered".into(), "no answer from carrier (timeout), or the registration expired; retrying".into()),
+        },
+    }
+}
+
+fn key(id: &str) -> String {
+    format!("cb:trunkreg:{id}")
+}
+
+async fn stored(redis: &mut redis::aio::ConnectionManager, id: &str) -> redis::RedisResult<Option<Stored>> {
+    let (state, reason, since): (Option<String>, Option<String>, Option<i64>) = redis.hget(key(id), &["state", "reason", "since"]).await?;
+    Ok(state.map(|state| Stored { state, reason: reason.unwrap_or_default(), since: since.unwrap_or(0) }))
+}
+
+/// One reconcile pass: Asterisk's list → Redis, publishing changes.
+pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager) -> anyhow::Result<()> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (id, status) in ami.outbound_registrations().await? {
+        let Some((tenant, slot)) = parse_ast_id(&id) else { continue };
+        let prev = stored(redis, &id).await?;
+        let (state, reason) = next_state(&status, prev.as_ref(), now);
+        if prev.as_ref().is_some_and(|p| p.state == state && p.reason == reason) {
+            continue;
+        }
+        let _: () = redis
+            .hset_multiple(key(&id), &[("state", state.clone()), ("reason", reason.clone()), ("since", now.to_string())])
+            .await?;
+        let event = serde_json::json!({
+            "type": "trunk_status", "tenant_id": tenant, "trunk": slot, "registration": id,
+            "state": state, "reason": reason, "since": now,
+        });
+        let _: () = redis.publish(format!("cb:events:tenant:{tenant}"), event.to_string()).await?;
+        tracing::info!(tenant.id = %tenant, registration = %id, %state, "trunk registration state changed");
+    }
+    Ok(())
+}
+
+/// Runs until `shutdown` turns true (or its sender is dropped).
+pub async fn run(ami: Ami, mut redis: redis::aio::ConnectionManager, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut events = ami.events();
+    let mut connected = ami.connected();
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            c = connected.changed() => if c.is_err() { return },
+            _ = tick.tick() => {}
+            ev = events.recv() => match ev {
+                Ok(m) if m.event() == Some("Registry") => {
+                    // Let a burst of events settle into one pass.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            },
+        }
+        if let Err(e) = reconcile(&ami, &mut redis).await {
+            tracing::warn!(error = %e, "registration reconcile failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asterisk_status_maps_to_what_the_page_shows() {
+        assert_eq!(next_state("Registered", None, 100).0, "registered");
+        let (s, r) = next_state("Rejected", None, 100);
+        assert_eq!(s, "rejected");
+        assert!(r.contains("user and password"));
+        let waiting = Stored { state: "waiting".into(), reason: String::new(), since: 95 };
+        assert_eq!(next_state("Unregistered", Some(&waiting), 100).0, "waiting", "just written: still waiting");
+        assert_eq!(next_state("Unregistered", Some(&waiting), 120).0, "unregistered", "grace is over");
+        assert!(next_state("Unregistered", None, 100).1.contains("no answer"));
+    }
+}

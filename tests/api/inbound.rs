@@ -1,0 +1,119 @@
+//! Inbound attribution: two tenants registered to the same carrier with different credentials; a
+//! call to each tenant's number reaches that tenant's Stasis handling and nowhere else.
+
+use std::time::Duration;
+
+use callbase_tests::{env, Browser, TestApp};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::trunks::wait_for_state;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn events_socket(b: &Browser) -> Ws {
+    let url = format!("{}/events", b.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    let cookie = format!("cb_session={}", b.cookie("cb_session").expect("signed in"));
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut().insert("origin", b.base.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("events socket opens");
+    ws
+}
+
+/// The next `inbound_call` event within `within`, if any.
+async fn next_inbound_call(ws: &mut Ws, within: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        if let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) {
+            if v["type"] == "inbound_call" {
+                return Some(v);
+            }
+        }
+    }
+}
+
+async fn carrier_calls(number: &str, credential: &str) {
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE_CARRIER_AMI_ADDR"),
+        &env("CALLBASE_CARRIER_AMI_USER"),
+        &env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI");
+    let r = ami
+        .action(
+            "Originate",
+            &[
+                ("Channel", &format!("PJSIP/{number}@{credential}")),
+                ("Context", "carrier-test"),
+                ("Exten", "9998"),
+                ("Priority", "1"),
+                ("Async", "true"),
+                ("CallerID", "79161234567"),
+            ],
+        )
+        .await
+        .expect("originate accepted");
+    assert!(r.is_success(), "carrier refused to originate: {r:?}");
+}
+
+#[tokio::test]
+async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_else() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let mut tenants = vec![];
+    for (who, number) in [("A", "4951110001"), ("B", "4951110002")] {
+        let (admin, t) = app.new_tenant().await;
+        let r = admin
+            .post(
+                "/api/trunks",
+                json!({"mode": "extended", "number": number, "username": env(&format!("CALLBASE_CARRIER_TENANT_{who}_USER")),
+                       "password": env(&format!("CALLBASE_CARRIER_TENANT_{who}_PASSWORD")), "domain": env("CALLBASE_CARRIER_SIP")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(15)).await;
+        tenants.push((admin, t, number, r.body["id"].clone()));
+    }
+    let mut ws_a = events_socket(&tenants[0].0).await;
+    let mut ws_b = events_socket(&tenants[1].0).await;
+
+    carrier_calls(tenants[0].2, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
+    let ev = next_inbound_call(&mut ws_a, Duration::from_secs(10)).await.expect("tenant A's call reached tenant A");
+    assert_eq!(ev["tenant_id"], tenants[0].1.id);
+    assert_eq!(ev["did"], tenants[0].2);
+    assert_eq!(ev["trunk"], 1);
+    assert_eq!(ev["caller"], "79161234567");
+    assert!(next_inbound_call(&mut ws_b, Duration::from_secs(2)).await.is_none(), "tenant B saw A's call");
+
+    carrier_calls(tenants[1].2, &env("CALLBASE_CARRIER_TENANT_B_USER")).await;
+    let ev = next_inbound_call(&mut ws_b, Duration::from_secs(10)).await.expect("tenant B's call reached tenant B");
+    assert_eq!(ev["tenant_id"], tenants[1].1.id);
+    assert_eq!(ev["did"], tenants[1].2);
+    assert!(next_inbound_call(&mut ws_a, Duration::from_secs(2)).await.is_none(), "tenant A saw B's call");
+
+    for (admin, _, _, id) in &tenants {
+        admin.delete(&format!("/api/trunks/{id}")).await;
+    }
+}
+
+#[tokio::test]
+async fn the_events_socket_refuses_foreign_origins_and_anonymous_users() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.new_tenant().await;
+    let url = format!("{}/events", admin.base.replacen("http", "ws", 1));
+    let mut req = url.clone().into_client_request().unwrap();
+    req.headers_mut().insert("cookie", format!("cb_session={}", admin.cookie("cb_session").unwrap()).parse().unwrap());
+    req.headers_mut().insert("origin", "http://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err(), "foreign origin must be refused");
+    let mut anon = url.into_client_request().unwrap();
+    anon.headers_mut().insert("origin", admin.base.parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(anon).await.is_err(), "no session must be refused");
+}

@@ -1,0 +1,173 @@
+//! Trunks against the real platform Asterisk and the demo carrier of the test stack.
+
+use std::time::{Duration, Instant};
+
+use callbase_tests::{env, Browser, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn carrier() -> String {
+    env("CALLBASE_CARRIER_SIP")
+}
+
+pub(crate) fn body(user: &str, password: &str) -> Value {
+    json!({"mode": "simple", "label": "Carrier", "username": user, "password": password, "domain": carrier()})
+}
+
+/// Polls the trunk list until the trunk reaches `state` (or the deadline passes).
+pub(crate) async fn wait_for_state(b: &Browser, id: &Value, state: &str, within: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let list = b.get("/api/trunks").await;
+        let t = list.body.as_array().unwrap().iter().find(|t| &t["id"] == id).cloned().expect("trunk listed");
+        if t["status"]["state"] == state {
+            return t;
+        }
+        assert!(start.elapsed() < within, "trunk did not become {state} within {within:?}; last: {t}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn correct_credentials_turn_green_wrong_turn_red_and_a_fix_turns_green_again() {
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, _) = app.new_tenant().await;
+    // The carrier's demo credential is used by this test alone (the carrier keeps one contact per
+    // credential, so two tests sharing one would replace each other's registration).
+    let (user, pass) = (env("CALLBASE_CARRIER_TRUNK_USER"), env("CALLBASE_CARRIER_TRUNK_PASSWORD"));
+    let created = admin.post("/api/trunks", body(&user, &pass)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["password_set"], true);
+    assert!(created.body.get("password").is_none(), "the password is never returned");
+    assert!(!created.text.contains(&pass));
+    let id = created.body["id"].clone();
+    wait_for_state(&admin, &id, "registered", Duration::from_secs(10)).await;
+
+    let wrong = admin.patch(&format!("/api/trunks/{id}"), body(&user, "definitely-wrong")).await;
+    assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);
+    let red = wait_for_state(&admin, &id, "rejected", Duration::from_secs(15)).await;
+    assert!(!red["status"]["reason"].as_str().unwrap_or("").is_empty(), "a red trunk says why: {red}");
+
+    let fixed = admin.patch(&format!("/api/trunks/{id}"), body(&user, &pass)).await;
+    assert_eq!(fixed.status, StatusCode::OK);
+    wait_for_state(&admin, &id, "registered", Duration::from_secs(15)).await;
+
+    assert_eq!(admin.delete(&format!("/api/trunks/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert!(admin.get("/api/trunks").await.body.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_trunk_is_provisioned_into_asterisk_and_removed_on_delete() {
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.new_tenant().await;
+    let created = admin.post("/api/trunks", body("someone", "pa;ss^word")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let reg = created.body["registration"].as_str().unwrap().to_string();
+    assert_eq!(reg, format!("t{}-trk1", t.id));
+    let pool = callbase_tests::worker_pool().await;
+    let (password, set_var, line): (String, String, String) = sqlx::query_as(
+        "SELECT a.password, e.set_var, r.line FROM ast.ps_auths a JOIN ast.ps_endpoints e USING (id)
+         JOIN ast.ps_registrations r USING (id) WHERE a.id = $1",
+    )
+    .bind(&reg)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(password, "pa^3Bss^5Eword", "';' and '^' are escaped for Asterisk's realtime decoding");
+    assert_eq!(set_var, format!("TENANT_ID={};TRUNK_ID=1", t.id));
+    assert_eq!(line, "yes");
+    let ari = ari_endpoint(&reg).await;
+    assert_eq!(ari, StatusCode::OK, "Asterisk knows the trunk endpoint");
+
+    assert_eq!(admin.delete(&format!("/api/trunks/{}", created.body["id"])).await.status, StatusCode::NO_CONTENT);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM ast.ps_auths WHERE id = $1) + (SELECT count(*) FROM ast.ps_endpoints WHERE id = $1)
+              + (SELECT count(*) FROM ast.ps_aors WHERE id = $1) + (SELECT count(*) FROM ast.ps_registrations WHERE id = $1)",
+    )
+    .bind(&reg)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "no Asterisk rows remain");
+}
+
+/// Asterisk's view of the endpoint, read through sorcery (realtime) — ARI's endpoint list only
+/// shows realtime objects once something has looked them up.
+async fn ari_endpoint(id: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/ari/asterisk/config/dynamic/res_pjsip/endpoint/{id}", env("CALLBASE__ASTERISK__ARI_URL")))
+        .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_fourth_trunk_is_refused_and_order_decides_outbound() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.new_tenant().await;
+    let mut ids = vec![];
+    for i in 0..3 {
+        let r = admin.post("/api/trunks", body(&format!("nobody{i}"), "x-password")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.body["position"], i + 1);
+        ids.push(r.body["id"].as_i64().unwrap());
+    }
+    let fourth = admin.post("/api/trunks", body("nobody4", "x-password")).await;
+    assert_eq!(fourth.status, StatusCode::CONFLICT);
+    assert_eq!(fourth.body["code"], "too_many_trunks");
+
+    let order = admin.send(admin.request(reqwest::Method::PUT, "/api/trunks/order").header("x-csrf-token", admin.csrf().await).json(&json!({"ids": [ids[2], ids[0], ids[1]]}))).await;
+    assert_eq!(order.status, StatusCode::OK, "{}", order.text);
+    let firsts: Vec<i64> = order.body.as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(firsts, vec![ids[2], ids[0], ids[1]]);
+    let bad = admin.send(admin.request(reqwest::Method::PUT, "/api/trunks/order").header("x-csrf-token", admin.csrf().await).json(&json!({"ids": [ids[0]]}))).await;
+    assert_eq!(bad.body["code"], "invalid_order");
+
+    admin.delete(&format!("/api/trunks/{}", ids[2])).await;
+    let left = admin.get("/api/trunks").await;
+    let positions: Vec<i64> = left.body.as_array().unwrap().iter().map(|t| t["position"].as_i64().unwrap()).collect();
+    assert_eq!(positions, vec![1, 2], "positions close the gap");
+    for id in &ids[..2] {
+        admin.delete(&format!("/api/trunks/{id}")).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_trunk_input_is_refused_with_the_rule() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.new_tenant().await;
+    for (field, value, code) in [
+        ("domain", json!("sip.example.com:70000"), "invalid_host"),
+        ("domain", json!("evil.com\r\nVia: x"), "invalid_host"),
+        ("username", json!("a b"), "invalid_sip_value"),
+        ("username", json!("x\"y"), "invalid_sip_value"),
+        ("rewrite", json!("^.*$/"), "invalid_rewrite"),
+        ("rewrite", json!("^(7/8"), "invalid_rewrite"),
+        ("mode", json!("fancy"), "invalid_mode"),
+        ("password", json!(""), "invalid_password"),
+    ] {
+        let mut b = body("user1", "secret-1");
+        b[field] = value.clone();
+        let r = admin.post("/api/trunks", b).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}: {}", r.text);
+        assert_eq!(r.body["code"], code, "{field}={value}");
+    }
+    assert!(admin.get("/api/trunks").await.body.as_array().unwrap().is_empty(), "nothing half-written");
+    let preview = admin.post("/api/trunks/rewrite-preview", json!({"rewrite": "^7/8", "sample": "7 495 123-45-67"})).await;
+    assert_eq!(preview.body["result"], "84951234567");
+}
+
+#[tokio::test]
+async fn another_tenants_trunks_are_invisible() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.new_tenant().await;
+    let (b, _) = app.new_tenant().await;
+    let t = a.post("/api/trunks", body("tenant-a-only", "secret-1")).await;
+    let id = t.body["id"].clone();
+    assert_eq!(b.patch(&format!("/api/trunks/{id}"), body("x", "y")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.delete(&format!("/api/trunks/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert!(b.get("/api/trunks").await.body.as_array().unwrap().is_empty());
+    a.delete(&format!("/api/trunks/{id}")).await;
+}
