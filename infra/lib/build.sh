@@ -43,3 +43,11 @@ build_web() {
     log "building web/ (npm ci && npm run build)"
     (cd "$REPO_ROOT/web" && npm_install && npm run build) || die "web build failed"
 }
+
+# cargo_nextest_ensure: the test runner (preinstalled on our machines; built from crates.io otherwise).
+cargo_nextest_ensure() {
+    rust_ensure
+    command -v cargo-nextest >/dev/null 2>&1 && return 0
+    log "installing cargo-nextest from crates.io"
+    cargo install cargo-nextest --locked
+}

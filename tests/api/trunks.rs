@@ -171,3 +171,26 @@ async fn another_tenants_trunks_are_invisible() {
     assert!(b.get("/api/trunks").await.body.as_array().unwrap().is_empty());
     a.delete(&format!("/api/trunks/{id}")).await;
 }
+
+#[tokio::test]
+async fn when_asterisk_refuses_the_change_nothing_is_saved() {
+    // ARI pointed at a port nothing listens on: the reload fails after the rows were written.
+    let app = TestApp::spawn_with(&[("CALLBASE__ASTERISK__ARI_URL", "http://127.0.0.1:9")]).await;
+    let (admin, t) = app.new_tenant().await;
+    let r = admin.post("/api/trunks", body("someone", "secret-1")).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.body["code"], "asterisk_unavailable");
+    assert!(r.body["message"].as_str().unwrap().contains("nothing was saved"));
+    assert!(admin.get("/api/trunks").await.body.as_array().unwrap().is_empty());
+    let pool = callbase_tests::worker_pool().await;
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM ast.ps_auths WHERE tenant_id = $1) + (SELECT count(*) FROM ast.ps_endpoints WHERE tenant_id = $1)
+              + (SELECT count(*) FROM ast.ps_aors WHERE tenant_id = $1) + (SELECT count(*) FROM ast.ps_registrations WHERE tenant_id = $1)
+              + (SELECT count(*) FROM trunks WHERE tenant_id = $1)",
+    )
+    .bind(t.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, 0, "no half-written trunk");
+}

@@ -137,14 +137,24 @@ impl Ami {
     }
 
     /// Drops a cached sorcery object so the next use reads the database.
-    pub async fn sorcery_expire(&self, cache: &str, object_type: &str, id: &str) -> Result<AmiMessage, AmiError> {
-        let _ = object_type;
+    pub async fn sorcery_expire(&self, cache: &str, id: &str) -> Result<AmiMessage, AmiError> {
         self.action("SorceryMemoryCacheExpireObject", &[("Cache", cache), ("Object", id)]).await
     }
 
     /// Sends a REGISTER now (after a password change, which a module reload ignores).
     pub async fn pjsip_register(&self, registration: &str) -> Result<AmiMessage, AmiError> {
         self.action("PJSIPRegister", &[("Registration", registration)]).await
+    }
+
+    /// The qualify status (`Reachable`, `Unreachable`, `NonQualified`, `Unknown`) of an endpoint's
+    /// contacts; empty when the endpoint has none.
+    pub async fn contact_statuses(&self, endpoint: &str) -> Result<Vec<String>, AmiError> {
+        let r = self.action_collect("PJSIPShowEndpoint", &[("Endpoint", endpoint)]).await?;
+        Ok(r.events
+            .iter()
+            .filter(|e| e.event() == Some("ContactStatusDetail"))
+            .filter_map(|e| e.get("Status").map(str::to_string))
+            .collect())
     }
 
     /// `(registration id, status)` for every outbound registration Asterisk has.

@@ -24,9 +24,12 @@ pub struct Stored {
     pub since: i64,
 }
 
-/// The state to show for Asterisk's `status`, given what is stored.
-pub fn next_state(ast_status: &str, prev: Option<&Stored>, now: i64) -> (String, String) {
+/// The state to show for Asterisk's registration `status` and the carrier contact's qualify
+/// status, given what is stored. Asterisk keeps reporting "Registered" while its refreshes time
+/// out, so an unreachable carrier overrides it.
+pub fn next_state(ast_status: &str, carrier_reachable: bool, prev: Option<&Stored>, now: i64) -> (String, String) {
     match ast_status {
+        "Registered" if !carrier_reachable => ("unregistered".into(), "no answer from carrier (timeout)".into()),
         "Registered" => ("registered".into(), String::new()),
         "Rejected" => ("rejected".into(), "rejected by carrier (check user and password)".into()),
         _ => match prev {
@@ -51,7 +54,8 @@ pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager) -> 
     for (id, status) in ami.outbound_registrations().await? {
         let Some((tenant, slot)) = parse_ast_id(&id) else { continue };
         let prev = stored(redis, &id).await?;
-        let (state, reason) = next_state(&status, prev.as_ref(), now);
+        let reachable = !ami.contact_statuses(&id).await?.iter().any(|s| s == "Unreachable");
+        let (state, reason) = next_state(&status, reachable, prev.as_ref(), now);
         if prev.as_ref().is_some_and(|p| p.state == state && p.reason == reason) {
             continue;
         }
@@ -79,7 +83,7 @@ pub async fn run(ami: Ami, mut redis: redis::aio::ConnectionManager, every: Dura
             c = connected.changed() => if c.is_err() { return },
             _ = tick.tick() => {}
             ev = events.recv() => match ev {
-                Ok(m) if m.event() == Some("Registry") => {
+                Ok(m) if matches!(m.event(), Some("Registry" | "ContactStatus")) => {
                     // Let a burst of events settle into one pass.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -100,13 +104,15 @@ mod tests {
 
     #[test]
     fn asterisk_status_maps_to_what_the_page_shows() {
-        assert_eq!(next_state("Registered", None, 100).0, "registered");
-        let (s, r) = next_state("Rejected", None, 100);
+        assert_eq!(next_state("Registered", true, None, 100).0, "registered");
+        let (s, r) = next_state("Rejected", true, None, 100);
         assert_eq!(s, "rejected");
         assert!(r.contains("user and password"));
         let waiting = Stored { state: "waiting".into(), reason: String::new(), since: 95 };
-        assert_eq!(next_state("Unregistered", Some(&waiting), 100).0, "waiting", "just written: still waiting");
-        assert_eq!(next_state("Unregistered", Some(&waiting), 120).0, "unregistered", "grace is over");
-        assert!(next_state("Unregistered", None, 100).1.contains("no answer"));
+        assert_eq!(next_state("Unregistered", true, Some(&waiting), 100).0, "waiting", "just written: still waiting");
+        assert_eq!(next_state("Unregistered", true, Some(&waiting), 120).0, "unregistered", "grace is over");
+        assert!(next_state("Unregistered", true, None, 100).1.contains("no answer"));
+        let (s, r) = next_state("Registered", false, None, 100);
+        assert_eq!((s.as_str(), r.as_str()), ("unregistered", "no answer from carrier (timeout)"), "a stale Registered");
     }
 }

@@ -13,6 +13,16 @@ use callbase_db::Tx;
 /// The module whose reload (re)reads `ps_registrations`.
 pub const REGISTRATION_MODULE: &str = "res_pjsip_outbound_registration.so";
 
+/// Reloading res_pjsip empties the sorcery caches (so Asterisk reads the rows just written) and
+/// makes it pick up the trunk AOR's static contact for qualifying; it does not disturb
+/// registrations or transports.
+pub const PJSIP_MODULE: &str = "res_pjsip.so";
+
+/// OPTIONS ping interval to the carrier: a registration that Asterisk still reports as
+/// "Registered" is stale when the carrier stopped answering, and only the qualify notices within
+/// seconds.
+pub const QUALIFY_SECS: i32 = 15;
+
 /// The Asterisk object id of a tenant's trunk slot.
 pub fn ast_id(tenant: TenantId, slot: i16) -> String {
     format!("t{tenant}-trk{slot}")
@@ -61,12 +71,14 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO ast.ps_aors (id, tenant_id, contact, max_contacts, qualify_frequency) VALUES ($1, $2, $3, 1, 0)
-         ON CONFLICT (id) DO UPDATE SET contact = EXCLUDED.contact",
+        "INSERT INTO ast.ps_aors (id, tenant_id, contact, max_contacts, qualify_frequency, qualify_timeout)
+         VALUES ($1, $2, $3, 1, $4, 3)
+         ON CONFLICT (id) DO UPDATE SET contact = EXCLUDED.contact, qualify_frequency = EXCLUDED.qualify_frequency",
     )
     .bind(&id)
     .bind(t.tenant)
     .bind(format!("sip:{host}"))
+    .bind(QUALIFY_SECS)
     .execute(&mut **tx)
     .await?;
     // set_var is deliberately not escaped: its ';' separates the two variables.

@@ -168,21 +168,20 @@ fn asterisk_down(e: impl std::fmt::Display) -> ApiError {
     }
 }
 
-/// Reloads the registration module and drops cached copies of the trunk's objects, so Asterisk
-/// uses what was just written.
+/// Makes Asterisk use what was just written: res_pjsip reload (fresh caches, qualify of the
+/// carrier contact), the registration module reload (new/changed/deleted registrations), and after
+/// a password change an immediate REGISTER (the module reload ignores auth changes).
 async fn apply(st: &AppState, id: &str, password_changed: bool) -> Result<(), String> {
+    st.ari.reload_module(ast::PJSIP_MODULE).await.map_err(|e| e.to_string())?;
     st.ari.reload_module(ast::REGISTRATION_MODULE).await.map_err(|e| e.to_string())?;
-    if let Some(ami) = &st.ami {
-        for (cache, kind) in [("cb_endpoint", "endpoint"), ("cb_aor", "aor"), ("cb_auth", "auth")] {
-            if let Err(e) = ami.sorcery_expire(cache, kind, id).await {
-                tracing::warn!(error = %e, cache, "cache expiry failed");
+    if password_changed {
+        match &st.ami {
+            Some(ami) => {
+                if let Err(e) = ami.pjsip_register(id).await {
+                    tracing::warn!(error = %e, "re-register after password change failed; Asterisk retries by itself");
+                }
             }
-        }
-        if password_changed {
-            // The module reload ignores ps_auths changes: re-register with the new secret now.
-            if let Err(e) = ami.pjsip_register(id).await {
-                tracing::warn!(error = %e, "re-register failed");
-            }
+            None => tracing::warn!("no AMI: the new password is used at the next registration retry"),
         }
     }
     Ok(())
@@ -319,10 +318,9 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
     tx.commit().await?;
     let mut r = st.redis.clone();
     let _: () = r.del(reg_key(&ast_id)).await?;
-    if let Some(ami) = &st.ami {
-        for (cache, kind) in [("cb_endpoint", "endpoint"), ("cb_aor", "aor"), ("cb_auth", "auth")] {
-            let _ = ami.sorcery_expire(cache, kind, &ast_id).await;
-        }
+    if let Err(e) = st.ari.reload_module(ast::PJSIP_MODULE).await {
+        // The rows are gone; cached copies expire by themselves (object_lifetime_maximum).
+        tracing::warn!(error = %e, "res_pjsip reload after trunk delete failed");
     }
     tracing::info!(tenant.id = %a.tenant_id, trunk = %ast_id, "trunk deleted");
     Ok(StatusCode::NO_CONTENT)

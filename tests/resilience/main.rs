@@ -1,0 +1,95 @@
+//! Trunks survive their carrier and the platform Asterisk going away. These tests stop and start
+//! the test stack's Asterisks (through `infra/ast`), so `infra/test` runs this binary on its own,
+//! after the other suites, one test at a time.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use callbase_tests::{env, Browser, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn infra_ast(instance: &str, action: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/ast");
+    let out = std::process::Command::new(script).args([&env("CALLBASE_STACK"), instance, action]).output().expect("infra/ast runs");
+    assert!(out.status.success(), "infra/ast {instance} {action}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn state_of(b: &Browser, id: &Value) -> Value {
+    let list = b.get("/api/trunks").await;
+    list.body.as_array().unwrap().iter().find(|t| &t["id"] == id).cloned().expect("trunk listed")
+}
+
+async fn wait_for(b: &Browser, id: &Value, state: &str, within: Duration) -> Value {
+    let start = tokio::time::Instant::now();
+    loop {
+        let t = state_of(b, id).await;
+        if t["status"]["state"] == state {
+            return t;
+        }
+        assert!(start.elapsed() < within, "not {state} within {within:?}: {t}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn registered_trunk(app: &TestApp, user: &str, password: &str) -> (Browser, Value) {
+    let (admin, _) = app.new_tenant().await;
+    let r = admin.post("/api/trunks", json!({"mode": "simple", "username": user, "password": password, "domain": env("CALLBASE_CARRIER_SIP")})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].clone();
+    wait_for(&admin, &id, "registered", Duration::from_secs(15)).await;
+    (admin, id)
+}
+
+fn monitored() -> [(&'static str, &'static str); 2] {
+    [("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"), ("CALLBASE__WORKERS__RECONCILE_SECS", "5")]
+}
+
+#[tokio::test]
+async fn a_stopped_carrier_turns_the_trunk_red_and_its_return_green_within_60s() {
+    let app = TestApp::spawn_with(&monitored()).await;
+    let (admin, id) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_A_USER"), &env("CALLBASE_CARRIER_TENANT_A_PASSWORD")).await;
+
+    infra_ast("carrier", "stop");
+    let red = wait_for(&admin, &id, "unregistered", Duration::from_secs(45)).await;
+    assert_eq!(red["status"]["reason"], "no answer from carrier (timeout)");
+
+    let back = tokio::time::Instant::now();
+    infra_ast("carrier", "start");
+    wait_for(&admin, &id, "registered", Duration::from_secs(60)).await;
+    println!("carrier back → trunk green in {:?}", back.elapsed());
+    admin.delete(&format!("/api/trunks/{id}")).await;
+}
+
+#[tokio::test]
+async fn after_a_platform_asterisk_restart_every_trunk_registers_again_within_60s() {
+    let app = TestApp::spawn_with(&monitored()).await;
+    let (a, ida) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_A_USER"), &env("CALLBASE_CARRIER_TENANT_A_PASSWORD")).await;
+    let (b, idb) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_B_USER"), &env("CALLBASE_CARRIER_TENANT_B_PASSWORD")).await;
+    let regs = [state_of(&a, &ida).await["registration"].as_str().unwrap().to_string(), state_of(&b, &idb).await["registration"].as_str().unwrap().to_string()];
+
+    let restart = tokio::time::Instant::now();
+    infra_ast("platform", "restart");
+    // Asterisk itself must have the registrations back (not just a stale status in Redis)...
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE__ASTERISK__AMI_ADDR"),
+        &env("CALLBASE__ASTERISK__AMI_USER"),
+        &env("CALLBASE__ASTERISK__AMI_SECRET"),
+    )
+    .await
+    .expect("AMI after restart");
+    loop {
+        let list = ami.outbound_registrations().await.unwrap_or_default();
+        if regs.iter().all(|r| list.iter().any(|(id, st)| id == r && st == "Registered")) {
+            break;
+        }
+        assert!(restart.elapsed() < Duration::from_secs(60), "not re-registered within 60 s: {list:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // ...and the page shows it.
+    wait_for(&a, &ida, "registered", Duration::from_secs(60).saturating_sub(restart.elapsed())).await;
+    wait_for(&b, &idb, "registered", Duration::from_secs(60).saturating_sub(restart.elapsed())).await;
+    println!("platform restart → both trunks registered in {:?}", restart.elapsed());
+    a.delete(&format!("/api/trunks/{ida}")).await;
+    b.delete(&format!("/api/trunks/{idb}")).await;
+}
