@@ -400,7 +400,7 @@ async fn ami_action(addr: &str, user: &str, secret: &str, action: &str) -> Resul
             Some("login") => ensure!(b.get("Response").map(String::as_str) == Some("Success"), "AMI login: {b:?}"),
             Some("act") => {
                 let done = b.get("EventList").map(String::as_str) == Some("Complete")
-                    || (b.contains_key("Response") && b.get("EventList").is_none());
+                    || (b.contains_key("Response") && !b.contains_key("EventList"));
                 let error = b.get("Response").map(String::as_str) == Some("Error");
                 blocks.push(b);
                 if done || error {

@@ -34,6 +34,21 @@ pub struct TrunkFields {
     pub preset: Option<String>,
 }
 
+impl From<&TrunkRow> for TrunkFields {
+    fn from(t: &TrunkRow) -> Self {
+        TrunkFields {
+            mode: t.mode.clone(),
+            label: t.label.clone(),
+            number: t.number.clone(),
+            username: t.username.clone(),
+            domain: t.domain.clone(),
+            host: t.host.clone(),
+            rewrite: t.rewrite.clone(),
+            preset: t.preset.clone(),
+        }
+    }
+}
+
 const COLS: &str = "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset";
 
 /// Serialises trunk changes of one tenant (count checks, slot choice, reordering).

@@ -256,16 +256,7 @@ pub async fn update(
     mark_waiting(&st, &ast_id).await?;
     if let Err(e) = apply(&st, &ast_id, v.password.is_some()).await {
         let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-        let old = TrunkFields {
-            mode: before.mode.clone(),
-            label: before.label.clone(),
-            number: before.number.clone(),
-            username: before.username.clone(),
-            domain: before.domain.clone(),
-            host: before.host.clone(),
-            rewrite: before.rewrite.clone(),
-            preset: before.preset.clone(),
-        };
+        let old = TrunkFields::from(&before);
         repo::update(&mut tx, a.tenant_id, id, &old).await?;
         let old_host = SipHost::parse(&before.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
         ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &old, old_host), None).await?;
@@ -293,16 +284,7 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
     if let Err(e) = st.ari.reload_module(ast::REGISTRATION_MODULE).await {
         let mut tx = st.db.tenant_tx(a.tenant_id).await?;
         let host = SipHost::parse(&t.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
-        let f = TrunkFields {
-            mode: t.mode.clone(),
-            label: t.label.clone(),
-            number: t.number.clone(),
-            username: t.username.clone(),
-            domain: t.domain.clone(),
-            host: t.host.clone(),
-            rewrite: t.rewrite.clone(),
-            preset: t.preset.clone(),
-        };
+        let f = TrunkFields::from(&t);
         ast::write_rows(&mut tx, &rows_of(a.tenant_id, t.slot, &f, host), None).await?;
         if let Some(p) = password {
             ast::restore_password(&mut tx, &ast_id, &p).await?;
