@@ -10,6 +10,7 @@ import { HomePage } from './pages/HomePage';
 import { ACCOUNT_KEY, LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SignupPage } from './pages/SignupPage';
+import { TrunksPage } from './pages/trunks/TrunksPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
 
@@ -19,6 +20,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   home: 'nav.home',
   users: 'nav.users',
   groups: 'nav.groups',
+  trunks: 'nav.trunks',
   notFound: 'notFound.title',
 };
 
@@ -129,6 +131,7 @@ export function App() {
       {resolution.route === 'home' && <HomePage me={session} />}
       {resolution.route === 'users' && <UsersPage me={session} onSelfChanged={refreshMe} />}
       {resolution.route === 'groups' && <GroupsPage myRole={session.role} />}
+      {resolution.route === 'trunks' && <TrunksPage />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

@@ -25,7 +25,8 @@ const KNOWN: ReadonlySet<string> = new Set([
   'bad_credentials', 'throttled', 'account_taken', 'login_taken', 'last_admin', 'group_name_taken',
   'builtin_group', 'weak_password', 'invalid_account', 'invalid_login', 'invalid_email',
   'invalid_name', 'unauthenticated', 'forbidden', 'not_found', 'csrf', 'bad_origin', 'internal',
-  'network', 'bad_response', 'invalid_group_name', 'unknown_group',
+  'network', 'bad_response', 'invalid_group_name', 'unknown_group', 'too_many_trunks',
+  'asterisk_unavailable',
 ]);
 
 /** What to tell the user about `e`. Unknown 4xx codes show the server's own (English) message. */

@@ -5,7 +5,7 @@
 import type { Me } from './api/types';
 import { isAdminRole } from './api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -19,6 +19,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   home: { path: '/', access: 'user' },
   users: { path: '/users', access: 'admin' },
   groups: { path: '/groups', access: 'admin' },
+  trunks: { path: '/telephony/trunks', access: 'admin' },
 };
 
 /** The path inside the hash: `#/users?x=1` → `/users`. */

@@ -14,6 +14,9 @@ import type {
   LoginRequest,
   Me,
   SignupRequest,
+  Trunk,
+  TrunkPreset,
+  TrunkRequest,
   UpdateGroupRequest,
   UpdateUserRequest,
   User,
@@ -232,6 +235,29 @@ export class ApiClient {
   }
   deleteGroup(id: number): Promise<void> {
     return this.send('DELETE', `/api/groups/${id}`);
+  }
+
+  // --- trunks ---
+  listTrunks(): Promise<Trunk[]> {
+    return this.request('GET', '/api/trunks');
+  }
+  createTrunk(req: TrunkRequest): Promise<Trunk> {
+    return this.send('POST', '/api/trunks', req);
+  }
+  updateTrunk(id: number, req: TrunkRequest): Promise<Trunk> {
+    return this.send('PATCH', `/api/trunks/${id}`, req);
+  }
+  deleteTrunk(id: number): Promise<void> {
+    return this.send('DELETE', `/api/trunks/${id}`);
+  }
+  reorderTrunks(ids: number[]): Promise<Trunk[]> {
+    return this.send('PUT', '/api/trunks/order', { ids });
+  }
+  trunkPresets(): Promise<TrunkPreset[]> {
+    return this.request('GET', '/api/trunks/presets');
+  }
+  rewritePreview(rewrite: string, sample: string): Promise<{ result: string }> {
+    return this.send('POST', '/api/trunks/rewrite-preview', { rewrite, sample });
   }
 }
 

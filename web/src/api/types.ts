@@ -99,3 +99,60 @@ export interface UpdateGroupRequest {
   name?: string;
   role?: Role;
 }
+
+// --- trunks (docs/api.md, "Trunks") ---
+export type TrunkState = 'registered' | 'rejected' | 'unregistered' | 'waiting';
+export type TrunkMode = 'simple' | 'extended';
+
+export interface TrunkStatus {
+  state: TrunkState;
+  reason: string | null;
+  since: number | null;
+}
+
+export interface Trunk {
+  id: number;
+  position: number;
+  mode: TrunkMode;
+  label: string;
+  number: string | null;
+  username: string;
+  domain: string;
+  host: string;
+  rewrite: string | null;
+  preset: string | null;
+  password_set: boolean;
+  registration: string;
+  status: TrunkStatus;
+}
+
+export interface TrunkRequest {
+  mode: TrunkMode;
+  label?: string;
+  number?: string;
+  username: string;
+  /** Required on create; omitted to keep the stored one. */
+  password?: string;
+  domain?: string;
+  host?: string;
+  rewrite?: string;
+  preset?: string;
+}
+
+export interface TrunkPreset {
+  id: string;
+  name: string;
+  mode: TrunkMode;
+  domain: string;
+  host: string;
+  rewrite: string | null;
+}
+
+/** A `trunk_status` message of the `/events` WebSocket. */
+export interface TrunkStatusEvent {
+  type: 'trunk_status';
+  registration: string;
+  state: TrunkState;
+  reason: string;
+  since: number;
+}

@@ -100,7 +100,7 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
   const settings: NavEntry[] = [
     { label: 'nav.users', icon: 'user', route: 'users', path: '/users' },
     { label: 'nav.groups', icon: 'users', route: 'groups', path: '/groups' },
-    { label: 'nav.telephony', icon: 'gear' },
+    { label: 'nav.trunks', icon: 'phone', route: 'trunks', path: '/telephony/trunks' },
   ];
   return (
     <nav class="nav" aria-label={t('nav.label')}>
