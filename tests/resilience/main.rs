@@ -52,7 +52,7 @@ async fn a_stopped_carrier_turns_the_trunk_red_and_its_return_green_within_60s()
 
     infra_ast("carrier", "stop");
     let red = wait_for(&admin, &id, "unregistered", Duration::from_secs(45)).await;
-    assert_eq!(red["status"]["reason"], "no answer from carrier (timeout)");
+    assert_eq!(red["status"]["reason"], callbase_telephony::registrations::NO_ANSWER);
 
     let back = tokio::time::Instant::now();
     infra_ast("carrier", "start");

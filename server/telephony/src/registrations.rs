@@ -28,8 +28,12 @@ pub struct Stored {
 /// status, given what is stored. Asterisk keeps reporting "Registered" while its refreshes time
 /// out, so an unreachable carrier overrides it.
 pub fn next_state(ast_status: &str, carrier_reachable: bool, prev: Option<&Stored>, now: i64) -> (String, String) {
+    // An unanswered OPTIONS outranks what the registration says: Asterisk reports "Registered"
+    // while refreshes time out, and "Rejected" when the host does not even resolve.
+    if !carrier_reachable {
+        return ("unregistered".into(), NO_ANSWER.into());
+    }
     match ast_status {
-        "Registered" if !carrier_reachable => ("unregistered".into(), "no answer from carrier (timeout)".into()),
         "Registered" => ("registered".into(), String::new()),
         "Rejected" => ("rejected".into(), "rejected by carrier (check user and password)".into()),
         _ => match prev {
@@ -38,6 +42,9 @@ pub fn next_state(ast_status: &str, carrier_reachable: bool, prev: Option<&Store
         },
     }
 }
+
+/// Why a trunk whose carrier does not answer OPTIONS is red.
+pub const NO_ANSWER: &str = "no answer from carrier (timeout, or the host is not found)";
 
 fn key(id: &str) -> String {
     format!("cb:trunkreg:{id}")
@@ -113,6 +120,7 @@ mod tests {
         assert_eq!(next_state("Unregistered", true, Some(&waiting), 120).0, "unregistered", "grace is over");
         assert!(next_state("Unregistered", true, None, 100).1.contains("no answer"));
         let (s, r) = next_state("Registered", false, None, 100);
-        assert_eq!((s.as_str(), r.as_str()), ("unregistered", "no answer from carrier (timeout)"), "a stale Registered");
+        assert_eq!((s.as_str(), r.as_str()), ("unregistered", NO_ANSWER), "a stale Registered");
+        assert_eq!(next_state("Rejected", false, None, 100).1, NO_ANSWER, "an unresolvable host is not a password problem");
     }
 }
