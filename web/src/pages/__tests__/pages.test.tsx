@@ -1,9 +1,10 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Group, Me, User } from '../../api/types';
+import type { Group, Me, Trunk, User } from '../../api/types';
 import { setLang } from '../../i18n';
 import { GroupsPage } from '../groups/GroupsPage';
+import { TrunksPage } from '../trunks/TrunksPage';
 import { LoginPage } from '../LoginPage';
 import { UsersPage } from '../users/UsersPage';
 
@@ -237,5 +238,59 @@ describe('GroupsPage', () => {
     expect(requests).toContain('DELETE /api/groups/4');
     expect(root.querySelectorAll('tbody tr').length).toBe(1);
     expect(root.textContent).toContain('Group Sales deleted.');
+  });
+});
+
+const TRUNK: Trunk = {
+  id: 7, position: 1, mode: 'simple', label: 'Main carrier', number: null, username: 'u1', domain: 'sip.x.ru', host: 'sip.x.ru',
+  rewrite: null, preset: null, password_set: true, registration: 't1-trk1', status: { state: 'waiting', reason: null, since: null },
+};
+
+/** A stand-in for the `/events` socket the page opens; tests push messages through it. */
+class FakeEvents {
+  static last: FakeEvents | undefined;
+  onopen?: () => void;
+  onmessage?: (e: { data: string }) => void;
+  onclose?: () => void;
+  constructor(readonly url: string) {
+    FakeEvents.last = this;
+  }
+  close() {}
+}
+
+describe('TrunksPage', () => {
+  beforeEach(() => vi.stubGlobal('WebSocket', FakeEvents));
+
+  it('shows each trunk with its status in words and follows live status events', async () => {
+    serve((m, url) => (m === 'GET' && url === '/api/trunks' ? json(200, [TRUNK]) : json(404, { code: 'not_found', message: '' })));
+    render(<TrunksPage />, root);
+    await until(() => root.textContent?.includes('Waiting for the carrier'));
+    expect(root.textContent).toContain('Outbound calls use this trunk');
+    expect(FakeEvents.last?.url).toMatch(/\/events$/);
+    await act(() => {
+      FakeEvents.last!.onmessage?.({ data: JSON.stringify({ type: 'trunk_status', registration: 't1-trk1', state: 'rejected', reason: 'rejected by carrier (check user and password)', since: 1 }) });
+    });
+    await until(() => root.textContent?.includes('Not registered: refused'));
+    expect(root.textContent).toContain('check the user and password');
+    expect(root.querySelector('.trunk-card--bad')).not.toBeNull();
+  });
+
+  it('says in words why a new trunk was not saved', async () => {
+    serve((m, url) => {
+      if (m === 'GET' && url === '/api/trunks') return json(200, []);
+      if (m === 'GET' && url === '/api/trunks/presets') return json(200, []);
+      if (m === 'POST' && url === '/api/trunks')
+        return json(503, { code: 'asterisk_unavailable', message: 'the telephony engine did not accept the change' });
+      return json(404, { code: 'not_found', message: '' });
+    });
+    render(<TrunksPage />, root);
+    await until(() => root.textContent?.includes('No trunks yet'));
+    await click('+ Add trunk');
+    await type('#trunk-user', 'u1');
+    await type('#trunk-password', 'secret');
+    await type('#trunk-domain', 'sip.x.ru');
+    await submit();
+    await until(() => root.textContent?.includes('nothing was saved'));
+    expect(requests).toContain('POST /api/trunks');
   });
 });
