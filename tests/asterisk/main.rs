@@ -27,7 +27,7 @@ impl Env {
         );
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read CALLBASE_ENV_FILE={path}: {e}"));
-        Env(parse_env(&text))
+        Env(callbase_tests::parse_env_file(&text))
     }
 
     fn get(&self, key: &str) -> &str {
@@ -45,27 +45,14 @@ impl Env {
     }
 }
 
-/// `export K=V` / `K=V` lines; `#` comments; optional single or double quotes around V.
-fn parse_env(text: &str) -> HashMap<String, String> {
-    let mut vars = HashMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-        let Some((k, v)) = line.split_once('=') else { continue };
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            &v[1..v.len() - 1]
-        } else {
-            v
-        };
-        vars.insert(k.trim().to_string(), v.to_string());
-    }
-    vars
+/// A tenant row of its own for a test (the ast rows reference it and go with it).
+async fn new_tenant(worker: &PgPool) -> i64 {
+    sqlx::query("INSERT INTO tenants (account, name) VALUES ($1, $1) RETURNING id")
+        .bind(format!("ast-{}", suffix()))
+        .fetch_one(worker)
+        .await
+        .unwrap()
+        .get(0)
 }
 
 fn suffix() -> String {
@@ -172,13 +159,7 @@ async fn a_row_written_to_ast_ps_endpoints_is_seen_by_asterisk() {
     let env = Env::load();
     let worker = pool(env.get("CALLBASE__DATABASE__WORKER_URL")).await.unwrap();
     let app = pool(env.get("CALLBASE__DATABASE__URL")).await.unwrap();
-    let account = format!("ast-{}", suffix());
-    let tenant: i64 = sqlx::query("INSERT INTO tenants (account, name) VALUES ($1, $1) RETURNING id")
-        .bind(&account)
-        .fetch_one(&worker)
-        .await
-        .unwrap()
-        .get(0);
+    let tenant = new_tenant(&worker).await;
     let id = format!("t{tenant}-ast{}", suffix());
 
     let result = check_endpoint_seen_by_asterisk(&env, &app, tenant, &id).await;
@@ -508,13 +489,7 @@ async fn a_trunk_written_by_sql_registers_at_the_demo_carrier() {
     let env = Env::load();
     let worker = pool(env.get("CALLBASE__DATABASE__WORKER_URL")).await.unwrap();
     let app = pool(env.get("CALLBASE__DATABASE__URL")).await.unwrap();
-    let account = format!("ast-{}", suffix());
-    let tenant: i64 = sqlx::query("INSERT INTO tenants (account, name) VALUES ($1, $1) RETURNING id")
-        .bind(&account)
-        .fetch_one(&worker)
-        .await
-        .unwrap()
-        .get(0);
+    let tenant = new_tenant(&worker).await;
     let id = format!("t{tenant}-trk{}", suffix());
 
     let result = check_trunk_registers(&env, &app, tenant, &id).await;
@@ -532,7 +507,7 @@ async fn a_trunk_written_by_sql_registers_at_the_demo_carrier() {
 
 #[test]
 fn env_lines_are_parsed_like_the_shell_does() {
-    let vars = parse_env("# c\nexport A=1\nB='two'\nexport C=\"x=y\"\n\nD=\n");
+    let vars = callbase_tests::parse_env_file("# c\nexport A=1\nB='two'\nexport C=\"x=y\"\n\nD=\n");
     assert_eq!(vars["A"], "1");
     assert_eq!(vars["B"], "two");
     assert_eq!(vars["C"], "x=y");

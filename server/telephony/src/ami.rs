@@ -136,11 +136,6 @@ impl Ami {
             .map_err(|_| AmiError::NotConnected)
     }
 
-    /// Drops a cached sorcery object so the next use reads the database.
-    pub async fn sorcery_expire(&self, cache: &str, id: &str) -> Result<AmiMessage, AmiError> {
-        self.action("SorceryMemoryCacheExpireObject", &[("Cache", cache), ("Object", id)]).await
-    }
-
     /// Sends a REGISTER now (after a password change, which a module reload ignores).
     pub async fn pjsip_register(&self, registration: &str) -> Result<AmiMessage, AmiError> {
         self.action("PJSIPRegister", &[("Registration", registration)]).await
