@@ -5,8 +5,8 @@ use serde_json::json;
 #[tokio::test]
 async fn dial_rules_default_preview_save_and_stay_in_their_tenant() {
     let app = TestApp::spawn().await;
-    let (a, _) = app.new_tenant().await;
-    let (b, _) = app.new_tenant().await;
+    let (a, _) = app.telephony_tenant().await;
+    let (b, _) = app.telephony_tenant().await;
     let rules = a.get("/api/telephony/dial-rules").await;
     assert_eq!(rules.status, StatusCode::OK);
     assert_eq!(rules.body["city_prefix"], "495");

@@ -70,7 +70,7 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
     .await;
     let mut tenants = vec![];
     for (who, number) in [("A", "4951110001"), ("B", "4951110002")] {
-        let (admin, t) = app.new_tenant().await;
+        let (admin, t) = app.telephony_tenant().await;
         let r = admin
             .post(
                 "/api/trunks",
@@ -107,7 +107,7 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
 #[tokio::test]
 async fn the_events_socket_refuses_foreign_origins_and_anonymous_users() {
     let app = TestApp::spawn().await;
-    let (admin, _) = app.new_tenant().await;
+    let (admin, _) = app.telephony_tenant().await;
     let url = format!("{}/events", admin.base.replacen("http", "ws", 1));
     let mut req = url.clone().into_client_request().unwrap();
     req.headers_mut().insert("cookie", format!("cb_session={}", admin.cookie("cb_session").unwrap()).parse().unwrap());

@@ -6,6 +6,7 @@ mod dial_rules;
 mod groups;
 mod health;
 mod inbound;
+mod telephony;
 mod tenancy;
 mod trunks;
 mod users;

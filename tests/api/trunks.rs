@@ -31,7 +31,7 @@ pub(crate) async fn wait_for_state(b: &Browser, id: &Value, state: &str, within:
 #[tokio::test]
 async fn correct_credentials_turn_green_wrong_turn_red_and_a_fix_turns_green_again() {
     let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
-    let (admin, _) = app.new_tenant().await;
+    let (admin, _) = app.telephony_tenant().await;
     // The carrier's demo credential is used by this test alone (the carrier keeps one contact per
     // credential, so two tests sharing one would replace each other's registration).
     let (user, pass) = (env("CALLBASE_CARRIER_TRUNK_USER"), env("CALLBASE_CARRIER_TRUNK_PASSWORD"));
@@ -59,7 +59,7 @@ async fn correct_credentials_turn_green_wrong_turn_red_and_a_fix_turns_green_aga
 #[tokio::test]
 async fn a_trunk_is_provisioned_into_asterisk_and_removed_on_delete() {
     let app = TestApp::spawn().await;
-    let (admin, t) = app.new_tenant().await;
+    let (admin, t) = app.telephony_tenant().await;
     let created = admin.post("/api/trunks", body("someone", "pa;ss^word")).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let reg = created.body["registration"].as_str().unwrap().to_string();
@@ -106,7 +106,7 @@ async fn ari_endpoint(id: &str) -> StatusCode {
 #[tokio::test]
 async fn a_fourth_trunk_is_refused_and_order_decides_outbound() {
     let app = TestApp::spawn().await;
-    let (admin, _) = app.new_tenant().await;
+    let (admin, _) = app.telephony_tenant().await;
     let mut ids = vec![];
     for i in 0..3 {
         let r = admin.post("/api/trunks", body(&format!("nobody{i}"), "x-password")).await;
@@ -137,7 +137,7 @@ async fn a_fourth_trunk_is_refused_and_order_decides_outbound() {
 #[tokio::test]
 async fn bad_trunk_input_is_refused_with_the_rule() {
     let app = TestApp::spawn().await;
-    let (admin, _) = app.new_tenant().await;
+    let (admin, _) = app.telephony_tenant().await;
     for (field, value, code) in [
         ("domain", json!("sip.example.com:70000"), "invalid_host"),
         ("domain", json!("evil.com\r\nVia: x"), "invalid_host"),
@@ -162,8 +162,8 @@ async fn bad_trunk_input_is_refused_with_the_rule() {
 #[tokio::test]
 async fn another_tenants_trunks_are_invisible() {
     let app = TestApp::spawn().await;
-    let (a, _) = app.new_tenant().await;
-    let (b, _) = app.new_tenant().await;
+    let (a, _) = app.telephony_tenant().await;
+    let (b, _) = app.telephony_tenant().await;
     let t = a.post("/api/trunks", body("tenant-a-only", "secret-1")).await;
     let id = t.body["id"].clone();
     assert_eq!(b.patch(&format!("/api/trunks/{id}"), body("x", "y")).await.status, StatusCode::NOT_FOUND);
@@ -176,7 +176,7 @@ async fn another_tenants_trunks_are_invisible() {
 async fn when_asterisk_refuses_the_change_nothing_is_saved() {
     // ARI pointed at a port nothing listens on: the reload fails after the rows were written.
     let app = TestApp::spawn_with(&[("CALLBASE__ASTERISK__ARI_URL", "http://127.0.0.1:9")]).await;
-    let (admin, t) = app.new_tenant().await;
+    let (admin, t) = app.telephony_tenant().await;
     let r = admin.post("/api/trunks", body("someone", "secret-1")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
     assert_eq!(r.body["code"], "asterisk_unavailable");
@@ -184,8 +184,10 @@ async fn when_asterisk_refuses_the_change_nothing_is_saved() {
     assert!(admin.get("/api/trunks").await.body.as_array().unwrap().is_empty());
     let pool = callbase_tests::worker_pool().await;
     let rows: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM ast.ps_auths WHERE tenant_id = $1) + (SELECT count(*) FROM ast.ps_endpoints WHERE tenant_id = $1)
-              + (SELECT count(*) FROM ast.ps_aors WHERE tenant_id = $1) + (SELECT count(*) FROM ast.ps_registrations WHERE tenant_id = $1)
+        "SELECT (SELECT count(*) FROM ast.ps_auths WHERE tenant_id = $1 AND id LIKE '%-trk%')
+              + (SELECT count(*) FROM ast.ps_endpoints WHERE tenant_id = $1 AND id LIKE '%-trk%')
+              + (SELECT count(*) FROM ast.ps_aors WHERE tenant_id = $1 AND id LIKE '%-trk%')
+              + (SELECT count(*) FROM ast.ps_registrations WHERE tenant_id = $1)
               + (SELECT count(*) FROM trunks WHERE tenant_id = $1)",
     )
     .bind(t.id)

@@ -2,12 +2,12 @@ use callbase_tests::{Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn group_id(admin: &Browser, name: &str) -> i64 {
+pub async fn group_id(admin: &Browser, name: &str) -> i64 {
     let groups = admin.get("/api/groups").await;
     groups.body.as_array().unwrap().iter().find(|g| g["name"] == name).unwrap()["id"].as_i64().unwrap()
 }
 
-async fn create_user(admin: &Browser, login: &str, groups: &[i64]) -> Value {
+pub async fn create_user(admin: &Browser, login: &str, groups: &[i64]) -> Value {
     let r = admin
         .post(
             "/api/users",

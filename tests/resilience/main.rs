@@ -33,7 +33,7 @@ async fn wait_for(b: &Browser, id: &Value, state: &str, within: Duration) -> Val
 }
 
 async fn registered_trunk(app: &TestApp, user: &str, password: &str) -> (Browser, Value) {
-    let (admin, _) = app.new_tenant().await;
+    let (admin, _) = app.telephony_tenant().await;
     let r = admin.post("/api/trunks", json!({"mode": "simple", "username": user, "password": password, "domain": env("CALLBASE_CARRIER_SIP")})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.body["id"].clone();

@@ -62,6 +62,8 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     callbase_app::settings::Settings::load_from(None, Some(vars)).expect("stack settings load")
 }
 
+pub mod sip;
+
 pub fn unique(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().gen();
     format!("{prefix}{:x}", n & 0xffff_ffff_ffff)
@@ -123,6 +125,16 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A fresh tenant with telephony turned on (its admin is telephony user 101).
+    pub async fn telephony_tenant(&self) -> (Browser, Tenant) {
+        let (b, t) = self.new_tenant().await;
+        let r = b.post("/api/telephony/enable", json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "enabling telephony failed: {}", r.body);
+        (b, t)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub id: i64,
@@ -176,6 +188,10 @@ impl Browser {
 
     pub async fn post(&self, path: &str, body: Value) -> Resp {
         self.unsafe_json(Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.unsafe_json(Method::PUT, path, body).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Resp {

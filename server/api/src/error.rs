@@ -30,6 +30,9 @@ pub enum ApiError {
     BadCredentials,
     #[error("you do not have access to this")]
     Forbidden,
+    /// 403 with a specific reason (e.g. `not_telephony_user`).
+    #[error("{message}")]
+    ForbiddenWhy { code: &'static str, message: String },
     #[error("{0}")]
     Csrf(&'static str),
     #[error("not found")]
@@ -48,6 +51,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Conflict { code, message: message.into() }
+    }
+    pub fn forbidden_code(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::ForbiddenWhy { code, message: message.into() }
     }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code, message: message.into() }
@@ -80,6 +86,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::ForbiddenWhy { code, .. } => (StatusCode::FORBIDDEN, *code),
             ApiError::Csrf(code) => (StatusCode::FORBIDDEN, *code),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod json;
 pub mod routes;
+pub mod sip;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +103,7 @@ impl Default for AuthConfig {
 pub struct ApiConfig {
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    pub asterisk: callbase_telephony::AsteriskConfig,
 }
 
 /// Everything a handler can reach. Cheap to clone.
@@ -120,6 +122,8 @@ pub struct AppState {
     /// it changes still apply, cached objects just live until their cache lifetime ends).
     pub ami: Option<callbase_telephony::ami::Ami>,
     pub metrics: PrometheusHandle,
+    /// Open `/sip` sockets, to close a phone when its user loses telephony.
+    pub phones: sip::PhoneSockets,
 }
 
 impl AppState {
@@ -153,6 +157,7 @@ impl AppState {
             ari,
             ami,
             metrics: metrics_handle(),
+            phones: sip::PhoneSockets::default(),
         }
     }
 }
@@ -175,7 +180,7 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -185,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, dial_rules, groups, trunks, users};
+    use routes::{auth, dial_rules, groups, phone, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -203,6 +208,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(trunks::rewrite_preview))
         .routes(routes!(dial_rules::get, dial_rules::put))
         .routes(routes!(dial_rules::preview))
+        .routes(routes!(telephony::get))
+        .routes(routes!(telephony::enable))
+        .routes(routes!(telephony::disable))
+        .routes(routes!(telephony::list_users, telephony::create_user))
+        .routes(routes!(telephony::patch_user, telephony::delete_user))
+        .routes(routes!(telephony::new_password))
+        .routes(routes!(telephony::get_provisioning, telephony::put_provisioning))
+        .routes(routes!(telephony::phone_setup))
+        .routes(routes!(telephony::phone_setup_password))
+        .routes(routes!(phone::session))
+        .routes(routes!(phone::status))
 }
 
 async fn api_not_found() -> ApiError {
@@ -238,6 +254,7 @@ pub fn router(st: AppState) -> Router {
         .route("/api/openapi.json", get(move || async move { Json((*openapi).clone()) }))
         .route("/api/{*rest}", any(api_not_found))
         .route("/events", get(routes::events::events))
+        .route("/sip", get(sip::sip))
         .layer(middleware::from_fn_with_state(st.clone(), auth::protect));
 
     let mut app = Router::new()

@@ -23,7 +23,11 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
     let ami = start_ami(settings);
     start_workers(settings, &ari, ami.clone(), &redis, shutdown);
-    let cfg = callbase_api::ApiConfig { http: settings.http.clone(), auth: settings.auth.clone() };
+    let cfg = callbase_api::ApiConfig {
+        http: settings.http.clone(),
+        auth: settings.auth.clone(),
+        asterisk: settings.asterisk.clone(),
+    };
     let state = callbase_api::AppState::new(cfg, callbase_db::Db::new(pool), redis_client, redis, store, ari, ami);
     Ok(callbase_api::router(state))
 }

@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
 pub mod settings;
+pub mod telephony;
 pub mod trunks;
 
 /// The project's migrations (root `migrations/`), embedded at compile time.

@@ -86,6 +86,63 @@ impl Ari {
         }
     }
 
+    /// Any ARI request with query parameters and an optional JSON body; the JSON answer (`Null`
+    /// for an empty body), `None` on 404.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, AriError> {
+        let url = self.base.join("ari/")?.join(path)?;
+        let mut rb = self
+            .http
+            .request(method, url)
+            .query(query)
+            .basic_auth(&self.user, Some(self.password.expose_secret()));
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await?;
+        match resp.status().as_u16() {
+            200..=299 => {
+                let bytes = resp.bytes().await?;
+                if bytes.is_empty() {
+                    Ok(Some(serde_json::Value::Null))
+                } else {
+                    Ok(Some(serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)))
+                }
+            }
+            404 => Ok(None),
+            status => Err(AriError::Status { status, path: path.to_string() }),
+        }
+    }
+
+    /// Every channel Asterisk has.
+    pub async fn channels(&self) -> Result<Vec<serde_json::Value>, AriError> {
+        Ok(self.get::<Vec<serde_json::Value>>("channels").await?.unwrap_or_default())
+    }
+
+    /// Hangs up every channel of the given PJSIP endpoints (a removed or disabled agent's calls
+    /// end cleanly rather than run on with no owner). Returns how many were hung up.
+    pub async fn hangup_endpoints(&self, endpoints: &[String]) -> Result<usize, AriError> {
+        let mut n = 0;
+        for ch in self.channels().await? {
+            let name = ch["name"].as_str().unwrap_or_default();
+            let on_endpoint = endpoints.iter().any(|e| name.strip_prefix("PJSIP/").and_then(|r| r.strip_prefix(e.as_str())).is_some_and(|r| r.starts_with('-')));
+            if on_endpoint {
+                if let Some(id) = ch["id"].as_str() {
+                    match self.hangup(id).await {
+                        Ok(()) | Err(AriError::Status { status: 404, .. }) => n += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
     pub async fn answer(&self, channel: &str) -> Result<(), AriError> {
         self.send(reqwest::Method::POST, &format!("channels/{channel}/answer"), &[]).await
     }

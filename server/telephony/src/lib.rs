@@ -2,7 +2,9 @@
 //! errors to responses.
 
 pub mod ami;
+pub mod agents;
 pub mod ari;
+pub mod provision;
 pub mod registrations;
 pub mod stasis;
 pub mod trunks;
@@ -18,4 +20,34 @@ pub struct AsteriskConfig {
     pub ami_addr: Option<String>,
     pub ami_user: Option<String>,
     pub ami_secret: Option<secrecy::SecretString>,
+    /// Asterisk's SIP-over-WebSocket endpoint (the `ws` transport on its HTTP server); by default
+    /// `ws://<ari host:port>/ws`. Only the server connects to it, on loopback.
+    pub ws_url: Option<url::Url>,
+    /// Where desk phones and softphones register: the host name or address they are given on the
+    /// "Set up your phone" page, and its SIP port.
+    #[serde(default = "default_sip_host")]
+    pub sip_public_host: String,
+    #[serde(default = "default_sip_port")]
+    pub sip_public_port: u16,
+}
+
+fn default_sip_host() -> String {
+    "127.0.0.1".into()
+}
+
+fn default_sip_port() -> u16 {
+    5060
+}
+
+impl AsteriskConfig {
+    /// The SIP-over-WebSocket URL the `/sip` relay connects to.
+    pub fn sip_ws_url(&self) -> url::Url {
+        self.ws_url.clone().unwrap_or_else(|| {
+            let mut u = self.ari_url.clone();
+            let _ = u.set_scheme(if u.scheme() == "https" { "wss" } else { "ws" });
+            u.set_path("/ws");
+            u.set_query(None);
+            u
+        })
+    }
 }

@@ -15,6 +15,7 @@ use crate::AppState;
 /// The tenant's dial rules (defaults until saved).
 #[utoipa::path(get, path = "/api/telephony/dial-rules", tag = "telephony", responses((status = 200, body = DialRules)))]
 pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<DialRules>> {
+    crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let r = settings::dial_rules(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
@@ -24,6 +25,7 @@ pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<
 #[utoipa::path(put, path = "/api/telephony/dial-rules", tag = "telephony", request_body = DialRules,
     responses((status = 200, body = DialRules), (status = 422, body = ErrorBody)))]
 pub async fn put(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(rules): ApiJson<DialRules>) -> ApiResult<Json<DialRules>> {
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     rules.validate().map_err(|m| ApiError::unprocessable("invalid_dial_rules", m))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     settings::save_dial_rules(&mut tx, a.tenant_id, &rules).await?;

@@ -134,6 +134,9 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
     }
     accounts::delete_group(&mut tx, a.tenant_id, id).await?;
     ensure_an_admin_remains(&mut tx, &a).await?;
+    callbase_db::telephony::forget_group(&mut tx, a.tenant_id, id).await?;
     tx.commit().await?;
+    // Members who were telephony users only through this group lose telephony.
+    crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,12 @@
 pub mod auth;
+pub mod calls;
 pub mod dial_rules;
 pub mod events;
 pub mod trunks;
 pub mod groups;
 pub mod health;
+pub mod phone;
+pub mod telephony;
 pub mod users;
 
 use callbase_core::{GroupId, Role, UserId};

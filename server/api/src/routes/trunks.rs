@@ -196,6 +196,7 @@ async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
 
 #[utoipa::path(get, path = "/api/trunks", tag = "trunks", responses((status = 200, body = [Trunk])))]
 pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Vec<Trunk>>> {
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let rows = repo::list(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
@@ -209,6 +210,7 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
     (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     let password = v.password.clone().ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -244,6 +246,7 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<Json<Trunk>> {
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
@@ -273,19 +276,27 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
     (status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    repo::lock_tenant(&mut tx, a.tenant_id).await?;
-    let t = repo::get(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
-    let ast_id = ast::ast_id(a.tenant_id, t.slot);
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    remove(&st, a.tenant_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a trunk: un-REGISTER first (registration row gone + module reload, with the auth still
+/// in place), then the remaining rows. Used by the delete route and by turning telephony off.
+pub async fn remove(st: &AppState, tenant: TenantId, id: i64) -> ApiResult<()> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    repo::lock_tenant(&mut tx, tenant).await?;
+    let t = repo::get(&mut tx, tenant, id).await?.ok_or(ApiError::NotFound)?;
+    let ast_id = ast::ast_id(tenant, t.slot);
     let password = ast::stored_password(&mut tx, &ast_id).await?;
     // Step 1: drop the registration and reload, so Asterisk un-REGISTERs with the auth still there.
     ast::delete_registration(&mut tx, &ast_id).await?;
     tx.commit().await?;
     if let Err(e) = st.ari.reload_module(ast::REGISTRATION_MODULE).await {
-        let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+        let mut tx = st.db.tenant_tx(tenant).await?;
         let host = SipHost::parse(&t.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
         let f = TrunkFields::from(&t);
-        ast::write_rows(&mut tx, &rows_of(a.tenant_id, t.slot, &f, host), None).await?;
+        ast::write_rows(&mut tx, &rows_of(tenant, t.slot, &f, host), None).await?;
         if let Some(p) = password {
             ast::restore_password(&mut tx, &ast_id, &p).await?;
         }
@@ -293,10 +304,10 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
         return Err(asterisk_down(e));
     }
     // Step 2: the rest of the rows and the trunk itself.
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    repo::lock_tenant(&mut tx, a.tenant_id).await?;
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    repo::lock_tenant(&mut tx, tenant).await?;
     ast::delete_rows(&mut tx, &ast_id).await?;
-    repo::delete(&mut tx, a.tenant_id, id).await?;
+    repo::delete(&mut tx, tenant, id).await?;
     tx.commit().await?;
     let mut r = st.redis.clone();
     let _: () = r.del(reg_key(&ast_id)).await?;
@@ -304,8 +315,8 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
         // The rows are gone; cached copies expire by themselves (object_lifetime_maximum).
         tracing::warn!(error = %e, "res_pjsip reload after trunk delete failed");
     }
-    tracing::info!(tenant.id = %a.tenant_id, trunk = %ast_id, "trunk deleted");
-    Ok(StatusCode::NO_CONTENT)
+    tracing::info!(tenant.id = %tenant, trunk = %ast_id, "trunk deleted");
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,6 +328,7 @@ pub struct TrunkOrder {
 #[utoipa::path(put, path = "/api/trunks/order", tag = "trunks", request_body = TrunkOrder, responses(
     (status = 200, body = [Trunk]), (status = 422, body = ErrorBody)))]
 pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkOrder>) -> ApiResult<Json<Vec<Trunk>>> {
+    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
     let existing = repo::list(&mut tx, a.tenant_id).await?;

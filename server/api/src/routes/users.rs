@@ -75,6 +75,7 @@ pub async fn create(
     set_groups(&mut tx, &a, user.id, &b.group_ids).await?;
     let out = load(&mut tx, &a, user.id).await?;
     tx.commit().await?;
+    crate::routes::telephony::after_user_change(&st, a.tenant_id, Some(user.id)).await;
     tracing::info!(tenant.id = %a.tenant_id, user.id = %user.id, by = %a.user_id, "user created");
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -130,6 +131,9 @@ pub async fn patch(
     tx.commit().await?;
     if b.disabled == Some(true) || hash.is_some() {
         st.sessions.delete_all_for(a.tenant_id, id).await?;
+    }
+    if b.disabled.is_some() || b.group_ids.is_some() || b.name.is_some() {
+        crate::routes::telephony::after_user_change(&st, a.tenant_id, Some(id)).await;
     }
     tracing::info!(tenant.id = %a.tenant_id, user.id = %id, by = %a.user_id, "user updated");
     Ok(Json(out))

@@ -1,0 +1,90 @@
+//! The browser phone's session: a fresh WebRTC password per phone start, and whether Asterisk
+//! really holds the phone's registration.
+
+use axum::extract::State;
+use axum::Json;
+use callbase_db::telephony::{self as repo, TelUserRow};
+use callbase_telephony::agents;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::AppState;
+
+/// The SIP domain the browser phone uses in its URIs (Asterisk matches endpoints by user part).
+pub const SIP_DOMAIN: &str = "callbase";
+
+/// The caller as a telephony user allowed to call from the browser, or 403 saying why not.
+pub async fn browser_agent(st: &AppState, cu: &CurrentUser) -> ApiResult<TelUserRow> {
+    crate::routes::telephony::require_on(st, cu.tenant_id).await?;
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let u = repo::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
+    tx.commit().await?;
+    let u = u.ok_or_else(|| ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"))?;
+    if !u.browser_calls {
+        return Err(ApiError::forbidden_code(
+            "browser_calls_off",
+            "calls in the browser are off for you: use your desk phone (see \"Set up your phone\")",
+        ));
+    }
+    Ok(u)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneSession {
+    /// Path of the SIP-over-WebSocket relay on this origin.
+    pub ws_path: String,
+    pub uri: String,
+    pub authorization_user: String,
+    /// A password valid until the next phone start; keep it in memory only.
+    pub password: String,
+    pub display_name: String,
+    pub extension: String,
+    pub ice_servers: Vec<serde_json::Value>,
+}
+
+/// Starts a browser phone: rotates the user's WebRTC endpoint password and returns what JsSIP
+/// needs. The previous password stops working (a phone in another tab must start again).
+#[utoipa::path(post, path = "/api/phone/session", tag = "phone", responses((status = 200, body = PhoneSession), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn session(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<PhoneSession>> {
+    let u = browser_agent(&st, &cu).await?;
+    let id = agents::web_id(cu.tenant_id, u.user_id);
+    let password = agents::generate_password();
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    // The endpoint rows follow the current state (e.g. created before the phone was first used).
+    let (_, ids) = callbase_telephony::provision::apply(&mut tx, cu.tenant_id, u.user_id).await?.ok_or(ApiError::NotFound)?;
+    agents::set_web_password(&mut tx, cu.tenant_id, u.user_id, &password).await?;
+    tx.commit().await?;
+    agents::expire_cached(st.ami.as_ref(), &ids).await;
+    Ok(Json(PhoneSession {
+        ws_path: "/sip".into(),
+        uri: format!("sip:{id}@{SIP_DOMAIN}"),
+        authorization_user: id,
+        password,
+        display_name: u.name,
+        extension: u.extension,
+        ice_servers: vec![],
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneStatus {
+    /// True only when Asterisk holds a contact for the user's browser phone.
+    pub registered: bool,
+}
+
+/// Whether Asterisk has the browser phone's registration right now.
+#[utoipa::path(get, path = "/api/phone/status", tag = "phone", responses((status = 200, body = PhoneStatus), (status = 403, body = ErrorBody)))]
+pub async fn status(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<PhoneStatus>> {
+    let u = browser_agent(&st, &cu).await?;
+    let id = agents::web_id(cu.tenant_id, u.user_id);
+    let registered = match agents::has_contact(st.ami.as_ref(), &st.ari, &id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "ARI endpoint lookup failed");
+            return Err(ApiError::Unavailable { code: "asterisk_unavailable", message: "cannot ask the phone service right now".into() });
+        }
+    };
+    Ok(Json(PhoneStatus { registered }))
+}
