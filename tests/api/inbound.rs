@@ -29,7 +29,7 @@ async fn next_inbound_call(ws: &mut Ws, within: Duration) -> Option<Value> {
     loop {
         let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
         if let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) {
-            if v["type"] == "inbound_call" {
+            if v["type"] == "call" && v["direction"] == "inbound" {
                 return Some(v);
             }
         }
@@ -87,17 +87,49 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
 
     carrier_calls(tenants[0].2, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
     let ev = next_inbound_call(&mut ws_a, Duration::from_secs(10)).await.expect("tenant A's call reached tenant A");
-    assert_eq!(ev["tenant_id"], tenants[0].1.id);
     assert_eq!(ev["did"], tenants[0].2);
     assert_eq!(ev["trunk"], 1);
-    assert_eq!(ev["caller"], "79161234567");
+    assert_eq!(ev["number"], "+79161234567", "the caller, normalised to E.164");
+    // Nobody's phone is online and no forward number is set: a missed call.
+    assert_eq!(ev["state"], "missed", "{ev}");
+    assert_eq!(ev["reason"], "nobody online");
     assert!(next_inbound_call(&mut ws_b, Duration::from_secs(2)).await.is_none(), "tenant B saw A's call");
 
     carrier_calls(tenants[1].2, &env("CALLBASE_CARRIER_TENANT_B_USER")).await;
     let ev = next_inbound_call(&mut ws_b, Duration::from_secs(10)).await.expect("tenant B's call reached tenant B");
-    assert_eq!(ev["tenant_id"], tenants[1].1.id);
     assert_eq!(ev["did"], tenants[1].2);
     assert!(next_inbound_call(&mut ws_a, Duration::from_secs(2)).await.is_none(), "tenant A saw B's call");
+
+    // With a forward number, an unanswered call goes there through the trunk (the carrier answers
+    // it with its echo) and is recorded as forwarded.
+    let (admin_a, ta) = (&tenants[0].0, &tenants[0].1);
+    let r = admin_a.put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": "1234567"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    carrier_calls(tenants[0].2, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
+    let pool = callbase_tests::worker_pool().await;
+    let mut row = None;
+    for _ in 0..50 {
+        row = sqlx::query_as::<_, (Option<String>, Option<String>, Option<i16>)>(
+            "SELECT result, reason, trunk_slot FROM calls WHERE tenant_id = $1 AND result = 'forwarded' ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(ta.id)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if row.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (result, reason, _) = row.expect("the unanswered call was forwarded");
+    assert_eq!(result.as_deref(), Some("forwarded"));
+    assert!(reason.unwrap_or_default().contains("forwarded to 1234567"));
+    let missed: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE tenant_id = $1 AND result = 'missed' AND direction = 'inbound'")
+        .bind(ta.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(missed, 1, "the first call is recorded as missed");
 
     for (admin, _, _, id) in &tenants {
         admin.delete(&format!("/api/trunks/{id}")).await;

@@ -2,6 +2,7 @@
 //! Asterisk; a fresh tenant per test.
 
 mod auth;
+mod calls;
 mod dial_rules;
 mod groups;
 mod health;

@@ -190,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, dial_rules, groups, phone, telephony, trunks, users};
+    use routes::{auth, calls, dial_rules, groups, phone, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -219,6 +219,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::phone_setup_password))
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))
+        .routes(routes!(calls::transfer))
+        .routes(routes!(calls::callback))
+        .routes(routes!(telephony::get_routing, telephony::put_routing))
 }
 
 async fn api_not_found() -> ApiError {

@@ -22,13 +22,14 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
     let ami = start_ami(settings);
-    start_workers(settings, &ari, ami.clone(), &redis, shutdown);
+    let db = callbase_db::Db::new(pool);
+    start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, shutdown);
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
         asterisk: settings.asterisk.clone(),
     };
-    let state = callbase_api::AppState::new(cfg, callbase_db::Db::new(pool), redis_client, redis, store, ari, ami);
+    let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, ari, ami);
     Ok(callbase_api::router(state))
 }
 
@@ -51,11 +52,20 @@ fn start_workers(
     settings: &Settings,
     ari: &callbase_telephony::ari::Ari,
     ami: Option<callbase_telephony::ami::Ami>,
+    db: &callbase_db::Db,
+    redis_client: &redis::Client,
     redis: &redis::aio::ConnectionManager,
     shutdown: Shutdown,
 ) {
     if settings.workers.stasis {
-        tokio::spawn(callbase_telephony::stasis::run(ari.clone(), redis.clone(), shutdown.clone()));
+        tokio::spawn(callbase_telephony::stasis::run(
+            ari.clone(),
+            ami.clone(),
+            db.clone(),
+            redis_client.clone(),
+            redis.clone(),
+            shutdown.clone(),
+        ));
     }
     if let (true, Some(ami)) = (settings.workers.registration_monitor, ami) {
         let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);

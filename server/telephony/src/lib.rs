@@ -4,6 +4,7 @@
 pub mod ami;
 pub mod agents;
 pub mod ari;
+pub mod calls;
 pub mod provision;
 pub mod registrations;
 pub mod stasis;

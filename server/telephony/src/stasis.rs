@@ -1,83 +1,133 @@
 //! The Stasis application: every call Asterisk hands to `Stasis(callbase, …)` arrives here as a
-//! `StasisStart` event over the ARI WebSocket.
+//! `StasisStart` event over the ARI WebSocket, and each call is then run by one task (an "actor",
+//! [`crate::calls`]) that receives the events of its channels in order.
 //!
-//! The dialplan passes `inbound|outbound, TENANT_ID, TRUNK_ID, EXTEN` (the ids come from the trunk
-//! endpoint's `set_var`, written by provisioning). Until the browser phone routes calls, an inbound
-//! call is answered, hears a tone, and is announced to its tenant (`inbound_call` event); the
-//! attribution is cross-checked against the endpoint's native `tenantid`.
+//! The dialplan passes `inbound, TENANT_ID, TRUNK_ID, DID` for trunk calls and
+//! `outbound, TENANT_ID, USER_ID, EXTEN` for agents' calls (ids from the endpoints' `set_var`,
+//! written by provisioning). Legs we create ourselves carry `leg, <call id>` and their channel ids
+//! are chosen by us, so their events are routed before Asterisk reports them.
+//!
+//! Commands for running calls (blind transfer, callback click-to-call) come from any server replica
+//! over Redis pub/sub ([`COMMANDS`]); only the replica holding the ARI connection acts on them.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callbase_core::TenantId;
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::ami::Ami;
 use crate::ari::Ari;
+use crate::calls::{self, Command};
 
 /// The application name the dialplan uses.
 pub const APP: &str = "callbase";
 
-#[derive(Debug, Deserialize)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    args: Vec<String>,
-    channel: Option<Channel>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Channel {
-    id: String,
-    #[serde(default)]
-    caller: Option<Party>,
-    /// The endpoint's native `tenantid` (set by provisioning), when Asterisk reports it.
-    #[serde(default)]
-    tenantid: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Party {
-    #[serde(default)]
-    number: String,
-}
+/// Redis channel of call commands (transfer, callback) for the Stasis worker.
+pub const COMMANDS: &str = "cb:stasis:commands";
 
 /// A call handed to us, with its tenant attribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StasisCall {
     pub direction: String,
     pub tenant: TenantId,
-    pub trunk: Option<i16>,
+    /// The trunk slot (inbound) or the agent's user id (outbound).
+    pub origin: Option<i64>,
     pub exten: String,
 }
 
-/// Parses the Stasis arguments `direction, tenant, trunk, exten`. The tenant must agree with the
-/// channel's `tenantid` when Asterisk reports one: a mismatch means provisioning is broken, and the
-/// call must not be handed to either tenant.
+/// Parses the Stasis arguments `direction, tenant, trunk|user, exten`. The tenant must agree with
+/// the channel's `tenantid` when Asterisk reports one: a mismatch means provisioning is broken, and
+/// the call must not be handed to either tenant.
 pub fn parse_args(args: &[String], channel_tenant: Option<&str>) -> Option<StasisCall> {
-    let [direction, tenant, trunk, exten] = args else { return None };
+    let [direction, tenant, origin, exten] = args else { return None };
     let tenant = TenantId(tenant.parse().ok()?);
     if let Some(ct) = channel_tenant.filter(|c| !c.is_empty()) {
         if ct != tenant.to_string() {
             return None;
         }
     }
-    Some(StasisCall {
-        direction: direction.clone(),
-        tenant,
-        trunk: trunk.parse().ok(),
-        exten: exten.clone(),
-    })
+    Some(StasisCall { direction: direction.clone(), tenant, origin: origin.parse().ok(), exten: exten.clone() })
+}
+
+/// Routes ARI events to the actor owning each channel.
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>>,
+    /// Running calls by call id, for commands.
+    calls: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>>,
+}
+
+impl Router {
+    /// Sends the events of `channel` to `to` from now on.
+    pub fn route(&self, channel: &str, to: &mpsc::UnboundedSender<Value>) {
+        self.routes.lock().expect("router").insert(channel.to_string(), to.clone());
+    }
+
+    pub fn forget(&self, channel: &str) {
+        self.routes.lock().expect("router").remove(channel);
+    }
+
+    pub fn register_call(&self, call_id: &str, to: &mpsc::UnboundedSender<Value>) {
+        self.calls.lock().expect("router").insert(call_id.to_string(), to.clone());
+    }
+
+    pub fn forget_call(&self, call_id: &str) {
+        self.calls.lock().expect("router").remove(call_id);
+    }
+
+    fn send_to_call(&self, call_id: &str, v: Value) -> bool {
+        match self.calls.lock().expect("router").get(call_id) {
+            Some(tx) => tx.send(v).is_ok(),
+            None => false,
+        }
+    }
+
+    fn dispatch(&self, ev: &Value) -> bool {
+        let ids = [&ev["channel"]["id"], &ev["peer"]["id"], &ev["playback"]["target_uri"]];
+        let routes = self.routes.lock().expect("router");
+        for id in ids {
+            let Some(id) = id.as_str() else { continue };
+            let id = id.strip_prefix("channel:").unwrap_or(id);
+            if let Some(tx) = routes.get(id) {
+                let _ = tx.send(ev.clone());
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Everything an actor needs.
+#[derive(Clone)]
+pub struct Ctx {
+    pub ari: Ari,
+    pub ami: Option<Ami>,
+    pub db: callbase_db::Db,
+    pub redis: redis::aio::ConnectionManager,
+    pub router: Router,
 }
 
 /// Runs the Stasis app until `shutdown` fires, reconnecting with backoff.
-pub async fn run(ari: Ari, redis: redis::aio::ConnectionManager, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    ari: Ari,
+    ami: Option<Ami>,
+    db: callbase_db::Db,
+    redis_client: redis::Client,
+    redis: redis::aio::ConnectionManager,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let ctx = Ctx { ari, ami, db, redis, router: Router::default() };
+    tokio::spawn(commands(ctx.clone(), redis_client, shutdown.clone()));
     let mut backoff = Duration::from_millis(500);
     loop {
         tokio::select! {
-            r = session(&ari, &redis) => {
+            r = session(&ctx) => {
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "ARI events connection lost");
                 } else {
@@ -94,8 +144,8 @@ pub async fn run(ari: Ari, redis: redis::aio::ConnectionManager, mut shutdown: t
     }
 }
 
-async fn session(ari: &Ari, redis: &redis::aio::ConnectionManager) -> anyhow::Result<()> {
-    let (url, auth) = ari.events_url(APP)?;
+async fn session(ctx: &Ctx) -> anyhow::Result<()> {
+    let (url, auth) = ctx.ari.events_url(APP)?;
     let mut req = url.as_str().into_client_request()?;
     req.headers_mut().insert("authorization", auth.parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
@@ -106,51 +156,86 @@ async fn session(ari: &Ari, redis: &redis::aio::ConnectionManager) -> anyhow::Re
             Message::Close(_) => break,
             _ => continue,
         };
-        let Ok(ev) = serde_json::from_str::<Event>(&text) else { continue };
-        if ev.kind != "StasisStart" {
+        let Ok(ev) = serde_json::from_str::<Value>(&text) else { continue };
+        if ctx.router.dispatch(&ev) {
             continue;
         }
-        let Some(ch) = ev.channel else { continue };
-        let ari = ari.clone();
-        let redis = redis.clone();
-        tokio::spawn(async move {
-            if let Err(e) = handle_start(&ari, redis, &ev.args, ch).await {
-                tracing::warn!(error = %e, "Stasis call handling failed");
-            }
-        });
+        if ev["type"] == "StasisStart" {
+            start(ctx, &ev);
+        }
     }
     Ok(())
 }
 
-async fn handle_start(ari: &Ari, mut redis: redis::aio::ConnectionManager, args: &[String], ch: Channel) -> anyhow::Result<()> {
-    let Some(call) = parse_args(args, ch.tenantid.as_deref()) else {
-        tracing::error!(channel = %ch.id, ?args, tenantid = ?ch.tenantid, "call with missing or inconsistent tenant attribution; hanging up");
-        ari.hangup(&ch.id).await?;
-        return Ok(());
+/// A channel entered Stasis that no actor owns yet: a new call.
+fn start(ctx: &Ctx, ev: &Value) {
+    let ch = &ev["channel"];
+    let Some(id) = ch["id"].as_str().map(str::to_string) else { return };
+    let args: Vec<String> = ev["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
+    let tenantid = ch["tenantid"].as_str().map(str::to_string);
+    let Some(call) = parse_args(&args, tenantid.as_deref()) else {
+        tracing::error!(channel = %id, ?args, ?tenantid, "call with missing or inconsistent tenant attribution; hanging up");
+        let ari = ctx.ari.clone();
+        tokio::spawn(async move {
+            let _ = ari.hangup(&id).await;
+        });
+        return;
     };
-    let caller = ch.caller.map(|c| c.number).unwrap_or_default();
-    tracing::info!(tenant.id = %call.tenant, trunk = ?call.trunk, exten = %call.exten, direction = %call.direction, channel = %ch.id, "call entered Stasis");
-    if call.direction != "inbound" {
-        // Outbound calls from agents come with the browser phone.
-        ari.hangup(&ch.id).await?;
-        return Ok(());
-    }
-    ari.answer(&ch.id).await?;
-    ari.play(&ch.id, "tone:440").await?;
-    let event = serde_json::json!({
-        "type": "inbound_call",
-        "tenant_id": call.tenant,
-        "trunk": call.trunk,
-        "did": call.exten,
-        "caller": caller,
-        "channel": ch.id,
+    let (tx, rx) = mpsc::unbounded_channel();
+    ctx.router.route(&id, &tx);
+    let ctx = ctx.clone();
+    let channel = ch.clone();
+    tokio::spawn(async move {
+        calls::run_call(ctx.clone(), call, channel, tx, rx).await;
+        ctx.router.forget(&id);
     });
-    let channel = format!("cb:events:tenant:{}", call.tenant);
-    redis::cmd("PUBLISH").arg(&channel).arg(event.to_string()).query_async::<()>(&mut redis).await?;
-    // Nobody can take the call yet: end it after a short tone instead of holding the line.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let _ = ari.hangup(&ch.id).await;
-    Ok(())
+}
+
+/// Applies commands published by API replicas.
+async fn commands(ctx: Ctx, client: redis::Client, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let res: anyhow::Result<()> = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(COMMANDS).await?;
+            let mut msgs = pubsub.on_message();
+            loop {
+                tokio::select! {
+                    m = msgs.next() => {
+                        let Some(m) = m else { return Ok(()) };
+                        let Ok(payload) = m.get_payload::<String>() else { continue };
+                        match serde_json::from_str::<Command>(&payload) {
+                            Ok(cmd) => apply_command(&ctx, cmd),
+                            Err(e) => tracing::warn!(error = %e, "unreadable call command"),
+                        }
+                    }
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
+        }
+        .await;
+        if *shutdown.borrow() {
+            return;
+        }
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "call command subscription lost");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn apply_command(ctx: &Ctx, cmd: Command) {
+    match &cmd {
+        Command::Transfer { call_id, target, .. } => {
+            let v = serde_json::json!({"type": "transfer", "target": target});
+            if !ctx.router.send_to_call(call_id, v) {
+                tracing::info!(call.id = %call_id, "transfer for a call this node does not run");
+            }
+        }
+        Command::Callback { .. } => {
+            let ctx = ctx.clone();
+            tokio::spawn(async move { calls::callback(ctx, cmd).await });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,7 +249,7 @@ mod tests {
     #[test]
     fn stasis_args_carry_the_tenant() {
         let c = parse_args(&a(&["inbound", "12", "2", "74951234567"]), Some("12")).unwrap();
-        assert_eq!(c, StasisCall { direction: "inbound".into(), tenant: TenantId(12), trunk: Some(2), exten: "74951234567".into() });
+        assert_eq!(c, StasisCall { direction: "inbound".into(), tenant: TenantId(12), origin: Some(2), exten: "74951234567".into() });
         assert!(parse_args(&a(&["inbound", "12", "2", "1"]), None).is_some(), "no tenantid on the channel: args decide");
     }
 
@@ -173,5 +258,18 @@ mod tests {
         assert_eq!(parse_args(&a(&["inbound", "12", "2", "1"]), Some("13")), None);
         assert_eq!(parse_args(&a(&["inbound", "", "", "1"]), None), None, "empty TENANT_ID: not provisioned");
         assert_eq!(parse_args(&a(&["inbound", "12"]), None), None);
+    }
+
+    #[test]
+    fn events_go_to_the_actor_of_their_channel_peer_or_playback_target() {
+        let r = Router::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        r.route("leg-1", &tx);
+        assert!(r.dispatch(&serde_json::json!({"type": "Dial", "peer": {"id": "leg-1"}})));
+        assert!(r.dispatch(&serde_json::json!({"type": "PlaybackFinished", "playback": {"target_uri": "channel:leg-1"}})));
+        assert!(!r.dispatch(&serde_json::json!({"type": "StasisStart", "channel": {"id": "other"}})));
+        assert_eq!(rx.try_recv().unwrap()["type"], "Dial");
+        r.forget("leg-1");
+        assert!(!r.dispatch(&serde_json::json!({"type": "Dial", "peer": {"id": "leg-1"}})));
     }
 }

@@ -1,10 +1,99 @@
-//! Call records and call actions.
+//! Call records and call actions (blind transfer, desk-phone callback click-to-call). Actions are
+//! published to the Stasis worker over Redis, so any replica can take the request.
 
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use callbase_core::dial::Routed;
 use callbase_core::TenantId;
 use callbase_db::Tx;
+use callbase_telephony::calls::Command;
+use callbase_telephony::stasis::COMMANDS;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::AppState;
 
 /// Turning telephony off deletes the call records.
 pub async fn forget_all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM calls WHERE tenant_id = $1").bind(tenant).execute(&mut **tx).await?;
     Ok(())
+}
+
+async fn publish(st: &AppState, cmd: &Command) -> ApiResult<()> {
+    let mut r = st.redis.clone();
+    let payload = serde_json::to_string(cmd).map_err(|e| ApiError::Internal(e.into()))?;
+    let receivers: i64 = redis::cmd("PUBLISH").arg(COMMANDS).arg(payload).query_async(&mut r).await?;
+    if receivers == 0 {
+        return Err(ApiError::Unavailable { code: "calls_unavailable", message: "the call service is not running; try again shortly".into() });
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransferBody {
+    /// An extension or a number (the dial rules apply).
+    pub target: String,
+}
+
+/// Blind transfer of the caller's running call: they leave, the other party is connected to the
+/// target.
+#[utoipa::path(post, path = "/api/calls/{call_id}/transfer", tag = "phone", params(("call_id" = String, Path)), request_body = TransferBody,
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn transfer(State(st): State<AppState>, cu: CurrentUser, Path(call_id): Path<Uuid>, ApiJson(b): ApiJson<TransferBody>) -> ApiResult<StatusCode> {
+    let target = b.target.trim().to_string();
+    if target.is_empty() || target.len() > 32 {
+        return Err(ApiError::unprocessable("invalid_target", "give an extension or a number to transfer to"));
+    }
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let running: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL")
+        .bind(call_id)
+        .bind(cu.tenant_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // Only the agent on the call transfers it; anyone else's call is "not found".
+    if running.flatten() != Some(cu.user_id.0) {
+        return Err(ApiError::NotFound);
+    }
+    publish(&st, &Command::Transfer { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target }).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CallbackBody {
+    pub number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackStarted {
+    pub call_id: String,
+}
+
+/// Click-to-call for desk-phone users: the agent's own phone rings first, then the number is
+/// dialled through the first trunk. The dial rules apply before anything rings.
+#[utoipa::path(post, path = "/api/calls/callback", tag = "phone", request_body = CallbackBody,
+    responses((status = 202, body = CallbackStarted), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): ApiJson<CallbackBody>) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
+    crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let me = callbase_db::telephony::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, cu.tenant_id).await?;
+    let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
+    tx.commit().await?;
+    if me.is_none() {
+        return Err(ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"));
+    }
+    let number = b.number.trim().to_string();
+    match rules.route(&number, |e| users.iter().any(|u| u.extension == e)) {
+        Ok(Routed::Internal { .. } | Routed::External { .. }) => {}
+        Err(refusal) => return Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
+    }
+    let call_id = Uuid::new_v4().to_string();
+    publish(&st, &Command::Callback { call_id: call_id.clone(), tenant: cu.tenant_id, user: cu.user_id, number }).await?;
+    Ok((StatusCode::ACCEPTED, Json(CallbackStarted { call_id })))
 }

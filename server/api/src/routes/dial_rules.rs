@@ -68,8 +68,13 @@ pub async fn preview(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): Ap
             r
         }
     };
-    // Extensions arrive with the telephony-users feature; until then no short number is internal.
-    let out = match rules.route(&b.number, |_| false) {
+    let exts: Vec<String> = {
+        let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+        let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
+        tx.commit().await?;
+        users.into_iter().map(|u| u.extension).collect()
+    };
+    let out = match rules.route(&b.number, |e| exts.iter().any(|x| x == e)) {
         Ok(r) => {
             let direction = serde_json::to_value(r.direction()).ok().and_then(|v| v.as_str().map(str::to_string));
             match r {

@@ -33,10 +33,11 @@ pub async fn events(
     let mut pubsub = st.redis_client.get_async_pubsub().await?;
     pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
     let is_admin = cu.role.is_admin();
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin)))
+    let user = cu.user_id.0;
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin, user)))
 }
 
-async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool) {
+async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool, user: i64) {
     let mut messages = pubsub.into_on_message();
     loop {
         tokio::select! {
@@ -44,6 +45,9 @@ async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bo
                 let Some(msg) = msg else { break };
                 let Ok(payload) = msg.get_payload::<String>() else { continue };
                 if !is_admin && is_admin_only(&payload) {
+                    continue;
+                }
+                if !addressed_to(&payload, user) {
                     continue;
                 }
                 if socket.send(Message::Text(payload.into())).await.is_err() {
@@ -65,9 +69,25 @@ fn is_admin_only(payload: &str) -> bool {
         .unwrap_or(true)
 }
 
+/// Events with a `user_ids` list go only to those users (e.g. a call's agents); others go to the
+/// whole tenant.
+fn addressed_to(payload: &str, user: i64) -> bool {
+    match serde_json::from_str::<serde_json::Value>(payload).ok().and_then(|v| v.get("user_ids").cloned()) {
+        Some(serde_json::Value::Array(ids)) => ids.iter().any(|i| i.as_i64() == Some(user)),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_admin_only;
+    use super::{addressed_to, is_admin_only};
+
+    #[test]
+    fn events_with_an_audience_reach_only_it() {
+        assert!(addressed_to(r#"{"type":"call","user_ids":[3,4]}"#, 4));
+        assert!(!addressed_to(r#"{"type":"call","user_ids":[3,4]}"#, 5));
+        assert!(addressed_to(r#"{"type":"trunk_status"}"#, 5));
+    }
 
     #[test]
     fn unknown_or_admin_events_stay_with_admins() {

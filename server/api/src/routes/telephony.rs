@@ -474,3 +474,41 @@ pub async fn phone_setup_password(State(st): State<AppState>, cu: CurrentUser) -
     after_commit(&st, &ids, &[]).await;
     Ok(Json(NewSecret { sip_password: w.password }))
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Routing {
+    /// Seconds agents ring before the call is forwarded (5–300, default 15).
+    pub ring_timeout_secs: i32,
+    /// Where unanswered calls go (through the first trunk); none = the call ends as missed.
+    pub forward_number: Option<String>,
+}
+
+/// Inbound routing: ring timeout and forward-on-no-answer number.
+#[utoipa::path(get, path = "/api/telephony/routing", tag = "telephony", responses((status = 200, body = Routing)))]
+pub async fn get_routing(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Routing>> {
+    require_on(&st, a.tenant_id).await?;
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let s = repo::state(&mut tx, a.tenant_id).await?;
+    tx.commit().await?;
+    Ok(Json(Routing { ring_timeout_secs: s.ring_timeout_secs, forward_number: s.forward_number }))
+}
+
+#[utoipa::path(put, path = "/api/telephony/routing", tag = "telephony", request_body = Routing,
+    responses((status = 200, body = Routing), (status = 422, body = ErrorBody)))]
+pub async fn put_routing(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<Routing>) -> ApiResult<Json<Routing>> {
+    require_on(&st, a.tenant_id).await?;
+    if !(5..=300).contains(&b.ring_timeout_secs) {
+        return Err(ApiError::unprocessable("invalid_ring_timeout", "the ring timeout is 5 to 300 seconds"));
+    }
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let forward = b.forward_number.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
+    if let Some(f) = &forward {
+        let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
+        if let Err(refusal) = rules.route(f, |_| false) {
+            return Err(ApiError::unprocessable("invalid_forward_number", format!("the forward number is refused: {refusal}")));
+        }
+    }
+    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref()).await?;
+    tx.commit().await?;
+    Ok(Json(Routing { ring_timeout_secs: b.ring_timeout_secs, forward_number: forward }))
+}

@@ -1,0 +1,892 @@
+//! Call orchestration over ARI: one task per call receives its channels' events in order.
+//!
+//! - Outbound (an agent's INVITE): the tenant's dial rules decide; a refused number never reaches
+//!   a trunk. Otherwise a trunk leg is created on the first registered trunk (in the admin's
+//!   order), early-bridged with the agent so ringback and early media reach the browser, then
+//!   answered through. An unregistered trunk, a 5xx or a timeout moves on to the next trunk, and
+//!   the call record says so.
+//! - Inbound (a carrier INVITE on a trunk): answer, greeting, then ring every online telephony
+//!   user who accepts incoming calls; the first to answer wins and the others stop ringing; no
+//!   answer within the ring timeout, or nobody online, forwards to the tenant's forward number or
+//!   ends as missed.
+//! - In a call: hold starts music on hold for the other party (explicitly: a recording bridge
+//!   does not pass hold on), blind transfer, hang-up on either side ends both.
+//!
+//! Call state goes to the `calls` table and, as `call` events, to the agents concerned over the
+//! tenant's Redis channel (every replica's `/events` sockets).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use callbase_core::dial::{DialRules, Routed};
+use callbase_core::sip::TrunkRewrite;
+use callbase_core::{TenantId, UserId};
+use callbase_db::telephony::{self as tel, TelUserRow};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::agents;
+use crate::stasis::{Ctx, StasisCall, APP};
+
+/// Commands from the API (any replica) to the Stasis worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    /// Blind transfer: the agent leaves, the other party is connected to `target`.
+    Transfer { call_id: String, tenant: TenantId, user: UserId, target: String },
+    /// Desk-phone click-to-call: ring the agent's own phone, then dial `number`.
+    Callback { call_id: String, tenant: TenantId, user: UserId, number: String },
+}
+
+type Rx = mpsc::UnboundedReceiver<Value>;
+type Tx = mpsc::UnboundedSender<Value>;
+
+/// What one call knows about itself.
+struct Call {
+    ctx: Ctx,
+    id: String,
+    tenant: TenantId,
+    direction: &'static str,
+    number: String,
+    did: Option<String>,
+    trunk: Option<i16>,
+    user: Option<UserId>,
+    /// Users who see this call's events.
+    audience: Vec<UserId>,
+    client_ref: Option<String>,
+    tx: Tx,
+    held_since: Option<Instant>,
+    hold_secs: i64,
+}
+
+impl Call {
+    async fn publish(&self, state: &str, reason: Option<&str>) {
+        let ev = json!({
+            "type": "call",
+            "call_id": self.id,
+            "state": state,
+            "direction": self.direction,
+            "number": self.number,
+            "did": self.did,
+            "trunk": self.trunk,
+            "user_id": self.user,
+            "client_ref": self.client_ref,
+            "reason": reason,
+            "at": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "user_ids": self.audience,
+        });
+        let mut r = self.ctx.redis.clone();
+        let channel = format!("cb:events:tenant:{}", self.tenant);
+        if let Err(e) = redis::cmd("PUBLISH").arg(&channel).arg(ev.to_string()).query_async::<()>(&mut r).await {
+            tracing::warn!(error = %e, "cannot publish call event");
+        }
+    }
+
+    async fn insert(&self) {
+        let res = async {
+            let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
+            sqlx::query(
+                "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(Uuid::parse_str(&self.id).unwrap_or_default())
+            .bind(self.tenant)
+            .bind(self.direction)
+            .bind(self.user)
+            .bind(&self.number)
+            .bind(&self.did)
+            .bind(self.trunk)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, call.id = %self.id, "cannot write the call record");
+        }
+    }
+
+    /// Updates the record: `sets` is an SQL assignment list using $2.. for `binds`.
+    async fn update(&self, f: impl FnOnce(&mut sqlx::QueryBuilder<'_, sqlx::Postgres>)) {
+        let res = async {
+            let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
+            let mut q = sqlx::QueryBuilder::new("UPDATE calls SET ");
+            f(&mut q);
+            q.push(" WHERE id = ").push_bind(Uuid::parse_str(&self.id).unwrap_or_default());
+            q.build().execute(&mut *tx).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, call.id = %self.id, "cannot update the call record");
+        }
+    }
+
+    async fn finish(&self, result: &str, reason: Option<&str>) {
+        let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
+        let (result, reason) = (result.to_string(), reason.map(str::to_string));
+        self.update(|q| {
+            q.push("ended_at = now(), result = COALESCE(result, ").push_bind(result).push("), reason = COALESCE(reason, ");
+            q.push_bind(reason).push("), hold_secs = ").push_bind(hold as i32);
+        })
+        .await;
+    }
+
+    /// A leg of this call: its events come to this actor. The channel id is ours, so no event is
+    /// missed between creation and routing.
+    async fn create_leg(&self, endpoint: &str, originator: &str, caller_id: Option<&str>) -> Result<String, String> {
+        let leg = format!("{}-{}", self.id, &Uuid::new_v4().simple().to_string()[..8]);
+        self.ctx.router.route(&leg, &self.tx);
+        let args = format!("leg,{}", self.id);
+        let mut q = vec![("endpoint", endpoint), ("app", APP), ("appArgs", args.as_str()), ("channelId", leg.as_str()), ("originator", originator)];
+        let cid;
+        if let Some(c) = caller_id {
+            cid = c.to_string();
+            q.push(("callerId", cid.as_str()));
+        }
+        let body = json!({"variables": {"PJSIP_HEADER(add,X-CB-Call)": self.id}});
+        match self.ctx.ari.call(reqwest::Method::POST, "channels/create", &q, Some(&body)).await {
+            Ok(Some(_)) => Ok(leg),
+            Ok(None) => Err("endpoint not found".into()),
+            Err(e) => {
+                self.ctx.router.forget(&leg);
+                Err(e.to_string())
+            }
+        }
+    }
+
+    async fn dial(&self, leg: &str, caller: &str, timeout: u64) -> bool {
+        let t = timeout.to_string();
+        self.ctx.ari.call(reqwest::Method::POST, &format!("channels/{leg}/dial"), &[("caller", caller), ("timeout", &t)], None).await.is_ok()
+    }
+
+    async fn hangup(&self, ch: &str) {
+        let _ = self.ctx.ari.hangup(ch).await;
+        self.ctx.router.forget(ch);
+    }
+
+    async fn new_bridge(&self) -> Option<String> {
+        let id = format!("b-{}", self.id);
+        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &[("type", "mixing"), ("bridgeId", &id), ("name", &id)], None).await {
+            Ok(Some(_)) => Some(id),
+            other => {
+                tracing::error!(?other, call.id = %self.id, "cannot create a bridge");
+                None
+            }
+        }
+    }
+
+    async fn add(&self, bridge: &str, ch: &str) -> bool {
+        self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/addChannel"), &[("channel", ch)], None).await.is_ok()
+    }
+
+    async fn post(&self, path: &str, q: &[(&str, &str)]) {
+        if let Err(e) = self.ctx.ari.call(reqwest::Method::POST, path, q, None).await {
+            tracing::debug!(error = %e, path, "ARI request failed");
+        }
+    }
+
+    async fn delete(&self, path: &str) {
+        let _ = self.ctx.ari.call(reqwest::Method::DELETE, path, &[], None).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Is this event the end of channel `ch`?
+fn ended(ev: &Value, ch: &str) -> bool {
+    matches!(ev["type"].as_str(), Some("ChannelDestroyed" | "StasisEnd" | "ChannelHangupRequest")) && ev["channel"]["id"] == ch
+}
+
+fn cause(ev: &Value) -> i64 {
+    ev["cause"].as_i64().unwrap_or(0)
+}
+
+/// Q.850 causes after which the next trunk is worth trying (carrier error, timeout, unreachable).
+fn try_next_trunk(cause: i64) -> bool {
+    matches!(cause, 0 | 3 | 18 | 20 | 27 | 34 | 38 | 41 | 42 | 44 | 47 | 102 | 111 | 127)
+}
+
+struct Tenancy {
+    enabled: bool,
+    rules: DialRules,
+    state: tel::TelephonyRow,
+    users: Vec<TelUserRow>,
+    trunks: Vec<callbase_db::trunks::TrunkRow>,
+}
+
+async fn load(ctx: &Ctx, tenant: TenantId) -> Result<Tenancy, sqlx::Error> {
+    let mut tx = ctx.db.tenant_tx(tenant).await?;
+    let state = tel::state(&mut tx, tenant).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
+    let users = tel::list_users(&mut tx, tenant).await?;
+    let trunks = callbase_db::trunks::list(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(Tenancy { enabled: state.enabled, rules, state, users, trunks })
+}
+
+/// Trunk slots in outbound order, registered ones first-come: an unregistered trunk is skipped
+/// (and the skip noted).
+async fn trunk_order(ctx: &Ctx, t: &Tenancy) -> Vec<(callbase_db::trunks::TrunkRow, bool)> {
+    let mut r = ctx.redis.clone();
+    let mut out = Vec::new();
+    for trunk in &t.trunks {
+        let id = crate::trunks::ast_id(trunk.tenant_id, trunk.slot);
+        let state: Option<String> = redis::cmd("HGET").arg(format!("cb:trunkreg:{id}")).arg("state").query_async(&mut r).await.unwrap_or(None);
+        out.push((trunk.clone(), state.as_deref() == Some("registered")));
+    }
+    out
+}
+
+/// The devices of a user that can ring now (registered contacts).
+async fn devices(ctx: &Ctx, tenant: TenantId, u: &TelUserRow) -> Vec<String> {
+    let id = if u.browser_calls { agents::web_id(tenant, u.user_id) } else { u.sip_login.clone() };
+    match agents::has_contact(ctx.ami.as_ref(), &ctx.ari, &id).await {
+        Ok(true) => vec![id],
+        _ => vec![],
+    }
+}
+
+/// Entry point for a channel that entered Stasis as a new call.
+pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Value, tx: Tx, rx: Rx) {
+    let ch = channel["id"].as_str().unwrap_or_default().to_string();
+    let res = match call.direction.as_str() {
+        "inbound" => inbound(ctx.clone(), &call, &ch, &channel, tx, rx).await,
+        "outbound" => match call.origin {
+            Some(user) => outbound(ctx.clone(), call.tenant, UserId(user), &ch, &call.exten, tx, rx, None).await,
+            None => Err("agent call without a user".into()),
+        },
+        other => Err(format!("unknown direction {other}")),
+    };
+    if let Err(e) = res {
+        tracing::warn!(error = %e, channel = %ch, "call ended with an error");
+        let _ = ctx.ari.hangup(&ch).await;
+    }
+}
+
+/// An agent's call out (browser INVITE or the answered first leg of a callback).
+#[allow(clippy::too_many_arguments)]
+async fn outbound(
+    ctx: Ctx,
+    tenant: TenantId,
+    user: UserId,
+    agent: &str,
+    exten: &str,
+    tx: Tx,
+    mut rx: Rx,
+    call_id: Option<String>,
+) -> Result<(), String> {
+    let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
+    let id = call_id.unwrap_or_else(|| Uuid::new_v4().to_string());
+    let client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    let mut call = Call {
+        ctx: ctx.clone(),
+        id: id.clone(),
+        tenant,
+        direction: "outbound",
+        number: exten.to_string(),
+        did: None,
+        trunk: None,
+        user: Some(user),
+        audience: vec![user],
+        client_ref,
+        tx: tx.clone(),
+        held_since: None,
+        hold_secs: 0,
+    };
+    ctx.router.register_call(&id, &tx);
+    let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
+    ctx.router.forget_call(&id);
+    out
+}
+
+async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, rx: &mut Rx) -> Result<(), String> {
+    let tenant = call.tenant;
+    if !t.enabled || !t.users.iter().any(|u| Some(u.user_id) == call.user && !u.disabled) {
+        call.hangup(agent).await;
+        return Ok(());
+    }
+    let exts: HashSet<String> = t.users.iter().map(|u| u.extension.clone()).collect();
+    let routed = match t.rules.route(exten, |e| exts.contains(e)) {
+        Ok(r) => r,
+        Err(refusal) => {
+            let reason = refusal.to_string();
+            call.insert().await;
+            call.publish("refused", Some(&reason)).await;
+            call.finish("refused", Some(&reason)).await;
+            tracing::info!(tenant.id = %tenant, call.id = %call.id, code = refusal.code(), "outbound call refused by dial rules");
+            let _ = call.ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{agent}"), &[("reason", "unallocated")], None).await;
+            return Ok(());
+        }
+    };
+    match routed {
+        Routed::Internal { extension } => {
+            call.direction = "internal";
+            call.number = extension.clone();
+            let Some(target) = t.users.iter().find(|u| u.extension == extension && !u.disabled) else {
+                call.hangup(agent).await;
+                return Ok(());
+            };
+            call.audience.push(target.user_id);
+            call.insert().await;
+            call.publish("dialing", None).await;
+            let devs: Vec<(String, UserId)> = devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
+            let bridge = call.new_bridge().await.ok_or("no bridge")?;
+            call.add(&bridge, agent).await;
+            call.post(&format!("channels/{agent}/ring"), &[]).await;
+            let won = ring_users(call, &devs, agent, t.state.ring_timeout_secs as u64, rx, &bridge).await?;
+            match won {
+                RingOutcome::Answered(leg, who) => {
+                    call.post(&format!("channels/{agent}/answer"), &[]).await;
+                    answered(call, Some(who)).await;
+                    talk(call, &bridge, agent, &leg, rx).await;
+                }
+                RingOutcome::CallerLeft => call.finish("missed", Some("caller hung up")).await,
+                RingOutcome::NoAnswer => {
+                    call.hangup(agent).await;
+                    call.publish("ended", Some("no answer")).await;
+                    call.finish("missed", Some("no answer")).await;
+                }
+            }
+            call.delete(&format!("bridges/{bridge}")).await;
+            Ok(())
+        }
+        Routed::External { e164, dial, .. } => {
+            call.number = e164.clone().unwrap_or_else(|| dial.clone());
+            call.insert().await;
+            call.publish("dialing", None).await;
+            let bridge = call.new_bridge().await.ok_or("no bridge")?;
+            call.add(&bridge, agent).await;
+            let outcome = dial_out(call, t, &dial, agent, &bridge, rx).await;
+            match outcome {
+                DialOutcome::Answered(leg) => {
+                    call.post(&format!("channels/{agent}/answer"), &[]).await;
+                    answered(call, call.user).await;
+                    talk(call, &bridge, agent, &leg, rx).await;
+                }
+                DialOutcome::Failed { result, reason } => {
+                    call.hangup(agent).await;
+                    call.publish("ended", Some(&reason)).await;
+                    call.finish(result, Some(&reason)).await;
+                }
+                DialOutcome::CallerLeft => {
+                    call.publish("ended", Some("cancelled")).await;
+                    call.finish("missed", Some("cancelled before answer")).await;
+                }
+            }
+            call.delete(&format!("bridges/{bridge}")).await;
+            Ok(())
+        }
+    }
+}
+
+async fn channel_var(ctx: &Ctx, ch: &str, var: &str) -> Option<String> {
+    match ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}/variable"), &[("variable", var)], None).await {
+        Ok(Some(v)) => v["value"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        _ => None,
+    }
+}
+
+enum DialOutcome {
+    Answered(String),
+    Failed { result: &'static str, reason: String },
+    CallerLeft,
+}
+
+/// Dials `dial` out through the tenant's trunks in order, the leg early-bridged with `caller`.
+async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge: &str, rx: &mut Rx) -> DialOutcome {
+    let order = trunk_order(&call.ctx, t).await;
+    if order.is_empty() {
+        return DialOutcome::Failed { result: "failed", reason: "no trunk is set up".into() };
+    }
+    let mut notes: Vec<String> = Vec::new();
+    let started = now_ms();
+    for (trunk, registered) in order {
+        if !registered {
+            notes.push(format!("trunk {} ({}) not registered: skipped", trunk.position, trunk.label));
+            continue;
+        }
+        let number = match trunk.rewrite.as_deref().map(TrunkRewrite::parse) {
+            Some(Ok(rw)) => rw.apply(dial),
+            _ => dial.to_string(),
+        };
+        let endpoint = format!("PJSIP/{number}@{}", crate::trunks::ast_id(trunk.tenant_id, trunk.slot));
+        call.trunk = Some(trunk.slot);
+        let leg = match call.create_leg(&endpoint, caller, None).await {
+            Ok(l) => l,
+            Err(e) => {
+                notes.push(format!("trunk {} ({}): {e}", trunk.position, trunk.label));
+                continue;
+            }
+        };
+        call.add(bridge, &leg).await;
+        if !call.dial(&leg, caller, 60).await {
+            call.hangup(&leg).await;
+            notes.push(format!("trunk {} ({}): dial failed", trunk.position, trunk.label));
+            continue;
+        }
+        tracing::info!(call.id = %call.id, trunk = trunk.slot, ms_since_start = now_ms() - started, "trunk leg dialled");
+        loop {
+            let Some(ev) = rx.recv().await else { return DialOutcome::CallerLeft };
+            if ended(&ev, caller) {
+                call.hangup(&leg).await;
+                return DialOutcome::CallerLeft;
+            }
+            if ev["type"] == "Dial" && ev["peer"]["id"] == leg.as_str() {
+                match ev["dialstatus"].as_str().unwrap_or_default() {
+                    "RINGING" => call.publish("ringing", None).await,
+                    "ANSWER" => {
+                        if !notes.is_empty() {
+                            let note = notes.join("; ");
+                            call.update(|q| {
+                                q.push("route_note = ").push_bind(note);
+                            })
+                            .await;
+                        }
+                        let slot = trunk.slot;
+                        call.update(|q| {
+                            q.push("trunk_slot = ").push_bind(slot);
+                        })
+                        .await;
+                        return DialOutcome::Answered(leg);
+                    }
+                    _ => {}
+                }
+            }
+            if ev["type"] == "ChannelDestroyed" && ev["channel"]["id"] == leg.as_str() {
+                call.ctx.router.forget(&leg);
+                let c = cause(&ev);
+                let text = ev["cause_txt"].as_str().unwrap_or("failed").to_string();
+                if c == 17 {
+                    return DialOutcome::Failed { result: "busy", reason: "busy".into() };
+                }
+                if c == 16 || c == 19 || c == 21 || c == 1 || c == 28 {
+                    let reason = if c == 1 { "number does not exist".to_string() } else { text.to_lowercase() };
+                    return DialOutcome::Failed { result: if c == 16 || c == 19 { "missed" } else { "failed" }, reason };
+                }
+                if try_next_trunk(c) {
+                    notes.push(format!("trunk {} ({}): {}", trunk.position, trunk.label, text.to_lowercase()));
+                    break;
+                }
+                return DialOutcome::Failed { result: "failed", reason: text.to_lowercase() };
+            }
+        }
+    }
+    let reason = if notes.is_empty() { "no trunk could place the call".to_string() } else { notes.join("; ") };
+    let note = reason.clone();
+    call.update(|q| {
+        q.push("route_note = ").push_bind(note);
+    })
+    .await;
+    DialOutcome::Failed { result: "failed", reason }
+}
+
+async fn answered(call: &mut Call, who: Option<UserId>) {
+    call.user = who;
+    call.update(|q| {
+        q.push("answered_at = now(), user_id = ").push_bind(who);
+    })
+    .await;
+    call.publish("answered", None).await;
+}
+
+enum RingOutcome {
+    Answered(String, UserId),
+    NoAnswer,
+    CallerLeft,
+}
+
+/// Rings `devices` (with their users) for at most `timeout_secs`; the first to answer is bridged
+/// with `caller`, the others are hung up.
+async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str, timeout_secs: u64, rx: &mut Rx, bridge: &str) -> Result<RingOutcome, String> {
+    let caller_id = format!("\"{}\" <{}>", call.number, call.number);
+    let mut legs: Vec<(String, UserId)> = Vec::new();
+    for (dev, user) in devices {
+        match call.create_leg(&format!("PJSIP/{dev}"), caller, Some(&caller_id)).await {
+            Ok(leg) => {
+                if call.dial(&leg, caller, timeout_secs).await {
+                    legs.push((leg, *user));
+                } else {
+                    call.hangup(&leg).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, device = %dev, "cannot ring a device"),
+        }
+    }
+    if legs.is_empty() {
+        return Ok(RingOutcome::NoAnswer);
+    }
+    call.publish("ringing", None).await;
+    let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    loop {
+        let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => return Err("event stream closed".into()),
+            Err(_) => {
+                for (l, _) in &legs {
+                    call.hangup(l).await;
+                }
+                return Ok(RingOutcome::NoAnswer);
+            }
+        };
+        if ended(&ev, caller) {
+            for (l, _) in &legs {
+                call.hangup(l).await;
+            }
+            return Ok(RingOutcome::CallerLeft);
+        }
+        let answered_leg = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER").then(|| ev["peer"]["id"].as_str()).flatten()
+            .or_else(|| (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up").then(|| ev["channel"]["id"].as_str()).flatten())
+            .map(str::to_string);
+        if let Some(won) = answered_leg {
+            if let Some((_, who)) = legs.iter().find(|(l, _)| *l == won).cloned() {
+                for (l, _) in &legs {
+                    if *l != won {
+                        call.hangup(l).await;
+                    }
+                }
+                call.delete(&format!("channels/{caller}/ring")).await;
+                call.add(bridge, &won).await;
+                return Ok(RingOutcome::Answered(won, who));
+            }
+        }
+        if ev["type"] == "ChannelDestroyed" {
+            let gone = ev["channel"]["id"].as_str().unwrap_or_default().to_string();
+            legs.retain(|(l, _)| *l != gone);
+            call.ctx.router.forget(&gone);
+            if legs.is_empty() {
+                return Ok(RingOutcome::NoAnswer);
+            }
+        }
+    }
+}
+
+/// The connected part of a call: hold/unhold, transfer, until one side hangs up.
+async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut Rx) {
+    let mut agent = agent.to_string();
+    let other = other.to_string();
+    let result_reason;
+    loop {
+        let Some(ev) = rx.recv().await else {
+            result_reason = "lost";
+            break;
+        };
+        let kind = ev["type"].as_str().unwrap_or_default();
+        let ch = ev["channel"]["id"].as_str().unwrap_or_default();
+        match kind {
+            "ChannelHold" if ch == agent || ch == other => {
+                let peer = if ch == agent { &other } else { &agent };
+                call.post(&format!("channels/{peer}/moh"), &[]).await;
+                call.held_since.get_or_insert_with(Instant::now);
+                call.publish("held", None).await;
+            }
+            "ChannelUnhold" if ch == agent || ch == other => {
+                let peer = if ch == agent { &other } else { &agent };
+                call.delete(&format!("channels/{peer}/moh")).await;
+                if let Some(s) = call.held_since.take() {
+                    call.hold_secs += s.elapsed().as_secs() as i64;
+                }
+                call.publish("unheld", None).await;
+            }
+            "transfer" => {
+                let target = ev["target"].as_str().unwrap_or_default().to_string();
+                match transfer(call, bridge, &agent, &other, &target, rx).await {
+                    Some(new_agent) => {
+                        agent = new_agent;
+                        continue;
+                    }
+                    None => {
+                        result_reason = "transferred";
+                        break;
+                    }
+                }
+            }
+            _ if ended(&ev, &agent) || ended(&ev, &other) => {
+                result_reason = if ch == agent { "agent hung up" } else { "other party hung up" };
+                break;
+            }
+            _ => {}
+        }
+    }
+    call.hangup(&agent).await;
+    call.hangup(&other).await;
+    call.publish("ended", Some(result_reason)).await;
+    call.finish("answered", None).await;
+}
+
+/// Blind transfer: the agent leaves at once; `other` hears ringback while `target` rings. Returns
+/// the new agent channel when the target answers.
+async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, target: &str, rx: &mut Rx) -> Option<String> {
+    let t = load(&call.ctx, call.tenant).await.ok()?;
+    let exts: HashSet<String> = t.users.iter().map(|u| u.extension.clone()).collect();
+    call.delete(&format!("channels/{other}/moh")).await;
+    call.hangup(agent).await;
+    call.post(&format!("channels/{other}/ring"), &[]).await;
+    call.publish("transferring", Some(target)).await;
+    let result = match t.rules.route(target, |e| exts.contains(e)) {
+        Ok(Routed::Internal { extension }) => {
+            let u = t.users.iter().find(|u| u.extension == extension)?.clone();
+            call.audience.push(u.user_id);
+            let devs = devices(&call.ctx, call.tenant, &u).await;
+            let devs: Vec<(String, UserId)> = devs.into_iter().map(|d| (d, u.user_id)).collect();
+            match ring_users(call, &devs, other, t.state.ring_timeout_secs as u64, rx, bridge).await {
+                Ok(RingOutcome::Answered(leg, who)) => {
+                    answered(call, Some(who)).await;
+                    Some(leg)
+                }
+                _ => None,
+            }
+        }
+        Ok(Routed::External { dial, .. }) => match dial_out(call, &t, &dial, other, bridge, rx).await {
+            DialOutcome::Answered(leg) => {
+                call.delete(&format!("channels/{other}/ring")).await;
+                call.publish("answered", None).await;
+                Some(leg)
+            }
+            _ => None,
+        },
+        Err(refusal) => {
+            tracing::info!(call.id = %call.id, reason = %refusal, "transfer target refused by dial rules");
+            None
+        }
+    };
+    if result.is_none() {
+        call.hangup(other).await;
+    }
+    result
+}
+
+/// A call from a trunk.
+async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: Tx, mut rx: Rx) -> Result<(), String> {
+    let t = load(&ctx, sc.tenant).await.map_err(|e| e.to_string())?;
+    let raw = channel["caller"]["number"].as_str().unwrap_or_default().to_string();
+    let number = t.rules.to_e164(&raw).unwrap_or(raw);
+    let id = Uuid::new_v4().to_string();
+    let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
+    let mut call = Call {
+        ctx: ctx.clone(),
+        id: id.clone(),
+        tenant: sc.tenant,
+        direction: "inbound",
+        number,
+        did: Some(sc.exten.clone()),
+        trunk: sc.origin.map(|s| s as i16),
+        user: None,
+        audience: candidates.iter().map(|u| u.user_id).collect(),
+        client_ref: None,
+        tx: tx.clone(),
+        held_since: None,
+        hold_secs: 0,
+    };
+    if !t.enabled {
+        call.hangup(caller).await;
+        return Ok(());
+    }
+    ctx.router.register_call(&id, &tx);
+    call.insert().await;
+    tracing::info!(tenant.id = %sc.tenant, call.id = %id, did = %sc.exten, "inbound call");
+    let res = inbound_inner(&mut call, &t, &candidates, caller, &mut rx).await;
+    ctx.router.forget_call(&id);
+    res
+}
+
+async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow], caller: &str, rx: &mut Rx) -> Result<(), String> {
+    call.post(&format!("channels/{caller}/answer"), &[]).await;
+    if let Some(g) = &t.state.greeting_key {
+        if !play_and_wait(call, caller, &format!("sound:{g}"), rx).await {
+            call.publish("ended", Some("caller hung up")).await;
+            call.finish("missed", Some("caller hung up during the greeting")).await;
+            return Ok(());
+        }
+    }
+    let mut devs: Vec<(String, UserId)> = Vec::new();
+    for u in candidates {
+        for d in devices(&call.ctx, call.tenant, u).await {
+            devs.push((d, u.user_id));
+        }
+    }
+    let bridge = call.new_bridge().await.ok_or("no bridge")?;
+    call.add(&bridge, caller).await;
+    call.post(&format!("channels/{caller}/ring"), &[]).await;
+    let outcome = if devs.is_empty() {
+        RingOutcome::NoAnswer
+    } else {
+        ring_users(call, &devs, caller, t.state.ring_timeout_secs as u64, rx, &bridge).await?
+    };
+    match outcome {
+        RingOutcome::Answered(leg, who) => {
+            answered(call, Some(who)).await;
+            talk(call, &bridge, &leg, caller, rx).await;
+        }
+        RingOutcome::CallerLeft => {
+            call.publish("missed", Some("caller hung up")).await;
+            call.finish("missed", Some("caller hung up before an answer")).await;
+        }
+        RingOutcome::NoAnswer => {
+            let why = if devs.is_empty() { "nobody online" } else { "no answer" };
+            forward(call, t, caller, &bridge, why, rx).await;
+        }
+    }
+    call.delete(&format!("bridges/{bridge}")).await;
+    Ok(())
+}
+
+/// No answer: forward to the tenant's number through a trunk, or end as missed.
+async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: &str, rx: &mut Rx) {
+    call.publish("missed", Some(why)).await;
+    let Some(fwd) = t.state.forward_number.clone().filter(|f| !f.is_empty()) else {
+        call.hangup(caller).await;
+        call.finish("missed", Some(why)).await;
+        return;
+    };
+    let dial = match t.rules.route(&fwd, |_| false) {
+        Ok(Routed::External { dial, .. }) => dial,
+        _ => fwd.clone(),
+    };
+    let note = format!("{why}: forwarded to {fwd}");
+    call.update(|q| {
+        q.push("result = 'forwarded', reason = ").push_bind(note);
+    })
+    .await;
+    match dial_out(call, t, &dial, caller, bridge, rx).await {
+        DialOutcome::Answered(leg) => {
+            call.delete(&format!("channels/{caller}/ring")).await;
+            call.publish("forwarded", Some(&fwd)).await;
+            // The forwarded conversation runs until either side hangs up.
+            loop {
+                let Some(ev) = rx.recv().await else { break };
+                if ended(&ev, caller) || ended(&ev, &leg) {
+                    break;
+                }
+            }
+            call.hangup(caller).await;
+            call.hangup(&leg).await;
+            call.publish("ended", None).await;
+            call.finish("forwarded", None).await;
+        }
+        DialOutcome::Failed { reason, .. } => {
+            call.hangup(caller).await;
+            call.finish("missed", Some(&format!("{why}; forwarding failed: {reason}"))).await;
+        }
+        DialOutcome::CallerLeft => call.finish("missed", Some(why)).await,
+    }
+}
+
+/// Plays `media` to `ch` and waits for it to finish; false when the channel hung up.
+async fn play_and_wait(call: &Call, ch: &str, media: &str, rx: &mut Rx) -> bool {
+    let pb = format!("pb-{}", Uuid::new_v4().simple());
+    if call
+        .ctx
+        .ari
+        .call(reqwest::Method::POST, &format!("channels/{ch}/play"), &[("media", media), ("playbackId", &pb)], None)
+        .await
+        .is_err()
+    {
+        return true;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                if ended(&ev, ch) {
+                    return false;
+                }
+                if ev["type"] == "PlaybackFinished" && ev["playback"]["id"] == pb.as_str() {
+                    return true;
+                }
+            }
+            _ => return true,
+        }
+    }
+}
+
+/// Desk-phone click-to-call: the agent's phone rings first; when they pick up, the number is
+/// dialled as an outbound call of theirs.
+pub async fn callback(ctx: Ctx, cmd: Command) {
+    let Command::Callback { call_id, tenant, user, number } = cmd else { return };
+    let Ok(t) = load(&ctx, tenant).await else { return };
+    let Some(u) = t.users.iter().find(|u| u.user_id == user).cloned() else { return };
+    let device = if u.browser_calls { agents::web_id(tenant, user) } else { u.sip_login.clone() };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let leg = format!("{call_id}-agent");
+    ctx.router.route(&leg, &tx);
+    let args = format!("leg,{call_id}");
+    let caller_id = format!("\"{number}\" <{number}>");
+    let created = ctx
+        .ari
+        .call(
+            reqwest::Method::POST,
+            "channels/create",
+            &[("endpoint", &format!("PJSIP/{device}")), ("app", APP), ("appArgs", &args), ("channelId", &leg), ("callerId", &caller_id)],
+            None,
+        )
+        .await;
+    if !matches!(created, Ok(Some(_))) || ctx.ari.call(reqwest::Method::POST, &format!("channels/{leg}/dial"), &[("timeout", "30")], None).await.is_err() {
+        tracing::warn!(call.id = %call_id, "callback: cannot ring the agent's phone");
+        ctx.router.forget(&leg);
+        let _ = ctx.ari.hangup(&leg).await;
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(35);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => {
+                if ended(&ev, &leg) {
+                    ctx.router.forget(&leg);
+                    return;
+                }
+                let up = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER") || (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up");
+                if up {
+                    break;
+                }
+            }
+            _ => {
+                let _ = ctx.ari.hangup(&leg).await;
+                ctx.router.forget(&leg);
+                return;
+            }
+        }
+    }
+    if let Err(e) = outbound(ctx.clone(), tenant, user, &leg, &number, tx, rx, Some(call_id)).await {
+        tracing::warn!(error = %e, "callback call failed");
+        let _ = ctx.ari.hangup(&leg).await;
+    }
+    ctx.router.forget(&leg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carrier_errors_and_timeouts_try_the_next_trunk_but_busy_and_rejections_do_not() {
+        for c in [34, 38, 41, 42, 102, 18] {
+            assert!(try_next_trunk(c), "cause {c}");
+        }
+        for c in [16, 17, 21, 1, 28] {
+            assert!(!try_next_trunk(c), "cause {c}");
+        }
+    }
+
+    #[test]
+    fn end_events_are_recognised_per_channel() {
+        let ev = json!({"type": "ChannelDestroyed", "channel": {"id": "a"}, "cause": 16});
+        assert!(ended(&ev, "a"));
+        assert!(!ended(&ev, "b"));
+        assert!(!ended(&json!({"type": "ChannelStateChange", "channel": {"id": "a"}}), "a"));
+        assert_eq!(cause(&ev), 16);
+    }
+
+    #[test]
+    fn commands_round_trip_as_tagged_json() {
+        let c = Command::Transfer { call_id: "x".into(), tenant: TenantId(1), user: UserId(2), target: "102".into() };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["cmd"], "transfer");
+        assert!(matches!(serde_json::from_value::<Command>(v).unwrap(), Command::Transfer { .. }));
+    }
+}
