@@ -56,7 +56,24 @@ impl Ari {
     }
 
     /// `PUT /ari/asterisk/modules/{module}`: reloads one module (never the whole of Asterisk).
+    /// A reload that collides with one in progress (several changes at once) is retried briefly.
     pub async fn reload_module(&self, module: &str) -> Result<(), AriError> {
+        let mut last = None;
+        for attempt in 0..4u64 {
+            match self.reload_once(module).await {
+                Ok(()) => return Ok(()),
+                Err(e @ AriError::Status { status: 409 | 500 | 503, .. }) => {
+                    tracing::debug!(error = %e, attempt, "module reload refused; retrying");
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(150 * (attempt + 1))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one attempt"))
+    }
+
+    async fn reload_once(&self, module: &str) -> Result<(), AriError> {
         let path = format!("asterisk/modules/{module}");
         let url = self.base.join("ari/")?.join(&path)?;
         let resp = self
