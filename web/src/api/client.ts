@@ -14,6 +14,9 @@ import type {
   LoginRequest,
   Me,
   SignupRequest,
+  NumberPreview,
+  PhoneSession,
+  TelephonyState,
   Trunk,
   TrunkPreset,
   TrunkRequest,
@@ -258,6 +261,26 @@ export class ApiClient {
   }
   rewritePreview(rewrite: string, sample: string): Promise<{ result: string }> {
     return this.send('POST', '/api/trunks/rewrite-preview', { rewrite, sample });
+  }
+
+  // Telephony state and the browser phone (docs/api.md).
+  telephonyState(): Promise<TelephonyState> {
+    return this.request('GET', '/api/telephony');
+  }
+  phoneSession(): Promise<PhoneSession> {
+    return this.send('POST', '/api/phone/session');
+  }
+  phoneStatus(): Promise<{ registered: boolean }> {
+    return this.request('GET', '/api/phone/status');
+  }
+  previewNumber(number: string): Promise<NumberPreview> {
+    return this.send('POST', '/api/telephony/dial-rules/preview', { number });
+  }
+  transferCall(callId: string, target: string): Promise<void> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/transfer`, { target });
+  }
+  callback(number: string): Promise<{ call_id: string }> {
+    return this.send('POST', '/api/calls/callback', { number });
   }
 }
 

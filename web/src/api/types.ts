@@ -156,3 +156,43 @@ export interface TrunkStatusEvent {
   reason: string;
   since: number;
 }
+
+/** A telephony user (docs/api.md, "Telephony module and users"). */
+export interface TelUser {
+  user_id: number;
+  name: string;
+  login: string;
+  extension: string;
+  sip_login: string;
+  accept_incoming: boolean;
+  browser_calls: boolean;
+  source: 'manual' | 'group';
+  online: { browser: boolean; desk: boolean };
+  disabled: boolean;
+  /** Only in the answer that created or reset it. */
+  sip_password?: string;
+}
+
+export interface TelephonyState {
+  enabled: boolean;
+  account: string;
+  me: TelUser | null;
+}
+
+export interface PhoneSession {
+  ws_path: string;
+  uri: string;
+  authorization_user: string;
+  password: string;
+  display_name: string;
+  extension: string;
+  ice_servers: RTCIceServer[];
+}
+
+export interface NumberPreview {
+  direction?: string | null;
+  e164?: string | null;
+  dial?: string | null;
+  refused?: string | null;
+  refused_code?: string | null;
+}

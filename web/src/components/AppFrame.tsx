@@ -7,6 +7,7 @@ import { href, type RouteName } from '../router';
 import { roleLabel } from './Badges';
 import { Icon, type IconName } from './Icon';
 import { LanguageSwitch } from './LanguageSwitch';
+import { PhoneDock } from '../phone/PhonePanel';
 
 interface FrameProps {
   me: Me;
@@ -27,6 +28,7 @@ export function AppFrame({ me, route, onLogout, children }: FrameProps) {
       <main id="main" class="frame__main" tabIndex={-1}>
         {children}
       </main>
+      <PhoneDock userId={me.user.id} />
     </div>
   );
 }
