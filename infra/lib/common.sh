@@ -115,12 +115,20 @@ stack_config() {
         CARRIER_SIP_PORT=15070; CARRIER_AMI_PORT=15039; CARRIER_RTP_START=13000; CARRIER_RTP_END=13999
         APP_ADDR=127.0.0.1:0; PUBLIC_ORIGIN=http://127.0.0.1:8080
         ;;
-    *) die "unknown stack '$STACK' (dev|test)" ;;
+    e2e)
+        # Runs inside the e2e lab's network namespace (tests/e2e/run): 127.0.0.1 is the namespace's
+        # own loopback; SIP and RTP face the namespace's veth address, where the browsers are.
+        DB_NAME=callbase_e2e; REDIS_DB=0; S3_PORT=29000; S3_BUCKET=callbase-e2e
+        ARI_PORT=28088; AMI_PORT=25038; SIP_PORT=5060; RTP_START=14000; RTP_END=14999
+        CARRIER_SIP_PORT=5070; CARRIER_AMI_PORT=25039; CARRIER_RTP_START=15000; CARRIER_RTP_END=15999
+        APP_ADDR=127.0.0.1:28080; PUBLIC_ORIGIN=http://127.0.0.1:28080
+        ;;
+    *) die "unknown stack '$STACK' (dev|test|e2e)" ;;
     esac
     STACK_DIR=$RUN_DIR/$STACK
     SECRETS_FILE=$STACK_DIR/secrets.env
     APP_ENV_FILE=$STACK_DIR/app.env
-    SIP_BIND=127.0.0.1
+    SIP_BIND=${SIP_BIND_OVERRIDE:-127.0.0.1}
     mkdir -p "$STACK_DIR"
 }
 

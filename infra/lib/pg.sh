@@ -42,6 +42,13 @@ pg_hba_ensure() {
         sed -i '0,/^[[:space:]]*\(local\|host\)/s//host all all 127.0.0.1\/32 scram-sha-256\n&/' "$hba"
         psql_su -c 'SELECT pg_reload_conf()' >/dev/null
     fi
+    # The e2e lab reaches PostgreSQL through its unix socket from another network namespace: our
+    # roles authenticate with their passwords there too (everyone else keeps peer auth).
+    if ! grep -Eq '^[[:space:]]*local[[:space:]]+all[[:space:]]+callbase_owner,callbase_app,callbase_worker,callbase_ast[[:space:]]' "$hba"; then
+        log "adding a scram-sha-256 unix-socket line for the callbase roles to $hba"
+        sed -i '0,/^[[:space:]]*\(local\|host\)/s//local all callbase_owner,callbase_app,callbase_worker,callbase_ast scram-sha-256\n&/' "$hba"
+        psql_su -c 'SELECT pg_reload_conf()' >/dev/null
+    fi
     local listen
     listen=$(psql_su -At -c 'SHOW listen_addresses')
     [[ $listen == *localhost* || $listen == *127.0.0.1* || $listen == '*' ]] ||

@@ -1,0 +1,361 @@
+// The e2e lab's toolbox: the server's API as a signed-in browser would use it, AMI clients for the
+// platform and the carrier, real Chromium / Firefox ESR through puppeteer-core, and audio checks
+// (Goertzel on WAV files). Everything runs inside the lab's network namespace (tests/e2e/run).
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+export const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run through tests/e2e/run`);
+  return v;
+};
+
+export const BASE = env('CALLBASE__HTTP__PUBLIC_ORIGIN');
+export const LAB_ADDR = env('CALLBASE_E2E_LAB_ADDR');
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `ms` pass. */
+export async function until(what, fn, ms = 15000, every = 100) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** A cookie-keeping API client, like the web app (CSRF header from the cb_csrf cookie). */
+export class Api {
+  constructor() {
+    this.cookies = new Map();
+  }
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  keep(res) {
+    for (const c of res.headers.getSetCookie?.() ?? []) {
+      const [kv] = c.split(';');
+      const i = kv.indexOf('=');
+      this.cookies.set(kv.slice(0, i), kv.slice(i + 1));
+    }
+  }
+  async req(method, p, body) {
+    if (method !== 'GET' && !this.cookies.get('cb_csrf')) await this.req('GET', '/api/auth/csrf');
+    const res = await fetch(BASE + p, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        origin: BASE,
+        cookie: this.cookieHeader(),
+        ...(method !== 'GET' ? { 'x-csrf-token': this.cookies.get('cb_csrf') ?? '' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    this.keep(res);
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: json, text };
+  }
+  async ok(method, p, body, want = [200, 201, 202, 204]) {
+    const r = await this.req(method, p, body);
+    if (!want.includes(r.status)) throw new Error(`${method} ${p} → ${r.status}: ${r.text}`);
+    return r.body;
+  }
+}
+
+export const unique = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+
+/** A fresh tenant with telephony on; returns the admin's client and details. */
+export async function newTenant() {
+  const api = new Api();
+  const account = unique('e');
+  const password = 'Tenant-admin-pass-42';
+  const me = await api.ok('POST', '/api/signup', {
+    account,
+    tenant_name: `Lab ${account}`,
+    login: 'boss',
+    name: 'Boss Lab',
+    email: 'boss@example.com',
+    password,
+  });
+  const enabled = await api.ok('POST', '/api/telephony/enable', {});
+  return { api, account, password, me, adminId: me.user.id, admin: enabled.created };
+}
+
+/** A minimal AMI client: actions with responses, and every event to listeners. */
+export class Ami {
+  static async connect(addr, user, secret) {
+    const [host, port] = addr.split(':');
+    const a = new Ami();
+    a.sock = net.connect(Number(port), host);
+    a.buf = '';
+    a.listeners = new Set();
+    a.pending = new Map();
+    a.seq = 0;
+    a.sock.setEncoding('utf8');
+    a.sock.on('data', (d) => {
+      a.buf += d;
+      let i;
+      while ((i = a.buf.indexOf('\r\n\r\n')) >= 0) {
+        const block = a.buf.slice(0, i);
+        a.buf = a.buf.slice(i + 4);
+        const msg = {};
+        for (const line of block.split('\r\n')) {
+          const j = line.indexOf(':');
+          if (j > 0) msg[line.slice(0, j).trim()] = line.slice(j + 1).trim();
+        }
+        msg.at = Date.now();
+        if (msg.ActionID && a.pending.has(msg.ActionID) && msg.Response) {
+          a.pending.get(msg.ActionID)(msg);
+          a.pending.delete(msg.ActionID);
+        }
+        if (msg.Event) for (const l of a.listeners) l(msg);
+      }
+    });
+    await new Promise((r, j) => {
+      a.sock.once('connect', r);
+      a.sock.once('error', j);
+    });
+    const login = await a.action('Login', { Username: user, Secret: secret });
+    if (login.Response !== 'Success') throw new Error(`AMI login to ${addr} failed`);
+    return a;
+  }
+  action(name, headers = {}) {
+    const id = `a${++this.seq}`;
+    const lines = [`Action: ${name}`, `ActionID: ${id}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    this.sock.write(lines.join('\r\n') + '\r\n\r\n');
+    return new Promise((r) => this.pending.set(id, r));
+  }
+  /** The first event matching `pred` within `ms`. */
+  waitEvent(pred, ms = 15000) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.listeners.delete(l);
+        reject(new Error(`no matching AMI event within ${ms} ms`));
+      }, ms);
+      const l = (m) => {
+        if (pred(m)) {
+          clearTimeout(t);
+          this.listeners.delete(l);
+          resolve(m);
+        }
+      };
+      this.listeners.add(l);
+    });
+  }
+  /** Collects events matching `pred` from now on. */
+  collect(pred) {
+    const out = [];
+    const l = (m) => pred(m) && out.push(m);
+    this.listeners.add(l);
+    return { events: out, stop: () => this.listeners.delete(l) };
+  }
+  close() {
+    this.sock.destroy();
+  }
+}
+
+export const carrierAmi = () =>
+  Ami.connect(env('CALLBASE_CARRIER_AMI_ADDR'), env('CALLBASE_CARRIER_AMI_USER'), env('CALLBASE_CARRIER_AMI_SECRET'));
+export const platformAmi = () =>
+  Ami.connect(env('CALLBASE__ASTERISK__AMI_ADDR'), env('CALLBASE__ASTERISK__AMI_USER'), env('CALLBASE__ASTERISK__AMI_SECRET'));
+
+/** A WAV file with a sine tone (16-bit mono), for Chromium's fake microphone. */
+export function toneWav(freq, seconds = 30, rate = 48000) {
+  const n = seconds * rate;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(Math.sin((2 * Math.PI * freq * i) / rate) * 12000), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  const file = path.join(os.tmpdir(), `cb-tone-${freq}.wav`);
+  fs.writeFileSync(file, Buffer.concat([h, data]));
+  return file;
+}
+
+/** 16-bit PCM samples and rate of a WAV file. */
+export function readWav(file) {
+  const b = fs.readFileSync(file);
+  let off = 12;
+  let rate = 8000;
+  let samples = null;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    if (id === 'fmt ') rate = b.readUInt32LE(off + 12);
+    if (id === 'data') {
+      const end = Math.min(b.length, off + 8 + size);
+      samples = new Int16Array(Math.floor((end - off - 8) / 2));
+      for (let i = 0; i < samples.length; i++) samples[i] = b.readInt16LE(off + 8 + i * 2);
+    }
+    off += 8 + size + (size % 2);
+  }
+  if (!samples) throw new Error(`${file}: no data chunk`);
+  return { rate, samples };
+}
+
+/** Relative power of `freq` in the samples (Goertzel). */
+export function goertzel(samples, rate, freq) {
+  const k = (2 * Math.cos((2 * Math.PI * freq) / rate));
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of samples) {
+    const s = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s;
+  }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.length;
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-gpu',
+];
+
+/** Chromium or Firefox ESR, inside the lab namespace, microphone = a tone of `toneHz`. */
+export async function launch(kind, toneHz) {
+  if (kind === 'chromium') {
+    return puppeteer.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${toneWav(toneHz)}`],
+    });
+  }
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: '/usr/bin/firefox-esr',
+    headless: true,
+    env: { ...process.env, PULSE_SERVER: `unix:${env('CALLBASE_E2E_PULSE')}/native` },
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.autoplay.default': 0,
+      'media.autoplay.block-webaudio': false,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+    },
+  });
+}
+
+/** Opens the app signed in as `login`, with sound enabled; returns the page. */
+export async function openApp(browser, account, login, password) {
+  const ctx = browser.defaultBrowserContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  await page.setViewport({ width: 1366, height: 768 });
+  await page.goto(`${BASE}/#/login`, { waitUntil: 'load' });
+  const r = await page.evaluate(
+    async (account, login, password) => {
+      const c = await (await fetch('/api/auth/csrf')).json();
+      const res = await fetch('/api/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': c.csrf },
+        body: JSON.stringify({ account, login, password }),
+      });
+      return res.status;
+    },
+    account,
+    login,
+    password,
+  );
+  if (r !== 200) throw new Error(`login as ${login} failed: ${r}`);
+  const started = Date.now();
+  await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
+  await page.reload({ waitUntil: 'load' });
+  const sound = await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 });
+  await sound.click();
+  return { page, started };
+}
+
+export async function regState(page) {
+  return page.$eval('[data-testid=phone-reg]', (e) => e.getAttribute('data-state')).catch(() => null);
+}
+
+export async function waitRegistered(page, ms = 15000) {
+  await until('phone registered', async () => (await regState(page)) === 'registered', ms);
+}
+
+export async function callState(page) {
+  return page.$eval('[data-testid=phone-call]', (e) => e.getAttribute('data-state')).catch(() => null);
+}
+
+/** RTP counters of the current call from getStats. */
+export async function rtp(page) {
+  const stats = await page.evaluate(async () => (window.__cbPhone ? await window.__cbPhone.stats() : null));
+  if (!stats) return null;
+  let received = 0;
+  let sent = 0;
+  let level = null;
+  for (const s of stats) {
+    if (s.type === 'inbound-rtp' && (s.kind === 'audio' || s.mediaType === 'audio')) {
+      received += s.packetsReceived ?? 0;
+      if (typeof s.audioLevel === 'number') level = Math.max(level ?? 0, s.audioLevel);
+    }
+    if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.mediaType === 'audio')) sent += s.packetsSent ?? 0;
+  }
+  return { received, sent, level };
+}
+
+/** Peak level (0–1) of the remote audio measured with a Web Audio analyser over `ms`. */
+export async function remoteLevel(page, ms = 1500) {
+  return page.evaluate(async (ms) => {
+    const stream = window.__cbPhone?.remoteStream;
+    if (!stream) return 0;
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const an = ctx.createAnalyser();
+    ctx.createMediaStreamSource(stream).connect(an);
+    const buf = new Float32Array(an.fftSize);
+    let peak = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      an.getFloatTimeDomainData(buf);
+      for (const v of buf) peak = Math.max(peak, Math.abs(v));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await ctx.close();
+    return peak;
+  }, ms);
+}
+
+export async function screenshot(page, name) {
+  const dir = process.env.CALLBASE_E2E_SCREENSHOTS;
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`) });
+}
+
+/** Where the carrier's MixMonitor files land (inside its rootfs instance directory). */
+export function carrierMonitorDir() {
+  return path.join(env('CALLBASE_E2E_ROOTFS'), 'srv/callbase/e2e/carrier/spool/monitor');
+}
