@@ -98,7 +98,8 @@ ast_rx() { # ast_rx INSTANCE COMMAND: run a CLI command against a running instan
 ast_render() {
     local inst=$1 tdir=$2 dir sub=() var f name
     dir=$ROOTFS$(ast_inst_dir "$inst")
-    mkdir -p "$dir"/{etc,run,log,lib,spool,cache,keys}
+    mkdir -p "$dir"/{etc,run,log,lib,spool,cache,keys,moh}
+    moh_generate "$dir/moh/callbase-hold.sln"
     rm -f "$dir"/etc/*.conf
     AST_INST_DIR=$(ast_inst_dir "$inst")
     AST_SYSTEM_NAME=callbase-$STACK-$inst
@@ -119,6 +120,29 @@ ast_render() {
     done
     chmod 700 "$dir/etc"; chmod 600 "$dir"/etc/*.conf
     ln -sfn "$dir" "$STACK_DIR/asterisk-$inst"
+}
+
+# moh_generate FILE: 8 s of music-on-hold in signed linear 8 kHz (.sln): a soft 444 Hz / 333 Hz
+# two-note pattern with pauses. Generated, because the Debian rootfs carries no sound files.
+moh_generate() {
+    local file=$1 hi lo tone1='' tone2='' silence='' i
+    [[ -s $file ]] && return 0
+    hi='\xd0\x07'; lo='\x30\xf8' # +2000 / -2000
+    for ((i = 0; i < 9; i++)); do tone1+=$hi; done
+    for ((i = 0; i < 9; i++)); do tone1+=$lo; done  # 18 samples: 444 Hz
+    for ((i = 0; i < 12; i++)); do tone2+=$hi; done
+    for ((i = 0; i < 12; i++)); do tone2+=$lo; done # 24 samples: 333 Hz
+    for ((i = 0; i < 100; i++)); do silence+='\x00\x00'; done
+    {
+        for ((i = 0; i < 4; i++)); do
+            local n
+            for ((n = 0; n < 222; n++)); do printf '%b' "$tone1"; done   # 0.5 s
+            for ((n = 0; n < 20; n++)); do printf '%b' "$silence"; done  # 0.25 s
+            for ((n = 0; n < 166; n++)); do printf '%b' "$tone2"; done   # 0.5 s
+            for ((n = 0; n < 60; n++)); do printf '%b' "$silence"; done  # 0.75 s
+        done
+    } >"$file.tmp"
+    mv "$file.tmp" "$file"
 }
 
 ast_up() { # ast_up INSTANCE TEMPLATE_DIR

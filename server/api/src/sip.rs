@@ -148,21 +148,28 @@ async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut c
     let _ = up_tx.send(tungstenite::Message::Close(None)).await;
 }
 
-/// A SIP request from the browser must come from its own endpoint; responses pass.
+/// A header's value (long or compact name) from the head of a SIP message.
+fn header<'a>(msg: &'a str, long: &str, compact: &str) -> Option<&'a str> {
+    msg.lines().take_while(|l| !l.is_empty() && *l != "\r").find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        let name = name.trim();
+        (name.eq_ignore_ascii_case(long) || name == compact).then_some(value)
+    })
+}
+
+/// A SIP request from the browser that starts something (REGISTER, a new INVITE, MESSAGE…) must
+/// come from its own endpoint. Requests inside a dialog (their `To` carries a tag: BYE, re-INVITE,
+/// INFO…) pass: Asterisk matches them to a dialog of this very connection, and for a call the
+/// browser answered their `From` is Asterisk's contact URI, not the endpoint. Responses pass.
 fn check_identity(msg: &str, endpoint: &str) -> Result<(), &'static str> {
     let first = msg.lines().next().unwrap_or_default();
     if first.starts_with("SIP/2.0 ") || msg.trim().is_empty() {
         return Ok(()); // a response, or a keep-alive
     }
-    let from = msg
-        .lines()
-        .take_while(|l| !l.is_empty() && *l != "\r")
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            let name = name.trim();
-            (name.eq_ignore_ascii_case("from") || name == "f").then_some(value)
-        })
-        .ok_or("SIP request without From")?;
+    if header(msg, "to", "t").is_some_and(|to| to.to_ascii_lowercase().contains(";tag=")) {
+        return Ok(());
+    }
+    let from = header(msg, "from", "f").ok_or("SIP request without From")?;
     let user = from
         .split_once("sip:")
         .or_else(|| from.split_once("sips:"))
@@ -191,5 +198,10 @@ mod tests {
         assert!(check_identity("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n", "t1-w5").is_err());
         assert_eq!(check_identity("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\n\r\n", "t1-w5"), Ok(()));
         assert_eq!(check_identity("\r\n\r\n", "t1-w5"), Ok(()));
+        // In a dialog the browser answered, its BYE is from the contact it registered.
+        let bye = "BYE sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:sjhgoo83@127.0.0.1:59286;transport=ws>;tag=b\r\nTo: <sip:79161234567@10.77.0.1>;tag=as1\r\n\r\n";
+        assert_eq!(check_identity(bye, "t1-w5"), Ok(()));
+        let new_invite = "INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>\r\n\r\n";
+        assert!(check_identity(new_invite, "t1-w5").is_err(), "a new call must be from the endpoint");
     }
 }

@@ -158,9 +158,28 @@ impl Call {
         }
     }
 
+    /// Dials a created leg. `channels/create` returns before the channel has entered Stasis, and
+    /// ARI refuses to dial (or bridge) it until then: retry briefly.
     async fn dial(&self, leg: &str, caller: &str, timeout: u64) -> bool {
         let t = timeout.to_string();
-        self.ctx.ari.call(reqwest::Method::POST, &format!("channels/{leg}/dial"), &[("caller", caller), ("timeout", &t)], None).await.is_ok()
+        let path = format!("channels/{leg}/dial");
+        let q = [("caller", caller), ("timeout", t.as_str())];
+        self.retry(|| self.ctx.ari.call(reqwest::Method::POST, &path, &q, None)).await
+    }
+
+    async fn retry<F, Fut>(&self, f: F) -> bool
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Value>, crate::ari::AriError>>,
+    {
+        for _ in 0..40 {
+            match f().await {
+                Ok(Some(_)) => return true,
+                Err(crate::ari::AriError::Status { status: 409 | 422, .. }) => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => return false,
+            }
+        }
+        false
     }
 
     async fn hangup(&self, ch: &str) {
@@ -180,7 +199,9 @@ impl Call {
     }
 
     async fn add(&self, bridge: &str, ch: &str) -> bool {
-        self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/addChannel"), &[("channel", ch)], None).await.is_ok()
+        let path = format!("bridges/{bridge}/addChannel");
+        let q = [("channel", ch)];
+        self.retry(|| self.ctx.ari.call(reqwest::Method::POST, &path, &q, None)).await
     }
 
     async fn post(&self, path: &str, q: &[(&str, &str)]) {
@@ -248,7 +269,14 @@ async fn devices(ctx: &Ctx, tenant: TenantId, u: &TelUserRow) -> Vec<String> {
     let id = if u.browser_calls { agents::web_id(tenant, u.user_id) } else { u.sip_login.clone() };
     match agents::has_contact(ctx.ami.as_ref(), &ctx.ari, &id).await {
         Ok(true) => vec![id],
-        _ => vec![],
+        Ok(false) => {
+            tracing::debug!(device = %id, "device offline");
+            vec![]
+        }
+        Err(e) => {
+            tracing::warn!(device = %id, error = %e, "cannot tell whether a device is online");
+            vec![]
+        }
     }
 }
 
@@ -512,6 +540,7 @@ async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str,
                 if call.dial(&leg, caller, timeout_secs).await {
                     legs.push((leg, *user));
                 } else {
+                    tracing::warn!(device = %dev, "cannot dial a device");
                     call.hangup(&leg).await;
                 }
             }

@@ -173,6 +173,15 @@ fn start(ctx: &Ctx, ev: &Value) {
     let Some(id) = ch["id"].as_str().map(str::to_string) else { return };
     let args: Vec<String> = ev["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
     let tenantid = ch["tenantid"].as_str().map(str::to_string);
+    if args.first().map(String::as_str) == Some("leg") {
+        // A leg whose call has already let go of it (hung up before Asterisk reported it).
+        tracing::debug!(channel = %id, "orphan leg entered Stasis; hanging up");
+        let ari = ctx.ari.clone();
+        tokio::spawn(async move {
+            let _ = ari.hangup(&id).await;
+        });
+        return;
+    }
     let Some(call) = parse_args(&args, tenantid.as_deref()) else {
         tracing::error!(channel = %id, ?args, ?tenantid, "call with missing or inconsistent tenant attribution; hanging up");
         let ari = ctx.ari.clone();

@@ -208,10 +208,12 @@ export function readWav(file) {
     const size = b.readUInt32LE(off + 4);
     if (id === 'fmt ') rate = b.readUInt32LE(off + 12);
     if (id === 'data') {
-      const end = Math.min(b.length, off + 8 + size);
+      // A writer that has not finalised the header leaves 0 (or all ones) as the size.
+      const end = size === 0 || off + 8 + size > b.length ? b.length : off + 8 + size;
       samples = new Int16Array(Math.floor((end - off - 8) / 2));
       for (let i = 0; i < samples.length; i++) samples[i] = b.readInt16LE(off + 8 + i * 2);
     }
+    if (id === 'data') break;
     off += 8 + size + (size % 2);
   }
   if (!samples) throw new Error(`${file}: no data chunk`);
@@ -274,7 +276,12 @@ export async function openApp(browser, account, login, password) {
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.setViewport({ width: 1366, height: 768 });
   await page.goto(`${BASE}/#/login`, { waitUntil: 'load' });
-  const r = await page.evaluate(
+  // The login page fetches its own CSRF token at the same time (the cookie may change under us):
+  // try again on a 403.
+  let r = 0;
+  for (let attempt = 0; attempt < 3 && r !== 200; attempt++) {
+    if (attempt) await sleep(300);
+    r = await page.evaluate(
     async (account, login, password) => {
       const c = await (await fetch('/api/auth/csrf')).json();
       const res = await fetch('/api/auth/login', {
@@ -288,6 +295,7 @@ export async function openApp(browser, account, login, password) {
     login,
     password,
   );
+  }
   if (r !== 200) throw new Error(`login as ${login} failed: ${r}`);
   const started = Date.now();
   await page.goto(`${BASE}/#/`, { waitUntil: 'load' });

@@ -117,6 +117,10 @@ export function startPhone(userId: number): PhoneRuntime {
     get remoteStream() {
       return audio.remoteStream;
     },
+    sdp: () => ({
+      local: controller.peerConnection?.localDescription?.sdp ?? null,
+      remote: controller.peerConnection?.remoteDescription?.sdp ?? null,
+    }),
     stats: async () => {
       const pc = controller.peerConnection;
       if (!pc) return null;

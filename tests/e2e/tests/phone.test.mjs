@@ -1,0 +1,255 @@
+// The browser phone end to end (issue #4): Chromium and Firefox ESR register through /sip, call the
+// carrier's echo number through the tenant's trunk with audio both ways, ring and answer a call from
+// the carrier whose recording holds the browser's tone; in Chromium also hold/unhold (music on
+// hold), DTMF at the carrier, blind transfer to a second agent, ring timeout → forward, and a
+// refused international number that never reaches the carrier. Prints the timings.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  carrierAmi,
+  carrierMonitorDir,
+  env,
+  goertzel,
+  launch,
+  newTenant,
+  openApp,
+  platformAmi,
+  readWav,
+  regState,
+  remoteLevel,
+  rtp,
+  screenshot,
+  sleep,
+  until,
+  waitRegistered,
+} from './lab.mjs';
+
+const DID = '4957770001';
+const TONE = 1000;
+const timings = [];
+
+async function setupTenant() {
+  const t = await newTenant();
+  // Short carrier test numbers (9996–9999) are dialled as they are.
+  const rules = await t.api.ok('GET', '/api/telephony/dial-rules');
+  await t.api.ok('PUT', '/api/telephony/dial-rules', { ...rules, short_rules: ['_999X'] });
+  const trunk = await t.api.ok('POST', '/api/trunks', {
+    mode: 'extended',
+    label: 'Lab carrier',
+    number: DID,
+    username: env('CALLBASE_CARRIER_TRUNK_USER'),
+    password: env('CALLBASE_CARRIER_TRUNK_PASSWORD'),
+    domain: `${env('CALLBASE_E2E_LAB_ADDR')}:5070`,
+  });
+  await until('trunk registered', async () => {
+    const list = await t.api.ok('GET', '/api/trunks');
+    return list.find((x) => x.id === trunk.id)?.status.state === 'registered';
+  }, 30000, 300);
+  // A second agent for transfers: rings only when called directly.
+  const bob = await t.api.ok('POST', '/api/users', {
+    login: 'bob',
+    name: 'Bob Agent',
+    email: 'bob@example.com',
+    password: 'Agent-pass-12345',
+    group_ids: [],
+  });
+  await t.api.ok('POST', '/api/telephony/users', { user_id: bob.id, extension: '102', accept_incoming: false });
+  return t;
+}
+
+async function dial(page, number) {
+  await page.click('[data-testid=phone-number]', { count: 3 });
+  await page.type('[data-testid=phone-number]', number);
+  const clicked = Date.now();
+  await page.click('[data-testid=phone-call-btn]');
+  return clicked;
+}
+
+async function hangup(page) {
+  const b = await page.$('[data-testid=phone-hangup]');
+  if (b) await b.click();
+  await until('call ended in the page', async () => !(await page.$('[data-testid=phone-call]')), 10000);
+}
+
+/** The carrier calls the tenant's DID; its dialplan runs `exten` once we answer. */
+async function carrierCalls(ami, exten) {
+  const sent = Date.now();
+  const r = await ami.action('Originate', {
+    Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+    Context: 'carrier-test',
+    Exten: exten,
+    Priority: '1',
+    Async: 'true',
+    CallerID: '79161234567',
+  });
+  assert.equal(r.Response, 'Success', `carrier originate: ${JSON.stringify(r)}`);
+  return sent;
+}
+
+async function waitIncoming(page, ms = 15000) {
+  await page.waitForSelector('[data-testid=phone-incoming]', { timeout: ms });
+  return Date.now();
+}
+
+for (const kind of ['chromium', 'firefox']) {
+  describe(`${kind}: browser phone`, () => {
+    let browser;
+    let t;
+    let page;
+    let carrier;
+    let platform;
+
+    before(async () => {
+      t = await setupTenant();
+      carrier = await carrierAmi();
+      platform = await platformAmi();
+      browser = await launch(kind, TONE);
+      const opened = await openApp(browser, t.account, 'boss', t.password);
+      page = opened.page;
+      await waitRegistered(page, 20000);
+      timings.push(`${kind}: page load → registered (confirmed by the server) ${Date.now() - opened.started} ms`);
+    });
+    after(async () => {
+      carrier?.close();
+      platform?.close();
+      await browser?.close();
+    });
+
+    it('registers only when Asterisk holds the contact', async () => {
+      assert.equal(await regState(page), 'registered');
+      const st = await page.evaluate(async () => (await fetch('/api/phone/status')).json());
+      assert.equal(st.registered, true);
+      if (kind === 'chromium') await screenshot(page, 'phone-idle');
+    });
+
+    it('calls the echo number through the trunk with audio both ways', async () => {
+      const invites = carrier.collect((m) => m.Event === 'Newchannel' && m.Exten === '9999');
+      const clicked = await dial(page, '9999');
+      await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+      assert.ok(invites.events.length > 0, 'the carrier got the INVITE');
+      timings.push(`${kind}: click → INVITE at the carrier ${invites.events[0].at - clicked} ms`);
+      invites.stop();
+      await sleep(3000);
+      const s = await rtp(page);
+      assert.ok(s && s.received > 0, `inbound RTP packets: ${JSON.stringify(s)}`);
+      assert.ok(s.sent > 0, `outbound RTP packets: ${JSON.stringify(s)}`);
+      // The echo returns our tone: the remote audio is not silence.
+      const level = kind === 'chromium' ? await remoteLevel(page) : s.level;
+      assert.ok(level > 0.01, `remote audio level ${level}`);
+      if (kind === 'chromium') await screenshot(page, 'phone-in-call');
+      await hangup(page);
+    });
+
+    it('rings for a call from the carrier, answers, and the carrier hears the browser', async () => {
+      const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+      const sent = await carrierCalls(carrier, '9996');
+      const ringing = await waitIncoming(page);
+      timings.push(`${kind}: carrier INVITE → browser ringing ${ringing - sent} ms`);
+      if (kind === 'chromium') await screenshot(page, 'phone-ringing');
+      await page.click('[data-testid=phone-answer]');
+      await until('inbound call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+      await sleep(4000);
+      const s = await rtp(page);
+      assert.ok(s && s.received > 0 && s.sent > 0, `RTP both ways: ${JSON.stringify(s)}`);
+      await hangup(page);
+      assert.ok(recs.events.length > 0, 'the carrier recorded the call');
+      const file = path.join(carrierMonitorDir(), recs.events[0].File);
+      recs.stop();
+      // MixMonitor finishes the file after the hang-up: wait until it stops growing.
+      let last = -1;
+      await until(`carrier recording ${file}`, async () => {
+        const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+        const done = size > 8000 && size === last;
+        last = size;
+        return done;
+      }, 15000, 500);
+      const { rate, samples } = readWav(file);
+      const tone = goertzel(samples, rate, TONE);
+      const other = goertzel(samples, rate, 440) + goertzel(samples, rate, 1700);
+      assert.ok(tone > 20 * other, `the carrier's recording holds the browser's ${TONE} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
+    });
+
+    if (kind !== 'chromium') return;
+
+    it('holds (the carrier gets music on hold) and resumes', async () => {
+      const moh = platform.collect((m) => m.Event === 'MusicOnHoldStart' || m.Event === 'MusicOnHoldStop');
+      await dial(page, '9999');
+      await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+      await page.click('[data-testid=phone-hold]');
+      await until('music on hold started', async () => moh.events.some((m) => m.Event === 'MusicOnHoldStart'), 8000);
+      await page.click('[data-testid=phone-hold]');
+      await until('music on hold stopped', async () => moh.events.some((m) => m.Event === 'MusicOnHoldStop'), 8000);
+      moh.stop();
+      await hangup(page);
+    });
+
+    it('sends DTMF digits that the carrier logs', async () => {
+      const dtmf = carrier.waitEvent((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierDtmf', 30000);
+      await dial(page, '9997');
+      await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+      await sleep(1000);
+      for (const d of ['1', '2', '3', '#']) {
+        await page.click(`[data-testid=phone-dtmf-${d === '#' ? '\\#' : d}]`);
+        await sleep(400);
+      }
+      const ev = await dtmf;
+      assert.equal(ev.Digits, '123');
+      await hangup(page).catch(() => undefined);
+    });
+
+    it('refuses an international number before it reaches the carrier', async () => {
+      const seen = carrier.collect((m) => m.Event === 'Newchannel');
+      await dial(page, '810441234567890');
+      const ended = await page.waitForSelector('[data-testid=phone-ended]', { timeout: 10000 });
+      const text = await ended.evaluate((e) => e.textContent);
+      assert.match(text, /international/i);
+      await sleep(2000);
+      assert.equal(seen.events.length, 0, 'no INVITE reached the carrier');
+      seen.stop();
+    });
+
+    it('blind-transfers an answered call to a second agent', async () => {
+      const ctx = await browser.createBrowserContext();
+      const bobBrowser = { defaultBrowserContext: () => ctx };
+      const { page: bob } = await openApp(bobBrowser, t.account, 'bob', 'Agent-pass-12345');
+      await waitRegistered(bob, 20000);
+      await carrierCalls(carrier, '9999');
+      await waitIncoming(page);
+      await page.click('[data-testid=phone-answer]');
+      await until('answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+      // The call id arrives with the call's events; the transfer needs it.
+      await sleep(1000);
+      await page.type('[data-testid=phone-transfer-target]', '102');
+      await page.click('[data-testid=phone-transfer]');
+      await waitIncoming(bob, 15000);
+      await bob.click('[data-testid=phone-answer]');
+      await until('bob connected', async () => (await bob.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+      await sleep(2000);
+      const s = await rtp(bob);
+      assert.ok(s && s.received > 0, `bob hears the caller: ${JSON.stringify(s)}`);
+      assert.equal(await page.$('[data-testid=phone-call]'), null, "the first agent's call ended");
+      await hangup(bob);
+      await ctx.close();
+    });
+
+    it('forwards an unanswered call to the forward number after the ring timeout and logs it', async () => {
+      await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 5, forward_number: '1234567' });
+      const fwd = carrier.waitEvent((m) => m.Event === 'Newchannel' && /4951234567$/.test(m.Exten ?? ''), 25000);
+      const sent = await carrierCalls(carrier, '9998');
+      await waitIncoming(page);
+      const ev = await fwd;
+      const waited = ev.at - sent;
+      assert.ok(waited >= 5000, `forwarded only after the ring timeout (${waited} ms)`);
+      await until('ringing stopped in the browser', async () => !(await page.$('[data-testid=phone-incoming]')), 10000);
+      await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null });
+      await carrier.action('Hangup', { Channel: '/^PJSIP\\/.*/' });
+    });
+  });
+}
+
+after(() => {
+  console.log('\n== e2e timings ==');
+  for (const l of timings) console.log(l);
+});
