@@ -87,7 +87,7 @@ export const en = {
   'home.groups': 'Your access groups',
   'home.noGroups': 'You are not in any access group yet. Ask your administrator to add you to one.',
   'home.adminHint': 'Add colleagues under Users, and decide what they may do under Access groups.',
-  'home.later': 'The phone, call records and CRM tables are not available yet.',
+  'home.later': "The phone is docked on the right of every page once an administrator makes you a telephony user (Settings → Telephony). Call records and CRM tables are coming.",
 
   'users.title': 'Users',
   'users.count': { one: '{count} user', other: '{count} users' },

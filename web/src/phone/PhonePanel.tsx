@@ -145,7 +145,10 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
               type="button"
               class="btn phone__sound"
               data-testid="phone-enable-sound"
-              onClick={async () => setSoundOn(await rt.current!.audio.enable())}
+              onClick={async () => {
+                await rt.current!.audio.enable();
+                setSoundOn(true);
+              }}
             >
               {t('phone.enableSound')}
             </button>
