@@ -11,6 +11,9 @@ import { ACCOUNT_KEY, LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SignupPage } from './pages/SignupPage';
 import { TrunksPage } from './pages/trunks/TrunksPage';
+import { DialRulesPage } from './pages/telephony/DialRulesPage';
+import { PhoneSetupPage } from './pages/telephony/PhoneSetupPage';
+import { TelephonyPage } from './pages/telephony/TelephonyPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
 
@@ -21,6 +24,9 @@ const TITLES: Record<RouteName, MessageKey> = {
   users: 'nav.users',
   groups: 'nav.groups',
   trunks: 'nav.trunks',
+  telephony: 'nav.telephony',
+  dialRules: 'nav.dialRules',
+  phoneSetup: 'phone.desk.setup',
   notFound: 'notFound.title',
 };
 
@@ -132,6 +138,9 @@ export function App() {
       {resolution.route === 'users' && <UsersPage me={session} onSelfChanged={refreshMe} />}
       {resolution.route === 'groups' && <GroupsPage myRole={session.role} />}
       {resolution.route === 'trunks' && <TrunksPage />}
+      {resolution.route === 'telephony' && <TelephonyPage />}
+      {resolution.route === 'dialRules' && <DialRulesPage />}
+      {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

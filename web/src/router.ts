@@ -5,7 +5,7 @@
 import type { Me } from './api/types';
 import { isAdminRole } from './api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -20,6 +20,9 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   users: { path: '/users', access: 'admin' },
   groups: { path: '/groups', access: 'admin' },
   trunks: { path: '/telephony/trunks', access: 'admin' },
+  telephony: { path: '/telephony', access: 'admin' },
+  dialRules: { path: '/telephony/dial-rules', access: 'admin' },
+  phoneSetup: { path: '/telephony/phone-setup', access: 'user' },
 };
 
 /** The path inside the hash: `#/users?x=1` → `/users`. */

@@ -14,8 +14,12 @@ import type {
   LoginRequest,
   Me,
   SignupRequest,
+  DialRules,
   NumberPreview,
   PhoneSession,
+  PhoneSetup,
+  Routing,
+  TelUser,
   TelephonyState,
   Trunk,
   TrunkPreset,
@@ -281,6 +285,56 @@ export class ApiClient {
   }
   callback(number: string): Promise<{ call_id: string }> {
     return this.send('POST', '/api/calls/callback', { number });
+  }
+
+  // Telephony settings (administrators).
+  enableTelephony(): Promise<{ enabled: boolean; created: TelUser | null }> {
+    return this.send('POST', '/api/telephony/enable');
+  }
+  disableTelephony(confirm_account: string): Promise<{ enabled: boolean }> {
+    return this.send('POST', '/api/telephony/disable', { confirm_account });
+  }
+  listTelUsers(): Promise<TelUser[]> {
+    return this.request('GET', '/api/telephony/users');
+  }
+  createTelUser(req: { user_id: number; extension?: string; accept_incoming?: boolean; browser_calls?: boolean }): Promise<TelUser> {
+    return this.send('POST', '/api/telephony/users', req);
+  }
+  updateTelUser(userId: number, req: { extension?: string; accept_incoming?: boolean; browser_calls?: boolean }): Promise<TelUser> {
+    return this.send('PATCH', `/api/telephony/users/${userId}`, req);
+  }
+  deleteTelUser(userId: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/users/${userId}`);
+  }
+  newTelPassword(userId: number): Promise<TelUser> {
+    return this.send('POST', `/api/telephony/users/${userId}/password`);
+  }
+  provisioning(): Promise<{ group_ids: number[] }> {
+    return this.request('GET', '/api/telephony/provisioning');
+  }
+  setProvisioning(group_ids: number[]): Promise<{ group_ids: number[] }> {
+    return this.send('PUT', '/api/telephony/provisioning', { group_ids });
+  }
+  routing(): Promise<Routing> {
+    return this.request('GET', '/api/telephony/routing');
+  }
+  setRouting(r: Routing): Promise<Routing> {
+    return this.send('PUT', '/api/telephony/routing', r);
+  }
+  dialRules(): Promise<DialRules> {
+    return this.request('GET', '/api/telephony/dial-rules');
+  }
+  setDialRules(r: DialRules): Promise<DialRules> {
+    return this.send('PUT', '/api/telephony/dial-rules', r);
+  }
+  previewWithRules(number: string, rules: DialRules): Promise<NumberPreview> {
+    return this.send('POST', '/api/telephony/dial-rules/preview', { number, rules });
+  }
+  phoneSetup(): Promise<PhoneSetup> {
+    return this.request('GET', '/api/telephony/me/phone-setup');
+  }
+  newPhoneSetupPassword(): Promise<{ sip_password: string }> {
+    return this.send('POST', '/api/telephony/me/phone-setup/password');
   }
 }
 

@@ -196,3 +196,34 @@ export interface NumberPreview {
   refused?: string | null;
   refused_code?: string | null;
 }
+
+export interface Routing {
+  ring_timeout_secs: number;
+  forward_number: string | null;
+}
+
+export type DialDirection = 'internal' | 'local' | 'national' | 'mobile' | 'international';
+
+/** The tenant's dial rules (server/core/src/dial.rs). */
+export interface DialRules {
+  country_code: string;
+  city_prefix: string;
+  national_prefix: string;
+  international_prefix: string;
+  local_length: number;
+  national_length: number;
+  mobile_prefixes: string[];
+  short_rules: string[];
+  blocked_country_codes: string[];
+  allowed: Record<DialDirection, boolean>;
+}
+
+export interface PhoneSetup {
+  sip_login: string;
+  domain: string;
+  server: string;
+  port: number;
+  transports: string[];
+  extension: string;
+  browser_calls: boolean;
+}

@@ -102,7 +102,9 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
   const settings: NavEntry[] = [
     { label: 'nav.users', icon: 'user', route: 'users', path: '/users' },
     { label: 'nav.groups', icon: 'users', route: 'groups', path: '/groups' },
+    { label: 'nav.telephony', icon: 'phone', route: 'telephony', path: '/telephony' },
     { label: 'nav.trunks', icon: 'phone', route: 'trunks', path: '/telephony/trunks' },
+    { label: 'nav.dialRules', icon: 'phone', route: 'dialRules', path: '/telephony/dial-rules' },
   ];
   return (
     <nav class="nav" aria-label={t('nav.label')}>

@@ -1,0 +1,146 @@
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DialRules, TelUser } from '../../api/types';
+import { setLang } from '../../i18n';
+import { DialRulesPage } from '../telephony/DialRulesPage';
+import { PhoneSetupPage } from '../telephony/PhoneSetupPage';
+import { TelephonyPage } from '../telephony/TelephonyPage';
+
+const json = (status: number, body: unknown) => new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+let root: HTMLElement;
+let requests: { method: string; url: string; body: any }[];
+
+function serve(handler: (m: string, u: string, b: any) => Response) {
+  requests = [];
+  vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const method = init?.method ?? 'GET';
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    requests.push({ method, url: String(input), body });
+    return handler(method, String(input), body);
+  }));
+}
+const flush = () => act(async () => { for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5)); });
+async function until<T>(check: () => T | null | undefined): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = check();
+    if (v) return v;
+    await flush();
+  }
+  throw new Error(`timed out; page shows: ${root.textContent}`);
+}
+const q = <T extends Element>(s: string) => root.querySelector<T>(s);
+
+beforeEach(() => {
+  setLang('en');
+  document.cookie = 'cb_csrf=test-token';
+  root = document.createElement('div');
+  document.body.appendChild(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+  vi.unstubAllGlobals();
+});
+
+const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, source: 'manual', online: { browser: false, desk: false }, disabled: false };
+
+describe('Telephony page', () => {
+  it('turns telephony on and shows the new SIP password once', async () => {
+    let enabled = false;
+    serve((m, u) => {
+      if (u.endsWith('/api/telephony') && m === 'GET') return json(200, { enabled, account: 'acme', me: enabled ? boss : null });
+      if (u.endsWith('/api/telephony/enable')) {
+        enabled = true;
+        return json(200, { enabled: true, created: { ...boss, sip_password: 'Secret123' } });
+      }
+      if (u.endsWith('/api/telephony/users')) return json(200, [boss]);
+      if (u.endsWith('/api/users')) return json(200, []);
+      if (u.endsWith('/api/groups')) return json(200, [{ id: 3, name: 'Agent', role: 'user', builtin: true, member_count: 0 }]);
+      if (u.endsWith('/api/telephony/provisioning')) return json(200, { group_ids: [] });
+      if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<TelephonyPage />, root);
+    const on = await until(() => q<HTMLButtonElement>('[data-testid=tel-enable]'));
+    await act(() => on.click());
+    const pw = await until(() => q('[data-testid=tel-secret-password]'));
+    expect(pw.textContent).toBe('Secret123');
+    await until(() => q('[data-testid=tel-users]')?.textContent?.includes('acme_101'));
+    expect(root.textContent).toContain('new SIP password');
+  });
+
+  it('turns telephony off only after the account name is typed', async () => {
+    serve((m, u, b) => {
+      if (u.endsWith('/api/telephony') && m === 'GET') return json(200, { enabled: true, account: 'acme', me: boss });
+      if (u.endsWith('/api/telephony/disable')) return b.confirm_account === 'acme' ? json(200, { enabled: false }) : json(422, { code: 'confirmation_mismatch', message: 'type' });
+      if (u.endsWith('/api/telephony/users')) return json(200, [boss]);
+      if (u.endsWith('/api/users')) return json(200, []);
+      if (u.endsWith('/api/groups')) return json(200, []);
+      if (u.endsWith('/api/telephony/provisioning')) return json(200, { group_ids: [] });
+      if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<TelephonyPage />, root);
+    const off = await until(() => q<HTMLButtonElement>('[data-testid=tel-disable]'));
+    await act(() => off.click());
+    expect(root.textContent).toContain('all call records');
+    const confirm = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Turn off and delete')!;
+    expect(confirm.disabled).toBe(true);
+    const input = q<HTMLInputElement>('[data-testid=tel-confirm-account]')!;
+    await act(() => {
+      input.value = 'acme';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(confirm.disabled).toBe(false);
+    await act(() => confirm.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    await until(() => requests.find((r) => r.url.endsWith('/api/telephony/disable')));
+    expect(requests.find((r) => r.url.endsWith('/disable'))!.body).toEqual({ confirm_account: 'acme' });
+  });
+});
+
+const rules: DialRules = {
+  country_code: '7', city_prefix: '495', national_prefix: '8', international_prefix: '810', local_length: 7, national_length: 10,
+  mobile_prefixes: ['9'], short_rules: [], blocked_country_codes: [],
+  allowed: { internal: true, local: true, national: true, mobile: true, international: false },
+};
+
+describe('Dial rules page', () => {
+  it('shows what example numbers become, with the unsaved rules, and saves', async () => {
+    serve((m, u, b) => {
+      if (u.endsWith('/api/telephony/dial-rules') && m === 'GET') return json(200, rules);
+      if (u.endsWith('/api/telephony/dial-rules') && m === 'PUT') return json(200, b);
+      if (u.endsWith('/preview')) {
+        if (b.number.startsWith(b.rules.international_prefix) && !b.rules.allowed.international) return json(200, { refused: 'international calls are not allowed', refused_code: 'direction_not_allowed' });
+        return json(200, { direction: 'local', e164: '+74951234567', dial: '74951234567' });
+      }
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<DialRulesPage />, root);
+    await until(() => q('[data-testid=dial-examples]')?.textContent?.includes('international calls are not allowed'));
+    expect(q('[data-testid=dial-examples]')!.textContent).toContain('+74951234567');
+    const intl = q<HTMLInputElement>('[data-testid=allow-international]')!;
+    await act(() => intl.click());
+    await until(() => !q('[data-testid=dial-examples]')?.textContent?.includes('not allowed'));
+    await act(() => root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    const put = await until(() => requests.find((r) => r.method === 'PUT'));
+    expect(put.body.allowed.international).toBe(true);
+  });
+});
+
+describe('Set up your phone', () => {
+  it('shows the account values and a new password once', async () => {
+    serve((m, u) => {
+      if (u.endsWith('/api/telephony/me/phone-setup')) return json(200, { sip_login: 'acme_102', domain: 'pbx.example', server: 'pbx.example', port: 5060, transports: ['udp', 'tcp'], extension: '102', browser_calls: false });
+      if (u.endsWith('/password')) return json(200, { sip_password: 'NewPass1' });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<PhoneSetupPage />, root);
+    await until(() => q('[data-testid=setup-login]'));
+    expect(q('[data-testid=setup-login]')!.textContent).toBe('acme_102');
+    expect(root.textContent).toContain('pbx.example:5060');
+    await act(() => q<HTMLButtonElement>('[data-testid=setup-new-password]')!.click());
+    const pw = await until(() => q('[data-testid=setup-password]'));
+    expect(pw.textContent).toBe('NewPass1');
+  });
+});
