@@ -93,7 +93,9 @@ describe('Telephony page', () => {
       input.dispatchEvent(new Event('input', { bubbles: true }));
     });
     expect(confirm.disabled).toBe(false);
-    await act(() => confirm.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    await act(() => {
+      confirm.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
     await until(() => requests.find((r) => r.url.endsWith('/api/telephony/disable')));
     expect(requests.find((r) => r.url.endsWith('/disable'))!.body).toEqual({ confirm_account: 'acme' });
   });
@@ -122,7 +124,9 @@ describe('Dial rules page', () => {
     const intl = q<HTMLInputElement>('[data-testid=allow-international]')!;
     await act(() => intl.click());
     await until(() => !q('[data-testid=dial-examples]')?.textContent?.includes('not allowed'));
-    await act(() => root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true })));
+    await act(() => {
+      root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
     const put = await until(() => requests.find((r) => r.method === 'PUT'));
     expect(put.body.allowed.international).toBe(true);
   });
@@ -130,7 +134,7 @@ describe('Dial rules page', () => {
 
 describe('Set up your phone', () => {
   it('shows the account values and a new password once', async () => {
-    serve((m, u) => {
+    serve((_m, u) => {
       if (u.endsWith('/api/telephony/me/phone-setup')) return json(200, { sip_login: 'acme_102', domain: 'pbx.example', server: 'pbx.example', port: 5060, transports: ['udp', 'tcp'], extension: '102', browser_calls: false });
       if (u.endsWith('/password')) return json(200, { sip_password: 'NewPass1' });
       return json(404, { code: 'not_found', message: 'no' });
