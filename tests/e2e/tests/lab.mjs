@@ -367,3 +367,31 @@ export async function screenshot(page, name) {
 export function carrierMonitorDir() {
   return path.join(env('CALLBASE_E2E_ROOTFS'), 'srv/callbase/e2e/carrier/spool/monitor');
 }
+
+/** The DID the carrier calls (the tenant's trunk number in extended mode). */
+export const DID = '4957770001';
+
+/**
+ * A fresh tenant with telephony on, the carrier test numbers (9996–9999) allowed as short numbers,
+ * and a trunk to the carrier that is registered. Only one tenant at a time may hold the carrier
+ * credential's registration: call `removeTrunk()` when done.
+ */
+export async function tenantWithTrunk() {
+  const t = await newTenant();
+  const rules = await t.api.ok('GET', '/api/telephony/dial-rules');
+  await t.api.ok('PUT', '/api/telephony/dial-rules', { ...rules, short_rules: ['_999X'] });
+  const trunk = await t.api.ok('POST', '/api/trunks', {
+    mode: 'extended',
+    label: 'Lab carrier',
+    number: DID,
+    username: env('CALLBASE_CARRIER_TRUNK_USER'),
+    password: env('CALLBASE_CARRIER_TRUNK_PASSWORD'),
+    domain: `${LAB_ADDR}:5070`,
+  });
+  await until('trunk registered', async () => {
+    const list = await t.api.ok('GET', '/api/trunks');
+    return list.find((x) => x.id === trunk.id)?.status.state === 'registered';
+  }, 30000, 300);
+  t.removeTrunk = () => t.api.ok('DELETE', `/api/trunks/${trunk.id}`).catch(() => undefined);
+  return t;
+}

@@ -22,31 +22,17 @@ import {
   rtp,
   screenshot,
   sleep,
+  tenantWithTrunk,
   until,
   waitRegistered,
+  DID,
 } from './lab.mjs';
 
-const DID = '4957770001';
 const TONE = 1000;
 const timings = [];
 
 async function setupTenant() {
-  const t = await newTenant();
-  // Short carrier test numbers (9996–9999) are dialled as they are.
-  const rules = await t.api.ok('GET', '/api/telephony/dial-rules');
-  await t.api.ok('PUT', '/api/telephony/dial-rules', { ...rules, short_rules: ['_999X'] });
-  const trunk = await t.api.ok('POST', '/api/trunks', {
-    mode: 'extended',
-    label: 'Lab carrier',
-    number: DID,
-    username: env('CALLBASE_CARRIER_TRUNK_USER'),
-    password: env('CALLBASE_CARRIER_TRUNK_PASSWORD'),
-    domain: `${env('CALLBASE_E2E_LAB_ADDR')}:5070`,
-  });
-  await until('trunk registered', async () => {
-    const list = await t.api.ok('GET', '/api/trunks');
-    return list.find((x) => x.id === trunk.id)?.status.state === 'registered';
-  }, 30000, 300);
+  const t = await tenantWithTrunk();
   // A second agent for transfers: rings only when called directly.
   const bob = await t.api.ok('POST', '/api/users', {
     login: 'bob',
@@ -115,6 +101,7 @@ for (const kind of ['chromium', 'firefox']) {
       carrier?.close();
       platform?.close();
       await browser?.close();
+      await t?.removeTrunk();
     });
 
     it('registers only when Asterisk holds the contact', async () => {

@@ -1,0 +1,164 @@
+// A real desk phone (issue #5): baresip registers to the platform Asterisk with the credentials the
+// API generated, auto-answers a call from the carrier, calls out through the trunk, and the callback
+// click-to-call rings it first and then dials the number. Audio is proved by the carrier's
+// recording holding baresip's 1 kHz tone (Goertzel).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Api, carrierAmi, carrierMonitorDir, env, goertzel, readWav, sleep, tenantWithTrunk, until, DID } from './lab.mjs';
+
+const TONE = 1000;
+const CTRL_PORT = 4444;
+
+function startBaresip(login, password) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-baresip-'));
+  const lab = env('CALLBASE_E2E_LAB_ADDR');
+  fs.writeFileSync(
+    path.join(dir, 'config'),
+    [
+      `sip_listen ${lab}:5080`,
+      'audio_source ausine,1000',
+      'ausrc_srate 48000',
+      'auplay_srate 48000',
+      'ausrc_channels 2',
+      'auplay_channels 1',
+      'audio_player aubridge,nil',
+      'audio_alert aubridge,nil',
+      'module_path /usr/lib/baresip/modules',
+      'module g711.so',
+      'module ausine.so',
+      'module aubridge.so',
+      'module_app account.so',
+      'module_app menu.so',
+      'module_app ctrl_tcp.so',
+      `ctrl_tcp_listen 127.0.0.1:${CTRL_PORT}`,
+      'sip_trans_def udp',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'accounts'),
+    `<sip:${login}@${lab}:5060;transport=udp>;auth_pass=${password};regint=60;answermode=auto;audio_codecs=PCMU\n`,
+  );
+  const proc = spawn('baresip', ['-f', dir, '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  return { proc, dir, log: () => log };
+}
+
+/** One command over baresip's ctrl_tcp (netstring-framed JSON). */
+async function ctrl(command, params = '') {
+  const body = JSON.stringify({ command, params, token: String(Date.now()) });
+  await new Promise((resolve, reject) => {
+    const s = net.connect(CTRL_PORT, '127.0.0.1', () => {
+      s.write(`${Buffer.byteLength(body)}:${body},`);
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 300);
+    });
+    s.on('error', reject);
+  });
+}
+
+async function recordingHoldsTone(recs) {
+  await until('carrier recording announced', async () => recs.events.length > 0, 10000);
+  const file = path.join(carrierMonitorDir(), recs.events[0].File);
+  let last = -1;
+  await until(`carrier recording ${file}`, async () => {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    const done = size > 8000 && size === last;
+    last = size;
+    return done;
+  }, 15000, 500);
+  const { rate, samples } = readWav(file);
+  const tone = goertzel(samples, rate, TONE);
+  const other = goertzel(samples, rate, 440) + goertzel(samples, rate, 1700);
+  assert.ok(tone > 20 * other, `the carrier's recording holds baresip's ${TONE} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
+}
+
+function lastCall(tenantId) {
+  const out = execFileSync('psql', [env('CALLBASE__DATABASE__WORKER_URL'), '-tAc',
+    `SELECT direction || '|' || coalesce(result, '') || '|' || (answered_at IS NOT NULL) FROM calls WHERE tenant_id = ${Number(tenantId)} ORDER BY started_at DESC LIMIT 1`]);
+  return out.toString().trim();
+}
+
+describe('desk phone (baresip)', () => {
+  let t;
+  let phone;
+  let carrier;
+  let dora;
+  let doraApi;
+
+  before(async () => {
+    t = await tenantWithTrunk();
+    carrier = await carrierAmi();
+    const u = await t.api.ok('POST', '/api/users', { login: 'dora', name: 'Dora Desk', email: 'dora@example.com', password: 'Agent-pass-12345', group_ids: [] });
+    dora = await t.api.ok('POST', '/api/telephony/users', { user_id: u.id, browser_calls: false });
+    doraApi = new Api();
+    await doraApi.ok('POST', '/api/auth/login', { account: t.account, login: 'dora', password: 'Agent-pass-12345' });
+  });
+  after(async () => {
+    if (process.env.CALLBASE_E2E_VERBOSE) console.log(phone?.log());
+    phone?.proc.kill('SIGTERM');
+    carrier?.close();
+    await t?.removeTrunk();
+  });
+
+  it('registers with the generated credentials', async () => {
+    const started = Date.now();
+    phone = startBaresip(dora.sip_login, dora.sip_password);
+    await until('baresip online', async () => {
+      const list = await t.api.ok('GET', '/api/telephony/users');
+      return list.find((x) => x.user_id === dora.user_id)?.online.desk;
+    }, 20000, 300).catch((e) => {
+      throw new Error(`${e.message}\nbaresip log:\n${phone.log().slice(-3000)}`);
+    });
+    console.log(`# baresip: start → registered ${Date.now() - started} ms`);
+  });
+
+  it('rings and auto-answers a call from the carrier; the carrier hears it', async () => {
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    await carrier.action('Originate', {
+      Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+      Context: 'carrier-test', Exten: '9996', Priority: '1', Async: 'true', CallerID: '79161234567',
+    });
+    await until('inbound call answered by baresip', async () => lastCall(t.me.tenant.id).startsWith('inbound|') && lastCall(t.me.tenant.id).endsWith('|true'), 15000, 300);
+    await sleep(4000);
+    await ctrl('hangup');
+    await recordingHoldsTone(recs);
+    recs.stop();
+    await until('call record finished', async () => lastCall(t.me.tenant.id) === 'inbound|answered|true', 10000, 300);
+  });
+
+  it('calls out through the trunk', async () => {
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    await ctrl('dial', '9996');
+    await until('outbound call answered', async () => lastCall(t.me.tenant.id) === 'outbound||true', 15000, 300);
+    await sleep(4000);
+    await ctrl('hangup');
+    await recordingHoldsTone(recs);
+    recs.stop();
+  });
+
+  it('callback click-to-call rings the desk phone first, then dials the number', async () => {
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    const carrierInvites = carrier.collect((m) => m.Event === 'Newchannel' && m.Exten === '9996');
+    const r = await doraApi.ok('POST', '/api/calls/callback', { number: '9996' });
+    assert.ok(r.call_id);
+    await until('the number is dialled after the desk phone answered', async () => carrierInvites.events.length > 0, 20000, 200);
+    await sleep(4000);
+    await ctrl('hangup');
+    await recordingHoldsTone(recs);
+    recs.stop();
+    carrierInvites.stop();
+    // A refused number is refused before anything rings.
+    const refused = await doraApi.req('POST', '/api/calls/callback', { number: '810441234567890' });
+    assert.equal(refused.status, 422);
+  });
+});
