@@ -361,4 +361,5 @@ export const en = {
   "setup.apps": "Zoiper: Settings → Accounts → Add → SIP, “Domain” = server:port. Linphone: Use a SIP account, username, password, domain = server:port, transport UDP.",
   "setup.newPassword": "Generate a new password",
   "setup.passwordOnce": "The password is shown once; the old one stops working now.",
+  "setup.qr": "QR code of the account (SIP URI with the password)",
 } as const;

@@ -146,5 +146,7 @@ describe('Set up your phone', () => {
     await act(() => q<HTMLButtonElement>('[data-testid=setup-new-password]')!.click());
     const pw = await until(() => q('[data-testid=setup-password]'));
     expect(pw.textContent).toBe('NewPass1');
+    const img = await until(() => q<HTMLImageElement>('[data-testid=setup-qr]'));
+    expect(img.src).toMatch(/^data:image\/png;base64,/);
   });
 });

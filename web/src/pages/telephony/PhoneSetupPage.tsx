@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import { useEffect, useState } from 'preact/hooks';
 import { api, isApiError } from '../../api/client';
 import type { PhoneSetup } from '../../api/types';
@@ -10,6 +11,13 @@ export function PhoneSetupPage() {
   const [setup, setSetup] = useState<PhoneSetup | null>(null);
   const [password, setPassword] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [qr, setQr] = useState<string | null>(null);
+  useEffect(() => {
+    if (!setup || !password) return setQr(null);
+    // The account as a SIP URI with its password, for softphones that scan one.
+    const uri = `sip:${setup.sip_login}:${password}@${setup.server}:${setup.port};transport=udp`;
+    QRCode.toDataURL(uri, { margin: 1, width: 220 }).then(setQr, () => setQr(null));
+  }, [setup, password]);
   useEffect(() => {
     api.phoneSetup().then(setSetup, (e) => setError(isApiError(e) ? e.message : describeError(e)));
   }, []);
@@ -51,6 +59,7 @@ export function PhoneSetupPage() {
           {t('setup.newPassword')}
         </button>
         {password && <p role="status">{t('setup.passwordOnce')}</p>}
+        {qr && <img src={qr} alt={t('setup.qr')} data-testid="setup-qr" width={220} height={220} />}
       </div>
     </section>
   );
