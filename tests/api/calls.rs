@@ -148,3 +148,36 @@ async fn a_desk_phone_call_goes_out_through_the_trunk_and_a_refused_number_never
     assert!(c["trunk_slot"].is_null(), "a refused call never reaches a trunk: {c}");
     assert!(c["reason"].as_str().unwrap_or_default().to_lowercase().contains("international"), "{c}");
 }
+
+#[tokio::test]
+async fn an_unregistered_first_trunk_is_skipped_and_the_call_record_says_so() {
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, t) = app.telephony_tenant().await;
+    // First trunk: a wrong password, so the carrier rejects its registration.
+    let bad = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), "wrong-password-1")).await;
+    assert_eq!(bad.status, StatusCode::CREATED, "{}", bad.text);
+    let good = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD"))).await;
+    assert_eq!(good.status, StatusCode::CREATED, "{}", good.text);
+    wait_for_state(&admin, &good.body["id"], "registered", Duration::from_secs(20)).await;
+    wait_for_state(&admin, &bad.body["id"], "rejected", Duration::from_secs(20)).await;
+    admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
+    let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
+    let (login, password) = (pw.body["sip_login"].as_str().unwrap().to_string(), pw.body["sip_password"].as_str().unwrap().to_string());
+
+    let (ok, log) = sipp_call(&login, &password, "1234567", 200).await;
+    assert!(ok, "answered through the second trunk:\n{log}");
+    wait_result(t.id).await;
+    let pool = worker_pool().await;
+    let (slot, note): (Option<i16>, Option<String>) =
+        sqlx::query_as("SELECT trunk_slot, route_note FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1")
+            .bind(t.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(slot, Some(2), "the call left on the second trunk");
+    let note = note.unwrap_or_default();
+    assert!(note.contains("trunk 1") && note.contains("not registered"), "route note: {note}");
+    for id in [&bad.body["id"], &good.body["id"]] {
+        admin.delete(&format!("/api/trunks/{id}")).await;
+    }
+}
