@@ -47,6 +47,55 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
             accounts::set_memberships(&mut tx, tenant.id, u.id, &[agent_group.id]).await?.map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
         }
     }
+    // Telephony on: the admin is extension 101, the Agent group provisions anna and boris.
+    callbase_db::telephony::lock(&mut tx, tenant.id).await?;
+    callbase_db::telephony::set_enabled(&mut tx, tenant.id, true).await?;
+    if callbase_db::telephony::get_user(&mut tx, tenant.id, admin.id).await?.is_none() {
+        let n = callbase_telephony::provision::NewUser { user: admin.id, extension: Some("101"), accept_incoming: true, browser_calls: true, manual: true };
+        callbase_telephony::provision::add(&mut tx, tenant.id, DEMO_ACCOUNT, &n).await?;
+    }
+    callbase_db::telephony::set_auto_groups(&mut tx, tenant.id, &[agent_group.id])
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
+    callbase_telephony::provision::sync_groups(&mut tx, tenant.id, DEMO_ACCOUNT).await?;
+    let trunk = demo_trunk(&mut tx, tenant.id).await?;
     tx.commit().await?;
+    if trunk {
+        // Asterisk reads outbound registrations at module (re)load only.
+        let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
+        ari.reload_module(callbase_telephony::trunks::PJSIP_MODULE).await.context("reloading res_pjsip")?;
+        ari.reload_module(callbase_telephony::trunks::REGISTRATION_MODULE).await.context("reloading the registrations")?;
+    }
     Ok(())
+}
+
+/// The demo trunk to the stack's demo carrier (its credentials come from the stack's env file,
+/// `CALLBASE_CARRIER_*`), created once. Returns whether it was created.
+async fn demo_trunk(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -> anyhow::Result<bool> {
+    let (Ok(user), Ok(password), Ok(carrier)) = (
+        std::env::var("CALLBASE_CARRIER_TRUNK_USER"),
+        std::env::var("CALLBASE_CARRIER_TRUNK_PASSWORD"),
+        std::env::var("CALLBASE_CARRIER_SIP"),
+    ) else {
+        tracing::info!("no demo carrier in the environment: the demo tenant gets no trunk");
+        return Ok(false);
+    };
+    if !callbase_db::trunks::list(tx, tenant).await?.is_empty() {
+        return Ok(false);
+    }
+    let host = callbase_core::sip::SipHost::parse(&carrier).map_err(|e| anyhow::anyhow!("CALLBASE_CARRIER_SIP: {e}"))?;
+    let f = callbase_db::trunks::TrunkFields {
+        mode: "extended".into(),
+        label: "Demo carrier".into(),
+        number: Some("4950000001".into()),
+        username: user.clone(),
+        domain: carrier.clone(),
+        host: carrier.clone(),
+        rewrite: None,
+        preset: None,
+    };
+    callbase_db::trunks::insert(tx, tenant, 1, 1, &f).await?;
+    let rows = callbase_telephony::trunks::TrunkRows { tenant, slot: 1, username: user, domain: carrier, host, number: f.number.clone() };
+    callbase_telephony::trunks::write_rows(tx, &rows, Some(&password)).await?;
+    Ok(true)
 }
