@@ -181,3 +181,94 @@ async fn an_unregistered_first_trunk_is_skipped_and_the_call_record_says_so() {
         admin.delete(&format!("/api/trunks/{id}")).await;
     }
 }
+
+fn tone_wav(freq: f32, secs: f32, rate: u32) -> Vec<u8> {
+    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut cur = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
+    for i in 0..(rate as f32 * secs) as usize {
+        w.write_sample(((i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 12000.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    cur.into_inner()
+}
+
+fn goertzel(samples: &[i16], rate: u32, freq: f32) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate)).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s = f64::from(x) + k * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.len().max(1) as f64
+}
+
+#[tokio::test]
+async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, t) = app.telephony_tenant().await;
+    // Bad input first: not audio → 422, nothing stored.
+    let csrf = admin.csrf().await;
+    let bad = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).body("definitely not audio")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["code"], "invalid_greeting");
+    // A 44.1 kHz 700 Hz greeting of 2 s, converted for Asterisk.
+    let up = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).header("content-type", "audio/wav").body(tone_wav(700.0, 2.0, 44100))).await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.text);
+    let ms = up.body["duration_ms"].as_u64().unwrap();
+    assert!((1900..=2100).contains(&ms), "{ms} ms");
+
+    let number = "4951110003";
+    let r = admin
+        .post("/api/trunks", json!({"mode": "extended", "number": number, "username": env("CALLBASE_CARRIER_TENANT_A_USER"),
+            "password": env("CALLBASE_CARRIER_TENANT_A_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
+
+    let ami = callbase_telephony::ami::Ami::connect(&env("CALLBASE_CARRIER_AMI_ADDR"), &env("CALLBASE_CARRIER_AMI_USER"), &env("CALLBASE_CARRIER_AMI_SECRET"))
+        .await
+        .expect("carrier AMI");
+    let mut events = ami.events();
+    let o = ami
+        .action("Originate", &[("Channel", &format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"))), ("Context", "carrier-test"),
+            ("Exten", "9996"), ("Priority", "1"), ("Async", "true"), ("CallerID", "79161234567")])
+        .await
+        .unwrap();
+    assert!(o.is_success(), "{o:?}");
+    let file = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let m = events.recv().await.expect("carrier events");
+            if m.event() == Some("UserEvent") && m.get("UserEvent") == Some("CarrierRecording") {
+                return m.get("File").unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .expect("the carrier recorded the call");
+    // The greeting plays, nobody is online, no forward number: the call ends; the file is complete.
+    let path = std::path::Path::new(&env("CALLBASE_ROOTFS")).join("srv/callbase/test/carrier/spool/monitor").join(&file);
+    let mut last = 0;
+    let mut samples = Vec::new();
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > 8000 && size == last {
+            if let Ok(mut r) = hound::WavReader::open(&path) {
+                samples = r.samples::<i16>().filter_map(Result::ok).collect();
+                if !samples.is_empty() {
+                    break;
+                }
+            }
+        }
+        last = size;
+    }
+    assert!(samples.len() > 8000, "the carrier's recording of {} holds audio", path.display());
+    let tone = goertzel(&samples, 8000, 700.0);
+    let other = goertzel(&samples, 8000, 440.0) + goertzel(&samples, 8000, 1000.0);
+    assert!(tone > 20.0 * other, "the caller heard the 700 Hz greeting ({tone:.3e} vs {other:.3e})");
+    let c = wait_result(t.id).await;
+    assert_eq!(c["result"], "missed", "{c}");
+    admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;
+}

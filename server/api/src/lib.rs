@@ -24,7 +24,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
@@ -222,6 +222,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::transfer))
         .routes(routes!(calls::callback))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
+        .routes(routes!(telephony::put_greeting, telephony::delete_greeting).layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)))
 }
 
 async fn api_not_found() -> ApiError {
@@ -262,6 +263,7 @@ pub fn router(st: AppState) -> Router {
 
     let mut app = Router::new()
         .merge(api)
+        .route("/media/greetings/{name}", get(routes::telephony::media_greeting))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics));

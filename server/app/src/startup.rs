@@ -64,6 +64,7 @@ fn start_workers(
             db.clone(),
             redis_client.clone(),
             redis.clone(),
+            media_base(settings),
             shutdown.clone(),
         ));
     }
@@ -73,14 +74,27 @@ fn start_workers(
     }
 }
 
+/// Where Asterisk fetches media the server serves: the configured URL, or the server's own address.
+fn media_base(settings: &Settings) -> Option<String> {
+    if let Some(u) = &settings.asterisk.media_base_url {
+        return Some(u.as_str().trim_end_matches('/').to_string());
+    }
+    let a = settings.http.addr;
+    let host = if a.ip().is_unspecified() { "127.0.0.1".to_string() } else { a.ip().to_string() };
+    Some(format!("http://{host}:{}", a.port()))
+}
+
 /// Binds `settings.http.addr` and serves in the background; returns the bound address.
 pub async fn spawn(settings: &Settings) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let app = build(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     let addr = listener.local_addr()?;
+    // Port 0 (tests): the workers must know the real port.
+    let mut settings = settings.clone();
+    settings.http.addr = addr;
+    let app = build(&settings, shutdown).await?;
     let handle = tokio::spawn(async move {
         // The workers live as long as this server task.
         let _stop = stop;

@@ -251,3 +251,21 @@ pub async fn forget_group(tx: &mut Tx, tenant: TenantId, group: GroupId) -> sqlx
         .await?;
     Ok(())
 }
+
+/// The greeting's object name (or none), returning the previous one.
+pub async fn set_greeting(tx: &mut Tx, tenant: TenantId, key: Option<&str>) -> sqlx::Result<Option<String>> {
+    let old: Option<String> = sqlx::query_scalar("SELECT greeting_key FROM telephony WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten();
+    sqlx::query(
+        "INSERT INTO telephony (tenant_id, greeting_key) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET greeting_key = EXCLUDED.greeting_key, changed_at = now()",
+    )
+    .bind(tenant)
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(old)
+}

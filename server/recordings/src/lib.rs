@@ -1,6 +1,8 @@
 //! Recordings storage. For now: the S3 client and its readiness check; the spool, mp3 encoder,
 //! retention worker and zip stream come with the recordings feature.
 
+pub mod audio;
+
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -52,6 +54,43 @@ impl ObjectStore {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// Stores an object (single PUT: greetings are small).
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::S3(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
+    }
+
+    /// Reads a whole object; `None` when it does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(o) => {
+                let data = o.body.collect().await.map_err(|e| StoreError::S3(e.to_string()))?;
+                Ok(Some(data.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StoreError::S3(aws_sdk_s3::error::DisplayErrorContext(e).to_string())),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::S3(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
     }
 
     /// HEAD the bucket: proves the endpoint answers, the credentials sign correctly and the bucket

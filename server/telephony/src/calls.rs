@@ -726,8 +726,10 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
 
 async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow], caller: &str, rx: &mut Rx) -> Result<(), String> {
     call.post(&format!("channels/{caller}/answer"), &[]).await;
-    if let Some(g) = &t.state.greeting_key {
-        if !play_and_wait(call, caller, &format!("sound:{g}"), rx).await {
+    if let (Some(g), Some(base)) = (&t.state.greeting_key, &call.ctx.media_base) {
+        // Asterisk fetches the converted greeting from the server (res_http_media_cache).
+        let media = format!("sound:{}/media/greetings/{g}", base.trim_end_matches('/'));
+        if !play_and_wait(call, caller, &media, rx).await {
             call.publish("ended", Some("caller hung up")).await;
             call.finish("missed", Some("caller hung up during the greeting")).await;
             return Ok(());

@@ -30,6 +30,9 @@ pub struct AsteriskConfig {
     pub sip_public_host: String,
     #[serde(default = "default_sip_port")]
     pub sip_public_port: u16,
+    /// Where Asterisk fetches media the server serves (tenant greetings), e.g.
+    /// `http://127.0.0.1:8080`; by default the server's own address.
+    pub media_base_url: Option<url::Url>,
 }
 
 fn default_sip_host() -> String {

@@ -111,6 +111,8 @@ pub struct Ctx {
     pub db: callbase_db::Db,
     pub redis: redis::aio::ConnectionManager,
     pub router: Router,
+    /// Base URL Asterisk fetches server-served media from (greetings).
+    pub media_base: Option<String>,
 }
 
 /// Runs the Stasis app until `shutdown` fires, reconnecting with backoff.
@@ -120,9 +122,10 @@ pub async fn run(
     db: callbase_db::Db,
     redis_client: redis::Client,
     redis: redis::aio::ConnectionManager,
+    media_base: Option<String>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let ctx = Ctx { ari, ami, db, redis, router: Router::default() };
+    let ctx = Ctx { ari, ami, db, redis, router: Router::default(), media_base };
     tokio::spawn(commands(ctx.clone(), redis_client, shutdown.clone()));
     let mut backoff = Duration::from_millis(500);
     loop {
