@@ -330,6 +330,22 @@ export class ApiClient {
   previewWithRules(number: string, rules: DialRules): Promise<NumberPreview> {
     return this.send('POST', '/api/telephony/dial-rules/preview', { number, rules });
   }
+  /** Uploads the inbound greeting (MP3 or WAV) as the raw request body. */
+  async uploadGreeting(file: Blob): Promise<{ duration_ms: number }> {
+    const headers = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream', 'X-CSRF-Token': await this.csrfToken() };
+    let res: Response;
+    try {
+      res = await this.fetchImpl('/api/telephony/greeting', { method: 'PUT', headers, body: file, credentials: 'same-origin' });
+    } catch (e) {
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, body?.code ?? 'bad_response', body?.message ?? res.statusText);
+    return body;
+  }
+  deleteGreeting(): Promise<void> {
+    return this.send('DELETE', '/api/telephony/greeting');
+  }
   phoneSetup(): Promise<PhoneSetup> {
     return this.request('GET', '/api/telephony/me/phone-setup');
   }

@@ -362,4 +362,9 @@ export const en = {
   "setup.newPassword": "Generate a new password",
   "setup.passwordOnce": "The password is shown once; the old one stops working now.",
   "setup.qr": "QR code of the account (SIP URI with the password)",
+  "tel.greeting": "Greeting before agents ring (MP3 or WAV, up to 2 minutes)",
+  "tel.greetingUploading": "Uploading and converting…",
+  "tel.greetingSaved": "Greeting saved ({seconds} s): callers hear it before agents ring.",
+  "tel.greetingRemove": "Remove the greeting",
+  "tel.greetingRemoved": "No greeting: calls ring agents at once.",
 } as const;

@@ -374,4 +374,9 @@ export const ru: Dictionary = {
   "setup.newPassword": "Создать новый пароль",
   "setup.passwordOnce": "Пароль показан один раз; старый больше не действует.",
   "setup.qr": "QR-код учётной записи (SIP URI с паролем)",
+  "tel.greeting": "Приветствие перед вызовом операторов (MP3 или WAV, до 2 минут)",
+  "tel.greetingUploading": "Загружаем и конвертируем…",
+  "tel.greetingSaved": "Приветствие сохранено ({seconds} с): звонящие услышат его до вызова операторов.",
+  "tel.greetingRemove": "Удалить приветствие",
+  "tel.greetingRemoved": "Без приветствия: звонки сразу идут операторам.",
 };

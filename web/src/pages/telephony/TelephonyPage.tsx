@@ -256,6 +256,33 @@ function RoutingForm() {
       </label>
       <button type="submit" class="btn btn--primary">{t('common.save')}</button>
       {note && <p role="status">{note}</p>}
+      <label class="field">
+        <span>{t('tel.greeting')}</span>
+        <input
+          type="file"
+          accept="audio/mpeg,audio/wav,.mp3,.wav"
+          data-testid="tel-greeting"
+          onChange={async (e) => {
+            const f = (e.target as HTMLInputElement).files?.[0];
+            if (!f) return;
+            setNote(t('tel.greetingUploading'));
+            try {
+              const r = await api.uploadGreeting(f);
+              setNote(t('tel.greetingSaved', { seconds: Math.round(r.duration_ms / 100) / 10 }));
+            } catch (err) {
+              setNote(isApiError(err) ? err.message : describeError(err));
+            }
+          }}
+        />
+      </label>
+      <button type="button" class="btn btn--quiet" onClick={async () => {
+        try {
+          await api.deleteGreeting();
+          setNote(t('tel.greetingRemoved'));
+        } catch (err) {
+          setNote(describeError(err));
+        }
+      }}>{t('tel.greetingRemove')}</button>
     </form>
   );
 }
