@@ -314,3 +314,35 @@ async fn turning_telephony_off_needs_the_account_name_and_removes_everything_the
     assert_eq!(register_becomes(&login, &new_password, 200).await, 200, "new password registers");
     sip::register(platform_sip(), &login, &new_password, 0).await;
 }
+
+/// `/sip` WebSocket upgrade with the given cookie and Origin; `Ok` when it opened.
+async fn sip_socket(b: &Browser, cookie: Option<String>, origin: &str) -> Result<(), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/sip", b.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    if let Some(c) = cookie {
+        req.headers_mut().insert("cookie", format!("cb_session={c}").parse().unwrap());
+    }
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    req.headers_mut().insert("sec-websocket-protocol", "sip".parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn the_sip_socket_opens_only_for_a_signed_in_browser_telephony_user_from_our_origin() {
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.telephony_tenant().await;
+    let session = admin.cookie("cb_session");
+    assert!(sip_socket(&admin, None, &admin.base).await.is_err(), "no session: refused");
+    assert!(sip_socket(&admin, session.clone(), "http://evil.example").await.is_err(), "foreign Origin: refused");
+    assert!(sip_socket(&admin, session.clone(), &admin.base).await.is_ok(), "the admin (browser user 101) gets a phone socket");
+    // A signed-in user who is not a telephony user gets none.
+    let agent = group_id(&admin, "Agent").await;
+    create_user(&admin, "olga", &[agent]).await;
+    let ob = app.browser();
+    assert_eq!(ob.login(&t.account, "olga", "Agent-pass-12345").await.status, StatusCode::OK);
+    assert!(sip_socket(&ob, ob.cookie("cb_session"), &ob.base).await.is_err(), "not a telephony user: refused");
+    // Nor does a desk-phone user.
+    assert_eq!(admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await.status, StatusCode::OK);
+    assert!(sip_socket(&admin, session, &admin.base).await.is_err(), "calls in browser off: refused");
+}

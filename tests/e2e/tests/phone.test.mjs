@@ -48,6 +48,7 @@ async function setupTenant() {
 async function dial(page, number) {
   await page.click('[data-testid=phone-number]', { count: 3 });
   await page.type('[data-testid=phone-number]', number);
+  await page.waitForSelector('[data-testid=phone-call-btn]:not([disabled])', { timeout: 10000 });
   const clicked = Date.now();
   await page.click('[data-testid=phone-call-btn]');
   return clicked;

@@ -367,4 +367,6 @@ export const en = {
   "tel.greetingSaved": "Greeting saved ({seconds} s): callers hear it before agents ring.",
   "tel.greetingRemove": "Remove the greeting",
   "tel.greetingRemoved": "No greeting: calls ring agents at once.",
+  "tel.changeExtension": "Change the extension",
+  "tel.changeExtensionPrompt": "New extension for {name} (3–6 digits). The SIP login and password change with it.",
 } as const;

@@ -379,4 +379,6 @@ export const ru: Dictionary = {
   "tel.greetingSaved": "Приветствие сохранено ({seconds} с): звонящие услышат его до вызова операторов.",
   "tel.greetingRemove": "Удалить приветствие",
   "tel.greetingRemoved": "Без приветствия: звонки сразу идут операторам.",
+  "tel.changeExtension": "Изменить добавочный",
+  "tel.changeExtensionPrompt": "Новый добавочный для {name} (3–6 цифр). SIP-логин и пароль изменятся вместе с ним.",
 };

@@ -210,7 +210,8 @@ export class PhoneController {
   /** Polls the server until Asterisk holds the contact (bounded), then shows "registered". */
   private async confirm(): Promise<void> {
     const gen = ++this.confirmGen;
-    this.set({ reg: 'confirming', regError: undefined });
+    // A refresh of a registration the server already confirmed keeps the phone usable meanwhile.
+    if (this.snap.reg !== 'registered') this.set({ reg: 'confirming', regError: undefined });
     for (let i = 0; i < 20 && !this.stopped && gen === this.confirmGen; i++) {
       try {
         const st = await this.deps.api.phoneStatus();

@@ -136,7 +136,17 @@ function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
         <tbody>
           {list.map((u) => (
             <tr key={u.user_id}>
-              <td>{u.extension}</td>
+              <td>
+                <button type="button" class="btn btn--quiet" title={t('tel.changeExtension')} onClick={() => {
+                  const next = prompt(t('tel.changeExtensionPrompt', { name: u.name }), u.extension);
+                  if (next && next.trim() !== u.extension) {
+                    void act(async () => {
+                      const r = await api.updateTelUser(u.user_id, { extension: next.trim() });
+                      if (r.sip_password) onSecret(r);
+                    });
+                  }
+                }}>{u.extension}</button>
+              </td>
               <td>{u.name}</td>
               <td><code>{u.sip_login}</code></td>
               <td>
