@@ -129,6 +129,12 @@ describe('PhoneController', () => {
     await vi.waitFor(() => expect(c.snapshot.reg).toBe('registered'));
   });
 
+  it('keeps the phone usable while a registration refresh is re-confirmed', async () => {
+    const s = await registered();
+    s.uas[0].emit('registered');
+    expect(s.c.snapshot.reg).toBe('registered');
+  });
+
   it('gives up with a clear error when the server never confirms', async () => {
     const { c, uas } = setup({ phoneStatus: vi.fn(async () => ({ registered: false })) });
     await c.start();
