@@ -33,6 +33,8 @@ up() {
     wait_tcp 127.0.0.1 "$REDIS_PORT" 10 "Redis (lab)"
 
     s3_up "$S3_BIN"
+    # Each run starts from clean Asterisk state: no registrations or contacts left from the last run.
+    rm -f "$ROOTFS/srv/callbase/$STACK"/{platform,carrier}/lib/astdb.sqlite3
     asterisks_up
 
     # Firefox needs an audio backend for Web Audio (docs/e2e-lab.md).
