@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, isApiError } from '../../api/client';
+import { api } from '../../api/client';
 import type { Group, Routing, TelephonyState, TelUser, User } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { describeError } from '../../errors';
@@ -104,6 +104,9 @@ function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
   }
   useEffect(() => {
     void load();
+    // The "Phone" column follows registrations without a reload.
+    const timer = setInterval(() => void load(), 15000);
+    return () => clearInterval(timer);
   }, []);
 
   async function act(f: () => Promise<unknown>) {
@@ -112,7 +115,7 @@ function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
       await f();
       await load();
     } catch (e) {
-      setError(isApiError(e) ? e.message : describeError(e));
+      setError(describeError(e));
     }
   }
   const free = users.filter((u) => !list.some((x) => x.user_id === u.id));
@@ -249,7 +252,7 @@ function RoutingForm() {
           setR(await api.setRouting({ ...r, forward_number: r.forward_number?.trim() || null }));
           setNote(t('tel.saved'));
         } catch (err) {
-          setNote(isApiError(err) ? err.message : describeError(err));
+          setNote(describeError(err));
         }
       }}
     >
@@ -280,7 +283,7 @@ function RoutingForm() {
               const r = await api.uploadGreeting(f);
               setNote(t('tel.greetingSaved', { seconds: Math.round(r.duration_ms / 100) / 10 }));
             } catch (err) {
-              setNote(isApiError(err) ? err.message : describeError(err));
+              setNote(describeError(err));
             }
           }}
         />
@@ -314,7 +317,7 @@ function DangerZone({ account, onOff }: { account: string; onOff: () => Promise<
               await api.disableTelephony(typed);
               await onOff();
             } catch (err) {
-              setError(isApiError(err) ? err.message : describeError(err));
+              setError(describeError(err));
             }
           }}
         >
