@@ -182,27 +182,7 @@ async fn an_unregistered_first_trunk_is_skipped_and_the_call_record_says_so() {
     }
 }
 
-fn tone_wav(freq: f32, secs: f32, rate: u32) -> Vec<u8> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut cur = std::io::Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
-    for i in 0..(rate as f32 * secs) as usize {
-        w.write_sample(((i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 12000.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
-    cur.into_inner()
-}
-
-fn goertzel(samples: &[i16], rate: u32, freq: f32) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate)).cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in samples {
-        let s = f64::from(x) + k * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.len().max(1) as f64
-}
+use callbase_recordings::audio::{sine, tone_power, wav_bytes};
 
 #[tokio::test]
 async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
@@ -214,7 +194,7 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(bad.body["code"], "invalid_greeting");
     // A 44.1 kHz 700 Hz greeting of 2 s, converted for Asterisk.
-    let up = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).header("content-type", "audio/wav").body(tone_wav(700.0, 2.0, 44100))).await;
+    let up = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).header("content-type", "audio/wav").body(wav_bytes(&sine(700.0, 44100, 2.0), 44100))).await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.text);
     let ms = up.body["duration_ms"].as_u64().unwrap();
     assert!((1900..=2100).contains(&ms), "{ms} ms");
@@ -265,8 +245,8 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
         last = size;
     }
     assert!(samples.len() > 8000, "the carrier's recording of {} holds audio", path.display());
-    let tone = goertzel(&samples, 8000, 700.0);
-    let other = goertzel(&samples, 8000, 440.0) + goertzel(&samples, 8000, 1000.0);
+    let tone = tone_power(&samples, 8000, 700.0);
+    let other = tone_power(&samples, 8000, 440.0) + tone_power(&samples, 8000, 1000.0);
     assert!(tone > 20.0 * other, "the caller heard the 700 Hz greeting ({tone:.3e} vs {other:.3e})");
     let c = wait_result(t.id).await;
     assert_eq!(c["result"], "missed", "{c}");

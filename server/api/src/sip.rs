@@ -69,11 +69,6 @@ impl PhoneSockets {
             }
         }
     }
-
-    /// How many phone sockets a user has open on this replica.
-    pub fn count(&self, tenant: TenantId, user: UserId) -> usize {
-        self.open.lock().expect("phone socket map").get(&(tenant, user)).map_or(0, Vec::len)
-    }
 }
 
 pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser, ws: WebSocketUpgrade) -> ApiResult<Response> {

@@ -154,9 +154,8 @@ pub async fn update_user(tx: &mut Tx, tenant: TenantId, id: UserId, p: &UserPatc
     .await
 }
 
-/// Replaces the user's group set. Ids not of this tenant are invisible under RLS, so they are
-/// reported back as unknown rather than silently linked.
-pub async fn set_memberships(tx: &mut Tx, tenant: TenantId, user: UserId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
+/// `Err` with the ids that are not this tenant's access groups (invisible under RLS anyway).
+pub async fn check_groups(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
     let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
     let known: Vec<i64> = sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1 AND id = ANY($2)")
         .bind(tenant)
@@ -164,9 +163,16 @@ pub async fn set_memberships(tx: &mut Tx, tenant: TenantId, user: UserId, groups
         .fetch_all(&mut **tx)
         .await?;
     let unknown: Vec<GroupId> = groups.iter().copied().filter(|g| !known.contains(&g.0)).collect();
-    if !unknown.is_empty() {
+    Ok(if unknown.is_empty() { Ok(()) } else { Err(unknown) })
+}
+
+/// Replaces the user's group set. Ids not of this tenant are invisible under RLS, so they are
+/// reported back as unknown rather than silently linked.
+pub async fn set_memberships(tx: &mut Tx, tenant: TenantId, user: UserId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
+    if let Err(unknown) = check_groups(tx, tenant, groups).await? {
         return Ok(Err(unknown));
     }
+    let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
     sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND NOT (group_id = ANY($3))")
         .bind(tenant)
         .bind(user)

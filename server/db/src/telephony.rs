@@ -82,17 +82,10 @@ pub async fn forget_settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> 
 
 /// Stores the auto-provisioning groups; ids that are not this tenant's groups are returned as `Err`.
 pub async fn set_auto_groups(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
-    let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
-    let known: Vec<i64> = sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1 AND id = ANY($2)")
-        .bind(tenant)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
-    let unknown: Vec<GroupId> = groups.iter().copied().filter(|g| !known.contains(&g.0)).collect();
-    if !unknown.is_empty() {
+    if let Err(unknown) = crate::accounts::check_groups(tx, tenant, groups).await? {
         return Ok(Err(unknown));
     }
-    let mut ids = ids;
+    let mut ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
     ids.sort_unstable();
     ids.dedup();
     sqlx::query(

@@ -131,6 +131,24 @@ pub fn wav_bytes(samples: &[f32], rate: u32) -> Vec<u8> {
     cur.into_inner()
 }
 
+/// Power of `freq` in 16-bit samples (Goertzel), normalised by length: how tests and the health
+/// probe tell which tone a recording holds.
+pub fn tone_power(samples: &[i16], rate: u32, freq: f32) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate)).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s = f64::from(x) + k * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.len().max(1) as f64
+}
+
+/// `secs` of a sine at `freq` Hz as `rate` Hz samples in [-1, 1] (amplitude 0.37).
+pub fn sine(freq: f32, rate: u32, secs: f32) -> Vec<f32> {
+    (0..(rate as f32 * secs) as usize).map(|i| (i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 0.37).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,26 +157,14 @@ mod tests {
         let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
         let mut cur = Cursor::new(Vec::new());
         let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
-        for i in 0..(rate as f32 * secs) as usize {
-            let v = ((i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 12000.0) as i16;
+        for x in sine(freq, rate, secs) {
+            let v = (x * 32767.0) as i16;
             for _ in 0..channels {
                 w.write_sample(v).unwrap();
             }
         }
         w.finalize().unwrap();
         cur.into_inner()
-    }
-
-    /// Power at `freq` (Goertzel), normalised by length.
-    fn power(samples: &[i16], rate: u32, freq: f32) -> f64 {
-        let k = 2.0 * (2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate)).cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &x in samples {
-            let s = f64::from(x) + k * s1 - s2;
-            s2 = s1;
-            s1 = s;
-        }
-        (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.len() as f64
     }
 
     #[test]
@@ -169,7 +175,7 @@ mod tests {
         let spec = r.spec();
         assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 8000, 16));
         let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
-        assert!(power(&s, 8000, 600.0) > 100.0 * (power(&s, 8000, 1000.0) + power(&s, 8000, 300.0)));
+        assert!(tone_power(&s, 8000, 600.0) > 100.0 * (tone_power(&s, 8000, 1000.0) + tone_power(&s, 8000, 300.0)));
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Call {
         }
     }
 
-    /// Updates the record: `sets` is an SQL assignment list using $2.. for `binds`.
+    /// Updates the call record: `f` appends the `SET` list (with bound values).
     async fn update(&self, f: impl FnOnce(&mut sqlx::QueryBuilder<'_, sqlx::Postgres>)) {
         let res = async {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
@@ -735,12 +735,10 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
             return Ok(());
         }
     }
-    let mut devs: Vec<(String, UserId)> = Vec::new();
-    for u in candidates {
-        for d in devices(&call.ctx, call.tenant, u).await {
-            devs.push((d, u.user_id));
-        }
-    }
+    // Ask Asterisk about every candidate's device at once: this runs while the caller waits.
+    let online = futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
+    let devs: Vec<(String, UserId)> =
+        candidates.iter().zip(online).flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id))).collect();
     let bridge = call.new_bridge().await.ok_or("no bridge")?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/ring"), &[]).await;

@@ -86,13 +86,10 @@ pub async fn add(tx: &mut Tx, tenant: TenantId, account: &str, n: &NewUser<'_>) 
     Ok((WithSecret { user: row, password }, ids))
 }
 
-/// Asterisk's endpoint/auth ids are global: a login can be used by another tenant's rows (only if
-/// someone wrote them by hand, since account slugs cannot contain `_`). RLS hides those rows from
-/// the app role, so ask a SECURITY-neutral question: does the primary key exist at all?
+/// Asterisk's endpoint/auth ids are global. Under RLS this early check sees only the tenant's own
+/// rows (e.g. a login freed by an extension change but not yet reused); a row of another tenant
+/// with the same id makes the insert fail on its primary key, which [`map_unique`] reports too.
 async fn login_used_elsewhere(tx: &mut Tx, login: &str) -> sqlx::Result<bool> {
-    // An INSERT probe would be visible to RLS checks; the auths table's primary key is global, so
-    // a conflicting insert is what finally decides (see map_unique). This early check only covers
-    // rows the tenant can see.
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ast.ps_auths WHERE id = $1").bind(login).fetch_one(&mut **tx).await?;
     Ok(n > 0)
 }

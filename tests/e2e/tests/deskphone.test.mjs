@@ -3,13 +3,13 @@
 // click-to-call rings it first and then dials the number. Audio is proved by the carrier's
 // recording holding baresip's 1 kHz tone (Goertzel).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Api, carrierAmi, carrierMonitorDir, env, goertzel, readWav, sleep, tenantWithTrunk, until, DID } from './lab.mjs';
+import { Api, assertCarrierHeard, carrierAmi, env, sleep, sqlValue, tenantWithTrunk, until, DID } from './lab.mjs';
 
 const TONE = 1000;
 const CTRL_PORT = 4444;
@@ -92,26 +92,10 @@ async function hangupAll() {
 }
 let carrierRef;
 
-async function recordingHoldsTone(recs) {
-  await until('carrier recording announced', async () => recs.events.length > 0, 10000);
-  const file = path.join(carrierMonitorDir(), recs.events[0].File);
-  let last = -1;
-  await until(`carrier recording ${file}`, async () => {
-    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
-    const done = size > 8000 && size === last;
-    last = size;
-    return done;
-  }, 15000, 500);
-  const { rate, samples } = readWav(file);
-  const tone = goertzel(samples, rate, TONE);
-  const other = goertzel(samples, rate, 440) + goertzel(samples, rate, 1700);
-  assert.ok(tone > 20 * other, `the carrier's recording holds baresip's ${TONE} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
-}
-
 function lastCall(tenantId) {
-  const out = execFileSync('psql', [env('CALLBASE__DATABASE__WORKER_URL'), '-tAc',
-    `SELECT direction || '|' || coalesce(result, '') || '|' || (answered_at IS NOT NULL) FROM calls WHERE tenant_id = ${Number(tenantId)} ORDER BY started_at DESC LIMIT 1`]);
-  return out.toString().trim();
+  return sqlValue(
+    `SELECT direction || '|' || coalesce(result, '') || '|' || (answered_at IS NOT NULL) FROM calls WHERE tenant_id = ${Number(tenantId)} ORDER BY started_at DESC LIMIT 1`,
+  );
 }
 
 describe('desk phone (baresip)', () => {
@@ -158,7 +142,7 @@ describe('desk phone (baresip)', () => {
     await until('inbound call answered by baresip', async () => lastCall(t.me.tenant.id).startsWith('inbound|') && lastCall(t.me.tenant.id).endsWith('|true'), 15000, 300);
     await sleep(4000);
     await hangupAll();
-    await recordingHoldsTone(recs);
+    await assertCarrierHeard(recs, TONE);
     recs.stop();
     await until('call record finished', async () => lastCall(t.me.tenant.id) === 'inbound|answered|true', 10000, 300);
   }));
@@ -169,7 +153,7 @@ describe('desk phone (baresip)', () => {
     await until('outbound call answered', async () => lastCall(t.me.tenant.id) === 'outbound||true', 15000, 300);
     await sleep(4000);
     await hangupAll();
-    await recordingHoldsTone(recs);
+    await assertCarrierHeard(recs, TONE);
     recs.stop();
   }));
 
@@ -181,7 +165,7 @@ describe('desk phone (baresip)', () => {
     await until('the number is dialled after the desk phone answered', async () => carrierInvites.events.length > 0, 20000, 200);
     await sleep(4000);
     await hangupAll();
-    await recordingHoldsTone(recs);
+    await assertCarrierHeard(recs, TONE);
     recs.stop();
     carrierInvites.stop();
     // A refused number is refused before anything rings.

@@ -1,6 +1,7 @@
 // The e2e lab's toolbox: the server's API as a signed-in browser would use it, AMI clients for the
 // platform and the carrier, real Chromium / Firefox ESR through puppeteer-core, and audio checks
 // (Goertzel on WAV files). Everything runs inside the lab's network namespace (tests/e2e/run).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -394,4 +395,33 @@ export async function tenantWithTrunk() {
   }, 30000, 300);
   t.removeTrunk = () => t.api.ok('DELETE', `/api/trunks/${trunk.id}`).catch(() => undefined);
   return t;
+}
+
+/**
+ * Waits for the carrier's recording announced by `recs` (a collector of `CarrierRecording`
+ * UserEvents) to be complete, and asserts it holds `toneHz` far above other frequencies — the
+ * audio that reached the carrier from our side.
+ */
+export async function assertCarrierHeard(recs, toneHz) {
+  await until('carrier recording announced', async () => recs.events.length > 0, 10000);
+  const file = path.join(carrierMonitorDir(), recs.events[0].File);
+  // MixMonitor finishes the file after the hang-up: wait until it stops growing.
+  let last = -1;
+  await until(`carrier recording ${file}`, async () => {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    const done = size > 8000 && size === last;
+    last = size;
+    return done;
+  }, 15000, 500);
+  const { rate, samples } = readWav(file);
+  const tone = goertzel(samples, rate, toneHz);
+  const other = goertzel(samples, rate, 440) + goertzel(samples, rate, 1700);
+  if (!(tone > 20 * other)) {
+    throw new Error(`the carrier's recording does not hold the ${toneHz} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
+  }
+}
+
+/** One SQL value from the lab's database (worker role: sees every tenant). */
+export function sqlValue(query) {
+  return execFileSync('psql', [env('CALLBASE__DATABASE__WORKER_URL'), '-tAc', query]).toString().trim();
 }

@@ -7,6 +7,7 @@
  * (`GET /api/phone/status`): JsSIP's own `registered` event only means a 200 OK came back over a
  * socket that may already be stale.
  */
+import type { NumberPreview, PhoneSession } from '../api/types';
 
 export type RegState = 'off' | 'connecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
 export type CallState = 'checking' | 'dialing' | 'ringing' | 'incoming' | 'answered' | 'ended';
@@ -44,20 +45,8 @@ export interface PhoneSnapshot {
   recent: RecentCall[];
 }
 
-export interface PhoneSession {
-  ws_path: string;
-  uri: string;
-  authorization_user: string;
-  password: string;
-  display_name: string;
-  extension: string;
-  ice_servers: RTCIceServer[];
-}
-
-export interface NumberCheck {
-  refused?: string | null;
-  refused_code?: string | null;
-}
+/** What the phone needs of a dial-rules preview. */
+export type NumberCheck = Pick<NumberPreview, 'refused' | 'refused_code'>;
 
 /** What the controller needs from the server. */
 export interface PhoneApi {

@@ -49,3 +49,11 @@ impl User {
         }
     }
 }
+
+/// The tenant's account slug (part of every SIP login, and what confirms destructive actions).
+pub async fn tenant_account(st: &crate::AppState, tenant: callbase_core::TenantId) -> crate::error::ApiResult<String> {
+    let mut tx = st.db.global_tx().await?;
+    let t = callbase_db::accounts::tenant_by_id(&mut tx, tenant).await?.ok_or(crate::error::ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(t.account)
+}

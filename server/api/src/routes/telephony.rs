@@ -99,13 +99,6 @@ fn parse_extension(raw: &str) -> ApiResult<String> {
     }
 }
 
-async fn account_of(st: &AppState, tenant: TenantId) -> ApiResult<String> {
-    let mut tx = st.db.global_tx().await?;
-    let t = accounts::tenant_by_id(&mut tx, tenant).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
-    Ok(t.account)
-}
-
 /// After commit: Asterisk forgets cached copies of changed rows; calls of agents who lost their
 /// endpoint end.
 async fn after_commit(st: &AppState, ids: &[String], ended: &[String]) {
@@ -128,7 +121,7 @@ pub struct TelephonyState {
 /// The module state and whether the caller is a telephony user (any signed-in user).
 #[utoipa::path(get, path = "/api/telephony", tag = "telephony", responses((status = 200, body = TelephonyState)))]
 pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<TelephonyState>> {
-    let account = account_of(&st, cu.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let state = repo::state(&mut tx, cu.tenant_id).await?;
     let me = if state.enabled { repo::get_user(&mut tx, cu.tenant_id, cu.user_id).await? } else { None };
@@ -151,7 +144,7 @@ pub struct Enabled {
 /// fresh start). Members of the auto-provisioning groups are provisioned.
 #[utoipa::path(post, path = "/api/telephony/enable", tag = "telephony", responses((status = 200, body = Enabled)))]
 pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Enabled>> {
-    let account = account_of(&st, a.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     repo::set_enabled(&mut tx, a.tenant_id, true).await?;
@@ -192,7 +185,7 @@ pub struct Disabled {
 #[utoipa::path(post, path = "/api/telephony/disable", tag = "telephony", request_body = DisableBody,
     responses((status = 200, body = Disabled), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<DisableBody>) -> ApiResult<Json<Disabled>> {
-    let account = account_of(&st, a.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     if b.confirm_account.trim() != account {
         return Err(ApiError::unprocessable(
             "confirmation_mismatch",
@@ -256,7 +249,7 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<TelUser>)> {
     let extension = b.extension.as_deref().filter(|e| !e.trim().is_empty()).map(parse_extension).transpose()?;
     require_on(&st, a.tenant_id).await?;
-    let account = account_of(&st, a.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     accounts::user_by_id(&mut tx, a.tenant_id, b.user_id).await?.ok_or(ApiError::NotFound)?;
@@ -293,7 +286,7 @@ pub async fn patch_user(
 ) -> ApiResult<Json<TelUser>> {
     let extension = b.extension.as_deref().map(parse_extension).transpose()?;
     require_on(&st, a.tenant_id).await?;
-    let account = account_of(&st, a.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     let before = repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
@@ -365,7 +358,7 @@ pub async fn put_provisioning(
     ApiJson(b): ApiJson<Provisioning>,
 ) -> ApiResult<Json<Provisioning>> {
     require_on(&st, a.tenant_id).await?;
-    let account = account_of(&st, a.tenant_id).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     if let Err(unknown) = repo::set_auto_groups(&mut tx, a.tenant_id, &b.group_ids).await? {
@@ -390,7 +383,7 @@ pub async fn put_provisioning(
 /// group was deleted. Errors are logged: the user change itself has succeeded.
 pub async fn after_user_change(st: &AppState, tenant: TenantId, changed: Option<UserId>) {
     let res: ApiResult<()> = async {
-        let account = account_of(st, tenant).await?;
+        let account = crate::routes::tenant_account(st, tenant).await?;
         let mut tx = st.db.tenant_tx(tenant).await?;
         let synced = provision::sync_groups(&mut tx, tenant, &account).await.map_err(provision_error)?;
         let mut ids = synced.ids;

@@ -59,7 +59,7 @@ pub async fn create(
     let login = Login::parse(&b.login)?;
     let name = parse_name(&b.name)?;
     let email = parse_email(&b.email)?;
-    let account = tenant_account(&st, &a).await?;
+    let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let pw = Password::parse(&b.password, &[login.as_str(), &account])?;
     let hash = password::hash(pw.expose().to_string()).await?;
 
@@ -109,7 +109,7 @@ pub async fn patch(
     }
     let hash = match &b.password {
         Some(p) => {
-            let account = tenant_account(&st, &a).await?;
+            let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
             let pw = Password::parse(p, &[&target.login, &account])?;
             Some(password::hash(pw.expose().to_string()).await?)
         }
@@ -143,13 +143,6 @@ async fn load(tx: &mut Tx, a: &CurrentUser, id: UserId) -> ApiResult<User> {
     let u = accounts::user_by_id(tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     let g = accounts::user_groups(tx, a.tenant_id, id).await?;
     Ok(User::from_row(&u, &g))
-}
-
-async fn tenant_account(st: &AppState, a: &CurrentUser) -> ApiResult<String> {
-    let mut tx = st.db.global_tx().await?;
-    let t = accounts::tenant_by_id(&mut tx, a.tenant_id).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
-    Ok(t.account)
 }
 
 /// Sub-administrators may not hand out the administrator role.

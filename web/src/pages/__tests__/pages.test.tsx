@@ -7,11 +7,10 @@ import { GroupsPage } from '../groups/GroupsPage';
 import { TrunksPage } from '../trunks/TrunksPage';
 import { LoginPage } from '../LoginPage';
 import { UsersPage } from '../users/UsersPage';
+import { flush, json, waitFor } from '../../test-utils';
 
 type Handler = (method: string, url: string, body: unknown) => Response | Promise<Response>;
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
 
 let root: HTMLElement;
 let requests: string[];
@@ -25,20 +24,10 @@ function serve(handler: Handler) {
   }));
 }
 
-/** Lets pending fetches, JSON parsing and re-renders finish. */
-const flush = () =>
-  act(async () => {
-    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5));
-  });
 
 /** Waits (up to 2 s) until `check` finds something: robust against slow machines. */
-async function until<T>(check: () => T | null | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = check();
-    if (v) return v;
-    await flush();
-  }
-  throw new Error(`timed out; page shows: ${root.textContent}`);
+function until<T>(check: () => T | null | undefined): Promise<T> {
+  return waitFor(check, () => root.textContent ?? '');
 }
 
 async function type(selector: string, value: string) {

@@ -6,8 +6,8 @@ import { setLang } from '../../i18n';
 import { DialRulesPage } from '../telephony/DialRulesPage';
 import { PhoneSetupPage } from '../telephony/PhoneSetupPage';
 import { TelephonyPage } from '../telephony/TelephonyPage';
+import { json, waitFor } from '../../test-utils';
 
-const json = (status: number, body: unknown) => new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 let root: HTMLElement;
 let requests: { method: string; url: string; body: any }[];
 
@@ -20,15 +20,7 @@ function serve(handler: (m: string, u: string, b: any) => Response) {
     return handler(method, String(input), body);
   }));
 }
-const flush = () => act(async () => { for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5)); });
-async function until<T>(check: () => T | null | undefined): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = check();
-    if (v) return v;
-    await flush();
-  }
-  throw new Error(`timed out; page shows: ${root.textContent}`);
-}
+const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
 const q = <T extends Element>(s: string) => root.querySelector<T>(s);
 
 beforeEach(() => {
