@@ -4,7 +4,7 @@
 export CARGO_TARGET_DIR=$CALLBASE_CACHE/target
 
 rust_ensure() {
-    apt_ensure build-essential pkg-config libssl-dev
+    apt_ensure build-essential pkg-config libssl-dev libmp3lame-dev
     if ! command -v cargo >/dev/null; then
         [[ -x $HOME/.cargo/bin/cargo ]] && export PATH=$HOME/.cargo/bin:$PATH
     fi

@@ -10,7 +10,7 @@ unset _f
 # Host packages the stacks need (idempotent; installs only what is missing).
 host_packages() {
     apt_ensure postgresql postgresql-client redis-server redis-tools debootstrap sip-tester \
-        build-essential pkg-config libssl-dev curl iproute2 ca-certificates
+        build-essential pkg-config libssl-dev libmp3lame-dev curl iproute2 ca-certificates
     node_ensure
 }
 
@@ -53,9 +53,14 @@ export CALLBASE__ASTERISK__AMI_SECRET=$AMI_SECRET
 export CALLBASE__HTTP__ADDR=$APP_ADDR
 export CALLBASE__HTTP__PUBLIC_ORIGIN=$PUBLIC_ORIGIN
 export CALLBASE__HTTP__STATIC_DIR=$REPO_ROOT/web/dist
+export CALLBASE__RECORDINGS__SPOOL_DIR=$STACK_DIR/spool
+export CALLBASE__RECORDINGS__RETRY_MAX_SECS=$([[ $STACK == dev ]] && echo 60 || echo 5)
 # not app settings: for tests and scripts
 export CALLBASE_STACK=$STACK
 export CALLBASE_STACK_DIR=$STACK_DIR
+export CALLBASE_S3_BIN=${S3_BIN:-}
+export CALLBASE_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export CALLBASE_S3_SECRET_KEY=$S3_SECRET_KEY
 export CALLBASE_ROOTFS=$ROOTFS
 export CALLBASE_DATABASE_AST_URL=$(pg_url callbase_ast "$PG_AST_PASSWORD" "$DB_NAME")
 export CALLBASE_PLATFORM_SIP=127.0.0.1:$SIP_PORT

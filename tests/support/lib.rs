@@ -56,6 +56,8 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     // monitor runs where a test needs live trunk status.
     vars.insert("CALLBASE__WORKERS__STASIS".into(), "false".into());
     vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
+    // The recordings uploader works across tenants: only the recordings tests run it.
+    vars.insert("CALLBASE__WORKERS__RECORDINGS".into(), "false".into());
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
     }

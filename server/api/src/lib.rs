@@ -190,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, calls, dial_rules, groups, phone, telephony, trunks, users};
+    use routes::{auth, calls, dial_rules, groups, phone, records, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -221,6 +221,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(phone::status))
         .routes(routes!(calls::transfer))
         .routes(routes!(calls::callback))
+        .routes(routes!(records::list))
+        .routes(routes!(records::export_csv))
+        .routes(routes!(records::audit_list))
+        .routes(routes!(records::zip))
+        .routes(routes!(records::get, records::patch))
+        .routes(routes!(records::recording))
+        .routes(routes!(records::get_settings, records::put_settings))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
         .routes(routes!(telephony::put_greeting, telephony::delete_greeting).layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)))
 }

@@ -54,6 +54,10 @@ pub struct WorkersConfig {
     /// Seconds between registration reconciles.
     #[serde(default = "default_reconcile")]
     pub reconcile_secs: u64,
+    /// The recordings uploader (Asterisk → spool → S3) and the retention worker. Needs
+    /// `database.worker_url` (they work across tenants).
+    #[serde(default = "yes")]
+    pub recordings: bool,
 }
 
 fn yes() -> bool {
@@ -65,7 +69,7 @@ fn default_reconcile() -> u64 {
 
 impl Default for WorkersConfig {
     fn default() -> Self {
-        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile() }
+        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile(), recordings: true }
     }
 }
 
@@ -82,6 +86,8 @@ pub struct Settings {
     pub log: LogConfig,
     #[serde(default)]
     pub workers: WorkersConfig,
+    #[serde(default)]
+    pub recordings: callbase_telephony::recording::RecordingsConfig,
 }
 
 impl Settings {

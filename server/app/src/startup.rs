@@ -23,7 +23,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
     let ami = start_ami(settings);
     let db = callbase_db::Db::new(pool);
-    start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, shutdown);
+    start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
@@ -55,8 +55,9 @@ fn start_workers(
     db: &callbase_db::Db,
     redis_client: &redis::Client,
     redis: &redis::aio::ConnectionManager,
+    store: &callbase_recordings::ObjectStore,
     shutdown: Shutdown,
-) {
+) -> anyhow::Result<()> {
     if settings.workers.stasis {
         tokio::spawn(callbase_telephony::stasis::run(
             ari.clone(),
@@ -70,8 +71,22 @@ fn start_workers(
     }
     if let (true, Some(ami)) = (settings.workers.registration_monitor, ami) {
         let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
-        tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown));
+        tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown.clone()));
     }
+    if settings.workers.recordings {
+        match &settings.database.worker_url {
+            Some(url) => {
+                let pool = callbase_db::lazy_pool(url, 4).context("database.worker_url is not a valid PostgreSQL URL")?;
+                let cfg = settings.recordings.clone();
+                let every = std::time::Duration::from_secs(cfg.retention_every_secs.max(1));
+                let up = callbase_telephony::recording::Uploader { pool: pool.clone(), ari: ari.clone(), store: store.clone(), cfg };
+                tokio::spawn(up.run(shutdown.clone()));
+                tokio::spawn(callbase_telephony::recording::run_retention(pool, store.clone(), every, shutdown));
+            }
+            None => tracing::warn!("database.worker_url is not set: recordings are not uploaded and retention does not run"),
+        }
+    }
+    Ok(())
 }
 
 /// Where Asterisk fetches media the server serves: the configured URL, or the server's own address.

@@ -144,6 +144,30 @@ pub fn tone_power(samples: &[i16], rate: u32, freq: f32) -> f64 {
     (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.len().max(1) as f64
 }
 
+/// f32 samples in [-1, 1] → 16-bit PCM (clipped).
+pub fn pcm16(samples: &[f32]) -> Vec<i16> {
+    samples.iter().map(|s| (s.clamp(-1.0, 1.0) * 32767.0) as i16).collect()
+}
+
+/// Decodes `bytes` (MP3 or WAV) into mono 16-bit PCM and its rate.
+pub fn decode_to_mono(bytes: &[u8]) -> Result<(Vec<i16>, u32), AudioError> {
+    let (samples, rate) = decode(bytes.to_vec())?;
+    Ok((pcm16(&samples), rate))
+}
+
+/// A call recording as Asterisk stores it (WAV) → mp3 for users, and its duration in milliseconds.
+pub fn recording_to_mp3(wav: &[u8]) -> Result<(Vec<u8>, u64), AudioError> {
+    let (pcm, rate) = match decode_to_mono(wav) {
+        Ok(x) => x,
+        // A call recorded for a moment only: a WAV header and no frames.
+        Err(AudioError::Empty) => (Vec::new(), TELEPHONE_RATE),
+        Err(e) => return Err(e),
+    };
+    let rate = if rate == 0 { TELEPHONE_RATE } else { rate };
+    let mp3 = crate::mp3::encode_mono(&pcm, rate).map_err(|e| AudioError::Unreadable(e.to_string()))?;
+    Ok((mp3, pcm.len() as u64 * 1000 / u64::from(rate)))
+}
+
 /// `secs` of a sine at `freq` Hz as `rate` Hz samples in [-1, 1] (amplitude 0.37).
 pub fn sine(freq: f32, rate: u32, secs: f32) -> Vec<f32> {
     (0..(rate as f32 * secs) as usize).map(|i| (i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 0.37).collect()

@@ -136,6 +136,24 @@ impl Ari {
         }
     }
 
+    /// A binary ARI resource (a stored recording's file); `None` on 404. Recordings can take longer
+    /// than the default 5 s to transfer, so this request gets its own timeout.
+    pub async fn get_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, AriError> {
+        let url = self.base.join("ari/")?.join(path)?;
+        let resp = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(120))
+            .basic_auth(&self.user, Some(self.password.expose_secret()))
+            .send()
+            .await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(Some(resp.bytes().await?.to_vec())),
+            404 => Ok(None),
+            status => Err(AriError::Status { status, path: path.to_string() }),
+        }
+    }
+
     /// Every channel Asterisk has.
     pub async fn channels(&self) -> Result<Vec<serde_json::Value>, AriError> {
         Ok(self.get::<Vec<serde_json::Value>>("channels").await?.unwrap_or_default())

@@ -61,6 +61,10 @@ struct Call {
     tx: Tx,
     held_since: Option<Instant>,
     hold_secs: i64,
+    /// The call's mixing bridge (once created).
+    bridge: Option<String>,
+    /// Asterisk's name of the bridge recording, while one runs.
+    recording: Option<String>,
 }
 
 impl Call {
@@ -125,7 +129,8 @@ impl Call {
         }
     }
 
-    async fn finish(&self, result: &str, reason: Option<&str>) {
+    async fn finish(&mut self, result: &str, reason: Option<&str>) {
+        self.stop_recording().await;
         let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
         let (result, reason) = (result.to_string(), reason.map(str::to_string));
         self.update(|q| {
@@ -187,15 +192,55 @@ impl Call {
         self.ctx.router.forget(ch);
     }
 
-    async fn new_bridge(&self) -> Option<String> {
+    async fn new_bridge(&mut self) -> Option<String> {
         let id = format!("b-{}", self.id);
         match self.ctx.ari.call(reqwest::Method::POST, "bridges", &[("type", "mixing"), ("bridgeId", &id), ("name", &id)], None).await {
-            Ok(Some(_)) => Some(id),
+            Ok(Some(_)) => {
+                self.bridge = Some(id.clone());
+                Some(id)
+            }
             other => {
                 tracing::error!(?other, call.id = %self.id, "cannot create a bridge");
                 None
             }
         }
+    }
+
+    /// Starts recording the bridge, when the tenant records this call (recording starts at the
+    /// answer; a transfer keeps the same recording going).
+    async fn start_recording(&mut self) {
+        if self.recording.is_some() {
+            return;
+        }
+        let Some(bridge) = self.bridge.clone() else { return };
+        if !crate::recording::should_record(&self.ctx.db, self.tenant, self.user).await {
+            return;
+        }
+        let name = crate::recording::asterisk_name(&self.id);
+        let q = [("name", name.as_str()), ("format", "wav"), ("ifExists", "overwrite"), ("beep", "false"), ("terminateOn", "none")];
+        match self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/record"), &q, None).await {
+            Ok(Some(_)) => {
+                self.recording = Some(name.clone());
+                self.update(|q| {
+                    q.push("recording_state = 'recording', recording_name = ").push_bind(name);
+                })
+                .await;
+            }
+            other => tracing::warn!(?other, call.id = %self.id, "cannot start recording"),
+        }
+    }
+
+    /// Stops the recording and hands it to the uploader (`pending`, with its object key).
+    async fn stop_recording(&mut self) {
+        let Some(name) = self.recording.take() else { return };
+        if let Err(e) = self.ctx.ari.call(reqwest::Method::POST, &format!("recordings/live/{name}/stop"), &[], None).await {
+            tracing::debug!(error = %e, "stopping the recording (it may have ended with the bridge)");
+        }
+        let key = crate::recording::new_key(self.tenant);
+        self.update(|q| {
+            q.push("recording_state = 'pending', recording_next_try = now(), recording_key = ").push_bind(key);
+        })
+        .await;
     }
 
     async fn add(&self, bridge: &str, ch: &str) -> bool {
@@ -326,6 +371,8 @@ async fn outbound(
         tx: tx.clone(),
         held_since: None,
         hold_secs: 0,
+        bridge: None,
+        recording: None,
     };
     ctx.router.register_call(&id, &tx);
     let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
@@ -521,6 +568,7 @@ async fn answered(call: &mut Call, who: Option<UserId>) {
     })
     .await;
     call.publish("answered", None).await;
+    call.start_recording().await;
 }
 
 enum RingOutcome {
@@ -711,6 +759,8 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
         tx: tx.clone(),
         held_since: None,
         hold_secs: 0,
+        bridge: None,
+        recording: None,
     };
     if !t.enabled {
         call.hangup(caller).await;
@@ -786,6 +836,7 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
         DialOutcome::Answered(leg) => {
             call.delete(&format!("channels/{caller}/ring")).await;
             call.publish("forwarded", Some(&fwd)).await;
+            call.start_recording().await;
             // The forwarded conversation runs until either side hangs up.
             loop {
                 let Some(ev) = rx.recv().await else { break };

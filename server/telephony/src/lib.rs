@@ -6,6 +6,7 @@ pub mod agents;
 pub mod ari;
 pub mod calls;
 pub mod provision;
+pub mod recording;
 pub mod registrations;
 pub mod stasis;
 pub mod trunks;

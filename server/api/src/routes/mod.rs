@@ -6,6 +6,7 @@ pub mod trunks;
 pub mod groups;
 pub mod health;
 pub mod phone;
+pub mod records;
 pub mod telephony;
 pub mod users;
 

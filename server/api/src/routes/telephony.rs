@@ -206,9 +206,14 @@ pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJso
     repo::lock(&mut tx, a.tenant_id).await?;
     let (removed, ids) = provision::remove_all(&mut tx, a.tenant_id).await?;
     repo::forget_settings(&mut tx, a.tenant_id).await?;
-    crate::routes::calls::forget_all(&mut tx, a.tenant_id).await?;
+    let recordings = crate::routes::calls::forget_all(&mut tx, a.tenant_id).await?;
     repo::set_enabled(&mut tx, a.tenant_id, false).await?;
     tx.commit().await?;
+    for batch in recordings.chunks(1000) {
+        if let Err(e) = st.store.delete_many(batch).await {
+            tracing::warn!(error = %e, tenant.id = %a.tenant_id, "cannot delete recordings of a tenant that turned telephony off");
+        }
+    }
     let ended: Vec<String> = removed
         .iter()
         .flat_map(|u| [agents::web_id(a.tenant_id, u.user_id), u.sip_login.clone()])
