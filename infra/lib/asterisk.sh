@@ -98,7 +98,7 @@ ast_rx() { # ast_rx INSTANCE COMMAND: run a CLI command against a running instan
 ast_render() {
     local inst=$1 tdir=$2 dir sub=() var f name
     dir=$ROOTFS$(ast_inst_dir "$inst")
-    mkdir -p "$dir"/{etc,run,log,lib,spool,cache,keys,moh}
+    mkdir -p "$dir"/{etc,run,log,lib,spool/recording,cache,keys,moh}
     moh_generate "$dir/moh/callbase-hold.sln"
     rm -f "$dir"/etc/*.conf
     AST_INST_DIR=$(ast_inst_dir "$inst")

@@ -60,10 +60,15 @@ fn scenario(user: &str, final_code: u16, talk_ms: u64) -> String {
 
 /// Runs one sipp call from `user` to `number`; returns (success, output).
 async fn sipp_call(user: &str, password: &str, number: &str, final_code: u16) -> (bool, String) {
+    sipp_call_talking(user, password, number, final_code, 1500).await
+}
+
+/// Like [`sipp_call`], talking for `talk_ms` once answered.
+pub(crate) async fn sipp_call_talking(user: &str, password: &str, number: &str, final_code: u16, talk_ms: u64) -> (bool, String) {
     let dir = std::env::temp_dir().join(format!("callbase-sipp-{}", callbase_tests::unique("c")));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("uac.xml");
-    std::fs::write(&file, scenario(user, final_code, 1500)).unwrap();
+    std::fs::write(&file, scenario(user, final_code, talk_ms)).unwrap();
     let port = (20000 + rand::random::<u16>() % 20000).to_string();
     let out = tokio::time::timeout(
         Duration::from_secs(40),
@@ -88,7 +93,7 @@ async fn sipp_call(user: &str, password: &str, number: &str, final_code: u16) ->
     (out.status.success(), text.chars().rev().take(6000).collect::<String>().chars().rev().collect())
 }
 
-async fn agent_with_trunk(app: &TestApp) -> (Browser, callbase_tests::Tenant, String, String) {
+pub(crate) async fn agent_with_trunk(app: &TestApp) -> (Browser, callbase_tests::Tenant, String, String) {
     let (admin, t) = app.telephony_tenant().await;
     let r = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD"))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -113,7 +118,7 @@ async fn last_call(tenant: i64) -> Option<Value> {
     row.map(|(d, n, r, s, reason, answered)| json!({"direction": d, "number": n, "result": r, "trunk_slot": s, "reason": reason, "answered": answered}))
 }
 
-async fn wait_result(tenant: i64) -> Value {
+pub(crate) async fn wait_result(tenant: i64) -> Value {
     for _ in 0..50 {
         if let Some(c) = last_call(tenant).await {
             if !c["result"].is_null() {

@@ -7,6 +7,7 @@ mod dial_rules;
 mod groups;
 mod health;
 mod inbound;
+mod recordings;
 mod telephony;
 mod tenancy;
 mod trunks;

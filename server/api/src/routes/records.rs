@@ -473,9 +473,14 @@ fn recording_ready(row: &Row) -> ApiResult<String> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecordingQuery {
-    /// Download (attachment) instead of playing.
-    #[serde(default)]
-    pub download: bool,
+    /// `1` or `true`: download (attachment) instead of playing.
+    pub download: Option<String>,
+}
+
+impl RecordingQuery {
+    fn download(&self) -> bool {
+        matches!(self.download.as_deref(), Some("1" | "true"))
+    }
 }
 
 /// The recording as mp3: plays in an `<audio>` element (HTTP ranges, so seeking works) or
@@ -503,12 +508,12 @@ pub async fn recording(
     }
     let obj = st.store.read(&key, range.as_deref()).await.map_err(s3_unavailable)?.ok_or(ApiError::NotFound)?;
     // A player asks for the start, then seeks: one audit row per listen, not per range.
-    if rq.download || range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
-        audit(&mut tx, &v, &[id], if rq.download { "download" } else { "listen" }, &ip, &headers).await?;
+    if rq.download() || range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
+        audit(&mut tx, &v, &[id], if rq.download() { "download" } else { "listen" }, &ip, &headers).await?;
     }
     tx.commit().await?;
     let name = row.file_name();
-    let disposition = if rq.download { attachment(&name) } else { attachment(&name).replacen("attachment", "inline", 1) };
+    let disposition = if rq.download() { attachment(&name) } else { attachment(&name).replacen("attachment", "inline", 1) };
     let status = if obj.content_range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let mut resp = Response::new(Body::from_stream(ReaderStream::new(obj.body.into_async_read())));
     *resp.status_mut() = status;
