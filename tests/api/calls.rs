@@ -4,107 +4,13 @@
 
 use std::time::Duration;
 
-use callbase_tests::{env, worker_pool, Browser, TestApp};
+use callbase_tests::{env, worker_pool, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use callbase_tests::calls::{agent_with_trunk, sipp_call};
+
 use crate::trunks::{body, wait_for_state};
-
-/// A sipp UAC scenario: INVITE, answer the 401 with digest auth, then expect `final_code`; on 200
-/// it ACKs, talks for `talk_ms` and hangs up.
-fn scenario(user: &str, final_code: u16, talk_ms: u64) -> String {
-    let head = |cseq: u32, method: &str| {
-        // The re-sent INVITE starts the dialog afresh (no To tag); ACK for the 200 and BYE carry it.
-        let to_tag = if method == "INVITE" { "" } else { "[peer_tag_param]" };
-        format!(
-            "{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n\
-             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
-             From: <sip:{user}@callbase>;tag=[pid]SIPpTag00[call_number]\n\
-             To: <sip:[service]@callbase>{to_tag}\n\
-             Call-ID: [call_id]\nCSeq: {cseq} {method}\n\
-             Contact: <sip:{user}@[local_ip]:[local_port]>\nMax-Forwards: 70\n"
-        )
-    };
-    let sdp = "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=- 1 1 IN IP[local_ip_type] [local_ip]\ns=-\n\
-               c=IN IP[media_ip_type] [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\n\
-               a=rtpmap:101 telephone-event/8000\na=sendrecv\n";
-    let invite1 = format!("{}{sdp}", head(1, "INVITE"));
-    let ack1 = "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n[last_Via:]\n[last_From:]\n[last_To:]\nCall-ID: [call_id]\nCSeq: 1 ACK\nContent-Length: 0\n\n";
-    let invite2 = format!("{}[authentication]\n{sdp}", head(2, "INVITE"));
-    let tail = if final_code == 200 {
-        format!(
-            "<recv response=\"200\" rrs=\"true\"/>\n\
-             <send><![CDATA[\n{}Content-Length: 0\n\n]]></send>\n\
-             <pause milliseconds=\"{talk_ms}\"/>\n\
-             <send retrans=\"500\"><![CDATA[\n{}Content-Length: 0\n\n]]></send>\n\
-             <recv response=\"200\"/>\n",
-            head(2, "ACK"),
-            head(3, "BYE")
-        )
-    } else {
-        format!(
-            "<recv response=\"{final_code}\"/>\n\
-             <send><![CDATA[\nACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n[last_Via:]\n[last_From:]\n[last_To:]\nCall-ID: [call_id]\nCSeq: 2 ACK\nContent-Length: 0\n\n]]></send>\n"
-        )
-    };
-    format!(
-        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"agent call\">\n\
-         <send retrans=\"500\"><![CDATA[\n{invite1}]]></send>\n\
-         <recv response=\"100\" optional=\"true\"/>\n<recv response=\"401\" auth=\"true\"/>\n\
-         <send><![CDATA[\n{ack1}]]></send>\n\
-         <send retrans=\"500\"><![CDATA[\n{invite2}]]></send>\n\
-         <recv response=\"100\" optional=\"true\"/>\n<recv response=\"180\" optional=\"true\"/>\n\
-         <recv response=\"183\" optional=\"true\"/>\n{tail}</scenario>\n"
-    )
-}
-
-/// Runs one sipp call from `user` to `number`; returns (success, output).
-async fn sipp_call(user: &str, password: &str, number: &str, final_code: u16) -> (bool, String) {
-    sipp_call_talking(user, password, number, final_code, 1500).await
-}
-
-/// Like [`sipp_call`], talking for `talk_ms` once answered.
-pub(crate) async fn sipp_call_talking(user: &str, password: &str, number: &str, final_code: u16, talk_ms: u64) -> (bool, String) {
-    let dir = std::env::temp_dir().join(format!("callbase-sipp-{}", callbase_tests::unique("c")));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("uac.xml");
-    std::fs::write(&file, scenario(user, final_code, talk_ms)).unwrap();
-    let port = (20000 + rand::random::<u16>() % 20000).to_string();
-    let out = tokio::time::timeout(
-        Duration::from_secs(40),
-        tokio::process::Command::new("sipp")
-            .args(["-sf", file.to_str().unwrap(), "-s", number, "-au", user, "-ap", password, "-m", "1", "-l", "1"])
-            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port, "-timeout", "30s", "-timeout_error", "-nostdin"])
-            .args(["-trace_err", "-trace_msg"])
-            .arg(env("CALLBASE_PLATFORM_SIP"))
-            .current_dir(&dir)
-            .output(),
-    )
-    .await
-    .expect("sipp finishes within 40 s")
-    .expect("sipp runs (package sip-tester)");
-    let mut text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    for e in std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()) {
-        if e.file_name().to_string_lossy().ends_with(".log") {
-            text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
-        }
-    }
-    // sipp exits 0 when every call succeeded.
-    (out.status.success(), text.chars().rev().take(6000).collect::<String>().chars().rev().collect())
-}
-
-pub(crate) async fn agent_with_trunk(app: &TestApp) -> (Browser, callbase_tests::Tenant, String, String) {
-    let (admin, t) = app.telephony_tenant().await;
-    let r = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD"))).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
-    let p = admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
-    let login = pw.body["sip_login"].as_str().unwrap().to_string();
-    let password = pw.body["sip_password"].as_str().unwrap().to_string();
-    (admin, t, login, password)
-}
 
 async fn last_call(tenant: i64) -> Option<Value> {
     let pool = worker_pool().await;

@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::calls::{agent_with_trunk, sipp_call_talking, wait_result};
+use callbase_tests::calls::{agent_with_trunk, sipp_call_talking};
+
+use crate::calls::wait_result;
 
 fn store() -> ObjectStore {
     ObjectStore::new(&settings(&[]).s3)

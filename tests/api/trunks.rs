@@ -1,32 +1,12 @@
 //! Trunks against the real platform Asterisk and the demo carrier of the test stack.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use callbase_tests::{env, Browser, TestApp};
+use callbase_tests::{env, TestApp};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn carrier() -> String {
-    env("CALLBASE_CARRIER_SIP")
-}
-
-pub(crate) fn body(user: &str, password: &str) -> Value {
-    json!({"mode": "simple", "label": "Carrier", "username": user, "password": password, "domain": carrier()})
-}
-
-/// Polls the trunk list until the trunk reaches `state` (or the deadline passes).
-pub(crate) async fn wait_for_state(b: &Browser, id: &Value, state: &str, within: Duration) -> Value {
-    let start = Instant::now();
-    loop {
-        let list = b.get("/api/trunks").await;
-        let t = list.body.as_array().unwrap().iter().find(|t| &t["id"] == id).cloned().expect("trunk listed");
-        if t["status"]["state"] == state {
-            return t;
-        }
-        assert!(start.elapsed() < within, "trunk did not become {state} within {within:?}; last: {t}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
+pub(crate) use callbase_tests::calls::{trunk_body as body, wait_for_trunk as wait_for_state};
 
 #[tokio::test]
 async fn correct_credentials_turn_green_wrong_turn_red_and_a_fix_turns_green_again() {

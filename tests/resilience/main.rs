@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod recordings;
+
 use callbase_tests::{env, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

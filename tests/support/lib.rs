@@ -64,6 +64,7 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     callbase_app::settings::Settings::load_from(None, Some(vars)).expect("stack settings load")
 }
 
+pub mod calls;
 pub mod sip;
 
 pub fn unique(prefix: &str) -> String {
