@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, isApiError } from './api/client';
 import type { Me } from './api/types';
+import { isAdminRole } from './api/types';
 import { Alert } from './components/Alert';
 import { AppFrame } from './components/AppFrame';
 import { explain, msg, say, type Msg } from './errors';
@@ -13,6 +14,7 @@ import { SignupPage } from './pages/SignupPage';
 import { TrunksPage } from './pages/trunks/TrunksPage';
 import { DialRulesPage } from './pages/telephony/DialRulesPage';
 import { PhoneSetupPage } from './pages/telephony/PhoneSetupPage';
+import { CallsPage } from './pages/calls/CallsPage';
 import { TelephonyPage } from './pages/telephony/TelephonyPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
@@ -27,6 +29,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   telephony: 'nav.telephony',
   dialRules: 'nav.dialRules',
   phoneSetup: 'phone.desk.setup',
+  calls: 'calls.title',
   notFound: 'notFound.title',
 };
 
@@ -141,6 +144,7 @@ export function App() {
       {resolution.route === 'telephony' && <TelephonyPage />}
       {resolution.route === 'dialRules' && <DialRulesPage />}
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
+      {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

@@ -7,6 +7,12 @@
  * user's language.
  */
 import type {
+  AuditEntry,
+  CallFilter,
+  CallPage,
+  CallPatch,
+  CallRecord,
+  RecordingSettings,
   CreateGroupRequest,
   CreateUserRequest,
   ErrorBody,
@@ -345,6 +351,62 @@ export class ApiClient {
   }
   deleteGreeting(): Promise<void> {
     return this.send('DELETE', '/api/telephony/greeting');
+  }
+  /** The query string of a call filter (also used for the CSV export link). */
+  static callQuery(f: CallFilter): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(f)) {
+      if (v === undefined || v === '' || v === false) continue;
+      q.set(k, String(v));
+    }
+    const s = q.toString();
+    return s ? `?${s}` : '';
+  }
+  calls(f: CallFilter): Promise<CallPage> {
+    return this.request('GET', `/api/calls${ApiClient.callQuery(f)}`);
+  }
+  patchCall(id: string, p: CallPatch): Promise<CallRecord> {
+    return this.send('PATCH', `/api/calls/${id}`, p);
+  }
+  recordingSettings(): Promise<RecordingSettings> {
+    return this.request('GET', '/api/telephony/recording');
+  }
+  setRecordingSettings(s: RecordingSettings): Promise<RecordingSettings> {
+    return this.send('PUT', '/api/telephony/recording', s);
+  }
+  recordingAudit(): Promise<AuditEntry[]> {
+    return this.request('GET', '/api/calls/audit');
+  }
+  /**
+   * Downloads `records.zip` of the given calls, reporting progress (bytes received of the archive's
+   * size, which the server sends exactly); resolves with the archive.
+   */
+  async recordingsZip(ids: string[], onProgress: (received: number, total: number) => void): Promise<Blob> {
+    const headers = { Accept: 'application/zip', 'Content-Type': 'application/json', 'X-CSRF-Token': await this.csrfToken() };
+    let res: Response;
+    try {
+      res = await this.fetchImpl('/api/calls/recordings.zip', { method: 'POST', headers, body: JSON.stringify({ ids }), credentials: 'same-origin' });
+    } catch (e) {
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new ApiError(res.status, body?.code ?? 'bad_response', body?.message ?? res.statusText);
+    }
+    const total = Number(res.headers.get('Content-Length') ?? 0);
+    if (!res.body) return res.blob();
+    const reader = res.body.getReader();
+    const parts: BlobPart[] = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      received += value.length;
+      onProgress(received, total);
+    }
+    if (total && received !== total) throw new ApiError(0, 'network', 'the download was cut short');
+    return new Blob(parts, { type: 'application/zip' });
   }
   phoneSetup(): Promise<PhoneSetup> {
     return this.request('GET', '/api/telephony/me/phone-setup');

@@ -227,3 +227,83 @@ export interface PhoneSetup {
   extension: string;
   browser_calls: boolean;
 }
+
+/** A call record (GET /api/calls). */
+export interface CallRecording {
+  state: 'recording' | 'pending' | 'stored' | 'failed' | 'deleted';
+  bytes: number | null;
+  duration_ms: number | null;
+  file_name: string;
+}
+
+export interface CallRecord {
+  id: string;
+  direction: 'inbound' | 'outbound' | 'internal';
+  user_id: number | null;
+  user_name: string | null;
+  number: string;
+  did: string | null;
+  trunk_slot: number | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  duration_secs: number | null;
+  connect_secs: number | null;
+  talk_secs: number | null;
+  hold_secs: number;
+  result: 'answered' | 'missed' | 'busy' | 'failed' | 'refused' | 'forwarded' | null;
+  reason: string | null;
+  route_note: string | null;
+  note: string | null;
+  call_type: string | null;
+  call_result: string | null;
+  legal_hold: boolean;
+  recording: CallRecording | null;
+}
+
+export interface CallPage {
+  items: CallRecord[];
+  total: number;
+  page: number;
+  per_page: number;
+}
+
+export interface CallFilter {
+  from?: string;
+  to?: string;
+  direction?: string;
+  result?: string;
+  missed?: boolean;
+  number?: string;
+  sort?: string;
+  order?: 'asc' | 'desc';
+  page?: number;
+  per_page?: number;
+}
+
+export interface CallPatch {
+  note?: string;
+  call_type?: string;
+  call_result?: string;
+  legal_hold?: boolean;
+}
+
+export interface RecordingSettings {
+  record_calls: boolean;
+  record_group_ids: number[];
+  retention_days: number;
+  retention_delete_calls: boolean;
+  calls_visible_to_all: boolean;
+  call_types: string[];
+  call_results: string[];
+}
+
+export interface AuditEntry {
+  call_id: string;
+  user_id: number | null;
+  user_name: string | null;
+  action: 'listen' | 'download' | 'zip';
+  ip: string | null;
+  user_agent: string | null;
+  at: string;
+}

@@ -97,7 +97,7 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
   const main: NavEntry[] = [
     { label: 'nav.home', icon: 'home', route: 'home', path: '/' },
     { label: 'nav.crm', icon: 'table' },
-    { label: 'nav.calls', icon: 'phone' },
+    { label: 'nav.calls', icon: 'phone', route: 'calls', path: '/calls' },
   ];
   const settings: NavEntry[] = [
     { label: 'nav.users', icon: 'user', route: 'users', path: '/users' },
