@@ -124,6 +124,42 @@ for (const kind of ['chromium', 'firefox']) {
       assert.ok(level > 0.01, `remote audio level ${level}`);
       if (kind === 'chromium') await screenshot(page, 'phone-in-call');
       await hangup(page);
+      const hungUp = Date.now();
+
+      // The call's recording reaches S3 within 10 s of the hang-up, and the mp3 the user downloads
+      // decodes (in the browser) to the call's length and holds the echoed tone.
+      let rec;
+      await until('recording stored', async () => {
+        const r = await page.evaluate(async () => (await fetch('/api/calls?direction=outbound&per_page=1')).json());
+        rec = r.items?.[0];
+        return rec?.recording?.state === 'stored';
+      }, 10000, 200);
+      timings.push(`${kind}: hang-up → recording in S3 ${Date.now() - hungUp} ms`);
+      const got = await page.evaluate(async (id, tone) => {
+        const res = await fetch(`/api/calls/${id}/recording?download=1`);
+        const buf = await res.arrayBuffer();
+        const audio = await new OfflineAudioContext(1, 1, 16000).decodeAudioData(buf);
+        const x = audio.getChannelData(0);
+        const power = (f) => {
+          const k = 2 * Math.cos((2 * Math.PI * f) / audio.sampleRate);
+          let s1 = 0, s2 = 0;
+          for (const v of x) { const s0 = v + k * s1 - s2; s2 = s1; s1 = s0; }
+          return (s1 * s1 + s2 * s2 - k * s1 * s2) / x.length;
+        };
+        return { secs: audio.duration, disposition: res.headers.get('content-disposition'), tone: power(tone), other: power(tone * 1.37) + power(tone * 0.61) };
+      }, rec.id, TONE);
+      const talk = (Date.parse(rec.ended_at) - Date.parse(rec.answered_at)) / 1000;
+      assert.ok(Math.abs(got.secs - talk) < 1.0, `recording ${got.secs.toFixed(2)} s vs call ${talk.toFixed(2)} s`);
+      assert.ok(got.disposition.includes(`${rec.id}_${rec.number}_`), got.disposition);
+      assert.ok(got.tone > 20 * got.other, `the recording holds the echoed ${TONE} Hz tone: ${JSON.stringify(got)}`);
+      if (kind === 'chromium') {
+        await page.evaluate(() => { location.hash = '#/calls'; });
+        const row = await page.waitForSelector(`[data-testid="call-${rec.id}"] button`, { timeout: 10000 });
+        await row.click();
+        await page.waitForSelector('[data-testid=call-audio]', { timeout: 5000 });
+        await screenshot(page, 'calls');
+        await page.evaluate(() => { location.hash = '#/'; });
+      }
     });
 
     it('rings for a call from the carrier, answers, and the carrier hears the browser', async () => {

@@ -66,7 +66,7 @@ describe('Calls page', () => {
 
     const dir = q<HTMLSelectElement>('[data-testid=calls-direction]')!;
     dir.value = 'inbound';
-    await act(() => dir.dispatchEvent(new Event('change')));
+    await act(() => { dir.dispatchEvent(new Event('change')); });
     await until(() => requests.find((r) => r.url.includes('direction=inbound')));
 
     // A row opens: player and download link; the call without a recording cannot be selected.
@@ -78,12 +78,12 @@ describe('Calls page', () => {
 
     const type = root.querySelector<HTMLSelectElement>('.call-detail select')!;
     type.value = 'Sales';
-    await act(() => type.dispatchEvent(new Event('change')));
+    await act(() => { type.dispatchEvent(new Event('change')); });
     await until(() => requests.find((r) => r.method === 'PATCH' && r.body.call_type === 'Sales'));
 
     const box = q<HTMLInputElement>('[data-testid=call-c1] input')!;
     box.checked = true;
-    await act(() => box.dispatchEvent(new Event('change')));
+    await act(() => { box.dispatchEvent(new Event('change')); });
     await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
     await until(() => (q('[data-testid=calls-progress]')?.textContent ?? '').includes('saved') || null);
     const zipReq = requests.find((r) => r.url === '/api/calls/recordings.zip')!;
@@ -102,7 +102,7 @@ describe('Calls page', () => {
     render(<CallsPage isAdmin={false} />, root);
     const box = await until(() => q<HTMLInputElement>('[data-testid=call-c1] input'));
     box.checked = true;
-    await act(() => box.dispatchEvent(new Event('change')));
+    await act(() => { box.dispatchEvent(new Event('change')); });
     await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
     const p = await until(() => q('[data-testid=calls-progress]'));
     await until(() => (p.textContent ?? '').includes('did not answer') || null);
@@ -132,11 +132,11 @@ describe('Recording settings', () => {
     const form = await until(() => q<HTMLFormElement>('[data-testid=rec-form]'));
     const days = q<HTMLInputElement>('[data-testid=rec-retention]')!;
     days.value = '90';
-    await act(() => days.dispatchEvent(new Event('input')));
+    await act(() => { days.dispatchEvent(new Event('input')); });
     const types = form.querySelectorAll('textarea')[0]!;
     types.value = 'Sales\nSupport\n\nComplaint\n';
-    await act(() => types.dispatchEvent(new Event('input')));
-    await act(() => form.dispatchEvent(new Event('submit', { cancelable: true })));
+    await act(() => { types.dispatchEvent(new Event('input')); });
+    await act(() => { form.dispatchEvent(new Event('submit', { cancelable: true })); });
     const put = await until(() => requests.find((r) => r.method === 'PUT'));
     expect(put.body.retention_days).toBe(90);
     expect(put.body.call_types).toEqual(['Sales', 'Support', 'Complaint']);
