@@ -93,6 +93,22 @@ impl TestApp {
         TestApp { addr, base: format!("http://{addr}"), settings, client_ip }
     }
 
+    /// A server started elsewhere (the benchmarks' release binary), once it answers `/readyz`.
+    pub async fn attach(base: &str) -> Self {
+        let addr: SocketAddr = base.trim_start_matches("http://").parse().expect("base is http://ip:port");
+        for _ in 0..300 {
+            if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let mut r = rand::thread_rng();
+        let client_ip = format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
+        TestApp { addr, base: base.to_string(), settings: settings(&[]), client_ip }
+    }
+
     /// A new browser (empty cookie jar) against this server.
     pub fn browser(&self) -> Browser {
         let jar = Arc::new(Jar::default());

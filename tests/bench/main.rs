@@ -1,0 +1,207 @@
+//! `callbase-bench`: benchmarks against the real stack, run by `infra/bench` (release build, the
+//! test stack's PostgreSQL, Redis, callbase-s3 and both Asterisks, all on loopback).
+//!
+//! `recordings`: records.zip of 1 000 recordings (throughput, time to first byte, the server's
+//! peak RSS, beside a plain S3 read of the same objects as the ceiling), and recording
+//! availability after hang-up over real calls through the carrier.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use callbase_recordings::ObjectStore;
+use callbase_tests::calls::{agent_with_trunk, sipp_call_talking};
+use callbase_tests::{env, stack_env, worker_pool};
+use futures_util::StreamExt;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const FILES: usize = 1000;
+/// One minute of a recording at 32 kbit/s.
+const FILE_BYTES: usize = 240_000;
+const CALLS: usize = 5;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server() -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = Command::new(std::env::var("CALLBASE_APP_BIN").expect("CALLBASE_APP_BIN: run through infra/bench"));
+    cmd.arg("serve");
+    for (k, v) in stack_env().iter().filter(|(k, _)| k.starts_with("CALLBASE__")) {
+        cmd.env(k, v);
+    }
+    cmd.env("CALLBASE__HTTP__ADDR", format!("127.0.0.1:{port}"))
+        .env("CALLBASE__HTTP__PUBLIC_ORIGIN", format!("http://127.0.0.1:{port}"))
+        .env("CALLBASE__HTTP__TRUST_FORWARDED_FOR", "true")
+        .env("CALLBASE__WORKERS__STASIS", "true")
+        .env("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")
+        .env("CALLBASE__WORKERS__RECORDINGS", "true")
+        .env("CALLBASE__RECORDINGS__POLL_MS", "200")
+        .env("CALLBASE__LOG__FILTER", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let child = cmd.spawn().expect("callbase serve starts");
+    Server { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+fn rss_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "recordings".into());
+    anyhow::ensure!(what == "recordings", "unknown benchmark '{what}' (known: recordings)");
+    let server = start_server();
+    let pid = server.child.id();
+    let app = callbase_tests::TestApp::attach(&server.base).await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let store = ObjectStore::new(&callbase_tests::settings(&[]).s3);
+    let pool = worker_pool().await;
+
+    // 1 000 recordings of a minute each, stored as the uploader stores them.
+    eprintln!("seeding {FILES} recordings of {FILE_BYTES} bytes…");
+    let now = OffsetDateTime::now_utc();
+    let mut ids = Vec::with_capacity(FILES);
+    let mut keys = Vec::with_capacity(FILES);
+    let data: Vec<u8> = (0..FILE_BYTES).map(|i| (i * 31 % 251) as u8).collect();
+    let seeded: Vec<(Uuid, String)> = futures_util::stream::iter(0..FILES)
+        .map(|_| {
+            let (store, data) = (store.clone(), data.clone());
+            async move {
+                let key = callbase_telephony::recording::new_key(callbase_core::TenantId(t.id));
+                store.put(&key, data, "audio/mpeg").await.expect("S3 put");
+                (Uuid::new_v4(), key)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for (id, key) in seeded {
+        sqlx::query(
+            "INSERT INTO calls (id, tenant_id, direction, number, started_at, answered_at, ended_at, result, recording_state, recording_key, recording_bytes, recording_ms) \
+             VALUES ($1, $2, 'inbound', '+74951234567', $3, $3, $3 + interval '1 minute', 'answered', 'stored', $4, $5, 60000)",
+        )
+        .bind(id)
+        .bind(t.id)
+        .bind(now)
+        .bind(&key)
+        .bind(FILE_BYTES as i64)
+        .execute(&pool)
+        .await?;
+        ids.push(id);
+        keys.push(key);
+    }
+
+    // The ceiling: reading the same objects from S3 one after another, no zip, no HTTP hop.
+    let start = Instant::now();
+    let mut raw = 0usize;
+    for k in &keys {
+        let o = store.read(k, None).await?.expect("object");
+        raw += o.body.collect().await?.into_bytes().len();
+    }
+    let raw_secs = start.elapsed().as_secs_f64();
+
+    // records.zip of all 1 000 through the server, the server's RSS sampled meanwhile.
+    let base_rss = rss_kb(pid, "VmRSS:");
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let (s, p) = (sampling.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while s.load(std::sync::atomic::Ordering::Relaxed) {
+                p.fetch_max(rss_kb(pid, "VmRSS:"), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let start = Instant::now();
+    let resp = admin
+        .request(reqwest::Method::POST, "/api/calls/recordings.zip")
+        .header("x-csrf-token", admin.csrf().await)
+        .json(&json!({ "ids": ids }))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 200, "records.zip answered");
+    let declared: u64 = resp.headers()["content-length"].to_str()?.parse()?;
+    let mut body = resp.bytes_stream();
+    let mut first = None;
+    let mut got = 0u64;
+    while let Some(chunk) = body.next().await {
+        let c = chunk?;
+        if first.is_none() && !c.is_empty() {
+            first = Some(start.elapsed());
+        }
+        got += c.len() as u64;
+    }
+    let zip_secs = start.elapsed().as_secs_f64();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().ok();
+    assert_eq!(got, declared, "the whole archive arrived");
+    let peak_rss = peak.load(std::sync::atomic::Ordering::Relaxed);
+
+    // Availability after hang-up: real calls through the carrier, hang-up (the call record's
+    // end) → the recording stored in S3 (the row's stored time).
+    let mut avail = Vec::new();
+    for i in 0..CALLS {
+        let (ok, log) = sipp_call_talking(&login, &password, "1234567", 200, 3000).await;
+        assert!(ok, "bench call {i}:\n{log}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let row: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)> = sqlx::query_as(
+                "SELECT ended_at, recording_stored_at FROM calls WHERE tenant_id = $1 AND direction = 'outbound' AND recording_state = 'stored' \
+                 ORDER BY started_at DESC LIMIT 1",
+            )
+            .bind(t.id)
+            .fetch_optional(&pool)
+            .await?;
+            if let Some((Some(end), Some(stored))) = row {
+                let count: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE tenant_id = $1 AND direction = 'outbound' AND recording_state = 'stored'")
+                    .bind(t.id)
+                    .fetch_one(&pool)
+                    .await?;
+                if count as usize == i + 1 {
+                    avail.push((stored - end).as_seconds_f64() * 1000.0);
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "recording of bench call {i} not stored in 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    avail.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+    let mb = |bytes: f64, secs: f64| bytes / secs / 1_000_000.0;
+    let ttfb = first.unwrap_or_default().as_secs_f64() * 1000.0;
+    println!("\n## records.zip and recording availability ({})\n", env("CALLBASE_STACK"));
+    println!("| measure | result | goal |");
+    println!("|---|---|---|");
+    println!("| records.zip of {FILES} × {} KB: throughput | **{:.0} MB/s** ({:.1} MB in {:.2} s) | ≥ 200 MB/s |", FILE_BYTES / 1000, mb(got as f64, zip_secs), got as f64 / 1e6, zip_secs);
+    println!("| same objects read straight from S3 (ceiling, no zip, no HTTP hop) | {:.0} MB/s | — |", mb(raw as f64, raw_secs));
+    println!("| time to first byte (1 000 HEAD checks included) | **{ttfb:.0} ms** | ≤ 500 ms |");
+    println!("| server RSS: before → peak during the download | {:.1} → **{:.1} MB** (+{:.1} MB) | ≤ 32 MB |", base_rss as f64 / 1024.0, peak_rss as f64 / 1024.0, (peak_rss.saturating_sub(base_rss)) as f64 / 1024.0);
+    println!("| recording available after hang-up, {CALLS} real calls: p50 / max | **{:.0} / {:.0} ms** | ≤ 10 s |", pct(&avail, 0.5), pct(&avail, 1.0));
+    println!("\nserver peak RSS since start (VmHWM): {:.1} MB", rss_kb(pid, "VmHWM:") as f64 / 1024.0);
+    drop(server);
+    Ok(())
+}
