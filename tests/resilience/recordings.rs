@@ -219,4 +219,12 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     let b = reader.browser();
     assert_eq!(b.login(&t.account, &t.admin_login, &t.admin_password).await.status, StatusCode::OK);
     assert_downloads(&b, s[0].0, 1.5).await;
+
+    // S3 gone at download time: 503 with a retry hint, never a truncated file.
+    s3.stop();
+    let r = b.request(reqwest::Method::GET, &format!("/api/calls/{}/recording?download=1", s[0].0)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "30");
+    let zip = b.post("/api/calls/recordings.zip", serde_json::json!({"ids": [s[0].0]})).await;
+    assert_eq!((zip.status, zip.body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")));
 }

@@ -102,6 +102,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Throttled { retry_after } = self {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A dependency is down for a moment: tell clients when to try again.
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
         resp
     }
 }

@@ -60,6 +60,8 @@ async fn main() -> anyhow::Result<()> {
             },
             _ = stop.as_mut() => break,
         };
+        // Without TCP_NODELAY a small response waits for the client's delayed ACK (~40 ms a request).
+        let _ = socket.set_nodelay(true);
         let conn = graceful.watch(http.serve_connection(TokioIo::new(socket), service.clone()).into_owned());
         tokio::spawn(async move {
             let _ = conn.await;
