@@ -131,12 +131,18 @@ async fn five_calls_recorded_while_s3_is_down_all_arrive_when_it_is_back() {
         let (ok, log) = sipp_call_talking(&login, &password, "1234567", 200, 1500).await;
         assert!(ok, "call {i} answered:\n{log}");
     }
-    // All five wait: pending, with the reason, their mp3 in the spool.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let s = states(t.id).await;
+    // All five wait: pending, with the reason, their mp3 in the spool (each has been tried once:
+    // the uploader takes the queue in turn, so the last call may wait for retries of the others).
+    let tried = tokio::time::Instant::now();
+    let mut s = states(t.id).await;
+    while s.len() < 5 || s.iter().any(|(_, _, e)| e.is_none()) {
+        assert!(tried.elapsed() < Duration::from_secs(20), "every recording tried once: {s:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        s = states(t.id).await;
+    }
     assert_eq!(s.len(), 5, "{s:?}");
     for (id, st, err) in &s {
-        assert_eq!(st.as_deref(), Some("pending"), "{id}: {s:?}");
+        assert_eq!(st.as_deref(), Some("pending"), "{id}: {s:#?}");
         assert!(err.as_deref().is_some_and(|e| e.contains("object store")), "{id}: {err:?}");
     }
     assert_eq!(spool_files(&spool).len(), 5, "every recording is in the spool");

@@ -86,6 +86,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        // `CALLBASE_TEST_LOG=callbase_telephony=debug` shows the in-process server's logs (nextest
+        // prints them for a failing test).
+        if let Ok(filter) = std::env::var("CALLBASE_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let settings = settings(overrides);
         let (addr, _handle) = callbase_app::startup::spawn(&settings).await.expect("server starts");
         let mut r = rand::thread_rng();
