@@ -192,9 +192,12 @@ impl Call {
         self.ctx.router.forget(ch);
     }
 
+    /// A mixing bridge with `proxy_media`: media always passes through the core. Without it two
+    /// PCMU legs (desk phone ↔ trunk) were bridged natively and lost their audio when the bridge
+    /// had to become softmix as the recording joined (docs/e2e-lab.md).
     async fn new_bridge(&mut self) -> Option<String> {
         let id = format!("b-{}", self.id);
-        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &[("type", "mixing"), ("bridgeId", &id), ("name", &id)], None).await {
+        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &[("type", "mixing,proxy_media"), ("bridgeId", &id), ("name", &id)], None).await {
             Ok(Some(_)) => {
                 self.bridge = Some(id.clone());
                 Some(id)

@@ -66,23 +66,6 @@ async function ctrl(command, params = '') {
   });
 }
 
-/**
- * Runs a call scenario, once more if the first try carried no audio. In a freshly started lab the
- * first call or two from baresip sometimes reach the carrier without media (under investigation,
- * docs/e2e-lab.md); a second failure fails the test.
- */
-async function twice(what, fn) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      console.log(`# ${what}: try ${attempt} failed (${e.message.split('\n')[0]}); trying again`);
-      await sleep(1000);
-    }
-  }
-}
-
 /** Ends the call from both sides: baresip's own hang-up, and the carrier's (so its recording is
  * finished even if the control command was lost). */
 async function hangupAll() {
@@ -133,7 +116,7 @@ describe('desk phone (baresip)', () => {
     console.log(`# baresip: start → registered ${Date.now() - started} ms`);
   });
 
-  it('rings and auto-answers a call from the carrier; the carrier hears it', () => twice('inbound', async () => {
+  it('rings and auto-answers a call from the carrier; the carrier hears it', async () => {
     const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
     await carrier.action('Originate', {
       Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
@@ -145,9 +128,9 @@ describe('desk phone (baresip)', () => {
     await assertCarrierHeard(recs, TONE);
     recs.stop();
     await until('call record finished', async () => lastCall(t.me.tenant.id) === 'inbound|answered|true', 10000, 300);
-  }));
+  });
 
-  it('calls out through the trunk', () => twice('outbound', async () => {
+  it('calls out through the trunk', async () => {
     const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
     await ctrl('dial', '9996');
     await until('outbound call answered', async () => lastCall(t.me.tenant.id) === 'outbound||true', 15000, 300);
@@ -155,7 +138,7 @@ describe('desk phone (baresip)', () => {
     await hangupAll();
     await assertCarrierHeard(recs, TONE);
     recs.stop();
-  }));
+  });
 
   it('callback click-to-call rings the desk phone first, then dials the number', async () => {
     const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
