@@ -3,6 +3,7 @@
 
 mod auth;
 mod calls;
+mod crm;
 mod dial_rules;
 mod groups;
 mod health;

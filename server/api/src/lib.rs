@@ -180,7 +180,7 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -190,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, calls, dial_rules, groups, phone, records, telephony, trunks, users};
+    use routes::{auth, calls, crm, crm_import, dial_rules, groups, phone, records, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -229,6 +229,21 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::recording))
         .routes(routes!(records::get_settings, records::put_settings))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
+        .routes(routes!(crm::list_tables, crm::create_table))
+        .routes(routes!(crm::patch_table, crm::delete_table))
+        .routes(routes!(crm::create_field))
+        .routes(routes!(crm::patch_field, crm::delete_field))
+        .routes(routes!(crm::list_records, crm::create_record))
+        .routes(routes!(crm::get_record, crm::patch_record, crm::delete_record))
+        .routes(routes!(crm::export_csv))
+        .routes(routes!(crm::lookup))
+        .routes(routes!(crm::call_card))
+        .routes(routes!(crm::client_from_call))
+        .routes(routes!(crm::attach_to_record))
+        .routes(routes!(crm::get_settings, crm::put_settings))
+        .routes(routes!(crm_import::get))
+        .routes(routes!(crm_import::run))
+        .routes(routes!(crm_import::upload).layer(DefaultBodyLimit::max(crm_import::FILE_MAX_BYTES)))
         .routes(routes!(telephony::put_greeting, telephony::delete_greeting).layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)))
 }
 

@@ -3,6 +3,7 @@
 //! "Parse, don't validate": a value of these types that exists is valid, so code further in never
 //! re-checks an account slug or a password rule.
 
+pub mod crm;
 pub mod dial;
 pub mod ids;
 pub mod inputs;

@@ -80,6 +80,8 @@ pub async fn create_tenant(tx: &mut Tx, account: &str, name: &str) -> sqlx::Resu
             admin_group = Some(id);
         }
     }
+    // Every tenant starts with a "Clients" call table (migrations/0009_crm.sql).
+    sqlx::query("SELECT crm_create_clients($1)").bind(tenant.id).execute(&mut **tx).await?;
     Ok((tenant, admin_group.expect("built-in groups include Administrator")))
 }
 

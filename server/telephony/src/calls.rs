@@ -94,7 +94,9 @@ impl Call {
         let res = async {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
             sqlx::query(
-                "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                // The CRM record the agent called from (only one of this tenant's: RLS hides others).
+                "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8))",
             )
             .bind(Uuid::parse_str(&self.id).unwrap_or_default())
             .bind(self.tenant)
@@ -103,6 +105,7 @@ impl Call {
             .bind(&self.number)
             .bind(&self.did)
             .bind(self.trunk)
+            .bind(self.client_ref.as_deref().and_then(|r| r.parse::<i64>().ok()))
             .execute(&mut *tx)
             .await?;
             tx.commit().await
@@ -359,7 +362,18 @@ async fn outbound(
 ) -> Result<(), String> {
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     let id = call_id.unwrap_or_else(|| Uuid::new_v4().to_string());
-    let client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    let mut client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    // Click-to-call by reference (`crm-<record>-<field>`): users who see numbers masked dial the
+    // CRM phone field, never the number; it is resolved here, inside the tenant.
+    let resolved;
+    let exten = match crm_reference(exten) {
+        Some((record, field)) => {
+            resolved = crm_phone(&ctx, tenant, record, field).await.unwrap_or_default();
+            client_ref = Some(record.to_string());
+            resolved.as_str()
+        }
+        None => exten,
+    };
     let mut call = Call {
         ctx: ctx.clone(),
         id: id.clone(),
@@ -381,6 +395,20 @@ async fn outbound(
     let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
     ctx.router.forget_call(&id);
     out
+}
+
+/// `crm-<record>-<field>` → (record, field).
+pub fn crm_reference(exten: &str) -> Option<(i64, i64)> {
+    let (r, f) = exten.strip_prefix("crm-")?.split_once('-')?;
+    Some((r.parse().ok()?, f.parse().ok()?))
+}
+
+/// The E.164 number of a CRM record's phone field, inside the tenant.
+async fn crm_phone(ctx: &Ctx, tenant: TenantId, record: i64, field: i64) -> Option<String> {
+    let mut tx = ctx.db.tenant_tx(tenant).await.ok()?;
+    let n = callbase_db::crm::phone_of(&mut tx, tenant, record, field).await.ok()?;
+    let _ = tx.commit().await;
+    n
 }
 
 async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, rx: &mut Rx) -> Result<(), String> {
@@ -953,6 +981,14 @@ mod tests {
         }
         for c in [16, 17, 21, 1, 28] {
             assert!(!try_next_trunk(c), "cause {c}");
+        }
+    }
+
+    #[test]
+    fn crm_references_are_parsed_strictly() {
+        assert_eq!(crm_reference("crm-12-345"), Some((12, 345)));
+        for bad in ["crm-12", "crm--1-2", "crm-a-1", "79161234567", "crm-1-2-3"] {
+            assert_eq!(crm_reference(bad), None, "{bad}");
         }
     }
 

@@ -68,7 +68,12 @@ pub async fn transfer(State(st): State<AppState>, cu: CurrentUser, Path(call_id)
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CallbackBody {
+    /// The number to call; or
+    #[serde(default)]
     pub number: String,
+    /// a CRM record's phone field (click-to-call by reference, for users who see numbers masked).
+    pub record_id: Option<i64>,
+    pub field_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,12 +95,20 @@ pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): A
     if me.is_none() {
         return Err(ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"));
     }
-    let number = b.number.trim().to_string();
+    let (number, target) = match (b.record_id, b.field_id) {
+        (Some(r), Some(f)) => {
+            let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+            let n = callbase_db::crm::phone_of(&mut tx, cu.tenant_id, r, f).await?.ok_or(ApiError::NotFound)?;
+            tx.commit().await?;
+            (n, format!("crm-{r}-{f}"))
+        }
+        _ => (b.number.trim().to_string(), b.number.trim().to_string()),
+    };
     match rules.route(&number, |e| users.iter().any(|u| u.extension == e)) {
         Ok(Routed::Internal { .. } | Routed::External { .. }) => {}
         Err(refusal) => return Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
     }
     let call_id = Uuid::new_v4().to_string();
-    publish(&st, &Command::Callback { call_id: call_id.clone(), tenant: cu.tenant_id, user: cu.user_id, number }).await?;
+    publish(&st, &Command::Callback { call_id: call_id.clone(), tenant: cu.tenant_id, user: cu.user_id, number: target }).await?;
     Ok((StatusCode::ACCEPTED, Json(CallbackStarted { call_id })))
 }

@@ -9,6 +9,7 @@ use axum::response::Response;
 use futures_util::StreamExt;
 
 use crate::auth::CurrentUser;
+use crate::routes::crm::Masking;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -34,10 +35,13 @@ pub async fn events(
     pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
     let is_admin = cu.role.is_admin();
     let user = cu.user_id.0;
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin, user)))
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let masking = crate::routes::crm::masking_for(&mut tx, &cu).await?;
+    tx.commit().await?;
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin, user, masking)))
 }
 
-async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool, user: i64) {
+async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool, user: i64, masking: Option<Masking>) {
     let mut messages = pubsub.into_on_message();
     loop {
         tokio::select! {
@@ -50,6 +54,10 @@ async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bo
                 if !addressed_to(&payload, user) {
                     continue;
                 }
+                let payload = match &masking {
+                    Some(m) => mask_numbers(&payload, m),
+                    None => payload,
+                };
                 if socket.send(Message::Text(payload.into())).await.is_err() {
                     break;
                 }
@@ -60,6 +68,21 @@ async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bo
             },
         }
     }
+}
+
+/// The event as a masked user may see it: every number it carries masked. (The masking of a
+/// socket is fixed when it opens; a settings change applies from the next connection.)
+fn mask_numbers(payload: &str, m: &Masking) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(payload) else { return payload.to_string() };
+    if let Some(o) = v.as_object_mut() {
+        for key in ["number", "from", "to", "target"] {
+            if let Some(serde_json::Value::String(n)) = o.get(key) {
+                let masked = m.apply(n);
+                o.insert(key.to_string(), serde_json::Value::String(masked));
+            }
+        }
+    }
+    v.to_string()
 }
 
 fn is_admin_only(payload: &str) -> bool {
@@ -80,7 +103,16 @@ fn addressed_to(payload: &str, user: i64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{addressed_to, is_admin_only};
+    use super::{addressed_to, is_admin_only, mask_numbers};
+    use crate::routes::crm::Masking;
+    use callbase_core::crm::MaskMode;
+
+    #[test]
+    fn masked_users_get_masked_numbers() {
+        let m = Masking { mode: MaskMode::Prefix, chars: 6 };
+        let out = mask_numbers(r#"{"type":"call","number":"+79161234567","did":null}"#, &m);
+        assert!(out.contains("******234567") && !out.contains("+7916"), "{out}");
+    }
 
     #[test]
     fn events_with_an_audience_reach_only_it() {

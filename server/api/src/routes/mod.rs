@@ -1,5 +1,7 @@
 pub mod auth;
 pub mod calls;
+pub mod crm;
+pub mod crm_import;
 pub mod dial_rules;
 pub mod events;
 pub mod trunks;

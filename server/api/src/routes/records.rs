@@ -105,6 +105,9 @@ struct Row {
     recording_key: Option<String>,
     recording_bytes: Option<i64>,
     recording_ms: Option<i32>,
+    /// How the viewer sees numbers (set by `Viewer::own`).
+    #[sqlx(skip)]
+    masking: Option<crate::routes::crm::Masking>,
 }
 
 const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.number, c.did, c.trunk_slot, c.started_at, c.answered_at, \
@@ -113,10 +116,13 @@ const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.numb
 const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id";
 
 impl Row {
-    /// The number as this viewer may see it. (Per-group masking arrives with the CRM settings;
-    /// every response goes through here.)
+    /// The number as this viewer may see it (masked for members of the masked groups; every
+    /// response, export and file name goes through here).
     fn shown_number(&self) -> String {
-        self.number.clone()
+        match &self.masking {
+            Some(m) => m.apply(&self.number),
+            None => self.number.clone(),
+        }
     }
 
     fn file_name(&self) -> String {
@@ -165,6 +171,7 @@ struct Viewer {
     user: UserId,
     admin: bool,
     sees_all: bool,
+    masking: Option<crate::routes::crm::Masking>,
 }
 
 async fn viewer(tx: &mut Tx, cu: &CurrentUser) -> ApiResult<Viewer> {
@@ -181,10 +188,24 @@ async fn viewer(tx: &mut Tx, cu: &CurrentUser) -> ApiResult<Viewer> {
         .fetch_optional(&mut **tx)
         .await?
         .unwrap_or(false);
-    Ok(Viewer { tenant: cu.tenant_id, user: cu.user_id, admin, sees_all: admin || all })
+    let masking = crate::routes::crm::masking_for(tx, cu).await?;
+    Ok(Viewer { tenant: cu.tenant_id, user: cu.user_id, admin, sees_all: admin || all, masking })
 }
 
 impl Viewer {
+    fn own(&self, mut r: Row) -> Row {
+        r.masking = self.masking;
+        r
+    }
+
+    /// Masked users cannot search by number (probing would reveal the numbers).
+    fn check_filter(&self, f: &Filter) -> ApiResult<()> {
+        if self.masking.is_some() && f.number.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+            return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: filter by other columns"));
+        }
+        Ok(())
+    }
+
     fn restrict(&self, q: &mut QueryBuilder<'_, Postgres>) {
         q.push(" WHERE c.tenant_id = ").push_bind(self.tenant);
         if !self.sees_all {
@@ -297,6 +318,7 @@ pub async fn list(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<F
     let page = f.page.unwrap_or(1).max(1);
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
+    v.check_filter(&f)?;
     let mut count = QueryBuilder::new("SELECT count(*)");
     count.push(FROM);
     v.restrict(&mut count);
@@ -309,16 +331,13 @@ pub async fn list(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<F
     q.push(" LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
     let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    Ok(Json(CallPage { items: rows.into_iter().map(Row::into_api).collect(), total, page, per_page }))
+    Ok(Json(CallPage { items: rows.into_iter().map(|r| v.own(r).into_api()).collect(), total, page, per_page }))
 }
 
 /// A CSV cell: quoted, and a leading `= + - @` (or tab/CR) neutralised with `'` so spreadsheets
 /// never evaluate it as a formula.
 pub fn csv_cell(v: &str) -> String {
-    // A phone number in E.164 (`+` and digits only) is data, not a formula: kept as it is.
-    let phone = v.len() > 1 && v.starts_with('+') && v[1..].bytes().all(|b| b.is_ascii_digit());
-    let v = if !phone && v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_string() };
-    format!("\"{}\"", v.replace('"', "\"\""))
+    format!("\"{}\"", callbase_core::crm::csv_safe(v).replace('"', "\"\""))
 }
 
 /// The filtered call records as CSV (at most 100 000 rows).
@@ -327,6 +346,7 @@ pub fn csv_cell(v: &str) -> String {
 pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<Filter>) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
+    v.check_filter(&f)?;
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}{FROM}"));
     v.restrict(&mut q);
     f.apply(&mut q)?;
@@ -337,7 +357,7 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Query(f): Q
     let mut out = String::from("id,started_at,direction,user,number,did,trunk,result,reason,duration_secs,connect_secs,talk_secs,hold_secs,call_type,call_result,note,recording\r\n");
     let fmt = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default();
     for r in rows {
-        let c = r.into_api();
+        let c = v.own(r).into_api();
         let cells = [
             c.id.to_string(),
             fmt(Some(c.started_at)),
@@ -372,7 +392,21 @@ async fn visible_row(tx: &mut Tx, v: &Viewer, id: Uuid) -> ApiResult<Row> {
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}{FROM}"));
     v.restrict(&mut q);
     q.push(" AND c.id = ").push_bind(id);
-    q.build_query_as().fetch_optional(&mut **tx).await?.ok_or(ApiError::NotFound)
+    let r: Row = q.build_query_as().fetch_optional(&mut **tx).await?.ok_or(ApiError::NotFound)?;
+    Ok(v.own(r))
+}
+
+/// The raw number of a call the user may see, and the CRM record linked to it (for the call card;
+/// the number itself never leaves the server from here).
+pub async fn call_number(tx: &mut Tx, cu: &CurrentUser, id: Uuid) -> ApiResult<(String, Option<i64>)> {
+    let v = viewer(tx, cu).await?;
+    let row = visible_row(tx, &v, id).await?;
+    let linked: Option<i64> = sqlx::query_scalar("SELECT crm_record_id FROM calls WHERE tenant_id = $1 AND id = $2")
+        .bind(cu.tenant_id)
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((row.number, linked))
 }
 
 #[utoipa::path(get, path = "/api/calls/{id}", tag = "calls", params(("id" = Uuid, Path)),
@@ -560,7 +594,7 @@ pub async fn zip(State(st): State<AppState>, cu: CurrentUser, ip: ClientIp, head
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}{FROM}"));
     v.restrict(&mut q);
     q.push(" AND c.id = ANY(").push_bind(&ids).push(") ORDER BY c.started_at");
-    let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
+    let rows: Vec<Row> = q.build_query_as::<Row>().fetch_all(&mut *tx).await?.into_iter().map(|r| v.own(r)).collect();
     if rows.len() != ids.len() {
         return Err(ApiError::NotFound);
     }

@@ -1,0 +1,423 @@
+//! CRM tables, fields and records (migrations/0009_crm.sql). Records are written in batches (one
+//! statement per table touched, whatever the batch size): the API writes batches of one, an
+//! import thousands, the benchmark a million.
+
+use callbase_core::crm::{FieldDef, FieldKind, FilterOp};
+use callbase_core::TenantId;
+use serde_json::Value;
+use sqlx::{FromRow, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+
+use crate::Tx;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TableRow {
+    pub id: i64,
+    pub name: String,
+    pub call_table: bool,
+    pub card_field_ids: Vec<i64>,
+    pub record_count: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct FieldRow {
+    pub id: i64,
+    pub table_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub options: Vec<String>,
+    pub is_title: bool,
+    pub position: i32,
+}
+
+impl FieldRow {
+    pub fn def(&self) -> FieldDef {
+        FieldDef { id: self.id, name: self.name.clone(), kind: FieldKind::parse(&self.kind).unwrap_or(FieldKind::Text), options: self.options.clone() }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RecordRow {
+    pub id: i64,
+    pub table_id: i64,
+    pub data: Value,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A record's values, checked and normalised (see `callbase_core::crm::clean_value`).
+#[derive(Debug, Clone, Default)]
+pub struct RecordWrite {
+    /// `{field id: value}`.
+    pub data: serde_json::Map<String, Value>,
+    /// Sort key of every field of the table (None: no value).
+    pub keys: Vec<(i64, Option<String>)>,
+    /// E.164 form of every phone value that could be normalised.
+    pub phones: Vec<(i64, String)>,
+    pub search: String,
+}
+
+const TABLE_COLS: &str = "t.id, t.name, t.call_table, t.card_field_ids, \
+    (SELECT count(*) FROM crm_records r WHERE r.table_id = t.id) AS record_count";
+
+pub async fn list_tables(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TableRow>> {
+    sqlx::query_as(&format!("SELECT {TABLE_COLS} FROM crm_tables t WHERE t.tenant_id = $1 ORDER BY t.position, t.id")).bind(tenant).fetch_all(&mut **tx).await
+}
+
+pub async fn table(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<TableRow>> {
+    sqlx::query_as(&format!("SELECT {TABLE_COLS} FROM crm_tables t WHERE t.tenant_id = $1 AND t.id = $2")).bind(tenant).bind(id).fetch_optional(&mut **tx).await
+}
+
+pub async fn insert_table(tx: &mut Tx, tenant: TenantId, name: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO crm_tables (tenant_id, name, position) \
+         VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM crm_tables WHERE tenant_id = $1)) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn update_table(tx: &mut Tx, tenant: TenantId, id: i64, name: &str, call_table: bool, card: &[i64]) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE crm_tables SET name = $3, call_table = $4, card_field_ids = $5 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(name)
+        .bind(call_table)
+        .bind(card)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn delete_table(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query("DELETE FROM crm_tables WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut **tx).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+const FIELD_COLS: &str = "id, table_id, name, kind, options, is_title, position";
+
+pub async fn fields(tx: &mut Tx, tenant: TenantId, table: i64) -> sqlx::Result<Vec<FieldRow>> {
+    sqlx::query_as(&format!("SELECT {FIELD_COLS} FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 ORDER BY position, id"))
+        .bind(tenant)
+        .bind(table)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Every field of the tenant's call tables.
+pub async fn call_table_fields(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<FieldRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {FIELD_COLS} FROM crm_fields WHERE tenant_id = $1 AND table_id IN \
+         (SELECT id FROM crm_tables WHERE tenant_id = $1 AND call_table) ORDER BY table_id, position, id"
+    ))
+    .bind(tenant)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn insert_field(tx: &mut Tx, tenant: TenantId, table: i64, name: &str, kind: FieldKind, options: &[String]) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO crm_fields (tenant_id, table_id, name, kind, options, is_title, position) \
+         VALUES ($1, $2, $3, $4, $5, NOT EXISTS (SELECT 1 FROM crm_fields WHERE table_id = $2 AND is_title), \
+                 (SELECT coalesce(max(position), 0) + 1 FROM crm_fields WHERE table_id = $2)) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(table)
+    .bind(name)
+    .bind(kind.as_str())
+    .bind(options)
+    .fetch_one(&mut **tx)
+    .await?;
+    // Every record has a (possibly empty) value row per field: sorting joins on it.
+    sqlx::query("INSERT INTO crm_values (record_id, field_id, tenant_id, k) SELECT id, $2, $1, NULL FROM crm_records WHERE table_id = $3")
+        .bind(tenant)
+        .bind(id)
+        .bind(table)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+pub async fn update_field(tx: &mut Tx, tenant: TenantId, id: i64, name: &str, options: &[String], position: i32) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE crm_fields SET name = $3, options = $4, position = $5 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .bind(name)
+        .bind(options)
+        .bind(position)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Deletes a field and its values from every record of the table.
+pub async fn delete_field(tx: &mut Tx, tenant: TenantId, table: i64, id: i64) -> sqlx::Result<bool> {
+    let key = id.to_string();
+    sqlx::query("UPDATE crm_records SET data = data - $3 WHERE tenant_id = $1 AND table_id = $2 AND data ? $3")
+        .bind(tenant)
+        .bind(table)
+        .bind(&key)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE crm_tables SET card_field_ids = array_remove(card_field_ids, $2) WHERE id = $1").bind(table).bind(id).execute(&mut **tx).await?;
+    let r =
+        sqlx::query("DELETE FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 AND id = $3").bind(tenant).bind(table).bind(id).execute(&mut **tx).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Inserts records; returns their ids in order.
+pub async fn insert_records(tx: &mut Tx, tenant: TenantId, table: i64, rows: &[RecordWrite], by: Option<i64>) -> sqlx::Result<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT nextval('crm_records_id_seq') FROM generate_series(1, $1)").bind(rows.len() as i64).fetch_all(&mut **tx).await?;
+    let data: Vec<Value> = rows.iter().map(|r| Value::Object(r.data.clone())).collect();
+    let search: Vec<&str> = rows.iter().map(|r| r.search.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO crm_records (id, tenant_id, table_id, data, search, created_by) \
+         SELECT i, $1, $2, d, s, $6 FROM UNNEST($3::bigint[], $4::jsonb[], $5::text[]) AS x(i, d, s)",
+    )
+    .bind(tenant)
+    .bind(table)
+    .bind(&ids)
+    .bind(&data)
+    .bind(&search)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    write_derived(tx, tenant, table, &ids, rows).await?;
+    Ok(ids)
+}
+
+async fn write_derived(tx: &mut Tx, tenant: TenantId, table: i64, ids: &[i64], rows: &[RecordWrite]) -> sqlx::Result<()> {
+    let (mut vr, mut vf, mut vk) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut pr, mut pf, mut pe) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, r) in ids.iter().zip(rows) {
+        for (f, k) in &r.keys {
+            vr.push(*id);
+            vf.push(*f);
+            vk.push(k.clone());
+        }
+        for (f, e) in &r.phones {
+            pr.push(*id);
+            pf.push(*f);
+            pe.push(e.clone());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO crm_values (record_id, field_id, tenant_id, k) SELECT r, f, $1, k FROM UNNEST($2::bigint[], $3::bigint[], $4::text[]) AS x(r, f, k)",
+    )
+    .bind(tenant)
+    .bind(&vr)
+    .bind(&vf)
+    .bind(&vk)
+    .execute(&mut **tx)
+    .await?;
+    if !pr.is_empty() {
+        sqlx::query(
+            "INSERT INTO crm_phones (record_id, field_id, tenant_id, table_id, e164) \
+             SELECT r, f, $1, $2, e FROM UNNEST($3::bigint[], $4::bigint[], $5::text[]) AS x(r, f, e)",
+        )
+        .bind(tenant)
+        .bind(table)
+        .bind(&pr)
+        .bind(&pf)
+        .bind(&pe)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a record's values; false if there is no such record in the table.
+pub async fn update_record(tx: &mut Tx, tenant: TenantId, table: i64, id: i64, w: &RecordWrite) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE crm_records SET data = $4, search = $5, updated_at = now() WHERE tenant_id = $1 AND table_id = $2 AND id = $3")
+        .bind(tenant)
+        .bind(table)
+        .bind(id)
+        .bind(Value::Object(w.data.clone()))
+        .bind(&w.search)
+        .execute(&mut **tx)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM crm_values WHERE record_id = $1").bind(id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM crm_phones WHERE record_id = $1").bind(id).execute(&mut **tx).await?;
+    write_derived(tx, tenant, table, &[id], std::slice::from_ref(w)).await?;
+    Ok(true)
+}
+
+pub async fn delete_records(tx: &mut Tx, tenant: TenantId, table: i64, ids: &[i64]) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM crm_records WHERE tenant_id = $1 AND table_id = $2 AND id = ANY($3)")
+        .bind(tenant)
+        .bind(table)
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn record(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<RecordRow>> {
+    sqlx::query_as("SELECT id, table_id, data, created_at, updated_at FROM crm_records WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// One filter of a list, its operand already turned into a sort key (or a lower-cased needle).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub field: i64,
+    pub kind: FieldKind,
+    pub op: FilterOp,
+    pub operand: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub table: i64,
+    /// Sort by this field's sort key (else newest first).
+    pub sort: Option<i64>,
+    pub desc: bool,
+    pub filters: Vec<Filter>,
+    /// Quick search (lower-cased).
+    pub q: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn like_pattern(needle: &str) -> String {
+    let mut p = String::from("%");
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery) {
+    for f in &q.filters {
+        match f.op {
+            FilterOp::Contains => {
+                let needle = f.operand.clone().unwrap_or_default();
+                // The trigram index on `search` narrows; the field's own text decides.
+                b.push(" AND r.search LIKE ").push_bind(like_pattern(&needle));
+                b.push(" AND (lower(r.data->>").push_bind(f.field.to_string()).push(") LIKE ").push_bind(like_pattern(&needle));
+                if f.kind == FieldKind::Phone {
+                    let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+                    if !digits.is_empty() {
+                        b.push(" OR EXISTS (SELECT 1 FROM crm_phones p WHERE p.record_id = r.id AND p.field_id = ")
+                            .push_bind(f.field)
+                            .push(" AND p.e164 LIKE ")
+                            .push_bind(like_pattern(&digits))
+                            .push(")");
+                    }
+                }
+                b.push(")");
+            }
+            FilterOp::Empty | FilterOp::NotEmpty => {
+                b.push(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = r.id AND v.field_id = ").push_bind(f.field);
+                b.push(if f.op == FilterOp::Empty { " AND v.k IS NULL)" } else { " AND v.k IS NOT NULL)" });
+            }
+            FilterOp::Equals | FilterOp::Greater | FilterOp::Less => {
+                let cmp = match f.op {
+                    FilterOp::Equals => " = ",
+                    FilterOp::Greater => " > ",
+                    _ => " < ",
+                };
+                b.push(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = r.id AND v.field_id = ").push_bind(f.field);
+                b.push(" AND v.k").push(cmp).push_bind(f.operand.clone().unwrap_or_default()).push(")");
+            }
+        }
+    }
+    if let Some(s) = &q.q {
+        b.push(" AND r.search LIKE ").push_bind(like_pattern(s));
+    }
+}
+
+/// One page of records.
+pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Vec<RecordRow>> {
+    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at ");
+    match q.sort {
+        Some(f) => {
+            // Walks crm_values_sort in order and stops after the page.
+            b.push("FROM crm_values s JOIN crm_records r ON r.id = s.record_id WHERE s.field_id = ").push_bind(f);
+            b.push(" AND s.tenant_id = ").push_bind(tenant);
+            b.push(" AND r.table_id = ").push_bind(q.table);
+            push_conditions(&mut b, q);
+            b.push(if q.desc { " ORDER BY s.k DESC, s.record_id DESC" } else { " ORDER BY s.k, s.record_id" });
+        }
+        None => {
+            b.push("FROM crm_records r WHERE r.tenant_id = ").push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
+            push_conditions(&mut b, q);
+            b.push(if q.desc { " ORDER BY r.id" } else { " ORDER BY r.id DESC" });
+        }
+    }
+    b.push(" LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
+    b.build_query_as().fetch_all(&mut **tx).await
+}
+
+/// How many records the list has, counting at most `cap` (a million-row table is "10 000+").
+pub async fn count_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery, cap: i64) -> sqlx::Result<i64> {
+    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM crm_records r WHERE r.tenant_id = ");
+    b.push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
+    push_conditions(&mut b, q);
+    b.push(" LIMIT ").push_bind(cap).push(") x");
+    b.build_query_scalar().fetch_one(&mut **tx).await
+}
+
+/// A record matched to a phone number.
+#[derive(Debug, Clone, FromRow)]
+pub struct PhoneMatch {
+    pub record_id: i64,
+    pub table_id: i64,
+    pub field_id: i64,
+    pub e164: String,
+}
+
+/// Records of the call tables holding `e164`; with `similar_digits` > 0 and no exact match,
+/// those whose number differs only in the last `similar_digits` digits.
+pub async fn match_phone(tx: &mut Tx, tenant: TenantId, e164: &str, similar_digits: usize, limit: i64) -> sqlx::Result<(Vec<PhoneMatch>, bool)> {
+    let exact: Vec<PhoneMatch> = sqlx::query_as(
+        "SELECT p.record_id, p.table_id, p.field_id, p.e164 FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
+         WHERE p.tenant_id = $1 AND p.e164 = $2 ORDER BY p.record_id LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(e164)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    if !exact.is_empty() || similar_digits == 0 || e164.len() <= similar_digits + 6 {
+        return Ok((exact, false));
+    }
+    let prefix = &e164[..e164.len() - similar_digits];
+    let similar: Vec<PhoneMatch> = sqlx::query_as(
+        "SELECT p.record_id, p.table_id, p.field_id, p.e164 FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
+         WHERE p.tenant_id = $1 AND p.e164 LIKE $2 AND length(p.e164) = $3 ORDER BY p.record_id LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(format!("{}%", prefix.replace(['%', '_'], "")))
+    .bind(e164.len() as i32)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok((similar, true))
+}
+
+/// The E.164 number of a record's phone field (click-to-call by reference).
+pub async fn phone_of(tx: &mut Tx, tenant: TenantId, record: i64, field: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT e164 FROM crm_phones WHERE tenant_id = $1 AND record_id = $2 AND field_id = $3")
+        .bind(tenant)
+        .bind(record)
+        .bind(field)
+        .fetch_optional(&mut **tx)
+        .await
+}

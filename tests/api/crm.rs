@@ -1,0 +1,432 @@
+//! CRM tables, fields, records, filters, import/export, caller matching and number masking,
+//! against the real server and PostgreSQL.
+
+use std::time::Duration;
+
+use callbase_tests::{worker_pool, Browser, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::users::{create_user, group_id};
+
+/// The "Clients" table and its field ids by name.
+async fn clients(b: &Browser) -> (i64, impl Fn(&str) -> String) {
+    let r = b.get("/api/crm/tables").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let t = r.body.as_array().unwrap().iter().find(|t| t["name"] == "Clients").expect("a new tenant has Clients").clone();
+    let fields: Vec<(String, i64)> =
+        t["fields"].as_array().unwrap().iter().map(|f| (f["name"].as_str().unwrap().to_string(), f["id"].as_i64().unwrap())).collect();
+    let f = move |name: &str| fields.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("field {name}")).1.to_string();
+    (t["id"].as_i64().unwrap(), f)
+}
+
+async fn add(b: &Browser, table: i64, values: Value) -> Value {
+    let r = b.post(&format!("/api/crm/tables/{table}/records"), json!({"values": values})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body
+}
+
+fn enc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn a_new_tenant_has_clients_and_records_keep_typed_normalised_values() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&b).await;
+    let tables = b.get("/api/crm/tables").await.body;
+    let kinds: Vec<(&str, &str)> = tables[0]["fields"].as_array().unwrap().iter().map(|x| (x["name"].as_str().unwrap(), x["kind"].as_str().unwrap())).collect();
+    assert_eq!(
+        kinds,
+        [("Name", "text"), ("Phone", "phone"), ("Phone 2", "phone"), ("E-mail", "email"), ("Status", "select"), ("Manager", "user"), ("Note", "long_text")]
+    );
+    assert_eq!(tables[0]["call_table"], true);
+
+    let me = b.get("/api/auth/me").await.body["user"]["id"].as_i64().unwrap();
+    let r = add(
+        &b,
+        t,
+        json!({f("Name"): "Anna Petrova", f("Phone"): "8 (916) 123-45-67", f("Phone 2"): "call the reception",
+        f("E-mail"): "anna@example.com", f("Status"): "Client", f("Manager"): me}),
+    )
+    .await;
+    assert_eq!(r["values"][f("Phone")], "8 (916) 123-45-67", "the text as typed is kept");
+    assert_eq!(r["phones"][f("Phone")]["e164"], "+79161234567");
+    assert_eq!(r["phones"][f("Phone 2")]["valid"], false, "not normalisable: kept and flagged");
+    assert_eq!(r["values"][f("Status")], "client", "the select's own spelling");
+    assert_eq!(r["title"], "Anna Petrova");
+    let stored: String =
+        sqlx::query_scalar("SELECT e164 FROM crm_phones WHERE record_id = $1").bind(r["id"].as_i64().unwrap()).fetch_one(&worker_pool().await).await.unwrap();
+    assert_eq!(stored, "+79161234567");
+
+    // Wrong types: 422 naming the field, nothing written.
+    for (values, needle) in [
+        (json!({f("Status"): "vip"}), "Status"),
+        (json!({f("E-mail"): "not-an-address"}), "E-mail"),
+        (json!({f("Manager"): 999_999_999}), "Manager"),
+        (json!({"123456789": "x"}), "123456789"),
+        (json!({f("Name"): ["a"]}), "Name"),
+    ] {
+        let r = b.post(&format!("/api/crm/tables/{t}/records"), json!({"values": values})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{values}: {}", r.text);
+        assert!(r.body["message"].as_str().unwrap().contains(needle), "{}", r.text);
+    }
+    let page = b.get(&format!("/api/crm/tables/{t}/records")).await.body;
+    assert_eq!(page["total"], 1);
+
+    // Edit, clear, delete.
+    let id = r["id"].as_i64().unwrap();
+    let e = b.patch(&format!("/api/crm/records/{id}"), json!({"values": {f("Status"): "lost", f("E-mail"): null}})).await;
+    assert_eq!(e.status, StatusCode::OK, "{}", e.text);
+    assert_eq!(e.body["values"][f("Status")], "lost");
+    assert!(e.body["values"].get(f("E-mail")).is_none());
+    assert_eq!(e.body["values"][f("Name")], "Anna Petrova", "other fields keep their values");
+    assert_eq!(b.delete(&format!("/api/crm/records/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.get(&format!("/api/crm/records/{id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admins_add_tables_and_typed_fields_and_agents_cannot() {
+    let app = TestApp::spawn().await;
+    let (b, t) = app.new_tenant().await;
+    let r = b.post("/api/crm/tables", json!({"name": "Deals"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let deals = r.body["id"].as_i64().unwrap();
+    assert_eq!(b.post("/api/crm/tables", json!({"name": "Deals"})).await.status, StatusCode::CONFLICT);
+    let bad = b.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": "Size", "kind": "bignum"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["code"], "unknown_field_type");
+    assert!(bad.body["message"].as_str().unwrap().contains("Size"), "{}", bad.text);
+    let no_opts = b.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": "Stage", "kind": "select"})).await;
+    assert_eq!(no_opts.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (name, kind) in [("Amount", "number"), ("Close date", "date"), ("Contact phone", "phone")] {
+        let r = b.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": name, "kind": kind})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let stage = b.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": "Stage", "kind": "select", "options": ["lead", "won"]})).await;
+    assert_eq!(stage.status, StatusCode::CREATED);
+    let fields = b.get("/api/crm/tables").await.body.as_array().unwrap().iter().find(|x| x["id"] == deals).unwrap()["fields"].clone();
+    let id = |n: &str| fields.as_array().unwrap().iter().find(|f| f["name"] == n).unwrap()["id"].as_i64().unwrap().to_string();
+    let r = add(&b, deals, json!({id("Name"): "Big deal", id("Amount"): "1 500,50", id("Close date"): "05.03.2027", id("Stage"): "won"})).await;
+    assert_eq!(r["values"][id("Amount")], 1500.5);
+    assert_eq!(r["values"][id("Close date")], "2027-03-05");
+    // A field added later: the existing record sorts and filters with it empty.
+    let prio = b.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": "Priority", "kind": "number"})).await.body["id"].as_i64().unwrap();
+    let empty = b.get(&format!("/api/crm/tables/{deals}/records?sort={prio}&filters={}", enc(&json!([{"field": prio, "op": "empty"}]).to_string()))).await;
+    assert_eq!(empty.body["total"], 1, "{}", empty.text);
+    assert_eq!(empty.body["records"].as_array().unwrap().len(), 1);
+    // Deleting a field removes its values.
+    assert_eq!(b.delete(&format!("/api/crm/tables/{deals}/fields/{}", id("Stage"))).await.status, StatusCode::NO_CONTENT);
+    let rec = b.get(&format!("/api/crm/records/{}", r["id"])).await.body;
+    assert!(rec["values"].get(id("Stage")).is_none());
+    assert_eq!(b.delete(&format!("/api/crm/tables/{deals}/fields/{}", id("Name"))).await.status, StatusCode::CONFLICT, "the title stays");
+
+    // An agent works with records but does not shape tables.
+    let agent_group = group_id(&b, "Agent").await;
+    create_user(&b, "ivan", &[agent_group]).await;
+    let agent = app.browser();
+    assert_eq!(agent.login(&t.account, "ivan", "Agent-pass-12345").await.status, StatusCode::OK);
+    assert_eq!(agent.post("/api/crm/tables", json!({"name": "Mine"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.post(&format!("/api/crm/tables/{deals}/fields"), json!({"name": "X", "kind": "text"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.delete(&format!("/api/crm/tables/{deals}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.post(&format!("/api/crm/tables/{deals}/records"), json!({"values": {id("Name"): "Agent's"}})).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn lists_sort_by_any_column_filter_search_and_page() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&b).await;
+    let names = ["Boris", "anna", "Clara", "Dmitry", "Elena"];
+    let statuses = ["new", "client", "client", "lost", "in progress"];
+    for (i, n) in names.iter().enumerate() {
+        add(&b, t, json!({f("Name"): n, f("Phone"): format!("+7 916 000-00-0{i}"), f("Status"): statuses[i], f("Note"): format!("=cmd|{i}")})).await;
+    }
+    let list = |q: String| {
+        let b = &b;
+        async move {
+            let r = b.get(&format!("/api/crm/tables/{t}/records?{q}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+            let titles: Vec<String> = r.body["records"].as_array().unwrap().iter().map(|x| x["title"].as_str().unwrap().to_string()).collect();
+            (titles, r.body["total"].as_i64().unwrap())
+        }
+    };
+    let name = f("Name");
+    assert_eq!(list(format!("sort={name}")).await.0, ["anna", "Boris", "Clara", "Dmitry", "Elena"], "case-insensitive");
+    assert_eq!(list(format!("sort={name}&desc=true")).await.0, ["Elena", "Dmitry", "Clara", "Boris", "anna"]);
+    assert_eq!(list(format!("sort={}", f("Status"))).await.0, ["Boris", "Elena", "anna", "Clara", "Dmitry"], "option order");
+    assert_eq!(list(String::new()).await.0[0], "Elena", "newest first by default");
+    let filt = |v: Value| enc(&v.to_string());
+    let (r, total) =
+        list(format!("sort={name}&filters={}", filt(json!([{"field": f("Status").parse::<i64>().unwrap(), "op": "equals", "value": "client"}])))).await;
+    assert_eq!((r, total), (vec!["anna".to_string(), "Clara".to_string()], 2));
+    let (r, _) = list(format!("filters={}", filt(json!([{"field": name.parse::<i64>().unwrap(), "op": "contains", "value": "LEN"}])))).await;
+    assert_eq!(r, ["Elena"]);
+    let (r, _) = list(format!("sort={name}&filters={}", filt(json!([{"field": name.parse::<i64>().unwrap(), "op": "greater", "value": "c"}])))).await;
+    assert_eq!(r, ["Clara", "Dmitry", "Elena"]);
+    let (r, _) = list(format!("filters={}", filt(json!([{"field": f("Phone").parse::<i64>().unwrap(), "op": "contains", "value": "0000003"}])))).await;
+    assert_eq!(r, ["Dmitry"], "phone digits match the normalised number");
+    let (r, _) = list(format!("filters={}", filt(json!([{"field": f("Phone").parse::<i64>().unwrap(), "op": "equals", "value": "8 916 000 00 01"}])))).await;
+    assert_eq!(r, ["anna"], "equals compares E.164");
+    assert_eq!(list("q=clar".into()).await.0, ["Clara"]);
+    assert_eq!(list("q=79160000004".into()).await.0, ["Elena"], "quick search finds numbers");
+    let (p2, total) = list(format!("sort={name}&per_page=2&page=2")).await;
+    assert_eq!((p2, total), (vec!["Clara".to_string(), "Dmitry".to_string()], 5));
+    // Bad filters are refused with a reason.
+    let bad = b
+        .get(&format!("/api/crm/tables/{t}/records?filters={}", filt(json!([{"field": f("Status").parse::<i64>().unwrap(), "op": "contains", "value": "x"}]))))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(b.get(&format!("/api/crm/tables/{t}/records?filters=nope")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(b.get(&format!("/api/crm/tables/{t}/records?sort=1")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Export: the filtered view, formulas neutralised.
+    let csv = b
+        .get(&format!(
+            "/api/crm/tables/{t}/export.csv?sort={name}&filters={}",
+            filt(json!([{"field": f("Status").parse::<i64>().unwrap(), "op": "equals", "value": "client"}]))
+        ))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.text);
+    assert!(lines[0].starts_with("Name,Phone,Phone 2,E-mail,Status,Manager,Note"));
+    assert!(lines[1].starts_with("anna,+79160000001,"), "numbers in E.164: {}", lines[1]);
+    assert!(lines[1].contains("'=cmd|1"), "formula neutralised: {}", lines[1]);
+}
+
+fn import_csv(rows: usize, bad_every: Option<usize>) -> String {
+    let mut s = String::from("Full name;Phone;Status;Ignored\n");
+    for i in 0..rows {
+        let status = if bad_every.is_some_and(|n| i % n == n - 1) { "vip" } else { "new" };
+        s.push_str(&format!("Client {i};8 916 {:03} {:02} {:02};{status};x\n", i / 10000, (i / 100) % 100, i % 100));
+    }
+    s
+}
+
+async fn upload(b: &Browser, t: i64, body: Vec<u8>, q: &str) -> callbase_tests::Resp {
+    let csrf = b.csrf().await;
+    b.send(b.request(Method::POST, &format!("/api/crm/tables/{t}/imports{q}")).header("x-csrf-token", csrf).header("content-type", "text/csv").body(body)).await
+}
+
+async fn wait_import(b: &Browser, id: &str) -> Value {
+    let start = tokio::time::Instant::now();
+    let mut seen_progress = false;
+    loop {
+        let s = b.get(&format!("/api/crm/imports/{id}")).await.body;
+        if s["state"] == "running" && s["done_rows"].as_i64().unwrap_or(0) > 0 {
+            seen_progress = true;
+        }
+        if s["state"] == "done" || s["state"] == "failed" {
+            let _ = seen_progress;
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "import finished: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_50_000_row_import_maps_columns_and_lands_whole_and_bad_rows_are_listed_not_dropped() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&b).await;
+
+    // Bad input first: nothing written.
+    let r = upload(&b, t, b"\xc8\xec\xff;\xcf\xee\xeb\n".to_vec(), "").await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_utf8")), "{}", r.text);
+    let r = upload(&b, t, b"Name;Phone\nAnna;123\n".to_vec(), "?delimiter=,").await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_delimiter")), "{}", r.text);
+    assert!(r.text.contains("';'"), "{}", r.text);
+
+    // A file with bad rows: the run stops, lists them, writes nothing.
+    let r = upload(&b, t, import_csv(1000, Some(250)).into_bytes(), "").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["columns"], json!(["Full name", "Phone", "Status", "Ignored"]));
+    assert_eq!(r.body["rows"], 1000);
+    assert_eq!(r.body["suggested"], json!([null, f("Phone").parse::<i64>().unwrap(), f("Status").parse::<i64>().unwrap(), null]));
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mapping = json!([f("Name").parse::<i64>().unwrap(), f("Phone").parse::<i64>().unwrap(), f("Status").parse::<i64>().unwrap(), null]);
+    let run = b.post(&format!("/api/crm/imports/{id}/run"), json!({"mapping": mapping})).await;
+    assert_eq!(run.status, StatusCode::ACCEPTED, "{}", run.text);
+    let s = wait_import(&b, &id).await;
+    assert_eq!(s["state"], "failed", "{s}");
+    assert_eq!(s["skipped"], 4);
+    let errors = s["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 4);
+    assert_eq!(errors[0]["line"], 251, "line numbers count the header");
+    assert_eq!(errors[0]["field"], "Status");
+    assert_eq!(b.get(&format!("/api/crm/tables/{t}/records")).await.body["total"], 0, "nothing written");
+    // Asked to skip them: the 996 good rows land, the 4 stay listed.
+    let run = b.post(&format!("/api/crm/imports/{id}/run"), json!({"mapping": mapping, "skip_invalid": true})).await;
+    assert_eq!(run.status, StatusCode::ACCEPTED, "{}", run.text);
+    let s = wait_import(&b, &id).await;
+    assert_eq!((s["state"].as_str(), s["inserted"].as_i64(), s["skipped"].as_i64()), (Some("done"), Some(996), Some(4)), "{s}");
+    assert_eq!(s["errors"].as_array().unwrap().len(), 4);
+    assert_eq!(b.post(&format!("/api/crm/imports/{id}/run"), json!({"mapping": mapping})).await.status, StatusCode::CONFLICT, "once");
+
+    // 50 000 rows.
+    let started = std::time::Instant::now();
+    let r = upload(&b, t, import_csv(50_000, None).into_bytes(), "").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let run = b.post(&format!("/api/crm/imports/{id}/run"), json!({"mapping": mapping})).await;
+    assert_eq!(run.status, StatusCode::ACCEPTED, "{}", run.text);
+    let s = wait_import(&b, &id).await;
+    println!("50 000-row import: {:?}", started.elapsed());
+    assert_eq!((s["state"].as_str(), s["inserted"].as_i64(), s["done_rows"].as_i64()), (Some("done"), Some(50_000), Some(50_000)), "{s}");
+    let page = b.get(&format!("/api/crm/tables/{t}/records?q={}", enc("client 49999"))).await.body;
+    assert_eq!(page["records"][0]["phones"][f("Phone")]["e164"], "+79160049999", "{page}");
+    let pool = worker_pool().await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_records WHERE table_id = $1").bind(t).fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 50_996);
+    let phones: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_phones WHERE table_id = $1").bind(t).fetch_one(&pool).await.unwrap();
+    assert_eq!(phones, 50_996, "every imported phone normalised and indexed");
+}
+
+#[tokio::test]
+async fn callers_are_matched_exactly_then_by_similar_number_when_the_tenant_wants() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&b).await;
+    add(&b, t, json!({f("Name"): "Anna", f("Phone"): "+7 916 123-45-67", f("Status"): "client"})).await;
+    add(&b, t, json!({f("Name"): "Anna's office", f("Phone 2"): "8 916 123 45 67"})).await;
+    add(&b, t, json!({f("Name"): "Boris", f("Phone"): "+7 916 765-43-21"})).await;
+
+    let l = b.get("/api/crm/lookup?number=89161234567").await;
+    assert_eq!(l.status, StatusCode::OK, "{}", l.text);
+    let titles: Vec<&str> = l.body["matches"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Anna", "Anna's office"], "several matches → a list");
+    let card: Vec<&str> = l.body["matches"][0]["card"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(card, ["Phone", "Name", "Status", "E-mail", "Manager"], "the default card");
+    assert_eq!(b.get("/api/crm/lookup?number=89161234500").await.body["matches"].as_array().unwrap().len(), 0, "similar matching is off by default");
+    let s = b.get("/api/crm/settings").await.body;
+    let mut s2 = s.clone();
+    s2["similar_match_digits"] = json!(2);
+    assert_eq!(b.put("/api/crm/settings", s2).await.status, StatusCode::OK);
+    let l = b.get("/api/crm/lookup?number=89161234500").await.body;
+    assert_eq!(l["similar"], true);
+    assert_eq!(l["matches"].as_array().unwrap().len(), 2, "{l}");
+    // A table that is not a call table is not searched.
+    assert_eq!(b.patch(&format!("/api/crm/tables/{t}"), json!({"call_table": false})).await.status, StatusCode::OK);
+    assert_eq!(b.get("/api/crm/lookup?number=89161234567").await.body["matches"].as_array().unwrap().len(), 0);
+}
+
+/// Every place a number could leak, asked by a member of a masked group.
+#[tokio::test]
+async fn no_endpoint_returns_the_raw_number_to_a_masked_user() {
+    let app = TestApp::spawn().await;
+    let (admin, tn) = app.telephony_tenant().await;
+    let (t, f) = clients(&admin).await;
+    let rec = add(&admin, t, json!({f("Name"): "Secret client", f("Phone"): "8 (916) 123-45-67", f("Phone 2"): "+1 650 555 0100"})).await;
+    let rid = rec["id"].as_i64().unwrap();
+    // An agent who is a telephony user, in a masked group.
+    let masked_group = admin.post("/api/groups", json!({"name": "Outsourced"})).await.body["id"].as_i64().unwrap();
+    let agent_group = group_id(&admin, "Agent").await;
+    let u = create_user(&admin, "olga", &[agent_group, masked_group]).await;
+    let uid = u["id"].as_i64().unwrap();
+    let tu = admin.post("/api/telephony/users", json!({"user_id": uid})).await;
+    assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
+    let mut s = admin.get("/api/crm/settings").await.body;
+    s["mask_group_ids"] = json!([masked_group]);
+    s["mask_mode"] = json!("prefix");
+    s["mask_chars"] = json!(8);
+    let r = admin.put("/api/crm/settings", s).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A call of hers with that number (as the Stasis worker writes it), recording stored.
+    let call = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO calls (id, tenant_id, direction, user_id, number, started_at, answered_at, ended_at, result, recording_state, recording_key, recording_bytes) \
+         VALUES ($1, $2, 'inbound', $3, '+79161234567', now() - interval '1 minute', now() - interval '50 seconds', now(), 'answered', 'stored', 'recordings/x/y.mp3', 10)",
+    )
+    .bind(call)
+    .bind(tn.id)
+    .bind(uid)
+    .execute(&worker_pool().await)
+    .await
+    .unwrap();
+
+    let olga = app.browser();
+    assert_eq!(olga.login(&tn.account, "olga", "Agent-pass-12345").await.status, StatusCode::OK);
+    let leaks = ["9161234567", "916) 123", "916 123", "123-45-67", "6505550100", "650 555"];
+    let mut checked = 0;
+    for (what, r, want) in [
+        ("records", olga.get(&format!("/api/crm/tables/{t}/records")).await, StatusCode::OK),
+        ("record", olga.get(&format!("/api/crm/records/{rid}")).await, StatusCode::OK),
+        ("export", olga.get(&format!("/api/crm/tables/{t}/export.csv")).await, StatusCode::OK),
+        ("lookup", olga.get("/api/crm/lookup?number=89161234567").await, StatusCode::FORBIDDEN),
+        ("digit search", olga.get(&format!("/api/crm/tables/{t}/records?q=916")).await, StatusCode::FORBIDDEN),
+        ("calls", olga.get("/api/calls").await, StatusCode::OK),
+        ("call", olga.get(&format!("/api/calls/{call}")).await, StatusCode::OK),
+        ("calls export", olga.get("/api/calls/export.csv").await, StatusCode::OK),
+        ("calls by number", olga.get("/api/calls?number=916").await, StatusCode::FORBIDDEN),
+        ("card", olga.get(&format!("/api/calls/{call}/card")).await, StatusCode::OK),
+    ] {
+        assert_eq!(r.status, want, "{what}: {}", r.text);
+        for l in leaks {
+            assert!(!r.text.contains(l), "{what} leaks {l}: {}", r.text);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+    // What she sees instead.
+    let recs = olga.get(&format!("/api/crm/tables/{t}/records")).await.body;
+    assert_eq!(recs["records"][0]["values"][f("Phone")], "********4567");
+    let card = olga.get(&format!("/api/calls/{call}/card")).await.body;
+    assert_eq!(card["matches"][0]["title"], "Secret client", "the card still finds the client");
+    assert_eq!(card["number"], "********4567");
+    let c = olga.get(&format!("/api/calls/{call}")).await.body;
+    assert!(c["recording"]["file_name"].as_str().unwrap().contains("********4567"), "{c}");
+    // She cannot overwrite a number she cannot see; she can create a client from the call.
+    let p = olga.patch(&format!("/api/crm/records/{rid}"), json!({"values": {f("Phone"): "1"}})).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let created = olga.post(&format!("/api/calls/{call}/client"), json!({"table_id": t, "values": {f("Name"): "From the call"}})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert!(!created.text.contains("9161234567"), "{}", created.text);
+    let stored: String = sqlx::query_scalar("SELECT e164 FROM crm_phones WHERE record_id = $1")
+        .bind(created.body["id"].as_i64().unwrap())
+        .fetch_one(&worker_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(stored, "+79161234567", "the server filled the real number in");
+    // Hidden mode: nothing of the number.
+    let mut s = admin.get("/api/crm/settings").await.body;
+    s["mask_mode"] = json!("hidden");
+    admin.put("/api/crm/settings", s).await;
+    let r = olga.get(&format!("/api/crm/records/{rid}")).await.body;
+    assert_eq!(r["values"][f("Phone")], "");
+    assert_eq!(r["phones"][f("Phone")]["valid"], true, "the handset still shows");
+    // The admin (not masked) sees the number.
+    assert!(admin.get(&format!("/api/crm/records/{rid}")).await.text.contains("8 (916) 123-45-67"));
+}
+
+#[tokio::test]
+async fn another_tenants_tables_records_and_imports_are_not_found() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.new_tenant().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&a).await;
+    let rec = add(&a, t, json!({f("Name"): "A's client", f("Phone"): "+79161112233"})).await;
+    let rid = rec["id"].as_i64().unwrap();
+    let imp = upload(&a, t, b"Name\nX\n".to_vec(), "").await.body["id"].as_str().unwrap().to_string();
+    for (what, r) in [
+        ("records", b.get(&format!("/api/crm/tables/{t}/records")).await),
+        ("add", b.post(&format!("/api/crm/tables/{t}/records"), json!({"values": {}})).await),
+        ("get", b.get(&format!("/api/crm/records/{rid}")).await),
+        ("patch", b.patch(&format!("/api/crm/records/{rid}"), json!({"values": {}})).await),
+        ("delete", b.delete(&format!("/api/crm/records/{rid}")).await),
+        ("export", b.get(&format!("/api/crm/tables/{t}/export.csv")).await),
+        ("table", b.patch(&format!("/api/crm/tables/{t}"), json!({"name": "mine"})).await),
+        ("field", b.post(&format!("/api/crm/tables/{t}/fields"), json!({"name": "X", "kind": "text"})).await),
+        ("import", b.get(&format!("/api/crm/imports/{imp}")).await),
+        ("run", b.post(&format!("/api/crm/imports/{imp}/run"), json!({"mapping": [null]})).await),
+        ("upload", upload(&b, t, b"Name\nX\n".to_vec(), "").await),
+    ] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{what}: {}", r.text);
+    }
+    let l = b.get("/api/crm/lookup?number=%2B79161112233").await;
+    assert_eq!(l.body["matches"].as_array().unwrap().len(), 0, "{}", l.text);
+    assert_eq!(a.get(&format!("/api/crm/records/{rid}")).await.body["title"], "A's client", "untouched");
+}
