@@ -4,6 +4,9 @@
 //! `recordings`: records.zip of 1 000 recordings (throughput, time to first byte, the server's
 //! peak RSS, beside a plain S3 read of the same objects as the ceiling), and recording
 //! availability after hang-up over real calls through the carrier.
+//!
+//! `crm`: a million clients (written by the API's own write path), then p50/p95 of phone lookup,
+//! filtered page, sorted page and quick search, through the HTTP API and at the database.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,9 +24,9 @@ const FILES: usize = 1000;
 const FILE_BYTES: usize = 240_000;
 const CALLS: usize = 5;
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -64,14 +67,23 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
+
+mod crm;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let what = std::env::args().nth(1).unwrap_or_else(|| "recordings".into());
-    anyhow::ensure!(what == "recordings", "unknown benchmark '{what}' (known: recordings)");
+    match what.as_str() {
+        "recordings" => recordings().await,
+        "crm" => crm::run(start_server()).await,
+        _ => anyhow::bail!("unknown benchmark '{what}' (known: recordings, crm)"),
+    }
+}
+
+async fn recordings() -> anyhow::Result<()> {
     let server = start_server();
     let pid = server.child.id();
     let app = callbase_tests::TestApp::attach(&server.base).await;
