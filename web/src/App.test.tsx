@@ -47,7 +47,7 @@ describe('App', () => {
     expect(document.title).toBe('Sign in to callbase · callbase');
   });
 
-  it('gives a non-admin only the home page, without Settings', async () => {
+  it('gives a non-admin the home page, CRM and calls, without Settings', async () => {
     location.hash = '#/users';
     vi.stubGlobal('fetch', vi.fn(async () => json(200, USER)));
     render(<App />, root);
@@ -56,6 +56,6 @@ describe('App', () => {
     expect(root.textContent).toContain('Sales');
     expect(root.textContent).toContain('Demo LLC');
     expect(root.querySelector('nav')!.textContent).not.toContain('Users');
-    expect(root.querySelector('nav')!.textContent).toContain('coming soon');
+    expect(root.querySelector('nav')!.textContent).toContain('CRM');
   });
 });

@@ -15,6 +15,7 @@ import { TrunksPage } from './pages/trunks/TrunksPage';
 import { DialRulesPage } from './pages/telephony/DialRulesPage';
 import { PhoneSetupPage } from './pages/telephony/PhoneSetupPage';
 import { CallsPage } from './pages/calls/CallsPage';
+import { CrmPage } from './pages/crm/CrmPage';
 import { TelephonyPage } from './pages/telephony/TelephonyPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
@@ -30,6 +31,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   dialRules: 'nav.dialRules',
   phoneSetup: 'phone.desk.setup',
   calls: 'calls.title',
+  crm: 'crm.title',
   notFound: 'notFound.title',
 };
 
@@ -145,6 +147,7 @@ export function App() {
       {resolution.route === 'dialRules' && <DialRulesPage />}
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
+      {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

@@ -5,7 +5,7 @@
 import type { Me } from './api/types';
 import { isAdminRole } from './api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -24,6 +24,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   dialRules: { path: '/telephony/dial-rules', access: 'admin' },
   phoneSetup: { path: '/telephony/phone-setup', access: 'user' },
   calls: { path: '/calls', access: 'user' },
+  crm: { path: '/crm', access: 'user' },
 };
 
 /** The path inside the hash: `#/users?x=1` → `/users`. */

@@ -237,6 +237,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crm::get_record, crm::patch_record, crm::delete_record))
         .routes(routes!(crm::export_csv))
         .routes(routes!(crm::lookup))
+        .routes(routes!(crm::user_names))
         .routes(routes!(crm::call_card))
         .routes(routes!(crm::client_from_call))
         .routes(routes!(crm::attach_to_record))

@@ -7,6 +7,17 @@
  * user's language.
  */
 import type {
+  CallCardInfo,
+  UserName,
+  CrmRecord,
+  CrmSettings,
+  CrmTable,
+  CrmField,
+  FieldKind,
+  ImportPreview,
+  ImportStatus,
+  RecordPage,
+  RecordQuery,
   AuditEntry,
   CallFilter,
   CallPage,
@@ -292,6 +303,83 @@ export class ApiClient {
   callback(number: string): Promise<{ call_id: string }> {
     return this.send('POST', '/api/calls/callback', { number });
   }
+  /** Desk-phone click-to-call of a CRM phone field (works when numbers are masked). */
+  callbackRecord(record_id: number, field_id: number): Promise<{ call_id: string }> {
+    return this.send('POST', '/api/calls/callback', { record_id, field_id });
+  }
+
+  // CRM (docs/crm.md).
+  crmTables(): Promise<CrmTable[]> {
+    return this.request('GET', '/api/crm/tables');
+  }
+  createCrmTable(name: string): Promise<CrmTable> {
+    return this.send('POST', '/api/crm/tables', { name });
+  }
+  updateCrmTable(id: number, patch: { name?: string; call_table?: boolean; card_field_ids?: number[] }): Promise<CrmTable> {
+    return this.send('PATCH', `/api/crm/tables/${id}`, patch);
+  }
+  deleteCrmTable(id: number): Promise<void> {
+    return this.send('DELETE', `/api/crm/tables/${id}`);
+  }
+  createCrmField(table: number, req: { name: string; kind: FieldKind; options?: string[] }): Promise<CrmField> {
+    return this.send('POST', `/api/crm/tables/${table}/fields`, req);
+  }
+  deleteCrmField(table: number, field: number): Promise<void> {
+    return this.send('DELETE', `/api/crm/tables/${table}/fields/${field}`);
+  }
+  static recordQuery(q: RecordQuery): string {
+    const p = new URLSearchParams();
+    if (q.page) p.set('page', String(q.page));
+    if (q.per_page) p.set('per_page', String(q.per_page));
+    if (q.sort) p.set('sort', String(q.sort));
+    if (q.desc) p.set('desc', 'true');
+    if (q.q) p.set('q', q.q);
+    if (q.filters && q.filters.length) p.set('filters', JSON.stringify(q.filters));
+    const s = p.toString();
+    return s ? `?${s}` : '';
+  }
+  crmRecords(table: number, q: RecordQuery): Promise<RecordPage> {
+    return this.request('GET', `/api/crm/tables/${table}/records${ApiClient.recordQuery(q)}`);
+  }
+  crmRecord(id: number): Promise<CrmRecord> {
+    return this.request('GET', `/api/crm/records/${id}`);
+  }
+  createCrmRecord(table: number, values: Record<string, unknown>): Promise<CrmRecord> {
+    return this.send('POST', `/api/crm/tables/${table}/records`, { values });
+  }
+  updateCrmRecord(id: number, values: Record<string, unknown>): Promise<CrmRecord> {
+    return this.send('PATCH', `/api/crm/records/${id}`, { values });
+  }
+  deleteCrmRecord(id: number): Promise<void> {
+    return this.send('DELETE', `/api/crm/records/${id}`);
+  }
+  uploadImport(table: number, file: Blob, delimiter = 'auto'): Promise<ImportPreview> {
+    return this.raw('POST', `/api/crm/tables/${table}/imports?delimiter=${encodeURIComponent(delimiter)}`, file, 'text/csv');
+  }
+  runImport(id: string, mapping: (number | null)[], skip_invalid: boolean): Promise<ImportStatus> {
+    return this.send('POST', `/api/crm/imports/${id}/run`, { mapping, skip_invalid });
+  }
+  importStatus(id: string): Promise<ImportStatus> {
+    return this.request('GET', `/api/crm/imports/${id}`);
+  }
+  callCard(callId: string): Promise<CallCardInfo> {
+    return this.request('GET', `/api/calls/${encodeURIComponent(callId)}/card`);
+  }
+  clientFromCall(callId: string, table_id: number, values: Record<string, unknown>): Promise<CrmRecord> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/client`, { table_id, values });
+  }
+  attachCallToRecord(callId: string, record_id: number): Promise<CrmRecord> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/attach`, { record_id });
+  }
+  crmUsers(): Promise<UserName[]> {
+    return this.request('GET', '/api/crm/users');
+  }
+  crmSettings(): Promise<CrmSettings> {
+    return this.request('GET', '/api/crm/settings');
+  }
+  setCrmSettings(s: CrmSettings): Promise<CrmSettings> {
+    return this.send('PUT', '/api/crm/settings', s);
+  }
 
   // Telephony settings (administrators).
   enableTelephony(): Promise<{ enabled: boolean; created: TelUser | null }> {
@@ -337,17 +425,21 @@ export class ApiClient {
     return this.send('POST', '/api/telephony/dial-rules/preview', { number, rules });
   }
   /** Uploads the inbound greeting (MP3 or WAV) as the raw request body. */
-  async uploadGreeting(file: Blob): Promise<{ duration_ms: number }> {
-    const headers = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream', 'X-CSRF-Token': await this.csrfToken() };
+  uploadGreeting(file: Blob): Promise<{ duration_ms: number }> {
+    return this.raw('PUT', '/api/telephony/greeting', file, file.type || 'application/octet-stream');
+  }
+  /** An unsafe request whose body is a file, not JSON. */
+  private async raw<T>(method: 'POST' | 'PUT', path: string, body: Blob, contentType: string): Promise<T> {
+    const headers = { Accept: 'application/json', 'Content-Type': contentType, 'X-CSRF-Token': await this.csrfToken() };
     let res: Response;
     try {
-      res = await this.fetchImpl('/api/telephony/greeting', { method: 'PUT', headers, body: file, credentials: 'same-origin' });
+      res = await this.fetchImpl(path, { method, headers, body, credentials: 'same-origin' });
     } catch (e) {
       throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
     }
-    const body = await res.json().catch(() => null);
-    if (!res.ok) throw new ApiError(res.status, body?.code ?? 'bad_response', body?.message ?? res.statusText);
-    return body;
+    const parsed = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, parsed?.code ?? 'bad_response', parsed?.message ?? res.statusText);
+    return parsed as T;
   }
   deleteGreeting(): Promise<void> {
     return this.send('DELETE', '/api/telephony/greeting');

@@ -307,3 +307,119 @@ export interface AuditEntry {
   user_agent: string | null;
   at: string;
 }
+
+// CRM (docs/crm.md).
+export type FieldKind = 'text' | 'long_text' | 'number' | 'date' | 'select' | 'phone' | 'email' | 'user';
+
+export interface CrmField {
+  id: number;
+  name: string;
+  kind: FieldKind;
+  options: string[];
+  is_title: boolean;
+  position: number;
+}
+
+export interface CrmTable {
+  id: number;
+  name: string;
+  call_table: boolean;
+  card_field_ids: number[];
+  record_count: number;
+  fields: CrmField[];
+}
+
+export interface CrmRecord {
+  id: number;
+  table_id: number;
+  /** `{field id: value}`; phone values masked for masked users. */
+  values: Record<string, unknown>;
+  phones: Record<string, { e164: string | null; valid: boolean }>;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type FilterOp = 'contains' | 'equals' | 'greater' | 'less' | 'empty' | 'not_empty';
+
+export interface CrmFilter {
+  field: number;
+  op: FilterOp;
+  value: string;
+}
+
+export interface RecordQuery {
+  page?: number;
+  per_page?: number;
+  sort?: number;
+  desc?: boolean;
+  q?: string;
+  filters?: CrmFilter[];
+}
+
+export interface RecordPage {
+  records: CrmRecord[];
+  total: number;
+  total_capped: boolean;
+  page: number;
+  per_page: number;
+}
+
+export interface CardField {
+  field_id: number;
+  name: string;
+  kind: FieldKind;
+  value: string;
+}
+
+export interface CardMatch {
+  record_id: number;
+  table_id: number;
+  table_name: string;
+  title: string;
+  field_id: number;
+  card: CardField[];
+}
+
+export interface CallCardInfo {
+  number: string;
+  linked_record_id: number | null;
+  matches: CardMatch[];
+  similar: boolean;
+}
+
+export interface ImportPreview {
+  id: string;
+  columns: string[];
+  preview: string[][];
+  rows: number;
+  delimiter: string;
+  suggested: (number | null)[];
+}
+
+export interface ImportStatus {
+  id: string;
+  table_id: number;
+  state: 'uploaded' | 'running' | 'done' | 'failed';
+  rows: number;
+  done_rows: number;
+  inserted: number;
+  skipped: number;
+  phones_as_text: number;
+  errors: { line: number; field: string; message: string }[];
+  message: string | null;
+}
+
+export interface CrmSettings {
+  similar_match_digits: number;
+  mask_group_ids: number[];
+  mask_mode: 'hidden' | 'prefix';
+  mask_chars: number;
+  manager_first: boolean;
+  manager_first_secs: number;
+}
+
+export interface UserName {
+  id: number;
+  name: string;
+}

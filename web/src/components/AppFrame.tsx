@@ -8,6 +8,7 @@ import { roleLabel } from './Badges';
 import { Icon, type IconName } from './Icon';
 import { LanguageSwitch } from './LanguageSwitch';
 import { PhoneDock } from '../phone/PhonePanel';
+import { CallCard } from './CallCard';
 
 interface FrameProps {
   me: Me;
@@ -29,6 +30,7 @@ export function AppFrame({ me, route, onLogout, children }: FrameProps) {
         {children}
       </main>
       <PhoneDock userId={me.user.id} />
+      <CallCard userId={me.user.id} />
     </div>
   );
 }
@@ -96,7 +98,7 @@ function NavLink({ entry, active }: { entry: NavEntry; active: boolean }) {
 function SideNav({ me, route }: { me: Me; route: RouteName }) {
   const main: NavEntry[] = [
     { label: 'nav.home', icon: 'home', route: 'home', path: '/' },
-    { label: 'nav.crm', icon: 'table' },
+    { label: 'nav.crm', icon: 'table', route: 'crm', path: '/crm' },
     { label: 'nav.calls', icon: 'phone', route: 'calls', path: '/calls' },
   ];
   const settings: NavEntry[] = [

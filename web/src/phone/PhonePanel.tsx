@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api/client';
+import { sipTarget, type DialRequest } from '../pages/crm/dial';
 import { connectEvents } from '../api/events';
 import type { TelUser } from '../api/types';
 import { t, type MessageKey } from '../i18n';
@@ -45,10 +46,13 @@ function DeskPhoneDock() {
   const [note, setNote] = useState<string | null>(null);
   useEffect(() => {
     const onDial = (e: Event) => {
-      const number = (e as CustomEvent<{ number: string }>).detail?.number;
-      if (!number) return;
-      api.callback(number).then(
-        () => setNote(t('phone.desk.ringing', { number })),
+      const req = (e as CustomEvent<DialRequest>).detail;
+      const target = req ? sipTarget(req) : null;
+      if (!target) return;
+      const started = target.startsWith('crm-') && req.record && req.field ? api.callbackRecord(req.record, req.field) : api.callback(target);
+      const shown = target.startsWith('crm-') ? req.label ?? '' : target;
+      started.then(
+        () => setNote(t('phone.desk.ringing', { number: shown })),
         (err: { message?: string }) => setNote(err.message ?? String(err)),
       );
     };
@@ -82,11 +86,12 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
     const unsub = r.controller.subscribe(setSnap);
     const closeEvents = connectEvents({ onMessage: (m) => r.controller.onServerEvent(m) });
     const onDial = (e: Event) => {
-      const n = (e as CustomEvent<{ number: string }>).detail?.number;
-      if (n) {
+      const req = (e as CustomEvent<DialRequest>).detail;
+      const target = req ? sipTarget(req) : null;
+      if (target) {
         setOpen(true);
-        setNumber(n);
-        void r.controller.dial(n);
+        setNumber(target.startsWith('crm-') ? '' : target);
+        void r.controller.dial(target, req.label);
       }
     };
     window.addEventListener('callbase:dial', onDial);

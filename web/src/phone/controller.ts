@@ -251,25 +251,33 @@ export class PhoneController {
     this.setCall(patch);
   }
 
-  /** Places a call after the server's dial rules accept the number. */
-  async dial(raw: string): Promise<void> {
-    const number = cleanNumber(raw);
+  /**
+   * Places a call after the server's dial rules accept the number. A CRM reference
+   * (`crm-<record>-<field>`, for users who see numbers masked) is dialled as it is, shown as
+   * `label`: the server resolves it and applies the dial rules.
+   */
+  async dial(raw: string, label?: string): Promise<void> {
+    const isRef = /^crm-\d+-\d+$/.test(raw);
+    const number = isRef ? raw : cleanNumber(raw);
+    const shown = isRef ? label ?? '' : number;
     if (!number || this.snap.call) return;
     if (!this.ua || this.snap.reg !== 'registered') {
-      this.set({ call: this.newCall('outbound', number, 'ended', 'the phone is not registered') });
+      this.set({ call: this.newCall('outbound', shown, 'ended', 'the phone is not registered') });
       return;
     }
-    this.set({ call: this.newCall('outbound', number, 'checking') });
-    let check: NumberCheck;
-    try {
-      check = await this.deps.api.previewNumber(number);
-    } catch (e) {
-      this.setCall({ state: 'ended', reason: errorText(e), endedAt: this.now() });
-      return;
-    }
-    if (check.refused) {
-      this.setCall({ state: 'ended', reason: check.refused, endedAt: this.now() });
-      return;
+    this.set({ call: this.newCall('outbound', shown, 'checking') });
+    if (!isRef) {
+      let check: NumberCheck;
+      try {
+        check = await this.deps.api.previewNumber(number);
+      } catch (e) {
+        this.setCall({ state: 'ended', reason: errorText(e), endedAt: this.now() });
+        return;
+      }
+      if (check.refused) {
+        this.setCall({ state: 'ended', reason: check.refused, endedAt: this.now() });
+        return;
+      }
     }
     const clientRef = (this.deps.uuid ?? uuid4)();
     this.setCall({ state: 'dialing', clientRef });

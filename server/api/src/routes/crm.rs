@@ -953,3 +953,19 @@ pub async fn attach_to_record(
     tx.commit().await?;
     Ok(Json(sh.record(&r)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserName {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The tenant's users by name, for user-reference fields (every signed-in user; names only).
+#[utoipa::path(get, path = "/api/crm/users", tag = "crm", responses((status = 200, body = [UserName])))]
+pub async fn user_names(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<Vec<UserName>>> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1 AND NOT disabled ORDER BY name").bind(cu.tenant_id).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(Json(rows.into_iter().map(|(id, name)| UserName { id, name }).collect()))
+}
