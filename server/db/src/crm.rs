@@ -16,6 +16,7 @@ pub struct TableRow {
     pub name: String,
     pub call_table: bool,
     pub card_field_ids: Vec<i64>,
+    /// Counted up to [`COUNT_CAP`] by [`list_tables`]; 0 from [`table`].
     pub record_count: i64,
 }
 
@@ -57,15 +58,29 @@ pub struct RecordWrite {
     pub search: String,
 }
 
-const TABLE_COLS: &str = "t.id, t.name, t.call_table, t.card_field_ids, \
-    (SELECT count(*) FROM crm_records r WHERE r.table_id = t.id) AS record_count";
+/// Records are counted up to this many (a million-row table is "10 000+").
+pub const COUNT_CAP: i64 = 10_001;
 
+const TABLE_COLS: &str = "t.id, t.name, t.call_table, t.card_field_ids";
+
+/// The tenant's tables, each with its record count (counted up to [`COUNT_CAP`]).
 pub async fn list_tables(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TableRow>> {
-    sqlx::query_as(&format!("SELECT {TABLE_COLS} FROM crm_tables t WHERE t.tenant_id = $1 ORDER BY t.position, t.id")).bind(tenant).fetch_all(&mut **tx).await
+    sqlx::query_as(&format!(
+        "SELECT {TABLE_COLS}, (SELECT count(*) FROM (SELECT 1 FROM crm_records r WHERE r.table_id = t.id LIMIT {COUNT_CAP}) x) AS record_count \
+         FROM crm_tables t WHERE t.tenant_id = $1 ORDER BY t.position, t.id"
+    ))
+    .bind(tenant)
+    .fetch_all(&mut **tx)
+    .await
 }
 
+/// One table (without counting its records).
 pub async fn table(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<TableRow>> {
-    sqlx::query_as(&format!("SELECT {TABLE_COLS} FROM crm_tables t WHERE t.tenant_id = $1 AND t.id = $2")).bind(tenant).bind(id).fetch_optional(&mut **tx).await
+    sqlx::query_as(&format!("SELECT {TABLE_COLS}, 0::bigint AS record_count FROM crm_tables t WHERE t.tenant_id = $1 AND t.id = $2"))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 pub async fn insert_table(tx: &mut Tx, tenant: TenantId, name: &str) -> sqlx::Result<i64> {

@@ -363,7 +363,7 @@ async fn outbound(
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     let id = call_id.unwrap_or_else(|| Uuid::new_v4().to_string());
     let mut client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
-    // Click-to-call by reference (`crm-<record>-<field>`): users who see numbers masked dial the
+    // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
     // CRM phone field, never the number; it is resolved here, inside the tenant.
     let resolved;
     let exten = match crm_reference(exten) {
@@ -397,10 +397,12 @@ async fn outbound(
     out
 }
 
-/// `crm-<record>-<field>` → (record, field).
+/// `crm<record>x<field>` → (record, field). (Letters and digits only: the dialplan's pattern
+/// takes nothing else.)
 pub fn crm_reference(exten: &str) -> Option<(i64, i64)> {
-    let (r, f) = exten.strip_prefix("crm-")?.split_once('-')?;
-    Some((r.parse().ok()?, f.parse().ok()?))
+    let (r, f) = exten.strip_prefix("crm")?.split_once('x')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(r) && digits(f)).then(|| Some((r.parse().ok()?, f.parse().ok()?)))?
 }
 
 /// The E.164 number of a CRM record's phone field, inside the tenant.
@@ -823,8 +825,23 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
     let bridge = call.new_bridge().await.ok_or("no bridge")?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/ring"), &[]).await;
+    // The client's responsible manager, when online, rings alone first (tenant setting).
+    let manager = match responsible_manager(&call.ctx, call.tenant, &call.number).await {
+        Some((m, secs)) if devs.iter().any(|(_, u)| *u == m) => Some((m, secs)),
+        _ => None,
+    };
     let outcome = if devs.is_empty() {
         RingOutcome::NoAnswer
+    } else if let Some((m, secs)) = manager {
+        let mine: Vec<(String, UserId)> = devs.iter().filter(|(_, u)| *u == m).cloned().collect();
+        let everyone = std::mem::replace(&mut call.audience, vec![m]);
+        tracing::info!(call.id = %call.id, manager = %m, secs, "ringing the responsible manager first");
+        let first = ring_users(call, &mine, caller, secs, rx, &bridge).await?;
+        call.audience = everyone;
+        match first {
+            RingOutcome::NoAnswer => ring_users(call, &devs, caller, t.state.ring_timeout_secs as u64, rx, &bridge).await?,
+            other => other,
+        }
     } else {
         ring_users(call, &devs, caller, t.state.ring_timeout_secs as u64, rx, &bridge).await?
     };
@@ -844,6 +861,28 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
     }
     call.delete(&format!("bridges/{bridge}")).await;
     Ok(())
+}
+
+/// With the tenant's "responsible manager" setting on: the user in the first user-reference field
+/// of the first call-table record holding the caller's number, and how long they ring alone.
+async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<(UserId, u64)> {
+    let mut tx = ctx.db.tenant_tx(tenant).await.ok()?;
+    let row: Option<(i64, i32)> = sqlx::query_as(
+        "SELECT (r.data->>f.id::text)::bigint, s.manager_first_secs FROM telephony s \
+         JOIN crm_phones p ON p.tenant_id = s.tenant_id AND p.e164 = $2 \
+         JOIN crm_tables ct ON ct.id = p.table_id AND ct.call_table \
+         JOIN crm_records r ON r.id = p.record_id \
+         JOIN LATERAL (SELECT id FROM crm_fields WHERE table_id = p.table_id AND kind = 'user' ORDER BY position, id LIMIT 1) f ON true \
+         WHERE s.tenant_id = $1 AND s.manager_first AND jsonb_typeof(r.data->f.id::text) = 'number' \
+         ORDER BY p.record_id LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(e164)
+    .fetch_optional(&mut *tx)
+    .await
+    .ok()?;
+    let _ = tx.commit().await;
+    row.map(|(u, secs)| (UserId(u), secs.max(1) as u64))
 }
 
 /// No answer: forward to the tenant's number through a trunk, or end as missed.
@@ -986,8 +1025,8 @@ mod tests {
 
     #[test]
     fn crm_references_are_parsed_strictly() {
-        assert_eq!(crm_reference("crm-12-345"), Some((12, 345)));
-        for bad in ["crm-12", "crm--1-2", "crm-a-1", "79161234567", "crm-1-2-3"] {
+        assert_eq!(crm_reference("crm12x345"), Some((12, 345)));
+        for bad in ["crm12", "crmx2", "crm1x", "crm+1x2", "crmax1", "79161234567", "crm1x2x3", "crm-1-2"] {
             assert_eq!(crm_reference(bad), None, "{bad}");
         }
     }

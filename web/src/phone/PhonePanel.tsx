@@ -49,8 +49,8 @@ function DeskPhoneDock() {
       const req = (e as CustomEvent<DialRequest>).detail;
       const target = req ? sipTarget(req) : null;
       if (!target) return;
-      const started = target.startsWith('crm-') && req.record && req.field ? api.callbackRecord(req.record, req.field) : api.callback(target);
-      const shown = target.startsWith('crm-') ? req.label ?? '' : target;
+      const started = target.startsWith('crm') && req.record && req.field ? api.callbackRecord(req.record, req.field) : api.callback(target);
+      const shown = target.startsWith('crm') ? req.label ?? '' : target;
       started.then(
         () => setNote(t('phone.desk.ringing', { number: shown })),
         (err: { message?: string }) => setNote(err.message ?? String(err)),
@@ -90,7 +90,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       const target = req ? sipTarget(req) : null;
       if (target) {
         setOpen(true);
-        setNumber(target.startsWith('crm-') ? '' : target);
+        setNumber(target.startsWith('crm') ? '' : target);
         void r.controller.dial(target, req.label);
       }
     };

@@ -253,11 +253,11 @@ export class PhoneController {
 
   /**
    * Places a call after the server's dial rules accept the number. A CRM reference
-   * (`crm-<record>-<field>`, for users who see numbers masked) is dialled as it is, shown as
+   * (`crm<record>x<field>`, for users who see numbers masked) is dialled as it is, shown as
    * `label`: the server resolves it and applies the dial rules.
    */
   async dial(raw: string, label?: string): Promise<void> {
-    const isRef = /^crm-\d+-\d+$/.test(raw);
+    const isRef = /^crm\d+x\d+$/.test(raw);
     const number = isRef ? raw : cleanNumber(raw);
     const shown = isRef ? label ?? '' : number;
     if (!number || this.snap.call) return;

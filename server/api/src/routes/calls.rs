@@ -100,7 +100,7 @@ pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): A
             let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
             let n = callbase_db::crm::phone_of(&mut tx, cu.tenant_id, r, f).await?.ok_or(ApiError::NotFound)?;
             tx.commit().await?;
-            (n, format!("crm-{r}-{f}"))
+            (n, format!("crm{r}x{f}"))
         }
         _ => (b.number.trim().to_string(), b.number.trim().to_string()),
     };

@@ -58,6 +58,7 @@ pub struct Table {
     pub call_table: bool,
     /// Fields shown on the call card, in order.
     pub card_field_ids: Vec<i64>,
+    /// In the list of tables: records counted up to 10 001 (more: "10 000+"); 0 elsewhere.
     pub record_count: i64,
     pub fields: Vec<Field>,
 }
@@ -721,7 +722,10 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
         .await?
         .into_iter()
         .collect();
-    let tables = db::list_tables(tx, cu.tenant_id).await?;
+    let mut tables = Vec::new();
+    for id in found.iter().map(|m| m.table_id).collect::<std::collections::BTreeSet<_>>() {
+        tables.extend(db::table(tx, cu.tenant_id, id).await?);
+    }
     let mut matches = Vec::new();
     let mut shapers: HashMap<i64, Shaper> = HashMap::new();
     for m in found {

@@ -58,7 +58,7 @@ const rec = (id: number, name: string, phone: string, e164: string | null, patch
 
 describe('CRM page', () => {
   it('lists records with user names, sorts by a column, searches, filters and calls a phone with the handset', async () => {
-    serve((m, u) => {
+    serve((_m, u) => {
       if (u === '/api/crm/tables') return json(200, [TABLE]);
       if (u === '/api/crm/users') return json(200, [{ id: 3, name: 'Maria Manager' }]);
       if (u.startsWith('/api/crm/tables/7/records')) {
@@ -86,18 +86,26 @@ describe('CRM page', () => {
 
     const search = q<HTMLInputElement>('[data-testid="crm-search"]')!;
     search.value = 'anna';
-    await act(async () => search.dispatchEvent(new Event('input')));
+    await act(async () => {
+      search.dispatchEvent(new Event('input'));
+    });
     await until(() => requests.some((r) => r.url.includes('q=anna')));
 
     const [fieldSel, opSel] = [...root.querySelectorAll<HTMLSelectElement>('.filter-adder select')];
     fieldSel.value = '5';
     fieldSel.dispatchEvent(new Event('change'));
     opSel.value = 'equals';
-    await act(async () => opSel.dispatchEvent(new Event('change')));
+    await act(async () => {
+      opSel.dispatchEvent(new Event('change'));
+    });
     const val = q<HTMLInputElement>('.filter-adder input')!;
     val.value = 'client';
-    await act(async () => val.dispatchEvent(new Event('input')));
-    await act(async () => q<HTMLFormElement>('.filter-adder')!.dispatchEvent(new Event('submit')));
+    await act(async () => {
+      val.dispatchEvent(new Event('input'));
+    });
+    await act(async () => {
+      q<HTMLFormElement>('.filter-adder')!.dispatchEvent(new Event('submit'));
+    });
     await until(() => requests.some((r) => decodeURIComponent(r.url).includes('"field":5,"op":"equals","value":"client"')));
     expect(root.textContent).toContain('Status equals client');
     window.removeEventListener('callbase:dial', onDial);
@@ -130,15 +138,21 @@ describe('CRM page', () => {
     const input = document.querySelector<HTMLInputElement>('[data-testid="import-file"]')!;
     const file = new File(['Full name;Phone\nAnna;123\n'], 'clients.csv', { type: 'text/csv' });
     Object.defineProperty(input, 'files', { value: [file] });
-    await act(async () => input.dispatchEvent(new Event('change')));
+    await act(async () => {
+      input.dispatchEvent(new Event('change'));
+    });
     await waitFor(() => document.querySelector('[data-testid="import-mapping"]'), () => document.body.textContent ?? '');
     const selects = document.querySelectorAll<HTMLSelectElement>('[data-testid="import-mapping"] select');
     expect(selects[1].value).toBe('2');
     selects[0].value = '1';
-    await act(async () => selects[0].dispatchEvent(new Event('change')));
+    await act(async () => {
+      selects[0].dispatchEvent(new Event('change'));
+    });
     const skip = [...document.querySelectorAll<HTMLInputElement>('.dialog input[type=checkbox]')].pop()!;
     skip.checked = true;
-    await act(async () => skip.dispatchEvent(new Event('change')));
+    await act(async () => {
+      skip.dispatchEvent(new Event('change'));
+    });
     await act(async () => document.querySelector<HTMLButtonElement>('[data-testid="import-run"]')!.click());
     await waitFor(() => (document.body.textContent?.includes('Imported 2 records') ? true : null), () => document.body.textContent ?? '');
     expect(polls).toBeGreaterThan(0);
@@ -150,7 +164,7 @@ describe('CRM page', () => {
     const r = rec(9, 'Secret', '********4567', '********4567');
     const req = dialRequest(r, 2)!;
     expect(req).toEqual({ record: 9, field: 2, label: 'Secret' });
-    expect(sipTarget(req)).toBe('crm-9-2');
+    expect(sipTarget(req)).toBe('crm9x2');
     expect(sipTarget({ number: '+79161234567' })).toBe('+79161234567');
   });
 });
@@ -195,8 +209,12 @@ describe('Call card', () => {
     expect(q('[data-testid="call-card"]')!.getAttribute('data-state')).toBe('answered');
     const note = q<HTMLTextAreaElement>('.callcard__note textarea')!;
     note.value = 'wants a callback';
-    await act(async () => note.dispatchEvent(new Event('input')));
-    await act(async () => q<HTMLFormElement>('.callcard__note')!.dispatchEvent(new Event('submit')));
+    await act(async () => {
+      note.dispatchEvent(new Event('input'));
+    });
+    await act(async () => {
+      q<HTMLFormElement>('.callcard__note')!.dispatchEvent(new Event('submit'));
+    });
     await until(() => (root.textContent?.includes('Saved') ? true : null));
     // Someone else answering another inbound call does not take this card away.
     await act(async () => FakeSocket.last!.push({ type: 'call', call_id: 'c2', state: 'answered', direction: 'inbound', user_id: 4 }));
@@ -221,8 +239,12 @@ describe('Call card', () => {
     await act(async () => q<HTMLButtonElement>('[data-testid="card-create"]')!.click());
     const name = q<HTMLInputElement>('[data-testid="card-name"]')!;
     name.value = 'New caller';
-    await act(async () => name.dispatchEvent(new Event('input')));
-    await act(async () => name.closest('form')!.dispatchEvent(new Event('submit')));
+    await act(async () => {
+      name.dispatchEvent(new Event('input'));
+    });
+    await act(async () => {
+      name.closest('form')!.dispatchEvent(new Event('submit'));
+    });
     await until(() => (requests.some((r) => r.url === '/api/calls/c9/client') ? true : null));
   });
 });

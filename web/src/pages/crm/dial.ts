@@ -1,7 +1,7 @@
 /**
  * Click-to-call from anywhere in the app: a `callbase:dial` window event that the phone dock
  * (browser phone or desk-phone callback) takes. A CRM phone field is dialled by reference
- * (`crm-<record>-<field>`) when the user sees the number masked: the server resolves it.
+ * (`crm<record>x<field>`) when the user sees the number masked: the server resolves it.
  */
 import type { CrmRecord } from '../../api/types';
 
@@ -35,6 +35,6 @@ export function dialRequest(rec: CrmRecord, fieldId: number): DialRequest | null
 /** The SIP target for a request: the number, or the reference. */
 export function sipTarget(req: DialRequest): string | null {
   if (req.number && !isMasked(req.number)) return req.number;
-  if (req.record && req.field) return `crm-${req.record}-${req.field}`;
+  if (req.record && req.field) return `crm${req.record}x${req.field}`;
   return null;
 }

@@ -1,0 +1,125 @@
+// CRM telephony end to end (issue #6), in Chromium: clicking the handset of a client's phone in the
+// CRM table places the call through the trunk and the call card shows the client; a call from that
+// client's number rings the browser with the card; an agent who sees numbers masked calls the client
+// by reference (the carrier gets the real number; the page never shows it). Screenshots of the CRM
+// page and the call card.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
+
+const CLIENT_NUMBER = '79161234567';
+
+async function hangup(page) {
+  const b = await page.$('[data-testid=phone-hangup]');
+  if (b) await b.click();
+  await until('call ended in the page', async () => !(await page.$('[data-testid=phone-call]')), 10000);
+}
+
+async function clickHandset(page, recordId, fieldId) {
+  const row = await page.waitForSelector(`[data-testid="rec-${recordId}"]`, { timeout: 10000 });
+  await row.hover();
+  const clicked = Date.now();
+  await page.click(`[data-testid="dial-${recordId}-${fieldId}"]`);
+  return clicked;
+}
+
+async function cardText(page) {
+  return page.$eval('[data-testid=call-card]', (e) => e.textContent).catch(() => '');
+}
+
+describe('chromium: CRM click-to-call and call card', () => {
+  let browser;
+  let page;
+  let t;
+  let carrier;
+  let table;
+  let client;
+  let phoneField;
+
+  before(async () => {
+    t = await tenantWithTrunk();
+    carrier = await carrierAmi();
+    const tables = await t.api.ok('GET', '/api/crm/tables');
+    table = tables.find((x) => x.name === 'Clients');
+    const f = (n) => String(table.fields.find((x) => x.name === n).id);
+    phoneField = Number(f('Phone'));
+    client = await t.api.ok('POST', `/api/crm/tables/${table.id}/records`, {
+      values: { [f('Name')]: 'Anna Petrova', [f('Phone')]: '8 (916) 123-45-67', [f('E-mail')]: 'anna@example.com', [f('Status')]: 'client', [f('Manager')]: t.adminId },
+    });
+    await t.api.ok('POST', `/api/crm/tables/${table.id}/records`, { values: { [f('Name')]: 'Boris Orlov', [f('Phone')]: '+7 495 765-43-21', [f('Status')]: 'new' } });
+    browser = await launch('chromium', 1000);
+    page = (await openApp(browser, t.account, 'boss', t.password)).page;
+    await waitRegistered(page, 20000);
+  });
+  after(async () => {
+    carrier?.close();
+    await browser?.close();
+    await t?.removeTrunk();
+  });
+
+  it('the handset in the CRM table calls the client through the trunk and the card shows them', async () => {
+    await page.evaluate((id) => { location.hash = `#/crm?table=${id}`; }, table.id);
+    await page.waitForSelector(`[data-testid="rec-${client.id}"]`, { timeout: 10000 });
+    await screenshot(page, 'crm');
+    const invites = carrier.collect((m) => m.Event === 'Newchannel' && String(m.Exten || '').includes('9161234567'));
+    const clicked = await clickHandset(page, client.id, phoneField);
+    await until('the carrier got the INVITE for the client', async () => invites.events.length > 0, 15000);
+    console.log(`# handset click → INVITE at the carrier ${invites.events[0].at - clicked} ms`);
+    invites.stop();
+    await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+    await until('the call card shows the client', async () => (await cardText(page)).includes('Anna Petrova'), 10000);
+    const text = await cardText(page);
+    assert.ok(text.includes('client') && text.includes('anna@example.com') && text.includes('Boss Lab'), text);
+    await screenshot(page, 'call-card');
+    await hangup(page);
+    await until('the card says the call ended', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'ended', 10000);
+    // The call record is linked to the client it was placed from.
+    const calls = await t.api.ok('GET', '/api/calls?direction=outbound&per_page=1');
+    assert.equal(calls.items[0].number, `+${CLIENT_NUMBER}`);
+    await page.click('[data-testid=call-card] button[aria-label="Close"]');
+  });
+
+  it("a call from the client's number rings with the client on the card", async () => {
+    await carrier.action('Originate', {
+      Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+      Context: 'carrier-test', Exten: '9999', Priority: '1', Async: 'true', CallerID: CLIENT_NUMBER,
+    });
+    await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await until('the card pops up with the client while it rings', async () => (await cardText(page)).includes('Anna Petrova'), 10000);
+    assert.equal(await page.$eval('[data-testid=call-card]', (e) => e.dataset.state), 'ringing');
+    await page.click('[data-testid=phone-answer]');
+    await until('answered', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+    await sleep(1000);
+    await hangup(page);
+    await page.click('[data-testid=call-card] button[aria-label="Close"]');
+  });
+
+  it('an agent who sees numbers masked calls by reference: the carrier gets the number, the page never shows it', async () => {
+    const groups = await t.api.ok('GET', '/api/groups');
+    const admins = groups.find((g) => g.name === 'Administrator');
+    const s = await t.api.ok('GET', '/api/crm/settings');
+    await t.api.ok('PUT', '/api/crm/settings', { ...s, mask_group_ids: [admins.id], mask_mode: 'prefix', mask_chars: 8 });
+    try {
+      await page.evaluate(() => { location.hash = '#/'; });
+      await page.evaluate((id) => { location.hash = `#/crm?table=${id}`; }, table.id);
+      await page.waitForSelector(`[data-testid="rec-${client.id}"]`, { timeout: 10000 });
+      const shown = await page.$eval(`[data-testid="rec-${client.id}"]`, (e) => e.textContent);
+      assert.ok(!shown.includes('123-45-67') && shown.includes('****'), shown);
+      const invites = carrier.collect((m) => m.Event === 'Newchannel' && String(m.Exten || '').includes('9161234567'));
+      await clickHandset(page, client.id, phoneField);
+      await until('the carrier got the INVITE for the real number', async () => invites.events.length > 0, 15000);
+      invites.stop();
+      await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+      await until('the card shows the client', async () => (await cardText(page)).includes('Anna Petrova'), 10000);
+      // The table, the phone's call and the card: none shows the number. (The phone's list of
+      // recent calls still holds the number of the unmasked calls above, from this browser.)
+      for (const sel of ['[data-testid=crm-table]', '[data-testid=phone-call]', '[data-testid=call-card]']) {
+        const text = await page.$eval(sel, (e) => e.textContent);
+        assert.ok(!text.includes('9161234567') && !text.includes('916) 123') && !text.includes('123-45-67'), `${sel}: ${text}`);
+      }
+      await hangup(page);
+    } finally {
+      await t.api.ok('PUT', '/api/crm/settings', { ...s, mask_group_ids: [] });
+    }
+  });
+});
