@@ -430,3 +430,55 @@ async fn another_tenants_tables_records_and_imports_are_not_found() {
     assert_eq!(l.body["matches"].as_array().unwrap().len(), 0, "{}", l.text);
     assert_eq!(a.get(&format!("/api/crm/records/{rid}")).await.body["title"], "A's client", "untouched");
 }
+
+/// With the setting on, a call from a client rings the client's manager alone first, then
+/// everyone (the Stasis worker against the real Asterisks; desk phones that ring and never answer).
+#[tokio::test]
+async fn a_call_from_a_client_rings_their_manager_first_then_everyone() {
+    use callbase_tests::calls::agent_with_trunk;
+    use callbase_tests::sip::RingingPhone;
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, _t, login, password) = agent_with_trunk(&app).await;
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    // Maria: a desk-phone telephony user, the client's manager.
+    let maria = create_user(&admin, "maria", &[]).await["id"].as_i64().unwrap();
+    let tu = admin.post("/api/telephony/users", json!({"user_id": maria, "browser_calls": false})).await;
+    assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
+    let (m_login, m_password) = (tu.body["sip_login"].as_str().unwrap().to_string(), tu.body["sip_password"].as_str().unwrap().to_string());
+    let (t, f) = clients(&admin).await;
+    add(&admin, t, json!({f("Name"): "Maria's client", f("Phone"): "+7 916 123-45-67", f("Manager"): maria})).await;
+    let mut s = admin.get("/api/crm/settings").await.body;
+    s["manager_first"] = json!(true);
+    s["manager_first_secs"] = json!(5);
+    assert_eq!(admin.put("/api/crm/settings", s).await.status, StatusCode::OK);
+    assert_eq!(admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 10, "forward_number": null})).await.status, StatusCode::OK);
+    let boss_phone = RingingPhone::start(platform, &login, &password).await;
+    let maria_phone = RingingPhone::start(platform, &m_login, &m_password).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
+    let ami = callbase_telephony::ami::Ami::connect(
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_ADDR"),
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_USER"),
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI");
+    let chan = format!("PJSIP/{user}@{user}");
+    let r = ami
+        .action("Originate", &[("Channel", chan.as_str()), ("Context", "carrier-test"), ("Exten", "9998"), ("Priority", "1"), ("Async", "true"), ("CallerID", "79161234567")])
+        .await
+        .expect("originate");
+    assert!(r.is_success(), "{r:?}");
+    let start = tokio::time::Instant::now();
+    while boss_phone.invites.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(25), "everyone rings in the end (maria: {:?})", maria_phone.invites.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = *maria_phone.invites.lock().unwrap().first().expect("the manager rang");
+    let b = *boss_phone.invites.lock().unwrap().first().unwrap();
+    let gap = b.duration_since(m);
+    println!("manager rang alone for {gap:?}");
+    assert!(gap >= Duration::from_millis(4500) && gap < Duration::from_secs(8), "the manager rings alone for 5 s first: {gap:?}");
+    let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
+}

@@ -47,8 +47,17 @@ fn e164(i: usize) -> String {
     format!("+7{}", 9_000_000_000u64 + (i as u64 * 7_919) % 1_000_000_000)
 }
 
+/// A well-mixed function of `i`, so that names, statuses and managers are not correlated.
+fn mix(i: usize, salt: u64) -> usize {
+    let mut x = (i as u64) ^ salt;
+    x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (x ^ (x >> 32)) as usize
+}
+
 fn name(i: usize) -> String {
-    format!("{} {} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()], i)
+    format!("{} {} {}", FIRST[mix(i, 1) % FIRST.len()], LAST[mix(i, 2) % LAST.len()], i)
 }
 
 async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::Result<()> {
@@ -78,8 +87,8 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
                     v.insert(f_name.clone(), Value::String(name(i)));
                     v.insert(f_phone.clone(), Value::String(phone(i)));
                     v.insert(f_mail.clone(), Value::String(format!("client{i}@example.com")));
-                    v.insert(f_status.clone(), Value::String(STATUS[i % 4].into()));
-                    v.insert(f_manager.clone(), Value::from(user_ids[i % user_ids.len()]));
+                    v.insert(f_status.clone(), Value::String(STATUS[mix(i, 3) % 4].into()));
+                    v.insert(f_manager.clone(), Value::from(user_ids[mix(i, 4) % user_ids.len()]));
                     writes.push(build_write(&fields, &rules, &v, &|id| names.get(&id).cloned()).expect("valid client"));
                 }
                 let mut tx = db.tenant_tx(tenant).await.expect("tx");

@@ -43,6 +43,10 @@ fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
 /// 401/403 = refused). `expires = 0` removes the registration.
 pub async fn register(server: SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
     let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP");
+    register_on(&sock, server, user, password, expires).await
+}
+
+async fn register_on(sock: &UdpSocket, server: SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
     let local = sock.local_addr().unwrap();
     let call_id = token();
     let tag = token();
@@ -88,4 +92,69 @@ pub async fn register(server: SocketAddr, user: &str, password: &str, expires: u
         );
     }
     0
+}
+
+/// A desk phone that registers and then rings without ever answering: every INVITE gets
+/// 100 Trying and 180 Ringing, a CANCEL 200 OK (and the INVITE 487). Records when each INVITE
+/// arrived, to see who rang when.
+pub struct RingingPhone {
+    pub invites: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RingingPhone {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn reply(req: &str, code: &str, to_tag: &str) -> String {
+    let mut out = format!("SIP/2.0 {code}\r\n");
+    for name in ["Via", "From", "Call-ID", "CSeq"] {
+        for l in req.lines().filter(|l| l.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))) {
+            out.push_str(l.trim_end());
+            out.push_str("\r\n");
+        }
+    }
+    if let Some(to) = header(req, "To") {
+        let tagged = if to.contains(";tag=") { to.to_string() } else { format!("{to};tag={to_tag}") };
+        out.push_str(&format!("To: {tagged}\r\n"));
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
+}
+
+impl RingingPhone {
+    pub async fn start(server: SocketAddr, user: &str, password: &str) -> RingingPhone {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP");
+        assert_eq!(register_on(&sock, server, user, password, 120).await, 200, "{user} registers");
+        let invites = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = invites.clone();
+        let tag = token();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65535];
+            let mut pending: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            loop {
+                let Ok((n, from)) = sock.recv_from(&mut buf).await else { return };
+                let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                let call_id = header(&msg, "Call-ID").unwrap_or_default().to_string();
+                if msg.starts_with("INVITE ") {
+                    if !pending.contains_key(&call_id) {
+                        seen.lock().unwrap().push(std::time::Instant::now());
+                    }
+                    pending.insert(call_id, msg.clone());
+                    let _ = sock.send_to(reply(&msg, "100 Trying", &tag).as_bytes(), from).await;
+                    let _ = sock.send_to(reply(&msg, "180 Ringing", &tag).as_bytes(), from).await;
+                } else if msg.starts_with("CANCEL ") {
+                    let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
+                    if let Some(inv) = pending.get(&call_id) {
+                        let _ = sock.send_to(reply(inv, "487 Request Terminated", &tag).as_bytes(), from).await;
+                    }
+                } else if msg.starts_with("OPTIONS ") || msg.starts_with("NOTIFY ") || msg.starts_with("BYE ") {
+                    let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
+                }
+            }
+        });
+        RingingPhone { invites, task }
+    }
 }

@@ -450,6 +450,7 @@ export const en = {
   "error.no_recording": "Some selected calls have no recording.",
   "error.invalid_retention": "Keep recordings between 1 and 3650 days.",
   "error.invalid_dictionary_value": "That value is not in the list.",
+  "crm.page": "Page {page}",
   "crm.title": "CRM",
   "crm.newTable": "New table",
   "crm.tableName": "Table name",

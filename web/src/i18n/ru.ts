@@ -462,6 +462,7 @@ export const ru: Dictionary = {
   "error.no_recording": "У некоторых выбранных звонков нет записи.",
   "error.invalid_retention": "Срок хранения — от 1 до 3650 дней.",
   "error.invalid_dictionary_value": "Такого значения нет в списке.",
+  "crm.page": "Страница {page}",
   "crm.title": "CRM",
   "crm.newTable": "Новая таблица",
   "crm.tableName": "Название таблицы",

@@ -32,8 +32,11 @@ pub const FIELDS_MAX: usize = 60;
 pub const TABLES_MAX: i64 = 50;
 /// Largest page.
 pub const PER_PAGE_MAX: i64 = 200;
-/// Counting stops here ("10 000+").
+/// Counting stops here ("more than 10 000"): an unfiltered count walks a small index.
 pub const COUNT_CAP: i64 = 10_000;
+/// With filters or a search, counting stops sooner ("more than 1 000"): each counted row costs a
+/// probe, and the page must stay fast at a million rows.
+pub const COUNT_CAP_FILTERED: i64 = 1_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Field {
@@ -541,7 +544,7 @@ struct FilterIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordPage {
     pub records: Vec<Record>,
-    /// Matching records, counted up to 10 000.
+    /// Matching records, counted up to 10 000 (1 000 with filters or a search).
     pub total: i64,
     /// True when there are more than `total`.
     pub total_capped: bool,
@@ -600,12 +603,13 @@ pub async fn list_records(State(st): State<AppState>, cu: CurrentUser, Path(id):
     let sh = shaper(&mut tx, &cu, id).await?;
     let q = list_query(&sh, id, &p)?;
     let rows = db::list_records(&mut tx, cu.tenant_id, &q).await?;
-    let total = db::count_records(&mut tx, cu.tenant_id, &q, COUNT_CAP + 1).await?;
+    let cap = if q.filters.is_empty() && q.q.is_none() { COUNT_CAP } else { COUNT_CAP_FILTERED };
+    let total = db::count_records(&mut tx, cu.tenant_id, &q, cap + 1).await?;
     tx.commit().await?;
     Ok(Json(RecordPage {
         records: rows.iter().map(|r| sh.record(r)).collect(),
-        total: total.min(COUNT_CAP),
-        total_capped: total > COUNT_CAP,
+        total: total.min(cap),
+        total_capped: total > cap,
         page: q.offset / q.limit + 1,
         per_page: q.limit,
     }))

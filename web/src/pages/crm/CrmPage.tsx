@@ -169,8 +169,9 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
               {page.records.length === 0 && <p class="muted">{t('crm.none')}</p>}
               <nav class="pager" aria-label={t('calls.pages')}>
                 <button type="button" class="btn" disabled={query.page <= 1} onClick={() => setQuery({ ...query, page: query.page - 1 })}>←</button>
-                <span>{t('calls.pageOf', { page: query.page, pages })}</span>
-                <button type="button" class="btn" disabled={query.page >= pages} onClick={() => setQuery({ ...query, page: query.page + 1 })}>→</button>
+                <span>{page.total_capped ? t('crm.page', { page: query.page }) : t('calls.pageOf', { page: query.page, pages })}</span>
+                <button type="button" class="btn" disabled={page.total_capped ? page.records.length < PER_PAGE : query.page >= pages}
+                  onClick={() => setQuery({ ...query, page: query.page + 1 })}>→</button>
               </nav>
             </>
           )}
