@@ -318,7 +318,9 @@ fn like_pattern(needle: &str) -> String {
     p
 }
 
-fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery) {
+/// Appends the list's conditions. `rid` is the record id expression; `r` (the record row) is
+/// only used by "contains" and the quick search (see [`needs_record`]).
+fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str) {
     for f in &q.filters {
         match f.op {
             FilterOp::Contains => {
@@ -339,7 +341,7 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery) {
                 b.push(")");
             }
             FilterOp::Empty | FilterOp::NotEmpty => {
-                b.push(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = r.id AND v.field_id = ").push_bind(f.field);
+                b.push(format!(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = ")).push_bind(f.field);
                 b.push(if f.op == FilterOp::Empty { " AND v.k IS NULL)" } else { " AND v.k IS NOT NULL)" });
             }
             FilterOp::Equals | FilterOp::Greater | FilterOp::Less => {
@@ -348,7 +350,7 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery) {
                     FilterOp::Greater => " > ",
                     _ => " < ",
                 };
-                b.push(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = r.id AND v.field_id = ").push_bind(f.field);
+                b.push(format!(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = ")).push_bind(f.field);
                 b.push(" AND v.k").push(cmp).push_bind(f.operand.clone().unwrap_or_default()).push(")");
             }
         }
@@ -358,25 +360,40 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery) {
     }
 }
 
-/// One page of records.
+/// Whether the conditions read the record row itself (text search), not only the indexes.
+fn needs_record(q: &ListQuery) -> bool {
+    q.q.is_some() || q.filters.iter().any(|f| f.op == FilterOp::Contains)
+}
+
+/// One page of records. The page's ids are found first from the indexes alone where possible
+/// (walking the sort index in order, probing filters with index-only scans, stopping after the
+/// page); only the page's records are read.
 pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Vec<RecordRow>> {
-    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at ");
+    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at FROM (");
+    let dir = if q.desc { " DESC" } else { "" };
     match q.sort {
         Some(f) => {
-            // Walks crm_values_sort in order and stops after the page.
-            b.push("FROM crm_values s JOIN crm_records r ON r.id = s.record_id WHERE s.field_id = ").push_bind(f);
+            let join = if needs_record(q) { " JOIN crm_records r ON r.id = s.record_id" } else { "" };
+            b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join} WHERE s.field_id = ")).push_bind(f);
             b.push(" AND s.tenant_id = ").push_bind(tenant);
-            b.push(" AND r.table_id = ").push_bind(q.table);
-            push_conditions(&mut b, q);
-            b.push(if q.desc { " ORDER BY s.k DESC, s.record_id DESC" } else { " ORDER BY s.k, s.record_id" });
+            push_conditions(&mut b, q, "s.record_id");
+            b.push(format!(" ORDER BY s.k{dir}, s.record_id{dir}"));
         }
         None => {
-            b.push("FROM crm_records r WHERE r.tenant_id = ").push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
-            push_conditions(&mut b, q);
-            b.push(if q.desc { " ORDER BY r.id" } else { " ORDER BY r.id DESC" });
+            // Newest first (`desc` turns it to oldest first).
+            let dir = if q.desc { "" } else { " DESC" };
+            b.push("SELECT r.id, NULL::text AS k FROM crm_records r WHERE r.tenant_id = ").push_bind(tenant);
+            b.push(" AND r.table_id = ").push_bind(q.table);
+            push_conditions(&mut b, q, "r.id");
+            b.push(format!(" ORDER BY r.id{dir}"));
         }
     }
     b.push(" LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
+    b.push(") p JOIN crm_records r ON r.id = p.id AND r.table_id = ").push_bind(q.table);
+    match q.sort {
+        Some(_) => b.push(format!(" ORDER BY p.k{dir}, p.id{dir}")),
+        None => b.push(if q.desc { " ORDER BY r.id" } else { " ORDER BY r.id DESC" }),
+    };
     b.build_query_as().fetch_all(&mut **tx).await
 }
 
@@ -384,7 +401,7 @@ pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx:
 pub async fn count_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery, cap: i64) -> sqlx::Result<i64> {
     let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM crm_records r WHERE r.tenant_id = ");
     b.push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
-    push_conditions(&mut b, q);
+    push_conditions(&mut b, q, "r.id");
     b.push(" LIMIT ").push_bind(cap).push(") x");
     b.build_query_scalar().fetch_one(&mut **tx).await
 }
