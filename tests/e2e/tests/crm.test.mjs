@@ -70,6 +70,7 @@ describe('chromium: CRM click-to-call and call card', () => {
     await until('the call card shows the client', async () => (await cardText(page)).includes('Anna Petrova'), 10000);
     const text = await cardText(page);
     assert.ok(text.includes('client') && text.includes('anna@example.com') && text.includes('Boss Lab'), text);
+    await sleep(500); // the card's slide-in animation
     await screenshot(page, 'call-card');
     await hangup(page);
     await until('the card says the call ended', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'ended', 10000);
@@ -107,7 +108,10 @@ describe('chromium: CRM click-to-call and call card', () => {
       assert.ok(!shown.includes('123-45-67') && shown.includes('****'), shown);
       const invites = carrier.collect((m) => m.Event === 'Newchannel' && String(m.Exten || '').includes('9161234567'));
       await clickHandset(page, client.id, phoneField);
-      await until('the carrier got the INVITE for the real number', async () => invites.events.length > 0, 15000);
+      await until('the carrier got the INVITE for the real number', async () => invites.events.length > 0, 15000).catch(async (e) => {
+        const phone = await page.$eval('[data-testid=phone]', (el) => el.textContent).catch(() => '(no phone panel)');
+        throw new Error(`${e.message}; the phone shows: ${phone}`);
+      });
       invites.stop();
       await until('call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
       await until('the card shows the client', async () => (await cardText(page)).includes('Anna Petrova'), 10000);

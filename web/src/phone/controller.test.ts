@@ -197,6 +197,21 @@ describe('PhoneController', () => {
     expect(s.c.snapshot.recent[0]).toMatchObject({ number: '4951234567', direction: 'outbound', answered: true });
   });
 
+  it('dials a CRM reference as it is (no dial-rule preview: the server resolves it), even while an ended call still shows', async () => {
+    const s = await registered();
+    await s.c.dial('4951234567');
+    s.uas[0].dialled[0].session.emit('accepted');
+    s.c.hangup();
+    expect(s.c.snapshot.call?.state).toBe('ended');
+    await s.c.dial('crm12x5', 'Anna Petrova');
+    expect(s.uas[0].dialled[1].target).toBe('sip:crm12x5@callbase');
+    expect(s.api.previewNumber).toHaveBeenCalledTimes(1);
+    expect(s.c.snapshot.call).toMatchObject({ number: 'Anna Petrova', state: 'dialing' });
+    // A running call is not interrupted by another click.
+    await s.c.dial('crm13x5', 'Boris');
+    expect(s.uas[0].dialled).toHaveLength(2);
+  });
+
   it('rings for an incoming call, answers, and turns a second call away as busy', async () => {
     const s = await registered();
     const session = new FakeSession();

@@ -260,7 +260,9 @@ export class PhoneController {
     const isRef = /^crm\d+x\d+$/.test(raw);
     const number = isRef ? raw : cleanNumber(raw);
     const shown = isRef ? label ?? '' : number;
-    if (!number || this.snap.call) return;
+    // The summary of a finished call gives way to the next call (a click-to-call from the CRM
+    // while it still shows did nothing before).
+    if (!number || (this.snap.call && this.snap.call.state !== 'ended')) return;
     if (!this.ua || this.snap.reg !== 'registered') {
       this.set({ call: this.newCall('outbound', shown, 'ended', 'the phone is not registered') });
       return;
