@@ -59,6 +59,7 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
         .map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
     callbase_telephony::provision::sync_groups(&mut tx, tenant.id, DEMO_ACCOUNT).await?;
     let trunk = demo_trunk(&mut tx, tenant.id).await?;
+    demo_clients(&mut tx, tenant.id).await?;
     tx.commit().await?;
     if trunk {
         // Asterisk reads outbound registrations at module (re)load only.
@@ -98,4 +99,42 @@ async fn demo_trunk(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -
     let rows = callbase_telephony::trunks::TrunkRows { tenant, slot: 1, username: user, domain: carrier, host, number: f.number.clone() };
     callbase_telephony::trunks::write_rows(tx, &rows, Some(&password)).await?;
     Ok(true)
+}
+
+/// A few clients in the demo tenant's "Clients", once (the carrier answers any number with an
+/// echo, so every handset places a real call).
+async fn demo_clients(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -> anyhow::Result<()> {
+    use callbase_db::crm;
+    let tables = crm::list_tables(tx, tenant).await?;
+    let Some(clients) = tables.iter().find(|t| t.name == "Clients") else { return Ok(()) };
+    if clients.record_count > 0 {
+        return Ok(());
+    }
+    let fields = crm::fields(tx, tenant, clients.id).await?;
+    let rules = callbase_db::settings::dial_rules(tx, tenant).await?;
+    let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?;
+    let anna = users.iter().find(|u| u.1 == "Anna Agent").map(|u| u.0);
+    let id = |n: &str| fields.iter().find(|f| f.name == n).map(|f| f.id.to_string()).unwrap_or_default();
+    let demo = [
+        ("Olga Smirnova", "+7 916 555-01-01", "olga@example.com", "client"),
+        ("Ivan Petrov", "8 (495) 555-02-02", "ivan.petrov@example.com", "in progress"),
+        ("Acme Trading LLC", "555-03-03", "office@acme.example", "new"),
+        ("Elena Kuznetsova", "+7 926 555-04-04", "elena@example.com", "lost"),
+    ];
+    let mut writes = Vec::new();
+    for (name, phone, email, status) in demo {
+        let mut v = serde_json::Map::new();
+        v.insert(id("Name"), name.into());
+        v.insert(id("Phone"), phone.into());
+        v.insert(id("E-mail"), email.into());
+        v.insert(id("Status"), status.into());
+        if let Some(a) = anna {
+            v.insert(id("Manager"), a.into());
+        }
+        let w = callbase_api::routes::crm::build_write(&fields, &rules, &v, &|u| users.iter().find(|x| x.0 == u).map(|x| x.1.clone()))
+            .map_err(|(f, e)| anyhow::anyhow!("demo client {name}: {f}: {e}"))?;
+        writes.push(w);
+    }
+    crm::insert_records(tx, tenant, clients.id, &writes, None).await?;
+    Ok(())
 }
