@@ -62,7 +62,8 @@ CREATE TABLE crm_values (
     field_id   bigint NOT NULL REFERENCES crm_fields(id) ON DELETE CASCADE,
     tenant_id  bigint NOT NULL,
     k          text COLLATE "C",
-    PRIMARY KEY (record_id, field_id)
+    -- k and tenant_id included: a filter's probe of a record is an index-only scan.
+    PRIMARY KEY (record_id, field_id) INCLUDE (k, tenant_id)
 );
 CREATE INDEX crm_values_sort ON crm_values (field_id, k, record_id) INCLUDE (tenant_id);
 
@@ -88,8 +89,10 @@ ALTER TABLE telephony
     ADD COLUMN manager_first boolean NOT NULL DEFAULT false,
     ADD COLUMN manager_first_secs integer NOT NULL DEFAULT 15 CHECK (manager_first_secs BETWEEN 5 AND 120);
 
--- The CRM record a call was matched to (or created from).
-ALTER TABLE calls ADD COLUMN crm_record_id bigint REFERENCES crm_records(id) ON DELETE SET NULL;
+-- The CRM record a call was matched to (or created from), and the agent's after-call work: from
+-- the end of the call until they closed its card (or saved its note) — wrap-up time.
+ALTER TABLE calls ADD COLUMN crm_record_id bigint REFERENCES crm_records(id) ON DELETE SET NULL,
+    ADD COLUMN wrapup_secs integer;
 
 DO $$
 DECLARE t text;

@@ -58,6 +58,8 @@ struct Call {
     /// Users who see this call's events.
     audience: Vec<UserId>,
     client_ref: Option<String>,
+    /// The CRM record the call belongs to (called from, or the caller's unique match).
+    crm_record: Option<i64>,
     tx: Tx,
     held_since: Option<Instant>,
     hold_secs: i64,
@@ -105,7 +107,7 @@ impl Call {
             .bind(&self.number)
             .bind(&self.did)
             .bind(self.trunk)
-            .bind(self.client_ref.as_deref().and_then(|r| r.parse::<i64>().ok()))
+            .bind(self.crm_record)
             .execute(&mut *tx)
             .await?;
             tx.commit().await
@@ -362,14 +364,15 @@ async fn outbound(
 ) -> Result<(), String> {
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     let id = call_id.unwrap_or_else(|| Uuid::new_v4().to_string());
-    let mut client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    let client_ref = channel_var(&ctx, agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    let mut crm_record = None;
     // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
     // CRM phone field, never the number; it is resolved here, inside the tenant.
     let resolved;
     let exten = match crm_reference(exten) {
         Some((record, field)) => {
             resolved = crm_phone(&ctx, tenant, record, field).await.unwrap_or_default();
-            client_ref = Some(record.to_string());
+            crm_record = Some(record);
             resolved.as_str()
         }
         None => exten,
@@ -385,6 +388,7 @@ async fn outbound(
         user: Some(user),
         audience: vec![user],
         client_ref,
+        crm_record,
         tx: tx.clone(),
         held_since: None,
         hold_secs: 0,
@@ -778,6 +782,7 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
     let id = Uuid::new_v4().to_string();
     let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
+    let crm_record = unique_client(&ctx, sc.tenant, &number).await;
     let mut call = Call {
         ctx: ctx.clone(),
         id: id.clone(),
@@ -789,6 +794,7 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
         user: None,
         audience: candidates.iter().map(|u| u.user_id).collect(),
         client_ref: None,
+        crm_record,
         tx: tx.clone(),
         held_since: None,
         hold_secs: 0,
@@ -861,6 +867,22 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
     }
     call.delete(&format!("bridges/{bridge}")).await;
     Ok(())
+}
+
+/// The one call-table record holding the caller's number (none when several or none do).
+async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<i64> {
+    let mut tx = ctx.db.tenant_tx(tenant).await.ok()?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT p.record_id FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
+         WHERE p.tenant_id = $1 AND p.e164 = $2 LIMIT 2",
+    )
+    .bind(tenant)
+    .bind(e164)
+    .fetch_all(&mut *tx)
+    .await
+    .ok()?;
+    let _ = tx.commit().await;
+    (ids.len() == 1).then(|| ids[0])
 }
 
 /// With the tenant's "responsible manager" setting on: the user in the first user-reference field

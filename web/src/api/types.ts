@@ -259,6 +259,10 @@ export interface CallRecord {
   call_result: string | null;
   legal_hold: boolean;
   recording: CallRecording | null;
+  /** After-call work: end of the call → the agent closed its card. */
+  wrapup_secs?: number | null;
+  /** The CRM record linked to the call. */
+  client?: { record_id: number; table_id: number; title: string } | null;
 }
 
 export interface CallPage {
@@ -286,6 +290,8 @@ export interface CallPatch {
   call_type?: string;
   call_result?: string;
   legal_hold?: boolean;
+  /** The agent finished the after-call work (records the wrap-up time once). */
+  wrapup_done?: boolean;
 }
 
 export interface RecordingSettings {

@@ -59,7 +59,12 @@ export function CallCard({ userId }: { userId: number }) {
   }, [userId]);
 
   if (!call) return null;
-  return <CardBody key={call.id} call={call} now={now} onClose={() => setCall(null)} />;
+  const close = () => {
+    // Closing the card of an ended call ends the after-call work (wrap-up time).
+    if (call.endedAt) api.patchCall(call.id, { wrapup_done: true }).catch(() => undefined);
+    setCall(null);
+  };
+  return <CardBody key={call.id} call={call} now={now} onClose={close} />;
 }
 
 function CardBody({ call, now, onClose }: { call: LiveCall; now: number; onClose: () => void }) {

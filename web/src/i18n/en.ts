@@ -462,6 +462,7 @@ export const en = {
   "crmset.maskChars": "Characters to replace",
   "crmset.managerFirst": "Ring the client's manager first",
   "crmset.managerSecs": "Seconds before everyone rings",
+  "calls.wrapup": "Wrap-up",
   "crm.title": "CRM",
   "crm.newTable": "New table",
   "crm.tableName": "Table name",

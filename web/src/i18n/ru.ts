@@ -474,6 +474,7 @@ export const ru: Dictionary = {
   "crmset.maskChars": "Сколько символов заменять",
   "crmset.managerFirst": "Сначала звонить ответственному менеджеру",
   "crmset.managerSecs": "Секунд до звонка всем",
+  "calls.wrapup": "Постобработка",
   "crm.title": "CRM",
   "crm.newTable": "Новая таблица",
   "crm.tableName": "Название таблицы",

@@ -79,6 +79,17 @@ pub struct CallRecord {
     pub call_result: Option<String>,
     pub legal_hold: bool,
     pub recording: Option<Recording>,
+    /// After-call work: end of the call → the agent closed its card, seconds.
+    pub wrapup_secs: Option<i32>,
+    /// The CRM record linked to the call (matched, called from, or created from the card).
+    pub client: Option<ClientLink>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientLink {
+    pub record_id: i64,
+    pub table_id: i64,
+    pub title: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,6 +116,10 @@ struct Row {
     recording_key: Option<String>,
     recording_bytes: Option<i64>,
     recording_ms: Option<i32>,
+    wrapup_secs: Option<i32>,
+    crm_record_id: Option<i64>,
+    crm_table_id: Option<i64>,
+    crm_title: Option<String>,
     /// How the viewer sees numbers (set by `Viewer::own`).
     #[sqlx(skip)]
     masking: Option<crate::routes::crm::Masking>,
@@ -112,8 +127,10 @@ struct Row {
 
 const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.number, c.did, c.trunk_slot, c.started_at, c.answered_at, \
     c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result, c.legal_hold, c.recording_state, \
-    c.recording_key, c.recording_bytes, c.recording_ms";
-const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id";
+    c.recording_key, c.recording_bytes, c.recording_ms, c.wrapup_secs, c.crm_record_id, cr.table_id AS crm_table_id, \
+    cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS crm_title";
+const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
+    LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
 
 impl Row {
     /// The number as this viewer may see it (masked for members of the masked groups; every
@@ -160,6 +177,12 @@ impl Row {
             call_type: self.call_type,
             call_result: self.call_result,
             legal_hold: self.legal_hold,
+            wrapup_secs: self.wrapup_secs,
+            client: self.crm_record_id.zip(self.crm_table_id).map(|(record_id, table_id)| ClientLink {
+                record_id,
+                table_id,
+                title: self.crm_title.clone().unwrap_or_default(),
+            }),
             recording,
         }
     }
@@ -428,6 +451,10 @@ pub struct PatchCall {
     pub call_result: Option<String>,
     /// Administrators only: exempt the recording from retention.
     pub legal_hold: Option<bool>,
+    /// The agent finished the after-call work (closed the card): records the wrap-up time once,
+    /// for an ended call of their own.
+    #[serde(default)]
+    pub wrapup_done: bool,
 }
 
 /// Note, call type and result (from the call card), legal hold (administrators).
@@ -467,6 +494,11 @@ pub async fn patch(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<U
     }
     if let Some(h) = b.legal_hold {
         q.push(", legal_hold = ").push_bind(h);
+    }
+    if b.wrapup_done {
+        q.push(", wrapup_secs = CASE WHEN wrapup_secs IS NULL AND ended_at IS NOT NULL AND user_id = ")
+            .push_bind(v.user.0)
+            .push(" THEN LEAST(GREATEST(extract(epoch FROM now() - ended_at), 0), 86400)::int ELSE wrapup_secs END");
     }
     q.push(" WHERE tenant_id = ").push_bind(v.tenant).push(" AND id = ").push_bind(id);
     q.build().execute(&mut *tx).await?;

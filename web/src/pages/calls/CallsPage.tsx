@@ -199,7 +199,10 @@ function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSelect, on
         <td><button type="button" class="link" onClick={onToggleOpen} aria-expanded={open}>{fmtTime(c.started_at)}</button></td>
         <td>{t(`calls.dir.${c.direction}` as MessageKey)}</td>
         <td>{c.user_name ?? '—'}</td>
-        <td class="mono">{c.number}</td>
+        <td class="mono">
+          {c.number}
+          {c.client && <> · <a href={`#/crm?table=${c.client.table_id}&record=${c.client.record_id}`} data-testid={`call-client-${c.id}`}>{c.client.title || `#${c.client.record_id}`}</a></>}
+        </td>
         <td>{fmtSecs(c.duration_secs)}</td>
         <td title={c.reason ?? undefined}>{c.result ? t(`calls.res.${c.result}` as MessageKey) : t('calls.inProgress')}</td>
         <td>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
@@ -232,6 +235,7 @@ function CallDetail({ c, isAdmin, dicts, onChanged }: { c: CallRecord; isAdmin: 
         <dt>{t('calls.connect')}</dt><dd>{fmtSecs(c.connect_secs)}</dd>
         <dt>{t('calls.talk')}</dt><dd>{fmtSecs(c.talk_secs)}</dd>
         <dt>{t('calls.hold')}</dt><dd>{fmtSecs(c.hold_secs)}</dd>
+        <dt>{t('calls.wrapup')}</dt><dd>{fmtSecs(c.wrapup_secs ?? null)}</dd>
         {c.did && (<><dt>DID</dt><dd>{c.did}</dd></>)}
         {c.trunk_slot !== null && (<><dt>{t('calls.trunk')}</dt><dd>{c.trunk_slot}</dd></>)}
         {c.reason && (<><dt>{t('calls.reason')}</dt><dd>{c.reason}</dd></>)}

@@ -64,6 +64,18 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
   useEffect(() => {
     void loadTables();
     api.crmUsers().then(setUsers, () => undefined);
+    // `#/crm?table=T&record=R` (from the call card and the call list) opens that record.
+    const openFromHash = () => {
+      const q = location.hash.split('?')[1];
+      const params = new URLSearchParams(q ?? '');
+      const tbl = params.get('table');
+      if (tbl) setTableId(Number(tbl));
+      const rec = params.get('record');
+      if (rec) api.crmRecord(Number(rec)).then(setEditing, (e) => setError(describeError(e)));
+    };
+    openFromHash();
+    window.addEventListener('hashchange', openFromHash);
+    return () => window.removeEventListener('hashchange', openFromHash);
   }, []);
   const table = tables?.find((x) => x.id === tableId) ?? null;
 
