@@ -482,3 +482,38 @@ async fn a_call_from_a_client_rings_their_manager_first_then_everyone() {
     assert!(gap >= Duration::from_millis(4500) && gap < Duration::from_secs(8), "the manager rings alone for 5 s first: {gap:?}");
     let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
 }
+
+/// A call links to the client created from its card; closing the card of an ended call records
+/// the wrap-up time once.
+#[tokio::test]
+async fn calls_link_to_their_client_and_record_wrap_up_once() {
+    let app = TestApp::spawn().await;
+    let (admin, tn) = app.telephony_tenant().await;
+    let (t, f) = clients(&admin).await;
+    let call = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO calls (id, tenant_id, direction, user_id, number, started_at, answered_at, ended_at, result) \
+         VALUES ($1, $2, 'inbound', $3, '+79161230000', now() - interval '2 minutes', now() - interval '110 seconds', now() - interval '30 seconds', 'answered')",
+    )
+    .bind(call)
+    .bind(tn.id)
+    .bind(tn.admin_id)
+    .execute(&worker_pool().await)
+    .await
+    .unwrap();
+    let before = admin.get(&format!("/api/calls/{call}")).await.body;
+    assert_eq!((before["client"].clone(), before["wrapup_secs"].clone()), (Value::Null, Value::Null));
+    let c = admin.post(&format!("/api/calls/{call}/client"), json!({"table_id": t, "values": {f("Name"): "New caller"}})).await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
+    let r = admin.patch(&format!("/api/calls/{call}"), json!({"wrapup_done": true})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["client"]["title"], "New caller");
+    assert_eq!(r.body["client"]["record_id"], c.body["id"]);
+    let w = r.body["wrapup_secs"].as_i64().expect("wrap-up recorded");
+    assert!((29..=40).contains(&w), "wrap-up from the end of the call: {w}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = admin.patch(&format!("/api/calls/{call}"), json!({"wrapup_done": true})).await.body;
+    assert_eq!(again["wrapup_secs"].as_i64(), Some(w), "recorded once");
+    // The card links the client too.
+    assert_eq!(admin.get(&format!("/api/calls/{call}/card")).await.body["linked_record_id"], c.body["id"]);
+}

@@ -22,7 +22,13 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
     let ami = start_ami(settings);
-    let db = callbase_db::Db::new(pool);
+    let mut db = callbase_db::Db::new(pool);
+    if let Some(url) = &settings.database.worker_url {
+        // Trigram lookups cannot use their index under row-level security (LIKE is not
+        // leakproof); they run here with an explicit tenant, and return ids only, which are then
+        // read back under RLS (server/db/src/crm.rs::search_ids).
+        db = db.with_lookup(callbase_db::lazy_pool(url, 4).context("database.worker_url is not a valid PostgreSQL URL")?);
+    }
     start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),

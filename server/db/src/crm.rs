@@ -302,6 +302,8 @@ pub struct ListQuery {
     pub filters: Vec<Filter>,
     /// Quick search (lower-cased).
     pub q: Option<String>,
+    /// The quick search's matches when already looked up ([`search_ids`]).
+    pub hits: Option<Vec<i64>>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -355,14 +357,23 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
             }
         }
     }
-    if let Some(s) = &q.q {
-        b.push(" AND r.search LIKE ").push_bind(like_pattern(s));
+}
+
+/// The quick search's matches, found first through the trigram index (`hits`): left to itself
+/// the planner walked the whole table in id or sort order testing every row (170 ms at a million).
+fn push_hits(b: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, q: &ListQuery) {
+    if let Some(ids) = &q.hits {
+        b.push("WITH hits AS MATERIALIZED (SELECT unnest(").push_bind(ids.clone()).push("::bigint[]) AS id) ");
+    } else if let Some(text) = &q.q {
+        b.push("WITH hits AS MATERIALIZED (SELECT id FROM crm_records WHERE tenant_id = ").push_bind(tenant);
+        b.push(" AND table_id = ").push_bind(q.table);
+        b.push(" AND search LIKE ").push_bind(like_pattern(text)).push(") ");
     }
 }
 
-/// Whether the conditions read the record row itself (text search), not only the indexes.
+/// Whether the conditions read the record row itself ("contains"), not only the indexes.
 fn needs_record(q: &ListQuery) -> bool {
-    q.q.is_some() || q.filters.iter().any(|f| f.op == FilterOp::Contains)
+    q.filters.iter().any(|f| f.op == FilterOp::Contains)
 }
 
 /// One page of records. The page's ids are found first from the indexes alone where possible
@@ -370,12 +381,21 @@ fn needs_record(q: &ListQuery) -> bool {
 /// page); only the page's records are read.
 pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Vec<RecordRow>> {
     custom_plans(tx).await?;
-    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at FROM (");
+    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("");
+    push_hits(&mut b, tenant, q);
+    b.push("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at FROM (");
+    let hits = |b: &mut QueryBuilder<'_, Postgres>, id: &str| {
+        if q.q.is_some() || q.hits.is_some() {
+            b.push(format!(" JOIN hits h ON h.id = {id}"));
+        }
+    };
     let dir = if q.desc { " DESC" } else { "" };
     match q.sort {
         Some(f) => {
             let join = if needs_record(q) { " JOIN crm_records r ON r.id = s.record_id" } else { "" };
-            b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join} WHERE s.field_id = ")).push_bind(f);
+            b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join}"));
+            hits(&mut b, "s.record_id");
+            b.push(" WHERE s.field_id = ").push_bind(f);
             b.push(" AND s.tenant_id = ").push_bind(tenant);
             push_conditions(&mut b, q, "s.record_id");
             b.push(format!(" ORDER BY s.k{dir}, s.record_id{dir}"));
@@ -383,7 +403,9 @@ pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx:
         None => {
             // Newest first (`desc` turns it to oldest first).
             let dir = if q.desc { "" } else { " DESC" };
-            b.push("SELECT r.id, NULL::text AS k FROM crm_records r WHERE r.tenant_id = ").push_bind(tenant);
+            b.push("SELECT r.id, NULL::text AS k FROM crm_records r");
+            hits(&mut b, "r.id");
+            b.push(" WHERE r.tenant_id = ").push_bind(tenant);
             b.push(" AND r.table_id = ").push_bind(q.table);
             push_conditions(&mut b, q, "r.id");
             b.push(format!(" ORDER BY r.id{dir}"));
@@ -398,6 +420,24 @@ pub async fn list_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx:
     b.build_query_as().fetch_all(&mut **tx).await
 }
 
+/// The most quick-search matches taken by id ([`search_ids`]); beyond, the search runs under RLS.
+pub const HITS_MAX: i64 = 20_000;
+
+/// The quick search's matches through the trigram index, on the lookup pool (no RLS: the tenant
+/// and table are named here, and the ids are read back under RLS by [`list_records`]). `None`
+/// when there is no lookup pool or more than [`HITS_MAX`] records match.
+pub async fn search_ids(db: &crate::Db, tenant: TenantId, table: i64, text: &str) -> sqlx::Result<Option<Vec<i64>>> {
+    let Some(pool) = db.lookup() else { return Ok(None) };
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM crm_records WHERE tenant_id = $1 AND table_id = $2 AND search LIKE $3 LIMIT $4")
+        .bind(tenant)
+        .bind(table)
+        .bind(like_pattern(text))
+        .bind(HITS_MAX + 1)
+        .fetch_all(pool)
+        .await?;
+    Ok((ids.len() as i64 <= HITS_MAX).then_some(ids))
+}
+
 /// Plans made for each list query's own values. A prepared statement's generic plan cannot tell
 /// a filter matching a quarter of a million rows from one matching ten, and chose to collect and
 /// sort every match: 570 ms instead of 10 ms at a million clients (docs/benchmarks.md).
@@ -409,8 +449,13 @@ async fn custom_plans(tx: &mut Tx) -> sqlx::Result<()> {
 /// How many records the list has, counting at most `cap` (a million-row table is "10 000+").
 pub async fn count_records(tx: &mut Tx, tenant: TenantId, q: &ListQuery, cap: i64) -> sqlx::Result<i64> {
     custom_plans(tx).await?;
-    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM crm_records r WHERE r.tenant_id = ");
-    b.push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
+    let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("");
+    push_hits(&mut b, tenant, q);
+    b.push("SELECT count(*) FROM (SELECT 1 FROM crm_records r");
+    if q.q.is_some() || q.hits.is_some() {
+        b.push(" JOIN hits h ON h.id = r.id");
+    }
+    b.push(" WHERE r.tenant_id = ").push_bind(tenant).push(" AND r.table_id = ").push_bind(q.table);
     push_conditions(&mut b, q, "r.id");
     b.push(" LIMIT ").push_bind(cap).push(") x");
     b.build_query_scalar().fetch_one(&mut **tx).await

@@ -62,11 +62,23 @@ pub async fn migrate(admin_url: &SecretString) -> Result<(), sqlx::Error> {
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    lookup: Option<PgPool>,
 }
 
 impl Db {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, lookup: None }
+    }
+
+    /// A pool on the worker role (no RLS) for index lookups that RLS would turn into full scans;
+    /// every such query names its tenant and returns ids that are read back under RLS.
+    pub fn with_lookup(mut self, pool: PgPool) -> Self {
+        self.lookup = Some(pool);
+        self
+    }
+
+    pub fn lookup(&self) -> Option<&PgPool> {
+        self.lookup.as_ref()
     }
 
     pub fn pool(&self) -> &PgPool {

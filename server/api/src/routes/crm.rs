@@ -592,7 +592,17 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
         }
         (_, q) => q,
     };
-    Ok(db::ListQuery { table, sort: p.sort, desc: p.desc, filters, q, limit: per_page, offset: (page - 1) * per_page })
+    Ok(db::ListQuery { table, sort: p.sort, desc: p.desc, filters, q, hits: None, limit: per_page, offset: (page - 1) * per_page })
+}
+
+/// Text searches (the quick search, else the first "contains" filter: a record's search text holds
+/// every field's text) looked up through the trigram index first ([`db::search_ids`]).
+async fn with_hits(st: &AppState, tenant: TenantId, q: &mut db::ListQuery) -> ApiResult<()> {
+    let probe = q.q.clone().or_else(|| q.filters.iter().find(|f| f.op == FilterOp::Contains).and_then(|f| f.operand.clone()));
+    if let Some(text) = probe {
+        q.hits = db::search_ids(&st.db, tenant, q.table, &text).await?;
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/crm/tables/{id}/records", tag = "crm", params(("id" = i64, Path), ListParams),
@@ -601,7 +611,8 @@ pub async fn list_records(State(st): State<AppState>, cu: CurrentUser, Path(id):
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     table_or_404(&mut tx, cu.tenant_id, id).await?;
     let sh = shaper(&mut tx, &cu, id).await?;
-    let q = list_query(&sh, id, &p)?;
+    let mut q = list_query(&sh, id, &p)?;
+    with_hits(&st, cu.tenant_id, &mut q).await?;
     let rows = db::list_records(&mut tx, cu.tenant_id, &q).await?;
     let cap = if q.filters.is_empty() && q.q.is_none() { COUNT_CAP } else { COUNT_CAP_FILTERED };
     let total = db::count_records(&mut tx, cu.tenant_id, &q, cap + 1).await?;
@@ -624,6 +635,7 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): P
     let t = table_or_404(&mut tx, cu.tenant_id, id).await?;
     let sh = shaper(&mut tx, &cu, id).await?;
     let mut q = list_query(&sh, id, &ListParams { page: Some(1), per_page: Some(1), ..p })?;
+    with_hits(&st, cu.tenant_id, &mut q).await?;
     let users: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM users WHERE tenant_id = $1")
         .bind(cu.tenant_id)
         .fetch_all(&mut *tx)
