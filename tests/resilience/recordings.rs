@@ -157,8 +157,19 @@ async fn five_calls_recorded_while_s3_is_down_all_arrive_when_it_is_back() {
     }
 }
 
+/// A child process killed when the test ends, even by a panic (a leftover uploader would take
+/// the next tests' recordings).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `callbase serve` as a child process running only the recordings uploader.
-fn uploader_process(s3: &OwnS3, spool: &Path, port: u16) -> Child {
+fn uploader_process(s3: &OwnS3, spool: &Path, port: u16) -> KillOnDrop {
     let mut cmd = Command::new(Path::new(&env("CALLBASE_S3_BIN")).with_file_name("callbase"));
     cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in stack_env().iter().filter(|(k, _)| k.starts_with("CALLBASE__")) {
@@ -177,7 +188,7 @@ fn uploader_process(s3: &OwnS3, spool: &Path, port: u16) -> Child {
         .env_remove("CALLBASE__HTTP__STATIC_DIR")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    cmd.spawn().expect("callbase serve starts")
+    KillOnDrop(cmd.spawn().expect("callbase serve starts"))
 }
 
 #[tokio::test]
@@ -199,8 +210,8 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().unwrap();
 
     let s = states(t.id).await;
     assert_eq!(s.len(), 1);
@@ -210,12 +221,11 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     assert!(ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_some(), "Asterisk keeps its copy until S3 has one");
 
     s3.start().await;
-    let mut child = uploader_process(&s3, &spool, port);
+    let child = uploader_process(&s3, &spool, port);
     let restarted = tokio::time::Instant::now();
     wait_all_stored(t.id, 1, Duration::from_secs(30)).await;
     println!("restarted uploader stored the recording in {:?}", restarted.elapsed());
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(spool_files(&spool).is_empty());
     assert!(ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_none(), "Asterisk's copy deleted after the upload");
     // The API of a server on the same S3 plays it.

@@ -868,6 +868,12 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // Open `/events` sockets re-read who is masked.
+    let ev = serde_json::json!({"type": crate::routes::events::SETTINGS_CHANGED}).to_string();
+    let mut r = st.redis.clone();
+    if let Err(e) = redis::cmd("PUBLISH").arg(crate::routes::events::tenant_channel(a.tenant_id)).arg(ev).query_async::<()>(&mut r).await {
+        tracing::warn!(error = %e, "cannot tell the event sockets about the new masking");
+    }
     Ok(Json(b))
 }
 

@@ -35,19 +35,35 @@ pub async fn events(
     pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
     let is_admin = cu.role.is_admin();
     let user = cu.user_id.0;
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let masking = crate::routes::crm::masking_for(&mut tx, &cu).await?;
-    tx.commit().await?;
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, is_admin, user, masking)))
+    let masking = masking_of(&st, &cu).await?;
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, is_admin, user, masking)))
 }
 
-async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, is_admin: bool, user: i64, masking: Option<Masking>) {
+async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking>> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let m = crate::routes::crm::masking_for(&mut tx, cu).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Published to the tenant's channel when the masking settings change: every socket asks again.
+pub const SETTINGS_CHANGED: &str = "crm_settings";
+
+async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, st: AppState, cu: CurrentUser, is_admin: bool, user: i64, mut masking: Option<Masking>) {
     let mut messages = pubsub.into_on_message();
     loop {
         tokio::select! {
             msg = messages.next() => {
                 let Some(msg) = msg else { break };
                 let Ok(payload) = msg.get_payload::<String>() else { continue };
+                if payload.contains(SETTINGS_CHANGED) && serde_json::from_str::<serde_json::Value>(&payload).is_ok_and(|v| v["type"] == SETTINGS_CHANGED) {
+                    // Until it knows the new settings, the socket masks (fails closed).
+                    masking = match masking_of(&st, &cu).await {
+                        Ok(m) => m,
+                        Err(_) => Some(Masking { mode: callbase_core::crm::MaskMode::Hidden, chars: 15 }),
+                    };
+                    continue;
+                }
                 if !is_admin && is_admin_only(&payload) {
                     continue;
                 }
