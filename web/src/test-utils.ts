@@ -20,3 +20,30 @@ export async function waitFor<T>(check: () => T | null | undefined, page: () => 
   }
   throw new Error(`timed out; page shows: ${page()}`);
 }
+
+/** A request the page made to the stubbed `fetch` (JSON bodies parsed). */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  body: any;
+  headers: Record<string, string>;
+}
+
+/** Stubs `fetch` with `handler`; returns the list the page's requests are recorded in. */
+export function serveFetch(handler: (method: string, url: string, body: any) => Response, stub: (name: string, value: unknown) => void): SeenRequest[] {
+  const requests: SeenRequest[] = [];
+  stub('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+    const method = init?.method ?? 'GET';
+    let body: any = init?.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        /* not JSON: kept as sent */
+      }
+    }
+    requests.push({ method, url: String(input), body, headers: (init?.headers ?? {}) as Record<string, string> });
+    return handler(method, String(input), body);
+  });
+  return requests;
+}

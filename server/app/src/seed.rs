@@ -112,8 +112,8 @@ async fn demo_clients(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId)
     }
     let fields = crm::fields(tx, tenant, clients.id).await?;
     let rules = callbase_db::settings::dial_rules(tx, tenant).await?;
-    let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?;
-    let anna = users.iter().find(|u| u.1 == "Anna Agent").map(|u| u.0);
+    let users = callbase_db::accounts::user_names(tx, tenant).await?;
+    let anna = users.iter().find(|u| u.1 == "Anna Agent").map(|u| *u.0);
     let id = |n: &str| fields.iter().find(|f| f.name == n).map(|f| f.id.to_string()).unwrap_or_default();
     let demo = [
         ("Olga Smirnova", "+7 916 555-01-01", "olga@example.com", "client"),
@@ -131,7 +131,7 @@ async fn demo_clients(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId)
         if let Some(a) = anna {
             v.insert(id("Manager"), a.into());
         }
-        let w = callbase_api::routes::crm::build_write(&fields, &rules, &v, &|u| users.iter().find(|x| x.0 == u).map(|x| x.1.clone()))
+        let w = callbase_api::routes::crm::build_write(&fields, &rules, &v, &|u| users.get(&u).cloned())
             .map_err(|(f, e)| anyhow::anyhow!("demo client {name}: {f}: {e}"))?;
         writes.push(w);
     }

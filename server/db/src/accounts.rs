@@ -277,3 +277,9 @@ pub async fn delete_group(tx: &mut Tx, tenant: TenantId, id: GroupId) -> sqlx::R
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// The tenant's users by id → name (user-reference fields of the CRM).
+pub async fn user_names(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().collect())
+}

@@ -408,7 +408,7 @@ pub async fn check_values(
     values: &serde_json::Map<String, Value>,
 ) -> ApiResult<db::RecordWrite> {
     let users: HashMap<i64, String> =
-        sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?.into_iter().collect();
+        callbase_db::accounts::user_names(tx, tenant).await?;
     for k in values.keys() {
         if !fields.iter().any(|f| f.id.to_string() == *k) {
             return Err(ApiError::unprocessable("unknown_field", format!("field {k} is not a field of this table")));
@@ -636,12 +636,7 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): P
     let sh = shaper(&mut tx, &cu, id).await?;
     let mut q = list_query(&sh, id, &ListParams { page: Some(1), per_page: Some(1), ..p })?;
     with_hits(&st, cu.tenant_id, &mut q).await?;
-    let users: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM users WHERE tenant_id = $1")
-        .bind(cu.tenant_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+    let users: HashMap<i64, String> = callbase_db::accounts::user_names(&mut tx, cu.tenant_id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<String> = sh.fields.iter().map(|f| core_crm::csv_safe(&f.name)).collect();
     w.write_record(&header).map_err(|e| ApiError::Internal(e.into()))?;
@@ -732,12 +727,7 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
     let similar_digits: Option<i32> =
         sqlx::query_scalar("SELECT similar_match_digits FROM telephony WHERE tenant_id = $1").bind(cu.tenant_id).fetch_optional(&mut **tx).await?;
     let (found, similar) = db::match_phone(tx, cu.tenant_id, &e164, similar_digits.unwrap_or(0).max(0) as usize, 20).await?;
-    let users: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM users WHERE tenant_id = $1")
-        .bind(cu.tenant_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
+    let users: HashMap<i64, String> = callbase_db::accounts::user_names(tx, cu.tenant_id).await?;
     let mut tables = Vec::new();
     for id in found.iter().map(|m| m.table_id).collect::<std::collections::BTreeSet<_>>() {
         tables.extend(db::table(tx, cu.tenant_id, id).await?);

@@ -373,7 +373,7 @@ async fn execute(st: &AppState, tenant: TenantId, user: i64, id: Uuid, table: i6
     let fields = db::fields(&mut tx, tenant, table).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
     let users: HashMap<i64, String> =
-        sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut *tx).await?.into_iter().collect();
+        callbase_db::accounts::user_names(&mut tx, tenant).await?;
     // A user column may hold a login or a name as well as an id.
     let by_name: HashMap<String, i64> = sqlx::query_as::<_, (i64, String, String)>("SELECT id, name, login FROM users WHERE tenant_id = $1")
         .bind(tenant)

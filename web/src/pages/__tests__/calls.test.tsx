@@ -5,19 +5,13 @@ import type { CallRecord } from '../../api/types';
 import { setLang } from '../../i18n';
 import { CallsPage, fmtSecs } from '../calls/CallsPage';
 import { TelephonyPage } from '../telephony/TelephonyPage';
-import { json, waitFor } from '../../test-utils';
+import { json, serveFetch, waitFor, type SeenRequest } from '../../test-utils';
 
 let root: HTMLElement;
-let requests: { method: string; url: string; body: any; headers: Record<string, string> }[];
+let requests: SeenRequest[];
 
 function serve(handler: (m: string, u: string, b: any) => Response) {
-  requests = [];
-  vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, url: String(input), body, headers: (init?.headers ?? {}) as Record<string, string> });
-    return handler(method, String(input), body);
-  }));
+  requests = serveFetch(handler, (name, value) => vi.stubGlobal(name, vi.fn(value as (...a: any[]) => any)));
 }
 const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
 const q = <T extends Element>(s: string) => root.querySelector<T>(s);

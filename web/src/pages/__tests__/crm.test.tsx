@@ -6,24 +6,13 @@ import { CallCard } from '../../components/CallCard';
 import { setLang } from '../../i18n';
 import { CrmPage } from '../crm/CrmPage';
 import { dialRequest, sipTarget } from '../crm/dial';
-import { json, waitFor } from '../../test-utils';
+import { json, serveFetch, waitFor, type SeenRequest } from '../../test-utils';
 
 let root: HTMLElement;
-let requests: { method: string; url: string; body: any }[];
+let requests: SeenRequest[];
 
 function serve(handler: (m: string, u: string, b: any) => Response) {
-  requests = [];
-  vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const method = init?.method ?? 'GET';
-    let body: any;
-    try {
-      body = init?.body && typeof init.body === 'string' ? JSON.parse(init.body) : init?.body;
-    } catch {
-      body = init?.body;
-    }
-    requests.push({ method, url: String(input), body });
-    return handler(method, String(input), body);
-  }));
+  requests = serveFetch(handler, (name, value) => vi.stubGlobal(name, vi.fn(value as (...a: any[]) => any)));
 }
 const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
 const q = <T extends Element>(s: string) => root.querySelector<T>(s);
