@@ -190,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, calls, crm, crm_import, dial_rules, groups, phone, records, telephony, trunks, users};
+    use routes::{auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -229,6 +229,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::recording))
         .routes(routes!(records::get_settings, records::put_settings))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
+        .routes(routes!(probe::history, probe::put_settings))
         .routes(routes!(crm::list_tables, crm::create_table))
         .routes(routes!(crm::patch_table, crm::delete_table))
         .routes(routes!(crm::create_field))

@@ -1,5 +1,7 @@
 //! Composition root: settings, telemetry, startup. `main.rs` only parses the command line.
 
+pub mod loadgen;
+pub mod probe_cli;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use callbase_app::{seed, settings::Settings, startup, telemetry};
+use callbase_app::{probe_cli, seed, settings::Settings, startup, telemetry};
 
 /// callbase: multi-tenant browser phone with CRM telephony.
 #[derive(Parser)]
@@ -26,6 +26,29 @@ enum Cmd {
         #[arg(long, env = "CALLBASE_DEMO_PASSWORD")]
         password: String,
     },
+    /// One synthetic-agent call (webrtc-rs) through this node's Asterisk; prints the timings as JSON
+    /// and exits non-zero unless the echo came back (docs/probe.md).
+    Probe {
+        /// Dial through this tenant's trunks (the Stasis path) instead of the internal echo.
+        #[arg(long)]
+        tenant: Option<i64>,
+        /// `echo` (the platform path), or the number dialled through the tenant's trunks.
+        #[arg(long, default_value = "echo")]
+        number: String,
+        /// The address the media socket binds (default: probe.media_addr).
+        #[arg(long)]
+        media_addr: Option<std::net::IpAddr>,
+        #[arg(long, default_value_t = 2000)]
+        talk_ms: u64,
+    },
+    /// The latest health-probe results of every path (platform admins).
+    ProbeStatus {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// N synthetic agents holding concurrent calls, ramping up; prints setup times, loss and CPU per
+    /// call of Asterisk and the server (docs/benchmarks.md).
+    Loadgen(callbase_app::loadgen::Args),
 }
 
 #[tokio::main]
@@ -46,5 +69,10 @@ async fn main() -> anyhow::Result<()> {
             println!("demo tenant ready: account '{}', login '{}'", seed::DEMO_ACCOUNT, seed::DEMO_LOGIN);
             Ok(())
         }
+        Cmd::Probe { tenant, number, media_addr, talk_ms } => {
+            probe_cli::probe(&settings, probe_cli::ProbeArgs { tenant, number, media_addr, talk_ms }).await
+        }
+        Cmd::ProbeStatus { limit } => probe_cli::status(&settings, limit).await,
+        Cmd::Loadgen(args) => callbase_app::loadgen::run(&settings, args).await,
     }
 }

@@ -39,7 +39,9 @@ impl Default for LogConfig {
 }
 
 fn default_filter() -> String {
-    "info,sqlx=warn,tower_http=info".into()
+    // webrtc-rs warns on every call about things that are normal with Asterisk (an ICE check before
+    // the answer, no DTLS server name): the synthetic agent reports its own failures.
+    "info,sqlx=warn,tower_http=info,rtc=error,rtc_dtls=error,rtc_ice=warn".into()
 }
 
 /// Background workers that run beside the API (`CALLBASE__WORKERS__*`), each switchable.
@@ -88,6 +90,8 @@ pub struct Settings {
     pub workers: WorkersConfig,
     #[serde(default)]
     pub recordings: callbase_telephony::recording::RecordingsConfig,
+    #[serde(default)]
+    pub probe: callbase_telephony::probe::ProbeConfig,
 }
 
 impl Settings {

@@ -75,9 +75,19 @@ fn start_workers(
             shutdown.clone(),
         ));
     }
-    if let (true, Some(ami)) = (settings.workers.registration_monitor, ami) {
+    if let (true, Some(ami)) = (settings.workers.registration_monitor, ami.clone()) {
         let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
         tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown.clone()));
+    }
+    if settings.probe.every_secs > 0 {
+        match &settings.database.worker_url {
+            Some(url) => {
+                let pool = callbase_db::lazy_pool(url, 2).context("database.worker_url is not a valid PostgreSQL URL")?;
+                let ws = settings.asterisk.sip_ws_url().to_string();
+                tokio::spawn(callbase_telephony::probe::run(settings.probe.clone(), pool, ami.clone(), ws, shutdown.clone()));
+            }
+            None => tracing::warn!("database.worker_url is not set: the health probe does not run"),
+        }
     }
     if settings.workers.recordings {
         match &settings.database.worker_url {

@@ -67,10 +67,18 @@ struct Call {
     bridge: Option<String>,
     /// Asterisk's name of the bridge recording, while one runs.
     recording: Option<String>,
+    /// A health-probe call: no call record, no events, no recording (the probe keeps its own results).
+    quiet: bool,
+    /// Asterisk's creation time of the caller's channel (epoch ms), for probe calls: the time from
+    /// it to the trunk leg's dial is our share of call setup (`callbase loadgen`).
+    setup_start_ms: Option<i64>,
 }
 
 impl Call {
     async fn publish(&self, state: &str, reason: Option<&str>) {
+        if self.quiet {
+            return;
+        }
         let ev = json!({
             "type": "call",
             "call_id": self.id,
@@ -93,6 +101,9 @@ impl Call {
     }
 
     async fn insert(&self) {
+        if self.quiet {
+            return;
+        }
         let res = async {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
             sqlx::query(
@@ -120,6 +131,9 @@ impl Call {
 
     /// Updates the call record: `f` appends the `SET` list (with bound values).
     async fn update(&self, f: impl FnOnce(&mut sqlx::QueryBuilder<'_, sqlx::Postgres>)) {
+        if self.quiet {
+            return;
+        }
         let res = async {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
             let mut q = sqlx::QueryBuilder::new("UPDATE calls SET ");
@@ -217,7 +231,7 @@ impl Call {
     /// Starts recording the bridge, when the tenant records this call (recording starts at the
     /// answer; a transfer keeps the same recording going).
     async fn start_recording(&mut self) {
-        if self.recording.is_some() {
+        if self.recording.is_some() || self.quiet {
             return;
         }
         let Some(bridge) = self.bridge.clone() else { return };
@@ -342,6 +356,7 @@ pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Value, tx: Tx, rx: Rx
             Some(user) => outbound(ctx.clone(), call.tenant, UserId(user), &ch, &call.exten, tx, rx, None).await,
             None => Err("agent call without a user".into()),
         },
+        "probe" => probe(ctx.clone(), &ch, &call.exten, asterisk_time_ms(&channel["creationtime"]), tx, rx).await,
         other => Err(format!("unknown direction {other}")),
     };
     if let Err(e) = res {
@@ -394,11 +409,89 @@ async fn outbound(
         hold_secs: 0,
         bridge: None,
         recording: None,
+        quiet: false,
+        setup_start_ms: None,
     };
     ctx.router.register_call(&id, &tx);
     let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
     ctx.router.forget_call(&id);
     out
+}
+
+/// A health-probe call (`[from-probe]` in the dialplan): `t<tenant>x<number>` dials `number`
+/// through the tenant's trunks exactly as an agent's call would (trunk order, registration, rewrite),
+/// but leaves no call record, event or recording. A failure hangs the probe up with the cause, so the
+/// probe's SIP response says what broke.
+async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, tx: Tx, mut rx: Rx) -> Result<(), String> {
+    let (tenant, number) = probe_target(exten).ok_or_else(|| format!("not a probe target: {exten}"))?;
+    let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
+    let id = Uuid::new_v4().to_string();
+    let mut call = Call {
+        ctx: ctx.clone(),
+        id: id.clone(),
+        tenant,
+        direction: "probe",
+        number: number.to_string(),
+        did: None,
+        trunk: None,
+        user: None,
+        audience: vec![],
+        client_ref: None,
+        crm_record: None,
+        tx,
+        held_since: None,
+        hold_secs: 0,
+        bridge: None,
+        recording: None,
+        quiet: true,
+        setup_start_ms: created_ms,
+    };
+    if !t.enabled {
+        // ARI knows a fixed set of reasons (an unknown one is a 400 and leaves the channel up).
+        let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "rejected")], None).await;
+        return Ok(());
+    }
+    let bridge = call.new_bridge().await.ok_or("no bridge")?;
+    call.add(&bridge, probe_ch).await;
+    let outcome = dial_out(&mut call, &t, number, probe_ch, &bridge, &mut rx).await;
+    match outcome {
+        DialOutcome::Answered(leg) => {
+            call.post(&format!("channels/{probe_ch}/answer"), &[]).await;
+            while let Some(ev) = rx.recv().await {
+                if ended(&ev, probe_ch) || ended(&ev, &leg) {
+                    break;
+                }
+            }
+            call.hangup(&leg).await;
+            call.hangup(probe_ch).await;
+        }
+        DialOutcome::Failed { reason, .. } => {
+            tracing::warn!(tenant.id = %tenant, %reason, "probe call through the trunk failed");
+            let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "congestion")], None).await;
+        }
+        DialOutcome::CallerLeft => {}
+    }
+    call.delete(&format!("bridges/{bridge}")).await;
+    Ok(())
+}
+
+/// Redis list of probe-call setup shares in ms (newest first, at most 10 000).
+pub const SETUP_SAMPLES: &str = "cb:probe:setup_ms";
+
+/// An ARI timestamp (`2026-11-28T05:40:00.123+0000`) as epoch milliseconds.
+pub fn asterisk_time_ms(v: &Value) -> Option<i64> {
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]");
+    let t = OffsetDateTime::parse(v.as_str()?, &f).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// `t<tenant>x<number>` → (tenant, number).
+pub fn probe_target(exten: &str) -> Option<(TenantId, &str)> {
+    let (t, n) = exten.strip_prefix('t')?.split_once('x')?;
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || n.is_empty() {
+        return None;
+    }
+    Some((TenantId(t.parse().ok()?), n))
 }
 
 /// `crm<record>x<field>` → (record, field). (Letters and digits only: the dialplan's pattern
@@ -543,6 +636,12 @@ async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge
             continue;
         }
         tracing::info!(call.id = %call.id, trunk = trunk.slot, ms_since_start = now_ms() - started, "trunk leg dialled");
+        if let Some(t0) = call.setup_start_ms {
+            // Channel created (INVITE in) → trunk leg dialled (INVITE out): kept for `callbase loadgen`.
+            let mut r = call.ctx.redis.clone();
+            let key = SETUP_SAMPLES;
+            let _: Result<(), _> = redis::pipe().lpush(key, now_ms() - t0).ltrim(key, 0, 9999).query_async(&mut r).await;
+        }
         loop {
             let Some(ev) = rx.recv().await else { return DialOutcome::CallerLeft };
             if ended(&ev, caller) {
@@ -800,6 +899,8 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
         hold_secs: 0,
         bridge: None,
         recording: None,
+        quiet: false,
+        setup_start_ms: None,
     };
     if !t.enabled {
         call.hangup(caller).await;
@@ -1043,6 +1144,23 @@ mod tests {
         for c in [16, 17, 21, 1, 28] {
             assert!(!try_next_trunk(c), "cause {c}");
         }
+    }
+
+    #[test]
+    fn asterisk_timestamps_parse() {
+        assert_eq!(asterisk_time_ms(&json!("1970-01-01T00:00:01.250+0000")), Some(1250));
+        assert_eq!(asterisk_time_ms(&json!("1970-01-01T03:00:01.250+0300")), Some(1250));
+        assert_eq!(asterisk_time_ms(&json!("yesterday")), None);
+    }
+
+    #[test]
+    fn probe_targets_are_parsed_strictly() {
+        assert_eq!(probe_target("t12x9999"), Some((TenantId(12), "9999")));
+        assert_eq!(probe_target("t12x+74951234567"), Some((TenantId(12), "+74951234567")));
+        assert_eq!(probe_target("tx9999"), None);
+        assert_eq!(probe_target("t12x"), None);
+        assert_eq!(probe_target("t1ax9"), None);
+        assert_eq!(probe_target("echo"), None);
     }
 
     #[test]

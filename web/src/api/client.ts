@@ -35,6 +35,7 @@ import type {
   NumberPreview,
   PhoneSession,
   PhoneSetup,
+  ProbeHistory,
   Routing,
   TelUser,
   TelephonyState,
@@ -408,6 +409,12 @@ export class ApiClient {
   }
   setProvisioning(group_ids: number[]): Promise<{ group_ids: number[] }> {
     return this.send('PUT', '/api/telephony/provisioning', { group_ids });
+  }
+  probeHistory(hours = 24): Promise<ProbeHistory> {
+    return this.request('GET', `/api/telephony/probe?hours=${hours}`);
+  }
+  setProbeNumber(probe_number: string | null): Promise<{ probe_number: string | null }> {
+    return this.send('PUT', '/api/telephony/probe', { probe_number });
   }
   routing(): Promise<Routing> {
     return this.request('GET', '/api/telephony/routing');

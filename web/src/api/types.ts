@@ -197,6 +197,24 @@ export interface NumberPreview {
   refused_code?: string | null;
 }
 
+export interface ProbePoint {
+  at: string;
+  ok: boolean;
+  setup_ms: number | null;
+  ice_ms: number | null;
+  dtls_ms: number | null;
+  rtt_ms: number | null;
+  loss_pct: number | null;
+  jitter_ms: number | null;
+  error: string | null;
+}
+
+export interface ProbeHistory {
+  probe_number: string | null;
+  points: ProbePoint[];
+  alert: { since: string; failures: number; error: string } | null;
+}
+
 export interface Routing {
   ring_timeout_secs: number;
   forward_number: string | null;

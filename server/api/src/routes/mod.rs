@@ -8,6 +8,7 @@ pub mod trunks;
 pub mod groups;
 pub mod health;
 pub mod phone;
+pub mod probe;
 pub mod records;
 pub mod telephony;
 pub mod users;

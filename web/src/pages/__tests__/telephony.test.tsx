@@ -93,6 +93,52 @@ describe('Telephony page', () => {
   });
 });
 
+describe('Call path health card', () => {
+  const pt = (at: string, ok: boolean, setup: number | null, error: string | null = null) => ({
+    at, ok, setup_ms: setup, ice_ms: ok ? 1 : null, dtls_ms: ok ? 200 : null, rtt_ms: ok ? 0.6 : null, loss_pct: ok ? 0 : null, jitter_ms: ok ? 0.3 : null, error,
+  });
+
+  it('charts passes and failures, shows the alert while failing, and saves the probe number', async () => {
+    let number: string | null = '9999';
+    serve((m, u, b) => {
+      if (u.includes('/api/telephony/probe') && m === 'GET') {
+        return json(200, {
+          probe_number: number,
+          points: [pt('2026-11-28T05:00:00Z', true, 48), pt('2026-11-28T05:01:00Z', true, 52), pt('2026-11-28T05:02:00Z', false, null, 'SIP INVITE answered 503'), pt('2026-11-28T05:03:00Z', false, null, 'SIP INVITE answered 503')],
+          alert: { since: '2026-11-28T05:02:00Z', failures: 2, error: 'SIP INVITE answered 503' },
+        });
+      }
+      if (u.endsWith('/api/telephony/probe') && m === 'PUT') {
+        number = b.probe_number;
+        return json(200, { probe_number: number });
+      }
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    const { ProbeCard } = await import('../telephony/ProbeCard');
+    render(<ProbeCard />, root);
+    await until(() => q('[data-testid=probe-chart]'));
+    expect(root.querySelectorAll('[data-testid=probe-ok]').length).toBe(2);
+    expect(root.querySelectorAll('[data-testid=probe-fail]').length).toBe(2);
+    expect(q('[data-testid=probe-chart]')!.getAttribute('aria-label')).toBe('Call setup time of the last 4 probe calls; 2 failed');
+    const alert = q('[data-testid=probe-alert]')!;
+    expect(alert.textContent).toContain('2 probe calls in a row');
+    expect(alert.textContent).toContain('SIP INVITE answered 503');
+    expect(q<HTMLInputElement>('[data-testid=probe-number]')!.value).toBe('9999');
+
+    const input = q<HTMLInputElement>('[data-testid=probe-number]')!;
+    await act(() => {
+      input.value = ' ';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await act(() => {
+      input.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    await until(() => requests.find((r) => r.method === 'PUT'));
+    expect(requests.find((r) => r.method === 'PUT')!.body).toEqual({ probe_number: null });
+    await until(() => root.textContent?.includes('Set a probe number'));
+  });
+});
+
 const rules: DialRules = {
   country_code: '7', city_prefix: '495', national_prefix: '8', international_prefix: '810', local_length: 7, national_length: 10,
   mobile_prefixes: ['9'], short_rules: [], blocked_country_codes: [],

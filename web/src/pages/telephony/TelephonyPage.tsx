@@ -4,6 +4,7 @@ import type { CrmSettings, Group, RecordingSettings, Routing, TelephonyState, Te
 import { Alert } from '../../components/Alert';
 import { describeError } from '../../errors';
 import { t } from '../../i18n';
+import { ProbeCard } from './ProbeCard';
 
 /**
  * Settings → Telephony: the module switch, telephony users, auto-provisioning groups and inbound
@@ -63,6 +64,7 @@ export function TelephonyPage() {
           </p>
           <TelUsers onSecret={setSecret} />
           <Provisioning />
+          <ProbeCard />
           <RoutingForm />
           <RecordingForm />
           <CrmSettingsForm />

@@ -1,0 +1,294 @@
+//! `callbase loadgen`: N synthetic agents (webrtc-rs) that register to this node's Asterisk and hold
+//! concurrent echo calls, ramping up in steps. For every step it prints the concurrent calls, call
+//! setup percentiles, audio loss, and the CPU per call of each Asterisk, of the server and of the
+//! load generator itself, sampled from /proc over the step's steady window.
+//!
+//! Bounded by construction: at most 400 agents, 400 calls and 20 minutes; media binds one address
+//! (loopback or the test's own netns), SIP goes to the configured Asterisk WebSocket (loopback).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use callbase_core::TenantId;
+use callbase_probe::{Agent, CallOptions, Report, Target};
+
+use crate::settings::Settings;
+
+const MAX_AGENTS: usize = 400;
+const MAX_TOTAL: Duration = Duration::from_secs(20 * 60);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Registered agents (at most 400).
+    #[arg(long, default_value_t = 100)]
+    pub agents: usize,
+    /// Concurrent calls of each step, e.g. `10,20,40,60,80,100` (each ≤ agents).
+    #[arg(long, value_delimiter = ',', default_value = "10,20,40")]
+    pub steps: Vec<usize>,
+    /// Seconds each step's calls are all up and measured.
+    #[arg(long, default_value_t = 10)]
+    pub window_secs: u64,
+    /// Dial through this tenant's trunks (the Stasis path: two Asterisks) instead of the internal echo.
+    #[arg(long)]
+    pub tenant: Option<i64>,
+    #[arg(long, default_value = "echo")]
+    pub number: String,
+    /// The address the agents' media sockets bind (default: probe.media_addr).
+    #[arg(long)]
+    pub media_addr: Option<IpAddr>,
+    /// Stop ramping once a step loses more than this (percent of packets).
+    #[arg(long, default_value_t = 1.0)]
+    pub max_loss_pct: f64,
+    /// Print the steps as JSON lines too (for docs/benchmarks.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A process whose CPU is sampled.
+#[derive(Debug, Clone)]
+struct Proc {
+    name: String,
+    pid: u32,
+}
+
+/// Asterisks (named by their `-C` config's directory: platform, carrier), callbase servers, and us.
+fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        match comm.trim() {
+            "asterisk" => {
+                let conf = args.iter().skip_while(|a| *a != "-C").nth(1).cloned().unwrap_or_default();
+                let name = if conf.contains("carrier") { "asterisk (carrier)" } else { "asterisk (platform)" };
+                out.push(Proc { name: name.into(), pid });
+            }
+            "callbase" if args.iter().any(|a| a == "serve") => out.push(Proc { name: "callbase server".into(), pid }),
+            _ => {}
+        }
+    }
+    out.push(Proc { name: "loadgen (webrtc-rs)".into(), pid: std::process::id() });
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// utime + stime of a process and all its threads, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn ticks_per_sec() -> f64 {
+    // SAFETY-free: getconf via /proc is not available; Linux's USER_HZ is 100 on every supported
+    // architecture (the kernel's ABI fixes it for /proc).
+    100.0
+}
+
+fn pct(v: &mut [f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+    Some(v[i])
+}
+
+/// One step's figures.
+#[derive(Debug, serde::Serialize)]
+struct Step {
+    calls: usize,
+    ok: usize,
+    setup_p50_ms: Option<f64>,
+    setup_p95_ms: Option<f64>,
+    dtls_p95_ms: Option<f64>,
+    loss_pct: f64,
+    rtt_p95_ms: Option<f64>,
+    /// Our share of setup (INVITE in → trunk INVITE out) p50/p95, trunk path only.
+    ours_p50_ms: Option<f64>,
+    ours_p95_ms: Option<f64>,
+    /// Percent of one core, per process, over the window.
+    cpu_pct: Vec<(String, f64)>,
+}
+
+pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(a.agents >= 1 && a.agents <= MAX_AGENTS, "--agents must be 1..={MAX_AGENTS}");
+    anyhow::ensure!(!a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents), "every step must be 1..=agents");
+    anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
+    let deadline = Instant::now() + MAX_TOTAL;
+    let media_addr = a.media_addr.unwrap_or(settings.probe.media_addr);
+    let pool = crate::probe_cli::worker_pool(settings)?;
+    let ami = crate::probe_cli::ami(settings);
+    let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url)).context("redis.url")?;
+    let mut redis = redis.get_multiplexed_async_connection().await.context("cannot connect to Redis")?;
+
+    // Endpoints callbase-lg1..N, one password for the run.
+    let password = callbase_telephony::agents::generate_password();
+    let ids: Vec<String> = (1..=a.agents).map(|i| format!("callbase-lg{i}")).collect();
+    for id in &ids {
+        callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1).await?;
+    }
+    let number = match a.tenant {
+        Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), &a.number),
+        None => a.number.clone(),
+    };
+    eprintln!("loadgen: registering {} agents (media on {media_addr}, calling {number})", a.agents);
+    let started = Instant::now();
+    let mut agents: Vec<Arc<Agent>> = Vec::new();
+    let mut reg_ms = Vec::new();
+    for chunk in ids.chunks(20) {
+        let regs = futures_util::future::join_all(chunk.iter().map(|id| {
+            let t = Target {
+                ws_url: settings.asterisk.sip_ws_url().to_string(),
+                origin: None,
+                cookie: None,
+                domain: callbase_telephony::agents::REALM.into(),
+                user: id.clone(),
+                password: password.clone(),
+                media_addr,
+            };
+            async move { callbase_probe::register(&t).await }
+        }))
+        .await;
+        for r in regs {
+            let agent = r.context("an agent could not register")?;
+            reg_ms.push(agent.register_ms);
+            agents.push(Arc::new(agent));
+        }
+    }
+    eprintln!(
+        "loadgen: {} agents registered in {:.1} s (REGISTER p50 {:.1} ms, p95 {:.1} ms)",
+        agents.len(),
+        started.elapsed().as_secs_f64(),
+        pct(&mut reg_ms.clone(), 0.5).unwrap_or(0.0),
+        pct(&mut reg_ms, 0.95).unwrap_or(0.0)
+    );
+
+    let procs = processes();
+    eprintln!("loadgen: sampling CPU of {}", procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", "));
+    let mut steps = Vec::new();
+    for &n in &a.steps {
+        if Instant::now() + Duration::from_secs(a.window_secs + 20) > deadline {
+            eprintln!("loadgen: time budget reached");
+            break;
+        }
+        let _: Result<(), _> = redis::cmd("DEL").arg(callbase_telephony::calls::SETUP_SAMPLES).query_async(&mut redis).await;
+        // Calls start over ~2 s, talk through the window, and end together.
+        let ramp = Duration::from_millis(2000);
+        let settle = Duration::from_millis(2500);
+        let talk = ramp + settle + Duration::from_secs(a.window_secs) + Duration::from_millis(500);
+        let calls: Vec<_> = agents[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, agent)| {
+                let agent = agent.clone();
+                let opts = CallOptions { number: number.clone(), talk: talk - ramp * i as u32 / n as u32, answer_timeout: Duration::from_secs(20) };
+                let delay = ramp * i as u32 / n as u32;
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    agent.call(&opts).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(ramp + settle).await;
+        let before: HashMap<u32, u64> = procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
+        let t0 = Instant::now();
+        tokio::time::sleep(Duration::from_secs(a.window_secs)).await;
+        let secs = t0.elapsed().as_secs_f64();
+        let cpu_pct: Vec<(String, f64)> = procs
+            .iter()
+            .filter_map(|p| {
+                let d = cpu_ticks(p.pid)?.checked_sub(*before.get(&p.pid)?)?;
+                Some((p.name.clone(), d as f64 / ticks_per_sec() / secs * 100.0))
+            })
+            .collect();
+        let mut reports: Vec<Report> = Vec::new();
+        for c in calls {
+            reports.push(c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }));
+        }
+        let ok = reports.iter().filter(|r| r.ok(100.0)).count();
+        let (sent, echoed) = reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| (s + a.sent, e + a.echoed));
+        let loss_pct = if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 };
+        let mut setup: Vec<f64> = reports.iter().filter_map(|r| r.invite_ok_ms).collect();
+        let mut dtls: Vec<f64> = reports.iter().filter_map(|r| r.dtls_ms).collect();
+        let mut rtt: Vec<f64> = reports.iter().filter_map(|r| r.audio.as_ref().and_then(|a| a.rtt_p95_ms)).collect();
+        let ours: Vec<i64> = redis::cmd("LRANGE").arg(callbase_telephony::calls::SETUP_SAMPLES).arg(0).arg(-1).query_async(&mut redis).await.unwrap_or_default();
+        let mut ours: Vec<f64> = ours.into_iter().map(|v| v as f64).collect();
+        for r in reports.iter().filter(|r| r.error.is_some()).take(3) {
+            eprintln!("loadgen: a call failed: {}", r.error.as_deref().unwrap_or_default());
+        }
+        let step = Step {
+            calls: n,
+            ok,
+            setup_p50_ms: pct(&mut setup, 0.5),
+            setup_p95_ms: pct(&mut setup, 0.95),
+            dtls_p95_ms: pct(&mut dtls, 0.95),
+            loss_pct,
+            rtt_p95_ms: pct(&mut rtt, 0.95),
+            ours_p50_ms: pct(&mut ours, 0.5),
+            ours_p95_ms: pct(&mut ours, 0.95),
+            cpu_pct,
+        };
+        print_step(&step, a.json);
+        let stop = step.loss_pct > a.max_loss_pct || step.ok < n;
+        steps.push(step);
+        if stop {
+            eprintln!("loadgen: stopping: loss above {} % or failed calls at {n} concurrent calls", a.max_loss_pct);
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    summary(&steps, a.max_loss_pct);
+    drop(agents);
+    Ok(())
+}
+
+fn f(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+fn print_step(s: &Step, json: bool) {
+    let cpu: Vec<String> = s.cpu_pct.iter().map(|(n, c)| format!("{n} {c:.1}% ({:.2}%/call)", c / s.calls as f64)).collect();
+    println!(
+        "calls {:>4}  ok {:>4}  setup p50 {:>6} p95 {:>6} ms  dtls p95 {:>6} ms  loss {:.2}%  rtt p95 {:>5} ms  ours p50 {:>5} p95 {:>5} ms  cpu: {}",
+        s.calls,
+        s.ok,
+        f(s.setup_p50_ms),
+        f(s.setup_p95_ms),
+        f(s.dtls_p95_ms),
+        s.loss_pct,
+        f(s.rtt_p95_ms),
+        f(s.ours_p50_ms),
+        f(s.ours_p95_ms),
+        cpu.join(", ")
+    );
+    if json {
+        println!("JSON {}", serde_json::to_string(s).unwrap_or_default());
+    }
+}
+
+fn summary(steps: &[Step], max_loss: f64) {
+    let Some(best) = steps.iter().filter(|s| s.loss_pct <= max_loss && s.ok == s.calls).max_by_key(|s| s.calls) else {
+        println!("summary: no step held all its calls under {max_loss} % loss");
+        return;
+    };
+    let cpu = |name: &str| best.cpu_pct.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, c)| c).sum::<f64>();
+    let platform = best.cpu_pct.iter().find(|(n, _)| n == "asterisk (platform)").map_or(0.0, |(_, c)| *c);
+    let server = cpu("callbase server");
+    println!(
+        "summary: {} concurrent calls with {:.2} % loss; platform Asterisk {:.2} % of a core per call ({:.0} calls per core); server CPU = {:.1} % of the platform Asterisk's",
+        best.calls,
+        best.loss_pct,
+        platform / best.calls as f64,
+        if platform > 0.0 { 100.0 * best.calls as f64 / platform } else { f64::INFINITY },
+        if platform > 0.0 { 100.0 * server / platform } else { 0.0 }
+    );
+}

@@ -1,0 +1,128 @@
+// The synthetic agent (issue #8): webrtc-rs registers over SIP-over-WebSocket, calls, completes ICE
+// and DTLS-SRTP with the platform Asterisk and measures its echoed audio — once on the platform path
+// (`callbase probe`, the internal echo) and once through a tenant's trunk to the carrier's echo
+// number (the Stasis path). The server's health probe (every 5 s in the lab) then charts the
+// tenant's trunk path on the telephony page, exports a metric, and raises an alert when the probe
+// number stops echoing.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import puppeteer from 'puppeteer-core';
+import { BASE, env, screenshot, tenantWithTrunk, until } from './lab.mjs';
+
+/** Runs `callbase probe …`; resolves with the exit code and the JSON report it printed. */
+function probe(args) {
+  return new Promise((resolve) => {
+    execFile(env('CALLBASE_E2E_APP_BIN'), ['probe', ...args], { timeout: 60000 }, (err, stdout, stderr) => {
+      let report = null;
+      try {
+        report = JSON.parse(stdout);
+      } catch {
+        /* no report */
+      }
+      resolve({ code: err ? err.code ?? 1 : 0, report, stderr });
+    });
+  });
+}
+
+function assertFullReport(r, what) {
+  assert.ok(r, `${what}: no report`);
+  assert.equal(r.error, null, `${what}: ${r.error}`);
+  for (const k of ['register_ms', 'invite_ok_ms', 'ice_ms', 'dtls_ms']) {
+    assert.equal(typeof r[k], 'number', `${what}: ${k} missing`);
+    assert.ok(r[k] > 0 && r[k] < 5000, `${what}: ${k} = ${r[k]}`);
+  }
+  const a = r.audio;
+  assert.ok(a.sent >= 50, `${what}: sent ${a.sent}`);
+  assert.ok(a.echoed >= a.sent * 0.95, `${what}: only ${a.echoed} of ${a.sent} packets came back`);
+  for (const k of ['rtt_p50_ms', 'rtt_p95_ms', 'rtt_max_ms', 'jitter_ms']) assert.equal(typeof a[k], 'number', `${what}: ${k} missing`);
+  assert.ok(a.rtt_p50_ms < 200, `${what}: RTT ${a.rtt_p50_ms} ms`);
+}
+
+describe('synthetic agent and health probe', () => {
+  let t;
+  let browser;
+  before(async () => {
+    t = await tenantWithTrunk();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.api.req('PUT', '/api/telephony/probe', { probe_number: null });
+    await t?.removeTrunk();
+  });
+
+  it('calls the platform echo: registration, INVITE→200, ICE, DTLS and the echoed audio are measured', async () => {
+    const { code, report, stderr } = await probe(['--talk-ms', '2000']);
+    assert.equal(code, 0, stderr);
+    assertFullReport(report, 'platform echo');
+  });
+
+  it('calls the carrier echo number through the tenant trunk (the Stasis path)', async () => {
+    const { code, report, stderr } = await probe(['--tenant', String(t.me.tenant.id), '--number', '9999', '--talk-ms', '2000']);
+    assert.equal(code, 0, stderr);
+    assertFullReport(report, 'trunk path');
+  });
+
+  it('an unknown tenant trunk path fails with the SIP status, not a hang', async () => {
+    const { code, report } = await probe(['--tenant', '999999', '--number', '9999', '--talk-ms', '500']);
+    assert.notEqual(code, 0);
+    assert.match(report.error, /INVITE answered [45]\d\d/);
+  });
+
+  it('the health probe charts the trunk path, exports a metric, and alerts when the echo stops', async () => {
+    const tenant = String(t.me.tenant.id);
+    await t.api.ok('PUT', '/api/telephony/probe', { probe_number: '9999' });
+    const bad = await t.api.req('PUT', '/api/telephony/probe', { probe_number: '99 99; drop' });
+    assert.equal(bad.status, 422);
+    const passing = await until('three passing probe results', async () => {
+      const h = await t.api.ok('GET', '/api/telephony/probe');
+      return h.points.filter((p) => p.ok).length >= 3 && h;
+    }, 60000, 1000);
+    assert.equal(passing.probe_number, '9999');
+    assert.equal(passing.alert, null);
+    const p = passing.points.find((x) => x.ok);
+    for (const k of ['setup_ms', 'ice_ms', 'dtls_ms', 'rtt_ms', 'loss_pct', 'jitter_ms']) assert.equal(typeof p[k], 'number', k);
+
+    const metrics = await (await fetch(`${BASE}/metrics`)).text();
+    assert.match(metrics, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 1`));
+    assert.match(metrics, /callbase_probe_up\{node="e2e",path="platform",tenant=""\} 1/);
+
+    browser = await puppeteer.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1366, height: 900 });
+    await page.goto(`${BASE}/#/login`, { waitUntil: 'load' });
+    const login = await page.evaluate(async (account, password) => {
+      const c = await (await fetch('/api/auth/csrf')).json();
+      const r = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': c.csrf }, body: JSON.stringify({ account, login: 'boss', password }) });
+      return r.status;
+    }, t.account, t.password);
+    assert.equal(login, 200);
+    await page.goto(`${BASE}/#/telephony`, { waitUntil: 'load' });
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('[data-testid=probe-chart] [data-testid=probe-ok]', { timeout: 15000 });
+    const card = await page.$('[data-testid=probe-card]');
+    await card.scrollIntoView();
+    await screenshot(page, 'probe-chart');
+
+    // The carrier's 9998 answers with a tone, not an echo: the probe must fail and say so.
+    await t.api.ok('PUT', '/api/telephony/probe', { probe_number: '9998' });
+    const failing = await until('the probe alert', async () => {
+      const h = await t.api.ok('GET', '/api/telephony/probe');
+      return h.alert && h;
+    }, 60000, 1000);
+    assert.match(failing.alert.error, /no audio came back|loss/);
+    const down = await (await fetch(`${BASE}/metrics`)).text();
+    assert.match(down, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 0`));
+    assert.match(down, new RegExp(`callbase_probe_failures_total\\{node="e2e",path="trunk",tenant="${tenant}"\\} [1-9]`));
+    await page.reload({ waitUntil: 'load' });
+    const alert = await page.waitForSelector('[data-testid=probe-alert]', { timeout: 15000 });
+    assert.match(await alert.evaluate((e) => e.textContent), /failing since/);
+    await page.waitForSelector('[data-testid=probe-fail]');
+    await (await page.$('[data-testid=probe-card]')).scrollIntoView();
+    await screenshot(page, 'probe-alert');
+  });
+});
