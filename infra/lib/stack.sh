@@ -57,7 +57,7 @@ export CALLBASE__RECORDINGS__SPOOL_DIR=$STACK_DIR/spool
 export CALLBASE__RECORDINGS__RETRY_MAX_SECS=$([[ $STACK == dev ]] && echo 60 || echo 5)
 # The health probe (docs/probe.md): every minute on the dev stack, every 5 s in the e2e lab (media on
 # the lab's address, tests/e2e/run's LAB_ADDR), off in the test stack whose tests start servers.
-export CALLBASE__PROBE__EVERY_SECS=$(case $STACK in dev) echo 60 ;; e2e) echo 5 ;; *) echo 0 ;; esac)
+export CALLBASE__PROBE__EVERY_SECS=$(case $STACK in dev) echo 60 ;; e2e) echo "${CALLBASE_E2E_PROBE_SECS:-5}" ;; *) echo 0 ;; esac)
 export CALLBASE__PROBE__NODE=$STACK
 $([[ $STACK == e2e ]] && echo "export CALLBASE__PROBE__MEDIA_ADDR=${CALLBASE_E2E_LAB_ADDR:-10.77.0.1}")
 # not app settings: for tests and scripts

@@ -8,6 +8,7 @@ mod dial_rules;
 mod groups;
 mod health;
 mod inbound;
+mod probe;
 mod recordings;
 mod telephony;
 mod tenancy;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use callbase_core::TenantId;
-use callbase_probe::{Agent, CallOptions, Report, Target};
+use callbase_probe::{Agent, CallOptions, Codec, Report, Target};
 
 use crate::settings::Settings;
 
@@ -45,6 +45,21 @@ pub struct Args {
     /// Print the steps as JSON lines too (for docs/benchmarks.md).
     #[arg(long)]
     pub json: bool,
+    /// The agents' codec: `pcmu` (our browser profile, G.711 end to end) or `opus` (Asterisk
+    /// transcodes Opus to the trunk's G.711).
+    #[arg(long, value_enum, default_value_t = CodecArg::Pcmu)]
+    pub codec: CodecArg,
+    /// Opus only: a number on the same path that plays a tone (the carrier's 9998). One call to it
+    /// captures Opus frames that Asterisk encoded, which every agent then sends (webrtc-rs has no
+    /// encoder).
+    #[arg(long, default_value = "9998")]
+    pub capture_number: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodecArg {
+    Pcmu,
+    Opus,
 }
 
 /// A process whose CPU is sampled.
@@ -133,13 +148,18 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     // Endpoints callbase-lg1..N, one password for the run.
     let password = callbase_telephony::agents::generate_password();
     let ids: Vec<String> = (1..=a.agents).map(|i| format!("callbase-lg{i}")).collect();
-    for id in &ids {
-        callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1).await?;
-    }
-    let number = match a.tenant {
-        Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), &a.number),
-        None => a.number.clone(),
+    let (codec, allow) = match a.codec {
+        CodecArg::Pcmu => (Codec::Pcmu, "ulaw"),
+        CodecArg::Opus => (Codec::Opus, "opus"),
     };
+    for id in &ids {
+        callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, allow).await?;
+    }
+    let path = |n: &str| match a.tenant {
+        Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), n),
+        None => n.to_string(),
+    };
+    let number = path(&a.number);
     eprintln!("loadgen: registering {} agents (media on {media_addr}, calling {number})", a.agents);
     let started = Instant::now();
     let mut agents: Vec<Arc<Agent>> = Vec::new();
@@ -172,6 +192,17 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
         pct(&mut reg_ms, 0.95).unwrap_or(0.0)
     );
 
+    let frames = if codec == Codec::Opus {
+        let opts = CallOptions { number: path(&a.capture_number), talk: Duration::from_millis(3000), answer_timeout: Duration::from_secs(20), codec, capture: 150, ..Default::default() };
+        let r = agents[0].call(&opts).await;
+        // The first packets may be the encoder settling: keep the steady tone.
+        let f: Vec<Vec<u8>> = r.captured.into_iter().skip(25).filter(|p| p.len() > 10).collect();
+        anyhow::ensure!(f.len() >= 25, "capturing Opus frames from {} failed ({} frames; {:?})", a.capture_number, f.len(), r.error);
+        eprintln!("loadgen: captured {} Opus frames (avg {} bytes) from {}", f.len(), f.iter().map(Vec::len).sum::<usize>() / f.len(), a.capture_number);
+        Some(Arc::new(f))
+    } else {
+        None
+    };
     let procs = processes();
     eprintln!("loadgen: sampling CPU of {}", procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", "));
     let mut steps = Vec::new();
@@ -190,7 +221,7 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
             .enumerate()
             .map(|(i, agent)| {
                 let agent = agent.clone();
-                let opts = CallOptions { number: number.clone(), talk: talk - ramp * i as u32 / n as u32, answer_timeout: Duration::from_secs(20) };
+                let opts = CallOptions { number: number.clone(), talk: talk - ramp * i as u32 / n as u32, answer_timeout: Duration::from_secs(20), codec, frames: frames.clone(), capture: 0 };
                 let delay = ramp * i as u32 / n as u32;
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
@@ -214,8 +245,12 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
         for c in calls {
             reports.push(c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }));
         }
-        let ok = reports.iter().filter(|r| r.ok(100.0)).count();
-        let (sent, echoed) = reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| (s + a.sent, e + a.echoed));
+        // PCMU: our tagged packets that came back. Opus: Asterisk re-encodes, so packets received
+        // against packets sent (the echo keeps the 20 ms cadence).
+        let ok = reports.iter().filter(|r| r.error.is_none() && r.audio.as_ref().is_some_and(|a| a.received > 0)).count();
+        let (sent, echoed) = reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| {
+            (s + a.sent, e + if codec == Codec::Opus { a.received.min(a.sent) } else { a.echoed })
+        });
         let loss_pct = if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 };
         let mut setup: Vec<f64> = reports.iter().filter_map(|r| r.invite_ok_ms).collect();
         let mut dtls: Vec<f64> = reports.iter().filter_map(|r| r.dtls_ms).collect();

@@ -38,7 +38,7 @@ pub async fn probe(settings: &Settings, a: ProbeArgs) -> anyhow::Result<()> {
     let ami = ami(settings);
     let id = "callbase-probe-cli";
     let password = callbase_telephony::agents::generate_password();
-    callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1).await.context("provisioning the probe endpoint")?;
+    callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, "ulaw").await.context("provisioning the probe endpoint")?;
     let number = match a.tenant {
         Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), &a.number),
         None => a.number.clone(),
@@ -52,7 +52,7 @@ pub async fn probe(settings: &Settings, a: ProbeArgs) -> anyhow::Result<()> {
         password,
         media_addr: a.media_addr.unwrap_or(settings.probe.media_addr),
     };
-    let opts = callbase_probe::CallOptions { number, talk: Duration::from_millis(a.talk_ms), answer_timeout: Duration::from_secs(15) };
+    let opts = callbase_probe::CallOptions { number, talk: Duration::from_millis(a.talk_ms), answer_timeout: Duration::from_secs(15), ..Default::default() };
     let report = callbase_probe::call(&target, &opts).await;
     println!("{}", serde_json::to_string_pretty(&report)?);
     anyhow::ensure!(report.ok(settings.probe.max_loss_pct), "probe call failed: {}", report.error.as_deref().unwrap_or("audio did not come back"));

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT};
+use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
@@ -44,8 +44,20 @@ pub struct Target {
     pub media_addr: IpAddr,
 }
 
+/// The audio codec offered to Asterisk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Codec {
+    /// G.711 μ-law end to end: what our browser endpoints use (no transcoding in Asterisk).
+    #[default]
+    Pcmu,
+    /// Opus to the client (48 kHz): Asterisk transcodes to and from the trunk's G.711. Used by the
+    /// load generator to compare profiles; the payload is Opus that Asterisk itself encoded
+    /// ([`CallOptions::frames`]), since webrtc-rs has no encoder.
+    Opus,
+}
+
 /// One call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CallOptions {
     /// The number dialled (`echo`, or the carrier's echo number through a trunk).
     pub number: String,
@@ -53,6 +65,12 @@ pub struct CallOptions {
     pub talk: Duration,
     /// How long to wait for the 200 OK.
     pub answer_timeout: Duration,
+    pub codec: Codec,
+    /// Opus payloads sent in a loop (PCMU sends the tagged pattern instead). Without them an Opus
+    /// call sends 1-byte "no frame" packets (the decoder conceals them).
+    pub frames: Option<Arc<Vec<Vec<u8>>>>,
+    /// Keep up to this many received audio payloads in [`Report::captured`].
+    pub capture: usize,
 }
 
 /// What one probe call measured. Times are milliseconds; `None` where the call did not get that
@@ -68,6 +86,9 @@ pub struct Report {
     pub dtls_ms: Option<f64>,
     pub audio: Option<AudioReport>,
     pub error: Option<String>,
+    /// Received audio payloads, when [`CallOptions::capture`] asked for them.
+    #[serde(skip)]
+    pub captured: Vec<Vec<u8>>,
 }
 
 impl Report {
@@ -330,8 +351,8 @@ impl Agent {
     }
 
     async fn call_inner(&self, opts: &CallOptions, report: &mut Report) -> Result<(), ProbeError> {
-        let events = Events::default();
-        let pc = peer_connection(self.target.media_addr, events.handler()).await?;
+        let events = Events { capture_max: opts.capture, ..Events::default() };
+        let pc = peer_connection(self.target.media_addr, opts.codec, events.handler()).await?;
         let result = self.call_with(&pc, &events, opts, report).await;
         let _ = pc.close().await;
         result
@@ -339,6 +360,10 @@ impl Agent {
 
     async fn call_with(&self, pc: &impl PeerConnection, ev: &Events, opts: &CallOptions, report: &mut Report) -> Result<(), ProbeError> {
         let ssrc: u32 = rand::random();
+        let codec = match opts.codec {
+            Codec::Pcmu => pcmu(),
+            Codec::Opus => opus(),
+        };
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             "callbase-probe".into(),
             "audio".into(),
@@ -346,14 +371,14 @@ impl Agent {
             RtpCodecKind::Audio,
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                codec: pcmu().rtp_codec,
+                codec: codec.rtp_codec.clone(),
                 ..Default::default()
             }],
         )));
         pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await.map_err(werr)?;
         // Workaround 4: without codec preferences the offer carries PCMU only (no DTMF).
         for t in pc.get_transceivers().await {
-            t.set_codec_preferences(vec![pcmu(), telephone_event()]).await.map_err(werr)?;
+            t.set_codec_preferences(vec![codec.clone(), telephone_event()]).await.map_err(werr)?;
         }
         let offer = pc.create_offer(None).await.map_err(werr)?;
         pc.set_local_description(offer).await.map_err(werr)?;
@@ -436,17 +461,23 @@ impl Agent {
                     _ = tick.tick() => {}
                     _ = &mut bye_rx => return Err(ProbeError::Sip("the far end hung up during the call".into())),
                 }
+                let (payload, step) = match (opts.codec, &opts.frames) {
+                    (Codec::Pcmu, _) => (audio::payload(i), audio::SAMPLES_PER_PACKET),
+                    (Codec::Opus, Some(f)) if !f.is_empty() => (f[i as usize % f.len()].clone(), 960),
+                    // TOC byte of a 20 ms CELT frame with no data: "lost", concealed by the decoder.
+                    (Codec::Opus, _) => (vec![0xF8], 960),
+                };
                 let pkt = rtc::rtp::Packet {
                     header: rtc::rtp::Header {
                         version: 2,
                         marker: i == 0,
-                        payload_type: 0,
+                        payload_type: codec.payload_type,
                         sequence_number: seq0.wrapping_add(i as u16),
-                        timestamp: ts0.wrapping_add(i * audio::SAMPLES_PER_PACKET),
+                        timestamp: ts0.wrapping_add(i * step),
                         ssrc,
                         ..Default::default()
                     },
-                    payload: audio::payload(i).into(),
+                    payload: payload.into(),
                 };
                 meter.lock().expect("meter").sent(i, Instant::now());
                 track.write_rtp(pkt).await.map_err(werr)?;
@@ -457,6 +488,7 @@ impl Agent {
         }
         .await;
         report.audio = Some(ev.meter.lock().expect("meter").report());
+        report.captured = std::mem::take(&mut *ev.captured.lock().expect("capture"));
         self.byes.lock().expect("byes").remove(&call_id);
         let bye_branch = sip::token();
         let _ = self.send(Request { branch: &bye_branch, ..dialog("BYE", cseq + 1) }.render());
@@ -477,6 +509,14 @@ fn pcmu() -> RTCRtpCodecParameters {
     }
 }
 
+fn opus() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_OPUS.to_owned(), clock_rate: 48000, channels: 2, sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(), rtcp_feedback: vec![] },
+        payload_type: 111,
+        ..Default::default()
+    }
+}
+
 fn telephone_event() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(), clock_rate: 8000, channels: 1, sdp_fmtp_line: "0-16".to_owned(), rtcp_feedback: vec![] },
@@ -486,9 +526,9 @@ fn telephone_event() -> RTCRtpCodecParameters {
 }
 
 /// The peer connection as Asterisk needs it (workarounds 1 and 6 are here).
-pub(crate) async fn peer_connection(media_addr: IpAddr, handler: Arc<dyn PeerConnectionEventHandler>) -> Result<impl PeerConnection, ProbeError> {
+pub(crate) async fn peer_connection(media_addr: IpAddr, codec: Codec, handler: Arc<dyn PeerConnectionEventHandler>) -> Result<impl PeerConnection, ProbeError> {
     let mut media = MediaEngine::default();
-    media.register_codec(pcmu(), RtpCodecKind::Audio).map_err(werr)?;
+    media.register_codec(if codec == Codec::Opus { opus() } else { pcmu() }, RtpCodecKind::Audio).map_err(werr)?;
     media.register_codec(telephone_event(), RtpCodecKind::Audio).map_err(werr)?;
     // Workaround 1: mDNS off. The default (query-only) opens a multicast socket, which fails in a
     // network namespace ("No such device") and is no use to a client that knows its address.
@@ -526,6 +566,8 @@ pub(crate) struct Events {
     pub ice: watch::Sender<RTCIceConnectionState>,
     pub conn: watch::Sender<RTCPeerConnectionState>,
     pub meter: Arc<Mutex<Meter>>,
+    pub captured: Arc<Mutex<Vec<Vec<u8>>>>,
+    pub capture_max: usize,
 }
 
 impl Default for Events {
@@ -535,6 +577,8 @@ impl Default for Events {
             ice: watch::channel(RTCIceConnectionState::New).0,
             conn: watch::channel(RTCPeerConnectionState::New).0,
             meter: Arc::default(),
+            captured: Arc::default(),
+            capture_max: 0,
         }
     }
 }
@@ -563,13 +607,22 @@ impl PeerConnectionEventHandler for Events {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let meter = self.meter.clone();
+        let (captured, capture_max) = (self.captured.clone(), self.capture_max);
         tokio::spawn(async move {
             while let Some(ev) = track.poll().await {
                 match ev {
                     TrackRemoteEvent::OnRtpPacket(p) => {
                         // telephone-event packets are not audio.
-                        if p.header.payload_type == 0 {
-                            meter.lock().expect("meter").received(Instant::now(), p.header.timestamp, &p.payload);
+                        if p.header.payload_type == 0 || p.header.payload_type == 111 {
+                            // Opus runs at 48 kHz: the jitter estimator counts 8 kHz units.
+                            let ts = if p.header.payload_type == 111 { p.header.timestamp / 6 } else { p.header.timestamp };
+                            meter.lock().expect("meter").received(Instant::now(), ts, &p.payload);
+                            if capture_max > 0 {
+                                let mut c = captured.lock().expect("capture");
+                                if c.len() < capture_max {
+                                    c.push(p.payload.to_vec());
+                                }
+                            }
                         }
                     }
                     TrackRemoteEvent::OnEnded => break,
@@ -598,7 +651,7 @@ mod tests {
     #[tokio::test]
     async fn offer_from_our_builder_has_pcmu_telephone_event_and_only_the_bound_address() {
         let ev = Events::default();
-        let pc = peer_connection("127.0.0.1".parse().unwrap(), ev.handler()).await.expect("peer connection");
+        let pc = peer_connection("127.0.0.1".parse().unwrap(), Codec::Pcmu, ev.handler()).await.expect("peer connection");
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             "s".into(),
             "a".into(),

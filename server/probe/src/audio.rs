@@ -87,6 +87,7 @@ impl Meter {
         AudioReport {
             sent,
             echoed,
+            received: echoed + self.untagged,
             loss_pct: if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 },
             rtt_p50_ms: pct(0.5),
             rtt_p95_ms: pct(0.95),
@@ -100,7 +101,11 @@ impl Meter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioReport {
     pub sent: u64,
+    /// Our tagged packets that came back.
     pub echoed: u64,
+    /// Audio packets received in all (tagged or not).
+    #[serde(default)]
+    pub received: u64,
     pub loss_pct: f64,
     pub rtt_p50_ms: Option<f64>,
     pub rtt_p95_ms: Option<f64>,

@@ -11,4 +11,4 @@ pub mod audio;
 pub mod sdp;
 pub mod sip;
 
-pub use agent::{call, register, Agent, CallOptions, Report, Target};
+pub use agent::{call, register, Agent, CallOptions, Codec, Report, Target};

@@ -81,7 +81,8 @@ pub const ECHO: &str = "echo";
 
 /// Writes (or refreshes) a platform endpoint for a synthetic agent: WebRTC, PCMU only, context
 /// `[from-probe]`, credentials `id` / `password`. `max_contacts` > 1 lets several agents share it.
-pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, password: &str, max_contacts: i32) -> sqlx::Result<()> {
+/// `allow` is the codec (`ulaw`, as our browser endpoints; `opus` for the transcoding profile).
+pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, password: &str, max_contacts: i32, allow: &str) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO ast.ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, $2, 'yes', 0)
@@ -102,11 +103,12 @@ pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, pass
     .await?;
     sqlx::query(
         "INSERT INTO ast.ps_endpoints (id, transport, context, disallow, allow, auth, aors, webrtc, dtmf_mode, direct_media, rtp_timeout)
-         VALUES ($1, 'transport-ws', $2, 'all', 'ulaw', $1, $1, 'yes', 'rfc4733', 'no', 30)
+         VALUES ($1, 'transport-ws', $2, 'all', $3, $1, $1, 'yes', 'rfc4733', 'no', 30)
          ON CONFLICT (id) DO UPDATE SET context = EXCLUDED.context, allow = EXCLUDED.allow, webrtc = 'yes'",
     )
     .bind(id)
     .bind(CONTEXT)
+    .bind(allow)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -164,7 +166,7 @@ pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: Strin
             _ = shutdown.changed() => return,
         }
         if !provisioned {
-            match provision_endpoint(&pool, ami.as_ref(), &id, &password, 1).await {
+            match provision_endpoint(&pool, ami.as_ref(), &id, &password, 1, "ulaw").await {
                 Ok(()) => provisioned = true,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot provision the probe endpoint");
@@ -179,7 +181,7 @@ pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: Strin
             Err(e) => tracing::warn!(error = %e, "cannot list the tenants to probe"),
         }
         for (tenant, exten, number) in paths {
-            let opts = CallOptions { number: exten, talk: Duration::from_millis(cfg.talk_ms), answer_timeout: Duration::from_secs(15) };
+            let opts = CallOptions { number: exten, talk: Duration::from_millis(cfg.talk_ms), answer_timeout: Duration::from_secs(15), ..Default::default() };
             let report = callbase_probe::call(&target, &opts).await;
             let row = to_row(&cfg.node, tenant, &number, &report, cfg.max_loss_pct);
             record_metrics(&cfg.node, tenant, &row);
@@ -231,8 +233,8 @@ mod tests {
             invite_ok_ms: Some(20.0),
             ice_ms: Some(3.0),
             dtls_ms: Some(150.0),
-            audio: Some(AudioReport { sent: 50, echoed: 50, loss_pct: 0.0, rtt_p50_ms: Some(1.0), rtt_p95_ms: Some(2.0), rtt_max_ms: Some(3.0), jitter_ms: Some(0.2) }),
-            error: None,
+            audio: Some(AudioReport { sent: 50, echoed: 50, received: 50, loss_pct: 0.0, rtt_p50_ms: Some(1.0), rtt_p95_ms: Some(2.0), rtt_max_ms: Some(3.0), jitter_ms: Some(0.2) }),
+            ..Default::default()
         }
     }
 

@@ -1,0 +1,83 @@
+//! The health probe's API (issue #8): the probe number and the trunk path's history are per
+//! tenant, validated, admin-only, and the alert follows the latest results. Results are written
+//! as the worker writes them (worker role, `callbase_db::probe::insert`). The probe calls themselves
+//! run against the real Asterisk in the e2e lab (tests/e2e/tests/probe.test.mjs): media needs the
+//! lab's network namespace.
+
+use callbase_core::TenantId;
+use callbase_db::probe::{insert, NewProbe};
+use callbase_tests::{worker_pool, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn result(tenant: Option<i64>, ok: bool, error: Option<&'static str>) -> NewProbe<'static> {
+    NewProbe {
+        node: "test",
+        tenant: tenant.map(TenantId),
+        number: "9999",
+        ok,
+        register_ms: Some(4.0),
+        invite_ok_ms: ok.then_some(48.0),
+        ice_ms: ok.then_some(1.0),
+        dtls_ms: ok.then_some(203.0),
+        rtt_ms: ok.then_some(0.6),
+        loss_pct: Some(if ok { 0.0 } else { 100.0 }),
+        jitter_ms: Some(0.3),
+        error,
+    }
+}
+
+#[tokio::test]
+async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_latest_results() {
+    let app = TestApp::spawn().await;
+    let (a, ta) = app.telephony_tenant().await;
+    let (b, tb) = app.telephony_tenant().await;
+
+    // The number: validated, trimmed, cleared with null or blank.
+    let r = a.put("/api/telephony/probe", json!({"probe_number": "99 99"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["code"], "invalid_probe_number");
+    let r = a.put("/api/telephony/probe", json!({"probe_number": " 9999 "})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["probe_number"], "9999");
+
+    // Results of both tenants and of the platform path.
+    let pool = worker_pool().await;
+    for row in [result(Some(ta.id), true, None), result(Some(ta.id), true, None), result(Some(tb.id), false, Some("SIP INVITE answered 503")), result(None, false, Some("platform down"))] {
+        insert(&pool, &row).await.expect("insert a probe result");
+    }
+
+    let h = a.get("/api/telephony/probe").await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text);
+    assert_eq!(h.body["probe_number"], "9999");
+    let points = h.body["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "tenant A sees its own two results only: {}", h.body);
+    assert!(points.iter().all(|p| p["ok"] == true && p["setup_ms"] == 48.0 && p["dtls_ms"] == 203.0));
+    assert!(h.body["alert"].is_null());
+
+    let h = b.get("/api/telephony/probe").await;
+    let points = h.body["points"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "tenant B sees its own result only (not A's, not the platform's): {}", h.body);
+    assert_eq!(h.body["probe_number"], serde_json::Value::Null);
+    assert_eq!(h.body["alert"]["failures"], 1);
+    assert_eq!(h.body["alert"]["error"], "SIP INVITE answered 503");
+
+    // A failure after passes raises A's alert; a pass clears it.
+    insert(&pool, &result(Some(ta.id), false, Some("no audio came back"))).await.unwrap();
+    insert(&pool, &result(Some(ta.id), false, Some("no audio came back"))).await.unwrap();
+    let h = a.get("/api/telephony/probe").await;
+    assert_eq!(h.body["alert"]["failures"], 2, "{}", h.body);
+    assert_eq!(h.body["alert"]["error"], "no audio came back");
+    insert(&pool, &result(Some(ta.id), true, None)).await.unwrap();
+    assert!(a.get("/api/telephony/probe").await.body["alert"].is_null());
+
+    // Bad range, and agents may not look.
+    assert_eq!(a.get("/api/telephony/probe?hours=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(a.get("/api/telephony/probe?hours=200").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let anon = app.browser();
+    assert_eq!(anon.get("/api/telephony/probe").await.status, StatusCode::UNAUTHORIZED);
+
+    // The worker's list of trunk paths to probe: only tenants with a number AND a trunk.
+    let targets = callbase_db::probe::targets(&pool).await.unwrap();
+    assert!(!targets.iter().any(|(t, _)| t.0 == ta.id), "tenant A has no trunk yet: not probed");
+}
