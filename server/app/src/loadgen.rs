@@ -140,6 +140,17 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
     let deadline = Instant::now() + MAX_TOTAL;
     let media_addr = a.media_addr.unwrap_or(settings.probe.media_addr);
+    // Load stays on this host: SIP to Asterisk on loopback, media on one address we name (loopback
+    // or the test's own network namespace), never a wildcard that would gather every interface.
+    anyhow::ensure!(!media_addr.is_unspecified(), "--media-addr must be one address, not {media_addr}");
+    let ws = settings.asterisk.sip_ws_url();
+    let ws_loopback = match ws.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    anyhow::ensure!(ws_loopback, "the load generator only drives an Asterisk on loopback ({ws})");
     let pool = crate::probe_cli::worker_pool(settings)?;
     let ami = crate::probe_cli::ami(settings);
     let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url)).context("redis.url")?;
