@@ -74,10 +74,10 @@ describe('synthetic agent and health probe', () => {
     await t.api.ok('PUT', '/api/telephony/probe', { probe_number: '9999' });
     const bad = await t.api.req('PUT', '/api/telephony/probe', { probe_number: '99 99; drop' });
     assert.equal(bad.status, 422);
-    const passing = await until('three passing probe results', async () => {
+    const passing = await until('five passing probe results', async () => {
       const h = await t.api.ok('GET', '/api/telephony/probe');
-      return h.points.filter((p) => p.ok).length >= 3 && h;
-    }, 60000, 1000);
+      return h.points.filter((p) => p.ok).length >= 5 && h;
+    }, 90000, 1000);
     assert.equal(passing.probe_number, '9999');
     assert.equal(passing.alert, null);
     const p = passing.points.find((x) => x.ok);
@@ -103,7 +103,13 @@ describe('synthetic agent and health probe', () => {
     assert.equal(login, 200);
     await page.goto(`${BASE}/#/telephony`, { waitUntil: 'load' });
     await page.reload({ waitUntil: 'load' });
-    await page.waitForSelector('[data-testid=probe-chart] [data-testid=probe-ok]', { timeout: 15000 });
+    try {
+      await page.waitForSelector('[data-testid=probe-chart] [data-testid=probe-ok]', { timeout: 20000 });
+    } catch (e) {
+      const text = await page.evaluate(() => document.body.innerText);
+      console.log(`[probe page]\n${text}`);
+      throw e;
+    }
     const card = await page.$('[data-testid=probe-card]');
     await card.scrollIntoView();
     await screenshot(page, 'probe-chart');

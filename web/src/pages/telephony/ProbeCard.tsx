@@ -10,7 +10,8 @@ const H = 120;
 const PAD = 24;
 
 const fmt = (v: number | null | undefined, digits = 0) => (v == null ? '–' : v.toFixed(digits));
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const time = (iso: string, seconds = false) =>
+  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}) });
 
 /** Call setup (INVITE → answer) of each probe call over time: dots for passes, crosses for failures. */
 export function ProbeChart({ points }: { points: ProbePoint[] }) {
@@ -19,6 +20,8 @@ export function ProbeChart({ points }: { points: ProbePoint[] }) {
   // Up to now: a probe that stopped reporting shows as a gap at the right.
   const t1 = Math.max(Date.parse(points[points.length - 1]!.at), Date.now(), t0 + 60_000);
   const max = Math.max(100, ...points.map((p) => p.setup_ms ?? 0)) * 1.15;
+  // A short history (a new probe number) shows seconds on the axis.
+  const short = t1 - t0 < 10 * 60_000;
   const x = (p: ProbePoint) => PAD + ((Date.parse(p.at) - t0) / (t1 - t0)) * (W - 2 * PAD);
   const y = (v: number) => H - PAD - (v / max) * (H - 2 * PAD);
   const ok = points.filter((p) => p.ok && p.setup_ms != null);
@@ -28,8 +31,8 @@ export function ProbeChart({ points }: { points: ProbePoint[] }) {
   return (
     <svg class="probe-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label} data-testid="probe-chart">
       <line x1={PAD} y1={H - PAD} x2={W - PAD} y2={H - PAD} class="probe-chart__axis" />
-      <text x={PAD} y={H - 6} class="probe-chart__tick">{time(points[0]!.at)}</text>
-      <text x={W - PAD} y={H - 6} class="probe-chart__tick" text-anchor="end">{time(new Date(t1).toISOString())}</text>
+      <text x={PAD} y={H - 6} class="probe-chart__tick">{time(points[0]!.at, short)}</text>
+      <text x={W - PAD} y={H - 6} class="probe-chart__tick" text-anchor="end">{time(new Date(t1).toISOString(), short)}</text>
       <text x={PAD} y={12} class="probe-chart__tick">{t('probe.axis', { ms: Math.round(max) })}</text>
       <path d={line} class="probe-chart__line" />
       {ok.map((p) => (
