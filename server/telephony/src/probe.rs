@@ -15,6 +15,7 @@ use std::time::Duration;
 use callbase_core::TenantId;
 use callbase_db::probe::NewProbe;
 use callbase_probe::{CallOptions, Report, Target};
+use futures_util::StreamExt;
 use sqlx::PgPool;
 
 use crate::ami::Ami;
@@ -73,6 +74,9 @@ impl Default for ProbeConfig {
         }
     }
 }
+
+/// Probe calls of one round running at once.
+const PARALLEL_CALLS: usize = 8;
 
 /// The dialplan context of synthetic agents (infra/asterisk/extensions.conf).
 pub const CONTEXT: &str = "from-probe";
@@ -180,9 +184,23 @@ pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: Strin
             Ok(t) => paths.extend(t.into_iter().map(|(tenant, n)| (Some(tenant), trunk_path_exten(tenant, &n), n))),
             Err(e) => tracing::warn!(error = %e, "cannot list the tenants to probe"),
         }
-        for (tenant, exten, number) in paths {
+        // One registration per round, then the paths' calls side by side (a bounded number at a
+        // time, so a thousand tenants still fit in a round); each call has its own dialog.
+        let agent = callbase_probe::register(&target).await.map_err(|e| format!("registration: {e}"));
+        let calls = futures_util::stream::iter(paths).map(|(tenant, exten, number)| {
+            let agent = &agent;
             let opts = CallOptions { number: exten, talk: Duration::from_millis(cfg.talk_ms), answer_timeout: Duration::from_secs(15), ..Default::default() };
-            let report = callbase_probe::call(&target, &opts).await;
+            async move {
+                let report = match agent {
+                    Ok(a) => a.call(&opts).await,
+                    Err(e) => Report { error: Some(e.clone()), ..Default::default() },
+                };
+                (tenant, number, report)
+            }
+        });
+        let results: Vec<_> = calls.buffer_unordered(PARALLEL_CALLS).collect().await;
+        drop(agent);
+        for (tenant, number, report) in results {
             let row = to_row(&cfg.node, tenant, &number, &report, cfg.max_loss_pct);
             record_metrics(&cfg.node, tenant, &row);
             let was_failing = failing.insert(tenant, !row.ok).unwrap_or(false);

@@ -101,8 +101,10 @@ describe('synthetic agent and health probe', () => {
       return r.status;
     }, t.account, t.password);
     assert.equal(login, 200);
+    // A fresh document on the Telephony route (a hash change from the login page races with the
+    // login page sending a signed-in user home).
+    await page.goto('about:blank');
     await page.goto(`${BASE}/#/telephony`, { waitUntil: 'load' });
-    await page.reload({ waitUntil: 'load' });
     try {
       await page.waitForSelector('[data-testid=probe-chart] [data-testid=probe-ok]', { timeout: 20000 });
     } catch (e) {
