@@ -382,8 +382,7 @@ impl Agent {
         }
         let offer = pc.create_offer(None).await.map_err(werr)?;
         pc.set_local_description(offer).await.map_err(werr)?;
-        let mut gathered = ev.gathered.subscribe();
-        tokio::time::timeout(Duration::from_secs(5), gathered.wait_for(|g| *g)).await.map_err(|_| ProbeError::Timeout("ICE gathering"))?.map_err(|_| ProbeError::WebRtc("handler gone".into()))?;
+        reach(&ev.gathered, "ICE gathering", Duration::from_secs(5), |g| *g, None).await?;
         let local = pc.local_description().await.ok_or_else(|| ProbeError::WebRtc("no local description".into()))?;
         tracing::trace!(sdp = %local.sdp, "offer as webrtc-rs made it");
         let offer_sdp = sdp::fix_offer(&local.sdp);
@@ -430,24 +429,10 @@ impl Agent {
         let media = async {
             let answer = RTCSessionDescription::answer(answer_sdp).map_err(werr)?;
             pc.set_remote_description(answer).await.map_err(werr)?;
-            let mut ice = ev.ice.subscribe();
-            let mut conn = ev.conn.subscribe();
-            let deadline = Duration::from_secs(10);
-            tokio::time::timeout(deadline, ice.wait_for(|s| matches!(s, RTCIceConnectionState::Connected | RTCIceConnectionState::Completed | RTCIceConnectionState::Failed)))
-                .await
-                .map_err(|_| ProbeError::Timeout("ICE"))?
-                .map_err(|_| ProbeError::WebRtc("handler gone".into()))?;
-            if *ice.borrow() == RTCIceConnectionState::Failed {
-                return Err(ProbeError::WebRtc("ICE failed".into()));
-            }
+            let ice_up = |s: &RTCIceConnectionState| matches!(s, RTCIceConnectionState::Connected | RTCIceConnectionState::Completed);
+            reach(&ev.ice, "ICE", Duration::from_secs(10), ice_up, RTCIceConnectionState::Failed).await?;
             report.ice_ms = Some(ms(answered.elapsed()));
-            tokio::time::timeout(deadline, conn.wait_for(|s| matches!(s, RTCPeerConnectionState::Connected | RTCPeerConnectionState::Failed)))
-                .await
-                .map_err(|_| ProbeError::Timeout("DTLS"))?
-                .map_err(|_| ProbeError::WebRtc("handler gone".into()))?;
-            if *conn.borrow() == RTCPeerConnectionState::Failed {
-                return Err(ProbeError::WebRtc("DTLS failed".into()));
-            }
+            reach(&ev.conn, "DTLS", Duration::from_secs(10), |s| *s == RTCPeerConnectionState::Connected, RTCPeerConnectionState::Failed).await?;
             report.dtls_ms = Some(ms(answered.elapsed()));
             // Talk: the tagged pattern every 20 ms, the echo measured as it arrives.
             let meter = ev.meter.clone();
@@ -497,6 +482,18 @@ impl Agent {
     }
 }
 
+/// Waits until `state` is `done` (or `failed`, an error), at most `timeout`.
+async fn reach<T: PartialEq>(state: &watch::Sender<T>, what: &'static str, timeout: Duration, done: impl Fn(&T) -> bool, failed: impl Into<Option<T>>) -> Result<(), ProbeError> {
+    let failed = failed.into();
+    let mut rx = state.subscribe();
+    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| done(s) || failed.as_ref() == Some(s))).await.map_err(|_| ProbeError::Timeout(what))?;
+    match reached {
+        Ok(s) if done(&s) => Ok(()),
+        Ok(_) => Err(ProbeError::WebRtc(format!("{what} failed"))),
+        Err(_) => Err(ProbeError::WebRtc("the peer connection's handler is gone".into())),
+    }
+}
+
 fn werr(e: impl std::fmt::Display) -> ProbeError {
     ProbeError::WebRtc(e.to_string())
 }
@@ -505,7 +502,6 @@ fn pcmu() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_PCMU.to_owned(), clock_rate: 8000, channels: 1, sdp_fmtp_line: String::new(), rtcp_feedback: vec![] },
         payload_type: 0,
-        ..Default::default()
     }
 }
 
@@ -513,7 +509,6 @@ fn opus() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_OPUS.to_owned(), clock_rate: 48000, channels: 2, sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(), rtcp_feedback: vec![] },
         payload_type: 111,
-        ..Default::default()
     }
 }
 
@@ -521,7 +516,6 @@ fn telephone_event() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(), clock_rate: 8000, channels: 1, sdp_fmtp_line: "0-16".to_owned(), rtcp_feedback: vec![] },
         payload_type: 101,
-        ..Default::default()
     }
 }
 
@@ -611,9 +605,9 @@ impl PeerConnectionEventHandler for Events {
         tokio::spawn(async move {
             while let Some(ev) = track.poll().await {
                 match ev {
-                    TrackRemoteEvent::OnRtpPacket(p) => {
-                        // telephone-event packets are not audio.
-                        if p.header.payload_type == 0 || p.header.payload_type == 111 {
+                    // telephone-event packets are not audio.
+                    TrackRemoteEvent::OnRtpPacket(p) if p.header.payload_type == 0 || p.header.payload_type == 111 => {
+                        {
                             // Opus runs at 48 kHz: the jitter estimator counts 8 kHz units.
                             let ts = if p.header.payload_type == 111 { p.header.timestamp / 6 } else { p.header.timestamp };
                             meter.lock().expect("meter").received(Instant::now(), ts, &p.payload);
@@ -665,8 +659,7 @@ mod tests {
         }
         let offer = pc.create_offer(None).await.unwrap();
         pc.set_local_description(offer).await.unwrap();
-        let mut g = ev.gathered.subscribe();
-        tokio::time::timeout(Duration::from_secs(5), g.wait_for(|g| *g)).await.expect("gathering completes without mDNS").unwrap();
+        reach(&ev.gathered, "ICE gathering", Duration::from_secs(5), |g| *g, None).await.expect("gathering completes without mDNS");
         let sdp = pc.local_description().await.unwrap().sdp;
         let _ = pc.close().await;
         assert_eq!(sdp::payload_type(&sdp, "PCMU/8000"), Some(0), "{sdp}");
