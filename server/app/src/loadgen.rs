@@ -54,6 +54,10 @@ pub struct Args {
     /// encoder).
     #[arg(long, default_value = "9998")]
     pub capture_number: String,
+    /// Real telephony users of `--tenant` through the server's `/sip` relay, calling `--number` the
+    /// way an agent's browser does (dial rules, Stasis, call records); PCMU only.
+    #[arg(long)]
+    pub via_server: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -156,39 +160,37 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url)).context("redis.url")?;
     let mut redis = redis.get_multiplexed_async_connection().await.context("cannot connect to Redis")?;
 
-    // Endpoints callbase-lg1..N, one password for the run.
-    let password = callbase_telephony::agents::generate_password();
-    let ids: Vec<String> = (1..=a.agents).map(|i| format!("callbase-lg{i}")).collect();
     let (codec, allow) = match a.codec {
         CodecArg::Pcmu => (Codec::Pcmu, "ulaw"),
         CodecArg::Opus => (Codec::Opus, "opus"),
     };
-    for id in &ids {
-        callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, allow).await?;
-    }
-    let path = |n: &str| match a.tenant {
-        Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), n),
-        None => n.to_string(),
+    let path = |n: &str| match (a.tenant, a.via_server) {
+        (Some(t), false) => callbase_telephony::probe::trunk_path_exten(TenantId(t), n),
+        _ => n.to_string(),
     };
     let number = path(&a.number);
-    eprintln!("loadgen: registering {} agents (media on {media_addr}, calling {number})", a.agents);
+    let targets: Vec<Target> = if a.via_server {
+        let tenant = a.tenant.context("--via-server needs --tenant")?;
+        anyhow::ensure!(codec == Codec::Pcmu, "--via-server calls with PCMU (the browser profile)");
+        eprintln!("loadgen: signing in {} telephony users of tenant {tenant} (lg1…)", a.agents);
+        server_agents(settings, TenantId(tenant), a.agents, media_addr).await?
+    } else {
+        // Platform endpoints callbase-lg1..N, one password for the run.
+        let password = callbase_telephony::agents::generate_password();
+        let mut out = Vec::new();
+        for i in 1..=a.agents {
+            let id = format!("callbase-lg{i}");
+            callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), &id, &password, 1, allow).await?;
+            out.push(Target { ws_url: ws.to_string(), origin: None, cookie: None, domain: callbase_telephony::agents::REALM.into(), user: id, password: password.clone(), media_addr });
+        }
+        out
+    };
+    eprintln!("loadgen: registering {} agents (media on {media_addr}, calling {number}{})", a.agents, if a.via_server { ", through the server's /sip" } else { "" });
     let started = Instant::now();
     let mut agents: Vec<Arc<Agent>> = Vec::new();
     let mut reg_ms = Vec::new();
-    for chunk in ids.chunks(20) {
-        let regs = futures_util::future::join_all(chunk.iter().map(|id| {
-            let t = Target {
-                ws_url: settings.asterisk.sip_ws_url().to_string(),
-                origin: None,
-                cookie: None,
-                domain: callbase_telephony::agents::REALM.into(),
-                user: id.clone(),
-                password: password.clone(),
-                media_addr,
-            };
-            async move { callbase_probe::register(&t).await }
-        }))
-        .await;
+    for chunk in targets.chunks(20) {
+        let regs = futures_util::future::join_all(chunk.iter().map(callbase_probe::register)).await;
         for r in regs {
             let agent = r.context("an agent could not register")?;
             reg_ms.push(agent.register_ms);
@@ -256,11 +258,13 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
         for c in calls {
             reports.push(c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }));
         }
-        // PCMU: our tagged packets that came back. Opus: Asterisk re-encodes, so packets received
+        // PCMU: our tagged packets that came back. Opus, and agents through the server (their calls
+        // are recorded by default: the bridge mixes and re-frames the audio): packets received
         // against packets sent (the echo keeps the 20 ms cadence).
+        let by_count = codec == Codec::Opus || a.via_server;
         let ok = reports.iter().filter(|r| r.error.is_none() && r.audio.as_ref().is_some_and(|a| a.received > 0)).count();
         let (sent, echoed) = reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| {
-            (s + a.sent, e + if codec == Codec::Opus { a.received.min(a.sent) } else { a.echoed })
+            (s + a.sent, e + if by_count { a.received.min(a.sent) } else { a.echoed })
         });
         let loss_pct = if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 };
         let mut setup: Vec<f64> = reports.iter().filter_map(|r| r.invite_ok_ms).collect();
@@ -337,4 +341,91 @@ fn summary(steps: &[Step], max_loss: f64) {
         if platform > 0.0 { 100.0 * best.calls as f64 / platform } else { f64::INFINITY },
         if platform > 0.0 { 100.0 * server / platform } else { 0.0 }
     );
+}
+
+/// `--via-server`: real telephony users of the tenant (`lg1`…`lgN` in its Agent group, one
+/// generated password), each signed in over HTTP and given a browser-phone session
+/// (`POST /api/phone/session`); their SIP goes through the server's authenticated `/sip` relay and
+/// their calls take the agent path (dial rules, Stasis `outbound`, call records), as browsers' do.
+async fn server_agents(settings: &Settings, tenant: TenantId, n: usize, media_addr: IpAddr) -> anyhow::Result<Vec<Target>> {
+    use callbase_db::accounts;
+    let password = format!("Lg-{}", callbase_telephony::agents::generate_password());
+    let hash = callbase_api::auth::password::hash(password.clone()).await?;
+    let db = callbase_db::Db::new(callbase_db::lazy_pool(&settings.database.url, 2)?);
+    let mut tx = db.tenant_tx(tenant).await?;
+    let account: String = sqlx::query_scalar("SELECT account FROM tenants WHERE id = $1").bind(tenant).fetch_one(&mut *tx).await.context("no such tenant")?;
+    let groups = accounts::list_groups(&mut tx, tenant).await?;
+    let agent_group = groups.iter().find(|g| g.builtin && g.role == callbase_core::Role::User).context("the tenant has no Agent group")?.id;
+    let mut auto = callbase_db::telephony::state(&mut tx, tenant).await?.auto_group_ids;
+    anyhow::ensure!(callbase_db::telephony::state(&mut tx, tenant).await?.enabled, "telephony is off in tenant {}", tenant.0);
+    for i in 1..=n {
+        let login = format!("lg{i}");
+        let user = match accounts::user_by_login(&mut tx, tenant, &login).await? {
+            Some(u) => {
+                let p = accounts::UserPatch { password_hash: Some(&hash), disabled: Some(false), ..Default::default() };
+                accounts::update_user(&mut tx, tenant, u.id, &p).await?;
+                u
+            }
+            None => {
+                let new = accounts::NewUser { login: &login, name: &format!("Load agent {i}"), email: &format!("{login}@loadgen.invalid"), password_hash: &hash };
+                accounts::insert_user(&mut tx, tenant, &new).await?
+            }
+        };
+        accounts::set_memberships(&mut tx, tenant, user.id, &[agent_group]).await?.map_err(|_| anyhow::anyhow!("groups vanished"))?;
+    }
+    if !auto.contains(&agent_group.0) {
+        auto.push(agent_group.0);
+        let ids: Vec<callbase_core::GroupId> = auto.iter().map(|g| callbase_core::GroupId(*g)).collect();
+        callbase_db::telephony::set_auto_groups(&mut tx, tenant, &ids).await?.map_err(|_| anyhow::anyhow!("groups vanished"))?;
+    }
+    callbase_telephony::provision::sync_groups(&mut tx, tenant, &account).await.map_err(|e| anyhow::anyhow!("provisioning the load agents: {e:?}"))?;
+    tx.commit().await?;
+
+    let origin = settings.http.public_origin.clone().context("http.public_origin is required with --via-server")?;
+    let origin = origin.trim_end_matches('/').to_string();
+    let ws_url = format!("{}/sip", origin.replacen("http", "ws", 1));
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for chunk in (1..=n).collect::<Vec<_>>().chunks(10) {
+        let sessions = futures_util::future::join_all(chunk.iter().map(|i| phone_session(&http, &origin, &account, format!("lg{i}"), &password))).await;
+        for s in sessions {
+            let (cookie, user, pw) = s?;
+            out.push(Target { ws_url: ws_url.clone(), origin: Some(origin.clone()), cookie: Some(cookie), domain: callbase_telephony::agents::REALM.into(), user, password: pw, media_addr });
+        }
+    }
+    Ok(out)
+}
+
+/// Signs `login` in and starts its browser phone: the cookie header, the SIP user and password.
+async fn phone_session(http: &reqwest::Client, origin: &str, account: &str, login: String, password: &str) -> anyhow::Result<(String, String, String)> {
+    let mut cookies: HashMap<String, String> = HashMap::new();
+    let keep = |cookies: &mut HashMap<String, String>, r: &reqwest::Response| {
+        for v in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            if let Some((k, v)) = v.to_str().ok().and_then(|s| s.split(';').next()).and_then(|kv| kv.split_once('=')) {
+                cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+    };
+    let header = |cookies: &HashMap<String, String>| cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let r = http.get(format!("{origin}/api/auth/csrf")).send().await?;
+    keep(&mut cookies, &r);
+    let csrf = r.json::<serde_json::Value>().await?["csrf"].as_str().unwrap_or_default().to_string();
+    let r = http
+        .post(format!("{origin}/api/auth/login"))
+        .header("origin", origin)
+        .header("x-csrf-token", &csrf)
+        .header("cookie", header(&cookies))
+        .json(&serde_json::json!({"account": account, "login": login, "password": password}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "login as {login}: {}", r.status());
+    keep(&mut cookies, &r);
+    let csrf = r.json::<serde_json::Value>().await?["csrf"].as_str().unwrap_or_default().to_string();
+    let r = http.post(format!("{origin}/api/phone/session")).header("origin", origin).header("x-csrf-token", &csrf).header("cookie", header(&cookies)).send().await?;
+    anyhow::ensure!(r.status().is_success(), "phone session of {login}: {}", r.status());
+    keep(&mut cookies, &r);
+    let s: serde_json::Value = r.json().await?;
+    let user = s["authorization_user"].as_str().context("no authorization_user")?.to_string();
+    let pw = s["password"].as_str().context("no password")?.to_string();
+    Ok((header(&cookies), user, pw))
 }

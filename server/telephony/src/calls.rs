@@ -69,8 +69,8 @@ struct Call {
     recording: Option<String>,
     /// A health-probe call: no call record, no events, no recording (the probe keeps its own results).
     quiet: bool,
-    /// Asterisk's creation time of the caller's channel (epoch ms), for probe calls: the time from
-    /// it to the trunk leg's dial is our share of call setup (`callbase loadgen`).
+    /// Asterisk's creation time of the caller's channel (epoch ms), for agents' and probe calls: the
+    /// time from it to the trunk leg's dial is our share of call setup ([`SETUP_SAMPLES`]).
     setup_start_ms: Option<i64>,
 }
 
@@ -359,7 +359,7 @@ pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Value, tx: Tx, rx: Rx
     let res = match call.direction.as_str() {
         "inbound" => inbound(ctx.clone(), &call, &ch, &channel, tx, rx).await,
         "outbound" => match call.origin {
-            Some(user) => outbound(ctx.clone(), call.tenant, UserId(user), &ch, &call.exten, tx, rx, None).await,
+            Some(user) => outbound(ctx.clone(), call.tenant, UserId(user), &ch, &call.exten, tx, rx, None, asterisk_time_ms(&channel["creationtime"])).await,
             None => Err("agent call without a user".into()),
         },
         "probe" => probe(ctx.clone(), &ch, &call.exten, asterisk_time_ms(&channel["creationtime"]), tx, rx).await,
@@ -382,6 +382,7 @@ async fn outbound(
     tx: Tx,
     mut rx: Rx,
     call_id: Option<String>,
+    created_ms: Option<i64>,
 ) -> Result<(), String> {
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     let id = call_id.unwrap_or_else(|| Uuid::new_v4().to_string());
@@ -416,7 +417,7 @@ async fn outbound(
         bridge: None,
         recording: None,
         quiet: false,
-        setup_start_ms: None,
+        setup_start_ms: created_ms,
     };
     ctx.router.register_call(&id, &tx);
     let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
@@ -481,7 +482,9 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
     Ok(())
 }
 
-/// Redis list of probe-call setup shares in ms (newest first, at most 10 000).
+/// Redis list of our share of call setup in ms — caller's channel created (INVITE in) → trunk leg
+/// dialled (INVITE out) — for agents' and probe calls to a trunk, newest first, at most 10 000
+/// (`callbase loadgen` reads it).
 pub const SETUP_SAMPLES: &str = "cb:probe:setup_ms";
 
 /// An ARI timestamp (`2026-11-28T05:40:00.123+0000`) as epoch milliseconds.
@@ -643,7 +646,7 @@ async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge
         }
         tracing::info!(call.id = %call.id, trunk = trunk.slot, ms_since_start = now_ms() - started, "trunk leg dialled");
         if let Some(t0) = call.setup_start_ms {
-            // Channel created (INVITE in) → trunk leg dialled (INVITE out): kept for `callbase loadgen`.
+            // Channel created (INVITE in) → trunk leg dialled (INVITE out).
             let mut r = call.ctx.redis.clone();
             let key = SETUP_SAMPLES;
             let _: Result<(), _> = redis::pipe().lpush(key, now_ms() - t0).ltrim(key, 0, 9999).query_async(&mut r).await;
@@ -1131,7 +1134,7 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
             }
         }
     }
-    if let Err(e) = outbound(ctx.clone(), tenant, user, &leg, &number, tx, rx, Some(call_id)).await {
+    if let Err(e) = outbound(ctx.clone(), tenant, user, &leg, &number, tx, rx, Some(call_id), None).await {
         tracing::warn!(error = %e, "callback call failed");
         let _ = ctx.ari.hangup(&leg).await;
     }
