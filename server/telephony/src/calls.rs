@@ -431,7 +431,10 @@ async fn outbound(
 /// probe's SIP response says what broke.
 async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, tx: Tx, mut rx: Rx) -> Result<(), String> {
     let (tenant, number) = probe_target(exten).ok_or_else(|| format!("not a probe target: {exten}"))?;
+    let since = || created_ms.map(|c| now_ms() - c);
+    tracing::debug!(since_created_ms = ?since(), "probe call in Stasis");
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
+    tracing::debug!(since_created_ms = ?since(), "probe call: tenancy loaded");
     let id = Uuid::new_v4().to_string();
     let mut call = Call {
         ctx: ctx.clone(),
@@ -459,7 +462,9 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
         return Ok(());
     }
     let bridge = call.new_bridge().await.ok_or("no bridge")?;
+    tracing::debug!(since_created_ms = ?since(), "probe call: bridge created");
     call.add(&bridge, probe_ch).await;
+    tracing::debug!(since_created_ms = ?since(), "probe call: bridged");
     let outcome = dial_out(&mut call, &t, number, probe_ch, &bridge, &mut rx).await;
     match outcome {
         DialOutcome::Answered(leg) => {
