@@ -139,6 +139,20 @@ struct Step {
 }
 
 pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
+    let pool = crate::probe_cli::worker_pool(settings)?;
+    let ami = crate::probe_cli::ami(settings);
+    let result = run_with(settings, &a, &pool, ami.as_ref()).await;
+    if !a.via_server {
+        // The platform endpoints can reach any tenant's trunk path: they do not outlive the run.
+        let ids: Vec<String> = (1..=a.agents.min(MAX_AGENTS)).map(|i| format!("callbase-lg{i}")).collect();
+        if let Err(e) = callbase_telephony::probe::remove_endpoints(&pool, ami.as_ref(), &ids).await {
+            eprintln!("loadgen: could not remove the load agents' endpoints: {e}");
+        }
+    }
+    result
+}
+
+async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Option<&callbase_telephony::ami::Ami>) -> anyhow::Result<()> {
     anyhow::ensure!(a.agents >= 1 && a.agents <= MAX_AGENTS, "--agents must be 1..={MAX_AGENTS}");
     anyhow::ensure!(!a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents), "every step must be 1..=agents");
     anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
@@ -155,8 +169,6 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
         None => false,
     };
     anyhow::ensure!(ws_loopback, "the load generator only drives an Asterisk on loopback ({ws})");
-    let pool = crate::probe_cli::worker_pool(settings)?;
-    let ami = crate::probe_cli::ami(settings);
     let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url)).context("redis.url")?;
     let mut redis = redis.get_multiplexed_async_connection().await.context("cannot connect to Redis")?;
 
@@ -180,7 +192,7 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
         let mut out = Vec::new();
         for i in 1..=a.agents {
             let id = format!("callbase-lg{i}");
-            callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), &id, &password, 1, allow).await?;
+            callbase_telephony::probe::provision_endpoint(pool, ami, &id, &password, 1, allow).await?;
             out.push(Target { ws_url: ws.to_string(), origin: None, cookie: None, domain: callbase_telephony::agents::REALM.into(), user: id, password: password.clone(), media_addr });
         }
         out

@@ -120,6 +120,17 @@ pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, pass
     Ok(())
 }
 
+/// Removes synthetic agents' platform endpoints (their AOR, auth and endpoint rows).
+pub async fn remove_endpoints(pool: &PgPool, ami: Option<&Ami>, ids: &[String]) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    for table in ["ps_endpoints", "ps_aors", "ps_auths"] {
+        sqlx::query(&format!("DELETE FROM ast.{table} WHERE id = ANY($1) AND tenant_id IS NULL")).bind(ids).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    crate::agents::expire_cached(ami, ids).await;
+    Ok(())
+}
+
 /// The extension the probe dials for a tenant's trunk path.
 pub fn trunk_path_exten(tenant: TenantId, number: &str) -> String {
     format!("t{}x{number}", tenant.0)
