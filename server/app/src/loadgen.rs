@@ -107,8 +107,8 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 fn ticks_per_sec() -> f64 {
-    // SAFETY-free: getconf via /proc is not available; Linux's USER_HZ is 100 on every supported
-    // architecture (the kernel's ABI fixes it for /proc).
+    // USER_HZ: /proc reports CPU time in these ticks, fixed at 100 by the kernel's ABI on every
+    // architecture Linux supports.
     100.0
 }
 
@@ -140,7 +140,7 @@ struct Step {
 
 pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     let pool = crate::probe_cli::worker_pool(settings)?;
-    let ami = crate::probe_cli::ami(settings);
+    let ami = crate::startup::start_ami(settings);
     let result = run_with(settings, &a, &pool, ami.as_ref()).await;
     if !a.via_server {
         // The platform endpoints can reach any tenant's trunk path: they do not outlive the run.
@@ -396,10 +396,9 @@ async fn server_agents(settings: &Settings, tenant: TenantId, n: usize, media_ad
     let origin = settings.http.public_origin.clone().context("http.public_origin is required with --via-server")?;
     let origin = origin.trim_end_matches('/').to_string();
     let ws_url = format!("{}/sip", origin.replacen("http", "ws", 1));
-    let http = reqwest::Client::new();
     let mut out = Vec::new();
     for chunk in (1..=n).collect::<Vec<_>>().chunks(10) {
-        let sessions = futures_util::future::join_all(chunk.iter().map(|i| phone_session(&http, &origin, &account, format!("lg{i}"), &password))).await;
+        let sessions = futures_util::future::join_all(chunk.iter().map(|i| phone_session(&origin, &account, format!("lg{i}"), &password))).await;
         for s in sessions {
             let (cookie, user, pw) = s?;
             out.push(Target { ws_url: ws_url.clone(), origin: Some(origin.clone()), cookie: Some(cookie), domain: callbase_telephony::agents::REALM.into(), user, password: pw, media_addr });
@@ -408,36 +407,28 @@ async fn server_agents(settings: &Settings, tenant: TenantId, n: usize, media_ad
     Ok(out)
 }
 
-/// Signs `login` in and starts its browser phone: the cookie header, the SIP user and password.
-async fn phone_session(http: &reqwest::Client, origin: &str, account: &str, login: String, password: &str) -> anyhow::Result<(String, String, String)> {
-    let mut cookies: HashMap<String, String> = HashMap::new();
-    let keep = |cookies: &mut HashMap<String, String>, r: &reqwest::Response| {
-        for v in r.headers().get_all(reqwest::header::SET_COOKIE) {
-            if let Some((k, v)) = v.to_str().ok().and_then(|s| s.split(';').next()).and_then(|kv| kv.split_once('=')) {
-                cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-    };
-    let header = |cookies: &HashMap<String, String>| cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-    let r = http.get(format!("{origin}/api/auth/csrf")).send().await?;
-    keep(&mut cookies, &r);
-    let csrf = r.json::<serde_json::Value>().await?["csrf"].as_str().unwrap_or_default().to_string();
+/// Signs `login` in and starts its browser phone (a client with its own cookie jar, like a browser):
+/// the jar's cookies for the `/sip` upgrade, the SIP user and password.
+async fn phone_session(origin: &str, account: &str, login: String, password: &str) -> anyhow::Result<(String, String, String)> {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder().cookie_provider(jar.clone()).build()?;
+    let csrf = |v: serde_json::Value| v["csrf"].as_str().unwrap_or_default().to_string();
+    let token = csrf(http.get(format!("{origin}/api/auth/csrf")).send().await?.json().await?);
     let r = http
         .post(format!("{origin}/api/auth/login"))
         .header("origin", origin)
-        .header("x-csrf-token", &csrf)
-        .header("cookie", header(&cookies))
+        .header("x-csrf-token", token)
         .json(&serde_json::json!({"account": account, "login": login, "password": password}))
         .send()
         .await?;
     anyhow::ensure!(r.status().is_success(), "login as {login}: {}", r.status());
-    keep(&mut cookies, &r);
-    let csrf = r.json::<serde_json::Value>().await?["csrf"].as_str().unwrap_or_default().to_string();
-    let r = http.post(format!("{origin}/api/phone/session")).header("origin", origin).header("x-csrf-token", &csrf).header("cookie", header(&cookies)).send().await?;
+    let token = csrf(r.json().await?);
+    let r = http.post(format!("{origin}/api/phone/session")).header("origin", origin).header("x-csrf-token", token).send().await?;
     anyhow::ensure!(r.status().is_success(), "phone session of {login}: {}", r.status());
-    keep(&mut cookies, &r);
     let s: serde_json::Value = r.json().await?;
     let user = s["authorization_user"].as_str().context("no authorization_user")?.to_string();
     let pw = s["password"].as_str().context("no password")?.to_string();
-    Ok((header(&cookies), user, pw))
+    use reqwest::cookie::CookieStore;
+    let cookie = jar.cookies(&origin.parse()?).context("no session cookie")?.to_str()?.to_string();
+    Ok((cookie, user, pw))
 }

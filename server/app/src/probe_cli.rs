@@ -16,14 +16,6 @@ pub fn worker_pool(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
     Ok(callbase_db::lazy_pool(url, 4)?)
 }
 
-pub fn ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
-    let a = &settings.asterisk;
-    match (&a.ami_addr, &a.ami_user, &a.ami_secret) {
-        (Some(addr), Some(user), Some(secret)) => Some(callbase_telephony::ami::Ami::spawn(addr.clone(), user.clone(), secret.clone())),
-        _ => None,
-    }
-}
-
 pub struct ProbeArgs {
     pub tenant: Option<i64>,
     pub number: String,
@@ -35,7 +27,7 @@ pub struct ProbeArgs {
 /// call passed every stage and the echo came back.
 pub async fn probe(settings: &Settings, a: ProbeArgs) -> anyhow::Result<()> {
     let pool = worker_pool(settings)?;
-    let ami = ami(settings);
+    let ami = crate::startup::start_ami(settings);
     let id = "callbase-probe-cli";
     let password = callbase_telephony::agents::generate_password();
     callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, "ulaw").await.context("provisioning the probe endpoint")?;

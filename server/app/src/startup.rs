@@ -26,8 +26,9 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     if let Some(url) = &settings.database.worker_url {
         // Trigram lookups cannot use their index under row-level security (LIKE is not
         // leakproof); they run here with an explicit tenant, and return ids only, which are then
-        // read back under RLS (server/db/src/crm.rs::search_ids).
-        db = db.with_lookup(callbase_db::lazy_pool(url, 4).context("database.worker_url is not a valid PostgreSQL URL")?);
+        // read back under RLS (server/db/src/crm.rs::search_ids). The cross-tenant workers
+        // (recordings, health probe) share this pool.
+        db = db.with_lookup(callbase_db::lazy_pool(url, 6).context("database.worker_url is not a valid PostgreSQL URL")?);
     }
     start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
@@ -40,7 +41,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
 }
 
 /// The AMI connection (reconnecting in the background), when AMI is configured.
-fn start_ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
+pub fn start_ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
     let a = &settings.asterisk;
     match (&a.ami_addr, &a.ami_user, &a.ami_secret) {
         (Some(addr), Some(user), Some(secret)) => {
@@ -80,9 +81,9 @@ fn start_workers(
         tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown.clone()));
     }
     if settings.probe.every_secs > 0 {
-        match &settings.database.worker_url {
-            Some(url) => {
-                let pool = callbase_db::lazy_pool(url, 2).context("database.worker_url is not a valid PostgreSQL URL")?;
+        match db.lookup() {
+            Some(pool) => {
+                let pool = pool.clone();
                 let ws = settings.asterisk.sip_ws_url().to_string();
                 tokio::spawn(callbase_telephony::probe::run(settings.probe.clone(), pool, ami.clone(), ws, shutdown.clone()));
             }
@@ -90,9 +91,9 @@ fn start_workers(
         }
     }
     if settings.workers.recordings {
-        match &settings.database.worker_url {
-            Some(url) => {
-                let pool = callbase_db::lazy_pool(url, 4).context("database.worker_url is not a valid PostgreSQL URL")?;
+        match db.lookup() {
+            Some(pool) => {
+                let pool = pool.clone();
                 let cfg = settings.recordings.clone();
                 let every = std::time::Duration::from_secs(cfg.retention_every_secs.max(1));
                 let up = callbase_telephony::recording::Uploader { pool: pool.clone(), ari: ari.clone(), store: store.clone(), cfg };

@@ -8,9 +8,8 @@ use time::OffsetDateTime;
 use crate::Tx;
 
 /// One probe call as stored.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ProbeRow {
-    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub node: String,
     pub tenant_id: Option<TenantId>,

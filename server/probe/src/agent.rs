@@ -293,22 +293,7 @@ impl Agent {
                 if method == "INVITE" {
                     let resp_tag = resp.to_tag();
                     // ACK the challenge: same branch and CSeq number, the response's To tag.
-                    let ack = Request {
-                        method: "ACK",
-                        uri,
-                        via_host: &self.via_host,
-                        branch: &branch,
-                        from,
-                        from_tag,
-                        to,
-                        to_tag: resp_tag.as_deref(),
-                        call_id,
-                        cseq,
-                        contact: None,
-                        extra: &[],
-                        content_type: None,
-                        body: "",
-                    };
+                    let ack = Request { method: "ACK", to_tag: resp_tag.as_deref(), contact: None, extra: &[], content_type: None, body: "", ..req };
                     self.send(ack.render())?;
                 }
                 let (hname, aname) = if status == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };

@@ -75,6 +75,30 @@ struct Call {
 }
 
 impl Call {
+    /// A call with nothing known yet beyond who owns it: no user, trunk, bridge or recording.
+    fn new(ctx: &Ctx, id: &str, tenant: TenantId, direction: &'static str, number: String, tx: &Tx) -> Call {
+        Call {
+            ctx: ctx.clone(),
+            id: id.to_string(),
+            tenant,
+            direction,
+            number,
+            did: None,
+            trunk: None,
+            user: None,
+            audience: vec![],
+            client_ref: None,
+            crm_record: None,
+            tx: tx.clone(),
+            held_since: None,
+            hold_secs: 0,
+            bridge: None,
+            recording: None,
+            quiet: false,
+            setup_start_ms: None,
+        }
+    }
+
     async fn publish(&self, state: &str, reason: Option<&str>) {
         if self.quiet {
             return;
@@ -400,24 +424,12 @@ async fn outbound(
         None => exten,
     };
     let mut call = Call {
-        ctx: ctx.clone(),
-        id: id.clone(),
-        tenant,
-        direction: "outbound",
-        number: exten.to_string(),
-        did: None,
-        trunk: None,
         user: Some(user),
         audience: vec![user],
         client_ref,
         crm_record,
-        tx: tx.clone(),
-        held_since: None,
-        hold_secs: 0,
-        bridge: None,
-        recording: None,
-        quiet: false,
         setup_start_ms: created_ms,
+        ..Call::new(&ctx, &id, tenant, "outbound", exten.to_string(), &tx)
     };
     ctx.router.register_call(&id, &tx);
     let out = outbound_inner(&mut call, &t, agent, exten, &mut rx).await;
@@ -436,26 +448,7 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     tracing::debug!(since_created_ms = ?since(), "probe call: tenancy loaded");
     let id = Uuid::new_v4().to_string();
-    let mut call = Call {
-        ctx: ctx.clone(),
-        id: id.clone(),
-        tenant,
-        direction: "probe",
-        number: number.to_string(),
-        did: None,
-        trunk: None,
-        user: None,
-        audience: vec![],
-        client_ref: None,
-        crm_record: None,
-        tx,
-        held_since: None,
-        hold_secs: 0,
-        bridge: None,
-        recording: None,
-        quiet: true,
-        setup_start_ms: created_ms,
-    };
+    let mut call = Call { quiet: true, setup_start_ms: created_ms, ..Call::new(&ctx, &id, tenant, "probe", number.to_string(), &tx) };
     if !t.enabled {
         // ARI knows a fixed set of reasons (an unknown one is a 400 and leaves the channel up).
         let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "rejected")], None).await;
@@ -897,24 +890,11 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
     let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
     let crm_record = unique_client(&ctx, sc.tenant, &number).await;
     let mut call = Call {
-        ctx: ctx.clone(),
-        id: id.clone(),
-        tenant: sc.tenant,
-        direction: "inbound",
-        number,
         did: Some(sc.exten.clone()),
         trunk: sc.origin.map(|s| s as i16),
-        user: None,
         audience: candidates.iter().map(|u| u.user_id).collect(),
-        client_ref: None,
         crm_record,
-        tx: tx.clone(),
-        held_since: None,
-        hold_secs: 0,
-        bridge: None,
-        recording: None,
-        quiet: false,
-        setup_start_ms: None,
+        ..Call::new(&ctx, &id, sc.tenant, "inbound", number, &tx)
     };
     if !t.enabled {
         call.hangup(caller).await;
