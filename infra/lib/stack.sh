@@ -50,6 +50,10 @@ export CALLBASE__ASTERISK__ARI_PASSWORD=$ARI_PASSWORD
 export CALLBASE__ASTERISK__AMI_ADDR=127.0.0.1:$AMI_PORT
 export CALLBASE__ASTERISK__AMI_USER=$AMI_USER
 export CALLBASE__ASTERISK__AMI_SECRET=$AMI_SECRET
+# Trunks may never point at the platform's own SIP listener; the stacks' carrier is on a private
+# (loopback or lab) address, which production refuses (docs/security.md).
+export CALLBASE__ASTERISK__SIP_LISTENERS=$SIP_BIND:$SIP_PORT
+export CALLBASE__ASTERISK__ALLOW_PRIVATE_CARRIERS=true
 export CALLBASE__HTTP__ADDR=$APP_ADDR
 export CALLBASE__HTTP__PUBLIC_ORIGIN=$PUBLIC_ORIGIN
 export CALLBASE__HTTP__STATIC_DIR=$REPO_ROOT/web/dist

@@ -82,7 +82,7 @@ async fn after_a_platform_asterisk_restart_every_trunk_registers_again_within_60
     .expect("AMI after restart");
     loop {
         let list = ami.outbound_registrations().await.unwrap_or_default();
-        if regs.iter().all(|r| list.iter().any(|(id, st)| id == r && st == "Registered")) {
+        if regs.iter().all(|r| list.iter().any(|o| &o.id == r && o.status == "Registered")) {
             break;
         }
         assert!(restart.elapsed() < Duration::from_secs(60), "not re-registered within 60 s: {list:?}");

@@ -2,7 +2,7 @@
 //! loopback after the app session and the Origin are checked. Asterisk is never exposed to
 //! browsers for signalling; media (DTLS-SRTP) goes to Asterisk directly.
 //!
-//! The relay also pins identity: every SIP request the browser sends must be from the caller's own
+//! The relay also pins identity: every SIP request the browser sends that starts something must be from the caller's own
 //! WebRTC endpoint (`From` user = `t<tenant>-w<user>`), so a signed-in user cannot use the relay
 //! with someone else's SIP credentials. Sockets are registered per user so that removing or
 //! disabling a telephony user (or turning telephony off) closes their phone at once.
@@ -104,6 +104,7 @@ type Upstream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsSt
 
 async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut closed: watch::Receiver<bool>) {
     let (mut up_tx, mut up_rx) = upstream.split();
+    let mut guard = Guard::new(endpoint);
     loop {
         tokio::select! {
             _ = closed.changed() => {
@@ -112,21 +113,26 @@ async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut c
             }
             m = browser.recv() => match m {
                 Some(Ok(Message::Text(t))) => {
-                    if let Err(why) = check_identity(t.as_str(), endpoint) {
+                    if let Err(why) = guard.from_browser(t.as_str()) {
                         tracing::warn!(why, "SIP request over /sip refused");
                         let _ = browser.send(Message::Close(Some(CloseFrame { code: 4003, reason: why.into() }))).await;
                         break;
                     }
                     if up_tx.send(tungstenite::Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
-                Some(Ok(Message::Binary(b))) => {
-                    if up_tx.send(tungstenite::Message::Binary(b)).await.is_err() { break; }
+                Some(Ok(Message::Binary(_))) => {
+                    // RFC 7118 allows binary frames, but JsSIP sends text only: a binary frame would
+                    // reach Asterisk unchecked, so it ends the socket.
+                    tracing::warn!("binary frame over /sip refused");
+                    let _ = browser.send(Message::Close(Some(CloseFrame { code: 4003, reason: "binary SIP frames are not accepted".into() }))).await;
+                    break;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
             },
             m = up_rx.next() => match m {
                 Some(Ok(tungstenite::Message::Text(t))) => {
+                    guard.from_asterisk(t.as_str());
                     if browser.send(Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
                 Some(Ok(tungstenite::Message::Binary(b))) => {
@@ -143,60 +149,111 @@ async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut c
     let _ = up_tx.send(tungstenite::Message::Close(None)).await;
 }
 
-/// A header's value (long or compact name) from the head of a SIP message.
-fn header<'a>(msg: &'a str, long: &str, compact: &str) -> Option<&'a str> {
-    msg.lines().take_while(|l| !l.is_empty() && *l != "\r").find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        let name = name.trim();
-        (name.eq_ignore_ascii_case(long) || name == compact).then_some(value)
-    })
+/// How many dialogs a socket remembers (oldest forgotten first): a phone has a handful at a time.
+const MAX_DIALOGS: usize = 128;
+
+/// The relay's identity check. Every request the browser sends is read strictly
+/// (`callbase_core::sipmsg`); a request that starts something (REGISTER, a new INVITE, MESSAGE,
+/// SUBSCRIBE, OPTIONS…) must be `From` the user's own endpoint. A request inside a dialog (its `To`
+/// has a tag: BYE, re-INVITE, INFO, ACK…) is from Asterisk's contact URI for calls the browser
+/// answered, so it is let through only when its `Call-ID` belongs to a dialog of this very socket:
+/// one the browser started with a checked request, or one Asterisk started towards it. REGISTER and
+/// PUBLISH are never in a dialog. Responses pass (pjsip drops those that match no transaction).
+struct Guard {
+    endpoint: String,
+    dialogs: std::collections::VecDeque<String>,
 }
 
-/// A SIP request from the browser that starts something (REGISTER, a new INVITE, MESSAGE…) must
-/// come from its own endpoint. Requests inside a dialog (their `To` carries a tag: BYE, re-INVITE,
-/// INFO…) pass: Asterisk matches them to a dialog of this very connection, and for a call the
-/// browser answered their `From` is Asterisk's contact URI, not the endpoint. Responses pass.
-fn check_identity(msg: &str, endpoint: &str) -> Result<(), &'static str> {
-    let first = msg.lines().next().unwrap_or_default();
-    if first.starts_with("SIP/2.0 ") || msg.trim().is_empty() {
-        return Ok(()); // a response, or a keep-alive
+impl Guard {
+    fn new(endpoint: &str) -> Self {
+        Guard { endpoint: endpoint.to_string(), dialogs: Default::default() }
     }
-    if header(msg, "to", "t").is_some_and(|to| to.to_ascii_lowercase().contains(";tag=")) {
-        return Ok(());
+
+    fn remember(&mut self, call_id: &str) {
+        if !self.dialogs.iter().any(|c| c == call_id) {
+            if self.dialogs.len() == MAX_DIALOGS {
+                self.dialogs.pop_front();
+            }
+            self.dialogs.push_back(call_id.to_string());
+        }
     }
-    let from = header(msg, "from", "f").ok_or("SIP request without From")?;
-    let user = from
-        .split_once("sip:")
-        .or_else(|| from.split_once("sips:"))
-        .map(|(_, rest)| rest.split(['@', ';', '>']).next().unwrap_or_default())
-        .ok_or("From is not a SIP URI")?;
-    if user == endpoint {
+
+    fn from_browser(&mut self, msg: &str) -> Result<(), &'static str> {
+        use callbase_core::sipmsg::{parse, Message};
+        let req = match parse(msg).map_err(|e| e.0)? {
+            Message::KeepAlive | Message::Response => return Ok(()),
+            Message::Request(r) => r,
+        };
+        let in_dialog_method = !matches!(req.method.as_str(), "REGISTER" | "PUBLISH");
+        if req.to_tag && in_dialog_method && self.dialogs.iter().any(|c| *c == req.call_id) {
+            return Ok(());
+        }
+        if req.from_user != self.endpoint {
+            return Err(if req.to_tag { "SIP request in a dialog this phone does not have" } else { "SIP identity does not match the signed-in user" });
+        }
+        self.remember(&req.call_id);
         Ok(())
-    } else {
-        Err("SIP identity does not match the signed-in user")
+    }
+
+    /// Requests Asterisk sends to the browser open dialogs the browser may then act in.
+    fn from_asterisk(&mut self, msg: &str) {
+        if let Ok(callbase_core::sipmsg::Message::Request(r)) = callbase_core::sipmsg::parse(msg) {
+            self.remember(&r.call_id);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check_identity;
+    use super::Guard;
+
+    fn msg(head: &str) -> String {
+        format!("{head}\r\nCall-ID: c1\r\nCSeq: 1 X\r\nContent-Length: 0\r\n\r\n")
+    }
 
     #[test]
     fn requests_must_come_from_the_users_own_endpoint() {
-        let reg = "REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nTo: <sip:t1-w5@callbase>\r\n\r\n";
-        assert_eq!(check_identity(reg, "t1-w5"), Ok(()));
-        assert!(check_identity(reg, "t1-w6").is_err());
-        let short = "INVITE sip:101@callbase SIP/2.0\r\nf: \"Anna\" <sip:t1-w5@callbase>;tag=b\r\n\r\n";
-        assert_eq!(check_identity(short, "t1-w5"), Ok(()));
-        let other = "INVITE sip:101@callbase SIP/2.0\r\nFrom: <sip:acme_101@callbase>;tag=b\r\n\r\n";
-        assert!(check_identity(other, "t1-w5").is_err());
-        assert!(check_identity("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n", "t1-w5").is_err());
-        assert_eq!(check_identity("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\n\r\n", "t1-w5"), Ok(()));
-        assert_eq!(check_identity("\r\n\r\n", "t1-w5"), Ok(()));
-        // In a dialog the browser answered, its BYE is from the contact it registered.
-        let bye = "BYE sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:sjhgoo83@127.0.0.1:59286;transport=ws>;tag=b\r\nTo: <sip:79161234567@10.77.0.1>;tag=as1\r\n\r\n";
-        assert_eq!(check_identity(bye, "t1-w5"), Ok(()));
-        let new_invite = "INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>\r\n\r\n";
-        assert!(check_identity(new_invite, "t1-w5").is_err(), "a new call must be from the endpoint");
+        let mut g = Guard::new("t1-w5");
+        let reg = msg("REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nTo: <sip:t1-w5@callbase>");
+        assert_eq!(g.from_browser(&reg), Ok(()));
+        assert!(Guard::new("t1-w6").from_browser(&reg).is_err());
+        let short = msg("INVITE sip:101@callbase SIP/2.0\r\nf: \"Anna\" <sip:t1-w5@callbase>;tag=b\r\nt: <sip:101@callbase>");
+        assert_eq!(g.from_browser(&short), Ok(()));
+        let other = msg("INVITE sip:101@callbase SIP/2.0\r\nFrom: <sip:acme_101@callbase>;tag=b\r\nTo: <sip:101@callbase>");
+        assert!(g.from_browser(&other).is_err());
+        assert!(g.from_browser("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n").is_err());
+        assert_eq!(g.from_browser("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\nContent-Length: 0\r\n\r\n"), Ok(()));
+        assert_eq!(g.from_browser("\r\n\r\n"), Ok(()));
+    }
+
+    #[test]
+    fn in_dialog_requests_pass_only_in_this_sockets_dialogs() {
+        let mut g = Guard::new("t1-w5");
+        // A call the browser answered: Asterisk's INVITE opens the dialog, the browser's BYE is
+        // from the contact it registered.
+        let bye = "BYE sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:sjhgoo83@127.0.0.1:59286;transport=ws>;tag=b\r\nTo: <sip:79161234567@10.77.0.1>;tag=as1\r\nCall-ID: in1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+        assert!(g.from_browser(bye).is_err(), "no such dialog yet");
+        g.from_asterisk("INVITE sip:sjhgoo83@127.0.0.1:59286;transport=ws SIP/2.0\r\nFrom: <sip:79161234567@10.77.0.1>;tag=as1\r\nTo: <sip:sjhgoo83@127.0.0.1>\r\nCall-ID: in1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(g.from_browser(bye), Ok(()));
+        let new_invite = msg("INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>");
+        assert!(g.from_browser(&new_invite).is_err(), "a new call must be from the endpoint");
+        // The attack review's bypass: a To tag on a REGISTER as another tenant's trunk.
+        let tagged = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t3-trk1@callbase>;tag=x\r\nTo: <sip:t3-trk1@callbase>;tag=y");
+        assert!(g.from_browser(&tagged).is_err());
+        // Even with the Call-ID of one of this socket's own dialogs.
+        g.from_browser(&msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=x\r\nTo: <sip:t1-w5@callbase>")).unwrap();
+        assert!(g.from_browser(&tagged).is_err(), "REGISTER is never in a dialog");
+        // A re-INVITE in the browser's own call passes.
+        let reinvite = msg("INVITE sip:x@h SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=b\r\nTo: <sip:101@callbase>;tag=z");
+        assert_eq!(g.from_browser(&reinvite), Ok(()));
+    }
+
+    #[test]
+    fn display_names_and_duplicates_do_not_fool_the_check() {
+        let mut g = Guard::new("t1-w5");
+        let quoted = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: \"sip:t1-w5@callbase\" <sip:t3-trk1@callbase>;tag=a\r\nTo: <sip:t3-trk1@callbase>");
+        assert!(g.from_browser(&quoted).is_err());
+        let twice = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nf: <sip:t3-trk1@callbase>;tag=a\r\nTo: <sip:t3-trk1@callbase>");
+        assert!(g.from_browser(&twice).is_err());
     }
 }

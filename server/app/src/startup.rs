@@ -78,7 +78,12 @@ fn start_workers(
     }
     if let (true, Some(ami)) = (settings.workers.registration_monitor, ami.clone()) {
         let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
-        tokio::spawn(callbase_telephony::registrations::run(ami, redis.clone(), every, shutdown.clone()));
+        let redis = redis.clone();
+        let (cfg, shutdown) = (settings.asterisk.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let policy = callbase_telephony::carrier::policy(&cfg).await;
+            callbase_telephony::registrations::run(ami, redis, policy, every, shutdown).await
+        });
     }
     if settings.probe.every_secs > 0 {
         match db.lookup() {

@@ -7,8 +7,10 @@ pub mod crm;
 pub mod dial;
 pub mod ids;
 pub mod inputs;
+pub mod netaddr;
 pub mod role;
 pub mod sip;
+pub mod sipmsg;
 
 pub use ids::{GroupId, TenantId, UserId};
 pub use inputs::{AccountSlug, InputError, Login, Password};

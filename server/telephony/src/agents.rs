@@ -199,7 +199,7 @@ pub async fn has_contact(ami: Option<&Ami>, ari: &crate::ari::Ari, id: &str) -> 
     match ami {
         Some(ami) => {
             let statuses = ami.contact_statuses(id).await.map_err(|e| e.to_string())?;
-            Ok(statuses.iter().any(|s| s != "Unreachable" && s != "Removed"))
+            Ok(statuses.iter().any(|(_, s)| s != "Unreachable" && s != "Removed"))
         }
         None => match ari.pjsip_endpoint(id).await {
             Ok(Some(v)) => Ok(v["state"] == "online"),

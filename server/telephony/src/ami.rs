@@ -141,26 +141,40 @@ impl Ami {
         self.action("PJSIPRegister", &[("Registration", registration)]).await
     }
 
-    /// The qualify status (`Reachable`, `Unreachable`, `NonQualified`, `Unknown`) of an endpoint's
-    /// contacts; empty when the endpoint has none.
-    pub async fn contact_statuses(&self, endpoint: &str) -> Result<Vec<String>, AmiError> {
+    /// `(URI, qualify status)` of an endpoint's contacts (status `Reachable`, `Unreachable`,
+    /// `NonQualified`, `Unknown`); empty when the endpoint has none.
+    pub async fn contact_statuses(&self, endpoint: &str) -> Result<Vec<(String, String)>, AmiError> {
         let r = self.action_collect("PJSIPShowEndpoint", &[("Endpoint", endpoint)]).await?;
         Ok(r.events
             .iter()
             .filter(|e| e.event() == Some("ContactStatusDetail"))
-            .filter_map(|e| e.get("Status").map(str::to_string))
+            .filter_map(|e| Some((e.get("URI").unwrap_or_default().to_string(), e.get("Status")?.to_string())))
             .collect())
     }
 
-    /// `(registration id, status)` for every outbound registration Asterisk has.
-    pub async fn outbound_registrations(&self) -> Result<Vec<(String, String)>, AmiError> {
+    /// Every outbound registration Asterisk has: id, status and server URI.
+    pub async fn outbound_registrations(&self) -> Result<Vec<OutboundRegistration>, AmiError> {
         let r = self.action_collect("PJSIPShowRegistrationsOutbound", &[]).await?;
         Ok(r.events
             .iter()
             .filter(|e| e.event() == Some("OutboundRegistrationDetail"))
-            .filter_map(|e| Some((e.get("ObjectName")?.to_string(), e.get("Status").unwrap_or("Unregistered").to_string())))
+            .filter_map(|e| {
+                Some(OutboundRegistration {
+                    id: e.get("ObjectName")?.to_string(),
+                    status: e.get("Status").unwrap_or("Unregistered").to_string(),
+                    server_uri: e.get("ServerUri").unwrap_or_default().to_string(),
+                })
+            })
             .collect())
     }
+}
+
+/// One row of `PJSIPShowRegistrationsOutbound`.
+#[derive(Debug, Clone)]
+pub struct OutboundRegistration {
+    pub id: String,
+    pub status: String,
+    pub server_uri: String,
 }
 
 async fn supervise(

@@ -4,6 +4,7 @@
 pub mod ami;
 pub mod agents;
 pub mod ari;
+pub mod carrier;
 pub mod calls;
 pub mod probe;
 pub mod provision;
@@ -35,6 +36,15 @@ pub struct AsteriskConfig {
     /// Where Asterisk fetches media the server serves (tenant greetings), e.g.
     /// `http://127.0.0.1:8080`; by default the server's own address.
     pub media_base_url: Option<url::Url>,
+    /// The platform's SIP listeners (`ip:port`, comma-separated): trunks may never point at them.
+    /// `sip_public_host:sip_public_port` counts too; `0.0.0.0:port` stands for every loopback
+    /// address and the public host's addresses.
+    #[serde(default)]
+    pub sip_listeners: Option<String>,
+    /// Allow trunks to loopback, private and link-local hosts (on-premise carriers, the test
+    /// stacks). Off by default: a SaaS carrier has a public address.
+    #[serde(default)]
+    pub allow_private_carriers: bool,
 }
 
 fn default_sip_host() -> String {

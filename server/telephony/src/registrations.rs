@@ -7,8 +7,11 @@
 //! id with its status. So every `Registry` event (and every reconnect, and a periodic tick)
 //! triggers a reconcile from that list.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use callbase_core::netaddr::CarrierPolicy;
+use callbase_core::sip::SipHost;
 use redis::AsyncCommands;
 
 use crate::ami::Ami;
@@ -27,7 +30,11 @@ pub struct Stored {
 /// The state to show for Asterisk's registration `status` and the carrier contact's qualify
 /// status, given what is stored. Asterisk keeps reporting "Registered" while its refreshes time
 /// out, so an unreachable carrier overrides it.
-pub fn next_state(ast_status: &str, carrier_reachable: bool, prev: Option<&Stored>, now: i64) -> (String, String) {
+pub fn next_state(ast_status: &str, carrier_reachable: bool, refused: Option<&str>, prev: Option<&Stored>, now: i64) -> (String, String) {
+    // A host that resolves to the platform or to private space is out of use whatever Asterisk says.
+    if let Some(why) = refused {
+        return ("refused".into(), format!("carrier address not allowed: {why}"));
+    }
     // An unanswered OPTIONS outranks what the registration says: Asterisk reports "Registered"
     // while refreshes time out, and "Rejected" when the host does not even resolve.
     if !carrier_reachable {
@@ -55,14 +62,44 @@ async fn stored(redis: &mut redis::aio::ConnectionManager, id: &str) -> redis::R
     Ok(state.map(|state| Stored { state, reason: reason.unwrap_or_default(), since: since.unwrap_or(0) }))
 }
 
-/// One reconcile pass: Asterisk's list → Redis, publishing changes.
-pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager) -> anyhow::Result<()> {
+/// How long a trunk host's check (DNS) is reused between reconciles.
+const HOST_CHECK_TTL: Duration = Duration::from_secs(60);
+
+/// The monitor's memory between passes: recent host checks.
+#[derive(Default)]
+pub struct Checks {
+    hosts: HashMap<String, (tokio::time::Instant, Result<(), String>)>,
+}
+
+impl Checks {
+    async fn host(&mut self, policy: &CarrierPolicy, server_uri: &str) -> Result<(), String> {
+        if let Some((at, r)) = self.hosts.get(server_uri) {
+            if at.elapsed() < HOST_CHECK_TTL {
+                return r.clone();
+            }
+        }
+        let raw = server_uri.strip_prefix("sip:").unwrap_or(server_uri);
+        let r = match SipHost::parse(raw) {
+            Ok(h) => crate::carrier::check_host(policy, &h).await,
+            Err(_) => Err(format!("{raw} is not a valid host")),
+        };
+        self.hosts.insert(server_uri.to_string(), (tokio::time::Instant::now(), r.clone()));
+        r
+    }
+}
+
+/// One reconcile pass: Asterisk's list → Redis, publishing changes. A trunk is reachable when the
+/// carrier's static contact (the AOR's `contact`, qualified every 15 s) is: trunk AORs take no
+/// registrations, and nothing else may speak for the carrier.
+pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager, policy: &CarrierPolicy, checks: &mut Checks) -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    for (id, status) in ami.outbound_registrations().await? {
+    for reg in ami.outbound_registrations().await? {
+        let id = reg.id;
         let Some((tenant, slot)) = parse_ast_id(&id) else { continue };
         let prev = stored(redis, &id).await?;
-        let reachable = !ami.contact_statuses(&id).await?.iter().any(|s| s == "Unreachable");
-        let (state, reason) = next_state(&status, reachable, prev.as_ref(), now);
+        let reachable = !ami.contact_statuses(&id).await?.iter().any(|(uri, s)| *uri == reg.server_uri && s == "Unreachable");
+        let refused = checks.host(policy, &reg.server_uri).await.err();
+        let (state, reason) = next_state(&reg.status, reachable, refused.as_deref(), prev.as_ref(), now);
         if prev.as_ref().is_some_and(|p| p.state == state && p.reason == reason) {
             continue;
         }
@@ -80,7 +117,14 @@ pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager) -> 
 }
 
 /// Runs until `shutdown` turns true (or its sender is dropped).
-pub async fn run(ami: Ami, mut redis: redis::aio::ConnectionManager, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    ami: Ami,
+    mut redis: redis::aio::ConnectionManager,
+    policy: CarrierPolicy,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut checks = Checks::default();
     let mut events = ami.events();
     let mut connected = ami.connected();
     let mut tick = tokio::time::interval(every);
@@ -99,7 +143,7 @@ pub async fn run(ami: Ami, mut redis: redis::aio::ConnectionManager, every: Dura
                 Err(_) => return,
             },
         }
-        if let Err(e) = reconcile(&ami, &mut redis).await {
+        if let Err(e) = reconcile(&ami, &mut redis, &policy, &mut checks).await {
             tracing::warn!(error = %e, "registration reconcile failed");
         }
     }
@@ -111,16 +155,19 @@ mod tests {
 
     #[test]
     fn asterisk_status_maps_to_what_the_page_shows() {
-        assert_eq!(next_state("Registered", true, None, 100).0, "registered");
-        let (s, r) = next_state("Rejected", true, None, 100);
+        assert_eq!(next_state("Registered", true, None, None, 100).0, "registered");
+        let (s, r) = next_state("Rejected", true, None, None, 100);
         assert_eq!(s, "rejected");
         assert!(r.contains("user and password"));
         let waiting = Stored { state: "waiting".into(), reason: String::new(), since: 95 };
-        assert_eq!(next_state("Unregistered", true, Some(&waiting), 100).0, "waiting", "just written: still waiting");
-        assert_eq!(next_state("Unregistered", true, Some(&waiting), 120).0, "unregistered", "grace is over");
-        assert!(next_state("Unregistered", true, None, 100).1.contains("no answer"));
-        let (s, r) = next_state("Registered", false, None, 100);
+        assert_eq!(next_state("Unregistered", true, None, Some(&waiting), 100).0, "waiting", "just written: still waiting");
+        assert_eq!(next_state("Unregistered", true, None, Some(&waiting), 120).0, "unregistered", "grace is over");
+        assert!(next_state("Unregistered", true, None, None, 100).1.contains("no answer"));
+        let (s, r) = next_state("Registered", false, None, None, 100);
         assert_eq!((s.as_str(), r.as_str()), ("unregistered", NO_ANSWER), "a stale Registered");
-        assert_eq!(next_state("Rejected", false, None, 100).1, NO_ANSWER, "an unresolvable host is not a password problem");
+        assert_eq!(next_state("Rejected", false, None, None, 100).1, NO_ANSWER, "an unresolvable host is not a password problem");
+        let (s, r) = next_state("Registered", true, Some("127.0.0.1 is a loopback address"), None, 100);
+        assert_eq!(s, "refused", "a refused host outranks Registered");
+        assert!(r.contains("loopback"));
     }
 }

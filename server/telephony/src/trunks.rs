@@ -5,6 +5,13 @@
 //! tenant and trunk ids as channel variables) and an outbound registration with `line=yes` +
 //! `endpoint=…`, so an INVITE the carrier sends to our Contact lands on this tenant's endpoint even
 //! when several tenants share one carrier.
+//!
+//! Trunks take nothing they did not ask for: the AOR has `max_contacts=0` (no REGISTER can add a
+//! contact beside the carrier's static one, so outbound calls and the qualify only ever reach the
+//! carrier), and the endpoint is `identify_by=header` with no identify rows, so neither the `From`
+//! user (Asterisk's default `username` method) nor the source address selects it: only the `line`
+//! token of our own registration, which the carrier learns from our Contact, does. Matching by
+//! the carrier's address could not tell two tenants on one carrier apart anyway.
 
 use callbase_core::sip::{realtime_escape, SipHost};
 use callbase_core::TenantId;
@@ -22,6 +29,15 @@ pub const PJSIP_MODULE: &str = "res_pjsip.so";
 /// "Registered" is stale when the carrier stopped answering, and only the qualify notices within
 /// seconds.
 pub const QUALIFY_SECS: i32 = 15;
+
+/// A trunk endpoint's identification methods: `header` with no identify rows matches nothing, so
+/// only the outbound registration's `line` identifier (which ignores `identify_by`) selects it.
+pub const IDENTIFY_BY: &str = "header";
+
+/// The static contact of a trunk's AOR (the carrier), as Asterisk lists it.
+pub fn carrier_contact(host: &SipHost) -> String {
+    format!("sip:{host}")
+}
 
 /// The Asterisk object id of a tenant's trunk slot.
 pub fn ast_id(tenant: TenantId, slot: i16) -> String {
@@ -72,22 +88,23 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     .await?;
     sqlx::query(
         "INSERT INTO ast.ps_aors (id, tenant_id, contact, max_contacts, qualify_frequency, qualify_timeout)
-         VALUES ($1, $2, $3, 1, $4, 3)
-         ON CONFLICT (id) DO UPDATE SET contact = EXCLUDED.contact, qualify_frequency = EXCLUDED.qualify_frequency",
+         VALUES ($1, $2, $3, 0, $4, 3)
+         ON CONFLICT (id) DO UPDATE SET contact = EXCLUDED.contact, qualify_frequency = EXCLUDED.qualify_frequency,
+                max_contacts = 0",
     )
     .bind(&id)
     .bind(t.tenant)
-    .bind(format!("sip:{host}"))
+    .bind(carrier_contact(&t.host))
     .bind(QUALIFY_SECS)
     .execute(&mut **tx)
     .await?;
     // set_var is deliberately not escaped: its ';' separates the two variables.
     sqlx::query(
         "INSERT INTO ast.ps_endpoints (id, tenant_id, tenantid, transport, context, disallow, allow, outbound_auth, aors,
-                from_user, from_domain, set_var, direct_media, rtp_symmetric, force_rport, rewrite_contact, dtmf_mode)
-         VALUES ($1, $2, $3, 'transport-udp', 'from-trunk', 'all', 'ulaw,alaw', $1, $1, $4, $5, $6, 'no', 'yes', 'yes', 'yes', 'rfc4733')
+                from_user, from_domain, set_var, direct_media, rtp_symmetric, force_rport, rewrite_contact, dtmf_mode, identify_by)
+         VALUES ($1, $2, $3, 'transport-udp', 'from-trunk', 'all', 'ulaw,alaw', $1, $1, $4, $5, $6, 'no', 'yes', 'yes', 'yes', 'rfc4733', $7)
          ON CONFLICT (id) DO UPDATE SET from_user = EXCLUDED.from_user, from_domain = EXCLUDED.from_domain,
-                set_var = EXCLUDED.set_var",
+                set_var = EXCLUDED.set_var, identify_by = EXCLUDED.identify_by",
     )
     .bind(&id)
     .bind(t.tenant)
@@ -95,6 +112,7 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     .bind(&user)
     .bind(&domain)
     .bind(format!("TENANT_ID={};TRUNK_ID={}", t.tenant, t.slot))
+    .bind(IDENTIFY_BY)
     .execute(&mut **tx)
     .await?;
     let contact_user = t.number.as_deref().map(realtime_escape).unwrap_or_else(|| user.clone());

@@ -101,7 +101,7 @@ export interface UpdateGroupRequest {
 }
 
 // --- trunks (docs/api.md, "Trunks") ---
-export type TrunkState = 'registered' | 'rejected' | 'unregistered' | 'waiting';
+export type TrunkState = 'registered' | 'rejected' | 'unregistered' | 'waiting' | 'refused';
 export type TrunkMode = 'simple' | 'extended';
 
 export interface TrunkStatus {

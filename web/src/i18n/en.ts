@@ -217,6 +217,8 @@ export const en = {
   'trunks.state.rejected': "Not registered: refused",
   'trunks.state.unregistered': "Not registered: no answer",
   'trunks.advice.rejected': "The carrier refused the credentials: check the user and password exactly as the carrier gave them.",
+  'trunks.state.refused': "Not in use: address not allowed",
+  'trunks.advice.refused': "The carrier's host now points at an address callbase does not call (this platform itself, or a private network). Calls skip this trunk until the host is fixed.",
   'trunks.advice.unregistered': "No answer from the carrier: check the host and port, and that the carrier is reachable. callbase keeps retrying.",
   'trunks.mode': "Credentials from the carrier",
   'trunks.mode.simple': "Simple: user, password, domain",

@@ -149,6 +149,15 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
     })
 }
 
+/// Refuses a host that is the platform's own SIP listener, or loopback/private/link-local space
+/// unless private carriers are allowed (`asterisk.allow_private_carriers`).
+async fn check_host(st: &AppState, host: &SipHost) -> ApiResult<()> {
+    let policy = callbase_telephony::carrier::policy(&st.cfg.asterisk).await;
+    callbase_telephony::carrier::check_host(&policy, host)
+        .await
+        .map_err(|why| ApiError::unprocessable("trunk_host_refused", format!("the carrier's address is not allowed: {why}")))
+}
+
 fn rows_of(tenant: TenantId, slot: i16, f: &TrunkFields, host: SipHost) -> TrunkRows {
     TrunkRows {
         tenant,
@@ -212,6 +221,7 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let v = validate(&b)?;
+    check_host(&st, &v.host).await?;
     let password = v.password.clone().ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
@@ -248,6 +258,7 @@ pub async fn update(
 ) -> ApiResult<Json<Trunk>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let v = validate(&b)?;
+    check_host(&st, &v.host).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
     let before = repo::get(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;

@@ -16,6 +16,7 @@ export function statusView(s: TrunkStatus): StatusView {
     waiting: { tone: 'idle', icon: 'dot', label: 'trunks.state.waiting' },
     rejected: { tone: 'bad', icon: 'ban', label: 'trunks.state.rejected', advice: 'trunks.advice.rejected' },
     unregistered: { tone: 'bad', icon: 'alert', label: 'trunks.state.unregistered', advice: 'trunks.advice.unregistered' },
+    refused: { tone: 'bad', icon: 'ban', label: 'trunks.state.refused', advice: 'trunks.advice.refused' },
   };
   return byState[s.state] ?? byState.waiting;
 }
