@@ -2,6 +2,7 @@
 //! Asterisk; a fresh tenant per test.
 
 mod attacks;
+mod audit;
 mod auth;
 mod calls;
 mod crm;

@@ -16,6 +16,7 @@ import { DialRulesPage } from './pages/telephony/DialRulesPage';
 import { PhoneSetupPage } from './pages/telephony/PhoneSetupPage';
 import { CallsPage } from './pages/calls/CallsPage';
 import { CrmPage } from './pages/crm/CrmPage';
+import { AuditPage } from './pages/security/AuditPage';
 import { TelephonyPage } from './pages/telephony/TelephonyPage';
 import { UsersPage } from './pages/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
@@ -32,6 +33,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   phoneSetup: 'phone.desk.setup',
   calls: 'calls.title',
   crm: 'crm.title',
+  audit: 'audit.title',
   notFound: 'notFound.title',
 };
 
@@ -148,6 +150,7 @@ export function App() {
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
+      {resolution.route === 'audit' && <AuditPage />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

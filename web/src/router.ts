@@ -5,7 +5,7 @@
 import type { Me } from './api/types';
 import { isAdminRole } from './api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'audit' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -25,6 +25,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   phoneSetup: { path: '/telephony/phone-setup', access: 'user' },
   calls: { path: '/calls', access: 'user' },
   crm: { path: '/crm', access: 'user' },
+  audit: { path: '/security/audit', access: 'admin' },
 };
 
 /** The path inside the hash: `#/users?x=1` → `/users`. */

@@ -190,7 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, users};
+    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -204,6 +204,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(trunks::list, trunks::create))
         .routes(routes!(trunks::update, trunks::delete))
         .routes(routes!(trunks::reorder))
+        .routes(routes!(audit::list))
         .routes(routes!(trunks::presets))
         .routes(routes!(trunks::rewrite_preview))
         .routes(routes!(dial_rules::get, dial_rules::put))

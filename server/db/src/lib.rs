@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
+pub mod audit;
 pub mod crm;
 pub mod probe;
 pub mod settings;

@@ -19,6 +19,7 @@ import type {
   RecordPage,
   RecordQuery,
   AuditEntry,
+  SecurityAuditEntry,
   CallFilter,
   CallPage,
   CallPatch,
@@ -246,6 +247,13 @@ export class ApiClient {
   }
   updateUser(id: number, req: UpdateUserRequest): Promise<User> {
     return this.send('PATCH', `/api/users/${id}`, req);
+  }
+
+  // --- security ---
+  securityAudit(beforeId?: number, limit = 50): Promise<SecurityAuditEntry[]> {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (beforeId !== undefined) q.set('before_id', String(beforeId));
+    return this.request('GET', `/api/security/audit?${q}`);
   }
 
   // --- access groups ---

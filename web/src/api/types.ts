@@ -447,3 +447,17 @@ export interface UserName {
   id: number;
   name: string;
 }
+
+/** One entry of the security audit log (`GET /api/security/audit`). */
+export interface SecurityAuditEntry {
+  id: number;
+  at: string;
+  actor_id: number | null;
+  actor_login: string | null;
+  ip: string | null;
+  /** `area.verb`: `trunk.create`, `user.update`, `telephony.off`… */
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}

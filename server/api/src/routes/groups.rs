@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
+use crate::routes::audit::{self, Actor};
 use crate::routes::users::ensure_an_admin_remains;
 use crate::AppState;
 
@@ -71,6 +72,7 @@ fn default_role() -> Role {
 pub async fn create(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    who: Actor,
     ApiJson(b): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<Group>)> {
     let name = parse_group_name(&b.name)?;
@@ -84,6 +86,7 @@ pub async fn create(
     };
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
+    audit::record(&st, &who, "group.create", &g.name, None, Some(serde_json::json!({"name": g.name, "role": g.role}))).await?;
     Ok((StatusCode::CREATED, Json(g.into())))
 }
 
@@ -98,6 +101,7 @@ pub struct PatchGroup {
 pub async fn patch(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    who: Actor,
     Path(id): Path<GroupId>,
     ApiJson(b): ApiJson<PatchGroup>,
 ) -> ApiResult<Json<Group>> {
@@ -116,14 +120,16 @@ pub async fn patch(
         r => r?,
     };
     ensure_an_admin_remains(&mut tx, &a).await?;
-    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    let after = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    Ok(Json(g.into()))
+    let shown = |g: &accounts::GroupRow| serde_json::json!({"name": g.name, "role": g.role});
+    audit::record(&st, &who, "group.update", &after.name, Some(shown(&g)), Some(shown(&after))).await?;
+    Ok(Json(after.into()))
 }
 
 #[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
+pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     if g.builtin {
@@ -138,5 +144,6 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
     tx.commit().await?;
     // Members who were telephony users only through this group lose telephony.
     crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
+    audit::record(&st, &who, "group.delete", &g.name, Some(serde_json::json!({"name": g.name, "role": g.role})), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ use callbase_telephony::provision::{self, Change, NewUser, ProvisionError, WithS
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::routes::audit::Actor;
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -143,7 +144,7 @@ pub struct Enabled {
 /// Turns telephony on; the administrator doing it becomes a telephony user (extension 101 on a
 /// fresh start). Members of the auto-provisioning groups are provisioned.
 #[utoipa::path(post, path = "/api/telephony/enable", tag = "telephony", responses((status = 200, body = Enabled)))]
-pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Enabled>> {
+pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor) -> ApiResult<Json<Enabled>> {
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
@@ -162,6 +163,7 @@ pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiR
     tx.commit().await?;
     after_commit(&st, &ids, &[]).await;
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, "telephony turned on");
+    crate::routes::audit::record(&st, &who, "telephony.on", "", None, None).await?;
     let created = match created {
         Some(WithSecret { user, password }) => Some(to_api(&st, a.tenant_id, user, Some(password)).await),
         None => None,
@@ -184,7 +186,7 @@ pub struct Disabled {
 /// and their SIP endpoints, dial rules and call records are deleted.
 #[utoipa::path(post, path = "/api/telephony/disable", tag = "telephony", request_body = DisableBody,
     responses((status = 200, body = Disabled), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<DisableBody>) -> ApiResult<Json<Disabled>> {
+pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<DisableBody>) -> ApiResult<Json<Disabled>> {
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     if b.confirm_account.trim() != account {
         return Err(ApiError::unprocessable(
@@ -221,6 +223,8 @@ pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJso
     after_commit(&st, &ids, &ended).await;
     st.phones.close_tenant(a.tenant_id);
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, users = removed.len(), "telephony turned off");
+    let gone = serde_json::json!({"telephony_users": removed.len()});
+    crate::routes::audit::record(&st, &who, "telephony.off", "", Some(gone), None).await?;
     Ok(Json(Disabled { enabled: false }))
 }
 

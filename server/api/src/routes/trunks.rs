@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AdminUser;
+use crate::routes::audit::{self, Actor};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::AppState;
@@ -158,6 +159,12 @@ async fn check_host(st: &AppState, host: &SipHost) -> ApiResult<()> {
         .map_err(|why| ApiError::unprocessable("trunk_host_refused", format!("the carrier's address is not allowed: {why}")))
 }
 
+/// What the audit log keeps of a trunk (never the password).
+fn audited(f: &TrunkFields) -> serde_json::Value {
+    serde_json::json!({"mode": f.mode, "label": f.label, "number": f.number, "username": f.username,
+        "domain": f.domain, "host": f.host, "rewrite": f.rewrite})
+}
+
 fn rows_of(tenant: TenantId, slot: i16, f: &TrunkFields, host: SipHost) -> TrunkRows {
     TrunkRows {
         tenant,
@@ -218,7 +225,7 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
     (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
+pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     check_host(&st, &v.host).await?;
@@ -245,6 +252,7 @@ pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson
         return Err(asterisk_down(e));
     }
     tracing::info!(tenant.id = %a.tenant_id, trunk = %id, "trunk created");
+    audit::record(&st, &who, "trunk.create", &id, None, Some(audited(&v.fields))).await?;
     Ok((StatusCode::CREATED, Json(to_api(&st, row).await?)))
 }
 
@@ -253,6 +261,7 @@ pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson
 pub async fn update(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    who: Actor,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<Json<Trunk>> {
@@ -281,20 +290,24 @@ pub async fn update(
         return Err(asterisk_down(e));
     }
     tracing::info!(tenant.id = %a.tenant_id, trunk = %ast_id, "trunk updated");
+    let mut after = audited(&v.fields);
+    after["password_changed"] = v.password.is_some().into();
+    audit::record(&st, &who, "trunk.update", &ast_id, Some(audited(&TrunkFields::from(&before))), Some(after)).await?;
     Ok(Json(to_api(&st, row).await?))
 }
 
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
     (status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
-    remove(&st, a.tenant_id, id).await?;
+    let removed = remove(&st, a.tenant_id, id).await?;
+    audit::record(&st, &who, "trunk.delete", ast::ast_id(a.tenant_id, removed.slot), Some(audited(&TrunkFields::from(&removed))), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes a trunk: un-REGISTER first (registration row gone + module reload, with the auth still
 /// in place), then the remaining rows. Used by the delete route and by turning telephony off.
-pub async fn remove(st: &AppState, tenant: TenantId, id: i64) -> ApiResult<()> {
+pub async fn remove(st: &AppState, tenant: TenantId, id: i64) -> ApiResult<TrunkRow> {
     let mut tx = st.db.tenant_tx(tenant).await?;
     repo::lock_tenant(&mut tx, tenant).await?;
     let t = repo::get(&mut tx, tenant, id).await?.ok_or(ApiError::NotFound)?;
@@ -327,7 +340,7 @@ pub async fn remove(st: &AppState, tenant: TenantId, id: i64) -> ApiResult<()> {
         tracing::warn!(error = %e, "res_pjsip reload after trunk delete failed");
     }
     tracing::info!(tenant.id = %tenant, trunk = %ast_id, "trunk deleted");
-    Ok(())
+    Ok(t)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,7 +351,7 @@ pub struct TrunkOrder {
 
 #[utoipa::path(put, path = "/api/trunks/order", tag = "trunks", request_body = TrunkOrder, responses(
     (status = 200, body = [Trunk]), (status = 422, body = ErrorBody)))]
-pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkOrder>) -> ApiResult<Json<Vec<Trunk>>> {
+pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<TrunkOrder>) -> ApiResult<Json<Vec<Trunk>>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
@@ -353,6 +366,8 @@ pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJso
     repo::reorder(&mut tx, a.tenant_id, &b.ids).await?;
     let rows = repo::list(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
+    let order = |ts: &[TrunkRow]| serde_json::json!(ts.iter().map(|t| ast::ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>());
+    audit::record(&st, &who, "trunk.reorder", "", Some(order(&existing)), Some(order(&rows))).await?;
     let mut out = Vec::new();
     for t in rows {
         out.push(to_api(&st, t).await?);

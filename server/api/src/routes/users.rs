@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::auth::{password, AdminUser, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
+use crate::routes::audit::{self, Actor};
 use crate::routes::User;
 use crate::AppState;
 
@@ -54,6 +55,7 @@ pub struct CreateUser {
 pub async fn create(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    who: Actor,
     ApiJson(b): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let login = Login::parse(&b.login)?;
@@ -77,6 +79,7 @@ pub async fn create(
     tx.commit().await?;
     crate::routes::telephony::after_user_change(&st, a.tenant_id, Some(user.id)).await;
     tracing::info!(tenant.id = %a.tenant_id, user.id = %user.id, by = %a.user_id, "user created");
+    audit::record(&st, &who, "user.create", &out.login, None, Some(audited(&out))).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -97,6 +100,7 @@ pub struct PatchUser {
 pub async fn patch(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    who: Actor,
     Path(id): Path<UserId>,
     ApiJson(b): ApiJson<PatchUser>,
 ) -> ApiResult<Json<User>> {
@@ -136,7 +140,16 @@ pub async fn patch(
         crate::routes::telephony::after_user_change(&st, a.tenant_id, Some(id)).await;
     }
     tracing::info!(tenant.id = %a.tenant_id, user.id = %id, by = %a.user_id, "user updated");
+    let mut after = audited(&out);
+    after["password_reset"] = hash.is_some().into();
+    audit::record(&st, &who, "user.update", &out.login, Some(audited(&target)), Some(after)).await?;
     Ok(Json(out))
+}
+
+/// What the audit log keeps of a user: what decides their access.
+fn audited(u: &User) -> serde_json::Value {
+    serde_json::json!({"id": u.id, "login": u.login, "disabled": u.disabled, "role": u.role,
+        "groups": u.groups.iter().map(|g| &g.name).collect::<Vec<_>>()})
 }
 
 async fn load(tx: &mut Tx, a: &CurrentUser, id: UserId) -> ApiResult<User> {
