@@ -11,5 +11,5 @@ pub mod role;
 pub mod sip;
 
 pub use ids::{GroupId, TenantId, UserId};
-pub use inputs::{AccountSlug, InputError, Login, Password};
+pub use inputs::{check_text, page_offset, AccountSlug, InputError, Login, Password};
 pub use role::Role;
