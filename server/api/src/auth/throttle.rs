@@ -14,25 +14,28 @@ use std::sync::LazyLock;
 const WINDOW_SECS: i64 = 3600;
 const MAX_DELAY_SECS: i64 = 900;
 
-/// KEYS: counters (hashes n = attempts, t = last attempt); ARGV: now, window, max delay, then one
-/// threshold per key. Returns the seconds to wait (0: the attempt was counted in every key).
+/// KEYS: counters (hashes n = attempts, t = last attempt in ms); ARGV: window (s), max delay (s),
+/// then one threshold per key. Time is Redis's own clock (`TIME`, one clock for every replica), in
+/// milliseconds so that "1 s after the last attempt" does not shrink to nothing across a second
+/// boundary. Returns the seconds to wait, rounded up (0: the attempt was counted in every key).
 const RESERVE: &str = r"
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local max_delay = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local window = tonumber(ARGV[1])
+local max_delay = tonumber(ARGV[2]) * 1000
 local wait = 0
 for i, key in ipairs(KEYS) do
   local v = redis.call('HMGET', key, 'n', 't')
   local n = tonumber(v[1]) or 0
   local t = tonumber(v[2]) or 0
-  local threshold = tonumber(ARGV[3 + i])
+  local threshold = tonumber(ARGV[2 + i])
   if n >= threshold then
-    local delay = math.min(2 ^ math.min(n - threshold, 20), max_delay)
+    local delay = math.min(1000 * 2 ^ math.min(n - threshold, 20), max_delay)
     local w = t + delay - now
     if w > wait then wait = w end
   end
 end
-if wait > 0 then return math.ceil(wait) end
+if wait > 0 then return math.ceil(wait / 1000) end
 for _, key in ipairs(KEYS) do
   redis.call('HINCRBY', key, 'n', 1)
   redis.call('HSET', key, 't', now)
@@ -99,7 +102,6 @@ impl Throttle {
         let wait: i64 = RESERVE_SCRIPT
             .key(&login_key)
             .key(&ip_key)
-            .arg(now())
             .arg(WINDOW_SECS)
             .arg(MAX_DELAY_SECS)
             .arg(self.account_threshold)
@@ -114,8 +116,4 @@ impl Throttle {
         let mut r = self.redis.clone();
         SUCCEEDED_SCRIPT.key(res.login_key).key(res.ip_key).invoke_async::<()>(&mut r).await
     }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
