@@ -137,7 +137,7 @@ mod tests {
         );
         assert!(code_and_message(json!({"types": ["ok", "bad\u{1b}"]})).unwrap().starts_with("types[1] "));
         assert!(code_and_message(json!({"data": {"17": "x\u{7}"}})).unwrap().starts_with("data.17 "));
-        assert!(code_and_message(json!({"data": {"k\u{0}": "x"}})).unwrap().starts_with("data.k\\u{0} "));
+        assert!(code_and_message(json!({"data": {"k\u{0}": "x"}})).unwrap().starts_with("data.k\\0 "));
         assert!(code_and_message(json!("\u{0}")).unwrap().starts_with("the body "));
     }
 }
