@@ -143,6 +143,7 @@ stack_secrets() {
     ensure_secret "$SECRETS_FILE" CARRIER_TENANT_A_PASSWORD 24
     ensure_secret "$SECRETS_FILE" CARRIER_TENANT_B_PASSWORD 24
     ensure_secret "$SECRETS_FILE" CARRIER_PROBE_PASSWORD 24
+    ensure_secret "$SECRETS_FILE" METRICS_TOKEN 32
     ARI_USER=callbase; AMI_USER=callbase; CARRIER_AMI_USER=carrier
     CARRIER_TRUNK_USER=demo-trunk; CARRIER_TENANT_A_USER=tenant-a; CARRIER_TENANT_B_USER=tenant-b
     CARRIER_PROBE_USER=infra-probe # used only by tests/asterisk

@@ -57,6 +57,8 @@ export CALLBASE__ASTERISK__ALLOW_PRIVATE_CARRIERS=true
 export CALLBASE__HTTP__ADDR=$APP_ADDR
 export CALLBASE__HTTP__PUBLIC_ORIGIN=$PUBLIC_ORIGIN
 export CALLBASE__HTTP__STATIC_DIR=$REPO_ROOT/web/dist
+# /metrics answers only with this bearer token (per-tenant labels): Prometheus and the e2e lab send it.
+export CALLBASE__HTTP__METRICS_TOKEN=$METRICS_TOKEN
 export CALLBASE__RECORDINGS__SPOOL_DIR=$STACK_DIR/spool
 export CALLBASE__RECORDINGS__RETRY_MAX_SECS=$([[ $STACK == dev ]] && echo 60 || echo 5)
 # The health probe (docs/probe.md): every minute on the dev stack, every 5 s in the e2e lab (media on

@@ -189,3 +189,89 @@ async fn many_failures_from_one_ip_are_throttled_across_logins() {
     let r = b.login(&t.account, &t.admin_login, &t.admin_password).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the IP is throttled even for a new login: {}", r.text);
 }
+
+/// A client address no other test uses (the throttle's counters live in the shared Redis).
+fn fresh_ip() -> String {
+    use rand::Rng;
+    let mut r = rand::thread_rng();
+    format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254))
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_from_one_address_get_429_and_no_more_verifications_than_allowed() {
+    let app = TestApp::spawn().await;
+    let (_, t) = app.new_tenant().await;
+    let b = app.browser_from(&fresh_ip());
+    b.csrf().await; // one CSRF cookie for all 24 requests
+    let start = std::time::Instant::now();
+    let attempts = (0..24).map(|_| b.login(&t.account, "boss", "wrong-password-1"));
+    let results = futures_util::future::join_all(attempts).await;
+    // The policy: 5 attempts, then one more after 1 s, 2 s, 4 s … — so a burst lasting `elapsed`
+    // may verify 5 + ⌊log2(elapsed + 1)⌋ passwords, and no more however the requests interleave.
+    let allowed = 5 + (start.elapsed().as_secs_f64() + 1.0).log2().floor() as usize;
+    // A 401 is answered only after the password was verified; a 429 before.
+    let verified = results.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
+    let throttled = results.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(verified + throttled, 24, "only 401 or 429: {:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(throttled > 0, "24 parallel wrong passwords must meet the throttle");
+    assert!(verified <= allowed, "at most {allowed} passwords may be verified in this burst, {verified} were");
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_lock_new_browsers_out_but_not_a_browser_that_signed_in_before() {
+    let app = TestApp::spawn().await;
+    let (_, t) = app.new_tenant().await;
+    let known = app.browser_from(&fresh_ip());
+    let first = known.login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let device = first
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("cb_device="))
+        .expect("a successful sign-in sets the device cookie");
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict") && device.contains("Path=/"), "{device}");
+    assert_eq!(known.post("/api/auth/logout", json!({})).await.status, StatusCode::NO_CONTENT);
+
+    // Guesses from five addresses reach the account threshold; three more, each after the wait
+    // it was told, push the account's delay to 8 s.
+    for _ in 0..5 {
+        let r = app.browser_from(&fresh_ip()).login(&t.account, "boss", "wrong-password-1").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    for _ in 0..3 {
+        let attacker = app.browser_from(&fresh_ip());
+        let mut tries = 0;
+        loop {
+            let r = attacker.login(&t.account, "boss", "wrong-password-1").await;
+            if r.status == StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+            let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            tries += 1;
+            assert!(tries < 5 && wait <= 8, "waits grow 1, 2, 4 s: told {wait} s");
+            tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
+        }
+    }
+
+    let stranger = app.browser_from(&fresh_ip()).login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS, "a new browser is locked out: {}", stranger.text);
+
+    // A forged device cookie (signature altered) is a new browser.
+    let forged = app.browser_from(&fresh_ip());
+    let value = device.split(';').next().unwrap().trim_start_matches("cb_device=");
+    let mut chars: Vec<char> = value.chars().collect();
+    chars[3] = if chars[3] == 'A' { 'B' } else { 'A' };
+    let url: reqwest::Url = forged.base.parse().unwrap();
+    forged.jar.add_cookie_str(&format!("cb_device={}", chars.into_iter().collect::<String>()), &url);
+    let r = forged.login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "a forged device cookie is not trusted: {}", r.text);
+
+    let again = known.login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(again.status, StatusCode::OK, "the browser that signed in before still can: {}", again.text);
+    assert_eq!(known.get("/api/auth/me").await.status, StatusCode::OK);
+    let after = app.browser_from(&fresh_ip()).login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(after.status, StatusCode::TOO_MANY_REQUESTS, "the user's own sign-in does not reopen the account to guessing: {}", after.text);
+}

@@ -116,13 +116,19 @@ impl TestApp {
 
     /// A new browser (empty cookie jar) against this server.
     pub fn browser(&self) -> Browser {
+        self.browser_from(&self.client_ip)
+    }
+
+    /// A new browser (empty cookie jar) whose requests come from `ip` (`X-Forwarded-For`), for
+    /// tests about where requests come from (login throttling).
+    pub fn browser_from(&self, ip: &str) -> Browser {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Browser { base: self.base.clone(), client, jar, client_ip: self.client_ip.clone() }
+        Browser { base: self.base.clone(), client, jar, client_ip: ip.to_string() }
     }
 
     /// Signs up a fresh tenant; returns the admin's browser (signed in) and the tenant's details.

@@ -45,6 +45,9 @@ pub struct HttpConfig {
     /// Largest accepted request body in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
+    /// Bearer token Prometheus must send for `/metrics` (`Authorization: Bearer …`). The metrics
+    /// carry per-tenant labels, so without a token `/metrics` is not served at all (404).
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 fn default_addr() -> SocketAddr {
@@ -116,6 +119,8 @@ pub struct AppState {
     pub redis_client: redis::Client,
     pub sessions: auth::session::Sessions,
     pub throttle: auth::throttle::Throttle,
+    /// Device cookies: browsers that signed in as a user before skip that user's account lockout.
+    pub devices: auth::device::Devices,
     pub store: callbase_recordings::ObjectStore,
     pub ari: callbase_telephony::ari::Ari,
     /// AMI, for sorcery cache expiry and re-registration after trunk changes (optional: without
@@ -146,6 +151,7 @@ impl AppState {
             cfg.auth.account_failure_threshold,
             cfg.auth.ip_failure_threshold,
         );
+        let devices = auth::device::Devices::new(redis.clone(), cfg.auth.cookie_secure);
         Self {
             cfg: Arc::new(cfg),
             db,
@@ -153,6 +159,7 @@ impl AppState {
             redis_client,
             sessions,
             throttle,
+            devices,
             store,
             ari,
             ami,
@@ -254,6 +261,67 @@ async fn api_not_found() -> ApiError {
     ApiError::NotFound
 }
 
+/// The Content-Security-Policy of every response. No inline script or style and no `eval`: the
+/// built web app is one module script and one stylesheet from `/assets` (Vite), Preact sets styles
+/// through the CSSOM (not governed by `style-src`). `data:` images are the phone-setup QR code,
+/// `blob:` media the microphone test's playback. `connect-src 'self'` covers `/events` and `/sip`
+/// (CSP 3 matches ws/wss of the same host); the configured public origin's ws/wss form is added
+/// for browsers that do not.
+fn content_security_policy(public_origin: Option<&str>) -> String {
+    let mut connect = String::from("'self'");
+    if let Some(o) = public_origin {
+        let ws = o.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        if ws.starts_with("ws://") || ws.starts_with("wss://") {
+            connect.push(' ');
+            connect.push_str(&ws);
+        }
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; \
+         connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// The phone needs the microphone and (for headset buttons) WebHID, on our own pages only; nothing
+/// else a page could ask for.
+const PERMISSIONS_POLICY: &str =
+    "microphone=(self), hid=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
+
+/// HSTS for two years, sent only in secure mode (`auth.cookie_secure`: the server is reached over
+/// HTTPS), since browsers ignore it over plain HTTP and it must not pin a plain-HTTP dev setup.
+const HSTS: &str = "max-age=63072000";
+
+/// Rejections that axum answers itself (a body over the limit on a raw-bytes route, a path or query
+/// that does not parse) come as `text/plain`; every client of ours expects the JSON error of
+/// `error.rs`. This turns such 4xx answers into it, keeping the status.
+async fn json_errors(req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return resp;
+    }
+    let code = match status {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+        axum::http::StatusCode::NOT_FOUND => "not_found",
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        _ => "bad_request",
+    };
+    let message = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("bad request").to_string(),
+    };
+    ApiError::BadRequest { status, code, message }.into_response()
+}
+
 /// Counts requests and their latency by matched route (not raw path: ids would explode the label
 /// set).
 async fn track_metrics(req: Request, next: Next) -> Response {
@@ -298,8 +366,18 @@ pub fn router(st: AppState) -> Router {
         app = app.fallback_service(spa);
     }
     let x_request_id = HeaderName::from_static("x-request-id");
-    app.layer(middleware::from_fn(track_metrics))
+    let csp = content_security_policy(st.cfg.http.public_origin.as_deref().map(|o| o.trim_end_matches('/')));
+    let csp = HeaderValue::from_str(&csp).expect("the CSP is a valid header value");
+    let hsts = st.cfg.auth.cookie_secure.then(|| HeaderValue::from_static(HSTS));
+    app.layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(track_metrics))
         .layer(DefaultBodyLimit::max(st.cfg.http.body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("content-security-policy"), csp))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(PERMISSIONS_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("strict-transport-security"), hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),

@@ -24,6 +24,12 @@ pub enum InputError {
     PasswordTooCommon,
     #[error("password must contain at least {min} different characters")]
     PasswordTooSimple { min: usize },
+    /// Text with characters no person types (NUL, escape, other C0/C1 controls). `field` names
+    /// where: a JSON path (`note`, `types[2]`), a query parameter or a CSV column.
+    #[error("{field} contains control characters (such as NUL or escape); only tab and line breaks are allowed")]
+    ControlCharacters { field: String },
+    #[error("page must be a whole number from 1 to {max}")]
+    BadPage { max: i64 },
 }
 
 impl InputError {
@@ -39,6 +45,8 @@ impl InputError {
             | InputError::PasswordContainsIdentity
             | InputError::PasswordTooCommon
             | InputError::PasswordTooSimple { .. } => "weak_password",
+            InputError::ControlCharacters { .. } => "control_characters",
+            InputError::BadPage { .. } => "bad_page",
         }
     }
 }
@@ -122,6 +130,36 @@ pub fn parse_name(raw: &str) -> Result<String, InputError> {
     }
 }
 
+/// Whether `c` is a control character a person may legitimately send in free text: tab and line
+/// breaks (a call note, a multi-line CRM value, a quoted CSV cell). Every other C0/C1 control and
+/// DEL is refused: PostgreSQL cannot store NUL in `text`/`jsonb` (it answered 500 before), and
+/// escapes or bidi-less control bytes end up in CSV exports, logs and SIP headers.
+fn allowed_control(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Refuses text with control characters other than tab and line breaks (see [`allowed_control`]).
+/// `field` names the input in the error. Used by the API's JSON and query extractors for every
+/// string they accept (keys included) and by the CSV import for headers and cells, so no route
+/// has to remember it.
+pub fn check_text(field: &str, s: &str) -> Result<(), InputError> {
+    if s.chars().any(|c| c.is_control() && !allowed_control(c)) {
+        return Err(InputError::ControlCharacters { field: field.to_string() });
+    }
+    Ok(())
+}
+
+/// The row offset of 1-based `page` of `per_page` rows, refusing pages below 1 or beyond `max`
+/// (422 `bad_page`) instead of overflowing into a negative SQL `OFFSET`. `None` means page 1.
+pub fn page_offset(page: Option<i64>, per_page: i64, max: i64) -> Result<(i64, i64), InputError> {
+    let page = page.unwrap_or(1);
+    if !(1..=max).contains(&page) {
+        return Err(InputError::BadPage { max });
+    }
+    let offset = (page - 1).checked_mul(per_page).ok_or(InputError::BadPage { max })?;
+    Ok((page, offset))
+}
+
 /// A password that passed the policy. Deliberately not `Debug`-printable and not `Serialize`, so it
 /// cannot end up in a log line or a response by accident.
 pub struct Password(String);
@@ -186,6 +224,39 @@ impl Password {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn text_with_control_characters_is_refused_but_tabs_and_line_breaks_pass() {
+        assert_eq!(check_text("note", "line one\nline two\r\n\tindented"), Ok(()));
+        assert_eq!(check_text("note", "Привет, 👋"), Ok(()));
+        for bad in ["a\0b", "\u{1b}[31m", "x\u{7f}", "\u{85}", "\u{9b}"] {
+            assert_eq!(
+                check_text("note", bad),
+                Err(InputError::ControlCharacters { field: "note".into() }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(InputError::ControlCharacters { field: "x".into() }.code(), "control_characters");
+    }
+
+    #[test]
+    fn pages_are_checked_before_they_become_offsets() {
+        assert_eq!(page_offset(None, 50, 1000), Ok((1, 0)));
+        assert_eq!(page_offset(Some(3), 50, 1000), Ok((3, 100)));
+        for bad in [0, -1, 1001, i64::MAX, i64::MIN] {
+            assert_eq!(page_offset(Some(bad), 50, 1000), Err(InputError::BadPage { max: 1000 }), "{bad}");
+        }
+        assert_eq!(page_offset(Some(i64::MAX), i64::MAX, i64::MAX), Err(InputError::BadPage { max: i64::MAX }));
+    }
+
+    proptest! {
+        #[test]
+        fn page_offset_never_panics_or_goes_negative(page in any::<i64>(), per_page in 1i64..=1000, max in 1i64..=i64::MAX) {
+            if let Ok((p, off)) = page_offset(Some(page), per_page, max) {
+                prop_assert!(p >= 1 && off >= 0);
+            }
+        }
+    }
 
     #[test]
     fn account_slugs_follow_the_rule() {

@@ -13,5 +13,5 @@ pub mod sip;
 pub mod sipmsg;
 
 pub use ids::{GroupId, TenantId, UserId};
-pub use inputs::{AccountSlug, InputError, Login, Password};
+pub use inputs::{check_text, page_offset, AccountSlug, InputError, Login, Password};
 pub use role::Role;

@@ -10,6 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import puppeteer from 'puppeteer-core';
 import { BASE, env, screenshot, tenantWithTrunk, until } from './lab.mjs';
 
+/** /metrics answers only with the configured bearer token (CALLBASE__HTTP__METRICS_TOKEN). */
+const METRICS_AUTH = { headers: { authorization: `Bearer ${env('CALLBASE__HTTP__METRICS_TOKEN')}` } };
+
 /** Runs `callbase probe …`; resolves with the exit code and the JSON report it printed. */
 function probe(args) {
   return new Promise((resolve) => {
@@ -83,7 +86,7 @@ describe('synthetic agent and health probe', () => {
     const p = passing.points.find((x) => x.ok);
     for (const k of ['setup_ms', 'ice_ms', 'dtls_ms', 'rtt_ms', 'loss_pct', 'jitter_ms']) assert.equal(typeof p[k], 'number', k);
 
-    const metrics = await (await fetch(`${BASE}/metrics`)).text();
+    const metrics = await (await fetch(`${BASE}/metrics`, METRICS_AUTH)).text();
     assert.match(metrics, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 1`));
     assert.match(metrics, /callbase_probe_up\{node="e2e",path="platform",tenant=""\} 1/);
 
@@ -123,7 +126,7 @@ describe('synthetic agent and health probe', () => {
       return h.alert && h;
     }, 60000, 1000);
     assert.match(failing.alert.error, /no audio came back|loss/);
-    const down = await (await fetch(`${BASE}/metrics`)).text();
+    const down = await (await fetch(`${BASE}/metrics`, METRICS_AUTH)).text();
     assert.match(down, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 0`));
     assert.match(down, new RegExp(`callbase_probe_failures_total\\{node="e2e",path="trunk",tenant="${tenant}"\\} [1-9]`));
     await page.reload({ waitUntil: 'load' });

@@ -1,5 +1,6 @@
 //! Authentication and request protection: sessions, CSRF, the current-user extractors.
 
+pub mod device;
 pub mod password;
 pub mod session;
 pub mod throttle;

@@ -1,13 +1,58 @@
-//! Login throttling in Redis, per account+login and per client IP.
+//! Login throttling in Redis: per client IP, and per login — for a new browser per account+login,
+//! for a browser holding that user's device cookie ([`super::device`]) per device.
 //!
-//! After `threshold` failures within the window, each further attempt must wait
-//! 2^(failures - threshold) seconds (capped at 15 minutes) after the last failure. A success clears
-//! the account counter (not the IP's: one good password must not unlock guessing on others).
+//! Every attempt is *reserved* before the password is verified: one Lua script checks all the
+//! attempt's counters and, only if none asks for a wait, counts the attempt in each of them — so
+//! parallel requests cannot all pass a check made before any of them failed (24 parallel wrong
+//! passwords used to get 24 verifications). After `threshold` attempts within the window, each
+//! further attempt must wait 2^(attempts − threshold) seconds (capped at 15 minutes) after the
+//! last one. A success clears its login or device counter and gives its IP reservation back (the
+//! IP's failures stay counted: one good password must not unlock guessing on other logins).
 
-use redis::AsyncCommands;
+use std::sync::LazyLock;
 
 const WINDOW_SECS: i64 = 3600;
 const MAX_DELAY_SECS: i64 = 900;
+
+/// KEYS: counters (hashes n = attempts, t = last attempt in ms); ARGV: window (s), max delay (s),
+/// then one threshold per key. Time is Redis's own clock (`TIME`, one clock for every replica), in
+/// milliseconds so that "1 s after the last attempt" does not shrink to nothing across a second
+/// boundary. Returns the seconds to wait, rounded up (0: the attempt was counted in every key).
+const RESERVE: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local window = tonumber(ARGV[1])
+local max_delay = tonumber(ARGV[2]) * 1000
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HMGET', key, 'n', 't')
+  local n = tonumber(v[1]) or 0
+  local t = tonumber(v[2]) or 0
+  local threshold = tonumber(ARGV[2 + i])
+  if n >= threshold then
+    local delay = math.min(1000 * 2 ^ math.min(n - threshold, 20), max_delay)
+    local w = t + delay - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return math.ceil(wait / 1000) end
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'n', 1)
+  redis.call('HSET', key, 't', now)
+  redis.call('EXPIRE', key, window)
+end
+return 0
+";
+
+static RESERVE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RESERVE));
+static SUCCEEDED_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(SUCCEEDED));
+
+/// KEYS[1]: the login or device counter (deleted), KEYS[2]: the IP counter (one attempt refunded).
+const SUCCEEDED: &str = r"
+redis.call('DEL', KEYS[1])
+if redis.call('HEXISTS', KEYS[2], 'n') == 1 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
+return 0
+";
 
 #[derive(Clone)]
 pub struct Throttle {
@@ -16,18 +61,25 @@ pub struct Throttle {
     pub ip_threshold: i64,
 }
 
-/// The wait still required, given the failure count and the last failure time.
-pub fn remaining_delay(failures: i64, threshold: i64, last_failure: i64, now: i64) -> i64 {
-    if failures < threshold {
-        return 0;
-    }
-    let exp = (failures - threshold).min(20) as u32;
-    let delay = 2i64.pow(exp).min(MAX_DELAY_SECS);
-    (last_failure + delay - now).max(0)
+/// Whose counter a login attempt is charged to (besides its IP).
+pub enum Client<'a> {
+    /// A browser without a device cookie for this user: the account+login as typed.
+    New { account: &'a str, login: &'a str },
+    /// A browser with this user's device cookie: its own counter.
+    Trusted(&'a super::device::Device),
+}
+
+/// An attempt that was counted; hand it back on success.
+pub struct Reservation {
+    login_key: String,
+    ip_key: String,
 }
 
 fn account_key(account: &str, login: &str) -> String {
     format!("cb:lf:acct:{account}:{login}")
+}
+fn device_key(d: &super::device::Device) -> String {
+    format!("cb:lf:dev:{}:{}:{}", d.tenant, d.user, d.nonce)
 }
 fn ip_key(ip: &str) -> String {
     format!("cb:lf:ip:{ip}")
@@ -38,51 +90,30 @@ impl Throttle {
         Self { redis, account_threshold, ip_threshold }
     }
 
-    async fn wait_for(&self, key: &str, threshold: i64) -> redis::RedisResult<i64> {
+    /// Counts an attempt before the password is checked: `Ok(reservation)` to go ahead, or
+    /// `Err(seconds)` to wait (nothing counted).
+    pub async fn reserve(&self, client: &Client<'_>, ip: &str) -> redis::RedisResult<Result<Reservation, i64>> {
+        let login_key = match client {
+            Client::New { account, login } => account_key(account, login),
+            Client::Trusted(d) => device_key(d),
+        };
+        let ip_key = ip_key(ip);
         let mut r = self.redis.clone();
-        let (count, last): (Option<i64>, Option<i64>) = r.hget(key, &["n", "t"]).await?;
-        Ok(remaining_delay(count.unwrap_or(0), threshold, last.unwrap_or(0), now()))
+        let wait: i64 = RESERVE_SCRIPT
+            .key(&login_key)
+            .key(&ip_key)
+            .arg(WINDOW_SECS)
+            .arg(MAX_DELAY_SECS)
+            .arg(self.account_threshold)
+            .arg(self.ip_threshold)
+            .invoke_async(&mut r)
+            .await?;
+        Ok(if wait > 0 { Err(wait) } else { Ok(Reservation { login_key, ip_key }) })
     }
 
-    /// Seconds the caller must still wait before another attempt (0 = go ahead).
-    pub async fn check(&self, account: &str, login: &str, ip: &str) -> redis::RedisResult<i64> {
-        let a = self.wait_for(&account_key(account, login), self.account_threshold).await?;
-        let i = self.wait_for(&ip_key(ip), self.ip_threshold).await?;
-        Ok(a.max(i))
-    }
-
-    pub async fn failed(&self, account: &str, login: &str, ip: &str) -> redis::RedisResult<()> {
+    /// The reserved attempt signed in: clears its login/device counter, refunds its IP attempt.
+    pub async fn succeeded(&self, res: Reservation) -> redis::RedisResult<()> {
         let mut r = self.redis.clone();
-        let t = now();
-        let mut p = redis::pipe();
-        for k in [account_key(account, login), ip_key(ip)] {
-            p.hincr(&k, "n", 1).hset(&k, "t", t).expire(&k, WINDOW_SECS);
-        }
-        p.query_async::<()>(&mut r).await
-    }
-
-    pub async fn succeeded(&self, account: &str, login: &str) -> redis::RedisResult<()> {
-        let mut r = self.redis.clone();
-        r.del(account_key(account, login)).await
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::remaining_delay;
-
-    #[test]
-    fn delay_starts_at_the_threshold_and_grows() {
-        assert_eq!(remaining_delay(4, 5, 100, 100), 0);
-        assert_eq!(remaining_delay(5, 5, 100, 100), 1);
-        assert_eq!(remaining_delay(6, 5, 100, 100), 2);
-        assert_eq!(remaining_delay(9, 5, 100, 100), 16);
-        assert_eq!(remaining_delay(9, 5, 100, 110), 6);
-        assert_eq!(remaining_delay(9, 5, 100, 200), 0);
-        assert_eq!(remaining_delay(60, 5, 100, 100), 900, "capped at 15 minutes");
+        SUCCEEDED_SCRIPT.key(res.login_key).key(res.ip_key).invoke_async::<()>(&mut r).await
     }
 }

@@ -1,16 +1,16 @@
 //! Sign-up, login, logout, current user.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use axum_extra::extract::cookie::CookieJar;
+use axum_extra::extract::cookie::{CookieJar, SignedCookieJar};
 use callbase_core::inputs::{parse_email, parse_name};
 use callbase_core::{AccountSlug, Login, Password, Role, TenantId, UserId};
 use callbase_db::accounts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{self, password, session, ClientIp, CurrentUser};
+use crate::auth::{self, password, session, throttle, ClientIp, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::User;
@@ -101,23 +101,22 @@ pub struct LoginBody {
     pub password: String,
 }
 
-/// Signs in. Wrong account, login or password all answer the same 401; repeated failures are
-/// throttled per account+login and per client IP (429 with `Retry-After`).
+/// Signs in. Wrong account, login or password all answer the same 401; attempts are throttled per
+/// client IP and per account+login — or, for a browser holding the device cookie of an earlier
+/// sign-in of this user, per device — (429 with `Retry-After`). A successful sign-in sets the
+/// device cookie.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginBody, responses(
     (status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(b): ApiJson<LoginBody>,
-) -> ApiResult<(CookieJar, Json<Me>)> {
+) -> ApiResult<(CookieJar, SignedCookieJar, Json<Me>)> {
     let account = b.account.trim().to_lowercase();
     let login = b.login.trim().to_lowercase();
     let ip = ip.to_string();
-    let wait = st.throttle.check(&account, &login, &ip).await?;
-    if wait > 0 {
-        return Err(ApiError::Throttled { retry_after: wait as u64 });
-    }
     let mut tx = st.db.global_tx().await?;
     let mut user = None;
     if let Some(t) = accounts::tenant_by_account(&mut tx, &account).await? {
@@ -125,17 +124,25 @@ pub async fn login(
         user = accounts::user_by_login(&mut tx, t.id, &login).await?;
     }
     tx.commit().await?;
+    // The attempt is counted before the (slow) verification, atomically with the check.
+    let device = st.devices.read(&headers).await?;
+    let client = match (&device, &user) {
+        (Some(d), Some(u)) if d.is_for(u.tenant_id, u.id) => throttle::Client::Trusted(d),
+        _ => throttle::Client::New { account: &account, login: &login },
+    };
+    let reservation = match st.throttle.reserve(&client, &ip).await? {
+        Ok(r) => r,
+        Err(wait) => return Err(ApiError::Throttled { retry_after: wait as u64 }),
+    };
     let ok = password::verify(b.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(u) if ok && !u.disabled => {
-            st.throttle.succeeded(&account, &login).await?;
+            st.throttle.succeeded(reservation).await?;
+            let device = st.devices.issue(u.tenant_id, u.id).await?;
             let (jar, me) = start_session(&st, jar, u.tenant_id, u.id).await?;
-            Ok((jar, Json(me)))
+            Ok((jar, device, Json(me)))
         }
-        _ => {
-            st.throttle.failed(&account, &login, &ip).await?;
-            Err(ApiError::BadCredentials)
-        }
+        _ => Err(ApiError::BadCredentials),
     }
 }
 

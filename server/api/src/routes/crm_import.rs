@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use callbase_core::crm::FieldKind;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::routes::crm::build_write;
 use crate::AppState;
 
@@ -33,6 +33,7 @@ const ERRORS_KEPT: usize = 1000;
 const BATCH: usize = 1000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// `,`, `;`, `tab` or `auto` (default).
     pub delimiter: Option<String>,
@@ -107,7 +108,7 @@ pub async fn upload(
     State(st): State<AppState>,
     cu: CurrentUser,
     Path(table): Path<i64>,
-    Query(p): Query<UploadParams>,
+    ApiQuery(p): ApiQuery<UploadParams>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ImportPreview>)> {
     let text = as_text(&body)?;
@@ -141,11 +142,20 @@ pub async fn upload(
     if columns.iter().all(|c| c.is_empty()) {
         return Err(ApiError::unprocessable("invalid_csv", "the first line must name the columns"));
     }
+    // The file is stored and its cells become jsonb later: a NUL would fail there (500 before),
+    // so headers and cells get the same control-character rule as JSON text, here at upload.
+    for (i, c) in columns.iter().enumerate() {
+        callbase_core::check_text(&format!("column {} of the header line", i + 1), c)?;
+    }
     let mut preview = Vec::new();
     let mut rows = 0usize;
     for (i, r) in rd.records().enumerate() {
         let r = r.map_err(|e| ApiError::unprocessable("invalid_csv", format!("line {}: {e}", i + 2)))?;
         rows += 1;
+        for (j, cell) in r.iter().enumerate() {
+            let column = columns.get(j).map_or_else(|| format!("{}", j + 1), |c| format!("'{}'", c));
+            callbase_core::check_text(&format!("line {}, column {column}", i + 2), cell)?;
+        }
         if rows > ROWS_MAX {
             return Err(ApiError::unprocessable("too_many_rows", format!("at most {ROWS_MAX} rows per import: split the file")));
         }

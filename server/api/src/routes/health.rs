@@ -79,7 +79,25 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// Prometheus text exposition.
-pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
+/// Prometheus text exposition, for the holder of `http.metrics_token` only: the series carry
+/// tenant ids (probe results per tenant, routes), which are nobody else's business. Without a
+/// configured token the endpoint is not served (404); a missing or wrong token answers 401.
+pub async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let Some(token) = &st.cfg.http.metrics_token else {
+        return crate::error::ApiError::NotFound.into_response();
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = token.expose_secret();
+    if expected.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+        let mut resp = crate::error::ApiError::Unauthenticated.into_response();
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        return resp;
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render()).into_response()
 }

@@ -2,7 +2,7 @@
 //! carrier's echo number their trunk path is called on), the results of the last hours for the
 //! chart, and the alert while the probe fails (docs/probe.md).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -56,6 +56,7 @@ pub struct ProbeHistory {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Hours of history (1–168, default 24).
     pub hours: Option<i32>,
@@ -63,7 +64,7 @@ pub struct HistoryQuery {
 
 /// The trunk path's probe results (oldest first) and the alert, if the probe is failing.
 #[utoipa::path(get, path = "/api/telephony/probe", tag = "telephony", params(HistoryQuery), responses((status = 200, body = ProbeHistory)))]
-pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, Query(q): Query<HistoryQuery>) -> ApiResult<Json<ProbeHistory>> {
+pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQuery(q): ApiQuery<HistoryQuery>) -> ApiResult<Json<ProbeHistory>> {
     let hours = q.hours.unwrap_or(24);
     if !(1..=168).contains(&hours) {
         return Err(ApiError::unprocessable("invalid_hours", "hours is 1 to 168"));

@@ -8,7 +8,7 @@
 //! of another tenant.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,12 +25,15 @@ use uuid::Uuid;
 
 use crate::auth::{AdminUser, ClientIp, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, ApiQuery};
 use crate::AppState;
 
 /// Most files in one `records.zip`.
 pub const ZIP_MAX_FILES: usize = 1000;
 /// Most bytes in one `records.zip`.
+/// The deepest page of calls or of the recordings audit (a deeper `OFFSET` is a slow scan, and an
+/// unchecked `(page - 1) * per_page` overflowed into a negative `OFFSET`: 500). 422 `bad_page`.
+pub const PAGE_MAX: i64 = 100_000;
 pub const ZIP_MAX_BYTES: u64 = 2_000_000_000;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -336,9 +339,9 @@ pub struct CallPage {
 /// Call records, newest first by default.
 #[utoipa::path(get, path = "/api/calls", tag = "calls", params(Filter),
     responses((status = 200, body = CallPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<Filter>) -> ApiResult<Json<CallPage>> {
+pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQuery<Filter>) -> ApiResult<Json<CallPage>> {
     let per_page = f.per_page.unwrap_or(50).clamp(1, 200);
-    let page = f.page.unwrap_or(1).max(1);
+    let (page, offset) = callbase_core::page_offset(f.page, per_page, PAGE_MAX)?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     v.check_filter(&f)?;
@@ -351,7 +354,7 @@ pub async fn list(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<F
     v.restrict(&mut q);
     f.apply(&mut q)?;
     q.push(f.order_by()?);
-    q.push(" LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind((page - 1) * per_page);
+    q.push(" LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind(offset);
     let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(Json(CallPage { items: rows.into_iter().map(|r| v.own(r).into_api()).collect(), total, page, per_page }))
@@ -366,7 +369,7 @@ pub fn csv_cell(v: &str) -> String {
 /// The filtered call records as CSV (at most 100 000 rows).
 #[utoipa::path(get, path = "/api/calls/export.csv", tag = "calls", params(Filter),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody)))]
-pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Query(f): Query<Filter>) -> ApiResult<Response> {
+pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQuery<Filter>) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     v.check_filter(&f)?;
@@ -560,7 +563,7 @@ pub async fn recording(
     ip: ClientIp,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Query(rq): Query<RecordingQuery>,
+    ApiQuery(rq): ApiQuery<RecordingQuery>,
 ) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
@@ -693,9 +696,9 @@ pub struct AuditQuery {
 
 /// Who listened to or downloaded recordings (administrators), newest first, 100 a page.
 #[utoipa::path(get, path = "/api/calls/audit", tag = "calls", params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody)))]
-pub async fn audit_list(State(st): State<AppState>, AdminUser(a): AdminUser, Query(aq): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
-    let page = aq.page.unwrap_or(1).max(1);
+    responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn audit_list(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQuery(aq): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+    let (_, offset) = callbase_core::page_offset(aq.page, 100, PAGE_MAX)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "SELECT r.call_id, r.user_id, u.name AS user_name, r.action, r.ip, r.user_agent, r.at FROM recording_audit r \
@@ -704,7 +707,7 @@ pub async fn audit_list(State(st): State<AppState>, AdminUser(a): AdminUser, Que
     )
     .bind(a.tenant_id)
     .bind(aq.call_id)
-    .bind((page - 1) * 100)
+    .bind(offset)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
