@@ -17,4 +17,5 @@ mod recordings;
 mod telephony;
 mod tenancy;
 mod trunks;
+mod two_factor;
 mod users;

@@ -197,7 +197,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, users};
+    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, two_factor, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -212,6 +212,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(trunks::update, trunks::delete))
         .routes(routes!(trunks::reorder))
         .routes(routes!(audit::list))
+        .routes(routes!(two_factor::status))
+        .routes(routes!(two_factor::setup))
+        .routes(routes!(two_factor::enable))
+        .routes(routes!(two_factor::disable))
+        .routes(routes!(two_factor::set_policy))
         .routes(routes!(trunks::presets))
         .routes(routes!(trunks::rewrite_preview))
         .routes(routes!(dial_rules::get, dial_rules::put))

@@ -15,6 +15,7 @@ pub mod crm;
 pub mod probe;
 pub mod settings;
 pub mod telephony;
+pub mod two_factor;
 pub mod trunks;
 
 /// The project's migrations (root `migrations/`), embedded at compile time.

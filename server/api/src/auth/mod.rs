@@ -1,6 +1,7 @@
 //! Authentication and request protection: sessions, CSRF, the current-user extractors.
 
 pub mod device;
+pub mod two_factor;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -171,11 +172,16 @@ impl FromRequestParts<AppState> for AdminUser {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let cu = CurrentUser::from_request_parts(parts, st).await?;
-        if cu.role.is_admin() {
-            Ok(AdminUser(cu))
-        } else {
-            Err(ApiError::Forbidden)
+        if !cu.role.is_admin() {
+            return Err(ApiError::Forbidden);
         }
+        if crate::routes::two_factor::setup_required(st, &cu).await? {
+            return Err(ApiError::forbidden_code(
+                "two_factor_setup_required",
+                "your organisation requires two-factor sign-in of administrators: set it up on the Security page first",
+            ));
+        }
+        Ok(AdminUser(cu))
     }
 }
 

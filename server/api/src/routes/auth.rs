@@ -99,6 +99,10 @@ pub struct LoginBody {
     pub account: String,
     pub login: String,
     pub password: String,
+    /// The authenticator app's code or a recovery code, when two-factor sign-in is on (the first
+    /// attempt without it answers 401 `two_factor_required`).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// Signs in. Wrong account, login or password all answer the same 401; attempts are throttled per
@@ -137,6 +141,8 @@ pub async fn login(
     let ok = password::verify(b.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(u) if ok && !u.disabled => {
+            // A wrong or missing second factor leaves the attempt counted as a failure.
+            crate::routes::two_factor::second_factor(&st, u.tenant_id, u.id, b.code.as_deref()).await??;
             st.throttle.succeeded(reservation).await?;
             let device = st.devices.issue(u.tenant_id, u.id).await?;
             let (jar, me) = start_session(&st, jar, u.tenant_id, u.id).await?;

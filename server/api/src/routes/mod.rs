@@ -6,6 +6,7 @@ pub mod crm_import;
 pub mod dial_rules;
 pub mod events;
 pub mod trunks;
+pub mod two_factor;
 pub mod groups;
 pub mod health;
 pub mod phone;
