@@ -10,6 +10,8 @@ mod health;
 mod inbound;
 mod probe;
 mod recordings;
+mod roles;
+mod sockets;
 mod telephony;
 mod tenancy;
 mod trunks;

@@ -5,6 +5,9 @@ pub mod error;
 pub mod json;
 pub mod routes;
 pub mod sip;
+pub mod sockets;
+
+pub use sockets::SocketsConfig;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,6 +107,7 @@ pub struct ApiConfig {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub asterisk: callbase_telephony::AsteriskConfig,
+    pub sockets: SocketsConfig,
 }
 
 /// Everything a handler can reach. Cheap to clone.
@@ -124,6 +128,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Open `/sip` sockets, to close a phone when its user loses telephony.
     pub phones: sip::PhoneSockets,
+    /// Caps and revocation of the `/events` and `/sip` sockets (across replicas).
+    pub sockets: sockets::Sockets,
 }
 
 impl AppState {
@@ -146,7 +152,11 @@ impl AppState {
             cfg.auth.account_failure_threshold,
             cfg.auth.ip_failure_threshold,
         );
+        let sockets = sockets::Sockets::new(cfg.sockets.clone(), redis.clone());
+        sockets.listen(redis_client.clone());
         Self {
+            phones: sip::PhoneSockets::new(sockets.clone()),
+            sockets,
             cfg: Arc::new(cfg),
             db,
             redis,
@@ -157,7 +167,6 @@ impl AppState {
             ari,
             ami,
             metrics: metrics_handle(),
-            phones: sip::PhoneSockets::default(),
         }
     }
 }

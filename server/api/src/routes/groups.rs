@@ -13,6 +13,7 @@ use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::users::ensure_an_admin_remains;
+use crate::sockets::Close;
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -116,9 +117,14 @@ pub async fn patch(
         r => r?,
     };
     ensure_an_admin_remains(&mut tx, &a).await?;
-    let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    let after = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    let members = if after.role != g.role { accounts::group_members(&mut tx, a.tenant_id, id).await? } else { Vec::new() };
     tx.commit().await?;
-    Ok(Json(g.into()))
+    // The members' role changed: their open sockets reconnect to get it.
+    for u in members {
+        st.sockets.revoke_user(a.tenant_id, u, Close::ACCESS_CHANGED).await;
+    }
+    Ok(Json(after.into()))
 }
 
 #[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)),
@@ -132,10 +138,15 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id
     if g.role == Role::Administrator && a.role < Role::Administrator {
         return Err(ApiError::Forbidden);
     }
+    let members = accounts::group_members(&mut tx, a.tenant_id, id).await?;
     accounts::delete_group(&mut tx, a.tenant_id, id).await?;
     ensure_an_admin_remains(&mut tx, &a).await?;
     callbase_db::telephony::forget_group(&mut tx, a.tenant_id, id).await?;
     tx.commit().await?;
+    // Members lose the group's role and masking: their open sockets reconnect.
+    for u in members {
+        st.sockets.revoke_user(a.tenant_id, u, Close::ACCESS_CHANGED).await;
+    }
     // Members who were telephony users only through this group lose telephony.
     crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
     Ok(StatusCode::NO_CONTENT)
