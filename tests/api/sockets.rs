@@ -240,3 +240,45 @@ async fn a_tenants_cap_counts_all_its_users_and_leaves_other_tenants_alone() {
     agent_sockets.pop().unwrap().close(None).await.unwrap();
     let _again = reopens(&agent, "/events").await;
 }
+
+#[tokio::test]
+async fn revocations_and_caps_reach_sockets_on_every_replica() {
+    // Two servers on one PostgreSQL and Redis, as behind a load balancer.
+    let one = TestApp::spawn().await;
+    let two = TestApp::spawn().await;
+    let (admin_on_two, t) = two.new_tenant().await;
+    let sub_group = group_id(&admin_on_two, "Sub-administrator").await;
+    let sub_id = create_user(&admin_on_two, "sofia", &[sub_group]).await["id"].as_i64().unwrap();
+    let sub_on_one = signed_in(&one, &t, "sofia").await;
+    let sub_on_two = signed_in(&two, &t, "sofia").await;
+
+    // The per-user cap counts sockets on both servers.
+    let mut on_one = Vec::new();
+    for _ in 0..5 {
+        on_one.push(open(&sub_on_one, "/events").await);
+    }
+    let (on_two, (code, _)) = open_until_refused(&sub_on_two, "/events", 8).await;
+    assert_eq!((on_two.len(), code), (3, 4429), "5 on one server + 3 on the other = the cap of 8");
+
+    let r = admin_on_two.patch(&format!("/api/users/{sub_id}"), json!({"disabled": true})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for ws in &mut on_one {
+        assert_eq!(closed_with(ws, SOON).await.map(|c| c.0), Some(4401), "the other server's sockets close too");
+    }
+}
+
+#[tokio::test]
+async fn a_socket_whose_session_vanished_closes_on_its_next_check_even_without_a_message() {
+    let app = TestApp::spawn_with(&[("CALLBASE__SOCKETS__REVALIDATE_SECS", "1")]).await;
+    let (admin, _) = app.new_tenant().await;
+    let mut events = open(&admin, "/events").await;
+    assert_eq!(closed_with(&mut events, A_WHILE).await, None);
+    // As if the logout's message were lost: only the session key goes.
+    use sha2::Digest;
+    let key = format!("cb:sess:{}", hex::encode(sha2::Sha256::digest(admin.cookie("cb_session").unwrap().as_bytes())));
+    let client = redis::Client::open(env("CALLBASE__REDIS__URL")).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let deleted: i64 = redis::cmd("DEL").arg(&key).query_async(&mut c).await.unwrap();
+    assert_eq!(deleted, 1, "the session key is where the server keeps it");
+    assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4401));
+}
