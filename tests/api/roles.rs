@@ -122,6 +122,15 @@ async fn a_sub_administrator_cannot_touch_an_administrators_telephony_but_manage
     let me = users.as_array().unwrap().iter().find(|u| u["user_id"] == boss).expect("the administrator is still a telephony user");
     assert_eq!((me["extension"].as_str(), me["browser_calls"].as_bool()), (Some("101"), Some(true)));
 
+    // Nor through the auto-provisioning groups: unchecking the group that gave an administrator
+    // telephony would remove it.
+    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [admin_group]})).await.status, StatusCode::OK);
+    let r = sub.put("/api/telephony/provisioning", json!({"group_ids": []})).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    let users = admin.get("/api/telephony/users").await.body;
+    assert!(users.as_array().unwrap().iter().any(|u| u["user_id"] == second_admin), "the administrator keeps the phone the group gave");
+    assert_eq!(admin.get("/api/telephony/provisioning").await.body["group_ids"], json!([admin_group]));
+
     // Agents' telephony is theirs to manage.
     let r = sub.post("/api/telephony/users", json!({"user_id": agent})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -132,5 +141,6 @@ async fn a_sub_administrator_cannot_touch_an_administrators_telephony_but_manage
     let r = admin.post(&format!("/api/telephony/users/{boss}/password"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["sip_password"].is_string());
+    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status, StatusCode::OK);
     assert_eq!(admin.post("/api/telephony/users", json!({"user_id": second_admin})).await.status, StatusCode::CREATED);
 }

@@ -401,6 +401,11 @@ pub async fn put_provisioning(
         return Err(ApiError::unprocessable("unknown_group", format!("no such access group: {unknown:?}")));
     }
     let synced = provision::sync_groups(&mut tx, a.tenant_id, &account).await.map_err(provision_error)?;
+    // Unchecking a group must not be a sub-administrator's way to remove an administrator's phone
+    // (the transaction is dropped, nothing changes).
+    for u in &synced.removed {
+        check_touchable(&mut tx, &a, u.user_id).await?;
+    }
     let s = repo::state(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
     let ended: Vec<String> = synced
