@@ -14,6 +14,8 @@ mod inbound;
 mod inputs;
 mod probe;
 mod recordings;
+mod roles;
+mod sockets;
 mod telephony;
 mod tenancy;
 mod trunks;

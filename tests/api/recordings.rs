@@ -18,7 +18,7 @@ use callbase_tests::calls::{agent_with_trunk, sipp_call_talking};
 
 use crate::calls::wait_result;
 
-fn store() -> ObjectStore {
+pub(crate) fn store() -> ObjectStore {
     ObjectStore::new(&settings(&[]).s3)
 }
 
@@ -127,7 +127,7 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
 }
 
 /// Inserts a finished call with a stored recording of `bytes` (uploaded to S3) for `tenant`.
-async fn stored_call(tenant: i64, number: &str, started: OffsetDateTime, bytes: &[u8], held: bool) -> (Uuid, String) {
+pub(crate) async fn stored_call(tenant: i64, number: &str, started: OffsetDateTime, bytes: &[u8], held: bool) -> (Uuid, String) {
     let id = Uuid::new_v4();
     let key = callbase_telephony::recording::new_key(callbase_core_tenant(tenant));
     store().put(&key, bytes.to_vec(), "audio/mpeg").await.unwrap();

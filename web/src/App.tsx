@@ -4,6 +4,8 @@ import type { Me } from './api/types';
 import { isAdminRole } from './api/types';
 import { Alert } from './components/Alert';
 import { AppFrame } from './components/AppFrame';
+import { SocketNotice } from './components/SocketNotice';
+import { onSocketNotice } from './api/events';
 import { explain, msg, say, type Msg } from './errors';
 import { getLang, onLangChange, t, type MessageKey } from './i18n';
 import { GroupsPage } from './pages/groups/GroupsPage';
@@ -81,6 +83,24 @@ export function App() {
     };
   }, []);
 
+  // The server closed a live socket: the session ended (to the login page, explained) or the
+  // user's role changed (the menu follows).
+  useEffect(
+    () =>
+      onSocketNotice((n) => {
+        if (n.kind === 'session_ended' && meRef.current) {
+          api.me().then(setMe, (e) => {
+            if (isApiError(e) && e.status === 401) {
+              setSessionEnded(true);
+              setMe(null);
+            }
+          });
+        }
+        if (n.kind === 'access_changed' && meRef.current) api.me().then(setMe, () => undefined);
+      }),
+    [],
+  );
+
   const resolution = me === undefined ? null : resolveRoute(path, me);
   useEffect(() => {
     if (resolution?.kind === 'redirect') navigate(resolution.path, true);
@@ -140,6 +160,7 @@ export function App() {
   };
   return (
     <AppFrame me={session} route={resolution.route} onLogout={logout}>
+      <SocketNotice />
       {logoutError && <Alert kind="error">{say(logoutError)}</Alert>}
       {resolution.route === 'home' && <HomePage me={session} />}
       {resolution.route === 'users' && <UsersPage me={session} onSelfChanged={refreshMe} />}

@@ -5,6 +5,9 @@ pub mod error;
 pub mod json;
 pub mod routes;
 pub mod sip;
+pub mod sockets;
+
+pub use sockets::SocketsConfig;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,6 +110,7 @@ pub struct ApiConfig {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub asterisk: callbase_telephony::AsteriskConfig,
+    pub sockets: SocketsConfig,
 }
 
 /// Everything a handler can reach. Cheap to clone.
@@ -129,6 +133,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Open `/sip` sockets, to close a phone when its user loses telephony.
     pub phones: sip::PhoneSockets,
+    /// Caps and revocation of the `/events` and `/sip` sockets (across replicas).
+    pub sockets: sockets::Sockets,
 }
 
 impl AppState {
@@ -152,7 +158,11 @@ impl AppState {
             cfg.auth.ip_failure_threshold,
         );
         let devices = auth::device::Devices::new(redis.clone(), cfg.auth.cookie_secure);
+        let sockets = sockets::Sockets::new(cfg.sockets.clone(), redis.clone());
+        sockets.listen(redis_client.clone());
         Self {
+            phones: sip::PhoneSockets::new(sockets.clone()),
+            sockets,
             cfg: Arc::new(cfg),
             db,
             redis,
@@ -164,7 +174,6 @@ impl AppState {
             ari,
             ami,
             metrics: metrics_handle(),
-            phones: sip::PhoneSockets::default(),
         }
     }
 }

@@ -7,10 +7,6 @@
 //! with someone else's SIP credentials. Sockets are registered per user so that removing or
 //! disabling a telephony user (or turning telephony off) closes their phone at once.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -23,51 +19,29 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
+use crate::sockets::Kind;
 use crate::AppState;
 
-/// Open `/sip` sockets by user, so they can be closed from elsewhere.
-#[derive(Clone, Default)]
+/// Open `/sip` sockets: closing a user's or a tenant's phones reaches every server replica
+/// (`crate::sockets`).
+#[derive(Clone)]
 pub struct PhoneSockets {
-    next: Arc<AtomicU64>,
-    open: Arc<Mutex<HashMap<(TenantId, UserId), Vec<(u64, watch::Sender<bool>)>>>>,
+    sockets: crate::sockets::Sockets,
 }
 
 impl PhoneSockets {
-    fn register(&self, tenant: TenantId, user: UserId) -> (u64, watch::Receiver<bool>) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = watch::channel(false);
-        self.open.lock().expect("phone socket map").entry((tenant, user)).or_default().push((id, tx));
-        (id, rx)
+    pub fn new(sockets: crate::sockets::Sockets) -> Self {
+        Self { sockets }
     }
 
-    fn unregister(&self, tenant: TenantId, user: UserId, id: u64) {
-        let mut open = self.open.lock().expect("phone socket map");
-        if let Some(v) = open.get_mut(&(tenant, user)) {
-            v.retain(|(i, _)| *i != id);
-            if v.is_empty() {
-                open.remove(&(tenant, user));
-            }
-        }
-    }
-
-    /// Closes every phone socket of a user (on this replica).
+    /// Closes every phone socket of a user (on every replica).
     pub fn close_user(&self, tenant: TenantId, user: UserId) {
-        if let Some(v) = self.open.lock().expect("phone socket map").remove(&(tenant, user)) {
-            for (_, tx) in v {
-                let _ = tx.send(true);
-            }
-        }
+        self.sockets.close_phones_of(tenant, user);
     }
 
     /// Closes every phone socket of a tenant (telephony turned off).
     pub fn close_tenant(&self, tenant: TenantId) {
-        let mut open = self.open.lock().expect("phone socket map");
-        let keys: Vec<_> = open.keys().filter(|(t, _)| *t == tenant).copied().collect();
-        for k in keys {
-            for (_, tx) in open.remove(&k).unwrap_or_default() {
-                let _ = tx.send(true);
-            }
-        }
+        self.sockets.close_phones_of_tenant(tenant);
     }
 }
 
@@ -77,6 +51,11 @@ pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser
     }
     let me = crate::routes::phone::browser_agent(&st, &cu).await?;
     let endpoint = callbase_telephony::agents::web_id(cu.tenant_id, me.user_id);
+    // The cap comes before the Asterisk connection: a refused socket costs Asterisk nothing.
+    let mut reg = match st.sockets.open(Kind::Sip, cu.tenant_id, cu.user_id, &cu.session_token).await? {
+        Ok(reg) => reg,
+        Err(refused) => return Ok(crate::sockets::refuse(ws.protocols(["sip"]), refused)),
+    };
     let target = st.cfg.asterisk.sip_ws_url();
     let mut req = target
         .as_str()
@@ -91,12 +70,23 @@ pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser
             tracing::warn!(error = %e, "cannot reach Asterisk's SIP WebSocket");
             ApiError::Unavailable { code: "asterisk_unavailable", message: "the phone service is unreachable; try again shortly".into() }
         })?;
-    let (id, closed) = st.phones.register(cu.tenant_id, cu.user_id);
-    let phones = st.phones.clone();
-    let (tenant, user) = (cu.tenant_id, cu.user_id);
+    let sockets = st.sockets.clone();
     Ok(ws.protocols(["sip"]).on_upgrade(move |socket| async move {
-        relay(socket, upstream, &endpoint, closed).await;
-        phones.unregister(tenant, user, id);
+        // Revoked (logout, disabled, password or groups changed, telephony removed) on any
+        // replica, or the session gone: the relay closes the phone (4001). Dropping `reg` at the
+        // end unregisters the socket and frees its slot.
+        let (close, closed) = watch::channel(false);
+        let supervise = async {
+            let why = sockets.supervise(&mut reg).await;
+            tracing::info!(code = why.code, reason = why.reason, "closing a phone socket");
+            let _ = close.send(true);
+            std::future::pending::<()>().await
+        };
+        tokio::select! {
+            _ = relay(socket, upstream, &endpoint, closed) => {}
+            _ = supervise => {}
+        }
+        drop(reg);
     }))
 }
 

@@ -80,6 +80,9 @@ pub struct Settings {
     pub http: callbase_api::HttpConfig,
     #[serde(default)]
     pub auth: callbase_api::AuthConfig,
+    /// Caps on `/events` and `/sip` sockets, and how often they re-check their session.
+    #[serde(default)]
+    pub sockets: callbase_api::SocketsConfig,
     pub database: callbase_db::DbConfig,
     pub redis: RedisConfig,
     pub s3: callbase_recordings::S3Config,

@@ -35,6 +35,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
         http: settings.http.clone(),
         auth: settings.auth.clone(),
         asterisk: settings.asterisk.clone(),
+        sockets: settings.sockets.clone(),
     };
     let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, ari, ami);
     Ok(callbase_api::router(state))

@@ -283,3 +283,12 @@ pub async fn user_names(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<std::coll
     let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Members of a group (whose role and masking change with it).
+pub async fn group_members(tx: &mut Tx, tenant: TenantId, group: GroupId) -> sqlx::Result<Vec<UserId>> {
+    sqlx::query_scalar("SELECT user_id FROM memberships WHERE tenant_id = $1 AND group_id = $2")
+        .bind(tenant)
+        .bind(group)
+        .fetch_all(&mut **tx)
+        .await
+}

@@ -80,6 +80,7 @@ export const en = {
     other: 'Too many failed attempts. Try again in {count} seconds.',
   },
   'login.sessionEnded': 'Your session has ended. Sign in again.',
+  'sockets.tooMany': 'Live updates are paused: too many connections are open for you or your organisation. Close other callbase tabs or windows; updates resume by themselves.',
 
   'home.welcome': 'Welcome, {name}',
   'home.account': 'Account: {tenant} ({account})',
@@ -264,6 +265,7 @@ export const en = {
   "phone.reg.registered": "Ready for calls",
   "phone.reg.failed": "Not registered",
   "phone.reg.elsewhere": "Runs in another tab",
+  "phone.tooManySockets": "Too many phone connections are open for you. Close the phone in other tabs, windows or devices, then try again.",
   "phone.collapse": "Hide",
   "phone.expand": "Show",
   "phone.enableSound": "Enable sound for incoming calls",

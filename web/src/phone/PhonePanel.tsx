@@ -160,7 +160,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
           )}
           {reg === 'failed' && (
             <p class="phone__error" role="alert">
-              {snap.regError ?? t('phone.reg.failed')}{' '}
+              {snap.regCode === 'too_many_sockets' ? t('phone.tooManySockets') : (snap.regError ?? t('phone.reg.failed'))}{' '}
               <button type="button" class="btn btn--quiet" onClick={() => void c.start()}>
                 {t('common.retry')}
               </button>

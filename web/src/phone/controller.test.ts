@@ -108,6 +108,19 @@ async function registered() {
 }
 
 describe('PhoneController', () => {
+  it('stops and says so when the server refuses the phone socket as one too many (4429)', async () => {
+    const { c, uas } = setup();
+    await c.start();
+    uas[0].emit('disconnected', { code: 4429, reason: 'too many phone connections for you (at most 3)' });
+    expect(c.snapshot).toMatchObject({ reg: 'failed', regCode: 'too_many_sockets' });
+    expect(uas[0].stopped).toBe(true);
+    await c.start();
+    expect(uas.length).toBe(2);
+    expect(c.snapshot.regCode).toBeUndefined();
+    uas[1].emit('disconnected', { code: 1006, reason: '' });
+    expect(c.snapshot.reg).toBe('connecting');
+  });
+
   it('registers with the rotated password over the same-origin /sip socket', async () => {
     const { c, uas } = setup();
     await c.start();

@@ -7,6 +7,7 @@
  * (`GET /api/phone/status`): JsSIP's own `registered` event only means a 200 OK came back over a
  * socket that may already be stale.
  */
+import { CLOSE_TOO_MANY } from '../api/events';
 import type { NumberPreview, PhoneSession } from '../api/types';
 
 export type RegState = 'off' | 'connecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
@@ -40,6 +41,8 @@ export interface RecentCall {
 export interface PhoneSnapshot {
   reg: RegState;
   regError?: string;
+  /** Why registration failed, when the panel has its own words for it. */
+  regCode?: 'too_many_sockets';
   extension?: string;
   call: CallInfo | null;
   recent: RecentCall[];
@@ -167,7 +170,7 @@ export class PhoneController {
   /** Gets a fresh session (rotated password) and registers. */
   async start(): Promise<void> {
     this.stopped = false;
-    this.set({ reg: 'connecting', regError: undefined });
+    this.set({ reg: 'connecting', regError: undefined, regCode: undefined });
     let s: PhoneSession;
     try {
       s = await this.deps.api.phoneSession();
@@ -186,8 +189,16 @@ export class PhoneController {
     });
     this.ua = ua;
     ua.on('connecting', () => this.snap.reg !== 'registered' && this.set({ reg: 'connecting' }));
-    ua.on('disconnected', () => {
-      if (!this.stopped) this.set({ reg: 'connecting', regError: 'connection to the phone service lost; reconnecting' });
+    ua.on('disconnected', (e: any) => {
+      if (this.stopped || this.ua !== ua) return;
+      if (e?.code === CLOSE_TOO_MANY) {
+        // Over the cap of phone sockets: reconnecting would only be refused again. The user frees
+        // one (another tab or device) and starts again.
+        this.stopUA();
+        this.set({ reg: 'failed', regCode: 'too_many_sockets', regError: e.reason || 'too many phone connections' });
+        return;
+      }
+      this.set({ reg: 'connecting', regError: 'connection to the phone service lost; reconnecting' });
     });
     ua.on('registered', () => void this.confirm());
     ua.on('unregistered', () => !this.stopped && this.set({ reg: 'connecting' }));

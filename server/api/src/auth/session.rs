@@ -29,6 +29,11 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// The Redis key of a session: what sockets remember of the session they were opened with.
+pub fn redis_key(token: &str) -> String {
+    key(token)
+}
+
 fn key(token: &str) -> String {
     format!("cb:sess:{}", hex::encode(Sha256::digest(token.as_bytes())))
 }

@@ -161,6 +161,8 @@ pub async fn logout(
 ) -> ApiResult<(StatusCode, CookieJar)> {
     if let Some(Extension(s)) = session {
         st.sessions.delete(&s.token).await?;
+        // The sockets opened with this session close too, on every replica.
+        st.sockets.revoke_session(s.data.tenant_id, s.data.user_id, &s.token).await;
     }
     Ok((StatusCode::NO_CONTENT, jar.add(auth::removal_cookie(st.cfg.auth.cookie_secure))))
 }

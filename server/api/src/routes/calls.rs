@@ -18,11 +18,15 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::AppState;
 
-/// Turning telephony off deletes the call records; returns the recordings' object keys, to delete
-/// from S3 once the transaction has committed.
+/// Turning telephony off deletes the call records, except those on legal hold (a hold is lifted
+/// only by an administrator); returns the deleted recordings' object keys, to delete from S3 once
+/// the transaction has committed.
 pub async fn forget_all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<String>> {
     let keys: Vec<Option<String>> =
-        sqlx::query_scalar("DELETE FROM calls WHERE tenant_id = $1 RETURNING recording_key").bind(tenant).fetch_all(&mut **tx).await?;
+        sqlx::query_scalar("DELETE FROM calls WHERE tenant_id = $1 AND NOT legal_hold RETURNING recording_key")
+            .bind(tenant)
+            .fetch_all(&mut **tx)
+            .await?;
     Ok(keys.into_iter().flatten().collect())
 }
 

@@ -1,8 +1,9 @@
 //! `/events`: the app's WebSocket. Each socket belongs to one signed-in user; it carries only that
 //! user's tenant's events (the Redis channel is derived from the session, never from the client),
-//! and admin-only events (trunk status) only to administrators and sub-administrators.
+//! and admin-only events (trunk status) only to administrators and sub-administrators. Sockets are
+//! capped and closed when their session ends or the user's access changes (`crate::sockets`).
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 use crate::auth::CurrentUser;
 use crate::routes::crm::Masking;
 use crate::error::{ApiError, ApiResult};
+use crate::sockets::{Kind, Registration};
 use crate::AppState;
 
 /// The Redis pub/sub channel of a tenant's events (replicas fan out through it).
@@ -31,12 +33,32 @@ pub async fn events(
     if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none() {
         return Err(ApiError::Csrf("bad_origin"));
     }
+    // The cap first: a refused socket holds no Redis subscription. The lease also snapshots the
+    // user's revocation epoch, so the role and masking are read again after it: a change racing
+    // the opening is caught by the socket's first check.
+    let reg = match st.sockets.open(Kind::Events, cu.tenant_id, cu.user_id, &cu.session_token).await? {
+        Ok(reg) => reg,
+        Err(refused) => return Ok(crate::sockets::refuse(ws, refused)),
+    };
+    let cu = current(&st, cu).await?;
     let mut pubsub = st.redis_client.get_async_pubsub().await?;
     pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
     let is_admin = cu.role.is_admin();
     let user = cu.user_id.0;
     let masking = masking_of(&st, &cu).await?;
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, is_admin, user, masking)))
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, is_admin, user, masking, reg)))
+}
+
+/// The user's groups and role as they are now.
+async fn current(st: &AppState, mut cu: CurrentUser) -> ApiResult<CurrentUser> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let user = callbase_db::accounts::user_by_id(&mut tx, cu.tenant_id, cu.user_id).await?;
+    let user = user.filter(|u| !u.disabled).ok_or(ApiError::Unauthenticated)?;
+    cu.groups = callbase_db::accounts::user_groups(&mut tx, cu.tenant_id, cu.user_id).await?;
+    tx.commit().await?;
+    cu.role = cu.groups.iter().map(|g| g.2).max().unwrap_or(callbase_core::Role::User);
+    cu.user = user;
+    Ok(cu)
 }
 
 async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking>> {
@@ -49,10 +71,29 @@ async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking
 /// Published to the tenant's channel when the masking settings change: every socket asks again.
 pub const SETTINGS_CHANGED: &str = "crm_settings";
 
-async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, st: AppState, cu: CurrentUser, is_admin: bool, user: i64, mut masking: Option<Masking>) {
+#[allow(clippy::too_many_arguments)]
+async fn forward(
+    mut socket: WebSocket,
+    pubsub: redis::aio::PubSub,
+    st: AppState,
+    cu: CurrentUser,
+    is_admin: bool,
+    user: i64,
+    mut masking: Option<Masking>,
+    mut reg: Registration,
+) {
     let mut messages = pubsub.into_on_message();
+    // The role and group-based masking are fixed for the socket's life: when they change (or the
+    // session ends) the socket is closed, and the client reconnects with what it may see now.
+    let sockets = st.sockets.clone();
+    let supervise = sockets.supervise(&mut reg);
+    tokio::pin!(supervise);
     loop {
         tokio::select! {
+            why = &mut supervise => {
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: why.code, reason: why.reason.into() }))).await;
+                break;
+            }
             msg = messages.next() => {
                 let Some(msg) = msg else { break };
                 let Ok(payload) = msg.get_payload::<String>() else { continue };
@@ -86,8 +127,9 @@ async fn forward(mut socket: WebSocket, pubsub: redis::aio::PubSub, st: AppState
     }
 }
 
-/// The event as a masked user may see it: every number it carries masked. (The masking of a
-/// socket is fixed when it opens; a settings change applies from the next connection.)
+/// The event as a masked user may see it: every number it carries masked. (A change of the masking
+/// settings is read again at once, on the `crm_settings` event; a change of the user's groups
+/// closes the socket.)
 fn mask_numbers(payload: &str, m: &Masking) -> String {
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(payload) else { return payload.to_string() };
     if let Some(o) = v.as_object_mut() {

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::audit::{self, Actor};
 use crate::routes::users::ensure_an_admin_remains;
+use crate::sockets::Close;
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,7 +122,12 @@ pub async fn patch(
     };
     ensure_an_admin_remains(&mut tx, &a).await?;
     let after = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
+    let members = if after.role != g.role { accounts::group_members(&mut tx, a.tenant_id, id).await? } else { Vec::new() };
     tx.commit().await?;
+    // The members' role changed: their open sockets reconnect to get it.
+    for u in members {
+        st.sockets.revoke_user(a.tenant_id, u, Close::ACCESS_CHANGED).await;
+    }
     let shown = |g: &accounts::GroupRow| serde_json::json!({"name": g.name, "role": g.role});
     audit::record(&st, &who, "group.update", &after.name, Some(shown(&g)), Some(shown(&after))).await?;
     Ok(Json(after.into()))
@@ -138,10 +144,15 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
     if g.role == Role::Administrator && a.role < Role::Administrator {
         return Err(ApiError::Forbidden);
     }
+    let members = accounts::group_members(&mut tx, a.tenant_id, id).await?;
     accounts::delete_group(&mut tx, a.tenant_id, id).await?;
     ensure_an_admin_remains(&mut tx, &a).await?;
     callbase_db::telephony::forget_group(&mut tx, a.tenant_id, id).await?;
     tx.commit().await?;
+    // Members lose the group's role and masking: their open sockets reconnect.
+    for u in members {
+        st.sockets.revoke_user(a.tenant_id, u, Close::ACCESS_CHANGED).await;
+    }
     // Members who were telephony users only through this group lose telephony.
     crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
     audit::record(&st, &who, "group.delete", &g.name, Some(serde_json::json!({"name": g.name, "role": g.role})), None).await?;

@@ -467,8 +467,9 @@ pub async fn patch(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<U
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     visible_row(&mut tx, &v, id).await?;
-    if b.legal_hold.is_some() && !v.admin {
-        return Err(ApiError::forbidden_code("admins_only", "only administrators set a legal hold"));
+    // Sub-administrators see every call like administrators, but a hold is an administrator's.
+    if b.legal_hold.is_some() && !(v.admin && cu.role == callbase_core::Role::Administrator) {
+        return Err(ApiError::forbidden_code("admins_only", "only administrators set or lift a legal hold"));
     }
     let (types, results): (Vec<String>, Vec<String>) =
         sqlx::query_as("SELECT call_types, call_results FROM telephony WHERE tenant_id = $1").bind(v.tenant).fetch_one(&mut *tx).await?;
@@ -770,6 +771,12 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
     let results = clean_dictionary(&b.call_results, "call results")?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     viewer(&mut tx, &a).await?;
+    let (days, delete_calls): (i32, bool) =
+        sqlx::query_as("SELECT retention_days, retention_delete_calls FROM telephony WHERE tenant_id = $1").bind(a.tenant_id).fetch_one(&mut *tx).await?;
+    if (days, delete_calls) != (b.retention_days, b.retention_delete_calls) {
+        // Retention deletes recordings and records: an administrator's decision.
+        crate::routes::telephony::administrators_only(&a, "change retention")?;
+    }
     let groups: Vec<GroupId> = b.record_group_ids.iter().map(|g| GroupId(*g)).collect();
     if let Err(unknown) = callbase_db::accounts::check_groups(&mut tx, a.tenant_id, &groups).await? {
         return Err(ApiError::unprocessable("unknown_group", format!("no such access group: {unknown:?}")));

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use callbase_core::{GroupId, TenantId, UserId};
+use callbase_core::{GroupId, Role, TenantId, UserId};
 use callbase_db::accounts;
 use callbase_db::telephony::{self as repo, TelUserRow};
 use callbase_telephony::agents;
@@ -88,6 +88,28 @@ fn provision_error(e: ProvisionError) -> ApiError {
         ProvisionError::LoginTaken(l) => ApiError::conflict("sip_login_taken", format!("the SIP login {l} is already used on this platform")),
         ProvisionError::AlreadyTelephonyUser => ApiError::conflict("already_telephony_user", "this user is already a telephony user"),
         ProvisionError::Db(e) => e.into(),
+    }
+}
+
+/// Sub-administrators manage agents' telephony, not administrators': an administrator's SIP
+/// password, extension, devices and telephony user are theirs and other administrators' to change.
+async fn check_touchable(tx: &mut callbase_db::Tx, a: &CurrentUser, user: UserId) -> ApiResult<()> {
+    if a.role == Role::Administrator {
+        return Ok(());
+    }
+    let target = accounts::user_groups(tx, a.tenant_id, user).await?.iter().map(|g| g.2).max().unwrap_or(Role::User);
+    if target == Role::Administrator {
+        return Err(ApiError::forbidden_code("admins_only", "only administrators change an administrator's telephony"));
+    }
+    Ok(())
+}
+
+/// 403 `admins_only` unless the caller is an administrator.
+pub(crate) fn administrators_only(a: &CurrentUser, what: &str) -> ApiResult<()> {
+    if a.role == Role::Administrator {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden_code("admins_only", format!("only administrators {what}")))
     }
 }
 
@@ -182,11 +204,14 @@ pub struct Disabled {
     pub enabled: bool,
 }
 
-/// Turns telephony off after the account name is typed: trunks (un-REGISTERed), telephony users
-/// and their SIP endpoints, dial rules and call records are deleted.
+/// Turns telephony off after the account name is typed (administrators): trunks (un-REGISTERed),
+/// telephony users and their SIP endpoints, dial rules and call records are deleted, except calls
+/// on legal hold, which stay with their recordings until an administrator lifts the hold.
 #[utoipa::path(post, path = "/api/telephony/disable", tag = "telephony", request_body = DisableBody,
-    responses((status = 200, body = Disabled), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Disabled), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<DisableBody>) -> ApiResult<Json<Disabled>> {
+    // It deletes the call records: like retention, an administrator's decision.
+    administrators_only(&a, "turn telephony off")?;
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     if b.confirm_account.trim() != account {
         return Err(ApiError::unprocessable(
@@ -262,6 +287,7 @@ pub async fn create_user(
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     accounts::user_by_id(&mut tx, a.tenant_id, b.user_id).await?.ok_or(ApiError::NotFound)?;
+    check_touchable(&mut tx, &a, b.user_id).await?;
     let n = NewUser {
         user: b.user_id,
         extension: extension.as_deref(),
@@ -299,6 +325,7 @@ pub async fn patch_user(
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     let before = repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
+    check_touchable(&mut tx, &a, user).await?;
     let c = Change { extension: extension.as_deref(), accept_incoming: b.accept_incoming, browser_calls: b.browser_calls };
     let (row, password, ids) =
         provision::change(&mut tx, a.tenant_id, &account, user, &c).await.map_err(provision_error)?.ok_or(ApiError::NotFound)?;
@@ -323,6 +350,8 @@ pub async fn delete_user(State(st): State<AppState>, AdminUser(a): AdminUser, Pa
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
+    repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
+    check_touchable(&mut tx, &a, user).await?;
     let (row, ids) = provision::remove(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     after_commit(&st, &ids, &[agents::web_id(a.tenant_id, user), row.sip_login.clone()]).await;
@@ -337,6 +366,8 @@ pub async fn delete_user(State(st): State<AppState>, AdminUser(a): AdminUser, Pa
 pub async fn new_password(State(st): State<AppState>, AdminUser(a): AdminUser, Path(user): Path<UserId>) -> ApiResult<Json<TelUser>> {
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
+    check_touchable(&mut tx, &a, user).await?;
     let (w, ids) = provision::new_password(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     after_commit(&st, &ids, &[]).await;
@@ -374,6 +405,11 @@ pub async fn put_provisioning(
         return Err(ApiError::unprocessable("unknown_group", format!("no such access group: {unknown:?}")));
     }
     let synced = provision::sync_groups(&mut tx, a.tenant_id, &account).await.map_err(provision_error)?;
+    // Unchecking a group must not be a sub-administrator's way to remove an administrator's phone
+    // (the transaction is dropped, nothing changes).
+    for u in &synced.removed {
+        check_touchable(&mut tx, &a, u.user_id).await?;
+    }
     let s = repo::state(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
     let ended: Vec<String> = synced

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::routes::audit::{self, Actor};
 use crate::routes::User;
+use crate::sockets::Close;
 use crate::AppState;
 
 /// All users of the tenant with their groups.
@@ -135,6 +136,10 @@ pub async fn patch(
     tx.commit().await?;
     if b.disabled == Some(true) || hash.is_some() {
         st.sessions.delete_all_for(a.tenant_id, id).await?;
+        st.sockets.revoke_user(a.tenant_id, id, Close::SESSION_ENDED).await;
+    } else if b.group_ids.is_some() {
+        // New groups: a new role and masking; open sockets reconnect to get them.
+        st.sockets.revoke_user(a.tenant_id, id, Close::ACCESS_CHANGED).await;
     }
     if b.disabled.is_some() || b.group_ids.is_some() || b.name.is_some() {
         crate::routes::telephony::after_user_change(&st, a.tenant_id, Some(id)).await;
