@@ -35,7 +35,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   phoneSetup: 'phone.desk.setup',
   calls: 'calls.title',
   crm: 'crm.title',
-  audit: 'audit.title',
+  audit: 'nav.audit',
   notFound: 'notFound.title',
 };
 
@@ -171,7 +171,7 @@ export function App() {
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
-      {resolution.route === 'audit' && <AuditPage />}
+      {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

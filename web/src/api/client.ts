@@ -20,6 +20,7 @@ import type {
   RecordQuery,
   AuditEntry,
   SecurityAuditEntry,
+  TwoFactorStatus,
   CallFilter,
   CallPage,
   CallPatch,
@@ -226,6 +227,21 @@ export class ApiClient {
   }
   async login(req: LoginRequest): Promise<Me> {
     return this.remember(await this.send<Me>('POST', '/api/auth/login', req));
+  }
+  twoFactorStatus(): Promise<TwoFactorStatus> {
+    return this.request('GET', '/api/auth/two-factor');
+  }
+  twoFactorSetup(): Promise<{ secret: string; otpauth_url: string }> {
+    return this.send('POST', '/api/auth/two-factor/setup');
+  }
+  twoFactorEnable(code: string): Promise<{ recovery_codes: string[] }> {
+    return this.send('POST', '/api/auth/two-factor/enable', { code });
+  }
+  twoFactorDisable(password: string): Promise<void> {
+    return this.send('POST', '/api/auth/two-factor/disable', { password });
+  }
+  setTwoFactorPolicy(requireForAdmins: boolean): Promise<{ require_for_admins: boolean }> {
+    return this.send('PUT', '/api/security/two-factor', { require_for_admins: requireForAdmins });
   }
   async logout(): Promise<void> {
     await this.send<void>('POST', '/api/auth/logout');

@@ -72,6 +72,17 @@ export interface LoginRequest {
   account: string;
   login: string;
   password: string;
+  /** The authenticator app's code or a recovery code (two-factor sign-in). */
+  code?: string;
+}
+
+/** `GET /api/auth/two-factor`. */
+export interface TwoFactorStatus {
+  enabled: boolean;
+  pending: boolean;
+  tenant_requires: boolean;
+  required: boolean;
+  recovery_codes_left: number;
 }
 
 export interface CreateUserRequest {

@@ -4,7 +4,7 @@ import { api, isApiError } from '../api/client';
 import type { Me } from '../api/types';
 import { Alert } from '../components/Alert';
 import { Field } from '../components/Field';
-import { explain, say, type Msg } from '../errors';
+import { explain, msg, say, type Msg } from '../errors';
 import { t, type MessageKey } from '../i18n';
 import { href } from '../router';
 import { checkAccount, checkLogin, hasErrors, validate } from '../validation';
@@ -25,6 +25,9 @@ export function LoginPage({ onLoggedIn, notice }: { onLoggedIn: (me: Me) => void
   const [account, setAccount] = useState(rememberedAccount);
   const [login, setLogin] = useState('');
   const [password, setPassword] = useState('');
+  /** Asked for after a right password when two-factor sign-in is on. */
+  const [askCode, setAskCode] = useState(false);
+  const [code, setCode] = useState('');
   const [errors, setErrors] = useState<Partial<Record<'account' | 'login' | 'password', MessageKey>>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Msg | null>(null);
@@ -49,10 +52,16 @@ export function LoginPage({ onLoggedIn, notice }: { onLoggedIn: (me: Me) => void
     setBusy(true);
     setError(null);
     try {
-      const me = await api.login({ account: account.trim().toLowerCase(), login: login.trim(), password });
+      const me = await api.login({ account: account.trim().toLowerCase(), login: login.trim(), password, ...(askCode ? { code: code.trim() } : {}) });
       onLoggedIn(me);
     } catch (err) {
-      if (isApiError(err) && err.code === 'throttled' && err.retryAfter !== undefined) {
+      if (isApiError(err) && err.code === 'two_factor_required') {
+        setAskCode(true);
+        setError(null);
+      } else if (isApiError(err) && err.code === 'two_factor_invalid') {
+        setCode('');
+        setError(msg('login.codeInvalid'));
+      } else if (isApiError(err) && err.code === 'throttled' && err.retryAfter !== undefined) {
         setWait(err.retryAfter);
         setError(null);
       } else {
@@ -73,6 +82,10 @@ export function LoginPage({ onLoggedIn, notice }: { onLoggedIn: (me: Me) => void
             autoComplete="username" error={errors.login} autoFocus={!!account} />
           <Field id="login-password" label={t('login.password')} type="password" value={password}
             onInput={setPassword} autoComplete="current-password" error={errors.password} />
+          {askCode && (
+            <Field id="login-code" label={t('login.code')} value={code} onInput={setCode}
+              autoComplete="one-time-code" autoFocus hint={t('login.codeHint')} />
+          )}
           {wait > 0 && <Alert kind="error">{t('login.retryIn', { count: wait })}</Alert>}
           {error && <Alert kind="error">{say(error)}</Alert>}
           <button type="submit" class="btn btn--primary btn--wide" disabled={busy || wait > 0}>

@@ -22,6 +22,9 @@ describe('security log', () => {
     const urls: string[] = [];
     vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL) => {
       urls.push(String(input));
+      if (String(input).includes('/two-factor')) {
+        return json(200, { enabled: true, pending: false, tenant_requires: false, required: false, recovery_codes_left: 9 });
+      }
       return json(200, [
         { id: 7, at: '2026-12-03T08:00:00Z', actor_id: 1, actor_login: 'admin', ip: '203.0.113.9', action: 'trunk.update', target: 't1-trk1',
           before: { username: 'old', host: 'sip.example.com' }, after: { username: 'new', host: 'sip.example.com', password_changed: true } },
@@ -29,13 +32,26 @@ describe('security log', () => {
     }));
     render(<AuditPage />, root);
     const text = await waitFor(() => (root.textContent?.includes('trunk.update') ? root.textContent : null), () => root.textContent ?? '');
-    expect(urls[0]).toContain('/api/security/audit?limit=50');
+    expect(urls).toContain('/api/security/audit?limit=50');
+    expect(text).toContain('Recovery codes left: 9');
     expect(text).toContain('admin');
     expect(text).toContain('203.0.113.9');
     expect(text).toContain('username: old');
     expect(text).toContain('username: new');
     expect(text).toContain('password_changed: true');
     expect(root.textContent).not.toContain('Older entries');
+  });
+
+  it('a sub-administrator sees the two-factor card but not the log', async () => {
+    const urls: string[] = [];
+    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL) => {
+      urls.push(String(input));
+      return json(200, { enabled: false, pending: false, tenant_requires: true, required: true, recovery_codes_left: 0 });
+    }));
+    render(<AuditPage isAdministrator={false} />, root);
+    const text = await waitFor(() => (root.textContent?.includes('requires it') ? root.textContent : null), () => root.textContent ?? '');
+    expect(text).toContain('Set up');
+    expect(urls.some((u) => u.includes('/api/security/audit'))).toBe(false);
   });
 
   it('describes values compactly', () => {

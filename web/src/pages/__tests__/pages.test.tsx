@@ -122,6 +122,32 @@ describe('LoginPage', () => {
     expect(button('Войти').disabled).toBe(true);
   });
 
+  it('asks for the authenticator code after a right password, and sends it with the password', async () => {
+    const bodies: unknown[] = [];
+    serve((_m, _u, body) => {
+      bodies.push(body);
+      const b = body as { code?: string };
+      if (!b.code) return json(401, { code: 'two_factor_required', message: 'enter the code' });
+      if (b.code === '111111') return json(401, { code: 'two_factor_invalid', message: 'wrong' });
+      return json(200, ME);
+    });
+    const done = vi.fn();
+    render(<LoginPage onLoggedIn={done} />, root);
+    await type('#login-account', 'demo');
+    await type('#login-login', 'admin');
+    await type('#login-password', 'correct horse');
+    await submit();
+    expect(root.querySelector('#login-code')).toBeTruthy();
+    expect(root.querySelector('[role=alert]')).toBeNull();
+    await type('#login-code', '111111');
+    await submit();
+    expect(root.querySelector('[role=alert]')!.textContent).toContain('That code is wrong or was already used');
+    await type('#login-code', '654321');
+    await submit();
+    expect(done).toHaveBeenCalledWith(ME);
+    expect(bodies[2]).toEqual({ account: 'demo', login: 'admin', password: 'correct horse', code: '654321' });
+  });
+
   it('hands the signed-in user over', async () => {
     serve(() => json(200, ME));
     const done = vi.fn();

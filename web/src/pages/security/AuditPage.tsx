@@ -4,6 +4,7 @@ import type { SecurityAuditEntry } from '../../api/types';
 import { Alert } from '../../components/Alert';
 import { explain, say, type Msg } from '../../errors';
 import { t } from '../../i18n';
+import { TwoFactorCard } from './TwoFactorCard';
 
 const PAGE = 50;
 
@@ -18,8 +19,9 @@ export function describe(v: unknown): string {
     .join('; ');
 }
 
-/** The security audit log (administrators): who changed what, when, from where, before → after. */
-export function AuditPage() {
+/** Security: the admin's two-factor sign-in and, for administrators, the tenant's requirement and
+ * the audit log (who changed what, when, from where, before → after). */
+export function AuditPage({ isAdministrator = true }: { isAdministrator?: boolean }) {
   const [entries, setEntries] = useState<SecurityAuditEntry[] | null>(null);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<Msg | null>(null);
@@ -35,14 +37,17 @@ export function AuditPage() {
     }
   }
   useEffect(() => {
-    void load();
-  }, []);
+    if (isAdministrator) void load();
+  }, [isAdministrator]);
 
   return (
     <section class="page">
       <div class="page__head">
-        <h1>{t('audit.title')}</h1>
+        <h1>{t('nav.audit')}</h1>
       </div>
+      <TwoFactorCard isAdministrator={isAdministrator} />
+      {!isAdministrator ? null : (<>
+      <h2>{t('audit.title')}</h2>
       <p class="muted">{t('audit.intro')}</p>
       {error && <Alert kind="error">{say(error)}</Alert>}
       {!entries && !error && <p aria-busy="true">{t('app.loading')}</p>}
@@ -80,6 +85,7 @@ export function AuditPage() {
           {t('audit.more')}
         </button>
       )}
+      </>)}
     </section>
   );
 }
