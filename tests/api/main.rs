@@ -10,6 +10,7 @@ mod health;
 mod inbound;
 mod probe;
 mod recordings;
+mod sweep;
 mod telephony;
 mod tenancy;
 mod trunks;
