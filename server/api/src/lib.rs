@@ -1,6 +1,7 @@
 //! The HTTP edge of callbase: the only crate that knows axum.
 
 pub mod auth;
+pub mod edge;
 pub mod error;
 pub mod json;
 pub mod routes;
@@ -202,7 +203,14 @@ struct ApiDoc;
 
 /// The OpenAPI document generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_parts().1
+}
+
+/// The API routes and their document, with the errors every route shares added to each operation.
+fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api_router().split_for_parts();
+    utoipa::Modify::modify(&edge::EdgeResponses, &mut doc);
+    (router, doc)
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
@@ -359,13 +367,14 @@ pub type App = Router;
 
 /// Builds the whole HTTP app.
 pub fn router(st: AppState) -> Router {
-    let (api, openapi) = api_router().split_for_parts();
+    let (api, openapi) = api_parts();
     let openapi = Arc::new(openapi);
     let api = api
         .route("/api/openapi.json", get(move || async move { Json((*openapi).clone()) }))
         .route("/api/{*rest}", any(api_not_found))
         .route("/events", get(routes::events::events))
         .route("/sip", get(sip::sip))
+        .layer(middleware::map_response(edge::json_rejections))
         .layer(middleware::from_fn_with_state(st.clone(), auth::protect));
 
     let mut app = Router::new()

@@ -49,7 +49,7 @@ pub struct TransferBody {
 /// Blind transfer of the caller's running call: they leave, the other party is connected to the
 /// target.
 #[utoipa::path(post, path = "/api/calls/{call_id}/transfer", tag = "phone", params(("call_id" = String, Path)), request_body = TransferBody,
-    responses((status = 202), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn transfer(State(st): State<AppState>, cu: CurrentUser, Path(call_id): Path<Uuid>, ApiJson(b): ApiJson<TransferBody>) -> ApiResult<StatusCode> {
     let target = b.target.trim().to_string();
     if target.is_empty() || target.len() > 32 {
@@ -88,7 +88,8 @@ pub struct CallbackStarted {
 /// Click-to-call for desk-phone users: the agent's own phone rings first, then the number is
 /// dialled through the first trunk. The dial rules apply before anything rings.
 #[utoipa::path(post, path = "/api/calls/callback", tag = "phone", request_body = CallbackBody,
-    responses((status = 202, body = CallbackStarted), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = CallbackStarted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): ApiJson<CallbackBody>) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
     crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;

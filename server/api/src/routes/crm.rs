@@ -632,7 +632,7 @@ pub async fn list_records(State(st): State<AppState>, cu: CurrentUser, Path(id):
 /// CSV of the current filtered, sorted view (every page; at most 100 000 rows). Cells that a
 /// spreadsheet would run as formulas are neutralised; masked users get masked numbers.
 #[utoipa::path(get, path = "/api/crm/tables/{id}/export.csv", tag = "crm", params(("id" = i64, Path), ListParams),
-    responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let t = table_or_404(&mut tx, cu.tenant_id, id).await?;

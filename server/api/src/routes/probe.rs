@@ -63,7 +63,7 @@ pub struct HistoryQuery {
 }
 
 /// The trunk path's probe results (oldest first) and the alert, if the probe is failing.
-#[utoipa::path(get, path = "/api/telephony/probe", tag = "telephony", params(HistoryQuery), responses((status = 200, body = ProbeHistory)))]
+#[utoipa::path(get, path = "/api/telephony/probe", tag = "telephony", params(HistoryQuery), responses((status = 200, body = ProbeHistory), (status = 422, body = ErrorBody)))]
 pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQuery(q): ApiQuery<HistoryQuery>) -> ApiResult<Json<ProbeHistory>> {
     let hours = q.hours.unwrap_or(24);
     if !(1..=168).contains(&hours) {

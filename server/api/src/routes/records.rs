@@ -368,7 +368,7 @@ pub fn csv_cell(v: &str) -> String {
 
 /// The filtered call records as CSV (at most 100 000 rows).
 #[utoipa::path(get, path = "/api/calls/export.csv", tag = "calls", params(Filter),
-    responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQuery<Filter>) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
