@@ -49,6 +49,8 @@ enum Kind {
     Account,
     /// The CRM record's (and the call's) phone number.
     Phone,
+    /// An entry of the security audit log (a page cursor).
+    AuditEntry,
 }
 use Kind::*;
 
@@ -88,6 +90,7 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
 const QUERY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("*", "call_id", Call, Shape::Plain),
     ("*", "user_id", User, Shape::Plain),
+    ("/api/security/audit", "before_id", AuditEntry, Shape::Plain),
     ("/api/calls", "number", Phone, Shape::Plain),
     ("/api/calls/export.csv", "number", Phone, Shape::Plain),
     ("/api/crm/lookup", "number", Phone, Shape::Plain),
@@ -230,6 +233,11 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&imp, "import");
     ids.insert(CrmImport, imp.body["id"].clone());
+
+    // Creating all this was audited: the newest entry pages back into B's log.
+    let log = admin.get("/api/security/audit?limit=1").await;
+    ok(&log, "audit log");
+    ids.insert(AuditEntry, log.body[0]["id"].clone());
 
     // A finished call of the user's with a stored recording (as the Stasis worker and the uploader
     // leave it), linked to the record.

@@ -128,6 +128,25 @@ mod tests {
         check_value(&mut String::new(), &v).err().map(|e| e.to_string())
     }
 
+    /// Handlers take JSON and query strings only through `ApiJson`/`ApiQuery`, or their text would
+    /// skip the control-character check (and their rejections would be axum's plain text).
+    #[test]
+    fn no_handler_takes_axums_json_or_query_directly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![dir.join("lib.rs"), dir.join("sip.rs")];
+        files.extend(std::fs::read_dir(dir.join("routes")).unwrap().map(|e| e.unwrap().path()));
+        // `Json(b): Json<…>` or `Query(q): Query<…>` as an argument (ApiJson/ApiQuery do not match).
+        let direct = regex::Regex::new(r"(^|[^A-Za-z_])(Json|Query)\(\w+\):").unwrap();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                assert!(!direct.is_match(line), "{}:{}: take it with ApiJson/ApiQuery: {line}", f.display(), n + 1);
+            }
+        }
+        assert!(direct.is_match("fn x(Query(q): Query<X>)") && direct.is_match("axum::Json(b): axum::Json<B>"));
+        assert!(!direct.is_match("ApiQuery(q): ApiQuery<X>") && !direct.is_match("Ok(axum::Json(v)) => v"));
+    }
+
     #[test]
     fn control_characters_are_found_at_any_depth_and_named() {
         assert_eq!(code_and_message(json!({"note": "two\nlines", "n": 1, "ok": [true, null]})), None);

@@ -2,7 +2,7 @@
 //! masking, retention, legal hold, fraud limits) with who, when, from where, before → after.
 //! Written by the routes that make the changes ([`record`]); read-only for administrators.
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
 use callbase_core::{Role, TenantId, UserId};
@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{ClientIp, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::ApiQuery;
 use crate::AppState;
 
 /// Who is making a change, and from where: taken with the request (`CurrentUser` + `ClientIp`).
@@ -71,6 +72,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries older than this id (the last id of the previous page).
     pub before_id: Option<i64>,
@@ -81,7 +83,7 @@ pub struct AuditQuery {
 /// The tenant's security audit log, newest first (administrators only).
 #[utoipa::path(get, path = "/api/security/audit", tag = "security", params(AuditQuery), responses(
     (status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, cu: CurrentUser, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
     if cu.role != Role::Administrator {
         return Err(ApiError::Forbidden);
     }
