@@ -5,6 +5,7 @@ mod auth;
 mod calls;
 mod crm;
 mod dial_rules;
+mod fraud;
 mod groups;
 mod health;
 mod inbound;

@@ -80,6 +80,8 @@ pub struct Settings {
     pub http: callbase_api::HttpConfig,
     #[serde(default)]
     pub auth: callbase_api::AuthConfig,
+    #[serde(default)]
+    pub limits: callbase_api::limits::LimitsConfig,
     pub database: callbase_db::DbConfig,
     pub redis: RedisConfig,
     pub s3: callbase_recordings::S3Config,

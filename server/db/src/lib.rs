@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
 pub mod crm;
+pub mod fraud;
 pub mod probe;
 pub mod settings;
 pub mod telephony;

@@ -5,6 +5,7 @@ pub mod ami;
 pub mod agents;
 pub mod ari;
 pub mod calls;
+pub mod fraud;
 pub mod probe;
 pub mod provision;
 pub mod recording;

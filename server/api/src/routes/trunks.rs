@@ -187,6 +187,13 @@ async fn apply(st: &AppState, id: &str, password_changed: bool) -> Result<(), St
     Ok(())
 }
 
+/// Every trunk change reloads Asterisk's PJSIP modules (for all tenants): at most
+/// `limits.trunk_changes_per_minute` per tenant, then 429 `rate_limited` with `Retry-After`.
+async fn change_allowed(st: &AppState, tenant: TenantId) -> ApiResult<()> {
+    let limit = st.cfg.limits.trunk_changes_per_minute;
+    crate::limits::hit(&st.redis, &format!("cb:rl:trunks:{tenant}"), limit, 60, "trunk changes").await
+}
+
 async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
     let mut r = st.redis.clone();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -208,9 +215,10 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 }
 
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
-    (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     let password = v.password.clone().ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -239,7 +247,7 @@ pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson
 }
 
 #[utoipa::path(patch, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), request_body = TrunkBody, responses(
-    (status = 200, body = Trunk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 200, body = Trunk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn update(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
@@ -247,6 +255,7 @@ pub async fn update(
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<Json<Trunk>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
@@ -274,9 +283,10 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
-    (status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 204), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     remove(&st, a.tenant_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
