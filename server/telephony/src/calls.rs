@@ -895,18 +895,19 @@ async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, targe
         Ok(Routed::External { direction, e164, dial }) => {
             let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
             let attempt = fraud::Attempt { tenant: call.tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
-            if let Err(refused) = guard(&call.ctx).check_destination(&attempt).await {
-                tracing::info!(call.id = %call.id, reason = %refused, "transfer target refused");
-                call.hangup(other).await;
-                return None;
-            }
-            match dial_out(call, &t, &dial, other, bridge, rx).await {
-            DialOutcome::Answered(leg) => {
-                call.delete(&format!("channels/{other}/ring")).await;
-                call.publish("answered", None).await;
-                Some(leg)
-            }
-            _ => None,
+            match guard(&call.ctx).check_destination(&attempt).await {
+                Err(refused) => {
+                    tracing::info!(call.id = %call.id, reason = %refused, "transfer target refused by the fraud guard");
+                    None
+                }
+                Ok(()) => match dial_out(call, &t, &dial, other, bridge, rx).await {
+                    DialOutcome::Answered(leg) => {
+                        call.delete(&format!("channels/{other}/ring")).await;
+                        call.publish("answered", None).await;
+                        Some(leg)
+                    }
+                    _ => None,
+                },
             }
         }
         Err(refusal) => {

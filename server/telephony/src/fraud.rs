@@ -41,6 +41,9 @@ pub enum Refused {
     TenantConcurrent { limit: i32 },
     #[error("this user already has {limit} calls in progress")]
     UserConcurrent { limit: i32 },
+    /// The limits or the live-call counters could not be read: the guard fails closed.
+    #[error("the call limits could not be checked; try again")]
+    Unavailable,
 }
 
 impl Refused {
@@ -52,6 +55,7 @@ impl Refused {
             Refused::CallsPerMinute { .. } => "calls_per_minute",
             Refused::MinutesPerDay { .. } => "minutes_per_day",
             Refused::TenantConcurrent { .. } | Refused::UserConcurrent { .. } => "concurrent_calls",
+            Refused::Unavailable => "fraud_guard_unavailable",
         }
     }
 }
@@ -90,19 +94,17 @@ impl Guard {
             Err(e) => {
                 // Fail closed: without the limits no call goes out.
                 tracing::error!(error = %e, tenant.id = %a.tenant, "cannot read the fraud limits");
-                return Err(Refused::TenantConcurrent { limit: 0 });
+                return Err(Refused::Unavailable);
             }
         };
-        if let Err(r) = self.check(a, &s).await {
-            return Err(r);
-        }
+        self.check(a, &s).await?;
         self.take_slot(a, &s).await
     }
 
     /// The checks of a number alone (permission and country), for transfers of a call already
     /// counted.
     pub async fn check_destination(&self, a: &Attempt<'_>) -> Result<(), Refused> {
-        let s = self.settings(a.tenant).await.map_err(|_| Refused::TenantConcurrent { limit: 0 })?;
+        let s = self.settings(a.tenant).await.map_err(|_| Refused::Unavailable)?;
         self.destination(a, &s).await
     }
 
@@ -123,7 +125,7 @@ impl Guard {
             self.alert(a.tenant, "international_not_permitted", "blocked", &msg, Some(u.user_id), Some(&code), &format!("u{}", u.user_id), 600).await;
             return Err(Refused::InternationalNotPermitted);
         }
-        if !s.allowed_countries.iter().any(|c| *c == code) {
+        if !s.allowed_countries.contains(&code) {
             let msg = format!("{} called country code +{code} for the first time: allow the country for calls to it to go out", who(a.user));
             self.alert(a.tenant, "country_not_allowed", "blocked", &msg, a.user.map(|u| u.user_id), Some(&code), &code, 3600).await;
             return Err(Refused::CountryNotAllowed { code });
@@ -205,7 +207,7 @@ impl Guard {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(error = %e, "cannot count live calls");
-                return Err(Refused::TenantConcurrent { limit: s.max_calls_tenant });
+                return Err(Refused::Unavailable);
             }
         };
         match full {
