@@ -235,6 +235,8 @@ export interface DialRules {
   mobile_prefixes: string[];
   short_rules: string[];
   blocked_country_codes: string[];
+  /** Premium-rate ranges allowed explicitly (E.164 prefixes without '+', e.g. `7809`); refused otherwise. */
+  allowed_premium?: string[];
   allowed: Record<DialDirection, boolean>;
 }
 

@@ -362,6 +362,7 @@ export const en = {
   "dial.localLength": "Local number length",
   "dial.shortRules": "Short numbers dialled as they are (_XXX patterns)",
   "dial.blocked": "Blocked country codes",
+  "dial.allowedPremium": "Premium ranges allowed (refused by default: 8-809, +1 900, 09…)",
   "dial.allowed": "Allowed directions",
   "dial.dir.internal": "Internal (extensions)",
   "dial.dir.local": "Local",

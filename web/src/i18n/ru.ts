@@ -374,6 +374,7 @@ export const ru: Dictionary = {
   "dial.localLength": "Длина местного номера",
   "dial.shortRules": "Короткие номера без изменений (шаблоны _XXX)",
   "dial.blocked": "Запрещённые коды стран",
+  "dial.allowedPremium": "Разрешённые платные номера (по умолчанию запрещены: 8-809, +1 900, 09…)",
   "dial.allowed": "Разрешённые направления",
   "dial.dir.internal": "Внутренние (добавочные)",
   "dial.dir.local": "Местные",
