@@ -8,6 +8,7 @@ mod calls;
 mod crm;
 mod dial_rules;
 mod edge;
+mod fraud;
 mod groups;
 mod headers;
 mod health;

@@ -37,6 +37,11 @@ async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_lates
     let r = a.put("/api/telephony/probe", json!({"probe_number": "99 99"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["code"], "invalid_probe_number");
+    // The carrier's echo number is a short number: the dial rules must allow it (they decide every
+    // number the platform dials, the probe's too).
+    let mut rules = a.get("/api/telephony/dial-rules").await.body;
+    rules["short_rules"] = json!(["9999"]);
+    assert_eq!(a.put("/api/telephony/dial-rules", rules).await.status, StatusCode::OK);
     let r = a.put("/api/telephony/probe", json!({"probe_number": " 9999 "})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["probe_number"], "9999");

@@ -48,6 +48,7 @@ up() {
 
     # The server with the workers the phone needs.
     CALLBASE__WORKERS__STASIS=true CALLBASE__WORKERS__REGISTRATION_MONITOR=true \
+        CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000 \
         CALLBASE__WORKERS__RECONCILE_SECS=5 CALLBASE__ASTERISK__SIP_PUBLIC_HOST="$SIP_BIND" \
         app_up
 }

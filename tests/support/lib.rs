@@ -58,6 +58,10 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
     // The recordings uploader works across tenants: only the recordings tests run it.
     vars.insert("CALLBASE__WORKERS__RECORDINGS".into(), "false".into());
+    // Tests sign up many tenants and change trunks quickly from one client IP; the rate-limit
+    // tests set these back to the production defaults.
+    vars.insert("CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR".into(), "100000".into());
+    vars.insert("CALLBASE__LIMITS__TRUNK_CHANGES_PER_MINUTE".into(), "100000".into());
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
     }

@@ -41,6 +41,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("too many failed attempts; try again in {retry_after} s")]
     Throttled { retry_after: u64 },
+    /// A rate limit (`limits.rs`): 429 `rate_limited` with `Retry-After`.
+    #[error("{message}")]
+    RateLimited { retry_after: u64, message: String },
     /// A dependency (Asterisk) refused or did not answer; nothing was changed.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
@@ -91,6 +94,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             ApiError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, *code),
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
@@ -99,7 +103,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { code: code.to_string(), message: self.to_string() };
         let mut resp = (status, Json(body)).into_response();
-        if let ApiError::Throttled { retry_after } = self {
+        if let ApiError::Throttled { retry_after } | ApiError::RateLimited { retry_after, .. } = self {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod edge;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod routes;
 pub mod sip;
 pub mod sockets;
@@ -110,6 +111,7 @@ impl Default for AuthConfig {
 pub struct ApiConfig {
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    pub limits: limits::LimitsConfig,
     pub asterisk: callbase_telephony::AsteriskConfig,
     pub sockets: SocketsConfig,
 }
@@ -197,7 +199,7 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "security"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -214,7 +216,7 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, telephony, trunks, two_factor, users};
+    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, security, telephony, trunks, two_factor, users};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -260,6 +262,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::get_settings, records::put_settings))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
         .routes(routes!(probe::history, probe::put_settings))
+        .routes(routes!(security::get_settings, security::put_settings))
+        .routes(routes!(security::alerts))
+        .routes(routes!(security::allow_country))
+        .routes(routes!(security::disallow_country))
         .routes(routes!(crm::list_tables, crm::create_table))
         .routes(routes!(crm::patch_table, crm::delete_table))
         .routes(routes!(crm::create_field))

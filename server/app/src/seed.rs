@@ -53,6 +53,8 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
     if callbase_db::telephony::get_user(&mut tx, tenant.id, admin.id).await?.is_none() {
         let n = callbase_telephony::provision::NewUser { user: admin.id, extension: Some("101"), accept_incoming: true, browser_calls: true, manual: true };
         callbase_telephony::provision::add(&mut tx, tenant.id, DEMO_ACCOUNT, &n).await?;
+        // As when an administrator turns telephony on: 101 may call abroad, the agents may not.
+        callbase_db::telephony::set_international(&mut tx, tenant.id, admin.id, true).await?;
     }
     callbase_db::telephony::set_auto_groups(&mut tx, tenant.id, &[agent_group.id])
         .await?

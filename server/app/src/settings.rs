@@ -83,6 +83,8 @@ pub struct Settings {
     /// Caps on `/events` and `/sip` sockets, and how often they re-check their session.
     #[serde(default)]
     pub sockets: callbase_api::SocketsConfig,
+    #[serde(default)]
+    pub limits: callbase_api::limits::LimitsConfig,
     pub database: callbase_db::DbConfig,
     pub redis: RedisConfig,
     pub s3: callbase_recordings::S3Config,

@@ -34,6 +34,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
+        limits: settings.limits.clone(),
         asterisk: settings.asterisk.clone(),
         sockets: settings.sockets.clone(),
     };

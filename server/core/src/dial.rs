@@ -4,7 +4,8 @@
 //!
 //! Order of decisions: characters → internal extension → short-number rules (`_XXXX`) →
 //! normalisation to E.164 → classification (local, mobile, national, international) → blocked
-//! country codes → allowed directions. The per-trunk N/M rewrite ([`crate::sip::TrunkRewrite`])
+//! country codes → premium-rate and high-cost ranges ([`PREMIUM_RANGES`], denied unless the
+//! administrator allowed the range) → allowed directions. The per-trunk N/M rewrite ([`crate::sip::TrunkRewrite`])
 //! is applied last, by the caller, to [`Routed::dial`].
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,11 @@ pub struct DialRules {
     pub short_rules: Vec<String>,
     /// Country codes (E.164, without '+') no call may reach.
     pub blocked_country_codes: Vec<String>,
+    /// Premium-rate or high-cost ranges ([`PREMIUM_RANGES`]) the administrator explicitly allows:
+    /// E.164 prefixes without '+', each naming a whole range or a part of one (e.g. `7809` or
+    /// `78095551234`); a shorter prefix (`7`) allows nothing.
+    #[serde(default)]
+    pub allowed_premium: Vec<String>,
     pub allowed: Allowed,
 }
 
@@ -79,6 +85,7 @@ impl Default for DialRules {
             mobile_prefixes: vec!["9".into()],
             short_rules: vec![],
             blocked_country_codes: vec![],
+            allowed_premium: vec![],
             allowed: Allowed::default(),
         }
     }
@@ -98,6 +105,8 @@ pub enum Refusal {
     BlockedCountry { code: String },
     #[error("{direction:?} calls are not allowed for your organisation")]
     DirectionNotAllowed { direction: Direction },
+    #[error("+{range}… is a premium-rate or high-cost range; an administrator can allow it in the dial rules")]
+    PremiumNumber { range: String },
 }
 
 impl Refusal {
@@ -108,6 +117,7 @@ impl Refusal {
             Refusal::CannotNormalise { .. } => "cannot_normalise",
             Refusal::BlockedCountry { .. } => "blocked_country",
             Refusal::DirectionNotAllowed { .. } => "direction_not_allowed",
+            Refusal::PremiumNumber { .. } => "premium_number",
         }
     }
 }
@@ -129,6 +139,78 @@ impl Routed {
             Routed::External { direction, .. } => *direction,
         }
     }
+}
+
+/// Premium-rate and high-cost ranges, denied by default: per E.164 country code, prefixes of the
+/// national significant number. An empty prefix marks the whole country code (satellite networks
+/// and the international premium-rate service, the classic toll-fraud destinations). Data, not
+/// logic: extend the table, not the code.
+pub const PREMIUM_RANGES: &[(&str, &[&str])] = &[
+    // Russia and Kazakhstan (+7): 8-803 and 8-809 are paid information services.
+    ("7", &["803", "809"]),
+    // NANP (US, Canada, Caribbean): 900 premium, 976 pay-per-call.
+    ("1", &["900", "976"]),
+    // United Kingdom: 09 premium rate, 087x revenue-sharing, 070 personal numbers (fraud-prone).
+    ("44", &["9", "871", "872", "873", "70"]),
+    // Germany: 0900 premium, 0137 mass-call (televoting) services.
+    ("49", &["900", "137"]),
+    // France: 089x premium.
+    ("33", &["89"]),
+    // Italy: 89x premium.
+    ("39", &["892", "895", "899"]),
+    // Spain: 80x and 905 premium.
+    ("34", &["803", "806", "807", "905"]),
+    // Netherlands, Switzerland, Austria: 090x premium.
+    ("31", &["900", "906", "909"]),
+    ("41", &["900", "901", "906"]),
+    ("43", &["900", "930", "939"]),
+    // Poland: 70x premium.
+    ("48", &["70"]),
+    // Ukraine: 900 premium.
+    ("380", &["900"]),
+    // Australia: 190x premium.
+    ("61", &["190"]),
+    // Whole codes: Inmarsat, global mobile satellite, international networks, international
+    // premium-rate service.
+    ("870", &[""]),
+    ("881", &[""]),
+    ("882", &[""]),
+    ("883", &[""]),
+    ("979", &[""]),
+];
+
+/// Two-digit E.164 country codes; every other code is 1 (zone 1 and 7) or 3 digits long. Country
+/// codes are prefix-free, so this decides the length of any number's code.
+const TWO_DIGIT_CODES: &[&str] = &[
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51", "52",
+    "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92",
+    "93", "94", "95", "98",
+];
+
+/// The country calling code of an E.164 number (`+4420…` → `44`, `+7495…` → `7`).
+pub fn country_code(e164: &str) -> &str {
+    let d = e164.strip_prefix('+').unwrap_or(e164);
+    let len = if d.starts_with('1') || d.starts_with('7') {
+        1
+    } else if d.len() >= 2 && TWO_DIGIT_CODES.contains(&&d[..2]) {
+        2
+    } else {
+        3
+    };
+    &d[..len.min(d.len())]
+}
+
+/// The premium or high-cost range (country code + prefix, without '+') an E.164 number is in.
+pub fn premium_range(e164: &str) -> Option<String> {
+    let d = e164.strip_prefix('+').unwrap_or(e164);
+    let cc = country_code(d);
+    let nsn = &d[cc.len()..];
+    PREMIUM_RANGES
+        .iter()
+        .filter(|(c, _)| *c == cc)
+        .flat_map(|(_, prefixes)| prefixes.iter())
+        .find(|p| nsn.starts_with(*p))
+        .map(|p| format!("{cc}{p}"))
 }
 
 /// Strips the usual separators; `None` if anything else than digits and a leading '+' is left.
@@ -194,6 +276,12 @@ impl DialRules {
         }
         if let Some(c) = self.blocked_country_codes.iter().find(|c| !digits(c.trim().trim_start_matches('+'), 1, 4)) {
             return Err(format!("blocked country code '{c}': 1–4 digits, optionally with '+'"));
+        }
+        if let Some(p) = self.allowed_premium.iter().find(|p| {
+            let p = p.trim().trim_start_matches('+');
+            !digits(p, 1, 15) || premium_range(p).is_none_or(|range| !p.starts_with(&range))
+        }) {
+            return Err(format!("allowed premium range '{p}': the E.164 prefix of a premium range (e.g. 7809), or a longer one"));
         }
         Ok(())
     }
@@ -276,6 +364,16 @@ impl DialRules {
             .find(|c| !c.is_empty() && e164[1..].starts_with(c))
         {
             return Err(Refusal::BlockedCountry { code: code.to_string() });
+        }
+        if let Some(range) = premium_range(&e164) {
+            let allowed = self
+                .allowed_premium
+                .iter()
+                .map(|p| p.trim().trim_start_matches('+'))
+                .any(|p| p.starts_with(&range) && e164[1..].starts_with(p));
+            if !allowed {
+                return Err(Refusal::PremiumNumber { range });
+            }
         }
         let direction = self.classify(&e164);
         allow(direction)?;
@@ -385,6 +483,70 @@ mod tests {
     }
 
     #[test]
+    fn premium_ranges_are_refused_by_default_even_when_they_look_national() {
+        // Russian 8-809: a national number by its shape, premium by its range.
+        let mut r = DialRules::default();
+        for typed in ["8 809 505-12-34", "+7 809 5051234", "8 803 123 45 67"] {
+            assert!(matches!(r.route(typed, no_ext), Err(Refusal::PremiumNumber { .. })), "{typed}");
+        }
+        assert_eq!(r.route("8 809 505-12-34", no_ext), Err(Refusal::PremiumNumber { range: "7809".into() }));
+        r.allowed.international = true;
+        for (typed, range) in [
+            ("+1 900 555 0199", "1900"),
+            ("+1 976 555 0199", "1976"),
+            ("+44 909 879 0000", "449"),
+            ("+44 871 234 5678", "44871"),
+            ("+49 900 1234567", "49900"),
+            ("+49 137 1234567", "49137"),
+            ("+7 809 1234567", "7809"),
+            ("+881 6 1234 5678", "881"),
+            ("+979 1234 5678", "979"),
+        ] {
+            assert_eq!(r.route(typed, no_ext), Err(Refusal::PremiumNumber { range: range.into() }), "{typed}");
+        }
+        // Ordinary numbers of the same countries still go out.
+        assert_eq!(r.route("+1 212 555 0199", no_ext), Ok(ext(Direction::International, "+12125550199")));
+        assert_eq!(r.route("+44 20 7946 0958", no_ext), Ok(ext(Direction::International, "+442079460958")));
+        assert_eq!(r.route("8 800 555-35-35", no_ext), Ok(ext(Direction::National, "+78005553535")));
+        let msg = r.route("+1 900 555 0199", no_ext).unwrap_err().to_string();
+        assert!(msg.contains("+1900") && msg.contains("premium"), "{msg}");
+        assert_eq!(Refusal::PremiumNumber { range: "1900".into() }.code(), "premium_number");
+    }
+
+    #[test]
+    fn an_administrator_can_allow_a_premium_range_or_one_number_of_it() {
+        let mut r = DialRules { allowed_premium: vec!["7809".into()], ..DialRules::default() };
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(r.route("8 809 505-12-34", no_ext), Ok(ext(Direction::National, "+78095051234")));
+        assert!(matches!(r.route("8 803 505-12-34", no_ext), Err(Refusal::PremiumNumber { .. })), "only the allowed range");
+        r.allowed_premium = vec!["+78095051234".into()];
+        assert_eq!(r.validate(), Ok(()));
+        assert!(r.route("8 809 505-12-34", no_ext).is_ok());
+        assert!(matches!(r.route("8 809 505-12-35", no_ext), Err(Refusal::PremiumNumber { .. })), "one number allows only itself");
+        // A prefix shorter than a range would allow every premium range of the country: refused.
+        for bad in ["7", "78", "44", "1", "x809"] {
+            let r = DialRules { allowed_premium: vec![bad.into()], ..DialRules::default() };
+            assert!(r.validate().unwrap_err().contains(bad), "{bad}");
+        }
+        // The allowance does not lift the direction rules.
+        let r = DialRules { allowed_premium: vec!["1900".into()], ..DialRules::default() };
+        assert_eq!(r.route("+1 900 555 0199", no_ext), Err(Refusal::DirectionNotAllowed { direction: Direction::International }));
+    }
+
+    #[test]
+    fn country_codes_are_read_by_their_length() {
+        assert_eq!(country_code("+74951234567"), "7");
+        assert_eq!(country_code("+12125550199"), "1");
+        assert_eq!(country_code("+442079460958"), "44");
+        assert_eq!(country_code("+4930123456"), "49");
+        assert_eq!(country_code("+380441234567"), "380");
+        assert_eq!(country_code("+37121234567"), "371");
+        assert_eq!(country_code("+8816"), "881");
+        assert_eq!(country_code("+8612345678"), "86");
+        assert_eq!(country_code("+3"), "3");
+    }
+
+    #[test]
     fn short_rule_patterns() {
         assert!(matches_short_rule("_XXX", "123"));
         assert!(!matches_short_rule("_XXX", "1234"));
@@ -416,6 +578,37 @@ mod tests {
         #[test]
         fn letters_are_always_refused(s in "[0-9 ]{0,5}[a-zA-Z][0-9a-zA-Z ]{0,8}") {
             prop_assert_eq!(DialRules::default().route(&s, no_ext), Err(Refusal::InvalidCharacters));
+        }
+
+        #[test]
+        fn every_number_in_a_premium_range_is_refused_whatever_follows(
+            entry in proptest::sample::select(PREMIUM_RANGES.iter().flat_map(|(c, ps)| ps.iter().map(move |p| format!("{c}{p}"))).collect::<Vec<_>>()),
+            rest in "[0-9]{5,8}",
+            intl in any::<bool>(),
+        ) {
+            let mut r = DialRules::default();
+            r.allowed.international = intl;
+            let typed = format!("+{entry}{rest}");
+            prop_assume!(typed.len() <= 16);
+            prop_assert_eq!(r.route(&typed, no_ext), Err(Refusal::PremiumNumber { range: entry.clone() }));
+            // Allowed explicitly: refused only for the direction, never as premium.
+            r.allowed_premium = vec![entry.clone()];
+            prop_assert!(r.validate().is_ok());
+            match r.route(&typed, no_ext) {
+                Ok(routed) => prop_assert!(r.allowed.allows(routed.direction())),
+                Err(e) => prop_assert!(matches!(e, Refusal::DirectionNotAllowed { .. }), "{e:?}"),
+            }
+        }
+
+        #[test]
+        fn a_premium_refusal_always_names_a_range_of_the_table(s in "[+]?[0-9]{7,15}") {
+            let mut r = DialRules::default();
+            r.allowed.international = true;
+            if let Err(Refusal::PremiumNumber { range }) = r.route(&s, no_ext) {
+                let e164 = r.to_e164(&s).unwrap();
+                prop_assert!(e164[1..].starts_with(&range));
+                prop_assert_eq!(premium_range(&e164), Some(range));
+            }
         }
 
         #[test]

@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 pub mod accounts;
 pub mod audit;
 pub mod crm;
+pub mod fraud;
 pub mod probe;
 pub mod settings;
 pub mod telephony;

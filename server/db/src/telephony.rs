@@ -34,6 +34,8 @@ pub struct TelUserRow {
     pub accept_incoming: bool,
     pub browser_calls: bool,
     pub manual: bool,
+    /// May call abroad (toll-fraud guard; off for agents by default).
+    pub international: bool,
 }
 
 /// Serialises telephony-user changes of one tenant (next free extension, provisioning sync).
@@ -114,7 +116,7 @@ pub async fn set_routing(tx: &mut Tx, tenant: TenantId, ring_timeout_secs: i32, 
     Ok(())
 }
 
-const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual";
+const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual, t.international";
 
 pub async fn list_users(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TelUserRow>> {
     sqlx::query_as(&format!(
@@ -218,6 +220,18 @@ pub async fn delete_user(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::R
     let n = sqlx::query("DELETE FROM telephony_users WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant)
         .bind(user)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
+/// Grants or withdraws a telephony user's permission to call abroad; false when there is no such user.
+pub async fn set_international(tx: &mut Tx, tenant: TenantId, user: UserId, on: bool) -> sqlx::Result<bool> {
+    let n = sqlx::query("UPDATE telephony_users SET international = $3 WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant)
+        .bind(user)
+        .bind(on)
         .execute(&mut **tx)
         .await?
         .rows_affected();

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::agents;
+use crate::fraud;
 use crate::stasis::{Ctx, StasisCall, APP};
 
 /// Commands from the API (any replica) to the Stasis worker.
@@ -454,11 +455,22 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
         let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "rejected")], None).await;
         return Ok(());
     }
+    // The probe dials like an agent: the tenant's dial rules decide (premium ranges and directions
+    // the tenant does not allow are refused here too, whatever number was saved).
+    let dial = match t.rules.route(number, |_| false) {
+        Ok(Routed::External { dial, .. }) => dial,
+        other => {
+            let why = other.err().map_or_else(|| "not an outside number".to_string(), |r| r.to_string());
+            tracing::warn!(tenant.id = %tenant, reason = %why, "probe number refused by the dial rules");
+            let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "unallocated")], None).await;
+            return Ok(());
+        }
+    };
     let bridge = call.new_bridge().await.ok_or("no bridge")?;
     tracing::debug!(since_created_ms = ?since(), "probe call: bridge created");
     call.add(&bridge, probe_ch).await;
     tracing::debug!(since_created_ms = ?since(), "probe call: bridged");
-    let outcome = dial_out(&mut call, &t, number, probe_ch, &bridge, &mut rx).await;
+    let outcome = dial_out(&mut call, &t, &dial, probe_ch, &bridge, &mut rx).await;
     match outcome {
         DialOutcome::Answered(leg) => {
             call.post(&format!("channels/{probe_ch}/answer"), &[]).await;
@@ -527,12 +539,7 @@ async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, 
     let routed = match t.rules.route(exten, |e| exts.contains(e)) {
         Ok(r) => r,
         Err(refusal) => {
-            let reason = refusal.to_string();
-            call.insert().await;
-            call.publish("refused", Some(&reason)).await;
-            call.finish("refused", Some(&reason)).await;
-            tracing::info!(tenant.id = %tenant, call.id = %call.id, code = refusal.code(), "outbound call refused by dial rules");
-            let _ = call.ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{agent}"), &[("reason", "unallocated")], None).await;
+            refuse(call, agent, refusal.code(), &refusal.to_string()).await;
             return Ok(());
         }
     };
@@ -568,8 +575,18 @@ async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, 
             call.delete(&format!("bridges/{bridge}")).await;
             Ok(())
         }
-        Routed::External { e164, dial, .. } => {
+        Routed::External { direction, e164, dial } => {
             call.number = e164.clone().unwrap_or_else(|| dial.clone());
+            let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
+            let attempt = fraud::Attempt { tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
+            // Held until the call ends: it counts towards the concurrent-call caps meanwhile.
+            let _live = match guard(&call.ctx).admit(&attempt).await {
+                Ok(live) => live,
+                Err(refused) => {
+                    refuse(call, agent, refused.code(), &refused.to_string()).await;
+                    return Ok(());
+                }
+            };
             call.insert().await;
             call.publish("dialing", None).await;
             let bridge = call.new_bridge().await.ok_or("no bridge")?;
@@ -595,6 +612,19 @@ async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, 
             Ok(())
         }
     }
+}
+
+/// Refuses an agent's call before any trunk: recorded as `refused` with the reason, answered 404.
+async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
+    call.insert().await;
+    call.publish("refused", Some(reason)).await;
+    call.finish("refused", Some(reason)).await;
+    tracing::info!(tenant.id = %call.tenant, call.id = %call.id, code, "outbound call refused");
+    let _ = call.ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{agent}"), &[("reason", "unallocated")], None).await;
+}
+
+fn guard(ctx: &Ctx) -> fraud::Guard {
+    fraud::Guard { db: ctx.db.clone(), redis: ctx.redis.clone() }
 }
 
 async fn channel_var(ctx: &Ctx, ch: &str, var: &str) -> Option<String> {
@@ -862,14 +892,24 @@ async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, targe
                 _ => None,
             }
         }
-        Ok(Routed::External { dial, .. }) => match dial_out(call, &t, &dial, other, bridge, rx).await {
-            DialOutcome::Answered(leg) => {
-                call.delete(&format!("channels/{other}/ring")).await;
-                call.publish("answered", None).await;
-                Some(leg)
+        Ok(Routed::External { direction, e164, dial }) => {
+            let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
+            let attempt = fraud::Attempt { tenant: call.tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
+            match guard(&call.ctx).check_destination(&attempt).await {
+                Err(refused) => {
+                    tracing::info!(call.id = %call.id, reason = %refused, "transfer target refused by the fraud guard");
+                    None
+                }
+                Ok(()) => match dial_out(call, &t, &dial, other, bridge, rx).await {
+                    DialOutcome::Answered(leg) => {
+                        call.delete(&format!("channels/{other}/ring")).await;
+                        call.publish("answered", None).await;
+                        Some(leg)
+                    }
+                    _ => None,
+                },
             }
-            _ => None,
-        },
+        }
         Err(refusal) => {
             tracing::info!(call.id = %call.id, reason = %refusal, "transfer target refused by dial rules");
             None
@@ -1010,9 +1050,31 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
         call.finish("missed", Some(why)).await;
         return;
     };
-    let dial = match t.rules.route(&fwd, |_| false) {
-        Ok(Routed::External { dial, .. }) => dial,
-        _ => fwd.clone(),
+    // The forward number passed the dial rules when it was saved; the rules (and the fraud limits)
+    // may have changed since, so they decide again now.
+    let (direction, e164, dial) = match t.rules.route(&fwd, |_| false) {
+        Ok(Routed::External { direction, e164, dial }) => (direction, e164, dial),
+        Ok(Routed::Internal { .. }) => {
+            call.hangup(caller).await;
+            call.finish("missed", Some(&format!("{why}; the forward number {fwd} is not an outside number"))).await;
+            return;
+        }
+        Err(refusal) => {
+            tracing::warn!(call.id = %call.id, code = refusal.code(), "forward number refused by the dial rules");
+            call.hangup(caller).await;
+            call.finish("missed", Some(&format!("{why}; forwarding refused: {refusal}"))).await;
+            return;
+        }
+    };
+    let attempt = fraud::Attempt { tenant: call.tenant, user: None, direction, e164: e164.as_deref(), call_id: &call.id };
+    let _live = match guard(&call.ctx).admit(&attempt).await {
+        Ok(live) => live,
+        Err(refused) => {
+            tracing::warn!(call.id = %call.id, code = refused.code(), "forwarding refused by the fraud guard");
+            call.hangup(caller).await;
+            call.finish("missed", Some(&format!("{why}; forwarding refused: {refused}"))).await;
+            return;
+        }
     };
     let note = format!("{why}: forwarded to {fwd}");
     call.update(|q| {

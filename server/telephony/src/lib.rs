@@ -6,6 +6,7 @@ pub mod agents;
 pub mod ari;
 pub mod carrier;
 pub mod calls;
+pub mod fraud;
 pub mod probe;
 pub mod provision;
 pub mod recording;

@@ -40,6 +40,8 @@ import type {
   ProbeHistory,
   Routing,
   TelUser,
+  SecurityAlert,
+  FraudLimits,
   TelephonyState,
   Trunk,
   TrunkPreset,
@@ -419,7 +421,7 @@ export class ApiClient {
   createTelUser(req: { user_id: number; extension?: string; accept_incoming?: boolean; browser_calls?: boolean }): Promise<TelUser> {
     return this.send('POST', '/api/telephony/users', req);
   }
-  updateTelUser(userId: number, req: { extension?: string; accept_incoming?: boolean; browser_calls?: boolean }): Promise<TelUser> {
+  updateTelUser(userId: number, req: { extension?: string; accept_incoming?: boolean; browser_calls?: boolean; international?: boolean }): Promise<TelUser> {
     return this.send('PATCH', `/api/telephony/users/${userId}`, req);
   }
   deleteTelUser(userId: number): Promise<void> {
@@ -427,6 +429,18 @@ export class ApiClient {
   }
   newTelPassword(userId: number): Promise<TelUser> {
     return this.send('POST', `/api/telephony/users/${userId}/password`);
+  }
+  securityAlerts(limit = 20): Promise<SecurityAlert[]> {
+    return this.request('GET', `/api/security/alerts?limit=${limit}`);
+  }
+  fraudLimits(): Promise<FraudLimits> {
+    return this.request('GET', '/api/security/settings');
+  }
+  allowCountry(country_code: string): Promise<FraudLimits> {
+    return this.send('POST', '/api/security/countries', { country_code });
+  }
+  disallowCountry(code: string): Promise<FraudLimits> {
+    return this.send('DELETE', `/api/security/countries/${encodeURIComponent(code)}`);
   }
   provisioning(): Promise<{ group_ids: number[] }> {
     return this.request('GET', '/api/telephony/provisioning');

@@ -177,6 +177,8 @@ export interface TelUser {
   sip_login: string;
   accept_incoming: boolean;
   browser_calls: boolean;
+  /** May call abroad (toll-fraud guard; off for agents by default). */
+  international: boolean;
   source: 'manual' | 'group';
   online: { browser: boolean; desk: boolean };
   disabled: boolean;
@@ -244,6 +246,8 @@ export interface DialRules {
   mobile_prefixes: string[];
   short_rules: string[];
   blocked_country_codes: string[];
+  /** Premium-rate ranges allowed explicitly (E.164 prefixes without '+', e.g. `7809`); refused otherwise. */
+  allowed_premium?: string[];
   allowed: Record<DialDirection, boolean>;
 }
 
@@ -471,4 +475,26 @@ export interface SecurityAuditEntry {
   target: string;
   before: unknown;
   after: unknown;
+}
+
+/** A toll-fraud alert (docs/api.md, "Security"): also pushed live as a `security_alert` event. */
+export interface SecurityAlert {
+  id: number;
+  at: string;
+  kind: 'country_not_allowed' | 'international_not_permitted' | 'concurrent_calls' | 'calls_per_minute' | 'minutes_per_day' | string;
+  level: 'warning' | 'blocked';
+  message: string;
+  user_id: number | null;
+  /** For `country_not_allowed`: the country an administrator can allow. */
+  country_code: string | null;
+}
+
+/** The tenant's fraud limits and allowed countries. */
+export interface FraudLimits {
+  max_calls_tenant: number;
+  max_calls_user: number;
+  calls_per_minute_user: number;
+  minutes_per_day_tenant: number;
+  warn_percent: number;
+  allowed_countries: string[];
 }

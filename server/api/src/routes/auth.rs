@@ -60,14 +60,20 @@ pub struct SignupBody {
     pub password: String,
 }
 
-/// Creates a tenant with its first administrator and signs them in.
+/// Creates a tenant with its first administrator and signs them in. At most
+/// `limits.signups_per_ip_per_hour` per client IP (429 `rate_limited` with `Retry-After`).
 #[utoipa::path(post, path = "/api/signup", tag = "auth", request_body = SignupBody, responses(
-    (status = 201, body = Me), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 201, body = Me), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn signup(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     ApiJson(b): ApiJson<SignupBody>,
 ) -> ApiResult<(StatusCode, CookieJar, Json<Me>)> {
+    // Sign-up is public: limited per client IP (each tenant can make trunk changes that reload
+    // Asterisk, so unlimited tenants would be unlimited reloads).
+    let limit = st.cfg.limits.signups_per_ip_per_hour;
+    crate::limits::hit(&st.redis, &format!("cb:rl:signup:{ip}"), limit, 3600, "sign-ups from this address").await?;
     let account = AccountSlug::parse(&b.account)?;
     let tenant_name = parse_name(&b.tenant_name)?;
     let login = Login::parse(&b.login)?;

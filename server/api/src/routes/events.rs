@@ -21,7 +21,7 @@ pub fn tenant_channel(tenant: callbase_core::TenantId) -> String {
 }
 
 /// Event types only admins receive.
-const ADMIN_ONLY: [&str; 1] = ["trunk_status"];
+const ADMIN_ONLY: [&str; 2] = ["trunk_status", "security_alert"];
 
 pub async fn events(
     State(st): State<AppState>,

@@ -12,6 +12,7 @@ pub mod health;
 pub mod phone;
 pub mod probe;
 pub mod records;
+pub mod security;
 pub mod telephony;
 pub mod users;
 

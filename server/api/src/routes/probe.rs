@@ -96,7 +96,8 @@ pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQue
     Ok(Json(ProbeHistory { probe_number, points, alert }))
 }
 
-/// Sets or clears the probe number.
+/// Sets or clears the probe number. It must pass the tenant's dial rules (422 `invalid_probe_number`
+/// with the rule's reason otherwise), and is checked again at every probe call.
 #[utoipa::path(put, path = "/api/telephony/probe", tag = "telephony", request_body = ProbeSettings,
     responses((status = 200, body = ProbeSettings), (status = 422, body = ErrorBody)))]
 pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<ProbeSettings>) -> ApiResult<Json<ProbeSettings>> {
@@ -109,6 +110,17 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
         }
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    if let Some(n) = &number {
+        // The probe dials through the trunks every minute: the dial rules apply to it as to any call.
+        let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
+        match rules.route(n, |_| false) {
+            Ok(callbase_core::dial::Routed::External { .. }) => {}
+            Ok(_) => return Err(ApiError::unprocessable("invalid_probe_number", "the probe number must be an outside number")),
+            Err(refusal) => {
+                return Err(ApiError::unprocessable("invalid_probe_number", format!("the probe number is refused by the dial rules: {refusal}")))
+            }
+        }
+    }
     callbase_db::probe::set_probe_number(&mut tx, a.tenant_id, number.as_deref()).await?;
     tx.commit().await?;
     Ok(Json(ProbeSettings { probe_number: number }))

@@ -47,6 +47,9 @@ pub struct TelUser {
     pub sip_login: String,
     pub accept_incoming: bool,
     pub browser_calls: bool,
+    /// May call abroad (within the tenant's dial rules and allowed countries). Off for agents by
+    /// default; the administrator who turned telephony on has it.
+    pub international: bool,
     /// `manual` (added by an administrator) or `group` (by an auto-provisioning group).
     pub source: String,
     pub online: Online,
@@ -75,6 +78,7 @@ async fn to_api(st: &AppState, tenant: TenantId, u: TelUserRow, password: Option
         sip_login: u.sip_login,
         accept_incoming: u.accept_incoming,
         browser_calls: u.browser_calls,
+        international: u.international,
         source: if u.manual { "manual" } else { "group" }.into(),
         online,
         disabled: u.disabled,
@@ -174,8 +178,11 @@ pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
     let mut ids = Vec::new();
     let created = if repo::get_user(&mut tx, a.tenant_id, a.user_id).await?.is_none() {
         let n = NewUser { user: a.user_id, extension: None, accept_incoming: true, browser_calls: true, manual: true };
-        let (w, more) = provision::add(&mut tx, a.tenant_id, &account, &n).await.map_err(provision_error)?;
+        let (mut w, more) = provision::add(&mut tx, a.tenant_id, &account, &n).await.map_err(provision_error)?;
         ids.extend(more);
+        // The administrator who turns telephony on may call abroad; agents may not until allowed.
+        repo::set_international(&mut tx, a.tenant_id, a.user_id, true).await?;
+        w.user.international = true;
         Some(w)
     } else {
         None
@@ -307,6 +314,8 @@ pub struct PatchTelUser {
     pub extension: Option<String>,
     pub accept_incoming: Option<bool>,
     pub browser_calls: Option<bool>,
+    /// Allow or withdraw calls abroad for this user.
+    pub international: Option<bool>,
 }
 
 /// Changes a telephony user. A new extension means a new SIP login and password (returned once in
@@ -327,8 +336,12 @@ pub async fn patch_user(
     let before = repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
     check_touchable(&mut tx, &a, user).await?;
     let c = Change { extension: extension.as_deref(), accept_incoming: b.accept_incoming, browser_calls: b.browser_calls };
-    let (row, password, ids) =
+    let (mut row, password, ids) =
         provision::change(&mut tx, a.tenant_id, &account, user, &c).await.map_err(provision_error)?.ok_or(ApiError::NotFound)?;
+    if let Some(on) = b.international {
+        repo::set_international(&mut tx, a.tenant_id, user, on).await?;
+        row.international = on;
+    }
     tx.commit().await?;
     // A device that changed (browser ↔ desk, or a new login) loses its calls.
     let mut ended = Vec::new();

@@ -203,6 +203,13 @@ async fn apply(st: &AppState, id: &str, password_changed: bool) -> Result<(), St
     Ok(())
 }
 
+/// Every trunk change reloads Asterisk's PJSIP modules (for all tenants): at most
+/// `limits.trunk_changes_per_minute` per tenant, then 429 `rate_limited` with `Retry-After`.
+async fn change_allowed(st: &AppState, tenant: TenantId) -> ApiResult<()> {
+    let limit = st.cfg.limits.trunk_changes_per_minute;
+    crate::limits::hit(&st.redis, &format!("cb:rl:trunks:{tenant}"), limit, 60, "trunk changes").await
+}
+
 async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
     let mut r = st.redis.clone();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -224,9 +231,10 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 }
 
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
-    (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     check_host(&st, &v.host).await?;
     let password = v.password.clone().ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
@@ -257,7 +265,7 @@ pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
 }
 
 #[utoipa::path(patch, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), request_body = TrunkBody, responses(
-    (status = 200, body = Trunk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 200, body = Trunk), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn update(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
@@ -266,6 +274,7 @@ pub async fn update(
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<Json<Trunk>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     check_host(&st, &v.host).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -297,9 +306,10 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
-    (status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 204), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
+    change_allowed(&st, a.tenant_id).await?;
     let removed = remove(&st, a.tenant_id, id).await?;
     audit::record(&st, &who, "trunk.delete", ast::ast_id(a.tenant_id, removed.slot), Some(audited(&TrunkFields::from(&removed))), None).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -26,6 +26,8 @@ const q = <T extends Element>(s: string) => root.querySelector<T>(s);
 beforeEach(() => {
   setLang('en');
   document.cookie = 'cb_csrf=test-token';
+  // The page's security card listens on /events: never a real socket in tests.
+  vi.stubGlobal('WebSocket', FakeSocket);
   root = document.createElement('div');
   document.body.appendChild(root);
 });
@@ -35,7 +37,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, source: 'manual', online: { browser: false, desk: false }, disabled: false };
+const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, international: true, source: 'manual', online: { browser: false, desk: false }, disabled: false };
 
 describe('Telephony page', () => {
   it('turns telephony on and shows the new SIP password once', async () => {
@@ -186,5 +188,67 @@ describe('Set up your phone', () => {
     expect(pw.textContent).toBe('NewPass1');
     const img = await until(() => q<HTMLImageElement>('[data-testid=setup-qr]'));
     expect(img.src).toMatch(/^data:image\/png;base64,/);
+  });
+});
+
+class FakeSocket {
+  static last: FakeSocket | undefined;
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  constructor(public url: string) {
+    FakeSocket.last = this;
+  }
+  close() {}
+}
+
+describe('Toll fraud', () => {
+  it('lets an administrator allow calls abroad per user', async () => {
+    const agent: TelUser = { ...boss, user_id: 2, name: 'Agent', login: 'agent', extension: '102', sip_login: 'acme_102', international: false };
+    serve((m, u, b) => {
+      if (u.endsWith('/api/telephony') && m === 'GET') return json(200, { enabled: true, account: 'acme', me: boss });
+      if (u.endsWith('/api/telephony/users')) return json(200, [boss, agent]);
+      if (u.endsWith('/api/telephony/users/2') && m === 'PATCH') return json(200, { ...agent, ...b });
+      if (u.endsWith('/api/users')) return json(200, []);
+      if (u.endsWith('/api/groups')) return json(200, []);
+      if (u.endsWith('/api/telephony/provisioning')) return json(200, { group_ids: [] });
+      if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<TelephonyPage />, root);
+    const box = await until(() => q<HTMLInputElement>('[data-testid=tel-international-2]'));
+    expect(box.checked).toBe(false);
+    expect(q<HTMLInputElement>('[data-testid=tel-international-1]')!.checked).toBe(true);
+    await act(() => box.click());
+    await until(() => requests.find((r) => r.method === 'PATCH'));
+    const patch = requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.url).toContain('/api/telephony/users/2');
+    expect(patch.body).toEqual({ international: true });
+  });
+
+  it('shows security alerts as they arrive and allows a new country with one click', async () => {
+    let countries: string[] = [];
+    const limits = () => ({ max_calls_tenant: 30, max_calls_user: 2, calls_per_minute_user: 10, minutes_per_day_tenant: 3000, warn_percent: 80, allowed_countries: countries });
+    serve((m, u, b) => {
+      if (u.includes('/api/security/alerts')) return json(200, []);
+      if (u.endsWith('/api/security/settings')) return json(200, limits());
+      if (u.endsWith('/api/security/countries') && m === 'POST') {
+        countries = [...countries, b.country_code];
+        return json(200, limits());
+      }
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    const { SecurityCard } = await import('../telephony/SecurityCard');
+    render(<SecurityCard WebSocketImpl={FakeSocket as unknown as typeof WebSocket} />, root);
+    await until(() => root.textContent?.includes('No security alerts'));
+    const alert = { id: 7, at: '2026-12-03T08:00:00Z', kind: 'country_not_allowed', level: 'blocked', message: 'Agent (extension 102) called country code +44 for the first time', user_id: 2, country_code: '44' };
+    await act(() => FakeSocket.last!.onmessage?.({ data: JSON.stringify({ type: 'security_alert', alert }) }));
+    const allow = await until(() => q<HTMLButtonElement>('[data-testid=allow-country-44]'));
+    expect(root.textContent).toContain('called country code +44');
+    await act(() => allow.click());
+    await until(() => requests.find((r) => r.method === 'POST'));
+    expect(requests.find((r) => r.method === 'POST')!.body).toEqual({ country_code: '44' });
+    await until(() => !q('[data-testid=allow-country-44]'));
+    expect(root.textContent).toContain('+44');
   });
 });

@@ -95,6 +95,11 @@ export function DialRulesPage() {
           <input class="input" value={rules.blocked_country_codes.join(', ')} placeholder="7, 380"
             onChange={(e) => set({ blocked_country_codes: list((e.target as HTMLInputElement).value).map((c) => c.replace(/^\+/, '')) })} />
         </label>
+        <label class="field">
+          <span>{t('dial.allowedPremium')}</span>
+          <input class="input" value={(rules.allowed_premium ?? []).join(', ')} placeholder="7809" data-testid="allowed-premium"
+            onChange={(e) => set({ allowed_premium: list((e.target as HTMLInputElement).value).map((c) => c.replace(/^\+/, '')) })} />
+        </label>
         <fieldset>
           <legend>{t('dial.allowed')}</legend>
           {DIRECTIONS.map((d) => (

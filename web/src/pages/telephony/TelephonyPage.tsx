@@ -5,6 +5,7 @@ import { Alert } from '../../components/Alert';
 import { describeError } from '../../errors';
 import { t } from '../../i18n';
 import { ProbeCard } from './ProbeCard';
+import { SecurityCard } from './SecurityCard';
 
 /**
  * Settings → Telephony: the module switch, telephony users, auto-provisioning groups and inbound
@@ -65,6 +66,7 @@ export function TelephonyPage() {
           <TelUsers onSecret={setSecret} />
           <Provisioning />
           <ProbeCard />
+          <SecurityCard />
           <RoutingForm />
           <RecordingForm />
           <CrmSettingsForm />
@@ -135,6 +137,7 @@ function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
             <th>{t('tel.sipLogin')}</th>
             <th>{t('tel.acceptIncoming')}</th>
             <th>{t('tel.browserCalls')}</th>
+            <th>{t('tel.international')}</th>
             <th>{t('tel.source')}</th>
             <th>{t('tel.online')}</th>
             <th>{t('common.actions')}</th>
@@ -163,6 +166,10 @@ function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
               <td>
                 <input type="checkbox" checked={u.browser_calls} aria-label={t('tel.browserCalls')}
                   onChange={() => act(() => api.updateTelUser(u.user_id, { browser_calls: !u.browser_calls }))} />
+              </td>
+              <td>
+                <input type="checkbox" checked={u.international} aria-label={t('tel.international')} data-testid={`tel-international-${u.user_id}`}
+                  onChange={() => act(() => api.updateTelUser(u.user_id, { international: !u.international }))} />
               </td>
               <td>{u.source === 'group' ? t('tel.viaGroup') : t('tel.byHand')}</td>
               <td>{u.online.browser ? `● ${t('tel.onlineBrowser')}` : u.online.desk ? `● ${t('tel.onlineDesk')}` : `○ ${t('tel.offline')}`}</td>
