@@ -51,6 +51,8 @@ enum Kind {
     Phone,
     /// An entry of the security audit log (a page cursor).
     AuditEntry,
+    /// A country code on the tenant's list of countries calls may reach.
+    Country,
 }
 use Kind::*;
 
@@ -74,6 +76,7 @@ enum Shape {
 const PATH_IDS: &[(&str, &str, Kind)] = &[
     ("calls", "call_id", Call),
     ("calls", "id", Call),
+    ("countries", "code", Country),
     ("fields", "field_id", CrmField),
     ("groups", "id", Group),
     ("imports", "id", CrmImport),
@@ -156,7 +159,12 @@ const NOT_SWEPT: &[(&str, &str, &str)] = &[(
 )];
 
 /// Operations whose answer with B's id in the path is not 404, with the reason.
-const EXPECTED: &[(&str, &str, u16, &str)] = &[];
+const EXPECTED: &[(&str, &str, u16, &str)] = &[(
+    "DELETE",
+    "/api/security/countries/{code}",
+    200,
+    "a country code is not a tenant's object: taking B's allowed country off A's own list is A's business and changes nothing of B's (the snapshot proves it)",
+)];
 
 /// Routes B reads before and after the sweep whose answers change by being read.
 const NOT_SNAPSHOTTED: &[(&str, &str)] = &[("/api/calls/{id}/recording", "every listen is audited, so the audit list changes")];
@@ -233,6 +241,9 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&imp, "import");
     ids.insert(CrmImport, imp.body["id"].clone());
+
+    ok(&admin.post("/api/security/countries", json!({"country_code": "44"})).await, "allowed country");
+    ids.insert(Country, json!("44"));
 
     // Creating all this was audited: the newest entry pages back into B's log.
     let log = admin.get("/api/security/audit?limit=1").await;

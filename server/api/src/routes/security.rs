@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::routes::audit::{self, Actor};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -60,7 +61,7 @@ pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -
 /// Changes the fraud limits (administrators only: a sub-administrator cannot loosen them).
 #[utoipa::path(put, path = "/api/security/settings", tag = "security", request_body = FraudLimits,
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<FraudLimits>) -> ApiResult<Json<FraudLimits>> {
+pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<FraudLimits>) -> ApiResult<Json<FraudLimits>> {
     if a.role != Role::Administrator {
         return Err(ApiError::forbidden_code("administrator_only", "only an administrator can change the fraud limits"));
     }
@@ -83,8 +84,12 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
         allowed_countries: vec![],
     };
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let before = repo::settings(&mut tx, a.tenant_id).await?;
     let saved = repo::save_limits(&mut tx, a.tenant_id, &new).await?;
     tx.commit().await?;
+    let limits = |s: &FraudSettings| serde_json::json!({"max_calls_tenant": s.max_calls_tenant, "max_calls_user": s.max_calls_user,
+        "calls_per_minute_user": s.calls_per_minute_user, "minutes_per_day_tenant": s.minutes_per_day_tenant, "warn_percent": s.warn_percent});
+    audit::record(&st, &who, "fraud.limits", "", Some(limits(&before)), Some(limits(&saved))).await?;
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, ?saved, "fraud limits changed");
     Ok(Json(saved.into()))
 }
@@ -109,11 +114,12 @@ fn country(code: &str) -> ApiResult<String> {
 /// international permission.
 #[utoipa::path(post, path = "/api/security/countries", tag = "security", request_body = CountryBody,
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn allow_country(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<CountryBody>) -> ApiResult<Json<FraudLimits>> {
+pub async fn allow_country(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<CountryBody>) -> ApiResult<Json<FraudLimits>> {
     let code = country(&b.country_code)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::set_country(&mut tx, a.tenant_id, &code, true).await?;
     tx.commit().await?;
+    audit::record(&st, &who, "fraud.country_allow", &code, None, None).await?;
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, country = %code, "country allowed for calls");
     Ok(Json(s.into()))
 }
@@ -121,11 +127,12 @@ pub async fn allow_country(State(st): State<AppState>, AdminUser(a): AdminUser, 
 /// Stops calls to a country.
 #[utoipa::path(delete, path = "/api/security/countries/{code}", tag = "security", params(("code" = String, Path)),
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn disallow_country(State(st): State<AppState>, AdminUser(a): AdminUser, Path(code): Path<String>) -> ApiResult<Json<FraudLimits>> {
+pub async fn disallow_country(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(code): Path<String>) -> ApiResult<Json<FraudLimits>> {
     let code = country(&code)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::set_country(&mut tx, a.tenant_id, &code, false).await?;
     tx.commit().await?;
+    audit::record(&st, &who, "fraud.country_disallow", &code, None, None).await?;
     Ok(Json(s.into()))
 }
 
