@@ -4,6 +4,7 @@
 pub mod ami;
 pub mod agents;
 pub mod ari;
+pub mod caller_id;
 pub mod calls;
 pub mod probe;
 pub mod provision;
