@@ -644,7 +644,7 @@ async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone
 /// caller, never the number (the unmasked admin's phone gets the number); an unknown caller
 /// shows masked. Real Asterisks, real SIP.
 #[tokio::test]
-async fn a_masked_agents_phone_rings_with_the_clients_name_not_the_number() {
+async fn a_call_to_a_masked_agent_rings_their_phone_with_the_clients_name_not_the_number() {
     use callbase_tests::calls::agent_with_trunk;
     use callbase_tests::sip::RingingPhone;
     let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
@@ -673,6 +673,7 @@ async fn a_masked_agents_phone_rings_with_the_clients_name_not_the_number() {
     let (boss, olga_invite) = (&invites[0], &invites[1]);
     assert!(from_header(boss).contains("9161234567"), "the unmasked admin sees the number: {}", from_header(boss));
     let from = from_header(olga_invite);
+    println!("the admin's phone: {}\nthe masked agent's phone: {from}", from_header(boss));
     assert!(from.contains("\"Anna Petrova\""), "the client's name: {from}");
     assert!(from.contains(&format!("crm{rec}x{}", f("Phone"))), "the client's reference, to call back: {from}");
     assert!(!olga_invite.contains("9161234567") && !olga_invite.contains("123-45-67"), "no form of the number anywhere in the INVITE:\n{olga_invite}");
@@ -683,4 +684,125 @@ async fn a_masked_agents_phone_rings_with_the_clients_name_not_the_number() {
     assert!(from.contains("********0000"), "masked like everywhere else: {from}");
     assert!(!invites[1].contains("9165550000"), "no form of the number anywhere in the INVITE:\n{}", invites[1]);
     assert!(from_header(&invites[0]).contains("9165550000"), "{}", from_header(&invites[0]));
+}
+
+/// Imports write up to 200 000 records at once: administrators only. A file nobody ran within a
+/// day is deleted, when it is next asked for or by the sweep every server runs (at start, then
+/// hourly).
+#[tokio::test]
+async fn imports_are_for_administrators_and_unrun_files_expire_after_a_day() {
+    let app = TestApp::spawn().await;
+    let (admin, tn) = app.new_tenant().await;
+    let (t, f) = clients(&admin).await;
+    let agent_group = group_id(&admin, "Agent").await;
+    create_user(&admin, "ivan", &[agent_group]).await;
+    let agent = app.browser();
+    assert_eq!(agent.login(&tn.account, "ivan", "Agent-pass-12345").await.status, StatusCode::OK);
+
+    let r = upload(&agent, t, b"Name;Phone\nX;+79160000001\n".to_vec(), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an agent uploads: {}", r.text);
+    let fresh = upload(&admin, t, b"Name\nFresh\n".to_vec(), "").await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    let fresh = fresh.body["id"].as_str().unwrap().to_string();
+    let mapping = json!({"mapping": [f("Name").parse::<i64>().unwrap()]});
+    assert_eq!(agent.get(&format!("/api/crm/imports/{fresh}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.post(&format!("/api/crm/imports/{fresh}/run"), mapping.clone()).await.status, StatusCode::FORBIDDEN);
+
+    // Uploaded 25 hours ago and never run.
+    let pool = worker_pool().await;
+    let backdate = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("UPDATE crm_imports SET created_at = now() - interval '25 hours', heartbeat_at = now() - interval '25 hours' WHERE id = $1")
+                .bind(Uuid::parse_str(&id).unwrap())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    let exists = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM crm_imports WHERE id = $1").bind(Uuid::parse_str(&id).unwrap()).fetch_one(&pool).await.unwrap() == 1
+        }
+    };
+    let old = upload(&admin, t, b"Name\nOld\n".to_vec(), "").await.body["id"].as_str().unwrap().to_string();
+    backdate(old.clone()).await;
+    let r = admin.get(&format!("/api/crm/imports/{old}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "an expired file is gone: {}", r.text);
+    assert!(!exists(old.clone()).await, "and deleted");
+    assert_eq!(admin.post(&format!("/api/crm/imports/{old}/run"), mapping.clone()).await.status, StatusCode::NOT_FOUND);
+
+    // The sweep: a server starting deletes the files left unrun, and only those.
+    let swept = upload(&admin, t, b"Name\nSwept\n".to_vec(), "").await.body["id"].as_str().unwrap().to_string();
+    backdate(swept.clone()).await;
+    let _other = TestApp::spawn().await;
+    let start = tokio::time::Instant::now();
+    while exists(swept.clone()).await {
+        assert!(start.elapsed() < Duration::from_secs(15), "the sweep deletes the unrun file");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(exists(fresh.clone()).await, "a fresh upload stays");
+    let run = admin.post(&format!("/api/crm/imports/{fresh}/run"), mapping).await;
+    assert_eq!(run.status, StatusCode::ACCEPTED, "{}", run.text);
+    assert_eq!(wait_import(&admin, &fresh).await["inserted"], 1);
+}
+
+/// CRM rows reference `(tenant_id, id)` pairs (migration 0014): even written past the API and
+/// row-level security, a row of one tenant cannot point at another tenant's table, field, record
+/// or user.
+#[tokio::test]
+async fn crm_rows_cannot_point_into_another_tenants_rows() {
+    let app = TestApp::spawn().await;
+    let (a, ta) = app.new_tenant().await;
+    let (b, tb) = app.new_tenant().await;
+    let (table_a, fa) = clients(&a).await;
+    let (table_b, fb) = clients(&b).await;
+    let rec_a = add(&a, table_a, json!({fa("Name"): "A's client", fa("Phone"): "+79161112233"})).await["id"].as_i64().unwrap();
+    let rec_b = add(&b, table_b, json!({fb("Name"): "B's client"})).await["id"].as_i64().unwrap();
+    let (field_a, field_b2) = (fa("Phone 2").parse::<i64>().unwrap(), fb("Phone 2").parse::<i64>().unwrap());
+    let call_b = Uuid::new_v4();
+    let pool = worker_pool().await;
+    sqlx::query("INSERT INTO calls (id, tenant_id, direction, number) VALUES ($1, $2, 'inbound', '+79161112233')")
+        .bind(call_b)
+        .bind(tb.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let attempts: Vec<(&str, sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>)> = vec![
+        ("a field of B in A's table", sqlx::query("INSERT INTO crm_fields (tenant_id, table_id, name, kind) VALUES ($1, $2, 'x', 'text')").bind(tb.id).bind(table_a)),
+        ("a record of B in A's table", sqlx::query("INSERT INTO crm_records (tenant_id, table_id) VALUES ($1, $2)").bind(tb.id).bind(table_a)),
+        ("a record of B by A's admin", sqlx::query("UPDATE crm_records SET created_by = $2 WHERE id = $1").bind(rec_b).bind(ta.admin_id)),
+        (
+            "B's sort key for A's record",
+            sqlx::query("INSERT INTO crm_values (record_id, field_id, tenant_id, k) VALUES ($1, $2, $3, 'x')").bind(rec_a).bind(field_b2).bind(tb.id),
+        ),
+        (
+            "B's phone on A's record",
+            sqlx::query("INSERT INTO crm_phones (record_id, field_id, tenant_id, table_id, e164) VALUES ($1, $2, $3, $4, '+79160000000')")
+                .bind(rec_a)
+                .bind(field_a)
+                .bind(tb.id)
+                .bind(table_b),
+        ),
+        (
+            "an import of B into A's table",
+            sqlx::query("INSERT INTO crm_imports (id, tenant_id, table_id, delimiter, columns, row_count) VALUES ($1, $2, $3, ',', '{}', 0)")
+                .bind(Uuid::new_v4())
+                .bind(tb.id)
+                .bind(table_a),
+        ),
+        ("B's call linked to A's client", sqlx::query("UPDATE calls SET crm_record_id = $2 WHERE id = $1").bind(call_b).bind(rec_a)),
+    ];
+    for (what, q) in attempts {
+        let e = q.execute(&pool).await.expect_err(what);
+        assert_eq!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("23503"), "{what}: {e}");
+    }
+    // Within a tenant the keys behave as before: deleting a record clears its calls' link only.
+    sqlx::query("UPDATE calls SET crm_record_id = $2 WHERE id = $1").bind(call_b).bind(rec_b).execute(&pool).await.unwrap();
+    assert_eq!(b.delete(&format!("/api/crm/records/{rec_b}")).await.status, StatusCode::NO_CONTENT);
+    let link: Option<i64> = sqlx::query_scalar("SELECT crm_record_id FROM calls WHERE id = $1").bind(call_b).fetch_one(&pool).await.unwrap();
+    assert_eq!(link, None);
+    assert_eq!(a.get(&format!("/api/crm/records/{rec_a}")).await.body["title"], "A's client", "untouched");
 }

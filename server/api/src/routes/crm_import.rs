@@ -226,10 +226,17 @@ struct ImportRow {
     stale: bool,
 }
 
+/// Deletes the tenant's expired import files: a file is gone after its day, whether or not the
+/// sweep came by yet.
+async fn expire(st: &AppState, tenant: TenantId) -> ApiResult<()> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    callbase_db::crm::expire_imports_of(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportStatus> {
     let mut tx = st.db.tenant_tx(tenant).await?;
-    // An expired file is gone, whether or not the sweep came by yet.
-    callbase_db::crm::expire_imports_of(&mut tx, tenant).await?;
     let r: ImportRow = sqlx::query_as(
         "SELECT id, table_id, state, row_count, done_rows, inserted, skipped, phones_as_text, errors, message, \
          heartbeat_at < now() - interval '60 seconds' AS stale FROM crm_imports WHERE tenant_id = $1 AND id = $2",
@@ -263,6 +270,7 @@ async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportSt
 #[utoipa::path(get, path = "/api/crm/imports/{id}", tag = "crm", params(("id" = Uuid, Path)),
     responses((status = 200, body = ImportStatus), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(st): State<AppState>, AdminUser(cu): AdminUser, Path(id): Path<Uuid>) -> ApiResult<Json<ImportStatus>> {
+    expire(&st, cu.tenant_id).await?;
     Ok(Json(status(&st, cu.tenant_id, id).await?))
 }
 
@@ -284,8 +292,8 @@ pub async fn run(
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<RunImport>,
 ) -> ApiResult<(StatusCode, Json<ImportStatus>)> {
+    expire(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    callbase_db::crm::expire_imports_of(&mut tx, cu.tenant_id).await?;
     let row: (i64, Vec<String>, String) = sqlx::query_as("SELECT table_id, columns, state FROM crm_imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
         .bind(cu.tenant_id)
         .bind(id)
