@@ -731,7 +731,7 @@ async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str,
         _ => crate::caller_id::masked_legs(&call.ctx, call.tenant, &call.number, call.crm_record, &users).await,
     };
     let is_masked = |u: &UserId| masked.as_ref().is_some_and(|m| m.users.contains(u));
-    let (hidden, shown): (Vec<&(String, UserId)>, Vec<&(String, UserId)>) = devices.iter().partition(|(_, u)| is_masked(u));
+    let (hidden, shown): (Vec<_>, Vec<_>) = devices.iter().partition(|(_, u)| is_masked(u));
     let mut original = None;
     let mut legs: Vec<(String, UserId)> = Vec::new();
     for (i, (dev, user)) in shown.iter().chain(hidden.iter()).copied().enumerate() {
