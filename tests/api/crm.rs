@@ -632,7 +632,8 @@ async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone
     assert!(r.is_success(), "{r:?}");
     let start = tokio::time::Instant::now();
     while phones.iter().zip(&before).any(|(p, n)| p.invite_texts.lock().unwrap().len() <= *n) {
-        assert!(start.elapsed() < Duration::from_secs(20), "every phone rings");
+        let got: Vec<usize> = phones.iter().zip(&before).map(|(p, n)| p.invite_texts.lock().unwrap().len() - n).collect();
+        assert!(start.elapsed() < Duration::from_secs(20), "every phone rings (new INVITEs per phone: {got:?})");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
