@@ -512,3 +512,298 @@ async fn calls_link_to_their_client_and_record_wrap_up_once() {
     // The card links the client too.
     assert_eq!(admin.get(&format!("/api/calls/{call}/card")).await.body["linked_record_id"], c.body["id"]);
 }
+
+/// A masked agent (in a telephony tenant, numbers masked for her group) and the admin's browser.
+async fn masked_agent(app: &TestApp, mode: &str) -> (Browser, callbase_tests::Tenant, Browser, i64) {
+    let (admin, tn) = app.telephony_tenant().await;
+    let masked_group = admin.post("/api/groups", json!({"name": "Outsourced"})).await.body["id"].as_i64().unwrap();
+    let agent_group = group_id(&admin, "Agent").await;
+    let uid = create_user(&admin, "olga", &[agent_group, masked_group]).await["id"].as_i64().unwrap();
+    let tu = admin.post("/api/telephony/users", json!({"user_id": uid})).await;
+    assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
+    let mut s = admin.get("/api/crm/settings").await.body;
+    s["mask_group_ids"] = json!([masked_group]);
+    s["mask_mode"] = json!(mode);
+    s["mask_chars"] = json!(8);
+    assert_eq!(admin.put("/api/crm/settings", s).await.status, StatusCode::OK);
+    let olga = app.browser();
+    assert_eq!(olga.login(&tn.account, "olga", "Agent-pass-12345").await.status, StatusCode::OK);
+    (admin, tn, olga, uid)
+}
+
+/// The attack from issue 14: a masked user adds records with numbers of her choosing and sorts
+/// by the phone column to see on which side of each the hidden number falls (a binary search
+/// recovers it in about 35 requests), or searches its digits two at a time. Every step is refused
+/// or finds nothing; she still adds leads with the phone she types and sees it masked.
+#[tokio::test]
+async fn a_masked_user_cannot_sort_or_search_a_hidden_number_out() {
+    let app = TestApp::spawn().await;
+    let (admin, tn, olga, uid) = masked_agent(&app, "prefix").await;
+    let (t, f) = clients(&admin).await;
+    let secret = add(&admin, t, json!({f("Name"): "Secret client", f("Phone"): "+7 916 123-45-67"})).await["id"].as_i64().unwrap();
+
+    // She may type a new lead's phone; it comes back masked like any other.
+    let lead = add(&olga, t, json!({f("Name"): "Probe", f("Phone"): "+7 916 500-00-00"})).await;
+    assert_eq!(lead["values"][f("Phone")], "********0000", "{lead}");
+    assert!(!lead.to_string().contains("9165000000"), "{lead}");
+
+    // The binary search: is the hidden number before or after her probe? Sorting by a phone
+    // field is refused, either way and in the export.
+    let phone = f("Phone");
+    for q in [format!("sort={phone}"), format!("sort={phone}&desc=true"), format!("sort={}", f("Phone 2"))] {
+        let r = olga.get(&format!("/api/crm/tables/{t}/records?{q}")).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("masked_numbers")), "{q}: {}", r.text);
+        let r = olga.get(&format!("/api/crm/tables/{t}/export.csv?{q}")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "export {q}: {}", r.text);
+    }
+    for op in ["greater", "less", "equals", "contains"] {
+        let filters = enc(&json!([{"field": phone.parse::<i64>().unwrap(), "op": op, "value": "+79165000000"}]).to_string());
+        let r = olga.get(&format!("/api/crm/tables/{t}/records?filters={filters}")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{op}: {}", r.text);
+    }
+    // Digits, two at a time (three are refused outright): they match what she can see, never a phone.
+    for q in ["91", "16", "23", "45", "67", "+7", "-4", "("] {
+        let r = olga.get(&format!("/api/crm/tables/{t}/records?q={}", enc(q))).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+        let ids: Vec<i64> = r.body["records"].as_array().unwrap().iter().map(|x| x["id"].as_i64().unwrap()).collect();
+        assert!(!ids.contains(&secret), "searching {q:?} finds the client by its hidden number: {}", r.text);
+        assert_eq!(r.body["total"], 0, "{q}: {}", r.text);
+    }
+    let r = olga.get(&format!("/api/crm/tables/{t}/records?q=916")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // What she can see she still sorts and searches by.
+    let r = olga.get(&format!("/api/crm/tables/{t}/records?q=secret&sort={}", f("Name"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["records"][0]["id"], secret, "{}", r.text);
+    // Nor can she overwrite a number she cannot read, her own lead's included.
+    for id in [secret, lead["id"].as_i64().unwrap()] {
+        let p = olga.patch(&format!("/api/crm/records/{id}"), json!({"values": {f("Phone"): "+79160000000"}})).await;
+        assert_eq!((p.status, p.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("masked_numbers")), "{}", p.text);
+    }
+    // The admin (not masked) sorts by number as before.
+    let r = admin.get(&format!("/api/crm/tables/{t}/records?sort={phone}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["records"][0]["id"], secret);
+
+    // Call records: sorting by number is the same oracle.
+    for n in ["+79161234567", "+79165000000"] {
+        sqlx::query(
+            "INSERT INTO calls (id, tenant_id, direction, user_id, number, started_at, ended_at, result) \
+             VALUES ($1, $2, 'outbound', $3, $4, now() - interval '1 minute', now(), 'answered')",
+        )
+        .bind(Uuid::new_v4())
+        .bind(tn.id)
+        .bind(uid)
+        .bind(n)
+        .execute(&worker_pool().await)
+        .await
+        .unwrap();
+    }
+    for path in ["/api/calls?sort=number", "/api/calls?sort=number&order=asc", "/api/calls/export.csv?sort=number"] {
+        let r = olga.get(path).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("masked_numbers")), "{path}: {}", r.text);
+    }
+    let r = olga.get("/api/calls?sort=duration").await;
+    assert_eq!((r.status, r.body["total"].as_i64()), (StatusCode::OK, Some(2)), "{}", r.text);
+    assert_eq!(admin.get("/api/calls?sort=number").await.status, StatusCode::OK);
+}
+
+/// The `From` header of a SIP message.
+fn from_header(msg: &str) -> String {
+    msg.lines().find(|l| l.to_ascii_lowercase().starts_with("from:")).unwrap_or_default().to_string()
+}
+
+/// A call from the carrier with `caller_id`; returns the first INVITE each phone got.
+async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone]) -> Vec<String> {
+    let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
+    let ami = callbase_telephony::ami::Ami::connect(
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_ADDR"),
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_USER"),
+        &callbase_tests::env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI");
+    let before: Vec<usize> = phones.iter().map(|p| p.invite_texts.lock().unwrap().len()).collect();
+    let chan = format!("PJSIP/{user}@{user}");
+    let r = ami
+        .action("Originate", &[("Channel", chan.as_str()), ("Context", "carrier-test"), ("Exten", "9998"), ("Priority", "1"), ("Async", "true"), ("CallerID", caller_id)])
+        .await
+        .expect("originate");
+    assert!(r.is_success(), "{r:?}");
+    let start = tokio::time::Instant::now();
+    while phones.iter().zip(&before).any(|(p, n)| p.invite_texts.lock().unwrap().len() <= *n) {
+        let got: Vec<usize> = phones.iter().zip(&before).map(|(p, n)| p.invite_texts.lock().unwrap().len() - n).collect();
+        assert!(start.elapsed() < Duration::from_secs(20), "every phone rings (new INVITEs per phone: {got:?})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    phones.iter().zip(&before).map(|(p, n)| p.invite_texts.lock().unwrap()[*n].clone()).collect()
+}
+
+/// An inbound call rings a masked agent's desk phone with the client's name and reference as the
+/// caller, never the number (the unmasked admin's phone gets the number); an unknown caller
+/// shows masked. Real Asterisks, real SIP.
+#[tokio::test]
+async fn a_call_to_a_masked_agent_rings_their_phone_with_the_clients_name_not_the_number() {
+    use callbase_tests::calls::agent_with_trunk;
+    use callbase_tests::sip::RingingPhone;
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, _t, login, password) = agent_with_trunk(&app).await;
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    // Olga: a desk-phone telephony user in a masked group.
+    let masked_group = admin.post("/api/groups", json!({"name": "Outsourced"})).await.body["id"].as_i64().unwrap();
+    let olga = create_user(&admin, "olga", &[masked_group]).await["id"].as_i64().unwrap();
+    let tu = admin.post("/api/telephony/users", json!({"user_id": olga, "browser_calls": false})).await;
+    assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
+    let (o_login, o_password) = (tu.body["sip_login"].as_str().unwrap().to_string(), tu.body["sip_password"].as_str().unwrap().to_string());
+    let mut s = admin.get("/api/crm/settings").await.body;
+    s["mask_group_ids"] = json!([masked_group]);
+    s["mask_mode"] = json!("prefix");
+    s["mask_chars"] = json!(8);
+    assert_eq!(admin.put("/api/crm/settings", s).await.status, StatusCode::OK);
+    let (t, f) = clients(&admin).await;
+    let rec = add(&admin, t, json!({f("Name"): "Anna Petrova", f("Phone"): "+7 916 123-45-67"})).await["id"].as_i64().unwrap();
+    assert_eq!(admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 10, "forward_number": null})).await.status, StatusCode::OK);
+    let boss_phone = RingingPhone::start(platform, &login, &password).await;
+    let olga_phone = RingingPhone::start(platform, &o_login, &o_password).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // A client calls.
+    let invites = ring_from("79161234567", &[&boss_phone, &olga_phone]).await;
+    let (boss, olga_invite) = (&invites[0], &invites[1]);
+    assert!(from_header(boss).contains("9161234567"), "the unmasked admin sees the number: {}", from_header(boss));
+    let from = from_header(olga_invite);
+    println!("the admin's phone: {}\nthe masked agent's phone: {from}", from_header(boss));
+    assert!(from.contains("\"Anna Petrova\""), "the client's name: {from}");
+    assert!(from.contains(&format!("crm{rec}x{}", f("Phone"))), "the client's reference, to call back: {from}");
+    assert!(!olga_invite.contains("9161234567") && !olga_invite.contains("123-45-67"), "no form of the number anywhere in the INVITE:\n{olga_invite}");
+
+    // An unknown caller: the masked form.
+    let invites = ring_from("79165550000", &[&boss_phone, &olga_phone]).await;
+    let from = from_header(&invites[1]);
+    assert!(from.contains("********0000"), "masked like everywhere else: {from}");
+    assert!(!invites[1].contains("9165550000"), "no form of the number anywhere in the INVITE:\n{}", invites[1]);
+    assert!(from_header(&invites[0]).contains("9165550000"), "{}", from_header(&invites[0]));
+}
+
+/// Imports write up to 200 000 records at once: administrators only. A file nobody ran within a
+/// day is deleted, when it is next asked for or by the sweep every server runs (at start, then
+/// hourly).
+#[tokio::test]
+async fn imports_are_for_administrators_and_unrun_files_expire_after_a_day() {
+    let app = TestApp::spawn().await;
+    let (admin, tn) = app.new_tenant().await;
+    let (t, f) = clients(&admin).await;
+    let agent_group = group_id(&admin, "Agent").await;
+    create_user(&admin, "ivan", &[agent_group]).await;
+    let agent = app.browser();
+    assert_eq!(agent.login(&tn.account, "ivan", "Agent-pass-12345").await.status, StatusCode::OK);
+
+    let r = upload(&agent, t, b"Name;Phone\nX;+79160000001\n".to_vec(), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an agent uploads: {}", r.text);
+    let fresh = upload(&admin, t, b"Name\nFresh\n".to_vec(), "").await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    let fresh = fresh.body["id"].as_str().unwrap().to_string();
+    let mapping = json!({"mapping": [f("Name").parse::<i64>().unwrap()]});
+    assert_eq!(agent.get(&format!("/api/crm/imports/{fresh}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(agent.post(&format!("/api/crm/imports/{fresh}/run"), mapping.clone()).await.status, StatusCode::FORBIDDEN);
+
+    // Uploaded 25 hours ago and never run.
+    let pool = worker_pool().await;
+    let backdate = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("UPDATE crm_imports SET created_at = now() - interval '25 hours', heartbeat_at = now() - interval '25 hours' WHERE id = $1")
+                .bind(Uuid::parse_str(&id).unwrap())
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    let exists = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM crm_imports WHERE id = $1").bind(Uuid::parse_str(&id).unwrap()).fetch_one(&pool).await.unwrap() == 1
+        }
+    };
+    let old = upload(&admin, t, b"Name\nOld\n".to_vec(), "").await.body["id"].as_str().unwrap().to_string();
+    backdate(old.clone()).await;
+    let r = admin.get(&format!("/api/crm/imports/{old}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "an expired file is gone: {}", r.text);
+    assert!(!exists(old.clone()).await, "and deleted");
+    assert_eq!(admin.post(&format!("/api/crm/imports/{old}/run"), mapping.clone()).await.status, StatusCode::NOT_FOUND);
+
+    // The sweep: a server starting deletes the files left unrun, and only those.
+    let swept = upload(&admin, t, b"Name\nSwept\n".to_vec(), "").await.body["id"].as_str().unwrap().to_string();
+    backdate(swept.clone()).await;
+    let _other = TestApp::spawn().await;
+    let start = tokio::time::Instant::now();
+    while exists(swept.clone()).await {
+        assert!(start.elapsed() < Duration::from_secs(15), "the sweep deletes the unrun file");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(exists(fresh.clone()).await, "a fresh upload stays");
+    let run = admin.post(&format!("/api/crm/imports/{fresh}/run"), mapping).await;
+    assert_eq!(run.status, StatusCode::ACCEPTED, "{}", run.text);
+    assert_eq!(wait_import(&admin, &fresh).await["inserted"], 1);
+}
+
+/// CRM rows reference `(tenant_id, id)` pairs (migration 0014): even written past the API and
+/// row-level security, a row of one tenant cannot point at another tenant's table, field, record
+/// or user.
+#[tokio::test]
+async fn crm_rows_cannot_point_into_another_tenants_rows() {
+    let app = TestApp::spawn().await;
+    let (a, ta) = app.new_tenant().await;
+    let (b, tb) = app.new_tenant().await;
+    let (table_a, fa) = clients(&a).await;
+    let (table_b, fb) = clients(&b).await;
+    let rec_a = add(&a, table_a, json!({fa("Name"): "A's client", fa("Phone"): "+79161112233"})).await["id"].as_i64().unwrap();
+    let rec_b = add(&b, table_b, json!({fb("Name"): "B's client"})).await["id"].as_i64().unwrap();
+    let (field_a, field_b2) = (fa("Phone 2").parse::<i64>().unwrap(), fb("Phone 2").parse::<i64>().unwrap());
+    let call_b = Uuid::new_v4();
+    let pool = worker_pool().await;
+    sqlx::query("INSERT INTO calls (id, tenant_id, direction, number) VALUES ($1, $2, 'inbound', '+79161112233')")
+        .bind(call_b)
+        .bind(tb.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let attempts: Vec<(&str, sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>)> = vec![
+        ("a field of B in A's table", sqlx::query("INSERT INTO crm_fields (tenant_id, table_id, name, kind) VALUES ($1, $2, 'x', 'text')").bind(tb.id).bind(table_a)),
+        ("a record of B in A's table", sqlx::query("INSERT INTO crm_records (tenant_id, table_id) VALUES ($1, $2)").bind(tb.id).bind(table_a)),
+        ("a record of B by A's admin", sqlx::query("UPDATE crm_records SET created_by = $2 WHERE id = $1").bind(rec_b).bind(ta.admin_id)),
+        (
+            "B's sort key for A's record",
+            sqlx::query("INSERT INTO crm_values (record_id, field_id, tenant_id, k) VALUES ($1, $2, $3, 'x')").bind(rec_a).bind(field_b2).bind(tb.id),
+        ),
+        (
+            "B's phone on A's record",
+            sqlx::query("INSERT INTO crm_phones (record_id, field_id, tenant_id, table_id, e164) VALUES ($1, $2, $3, $4, '+79160000000')")
+                .bind(rec_a)
+                .bind(field_a)
+                .bind(tb.id)
+                .bind(table_b),
+        ),
+        (
+            "an import of B into A's table",
+            sqlx::query("INSERT INTO crm_imports (id, tenant_id, table_id, delimiter, columns, row_count) VALUES ($1, $2, $3, ',', '{}', 0)")
+                .bind(Uuid::new_v4())
+                .bind(tb.id)
+                .bind(table_a),
+        ),
+        ("B's call linked to A's client", sqlx::query("UPDATE calls SET crm_record_id = $2 WHERE id = $1").bind(call_b).bind(rec_a)),
+    ];
+    for (what, q) in attempts {
+        let e = q.execute(&pool).await.expect_err(what);
+        assert_eq!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("23503"), "{what}: {e}");
+    }
+    // Within a tenant the keys behave as before: deleting a record clears its calls' link only.
+    sqlx::query("UPDATE calls SET crm_record_id = $2 WHERE id = $1").bind(call_b).bind(rec_b).execute(&pool).await.unwrap();
+    assert_eq!(b.delete(&format!("/api/crm/records/{rec_b}")).await.status, StatusCode::NO_CONTENT);
+    let link: Option<i64> = sqlx::query_scalar("SELECT crm_record_id FROM calls WHERE id = $1").bind(call_b).fetch_one(&pool).await.unwrap();
+    assert_eq!(link, None);
+    assert_eq!(a.get(&format!("/api/crm/records/{rec_a}")).await.body["title"], "A's client", "untouched");
+}

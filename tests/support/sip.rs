@@ -99,6 +99,8 @@ async fn register_on(sock: &UdpSocket, server: SocketAddr, user: &str, password:
 /// arrived, to see who rang when.
 pub struct RingingPhone {
     pub invites: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+    /// The text of each new INVITE (caller ID checks), in the order they came.
+    pub invite_texts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -130,6 +132,8 @@ impl RingingPhone {
         assert_eq!(register_on(&sock, server, user, password, 120).await, 200, "{user} registers");
         let invites = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = invites.clone();
+        let invite_texts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let texts = invite_texts.clone();
         let tag = token();
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
@@ -141,6 +145,7 @@ impl RingingPhone {
                 if msg.starts_with("INVITE ") {
                     if !pending.contains_key(&call_id) {
                         seen.lock().unwrap().push(std::time::Instant::now());
+                        texts.lock().unwrap().push(msg.clone());
                     }
                     pending.insert(call_id, msg.clone());
                     let _ = sock.send_to(reply(&msg, "100 Trying", &tag).as_bytes(), from).await;
@@ -155,6 +160,6 @@ impl RingingPhone {
                 }
             }
         });
-        RingingPhone { invites, task }
+        RingingPhone { invites, invite_texts, task }
     }
 }

@@ -53,6 +53,7 @@ impl utoipa::Modify for EdgeResponses {
             let public = PUBLIC.contains(&path.as_str());
             for (op, is_unsafe) in operations(item) {
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_query = op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)));
                 let json_body = op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"));
                 let any_body = op.request_body.is_some();
                 let mut add = |status: u16, why: &str| {
@@ -66,6 +67,10 @@ impl utoipa::Modify for EdgeResponses {
                 };
                 if has_params || json_body {
                     add(400, "`invalid_path`, `invalid_query` or `malformed_json`: the request does not parse");
+                }
+                if has_query {
+                    // ApiQuery checks every query value like any other input (crate::json).
+                    add(422, "`invalid_query` (a parameter missing or of the wrong type), `control_characters`, `bad_page`");
                 }
                 if json_body {
                     add(415, "`expected_json`: the body is not `application/json`");

@@ -60,6 +60,10 @@ pub struct WorkersConfig {
     /// `database.worker_url` (they work across tenants).
     #[serde(default = "yes")]
     pub recordings: bool,
+    /// The hourly sweep deleting CRM import files left unrun for a day. Needs
+    /// `database.worker_url`.
+    #[serde(default = "yes")]
+    pub import_expiry: bool,
 }
 
 fn yes() -> bool {
@@ -71,7 +75,7 @@ fn default_reconcile() -> u64 {
 
 impl Default for WorkersConfig {
     fn default() -> Self {
-        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile(), recordings: true }
+        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile(), recordings: true, import_expiry: true }
     }
 }
 

@@ -97,6 +97,14 @@ fn start_workers(
             None => tracing::warn!("database.worker_url is not set: the health probe does not run"),
         }
     }
+    if settings.workers.import_expiry {
+        match db.lookup() {
+            Some(pool) => {
+                tokio::spawn(expire_imports(pool.clone(), std::time::Duration::from_secs(3600), shutdown.clone()));
+            }
+            None => tracing::warn!("database.worker_url is not set: unrun CRM import files are deleted only when asked for"),
+        }
+    }
     if settings.workers.recordings {
         match db.lookup() {
             Some(pool) => {
@@ -111,6 +119,21 @@ fn start_workers(
         }
     }
     Ok(())
+}
+
+/// Deletes CRM import files left unrun for a day, at start and then every `every`.
+async fn expire_imports(pool: sqlx::PgPool, every: std::time::Duration, mut shutdown: Shutdown) {
+    loop {
+        match callbase_db::crm::expire_imports(&pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(imports = n, "expired unrun CRM import files"),
+            Err(e) => tracing::warn!(error = %e, "CRM import expiry failed; next time"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// Where Asterisk fetches media the server serves: the configured URL, or the server's own address.

@@ -2,7 +2,7 @@
 //! statement per table touched, whatever the batch size): the API writes batches of one, an
 //! import thousands, the benchmark a million.
 
-use callbase_core::crm::{FieldDef, FieldKind, FilterOp};
+use callbase_core::crm::{FieldDef, FieldKind, FilterOp, MaskMode};
 use callbase_core::TenantId;
 use serde_json::Value;
 use sqlx::{FromRow, Postgres, QueryBuilder};
@@ -302,10 +302,22 @@ pub struct ListQuery {
     pub filters: Vec<Filter>,
     /// Quick search (lower-cased).
     pub q: Option<String>,
+    /// For viewers who see numbers masked: the quick search must match one of these fields' own
+    /// values (the record's search text also holds its phone numbers, digits included).
+    pub search_fields: Option<SearchFields>,
     /// The quick search's matches when already looked up ([`search_ids`]).
     pub hits: Option<Vec<i64>>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// The fields a masked viewer's quick search looks at (field ids as the keys of `data`).
+#[derive(Debug, Clone, Default)]
+pub struct SearchFields {
+    /// Text, long text, e-mail and select fields: matched by their value.
+    pub text: Vec<String>,
+    /// User references: matched by the user's name.
+    pub users: Vec<String>,
 }
 
 fn like_pattern(needle: &str) -> String {
@@ -321,8 +333,15 @@ fn like_pattern(needle: &str) -> String {
 }
 
 /// Appends the list's conditions. `rid` is the record id expression; `r` (the record row) is
-/// only used by "contains" and the quick search (see [`needs_record`]).
+/// only used by "contains" and a masked viewer's quick search (see [`needs_record`]).
 fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str) {
+    if let (Some(text), Some(sf)) = (&q.q, &q.search_fields) {
+        let pattern = like_pattern(text);
+        b.push(" AND (EXISTS (SELECT 1 FROM jsonb_each_text(r.data) e WHERE e.key = ANY(").push_bind(sf.text.clone());
+        b.push(") AND lower(e.value) LIKE ").push_bind(pattern.clone()).push(")");
+        b.push(" OR EXISTS (SELECT 1 FROM jsonb_each_text(r.data) e JOIN users u ON u.id::text = e.value WHERE e.key = ANY(").push_bind(sf.users.clone());
+        b.push(") AND lower(u.name) LIKE ").push_bind(pattern).push("))");
+    }
     for f in &q.filters {
         match f.op {
             FilterOp::Contains => {
@@ -373,7 +392,7 @@ fn push_hits(b: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, q: &ListQuery
 
 /// Whether the conditions read the record row itself ("contains"), not only the indexes.
 fn needs_record(q: &ListQuery) -> bool {
-    q.filters.iter().any(|f| f.op == FilterOp::Contains)
+    q.filters.iter().any(|f| f.op == FilterOp::Contains) || (q.q.is_some() && q.search_fields.is_some())
 }
 
 /// One page of records. The page's ids are found first from the indexes alone where possible
@@ -507,4 +526,59 @@ pub async fn phone_of(tx: &mut Tx, tenant: TenantId, record: i64, field: i64) ->
         .bind(field)
         .fetch_optional(&mut **tx)
         .await
+}
+
+/// The tenant's number masking as the telephony side needs it: the mode, how many characters are
+/// hidden, and which of `users` are members of a masked group. None when nobody of `users` is.
+pub async fn masked_among(tx: &mut Tx, tenant: TenantId, users: &[i64]) -> sqlx::Result<Option<(MaskMode, usize, Vec<i64>)>> {
+    let row: Option<(String, i32, Vec<i64>)> = sqlx::query_as(
+        "SELECT t.mask_mode, t.mask_chars, ARRAY(SELECT DISTINCT m.user_id FROM memberships m \
+           WHERE m.tenant_id = t.tenant_id AND m.group_id = ANY(t.mask_group_ids) AND m.user_id = ANY($2)) \
+         FROM telephony t WHERE t.tenant_id = $1",
+    )
+    .bind(tenant)
+    .bind(users)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.filter(|(_, _, masked)| !masked.is_empty()).map(|(mode, chars, masked)| {
+        (if mode == "hidden" { MaskMode::Hidden } else { MaskMode::Prefix }, chars.max(1) as usize, masked)
+    }))
+}
+
+/// A call's client as a caller ID: the record's title and the phone field holding `e164` (for
+/// the `crm<record>x<field>` reference).
+pub async fn client_caller_id(tx: &mut Tx, tenant: TenantId, record: i64, e164: &str) -> sqlx::Result<Option<(Option<String>, i64)>> {
+    sqlx::query_as(
+        "SELECT r.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = r.table_id AND f.is_title LIMIT 1), p.field_id \
+         FROM crm_phones p JOIN crm_records r ON r.id = p.record_id \
+         WHERE p.tenant_id = $1 AND p.record_id = $2 AND p.e164 = $3 ORDER BY p.field_id LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(record)
+    .bind(e164)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Hours an uploaded import file waits for its run (or for a run again after a failure).
+pub const IMPORT_TTL_HOURS: i32 = 24;
+
+/// Deletes the tenant's import files left unrun for [`IMPORT_TTL_HOURS`] (the last run's
+/// heartbeat, else the upload, is older). Imported ones keep their report (their file is gone).
+pub async fn expire_imports_of(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM crm_imports WHERE tenant_id = $1 AND file IS NOT NULL AND heartbeat_at < now() - make_interval(hours => $2)")
+        .bind(tenant)
+        .bind(IMPORT_TTL_HOURS)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// [`expire_imports_of`] for every tenant (the periodic sweep; `pool` is the worker pool).
+pub async fn expire_imports(pool: &sqlx::PgPool) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM crm_imports WHERE file IS NOT NULL AND heartbeat_at < now() - make_interval(hours => $1)")
+        .bind(IMPORT_TTL_HOURS)
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected())
 }

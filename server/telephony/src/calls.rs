@@ -753,10 +753,29 @@ enum RingOutcome {
 /// Rings `devices` (with their users) for at most `timeout_secs`; the first to answer is bridged
 /// with `caller`, the others are hung up.
 async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str, timeout_secs: u64, rx: &mut Rx, bridge: &str) -> Result<RingOutcome, String> {
-    let caller_id = format!("\"{}\" <{}>", call.number, call.number);
+    // The dial copies the caller's caller ID to each leg: members of masked groups are rung last,
+    // with the caller's set to the client's name or the masked number meanwhile (caller_id.rs).
+    let users: Vec<UserId> = devices.iter().map(|(_, u)| *u).collect();
+    let masked = match call.direction {
+        "internal" => None,
+        _ => crate::caller_id::masked_legs(&call.ctx, call.tenant, &call.number, call.crm_record, &users).await,
+    };
+    let is_masked = |u: &UserId| masked.as_ref().is_some_and(|m| m.users.contains(u));
+    let (hidden, shown): (Vec<_>, Vec<_>) = devices.iter().partition(|(_, u)| is_masked(u));
+    let mut original = None;
     let mut legs: Vec<(String, UserId)> = Vec::new();
-    for (dev, user) in devices {
-        match call.create_leg(&format!("PJSIP/{dev}"), caller, Some(&caller_id)).await {
+    for (i, (dev, user)) in shown.iter().chain(hidden.iter()).copied().enumerate() {
+        if i == shown.len() {
+            let Some(m) = &masked else { break };
+            match crate::caller_id::show(&call.ctx, caller, &m.shown).await {
+                Ok(o) => original = Some(o),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot mask the caller ID: masked users' phones are not rung");
+                    break;
+                }
+            }
+        }
+        match call.create_leg(&format!("PJSIP/{dev}"), caller, None).await {
             Ok(leg) => {
                 if call.dial(&leg, caller, timeout_secs).await {
                     legs.push((leg, *user));
@@ -767,6 +786,9 @@ async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str,
             }
             Err(e) => tracing::warn!(error = %e, device = %dev, "cannot ring a device"),
         }
+    }
+    if let Some(o) = original {
+        crate::caller_id::restore(&call.ctx, caller, &o).await;
     }
     if legs.is_empty() {
         return Ok(RingOutcome::NoAnswer);

@@ -4,6 +4,7 @@
 pub mod ami;
 pub mod agents;
 pub mod ari;
+pub mod caller_id;
 pub mod carrier;
 pub mod calls;
 pub mod fraud;

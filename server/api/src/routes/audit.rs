@@ -56,7 +56,7 @@ pub async fn record(st: &AppState, who: &Actor, action: &str, target: impl AsRef
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntry {
+pub struct SecurityAuditEntry {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -73,7 +73,7 @@ pub struct AuditEntry {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AuditQuery {
+pub struct SecurityAuditQuery {
     /// Entries older than this id (the last id of the previous page).
     pub before_id: Option<i64>,
     /// 1–200, default 50.
@@ -81,9 +81,9 @@ pub struct AuditQuery {
 }
 
 /// The tenant's security audit log, newest first (administrators only).
-#[utoipa::path(get, path = "/api/security/audit", tag = "security", params(AuditQuery), responses(
-    (status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+#[utoipa::path(get, path = "/api/security/audit", tag = "security", params(SecurityAuditQuery), responses(
+    (status = 200, body = [SecurityAuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(q): ApiQuery<SecurityAuditQuery>) -> ApiResult<Json<Vec<SecurityAuditEntry>>> {
     if cu.role != Role::Administrator {
         return Err(ApiError::Forbidden);
     }
@@ -96,7 +96,7 @@ pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(q): ApiQ
     tx.commit().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| AuditEntry {
+            .map(|r| SecurityAuditEntry {
                 id: r.id,
                 at: r.at,
                 actor_id: r.actor_id,

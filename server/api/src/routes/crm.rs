@@ -563,7 +563,12 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
         sh.fields.iter().find(|f| f.id == id).ok_or_else(|| ApiError::unprocessable("unknown_field", format!("field {id} is not a field of this table")))
     };
     if let Some(s) = p.sort {
-        field(s)?;
+        let fr = field(s)?;
+        // Sorting by a number they cannot see, beside records whose numbers they chose, would let a
+        // masked user binary-search it.
+        if sh.masking.is_some() && fr.def().kind == FieldKind::Phone {
+            return Err(ApiError::forbidden_code("masked_numbers", format!("'{}': numbers are hidden from you, so you cannot sort by them", fr.name)));
+        }
     }
     let mut filters = Vec::new();
     if let Some(raw) = p.filters.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -595,7 +600,13 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
         }
         (_, q) => q,
     };
-    Ok(db::ListQuery { table, sort: p.sort, desc: p.desc, filters, q, hits: None, limit: per_page, offset: (page - 1) * per_page })
+    // Shorter ones (and punctuation) must not match numbers either: their search looks at the
+    // values they can see (text, e-mail, select, user names), never at phone values.
+    let search_fields = sh.masking.map(|_| db::SearchFields {
+        text: sh.fields.iter().filter(|f| matches!(f.def().kind, FieldKind::Text | FieldKind::LongText | FieldKind::Email | FieldKind::Select)).map(|f| f.id.to_string()).collect(),
+        users: sh.fields.iter().filter(|f| f.def().kind == FieldKind::User).map(|f| f.id.to_string()).collect(),
+    });
+    Ok(db::ListQuery { table, sort: p.sort, desc: p.desc, filters, q, search_fields, hits: None, limit: per_page, offset: (page - 1) * per_page })
 }
 
 /// Text searches (the quick search, else the first "contains" filter: a record's search text holds

@@ -2,6 +2,11 @@
 //! column mapping → run. A run checks every row first; with errors it stops and lists them (or,
 //! asked to, skips those rows and lists them), then writes all rows in one transaction, so a
 //! failed import leaves nothing half-written. Progress is polled.
+//!
+//! Imports are for administrators (a file writes up to 200 000 records at once, and lands with
+//! the numbers it holds). An uploaded file waits at most [`UNRUN_TTL_HOURS`] for its run (a failed
+//! run keeps it as long after the failure): then it is deleted, by the hourly sweep
+//! ([`callbase_db::crm::expire_imports`]) or when it is next asked for.
 
 use std::collections::HashMap;
 
@@ -17,7 +22,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::{ApiJson, ApiQuery};
 use crate::routes::crm::build_write;
@@ -31,6 +36,8 @@ pub const ROWS_MAX: usize = 200_000;
 const ERRORS_KEPT: usize = 1000;
 /// Rows per insert statement.
 const BATCH: usize = 1000;
+/// An uploaded file not run (or not run again after a failure) within this many hours is deleted.
+pub const UNRUN_TTL_HOURS: i32 = callbase_db::crm::IMPORT_TTL_HOURS;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -103,10 +110,11 @@ fn as_text(bytes: &[u8]) -> ApiResult<&str> {
 
 #[utoipa::path(post, path = "/api/crm/tables/{id}/imports", tag = "crm", params(("id" = i64, Path), UploadParams),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = ImportPreview), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ImportPreview), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(st): State<AppState>,
-    cu: CurrentUser,
+    AdminUser(cu): AdminUser,
     Path(table): Path<i64>,
     ApiQuery(p): ApiQuery<UploadParams>,
     body: Bytes,
@@ -228,6 +236,15 @@ struct ImportRow {
     stale: bool,
 }
 
+/// Deletes the tenant's expired import files: a file is gone after its day, whether or not the
+/// sweep came by yet.
+async fn expire(st: &AppState, tenant: TenantId) -> ApiResult<()> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    callbase_db::crm::expire_imports_of(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportStatus> {
     let mut tx = st.db.tenant_tx(tenant).await?;
     let r: ImportRow = sqlx::query_as(
@@ -261,8 +278,9 @@ async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportSt
 }
 
 #[utoipa::path(get, path = "/api/crm/imports/{id}", tag = "crm", params(("id" = Uuid, Path)),
-    responses((status = 200, body = ImportStatus), (status = 404, body = ErrorBody)))]
-pub async fn get(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<Uuid>) -> ApiResult<Json<ImportStatus>> {
+    responses((status = 200, body = ImportStatus), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(State(st): State<AppState>, AdminUser(cu): AdminUser, Path(id): Path<Uuid>) -> ApiResult<Json<ImportStatus>> {
+    expire(&st, cu.tenant_id).await?;
     Ok(Json(status(&st, cu.tenant_id, id).await?))
 }
 
@@ -276,13 +294,15 @@ pub struct RunImport {
 }
 
 #[utoipa::path(post, path = "/api/crm/imports/{id}/run", tag = "crm", params(("id" = Uuid, Path)), request_body = RunImport,
-    responses((status = 202, body = ImportStatus), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = ImportStatus), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn run(
     State(st): State<AppState>,
-    cu: CurrentUser,
+    AdminUser(cu): AdminUser,
     Path(id): Path<Uuid>,
     ApiJson(b): ApiJson<RunImport>,
 ) -> ApiResult<(StatusCode, Json<ImportStatus>)> {
+    expire(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let row: (i64, Vec<String>, String) = sqlx::query_as("SELECT table_id, columns, state FROM crm_imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
         .bind(cu.tenant_id)

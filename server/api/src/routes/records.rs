@@ -224,10 +224,14 @@ impl Viewer {
         r
     }
 
-    /// Masked users cannot search by number (probing would reveal the numbers).
+    /// Masked users cannot search or sort by number (probing would reveal the numbers; sorting
+    /// beside calls to numbers they chose, a binary search).
     fn check_filter(&self, f: &Filter) -> ApiResult<()> {
         if self.masking.is_some() && f.number.as_deref().is_some_and(|n| !n.trim().is_empty()) {
             return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: filter by other columns"));
+        }
+        if self.masking.is_some() && f.sort.as_deref() == Some("number") {
+            return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: sort by other columns"));
         }
         Ok(())
     }

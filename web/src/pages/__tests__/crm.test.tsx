@@ -100,6 +100,19 @@ describe('CRM page', () => {
     window.removeEventListener('callbase:dial', onDial);
   });
 
+  it('offers the import to administrators only (the server refuses others)', async () => {
+    serve((_m, u) => {
+      if (u === '/api/crm/tables') return json(200, [TABLE]);
+      if (u === '/api/crm/users') return json(200, []);
+      if (u.startsWith('/api/crm/tables/7/records')) return json(200, { records: [], total: 0, total_capped: false, page: 1, per_page: 50 });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    await act(async () => render(<CrmPage isAdmin={false} />, root));
+    await until(() => q('[data-testid="crm-table"]'));
+    expect([...root.querySelectorAll('button')].some((b) => b.textContent === 'Import')).toBe(false);
+    expect([...root.querySelectorAll('a')].some((a) => a.textContent === 'Export CSV')).toBe(true);
+  });
+
   it('imports a file: mapping from the suggestions, a progress bar, then the report with bad rows', async () => {
     let polls = 0;
     serve((m, u, b) => {
@@ -120,7 +133,7 @@ describe('CRM page', () => {
       }
       return json(404, { code: 'not_found', message: 'no' });
     });
-    await act(async () => render(<CrmPage isAdmin={false} />, root));
+    await act(async () => render(<CrmPage isAdmin={true} />, root));
     await until(() => q('[data-testid="crm-table"]'));
     const importBtn = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Import') as HTMLButtonElement;
     await act(async () => importBtn.click());

@@ -131,7 +131,7 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
             <FilterAdder fields={fields} onAdd={(f) => setQuery({ ...query, page: 1, filters: [...query.filters, f] })} />
             <button type="button" class="btn btn--primary" data-testid="crm-new" onClick={() => setEditing('new')}>{t('crm.newRecord')}</button>
             <a class="btn" href={`/api/crm/tables/${table.id}/export.csv${ApiClient.recordQuery(exportQuery)}`} download>{t('crm.export')}</a>
-            <button type="button" class="btn" onClick={() => setDialog('import')}>{t('crm.import')}</button>
+            {isAdmin && <button type="button" class="btn" onClick={() => setDialog('import')}>{t('crm.import')}</button>}
             {isAdmin && <button type="button" class="btn" onClick={() => setDialog('fields')}>{t('crm.fields')}</button>}
           </div>
           {query.filters.length > 0 && (
