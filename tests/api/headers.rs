@@ -74,8 +74,8 @@ async fn metrics_are_served_only_with_the_bearer_token() {
     assert_eq!(ok.status, StatusCode::OK);
     assert!(ok.text.contains("http_requests_total"), "{}", ok.text);
 
-    // Without a configured token there is nothing to scrape.
-    let open = TestApp::spawn().await;
+    // Without a configured token there is nothing to scrape (the stacks configure one: empty it).
+    let open = TestApp::spawn_with(&[("CALLBASE__HTTP__METRICS_TOKEN", "")]).await;
     let r = open.browser().get("/metrics").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert!(!r.text.contains("http_requests_total"));

@@ -85,7 +85,8 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
     use secrecy::ExposeSecret;
     use subtle::ConstantTimeEq;
-    let Some(token) = &st.cfg.http.metrics_token else {
+    // An empty token (`CALLBASE__HTTP__METRICS_TOKEN=`) is no token.
+    let Some(token) = st.cfg.http.metrics_token.as_ref().filter(|t| !t.expose_secret().is_empty()) else {
         return crate::error::ApiError::NotFound.into_response();
     };
     let sent = headers
@@ -94,7 +95,7 @@ pub async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap)
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let expected = token.expose_secret();
-    if expected.is_empty() || !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+    if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
         let mut resp = crate::error::ApiError::Unauthenticated.into_response();
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
         return resp;

@@ -2,7 +2,7 @@
 //! security alerts raised by the fraud guard (`server/telephony/src/fraud.rs`). Alerts also reach
 //! administrators live as `security_alert` events on `/events`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use callbase_core::Role;
 use callbase_db::fraud::{self as repo, FraudSettings};
@@ -162,7 +162,7 @@ pub struct AlertsQuery {
 /// The tenant's security alerts, newest first.
 #[utoipa::path(get, path = "/api/security/alerts", tag = "security", params(AlertsQuery),
     responses((status = 200, body = Vec<SecurityAlert>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn alerts(State(st): State<AppState>, AdminUser(a): AdminUser, Query(q): Query<AlertsQuery>) -> ApiResult<Json<Vec<SecurityAlert>>> {
+pub async fn alerts(State(st): State<AppState>, AdminUser(a): AdminUser, crate::json::ApiQuery(q): crate::json::ApiQuery<AlertsQuery>) -> ApiResult<Json<Vec<SecurityAlert>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::unprocessable("invalid_limit", "limit is 1 to 500"));
