@@ -154,6 +154,7 @@ pub struct SecurityAlert {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
     /// Newest first, at most this many (1–500, default 100).
     pub limit: Option<i64>,
