@@ -144,3 +144,29 @@ async fn a_sub_administrator_cannot_touch_an_administrators_telephony_but_manage
     assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status, StatusCode::OK);
     assert_eq!(admin.post("/api/telephony/users", json!({"user_id": second_admin})).await.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_sub_administrator_cannot_delete_the_group_that_gives_an_administrator_a_phone() {
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.telephony_tenant().await;
+    let (sub, _) = sub_admin(&app, &admin, &t, "gleb").await;
+    // "Office": an ordinary group that provisions telephony, with an administrator among its members.
+    let office = admin.post("/api/groups", json!({"name": "Office"})).await.body["id"].as_i64().unwrap();
+    let admin_group = group_id(&admin, "Administrator").await;
+    let vera = create_user(&admin, "vera2", &[admin_group, office]).await["id"].as_i64().unwrap();
+    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [office]})).await.status, StatusCode::OK);
+    let has_phone = |users: &serde_json::Value| users.as_array().unwrap().iter().any(|u| u["user_id"] == vera);
+    assert!(has_phone(&admin.get("/api/telephony/users").await.body), "the group gave the administrator a phone");
+
+    let r = sub.delete(&format!("/api/groups/{office}")).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    assert!(has_phone(&admin.get("/api/telephony/users").await.body), "the administrator keeps the phone");
+    // An administrator may.
+    assert_eq!(admin.delete(&format!("/api/groups/{office}")).await.status, StatusCode::NO_CONTENT);
+    // A group without administrators in it is the sub-administrator's to delete.
+    let team = admin.post("/api/groups", json!({"name": "Team"})).await.body["id"].as_i64().unwrap();
+    let agent_group = group_id(&admin, "Agent").await;
+    create_user(&admin, "ivan2", &[agent_group, team]).await;
+    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [team]})).await.status, StatusCode::OK);
+    assert_eq!(sub.delete(&format!("/api/groups/{team}")).await.status, StatusCode::NO_CONTENT);
+}

@@ -134,7 +134,7 @@ pub async fn patch(
 }
 
 #[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
@@ -145,6 +145,19 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
         return Err(ApiError::Forbidden);
     }
     let members = accounts::group_members(&mut tx, a.tenant_id, id).await?;
+    // Deleting an auto-provisioning group takes telephony from its members: not a
+    // sub-administrator's way to remove an administrator's phone.
+    if a.role < Role::Administrator && callbase_db::telephony::state(&mut tx, a.tenant_id).await?.auto_group_ids.contains(&id.0) {
+        for u in &members {
+            let role = accounts::user_groups(&mut tx, a.tenant_id, *u).await?.iter().map(|g| g.2).max().unwrap_or(Role::User);
+            if role == Role::Administrator {
+                return Err(ApiError::forbidden_code(
+                    "admins_only",
+                    "this group gives an administrator their phone: only administrators delete it",
+                ));
+            }
+        }
+    }
     accounts::delete_group(&mut tx, a.tenant_id, id).await?;
     ensure_an_admin_remains(&mut tx, &a).await?;
     callbase_db::telephony::forget_group(&mut tx, a.tenant_id, id).await?;
