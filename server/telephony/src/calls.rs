@@ -221,20 +221,7 @@ impl Call {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<Value>, crate::ari::AriError>>,
     {
-        // The channel is usually in Stasis within a few milliseconds: back off from 2 ms to 50 ms
-        // (a flat 50 ms wait was most of our share of call setup, `callbase loadgen`), ~2 s in all.
-        let mut wait = Duration::from_millis(2);
-        for _ in 0..50 {
-            match f().await {
-                Ok(Some(_)) => return true,
-                Err(crate::ari::AriError::Status { status: 409 | 422, .. }) => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_millis(50));
-                }
-                _ => return false,
-            }
-        }
-        false
+        until_in_stasis(f).await
     }
 
     async fn hangup(&self, ch: &str) {
@@ -1158,6 +1145,28 @@ async fn play_and_wait(call: &Call, ch: &str, media: &str, rx: &mut Rx) -> bool 
 
 /// Desk-phone click-to-call: the agent's phone rings first; when they pick up, the number is
 /// dialled as an outbound call of theirs.
+/// Runs an ARI call on a channel we just created until the channel is in Stasis (ARI answers 409
+/// or 422 before that). The channel is usually there within a few milliseconds: back off from 2 ms
+/// to 50 ms (a flat 50 ms wait was most of our share of call setup, `callbase loadgen`), ~2 s in all.
+async fn until_in_stasis<F, Fut>(f: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, crate::ari::AriError>>,
+{
+    let mut wait = Duration::from_millis(2);
+    for _ in 0..50 {
+        match f().await {
+            Ok(Some(_)) => return true,
+            Err(crate::ari::AriError::Status { status: 409 | 422, .. }) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(50));
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 pub async fn callback(ctx: Ctx, cmd: Command) {
     let Command::Callback { call_id, tenant, user, number } = cmd else { return };
     let Ok(t) = load(&ctx, tenant).await else { return };
@@ -1177,7 +1186,11 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
             None,
         )
         .await;
-    if !matches!(created, Ok(Some(_))) || ctx.ari.call(reqwest::Method::POST, &format!("channels/{leg}/dial"), &[("timeout", "30")], None).await.is_err() {
+    // The dial waits for the new leg to be in Stasis, like every other leg's (a 409 before it is).
+    let dial_path = format!("channels/{leg}/dial");
+    if !matches!(created, Ok(Some(_)))
+        || !until_in_stasis(|| ctx.ari.call(reqwest::Method::POST, &dial_path, &[("timeout", "30")], None)).await
+    {
         tracing::warn!(call.id = %call_id, "callback: cannot ring the agent's phone");
         ctx.router.forget(&leg);
         let _ = ctx.ari.hangup(&leg).await;
