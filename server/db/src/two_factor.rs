@@ -94,6 +94,19 @@ pub async fn recovery_codes_left(tx: &mut Tx, tenant: TenantId, user: UserId) ->
         .await
 }
 
+/// The tenant requires two-factor sign-in and this user has not set it up (one query: the admin
+/// extractor asks it on every request).
+pub async fn setup_pending(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT COALESCE((SELECT require_two_factor FROM tenant_security WHERE tenant_id = $1), false)
+            AND COALESCE((SELECT totp_secret IS NULL FROM users WHERE tenant_id = $1 AND id = $2), false)",
+    )
+    .bind(tenant)
+    .bind(user)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 pub async fn required(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<bool> {
     Ok(sqlx::query_scalar("SELECT require_two_factor FROM tenant_security WHERE tenant_id = $1")
         .bind(tenant)

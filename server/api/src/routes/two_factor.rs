@@ -193,9 +193,9 @@ pub async fn setup_required(st: &AppState, cu: &CurrentUser) -> ApiResult<bool> 
     if !cu.role.is_admin() {
         return Ok(false);
     }
+    // Every admin request asks this: one query.
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let required = repo::required(&mut tx, cu.tenant_id).await?;
-    let on = required && repo::state(&mut tx, cu.tenant_id, cu.user_id).await?.is_some_and(|s| s.totp_secret.is_none());
+    let pending = repo::setup_pending(&mut tx, cu.tenant_id, cu.user_id).await?;
     tx.commit().await?;
-    Ok(on)
+    Ok(pending)
 }
