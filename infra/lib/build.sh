@@ -11,6 +11,17 @@ rust_ensure() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
 }
 
+# rust_lint: rustfmt and clippy (-D warnings) over the workspace, with the components added when missing.
+rust_lint() {
+    rust_ensure
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null || die "cargo fmt/clippy missing and no rustup to add them"
+        rustup component add rustfmt clippy
+    fi
+    (cd "$REPO_ROOT" && cargo fmt --all --check) || { log "cargo fmt --all --check: run cargo fmt --all"; return 1; }
+    (cd "$REPO_ROOT" && cargo clippy --workspace --all-targets --quiet -- -D warnings)
+}
+
 # build_rust PROFILE (release|debug): builds callbase-app and callbase-devs3, sets APP_BIN and S3_BIN.
 build_rust() {
     local profile=$1 flags=()

@@ -31,7 +31,9 @@ async fn udp_request(msg_for: impl Fn(SocketAddr) -> String) -> u16 {
     let mut buf = vec![0u8; 65535];
     while let Ok(Ok((n, _))) = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await {
         let text = String::from_utf8_lossy(&buf[..n]);
-        if let Some(code) = text.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok()) {
+        if let Some(code) =
+            text.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok())
+        {
             if code >= 200 {
                 return code;
             }
@@ -66,7 +68,9 @@ async fn trunk_contacts(id: &str) -> Vec<(String, String)> {
     r.events
         .iter()
         .filter(|e| e.event() == Some("ContactStatusDetail"))
-        .map(|e| (e.get("URI").unwrap_or_default().to_string(), e.get("Status").unwrap_or_default().to_string()))
+        .map(|e| {
+            (e.get("URI").unwrap_or_default().to_string(), e.get("Status").unwrap_or_default().to_string())
+        })
         .collect()
 }
 
@@ -83,7 +87,10 @@ async fn sip_nobody_can_register_as_a_trunk_or_call_in_as_one() {
     assert_ne!(code, 200, "an unauthenticated REGISTER as trunk {trunk} was accepted");
     let contacts = trunk_contacts(&trunk).await;
     let carrier = format!("sip:{}", env("CALLBASE_CARRIER_SIP"));
-    assert!(contacts.iter().all(|(uri, _)| *uri == carrier), "only the carrier's static contact: {contacts:?}");
+    assert!(
+        contacts.iter().all(|(uri, _)| *uri == carrier),
+        "only the carrier's static contact: {contacts:?}"
+    );
 
     // INVITE from the trunk's name: must not reach the tenant as an inbound call.
     let code = udp_request(|local| invite_from(&trunk, local)).await;
@@ -91,7 +98,12 @@ async fn sip_nobody_can_register_as_a_trunk_or_call_in_as_one() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let calls = admin.get("/api/calls").await;
     assert_eq!(calls.status, StatusCode::OK, "{}", calls.text);
-    assert_eq!(calls.body["items"].as_array().map(Vec::len).unwrap_or(0), 0, "a call record was made: {}", calls.text);
+    assert_eq!(
+        calls.body["items"].as_array().map(Vec::len).unwrap_or(0),
+        0,
+        "a call record was made: {}",
+        calls.text
+    );
 }
 
 #[tokio::test]
@@ -103,7 +115,13 @@ async fn sip_every_kind_of_endpoint_refuses_unauthenticated_register_and_invite(
     // The admin's browser endpoint, and a desk endpoint once calls in browser are off.
     let web = format!("t{}-w{}", t.id, t.admin_id);
     let mut names = vec![format!("t{}-trk1", t.id), web, "callbase-probe-test".to_string()];
-    assert_eq!(admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin
+            .patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false}))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
     names.push(pw.body["sip_login"].as_str().expect("desk login").to_string());
     for name in names {
@@ -119,7 +137,8 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 async fn phone_socket(b: &Browser) -> Ws {
     let url = format!("{}/sip", b.base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("cookie", format!("cb_session={}", b.cookie("cb_session").unwrap()).parse().unwrap());
+    req.headers_mut()
+        .insert("cookie", format!("cb_session={}", b.cookie("cb_session").unwrap()).parse().unwrap());
     req.headers_mut().insert("origin", b.base.parse().unwrap());
     req.headers_mut().insert("sec-websocket-protocol", "sip".parse().unwrap());
     tokio_tungstenite::connect_async(req).await.expect("phone socket opens").0
@@ -128,7 +147,8 @@ async fn phone_socket(b: &Browser) -> Ws {
 /// Asterisk's own WebSocket transport, bypassing the relay (only the server can reach it: it is on
 /// loopback).
 async fn asterisk_ws() -> Ws {
-    let url = format!("{}/ws", env("CALLBASE__ASTERISK__ARI_URL").trim_end_matches('/').replacen("http", "ws", 1));
+    let url =
+        format!("{}/ws", env("CALLBASE__ASTERISK__ARI_URL").trim_end_matches('/').replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", "sip".parse().unwrap());
     tokio_tungstenite::connect_async(req).await.expect("Asterisk ws transport").0
@@ -141,7 +161,9 @@ async fn outcome(ws: &mut Ws) -> Result<u16, u16> {
         match tokio::time::timeout_at(deadline, ws.next()).await {
             Ok(Some(Ok(Message::Close(f)))) => return Err(f.map(|f| u16::from(f.code)).unwrap_or(1005)),
             Ok(Some(Ok(Message::Text(t)))) => {
-                if let Some(code) = t.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok()) {
+                if let Some(code) =
+                    t.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok())
+                {
                     if code >= 200 {
                         return Ok(code);
                     }
@@ -180,18 +202,45 @@ async fn sip_the_phone_relay_refuses_every_bypass_of_its_identity_check() {
     let mut ws = phone_socket(&admin).await;
     ws.send(Message::text(ws_register(&format!("<sip:{own}@callbase>"), &own, false))).await.unwrap();
     let own_answer = outcome(&mut ws).await;
-    assert!(matches!(own_answer, Ok(c) if c >= 400), "the agent's own REGISTER reaches Asterisk (answered without credentials): {own_answer:?}");
+    assert!(
+        matches!(own_answer, Ok(c) if c >= 400),
+        "the agent's own REGISTER reaches Asterisk (answered without credentials): {own_answer:?}"
+    );
 
     for (what, frame) in [
         ("a To tag", Message::text(ws_register(&format!("<sip:{trunk}@callbase>"), &trunk, true))),
-        ("a display name holding the own URI", Message::text(ws_register(&format!("\"sip:{own}@callbase\" <sip:{trunk}@callbase>"), &trunk, false))),
-        ("an unquoted display name", Message::text(ws_register(&format!("sip:{own}@callbase <sip:{trunk}@callbase>"), &trunk, false))),
-        ("a compact duplicate From", Message::text(ws_register(&format!("<sip:{own}@callbase>;tag=1\r\nf: <sip:{trunk}@callbase>"), &trunk, false))),
-        ("a binary frame", Message::binary(ws_register(&format!("<sip:{trunk}@callbase>"), &trunk, false).into_bytes())),
+        (
+            "a display name holding the own URI",
+            Message::text(ws_register(
+                &format!("\"sip:{own}@callbase\" <sip:{trunk}@callbase>"),
+                &trunk,
+                false,
+            )),
+        ),
+        (
+            "an unquoted display name",
+            Message::text(ws_register(&format!("sip:{own}@callbase <sip:{trunk}@callbase>"), &trunk, false)),
+        ),
+        (
+            "a compact duplicate From",
+            Message::text(ws_register(
+                &format!("<sip:{own}@callbase>;tag=1\r\nf: <sip:{trunk}@callbase>"),
+                &trunk,
+                false,
+            )),
+        ),
+        (
+            "a binary frame",
+            Message::binary(ws_register(&format!("<sip:{trunk}@callbase>"), &trunk, false).into_bytes()),
+        ),
     ] {
         let mut ws = phone_socket(&admin).await;
         ws.send(frame).await.unwrap();
-        assert_eq!(outcome(&mut ws).await, Err(4003), "{what}: the relay must close the socket, not pass it to Asterisk");
+        assert_eq!(
+            outcome(&mut ws).await,
+            Err(4003),
+            "{what}: the relay must close the socket, not pass it to Asterisk"
+        );
     }
 }
 
@@ -204,9 +253,14 @@ async fn sip_asterisk_itself_refuses_another_identity_over_its_websocket() {
     let trunk = format!("t{}-trk1", victim.id);
     for to_tag in [false, true] {
         let mut ws = asterisk_ws().await;
-        ws.send(Message::text(ws_register(&format!("<sip:{trunk}@callbase>"), &trunk, to_tag))).await.unwrap();
+        ws.send(Message::text(ws_register(&format!("<sip:{trunk}@callbase>"), &trunk, to_tag)))
+            .await
+            .unwrap();
         let got = outcome(&mut ws).await;
-        assert!(matches!(got, Ok(401 | 403 | 481)), "REGISTER as {trunk} over Asterisk's ws (to tag: {to_tag}) got {got:?}");
+        assert!(
+            matches!(got, Ok(401 | 403 | 481)),
+            "REGISTER as {trunk} over Asterisk's ws (to tag: {to_tag}) got {got:?}"
+        );
     }
 }
 
@@ -227,7 +281,12 @@ async fn a_trunk_may_not_point_at_the_platforms_own_sip_port() {
     let ok = admin.post("/api/trunks", trunk_body("fine", "x")).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
     let id = ok.body["id"].clone();
-    let moved = admin.patch(&format!("/api/trunks/{id}"), json!({"mode": "simple", "username": "fine", "domain": platform})).await;
+    let moved = admin
+        .patch(
+            &format!("/api/trunks/{id}"),
+            json!({"mode": "simple", "username": "fine", "domain": platform}),
+        )
+        .await;
     assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY, "an update is checked too: {}", moved.text);
 }
 
@@ -242,7 +301,9 @@ async fn private_carriers_are_refused_unless_the_platform_allows_them() {
         ("169.254.169.254".to_string(), "link-local"),
         ("[fd00::1]:5060".to_string(), "private"),
     ] {
-        let r = admin.post("/api/trunks", json!({"mode": "simple", "username": "u", "password": "x", "domain": host})).await;
+        let r = admin
+            .post("/api/trunks", json!({"mode": "simple", "username": "u", "password": "x", "domain": host}))
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{host}: {}", r.text);
         assert_eq!(r.body["code"], "trunk_host_refused");
         assert!(r.body["message"].as_str().unwrap().contains(why), "{host}: {}", r.body["message"]);
@@ -270,7 +331,10 @@ async fn a_trunk_whose_host_comes_to_point_at_the_platform_turns_red_and_out_of_
         .await
         .unwrap();
     let ari_reload = reqwest::Client::new()
-        .put(format!("{}/ari/asterisk/modules/res_pjsip_outbound_registration.so", env("CALLBASE__ASTERISK__ARI_URL")))
+        .put(format!(
+            "{}/ari/asterisk/modules/res_pjsip_outbound_registration.so",
+            env("CALLBASE__ASTERISK__ARI_URL")
+        ))
         .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
         .send()
         .await

@@ -23,7 +23,12 @@ async fn trunk_changes_are_in_the_audit_log_with_who_where_and_before_after_but_
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
     let entries = log.body.as_array().unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["trunk.delete", "trunk.update", "trunk.create", "telephony.on"], "newest first: {}", log.text);
+    assert_eq!(
+        actions,
+        ["trunk.delete", "trunk.update", "trunk.create", "telephony.on"],
+        "newest first: {}",
+        log.text
+    );
     let reg = format!("t{}-trk1", t.id);
     let upd = &entries[1];
     assert_eq!(upd["target"], reg);
@@ -33,7 +38,10 @@ async fn trunk_changes_are_in_the_audit_log_with_who_where_and_before_after_but_
     assert_eq!(upd["before"]["username"], "audited-user");
     assert_eq!(upd["after"]["username"], "audited-2");
     assert_eq!(upd["after"]["password_changed"], true);
-    assert!(!log.text.contains("secret-trunk-pass") && !log.text.contains("other-secret-pass"), "no password in the log");
+    assert!(
+        !log.text.contains("secret-trunk-pass") && !log.text.contains("other-secret-pass"),
+        "no password in the log"
+    );
     assert_eq!(entries[0]["before"]["username"], "audited-2");
     assert!(entries[0]["after"].is_null());
 }
@@ -47,7 +55,11 @@ async fn only_administrators_read_the_audit_log_and_nobody_can_change_it() {
     create_user(&admin, "subaudit", &[sub_group]).await;
     let sub = app.browser();
     assert_eq!(sub.login(&t.account, "subaudit", "Agent-pass-12345").await.status, StatusCode::OK);
-    assert_eq!(sub.get("/api/security/audit").await.status, StatusCode::FORBIDDEN, "sub-administrators do not read it");
+    assert_eq!(
+        sub.get("/api/security/audit").await.status,
+        StatusCode::FORBIDDEN,
+        "sub-administrators do not read it"
+    );
 
     // Another tenant's administrator sees nothing of this tenant.
     let (other, _) = app.telephony_tenant().await;
@@ -59,17 +71,36 @@ async fn only_administrators_read_the_audit_log_and_nobody_can_change_it() {
     let pool = callbase_tests::app_pool().await;
     for sql in ["UPDATE security_audit SET action = 'trunk.nothing'", "DELETE FROM security_audit"] {
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(t.id.to_string()).execute(&mut *tx).await.unwrap();
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(t.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         let err = sqlx::query(sql).execute(&mut *tx).await.expect_err(sql);
         assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
     }
     assert_eq!(admin.get("/api/security/audit?limit=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Users and roles are audited too: the sub-administrator's creation, then a disable.
-    let subs = admin.get("/api/users").await.body.as_array().unwrap().iter().find(|u| u["login"] == "subaudit").unwrap()["id"].clone();
-    assert_eq!(admin.patch(&format!("/api/users/{subs}"), json!({"disabled": true})).await.status, StatusCode::OK);
+    let subs = admin
+        .get("/api/users")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["login"] == "subaudit")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(
+        admin.patch(&format!("/api/users/{subs}"), json!({"disabled": true})).await.status,
+        StatusCode::OK
+    );
     let log = admin.get("/api/security/audit?limit=2").await.body;
     assert_eq!(log[0]["action"], "user.update");
-    assert_eq!((log[0]["before"]["disabled"].clone(), log[0]["after"]["disabled"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (log[0]["before"]["disabled"].clone(), log[0]["after"]["disabled"].clone()),
+        (json!(false), json!(true))
+    );
     assert_eq!(log[0]["before"]["role"], "sub_administrator");
     assert_eq!(log[1]["action"], "user.create");
 }

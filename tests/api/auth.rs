@@ -98,7 +98,8 @@ async fn secure_mode_uses_host_prefixed_secure_cookies() {
     let b = app.browser();
     let r = b.login(&t.account, &t.admin_login, &t.admin_password).await;
     let cookies: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    let session = cookies.iter().find(|c| c.starts_with("__Host-cb_session=")).expect("__Host- session cookie");
+    let session =
+        cookies.iter().find(|c| c.starts_with("__Host-cb_session=")).expect("__Host- session cookie");
     assert!(session.contains("Secure") && session.contains("HttpOnly"), "{session}");
 }
 
@@ -116,11 +117,17 @@ async fn logout_ends_the_session() {
 async fn state_changes_without_the_csrf_token_are_refused() {
     let app = TestApp::spawn().await;
     let (admin, _) = app.new_tenant().await;
-    let no_token = admin.send(admin.request(Method::POST, "/api/groups").json(&json!({"name": "Sales"}))).await;
+    let no_token =
+        admin.send(admin.request(Method::POST, "/api/groups").json(&json!({"name": "Sales"}))).await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
     assert_eq!(no_token.body["code"], "csrf");
     let wrong = admin
-        .send(admin.request(Method::POST, "/api/groups").header("x-csrf-token", "guess").json(&json!({"name": "Sales"})))
+        .send(
+            admin
+                .request(Method::POST, "/api/groups")
+                .header("x-csrf-token", "guess")
+                .json(&json!({"name": "Sales"})),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     let csrf = admin.csrf().await;
@@ -187,7 +194,12 @@ async fn many_failures_from_one_ip_are_throttled_across_logins() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     }
     let r = b.login(&t.account, &t.admin_login, &t.admin_password).await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the IP is throttled even for a new login: {}", r.text);
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the IP is throttled even for a new login: {}",
+        r.text
+    );
 }
 
 /// A client address no other test uses (the throttle's counters live in the shared Redis).
@@ -212,9 +224,17 @@ async fn parallel_wrong_passwords_from_one_address_get_429_and_no_more_verificat
     // A 401 is answered only after the password was verified; a 429 before.
     let verified = results.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED).count();
     let throttled = results.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
-    assert_eq!(verified + throttled, 24, "only 401 or 429: {:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        verified + throttled,
+        24,
+        "only 401 or 429: {:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert!(throttled > 0, "24 parallel wrong passwords must meet the throttle");
-    assert!(verified <= allowed, "at most {allowed} passwords may be verified in this burst, {verified} were");
+    assert!(
+        verified <= allowed,
+        "at most {allowed} passwords may be verified in this burst, {verified} were"
+    );
 }
 
 #[tokio::test]
@@ -231,7 +251,10 @@ async fn failures_from_many_addresses_lock_new_browsers_out_but_not_a_browser_th
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("cb_device="))
         .expect("a successful sign-in sets the device cookie");
-    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict") && device.contains("Path=/"), "{device}");
+    assert!(
+        device.contains("HttpOnly") && device.contains("SameSite=Strict") && device.contains("Path=/"),
+        "{device}"
+    );
     assert_eq!(known.post("/api/auth/logout", json!({})).await.status, StatusCode::NO_CONTENT);
 
     // Guesses from five addresses reach the account threshold; three more, each after the wait
@@ -257,7 +280,12 @@ async fn failures_from_many_addresses_lock_new_browsers_out_but_not_a_browser_th
     }
 
     let stranger = app.browser_from(&fresh_ip()).login(&t.account, &t.admin_login, &t.admin_password).await;
-    assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS, "a new browser is locked out: {}", stranger.text);
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new browser is locked out: {}",
+        stranger.text
+    );
 
     // A forged device cookie (signature altered) is a new browser.
     let forged = app.browser_from(&fresh_ip());
@@ -273,5 +301,10 @@ async fn failures_from_many_addresses_lock_new_browsers_out_but_not_a_browser_th
     assert_eq!(again.status, StatusCode::OK, "the browser that signed in before still can: {}", again.text);
     assert_eq!(known.get("/api/auth/me").await.status, StatusCode::OK);
     let after = app.browser_from(&fresh_ip()).login(&t.account, &t.admin_login, &t.admin_password).await;
-    assert_eq!(after.status, StatusCode::TOO_MANY_REQUESTS, "the user's own sign-in does not reopen the account to guessing: {}", after.text);
+    assert_eq!(
+        after.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the user's own sign-in does not reopen the account to guessing: {}",
+        after.text
+    );
 }

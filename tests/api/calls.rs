@@ -12,9 +12,12 @@ use callbase_tests::calls::{agent_with_trunk, sipp_call};
 
 use crate::trunks::{body, wait_for_state};
 
+/// direction, number, result, trunk_slot, reason, answered
+type CallRow = (String, String, Option<String>, Option<i16>, Option<String>, bool);
+
 async fn last_call(tenant: i64) -> Option<Value> {
     let pool = worker_pool().await;
-    let row: Option<(String, String, Option<String>, Option<i16>, Option<String>, bool)> = sqlx::query_as(
+    let row: Option<CallRow> = sqlx::query_as(
         "SELECT direction, number, result, trunk_slot, reason, answered_at IS NOT NULL FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1",
     )
     .bind(tenant)
@@ -38,7 +41,11 @@ pub(crate) async fn wait_result(tenant: i64) -> Value {
 
 #[tokio::test]
 async fn a_desk_phone_call_goes_out_through_the_trunk_and_a_refused_number_never_reaches_the_carrier() {
-    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
     let (_admin, t, login, password) = agent_with_trunk(&app).await;
 
     // A local number: the dial rules make it +7 495 …, the carrier's "PSTN" answers with an echo.
@@ -62,29 +69,42 @@ async fn a_desk_phone_call_goes_out_through_the_trunk_and_a_refused_number_never
 
 #[tokio::test]
 async fn an_unregistered_first_trunk_is_skipped_and_the_call_record_says_so() {
-    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
     let (admin, t) = app.telephony_tenant().await;
     // First trunk: a wrong password, so the carrier rejects its registration.
     let bad = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), "wrong-password-1")).await;
     assert_eq!(bad.status, StatusCode::CREATED, "{}", bad.text);
-    let good = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD"))).await;
+    let good = admin
+        .post(
+            "/api/trunks",
+            body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD")),
+        )
+        .await;
     assert_eq!(good.status, StatusCode::CREATED, "{}", good.text);
     wait_for_state(&admin, &good.body["id"], "registered", Duration::from_secs(20)).await;
     wait_for_state(&admin, &bad.body["id"], "rejected", Duration::from_secs(20)).await;
     admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
     let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
-    let (login, password) = (pw.body["sip_login"].as_str().unwrap().to_string(), pw.body["sip_password"].as_str().unwrap().to_string());
+    let (login, password) = (
+        pw.body["sip_login"].as_str().unwrap().to_string(),
+        pw.body["sip_password"].as_str().unwrap().to_string(),
+    );
 
     let (ok, log) = sipp_call(&login, &password, "1234567", 200).await;
     assert!(ok, "answered through the second trunk:\n{log}");
     wait_result(t.id).await;
     let pool = worker_pool().await;
-    let (slot, note): (Option<i16>, Option<String>) =
-        sqlx::query_as("SELECT trunk_slot, route_note FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1")
-            .bind(t.id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (slot, note): (Option<i16>, Option<String>) = sqlx::query_as(
+        "SELECT trunk_slot, route_note FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1",
+    )
+    .bind(t.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(slot, Some(2), "the call left on the second trunk");
     let note = note.unwrap_or_default();
     assert!(note.contains("trunk 1") && note.contains("not registered"), "route note: {note}");
@@ -97,34 +117,69 @@ use callbase_recordings::audio::{sine, tone_power, wav_bytes};
 
 #[tokio::test]
 async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
-    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
     let (admin, t) = app.telephony_tenant().await;
     // Bad input first: not audio → 422, nothing stored.
     let csrf = admin.csrf().await;
-    let bad = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).body("definitely not audio")).await;
+    let bad = admin
+        .send(
+            admin
+                .request(reqwest::Method::PUT, "/api/telephony/greeting")
+                .header("x-csrf-token", &csrf)
+                .body("definitely not audio"),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(bad.body["code"], "invalid_greeting");
     // A 44.1 kHz 700 Hz greeting of 2 s, converted for Asterisk.
-    let up = admin.send(admin.request(reqwest::Method::PUT, "/api/telephony/greeting").header("x-csrf-token", &csrf).header("content-type", "audio/wav").body(wav_bytes(&sine(700.0, 44100, 2.0), 44100))).await;
+    let up = admin
+        .send(
+            admin
+                .request(reqwest::Method::PUT, "/api/telephony/greeting")
+                .header("x-csrf-token", &csrf)
+                .header("content-type", "audio/wav")
+                .body(wav_bytes(&sine(700.0, 44100, 2.0), 44100)),
+        )
+        .await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.text);
     let ms = up.body["duration_ms"].as_u64().unwrap();
     assert!((1900..=2100).contains(&ms), "{ms} ms");
 
     let number = "4951110003";
     let r = admin
-        .post("/api/trunks", json!({"mode": "extended", "number": number, "username": env("CALLBASE_CARRIER_TENANT_A_USER"),
-            "password": env("CALLBASE_CARRIER_TENANT_A_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}))
+        .post(
+            "/api/trunks",
+            json!({"mode": "extended", "number": number, "username": env("CALLBASE_CARRIER_TENANT_A_USER"),
+            "password": env("CALLBASE_CARRIER_TENANT_A_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
 
-    let ami = callbase_telephony::ami::Ami::connect(&env("CALLBASE_CARRIER_AMI_ADDR"), &env("CALLBASE_CARRIER_AMI_USER"), &env("CALLBASE_CARRIER_AMI_SECRET"))
-        .await
-        .expect("carrier AMI");
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE_CARRIER_AMI_ADDR"),
+        &env("CALLBASE_CARRIER_AMI_USER"),
+        &env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI");
     let mut events = ami.events();
     let o = ami
-        .action("Originate", &[("Channel", &format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"))), ("Context", "carrier-test"),
-            ("Exten", "9996"), ("Priority", "1"), ("Async", "true"), ("CallerID", "79161234567")])
+        .action(
+            "Originate",
+            &[
+                ("Channel", &format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"))),
+                ("Context", "carrier-test"),
+                ("Exten", "9996"),
+                ("Priority", "1"),
+                ("Async", "true"),
+                ("CallerID", "79161234567"),
+            ],
+        )
         .await
         .unwrap();
     assert!(o.is_success(), "{o:?}");
@@ -139,7 +194,9 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
     .await
     .expect("the carrier recorded the call");
     // The greeting plays, nobody is online, no forward number: the call ends; the file is complete.
-    let path = std::path::Path::new(&env("CALLBASE_ROOTFS")).join("srv/callbase/test/carrier/spool/monitor").join(&file);
+    let path = std::path::Path::new(&env("CALLBASE_ROOTFS"))
+        .join("srv/callbase/test/carrier/spool/monitor")
+        .join(&file);
     let mut last = 0;
     let mut samples = Vec::new();
     for _ in 0..60 {

@@ -25,7 +25,14 @@ async fn dial_rules_default_preview_save_and_stay_in_their_tenant() {
     new_rules["blocked_country_codes"] = json!(["+44"]);
     let put = |body| {
         let a = &a;
-        async move { a.send(a.request(Method::PUT, "/api/telephony/dial-rules").header("x-csrf-token", a.csrf().await).json(&body)).await }
+        async move {
+            a.send(
+                a.request(Method::PUT, "/api/telephony/dial-rules")
+                    .header("x-csrf-token", a.csrf().await)
+                    .json(&body),
+            )
+            .await
+        }
     };
     let saved = put(new_rules.clone()).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);

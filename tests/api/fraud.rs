@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::trunks::wait_for_state;
 
-const STASIS: [(&str, &str); 2] = [("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")];
+const STASIS: [(&str, &str); 2] =
+    [("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")];
 
 /// The tenant's calls, oldest first: (number, result, reason, trunk_slot, answered).
 async fn calls(tenant: i64) -> Vec<(String, Option<String>, Option<String>, Option<i16>, bool)> {
@@ -27,7 +28,10 @@ async fn calls(tenant: i64) -> Vec<(String, Option<String>, Option<String>, Opti
 }
 
 /// Waits until the tenant has `n` calls with a result.
-async fn wait_calls(tenant: i64, n: usize) -> Vec<(String, Option<String>, Option<String>, Option<i16>, bool)> {
+async fn wait_calls(
+    tenant: i64,
+    n: usize,
+) -> Vec<(String, Option<String>, Option<String>, Option<i16>, bool)> {
     for _ in 0..75 {
         let c = calls(tenant).await;
         if c.len() >= n && c.iter().all(|c| c.1.is_some()) {
@@ -45,14 +49,21 @@ async fn desk_agent(admin: &Browser, login: &str) -> (i64, String, String) {
     let id = u.body["id"].as_i64().unwrap();
     let tu = admin.post("/api/telephony/users", json!({"user_id": id, "browser_calls": false})).await;
     assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
-    (id, tu.body["sip_login"].as_str().unwrap().to_string(), tu.body["sip_password"].as_str().unwrap().to_string())
+    (
+        id,
+        tu.body["sip_login"].as_str().unwrap().to_string(),
+        tu.body["sip_password"].as_str().unwrap().to_string(),
+    )
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn events_socket(b: &Browser) -> Ws {
     let mut req = format!("{}/events", b.base.replacen("http", "ws", 1)).into_client_request().unwrap();
-    req.headers_mut().insert("cookie", format!("cb_session={}", b.cookie("cb_session").expect("signed in")).parse().unwrap());
+    req.headers_mut().insert(
+        "cookie",
+        format!("cb_session={}", b.cookie("cb_session").expect("signed in")).parse().unwrap(),
+    );
     req.headers_mut().insert("origin", b.base.parse().unwrap());
     tokio_tungstenite::connect_async(req).await.expect("events socket opens").0
 }
@@ -92,7 +103,9 @@ async fn probe_and_forward_numbers_are_held_to_the_dial_rules_when_saved() {
     let r = admin.put("/api/telephony/probe", json!({"probe_number": "88095051234"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.body["message"].as_str().unwrap().contains("premium"), "{}", r.text);
-    let r = admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 15, "forward_number": "8 809 505-12-34"})).await;
+    let r = admin
+        .put("/api/telephony/routing", json!({"ring_timeout_secs": 15, "forward_number": "8 809 505-12-34"}))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["code"], "invalid_forward_number");
     assert!(r.body["message"].as_str().unwrap().contains("premium"), "{}", r.text);
@@ -104,35 +117,56 @@ async fn probe_and_forward_numbers_are_held_to_the_dial_rules_when_saved() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // An administrator may allow a premium range explicitly; then it passes.
     put_dial_rules(&admin, |r| r["allowed_premium"] = json!(["7809"])).await;
-    let r = admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 15, "forward_number": "8 809 505-12-34"})).await;
+    let r = admin
+        .put("/api/telephony/routing", json!({"ring_timeout_secs": 15, "forward_number": "8 809 505-12-34"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let mut bad = admin.get("/api/telephony/dial-rules").await.body;
     bad["allowed_premium"] = json!(["7"]);
     let r = admin.put("/api/telephony/dial-rules", bad).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a prefix wider than a premium range is refused: {}", r.text);
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a prefix wider than a premium range is refused: {}",
+        r.text
+    );
 }
 
 #[tokio::test]
 async fn a_probe_call_to_a_number_the_dial_rules_refuse_never_reaches_the_trunk() {
     let app = TestApp::spawn_with(&STASIS).await;
     let (_admin, t, _, _) = agent_with_trunk(&app).await;
-    let ami = callbase_telephony::ami::Ami::connect(&env("CALLBASE__ASTERISK__AMI_ADDR"), &env("CALLBASE__ASTERISK__AMI_USER"), &env("CALLBASE__ASTERISK__AMI_SECRET"))
-        .await
-        .expect("platform AMI");
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE__ASTERISK__AMI_ADDR"),
+        &env("CALLBASE__ASTERISK__AMI_USER"),
+        &env("CALLBASE__ASTERISK__AMI_SECRET"),
+    )
+    .await
+    .expect("platform AMI");
     // What the health probe dials ([from-probe] t<tenant>x<number>): the answer comes back only when
     // the call through the trunk was answered (the carrier answers any number).
     let originate = |number: &str| {
         let channel = format!("Local/t{}x{number}@from-probe", t.id);
         let ami = &ami;
         async move {
-            ami.action("Originate", &[("Channel", channel.as_str()), ("Application", "Wait"), ("Data", "1"), ("Timeout", "4000")]).await
+            ami.action(
+                "Originate",
+                &[("Channel", channel.as_str()), ("Application", "Wait"), ("Data", "1"), ("Timeout", "4000")],
+            )
+            .await
         }
     };
     let ok = originate("1234567").await;
-    assert!(ok.as_ref().is_ok_and(|m| m.is_success()), "a domestic probe number goes out and is answered: {ok:?}");
+    assert!(
+        ok.as_ref().is_ok_and(|m| m.is_success()),
+        "a domestic probe number goes out and is answered: {ok:?}"
+    );
     for refused in ["442079460958", "88095051234"] {
         let r = originate(refused).await;
-        assert!(!r.as_ref().is_ok_and(|m| m.is_success()), "the probe dialled {refused} (international off, premium) through the trunk: {r:?}");
+        assert!(
+            !r.as_ref().is_ok_and(|m| m.is_success()),
+            "the probe dialled {refused} (international off, premium) through the trunk: {r:?}"
+        );
     }
     assert!(calls(t.id).await.is_empty(), "probe calls leave no call records");
 }
@@ -155,17 +189,33 @@ async fn a_forward_number_the_dial_rules_no_longer_allow_is_not_dialled() {
     // Saved while international calls were allowed (and the country was allowed)…
     put_dial_rules(&admin, |r| r["allowed"]["international"] = json!(true)).await;
     admin.post("/api/security/countries", json!({"country_code": "+44"})).await;
-    let r = admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": "+442079460958"})).await;
+    let r = admin
+        .put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": "+442079460958"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // …then international calls were turned off: the forward number must not be dialled any more.
     put_dial_rules(&admin, |r| r["allowed"]["international"] = json!(false)).await;
 
-    let ami = callbase_telephony::ami::Ami::connect(&env("CALLBASE_CARRIER_AMI_ADDR"), &env("CALLBASE_CARRIER_AMI_USER"), &env("CALLBASE_CARRIER_AMI_SECRET"))
-        .await
-        .expect("carrier AMI");
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE_CARRIER_AMI_ADDR"),
+        &env("CALLBASE_CARRIER_AMI_USER"),
+        &env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI");
     let chan = format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"));
     let r = ami
-        .action("Originate", &[("Channel", chan.as_str()), ("Context", "carrier-test"), ("Exten", "9998"), ("Priority", "1"), ("Async", "true"), ("CallerID", "79161234567")])
+        .action(
+            "Originate",
+            &[
+                ("Channel", chan.as_str()),
+                ("Context", "carrier-test"),
+                ("Exten", "9998"),
+                ("Priority", "1"),
+                ("Async", "true"),
+                ("CallerID", "79161234567"),
+            ],
+        )
         .await
         .unwrap();
     assert!(r.is_success(), "{r:?}");
@@ -179,7 +229,8 @@ async fn a_forward_number_the_dial_rules_no_longer_allow_is_not_dialled() {
 }
 
 #[tokio::test]
-async fn a_stolen_agent_login_dialling_premium_and_international_numbers_connects_none_while_allowed_calls_connect() {
+async fn a_stolen_agent_login_dialling_premium_and_international_numbers_connects_none_while_allowed_calls_connect(
+) {
     let app = TestApp::spawn_with(&STASIS).await;
     let (admin, t, _, _) = agent_with_trunk(&app).await;
     // The tenant calls abroad (its administrator allowed the direction in the dial rules): the
@@ -205,20 +256,35 @@ async fn a_stolen_agent_login_dialling_premium_and_international_numbers_connect
         assert!(ok, "{n} was not refused with 404:\n{log}");
     }
     let users = admin.get("/api/telephony/users").await.body;
-    let row = users.as_array().unwrap().iter().find(|u| u["user_id"] == agent_id).cloned().unwrap_or_default();
+    let row =
+        users.as_array().unwrap().iter().find(|u| u["user_id"] == agent_id).cloned().unwrap_or_default();
     assert_eq!(row["international"], false, "agents may not call abroad by default: {row}");
     assert_eq!(c.len(), 10, "{c:?}");
     assert!(c.iter().all(|c| c.1.as_deref() == Some("refused")), "{c:?}");
     assert!(c[..5].iter().all(|c| c.2.as_deref().unwrap_or_default().contains("premium")), "{c:?}");
-    assert!(c[5..].iter().all(|c| c.2.as_deref().unwrap_or_default().contains("may not call abroad")), "{c:?}");
+    assert!(
+        c[5..].iter().all(|c| c.2.as_deref().unwrap_or_default().contains("may not call abroad")),
+        "{c:?}"
+    );
 
     // Administrators hear of it in the app, agents do not; the list endpoint is theirs alone.
     let live = alerts_on(&mut admin_ws, Duration::from_secs(2)).await;
     assert!(live.iter().any(|a| a["alert"]["kind"] == "international_not_permitted" && a["alert"]["user_id"] == agent_id), "{live:?}");
-    assert!(alerts_on(&mut agent_ws, Duration::from_millis(500)).await.is_empty(), "an agent received a security alert");
+    assert!(
+        alerts_on(&mut agent_ws, Duration::from_millis(500)).await.is_empty(),
+        "an agent received a security alert"
+    );
     let list = admin.get("/api/security/alerts").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    assert!(list.body.as_array().unwrap().iter().any(|a| a["kind"] == "international_not_permitted" && a["level"] == "blocked"), "{}", list.text);
+    assert!(
+        list.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "international_not_permitted" && a["level"] == "blocked"),
+        "{}",
+        list.text
+    );
     assert_eq!(agent.get("/api/security/alerts").await.status, StatusCode::FORBIDDEN);
 
     // Domestic calls still connect.
@@ -234,16 +300,24 @@ async fn a_stolen_agent_login_dialling_premium_and_international_numbers_connect
     let c = wait_calls(t.id, 12).await;
     assert_eq!(c.last().unwrap().2.as_deref().map(|r| r.contains("+44")), Some(true), "{c:?}");
     let live = alerts_on(&mut admin_ws, Duration::from_secs(2)).await;
-    let alert = live.iter().find(|a| a["alert"]["kind"] == "country_not_allowed").unwrap_or_else(|| panic!("no country alert: {live:?}"));
+    let alert = live
+        .iter()
+        .find(|a| a["alert"]["kind"] == "country_not_allowed")
+        .unwrap_or_else(|| panic!("no country alert: {live:?}"));
     assert_eq!(alert["alert"]["country_code"], "44");
-    let r = admin.post("/api/security/countries", json!({"country_code": alert["alert"]["country_code"]})).await;
+    let r =
+        admin.post("/api/security/countries", json!({"country_code": alert["alert"]["country_code"]})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["allowed_countries"], json!(["44"]));
     let (ok, log) = sipp_call(&login, &password, "+442079460958", 200).await;
     assert!(ok, "an explicitly allowed international call connects:\n{log}");
     let c = wait_calls(t.id, 14).await;
     let last = c.last().unwrap();
-    assert_eq!((last.0.as_str(), last.1.as_deref(), last.4), ("+442079460958", Some("answered"), true), "{c:?}");
+    assert_eq!(
+        (last.0.as_str(), last.1.as_deref(), last.4),
+        ("+442079460958", Some("answered"), true),
+        "{c:?}"
+    );
     // Premium stays refused even for a user who may call abroad.
     let (ok, log) = sipp_call(&login, &password, "+19005550199", 404).await;
     assert!(ok, "{log}");
@@ -252,7 +326,10 @@ async fn a_stolen_agent_login_dialling_premium_and_international_numbers_connect
     let (other, _) = app.telephony_tenant().await;
     assert_eq!(other.get("/api/security/alerts").await.body, json!([]));
     assert_eq!(other.get("/api/security/settings").await.body["allowed_countries"], json!([]));
-    assert_eq!(other.patch(&format!("/api/telephony/users/{agent_id}"), json!({"international": true})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other.patch(&format!("/api/telephony/users/{agent_id}"), json!({"international": true})).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -261,7 +338,11 @@ async fn calls_past_the_concurrent_and_per_minute_caps_are_refused_and_a_finishe
     let (admin, t, _, _) = agent_with_trunk(&app).await;
     let (_, login, password) = desk_agent(&admin, "agent").await;
     let mut limits = admin.get("/api/security/settings").await.body;
-    assert_eq!((limits["max_calls_tenant"].as_i64(), limits["max_calls_user"].as_i64()), (Some(30), Some(2)), "defaults: {limits}");
+    assert_eq!(
+        (limits["max_calls_tenant"].as_i64(), limits["max_calls_user"].as_i64()),
+        (Some(30), Some(2)),
+        "defaults: {limits}"
+    );
     limits["max_calls_user"] = json!(1);
     limits["calls_per_minute_user"] = json!(4);
     limits["warn_percent"] = json!(50);
@@ -297,10 +378,19 @@ async fn calls_past_the_concurrent_and_per_minute_caps_are_refused_and_a_finishe
     let c = wait_calls(t.id, 5).await;
     assert!(c[4].2.as_deref().unwrap_or_default().contains("calls a minute"), "{c:?}");
     let alerts = admin.get("/api/security/alerts").await.body;
-    let kinds: Vec<(String, String)> =
-        alerts.as_array().unwrap().iter().map(|a| (a["kind"].as_str().unwrap().into(), a["level"].as_str().unwrap().into())).collect();
-    for want in [("concurrent_calls", "blocked"), ("calls_per_minute", "warning"), ("calls_per_minute", "blocked")] {
-        assert!(kinds.iter().any(|k| (k.0.as_str(), k.1.as_str()) == want), "{want:?} missing from {kinds:?}");
+    let kinds: Vec<(String, String)> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap().into(), a["level"].as_str().unwrap().into()))
+        .collect();
+    for want in
+        [("concurrent_calls", "blocked"), ("calls_per_minute", "warning"), ("calls_per_minute", "blocked")]
+    {
+        assert!(
+            kinds.iter().any(|k| (k.0.as_str(), k.1.as_str()) == want),
+            "{want:?} missing from {kinds:?}"
+        );
     }
 }
 
@@ -326,7 +416,10 @@ async fn a_tenant_past_its_daily_minutes_gets_no_more_calls_out() {
     let c = wait_calls(t.id, 2).await;
     assert!(c[1].2.as_deref().unwrap_or_default().contains("minutes for today"), "{c:?}");
     let alerts = admin.get("/api/security/alerts").await.body;
-    assert!(alerts.as_array().unwrap().iter().any(|a| a["kind"] == "minutes_per_day" && a["level"] == "blocked"), "{alerts}");
+    assert!(
+        alerts.as_array().unwrap().iter().any(|a| a["kind"] == "minutes_per_day" && a["level"] == "blocked"),
+        "{alerts}"
+    );
 }
 
 #[tokio::test]
@@ -338,7 +431,10 @@ async fn only_an_administrator_changes_fraud_limits_and_bad_values_are_refused()
     let r = admin.put("/api/security/settings", limits.clone()).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["code"], "invalid_fraud_limits");
-    assert_eq!(admin.post("/api/security/countries", json!({"country_code": "044"})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        admin.post("/api/security/countries", json!({"country_code": "044"})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let users = admin.get("/api/telephony/users").await.body;
     let me = users.as_array().unwrap().iter().find(|u| u["user_id"] == t.admin_id).cloned().unwrap();
     assert_eq!(me["international"], true, "the administrator who turned telephony on may call abroad: {me}");
@@ -347,12 +443,19 @@ async fn only_an_administrator_changes_fraud_limits_and_bad_values_are_refused()
     assert_eq!(agent.login(&t.account, "agent", "Strong-pass-XYZ-9173").await.status, StatusCode::OK);
     limits["max_calls_user"] = json!(50);
     assert_eq!(agent.put("/api/security/settings", limits).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(agent.post("/api/security/countries", json!({"country_code": "44"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        agent.post("/api/security/countries", json!({"country_code": "44"})).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn trunk_changes_and_sign_ups_past_their_rate_limits_get_429_with_retry_after() {
-    let app = TestApp::spawn_with(&[("CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR", "5"), ("CALLBASE__LIMITS__TRUNK_CHANGES_PER_MINUTE", "10")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR", "5"),
+        ("CALLBASE__LIMITS__TRUNK_CHANGES_PER_MINUTE", "10"),
+    ])
+    .await;
     // Sign-ups from one address (the test client's): five, then 429.
     let (a, _) = app.telephony_tenant().await;
     let (b, _) = app.telephony_tenant().await;
@@ -374,10 +477,16 @@ async fn trunk_changes_and_sign_ups_past_their_rate_limits_get_429_with_retry_af
         let r = a.delete("/api/trunks/999999999").await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "change {i}: {}", r.text);
     }
-    let r = a.patch("/api/trunks/999999999", callbase_tests::calls::trunk_body("someone", "some-password-1")).await;
+    let r = a
+        .patch("/api/trunks/999999999", callbase_tests::calls::trunk_body("someone", "some-password-1"))
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert_eq!(r.body["code"], "rate_limited");
     let retry: u64 = r.headers.get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
-    assert_eq!(b.delete("/api/trunks/999999999").await.status, StatusCode::NOT_FOUND, "tenant B has its own budget");
+    assert_eq!(
+        b.delete("/api/trunks/999999999").await.status,
+        StatusCode::NOT_FOUND,
+        "tenant B has its own budget"
+    );
 }

@@ -8,7 +8,11 @@ use reqwest::{Method, StatusCode};
 fn static_dir() -> String {
     let dir = std::env::temp_dir().join(unique("cb-web-"));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>callbase</title><script type=\"module\" src=\"/assets/app.js\"></script>").unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>callbase</title><script type=\"module\" src=\"/assets/app.js\"></script>",
+    )
+    .unwrap();
     dir.to_str().unwrap().to_string()
 }
 
@@ -18,12 +22,21 @@ fn header<'a>(r: &'a Resp, name: &str) -> &'a str {
 
 fn assert_protective_headers(r: &Resp, what: &str) {
     let csp = header(r, "content-security-policy");
-    for part in ["default-src 'self'", "script-src 'self';", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"] {
+    for part in [
+        "default-src 'self'",
+        "script-src 'self';",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
         assert!(csp.contains(part), "{what}: CSP lacks {part}: {csp}");
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{what}: {csp}");
     let pp = header(r, "permissions-policy");
-    assert!(pp.contains("microphone=(self)") && pp.contains("hid=(self)") && pp.contains("camera=()"), "{what}: {pp}");
+    assert!(
+        pp.contains("microphone=(self)") && pp.contains("hid=(self)") && pp.contains("camera=()"),
+        "{what}: {pp}"
+    );
     assert_eq!(header(r, "x-content-type-options"), "nosniff", "{what}");
 }
 
@@ -52,7 +65,10 @@ async fn secure_mode_sends_hsts() {
     let app = TestApp::spawn_with(&[("CALLBASE__AUTH__COOKIE_SECURE", "true")]).await;
     let r = app.browser().get("/healthz").await;
     let hsts = header(&r, "strict-transport-security");
-    assert!(hsts.starts_with("max-age=") && hsts["max-age=".len()..].parse::<u64>().unwrap() >= 31_536_000, "{hsts}");
+    assert!(
+        hsts.starts_with("max-age=") && hsts["max-age=".len()..].parse::<u64>().unwrap() >= 31_536_000,
+        "{hsts}"
+    );
 }
 
 #[tokio::test]
@@ -70,7 +86,9 @@ async fn metrics_are_served_only_with_the_bearer_token() {
         assert_eq!(r.body["code"], "unauthenticated");
         assert!(!r.text.contains("http_requests_total"));
     }
-    let ok = b.send(b.request(Method::GET, "/metrics").header("authorization", "Bearer metrics-token-for-tests-1")).await;
+    let ok = b
+        .send(b.request(Method::GET, "/metrics").header("authorization", "Bearer metrics-token-for-tests-1"))
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert!(ok.text.contains("http_requests_total"), "{}", ok.text);
 

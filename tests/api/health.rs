@@ -36,7 +36,8 @@ async fn healthz_metrics_and_openapi_are_served() {
     let b = app.browser();
     assert_eq!(b.get("/healthz").await.text, "ok");
     b.get("/api/auth/me").await;
-    let m = b.send(b.request(reqwest::Method::GET, "/metrics").bearer_auth("metrics-token-for-tests-1")).await;
+    let m =
+        b.send(b.request(reqwest::Method::GET, "/metrics").bearer_auth("metrics-token-for-tests-1")).await;
     assert_eq!(m.status, StatusCode::OK);
     assert!(m.text.contains("http_requests_total"), "{}", m.text);
     assert!(m.text.contains(r#"route="/api/auth/me""#), "metrics are labelled by matched route: {}", m.text);

@@ -86,7 +86,9 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
     let mut ws_b = events_socket(&tenants[1].0).await;
 
     carrier_calls(tenants[0].2, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
-    let ev = next_inbound_call(&mut ws_a, Duration::from_secs(10)).await.expect("tenant A's call reached tenant A");
+    let ev = next_inbound_call(&mut ws_a, Duration::from_secs(10))
+        .await
+        .expect("tenant A's call reached tenant A");
     assert_eq!(ev["did"], tenants[0].2);
     assert_eq!(ev["trunk"], 1);
     assert_eq!(ev["number"], "+79161234567", "the caller, normalised to E.164");
@@ -96,14 +98,18 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
     assert!(next_inbound_call(&mut ws_b, Duration::from_secs(2)).await.is_none(), "tenant B saw A's call");
 
     carrier_calls(tenants[1].2, &env("CALLBASE_CARRIER_TENANT_B_USER")).await;
-    let ev = next_inbound_call(&mut ws_b, Duration::from_secs(10)).await.expect("tenant B's call reached tenant B");
+    let ev = next_inbound_call(&mut ws_b, Duration::from_secs(10))
+        .await
+        .expect("tenant B's call reached tenant B");
     assert_eq!(ev["did"], tenants[1].2);
     assert!(next_inbound_call(&mut ws_a, Duration::from_secs(2)).await.is_none(), "tenant A saw B's call");
 
     // With a forward number, an unanswered call goes there through the trunk (the carrier answers
     // it with its echo) and is recorded as forwarded.
     let (admin_a, ta) = (&tenants[0].0, &tenants[0].1);
-    let r = admin_a.put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": "1234567"})).await;
+    let r = admin_a
+        .put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": "1234567"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     carrier_calls(tenants[0].2, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
     let pool = callbase_tests::worker_pool().await;
@@ -124,11 +130,13 @@ async fn a_call_to_each_tenants_number_lands_in_that_tenants_stasis_and_nowhere_
     let (result, reason, _) = row.expect("the unanswered call was forwarded");
     assert_eq!(result.as_deref(), Some("forwarded"));
     assert!(reason.unwrap_or_default().contains("forwarded to 1234567"));
-    let missed: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE tenant_id = $1 AND result = 'missed' AND direction = 'inbound'")
-        .bind(ta.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let missed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM calls WHERE tenant_id = $1 AND result = 'missed' AND direction = 'inbound'",
+    )
+    .bind(ta.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(missed, 1, "the first call is recorded as missed");
 
     for (admin, _, _, id) in &tenants {
@@ -142,7 +150,8 @@ async fn the_events_socket_refuses_foreign_origins_and_anonymous_users() {
     let (admin, _) = app.telephony_tenant().await;
     let url = format!("{}/events", admin.base.replacen("http", "ws", 1));
     let mut req = url.clone().into_client_request().unwrap();
-    req.headers_mut().insert("cookie", format!("cb_session={}", admin.cookie("cb_session").unwrap()).parse().unwrap());
+    req.headers_mut()
+        .insert("cookie", format!("cb_session={}", admin.cookie("cb_session").unwrap()).parse().unwrap());
     req.headers_mut().insert("origin", "http://evil.example".parse().unwrap());
     assert!(tokio_tungstenite::connect_async(req).await.is_err(), "foreign origin must be refused");
     let mut anon = url.into_client_request().unwrap();

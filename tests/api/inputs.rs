@@ -85,9 +85,11 @@ async fn control_characters_in_json_text_answer_422_naming_the_field() {
     let table = admin.post("/api/crm/tables", json!({"name": "Leads"})).await;
     assert_eq!(table.status, StatusCode::CREATED, "{}", table.text);
     let table = table.body["id"].as_i64().unwrap();
-    let key = admin.post(&format!("/api/crm/tables/{table}/records"), json!({"values": {"1\u{0}": "x"}})).await;
+    let key =
+        admin.post(&format!("/api/crm/tables/{table}/records"), json!({"values": {"1\u{0}": "x"}})).await;
     assert_422(&key, "control_characters", "NUL in a JSON key");
-    let value = admin.post(&format!("/api/crm/tables/{table}/records"), json!({"values": {"1": "x\u{0}"}})).await;
+    let value =
+        admin.post(&format!("/api/crm/tables/{table}/records"), json!({"values": {"1": "x\u{0}"}})).await;
     assert_422(&value, "control_characters", "NUL in a CRM value");
 }
 
@@ -125,7 +127,11 @@ async fn control_characters_in_csv_headers_or_cells_answer_422_at_upload() {
     let table = admin.post("/api/crm/tables", json!({"name": "Leads"})).await.body["id"].as_i64().unwrap();
     let header = upload_csv(&admin, table, b"Name,Ph\0one\nIvan,+74951234567\n").await;
     assert_422(&header, "control_characters", "NUL in a CSV header");
-    assert!(header.body["message"].as_str().unwrap().contains("column 2 of the header line"), "{}", header.text);
+    assert!(
+        header.body["message"].as_str().unwrap().contains("column 2 of the header line"),
+        "{}",
+        header.text
+    );
     let cell = upload_csv(&admin, table, b"Name,Phone\nIvan,+74951234567\nPetr\x1b,+74951234568\n").await;
     assert_422(&cell, "control_characters", "an escape in a CSV cell");
     assert!(cell.body["message"].as_str().unwrap().contains("line 3, column 'Name'"), "{}", cell.text);

@@ -48,7 +48,12 @@ async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_lates
 
     // Results of both tenants and of the platform path.
     let pool = worker_pool().await;
-    for row in [result(Some(ta.id), true, None), result(Some(ta.id), true, None), result(Some(tb.id), false, Some("SIP INVITE answered 503")), result(None, false, Some("platform down"))] {
+    for row in [
+        result(Some(ta.id), true, None),
+        result(Some(ta.id), true, None),
+        result(Some(tb.id), false, Some("SIP INVITE answered 503")),
+        result(None, false, Some("platform down")),
+    ] {
         insert(&pool, &row).await.expect("insert a probe result");
     }
 
@@ -62,7 +67,12 @@ async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_lates
 
     let h = b.get("/api/telephony/probe").await;
     let points = h.body["points"].as_array().unwrap();
-    assert_eq!(points.len(), 1, "tenant B sees its own result only (not A's, not the platform's): {}", h.body);
+    assert_eq!(
+        points.len(),
+        1,
+        "tenant B sees its own result only (not A's, not the platform's): {}",
+        h.body
+    );
     assert_eq!(h.body["probe_number"], serde_json::Value::Null);
     assert_eq!(h.body["alert"]["failures"], 1);
     assert_eq!(h.body["alert"]["error"], "SIP INVITE answered 503");

@@ -22,7 +22,11 @@ pub(crate) fn store() -> ObjectStore {
     ObjectStore::new(&settings(&[]).s3)
 }
 
-async fn get_bytes(b: &Browser, path: &str, range: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+async fn get_bytes(
+    b: &Browser,
+    path: &str,
+    range: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
     let mut rb = b.request(reqwest::Method::GET, path);
     if let Some(r) = range {
         rb = rb.header("range", r);
@@ -76,7 +80,12 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
     let (s, h, mp3) = get_bytes(&admin, &format!("/api/calls/{id}/recording?download=1"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["content-type"], "audio/mpeg");
-    let day = OffsetDateTime::parse(rec["started_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().date();
+    let day = OffsetDateTime::parse(
+        rec["started_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .date();
     let name = format!("{id}_+74951234567_{day}.mp3");
     let cd = h["content-disposition"].to_str().unwrap();
     assert!(cd.starts_with(&format!("attachment; filename=\"{name}\"")), "{cd}");
@@ -85,8 +94,16 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
     let (pcm, rate) = callbase_recordings::audio::decode_to_mono(&mp3).expect("the download decodes as mp3");
     assert_eq!(rate, 16000);
     let secs = pcm.len() as f64 / f64::from(rate);
-    let answered = OffsetDateTime::parse(rec["answered_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let ended = OffsetDateTime::parse(rec["ended_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let answered = OffsetDateTime::parse(
+        rec["answered_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let ended = OffsetDateTime::parse(
+        rec["ended_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     let call_secs = (ended - answered).as_seconds_f64();
     assert!((secs - call_secs).abs() < 1.0, "recording {secs:.2} s vs answered call {call_secs:.2} s");
 
@@ -103,31 +120,55 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
 
     // Asterisk's copy and the spool file are gone once S3 has the object.
     let pool = worker_pool().await;
-    let name_in_ast: String = sqlx::query_scalar("SELECT recording_name FROM calls WHERE id = $1").bind(Uuid::parse_str(&id).unwrap()).fetch_one(&pool).await.unwrap();
+    let name_in_ast: String = sqlx::query_scalar("SELECT recording_name FROM calls WHERE id = $1")
+        .bind(Uuid::parse_str(&id).unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let ari = callbase_telephony::ari::Ari::new(&settings(&[]).asterisk);
-    assert!(ari.get_bytes(&format!("recordings/stored/{name_in_ast}/file")).await.unwrap().is_none(), "Asterisk's copy deleted");
+    assert!(
+        ari.get_bytes(&format!("recordings/stored/{name_in_ast}/file")).await.unwrap().is_none(),
+        "Asterisk's copy deleted"
+    );
 
     // The audit: a download, one listen (the range from 0), not the seek.
     let audit = admin.get(&format!("/api/calls/audit?call_id={id}")).await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
-    let actions: Vec<&str> = audit.body.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        audit.body.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["listen", "download"], "{}", audit.body);
     assert_eq!(audit.body[0]["user_id"], t.admin_id);
     assert!(audit.body[0]["ip"].as_str().is_some_and(|ip| ip.starts_with("10.")));
 
     // Another tenant sees none of it.
     let (other, _) = app.telephony_tenant().await;
-    for path in [format!("/api/calls/{id}"), format!("/api/calls/{id}/recording"), format!("/api/calls/{id}/recording?download=1")] {
+    for path in [
+        format!("/api/calls/{id}"),
+        format!("/api/calls/{id}/recording"),
+        format!("/api/calls/{id}/recording?download=1"),
+    ] {
         assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(other.get("/api/calls").await.body["total"], 0);
     assert_eq!(other.get(&format!("/api/calls/audit?call_id={id}")).await.body, json!([]));
-    assert_eq!(other.post("/api/calls/recordings.zip", json!({"ids": [id]})).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(other.patch(&format!("/api/calls/{id}"), json!({"note": "x"})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other.post("/api/calls/recordings.zip", json!({"ids": [id]})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.patch(&format!("/api/calls/{id}"), json!({"note": "x"})).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// Inserts a finished call with a stored recording of `bytes` (uploaded to S3) for `tenant`.
-pub(crate) async fn stored_call(tenant: i64, number: &str, started: OffsetDateTime, bytes: &[u8], held: bool) -> (Uuid, String) {
+pub(crate) async fn stored_call(
+    tenant: i64,
+    number: &str,
+    started: OffsetDateTime,
+    bytes: &[u8],
+    held: bool,
+) -> (Uuid, String) {
     let id = Uuid::new_v4();
     let key = callbase_telephony::recording::new_key(callbase_core_tenant(tenant));
     store().put(&key, bytes.to_vec(), "audio/mpeg").await.unwrap();
@@ -160,15 +201,29 @@ async fn records_zip_holds_exactly_the_selected_recordings_with_their_names_size
     let now = OffsetDateTime::now_utc();
     let mut mine = Vec::new();
     for i in 0..5u8 {
-        let data: Vec<u8> = (0..(20_000 + i as usize * 7_777)).map(|x| (x as u8).wrapping_mul(i + 3)).collect();
-        let (id, _) = stored_call(ta.id, &format!("+7495000000{i}"), now - time::Duration::minutes(i as i64), &data, false).await;
+        let data: Vec<u8> =
+            (0..(20_000 + i as usize * 7_777)).map(|x| (x as u8).wrapping_mul(i + 3)).collect();
+        let (id, _) = stored_call(
+            ta.id,
+            &format!("+7495000000{i}"),
+            now - time::Duration::minutes(i as i64),
+            &data,
+            false,
+        )
+        .await;
         mine.push((id, data));
     }
     let (theirs, _) = stored_call(tb.id, "+74950000009", now, b"other tenant's audio", false).await;
 
     let ids: Vec<String> = mine.iter().map(|(id, _)| id.to_string()).collect();
     let csrf = a.csrf().await;
-    let r = a.request(reqwest::Method::POST, "/api/calls/recordings.zip").header("x-csrf-token", csrf).json(&json!({"ids": ids})).send().await.unwrap();
+    let r = a
+        .request(reqwest::Method::POST, "/api/calls/recordings.zip")
+        .header("x-csrf-token", csrf)
+        .json(&json!({"ids": ids}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/zip");
     assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"records.zip\"");
@@ -196,7 +251,13 @@ async fn records_zip_holds_exactly_the_selected_recordings_with_their_names_size
     let r = a.post("/api/calls/recordings.zip", json!({"ids": with_theirs})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     // Tenant B's archive of its own call holds only its file.
-    let r = b.request(reqwest::Method::POST, "/api/calls/recordings.zip").header("x-csrf-token", b.csrf().await).json(&json!({"ids": [theirs]})).send().await.unwrap();
+    let r = b
+        .request(reqwest::Method::POST, "/api/calls/recordings.zip")
+        .header("x-csrf-token", b.csrf().await)
+        .json(&json!({"ids": [theirs]}))
+        .send()
+        .await
+        .unwrap();
     let body = r.bytes().await.unwrap().to_vec();
     let mut zb = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
     assert_eq!(zb.len(), 1);
@@ -204,7 +265,10 @@ async fn records_zip_holds_exactly_the_selected_recordings_with_their_names_size
 
     // Bad input.
     let r = a.post("/api/calls/recordings.zip", json!({"ids": []})).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_selection")));
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_selection"))
+    );
     let many: Vec<String> = (0..1001).map(|_| Uuid::new_v4().to_string()).collect();
     let r = a.post("/api/calls/recordings.zip", json!({"ids": many})).await;
     assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_many_files")));
@@ -255,9 +319,18 @@ async fn users_see_their_own_calls_and_the_missed_queue_and_non_telephony_users_
     let now = OffsetDateTime::now_utc();
     let (admins_call, _) = stored_call(t.id, "+74951112233", now, b"x", false).await;
     let pool = worker_pool().await;
-    sqlx::query("UPDATE calls SET user_id = $2 WHERE id = $1").bind(admins_call).bind(t.admin_id).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE calls SET user_id = $2 WHERE id = $1")
+        .bind(admins_call)
+        .bind(t.admin_id)
+        .execute(&pool)
+        .await
+        .unwrap();
     let (missed, _) = stored_call(t.id, "+74951112234", now, b"y", false).await;
-    sqlx::query("UPDATE calls SET answered_at = NULL, result = 'missed' WHERE id = $1").bind(missed).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE calls SET answered_at = NULL, result = 'missed' WHERE id = $1")
+        .bind(missed)
+        .execute(&pool)
+        .await
+        .unwrap();
 
     // A plain user, then a telephony user.
     let u = admin.post("/api/users", json!({"login": "agent", "name": "Agent", "email": "a@example.com", "password": "Strong-pass-XYZ-9173"})).await;
@@ -269,12 +342,16 @@ async fn users_see_their_own_calls_and_the_missed_queue_and_non_telephony_users_
     let tu = admin.post("/api/telephony/users", json!({"user_id": u.body["id"]})).await;
     assert!(tu.status.is_success(), "{}", tu.text);
     let r = agent.get("/api/calls").await;
-    let ids: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        r.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [missed.to_string()], "the agent sees the missed queue, not the admin's call");
     assert_eq!(agent.get(&format!("/api/calls/{admins_call}/recording")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(agent.get("/api/calls?missed=true").await.body["total"], 1);
     assert_eq!(agent.get("/api/calls/audit").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(agent.patch(&format!("/api/calls/{missed}"), json!({"legal_hold": true})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        agent.patch(&format!("/api/calls/{missed}"), json!({"legal_hold": true})).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // The setting widens it.
     let mut s = admin.get("/api/telephony/recording").await.body;
@@ -323,7 +400,13 @@ async fn retention_deletes_exactly_the_expired_recordings_that_are_not_on_legal_
     }
     let state = |id: Uuid| {
         let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, Option<String>>("SELECT recording_state FROM calls WHERE id = $1").bind(id).fetch_optional(&pool).await.unwrap() }
+        async move {
+            sqlx::query_scalar::<_, Option<String>>("SELECT recording_state FROM calls WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(state(old).await, Some(Some("deleted".into())), "tenant 1 keeps the call row");
     assert_eq!(state(held).await, Some(Some("stored".into())));

@@ -2,7 +2,7 @@
 //! telephony off are administrators' decisions; an administrator's telephony is not theirs to
 //! change; and a legal hold survives telephony going off and on.
 
-use callbase_tests::{worker_pool, Browser, TestApp, Tenant};
+use callbase_tests::{worker_pool, Browser, Tenant, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -28,14 +28,28 @@ async fn a_sub_administrator_cannot_set_a_legal_hold_or_change_retention_but_an_
     let (call, _) = stored_call(t.id, "+79161234567", OffsetDateTime::now_utc(), b"rec", false).await;
 
     let r = sub.patch(&format!("/api/calls/{call}"), json!({"legal_hold": true})).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
-    assert_eq!(sub.patch(&format!("/api/calls/{call}"), json!({"note": "called back"})).await.status, StatusCode::OK, "notes stay open");
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("admins_only")),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        sub.patch(&format!("/api/calls/{call}"), json!({"note": "called back"})).await.status,
+        StatusCode::OK,
+        "notes stay open"
+    );
 
     let settings = sub.get("/api/telephony/recording").await.body;
     let mut short = settings.clone();
     short["retention_days"] = json!(1);
     let r = sub.put("/api/telephony/recording", short.clone()).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("admins_only")),
+        "{}",
+        r.text
+    );
     let mut rows_too = settings.clone();
     rows_too["retention_delete_calls"] = json!(true);
     assert_eq!(sub.put("/api/telephony/recording", rows_too).await.body["code"], "admins_only");
@@ -43,7 +57,10 @@ async fn a_sub_administrator_cannot_set_a_legal_hold_or_change_retention_but_an_
     types["call_types"] = json!(["Sales", "Complaint"]);
     let r = sub.put("/api/telephony/recording", types).await;
     assert_eq!(r.status, StatusCode::OK, "the rest of the settings stay with sub-administrators: {}", r.text);
-    assert_eq!(admin.get("/api/telephony/recording").await.body["retention_days"], settings["retention_days"]);
+    assert_eq!(
+        admin.get("/api/telephony/recording").await.body["retention_days"],
+        settings["retention_days"]
+    );
 
     let r = admin.patch(&format!("/api/calls/{call}"), json!({"legal_hold": true})).await;
     assert_eq!((r.status, r.body["legal_hold"].as_bool()), (StatusCode::OK, Some(true)), "{}", r.text);
@@ -59,7 +76,12 @@ async fn only_an_administrator_turns_telephony_off() {
     let (admin, t) = app.telephony_tenant().await;
     let (sub, _) = sub_admin(&app, &admin, &t, "sofia").await;
     let r = sub.post("/api/telephony/disable", json!({"confirm_account": t.account})).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("admins_only")),
+        "{}",
+        r.text
+    );
     assert_eq!(admin.get("/api/telephony").await.body["enabled"], true, "telephony is still on");
 }
 
@@ -79,7 +101,14 @@ async fn calls_on_legal_hold_survive_turning_telephony_off_and_on() {
     let pool = worker_pool().await;
     let exists = |id: Uuid| {
         let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM calls WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap() == 1 }
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM calls WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                == 1
+        }
     };
     assert!(exists(held).await, "the call on legal hold is kept");
     assert!(!exists(free).await, "the others go");
@@ -116,33 +145,66 @@ async fn a_sub_administrator_cannot_touch_an_administrators_telephony_but_manage
         sub.post("/api/telephony/users", json!({"user_id": second_admin})).await,
     ];
     for r in refused {
-        assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("admins_only")),
+            "{}",
+            r.text
+        );
     }
     let users = admin.get("/api/telephony/users").await.body;
-    let me = users.as_array().unwrap().iter().find(|u| u["user_id"] == boss).expect("the administrator is still a telephony user");
+    let me = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_id"] == boss)
+        .expect("the administrator is still a telephony user");
     assert_eq!((me["extension"].as_str(), me["browser_calls"].as_bool()), (Some("101"), Some(true)));
 
     // Nor through the auto-provisioning groups: unchecking the group that gave an administrator
     // telephony would remove it.
-    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [admin_group]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.put("/api/telephony/provisioning", json!({"group_ids": [admin_group]})).await.status,
+        StatusCode::OK
+    );
     let r = sub.put("/api/telephony/provisioning", json!({"group_ids": []})).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("admins_only")),
+        "{}",
+        r.text
+    );
     let users = admin.get("/api/telephony/users").await.body;
-    assert!(users.as_array().unwrap().iter().any(|u| u["user_id"] == second_admin), "the administrator keeps the phone the group gave");
+    assert!(
+        users.as_array().unwrap().iter().any(|u| u["user_id"] == second_admin),
+        "the administrator keeps the phone the group gave"
+    );
     assert_eq!(admin.get("/api/telephony/provisioning").await.body["group_ids"], json!([admin_group]));
 
     // Agents' telephony is theirs to manage.
     let r = sub.post("/api/telephony/users", json!({"user_id": agent})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(sub.post(&format!("/api/telephony/users/{agent}/password"), json!({})).await.status, StatusCode::OK);
-    assert_eq!(sub.patch(&format!("/api/telephony/users/{agent}"), json!({"extension": "556"})).await.status, StatusCode::OK);
+    assert_eq!(
+        sub.post(&format!("/api/telephony/users/{agent}/password"), json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        sub.patch(&format!("/api/telephony/users/{agent}"), json!({"extension": "556"})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(sub.delete(&format!("/api/telephony/users/{agent}")).await.status, StatusCode::NO_CONTENT);
     // And an administrator may change an administrator's.
     let r = admin.post(&format!("/api/telephony/users/{boss}/password"), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["sip_password"].is_string());
-    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status, StatusCode::OK);
-    assert_eq!(admin.post("/api/telephony/users", json!({"user_id": second_admin})).await.status, StatusCode::CREATED);
+    assert_eq!(
+        admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.post("/api/telephony/users", json!({"user_id": second_admin})).await.status,
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -154,12 +216,24 @@ async fn a_sub_administrator_cannot_delete_the_group_that_gives_an_administrator
     let office = admin.post("/api/groups", json!({"name": "Office"})).await.body["id"].as_i64().unwrap();
     let admin_group = group_id(&admin, "Administrator").await;
     let vera = create_user(&admin, "vera2", &[admin_group, office]).await["id"].as_i64().unwrap();
-    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [office]})).await.status, StatusCode::OK);
-    let has_phone = |users: &serde_json::Value| users.as_array().unwrap().iter().any(|u| u["user_id"] == vera);
-    assert!(has_phone(&admin.get("/api/telephony/users").await.body), "the group gave the administrator a phone");
+    assert_eq!(
+        admin.put("/api/telephony/provisioning", json!({"group_ids": [office]})).await.status,
+        StatusCode::OK
+    );
+    let has_phone =
+        |users: &serde_json::Value| users.as_array().unwrap().iter().any(|u| u["user_id"] == vera);
+    assert!(
+        has_phone(&admin.get("/api/telephony/users").await.body),
+        "the group gave the administrator a phone"
+    );
 
     let r = sub.delete(&format!("/api/groups/{office}")).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("admins_only")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("admins_only")),
+        "{}",
+        r.text
+    );
     assert!(has_phone(&admin.get("/api/telephony/users").await.body), "the administrator keeps the phone");
     // An administrator may.
     assert_eq!(admin.delete(&format!("/api/groups/{office}")).await.status, StatusCode::NO_CONTENT);
@@ -167,6 +241,9 @@ async fn a_sub_administrator_cannot_delete_the_group_that_gives_an_administrator
     let team = admin.post("/api/groups", json!({"name": "Team"})).await.body["id"].as_i64().unwrap();
     let agent_group = group_id(&admin, "Agent").await;
     create_user(&admin, "ivan2", &[agent_group, team]).await;
-    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": [team]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.put("/api/telephony/provisioning", json!({"group_ids": [team]})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(sub.delete(&format!("/api/groups/{team}")).await.status, StatusCode::NO_CONTENT);
 }

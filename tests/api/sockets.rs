@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use callbase_tests::{env, Browser, TestApp, Tenant};
+use callbase_tests::{env, Browser, Tenant, TestApp};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -66,7 +66,12 @@ async fn publish_trunk_status(tenant: i64) {
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let ev = json!({"type": "trunk_status", "tenant_id": tenant, "trunk": 1, "registration": format!("t{tenant}-trk1"),
                     "state": "unregistered", "reason": "test", "since": 0});
-    let _: i64 = redis::cmd("PUBLISH").arg(format!("cb:events:tenant:{tenant}")).arg(ev.to_string()).query_async(&mut c).await.unwrap();
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("cb:events:tenant:{tenant}"))
+        .arg(ev.to_string())
+        .query_async(&mut c)
+        .await
+        .unwrap();
 }
 
 const SOON: Duration = Duration::from_secs(5);
@@ -99,9 +104,17 @@ async fn logging_out_closes_the_events_and_phone_sockets_of_that_session_only() 
     let mut other_events = open(&elsewhere, "/events").await;
 
     assert_eq!(agent.post("/api/auth/logout", json!({})).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4401), "/events closes: session ended");
+    assert_eq!(
+        closed_with(&mut events, SOON).await.map(|c| c.0),
+        Some(4401),
+        "/events closes: session ended"
+    );
     assert_eq!(closed_with(&mut phone, SOON).await.map(|c| c.0), Some(4001), "/sip closes");
-    assert_eq!(closed_with(&mut other_events, A_WHILE).await, None, "the user's other session keeps its socket");
+    assert_eq!(
+        closed_with(&mut other_events, A_WHILE).await,
+        None,
+        "the user's other session keeps its socket"
+    );
 }
 
 #[tokio::test]
@@ -151,7 +164,10 @@ async fn a_role_change_closes_the_users_events_socket_and_the_next_one_has_the_n
     let mut bystander = open(&other_admin, "/events").await;
 
     // Membership: sub-administrator → agent.
-    assert_eq!(admin.patch(&format!("/api/users/{id}"), json!({"group_ids": [agent_group]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{id}"), json!({"group_ids": [agent_group]})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4409), "access changed");
     let mut events = open(&sub, "/events").await;
     publish_trunk_status(t.id).await;
@@ -160,15 +176,25 @@ async fn a_role_change_closes_the_users_events_socket_and_the_next_one_has_the_n
     // A group's role: the custom group "Leads" becomes sub-administrator.
     let r = admin.post("/api/groups", json!({"name": "Leads", "role": "user"})).await;
     let leads = r.body["id"].as_i64().unwrap();
-    assert_eq!(admin.patch(&format!("/api/users/{id}"), json!({"group_ids": [leads]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{id}"), json!({"group_ids": [leads]})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4409));
     let mut events = open(&sub, "/events").await;
-    assert_eq!(admin.patch(&format!("/api/groups/{leads}"), json!({"role": "sub_administrator"})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/groups/{leads}"), json!({"role": "sub_administrator"})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4409), "the group's role changed");
     let mut events = open(&sub, "/events").await;
     publish_trunk_status(t.id).await;
     assert!(trunk_event(&mut events, SOON).await.is_some(), "now a sub-administrator again");
-    assert_eq!(closed_with(&mut bystander, Duration::from_millis(200)).await, None, "another tenant's socket stays");
+    assert_eq!(
+        closed_with(&mut bystander, Duration::from_millis(200)).await,
+        None,
+        "another tenant's socket stays"
+    );
     let _ = other;
 }
 
@@ -223,7 +249,11 @@ async fn a_user_holds_at_most_three_phone_sockets_and_closing_one_frees_a_slot()
 
 #[tokio::test]
 async fn a_tenants_cap_counts_all_its_users_and_leaves_other_tenants_alone() {
-    let app = TestApp::spawn_with(&[("CALLBASE__SOCKETS__EVENTS_PER_TENANT", "3"), ("CALLBASE__SOCKETS__EVENTS_PER_USER", "2")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__SOCKETS__EVENTS_PER_TENANT", "3"),
+        ("CALLBASE__SOCKETS__EVENTS_PER_USER", "2"),
+    ])
+    .await;
     let (admin, t) = app.new_tenant().await;
     let (other_admin, _) = app.new_tenant().await;
     let agent_group = group_id(&admin, "Agent").await;
@@ -263,7 +293,11 @@ async fn revocations_and_caps_reach_sockets_on_every_replica() {
     let r = admin_on_two.patch(&format!("/api/users/{sub_id}"), json!({"disabled": true})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     for ws in &mut on_one {
-        assert_eq!(closed_with(ws, SOON).await.map(|c| c.0), Some(4401), "the other server's sockets close too");
+        assert_eq!(
+            closed_with(ws, SOON).await.map(|c| c.0),
+            Some(4401),
+            "the other server's sockets close too"
+        );
     }
 }
 
@@ -275,7 +309,10 @@ async fn a_socket_whose_session_vanished_closes_on_its_next_check_even_without_a
     assert_eq!(closed_with(&mut events, A_WHILE).await, None);
     // As if the logout's message were lost: only the session key goes.
     use sha2::Digest;
-    let key = format!("cb:sess:{}", hex::encode(sha2::Sha256::digest(admin.cookie("cb_session").unwrap().as_bytes())));
+    let key = format!(
+        "cb:sess:{}",
+        hex::encode(sha2::Sha256::digest(admin.cookie("cb_session").unwrap().as_bytes()))
+    );
     let client = redis::Client::open(env("CALLBASE__REDIS__URL")).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let deleted: i64 = redis::cmd("DEL").arg(&key).query_async(&mut c).await.unwrap();

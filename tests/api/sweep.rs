@@ -167,7 +167,8 @@ const EXPECTED: &[(&str, &str, u16, &str)] = &[(
 )];
 
 /// Routes B reads before and after the sweep whose answers change by being read.
-const NOT_SNAPSHOTTED: &[(&str, &str)] = &[("/api/calls/{id}/recording", "every listen is audited, so the audit list changes")];
+const NOT_SNAPSHOTTED: &[(&str, &str)] =
+    &[("/api/calls/{id}/recording", "every listen is audited, so the audit list changes")];
 
 /// One tenant's objects.
 struct Objects {
@@ -188,7 +189,8 @@ fn text(v: &Value) -> String {
 /// Creates one object of every kind in a telephony tenant; every name carries `marker`.
 async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str, phone: &str) -> Objects {
     let mut ids = HashMap::new();
-    let ok = |r: &Resp, what: &str| assert!(r.status.is_success(), "creating {what}: {} {}", r.status, r.text);
+    let ok =
+        |r: &Resp, what: &str| assert!(r.status.is_success(), "creating {what}: {} {}", r.status, r.text);
 
     let g = admin.post("/api/groups", json!({"name": format!("{marker} group")})).await;
     ok(&g, "group");
@@ -202,7 +204,8 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&u, "user");
     ids.insert(User, u.body["id"].clone());
-    let tu = admin.post("/api/telephony/users", json!({"user_id": u.body["id"], "browser_calls": false})).await;
+    let tu =
+        admin.post("/api/telephony/users", json!({"user_id": u.body["id"], "browser_calls": false})).await;
     ok(&tu, "telephony user");
     ids.insert(TelUser, u.body["id"].clone());
 
@@ -213,14 +216,30 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
     ids.insert(Trunk, t.body["id"].clone());
 
     let tables = admin.get("/api/crm/tables").await.body;
-    let clients = tables.as_array().unwrap().iter().find(|t| t["name"] == "Clients").expect("a new tenant has Clients").clone();
-    let field = |name: &str| clients["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["id"].clone();
+    let clients = tables
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Clients")
+        .expect("a new tenant has Clients")
+        .clone();
+    let field = |name: &str| {
+        clients["fields"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["id"].clone()
+    };
     let table = clients["id"].clone();
-    ok(&admin.patch(&format!("/api/crm/tables/{table}"), json!({"name": format!("{marker} table")})).await, "table name");
+    ok(
+        &admin.patch(&format!("/api/crm/tables/{table}"), json!({"name": format!("{marker} table")})).await,
+        "table name",
+    );
     ids.insert(CrmTable, table.clone());
     ids.insert(CrmField, field("Phone"));
     ids.insert(CrmUserField, field("Manager"));
-    let extra = admin.post(&format!("/api/crm/tables/{table}/fields"), json!({"name": format!("{marker} field"), "kind": "text"})).await;
+    let extra = admin
+        .post(
+            &format!("/api/crm/tables/{table}/fields"),
+            json!({"name": format!("{marker} field"), "kind": "text"}),
+        )
+        .await;
     ok(&extra, "field");
     let values = json!({text(&field("Name")): format!("{marker} client"), text(&field("Phone")): phone,
                         text(&field("Manager")): u.body["id"], text(&extra.body["id"]): marker});
@@ -254,7 +273,10 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
     // leave it), linked to the record.
     let call = Uuid::new_v4();
     let key = callbase_telephony::recording::new_key(callbase_core::TenantId(tenant.id));
-    ObjectStore::new(&settings(&[]).s3).put(&key, format!("{marker} audio").into_bytes(), "audio/mpeg").await.unwrap();
+    ObjectStore::new(&settings(&[]).s3)
+        .put(&key, format!("{marker} audio").into_bytes(), "audio/mpeg")
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO calls (id, tenant_id, direction, user_id, number, started_at, answered_at, ended_at, result, recording_state, \
          recording_key, recording_bytes, recording_ms, note, crm_record_id) VALUES ($1, $2, 'inbound', $3, $4, now() - interval '1 minute', \
@@ -400,7 +422,10 @@ fn operations(doc: &Value, problems: &mut Vec<String>, used: &mut Vec<String>) -
                 let pname = p["name"].as_str().unwrap();
                 match p["in"].as_str() {
                     Some("path") => {
-                        let at = segments.iter().position(|s| *s == format!("{{{pname}}}")).expect("path parameter in the path");
+                        let at = segments
+                            .iter()
+                            .position(|s| *s == format!("{{{pname}}}"))
+                            .expect("path parameter in the path");
                         let before = if at > 0 { segments[at - 1] } else { "" };
                         match PATH_IDS.iter().find(|(seg, n, _)| *seg == before && *n == pname) {
                             Some((_, _, k)) => {
@@ -413,7 +438,10 @@ fn operations(doc: &Value, problems: &mut Vec<String>, used: &mut Vec<String>) -
                         }
                     }
                     Some("query") => {
-                        let known: Vec<_> = QUERY_IDS.iter().filter(|(p, n, _, _)| (*p == "*" || *p == path) && *n == pname).collect();
+                        let known: Vec<_> = QUERY_IDS
+                            .iter()
+                            .filter(|(p, n, _, _)| (*p == "*" || *p == path) && *n == pname)
+                            .collect();
                         if let Some((qp, _, k, shape)) = known.first() {
                             used.push(format!("query {qp} {pname}"));
                             slots.push(Slot { place: Place::Query(pname.into()), kind: *k, shape: *shape });
@@ -434,7 +462,8 @@ fn operations(doc: &Value, problems: &mut Vec<String>, used: &mut Vec<String>) -
                     let sname = ref_name(schema).unwrap_or("").to_string();
                     let s = resolve(doc, schema);
                     for (prop, ps) in s["properties"].as_object().into_iter().flatten() {
-                        let known: Vec<_> = BODY_IDS.iter().filter(|(n, p, _, _)| *n == sname && p == prop).collect();
+                        let known: Vec<_> =
+                            BODY_IDS.iter().filter(|(n, p, _, _)| *n == sname && p == prop).collect();
                         for (_, _, k, shape) in &known {
                             used.push(format!("body {sname}.{prop} {k:?}"));
                             slots.push(Slot { place: Place::Body(prop.clone()), kind: *k, shape: *shape });
@@ -456,7 +485,8 @@ fn operations(doc: &Value, problems: &mut Vec<String>, used: &mut Vec<String>) -
                     body = Some((ctype.clone(), Value::Null));
                 }
             }
-            let documented = op["responses"].as_object().unwrap().keys().filter_map(|k| k.parse().ok()).collect();
+            let documented =
+                op["responses"].as_object().unwrap().keys().filter_map(|k| k.parse().ok()).collect();
             ops.push(Op { method, path: path.clone(), slots, body, documented });
         }
     }
@@ -549,7 +579,15 @@ fn render(doc: &Value, op: &Op, owners: &[&Objects], a: &Objects, b: &Objects) -
 }
 
 fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn call(br: &Browser, method: &Method, req: &Request) -> Resp {
@@ -636,9 +674,13 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
     let ops = operations(&doc, &mut problems, &mut used);
     // The tables must not name what the document no longer has (a stale entry hides nothing, but
     // says something untrue about the API).
-    for (method, path, _) in NOT_SWEPT.iter().map(|(m, p, r)| (m, p, r)).chain(EXPECTED.iter().map(|(m, p, _, r)| (m, p, r))) {
+    for (method, path, _) in
+        NOT_SWEPT.iter().map(|(m, p, r)| (m, p, r)).chain(EXPECTED.iter().map(|(m, p, _, r)| (m, p, r)))
+    {
         if !ops.iter().any(|o| o.method.as_str() == *method && o.path == *path) {
-            problems.push(format!("{method} {path} is listed in tests/api/sweep.rs but is not in the OpenAPI document"));
+            problems.push(format!(
+                "{method} {path} is listed in tests/api/sweep.rs but is not in the OpenAPI document"
+            ));
         }
     }
     for (seg, name, _) in PATH_IDS {
@@ -656,7 +698,11 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
             problems.push(format!("BODY_IDS entry ({s}, {p}) matches no request body property"));
         }
     }
-    assert!(problems.is_empty(), "the sweep does not know how to fill every operation:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "the sweep does not know how to fill every operation:\n{}",
+        problems.join("\n")
+    );
     assert!(ops.len() > 50, "the document lists {} operations", ops.len());
 
     let before = snapshot(&doc, &ops, &b_admin, &b).await;
@@ -679,12 +725,31 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
             let req = render(&doc, op, &owners, &a, &b);
             let r = call(&a_admin, &op.method, &req).await;
             requests += 1;
-            eprintln!("{} {} {} {}", r.status.as_u16(), op.method, req.path, r.body["code"].as_str().unwrap_or(""));
+            eprintln!(
+                "{} {} {} {}",
+                r.status.as_u16(),
+                op.method,
+                req.path,
+                r.body["code"].as_str().unwrap_or("")
+            );
             let status = r.status.as_u16();
-            let b_in_path = op.slots.iter().zip(&owners).any(|(s, o)| matches!(s.place, Place::Path(_)) && std::ptr::eq(*o, &b));
-            let b_slots: Vec<String> =
-                op.slots.iter().zip(&owners).filter(|(_, o)| std::ptr::eq(**o, &b)).map(|(s, _)| format!("{:?}", s.place)).collect();
-            let what = format!("{name} as {} with B's ids in {b_slots:?}: {status} {}", req.path, r.text.chars().take(300).collect::<String>());
+            let b_in_path = op
+                .slots
+                .iter()
+                .zip(&owners)
+                .any(|(s, o)| matches!(s.place, Place::Path(_)) && std::ptr::eq(*o, &b));
+            let b_slots: Vec<String> = op
+                .slots
+                .iter()
+                .zip(&owners)
+                .filter(|(_, o)| std::ptr::eq(**o, &b))
+                .map(|(s, _)| format!("{:?}", s.place))
+                .collect();
+            let what = format!(
+                "{name} as {} with B's ids in {b_slots:?}: {status} {}",
+                req.path,
+                r.text.chars().take(300).collect::<String>()
+            );
             let expected = EXPECTED.iter().find(|(m, p, _, _)| *m == op.method.as_str() && *p == op.path);
             if r.status.is_server_error() {
                 failures.push(format!("5xx: {what}"));
@@ -723,9 +788,19 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
     for (path, was) in &before {
         let now = &after[path];
         if was != now {
-            failures.push(format!("B's {path} changed during the sweep:\n  before {was:?}\n  after  {now:?}"));
+            failures
+                .push(format!("B's {path} changed during the sweep:\n  before {was:?}\n  after  {now:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {requests} requests failed the sweep:\n{}", failures.len(), failures.join("\n"));
-    eprintln!("sweep: {} operations, {requests} requests, {} not swept: {NOT_SWEPT:?}", ops.len(), NOT_SWEPT.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {requests} requests failed the sweep:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "sweep: {} operations, {requests} requests, {} not swept: {NOT_SWEPT:?}",
+        ops.len(),
+        NOT_SWEPT.len()
+    );
 }

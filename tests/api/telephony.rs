@@ -26,7 +26,8 @@ fn by_user(list: &[Value], user_id: i64) -> Option<Value> {
 
 /// Asterisk's view of a realtime endpoint (the dynamic config API reads the row through sorcery).
 async fn asterisk_has_endpoint(id: &str) -> bool {
-    let url = format!("{}/ari/asterisk/config/dynamic/res_pjsip/endpoint/{id}", env("CALLBASE__ASTERISK__ARI_URL"));
+    let url =
+        format!("{}/ari/asterisk/config/dynamic/res_pjsip/endpoint/{id}", env("CALLBASE__ASTERISK__ARI_URL"));
     let r = reqwest::Client::new()
         .get(url)
         .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
@@ -58,7 +59,9 @@ async fn telephony_is_off_for_a_new_tenant_and_its_pages_say_so() {
     assert_eq!(r.body["enabled"], false);
     assert_eq!(r.body["account"], t.account.as_str());
     assert!(r.body["me"].is_null());
-    for path in ["/api/telephony/users", "/api/trunks", "/api/telephony/dial-rules", "/api/telephony/provisioning"] {
+    for path in
+        ["/api/telephony/users", "/api/trunks", "/api/telephony/dial-rules", "/api/telephony/provisioning"]
+    {
         let r = admin.get(path).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{path}: {}", r.text);
         assert_eq!(r.body["code"], "telephony_off", "{path}");
@@ -76,7 +79,10 @@ async fn turning_telephony_on_makes_the_admin_extension_101_whose_desk_credentia
     let login = format!("{}_101", t.account);
     assert_eq!(created["sip_login"], login.as_str());
     let password = created["sip_password"].as_str().expect("password shown once").to_string();
-    assert!(password.len() >= 22 && password.chars().all(|c| c.is_ascii_alphanumeric()), "≥ 128 bits: {password}");
+    assert!(
+        password.len() >= 22 && password.chars().all(|c| c.is_ascii_alphanumeric()),
+        "≥ 128 bits: {password}"
+    );
     assert_eq!(created["browser_calls"], true);
 
     // The list never shows the password again.
@@ -90,7 +96,8 @@ async fn turning_telephony_on_makes_the_admin_extension_101_whose_desk_credentia
     // A browser user has a WebRTC endpoint; switch to a desk phone and the desk endpoint appears.
     let web = format!("t{}-w{}", t.id, t.admin_id);
     assert!(asterisk_has_endpoint(&web).await, "WebRTC endpoint {web} visible to Asterisk");
-    let r = admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
+    let r =
+        admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(asterisk_has_endpoint(&login).await, "desk endpoint {login} visible to Asterisk");
     assert_eq!(register_becomes(&login, &password, 200).await, 200, "generated credentials register");
@@ -115,7 +122,10 @@ async fn extensions_are_validated_and_unique_per_tenant() {
             // Blank means "next free".
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
             assert_eq!(r.body["extension"], "102");
-            assert_eq!(admin.delete(&format!("/api/telephony/users/{anna}")).await.status, StatusCode::NO_CONTENT);
+            assert_eq!(
+                admin.delete(&format!("/api/telephony/users/{anna}")).await.status,
+                StatusCode::NO_CONTENT
+            );
         } else {
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
             assert_eq!(r.body["code"], "invalid_extension");
@@ -124,7 +134,9 @@ async fn extensions_are_validated_and_unique_per_tenant() {
     let r = admin.post("/api/telephony/users", json!({"user_id": anna, "extension": "101"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.body["code"], "extension_taken");
-    let r = admin.post("/api/telephony/users", json!({"user_id": anna, "extension": "5000", "accept_incoming": false})).await;
+    let r = admin
+        .post("/api/telephony/users", json!({"user_id": anna, "extension": "5000", "accept_incoming": false}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["accept_incoming"], false);
     assert_eq!(r.body["source"], "manual");
@@ -164,15 +176,30 @@ async fn members_of_a_checked_group_are_provisioned_and_leave_with_the_group_unl
     // Added to the group later → provisioned; a hand-added user stays when the group goes.
     let gleb = create_user(&admin, "gleb", &[]).await["id"].as_i64().unwrap();
     assert!(by_user(&tel_users(&admin).await, gleb).is_none());
-    assert_eq!(admin.patch(&format!("/api/users/{gleb}"), json!({"group_ids": [agent]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{gleb}"), json!({"group_ids": [agent]})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(by_user(&tel_users(&admin).await, gleb).unwrap()["source"], "group");
     let dina = create_user(&admin, "dina", &[]).await["id"].as_i64().unwrap();
-    assert_eq!(admin.post("/api/telephony/users", json!({"user_id": dina})).await.status, StatusCode::CREATED);
-    assert_eq!(admin.patch(&format!("/api/users/{dina}"), json!({"group_ids": [agent]})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.post("/api/telephony/users", json!({"user_id": dina})).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        admin.patch(&format!("/api/users/{dina}"), json!({"group_ids": [agent]})).await.status,
+        StatusCode::OK
+    );
 
     // Leaving the last checked group de-provisions (rows gone from Asterisk's tables).
-    assert_eq!(admin.patch(&format!("/api/users/{vera}"), json!({"group_ids": []})).await.status, StatusCode::OK);
-    assert_eq!(admin.patch(&format!("/api/users/{dina}"), json!({"group_ids": []})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{vera}"), json!({"group_ids": []})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin.patch(&format!("/api/users/{dina}"), json!({"group_ids": []})).await.status,
+        StatusCode::OK
+    );
     let list = tel_users(&admin).await;
     assert!(by_user(&list, vera).is_none(), "vera de-provisioned");
     assert_eq!(by_user(&list, dina).unwrap()["source"], "manual", "hand-added dina stays");
@@ -185,7 +212,10 @@ async fn members_of_a_checked_group_are_provisioned_and_leave_with_the_group_unl
     assert_eq!(rows, 0);
 
     // Unchecking the group removes everyone it provisioned.
-    assert_eq!(admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.put("/api/telephony/provisioning", json!({"group_ids": []})).await.status,
+        StatusCode::OK
+    );
     assert!(by_user(&tel_users(&admin).await, gleb).is_none());
     let r = admin.put("/api/telephony/provisioning", json!({"group_ids": [987_654_321]})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -201,11 +231,17 @@ async fn a_disabled_user_loses_their_sip_account_at_once_and_gets_it_back_when_e
     let password = r.body["sip_password"].as_str().unwrap().to_string();
     assert_eq!(register_becomes(&login, &password, 200).await, 200);
 
-    assert_eq!(admin.patch(&format!("/api/users/{ivan}"), json!({"disabled": true})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{ivan}"), json!({"disabled": true})).await.status,
+        StatusCode::OK
+    );
     assert!(!asterisk_has_endpoint(&login).await, "endpoint gone for a disabled user");
     assert_ne!(register_becomes(&login, &password, 403).await, 200, "a disabled user cannot register");
 
-    assert_eq!(admin.patch(&format!("/api/users/{ivan}"), json!({"disabled": false})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.patch(&format!("/api/users/{ivan}"), json!({"disabled": false})).await.status,
+        StatusCode::OK
+    );
     assert_eq!(register_becomes(&login, &password, 200).await, 200, "re-enabled: same credentials work");
     sip::register(platform_sip(), &login, &password, 0).await;
     let _ = t;
@@ -277,7 +313,13 @@ async fn turning_telephony_off_needs_the_account_name_and_removes_everything_the
     let first = admin.post("/api/telephony/enable", json!({})).await;
     let login = first.body["created"]["sip_login"].as_str().unwrap().to_string();
     let old_password = first.body["created"]["sip_password"].as_str().unwrap().to_string();
-    assert_eq!(admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin
+            .patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false}))
+            .await
+            .status,
+        StatusCode::OK
+    );
     assert_eq!(register_becomes(&login, &old_password, 200).await, 200);
     let mut rules = admin.get("/api/telephony/dial-rules").await.body;
     rules["city_prefix"] = json!("812");
@@ -302,15 +344,29 @@ async fn turning_telephony_off_needs_the_account_name_and_removes_everything_the
     .await
     .unwrap();
     assert_eq!(left, 0, "SIP rows, telephony users and dial rules are gone");
-    assert_ne!(register_becomes(&login, &old_password, 403).await, 200, "old credentials are refused after off");
+    assert_ne!(
+        register_becomes(&login, &old_password, 403).await,
+        200,
+        "old credentials are refused after off"
+    );
 
     let again = admin.post("/api/telephony/enable", json!({})).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["created"]["sip_login"], login.as_str(), "the login stays the same");
     let new_password = again.body["created"]["sip_password"].as_str().unwrap().to_string();
     assert_ne!(new_password, old_password);
-    assert_eq!(admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await.status, StatusCode::OK);
-    assert_ne!(sip::register(platform_sip(), &login, &old_password, 60).await, 200, "old password fails after on");
+    assert_eq!(
+        admin
+            .patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_ne!(
+        sip::register(platform_sip(), &login, &old_password, 60).await,
+        200,
+        "old password fails after on"
+    );
     assert_eq!(register_becomes(&login, &new_password, 200).await, 200, "new password registers");
     sip::register(platform_sip(), &login, &new_password, 0).await;
 }
@@ -334,15 +390,30 @@ async fn the_sip_socket_opens_only_for_a_signed_in_browser_telephony_user_from_o
     let (admin, t) = app.telephony_tenant().await;
     let session = admin.cookie("cb_session");
     assert!(sip_socket(&admin, None, &admin.base).await.is_err(), "no session: refused");
-    assert!(sip_socket(&admin, session.clone(), "http://evil.example").await.is_err(), "foreign Origin: refused");
-    assert!(sip_socket(&admin, session.clone(), &admin.base).await.is_ok(), "the admin (browser user 101) gets a phone socket");
+    assert!(
+        sip_socket(&admin, session.clone(), "http://evil.example").await.is_err(),
+        "foreign Origin: refused"
+    );
+    assert!(
+        sip_socket(&admin, session.clone(), &admin.base).await.is_ok(),
+        "the admin (browser user 101) gets a phone socket"
+    );
     // A signed-in user who is not a telephony user gets none.
     let agent = group_id(&admin, "Agent").await;
     create_user(&admin, "olga", &[agent]).await;
     let ob = app.browser();
     assert_eq!(ob.login(&t.account, "olga", "Agent-pass-12345").await.status, StatusCode::OK);
-    assert!(sip_socket(&ob, ob.cookie("cb_session"), &ob.base).await.is_err(), "not a telephony user: refused");
+    assert!(
+        sip_socket(&ob, ob.cookie("cb_session"), &ob.base).await.is_err(),
+        "not a telephony user: refused"
+    );
     // Nor does a desk-phone user.
-    assert_eq!(admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await.status, StatusCode::OK);
+    assert_eq!(
+        admin
+            .patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false}))
+            .await
+            .status,
+        StatusCode::OK
+    );
     assert!(sip_socket(&admin, session, &admin.base).await.is_err(), "calls in browser off: refused");
 }

@@ -11,7 +11,10 @@ async fn every_route_answers_404_for_another_tenants_ids() {
     let (a, ta) = app.new_tenant().await;
     let (b, _) = app.new_tenant().await;
     let a_user = a
-        .post("/api/users", json!({"login": "secret", "name": "S", "email": "s@example.com", "password": "Agent-pass-12345"}))
+        .post(
+            "/api/users",
+            json!({"login": "secret", "name": "S", "email": "s@example.com", "password": "Agent-pass-12345"}),
+        )
         .await
         .body["id"]
         .clone();
@@ -51,7 +54,11 @@ async fn the_app_role_sees_no_tenant_rows_without_a_tenant_and_only_its_own_with
     let none: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&pool).await.unwrap();
     assert_eq!(none, 0, "no tenant set: RLS hides every row");
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.tenant_id', $1, true)").bind(ta.id.to_string()).execute(&mut *tx).await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(ta.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM users").fetch_all(&mut *tx).await.unwrap();
     assert!(!ids.is_empty() && ids.iter().all(|id| *id == ta.id));
     let err = sqlx::query("INSERT INTO access_groups (tenant_id, name) VALUES ($1, 'sneaky')")

@@ -59,7 +59,10 @@ async fn a_trunk_is_provisioned_into_asterisk_and_removed_on_delete() {
     let ari = ari_endpoint(&reg).await;
     assert_eq!(ari, StatusCode::OK, "Asterisk knows the trunk endpoint");
 
-    assert_eq!(admin.delete(&format!("/api/trunks/{}", created.body["id"])).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin.delete(&format!("/api/trunks/{}", created.body["id"])).await.status,
+        StatusCode::NO_CONTENT
+    );
     let left: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM ast.ps_auths WHERE id = $1) + (SELECT count(*) FROM ast.ps_endpoints WHERE id = $1)
               + (SELECT count(*) FROM ast.ps_aors WHERE id = $1) + (SELECT count(*) FROM ast.ps_registrations WHERE id = $1)",
@@ -75,7 +78,10 @@ async fn a_trunk_is_provisioned_into_asterisk_and_removed_on_delete() {
 /// shows realtime objects once something has looked them up.
 async fn ari_endpoint(id: &str) -> StatusCode {
     reqwest::Client::new()
-        .get(format!("{}/ari/asterisk/config/dynamic/res_pjsip/endpoint/{id}", env("CALLBASE__ASTERISK__ARI_URL")))
+        .get(format!(
+            "{}/ari/asterisk/config/dynamic/res_pjsip/endpoint/{id}",
+            env("CALLBASE__ASTERISK__ARI_URL")
+        ))
         .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
         .send()
         .await
@@ -98,16 +104,31 @@ async fn a_fourth_trunk_is_refused_and_order_decides_outbound() {
     assert_eq!(fourth.status, StatusCode::CONFLICT);
     assert_eq!(fourth.body["code"], "too_many_trunks");
 
-    let order = admin.send(admin.request(reqwest::Method::PUT, "/api/trunks/order").header("x-csrf-token", admin.csrf().await).json(&json!({"ids": [ids[2], ids[0], ids[1]]}))).await;
+    let order = admin
+        .send(
+            admin
+                .request(reqwest::Method::PUT, "/api/trunks/order")
+                .header("x-csrf-token", admin.csrf().await)
+                .json(&json!({"ids": [ids[2], ids[0], ids[1]]})),
+        )
+        .await;
     assert_eq!(order.status, StatusCode::OK, "{}", order.text);
     let firsts: Vec<i64> = order.body.as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
     assert_eq!(firsts, vec![ids[2], ids[0], ids[1]]);
-    let bad = admin.send(admin.request(reqwest::Method::PUT, "/api/trunks/order").header("x-csrf-token", admin.csrf().await).json(&json!({"ids": [ids[0]]}))).await;
+    let bad = admin
+        .send(
+            admin
+                .request(reqwest::Method::PUT, "/api/trunks/order")
+                .header("x-csrf-token", admin.csrf().await)
+                .json(&json!({"ids": [ids[0]]})),
+        )
+        .await;
     assert_eq!(bad.body["code"], "invalid_order");
 
     admin.delete(&format!("/api/trunks/{}", ids[2])).await;
     let left = admin.get("/api/trunks").await;
-    let positions: Vec<i64> = left.body.as_array().unwrap().iter().map(|t| t["position"].as_i64().unwrap()).collect();
+    let positions: Vec<i64> =
+        left.body.as_array().unwrap().iter().map(|t| t["position"].as_i64().unwrap()).collect();
     assert_eq!(positions, vec![1, 2], "positions close the gap");
     for id in &ids[..2] {
         admin.delete(&format!("/api/trunks/{id}")).await;
@@ -135,7 +156,9 @@ async fn bad_trunk_input_is_refused_with_the_rule() {
         assert_eq!(r.body["code"], code, "{field}={value}");
     }
     assert!(admin.get("/api/trunks").await.body.as_array().unwrap().is_empty(), "nothing half-written");
-    let preview = admin.post("/api/trunks/rewrite-preview", json!({"rewrite": "^7/8", "sample": "7 495 123-45-67"})).await;
+    let preview = admin
+        .post("/api/trunks/rewrite-preview", json!({"rewrite": "^7/8", "sample": "7 495 123-45-67"}))
+        .await;
     assert_eq!(preview.body["result"], "84951234567");
 }
 

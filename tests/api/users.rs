@@ -46,7 +46,10 @@ async fn a_duplicate_login_answers_409() {
     let (admin, _) = app.new_tenant().await;
     create_user(&admin, "ivan", &[]).await;
     let r = admin
-        .post("/api/users", json!({"login": "Ivan", "name": "I", "email": "i@example.com", "password": "Agent-pass-12345"}))
+        .post(
+            "/api/users",
+            json!({"login": "Ivan", "name": "I", "email": "i@example.com", "password": "Agent-pass-12345"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.body["code"], "login_taken");
@@ -95,10 +98,14 @@ async fn sub_administrators_manage_users_but_cannot_grant_administrator() {
     let sub = app.browser();
     assert_eq!(sub.login(&t.account, "sub", "Agent-pass-12345").await.status, StatusCode::OK);
     let ok = sub
-        .post("/api/users", json!({"login": "new1", "name": "N", "email": "n@example.com", "password": "Agent-pass-12345"}))
+        .post(
+            "/api/users",
+            json!({"login": "new1", "name": "N", "email": "n@example.com", "password": "Agent-pass-12345"}),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
-    let escalate = sub.patch(&format!("/api/users/{}", ok.body["id"]), json!({"group_ids": [admin_group]})).await;
+    let escalate =
+        sub.patch(&format!("/api/users/{}", ok.body["id"]), json!({"group_ids": [admin_group]})).await;
     assert_eq!(escalate.status, StatusCode::FORBIDDEN);
     let touch_admin = sub.patch(&format!("/api/users/{}", t.admin_id), json!({"disabled": true})).await;
     assert_eq!(touch_admin.status, StatusCode::FORBIDDEN);

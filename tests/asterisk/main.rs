@@ -80,11 +80,13 @@ async fn insert_endpoint(app: &PgPool, tenant: i64, id: &str) -> Result<()> {
         .bind(tenant.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO ast.ps_aors (id, max_contacts, remove_existing, tenant_id) VALUES ($1, 1, 'yes', $2)")
-        .bind(id)
-        .bind(tenant)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO ast.ps_aors (id, max_contacts, remove_existing, tenant_id) VALUES ($1, 1, 'yes', $2)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO ast.ps_auths (id, auth_type, username, password, tenant_id) \
          VALUES ($1, 'userpass', $1, $2, $3)",
@@ -134,17 +136,11 @@ async fn check_endpoint_seen_by_asterisk(env: &Env, app: &PgPool, tenant: i64, i
     let body = resp.text().await?;
     ensure!(status == 200, "ARI config/dynamic endpoint {id}: {status} {body}");
     let attrs: Vec<serde_json::Value> = serde_json::from_str(&body)?;
-    let context = attrs
-        .iter()
-        .find(|a| a["attribute"] == "context")
-        .and_then(|a| a["value"].as_str());
+    let context = attrs.iter().find(|a| a["attribute"] == "context").and_then(|a| a["value"].as_str());
     ensure!(context == Some("from-agents"), "endpoint {id} context {context:?} in {body}");
 
-    let resp = http
-        .get(format!("{ari}/ari/endpoints/PJSIP/{id}"))
-        .basic_auth(user, Some(pass))
-        .send()
-        .await?;
+    let resp =
+        http.get(format!("{ari}/ari/endpoints/PJSIP/{id}")).basic_auth(user, Some(pass)).send().await?;
     let status = resp.status();
     let body = resp.text().await?;
     ensure!(status == 200, "ARI GET /ari/endpoints/PJSIP/{id}: {status} {body}");
@@ -165,11 +161,7 @@ async fn a_row_written_to_ast_ps_endpoints_is_seen_by_asterisk() {
     let result = check_endpoint_seen_by_asterisk(&env, &app, tenant, &id).await;
 
     // Cleanup: the ast rows go with the tenant (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM tenants WHERE id = $1")
-        .bind(tenant)
-        .execute(&worker)
-        .await
-        .unwrap();
+    sqlx::query("DELETE FROM tenants WHERE id = $1").bind(tenant).execute(&worker).await.unwrap();
     result.unwrap();
 }
 
@@ -270,8 +262,10 @@ async fn ami_login(addr: &str, user: &str, secret: &str) -> Result<String> {
     let mut banner = String::new();
     rd.read_line(&mut banner).await?;
     ensure!(banner.starts_with("Asterisk Call Manager"), "AMI banner {banner:?}");
-    wr.write_all(format!("Action: Login\r\nActionID: 1\r\nUsername: {user}\r\nSecret: {secret}\r\n\r\n").as_bytes())
-        .await?;
+    wr.write_all(
+        format!("Action: Login\r\nActionID: 1\r\nUsername: {user}\r\nSecret: {secret}\r\n\r\n").as_bytes(),
+    )
+    .await?;
     let mut block = String::new();
     loop {
         let mut line = String::new();
@@ -340,7 +334,12 @@ async fn ari_refuses_wrong_credentials() {
 
 /// One AMI session: login, one action, every response/event block until the list completes
 /// (`EventList: Complete`) or, for plain actions, the response itself.
-async fn ami_action(addr: &str, user: &str, secret: &str, action: &str) -> Result<Vec<HashMap<String, String>>> {
+async fn ami_action(
+    addr: &str,
+    user: &str,
+    secret: &str,
+    action: &str,
+) -> Result<Vec<HashMap<String, String>>> {
     let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
         .await
         .context("AMI connect timeout")??;
@@ -378,7 +377,9 @@ async fn ami_action(addr: &str, user: &str, secret: &str, action: &str) -> Resul
         }
         let b = std::mem::take(&mut block);
         match b.get("ActionID").map(String::as_str) {
-            Some("login") => ensure!(b.get("Response").map(String::as_str) == Some("Success"), "AMI login: {b:?}"),
+            Some("login") => {
+                ensure!(b.get("Response").map(String::as_str) == Some("Success"), "AMI login: {b:?}")
+            }
             Some("act") => {
                 let done = b.get("EventList").map(String::as_str) == Some("Complete")
                     || (b.contains_key("Response") && !b.contains_key("EventList"));
@@ -399,7 +400,10 @@ async fn ari_reload_outbound_registrations(env: &Env) -> Result<()> {
     let ari = env.get("CALLBASE__ASTERISK__ARI_URL").trim_end_matches('/');
     let resp = ari_client()
         .put(format!("{ari}/ari/asterisk/modules/res_pjsip_outbound_registration.so"))
-        .basic_auth(env.get("CALLBASE__ASTERISK__ARI_USER"), Some(env.get("CALLBASE__ASTERISK__ARI_PASSWORD")))
+        .basic_auth(
+            env.get("CALLBASE__ASTERISK__ARI_USER"),
+            Some(env.get("CALLBASE__ASTERISK__ARI_PASSWORD")),
+        )
         .send()
         .await?;
     ensure!(resp.status() == 204, "module reload: {}", resp.status());
@@ -497,11 +501,7 @@ async fn a_trunk_written_by_sql_registers_at_the_demo_carrier() {
     // Cleanup: registration row first, reload (un-REGISTER with the still-cached auth), then the rest.
     let _ = sqlx::query("DELETE FROM ast.ps_registrations WHERE id = $1").bind(&id).execute(&worker).await;
     let _ = ari_reload_outbound_registrations(&env).await;
-    sqlx::query("DELETE FROM tenants WHERE id = $1")
-        .bind(tenant)
-        .execute(&worker)
-        .await
-        .unwrap();
+    sqlx::query("DELETE FROM tenants WHERE id = $1").bind(tenant).execute(&worker).await.unwrap();
     result.unwrap();
 }
 

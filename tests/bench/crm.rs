@@ -20,15 +20,60 @@ const BATCH: usize = 5_000;
 const SAMPLES: usize = 300;
 
 const FIRST: [&str; 20] = [
-    "Anna", "Boris", "Clara", "Dmitry", "Elena", "Fedor", "Galina", "Igor", "Irina", "Kirill", "Larisa", "Maxim", "Natalia", "Oleg", "Polina",
-    "Roman", "Svetlana", "Timur", "Ulyana", "Viktor",
+    "Anna", "Boris", "Clara", "Dmitry", "Elena", "Fedor", "Galina", "Igor", "Irina", "Kirill", "Larisa",
+    "Maxim", "Natalia", "Oleg", "Polina", "Roman", "Svetlana", "Timur", "Ulyana", "Viktor",
 ];
 const LAST: [&str; 50] = [
-    "Ivanov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Petrov", "Sokolov", "Mikhailov", "Novikov", "Fedorov", "Morozov", "Volkov",
-    "Alekseev", "Lebedev", "Semenov", "Egorov", "Pavlov", "Kozlov", "Stepanov", "Nikolaev", "Orlov", "Andreev", "Makarov", "Nikitin",
-    "Zakharov", "Zaitsev", "Soloviev", "Borisov", "Yakovlev", "Grigoriev", "Romanov", "Vorobiev", "Sergeev", "Kuzmin", "Frolov",
-    "Alexandrov", "Dmitriev", "Korolev", "Gusev", "Kiselev", "Ilyin", "Maksimov", "Polyakov", "Sorokin", "Vinogradov", "Kovalev",
-    "Belov", "Medvedev", "Antonov", "Tarasov",
+    "Ivanov",
+    "Smirnov",
+    "Kuznetsov",
+    "Popov",
+    "Vasiliev",
+    "Petrov",
+    "Sokolov",
+    "Mikhailov",
+    "Novikov",
+    "Fedorov",
+    "Morozov",
+    "Volkov",
+    "Alekseev",
+    "Lebedev",
+    "Semenov",
+    "Egorov",
+    "Pavlov",
+    "Kozlov",
+    "Stepanov",
+    "Nikolaev",
+    "Orlov",
+    "Andreev",
+    "Makarov",
+    "Nikitin",
+    "Zakharov",
+    "Zaitsev",
+    "Soloviev",
+    "Borisov",
+    "Yakovlev",
+    "Grigoriev",
+    "Romanov",
+    "Vorobiev",
+    "Sergeev",
+    "Kuzmin",
+    "Frolov",
+    "Alexandrov",
+    "Dmitriev",
+    "Korolev",
+    "Gusev",
+    "Kiselev",
+    "Ilyin",
+    "Maksimov",
+    "Polyakov",
+    "Sorokin",
+    "Vinogradov",
+    "Kovalev",
+    "Belov",
+    "Medvedev",
+    "Antonov",
+    "Tarasov",
 ];
 const STATUS: [&str; 4] = ["new", "in progress", "client", "lost"];
 
@@ -68,7 +113,8 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
     let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
     tx.commit().await?;
     let id = |n: &str| fields.iter().find(|f| f.name == n).unwrap().id.to_string();
-    let (f_name, f_phone, f_mail, f_status, f_manager) = (id("Name"), id("Phone"), id("E-mail"), id("Status"), id("Manager"));
+    let (f_name, f_phone, f_mail, f_status, f_manager) =
+        (id("Name"), id("Phone"), id("E-mail"), id("Status"), id("Manager"));
     let names: HashMap<i64, String> = users.iter().cloned().collect();
     let started = Instant::now();
     let batches: Vec<usize> = (0..CLIENTS / BATCH).collect();
@@ -76,7 +122,8 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
     let mut handles = Vec::new();
     for part in 0..2 {
         let (db, fields, rules, names) = (db.clone(), fields.clone(), rules.clone(), names.clone());
-        let (f_name, f_phone, f_mail, f_status, f_manager) = (f_name.clone(), f_phone.clone(), f_mail.clone(), f_status.clone(), f_manager.clone());
+        let (f_name, f_phone, f_mail, f_status, f_manager) =
+            (f_name.clone(), f_phone.clone(), f_mail.clone(), f_status.clone(), f_manager.clone());
         let mine: Vec<usize> = batches.iter().copied().filter(|b| b % 2 == part).collect();
         let user_ids: Vec<i64> = users.iter().map(|u| u.0).collect();
         handles.push(tokio::spawn(async move {
@@ -89,7 +136,10 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
                     v.insert(f_mail.clone(), Value::String(format!("client{i}@example.com")));
                     v.insert(f_status.clone(), Value::String(STATUS[mix(i, 3) % 4].into()));
                     v.insert(f_manager.clone(), Value::from(user_ids[mix(i, 4) % user_ids.len()]));
-                    writes.push(build_write(&fields, &rules, &v, &|id| names.get(&id).cloned()).expect("valid client"));
+                    writes.push(
+                        build_write(&fields, &rules, &v, &|id| names.get(&id).cloned())
+                            .expect("valid client"),
+                    );
                 }
                 let mut tx = db.tenant_tx(tenant).await.expect("tx");
                 db::insert_records(&mut tx, tenant, table, &writes, None).await.expect("insert");
@@ -109,7 +159,9 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
 }
 
 fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 fn ms(mut xs: Vec<f64>) -> (f64, f64) {
@@ -131,7 +183,11 @@ pub async fn run(server: Server) -> anyhow::Result<()> {
     }
     let tables = admin.get("/api/crm/tables").await.body;
     let table = tables[0]["id"].as_i64().unwrap();
-    let fid = |n: &str| tables[0]["fields"].as_array().unwrap().iter().find(|f| f["name"] == n).unwrap()["id"].as_i64().unwrap();
+    let fid = |n: &str| {
+        tables[0]["fields"].as_array().unwrap().iter().find(|f| f["name"] == n).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
     let (f_name, f_status, f_phone) = (fid("Name"), fid("Status"), fid("Phone"));
     eprintln!("seeding {CLIENTS} clients…");
     seed(tenant, table, &users).await?;
@@ -143,17 +199,29 @@ pub async fn run(server: Server) -> anyhow::Result<()> {
         (
             "phone lookup (GET /api/crm/lookup, number as typed)",
             "≤ 5 ms",
-            Box::new(|r: &mut rand::rngs::StdRng| format!("/api/crm/lookup?number={}", enc(&phone(r.gen_range(0..CLIENTS))))),
+            Box::new(|r: &mut rand::rngs::StdRng| {
+                format!("/api/crm/lookup?number={}", enc(&phone(r.gen_range(0..CLIENTS))))
+            }),
         ),
         (
             "filtered page (status = client, sorted by name, pages 1–20)",
             "≤ 20 ms",
-            Box::new(move |r: &mut rand::rngs::StdRng| format!("/api/crm/tables/{table}/records?sort={f_name}&filters={filters_client}&page={}", r.gen_range(1..=20))),
+            Box::new(move |r: &mut rand::rngs::StdRng| {
+                format!(
+                    "/api/crm/tables/{table}/records?sort={f_name}&filters={filters_client}&page={}",
+                    r.gen_range(1..=20)
+                )
+            }),
         ),
         (
             "sorted page (by phone, descending, pages 1–20)",
             "≤ 20 ms",
-            Box::new(move |r: &mut rand::rngs::StdRng| format!("/api/crm/tables/{table}/records?sort={f_phone}&desc=true&page={}", r.gen_range(1..=20))),
+            Box::new(move |r: &mut rand::rngs::StdRng| {
+                format!(
+                    "/api/crm/tables/{table}/records?sort={f_phone}&desc=true&page={}",
+                    r.gen_range(1..=20)
+                )
+            }),
         ),
         (
             "quick search (a client's name and number, or 7 digits of a phone)",

@@ -38,7 +38,8 @@ impl Drop for Server {
 
 fn start_server() -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut cmd = Command::new(std::env::var("CALLBASE_APP_BIN").expect("CALLBASE_APP_BIN: run through infra/bench"));
+    let mut cmd =
+        Command::new(std::env::var("CALLBASE_APP_BIN").expect("CALLBASE_APP_BIN: run through infra/bench"));
     cmd.arg("serve");
     for (k, v) in stack_env().iter().filter(|(k, _)| k.starts_with("CALLBASE__")) {
         cmd.env(k, v);
@@ -131,7 +132,19 @@ async fn recordings() -> anyhow::Result<()> {
     let sizes: Vec<usize> = futures_util::stream::iter(keys.clone())
         .map(|k| {
             let store = store.clone();
-            async move { store.read(&k, None).await.expect("S3").expect("object").body.collect().await.expect("body").into_bytes().len() }
+            async move {
+                store
+                    .read(&k, None)
+                    .await
+                    .expect("S3")
+                    .expect("object")
+                    .body
+                    .collect()
+                    .await
+                    .expect("body")
+                    .into_bytes()
+                    .len()
+            }
         })
         .buffered(4)
         .collect()
@@ -213,10 +226,24 @@ async fn recordings() -> anyhow::Result<()> {
     println!("\n## records.zip and recording availability ({})\n", env("CALLBASE_STACK"));
     println!("| measure | result | goal |");
     println!("|---|---|---|");
-    println!("| records.zip of {FILES} × {} KB: throughput | **{:.0} MB/s** ({:.1} MB in {:.2} s) | ≥ 200 MB/s |", FILE_BYTES / 1000, mb(got as f64, zip_secs), got as f64 / 1e6, zip_secs);
-    println!("| same objects read straight from S3, 4 in flight (ceiling: no zip, no HTTP hop) | {:.0} MB/s | — |", mb(raw as f64, raw_secs));
+    println!(
+        "| records.zip of {FILES} × {} KB: throughput | **{:.0} MB/s** ({:.1} MB in {:.2} s) | ≥ 200 MB/s |",
+        FILE_BYTES / 1000,
+        mb(got as f64, zip_secs),
+        got as f64 / 1e6,
+        zip_secs
+    );
+    println!(
+        "| same objects read straight from S3, 4 in flight (ceiling: no zip, no HTTP hop) | {:.0} MB/s | — |",
+        mb(raw as f64, raw_secs)
+    );
     println!("| time to first byte (1 000 HEAD checks included) | **{ttfb:.0} ms** | ≤ 500 ms |");
-    println!("| server RSS: before → peak during the download | {:.1} → **{:.1} MB** (+{:.1} MB) | ≤ 32 MB |", base_rss as f64 / 1024.0, peak_rss as f64 / 1024.0, (peak_rss.saturating_sub(base_rss)) as f64 / 1024.0);
+    println!(
+        "| server RSS: before → peak during the download | {:.1} → **{:.1} MB** (+{:.1} MB) | ≤ 32 MB |",
+        base_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0,
+        (peak_rss.saturating_sub(base_rss)) as f64 / 1024.0
+    );
     println!("| recording available after hang-up, {CALLS} real calls: p50 / max | **{:.0} / {:.0} ms** | ≤ 10 s |", pct(&avail, 0.5), pct(&avail, 1.0));
     println!("\nserver peak RSS since start (VmHWM): {:.1} MB", rss_kb(pid, "VmHWM:") as f64 / 1024.0);
     drop(server);

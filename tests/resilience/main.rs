@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 
 fn infra_ast(instance: &str, action: &str) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/ast");
-    let out = std::process::Command::new(script).args([&env("CALLBASE_STACK"), instance, action]).output().expect("infra/ast runs");
+    let out = std::process::Command::new(script)
+        .args([&env("CALLBASE_STACK"), instance, action])
+        .output()
+        .expect("infra/ast runs");
     assert!(out.status.success(), "infra/ast {instance} {action}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -50,7 +53,12 @@ fn monitored() -> [(&'static str, &'static str); 2] {
 #[tokio::test]
 async fn a_stopped_carrier_turns_the_trunk_red_and_its_return_green_within_60s() {
     let app = TestApp::spawn_with(&monitored()).await;
-    let (admin, id) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_A_USER"), &env("CALLBASE_CARRIER_TENANT_A_PASSWORD")).await;
+    let (admin, id) = registered_trunk(
+        &app,
+        &env("CALLBASE_CARRIER_TENANT_A_USER"),
+        &env("CALLBASE_CARRIER_TENANT_A_PASSWORD"),
+    )
+    .await;
 
     infra_ast("carrier", "stop");
     let red = wait_for(&admin, &id, "unregistered", Duration::from_secs(45)).await;
@@ -66,9 +74,22 @@ async fn a_stopped_carrier_turns_the_trunk_red_and_its_return_green_within_60s()
 #[tokio::test]
 async fn after_a_platform_asterisk_restart_every_trunk_registers_again_within_60s() {
     let app = TestApp::spawn_with(&monitored()).await;
-    let (a, ida) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_A_USER"), &env("CALLBASE_CARRIER_TENANT_A_PASSWORD")).await;
-    let (b, idb) = registered_trunk(&app, &env("CALLBASE_CARRIER_TENANT_B_USER"), &env("CALLBASE_CARRIER_TENANT_B_PASSWORD")).await;
-    let regs = [state_of(&a, &ida).await["registration"].as_str().unwrap().to_string(), state_of(&b, &idb).await["registration"].as_str().unwrap().to_string()];
+    let (a, ida) = registered_trunk(
+        &app,
+        &env("CALLBASE_CARRIER_TENANT_A_USER"),
+        &env("CALLBASE_CARRIER_TENANT_A_PASSWORD"),
+    )
+    .await;
+    let (b, idb) = registered_trunk(
+        &app,
+        &env("CALLBASE_CARRIER_TENANT_B_USER"),
+        &env("CALLBASE_CARRIER_TENANT_B_PASSWORD"),
+    )
+    .await;
+    let regs = [
+        state_of(&a, &ida).await["registration"].as_str().unwrap().to_string(),
+        state_of(&b, &idb).await["registration"].as_str().unwrap().to_string(),
+    ];
 
     let restart = tokio::time::Instant::now();
     infra_ast("platform", "restart");

@@ -32,7 +32,14 @@ impl OwnS3 {
 
     async fn start(&mut self) {
         let child = Command::new(env("CALLBASE_S3_BIN"))
-            .args(["--root", self.root.to_str().unwrap(), "--addr", &format!("127.0.0.1:{}", self.port), "--bucket", "rec-test"])
+            .args([
+                "--root",
+                self.root.to_str().unwrap(),
+                "--addr",
+                &format!("127.0.0.1:{}", self.port),
+                "--bucket",
+                "rec-test",
+            ])
             .env("CALLBASE_S3_ACCESS_KEY", env("CALLBASE_S3_ACCESS_KEY"))
             .env("CALLBASE_S3_SECRET_KEY", env("CALLBASE_S3_SECRET_KEY"))
             .stdout(Stdio::null())
@@ -96,7 +103,11 @@ async fn wait_all_stored(tenant: i64, n: usize, within: Duration) {
 
 /// Downloads a call's recording through the API and checks it decodes to about `min_secs`.
 async fn assert_downloads(b: &Browser, id: Uuid, min_secs: f64) {
-    let r = b.request(reqwest::Method::GET, &format!("/api/calls/{id}/recording?download=1")).send().await.unwrap();
+    let r = b
+        .request(reqwest::Method::GET, &format!("/api/calls/{id}/recording?download=1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "recording of {id}");
     let mp3 = r.bytes().await.unwrap();
     let (pcm, rate) = callbase_recordings::audio::decode_to_mono(&mp3).expect("mp3 decodes");
@@ -105,7 +116,12 @@ async fn assert_downloads(b: &Browser, id: Uuid, min_secs: f64) {
 }
 
 fn spool_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "mp3")).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "mp3"))
+        .collect()
 }
 
 #[tokio::test]
@@ -196,7 +212,11 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     let mut s3 = OwnS3::new();
     // S3 down from the start; the in-process server takes the call, a child process uploads.
     let spool = spool_dir();
-    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
     let (_admin, t, login, password) = agent_with_trunk(&app).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = uploader_process(&s3, &spool, port);
@@ -206,7 +226,11 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     // The uploader fetched and encoded it; the upload keeps failing.
     let start = tokio::time::Instant::now();
     while spool_files(&spool).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(15), "the recording reached the spool: {:?}", states(t.id).await);
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the recording reached the spool: {:?}",
+            states(t.id).await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -216,9 +240,16 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     let s = states(t.id).await;
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].1.as_deref(), Some("pending"), "{s:?}");
-    let name: String = sqlx::query_scalar("SELECT recording_name FROM calls WHERE id = $1").bind(s[0].0).fetch_one(&worker_pool().await).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT recording_name FROM calls WHERE id = $1")
+        .bind(s[0].0)
+        .fetch_one(&worker_pool().await)
+        .await
+        .unwrap();
     let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
-    assert!(ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_some(), "Asterisk keeps its copy until S3 has one");
+    assert!(
+        ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_some(),
+        "Asterisk keeps its copy until S3 has one"
+    );
 
     s3.start().await;
     let child = uploader_process(&s3, &spool, port);
@@ -227,7 +258,10 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     println!("restarted uploader stored the recording in {:?}", restarted.elapsed());
     drop(child);
     assert!(spool_files(&spool).is_empty());
-    assert!(ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_none(), "Asterisk's copy deleted after the upload");
+    assert!(
+        ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_none(),
+        "Asterisk's copy deleted after the upload"
+    );
     // The API of a server on the same S3 plays it.
     let o = s3.overrides();
     let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -238,9 +272,16 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
 
     // S3 gone at download time: 503 with a retry hint, never a truncated file.
     s3.stop();
-    let r = b.request(reqwest::Method::GET, &format!("/api/calls/{}/recording?download=1", s[0].0)).send().await.unwrap();
+    let r = b
+        .request(reqwest::Method::GET, &format!("/api/calls/{}/recording?download=1", s[0].0))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "30");
     let zip = b.post("/api/calls/recordings.zip", serde_json::json!({"ids": [s[0].0]})).await;
-    assert_eq!((zip.status, zip.body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable")));
+    assert_eq!(
+        (zip.status, zip.body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("storage_unavailable"))
+    );
 }

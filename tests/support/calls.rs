@@ -81,7 +81,13 @@ pub async fn sipp_call(user: &str, password: &str, number: &str, final_code: u16
 }
 
 /// Like [`sipp_call`], talking for `talk_ms` once answered.
-pub async fn sipp_call_talking(user: &str, password: &str, number: &str, final_code: u16, talk_ms: u64) -> (bool, String) {
+pub async fn sipp_call_talking(
+    user: &str,
+    password: &str,
+    number: &str,
+    final_code: u16,
+    talk_ms: u64,
+) -> (bool, String) {
     let dir = std::env::temp_dir().join(format!("callbase-sipp-{}", crate::unique("c")));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("uac.xml");
@@ -90,8 +96,32 @@ pub async fn sipp_call_talking(user: &str, password: &str, number: &str, final_c
     let out = tokio::time::timeout(
         Duration::from_secs(40),
         tokio::process::Command::new("sipp")
-            .args(["-sf", file.to_str().unwrap(), "-s", number, "-au", user, "-ap", password, "-m", "1", "-l", "1"])
-            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port, "-timeout", "30s", "-timeout_error", "-nostdin"])
+            .args([
+                "-sf",
+                file.to_str().unwrap(),
+                "-s",
+                number,
+                "-au",
+                user,
+                "-ap",
+                password,
+                "-m",
+                "1",
+                "-l",
+                "1",
+            ])
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-mi",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-timeout",
+                "30s",
+                "-timeout_error",
+                "-nostdin",
+            ])
             .args(["-trace_err", "-trace_msg"])
             .arg(env("CALLBASE_PLATFORM_SIP"))
             .current_dir(&dir)
@@ -100,7 +130,8 @@ pub async fn sipp_call_talking(user: &str, password: &str, number: &str, final_c
     .await
     .expect("sipp finishes within 40 s")
     .expect("sipp runs (package sip-tester)");
-    let mut text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let mut text =
+        format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     for e in std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()) {
         if e.file_name().to_string_lossy().ends_with(".log") {
             text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
@@ -112,14 +143,19 @@ pub async fn sipp_call_talking(user: &str, password: &str, number: &str, final_c
 
 pub async fn agent_with_trunk(app: &TestApp) -> (Browser, crate::Tenant, String, String) {
     let (admin, t) = app.telephony_tenant().await;
-    let r = admin.post("/api/trunks", trunk_body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD"))).await;
+    let r = admin
+        .post(
+            "/api/trunks",
+            trunk_body(&env("CALLBASE_CARRIER_TRUNK_USER"), &env("CALLBASE_CARRIER_TRUNK_PASSWORD")),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_trunk(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
-    let p = admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
+    let p =
+        admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
     let login = pw.body["sip_login"].as_str().unwrap().to_string();
     let password = pw.body["sip_password"].as_str().unwrap().to_string();
     (admin, t, login, password)
 }
-

@@ -47,8 +47,11 @@ pub fn env(key: &str) -> String {
 /// Settings for a test server: the stack's, on 127.0.0.1:0, trusting `X-Forwarded-For` so each test
 /// gets its own client IP for login throttling.
 pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings {
-    let mut vars: HashMap<String, String> =
-        stack_env().iter().filter(|(k, _)| k.starts_with("CALLBASE__")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut vars: HashMap<String, String> = stack_env()
+        .iter()
+        .filter(|(k, _)| k.starts_with("CALLBASE__"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     vars.insert("CALLBASE__HTTP__ADDR".into(), "127.0.0.1:0".into());
     vars.insert("CALLBASE__HTTP__TRUST_FORWARDED_FOR".into(), "true".into());
     vars.remove("CALLBASE__HTTP__STATIC_DIR");
@@ -98,7 +101,8 @@ impl TestApp {
         let settings = settings(overrides);
         let (addr, _handle) = callbase_app::startup::spawn(&settings).await.expect("server starts");
         let mut r = rand::thread_rng();
-        let client_ip = format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
+        let client_ip =
+            format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
         TestApp { addr, base: format!("http://{addr}"), settings, client_ip }
     }
 
@@ -114,7 +118,8 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         let mut r = rand::thread_rng();
-        let client_ip = format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
+        let client_ip =
+            format!("10.{}.{}.{}", r.gen_range(0..=255), r.gen_range(0..=255), r.gen_range(1..=254));
         TestApp { addr, base: base.to_string(), settings: settings(&[]), client_ip }
     }
 

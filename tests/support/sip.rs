@@ -113,7 +113,10 @@ impl Drop for RingingPhone {
 fn reply(req: &str, code: &str, to_tag: &str) -> String {
     let mut out = format!("SIP/2.0 {code}\r\n");
     for name in ["Via", "From", "Call-ID", "CSeq"] {
-        for l in req.lines().filter(|l| l.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))) {
+        for l in req
+            .lines()
+            .filter(|l| l.split_once(':').is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
+        {
             out.push_str(l.trim_end());
             out.push_str("\r\n");
         }
@@ -153,9 +156,11 @@ impl RingingPhone {
                 } else if msg.starts_with("CANCEL ") {
                     let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
                     if let Some(inv) = pending.get(&call_id) {
-                        let _ = sock.send_to(reply(inv, "487 Request Terminated", &tag).as_bytes(), from).await;
+                        let _ =
+                            sock.send_to(reply(inv, "487 Request Terminated", &tag).as_bytes(), from).await;
                     }
-                } else if msg.starts_with("OPTIONS ") || msg.starts_with("NOTIFY ") || msg.starts_with("BYE ") {
+                } else if msg.starts_with("OPTIONS ") || msg.starts_with("NOTIFY ") || msg.starts_with("BYE ")
+                {
                     let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
                 }
             }

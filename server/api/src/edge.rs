@@ -24,8 +24,12 @@ pub async fn json_rejections(resp: Response) -> Response {
     }
     // A rejection's text is one short line; anything longer is not one of them.
     let Ok(bytes) = axum::body::to_bytes(resp.into_body(), 16 * 1024).await else {
-        return ApiError::BadRequest { status: StatusCode::BAD_REQUEST, code: "bad_request", message: "bad request".into() }
-            .into_response();
+        return ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: "bad request".into(),
+        }
+        .into_response();
     };
     let message = String::from_utf8_lossy(&bytes).into_owned();
     let code = if message.starts_with("Invalid URL") {
@@ -53,20 +57,31 @@ impl utoipa::Modify for EdgeResponses {
             let public = PUBLIC.contains(&path.as_str());
             for (op, is_unsafe) in operations(item) {
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
-                let has_query = op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)));
-                let json_body = op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"));
+                let has_query = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+                });
+                let json_body =
+                    op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"));
                 let any_body = op.request_body.is_some();
                 let mut add = |status: u16, why: &str| {
                     op.responses.responses.entry(status.to_string()).or_insert_with(|| {
                         ResponseBuilder::new()
                             .description(why)
-                            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
                             .build()
                             .into()
                     });
                 };
                 if has_params || json_body {
-                    add(400, "`invalid_path`, `invalid_query` or `malformed_json`: the request does not parse");
+                    add(
+                        400,
+                        "`invalid_path`, `invalid_query` or `malformed_json`: the request does not parse",
+                    );
                 }
                 if has_query {
                     // ApiQuery checks every query value like any other input (crate::json).
@@ -91,8 +106,14 @@ impl utoipa::Modify for EdgeResponses {
 }
 
 fn operations(item: &mut PathItem) -> Vec<(&mut Operation, bool)> {
-    [(&mut item.get, false), (&mut item.post, true), (&mut item.put, true), (&mut item.patch, true), (&mut item.delete, true)]
-        .into_iter()
-        .filter_map(|(op, is_unsafe)| op.as_mut().map(|o| (o, is_unsafe)))
-        .collect()
+    [
+        (&mut item.get, false),
+        (&mut item.post, true),
+        (&mut item.put, true),
+        (&mut item.patch, true),
+        (&mut item.delete, true),
+    ]
+    .into_iter()
+    .filter_map(|(op, is_unsafe)| op.as_mut().map(|o| (o, is_unsafe)))
+    .collect()
 }

@@ -105,18 +105,24 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(query_rejection)?;
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(query_rejection)?;
         for (k, v) in &pairs.0 {
             callbase_core::check_text(&format!("query parameter '{}'", k.escape_debug()), k)?;
             callbase_core::check_text(&format!("query parameter '{}'", k.escape_debug()), v)?;
         }
-        let axum::extract::Query(v) = axum::extract::Query::<T>::try_from_uri(&parts.uri).map_err(query_rejection)?;
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::try_from_uri(&parts.uri).map_err(query_rejection)?;
         Ok(ApiQuery(v))
     }
 }
 
 fn query_rejection(rej: QueryRejection) -> ApiError {
-    ApiError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_query", message: rej.body_text() }
+    ApiError::BadRequest {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_query",
+        message: rej.body_text(),
+    }
 }
 
 #[cfg(test)]
@@ -140,10 +146,17 @@ mod tests {
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
             for (n, line) in text.lines().enumerate() {
-                assert!(!direct.is_match(line), "{}:{}: take it with ApiJson/ApiQuery: {line}", f.display(), n + 1);
+                assert!(
+                    !direct.is_match(line),
+                    "{}:{}: take it with ApiJson/ApiQuery: {line}",
+                    f.display(),
+                    n + 1
+                );
             }
         }
-        assert!(direct.is_match("fn x(Query(q): Query<X>)") && direct.is_match("axum::Json(b): axum::Json<B>"));
+        assert!(
+            direct.is_match("fn x(Query(q): Query<X>)") && direct.is_match("axum::Json(b): axum::Json<B>")
+        );
         assert!(!direct.is_match("ApiQuery(q): ApiQuery<X>") && !direct.is_match("Ok(axum::Json(v)) => v"));
     }
 

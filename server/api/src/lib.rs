@@ -216,7 +216,10 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, security, telephony, trunks, two_factor, users};
+    use routes::{
+        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, security, telephony,
+        trunks, two_factor, users,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
         .routes(routes!(auth::signup))
@@ -282,7 +285,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crm_import::get))
         .routes(routes!(crm_import::run))
         .routes(routes!(crm_import::upload).layer(DefaultBodyLimit::max(crm_import::FILE_MAX_BYTES)))
-        .routes(routes!(telephony::put_greeting, telephony::delete_greeting).layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)))
+        .routes(
+            routes!(telephony::put_greeting, telephony::delete_greeting)
+                .layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)),
+        )
 }
 
 async fn api_not_found() -> ApiError {

@@ -32,7 +32,13 @@ impl Default for LimitsConfig {
 
 /// Counts one hit on `key` in a window of `window_secs`; past `limit` hits, 429 with the seconds
 /// until the window ends.
-pub async fn hit(redis: &redis::aio::ConnectionManager, key: &str, limit: u32, window_secs: u64, what: &'static str) -> ApiResult<()> {
+pub async fn hit(
+    redis: &redis::aio::ConnectionManager,
+    key: &str,
+    limit: u32,
+    window_secs: u64,
+    what: &'static str,
+) -> ApiResult<()> {
     let mut r = redis.clone();
     // INCR, and start the window's expiry on the first hit only (NX), in one round trip.
     let (n, ttl): (u64, i64) = redis::pipe()
@@ -47,7 +53,10 @@ pub async fn hit(redis: &redis::aio::ConnectionManager, key: &str, limit: u32, w
         .await?;
     if n > limit as u64 {
         let retry_after = if ttl > 0 { ttl as u64 } else { window_secs };
-        return Err(ApiError::RateLimited { retry_after, message: format!("too many {what}; try again in {retry_after} s") });
+        return Err(ApiError::RateLimited {
+            retry_after,
+            message: format!("too many {what}; try again in {retry_after} s"),
+        });
     }
     Ok(())
 }

@@ -45,8 +45,14 @@ impl PhoneSockets {
     }
 }
 
-pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser, ws: WebSocketUpgrade) -> ApiResult<Response> {
-    if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none() {
+pub async fn sip(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    cu: CurrentUser,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none()
+    {
         return Err(ApiError::Csrf("bad_origin"));
     }
     let me = crate::routes::phone::browser_agent(&st, &cu).await?;
@@ -63,13 +69,20 @@ pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad Asterisk ws URL: {e}")))?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", "sip".parse().expect("static header"));
     // Connect before upgrading, so a browser never sees an open phone socket that leads nowhere.
-    let (upstream, _) = tokio::time::timeout(std::time::Duration::from_secs(5), tokio_tungstenite::connect_async(req))
-        .await
-        .map_err(|_| ApiError::Unavailable { code: "asterisk_unavailable", message: "the phone service did not answer; try again shortly".into() })?
-        .map_err(|e| {
-            tracing::warn!(error = %e, "cannot reach Asterisk's SIP WebSocket");
-            ApiError::Unavailable { code: "asterisk_unavailable", message: "the phone service is unreachable; try again shortly".into() }
-        })?;
+    let (upstream, _) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), tokio_tungstenite::connect_async(req))
+            .await
+            .map_err(|_| ApiError::Unavailable {
+                code: "asterisk_unavailable",
+                message: "the phone service did not answer; try again shortly".into(),
+            })?
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot reach Asterisk's SIP WebSocket");
+                ApiError::Unavailable {
+                    code: "asterisk_unavailable",
+                    message: "the phone service is unreachable; try again shortly".into(),
+                }
+            })?;
     let sockets = st.sockets.clone();
     Ok(ws.protocols(["sip"]).on_upgrade(move |socket| async move {
         // Revoked (logout, disabled, password or groups changed, telephony removed) on any
@@ -92,7 +105,12 @@ pub async fn sip(State(st): State<AppState>, headers: HeaderMap, cu: CurrentUser
 
 type Upstream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut closed: watch::Receiver<bool>) {
+async fn relay(
+    mut browser: WebSocket,
+    upstream: Upstream,
+    endpoint: &str,
+    mut closed: watch::Receiver<bool>,
+) {
     let (mut up_tx, mut up_rx) = upstream.split();
     let mut guard = Guard::new(endpoint);
     loop {
@@ -103,7 +121,7 @@ async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut c
             }
             m = browser.recv() => match m {
                 Some(Ok(Message::Text(t))) => {
-                    if let Err(why) = guard.from_browser(t.as_str()) {
+                    if let Err(why) = guard.check_browser(t.as_str()) {
                         tracing::warn!(why, "SIP request over /sip refused");
                         let _ = browser.send(Message::Close(Some(CloseFrame { code: 4003, reason: why.into() }))).await;
                         break;
@@ -122,7 +140,7 @@ async fn relay(mut browser: WebSocket, upstream: Upstream, endpoint: &str, mut c
             },
             m = up_rx.next() => match m {
                 Some(Ok(tungstenite::Message::Text(t))) => {
-                    guard.from_asterisk(t.as_str());
+                    guard.note_asterisk(t.as_str());
                     if browser.send(Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
                 Some(Ok(tungstenite::Message::Binary(b))) => {
@@ -168,7 +186,7 @@ impl Guard {
         }
     }
 
-    fn from_browser(&mut self, msg: &str) -> Result<(), &'static str> {
+    fn check_browser(&mut self, msg: &str) -> Result<(), &'static str> {
         use callbase_core::sipmsg::{parse, Message};
         let req = match parse(msg).map_err(|e| e.0)? {
             Message::KeepAlive | Message::Response => return Ok(()),
@@ -179,14 +197,18 @@ impl Guard {
             return Ok(());
         }
         if req.from_user != self.endpoint {
-            return Err(if req.to_tag { "SIP request in a dialog this phone does not have" } else { "SIP identity does not match the signed-in user" });
+            return Err(if req.to_tag {
+                "SIP request in a dialog this phone does not have"
+            } else {
+                "SIP identity does not match the signed-in user"
+            });
         }
         self.remember(&req.call_id);
         Ok(())
     }
 
     /// Requests Asterisk sends to the browser open dialogs the browser may then act in.
-    fn from_asterisk(&mut self, msg: &str) {
+    fn note_asterisk(&mut self, msg: &str) {
         if let Ok(callbase_core::sipmsg::Message::Request(r)) = callbase_core::sipmsg::parse(msg) {
             self.remember(&r.call_id);
         }
@@ -205,15 +227,18 @@ mod tests {
     fn requests_must_come_from_the_users_own_endpoint() {
         let mut g = Guard::new("t1-w5");
         let reg = msg("REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nTo: <sip:t1-w5@callbase>");
-        assert_eq!(g.from_browser(&reg), Ok(()));
-        assert!(Guard::new("t1-w6").from_browser(&reg).is_err());
+        assert_eq!(g.check_browser(&reg), Ok(()));
+        assert!(Guard::new("t1-w6").check_browser(&reg).is_err());
         let short = msg("INVITE sip:101@callbase SIP/2.0\r\nf: \"Anna\" <sip:t1-w5@callbase>;tag=b\r\nt: <sip:101@callbase>");
-        assert_eq!(g.from_browser(&short), Ok(()));
+        assert_eq!(g.check_browser(&short), Ok(()));
         let other = msg("INVITE sip:101@callbase SIP/2.0\r\nFrom: <sip:acme_101@callbase>;tag=b\r\nTo: <sip:101@callbase>");
-        assert!(g.from_browser(&other).is_err());
-        assert!(g.from_browser("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n").is_err());
-        assert_eq!(g.from_browser("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\nContent-Length: 0\r\n\r\n"), Ok(()));
-        assert_eq!(g.from_browser("\r\n\r\n"), Ok(()));
+        assert!(g.check_browser(&other).is_err());
+        assert!(g.check_browser("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n").is_err());
+        assert_eq!(
+            g.check_browser("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\nContent-Length: 0\r\n\r\n"),
+            Ok(())
+        );
+        assert_eq!(g.check_browser("\r\n\r\n"), Ok(()));
     }
 
     #[test]
@@ -222,28 +247,33 @@ mod tests {
         // A call the browser answered: Asterisk's INVITE opens the dialog, the browser's BYE is
         // from the contact it registered.
         let bye = "BYE sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:sjhgoo83@127.0.0.1:59286;transport=ws>;tag=b\r\nTo: <sip:79161234567@10.77.0.1>;tag=as1\r\nCall-ID: in1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
-        assert!(g.from_browser(bye).is_err(), "no such dialog yet");
-        g.from_asterisk("INVITE sip:sjhgoo83@127.0.0.1:59286;transport=ws SIP/2.0\r\nFrom: <sip:79161234567@10.77.0.1>;tag=as1\r\nTo: <sip:sjhgoo83@127.0.0.1>\r\nCall-ID: in1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
-        assert_eq!(g.from_browser(bye), Ok(()));
-        let new_invite = msg("INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>");
-        assert!(g.from_browser(&new_invite).is_err(), "a new call must be from the endpoint");
+        assert!(g.check_browser(bye).is_err(), "no such dialog yet");
+        g.note_asterisk("INVITE sip:sjhgoo83@127.0.0.1:59286;transport=ws SIP/2.0\r\nFrom: <sip:79161234567@10.77.0.1>;tag=as1\r\nTo: <sip:sjhgoo83@127.0.0.1>\r\nCall-ID: in1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(g.check_browser(bye), Ok(()));
+        let new_invite =
+            msg("INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>");
+        assert!(g.check_browser(&new_invite).is_err(), "a new call must be from the endpoint");
         // The attack review's bypass: a To tag on a REGISTER as another tenant's trunk.
         let tagged = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t3-trk1@callbase>;tag=x\r\nTo: <sip:t3-trk1@callbase>;tag=y");
-        assert!(g.from_browser(&tagged).is_err());
+        assert!(g.check_browser(&tagged).is_err());
         // Even with the Call-ID of one of this socket's own dialogs.
-        g.from_browser(&msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=x\r\nTo: <sip:t1-w5@callbase>")).unwrap();
-        assert!(g.from_browser(&tagged).is_err(), "REGISTER is never in a dialog");
+        g.check_browser(&msg(
+            "REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=x\r\nTo: <sip:t1-w5@callbase>",
+        ))
+        .unwrap();
+        assert!(g.check_browser(&tagged).is_err(), "REGISTER is never in a dialog");
         // A re-INVITE in the browser's own call passes.
-        let reinvite = msg("INVITE sip:x@h SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=b\r\nTo: <sip:101@callbase>;tag=z");
-        assert_eq!(g.from_browser(&reinvite), Ok(()));
+        let reinvite =
+            msg("INVITE sip:x@h SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=b\r\nTo: <sip:101@callbase>;tag=z");
+        assert_eq!(g.check_browser(&reinvite), Ok(()));
     }
 
     #[test]
     fn display_names_and_duplicates_do_not_fool_the_check() {
         let mut g = Guard::new("t1-w5");
         let quoted = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: \"sip:t1-w5@callbase\" <sip:t3-trk1@callbase>;tag=a\r\nTo: <sip:t3-trk1@callbase>");
-        assert!(g.from_browser(&quoted).is_err());
+        assert!(g.check_browser(&quoted).is_err());
         let twice = msg("REGISTER sip:callbase SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nf: <sip:t3-trk1@callbase>;tag=a\r\nTo: <sip:t3-trk1@callbase>");
-        assert!(g.from_browser(&twice).is_err());
+        assert!(g.check_browser(&twice).is_err());
     }
 }

@@ -165,7 +165,11 @@ fn epoch_key(tenant: TenantId, user: UserId) -> String {
 
 fn lease_keys(kind: Kind, tenant: TenantId, user: UserId) -> [String; 3] {
     let k = kind.as_str();
-    [format!("cb:socks:{k}:u:{tenant}:{user}"), format!("cb:socks:{k}:t:{tenant}"), format!("cb:socks:{k}:all")]
+    [
+        format!("cb:socks:{k}:u:{tenant}:{user}"),
+        format!("cb:socks:{k}:t:{tenant}"),
+        format!("cb:socks:{k}:all"),
+    ]
 }
 
 /// Drops expired leases, refuses over a cap (1 user, 2 tenant, 3 platform), else adds the lease
@@ -265,7 +269,13 @@ impl Drop for Registration {
 impl Sockets {
     pub fn new(cfg: SocketsConfig, redis: redis::aio::ConnectionManager) -> Self {
         Sockets {
-            inner: Arc::new(Inner { cfg, redis, next: AtomicU64::new(1), open: Mutex::new(HashMap::new()), recheck: Notify::new() }),
+            inner: Arc::new(Inner {
+                cfg,
+                redis,
+                next: AtomicU64::new(1),
+                open: Mutex::new(HashMap::new()),
+                recheck: Notify::new(),
+            }),
         }
     }
 
@@ -290,7 +300,11 @@ impl Sockets {
                             let mut msgs = ps.into_on_message();
                             while let Some(m) = msgs.next().await {
                                 let Some(inner) = weak.upgrade() else { return };
-                                match m.get_payload::<String>().ok().and_then(|p| serde_json::from_str::<Revoke>(&p).ok()) {
+                                match m
+                                    .get_payload::<String>()
+                                    .ok()
+                                    .and_then(|p| serde_json::from_str::<Revoke>(&p).ok())
+                                {
                                     Some(rv) => close_local(&inner, &rv),
                                     None => tracing::warn!("unreadable socket control message"),
                                 }
@@ -310,7 +324,13 @@ impl Sockets {
     /// Takes a lease for a new socket of `kind` (or says which cap refuses it) and registers it.
     /// Call it before anything expensive (a Redis subscription, the Asterisk connection) and before
     /// reading the user's state, so a revocation that races the opening is seen by the first check.
-    pub async fn open(&self, kind: Kind, tenant: TenantId, user: UserId, session_token: &str) -> Result<Result<Registration, Refused>, redis::RedisError> {
+    pub async fn open(
+        &self,
+        kind: Kind,
+        tenant: TenantId,
+        user: UserId,
+        session_token: &str,
+    ) -> Result<Result<Registration, Refused>, redis::RedisError> {
         let cfg = &self.inner.cfg;
         let (per_user, per_tenant, total) = match kind {
             Kind::Events => (cfg.events_per_user, cfg.events_per_tenant, cfg.events_total),
@@ -331,15 +351,43 @@ impl Sockets {
         };
         match verdict {
             0 => {}
-            1 => return Ok(Err(Refused { message: format!("too many {what} for you (at most {per_user}): close other tabs or windows") })),
-            2 => return Ok(Err(Refused { message: format!("too many {what} in your organisation (at most {per_tenant})") })),
-            _ => return Ok(Err(Refused { message: format!("the service holds too many {what} right now; try again shortly") })),
+            1 => {
+                return Ok(Err(Refused {
+                    message: format!(
+                        "too many {what} for you (at most {per_user}): close other tabs or windows"
+                    ),
+                }))
+            }
+            2 => {
+                return Ok(Err(Refused {
+                    message: format!("too many {what} in your organisation (at most {per_tenant})"),
+                }))
+            }
+            _ => {
+                return Ok(Err(Refused {
+                    message: format!("the service holds too many {what} right now; try again shortly"),
+                }))
+            }
         }
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = watch::channel(None);
         let session = crate::auth::session::redis_key(session_token);
-        self.inner.open.lock().expect("socket map").insert(id, Entry { kind, tenant, user, session: session.clone(), tx });
-        Ok(Ok(Registration { id, kind, tenant, user, session, epoch: epoch.unwrap_or(0), member, rx, sockets: Arc::downgrade(&self.inner) }))
+        self.inner
+            .open
+            .lock()
+            .expect("socket map")
+            .insert(id, Entry { kind, tenant, user, session: session.clone(), tx });
+        Ok(Ok(Registration {
+            id,
+            kind,
+            tenant,
+            user,
+            session,
+            epoch: epoch.unwrap_or(0),
+            member,
+            rx,
+            sockets: Arc::downgrade(&self.inner),
+        }))
     }
 
     fn lease_secs(&self) -> u64 {
@@ -383,8 +431,11 @@ impl Sockets {
         }
         inv.arg(&reg.member).arg(self.lease_secs());
         let _: i64 = inv.invoke_async(&mut r).await?;
-        let (alive, epoch): (bool, Option<i64>) =
-            redis::pipe().exists(&reg.session).get(epoch_key(reg.tenant, reg.user)).query_async(&mut r).await?;
+        let (alive, epoch): (bool, Option<i64>) = redis::pipe()
+            .exists(&reg.session)
+            .get(epoch_key(reg.tenant, reg.user))
+            .query_async(&mut r)
+            .await?;
         if !alive {
             return Ok(Some(Close::SESSION_ENDED));
         }
@@ -418,18 +469,37 @@ impl Sockets {
     /// Closes the sockets opened with one session (logout).
     pub async fn revoke_session(&self, tenant: TenantId, user: UserId, session_token: &str) {
         let session = Some(crate::auth::session::redis_key(session_token));
-        self.publish(&Revoke { tenant, user: Some(user), session, kind: None, code: Close::SESSION_ENDED.code }).await;
+        self.publish(&Revoke {
+            tenant,
+            user: Some(user),
+            session,
+            kind: None,
+            code: Close::SESSION_ENDED.code,
+        })
+        .await;
     }
 
     /// Closes every phone socket of a user (they lost telephony or the browser phone), on every
     /// replica. Returns at once; the publication runs in the background.
     pub fn close_phones_of(&self, tenant: TenantId, user: UserId) {
-        self.spawn_publish(Revoke { tenant, user: Some(user), session: None, kind: Some(Kind::Sip), code: Close::PHONE_REMOVED.code });
+        self.spawn_publish(Revoke {
+            tenant,
+            user: Some(user),
+            session: None,
+            kind: Some(Kind::Sip),
+            code: Close::PHONE_REMOVED.code,
+        });
     }
 
     /// Closes every phone socket of a tenant (telephony turned off), on every replica.
     pub fn close_phones_of_tenant(&self, tenant: TenantId) {
-        self.spawn_publish(Revoke { tenant, user: None, session: None, kind: Some(Kind::Sip), code: Close::PHONE_REMOVED.code });
+        self.spawn_publish(Revoke {
+            tenant,
+            user: None,
+            session: None,
+            kind: Some(Kind::Sip),
+            code: Close::PHONE_REMOVED.code,
+        });
     }
 
     fn spawn_publish(&self, rv: Revoke) {
@@ -468,7 +538,13 @@ mod tests {
     use super::*;
 
     fn entry(kind: Kind, tenant: i64, user: i64, session: &str) -> Entry {
-        Entry { kind, tenant: TenantId(tenant), user: UserId(user), session: session.into(), tx: watch::channel(None).0 }
+        Entry {
+            kind,
+            tenant: TenantId(tenant),
+            user: UserId(user),
+            session: session.into(),
+            tx: watch::channel(None).0,
+        }
     }
 
     #[test]
@@ -485,16 +561,32 @@ mod tests {
         let colleague = entry(Kind::Events, 1, 6, "s3");
         let other_tenant = entry(Kind::Events, 2, 5, "s1");
         let logout = rv(Some(5), Some("s1"), None);
-        assert!(logout.matches(&mine) && !logout.matches(&other_session) && !logout.matches(&colleague) && !logout.matches(&other_tenant));
+        assert!(
+            logout.matches(&mine)
+                && !logout.matches(&other_session)
+                && !logout.matches(&colleague)
+                && !logout.matches(&other_tenant)
+        );
         let user = rv(Some(5), None, None);
-        assert!(user.matches(&mine) && user.matches(&other_session) && !user.matches(&colleague) && !user.matches(&other_tenant));
+        assert!(
+            user.matches(&mine)
+                && user.matches(&other_session)
+                && !user.matches(&colleague)
+                && !user.matches(&other_tenant)
+        );
         let phones = rv(None, None, Some(Kind::Sip));
         assert!(phones.matches(&other_session) && !phones.matches(&mine) && !phones.matches(&other_tenant));
     }
 
     #[test]
     fn revocations_travel_as_json_and_keep_their_code() {
-        let rv = Revoke { tenant: TenantId(3), user: Some(UserId(4)), session: None, kind: Some(Kind::Sip), code: 4001 };
+        let rv = Revoke {
+            tenant: TenantId(3),
+            user: Some(UserId(4)),
+            session: None,
+            kind: Some(Kind::Sip),
+            code: 4001,
+        };
         let back: Revoke = serde_json::from_str(&serde_json::to_string(&rv).unwrap()).unwrap();
         assert_eq!(back, rv);
         assert_eq!(Close::from_code(4001), Close::PHONE_REMOVED);

@@ -81,14 +81,18 @@ fn processes() -> Vec<Proc> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let args: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         match comm.trim() {
             "asterisk" => {
                 let conf = args.iter().skip_while(|a| *a != "-C").nth(1).cloned().unwrap_or_default();
-                let name = if conf.contains("carrier") { "asterisk (carrier)" } else { "asterisk (platform)" };
+                let name =
+                    if conf.contains("carrier") { "asterisk (carrier)" } else { "asterisk (platform)" };
                 out.push(Proc { name: name.into(), pid });
             }
-            "callbase" if args.iter().any(|a| a == "serve") => out.push(Proc { name: "callbase server".into(), pid }),
+            "callbase" if args.iter().any(|a| a == "serve") => {
+                out.push(Proc { name: "callbase server".into(), pid })
+            }
             _ => {}
         }
     }
@@ -152,9 +156,17 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     result
 }
 
-async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Option<&callbase_telephony::ami::Ami>) -> anyhow::Result<()> {
+async fn run_with(
+    settings: &Settings,
+    a: &Args,
+    pool: &sqlx::PgPool,
+    ami: Option<&callbase_telephony::ami::Ami>,
+) -> anyhow::Result<()> {
     anyhow::ensure!(a.agents >= 1 && a.agents <= MAX_AGENTS, "--agents must be 1..={MAX_AGENTS}");
-    anyhow::ensure!(!a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents), "every step must be 1..=agents");
+    anyhow::ensure!(
+        !a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents),
+        "every step must be 1..=agents"
+    );
     anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
     let deadline = Instant::now() + MAX_TOTAL;
     let media_addr = a.media_addr.unwrap_or(settings.probe.media_addr);
@@ -169,7 +181,8 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
         None => false,
     };
     anyhow::ensure!(ws_loopback, "the load generator only drives an Asterisk on loopback ({ws})");
-    let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url)).context("redis.url")?;
+    let redis = redis::Client::open(secrecy::ExposeSecret::expose_secret(&settings.redis.url))
+        .context("redis.url")?;
     let mut redis = redis.get_multiplexed_async_connection().await.context("cannot connect to Redis")?;
 
     let (codec, allow) = match a.codec {
@@ -193,11 +206,23 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
         for i in 1..=a.agents {
             let id = format!("callbase-lg{i}");
             callbase_telephony::probe::provision_endpoint(pool, ami, &id, &password, 1, allow).await?;
-            out.push(Target { ws_url: ws.to_string(), origin: None, cookie: None, domain: callbase_telephony::agents::REALM.into(), user: id, password: password.clone(), media_addr });
+            out.push(Target {
+                ws_url: ws.to_string(),
+                origin: None,
+                cookie: None,
+                domain: callbase_telephony::agents::REALM.into(),
+                user: id,
+                password: password.clone(),
+                media_addr,
+            });
         }
         out
     };
-    eprintln!("loadgen: registering {} agents (media on {media_addr}, calling {number}{})", a.agents, if a.via_server { ", through the server's /sip" } else { "" });
+    eprintln!(
+        "loadgen: registering {} agents (media on {media_addr}, calling {number}{})",
+        a.agents,
+        if a.via_server { ", through the server's /sip" } else { "" }
+    );
     let started = Instant::now();
     let mut agents: Vec<Arc<Agent>> = Vec::new();
     let mut reg_ms = Vec::new();
@@ -218,25 +243,47 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
     );
 
     let frames = if codec == Codec::Opus {
-        let opts = CallOptions { number: path(&a.capture_number), talk: Duration::from_millis(3000), answer_timeout: Duration::from_secs(20), codec, capture: 150, ..Default::default() };
+        let opts = CallOptions {
+            number: path(&a.capture_number),
+            talk: Duration::from_millis(3000),
+            answer_timeout: Duration::from_secs(20),
+            codec,
+            capture: 150,
+            ..Default::default()
+        };
         let r = agents[0].call(&opts).await;
         // The first packets may be the encoder settling: keep the steady tone.
         let f: Vec<Vec<u8>> = r.captured.into_iter().skip(25).filter(|p| p.len() > 10).collect();
-        anyhow::ensure!(f.len() >= 25, "capturing Opus frames from {} failed ({} frames; {:?})", a.capture_number, f.len(), r.error);
-        eprintln!("loadgen: captured {} Opus frames (avg {} bytes) from {}", f.len(), f.iter().map(Vec::len).sum::<usize>() / f.len(), a.capture_number);
+        anyhow::ensure!(
+            f.len() >= 25,
+            "capturing Opus frames from {} failed ({} frames; {:?})",
+            a.capture_number,
+            f.len(),
+            r.error
+        );
+        eprintln!(
+            "loadgen: captured {} Opus frames (avg {} bytes) from {}",
+            f.len(),
+            f.iter().map(Vec::len).sum::<usize>() / f.len(),
+            a.capture_number
+        );
         Some(Arc::new(f))
     } else {
         None
     };
     let procs = processes();
-    eprintln!("loadgen: sampling CPU of {}", procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "loadgen: sampling CPU of {}",
+        procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", ")
+    );
     let mut steps = Vec::new();
     for &n in &a.steps {
         if Instant::now() + Duration::from_secs(a.window_secs + 20) > deadline {
             eprintln!("loadgen: time budget reached");
             break;
         }
-        let _: Result<(), _> = redis::cmd("DEL").arg(callbase_telephony::calls::SETUP_SAMPLES).query_async(&mut redis).await;
+        let _: Result<(), _> =
+            redis::cmd("DEL").arg(callbase_telephony::calls::SETUP_SAMPLES).query_async(&mut redis).await;
         // Calls start over ~2 s, talk through the window, and end together.
         let ramp = Duration::from_millis(2000);
         let settle = Duration::from_millis(2500);
@@ -246,7 +293,14 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
             .enumerate()
             .map(|(i, agent)| {
                 let agent = agent.clone();
-                let opts = CallOptions { number: number.clone(), talk: talk - ramp * i as u32 / n as u32, answer_timeout: Duration::from_secs(20), codec, frames: frames.clone(), capture: 0 };
+                let opts = CallOptions {
+                    number: number.clone(),
+                    talk: talk - ramp * i as u32 / n as u32,
+                    answer_timeout: Duration::from_secs(20),
+                    codec,
+                    frames: frames.clone(),
+                    capture: 0,
+                };
                 let delay = ramp * i as u32 / n as u32;
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
@@ -255,7 +309,8 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
             })
             .collect();
         tokio::time::sleep(ramp + settle).await;
-        let before: HashMap<u32, u64> = procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
+        let before: HashMap<u32, u64> =
+            procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
         let t0 = Instant::now();
         tokio::time::sleep(Duration::from_secs(a.window_secs)).await;
         let secs = t0.elapsed().as_secs_f64();
@@ -268,21 +323,34 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
             .collect();
         let mut reports: Vec<Report> = Vec::new();
         for c in calls {
-            reports.push(c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }));
+            reports.push(
+                c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }),
+            );
         }
         // PCMU: our tagged packets that came back. Opus, and agents through the server (their calls
         // are recorded by default: the bridge mixes and re-frames the audio): packets received
         // against packets sent (the echo keeps the 20 ms cadence).
         let by_count = codec == Codec::Opus || a.via_server;
-        let ok = reports.iter().filter(|r| r.error.is_none() && r.audio.as_ref().is_some_and(|a| a.received > 0)).count();
-        let (sent, echoed) = reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| {
-            (s + a.sent, e + if by_count { a.received.min(a.sent) } else { a.echoed })
-        });
+        let ok = reports
+            .iter()
+            .filter(|r| r.error.is_none() && r.audio.as_ref().is_some_and(|a| a.received > 0))
+            .count();
+        let (sent, echoed) =
+            reports.iter().filter_map(|r| r.audio.as_ref()).fold((0u64, 0u64), |(s, e), a| {
+                (s + a.sent, e + if by_count { a.received.min(a.sent) } else { a.echoed })
+            });
         let loss_pct = if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 };
         let mut setup: Vec<f64> = reports.iter().filter_map(|r| r.invite_ok_ms).collect();
         let mut dtls: Vec<f64> = reports.iter().filter_map(|r| r.dtls_ms).collect();
-        let mut rtt: Vec<f64> = reports.iter().filter_map(|r| r.audio.as_ref().and_then(|a| a.rtt_p95_ms)).collect();
-        let ours: Vec<i64> = redis::cmd("LRANGE").arg(callbase_telephony::calls::SETUP_SAMPLES).arg(0).arg(-1).query_async(&mut redis).await.unwrap_or_default();
+        let mut rtt: Vec<f64> =
+            reports.iter().filter_map(|r| r.audio.as_ref().and_then(|a| a.rtt_p95_ms)).collect();
+        let ours: Vec<i64> = redis::cmd("LRANGE")
+            .arg(callbase_telephony::calls::SETUP_SAMPLES)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis)
+            .await
+            .unwrap_or_default();
         let mut ours: Vec<f64> = ours.into_iter().map(|v| v as f64).collect();
         for r in reports.iter().filter(|r| r.error.is_some()).take(3) {
             eprintln!("loadgen: a call failed: {}", r.error.as_deref().unwrap_or_default());
@@ -303,7 +371,10 @@ async fn run_with(settings: &Settings, a: &Args, pool: &sqlx::PgPool, ami: Optio
         let stop = step.loss_pct > a.max_loss_pct || step.ok < n;
         steps.push(step);
         if stop {
-            eprintln!("loadgen: stopping: loss above {} % or failed calls at {n} concurrent calls", a.max_loss_pct);
+            eprintln!(
+                "loadgen: stopping: loss above {} % or failed calls at {n} concurrent calls",
+                a.max_loss_pct
+            );
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -318,7 +389,8 @@ fn f(v: Option<f64>) -> String {
 }
 
 fn print_step(s: &Step, json: bool) {
-    let cpu: Vec<String> = s.cpu_pct.iter().map(|(n, c)| format!("{n} {c:.1}% ({:.2}%/call)", c / s.calls as f64)).collect();
+    let cpu: Vec<String> =
+        s.cpu_pct.iter().map(|(n, c)| format!("{n} {c:.1}% ({:.2}%/call)", c / s.calls as f64)).collect();
     println!(
         "calls {:>4}  ok {:>4}  setup p50 {:>6} p95 {:>6} ms  dtls p95 {:>6} ms  loss {:.2}%  rtt p95 {:>5} ms  ours p50 {:>5} p95 {:>5} ms  cpu: {}",
         s.calls,
@@ -338,11 +410,14 @@ fn print_step(s: &Step, json: bool) {
 }
 
 fn summary(steps: &[Step], max_loss: f64) {
-    let Some(best) = steps.iter().filter(|s| s.loss_pct <= max_loss && s.ok == s.calls).max_by_key(|s| s.calls) else {
+    let Some(best) =
+        steps.iter().filter(|s| s.loss_pct <= max_loss && s.ok == s.calls).max_by_key(|s| s.calls)
+    else {
         println!("summary: no step held all its calls under {max_loss} % loss");
         return;
     };
-    let cpu = |name: &str| best.cpu_pct.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, c)| c).sum::<f64>();
+    let cpu =
+        |name: &str| best.cpu_pct.iter().filter(|(n, _)| n.starts_with(name)).map(|(_, c)| c).sum::<f64>();
     let platform = best.cpu_pct.iter().find(|(n, _)| n == "asterisk (platform)").map_or(0.0, |(_, c)| *c);
     let server = cpu("callbase server");
     println!(
@@ -359,49 +434,93 @@ fn summary(steps: &[Step], max_loss: f64) {
 /// generated password), each signed in over HTTP and given a browser-phone session
 /// (`POST /api/phone/session`); their SIP goes through the server's authenticated `/sip` relay and
 /// their calls take the agent path (dial rules, Stasis `outbound`, call records), as browsers' do.
-async fn server_agents(settings: &Settings, tenant: TenantId, n: usize, media_addr: IpAddr) -> anyhow::Result<Vec<Target>> {
+async fn server_agents(
+    settings: &Settings,
+    tenant: TenantId,
+    n: usize,
+    media_addr: IpAddr,
+) -> anyhow::Result<Vec<Target>> {
     use callbase_db::accounts;
     let password = format!("Lg-{}", callbase_telephony::agents::generate_password());
     let hash = callbase_api::auth::password::hash(password.clone()).await?;
     let db = callbase_db::Db::new(callbase_db::lazy_pool(&settings.database.url, 2)?);
     let mut tx = db.tenant_tx(tenant).await?;
-    let account: String = sqlx::query_scalar("SELECT account FROM tenants WHERE id = $1").bind(tenant).fetch_one(&mut *tx).await.context("no such tenant")?;
+    let account: String = sqlx::query_scalar("SELECT account FROM tenants WHERE id = $1")
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await
+        .context("no such tenant")?;
     let groups = accounts::list_groups(&mut tx, tenant).await?;
-    let agent_group = groups.iter().find(|g| g.builtin && g.role == callbase_core::Role::User).context("the tenant has no Agent group")?.id;
+    let agent_group = groups
+        .iter()
+        .find(|g| g.builtin && g.role == callbase_core::Role::User)
+        .context("the tenant has no Agent group")?
+        .id;
     let mut auto = callbase_db::telephony::state(&mut tx, tenant).await?.auto_group_ids;
-    anyhow::ensure!(callbase_db::telephony::state(&mut tx, tenant).await?.enabled, "telephony is off in tenant {}", tenant.0);
+    anyhow::ensure!(
+        callbase_db::telephony::state(&mut tx, tenant).await?.enabled,
+        "telephony is off in tenant {}",
+        tenant.0
+    );
     for i in 1..=n {
         let login = format!("lg{i}");
         let user = match accounts::user_by_login(&mut tx, tenant, &login).await? {
             Some(u) => {
-                let p = accounts::UserPatch { password_hash: Some(&hash), disabled: Some(false), ..Default::default() };
+                let p = accounts::UserPatch {
+                    password_hash: Some(&hash),
+                    disabled: Some(false),
+                    ..Default::default()
+                };
                 accounts::update_user(&mut tx, tenant, u.id, &p).await?;
                 u
             }
             None => {
-                let new = accounts::NewUser { login: &login, name: &format!("Load agent {i}"), email: &format!("{login}@loadgen.invalid"), password_hash: &hash };
+                let new = accounts::NewUser {
+                    login: &login,
+                    name: &format!("Load agent {i}"),
+                    email: &format!("{login}@loadgen.invalid"),
+                    password_hash: &hash,
+                };
                 accounts::insert_user(&mut tx, tenant, &new).await?
             }
         };
-        accounts::set_memberships(&mut tx, tenant, user.id, &[agent_group]).await?.map_err(|_| anyhow::anyhow!("groups vanished"))?;
+        accounts::set_memberships(&mut tx, tenant, user.id, &[agent_group])
+            .await?
+            .map_err(|_| anyhow::anyhow!("groups vanished"))?;
     }
     if !auto.contains(&agent_group.0) {
         auto.push(agent_group.0);
         let ids: Vec<callbase_core::GroupId> = auto.iter().map(|g| callbase_core::GroupId(*g)).collect();
-        callbase_db::telephony::set_auto_groups(&mut tx, tenant, &ids).await?.map_err(|_| anyhow::anyhow!("groups vanished"))?;
+        callbase_db::telephony::set_auto_groups(&mut tx, tenant, &ids)
+            .await?
+            .map_err(|_| anyhow::anyhow!("groups vanished"))?;
     }
-    callbase_telephony::provision::sync_groups(&mut tx, tenant, &account).await.map_err(|e| anyhow::anyhow!("provisioning the load agents: {e:?}"))?;
+    callbase_telephony::provision::sync_groups(&mut tx, tenant, &account)
+        .await
+        .map_err(|e| anyhow::anyhow!("provisioning the load agents: {e:?}"))?;
     tx.commit().await?;
 
-    let origin = settings.http.public_origin.clone().context("http.public_origin is required with --via-server")?;
+    let origin =
+        settings.http.public_origin.clone().context("http.public_origin is required with --via-server")?;
     let origin = origin.trim_end_matches('/').to_string();
     let ws_url = format!("{}/sip", origin.replacen("http", "ws", 1));
     let mut out = Vec::new();
     for chunk in (1..=n).collect::<Vec<_>>().chunks(10) {
-        let sessions = futures_util::future::join_all(chunk.iter().map(|i| phone_session(&origin, &account, format!("lg{i}"), &password))).await;
+        let sessions = futures_util::future::join_all(
+            chunk.iter().map(|i| phone_session(&origin, &account, format!("lg{i}"), &password)),
+        )
+        .await;
         for s in sessions {
             let (cookie, user, pw) = s?;
-            out.push(Target { ws_url: ws_url.clone(), origin: Some(origin.clone()), cookie: Some(cookie), domain: callbase_telephony::agents::REALM.into(), user, password: pw, media_addr });
+            out.push(Target {
+                ws_url: ws_url.clone(),
+                origin: Some(origin.clone()),
+                cookie: Some(cookie),
+                domain: callbase_telephony::agents::REALM.into(),
+                user,
+                password: pw,
+                media_addr,
+            });
         }
     }
     Ok(out)
@@ -409,7 +528,12 @@ async fn server_agents(settings: &Settings, tenant: TenantId, n: usize, media_ad
 
 /// Signs `login` in and starts its browser phone (a client with its own cookie jar, like a browser):
 /// the jar's cookies for the `/sip` upgrade, the SIP user and password.
-async fn phone_session(origin: &str, account: &str, login: String, password: &str) -> anyhow::Result<(String, String, String)> {
+async fn phone_session(
+    origin: &str,
+    account: &str,
+    login: String,
+    password: &str,
+) -> anyhow::Result<(String, String, String)> {
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let http = reqwest::Client::builder().cookie_provider(jar.clone()).build()?;
     let csrf = |v: serde_json::Value| v["csrf"].as_str().unwrap_or_default().to_string();
@@ -423,7 +547,12 @@ async fn phone_session(origin: &str, account: &str, login: String, password: &st
         .await?;
     anyhow::ensure!(r.status().is_success(), "login as {login}: {}", r.status());
     let token = csrf(r.json().await?);
-    let r = http.post(format!("{origin}/api/phone/session")).header("origin", origin).header("x-csrf-token", token).send().await?;
+    let r = http
+        .post(format!("{origin}/api/phone/session"))
+        .header("origin", origin)
+        .header("x-csrf-token", token)
+        .send()
+        .await?;
     anyhow::ensure!(r.status().is_success(), "phone session of {login}: {}", r.status());
     let s: serde_json::Value = r.json().await?;
     let user = s["authorization_user"].as_str().context("no authorization_user")?.to_string();

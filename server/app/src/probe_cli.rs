@@ -12,7 +12,11 @@ use crate::settings::Settings;
 
 /// The worker pool: synthetic agents are platform endpoints, written as `callbase_worker`.
 pub fn worker_pool(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
-    let url: &SecretString = settings.database.worker_url.as_ref().context("database.worker_url is required (synthetic agents are platform endpoints)")?;
+    let url: &SecretString = settings
+        .database
+        .worker_url
+        .as_ref()
+        .context("database.worker_url is required (synthetic agents are platform endpoints)")?;
     Ok(callbase_db::lazy_pool(url, 4)?)
 }
 
@@ -30,7 +34,9 @@ pub async fn probe(settings: &Settings, a: ProbeArgs) -> anyhow::Result<()> {
     let ami = crate::startup::start_ami(settings);
     let id = "callbase-probe-cli";
     let password = callbase_telephony::agents::generate_password();
-    callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, "ulaw").await.context("provisioning the probe endpoint")?;
+    callbase_telephony::probe::provision_endpoint(&pool, ami.as_ref(), id, &password, 1, "ulaw")
+        .await
+        .context("provisioning the probe endpoint")?;
     let number = match a.tenant {
         Some(t) => callbase_telephony::probe::trunk_path_exten(TenantId(t), &a.number),
         None => a.number.clone(),
@@ -44,10 +50,19 @@ pub async fn probe(settings: &Settings, a: ProbeArgs) -> anyhow::Result<()> {
         password,
         media_addr: a.media_addr.unwrap_or(settings.probe.media_addr),
     };
-    let opts = callbase_probe::CallOptions { number, talk: Duration::from_millis(a.talk_ms), answer_timeout: Duration::from_secs(15), ..Default::default() };
+    let opts = callbase_probe::CallOptions {
+        number,
+        talk: Duration::from_millis(a.talk_ms),
+        answer_timeout: Duration::from_secs(15),
+        ..Default::default()
+    };
     let report = callbase_probe::call(&target, &opts).await;
     println!("{}", serde_json::to_string_pretty(&report)?);
-    anyhow::ensure!(report.ok(settings.probe.max_loss_pct), "probe call failed: {}", report.error.as_deref().unwrap_or("audio did not come back"));
+    anyhow::ensure!(
+        report.ok(settings.probe.max_loss_pct),
+        "probe call failed: {}",
+        report.error.as_deref().unwrap_or("audio did not come back")
+    );
     Ok(())
 }
 
@@ -56,7 +71,10 @@ pub async fn status(settings: &Settings, limit: i64) -> anyhow::Result<()> {
     let pool = worker_pool(settings)?;
     let rows = callbase_db::probe::latest_all(&pool, limit).await?;
     let f = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-    println!("{:<25} {:<12} {:<8} {:<14} {:<4} {:>8} {:>8} {:>7} {:>7} {:>6}  error", "at", "node", "tenant", "number", "ok", "setup", "dtls", "rtt", "loss%", "jit");
+    println!(
+        "{:<25} {:<12} {:<8} {:<14} {:<4} {:>8} {:>8} {:>7} {:>7} {:>6}  error",
+        "at", "node", "tenant", "number", "ok", "setup", "dtls", "rtt", "loss%", "jit"
+    );
     for r in rows {
         let at = r.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let tenant = r.tenant_id.map_or("platform".to_string(), |t| t.0.to_string());

@@ -11,7 +11,8 @@ pub const DEMO_ACCOUNT: &str = "demo";
 pub const DEMO_LOGIN: &str = "admin";
 
 pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()> {
-    let pw = Password::parse(password, &[DEMO_LOGIN, DEMO_ACCOUNT]).map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
+    let pw = Password::parse(password, &[DEMO_LOGIN, DEMO_ACCOUNT])
+        .map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
     let hash = callbase_api::auth::password::hash(pw.expose().to_string()).await?;
     let pool = callbase_db::lazy_pool(&settings.database.url, 2)?;
     let db = callbase_db::Db::new(pool);
@@ -25,33 +26,61 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
     };
     let admin = match accounts::user_by_login(&mut tx, tenant.id, DEMO_LOGIN).await? {
         Some(u) => {
-            let p = accounts::UserPatch { password_hash: Some(&hash), disabled: Some(false), ..Default::default() };
+            let p = accounts::UserPatch {
+                password_hash: Some(&hash),
+                disabled: Some(false),
+                ..Default::default()
+            };
             accounts::update_user(&mut tx, tenant.id, u.id, &p).await?;
             u
         }
         None => {
-            let new = accounts::NewUser { login: DEMO_LOGIN, name: "Demo Admin", email: "admin@demo.invalid", password_hash: &hash };
+            let new = accounts::NewUser {
+                login: DEMO_LOGIN,
+                name: "Demo Admin",
+                email: "admin@demo.invalid",
+                password_hash: &hash,
+            };
             accounts::insert_user(&mut tx, tenant.id, &new).await?
         }
     };
     let groups = accounts::list_groups(&mut tx, tenant.id).await?;
-    let admin_group = groups.iter().find(|g| g.builtin && g.role == Role::Administrator).context("demo tenant lacks its Administrator group")?;
-    let agent_group = groups.iter().find(|g| g.builtin && g.role == Role::User).context("demo tenant lacks its Agent group")?;
+    let admin_group = groups
+        .iter()
+        .find(|g| g.builtin && g.role == Role::Administrator)
+        .context("demo tenant lacks its Administrator group")?;
+    let agent_group = groups
+        .iter()
+        .find(|g| g.builtin && g.role == Role::User)
+        .context("demo tenant lacks its Agent group")?;
     accounts::set_memberships(&mut tx, tenant.id, admin.id, &[admin_group.id])
         .await?
         .map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
     for (login, name) in [("anna", "Anna Agent"), ("boris", "Boris Agent")] {
         if accounts::user_by_login(&mut tx, tenant.id, login).await?.is_none() {
-            let new = accounts::NewUser { login, name, email: &format!("{login}@demo.invalid"), password_hash: &hash };
+            let new = accounts::NewUser {
+                login,
+                name,
+                email: &format!("{login}@demo.invalid"),
+                password_hash: &hash,
+            };
             let u = accounts::insert_user(&mut tx, tenant.id, &new).await?;
-            accounts::set_memberships(&mut tx, tenant.id, u.id, &[agent_group.id]).await?.map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
+            accounts::set_memberships(&mut tx, tenant.id, u.id, &[agent_group.id])
+                .await?
+                .map_err(|_| anyhow::anyhow!("demo groups vanished"))?;
         }
     }
     // Telephony on: the admin is extension 101, the Agent group provisions anna and boris.
     callbase_db::telephony::lock(&mut tx, tenant.id).await?;
     callbase_db::telephony::set_enabled(&mut tx, tenant.id, true).await?;
     if callbase_db::telephony::get_user(&mut tx, tenant.id, admin.id).await?.is_none() {
-        let n = callbase_telephony::provision::NewUser { user: admin.id, extension: Some("101"), accept_incoming: true, browser_calls: true, manual: true };
+        let n = callbase_telephony::provision::NewUser {
+            user: admin.id,
+            extension: Some("101"),
+            accept_incoming: true,
+            browser_calls: true,
+            manual: true,
+        };
         callbase_telephony::provision::add(&mut tx, tenant.id, DEMO_ACCOUNT, &n).await?;
         // As when an administrator turns telephony on: 101 may call abroad, the agents may not.
         callbase_db::telephony::set_international(&mut tx, tenant.id, admin.id, true).await?;
@@ -67,7 +96,9 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
         // Asterisk reads outbound registrations at module (re)load only.
         let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
         ari.reload_module(callbase_telephony::trunks::PJSIP_MODULE).await.context("reloading res_pjsip")?;
-        ari.reload_module(callbase_telephony::trunks::REGISTRATION_MODULE).await.context("reloading the registrations")?;
+        ari.reload_module(callbase_telephony::trunks::REGISTRATION_MODULE)
+            .await
+            .context("reloading the registrations")?;
     }
     Ok(())
 }
@@ -86,7 +117,8 @@ async fn demo_trunk(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -
     if !callbase_db::trunks::list(tx, tenant).await?.is_empty() {
         return Ok(false);
     }
-    let host = callbase_core::sip::SipHost::parse(&carrier).map_err(|e| anyhow::anyhow!("CALLBASE_CARRIER_SIP: {e}"))?;
+    let host = callbase_core::sip::SipHost::parse(&carrier)
+        .map_err(|e| anyhow::anyhow!("CALLBASE_CARRIER_SIP: {e}"))?;
     let f = callbase_db::trunks::TrunkFields {
         mode: "extended".into(),
         label: "Demo carrier".into(),
@@ -98,7 +130,14 @@ async fn demo_trunk(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -
         preset: None,
     };
     callbase_db::trunks::insert(tx, tenant, 1, 1, &f).await?;
-    let rows = callbase_telephony::trunks::TrunkRows { tenant, slot: 1, username: user, domain: carrier, host, number: f.number.clone() };
+    let rows = callbase_telephony::trunks::TrunkRows {
+        tenant,
+        slot: 1,
+        username: user,
+        domain: carrier,
+        host,
+        number: f.number.clone(),
+    };
     callbase_telephony::trunks::write_rows(tx, &rows, Some(&password)).await?;
     Ok(true)
 }

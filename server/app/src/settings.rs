@@ -75,7 +75,13 @@ fn default_reconcile() -> u64 {
 
 impl Default for WorkersConfig {
     fn default() -> Self {
-        Self { stasis: true, registration_monitor: true, reconcile_secs: default_reconcile(), recordings: true, import_expiry: true }
+        Self {
+            stasis: true,
+            registration_monitor: true,
+            reconcile_secs: default_reconcile(),
+            recordings: true,
+            import_expiry: true,
+        }
     }
 }
 

@@ -17,7 +17,8 @@ pub type Shutdown = tokio::sync::watch::Receiver<bool>;
 pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<callbase_api::App> {
     let pool = callbase_db::lazy_pool(&settings.database.url, settings.database.max_connections)
         .context("database.url is not a valid PostgreSQL URL")?;
-    let redis_client = redis::Client::open(settings.redis.url.expose_secret()).context("redis.url is not a valid Redis URL")?;
+    let redis_client = redis::Client::open(settings.redis.url.expose_secret())
+        .context("redis.url is not a valid Redis URL")?;
     let redis = redis_client.get_connection_manager().await.context("cannot connect to Redis")?;
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
@@ -28,9 +29,12 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
         // leakproof); they run here with an explicit tenant, and return ids only, which are then
         // read back under RLS (server/db/src/crm.rs::search_ids). The cross-tenant workers
         // (recordings, health probe) share this pool.
-        db = db.with_lookup(callbase_db::lazy_pool(url, 6).context("database.worker_url is not a valid PostgreSQL URL")?);
+        db = db.with_lookup(
+            callbase_db::lazy_pool(url, 6).context("database.worker_url is not a valid PostgreSQL URL")?,
+        );
     }
-    start_workers(settings, &ari, ami.clone(), &db, &redis_client, &redis, &store, shutdown)?;
+    let redis_pair = (redis_client.clone(), redis.clone());
+    start_workers(settings, &ari, ami.clone(), &db, &redis_pair, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
@@ -62,8 +66,7 @@ fn start_workers(
     ari: &callbase_telephony::ari::Ari,
     ami: Option<callbase_telephony::ami::Ami>,
     db: &callbase_db::Db,
-    redis_client: &redis::Client,
-    redis: &redis::aio::ConnectionManager,
+    (redis_client, redis): &(redis::Client, redis::aio::ConnectionManager),
     store: &callbase_recordings::ObjectStore,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
@@ -92,7 +95,13 @@ fn start_workers(
             Some(pool) => {
                 let pool = pool.clone();
                 let ws = settings.asterisk.sip_ws_url().to_string();
-                tokio::spawn(callbase_telephony::probe::run(settings.probe.clone(), pool, ami.clone(), ws, shutdown.clone()));
+                tokio::spawn(callbase_telephony::probe::run(
+                    settings.probe.clone(),
+                    pool,
+                    ami.clone(),
+                    ws,
+                    shutdown.clone(),
+                ));
             }
             None => tracing::warn!("database.worker_url is not set: the health probe does not run"),
         }
@@ -100,9 +109,15 @@ fn start_workers(
     if settings.workers.import_expiry {
         match db.lookup() {
             Some(pool) => {
-                tokio::spawn(expire_imports(pool.clone(), std::time::Duration::from_secs(3600), shutdown.clone()));
+                tokio::spawn(expire_imports(
+                    pool.clone(),
+                    std::time::Duration::from_secs(3600),
+                    shutdown.clone(),
+                ));
             }
-            None => tracing::warn!("database.worker_url is not set: unrun CRM import files are deleted only when asked for"),
+            None => tracing::warn!(
+                "database.worker_url is not set: unrun CRM import files are deleted only when asked for"
+            ),
         }
     }
     if settings.workers.recordings {
@@ -111,11 +126,23 @@ fn start_workers(
                 let pool = pool.clone();
                 let cfg = settings.recordings.clone();
                 let every = std::time::Duration::from_secs(cfg.retention_every_secs.max(1));
-                let up = callbase_telephony::recording::Uploader { pool: pool.clone(), ari: ari.clone(), store: store.clone(), cfg };
+                let up = callbase_telephony::recording::Uploader {
+                    pool: pool.clone(),
+                    ari: ari.clone(),
+                    store: store.clone(),
+                    cfg,
+                };
                 tokio::spawn(up.run(shutdown.clone()));
-                tokio::spawn(callbase_telephony::recording::run_retention(pool, store.clone(), every, shutdown));
+                tokio::spawn(callbase_telephony::recording::run_retention(
+                    pool,
+                    store.clone(),
+                    every,
+                    shutdown,
+                ));
             }
-            None => tracing::warn!("database.worker_url is not set: recordings are not uploaded and retention does not run"),
+            None => tracing::warn!(
+                "database.worker_url is not set: recordings are not uploaded and retention does not run"
+            ),
         }
     }
     Ok(())
@@ -147,7 +174,9 @@ fn media_base(settings: &Settings) -> Option<String> {
 }
 
 /// Binds `settings.http.addr` and serves in the background; returns the bound address.
-pub async fn spawn(settings: &Settings) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+pub async fn spawn(
+    settings: &Settings,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await

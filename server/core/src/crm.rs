@@ -35,8 +35,16 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 8] =
-        [FieldKind::Text, FieldKind::LongText, FieldKind::Number, FieldKind::Date, FieldKind::Select, FieldKind::Phone, FieldKind::Email, FieldKind::User];
+    pub const ALL: [FieldKind; 8] = [
+        FieldKind::Text,
+        FieldKind::LongText,
+        FieldKind::Number,
+        FieldKind::Date,
+        FieldKind::Select,
+        FieldKind::Phone,
+        FieldKind::Email,
+        FieldKind::User,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,7 +94,12 @@ pub struct Cleaned {
 
 /// Checks and normalises one value. `Ok(None)` is "no value" (null or blank). `user_name` resolves
 /// a user reference to the user's name (`None`: no such user in the tenant).
-pub fn clean_value(field: &FieldDef, raw: &Value, rules: &DialRules, user_name: &dyn Fn(i64) -> Option<String>) -> Result<Option<Cleaned>, String> {
+pub fn clean_value(
+    field: &FieldDef,
+    raw: &Value,
+    rules: &DialRules,
+    user_name: &dyn Fn(i64) -> Option<String>,
+) -> Result<Option<Cleaned>, String> {
     if raw.is_null() || raw.as_str().is_some_and(|s| s.trim().is_empty()) {
         return Ok(None);
     }
@@ -113,7 +126,9 @@ pub fn clean_value(field: &FieldDef, raw: &Value, rules: &DialRules, user_name: 
         FieldKind::Number => {
             let n = match raw {
                 Value::Number(n) => n.as_f64().ok_or("not a number")?,
-                Value::String(s) => parse_number(s).ok_or_else(|| format!("'{}' is not a number", s.trim()))?,
+                Value::String(s) => {
+                    parse_number(s).ok_or_else(|| format!("'{}' is not a number", s.trim()))?
+                }
                 _ => return Err("expected a number".into()),
             };
             if !n.is_finite() {
@@ -124,7 +139,8 @@ pub fn clean_value(field: &FieldDef, raw: &Value, rules: &DialRules, user_name: 
         }
         FieldKind::Date => {
             let s = as_text()?;
-            let iso = parse_date(&s).ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD or DD.MM.YYYY)"))?;
+            let iso =
+                parse_date(&s).ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD or DD.MM.YYYY)"))?;
             Cleaned { key: iso.clone(), search: String::new(), json: Value::String(iso), e164: None }
         }
         FieldKind::Select => {
@@ -186,7 +202,8 @@ fn cut_search(s: &str) -> String {
 pub fn parse_number(s: &str) -> Option<f64> {
     let t: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '_')).collect();
     let t = if t.matches(',').count() == 1 && !t.contains('.') { t.replace(',', ".") } else { t };
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
         return None;
     }
     t.parse().ok()
@@ -248,7 +265,12 @@ pub enum FilterOp {
 
 /// The sort key a filter compares with (equals/greater/less), or the lower-cased needle of a
 /// "contains"; an error names what is wrong with the filter value.
-pub fn filter_operand(field: &FieldDef, op: FilterOp, value: &str, rules: &DialRules) -> Result<Option<String>, String> {
+pub fn filter_operand(
+    field: &FieldDef,
+    op: FilterOp,
+    value: &str,
+    rules: &DialRules,
+) -> Result<Option<String>, String> {
     match op {
         FilterOp::Empty | FilterOp::NotEmpty => Ok(None),
         FilterOp::Contains => {
@@ -326,7 +348,12 @@ mod tests {
     }
 
     fn field(kind: FieldKind) -> FieldDef {
-        FieldDef { id: 1, name: "F".into(), kind, options: vec!["new".into(), "in progress".into(), "client".into(), "lost".into()] }
+        FieldDef {
+            id: 1,
+            name: "F".into(),
+            kind,
+            options: vec!["new".into(), "in progress".into(), "client".into(), "lost".into()],
+        }
     }
 
     fn clean(kind: FieldKind, v: Value) -> Result<Option<Cleaned>, String> {
@@ -340,7 +367,10 @@ mod tests {
         assert_eq!(c.json, Value::String("8 (916) 123-45-67".into()), "the text as typed is kept");
         assert_eq!(c.key, "+79161234567");
         assert!(c.search.contains("79161234567"));
-        assert_eq!(clean(FieldKind::Phone, "123-45-67".into()).unwrap().unwrap().e164.as_deref(), Some("+74951234567"));
+        assert_eq!(
+            clean(FieldKind::Phone, "123-45-67".into()).unwrap().unwrap().e164.as_deref(),
+            Some("+74951234567")
+        );
         let odd = clean(FieldKind::Phone, "ask reception, ext 12".into()).unwrap().unwrap();
         assert_eq!(odd.e164, None);
         assert_eq!(odd.json, Value::String("ask reception, ext 12".into()));
@@ -367,9 +397,18 @@ mod tests {
 
     #[test]
     fn values_are_canonical() {
-        assert_eq!(clean(FieldKind::Select, "Client".into()).unwrap().unwrap().json, Value::String("client".into()));
-        assert_eq!(clean(FieldKind::Date, "05.03.2024".into()).unwrap().unwrap().json, Value::String("2024-03-05".into()));
-        assert_eq!(clean(FieldKind::Number, "1 234,5".into()).unwrap().unwrap().json, serde_json::json!(1234.5));
+        assert_eq!(
+            clean(FieldKind::Select, "Client".into()).unwrap().unwrap().json,
+            Value::String("client".into())
+        );
+        assert_eq!(
+            clean(FieldKind::Date, "05.03.2024".into()).unwrap().unwrap().json,
+            Value::String("2024-03-05".into())
+        );
+        assert_eq!(
+            clean(FieldKind::Number, "1 234,5".into()).unwrap().unwrap().json,
+            serde_json::json!(1234.5)
+        );
         assert_eq!(clean(FieldKind::User, "5".into()).unwrap().unwrap().key, "anna petrova");
     }
 
@@ -395,10 +434,16 @@ mod tests {
     #[test]
     fn filters_compare_sort_keys() {
         let f = field(FieldKind::Phone);
-        assert_eq!(filter_operand(&f, FilterOp::Equals, "+7 916 123 45 67", &rules()).unwrap().as_deref(), Some("+79161234567"));
+        assert_eq!(
+            filter_operand(&f, FilterOp::Equals, "+7 916 123 45 67", &rules()).unwrap().as_deref(),
+            Some("+79161234567")
+        );
         assert!(filter_operand(&field(FieldKind::Number), FilterOp::Contains, "1", &rules()).is_err());
         assert!(filter_operand(&field(FieldKind::Number), FilterOp::Greater, "x", &rules()).is_err());
-        assert_eq!(filter_operand(&field(FieldKind::Number), FilterOp::Greater, "10", &rules()).unwrap(), Some(number_key(10.0)));
+        assert_eq!(
+            filter_operand(&field(FieldKind::Number), FilterOp::Greater, "10", &rules()).unwrap(),
+            Some(number_key(10.0))
+        );
     }
 
     #[test]

@@ -105,7 +105,9 @@ pub enum Refusal {
     BlockedCountry { code: String },
     #[error("{direction:?} calls are not allowed for your organisation")]
     DirectionNotAllowed { direction: Direction },
-    #[error("+{range}… is a premium-rate or high-cost range; an administrator can allow it in the dial rules")]
+    #[error(
+        "+{range}… is a premium-rate or high-cost range; an administrator can allow it in the dial rules"
+    )]
     PremiumNumber { range: String },
 }
 
@@ -182,9 +184,9 @@ pub const PREMIUM_RANGES: &[(&str, &[&str])] = &[
 /// Two-digit E.164 country codes; every other code is 1 (zone 1 and 7) or 3 digits long. Country
 /// codes are prefix-free, so this decides the length of any number's code.
 const TWO_DIGIT_CODES: &[&str] = &[
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49", "51", "52",
-    "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92",
-    "93", "94", "95", "98",
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48",
+    "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81",
+    "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
 ];
 
 /// The country calling code of an E.164 number (`+4420…` → `44`, `+7495…` → `7`).
@@ -268,13 +270,19 @@ impl DialRules {
             return Err(format!("mobile prefix '{p}': 1–4 digits"));
         }
         let rule_ok = |r: &str| match r.strip_prefix('_') {
-            Some(p) => (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit() || matches!(c.to_ascii_uppercase(), 'X' | 'Z' | 'N')),
+            Some(p) => {
+                (1..=8).contains(&p.len())
+                    && p.chars()
+                        .all(|c| c.is_ascii_digit() || matches!(c.to_ascii_uppercase(), 'X' | 'Z' | 'N'))
+            }
             None => digits(r, 1, 8),
         };
         if let Some(r) = self.short_rules.iter().find(|r| !rule_ok(r)) {
             return Err(format!("short-number rule '{r}': digits or a pattern like _XXXX (X any digit, Z 1–9, N 2–9), at most 8 long"));
         }
-        if let Some(c) = self.blocked_country_codes.iter().find(|c| !digits(c.trim().trim_start_matches('+'), 1, 4)) {
+        if let Some(c) =
+            self.blocked_country_codes.iter().find(|c| !digits(c.trim().trim_start_matches('+'), 1, 4))
+        {
             return Err(format!("blocked country code '{c}': 1–4 digits, optionally with '+'"));
         }
         if let Some(p) = self.allowed_premium.iter().find(|p| {
@@ -347,7 +355,13 @@ impl DialRules {
         if n.is_empty() || n == "+" {
             return Err(Refusal::Empty);
         }
-        let allow = |d: Direction| if self.allowed.allows(d) { Ok(()) } else { Err(Refusal::DirectionNotAllowed { direction: d }) };
+        let allow = |d: Direction| {
+            if self.allowed.allows(d) {
+                Ok(())
+            } else {
+                Err(Refusal::DirectionNotAllowed { direction: d })
+            }
+        };
         if !n.starts_with('+') && (3..=6).contains(&n.len()) && is_extension(&n) {
             allow(Direction::Internal)?;
             return Ok(Routed::Internal { extension: n });
@@ -398,7 +412,14 @@ mod tests {
     #[test]
     fn every_written_form_of_a_moscow_number_is_local() {
         let r = DialRules::default();
-        for typed in ["123-45-67", "495 123 45 67", "8 (495) 123-45-67", "+7 495 123-45-67", "74951234567", "810 7 495 1234567"] {
+        for typed in [
+            "123-45-67",
+            "495 123 45 67",
+            "8 (495) 123-45-67",
+            "+7 495 123-45-67",
+            "74951234567",
+            "810 7 495 1234567",
+        ] {
             assert_eq!(r.route(typed, no_ext), Ok(ext(Direction::Local, "+74951234567")), "{typed}");
         }
     }
@@ -414,7 +435,10 @@ mod tests {
             "international is off by default"
         );
         r.allowed.international = true;
-        assert_eq!(r.route("810 44 20 7946 0958", no_ext), Ok(ext(Direction::International, "+442079460958")));
+        assert_eq!(
+            r.route("810 44 20 7946 0958", no_ext),
+            Ok(ext(Direction::International, "+442079460958"))
+        );
         assert_eq!(r.route("+44 20 7946 0958", no_ext), Ok(ext(Direction::International, "+442079460958")));
     }
 
@@ -425,11 +449,20 @@ mod tests {
         assert_eq!(r.route("101", exts), Ok(Routed::Internal { extension: "101".into() }));
         assert!(matches!(r.route("102", exts), Err(Refusal::CannotNormalise { .. })));
         r.short_rules = vec!["_1XX".into(), "112".into(), "_NXXX".into()];
-        assert_eq!(r.route("102", exts), Ok(Routed::External { direction: Direction::Local, e164: None, dial: "102".into() }));
+        assert_eq!(
+            r.route("102", exts),
+            Ok(Routed::External { direction: Direction::Local, e164: None, dial: "102".into() })
+        );
         assert!(matches!(r.route("112", exts), Ok(Routed::External { e164: None, .. })));
-        assert!(matches!(r.route("0123", exts), Err(Refusal::CannotNormalise { .. })), "_NXXX needs 2-9 first");
+        assert!(
+            matches!(r.route("0123", exts), Err(Refusal::CannotNormalise { .. })),
+            "_NXXX needs 2-9 first"
+        );
         r.allowed.internal = false;
-        assert_eq!(r.route("101", exts), Err(Refusal::DirectionNotAllowed { direction: Direction::Internal }));
+        assert_eq!(
+            r.route("101", exts),
+            Err(Refusal::DirectionNotAllowed { direction: Direction::Internal })
+        );
     }
 
     #[test]
@@ -502,7 +535,11 @@ mod tests {
             ("+881 6 1234 5678", "881"),
             ("+979 1234 5678", "979"),
         ] {
-            assert_eq!(r.route(typed, no_ext), Err(Refusal::PremiumNumber { range: range.into() }), "{typed}");
+            assert_eq!(
+                r.route(typed, no_ext),
+                Err(Refusal::PremiumNumber { range: range.into() }),
+                "{typed}"
+            );
         }
         // Ordinary numbers of the same countries still go out.
         assert_eq!(r.route("+1 212 555 0199", no_ext), Ok(ext(Direction::International, "+12125550199")));
@@ -518,11 +555,17 @@ mod tests {
         let mut r = DialRules { allowed_premium: vec!["7809".into()], ..DialRules::default() };
         assert_eq!(r.validate(), Ok(()));
         assert_eq!(r.route("8 809 505-12-34", no_ext), Ok(ext(Direction::National, "+78095051234")));
-        assert!(matches!(r.route("8 803 505-12-34", no_ext), Err(Refusal::PremiumNumber { .. })), "only the allowed range");
+        assert!(
+            matches!(r.route("8 803 505-12-34", no_ext), Err(Refusal::PremiumNumber { .. })),
+            "only the allowed range"
+        );
         r.allowed_premium = vec!["+78095051234".into()];
         assert_eq!(r.validate(), Ok(()));
         assert!(r.route("8 809 505-12-34", no_ext).is_ok());
-        assert!(matches!(r.route("8 809 505-12-35", no_ext), Err(Refusal::PremiumNumber { .. })), "one number allows only itself");
+        assert!(
+            matches!(r.route("8 809 505-12-35", no_ext), Err(Refusal::PremiumNumber { .. })),
+            "one number allows only itself"
+        );
         // A prefix shorter than a range would allow every premium range of the country: refused.
         for bad in ["7", "78", "44", "1", "x809"] {
             let r = DialRules { allowed_premium: vec![bad.into()], ..DialRules::default() };
@@ -530,7 +573,10 @@ mod tests {
         }
         // The allowance does not lift the direction rules.
         let r = DialRules { allowed_premium: vec!["1900".into()], ..DialRules::default() };
-        assert_eq!(r.route("+1 900 555 0199", no_ext), Err(Refusal::DirectionNotAllowed { direction: Direction::International }));
+        assert_eq!(
+            r.route("+1 900 555 0199", no_ext),
+            Err(Refusal::DirectionNotAllowed { direction: Direction::International })
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub enum InputError {
     PasswordTooSimple { min: usize },
     /// Text with characters no person types (NUL, escape, other C0/C1 controls). `field` names
     /// where: a JSON path (`note`, `types[2]`), a query parameter or a CSV column.
-    #[error("{field} contains control characters (such as NUL or escape); only tab and line breaks are allowed")]
+    #[error(
+        "{field} contains control characters (such as NUL or escape); only tab and line breaks are allowed"
+    )]
     ControlCharacters { field: String },
     #[error("page must be a whole number from 1 to {max}")]
     BadPage { max: i64 },
@@ -62,8 +64,7 @@ impl AccountSlug {
         let s = raw.trim().to_ascii_lowercase();
         let ok_len = (3..=32).contains(&s.len());
         let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        let ok_edges = s.as_bytes().first().is_some_and(|b| b.is_ascii_lowercase())
-            && !s.ends_with('-');
+        let ok_edges = s.as_bytes().first().is_some_and(|b| b.is_ascii_lowercase()) && !s.ends_with('-');
         if ok_len && ok_chars && ok_edges && !s.contains("--") {
             Ok(Self(s))
         } else {
@@ -172,12 +173,38 @@ impl std::fmt::Debug for Password {
 
 /// The most common passwords (lowercase) that pass the length rule; refused outright.
 const COMMON: &[&str] = &[
-    "1234567890", "12345678910", "0123456789", "1q2w3e4r5t", "qwertyuiop", "1qaz2wsx3edc",
-    "password123", "password12", "password1!", "qwerty1234", "qwerty12345", "iloveyou12",
-    "administrator", "admin12345", "welcome123", "letmein123", "passw0rd123", "p@ssw0rd123",
-    "abcdefghij", "aaaaaaaaaa", "1111111111", "zaq12wsxcde", "changeme123", "monkey12345",
-    "dragon12345", "football123", "baseball123", "superman123", "trustno1234", "qwerty123456",
-    "йцукенгшщз", "пароль12345",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "1q2w3e4r5t",
+    "qwertyuiop",
+    "1qaz2wsx3edc",
+    "password123",
+    "password12",
+    "password1!",
+    "qwerty1234",
+    "qwerty12345",
+    "iloveyou12",
+    "administrator",
+    "admin12345",
+    "welcome123",
+    "letmein123",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "abcdefghij",
+    "aaaaaaaaaa",
+    "1111111111",
+    "zaq12wsxcde",
+    "changeme123",
+    "monkey12345",
+    "dragon12345",
+    "football123",
+    "baseball123",
+    "superman123",
+    "trustno1234",
+    "qwerty123456",
+    "йцукенгшщз",
+    "пароль12345",
 ];
 
 impl Password {
@@ -246,7 +273,10 @@ mod tests {
         for bad in [0, -1, 1001, i64::MAX, i64::MIN] {
             assert_eq!(page_offset(Some(bad), 50, 1000), Err(InputError::BadPage { max: 1000 }), "{bad}");
         }
-        assert_eq!(page_offset(Some(i64::MAX), i64::MAX, i64::MAX), Err(InputError::BadPage { max: i64::MAX }));
+        assert_eq!(
+            page_offset(Some(i64::MAX), i64::MAX, i64::MAX),
+            Err(InputError::BadPage { max: i64::MAX })
+        );
     }
 
     proptest! {

@@ -36,7 +36,10 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
         Some("a link-local address")
     } else if ip.is_multicast() || ip.is_broadcast() || o[0] >= 240 {
         Some("a multicast, broadcast or reserved address")
-    } else if (o[0] == 192 && o[1] == 0 && o[2] == 2) || (o[0] == 198 && o[1] == 51 && o[2] == 100) || (o[0] == 203 && o[1] == 0 && o[2] == 113) {
+    } else if (o[0] == 192 && o[1] == 0 && o[2] == 2)
+        || (o[0] == 198 && o[1] == 51 && o[2] == 100)
+        || (o[0] == 203 && o[1] == 0 && o[2] == 113)
+    {
         Some("a documentation address")
     } else if o[0] == 198 && (18..20).contains(&o[1]) {
         Some("a benchmarking address")
@@ -158,10 +161,17 @@ mod tests {
 
     #[test]
     fn the_platforms_own_listener_is_refused_even_when_private_carriers_are_allowed() {
-        let p = CarrierPolicy { allow_private: true, listeners: vec!["127.0.0.1:15060".parse().unwrap()], own_addrs: vec![] };
+        let p = CarrierPolicy {
+            allow_private: true,
+            listeners: vec!["127.0.0.1:15060".parse().unwrap()],
+            own_addrs: vec![],
+        };
         assert!(p.check(&[ip("127.0.0.1")], Some(15060)).is_err());
         assert!(p.check(&[ip("::ffff:127.0.0.1")], Some(15060)).is_err());
-        assert!(p.check(&[ip("127.0.0.1")], None).is_err(), "no port: DNS SRV could pick any, refuse the address");
+        assert!(
+            p.check(&[ip("127.0.0.1")], None).is_err(),
+            "no port: DNS SRV could pick any, refuse the address"
+        );
         assert!(p.check(&[ip("0.0.0.0")], Some(15060)).is_err());
         assert_eq!(p.check(&[ip("127.0.0.1")], Some(15070)), Ok(()), "the test carrier beside it");
         let strict = CarrierPolicy { allow_private: false, ..p.clone() };

@@ -30,7 +30,9 @@ impl SipError {
         match self {
             SipError::InvalidHost => "invalid_host",
             SipError::InvalidToken { .. } => "invalid_sip_value",
-            SipError::RewriteFormat | SipError::RewriteRegex(_) | SipError::RewriteEmpties { .. } => "invalid_rewrite",
+            SipError::RewriteFormat | SipError::RewriteRegex(_) | SipError::RewriteEmpties { .. } => {
+                "invalid_rewrite"
+            }
             SipError::InvalidNumber => "invalid_number",
         }
     }
@@ -119,7 +121,8 @@ fn is_hostname(h: &str) -> bool {
 /// quotes, angle brackets or '@' in a user; at most 128 characters.
 pub fn sip_token(field: &'static str, raw: &str) -> Result<String, SipError> {
     let s = raw.trim();
-    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '@' | '\\');
+    let bad =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '@' | '\\');
     if s.is_empty() || s.chars().count() > 128 || s.chars().any(bad) {
         return Err(SipError::InvalidToken { field });
     }
@@ -190,7 +193,10 @@ impl TrunkRewrite {
 /// Splits `N/M` at the last `/` not preceded by a backslash (a `/` inside N can be written `\/`).
 fn split_unescaped_slash(s: &str) -> Option<(&str, &str)> {
     let bytes = s.as_bytes();
-    (0..bytes.len()).rev().find(|&i| bytes[i] == b'/' && (i == 0 || bytes[i - 1] != b'\\')).map(|i| (&s[..i], &s[i + 1..]))
+    (0..bytes.len())
+        .rev()
+        .find(|&i| bytes[i] == b'/' && (i == 0 || bytes[i - 1] != b'\\'))
+        .map(|i| (&s[..i], &s[i + 1..]))
 }
 
 /// `\1` (POSIX/sed style) → `${1}` (regex crate style); `$1` passes through as `${1}` too.
@@ -224,9 +230,22 @@ mod tests {
         assert_eq!(SipHost::parse("[::1]").unwrap().port(), None);
         assert_eq!(SipHost::parse("Sip.Example.COM").unwrap().host(), "sip.example.com");
         for bad in [
-            "", "sip.example.com:0", "sip.example.com:65536", "sip.example.com:", "a b.com", "-x.com",
-            "x-.com", "2001:db8::1", "[2001:db8::zz]", "[::1]5060", "999.1.1.1", "host\r\nVia: x",
-            "host;transport=tcp", "\"host\"", "1.2.3", "x..com",
+            "",
+            "sip.example.com:0",
+            "sip.example.com:65536",
+            "sip.example.com:",
+            "a b.com",
+            "-x.com",
+            "x-.com",
+            "2001:db8::1",
+            "[2001:db8::zz]",
+            "[::1]5060",
+            "999.1.1.1",
+            "host\r\nVia: x",
+            "host;transport=tcp",
+            "\"host\"",
+            "1.2.3",
+            "x..com",
         ] {
             assert_eq!(SipHost::parse(bad), Err(SipError::InvalidHost), "{bad:?}");
         }
@@ -261,7 +280,10 @@ mod tests {
         assert!(matches!(TrunkRewrite::parse("^(7/8"), Err(SipError::RewriteRegex(_))));
         assert!(matches!(TrunkRewrite::parse("^7/8;Hangup"), Err(SipError::RewriteFormat)));
         let huge = "^(a{1000}){1000}/1";
-        assert!(matches!(TrunkRewrite::parse(huge), Err(SipError::RewriteFormat) | Err(SipError::RewriteRegex(_))));
+        assert!(matches!(
+            TrunkRewrite::parse(huge),
+            Err(SipError::RewriteFormat) | Err(SipError::RewriteRegex(_))
+        ));
     }
 
     proptest! {

@@ -77,7 +77,9 @@ pub fn parse(msg: &str) -> Result<Message, SipParseError> {
     if msg.bytes().all(|b| b == b'\r' || b == b'\n') {
         return Ok(Message::KeepAlive);
     }
-    let Some((head, body)) = msg.split_once("\r\n\r\n") else { return err("SIP message without an end of headers") };
+    let Some((head, body)) = msg.split_once("\r\n\r\n") else {
+        return err("SIP message without an end of headers");
+    };
     let mut lines = head.split("\r\n");
     let first = lines.next().unwrap_or_default();
     let mut headers: Vec<(String, &str)> = Vec::new();
@@ -122,13 +124,17 @@ pub fn parse(msg: &str) -> Result<Message, SipParseError> {
         return Ok(Message::Response);
     }
     let parts: Vec<&str> = first.split(' ').collect();
-    let [method, uri, version] = parts.as_slice() else { return err("SIP request line is not 'METHOD URI SIP/2.0'") };
+    let [method, uri, version] = parts.as_slice() else {
+        return err("SIP request line is not 'METHOD URI SIP/2.0'");
+    };
     if method.is_empty() || !method.chars().all(is_token_char) || uri.is_empty() || *version != "SIP/2.0" {
         return err("SIP request line is not 'METHOD URI SIP/2.0'");
     }
     let from = get("from").ok_or(SipParseError("SIP request without From"))?;
     let to = get("to").ok_or(SipParseError("SIP request without To"))?;
-    let call_id = get("call-id").filter(|c| !c.is_empty() && !c.contains([' ', '\t'])).ok_or(SipParseError("SIP request without a Call-ID"))?;
+    let call_id = get("call-id")
+        .filter(|c| !c.is_empty() && !c.contains([' ', '\t']))
+        .ok_or(SipParseError("SIP request without a Call-ID"))?;
     if get("cseq").is_none() {
         return err("SIP request without CSeq");
     }
@@ -232,10 +238,15 @@ mod tests {
     #[test]
     fn jssip_messages_read_as_written() {
         let r = request(&req("REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid;branch=z9hG4bK1\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nTo: <sip:t1-w5@callbase>"));
-        assert_eq!((r.method.as_str(), r.from_user.as_str(), r.to_tag, r.call_id.as_str()), ("REGISTER", "t1-w5", false, "abc"));
+        assert_eq!(
+            (r.method.as_str(), r.from_user.as_str(), r.to_tag, r.call_id.as_str()),
+            ("REGISTER", "t1-w5", false, "abc")
+        );
         let r = request(&req("INVITE sip:101@callbase SIP/2.0\r\nf: \"Anna \\\"A\\\" <x>\" <sip:t1-w5@callbase>;tag=b\r\nt: <sip:101@callbase>"));
         assert_eq!(r.from_user, "t1-w5");
-        let r = request(&req("BYE sip:x@h SIP/2.0\r\nFrom: sip:t1-w5@callbase;tag=b\r\nTO: Bob <sip:1@h>;TAG=as1"));
+        let r = request(&req(
+            "BYE sip:x@h SIP/2.0\r\nFrom: sip:t1-w5@callbase;tag=b\r\nTO: Bob <sip:1@h>;TAG=as1",
+        ));
         assert!(r.to_tag);
         assert_eq!(r.from_user, "t1-w5");
         let body = "v=0\r\n";
@@ -252,7 +263,11 @@ mod tests {
         let r = request(&req("REGISTER sip:callbase SIP/2.0\r\nFrom: \"sip:t1-w5@callbase\" <sip:t3-trk1@callbase>;tag=1\r\nTo: <sip:t3-trk1@callbase>"));
         assert_eq!(r.from_user, "t3-trk1");
         // A password in the userinfo is not part of the user.
-        assert_eq!(request(&req("REGISTER sip:c SIP/2.0\r\nFrom: <sip:t3-trk1:pw@c>;tag=1\r\nTo: <sip:x@c>")).from_user, "t3-trk1");
+        assert_eq!(
+            request(&req("REGISTER sip:c SIP/2.0\r\nFrom: <sip:t3-trk1:pw@c>;tag=1\r\nTo: <sip:x@c>"))
+                .from_user,
+            "t3-trk1"
+        );
     }
 
     #[test]

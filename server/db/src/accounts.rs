@@ -139,7 +139,12 @@ pub struct UserPatch<'a> {
     pub disabled: Option<bool>,
 }
 
-pub async fn update_user(tx: &mut Tx, tenant: TenantId, id: UserId, p: &UserPatch<'_>) -> sqlx::Result<Option<UserRow>> {
+pub async fn update_user(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: UserId,
+    p: &UserPatch<'_>,
+) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
         "UPDATE users SET name = COALESCE($3, name), email = COALESCE($4, email),
                 password_hash = COALESCE($5, password_hash), disabled = COALESCE($6, disabled),
@@ -157,20 +162,30 @@ pub async fn update_user(tx: &mut Tx, tenant: TenantId, id: UserId, p: &UserPatc
 }
 
 /// `Err` with the ids that are not this tenant's access groups (invisible under RLS anyway).
-pub async fn check_groups(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
+pub async fn check_groups(
+    tx: &mut Tx,
+    tenant: TenantId,
+    groups: &[GroupId],
+) -> sqlx::Result<Result<(), Vec<GroupId>>> {
     let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
-    let known: Vec<i64> = sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1 AND id = ANY($2)")
-        .bind(tenant)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
+    let known: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1 AND id = ANY($2)")
+            .bind(tenant)
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?;
     let unknown: Vec<GroupId> = groups.iter().copied().filter(|g| !known.contains(&g.0)).collect();
     Ok(if unknown.is_empty() { Ok(()) } else { Err(unknown) })
 }
 
 /// Replaces the user's group set. Ids not of this tenant are invisible under RLS, so they are
 /// reported back as unknown rather than silently linked.
-pub async fn set_memberships(tx: &mut Tx, tenant: TenantId, user: UserId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
+pub async fn set_memberships(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    groups: &[GroupId],
+) -> sqlx::Result<Result<(), Vec<GroupId>>> {
     if let Err(unknown) = check_groups(tx, tenant, groups).await? {
         return Ok(Err(unknown));
     }
@@ -194,7 +209,11 @@ pub async fn set_memberships(tx: &mut Tx, tenant: TenantId, user: UserId, groups
 }
 
 /// (group id, group name, role) for each group of the user.
-pub async fn user_groups(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Vec<(GroupId, String, Role)>> {
+pub async fn user_groups(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+) -> sqlx::Result<Vec<(GroupId, String, Role)>> {
     sqlx::query_as(
         "SELECT g.id, g.name, g.role FROM memberships m JOIN access_groups g ON g.id = m.group_id
          WHERE m.tenant_id = $1 AND m.user_id = $2 ORDER BY g.name",
@@ -206,7 +225,10 @@ pub async fn user_groups(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::R
 }
 
 /// Groups of every user of the tenant, for the users list (one query instead of one per user).
-pub async fn all_user_groups(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<(UserId, GroupId, String, Role)>> {
+pub async fn all_user_groups(
+    tx: &mut Tx,
+    tenant: TenantId,
+) -> sqlx::Result<Vec<(UserId, GroupId, String, Role)>> {
     sqlx::query_as(
         "SELECT m.user_id, g.id, g.name, g.role FROM memberships m JOIN access_groups g ON g.id = m.group_id
          WHERE m.tenant_id = $1 ORDER BY g.name",
@@ -256,7 +278,13 @@ pub async fn insert_group(tx: &mut Tx, tenant: TenantId, name: &str, role: Role)
         .await
 }
 
-pub async fn update_group(tx: &mut Tx, tenant: TenantId, id: GroupId, name: Option<&str>, role: Option<Role>) -> sqlx::Result<bool> {
+pub async fn update_group(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: GroupId,
+    name: Option<&str>,
+    role: Option<Role>,
+) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "UPDATE access_groups SET name = COALESCE($3, name), role = COALESCE($4, role) WHERE tenant_id = $1 AND id = $2",
     )
@@ -279,8 +307,14 @@ pub async fn delete_group(tx: &mut Tx, tenant: TenantId, id: GroupId) -> sqlx::R
 }
 
 /// The tenant's users by id → name (user-reference fields of the CRM).
-pub async fn user_names(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<std::collections::HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1").bind(tenant).fetch_all(&mut **tx).await?;
+pub async fn user_names(
+    tx: &mut Tx,
+    tenant: TenantId,
+) -> sqlx::Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(&mut **tx)
+        .await?;
     Ok(rows.into_iter().collect())
 }
 

@@ -53,7 +53,12 @@ pub async fn insert(tx: &mut Tx, tenant: TenantId, e: &NewEntry<'_>) -> sqlx::Re
 }
 
 /// Newest first; `before_id` pages back.
-pub async fn list(tx: &mut Tx, tenant: TenantId, before_id: Option<i64>, limit: i64) -> sqlx::Result<Vec<Entry>> {
+pub async fn list(
+    tx: &mut Tx,
+    tenant: TenantId,
+    before_id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>> {
     sqlx::query_as(
         "SELECT id, at, actor_id, actor_login, ip, action, target, before, after FROM security_audit
          WHERE tenant_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",

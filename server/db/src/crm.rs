@@ -33,7 +33,12 @@ pub struct FieldRow {
 
 impl FieldRow {
     pub fn def(&self) -> FieldDef {
-        FieldDef { id: self.id, name: self.name.clone(), kind: FieldKind::parse(&self.kind).unwrap_or(FieldKind::Text), options: self.options.clone() }
+        FieldDef {
+            id: self.id,
+            name: self.name.clone(),
+            kind: FieldKind::parse(&self.kind).unwrap_or(FieldKind::Text),
+            options: self.options.clone(),
+        }
     }
 }
 
@@ -94,7 +99,14 @@ pub async fn insert_table(tx: &mut Tx, tenant: TenantId, name: &str) -> sqlx::Re
     .await
 }
 
-pub async fn update_table(tx: &mut Tx, tenant: TenantId, id: i64, name: &str, call_table: bool, card: &[i64]) -> sqlx::Result<bool> {
+pub async fn update_table(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+    name: &str,
+    call_table: bool,
+    card: &[i64],
+) -> sqlx::Result<bool> {
     let r = sqlx::query("UPDATE crm_tables SET name = $3, call_table = $4, card_field_ids = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(id)
@@ -107,18 +119,24 @@ pub async fn update_table(tx: &mut Tx, tenant: TenantId, id: i64, name: &str, ca
 }
 
 pub async fn delete_table(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<bool> {
-    let r = sqlx::query("DELETE FROM crm_tables WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut **tx).await?;
+    let r = sqlx::query("DELETE FROM crm_tables WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
 const FIELD_COLS: &str = "id, table_id, name, kind, options, is_title, position";
 
 pub async fn fields(tx: &mut Tx, tenant: TenantId, table: i64) -> sqlx::Result<Vec<FieldRow>> {
-    sqlx::query_as(&format!("SELECT {FIELD_COLS} FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 ORDER BY position, id"))
-        .bind(tenant)
-        .bind(table)
-        .fetch_all(&mut **tx)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {FIELD_COLS} FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 ORDER BY position, id"
+    ))
+    .bind(tenant)
+    .bind(table)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Every field of the tenant's call tables.
@@ -132,7 +150,14 @@ pub async fn call_table_fields(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Ve
     .await
 }
 
-pub async fn insert_field(tx: &mut Tx, tenant: TenantId, table: i64, name: &str, kind: FieldKind, options: &[String]) -> sqlx::Result<i64> {
+pub async fn insert_field(
+    tx: &mut Tx,
+    tenant: TenantId,
+    table: i64,
+    name: &str,
+    kind: FieldKind,
+    options: &[String],
+) -> sqlx::Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO crm_fields (tenant_id, table_id, name, kind, options, is_title, position) \
          VALUES ($1, $2, $3, $4, $5, NOT EXISTS (SELECT 1 FROM crm_fields WHERE table_id = $2 AND is_title), \
@@ -155,40 +180,68 @@ pub async fn insert_field(tx: &mut Tx, tenant: TenantId, table: i64, name: &str,
     Ok(id)
 }
 
-pub async fn update_field(tx: &mut Tx, tenant: TenantId, id: i64, name: &str, options: &[String], position: i32) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE crm_fields SET name = $3, options = $4, position = $5 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .bind(name)
-        .bind(options)
-        .bind(position)
-        .execute(&mut **tx)
-        .await?;
+pub async fn update_field(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+    name: &str,
+    options: &[String],
+    position: i32,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE crm_fields SET name = $3, options = $4, position = $5 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(name)
+    .bind(options)
+    .bind(position)
+    .execute(&mut **tx)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Deletes a field and its values from every record of the table.
 pub async fn delete_field(tx: &mut Tx, tenant: TenantId, table: i64, id: i64) -> sqlx::Result<bool> {
     let key = id.to_string();
-    sqlx::query("UPDATE crm_records SET data = data - $3 WHERE tenant_id = $1 AND table_id = $2 AND data ? $3")
-        .bind(tenant)
+    sqlx::query(
+        "UPDATE crm_records SET data = data - $3 WHERE tenant_id = $1 AND table_id = $2 AND data ? $3",
+    )
+    .bind(tenant)
+    .bind(table)
+    .bind(&key)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE crm_tables SET card_field_ids = array_remove(card_field_ids, $2) WHERE id = $1")
         .bind(table)
-        .bind(&key)
+        .bind(id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE crm_tables SET card_field_ids = array_remove(card_field_ids, $2) WHERE id = $1").bind(table).bind(id).execute(&mut **tx).await?;
-    let r =
-        sqlx::query("DELETE FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 AND id = $3").bind(tenant).bind(table).bind(id).execute(&mut **tx).await?;
+    let r = sqlx::query("DELETE FROM crm_fields WHERE tenant_id = $1 AND table_id = $2 AND id = $3")
+        .bind(tenant)
+        .bind(table)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Inserts records; returns their ids in order.
-pub async fn insert_records(tx: &mut Tx, tenant: TenantId, table: i64, rows: &[RecordWrite], by: Option<i64>) -> sqlx::Result<Vec<i64>> {
+pub async fn insert_records(
+    tx: &mut Tx,
+    tenant: TenantId,
+    table: i64,
+    rows: &[RecordWrite],
+    by: Option<i64>,
+) -> sqlx::Result<Vec<i64>> {
     if rows.is_empty() {
         return Ok(vec![]);
     }
     let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT nextval('crm_records_id_seq') FROM generate_series(1, $1)").bind(rows.len() as i64).fetch_all(&mut **tx).await?;
+        sqlx::query_scalar("SELECT nextval('crm_records_id_seq') FROM generate_series(1, $1)")
+            .bind(rows.len() as i64)
+            .fetch_all(&mut **tx)
+            .await?;
     let data: Vec<Value> = rows.iter().map(|r| Value::Object(r.data.clone())).collect();
     let search: Vec<&str> = rows.iter().map(|r| r.search.as_str()).collect();
     sqlx::query(
@@ -207,7 +260,13 @@ pub async fn insert_records(tx: &mut Tx, tenant: TenantId, table: i64, rows: &[R
     Ok(ids)
 }
 
-async fn write_derived(tx: &mut Tx, tenant: TenantId, table: i64, ids: &[i64], rows: &[RecordWrite]) -> sqlx::Result<()> {
+async fn write_derived(
+    tx: &mut Tx,
+    tenant: TenantId,
+    table: i64,
+    ids: &[i64],
+    rows: &[RecordWrite],
+) -> sqlx::Result<()> {
     let (mut vr, mut vf, mut vk) = (Vec::new(), Vec::new(), Vec::new());
     let (mut pr, mut pf, mut pe) = (Vec::new(), Vec::new(), Vec::new());
     for (id, r) in ids.iter().zip(rows) {
@@ -248,7 +307,13 @@ async fn write_derived(tx: &mut Tx, tenant: TenantId, table: i64, ids: &[i64], r
 }
 
 /// Replaces a record's values; false if there is no such record in the table.
-pub async fn update_record(tx: &mut Tx, tenant: TenantId, table: i64, id: i64, w: &RecordWrite) -> sqlx::Result<bool> {
+pub async fn update_record(
+    tx: &mut Tx,
+    tenant: TenantId,
+    table: i64,
+    id: i64,
+    w: &RecordWrite,
+) -> sqlx::Result<bool> {
     let r = sqlx::query("UPDATE crm_records SET data = $4, search = $5, updated_at = now() WHERE tenant_id = $1 AND table_id = $2 AND id = $3")
         .bind(tenant)
         .bind(table)
@@ -277,11 +342,13 @@ pub async fn delete_records(tx: &mut Tx, tenant: TenantId, table: i64, ids: &[i6
 }
 
 pub async fn record(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<RecordRow>> {
-    sqlx::query_as("SELECT id, table_id, data, created_at, updated_at FROM crm_records WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_as(
+        "SELECT id, table_id, data, created_at, updated_at FROM crm_records WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// One filter of a list, its operand already turned into a sort key (or a lower-cased needle).
@@ -337,7 +404,8 @@ fn like_pattern(needle: &str) -> String {
 fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str) {
     if let (Some(text), Some(sf)) = (&q.q, &q.search_fields) {
         let pattern = like_pattern(text);
-        b.push(" AND (EXISTS (SELECT 1 FROM jsonb_each_text(r.data) e WHERE e.key = ANY(").push_bind(sf.text.clone());
+        b.push(" AND (EXISTS (SELECT 1 FROM jsonb_each_text(r.data) e WHERE e.key = ANY(")
+            .push_bind(sf.text.clone());
         b.push(") AND lower(e.value) LIKE ").push_bind(pattern.clone()).push(")");
         b.push(" OR EXISTS (SELECT 1 FROM jsonb_each_text(r.data) e JOIN users u ON u.id::text = e.value WHERE e.key = ANY(").push_bind(sf.users.clone());
         b.push(") AND lower(u.name) LIKE ").push_bind(pattern).push("))");
@@ -348,7 +416,10 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
                 let needle = f.operand.clone().unwrap_or_default();
                 // The trigram index on `search` narrows; the field's own text decides.
                 b.push(" AND r.search LIKE ").push_bind(like_pattern(&needle));
-                b.push(" AND (lower(r.data->>").push_bind(f.field.to_string()).push(") LIKE ").push_bind(like_pattern(&needle));
+                b.push(" AND (lower(r.data->>")
+                    .push_bind(f.field.to_string())
+                    .push(") LIKE ")
+                    .push_bind(like_pattern(&needle));
                 if f.kind == FieldKind::Phone {
                     let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
                     if !digits.is_empty() {
@@ -362,7 +433,10 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
                 b.push(")");
             }
             FilterOp::Empty | FilterOp::NotEmpty => {
-                b.push(format!(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = ")).push_bind(f.field);
+                b.push(format!(
+                    " AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = "
+                ))
+                .push_bind(f.field);
                 b.push(if f.op == FilterOp::Empty { " AND v.k IS NULL)" } else { " AND v.k IS NOT NULL)" });
             }
             FilterOp::Equals | FilterOp::Greater | FilterOp::Less => {
@@ -371,7 +445,10 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
                     FilterOp::Greater => " > ",
                     _ => " < ",
                 };
-                b.push(format!(" AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = ")).push_bind(f.field);
+                b.push(format!(
+                    " AND EXISTS (SELECT 1 FROM crm_values v WHERE v.record_id = {rid} AND v.field_id = "
+                ))
+                .push_bind(f.field);
                 b.push(" AND v.k").push(cmp).push_bind(f.operand.clone().unwrap_or_default()).push(")");
             }
         }
@@ -382,7 +459,9 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
 /// the planner walked the whole table in id or sort order testing every row (170 ms at a million).
 fn push_hits(b: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, q: &ListQuery) {
     if let Some(ids) = &q.hits {
-        b.push("WITH hits AS MATERIALIZED (SELECT unnest(").push_bind(ids.clone()).push("::bigint[]) AS id) ");
+        b.push("WITH hits AS MATERIALIZED (SELECT unnest(")
+            .push_bind(ids.clone())
+            .push("::bigint[]) AS id) ");
     } else if let Some(text) = &q.q {
         b.push("WITH hits AS MATERIALIZED (SELECT id FROM crm_records WHERE tenant_id = ").push_bind(tenant);
         b.push(" AND table_id = ").push_bind(q.table);
@@ -445,15 +524,22 @@ pub const HITS_MAX: i64 = 20_000;
 /// The quick search's matches through the trigram index, on the lookup pool (no RLS: the tenant
 /// and table are named here, and the ids are read back under RLS by [`list_records`]). `None`
 /// when there is no lookup pool or more than [`HITS_MAX`] records match.
-pub async fn search_ids(db: &crate::Db, tenant: TenantId, table: i64, text: &str) -> sqlx::Result<Option<Vec<i64>>> {
+pub async fn search_ids(
+    db: &crate::Db,
+    tenant: TenantId,
+    table: i64,
+    text: &str,
+) -> sqlx::Result<Option<Vec<i64>>> {
     let Some(pool) = db.lookup() else { return Ok(None) };
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM crm_records WHERE tenant_id = $1 AND table_id = $2 AND search LIKE $3 LIMIT $4")
-        .bind(tenant)
-        .bind(table)
-        .bind(like_pattern(text))
-        .bind(HITS_MAX + 1)
-        .fetch_all(pool)
-        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM crm_records WHERE tenant_id = $1 AND table_id = $2 AND search LIKE $3 LIMIT $4",
+    )
+    .bind(tenant)
+    .bind(table)
+    .bind(like_pattern(text))
+    .bind(HITS_MAX + 1)
+    .fetch_all(pool)
+    .await?;
     Ok((ids.len() as i64 <= HITS_MAX).then_some(ids))
 }
 
@@ -491,7 +577,13 @@ pub struct PhoneMatch {
 
 /// Records of the call tables holding `e164`; with `similar_digits` > 0 and no exact match,
 /// those whose number differs only in the last `similar_digits` digits.
-pub async fn match_phone(tx: &mut Tx, tenant: TenantId, e164: &str, similar_digits: usize, limit: i64) -> sqlx::Result<(Vec<PhoneMatch>, bool)> {
+pub async fn match_phone(
+    tx: &mut Tx,
+    tenant: TenantId,
+    e164: &str,
+    similar_digits: usize,
+    limit: i64,
+) -> sqlx::Result<(Vec<PhoneMatch>, bool)> {
     let exact: Vec<PhoneMatch> = sqlx::query_as(
         "SELECT p.record_id, p.table_id, p.field_id, p.e164 FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
          WHERE p.tenant_id = $1 AND p.e164 = $2 ORDER BY p.record_id LIMIT $3",
@@ -519,18 +611,29 @@ pub async fn match_phone(tx: &mut Tx, tenant: TenantId, e164: &str, similar_digi
 }
 
 /// The E.164 number of a record's phone field (click-to-call by reference).
-pub async fn phone_of(tx: &mut Tx, tenant: TenantId, record: i64, field: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT e164 FROM crm_phones WHERE tenant_id = $1 AND record_id = $2 AND field_id = $3")
-        .bind(tenant)
-        .bind(record)
-        .bind(field)
-        .fetch_optional(&mut **tx)
-        .await
+pub async fn phone_of(
+    tx: &mut Tx,
+    tenant: TenantId,
+    record: i64,
+    field: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT e164 FROM crm_phones WHERE tenant_id = $1 AND record_id = $2 AND field_id = $3",
+    )
+    .bind(tenant)
+    .bind(record)
+    .bind(field)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// The tenant's number masking as the telephony side needs it: the mode, how many characters are
 /// hidden, and which of `users` are members of a masked group. None when nobody of `users` is.
-pub async fn masked_among(tx: &mut Tx, tenant: TenantId, users: &[i64]) -> sqlx::Result<Option<(MaskMode, usize, Vec<i64>)>> {
+pub async fn masked_among(
+    tx: &mut Tx,
+    tenant: TenantId,
+    users: &[i64],
+) -> sqlx::Result<Option<(MaskMode, usize, Vec<i64>)>> {
     let row: Option<(String, i32, Vec<i64>)> = sqlx::query_as(
         "SELECT t.mask_mode, t.mask_chars, ARRAY(SELECT DISTINCT m.user_id FROM memberships m \
            WHERE m.tenant_id = t.tenant_id AND m.group_id = ANY(t.mask_group_ids) AND m.user_id = ANY($2)) \
@@ -547,7 +650,12 @@ pub async fn masked_among(tx: &mut Tx, tenant: TenantId, users: &[i64]) -> sqlx:
 
 /// A call's client as a caller ID: the record's title and the phone field holding `e164` (for
 /// the `crm<record>x<field>` reference).
-pub async fn client_caller_id(tx: &mut Tx, tenant: TenantId, record: i64, e164: &str) -> sqlx::Result<Option<(Option<String>, i64)>> {
+pub async fn client_caller_id(
+    tx: &mut Tx,
+    tenant: TenantId,
+    record: i64,
+    e164: &str,
+) -> sqlx::Result<Option<(Option<String>, i64)>> {
     sqlx::query_as(
         "SELECT r.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = r.table_id AND f.is_title LIMIT 1), p.field_id \
          FROM crm_phones p JOIN crm_records r ON r.id = p.record_id \

@@ -34,10 +34,11 @@ impl Default for FraudSettings {
 const COLUMNS: &str = "max_calls_tenant, max_calls_user, calls_per_minute_user, minutes_per_day_tenant, warn_percent, allowed_countries";
 
 pub async fn settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<FraudSettings> {
-    let row: Option<FraudSettings> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM fraud_settings WHERE tenant_id = $1"))
-        .bind(tenant)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row: Option<FraudSettings> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM fraud_settings WHERE tenant_id = $1"))
+            .bind(tenant)
+            .fetch_optional(&mut **tx)
+            .await?;
     Ok(row.unwrap_or_default())
 }
 
@@ -62,7 +63,12 @@ pub async fn save_limits(tx: &mut Tx, tenant: TenantId, s: &FraudSettings) -> sq
 }
 
 /// Adds (`allow`) or removes a country code from the tenant's allowed countries.
-pub async fn set_country(tx: &mut Tx, tenant: TenantId, code: &str, allow: bool) -> sqlx::Result<FraudSettings> {
+pub async fn set_country(
+    tx: &mut Tx,
+    tenant: TenantId,
+    code: &str,
+    allow: bool,
+) -> sqlx::Result<FraudSettings> {
     sqlx::query("INSERT INTO fraud_settings (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING")
         .bind(tenant)
         .execute(&mut **tx)

@@ -16,8 +16,8 @@ pub mod fraud;
 pub mod probe;
 pub mod settings;
 pub mod telephony;
-pub mod two_factor;
 pub mod trunks;
+pub mod two_factor;
 
 /// The project's migrations (root `migrations/`), embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

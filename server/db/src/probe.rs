@@ -78,7 +78,11 @@ pub async fn targets(pool: &PgPool) -> sqlx::Result<Vec<(TenantId, String)>> {
 
 /// Drops results older than `days`.
 pub async fn prune(pool: &PgPool, days: i32) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM probe_results WHERE at < now() - make_interval(days => $1)").bind(days).execute(pool).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM probe_results WHERE at < now() - make_interval(days => $1)")
+        .bind(days)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// The latest results of every path (platform admins: `callbase probe-status`), newest first.
@@ -105,7 +109,11 @@ pub async fn history(tx: &mut Tx, tenant: TenantId, hours: i32) -> sqlx::Result<
 }
 
 pub async fn probe_number(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT probe_number FROM telephony WHERE tenant_id = $1").bind(tenant).fetch_optional(&mut **tx).await?.flatten())
+    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT probe_number FROM telephony WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten())
 }
 
 pub async fn set_probe_number(tx: &mut Tx, tenant: TenantId, number: Option<&str>) -> sqlx::Result<()> {

@@ -18,7 +18,13 @@ pub struct TelephonyRow {
 
 impl Default for TelephonyRow {
     fn default() -> Self {
-        Self { enabled: false, auto_group_ids: vec![], ring_timeout_secs: 15, forward_number: None, greeting_key: None }
+        Self {
+            enabled: false,
+            auto_group_ids: vec![],
+            ring_timeout_secs: 15,
+            forward_number: None,
+            greeting_key: None,
+        }
     }
 }
 
@@ -71,7 +77,10 @@ pub async fn set_enabled(tx: &mut Tx, tenant: TenantId, enabled: bool) -> sqlx::
 
 /// Turning telephony off forgets its settings (the row goes; dial rules too).
 pub async fn forget_settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM telephony_settings WHERE tenant_id = $1").bind(tenant).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM telephony_settings WHERE tenant_id = $1")
+        .bind(tenant)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "UPDATE telephony SET auto_group_ids = '{}', ring_timeout_secs = 15, forward_number = NULL, greeting_key = NULL
          WHERE tenant_id = $1",
@@ -83,7 +92,11 @@ pub async fn forget_settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> 
 }
 
 /// Stores the auto-provisioning groups; ids that are not this tenant's groups are returned as `Err`.
-pub async fn set_auto_groups(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) -> sqlx::Result<Result<(), Vec<GroupId>>> {
+pub async fn set_auto_groups(
+    tx: &mut Tx,
+    tenant: TenantId,
+    groups: &[GroupId],
+) -> sqlx::Result<Result<(), Vec<GroupId>>> {
     if let Err(unknown) = crate::accounts::check_groups(tx, tenant, groups).await? {
         return Ok(Err(unknown));
     }
@@ -102,7 +115,12 @@ pub async fn set_auto_groups(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) 
 }
 
 /// Inbound routing settings (issue #4).
-pub async fn set_routing(tx: &mut Tx, tenant: TenantId, ring_timeout_secs: i32, forward_number: Option<&str>) -> sqlx::Result<()> {
+pub async fn set_routing(
+    tx: &mut Tx,
+    tenant: TenantId,
+    ring_timeout_secs: i32,
+    forward_number: Option<&str>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id) DO UPDATE SET ring_timeout_secs = EXCLUDED.ring_timeout_secs,
@@ -140,7 +158,11 @@ pub async fn get_user(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Resu
 }
 
 /// The telephony user with this extension, if any.
-pub async fn user_by_extension(tx: &mut Tx, tenant: TenantId, extension: &str) -> sqlx::Result<Option<TelUserRow>> {
+pub async fn user_by_extension(
+    tx: &mut Tx,
+    tenant: TenantId,
+    extension: &str,
+) -> sqlx::Result<Option<TelUserRow>> {
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM telephony_users t JOIN users u ON u.id = t.user_id
          WHERE t.tenant_id = $1 AND t.extension = $2"
@@ -190,16 +212,22 @@ pub async fn insert_user(tx: &mut Tx, tenant: TenantId, n: &NewTelUser<'_>) -> s
     Ok(())
 }
 
+/// A telephony user's line as `update_user` writes it.
+pub struct UserLine<'a> {
+    pub extension: &'a str,
+    pub sip_login: &'a str,
+    pub accept_incoming: bool,
+    pub browser_calls: bool,
+    pub manual: bool,
+}
+
 pub async fn update_user(
     tx: &mut Tx,
     tenant: TenantId,
     user: UserId,
-    extension: &str,
-    sip_login: &str,
-    accept_incoming: bool,
-    browser_calls: bool,
-    manual: bool,
+    line: &UserLine<'_>,
 ) -> sqlx::Result<()> {
+    let UserLine { extension, sip_login, accept_incoming, browser_calls, manual } = *line;
     sqlx::query(
         "UPDATE telephony_users SET extension = $3, sip_login = $4, accept_incoming = $5, browser_calls = $6, manual = $7
          WHERE tenant_id = $1 AND user_id = $2",
@@ -228,13 +256,14 @@ pub async fn delete_user(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::R
 
 /// Grants or withdraws a telephony user's permission to call abroad; false when there is no such user.
 pub async fn set_international(tx: &mut Tx, tenant: TenantId, user: UserId, on: bool) -> sqlx::Result<bool> {
-    let n = sqlx::query("UPDATE telephony_users SET international = $3 WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant)
-        .bind(user)
-        .bind(on)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE telephony_users SET international = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user)
+            .bind(on)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     Ok(n > 0)
 }
 
@@ -251,11 +280,13 @@ pub async fn members_of(tx: &mut Tx, tenant: TenantId, groups: &[i64]) -> sqlx::
 
 /// A deleted access group no longer provisions anyone.
 pub async fn forget_group(tx: &mut Tx, tenant: TenantId, group: GroupId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE telephony SET auto_group_ids = array_remove(auto_group_ids, $2) WHERE tenant_id = $1")
-        .bind(tenant)
-        .bind(group.0)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE telephony SET auto_group_ids = array_remove(auto_group_ids, $2) WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .bind(group.0)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

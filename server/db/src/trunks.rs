@@ -49,11 +49,15 @@ impl From<&TrunkRow> for TrunkFields {
     }
 }
 
-const COLS: &str = "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset";
+const COLS: &str =
+    "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset";
 
 /// Serialises trunk changes of one tenant (count checks, slot choice, reordering).
 pub async fn lock_tenant(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(7001, $1::int)").bind(tenant.0 as i32).execute(&mut **tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7001, $1::int)")
+        .bind(tenant.0 as i32)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -72,7 +76,13 @@ pub async fn get(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<
         .await
 }
 
-pub async fn insert(tx: &mut Tx, tenant: TenantId, slot: i16, position: i16, f: &TrunkFields) -> sqlx::Result<TrunkRow> {
+pub async fn insert(
+    tx: &mut Tx,
+    tenant: TenantId,
+    slot: i16,
+    position: i16,
+    f: &TrunkFields,
+) -> sqlx::Result<TrunkRow> {
     sqlx::query_as(&format!(
         "INSERT INTO trunks (tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLS}"
@@ -92,7 +102,12 @@ pub async fn insert(tx: &mut Tx, tenant: TenantId, slot: i16, position: i16, f: 
     .await
 }
 
-pub async fn update(tx: &mut Tx, tenant: TenantId, id: i64, f: &TrunkFields) -> sqlx::Result<Option<TrunkRow>> {
+pub async fn update(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+    f: &TrunkFields,
+) -> sqlx::Result<Option<TrunkRow>> {
     sqlx::query_as(&format!(
         "UPDATE trunks SET mode = $3, label = $4, number = $5, username = $6, domain = $7, host = $8, rewrite = $9,
                 preset = $10, updated_at = now()
@@ -113,7 +128,11 @@ pub async fn update(tx: &mut Tx, tenant: TenantId, id: i64, f: &TrunkFields) -> 
 }
 
 pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM trunks WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM trunks WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     // Close the gap so positions stay 1..n.
     sqlx::query(
         "UPDATE trunks t SET position = r.rn FROM

@@ -14,11 +14,13 @@ pub struct State {
 }
 
 pub async fn state(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Option<State>> {
-    sqlx::query_as("SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(user)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_as(
+        "SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(user)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 pub async fn set_pending(tx: &mut Tx, tenant: TenantId, user: UserId, secret: &str) -> sqlx::Result<()> {
@@ -32,20 +34,32 @@ pub async fn set_pending(tx: &mut Tx, tenant: TenantId, user: UserId, secret: &s
 }
 
 /// Turns the pending secret on (accepted at `step`) and replaces the recovery codes.
-pub async fn enable(tx: &mut Tx, tenant: TenantId, user: UserId, step: i64, code_hashes: &[String]) -> sqlx::Result<()> {
+pub async fn enable(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    step: i64,
+    code_hashes: &[String],
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant)
         .bind(user)
         .bind(step)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(user).execute(&mut **tx).await?;
-    sqlx::query("INSERT INTO recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])")
+    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant)
         .bind(user)
-        .bind(code_hashes)
         .execute(&mut **tx)
         .await?;
+    sqlx::query(
+        "INSERT INTO recovery_codes (tenant_id, user_id, code_hash) SELECT $1, $2, unnest($3::text[])",
+    )
+    .bind(tenant)
+    .bind(user)
+    .bind(code_hashes)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -55,7 +69,11 @@ pub async fn disable(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Resul
         .bind(user)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2").bind(tenant).bind(user).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant)
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -74,7 +92,12 @@ pub async fn use_step(tx: &mut Tx, tenant: TenantId, user: UserId, step: i64) ->
 }
 
 /// Spends a recovery code; false when it is unknown or already used.
-pub async fn use_recovery_code(tx: &mut Tx, tenant: TenantId, user: UserId, code_hash: &str) -> sqlx::Result<bool> {
+pub async fn use_recovery_code(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    code_hash: &str,
+) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "UPDATE recovery_codes SET used_at = now() WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL",
     )
@@ -87,11 +110,13 @@ pub async fn use_recovery_code(tx: &mut Tx, tenant: TenantId, user: UserId, code
 }
 
 pub async fn recovery_codes_left(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL")
-        .bind(tenant)
-        .bind(user)
-        .fetch_one(&mut **tx)
-        .await
+    sqlx::query_scalar(
+        "SELECT count(*) FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(user)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// The tenant requires two-factor sign-in and this user has not set it up (one query: the admin

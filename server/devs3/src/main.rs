@@ -47,7 +47,9 @@ async fn main() -> anyhow::Result<()> {
         b.set_auth(SimpleAuth::from_single(opt.access_key, opt.secret_key));
         b.build()
     };
-    let listener = tokio::net::TcpListener::bind(opt.addr).await.with_context(|| format!("cannot listen on {}", opt.addr))?;
+    let listener = tokio::net::TcpListener::bind(opt.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", opt.addr))?;
     tracing::info!(addr = %listener.local_addr()?, root = %opt.root.display(), "callbase-s3 listening");
     let http = ConnBuilder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -75,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
 }

@@ -9,11 +9,15 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT};
+use rtc::peer_connection::configuration::media_engine::{
+    MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
+};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -22,7 +26,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionState};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceConnectionState,
+    RTCIceGatheringState, RTCPeerConnectionState,
+};
 
 use crate::audio::{self, AudioReport, Meter};
 use crate::sdp;
@@ -96,7 +103,9 @@ impl Report {
     pub fn ok(&self, max_loss_pct: f64) -> bool {
         self.error.is_none()
             && [self.register_ms, self.invite_ok_ms, self.ice_ms, self.dtls_ms].iter().all(Option::is_some)
-            && self.audio.as_ref().is_some_and(|a| a.echoed > 0 && a.loss_pct <= max_loss_pct && a.rtt_p50_ms.is_some() && a.jitter_ms.is_some())
+            && self.audio.as_ref().is_some_and(|a| {
+                a.echoed > 0 && a.loss_pct <= max_loss_pct && a.rtt_p50_ms.is_some() && a.jitter_ms.is_some()
+            })
     }
 }
 
@@ -206,11 +215,33 @@ pub async fn register(target: &Target) -> Result<Agent, ProbeError> {
     };
     let via_host = format!("{}.invalid", sip::token());
     let contact = format!("<sip:{}@{via_host};transport=ws>", target.user);
-    let mut agent = Agent { target: target.clone(), out, waiters, byes, via_host, contact, reader, writer, register_ms: 0.0 };
+    let mut agent = Agent {
+        target: target.clone(),
+        out,
+        waiters,
+        byes,
+        via_host,
+        contact,
+        reader,
+        writer,
+        register_ms: 0.0,
+    };
     let aor = format!("sip:{}@{}", target.user, target.domain);
     let uri = format!("sip:{}", target.domain);
     let resp = agent
-        .transaction("REGISTER", &uri, &aor, &aor, &sip::token(), &sip::token(), None, &[("Expires", "600".into())], None, "", Duration::from_secs(5))
+        .transaction(
+            "REGISTER",
+            &uri,
+            &aor,
+            &aor,
+            &sip::token(),
+            &sip::token(),
+            None,
+            &[("Expires", "600".into())],
+            None,
+            "",
+            Duration::from_secs(5),
+        )
         .await?;
     if resp.status != Some(200) {
         return Err(ProbeError::Sip(format!("REGISTER answered {}", resp.status.unwrap_or(0))));
@@ -283,7 +314,11 @@ impl Agent {
                             self.cancel(&req, &mut rx).await;
                         }
                         self.waiters.lock().expect("waiters").remove(&(call_id.to_string(), cseq));
-                        return Err(ProbeError::Timeout(if method == "INVITE" { "the answer (200 OK)" } else { "a SIP response" }));
+                        return Err(ProbeError::Timeout(if method == "INVITE" {
+                            "the answer (200 OK)"
+                        } else {
+                            "a SIP response"
+                        }));
                     }
                 }
             };
@@ -293,12 +328,28 @@ impl Agent {
                 if method == "INVITE" {
                     let resp_tag = resp.to_tag();
                     // ACK the challenge: same branch and CSeq number, the response's To tag.
-                    let ack = Request { method: "ACK", to_tag: resp_tag.as_deref(), contact: None, extra: &[], content_type: None, body: "", ..req };
+                    let ack = Request {
+                        method: "ACK",
+                        to_tag: resp_tag.as_deref(),
+                        contact: None,
+                        extra: &[],
+                        content_type: None,
+                        body: "",
+                        ..req
+                    };
                     self.send(ack.render())?;
                 }
-                let (hname, aname) = if status == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
-                let ch = resp.header(hname).and_then(Challenge::parse).ok_or_else(|| ProbeError::Sip(format!("{status} without a digest challenge")))?;
-                let value = ch.authorization(&self.target.user, &self.target.password, method, uri, 1, &sip::token());
+                let (hname, aname) = if status == 401 {
+                    ("WWW-Authenticate", "Authorization")
+                } else {
+                    ("Proxy-Authenticate", "Proxy-Authorization")
+                };
+                let ch = resp
+                    .header(hname)
+                    .and_then(Challenge::parse)
+                    .ok_or_else(|| ProbeError::Sip(format!("{status} without a digest challenge")))?;
+                let value =
+                    ch.authorization(&self.target.user, &self.target.password, method, uri, 1, &sip::token());
                 auth = Some((aname.to_string(), value));
                 continue;
             }
@@ -310,7 +361,8 @@ impl Agent {
     /// CANCELs an unanswered INVITE (RFC 3261 §9.1: same branch, Call-ID, From, To and CSeq number)
     /// and ACKs the 487 that ends it, so no channel is left ringing in Asterisk.
     async fn cancel(&self, invite: &Request<'_>, rx: &mut mpsc::UnboundedReceiver<Message>) {
-        let cancel = Request { method: "CANCEL", contact: None, extra: &[], content_type: None, body: "", ..*invite };
+        let cancel =
+            Request { method: "CANCEL", contact: None, extra: &[], content_type: None, body: "", ..*invite };
         // CANCEL's own 200 OK shares the INVITE's CSeq number and comes to the same waiter.
         if self.send(cancel.render()).is_err() {
             return;
@@ -319,7 +371,15 @@ impl Agent {
         while let Ok(Some(m)) = tokio::time::timeout_at(deadline, rx.recv()).await {
             if m.cseq().is_some_and(|(_, meth)| meth == "INVITE") && m.status.is_some_and(|s| s >= 300) {
                 let tag = m.to_tag();
-                let ack = Request { method: "ACK", to_tag: tag.as_deref(), contact: None, extra: &[], content_type: None, body: "", ..*invite };
+                let ack = Request {
+                    method: "ACK",
+                    to_tag: tag.as_deref(),
+                    contact: None,
+                    extra: &[],
+                    content_type: None,
+                    body: "",
+                    ..*invite
+                };
                 let _ = self.send(ack.render());
                 return;
             }
@@ -343,7 +403,13 @@ impl Agent {
         result
     }
 
-    async fn call_with(&self, pc: &impl PeerConnection, ev: &Events, opts: &CallOptions, report: &mut Report) -> Result<(), ProbeError> {
+    async fn call_with(
+        &self,
+        pc: &impl PeerConnection,
+        ev: &Events,
+        opts: &CallOptions,
+        report: &mut Report,
+    ) -> Result<(), ProbeError> {
         let ssrc: u32 = rand::random();
         let codec = match opts.codec {
             Codec::Pcmu => pcmu(),
@@ -368,7 +434,8 @@ impl Agent {
         let offer = pc.create_offer(None).await.map_err(werr)?;
         pc.set_local_description(offer).await.map_err(werr)?;
         reach(&ev.gathered, "ICE gathering", Duration::from_secs(5), |g| *g, None).await?;
-        let local = pc.local_description().await.ok_or_else(|| ProbeError::WebRtc("no local description".into()))?;
+        let local =
+            pc.local_description().await.ok_or_else(|| ProbeError::WebRtc("no local description".into()))?;
         tracing::trace!(sdp = %local.sdp, "offer as webrtc-rs made it");
         let offer_sdp = sdp::fix_offer(&local.sdp);
         tracing::trace!(sdp = %offer_sdp, "offer");
@@ -379,7 +446,21 @@ impl Agent {
         let (bye_tx, mut bye_rx) = oneshot::channel();
         self.byes.lock().expect("byes").insert(call_id.clone(), bye_tx);
         let started = Instant::now();
-        let resp = self.transaction("INVITE", &to, &from, &to, &from_tag, &call_id, None, &[], Some("application/sdp"), &offer_sdp, opts.answer_timeout).await?;
+        let resp = self
+            .transaction(
+                "INVITE",
+                &to,
+                &from,
+                &to,
+                &from_tag,
+                &call_id,
+                None,
+                &[],
+                Some("application/sdp"),
+                &offer_sdp,
+                opts.answer_timeout,
+            )
+            .await?;
         let status = resp.status.unwrap_or(0);
         if status != 200 {
             return Err(ProbeError::Sip(format!("INVITE answered {status}")));
@@ -389,7 +470,12 @@ impl Agent {
         let to_tag = resp.to_tag().unwrap_or_default();
         let (cseq, _) = resp.cseq().unwrap_or((1, String::new()));
         // ACK the 2xx to the Contact it gave (RFC 3261 §13.2.2.4), in the dialog.
-        let remote_target = resp.header("Contact").and_then(|c| c.split_once('<')).and_then(|(_, r)| r.split_once('>')).map(|(u, _)| u.to_string()).unwrap_or_else(|| to.clone());
+        let remote_target = resp
+            .header("Contact")
+            .and_then(|c| c.split_once('<'))
+            .and_then(|(_, r)| r.split_once('>'))
+            .map(|(u, _)| u.to_string())
+            .unwrap_or_else(|| to.clone());
         let dialog = |method: &'static str, cseq: u32| Request {
             method,
             uri: &remote_target,
@@ -468,10 +554,18 @@ impl Agent {
 }
 
 /// Waits until `state` is `done` (or `failed`, an error), at most `timeout`.
-async fn reach<T: PartialEq>(state: &watch::Sender<T>, what: &'static str, timeout: Duration, done: impl Fn(&T) -> bool, failed: impl Into<Option<T>>) -> Result<(), ProbeError> {
+async fn reach<T: PartialEq>(
+    state: &watch::Sender<T>,
+    what: &'static str,
+    timeout: Duration,
+    done: impl Fn(&T) -> bool,
+    failed: impl Into<Option<T>>,
+) -> Result<(), ProbeError> {
     let failed = failed.into();
     let mut rx = state.subscribe();
-    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| done(s) || failed.as_ref() == Some(s))).await.map_err(|_| ProbeError::Timeout(what))?;
+    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| done(s) || failed.as_ref() == Some(s)))
+        .await
+        .map_err(|_| ProbeError::Timeout(what))?;
     match reached {
         Ok(s) if done(&s) => Ok(()),
         Ok(_) => Err(ProbeError::WebRtc(format!("{what} failed"))),
@@ -485,29 +579,53 @@ fn werr(e: impl std::fmt::Display) -> ProbeError {
 
 fn pcmu() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_PCMU.to_owned(), clock_rate: 8000, channels: 1, sdp_fmtp_line: String::new(), rtcp_feedback: vec![] },
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_PCMU.to_owned(),
+            clock_rate: 8000,
+            channels: 1,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
         payload_type: 0,
     }
 }
 
 fn opus() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_OPUS.to_owned(), clock_rate: 48000, channels: 2, sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(), rtcp_feedback: vec![] },
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
         payload_type: 111,
     }
 }
 
 fn telephone_event() -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
-        rtp_codec: RTCRtpCodec { mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(), clock_rate: 8000, channels: 1, sdp_fmtp_line: "0-16".to_owned(), rtcp_feedback: vec![] },
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(),
+            clock_rate: 8000,
+            channels: 1,
+            sdp_fmtp_line: "0-16".to_owned(),
+            rtcp_feedback: vec![],
+        },
         payload_type: 101,
     }
 }
 
 /// The peer connection as Asterisk needs it (workarounds 1 and 6 are here).
-pub(crate) async fn peer_connection(media_addr: IpAddr, codec: Codec, handler: Arc<dyn PeerConnectionEventHandler>) -> Result<impl PeerConnection, ProbeError> {
+pub(crate) async fn peer_connection(
+    media_addr: IpAddr,
+    codec: Codec,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> Result<impl PeerConnection, ProbeError> {
     let mut media = MediaEngine::default();
-    media.register_codec(if codec == Codec::Opus { opus() } else { pcmu() }, RtpCodecKind::Audio).map_err(werr)?;
+    media
+        .register_codec(if codec == Codec::Opus { opus() } else { pcmu() }, RtpCodecKind::Audio)
+        .map_err(werr)?;
     media.register_codec(telephone_event(), RtpCodecKind::Audio).map_err(werr)?;
     // Workaround 1: mDNS off. The default (query-only) opens a multicast socket, which fails in a
     // network namespace ("No such device") and is no use to a client that knows its address.
@@ -591,10 +709,16 @@ impl PeerConnectionEventHandler for Events {
             while let Some(ev) = track.poll().await {
                 match ev {
                     // telephone-event packets are not audio.
-                    TrackRemoteEvent::OnRtpPacket(p) if p.header.payload_type == 0 || p.header.payload_type == 111 => {
+                    TrackRemoteEvent::OnRtpPacket(p)
+                        if p.header.payload_type == 0 || p.header.payload_type == 111 =>
+                    {
                         {
                             // Opus runs at 48 kHz: the jitter estimator counts 8 kHz units.
-                            let ts = if p.header.payload_type == 111 { p.header.timestamp / 6 } else { p.header.timestamp };
+                            let ts = if p.header.payload_type == 111 {
+                                p.header.timestamp / 6
+                            } else {
+                                p.header.timestamp
+                            };
                             meter.lock().expect("meter").received(Instant::now(), ts, &p.payload);
                             if capture_max > 0 {
                                 let mut c = captured.lock().expect("capture");
@@ -630,13 +754,19 @@ mod tests {
     #[tokio::test]
     async fn offer_from_our_builder_has_pcmu_telephone_event_and_only_the_bound_address() {
         let ev = Events::default();
-        let pc = peer_connection("127.0.0.1".parse().unwrap(), Codec::Pcmu, ev.handler()).await.expect("peer connection");
+        let pc = peer_connection("127.0.0.1".parse().unwrap(), Codec::Pcmu, ev.handler())
+            .await
+            .expect("peer connection");
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             "s".into(),
             "a".into(),
             "l".into(),
             RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters { rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(1), ..Default::default() }, codec: pcmu().rtp_codec, ..Default::default() }],
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(1), ..Default::default() },
+                codec: pcmu().rtp_codec,
+                ..Default::default()
+            }],
         )));
         pc.add_track(track as Arc<dyn TrackLocal>).await.unwrap();
         for t in pc.get_transceivers().await {
@@ -644,7 +774,9 @@ mod tests {
         }
         let offer = pc.create_offer(None).await.unwrap();
         pc.set_local_description(offer).await.unwrap();
-        reach(&ev.gathered, "ICE gathering", Duration::from_secs(5), |g| *g, None).await.expect("gathering completes without mDNS");
+        reach(&ev.gathered, "ICE gathering", Duration::from_secs(5), |g| *g, None)
+            .await
+            .expect("gathering completes without mDNS");
         let sdp = pc.local_description().await.unwrap().sdp;
         let _ = pc.close().await;
         assert_eq!(sdp::payload_type(&sdp, "PCMU/8000"), Some(0), "{sdp}");

@@ -140,12 +140,23 @@ mod tests {
             let at = t0 + PACKET_INTERVAL * seq + Duration::from_millis(5);
             m.received(at, 1000 + seq * SAMPLES_PER_PACKET, &payload(seq));
         }
-        m.received(t0 + PACKET_INTERVAL * 8 + Duration::from_millis(5), 1000 + 8 * SAMPLES_PER_PACKET, &payload(3));
-        m.received(t0 + PACKET_INTERVAL * 9 + Duration::from_millis(5), 1000 + 9 * SAMPLES_PER_PACKET, &[0xFF; 160]);
+        m.received(
+            t0 + PACKET_INTERVAL * 8 + Duration::from_millis(5),
+            1000 + 8 * SAMPLES_PER_PACKET,
+            &payload(3),
+        );
+        m.received(
+            t0 + PACKET_INTERVAL * 9 + Duration::from_millis(5),
+            1000 + 9 * SAMPLES_PER_PACKET,
+            &[0xFF; 160],
+        );
         let r = m.report();
         assert_eq!((r.sent, r.echoed), (10, 8));
         assert!((r.loss_pct - 20.0).abs() < 1e-9);
-        assert!((r.rtt_p50_ms.unwrap() - 5.0).abs() < 0.01 && (r.rtt_max_ms.unwrap() - 5.0).abs() < 0.01, "{r:?}");
+        assert!(
+            (r.rtt_p50_ms.unwrap() - 5.0).abs() < 0.01 && (r.rtt_max_ms.unwrap() - 5.0).abs() < 0.01,
+            "{r:?}"
+        );
         assert!(r.jitter_ms.unwrap() < 0.01, "{r:?}");
         assert_eq!(m.untagged, 1);
     }
@@ -156,7 +167,11 @@ mod tests {
         let mut m = Meter::default();
         for i in 0..200u32 {
             let wobble = if i % 2 == 0 { 0 } else { 8 };
-            m.received(t0 + PACKET_INTERVAL * i + Duration::from_millis(wobble), i * SAMPLES_PER_PACKET, &[0xFF; 160]);
+            m.received(
+                t0 + PACKET_INTERVAL * i + Duration::from_millis(wobble),
+                i * SAMPLES_PER_PACKET,
+                &[0xFF; 160],
+            );
         }
         let j = m.report().jitter_ms.unwrap();
         // |D| alternates ±8 ms: the estimator converges to 8 ms.

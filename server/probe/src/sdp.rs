@@ -17,7 +17,8 @@
 pub fn fix_offer(sdp: &str) -> String {
     let lines: Vec<&str> = sdp.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).collect();
     // Sections: [session, media 1, media 2, …]; each media section's default candidate.
-    let mut starts: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| l.starts_with("m=")).map(|(i, _)| i).collect();
+    let mut starts: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.starts_with("m=")).map(|(i, _)| i).collect();
     starts.push(lines.len());
     let mut defaults: Vec<Option<(String, u16)>> = Vec::new();
     for w in starts.windows(2) {
@@ -94,7 +95,9 @@ pub fn payload_type(sdp: &str, encoding: &str) -> Option<u8> {
         // `PCMU/8000` and `PCMU/8000/1` (channels) name the same encoding.
         let enc = enc.to_ascii_lowercase();
         let want = encoding.to_ascii_lowercase();
-        (enc == want || enc.strip_prefix(&want).is_some_and(|r| r.starts_with('/'))).then(|| pt.parse().ok()).flatten()
+        (enc == want || enc.strip_prefix(&want).is_some_and(|r| r.starts_with('/')))
+            .then(|| pt.parse().ok())
+            .flatten()
     })
 }
 
@@ -162,7 +165,11 @@ mod tests {
     #[test]
     fn workaround_4_offer_carries_telephone_event_and_asterisk_accepts_it() {
         assert_eq!(payload_type(OFFER, "PCMU/8000"), Some(0));
-        assert_eq!(payload_type(OFFER, "telephone-event/8000"), Some(101), "codec preferences put telephone-event in the offer");
+        assert_eq!(
+            payload_type(OFFER, "telephone-event/8000"),
+            Some(101),
+            "codec preferences put telephone-event in the offer"
+        );
         assert_eq!(payload_type(ANSWER, "telephone-event/8000"), Some(101));
         assert_eq!(payload_type(ANSWER, "PCMU/8000"), Some(0));
         assert_eq!(direction(ANSWER), "sendrecv", "with the rewritten offer Asterisk does not see a hold");
@@ -171,12 +178,24 @@ mod tests {
     #[test]
     fn offers_without_candidates_or_with_ipv6_are_handled() {
         let no_cand = "v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=setup:actpass\r\n";
-        assert_eq!(fix_offer(no_cand), "v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=setup:active\r\n");
+        assert_eq!(
+            fix_offer(no_cand),
+            "v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=setup:active\r\n"
+        );
         let v6 = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=candidate:1 1 udp 2130706431 ::1 5000 typ host\r\n";
-        assert!(fix_offer(v6).contains("c=IN IP6 ::1\r\nm=audio 5000") || fix_offer(v6).contains("m=audio 5000 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP6 ::1"));
+        assert!(
+            fix_offer(v6).contains("c=IN IP6 ::1\r\nm=audio 5000")
+                || fix_offer(v6).contains("m=audio 5000 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP6 ::1")
+        );
         // RTCP-component and non-host candidates are not defaults.
         assert_eq!(host_candidate("a=candidate:1 2 udp 1 10.0.0.1 5001 typ host"), None);
-        assert_eq!(host_candidate("a=candidate:1 1 udp 1 10.0.0.1 5001 typ srflx raddr 0.0.0.0 rport 0"), None);
-        assert_eq!(host_candidate("a=candidate:1 1 UDP 1 10.0.0.1 5001 typ host"), Some(("10.0.0.1".into(), 5001)));
+        assert_eq!(
+            host_candidate("a=candidate:1 1 udp 1 10.0.0.1 5001 typ srflx raddr 0.0.0.0 rport 0"),
+            None
+        );
+        assert_eq!(
+            host_candidate("a=candidate:1 1 UDP 1 10.0.0.1 5001 typ host"),
+            Some(("10.0.0.1".into(), 5001))
+        );
     }
 }

@@ -162,11 +162,22 @@ impl Challenge {
     }
 
     /// The `Authorization` value answering this challenge for `method uri`.
-    pub fn authorization(&self, user: &str, password: &str, method: &str, uri: &str, nc: u32, cnonce: &str) -> String {
+    pub fn authorization(
+        &self,
+        user: &str,
+        password: &str,
+        method: &str,
+        uri: &str,
+        nc: u32,
+        cnonce: &str,
+    ) -> String {
         let md5 = |s: String| hex::encode(Md5::digest(s.as_bytes()));
         let ha1 = md5(format!("{user}:{}:{password}", self.realm));
         let ha2 = md5(format!("{method}:{uri}"));
-        let mut out = format!("Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\"", self.realm, self.nonce);
+        let mut out = format!(
+            "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\"",
+            self.realm, self.nonce
+        );
         if self.qop_auth {
             let nc = format!("{nc:08x}");
             let response = md5(format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce));
@@ -273,7 +284,10 @@ mod tests {
         assert!(c.qop_auth);
         let a = c.authorization("Mufasa", "Circle Of Life", "GET", "/dir/index.html", 1, "0a4f113b");
         assert!(a.contains(r#"response="6629fae49393a05397450978507c4ef1""#), "{a}");
-        assert!(a.contains("nc=00000001") && a.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#), "{a}");
+        assert!(
+            a.contains("nc=00000001") && a.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#),
+            "{a}"
+        );
     }
 
     #[test]
@@ -316,7 +330,10 @@ mod tests {
         .unwrap();
         assert_eq!(bye.method.as_deref(), Some("BYE"));
         let ok = bye.response(200, "OK", "unused");
-        assert!(ok.starts_with("SIP/2.0 200 OK\r\nVia: SIP/2.0/WS 127.0.0.1:8088;rport;branch=z9hG4bKa\r\n"), "{ok}");
+        assert!(
+            ok.starts_with("SIP/2.0 200 OK\r\nVia: SIP/2.0/WS 127.0.0.1:8088;rport;branch=z9hG4bKa\r\n"),
+            "{ok}"
+        );
         assert!(ok.contains("To: <sip:p@callbase>;tag=me\r\n") && ok.contains("CSeq: 5 BYE\r\n"), "{ok}");
         let opt = Message::parse("OPTIONS sip:p@x.invalid SIP/2.0\r\nTo: <sip:p@callbase>\r\nCall-ID: q\r\nCSeq: 1 OPTIONS\r\n\r\n").unwrap();
         assert!(opt.response(200, "OK", "t1").contains("To: <sip:p@callbase>;tag=t1\r\n"));
@@ -342,7 +359,9 @@ mod tests {
             body: "v=0\r\n",
         }
         .render();
-        assert!(r.starts_with("INVITE sip:9999@callbase SIP/2.0\r\nVia: SIP/2.0/WS abc.invalid;branch=z9hG4bKb1\r\n"));
+        assert!(r.starts_with(
+            "INVITE sip:9999@callbase SIP/2.0\r\nVia: SIP/2.0/WS abc.invalid;branch=z9hG4bKb1\r\n"
+        ));
         assert!(r.ends_with("Content-Length: 5\r\n\r\nv=0\r\n"), "{r}");
         let m = Message::parse(&r).unwrap();
         assert_eq!(m.method.as_deref(), Some("INVITE"));

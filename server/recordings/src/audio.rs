@@ -119,7 +119,12 @@ pub fn to_telephone_wav(bytes: Vec<u8>) -> Result<(Vec<u8>, u64), AudioError> {
 
 /// 16-bit mono WAV of `samples` (clipped to [-1, 1]).
 pub fn wav_bytes(samples: &[f32], rate: u32) -> Vec<u8> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut cur = Cursor::new(Vec::new());
     {
         let mut w = hound::WavWriter::new(&mut cur, spec).expect("writing to memory");
@@ -170,7 +175,9 @@ pub fn recording_to_mp3(wav: &[u8]) -> Result<(Vec<u8>, u64), AudioError> {
 
 /// `secs` of a sine at `freq` Hz as `rate` Hz samples in [-1, 1] (amplitude 0.37).
 pub fn sine(freq: f32, rate: u32, secs: f32) -> Vec<f32> {
-    (0..(rate as f32 * secs) as usize).map(|i| (i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 0.37).collect()
+    (0..(rate as f32 * secs) as usize)
+        .map(|i| (i as f32 * freq * 2.0 * std::f32::consts::PI / rate as f32).sin() * 0.37)
+        .collect()
 }
 
 #[cfg(test)]
@@ -178,7 +185,12 @@ mod tests {
     use super::*;
 
     fn tone(freq: f32, rate: u32, secs: f32, channels: u16) -> Vec<u8> {
-        let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut cur = Cursor::new(Vec::new());
         let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
         for x in sine(freq, rate, secs) {
@@ -199,7 +211,10 @@ mod tests {
         let spec = r.spec();
         assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 8000, 16));
         let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
-        assert!(tone_power(&s, 8000, 600.0) > 100.0 * (tone_power(&s, 8000, 1000.0) + tone_power(&s, 8000, 300.0)));
+        assert!(
+            tone_power(&s, 8000, 600.0)
+                > 100.0 * (tone_power(&s, 8000, 1000.0) + tone_power(&s, 8000, 300.0))
+        );
     }
 
     #[test]
@@ -210,7 +225,10 @@ mod tests {
 
     #[test]
     fn too_long_greetings_are_refused() {
-        assert!(matches!(to_telephone_wav(tone(400.0, 8000, (MAX_GREETING_SECS + 5) as f32, 1)), Err(AudioError::TooLong)));
+        assert!(matches!(
+            to_telephone_wav(tone(400.0, 8000, (MAX_GREETING_SECS + 5) as f32, 1)),
+            Err(AudioError::TooLong)
+        ));
     }
 
     #[test]

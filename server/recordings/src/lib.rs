@@ -35,7 +35,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-fn s3err<E: std::error::Error + 'static>(e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> StoreError {
+fn s3err<E: std::error::Error + 'static>(
+    e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> StoreError {
     StoreError::S3(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }
 
@@ -115,11 +117,26 @@ impl ObjectStore {
             self.put(key, body, content_type).await?;
             return Ok(size);
         }
-        let up = self.client.create_multipart_upload().bucket(&self.bucket).key(key).content_type(content_type).send().await.map_err(s3err)?;
+        let up = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(s3err)?;
         let upload_id = up.upload_id().unwrap_or_default().to_string();
         let res = self.upload_parts(key, path, &upload_id).await;
         if res.is_err() {
-            let _ = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
         }
         res.map(|_| size)
     }
@@ -136,8 +153,20 @@ impl ObjectStore {
             if buf.is_empty() {
                 break;
             }
-            let r = self.client.upload_part().bucket(&self.bucket).key(key).upload_id(upload_id).part_number(n).body(buf.into()).send().await.map_err(s3err)?;
-            parts.push(CompletedPart::builder().part_number(n).set_e_tag(r.e_tag().map(str::to_string)).build());
+            let r = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(n)
+                .body(buf.into())
+                .send()
+                .await
+                .map_err(s3err)?;
+            parts.push(
+                CompletedPart::builder().part_number(n).set_e_tag(r.e_tag().map(str::to_string)).build(),
+            );
             n += 1;
         }
         let done = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
@@ -166,7 +195,15 @@ impl ObjectStore {
     /// Streams an object, or the `range` (an HTTP `Range` header value) of it; `None` when it does
     /// not exist.
     pub async fn read(&self, key: &str, range: Option<&str>) -> Result<Option<ObjectRead>, StoreError> {
-        match self.client.get_object().bucket(&self.bucket).key(key).set_range(range.map(str::to_string)).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range.map(str::to_string))
+            .send()
+            .await
+        {
             Ok(o) => {
                 let length = o.content_length().unwrap_or(0).max(0) as u64;
                 let content_range = o.content_range().map(str::to_string);
@@ -188,11 +225,21 @@ impl ObjectStore {
         if keys.is_empty() {
             return Ok(());
         }
-        let objects: Vec<ObjectIdentifier> = keys.iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
-        let del = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| StoreError::S3(e.to_string()))?;
-        let out = self.client.delete_objects().bucket(&self.bucket).delete(del).send().await.map_err(s3err)?;
+        let objects: Vec<ObjectIdentifier> =
+            keys.iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+        let del = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| StoreError::S3(e.to_string()))?;
+        let out =
+            self.client.delete_objects().bucket(&self.bucket).delete(del).send().await.map_err(s3err)?;
         if let Some(e) = out.errors().first() {
-            return Err(StoreError::S3(format!("cannot delete {}: {}", e.key().unwrap_or("?"), e.message().unwrap_or("?"))));
+            return Err(StoreError::S3(format!(
+                "cannot delete {}: {}",
+                e.key().unwrap_or("?"),
+                e.message().unwrap_or("?")
+            )));
         }
         Ok(())
     }

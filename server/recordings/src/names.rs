@@ -17,7 +17,10 @@ pub fn recording_file_name(call_id: &str, phone: &str, started: OffsetDateTime) 
 /// `Content-Disposition: attachment` for `name` (RFC 6266: an ASCII fallback and the exact name
 /// as RFC 5987 `filename*`).
 pub fn attachment(name: &str) -> String {
-    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' { c } else { '_' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' { c } else { '_' })
+        .collect();
     let mut enc = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -38,14 +41,23 @@ mod tests {
     fn names_carry_id_phone_and_day() {
         let n = recording_file_name("0b7e", "+74951234567", datetime!(2026-11-24 23:59 UTC));
         assert_eq!(n, "0b7e_+74951234567_2026-11-24.mp3");
-        assert_eq!(recording_file_name("x", "****4567", datetime!(2026-01-02 0:00 UTC)), "x_****4567_2026-01-02.mp3");
-        assert_eq!(recording_file_name("x", "a/b\\c\"d", datetime!(2026-01-02 0:00 UTC)), "x_a_b_c_d_2026-01-02.mp3");
+        assert_eq!(
+            recording_file_name("x", "****4567", datetime!(2026-01-02 0:00 UTC)),
+            "x_****4567_2026-01-02.mp3"
+        );
+        assert_eq!(
+            recording_file_name("x", "a/b\\c\"d", datetime!(2026-01-02 0:00 UTC)),
+            "x_a_b_c_d_2026-01-02.mp3"
+        );
         assert_eq!(recording_file_name("x", "", datetime!(2026-01-02 0:00 UTC)), "x_unknown_2026-01-02.mp3");
     }
 
     #[test]
     fn content_disposition_is_rfc6266_safe() {
-        assert_eq!(attachment("a_+7_2026.mp3"), "attachment; filename=\"a_+7_2026.mp3\"; filename*=UTF-8''a_+7_2026.mp3");
+        assert_eq!(
+            attachment("a_+7_2026.mp3"),
+            "attachment; filename=\"a_+7_2026.mp3\"; filename*=UTF-8''a_+7_2026.mp3"
+        );
         let h = attachment("звонок \"1\".mp3");
         assert!(h.is_ascii());
         assert!(h.starts_with("attachment; filename=\"______"), "{h}");

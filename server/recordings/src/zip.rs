@@ -49,7 +49,10 @@ pub fn archive_size(entries: &[Entry]) -> u64 {
 /// Streams the archive of `entries`, read one after another from `store`. If an object cannot be
 /// read half-way the stream ends with an error (the client sees a broken download, never a
 /// truncated archive presented as complete).
-pub fn stream(store: ObjectStore, entries: Vec<Entry>) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+pub fn stream(
+    store: ObjectStore,
+    entries: Vec<Entry>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     let (reader, writer) = tokio::io::duplex(256 * 1024);
     let task = tokio::spawn(write_archive(store, entries, writer));
     let tail = futures_util::stream::once(async move {
@@ -68,7 +71,11 @@ pub fn stream(store: ObjectStore, entries: Vec<Entry>) -> impl Stream<Item = io:
 /// per-object round trip is hidden (sequential reads were bound by it: 1 000 small objects).
 const READ_AHEAD: usize = 4;
 
-async fn write_archive(store: ObjectStore, entries: Vec<Entry>, writer: tokio::io::DuplexStream) -> io::Result<()> {
+async fn write_archive(
+    store: ObjectStore,
+    entries: Vec<Entry>,
+    writer: tokio::io::DuplexStream,
+) -> io::Result<()> {
     let mut zip = ZipFileWriter::with_tokio(writer).force_no_zip64();
     let mut reads = futures_util::stream::iter(entries)
         .map(|e| {
@@ -81,7 +88,10 @@ async fn write_archive(store: ObjectStore, entries: Vec<Entry>, writer: tokio::i
         .buffered(READ_AHEAD);
     while let Some((e, obj)) = reads.next().await {
         let Some(obj) = obj.map_err(|err| io::Error::other(err.to_string()))? else {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} is missing from the object store", e.name)));
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} is missing from the object store", e.name),
+            ));
         };
         let d = e.modified;
         let date = ZipDateTimeBuilder::new()
@@ -92,7 +102,9 @@ async fn write_archive(store: ObjectStore, entries: Vec<Entry>, writer: tokio::i
             .minute(d.minute() as u32)
             .second(d.second() as u32)
             .build();
-        let builder = ZipEntryBuilder::new(e.name.clone().into(), Compression::Stored).last_modification_date(date).unix_permissions(0o644);
+        let builder = ZipEntryBuilder::new(e.name.clone().into(), Compression::Stored)
+            .last_modification_date(date)
+            .unix_permissions(0o644);
         let mut w = zip.write_entry_stream(builder).await.map_err(io::Error::other)?;
         let mut body = obj.body.into_async_read().compat();
         futures_util::io::copy(&mut body, &mut w).await?;

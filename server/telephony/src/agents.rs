@@ -75,12 +75,22 @@ pub struct AgentRows {
 }
 
 /// Sets the desk-phone credential (the auth row), creating it if needed.
-pub async fn set_desk_password(tx: &mut Tx, tenant: TenantId, login: &str, password: &str) -> sqlx::Result<()> {
+pub async fn set_desk_password(
+    tx: &mut Tx,
+    tenant: TenantId,
+    login: &str,
+    password: &str,
+) -> sqlx::Result<()> {
     upsert_auth(tx, tenant, login, password).await
 }
 
 /// Sets the WebRTC endpoint's password (at each browser-phone start).
-pub async fn set_web_password(tx: &mut Tx, tenant: TenantId, user: UserId, password: &str) -> sqlx::Result<()> {
+pub async fn set_web_password(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    password: &str,
+) -> sqlx::Result<()> {
     upsert_auth(tx, tenant, &web_id(tenant, user), password).await
 }
 
@@ -172,7 +182,12 @@ async fn delete_endpoint(tx: &mut Tx, id: &str, with_auth: bool) -> sqlx::Result
 }
 
 /// Removes every row of a telephony user (both endpoints and both credentials).
-pub async fn delete_all(tx: &mut Tx, tenant: TenantId, user: UserId, sip_login: &str) -> sqlx::Result<Vec<String>> {
+pub async fn delete_all(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    sip_login: &str,
+) -> sqlx::Result<Vec<String>> {
     let web = web_id(tenant, user);
     delete_endpoint(tx, &web, true).await?;
     delete_endpoint(tx, sip_login, true).await?;
@@ -185,7 +200,9 @@ pub async fn expire_cached(ami: Option<&Ami>, ids: &[String]) {
     let Some(ami) = ami else { return };
     for id in ids {
         for cache in ["cb_endpoint", "cb_aor", "cb_auth"] {
-            if let Err(e) = ami.action("SorceryMemoryCacheExpireObject", &[("Cache", cache), ("Object", id)]).await {
+            if let Err(e) =
+                ami.action("SorceryMemoryCacheExpireObject", &[("Cache", cache), ("Object", id)]).await
+            {
                 tracing::warn!(error = %e, cache, "could not expire a cached PJSIP object");
             }
         }

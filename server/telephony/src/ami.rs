@@ -148,7 +148,9 @@ impl Ami {
         Ok(r.events
             .iter()
             .filter(|e| e.event() == Some("ContactStatusDetail"))
-            .filter_map(|e| Some((e.get("URI").unwrap_or_default().to_string(), e.get("Status")?.to_string())))
+            .filter_map(|e| {
+                Some((e.get("URI").unwrap_or_default().to_string(), e.get("Status")?.to_string()))
+            })
             .collect())
     }
 
@@ -218,7 +220,9 @@ async fn session(
     events: &broadcast::Sender<AmiMessage>,
     connected: &watch::Sender<u64>,
 ) -> Result<(), AmiError> {
-    let stream = tokio::time::timeout(ACTION_TIMEOUT, TcpStream::connect(addr)).await.map_err(|_| AmiError::Timeout(ACTION_TIMEOUT))??;
+    let stream = tokio::time::timeout(ACTION_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| AmiError::Timeout(ACTION_TIMEOUT))??;
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
     // Banner: "Asterisk Call Manager/x.y.z"
@@ -330,10 +334,20 @@ mod tests {
         let mut pending = HashMap::new();
         pending.insert("cb-1".to_string(), Pending { reply: tx, got: AmiReply::default(), list: false });
         route(block("Response: Success\nActionID: cb-1\nEventList: start"), &mut pending, &events);
-        route(block("Event: OutboundRegistrationDetail\nActionID: cb-1\nObjectName: t1-trk1\nStatus: Registered"), &mut pending, &events);
+        route(
+            block(
+                "Event: OutboundRegistrationDetail\nActionID: cb-1\nObjectName: t1-trk1\nStatus: Registered",
+            ),
+            &mut pending,
+            &events,
+        );
         route(block("Event: Registry\nStatus: Registered"), &mut pending, &events);
         assert!(reply.try_recv().is_err(), "list not complete yet");
-        route(block("Event: OutboundRegistrationDetailComplete\nActionID: cb-1\nEventList: Complete"), &mut pending, &events);
+        route(
+            block("Event: OutboundRegistrationDetailComplete\nActionID: cb-1\nEventList: Complete"),
+            &mut pending,
+            &events,
+        );
         let r = reply.try_recv().unwrap();
         assert_eq!(r.events.len(), 1);
         assert_eq!(r.events[0].get("ObjectName"), Some("t1-trk1"));

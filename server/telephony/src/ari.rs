@@ -42,12 +42,8 @@ impl Ari {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, AriError> {
         let url = self.base.join("ari/")?.join(path)?;
-        let resp = self
-            .http
-            .get(url)
-            .basic_auth(&self.user, Some(self.password.expose_secret()))
-            .send()
-            .await?;
+        let resp =
+            self.http.get(url).basic_auth(&self.user, Some(self.password.expose_secret())).send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(Some(resp.json().await?)),
             404 => Ok(None),
@@ -76,19 +72,20 @@ impl Ari {
     async fn reload_once(&self, module: &str) -> Result<(), AriError> {
         let path = format!("asterisk/modules/{module}");
         let url = self.base.join("ari/")?.join(&path)?;
-        let resp = self
-            .http
-            .put(url)
-            .basic_auth(&self.user, Some(self.password.expose_secret()))
-            .send()
-            .await?;
+        let resp =
+            self.http.put(url).basic_auth(&self.user, Some(self.password.expose_secret())).send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             status => Err(AriError::Status { status, path }),
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, query: &[(&str, &str)]) -> Result<(), AriError> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(), AriError> {
         let url = self.base.join("ari/")?.join(path)?;
         let resp = self
             .http
@@ -165,7 +162,11 @@ impl Ari {
         let mut n = 0;
         for ch in self.channels().await? {
             let name = ch["name"].as_str().unwrap_or_default();
-            let on_endpoint = endpoints.iter().any(|e| name.strip_prefix("PJSIP/").and_then(|r| r.strip_prefix(e.as_str())).is_some_and(|r| r.starts_with('-')));
+            let on_endpoint = endpoints.iter().any(|e| {
+                name.strip_prefix("PJSIP/")
+                    .and_then(|r| r.strip_prefix(e.as_str()))
+                    .is_some_and(|r| r.starts_with('-'))
+            });
             if on_endpoint {
                 if let Some(id) = ch["id"].as_str() {
                     match self.hangup(id).await {
@@ -198,8 +199,11 @@ impl Ari {
         url.set_scheme(if self.base.scheme() == "https" { "wss" } else { "ws" })
             .map_err(|_| AriError::Status { status: 0, path: "events".into() })?;
         url.query_pairs_mut().append_pair("app", app);
-        let creds = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.user, self.password.expose_secret()));
+        let creds = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.user,
+            self.password.expose_secret()
+        ));
         Ok((url, format!("Basic {creds}")))
     }
 
@@ -212,7 +216,10 @@ impl Ari {
 
     /// `GET /ari/endpoints/PJSIP/{id}`; `None` when Asterisk does not know the endpoint.
     pub async fn pjsip_endpoint(&self, id: &str) -> Result<Option<serde_json::Value>, AriError> {
-        let path = format!("endpoints/PJSIP/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+        let path = format!(
+            "endpoints/PJSIP/{}",
+            url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+        );
         self.get(&path).await
     }
 }

@@ -56,7 +56,8 @@ pub fn masked_caller(number: &str, client: Option<&Client<'_>>, mode: MaskMode, 
 /// A record's title as a SIP display name: no quotes, angle brackets, backslashes or control
 /// characters (they would end the quoted name or the `CALLERID(all)` value), at most 40 characters.
 fn display_name(title: &str) -> String {
-    let cleaned: String = title.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '\\')).take(40).collect();
+    let cleaned: String =
+        title.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '\\')).take(40).collect();
     cleaned.trim().to_string()
 }
 
@@ -69,7 +70,13 @@ pub struct MaskedLegs {
 /// The masked users among `users` for a call from `number` (its client `record`, when matched).
 /// Fails closed: when the settings cannot be read, every user is treated as masked and shown
 /// `anonymous`.
-pub async fn masked_legs(ctx: &Ctx, tenant: TenantId, number: &str, record: Option<i64>, users: &[UserId]) -> Option<MaskedLegs> {
+pub async fn masked_legs(
+    ctx: &Ctx,
+    tenant: TenantId,
+    number: &str,
+    record: Option<i64>,
+    users: &[UserId],
+) -> Option<MaskedLegs> {
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     let res: sqlx::Result<Option<MaskedLegs>> = async {
         let mut tx = ctx.db.tenant_tx(tenant).await?;
@@ -78,19 +85,31 @@ pub async fn masked_legs(ctx: &Ctx, tenant: TenantId, number: &str, record: Opti
             return Ok(None);
         };
         let client = match record {
-            Some(r) => callbase_db::crm::client_caller_id(&mut tx, tenant, r, number).await?.map(|(title, field)| (title, r, field)),
+            Some(r) => callbase_db::crm::client_caller_id(&mut tx, tenant, r, number)
+                .await?
+                .map(|(title, field)| (title, r, field)),
             None => None,
         };
         tx.commit().await?;
-        let client = client.as_ref().map(|(title, record, field)| Client { title: title.as_deref(), record: *record, field: *field });
-        Ok(Some(MaskedLegs { users: masked.into_iter().map(UserId).collect(), shown: masked_caller(number, client.as_ref(), mode, chars) }))
+        let client = client.as_ref().map(|(title, record, field)| Client {
+            title: title.as_deref(),
+            record: *record,
+            field: *field,
+        });
+        Ok(Some(MaskedLegs {
+            users: masked.into_iter().map(UserId).collect(),
+            shown: masked_caller(number, client.as_ref(), mode, chars),
+        }))
     }
     .await;
     match res {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, tenant.id = %tenant, "cannot read the number masking: ringing phones get no caller number");
-            Some(MaskedLegs { users: users.to_vec(), shown: ShownCaller { name: String::new(), number: "anonymous".into() } })
+            Some(MaskedLegs {
+                users: users.to_vec(),
+                shown: ShownCaller { name: String::new(), number: "anonymous".into() },
+            })
         }
     }
 }
@@ -98,13 +117,18 @@ pub async fn masked_legs(ctx: &Ctx, tenant: TenantId, number: &str, record: Opti
 /// Sets the caller channel's caller ID to `shown`; returns the one to put back.
 pub async fn show(ctx: &Ctx, caller: &str, shown: &ShownCaller) -> Result<String, String> {
     let path = format!("channels/{caller}/variable");
-    let original = match ctx.ari.call(reqwest::Method::GET, &path, &[("variable", "CALLERID(all)")], None).await {
-        Ok(Some(v)) => v["value"].as_str().unwrap_or_default().to_string(),
-        Ok(None) => return Err("the caller's channel is gone".into()),
-        Err(e) => return Err(e.to_string()),
-    };
+    let original =
+        match ctx.ari.call(reqwest::Method::GET, &path, &[("variable", "CALLERID(all)")], None).await {
+            Ok(Some(v)) => v["value"].as_str().unwrap_or_default().to_string(),
+            Ok(None) => return Err("the caller's channel is gone".into()),
+            Err(e) => return Err(e.to_string()),
+        };
     let all = shown.to_all();
-    match ctx.ari.call(reqwest::Method::POST, &path, &[("variable", "CALLERID(all)"), ("value", all.as_str())], None).await {
+    match ctx
+        .ari
+        .call(reqwest::Method::POST, &path, &[("variable", "CALLERID(all)"), ("value", all.as_str())], None)
+        .await
+    {
         Ok(Some(_)) => Ok(original),
         Ok(None) => Err("the caller's channel is gone".into()),
         Err(e) => Err(e.to_string()),
@@ -114,7 +138,11 @@ pub async fn show(ctx: &Ctx, caller: &str, shown: &ShownCaller) -> Result<String
 /// Puts the caller channel's caller ID back (forwarding and transfers show the real caller).
 pub async fn restore(ctx: &Ctx, caller: &str, original: &str) {
     let path = format!("channels/{caller}/variable");
-    if let Err(e) = ctx.ari.call(reqwest::Method::POST, &path, &[("variable", "CALLERID(all)"), ("value", original)], None).await {
+    if let Err(e) = ctx
+        .ari
+        .call(reqwest::Method::POST, &path, &[("variable", "CALLERID(all)"), ("value", original)], None)
+        .await
+    {
         tracing::debug!(error = %e, "cannot restore the caller ID");
     }
 }
@@ -135,16 +163,28 @@ mod tests {
 
     #[test]
     fn an_unknown_caller_is_shown_masked_or_anonymous() {
-        assert_eq!(masked_caller(N, None, MaskMode::Prefix, 8), ShownCaller { name: "********4567".into(), number: "********4567".into() });
-        assert_eq!(masked_caller(N, None, MaskMode::Hidden, 8), ShownCaller { name: String::new(), number: "anonymous".into() });
+        assert_eq!(
+            masked_caller(N, None, MaskMode::Prefix, 8),
+            ShownCaller { name: "********4567".into(), number: "********4567".into() }
+        );
+        assert_eq!(
+            masked_caller(N, None, MaskMode::Hidden, 8),
+            ShownCaller { name: String::new(), number: "anonymous".into() }
+        );
     }
 
     #[test]
     fn a_client_without_a_title_is_shown_by_the_masked_number() {
         let c = Client { title: Some("  \u{7}  "), record: 1, field: 2 };
-        assert_eq!(masked_caller(N, Some(&c), MaskMode::Prefix, 8), ShownCaller { name: "********4567".into(), number: "crm1x2".into() });
+        assert_eq!(
+            masked_caller(N, Some(&c), MaskMode::Prefix, 8),
+            ShownCaller { name: "********4567".into(), number: "crm1x2".into() }
+        );
         let c = Client { title: None, record: 1, field: 2 };
-        assert_eq!(masked_caller(N, Some(&c), MaskMode::Hidden, 8), ShownCaller { name: String::new(), number: "crm1x2".into() });
+        assert_eq!(
+            masked_caller(N, Some(&c), MaskMode::Hidden, 8),
+            ShownCaller { name: String::new(), number: "crm1x2".into() }
+        );
     }
 
     #[test]

@@ -120,7 +120,9 @@ impl Call {
         });
         let mut r = self.ctx.redis.clone();
         let channel = format!("cb:events:tenant:{}", self.tenant);
-        if let Err(e) = redis::cmd("PUBLISH").arg(&channel).arg(ev.to_string()).query_async::<()>(&mut r).await {
+        if let Err(e) =
+            redis::cmd("PUBLISH").arg(&channel).arg(ev.to_string()).query_async::<()>(&mut r).await
+        {
             tracing::warn!(error = %e, "cannot publish call event");
         }
     }
@@ -178,7 +180,9 @@ impl Call {
         let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
         let (result, reason) = (result.to_string(), reason.map(str::to_string));
         self.update(|q| {
-            q.push("ended_at = now(), result = COALESCE(result, ").push_bind(result).push("), reason = COALESCE(reason, ");
+            q.push("ended_at = now(), result = COALESCE(result, ")
+                .push_bind(result)
+                .push("), reason = COALESCE(reason, ");
             q.push_bind(reason).push("), hold_secs = ").push_bind(hold as i32);
         })
         .await;
@@ -186,11 +190,22 @@ impl Call {
 
     /// A leg of this call: its events come to this actor. The channel id is ours, so no event is
     /// missed between creation and routing.
-    async fn create_leg(&self, endpoint: &str, originator: &str, caller_id: Option<&str>) -> Result<String, String> {
+    async fn create_leg(
+        &self,
+        endpoint: &str,
+        originator: &str,
+        caller_id: Option<&str>,
+    ) -> Result<String, String> {
         let leg = format!("{}-{}", self.id, &Uuid::new_v4().simple().to_string()[..8]);
         self.ctx.router.route(&leg, &self.tx);
         let args = format!("leg,{}", self.id);
-        let mut q = vec![("endpoint", endpoint), ("app", APP), ("appArgs", args.as_str()), ("channelId", leg.as_str()), ("originator", originator)];
+        let mut q = vec![
+            ("endpoint", endpoint),
+            ("app", APP),
+            ("appArgs", args.as_str()),
+            ("channelId", leg.as_str()),
+            ("originator", originator),
+        ];
         let cid;
         if let Some(c) = caller_id {
             cid = c.to_string();
@@ -234,7 +249,17 @@ impl Call {
     /// had to become softmix as the recording joined (docs/e2e-lab.md).
     async fn new_bridge(&mut self) -> Option<String> {
         let id = format!("b-{}", self.id);
-        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &[("type", "mixing,proxy_media"), ("bridgeId", &id), ("name", &id)], None).await {
+        match self
+            .ctx
+            .ari
+            .call(
+                reqwest::Method::POST,
+                "bridges",
+                &[("type", "mixing,proxy_media"), ("bridgeId", &id), ("name", &id)],
+                None,
+            )
+            .await
+        {
             Ok(Some(_)) => {
                 self.bridge = Some(id.clone());
                 Some(id)
@@ -257,7 +282,13 @@ impl Call {
             return;
         }
         let name = crate::recording::asterisk_name(&self.id);
-        let q = [("name", name.as_str()), ("format", "wav"), ("ifExists", "overwrite"), ("beep", "false"), ("terminateOn", "none")];
+        let q = [
+            ("name", name.as_str()),
+            ("format", "wav"),
+            ("ifExists", "overwrite"),
+            ("beep", "false"),
+            ("terminateOn", "none"),
+        ];
         match self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/record"), &q, None).await {
             Ok(Some(_)) => {
                 self.recording = Some(name.clone());
@@ -273,12 +304,15 @@ impl Call {
     /// Stops the recording and hands it to the uploader (`pending`, with its object key).
     async fn stop_recording(&mut self) {
         let Some(name) = self.recording.take() else { return };
-        if let Err(e) = self.ctx.ari.call(reqwest::Method::POST, &format!("recordings/live/{name}/stop"), &[], None).await {
+        if let Err(e) =
+            self.ctx.ari.call(reqwest::Method::POST, &format!("recordings/live/{name}/stop"), &[], None).await
+        {
             tracing::debug!(error = %e, "stopping the recording (it may have ended with the bridge)");
         }
         let key = crate::recording::new_key(self.tenant);
         self.update(|q| {
-            q.push("recording_state = 'pending', recording_next_try = now(), recording_key = ").push_bind(key);
+            q.push("recording_state = 'pending', recording_next_try = now(), recording_key = ")
+                .push_bind(key);
         })
         .await;
     }
@@ -306,7 +340,8 @@ fn now_ms() -> i64 {
 
 /// Is this event the end of channel `ch`?
 fn ended(ev: &Value, ch: &str) -> bool {
-    matches!(ev["type"].as_str(), Some("ChannelDestroyed" | "StasisEnd" | "ChannelHangupRequest")) && ev["channel"]["id"] == ch
+    matches!(ev["type"].as_str(), Some("ChannelDestroyed" | "StasisEnd" | "ChannelHangupRequest"))
+        && ev["channel"]["id"] == ch
 }
 
 fn cause(ev: &Value) -> i64 {
@@ -343,7 +378,12 @@ async fn trunk_order(ctx: &Ctx, t: &Tenancy) -> Vec<(callbase_db::trunks::TrunkR
     let mut out = Vec::new();
     for trunk in &t.trunks {
         let id = crate::trunks::ast_id(trunk.tenant_id, trunk.slot);
-        let state: Option<String> = redis::cmd("HGET").arg(format!("cb:trunkreg:{id}")).arg("state").query_async(&mut r).await.unwrap_or(None);
+        let state: Option<String> = redis::cmd("HGET")
+            .arg(format!("cb:trunkreg:{id}"))
+            .arg("state")
+            .query_async(&mut r)
+            .await
+            .unwrap_or(None);
         out.push((trunk.clone(), state.as_deref() == Some("registered")));
     }
     out
@@ -371,10 +411,25 @@ pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Value, tx: Tx, rx: Rx
     let res = match call.direction.as_str() {
         "inbound" => inbound(ctx.clone(), &call, &ch, &channel, tx, rx).await,
         "outbound" => match call.origin {
-            Some(user) => outbound(ctx.clone(), call.tenant, UserId(user), &ch, &call.exten, tx, rx, None, asterisk_time_ms(&channel["creationtime"])).await,
+            Some(user) => {
+                outbound(
+                    ctx.clone(),
+                    call.tenant,
+                    UserId(user),
+                    &ch,
+                    &call.exten,
+                    tx,
+                    rx,
+                    None,
+                    asterisk_time_ms(&channel["creationtime"]),
+                )
+                .await
+            }
             None => Err("agent call without a user".into()),
         },
-        "probe" => probe(ctx.clone(), &ch, &call.exten, asterisk_time_ms(&channel["creationtime"]), tx, rx).await,
+        "probe" => {
+            probe(ctx.clone(), &ch, &call.exten, asterisk_time_ms(&channel["creationtime"]), tx, rx).await
+        }
         other => Err(format!("unknown direction {other}")),
     };
     if let Err(e) = res {
@@ -429,17 +484,31 @@ async fn outbound(
 /// through the tenant's trunks exactly as an agent's call would (trunk order, registration, rewrite),
 /// but leaves no call record, event or recording. A failure hangs the probe up with the cause, so the
 /// probe's SIP response says what broke.
-async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, tx: Tx, mut rx: Rx) -> Result<(), String> {
+async fn probe(
+    ctx: Ctx,
+    probe_ch: &str,
+    exten: &str,
+    created_ms: Option<i64>,
+    tx: Tx,
+    mut rx: Rx,
+) -> Result<(), String> {
     let (tenant, number) = probe_target(exten).ok_or_else(|| format!("not a probe target: {exten}"))?;
     let since = || created_ms.map(|c| now_ms() - c);
     tracing::debug!(since_created_ms = ?since(), "probe call in Stasis");
     let t = load(&ctx, tenant).await.map_err(|e| e.to_string())?;
     tracing::debug!(since_created_ms = ?since(), "probe call: tenancy loaded");
     let id = Uuid::new_v4().to_string();
-    let mut call = Call { quiet: true, setup_start_ms: created_ms, ..Call::new(&ctx, &id, tenant, "probe", number.to_string(), &tx) };
+    let mut call = Call {
+        quiet: true,
+        setup_start_ms: created_ms,
+        ..Call::new(&ctx, &id, tenant, "probe", number.to_string(), &tx)
+    };
     if !t.enabled {
         // ARI knows a fixed set of reasons (an unknown one is a 400 and leaves the channel up).
-        let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "rejected")], None).await;
+        let _ = ctx
+            .ari
+            .call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "rejected")], None)
+            .await;
         return Ok(());
     }
     // The probe dials like an agent: the tenant's dial rules decide (premium ranges and directions
@@ -449,7 +518,15 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
         other => {
             let why = other.err().map_or_else(|| "not an outside number".to_string(), |r| r.to_string());
             tracing::warn!(tenant.id = %tenant, reason = %why, "probe number refused by the dial rules");
-            let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "unallocated")], None).await;
+            let _ = ctx
+                .ari
+                .call(
+                    reqwest::Method::DELETE,
+                    &format!("channels/{probe_ch}"),
+                    &[("reason", "unallocated")],
+                    None,
+                )
+                .await;
             return Ok(());
         }
     };
@@ -471,7 +548,15 @@ async fn probe(ctx: Ctx, probe_ch: &str, exten: &str, created_ms: Option<i64>, t
         }
         DialOutcome::Failed { reason, .. } => {
             tracing::warn!(tenant.id = %tenant, %reason, "probe call through the trunk failed");
-            let _ = ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{probe_ch}"), &[("reason", "congestion")], None).await;
+            let _ = ctx
+                .ari
+                .call(
+                    reqwest::Method::DELETE,
+                    &format!("channels/{probe_ch}"),
+                    &[("reason", "congestion")],
+                    None,
+                )
+                .await;
         }
         DialOutcome::CallerLeft => {}
     }
@@ -516,7 +601,13 @@ async fn crm_phone(ctx: &Ctx, tenant: TenantId, record: i64, field: i64) -> Opti
     n
 }
 
-async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, rx: &mut Rx) -> Result<(), String> {
+async fn outbound_inner(
+    call: &mut Call,
+    t: &Tenancy,
+    agent: &str,
+    exten: &str,
+    rx: &mut Rx,
+) -> Result<(), String> {
     let tenant = call.tenant;
     if !t.enabled || !t.users.iter().any(|u| Some(u.user_id) == call.user && !u.disabled) {
         call.hangup(agent).await;
@@ -541,7 +632,8 @@ async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, 
             call.audience.push(target.user_id);
             call.insert().await;
             call.publish("dialing", None).await;
-            let devs: Vec<(String, UserId)> = devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
+            let devs: Vec<(String, UserId)> =
+                devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
             let bridge = call.new_bridge().await.ok_or("no bridge")?;
             call.add(&bridge, agent).await;
             call.post(&format!("channels/{agent}/ring"), &[]).await;
@@ -565,7 +657,8 @@ async fn outbound_inner(call: &mut Call, t: &Tenancy, agent: &str, exten: &str, 
         Routed::External { direction, e164, dial } => {
             call.number = e164.clone().unwrap_or_else(|| dial.clone());
             let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
-            let attempt = fraud::Attempt { tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
+            let attempt =
+                fraud::Attempt { tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
             // Held until the call ends: it counts towards the concurrent-call caps meanwhile.
             let _live = match guard(&call.ctx).admit(&attempt).await {
                 Ok(live) => live,
@@ -607,7 +700,11 @@ async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
     call.publish("refused", Some(reason)).await;
     call.finish("refused", Some(reason)).await;
     tracing::info!(tenant.id = %call.tenant, call.id = %call.id, code, "outbound call refused");
-    let _ = call.ctx.ari.call(reqwest::Method::DELETE, &format!("channels/{agent}"), &[("reason", "unallocated")], None).await;
+    let _ = call
+        .ctx
+        .ari
+        .call(reqwest::Method::DELETE, &format!("channels/{agent}"), &[("reason", "unallocated")], None)
+        .await;
 }
 
 fn guard(ctx: &Ctx) -> fraud::Guard {
@@ -615,7 +712,11 @@ fn guard(ctx: &Ctx) -> fraud::Guard {
 }
 
 async fn channel_var(ctx: &Ctx, ch: &str, var: &str) -> Option<String> {
-    match ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}/variable"), &[("variable", var)], None).await {
+    match ctx
+        .ari
+        .call(reqwest::Method::GET, &format!("channels/{ch}/variable"), &[("variable", var)], None)
+        .await
+    {
         Ok(Some(v)) => v["value"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
         _ => None,
     }
@@ -628,7 +729,14 @@ enum DialOutcome {
 }
 
 /// Dials `dial` out through the tenant's trunks in order, the leg early-bridged with `caller`.
-async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge: &str, rx: &mut Rx) -> DialOutcome {
+async fn dial_out(
+    call: &mut Call,
+    t: &Tenancy,
+    dial: &str,
+    caller: &str,
+    bridge: &str,
+    rx: &mut Rx,
+) -> DialOutcome {
     let order = trunk_order(&call.ctx, t).await;
     if order.is_empty() {
         return DialOutcome::Failed { result: "failed", reason: "no trunk is set up".into() };
@@ -664,7 +772,8 @@ async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge
             // Channel created (INVITE in) → trunk leg dialled (INVITE out).
             let mut r = call.ctx.redis.clone();
             let key = SETUP_SAMPLES;
-            let _: Result<(), _> = redis::pipe().lpush(key, now_ms() - t0).ltrim(key, 0, 9999).query_async(&mut r).await;
+            let _: Result<(), _> =
+                redis::pipe().lpush(key, now_ms() - t0).ltrim(key, 0, 9999).query_async(&mut r).await;
         }
         loop {
             let Some(ev) = rx.recv().await else { return DialOutcome::CallerLeft };
@@ -701,18 +810,28 @@ async fn dial_out(call: &mut Call, t: &Tenancy, dial: &str, caller: &str, bridge
                     return DialOutcome::Failed { result: "busy", reason: "busy".into() };
                 }
                 if c == 16 || c == 19 || c == 21 || c == 1 || c == 28 {
-                    let reason = if c == 1 { "number does not exist".to_string() } else { text.to_lowercase() };
-                    return DialOutcome::Failed { result: if c == 16 || c == 19 { "missed" } else { "failed" }, reason };
+                    let reason =
+                        if c == 1 { "number does not exist".to_string() } else { text.to_lowercase() };
+                    return DialOutcome::Failed {
+                        result: if c == 16 || c == 19 { "missed" } else { "failed" },
+                        reason,
+                    };
                 }
                 if try_next_trunk(c) {
-                    notes.push(format!("trunk {} ({}): {}", trunk.position, trunk.label, text.to_lowercase()));
+                    notes.push(format!(
+                        "trunk {} ({}): {}",
+                        trunk.position,
+                        trunk.label,
+                        text.to_lowercase()
+                    ));
                     break;
                 }
                 return DialOutcome::Failed { result: "failed", reason: text.to_lowercase() };
             }
         }
     }
-    let reason = if notes.is_empty() { "no trunk could place the call".to_string() } else { notes.join("; ") };
+    let reason =
+        if notes.is_empty() { "no trunk could place the call".to_string() } else { notes.join("; ") };
     let note = reason.clone();
     call.update(|q| {
         q.push("route_note = ").push_bind(note);
@@ -739,13 +858,22 @@ enum RingOutcome {
 
 /// Rings `devices` (with their users) for at most `timeout_secs`; the first to answer is bridged
 /// with `caller`, the others are hung up.
-async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str, timeout_secs: u64, rx: &mut Rx, bridge: &str) -> Result<RingOutcome, String> {
+async fn ring_users(
+    call: &mut Call,
+    devices: &[(String, UserId)],
+    caller: &str,
+    timeout_secs: u64,
+    rx: &mut Rx,
+    bridge: &str,
+) -> Result<RingOutcome, String> {
     // The dial copies the caller's caller ID to each leg: members of masked groups are rung last,
     // with the caller's set to the client's name or the masked number meanwhile (caller_id.rs).
     let users: Vec<UserId> = devices.iter().map(|(_, u)| *u).collect();
     let masked = match call.direction {
         "internal" => None,
-        _ => crate::caller_id::masked_legs(&call.ctx, call.tenant, &call.number, call.crm_record, &users).await,
+        _ => {
+            crate::caller_id::masked_legs(&call.ctx, call.tenant, &call.number, call.crm_record, &users).await
+        }
     };
     let is_masked = |u: &UserId| masked.as_ref().is_some_and(|m| m.users.contains(u));
     let (hidden, shown): (Vec<_>, Vec<_>) = devices.iter().partition(|(_, u)| is_masked(u));
@@ -799,8 +927,14 @@ async fn ring_users(call: &mut Call, devices: &[(String, UserId)], caller: &str,
             }
             return Ok(RingOutcome::CallerLeft);
         }
-        let answered_leg = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER").then(|| ev["peer"]["id"].as_str()).flatten()
-            .or_else(|| (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up").then(|| ev["channel"]["id"].as_str()).flatten())
+        let answered_leg = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER")
+            .then(|| ev["peer"]["id"].as_str())
+            .flatten()
+            .or_else(|| {
+                (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up")
+                    .then(|| ev["channel"]["id"].as_str())
+                    .flatten()
+            })
             .map(str::to_string);
         if let Some(won) = answered_leg {
             if let Some((_, who)) = legs.iter().find(|(l, _)| *l == won).cloned() {
@@ -880,7 +1014,14 @@ async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut 
 
 /// Blind transfer: the agent leaves at once; `other` hears ringback while `target` rings. Returns
 /// the new agent channel when the target answers.
-async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, target: &str, rx: &mut Rx) -> Option<String> {
+async fn transfer(
+    call: &mut Call,
+    bridge: &str,
+    agent: &str,
+    other: &str,
+    target: &str,
+    rx: &mut Rx,
+) -> Option<String> {
     let t = load(&call.ctx, call.tenant).await.ok()?;
     let exts: HashSet<String> = t.users.iter().map(|u| u.extension.clone()).collect();
     call.delete(&format!("channels/{other}/moh")).await;
@@ -903,7 +1044,13 @@ async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, targe
         }
         Ok(Routed::External { direction, e164, dial }) => {
             let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
-            let attempt = fraud::Attempt { tenant: call.tenant, user: me, direction, e164: e164.as_deref(), call_id: &call.id };
+            let attempt = fraud::Attempt {
+                tenant: call.tenant,
+                user: me,
+                direction,
+                e164: e164.as_deref(),
+                call_id: &call.id,
+            };
             match guard(&call.ctx).check_destination(&attempt).await {
                 Err(refused) => {
                     tracing::info!(call.id = %call.id, reason = %refused, "transfer target refused by the fraud guard");
@@ -931,7 +1078,14 @@ async fn transfer(call: &mut Call, bridge: &str, agent: &str, other: &str, targe
 }
 
 /// A call from a trunk.
-async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: Tx, mut rx: Rx) -> Result<(), String> {
+async fn inbound(
+    ctx: Ctx,
+    sc: &StasisCall,
+    caller: &str,
+    channel: &Value,
+    tx: Tx,
+    mut rx: Rx,
+) -> Result<(), String> {
     let t = load(&ctx, sc.tenant).await.map_err(|e| e.to_string())?;
     let raw = channel["caller"]["number"].as_str().unwrap_or_default().to_string();
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
@@ -957,7 +1111,13 @@ async fn inbound(ctx: Ctx, sc: &StasisCall, caller: &str, channel: &Value, tx: T
     res
 }
 
-async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow], caller: &str, rx: &mut Rx) -> Result<(), String> {
+async fn inbound_inner(
+    call: &mut Call,
+    t: &Tenancy,
+    candidates: &[&TelUserRow],
+    caller: &str,
+    rx: &mut Rx,
+) -> Result<(), String> {
     call.post(&format!("channels/{caller}/answer"), &[]).await;
     if let (Some(g), Some(base)) = (&t.state.greeting_key, &call.ctx.media_base) {
         // Asterisk fetches the converted greeting from the server (res_http_media_cache).
@@ -969,9 +1129,13 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
         }
     }
     // Ask Asterisk about every candidate's device at once: this runs while the caller waits.
-    let online = futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
-    let devs: Vec<(String, UserId)> =
-        candidates.iter().zip(online).flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id))).collect();
+    let online =
+        futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
+    let devs: Vec<(String, UserId)> = candidates
+        .iter()
+        .zip(online)
+        .flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id)))
+        .collect();
     let bridge = call.new_bridge().await.ok_or("no bridge")?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/ring"), &[]).await;
@@ -989,7 +1153,9 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, candidates: &[&TelUserRow],
         let first = ring_users(call, &mine, caller, secs, rx, &bridge).await?;
         call.audience = everyone;
         match first {
-            RingOutcome::NoAnswer => ring_users(call, &devs, caller, t.state.ring_timeout_secs as u64, rx, &bridge).await?,
+            RingOutcome::NoAnswer => {
+                ring_users(call, &devs, caller, t.state.ring_timeout_secs as u64, rx, &bridge).await?
+            }
             other => other,
         }
     } else {
@@ -1065,7 +1231,8 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
         Ok(Routed::External { direction, e164, dial }) => (direction, e164, dial),
         Ok(Routed::Internal { .. }) => {
             call.hangup(caller).await;
-            call.finish("missed", Some(&format!("{why}; the forward number {fwd} is not an outside number"))).await;
+            call.finish("missed", Some(&format!("{why}; the forward number {fwd} is not an outside number")))
+                .await;
             return;
         }
         Err(refusal) => {
@@ -1075,7 +1242,13 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
             return;
         }
     };
-    let attempt = fraud::Attempt { tenant: call.tenant, user: None, direction, e164: e164.as_deref(), call_id: &call.id };
+    let attempt = fraud::Attempt {
+        tenant: call.tenant,
+        user: None,
+        direction,
+        e164: e164.as_deref(),
+        call_id: &call.id,
+    };
     let _live = match guard(&call.ctx).admit(&attempt).await {
         Ok(live) => live,
         Err(refused) => {
@@ -1121,7 +1294,12 @@ async fn play_and_wait(call: &Call, ch: &str, media: &str, rx: &mut Rx) -> bool 
     if call
         .ctx
         .ari
-        .call(reqwest::Method::POST, &format!("channels/{ch}/play"), &[("media", media), ("playbackId", &pb)], None)
+        .call(
+            reqwest::Method::POST,
+            &format!("channels/{ch}/play"),
+            &[("media", media), ("playbackId", &pb)],
+            None,
+        )
         .await
         .is_err()
     {
@@ -1182,14 +1360,21 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
         .call(
             reqwest::Method::POST,
             "channels/create",
-            &[("endpoint", &format!("PJSIP/{device}")), ("app", APP), ("appArgs", &args), ("channelId", &leg), ("callerId", &caller_id)],
+            &[
+                ("endpoint", &format!("PJSIP/{device}")),
+                ("app", APP),
+                ("appArgs", &args),
+                ("channelId", &leg),
+                ("callerId", &caller_id),
+            ],
             None,
         )
         .await;
     // The dial waits for the new leg to be in Stasis, like every other leg's (a 409 before it is).
     let dial_path = format!("channels/{leg}/dial");
     if !matches!(created, Ok(Some(_)))
-        || !until_in_stasis(|| ctx.ari.call(reqwest::Method::POST, &dial_path, &[("timeout", "30")], None)).await
+        || !until_in_stasis(|| ctx.ari.call(reqwest::Method::POST, &dial_path, &[("timeout", "30")], None))
+            .await
     {
         tracing::warn!(call.id = %call_id, "callback: cannot ring the agent's phone");
         ctx.router.forget(&leg);
@@ -1204,7 +1389,8 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
                     ctx.router.forget(&leg);
                     return;
                 }
-                let up = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER") || (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up");
+                let up = (ev["type"] == "Dial" && ev["dialstatus"] == "ANSWER")
+                    || (ev["type"] == "ChannelStateChange" && ev["channel"]["state"] == "Up");
                 if up {
                     break;
                 }
@@ -1273,7 +1459,12 @@ mod tests {
 
     #[test]
     fn commands_round_trip_as_tagged_json() {
-        let c = Command::Transfer { call_id: "x".into(), tenant: TenantId(1), user: UserId(2), target: "102".into() };
+        let c = Command::Transfer {
+            call_id: "x".into(),
+            tenant: TenantId(1),
+            user: UserId(2),
+            target: "102".into(),
+        };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["cmd"], "transfer");
         assert!(matches!(serde_json::from_value::<Command>(v).unwrap(), Command::Transfer { .. }));

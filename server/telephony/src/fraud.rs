@@ -31,7 +31,9 @@ pub const LIVE_TTL: Duration = Duration::from_secs(60);
 pub enum Refused {
     #[error("this user may not call abroad; an administrator can allow international calls for them")]
     InternationalNotPermitted,
-    #[error("calls to country code +{code} are not allowed yet; an administrator has been asked to allow them")]
+    #[error(
+        "calls to country code +{code} are not allowed yet; an administrator has been asked to allow them"
+    )]
     CountryNotAllowed { code: String },
     #[error("more than {limit} calls a minute from this user")]
     CallsPerMinute { limit: i32 },
@@ -83,7 +85,10 @@ fn warn_level(limit: i32, percent: i32) -> i64 {
 }
 
 fn who(user: Option<&TelUserRow>) -> String {
-    user.map_or_else(|| "the forwarding of an unanswered call".to_string(), |u| format!("{} (extension {})", u.name, u.extension))
+    user.map_or_else(
+        || "the forwarding of an unanswered call".to_string(),
+        |u| format!("{} (extension {})", u.name, u.extension),
+    )
 }
 
 impl Guard {
@@ -121,13 +126,36 @@ impl Guard {
         }
         let code = a.e164.map(dial::country_code).unwrap_or_default().to_string();
         if let Some(u) = a.user.filter(|u| !u.international) {
-            let msg = format!("{} tried to call abroad (+{code}) without permission to make international calls", who(Some(u)));
-            self.alert(a.tenant, "international_not_permitted", "blocked", &msg, Some(u.user_id), Some(&code), &format!("u{}", u.user_id), 600).await;
+            let msg = format!(
+                "{} tried to call abroad (+{code}) without permission to make international calls",
+                who(Some(u))
+            );
+            self.alert(
+                a.tenant,
+                "international_not_permitted",
+                "blocked",
+                &msg,
+                Some(u.user_id),
+                Some(&code),
+                &format!("u{}", u.user_id),
+                600,
+            )
+            .await;
             return Err(Refused::InternationalNotPermitted);
         }
         if !s.allowed_countries.contains(&code) {
             let msg = format!("{} called country code +{code} for the first time: allow the country for calls to it to go out", who(a.user));
-            self.alert(a.tenant, "country_not_allowed", "blocked", &msg, a.user.map(|u| u.user_id), Some(&code), &code, 3600).await;
+            self.alert(
+                a.tenant,
+                "country_not_allowed",
+                "blocked",
+                &msg,
+                a.user.map(|u| u.user_id),
+                Some(&code),
+                &code,
+                3600,
+            )
+            .await;
             return Err(Refused::CountryNotAllowed { code });
         }
         Ok(())
@@ -152,13 +180,36 @@ impl Guard {
                 });
             let limit = s.calls_per_minute_user;
             if n > limit as i64 {
-                let msg = format!("{} placed more than {limit} calls in a minute: further calls are refused", who(Some(u)));
-                self.alert(a.tenant, "calls_per_minute", "blocked", &msg, Some(u.user_id), None, &format!("u{}", u.user_id), 600).await;
+                let msg = format!(
+                    "{} placed more than {limit} calls in a minute: further calls are refused",
+                    who(Some(u))
+                );
+                self.alert(
+                    a.tenant,
+                    "calls_per_minute",
+                    "blocked",
+                    &msg,
+                    Some(u.user_id),
+                    None,
+                    &format!("u{}", u.user_id),
+                    600,
+                )
+                .await;
                 return Err(Refused::CallsPerMinute { limit });
             }
             if n >= warn_level(limit, s.warn_percent) {
                 let msg = format!("{} placed {n} calls this minute (limit {limit})", who(Some(u)));
-                self.alert(a.tenant, "calls_per_minute", "warning", &msg, Some(u.user_id), None, &format!("u{}", u.user_id), 600).await;
+                self.alert(
+                    a.tenant,
+                    "calls_per_minute",
+                    "warning",
+                    &msg,
+                    Some(u.user_id),
+                    None,
+                    &format!("u{}", u.user_id),
+                    600,
+                )
+                .await;
             }
         }
         let minutes = async {
@@ -176,7 +227,17 @@ impl Guard {
         let day = time::OffsetDateTime::now_utc().date().to_string();
         if minutes >= limit as f64 {
             let msg = format!("today's {limit} call minutes are used up: calls through the trunks are refused until midnight UTC");
-            self.alert(a.tenant, "minutes_per_day", "blocked", &msg, a.user.map(|u| u.user_id), None, &day, 3600).await;
+            self.alert(
+                a.tenant,
+                "minutes_per_day",
+                "blocked",
+                &msg,
+                a.user.map(|u| u.user_id),
+                None,
+                &day,
+                3600,
+            )
+            .await;
             return Err(Refused::MinutesPerDay { limit });
         }
         if minutes >= warn_level(limit, s.warn_percent) as f64 {
@@ -214,15 +275,37 @@ impl Guard {
             0 => Ok(LiveCall::start(self.redis.clone(), keys, a.call_id.to_string())),
             1 => {
                 let limit = s.max_calls_tenant;
-                let msg = format!("{limit} calls were already in progress: a call by {} was refused", who(a.user));
-                self.alert(a.tenant, "concurrent_calls", "blocked", &msg, a.user.map(|u| u.user_id), None, "tenant", 600).await;
+                let msg =
+                    format!("{limit} calls were already in progress: a call by {} was refused", who(a.user));
+                self.alert(
+                    a.tenant,
+                    "concurrent_calls",
+                    "blocked",
+                    &msg,
+                    a.user.map(|u| u.user_id),
+                    None,
+                    "tenant",
+                    600,
+                )
+                .await;
                 Err(Refused::TenantConcurrent { limit })
             }
             _ => {
                 let limit = s.max_calls_user;
-                let msg = format!("{} already had {limit} calls in progress: another was refused", who(a.user));
+                let msg =
+                    format!("{} already had {limit} calls in progress: another was refused", who(a.user));
                 let u = a.user.map(|u| u.user_id);
-                self.alert(a.tenant, "concurrent_calls", "blocked", &msg, u, None, &format!("u{}", u.map_or(0, |u| u.0)), 600).await;
+                self.alert(
+                    a.tenant,
+                    "concurrent_calls",
+                    "blocked",
+                    &msg,
+                    u,
+                    None,
+                    &format!("u{}", u.map_or(0, |u| u.0)),
+                    600,
+                )
+                .await;
                 Err(Refused::UserConcurrent { limit })
             }
         }
@@ -231,10 +314,28 @@ impl Guard {
     /// Records and publishes an alert unless one with the same `kind`, `level` and `subject` was
     /// raised in the last `quiet_secs`.
     #[allow(clippy::too_many_arguments)]
-    async fn alert(&self, tenant: TenantId, kind: &str, level: &str, message: &str, user: Option<UserId>, country: Option<&str>, subject: &str, quiet_secs: u64) {
+    async fn alert(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        level: &str,
+        message: &str,
+        user: Option<UserId>,
+        country: Option<&str>,
+        subject: &str,
+        quiet_secs: u64,
+    ) {
         let mut r = self.redis.clone();
         let key = format!("cb:fraud:alerted:{{t{tenant}}}:{kind}:{level}:{subject}");
-        let fresh: Option<String> = redis::cmd("SET").arg(&key).arg(1).arg("NX").arg("EX").arg(quiet_secs).query_async(&mut r).await.unwrap_or(Some("OK".into()));
+        let fresh: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(quiet_secs)
+            .query_async(&mut r)
+            .await
+            .unwrap_or(Some("OK".into()));
         if fresh.is_none() {
             return;
         }
@@ -246,14 +347,24 @@ impl Guard {
 }
 
 /// Records an alert and publishes it to the tenant's administrators (`security_alert` event).
-pub async fn raise(db: &Db, redis: &ConnectionManager, tenant: TenantId, a: &NewAlert<'_>) -> sqlx::Result<AlertRow> {
+pub async fn raise(
+    db: &Db,
+    redis: &ConnectionManager,
+    tenant: TenantId,
+    a: &NewAlert<'_>,
+) -> sqlx::Result<AlertRow> {
     let mut tx = db.tenant_tx(tenant).await?;
     let row = repo::insert_alert(&mut tx, tenant, a).await?;
     tx.commit().await?;
     tracing::warn!(tenant.id = %tenant, kind = a.kind, level = a.level, message = a.message, "security alert");
     let ev = serde_json::json!({"type": "security_alert", "alert": row});
     let mut r = redis.clone();
-    if let Err(e) = redis::cmd("PUBLISH").arg(format!("cb:events:tenant:{tenant}")).arg(ev.to_string()).query_async::<()>(&mut r).await {
+    if let Err(e) = redis::cmd("PUBLISH")
+        .arg(format!("cb:events:tenant:{tenant}"))
+        .arg(ev.to_string())
+        .query_async::<()>(&mut r)
+        .await
+    {
         tracing::warn!(error = %e, "cannot publish a security alert");
     }
     Ok(row)
@@ -324,7 +435,8 @@ impl LiveCall {
 impl Drop for LiveCall {
     fn drop(&mut self) {
         self.refresher.abort();
-        let (mut r, keys, member) = (self.redis.clone(), std::mem::take(&mut self.keys), std::mem::take(&mut self.member));
+        let (mut r, keys, member) =
+            (self.redis.clone(), std::mem::take(&mut self.keys), std::mem::take(&mut self.member));
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 let mut p = redis::pipe();

@@ -1,12 +1,12 @@
 //! Everything that talks to Asterisk. This crate knows no HTTP framework; the API crate maps its
 //! errors to responses.
 
-pub mod ami;
 pub mod agents;
+pub mod ami;
 pub mod ari;
 pub mod caller_id;
-pub mod carrier;
 pub mod calls;
+pub mod carrier;
 pub mod fraud;
 pub mod probe;
 pub mod provision;

@@ -86,7 +86,14 @@ pub const ECHO: &str = "echo";
 /// Writes (or refreshes) a platform endpoint for a synthetic agent: WebRTC, PCMU only, context
 /// `[from-probe]`, credentials `id` / `password`. `max_contacts` > 1 lets several agents share it.
 /// `allow` is the codec (`ulaw`, as our browser endpoints; `opus` for the transcoding profile).
-pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, password: &str, max_contacts: i32, allow: &str) -> sqlx::Result<()> {
+pub async fn provision_endpoint(
+    pool: &PgPool,
+    ami: Option<&Ami>,
+    id: &str,
+    password: &str,
+    max_contacts: i32,
+    allow: &str,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO ast.ps_aors (id, max_contacts, remove_existing, qualify_frequency) VALUES ($1, $2, 'yes', 0)
@@ -124,7 +131,10 @@ pub async fn provision_endpoint(pool: &PgPool, ami: Option<&Ami>, id: &str, pass
 pub async fn remove_endpoints(pool: &PgPool, ami: Option<&Ami>, ids: &[String]) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     for table in ["ps_endpoints", "ps_aors", "ps_auths"] {
-        sqlx::query(&format!("DELETE FROM ast.{table} WHERE id = ANY($1) AND tenant_id IS NULL")).bind(ids).execute(&mut *tx).await?;
+        sqlx::query(&format!("DELETE FROM ast.{table} WHERE id = ANY($1) AND tenant_id IS NULL"))
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     crate::agents::expire_cached(ami, ids).await;
@@ -137,7 +147,13 @@ pub fn trunk_path_exten(tenant: TenantId, number: &str) -> String {
 }
 
 /// One result as stored: `ok` when the call passed every stage and the echo came back.
-pub fn to_row<'a>(node: &'a str, tenant: Option<TenantId>, number: &'a str, r: &'a Report, max_loss_pct: f64) -> NewProbe<'a> {
+pub fn to_row<'a>(
+    node: &'a str,
+    tenant: Option<TenantId>,
+    number: &'a str,
+    r: &'a Report,
+    max_loss_pct: f64,
+) -> NewProbe<'a> {
     let a = r.audio.as_ref();
     NewProbe {
         node,
@@ -163,11 +179,20 @@ pub fn to_row<'a>(node: &'a str, tenant: Option<TenantId>, number: &'a str, r: &
 
 /// The probe worker. Needs the worker pool (it provisions a platform endpoint and writes across
 /// tenants).
-pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    cfg: ProbeConfig,
+    pool: PgPool,
+    ami: Option<Ami>,
+    ws_url: String,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     if cfg.every_secs == 0 {
         return;
     }
-    let id = format!("callbase-probe-{}", cfg.node.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>());
+    let id = format!(
+        "callbase-probe-{}",
+        cfg.node.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>()
+    );
     // A fresh password at each start: only this process knows it.
     let password = crate::agents::generate_password();
     let mut every = tokio::time::interval(Duration::from_secs(cfg.every_secs));
@@ -189,10 +214,21 @@ pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: Strin
                 }
             }
         }
-        let target = Target { ws_url: ws_url.clone(), origin: None, cookie: None, domain: crate::agents::REALM.into(), user: id.clone(), password: password.clone(), media_addr: cfg.media_addr };
-        let mut paths: Vec<(Option<TenantId>, String, String)> = vec![(None, ECHO.to_string(), ECHO.to_string())];
+        let target = Target {
+            ws_url: ws_url.clone(),
+            origin: None,
+            cookie: None,
+            domain: crate::agents::REALM.into(),
+            user: id.clone(),
+            password: password.clone(),
+            media_addr: cfg.media_addr,
+        };
+        let mut paths: Vec<(Option<TenantId>, String, String)> =
+            vec![(None, ECHO.to_string(), ECHO.to_string())];
         match callbase_db::probe::targets(&pool).await {
-            Ok(t) => paths.extend(t.into_iter().map(|(tenant, n)| (Some(tenant), trunk_path_exten(tenant, &n), n))),
+            Ok(t) => {
+                paths.extend(t.into_iter().map(|(tenant, n)| (Some(tenant), trunk_path_exten(tenant, &n), n)))
+            }
             Err(e) => tracing::warn!(error = %e, "cannot list the tenants to probe"),
         }
         // One registration per round, then the paths' calls side by side (a bounded number at a
@@ -200,7 +236,12 @@ pub async fn run(cfg: ProbeConfig, pool: PgPool, ami: Option<Ami>, ws_url: Strin
         let agent = callbase_probe::register(&target).await.map_err(|e| format!("registration: {e}"));
         let calls = futures_util::stream::iter(paths).map(|(tenant, exten, number)| {
             let agent = &agent;
-            let opts = CallOptions { number: exten, talk: Duration::from_millis(cfg.talk_ms), answer_timeout: Duration::from_secs(15), ..Default::default() };
+            let opts = CallOptions {
+                number: exten,
+                talk: Duration::from_millis(cfg.talk_ms),
+                answer_timeout: Duration::from_secs(15),
+                ..Default::default()
+            };
             async move {
                 let report = match agent {
                     Ok(a) => a.call(&opts).await,
@@ -262,7 +303,16 @@ mod tests {
             invite_ok_ms: Some(20.0),
             ice_ms: Some(3.0),
             dtls_ms: Some(150.0),
-            audio: Some(AudioReport { sent: 50, echoed: 50, received: 50, loss_pct: 0.0, rtt_p50_ms: Some(1.0), rtt_p95_ms: Some(2.0), rtt_max_ms: Some(3.0), jitter_ms: Some(0.2) }),
+            audio: Some(AudioReport {
+                sent: 50,
+                echoed: 50,
+                received: 50,
+                loss_pct: 0.0,
+                rtt_p50_ms: Some(1.0),
+                rtt_p95_ms: Some(2.0),
+                rtt_max_ms: Some(3.0),
+                jitter_ms: Some(0.2),
+            }),
             ..Default::default()
         }
     }
@@ -275,7 +325,14 @@ mod tests {
         assert_eq!(row.rtt_ms, Some(1.0));
 
         let mut silent = good();
-        silent.audio = Some(AudioReport { echoed: 0, loss_pct: 100.0, rtt_p50_ms: None, rtt_p95_ms: None, rtt_max_ms: None, ..silent.audio.unwrap() });
+        silent.audio = Some(AudioReport {
+            echoed: 0,
+            loss_pct: 100.0,
+            rtt_p50_ms: None,
+            rtt_p95_ms: None,
+            rtt_max_ms: None,
+            ..silent.audio.unwrap()
+        });
         let row = to_row("n", None, "echo", &silent, 5.0);
         assert!(!row.ok);
         assert_eq!(row.error, Some("no audio came back"));
@@ -284,7 +341,11 @@ mod tests {
         lossy.audio.as_mut().unwrap().loss_pct = 12.0;
         assert_eq!(to_row("n", None, "echo", &lossy, 5.0).error, Some("audio loss above the limit"));
 
-        let failed = Report { register_ms: Some(5.0), error: Some("SIP INVITE answered 503".into()), ..Default::default() };
+        let failed = Report {
+            register_ms: Some(5.0),
+            error: Some("SIP INVITE answered 503".into()),
+            ..Default::default()
+        };
         let row = to_row("n", Some(TenantId(3)), "9999", &failed, 5.0);
         assert!(!row.ok);
         assert_eq!(row.error, Some("SIP INVITE answered 503"));

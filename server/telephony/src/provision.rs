@@ -52,7 +52,12 @@ pub struct NewUser<'a> {
 }
 
 /// Adds a telephony user. Call with the tenant's telephony lock held ([`repo::lock`]).
-pub async fn add(tx: &mut Tx, tenant: TenantId, account: &str, n: &NewUser<'_>) -> Result<(WithSecret, Vec<String>), ProvisionError> {
+pub async fn add(
+    tx: &mut Tx,
+    tenant: TenantId,
+    account: &str,
+    n: &NewUser<'_>,
+) -> Result<(WithSecret, Vec<String>), ProvisionError> {
     if repo::get_user(tx, tenant, n.user).await?.is_some() {
         return Err(ProvisionError::AlreadyTelephonyUser);
     }
@@ -90,7 +95,10 @@ pub async fn add(tx: &mut Tx, tenant: TenantId, account: &str, n: &NewUser<'_>) 
 /// rows (e.g. a login freed by an extension change but not yet reused); a row of another tenant
 /// with the same id makes the insert fail on its primary key, which [`map_unique`] reports too.
 async fn login_used_elsewhere(tx: &mut Tx, login: &str) -> sqlx::Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ast.ps_auths WHERE id = $1").bind(login).fetch_one(&mut **tx).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM ast.ps_auths WHERE id = $1")
+        .bind(login)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(n > 0)
 }
 
@@ -139,18 +147,14 @@ pub async fn change(
     } else {
         old.sip_login.clone()
     };
-    repo::update_user(
-        tx,
-        tenant,
-        user,
-        &extension,
-        &login,
-        c.accept_incoming.unwrap_or(old.accept_incoming),
-        c.browser_calls.unwrap_or(old.browser_calls),
-        old.manual,
-    )
-    .await
-    .map_err(|e| map_unique(e, &extension, &login))?;
+    let line = repo::UserLine {
+        extension: &extension,
+        sip_login: &login,
+        accept_incoming: c.accept_incoming.unwrap_or(old.accept_incoming),
+        browser_calls: c.browser_calls.unwrap_or(old.browser_calls),
+        manual: old.manual,
+    };
+    repo::update_user(tx, tenant, user, &line).await.map_err(|e| map_unique(e, &extension, &login))?;
     if login != old.sip_login {
         let p = agents::generate_password();
         agents::set_desk_password(tx, tenant, &login, &p).await?;
@@ -163,7 +167,11 @@ pub async fn change(
 
 /// Rewrites Asterisk's rows of one telephony user from the current state (after the user was
 /// disabled or enabled, renamed, or telephony switched).
-pub async fn apply(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Option<(TelUserRow, Vec<String>)>> {
+pub async fn apply(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+) -> sqlx::Result<Option<(TelUserRow, Vec<String>)>> {
     let Some(row) = repo::get_user(tx, tenant, user).await? else { return Ok(None) };
     let enabled = repo::state(tx, tenant).await?.enabled;
     let ids = agents::write_rows(tx, &rows_for(tenant, enabled, &row)).await?;
@@ -171,7 +179,11 @@ pub async fn apply(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<
 }
 
 /// A new desk-phone password for a telephony user.
-pub async fn new_password(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Option<(WithSecret, Vec<String>)>> {
+pub async fn new_password(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+) -> sqlx::Result<Option<(WithSecret, Vec<String>)>> {
     let Some(row) = repo::get_user(tx, tenant, user).await? else { return Ok(None) };
     let password = agents::generate_password();
     agents::set_desk_password(tx, tenant, &row.sip_login, &password).await?;
@@ -180,7 +192,11 @@ pub async fn new_password(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::
 }
 
 /// Removes a telephony user and its Asterisk rows.
-pub async fn remove(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Option<(TelUserRow, Vec<String>)>> {
+pub async fn remove(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+) -> sqlx::Result<Option<(TelUserRow, Vec<String>)>> {
     let Some(row) = repo::get_user(tx, tenant, user).await? else { return Ok(None) };
     let ids = agents::delete_all(tx, tenant, user, &row.sip_login).await?;
     repo::delete_user(tx, tenant, user).await?;

@@ -206,7 +206,15 @@ impl Uploader {
                 if done.is_ok() && tx.commit().await.is_ok() {
                     // S3 has it and the row says so: now the local copies may go.
                     let _ = tokio::fs::remove_file(self.spool_file(&p)).await;
-                    let _ = self.ari.call(reqwest::Method::DELETE, &format!("recordings/stored/{}", p.recording_name), &[], None).await;
+                    let _ = self
+                        .ari
+                        .call(
+                            reqwest::Method::DELETE,
+                            &format!("recordings/stored/{}", p.recording_name),
+                            &[],
+                            None,
+                        )
+                        .await;
                     tracing::info!(call.id = %p.id, bytes, "recording stored");
                 }
             }
@@ -246,14 +254,30 @@ impl Uploader {
                 Ok(Some(w)) => w,
                 // Asterisk finalises the file a moment after the bridge ends; after many tries the
                 // recording is given up as lost on Asterisk's side (visible on the call record).
-                Ok(None) => return Err(Failure { message: "Asterisk has no such recording (yet)".into(), give_up: p.recording_attempts >= 20 }),
-                Err(e) => return Err(Failure { message: format!("cannot fetch the recording from Asterisk: {e}"), give_up: false }),
+                Ok(None) => {
+                    return Err(Failure {
+                        message: "Asterisk has no such recording (yet)".into(),
+                        give_up: p.recording_attempts >= 20,
+                    })
+                }
+                Err(e) => {
+                    return Err(Failure {
+                        message: format!("cannot fetch the recording from Asterisk: {e}"),
+                        give_up: false,
+                    })
+                }
             };
-            let (mp3, dur) = tokio::task::spawn_blocking(move || callbase_recordings::audio::recording_to_mp3(&wav))
+            let (mp3, dur) =
+                tokio::task::spawn_blocking(move || callbase_recordings::audio::recording_to_mp3(&wav))
+                    .await
+                    .map_err(|e| Failure { message: e.to_string(), give_up: false })?
+                    .map_err(|e| Failure {
+                        message: format!("cannot encode the recording: {e}"),
+                        give_up: true,
+                    })?;
+            write_durably(&spool, &mp3)
                 .await
-                .map_err(|e| Failure { message: e.to_string(), give_up: false })?
-                .map_err(|e| Failure { message: format!("cannot encode the recording: {e}"), give_up: true })?;
-            write_durably(&spool, &mp3).await.map_err(|e| Failure { message: format!("cannot write the spool: {e}"), give_up: false })?;
+                .map_err(|e| Failure { message: format!("cannot write the spool: {e}"), give_up: false })?;
             Some(dur)
         } else {
             mp3_ms(&spool).await
@@ -265,7 +289,10 @@ impl Uploader {
             .map_err(|e| Failure { message: e.to_string(), give_up: false })?;
         match self.store.head(&p.recording_key).await {
             Ok(Some(s)) if s == size => Ok((size, ms)),
-            Ok(other) => Err(Failure { message: format!("the object store holds {other:?} bytes, {size} were sent"), give_up: false }),
+            Ok(other) => Err(Failure {
+                message: format!("the object store holds {other:?} bytes, {size} were sent"),
+                give_up: false,
+            }),
             Err(e) => Err(Failure { message: e.to_string(), give_up: false }),
         }
     }
@@ -279,10 +306,14 @@ struct Failure {
 /// Duration of an mp3 already in the spool (from a run that stopped before the upload).
 async fn mp3_ms(path: &Path) -> Option<u64> {
     let bytes = tokio::fs::read(path).await.ok()?;
-    tokio::task::spawn_blocking(move || callbase_recordings::audio::decode_to_mono(&bytes).ok().map(|(pcm, rate)| pcm.len() as u64 * 1000 / u64::from(rate.max(1))))
-        .await
-        .ok()
-        .flatten()
+    tokio::task::spawn_blocking(move || {
+        callbase_recordings::audio::decode_to_mono(&bytes)
+            .ok()
+            .map(|(pcm, rate)| pcm.len() as u64 * 1000 / u64::from(rate.max(1)))
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// Writes `bytes` to `path` so that it survives a crash: temporary file, fsync, rename, fsync of
@@ -316,7 +347,11 @@ pub struct Retained {
 /// Deletes recordings older than each tenant's retention (as of `now`: tests inject the clock),
 /// except calls on legal hold: the S3 objects first, then the rows are marked (or deleted when the
 /// tenant deletes call records too), in batches claimed with `FOR UPDATE SKIP LOCKED`.
-pub async fn retention_pass(pool: &PgPool, store: &ObjectStore, now: OffsetDateTime) -> anyhow::Result<Retained> {
+pub async fn retention_pass(
+    pool: &PgPool,
+    store: &ObjectStore,
+    now: OffsetDateTime,
+) -> anyhow::Result<Retained> {
     let mut done = Retained::default();
     loop {
         let mut tx = pool.begin().await?;
@@ -337,7 +372,10 @@ pub async fn retention_pass(pool: &PgPool, store: &ObjectStore, now: OffsetDateT
         let (drop_rows, keep_rows): (Vec<_>, Vec<_>) = batch.iter().partition(|b| b.2);
         let keep: Vec<Uuid> = keep_rows.iter().map(|b| b.0).collect();
         let drop: Vec<Uuid> = drop_rows.iter().map(|b| b.0).collect();
-        sqlx::query("UPDATE calls SET recording_state = 'deleted', recording_key = NULL WHERE id = ANY($1)").bind(&keep).execute(&mut *tx).await?;
+        sqlx::query("UPDATE calls SET recording_state = 'deleted', recording_key = NULL WHERE id = ANY($1)")
+            .bind(&keep)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM calls WHERE id = ANY($1)").bind(&drop).execute(&mut *tx).await?;
         tx.commit().await?;
         done.recordings_deleted += batch.len() as u64;
@@ -357,7 +395,12 @@ pub async fn retention_pass(pool: &PgPool, store: &ObjectStore, now: OffsetDateT
 }
 
 /// Runs retention every `every` until shutdown.
-pub async fn run_retention(pool: PgPool, store: ObjectStore, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_retention(
+    pool: PgPool,
+    store: ObjectStore,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         match retention_pass(&pool, &store, OffsetDateTime::now_utc()).await {
             Ok(r) if r != Retained::default() => tracing::info!(?r, "retention pass"),

@@ -30,7 +30,13 @@ pub struct Stored {
 /// The state to show for Asterisk's registration `status` and the carrier contact's qualify
 /// status, given what is stored. Asterisk keeps reporting "Registered" while its refreshes time
 /// out, so an unreachable carrier overrides it.
-pub fn next_state(ast_status: &str, carrier_reachable: bool, refused: Option<&str>, prev: Option<&Stored>, now: i64) -> (String, String) {
+pub fn next_state(
+    ast_status: &str,
+    carrier_reachable: bool,
+    refused: Option<&str>,
+    prev: Option<&Stored>,
+    now: i64,
+) -> (String, String) {
     // A host that resolves to the platform or to private space is out of use whatever Asterisk says.
     if let Some(why) = refused {
         return ("refused".into(), format!("carrier address not allowed: {why}"));
@@ -44,8 +50,13 @@ pub fn next_state(ast_status: &str, carrier_reachable: bool, refused: Option<&st
         "Registered" => ("registered".into(), String::new()),
         "Rejected" => ("rejected".into(), "rejected by carrier (check user and password)".into()),
         _ => match prev {
-            Some(p) if p.state == "waiting" && now - p.since < WAITING_GRACE_SECS => ("waiting".into(), String::new()),
-            _ => ("unregistered".into(), "no answer from carrier (timeout), or the registration expired; retrying".into()),
+            Some(p) if p.state == "waiting" && now - p.since < WAITING_GRACE_SECS => {
+                ("waiting".into(), String::new())
+            }
+            _ => (
+                "unregistered".into(),
+                "no answer from carrier (timeout), or the registration expired; retrying".into(),
+            ),
         },
     }
 }
@@ -58,7 +69,8 @@ fn key(id: &str) -> String {
 }
 
 async fn stored(redis: &mut redis::aio::ConnectionManager, id: &str) -> redis::RedisResult<Option<Stored>> {
-    let (state, reason, since): (Option<String>, Option<String>, Option<i64>) = redis.hget(key(id), &["state", "reason", "since"]).await?;
+    let (state, reason, since): (Option<String>, Option<String>, Option<i64>) =
+        redis.hget(key(id), &["state", "reason", "since"]).await?;
     Ok(state.map(|state| Stored { state, reason: reason.unwrap_or_default(), since: since.unwrap_or(0) }))
 }
 
@@ -91,20 +103,32 @@ impl Checks {
 /// One reconcile pass: Asterisk's list → Redis, publishing changes. A trunk is reachable when the
 /// carrier's static contact (the AOR's `contact`, qualified every 15 s) is: trunk AORs take no
 /// registrations, and nothing else may speak for the carrier.
-pub async fn reconcile(ami: &Ami, redis: &mut redis::aio::ConnectionManager, policy: &CarrierPolicy, checks: &mut Checks) -> anyhow::Result<()> {
+pub async fn reconcile(
+    ami: &Ami,
+    redis: &mut redis::aio::ConnectionManager,
+    policy: &CarrierPolicy,
+    checks: &mut Checks,
+) -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     for reg in ami.outbound_registrations().await? {
         let id = reg.id;
         let Some((tenant, slot)) = parse_ast_id(&id) else { continue };
         let prev = stored(redis, &id).await?;
-        let reachable = !ami.contact_statuses(&id).await?.iter().any(|(uri, s)| *uri == reg.server_uri && s == "Unreachable");
+        let reachable = !ami
+            .contact_statuses(&id)
+            .await?
+            .iter()
+            .any(|(uri, s)| *uri == reg.server_uri && s == "Unreachable");
         let refused = checks.host(policy, &reg.server_uri).await.err();
         let (state, reason) = next_state(&reg.status, reachable, refused.as_deref(), prev.as_ref(), now);
         if prev.as_ref().is_some_and(|p| p.state == state && p.reason == reason) {
             continue;
         }
         let _: () = redis
-            .hset_multiple(key(&id), &[("state", state.clone()), ("reason", reason.clone()), ("since", now.to_string())])
+            .hset_multiple(
+                key(&id),
+                &[("state", state.clone()), ("reason", reason.clone()), ("since", now.to_string())],
+            )
             .await?;
         let event = serde_json::json!({
             "type": "trunk_status", "tenant_id": tenant, "trunk": slot, "registration": id,
@@ -160,12 +184,24 @@ mod tests {
         assert_eq!(s, "rejected");
         assert!(r.contains("user and password"));
         let waiting = Stored { state: "waiting".into(), reason: String::new(), since: 95 };
-        assert_eq!(next_state("Unregistered", true, None, Some(&waiting), 100).0, "waiting", "just written: still waiting");
-        assert_eq!(next_state("Unregistered", true, None, Some(&waiting), 120).0, "unregistered", "grace is over");
+        assert_eq!(
+            next_state("Unregistered", true, None, Some(&waiting), 100).0,
+            "waiting",
+            "just written: still waiting"
+        );
+        assert_eq!(
+            next_state("Unregistered", true, None, Some(&waiting), 120).0,
+            "unregistered",
+            "grace is over"
+        );
         assert!(next_state("Unregistered", true, None, None, 100).1.contains("no answer"));
         let (s, r) = next_state("Registered", false, None, None, 100);
         assert_eq!((s.as_str(), r.as_str()), ("unregistered", NO_ANSWER), "a stale Registered");
-        assert_eq!(next_state("Rejected", false, None, None, 100).1, NO_ANSWER, "an unresolvable host is not a password problem");
+        assert_eq!(
+            next_state("Rejected", false, None, None, 100).1,
+            NO_ANSWER,
+            "an unresolvable host is not a password problem"
+        );
         let (s, r) = next_state("Registered", true, Some("127.0.0.1 is a loopback address"), None, 100);
         assert_eq!(s, "refused", "a refused host outranks Registered");
         assert!(r.contains("loopback"));

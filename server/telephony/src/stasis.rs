@@ -52,7 +52,12 @@ pub fn parse_args(args: &[String], channel_tenant: Option<&str>) -> Option<Stasi
             return None;
         }
     }
-    Some(StasisCall { direction: direction.clone(), tenant, origin: origin.parse().ok(), exten: exten.clone() })
+    Some(StasisCall {
+        direction: direction.clone(),
+        tenant,
+        origin: origin.parse().ok(),
+        exten: exten.clone(),
+    })
 }
 
 /// Routes ARI events to the actor owning each channel.
@@ -174,7 +179,8 @@ async fn session(ctx: &Ctx) -> anyhow::Result<()> {
 fn start(ctx: &Ctx, ev: &Value) {
     let ch = &ev["channel"];
     let Some(id) = ch["id"].as_str().map(str::to_string) else { return };
-    let args: Vec<String> = ev["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
+    let args: Vec<String> =
+        ev["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
     let tenantid = ch["tenantid"].as_str().map(str::to_string);
     if args.first().map(String::as_str) == Some("leg") {
         // A leg whose call has already let go of it (hung up before Asterisk reported it).
@@ -261,8 +267,19 @@ mod tests {
     #[test]
     fn stasis_args_carry_the_tenant() {
         let c = parse_args(&a(&["inbound", "12", "2", "74951234567"]), Some("12")).unwrap();
-        assert_eq!(c, StasisCall { direction: "inbound".into(), tenant: TenantId(12), origin: Some(2), exten: "74951234567".into() });
-        assert!(parse_args(&a(&["inbound", "12", "2", "1"]), None).is_some(), "no tenantid on the channel: args decide");
+        assert_eq!(
+            c,
+            StasisCall {
+                direction: "inbound".into(),
+                tenant: TenantId(12),
+                origin: Some(2),
+                exten: "74951234567".into()
+            }
+        );
+        assert!(
+            parse_args(&a(&["inbound", "12", "2", "1"]), None).is_some(),
+            "no tenantid on the channel: args decide"
+        );
     }
 
     #[test]
@@ -278,7 +295,9 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         r.route("leg-1", &tx);
         assert!(r.dispatch(&serde_json::json!({"type": "Dial", "peer": {"id": "leg-1"}})));
-        assert!(r.dispatch(&serde_json::json!({"type": "PlaybackFinished", "playback": {"target_uri": "channel:leg-1"}})));
+        assert!(r.dispatch(
+            &serde_json::json!({"type": "PlaybackFinished", "playback": {"target_uri": "channel:leg-1"}})
+        ));
         assert!(!r.dispatch(&serde_json::json!({"type": "StasisStart", "channel": {"id": "other"}})));
         assert_eq!(rx.try_recv().unwrap()["type"], "Dial");
         r.forget("leg-1");

@@ -136,12 +136,19 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
 
 /// The stored (escaped) password, to restore it if Asterisk refuses a change.
 pub async fn stored_password(tx: &mut Tx, id: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT password FROM ast.ps_auths WHERE id = $1").bind(id).fetch_optional(&mut **tx).await
+    sqlx::query_scalar("SELECT password FROM ast.ps_auths WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 /// Restores a password exactly as stored (already escaped).
 pub async fn restore_password(tx: &mut Tx, id: &str, escaped: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE ast.ps_auths SET password = $2 WHERE id = $1").bind(id).bind(escaped).execute(&mut **tx).await?;
+    sqlx::query("UPDATE ast.ps_auths SET password = $2 WHERE id = $1")
+        .bind(id)
+        .bind(escaped)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -79,7 +79,10 @@ impl Devices {
                 // First server wins; everyone then reads the same key.
                 let _: bool = r.set_nx(KEY_KEY, hex::encode(fresh)).await?;
                 let stored: String = r.get(KEY_KEY).await?;
-                let bytes = hex::decode(stored.trim()).ok().filter(|b| b.len() >= 64).unwrap_or_else(|| fresh.to_vec());
+                let bytes = hex::decode(stored.trim())
+                    .ok()
+                    .filter(|b| b.len() >= 64)
+                    .unwrap_or_else(|| fresh.to_vec());
                 Ok::<_, redis::RedisError>(Key::from(&bytes))
             })
             .await?;

@@ -1,10 +1,10 @@
 //! Authentication and request protection: sessions, CSRF, the current-user extractors.
 
 pub mod device;
-pub mod two_factor;
 pub mod password;
 pub mod session;
 pub mod throttle;
+pub mod two_factor;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -73,7 +73,8 @@ pub(crate) fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     headers.get_all(header::ORIGIN).iter().all(|o| {
         let Ok(origin) = o.to_str() else { return false };
         allowed.iter().any(|a| a == origin)
-            || (!host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}")))
+            || (!host.is_empty()
+                && (origin == format!("http://{host}") || origin == format!("https://{host}")))
     })
 }
 
@@ -98,9 +99,8 @@ pub async fn protect(State(st): State<AppState>, jar: CookieJar, mut req: Reques
         let header = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let cookie = jar.get(CSRF_COOKIE).map(|c| c.value()).unwrap_or("");
         let matches_cookie = !header.is_empty() && bool::from(header.as_bytes().ct_eq(cookie.as_bytes()));
-        let matches_session = session
-            .as_ref()
-            .is_none_or(|s| bool::from(header.as_bytes().ct_eq(s.data.csrf.as_bytes())));
+        let matches_session =
+            session.as_ref().is_none_or(|s| bool::from(header.as_bytes().ct_eq(s.data.csrf.as_bytes())));
         if !(matches_cookie && matches_session) {
             return ApiError::Csrf("csrf").into_response();
         }

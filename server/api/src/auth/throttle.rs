@@ -92,7 +92,11 @@ impl Throttle {
 
     /// Counts an attempt before the password is checked: `Ok(reservation)` to go ahead, or
     /// `Err(seconds)` to wait (nothing counted).
-    pub async fn reserve(&self, client: &Client<'_>, ip: &str) -> redis::RedisResult<Result<Reservation, i64>> {
+    pub async fn reserve(
+        &self,
+        client: &Client<'_>,
+        ip: &str,
+    ) -> redis::RedisResult<Result<Reservation, i64>> {
         let login_key = match client {
             Client::New { account, login } => account_key(account, login),
             Client::Trusted(d) => device_key(d),

@@ -25,7 +25,8 @@ fn totp(secret_b32: &str) -> Option<TOTP> {
 
 /// The `otpauth://` URI an authenticator app scans.
 pub fn otpauth_url(secret_b32: &str, account: &str, login: &str) -> String {
-    let label: String = url::form_urlencoded::byte_serialize(format!("callbase:{login}@{account}").as_bytes()).collect();
+    let label: String =
+        url::form_urlencoded::byte_serialize(format!("callbase:{login}@{account}").as_bytes()).collect();
     format!("otpauth://totp/{label}?secret={secret_b32}&issuer=callbase&algorithm=SHA1&digits=6&period={STEP_SECS}")
 }
 
@@ -49,7 +50,8 @@ pub fn new_recovery_codes() -> Vec<String> {
     let mut r = rand::thread_rng();
     (0..RECOVERY_CODES)
         .map(|_| {
-            let c: String = (0..8).map(|_| RECOVERY_ALPHABET[r.gen_range(0..RECOVERY_ALPHABET.len())] as char).collect();
+            let c: String =
+                (0..8).map(|_| RECOVERY_ALPHABET[r.gen_range(0..RECOVERY_ALPHABET.len())] as char).collect();
             format!("{}-{}", &c[..4], &c[4..])
         })
         .collect()
@@ -57,7 +59,8 @@ pub fn new_recovery_codes() -> Vec<String> {
 
 /// What is stored of a recovery code: the SHA-256 of its letters (case, spaces and dashes ignored).
 pub fn recovery_hash(code: &str) -> String {
-    let norm: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    let norm: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
     hex::encode(Sha256::digest(norm.as_bytes()))
 }
 

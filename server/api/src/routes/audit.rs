@@ -31,12 +31,24 @@ impl FromRequestParts<AppState> for Actor {
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let cu = CurrentUser::from_request_parts(parts, st).await?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, st).await?;
-        Ok(Actor { tenant: cu.tenant_id, user_id: cu.user_id, login: cu.user.login.clone(), ip: ip.to_string() })
+        Ok(Actor {
+            tenant: cu.tenant_id,
+            user_id: cu.user_id,
+            login: cu.user.login.clone(),
+            ip: ip.to_string(),
+        })
     }
 }
 
 /// Records one change (after it took effect). A failure to record is logged, not hidden.
-pub async fn record(st: &AppState, who: &Actor, action: &str, target: impl AsRef<str>, before: Option<Value>, after: Option<Value>) -> ApiResult<()> {
+pub async fn record(
+    st: &AppState,
+    who: &Actor,
+    action: &str,
+    target: impl AsRef<str>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> ApiResult<()> {
     let mut tx = st.db.tenant_tx(who.tenant).await?;
     let e = callbase_db::audit::NewEntry {
         actor_id: Some(who.user_id),
@@ -83,7 +95,11 @@ pub struct SecurityAuditQuery {
 /// The tenant's security audit log, newest first (administrators only).
 #[utoipa::path(get, path = "/api/security/audit", tag = "security", params(SecurityAuditQuery), responses(
     (status = 200, body = [SecurityAuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(q): ApiQuery<SecurityAuditQuery>) -> ApiResult<Json<Vec<SecurityAuditEntry>>> {
+pub async fn list(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiQuery(q): ApiQuery<SecurityAuditQuery>,
+) -> ApiResult<Json<Vec<SecurityAuditEntry>>> {
     if cu.role != Role::Administrator {
         return Err(ApiError::Forbidden);
     }

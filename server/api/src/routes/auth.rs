@@ -73,7 +73,8 @@ pub async fn signup(
     // Sign-up is public: limited per client IP (each tenant can make trunk changes that reload
     // Asterisk, so unlimited tenants would be unlimited reloads).
     let limit = st.cfg.limits.signups_per_ip_per_hour;
-    crate::limits::hit(&st.redis, &format!("cb:rl:signup:{ip}"), limit, 3600, "sign-ups from this address").await?;
+    crate::limits::hit(&st.redis, &format!("cb:rl:signup:{ip}"), limit, 3600, "sign-ups from this address")
+        .await?;
     let account = AccountSlug::parse(&b.account)?;
     let tenant_name = parse_name(&b.tenant_name)?;
     let login = Login::parse(&b.login)?;
@@ -85,7 +86,10 @@ pub async fn signup(
     let mut tx = st.db.global_tx().await?;
     let (tenant, admin_group) = match accounts::create_tenant(&mut tx, account.as_str(), &tenant_name).await {
         Err(e) if callbase_db::constraint(&e) == Some("tenants_account_key") => {
-            return Err(ApiError::conflict("account_taken", format!("the account name '{}' is taken", account.as_str())));
+            return Err(ApiError::conflict(
+                "account_taken",
+                format!("the account name '{}' is taken", account.as_str()),
+            ));
         }
         r => r?,
     };
@@ -188,7 +192,12 @@ pub async fn me(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<M
 }
 
 /// Creates a session with a fresh CSRF token and sets both cookies.
-async fn start_session(st: &AppState, jar: CookieJar, tenant: TenantId, uid: UserId) -> ApiResult<(CookieJar, Me)> {
+async fn start_session(
+    st: &AppState,
+    jar: CookieJar,
+    tenant: TenantId,
+    uid: UserId,
+) -> ApiResult<(CookieJar, Me)> {
     let csrf = session::random_token();
     let token = st.sessions.create(tenant, uid, csrf.clone()).await?;
     let secure = st.cfg.auth.cookie_secure;

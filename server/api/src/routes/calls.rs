@@ -22,11 +22,12 @@ use crate::AppState;
 /// only by an administrator); returns the deleted recordings' object keys, to delete from S3 once
 /// the transaction has committed.
 pub async fn forget_all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<String>> {
-    let keys: Vec<Option<String>> =
-        sqlx::query_scalar("DELETE FROM calls WHERE tenant_id = $1 AND NOT legal_hold RETURNING recording_key")
-            .bind(tenant)
-            .fetch_all(&mut **tx)
-            .await?;
+    let keys: Vec<Option<String>> = sqlx::query_scalar(
+        "DELETE FROM calls WHERE tenant_id = $1 AND NOT legal_hold RETURNING recording_key",
+    )
+    .bind(tenant)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(keys.into_iter().flatten().collect())
 }
 
@@ -35,7 +36,10 @@ async fn publish(st: &AppState, cmd: &Command) -> ApiResult<()> {
     let payload = serde_json::to_string(cmd).map_err(|e| ApiError::Internal(e.into()))?;
     let receivers: i64 = redis::cmd("PUBLISH").arg(COMMANDS).arg(payload).query_async(&mut r).await?;
     if receivers == 0 {
-        return Err(ApiError::Unavailable { code: "calls_unavailable", message: "the call service is not running; try again shortly".into() });
+        return Err(ApiError::Unavailable {
+            code: "calls_unavailable",
+            message: "the call service is not running; try again shortly".into(),
+        });
     }
     Ok(())
 }
@@ -50,23 +54,36 @@ pub struct TransferBody {
 /// target.
 #[utoipa::path(post, path = "/api/calls/{call_id}/transfer", tag = "phone", params(("call_id" = String, Path)), request_body = TransferBody,
     responses((status = 202), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn transfer(State(st): State<AppState>, cu: CurrentUser, Path(call_id): Path<Uuid>, ApiJson(b): ApiJson<TransferBody>) -> ApiResult<StatusCode> {
+pub async fn transfer(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(call_id): Path<Uuid>,
+    ApiJson(b): ApiJson<TransferBody>,
+) -> ApiResult<StatusCode> {
     let target = b.target.trim().to_string();
     if target.is_empty() || target.len() > 32 {
-        return Err(ApiError::unprocessable("invalid_target", "give an extension or a number to transfer to"));
+        return Err(ApiError::unprocessable(
+            "invalid_target",
+            "give an extension or a number to transfer to",
+        ));
     }
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let running: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL")
-        .bind(call_id)
-        .bind(cu.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let running: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL")
+            .bind(call_id)
+            .bind(cu.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
     // Only the agent on the call transfers it; anyone else's call is "not found".
     if running.flatten() != Some(cu.user_id.0) {
         return Err(ApiError::NotFound);
     }
-    publish(&st, &Command::Transfer { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target }).await?;
+    publish(
+        &st,
+        &Command::Transfer { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target },
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -90,7 +107,11 @@ pub struct CallbackStarted {
 #[utoipa::path(post, path = "/api/calls/callback", tag = "phone", request_body = CallbackBody,
     responses((status = 202, body = CallbackStarted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): ApiJson<CallbackBody>) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
+pub async fn callback(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiJson(b): ApiJson<CallbackBody>,
+) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
     crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let me = callbase_db::telephony::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
@@ -98,12 +119,16 @@ pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): A
     let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
     if me.is_none() {
-        return Err(ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"));
+        return Err(ApiError::forbidden_code(
+            "not_telephony_user",
+            "you are not a telephony user; ask an administrator",
+        ));
     }
     let (number, target) = match (b.record_id, b.field_id) {
         (Some(r), Some(f)) => {
             let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-            let n = callbase_db::crm::phone_of(&mut tx, cu.tenant_id, r, f).await?.ok_or(ApiError::NotFound)?;
+            let n =
+                callbase_db::crm::phone_of(&mut tx, cu.tenant_id, r, f).await?.ok_or(ApiError::NotFound)?;
             tx.commit().await?;
             (n, format!("crm{r}x{f}"))
         }
@@ -114,6 +139,15 @@ pub async fn callback(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): A
         Err(refusal) => return Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
     }
     let call_id = Uuid::new_v4().to_string();
-    publish(&st, &Command::Callback { call_id: call_id.clone(), tenant: cu.tenant_id, user: cu.user_id, number: target }).await?;
+    publish(
+        &st,
+        &Command::Callback {
+            call_id: call_id.clone(),
+            tenant: cu.tenant_id,
+            user: cu.user_id,
+            number: target,
+        },
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(CallbackStarted { call_id })))
 }

@@ -50,7 +50,14 @@ pub struct Field {
 
 impl From<&db::FieldRow> for Field {
     fn from(f: &db::FieldRow) -> Self {
-        Field { id: f.id, name: f.name.clone(), kind: f.def().kind, options: f.options.clone(), is_title: f.is_title, position: f.position }
+        Field {
+            id: f.id,
+            name: f.name.clone(),
+            kind: f.def().kind,
+            options: f.options.clone(),
+            is_title: f.is_title,
+            position: f.position,
+        }
     }
 }
 
@@ -82,12 +89,18 @@ impl Masking {
 /// The masking that applies to `cu` (a member of any masked group).
 pub async fn masking_for(tx: &mut Tx, cu: &CurrentUser) -> sqlx::Result<Option<Masking>> {
     let row: Option<(Vec<i64>, String, i32)> =
-        sqlx::query_as("SELECT mask_group_ids, mask_mode, mask_chars FROM telephony WHERE tenant_id = $1").bind(cu.tenant_id).fetch_optional(&mut **tx).await?;
+        sqlx::query_as("SELECT mask_group_ids, mask_mode, mask_chars FROM telephony WHERE tenant_id = $1")
+            .bind(cu.tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     let Some((groups, mode, chars)) = row else {
         return Ok(None);
     };
     let masked = cu.groups.iter().any(|(g, _, _)| groups.contains(&g.0));
-    Ok(masked.then(|| Masking { mode: if mode == "hidden" { MaskMode::Hidden } else { MaskMode::Prefix }, chars: chars.max(1) as usize }))
+    Ok(masked.then(|| Masking {
+        mode: if mode == "hidden" { MaskMode::Hidden } else { MaskMode::Prefix },
+        chars: chars.max(1) as usize,
+    }))
 }
 
 /// A phone value of a record.
@@ -157,7 +170,15 @@ impl Shaper {
                 values.insert(key, v.clone());
             }
         }
-        Record { id: r.id, table_id: r.table_id, values, phones, title, created_at: r.created_at, updated_at: r.updated_at }
+        Record {
+            id: r.id,
+            table_id: r.table_id,
+            values,
+            phones,
+            title,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
     }
 }
 
@@ -212,16 +233,26 @@ pub struct CreateTable {
 /// A new table starts with a "Name" text field (its title).
 #[utoipa::path(post, path = "/api/crm/tables", tag = "crm", request_body = CreateTable,
     responses((status = 201, body = Table), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_table(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<CreateTable>) -> ApiResult<(StatusCode, Json<Table>)> {
+pub async fn create_table(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<CreateTable>,
+) -> ApiResult<(StatusCode, Json<Table>)> {
     let name = parse_name(&b.name, "table")?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_tables WHERE tenant_id = $1").bind(a.tenant_id).fetch_one(&mut *tx).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM crm_tables WHERE tenant_id = $1")
+        .bind(a.tenant_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if n >= TABLES_MAX {
         return Err(ApiError::unprocessable("too_many_tables", format!("at most {TABLES_MAX} tables")));
     }
     let id = match db::insert_table(&mut tx, a.tenant_id, &name).await {
         Err(e) if callbase_db::constraint(&e) == Some("crm_tables_tenant_name_key") => {
-            return Err(ApiError::conflict("table_name_taken", format!("a table named '{name}' exists already")))
+            return Err(ApiError::conflict(
+                "table_name_taken",
+                format!("a table named '{name}' exists already"),
+            ))
         }
         r => r?,
     };
@@ -241,7 +272,12 @@ pub struct PatchTable {
 
 #[utoipa::path(patch, path = "/api/crm/tables/{id}", tag = "crm", params(("id" = i64, Path)), request_body = PatchTable,
     responses((status = 200, body = Table), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn patch_table(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<i64>, ApiJson(b): ApiJson<PatchTable>) -> ApiResult<Json<Table>> {
+pub async fn patch_table(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<PatchTable>,
+) -> ApiResult<Json<Table>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let t = table_or_404(&mut tx, a.tenant_id, id).await?;
     let name = match &b.name {
@@ -252,18 +288,28 @@ pub async fn patch_table(State(st): State<AppState>, AdminUser(a): AdminUser, Pa
         Some(ids) => {
             let fields = db::fields(&mut tx, a.tenant_id, id).await?;
             if let Some(bad) = ids.iter().find(|i| !fields.iter().any(|f| f.id == **i)) {
-                return Err(ApiError::unprocessable("unknown_field", format!("field {bad} is not a field of this table")));
+                return Err(ApiError::unprocessable(
+                    "unknown_field",
+                    format!("field {bad} is not a field of this table"),
+                ));
             }
             if ids.len() > 8 {
-                return Err(ApiError::unprocessable("too_many_card_fields", "a call card shows at most 8 fields"));
+                return Err(ApiError::unprocessable(
+                    "too_many_card_fields",
+                    "a call card shows at most 8 fields",
+                ));
             }
             ids
         }
         None => t.card_field_ids.clone(),
     };
-    match db::update_table(&mut tx, a.tenant_id, id, &name, b.call_table.unwrap_or(t.call_table), &card).await {
+    match db::update_table(&mut tx, a.tenant_id, id, &name, b.call_table.unwrap_or(t.call_table), &card).await
+    {
         Err(e) if callbase_db::constraint(&e) == Some("crm_tables_tenant_name_key") => {
-            return Err(ApiError::conflict("table_name_taken", format!("a table named '{name}' exists already")))
+            return Err(ApiError::conflict(
+                "table_name_taken",
+                format!("a table named '{name}' exists already"),
+            ))
         }
         r => r?,
     };
@@ -275,7 +321,11 @@ pub async fn patch_table(State(st): State<AppState>, AdminUser(a): AdminUser, Pa
 
 #[utoipa::path(delete, path = "/api/crm/tables/{id}", tag = "crm", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_table(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_table(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     if !db::delete_table(&mut tx, a.tenant_id, id).await? {
         return Err(ApiError::NotFound);
@@ -326,7 +376,11 @@ pub async fn create_field(
     let kind = FieldKind::parse(&b.kind).ok_or_else(|| {
         ApiError::unprocessable(
             "unknown_field_type",
-            format!("field '{name}': unknown type '{}' (one of: {})", b.kind, FieldKind::ALL.map(FieldKind::as_str).join(", ")),
+            format!(
+                "field '{name}': unknown type '{}' (one of: {})",
+                b.kind,
+                FieldKind::ALL.map(FieldKind::as_str).join(", ")
+            ),
         )
     })?;
     let options = parse_options(kind, &b.options)?;
@@ -334,15 +388,25 @@ pub async fn create_field(
     table_or_404(&mut tx, a.tenant_id, id).await?;
     let fields = db::fields(&mut tx, a.tenant_id, id).await?;
     if fields.len() >= FIELDS_MAX {
-        return Err(ApiError::unprocessable("too_many_fields", format!("a table has at most {FIELDS_MAX} fields")));
+        return Err(ApiError::unprocessable(
+            "too_many_fields",
+            format!("a table has at most {FIELDS_MAX} fields"),
+        ));
     }
     let fid = match db::insert_field(&mut tx, a.tenant_id, id, &name, kind, &options).await {
         Err(e) if callbase_db::constraint(&e) == Some("crm_fields_table_name_key") => {
-            return Err(ApiError::conflict("field_name_taken", format!("the table has a field named '{name}' already")))
+            return Err(ApiError::conflict(
+                "field_name_taken",
+                format!("the table has a field named '{name}' already"),
+            ))
         }
         r => r?,
     };
-    let f = db::fields(&mut tx, a.tenant_id, id).await?.into_iter().find(|f| f.id == fid).ok_or(ApiError::NotFound)?;
+    let f = db::fields(&mut tx, a.tenant_id, id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == fid)
+        .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(Field::from(&f))))
 }
@@ -364,7 +428,11 @@ pub async fn patch_field(
     ApiJson(b): ApiJson<PatchField>,
 ) -> ApiResult<Json<Field>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let f = db::fields(&mut tx, a.tenant_id, id).await?.into_iter().find(|f| f.id == fid).ok_or(ApiError::NotFound)?;
+    let f = db::fields(&mut tx, a.tenant_id, id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == fid)
+        .ok_or(ApiError::NotFound)?;
     let name = match &b.name {
         Some(n) => parse_name(n, "field")?,
         None => f.name.clone(),
@@ -373,20 +441,32 @@ pub async fn patch_field(
         Some(o) => parse_options(f.def().kind, o)?,
         None => f.options.clone(),
     };
-    match db::update_field(&mut tx, a.tenant_id, fid, &name, &options, b.position.unwrap_or(f.position)).await {
+    match db::update_field(&mut tx, a.tenant_id, fid, &name, &options, b.position.unwrap_or(f.position)).await
+    {
         Err(e) if callbase_db::constraint(&e) == Some("crm_fields_table_name_key") => {
-            return Err(ApiError::conflict("field_name_taken", format!("the table has a field named '{name}' already")))
+            return Err(ApiError::conflict(
+                "field_name_taken",
+                format!("the table has a field named '{name}' already"),
+            ))
         }
         r => r?,
     };
-    let f = db::fields(&mut tx, a.tenant_id, id).await?.into_iter().find(|f| f.id == fid).ok_or(ApiError::NotFound)?;
+    let f = db::fields(&mut tx, a.tenant_id, id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == fid)
+        .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(Json(Field::from(&f)))
 }
 
 #[utoipa::path(delete, path = "/api/crm/tables/{id}/fields/{field_id}", tag = "crm", params(("id" = i64, Path), ("field_id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete_field(State(st): State<AppState>, AdminUser(a): AdminUser, Path((id, fid)): Path<(i64, i64)>) -> ApiResult<StatusCode> {
+pub async fn delete_field(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path((id, fid)): Path<(i64, i64)>,
+) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let fields = db::fields(&mut tx, a.tenant_id, id).await?;
     let f = fields.iter().find(|f| f.id == fid).ok_or(ApiError::NotFound)?;
@@ -407,14 +487,17 @@ pub async fn check_values(
     rules: &DialRules,
     values: &serde_json::Map<String, Value>,
 ) -> ApiResult<db::RecordWrite> {
-    let users: HashMap<i64, String> =
-        callbase_db::accounts::user_names(tx, tenant).await?;
+    let users: HashMap<i64, String> = callbase_db::accounts::user_names(tx, tenant).await?;
     for k in values.keys() {
         if !fields.iter().any(|f| f.id.to_string() == *k) {
-            return Err(ApiError::unprocessable("unknown_field", format!("field {k} is not a field of this table")));
+            return Err(ApiError::unprocessable(
+                "unknown_field",
+                format!("field {k} is not a field of this table"),
+            ));
         }
     }
-    build_write(fields, rules, values, &|id| users.get(&id).cloned()).map_err(|(f, e)| ApiError::unprocessable("invalid_value", format!("{f}: {e}")))
+    build_write(fields, rules, values, &|id| users.get(&id).cloned())
+        .map_err(|(f, e)| ApiError::unprocessable("invalid_value", format!("{f}: {e}")))
 }
 
 /// The write for one record (`Err((field name, reason))` at the first bad value).
@@ -475,7 +558,11 @@ pub async fn create_record(
 
 #[utoipa::path(get, path = "/api/crm/records/{id}", tag = "crm", params(("id" = i64, Path)),
     responses((status = 200, body = Record), (status = 404, body = ErrorBody)))]
-pub async fn get_record(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>) -> ApiResult<Json<Record>> {
+pub async fn get_record(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Record>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let r = db::record(&mut tx, cu.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     let sh = shaper(&mut tx, &cu, r.table_id).await?;
@@ -487,14 +574,25 @@ pub async fn get_record(State(st): State<AppState>, cu: CurrentUser, Path(id): P
 /// change a phone field (they never saw it).
 #[utoipa::path(patch, path = "/api/crm/records/{id}", tag = "crm", params(("id" = i64, Path)), request_body = RecordBody,
     responses((status = 200, body = Record), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn patch_record(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>, ApiJson(b): ApiJson<RecordBody>) -> ApiResult<Json<Record>> {
+pub async fn patch_record(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<RecordBody>,
+) -> ApiResult<Json<Record>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let r = db::record(&mut tx, cu.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     let sh = shaper(&mut tx, &cu, r.table_id).await?;
     if sh.masking.is_some() {
-        let phone = sh.fields.iter().find(|f| f.def().kind == FieldKind::Phone && b.values.contains_key(&f.id.to_string()));
+        let phone = sh
+            .fields
+            .iter()
+            .find(|f| f.def().kind == FieldKind::Phone && b.values.contains_key(&f.id.to_string()));
         if let Some(f) = phone {
-            return Err(ApiError::forbidden_code("masked_numbers", format!("'{}': numbers are hidden from you, so you cannot change them", f.name)));
+            return Err(ApiError::forbidden_code(
+                "masked_numbers",
+                format!("'{}': numbers are hidden from you, so you cannot change them", f.name),
+            ));
         }
     }
     let mut values = r.data.as_object().cloned().unwrap_or_default();
@@ -510,7 +608,11 @@ pub async fn patch_record(State(st): State<AppState>, cu: CurrentUser, Path(id):
 
 #[utoipa::path(delete, path = "/api/crm/records/{id}", tag = "crm", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_record(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_record(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let r = db::record(&mut tx, cu.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     db::delete_records(&mut tx, cu.tenant_id, r.table_id, &[id]).await?;
@@ -557,22 +659,31 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
     let per_page = p.per_page.unwrap_or(50).clamp(1, PER_PAGE_MAX);
     let page = p.page.unwrap_or(1).max(1);
     if page > 100_000 {
-        return Err(ApiError::unprocessable("invalid_page", "narrow the list with a filter or search instead"));
+        return Err(ApiError::unprocessable(
+            "invalid_page",
+            "narrow the list with a filter or search instead",
+        ));
     }
     let field = |id: i64| {
-        sh.fields.iter().find(|f| f.id == id).ok_or_else(|| ApiError::unprocessable("unknown_field", format!("field {id} is not a field of this table")))
+        sh.fields.iter().find(|f| f.id == id).ok_or_else(|| {
+            ApiError::unprocessable("unknown_field", format!("field {id} is not a field of this table"))
+        })
     };
     if let Some(s) = p.sort {
         let fr = field(s)?;
         // Sorting by a number they cannot see, beside records whose numbers they chose, would let a
         // masked user binary-search it.
         if sh.masking.is_some() && fr.def().kind == FieldKind::Phone {
-            return Err(ApiError::forbidden_code("masked_numbers", format!("'{}': numbers are hidden from you, so you cannot sort by them", fr.name)));
+            return Err(ApiError::forbidden_code(
+                "masked_numbers",
+                format!("'{}': numbers are hidden from you, so you cannot sort by them", fr.name),
+            ));
         }
     }
     let mut filters = Vec::new();
     if let Some(raw) = p.filters.as_deref().filter(|s| !s.trim().is_empty()) {
-        let list: Vec<FilterIn> = serde_json::from_str(raw).map_err(|e| ApiError::unprocessable("invalid_filters", format!("filters: {e}")))?;
+        let list: Vec<FilterIn> = serde_json::from_str(raw)
+            .map_err(|e| ApiError::unprocessable("invalid_filters", format!("filters: {e}")))?;
         if list.len() > 10 {
             return Err(ApiError::unprocessable("invalid_filters", "at most 10 filters"));
         }
@@ -581,8 +692,14 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
             callbase_core::check_text("filters", &f.value)?;
             let fr = field(f.field)?;
             let def = fr.def();
-            if sh.masking.is_some() && def.kind == FieldKind::Phone && !matches!(f.op, FilterOp::Empty | FilterOp::NotEmpty) {
-                return Err(ApiError::forbidden_code("masked_numbers", format!("'{}': numbers are hidden from you", fr.name)));
+            if sh.masking.is_some()
+                && def.kind == FieldKind::Phone
+                && !matches!(f.op, FilterOp::Empty | FilterOp::NotEmpty)
+            {
+                return Err(ApiError::forbidden_code(
+                    "masked_numbers",
+                    format!("'{}': numbers are hidden from you", fr.name),
+                ));
             }
             let operand = core_crm::filter_operand(&def, f.op, &f.value, &sh.rules)
                 .map_err(|e| ApiError::unprocessable("invalid_filter", format!("{}: {e}", fr.name)))?;
@@ -596,23 +713,54 @@ fn list_query(sh: &Shaper, table: i64, p: &ListParams) -> ApiResult<db::ListQuer
     // A masked user searching digits would learn numbers by probing: they search names only.
     let q = match (&sh.masking, q) {
         (Some(_), Some(s)) if s.chars().filter(char::is_ascii_digit).count() >= 3 => {
-            return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: search by name"))
+            return Err(ApiError::forbidden_code(
+                "masked_numbers",
+                "numbers are hidden from you: search by name",
+            ))
         }
         (_, q) => q,
     };
     // Shorter ones (and punctuation) must not match numbers either: their search looks at the
     // values they can see (text, e-mail, select, user names), never at phone values.
     let search_fields = sh.masking.map(|_| db::SearchFields {
-        text: sh.fields.iter().filter(|f| matches!(f.def().kind, FieldKind::Text | FieldKind::LongText | FieldKind::Email | FieldKind::Select)).map(|f| f.id.to_string()).collect(),
-        users: sh.fields.iter().filter(|f| f.def().kind == FieldKind::User).map(|f| f.id.to_string()).collect(),
+        text: sh
+            .fields
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.def().kind,
+                    FieldKind::Text | FieldKind::LongText | FieldKind::Email | FieldKind::Select
+                )
+            })
+            .map(|f| f.id.to_string())
+            .collect(),
+        users: sh
+            .fields
+            .iter()
+            .filter(|f| f.def().kind == FieldKind::User)
+            .map(|f| f.id.to_string())
+            .collect(),
     });
-    Ok(db::ListQuery { table, sort: p.sort, desc: p.desc, filters, q, search_fields, hits: None, limit: per_page, offset: (page - 1) * per_page })
+    Ok(db::ListQuery {
+        table,
+        sort: p.sort,
+        desc: p.desc,
+        filters,
+        q,
+        search_fields,
+        hits: None,
+        limit: per_page,
+        offset: (page - 1) * per_page,
+    })
 }
 
 /// Text searches (the quick search, else the first "contains" filter: a record's search text holds
 /// every field's text) looked up through the trigram index first ([`db::search_ids`]).
 async fn with_hits(st: &AppState, tenant: TenantId, q: &mut db::ListQuery) -> ApiResult<()> {
-    let probe = q.q.clone().or_else(|| q.filters.iter().find(|f| f.op == FilterOp::Contains).and_then(|f| f.operand.clone()));
+    let probe = q
+        .q
+        .clone()
+        .or_else(|| q.filters.iter().find(|f| f.op == FilterOp::Contains).and_then(|f| f.operand.clone()));
     if let Some(text) = probe {
         q.hits = db::search_ids(&st.db, tenant, q.table, &text).await?;
     }
@@ -621,7 +769,12 @@ async fn with_hits(st: &AppState, tenant: TenantId, q: &mut db::ListQuery) -> Ap
 
 #[utoipa::path(get, path = "/api/crm/tables/{id}/records", tag = "crm", params(("id" = i64, Path), ListParams),
     responses((status = 200, body = RecordPage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list_records(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Json<RecordPage>> {
+pub async fn list_records(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<i64>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<RecordPage>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     table_or_404(&mut tx, cu.tenant_id, id).await?;
     let sh = shaper(&mut tx, &cu, id).await?;
@@ -644,7 +797,12 @@ pub async fn list_records(State(st): State<AppState>, cu: CurrentUser, Path(id):
 /// spreadsheet would run as formulas are neutralised; masked users get masked numbers.
 #[utoipa::path(get, path = "/api/crm/tables/{id}/export.csv", tag = "crm", params(("id" = i64, Path), ListParams),
     responses((status = 200, content_type = "text/csv"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<i64>, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<Response> {
+pub async fn export_csv(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<i64>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let t = table_or_404(&mut tx, cu.tenant_id, id).await?;
     let sh = shaper(&mut tx, &cu, id).await?;
@@ -667,13 +825,17 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): P
                     let v = rec.values.get(&f.id.to_string());
                     let s = match (f.def().kind, v) {
                         (_, None) => String::new(),
-                        (FieldKind::User, Some(v)) => v.as_i64().and_then(|i| users.get(&i).cloned()).unwrap_or_default(),
+                        (FieldKind::User, Some(v)) => {
+                            v.as_i64().and_then(|i| users.get(&i).cloned()).unwrap_or_default()
+                        }
                         // A number that could be normalised goes out in E.164 (spreadsheets keep
                         // it as text); others as typed (neutralised below if need be).
-                        (FieldKind::Phone, Some(v)) if sh.masking.is_none() => match rec.phones.get(&f.id.to_string()).and_then(|p| p.e164.clone()) {
-                            Some(e) => e,
-                            None => v.as_str().unwrap_or_default().to_string(),
-                        },
+                        (FieldKind::Phone, Some(v)) if sh.masking.is_none() => {
+                            match rec.phones.get(&f.id.to_string()).and_then(|p| p.e164.clone()) {
+                                Some(e) => e,
+                                None => v.as_str().unwrap_or_default().to_string(),
+                            }
+                        }
                         (_, Some(Value::String(s))) => s.clone(),
                         (_, Some(v)) => v.to_string(),
                     };
@@ -690,7 +852,13 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, Path(id): P
     tx.commit().await?;
     let body = w.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!(e.to_string())))?;
     let name = format!("{}.csv", t.name.replace(|c: char| !c.is_alphanumeric(), "_"));
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, callbase_recordings::names::attachment(&name))], body)
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, callbase_recordings::names::attachment(&name)),
+        ],
+        body,
+    )
         .into_response())
 }
 
@@ -740,8 +908,12 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
         return Ok(Lookup { e164: None, matches: vec![], similar: false });
     };
     let similar_digits: Option<i32> =
-        sqlx::query_scalar("SELECT similar_match_digits FROM telephony WHERE tenant_id = $1").bind(cu.tenant_id).fetch_optional(&mut **tx).await?;
-    let (found, similar) = db::match_phone(tx, cu.tenant_id, &e164, similar_digits.unwrap_or(0).max(0) as usize, 20).await?;
+        sqlx::query_scalar("SELECT similar_match_digits FROM telephony WHERE tenant_id = $1")
+            .bind(cu.tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (found, similar) =
+        db::match_phone(tx, cu.tenant_id, &e164, similar_digits.unwrap_or(0).max(0) as usize, 20).await?;
     let users: HashMap<i64, String> = callbase_db::accounts::user_names(tx, cu.tenant_id).await?;
     let mut tables = Vec::new();
     for id in found.iter().map(|m| m.table_id).collect::<std::collections::BTreeSet<_>>() {
@@ -753,16 +925,20 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
         let Some(t) = tables.iter().find(|t| t.id == m.table_id) else {
             continue;
         };
-        if !shapers.contains_key(&t.id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = shapers.entry(t.id) {
             let fields = db::fields(tx, cu.tenant_id, t.id).await?;
-            shapers.insert(t.id, Shaper { fields, rules: rules.clone(), masking });
+            slot.insert(Shaper { fields, rules: rules.clone(), masking });
         }
         let sh = &shapers[&t.id];
         let Some(r) = db::record(tx, cu.tenant_id, m.record_id).await? else {
             continue;
         };
         let rec = sh.record(&r);
-        let card_ids: Vec<i64> = if t.card_field_ids.is_empty() { sh.fields.iter().take(5).map(|f| f.id).collect() } else { t.card_field_ids.clone() };
+        let card_ids: Vec<i64> = if t.card_field_ids.is_empty() {
+            sh.fields.iter().take(5).map(|f| f.id).collect()
+        } else {
+            t.card_field_ids.clone()
+        };
         let card = card_ids
             .iter()
             .filter_map(|id| sh.fields.iter().find(|f| f.id == *id))
@@ -770,14 +946,23 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
                 let v = rec.values.get(&f.id.to_string());
                 let value = match (f.def().kind, v) {
                     (_, None) => String::new(),
-                    (FieldKind::User, Some(v)) => v.as_i64().and_then(|i| users.get(&i).cloned()).unwrap_or_default(),
+                    (FieldKind::User, Some(v)) => {
+                        v.as_i64().and_then(|i| users.get(&i).cloned()).unwrap_or_default()
+                    }
                     (_, Some(Value::String(s))) => s.clone(),
                     (_, Some(v)) => v.to_string(),
                 };
                 CardField { field_id: f.id, name: f.name.clone(), kind: f.def().kind, value }
             })
             .collect();
-        matches.push(CardMatch { record_id: r.id, table_id: t.id, table_name: t.name.clone(), title: rec.title, field_id: m.field_id, card });
+        matches.push(CardMatch {
+            record_id: r.id,
+            table_id: t.id,
+            table_name: t.name.clone(),
+            title: rec.title,
+            field_id: m.field_id,
+            card,
+        });
     }
     let e164 = Some(match masking {
         Some(m) => m.apply(&e164),
@@ -788,7 +973,11 @@ pub async fn lookup_number(tx: &mut Tx, cu: &CurrentUser, number: &str) -> ApiRe
 
 #[utoipa::path(get, path = "/api/crm/lookup", tag = "crm", params(LookupParams),
     responses((status = 200, body = Lookup), (status = 403, body = ErrorBody)))]
-pub async fn lookup(State(st): State<AppState>, cu: CurrentUser, ApiQuery(p): ApiQuery<LookupParams>) -> ApiResult<Json<Lookup>> {
+pub async fn lookup(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiQuery(p): ApiQuery<LookupParams>,
+) -> ApiResult<Json<Lookup>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     if masking_for(&mut tx, &cu).await?.is_some() {
         // Probing numbers one by one would reveal them.
@@ -817,7 +1006,10 @@ pub struct CrmSettings {
 }
 
 #[utoipa::path(get, path = "/api/crm/settings", tag = "crm", responses((status = 200, body = CrmSettings)))]
-pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<CrmSettings>> {
+pub async fn get_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+) -> ApiResult<Json<CrmSettings>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let row: Option<(i32, Vec<i64>, String, i32, bool, i32)> = sqlx::query_as(
         "SELECT similar_match_digits, mask_group_ids, mask_mode, mask_chars, manager_first, manager_first_secs FROM telephony WHERE tenant_id = $1",
@@ -826,7 +1018,8 @@ pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let (similar_match_digits, mask_group_ids, mode, mask_chars, manager_first, manager_first_secs) = row.unwrap_or((0, vec![], "prefix".into(), 6, false, 15));
+    let (similar_match_digits, mask_group_ids, mode, mask_chars, manager_first, manager_first_secs) =
+        row.unwrap_or((0, vec![], "prefix".into(), 6, false, 15));
     Ok(Json(CrmSettings {
         similar_match_digits,
         mask_group_ids,
@@ -839,18 +1032,31 @@ pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -
 
 #[utoipa::path(put, path = "/api/crm/settings", tag = "crm", request_body = CrmSettings,
     responses((status = 200, body = CrmSettings), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<CrmSettings>) -> ApiResult<Json<CrmSettings>> {
+pub async fn put_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<CrmSettings>,
+) -> ApiResult<Json<CrmSettings>> {
     if !(0..=4).contains(&b.similar_match_digits) {
-        return Err(ApiError::unprocessable("invalid_similar_match", "similar-number matching ignores 0–4 last digits"));
+        return Err(ApiError::unprocessable(
+            "invalid_similar_match",
+            "similar-number matching ignores 0–4 last digits",
+        ));
     }
     if !(1..=15).contains(&b.mask_chars) {
         return Err(ApiError::unprocessable("invalid_mask_chars", "mask 1–15 characters"));
     }
     if !(5..=120).contains(&b.manager_first_secs) {
-        return Err(ApiError::unprocessable("invalid_manager_first_secs", "ring the manager first for 5–120 s"));
+        return Err(ApiError::unprocessable(
+            "invalid_manager_first_secs",
+            "ring the manager first for 5–120 s",
+        ));
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let groups: Vec<i64> = sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1").bind(a.tenant_id).fetch_all(&mut *tx).await?;
+    let groups: Vec<i64> = sqlx::query_scalar("SELECT id FROM access_groups WHERE tenant_id = $1")
+        .bind(a.tenant_id)
+        .fetch_all(&mut *tx)
+        .await?;
     if let Some(g) = b.mask_group_ids.iter().find(|g| !groups.contains(g)) {
         return Err(ApiError::unprocessable("unknown_group", format!("group {g} does not exist")));
     }
@@ -876,7 +1082,12 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
     // Open `/events` sockets re-read who is masked.
     let ev = serde_json::json!({"type": crate::routes::events::SETTINGS_CHANGED}).to_string();
     let mut r = st.redis.clone();
-    if let Err(e) = redis::cmd("PUBLISH").arg(crate::routes::events::tenant_channel(a.tenant_id)).arg(ev).query_async::<()>(&mut r).await {
+    if let Err(e) = redis::cmd("PUBLISH")
+        .arg(crate::routes::events::tenant_channel(a.tenant_id))
+        .arg(ev)
+        .query_async::<()>(&mut r)
+        .await
+    {
         tracing::warn!(error = %e, "cannot tell the event sockets about the new masking");
     }
     Ok(Json(b))
@@ -896,7 +1107,11 @@ pub struct CallCard {
 /// masked users: they get the matches, never the number.
 #[utoipa::path(get, path = "/api/calls/{id}/card", tag = "crm", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = CallCard), (status = 404, body = ErrorBody)))]
-pub async fn call_card(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<uuid::Uuid>) -> ApiResult<Json<CallCard>> {
+pub async fn call_card(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<uuid::Uuid>,
+) -> ApiResult<Json<CallCard>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let (number, linked) = crate::routes::records::call_number(&mut tx, &cu, id).await?;
     let l = lookup_number(&mut tx, &cu, &number).await?;
@@ -941,7 +1156,12 @@ pub async fn client_from_call(
     values.insert(phone.id.to_string(), Value::String(number));
     let w = check_values(&mut tx, cu.tenant_id, &sh.fields, &sh.rules, &values).await?;
     let ids = db::insert_records(&mut tx, cu.tenant_id, b.table_id, &[w], Some(cu.user_id.0)).await?;
-    sqlx::query("UPDATE calls SET crm_record_id = $3 WHERE tenant_id = $1 AND id = $2").bind(cu.tenant_id).bind(id).bind(ids[0]).execute(&mut *tx).await?;
+    sqlx::query("UPDATE calls SET crm_record_id = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(cu.tenant_id)
+        .bind(id)
+        .bind(ids[0])
+        .execute(&mut *tx)
+        .await?;
     let r = db::record(&mut tx, cu.tenant_id, ids[0]).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(sh.record(&r))))
@@ -969,17 +1189,34 @@ pub async fn attach_to_record(
     let mut values = r.data.as_object().cloned().unwrap_or_default();
     let e164 = sh.rules.to_e164(&number);
     let phones: Vec<&db::FieldRow> = sh.fields.iter().filter(|f| f.def().kind == FieldKind::Phone).collect();
-    let has = phones.iter().any(|f| values.get(&f.id.to_string()).and_then(Value::as_str).is_some_and(|v| e164.is_some() && sh.rules.to_e164(v) == e164));
+    let has = phones.iter().any(|f| {
+        values
+            .get(&f.id.to_string())
+            .and_then(Value::as_str)
+            .is_some_and(|v| e164.is_some() && sh.rules.to_e164(v) == e164)
+    });
     if !has {
         let free = phones
             .iter()
-            .find(|f| values.get(&f.id.to_string()).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()))
-            .ok_or_else(|| ApiError::conflict("no_free_phone_field", "every phone field of this record holds a number already"))?;
+            .find(|f| {
+                values.get(&f.id.to_string()).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty())
+            })
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "no_free_phone_field",
+                    "every phone field of this record holds a number already",
+                )
+            })?;
         values.insert(free.id.to_string(), Value::String(number));
         let w = check_values(&mut tx, cu.tenant_id, &sh.fields, &sh.rules, &values).await?;
         db::update_record(&mut tx, cu.tenant_id, r.table_id, r.id, &w).await?;
     }
-    sqlx::query("UPDATE calls SET crm_record_id = $3 WHERE tenant_id = $1 AND id = $2").bind(cu.tenant_id).bind(id).bind(r.id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE calls SET crm_record_id = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(cu.tenant_id)
+        .bind(id)
+        .bind(r.id)
+        .execute(&mut *tx)
+        .await?;
     let r = db::record(&mut tx, cu.tenant_id, r.id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(Json(sh.record(&r)))
@@ -996,7 +1233,10 @@ pub struct UserName {
 pub async fn user_names(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<Vec<UserName>>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1 AND NOT disabled ORDER BY name").bind(cu.tenant_id).fetch_all(&mut *tx).await?;
+        sqlx::query_as("SELECT id, name FROM users WHERE tenant_id = $1 AND NOT disabled ORDER BY name")
+            .bind(cu.tenant_id)
+            .fetch_all(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(Json(rows.into_iter().map(|(id, name)| UserName { id, name }).collect()))
 }

@@ -88,14 +88,21 @@ fn detect_delimiter(text: &str) -> u8 {
 }
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes())
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes())
 }
 
 /// The file as text: UTF-8 (a BOM is dropped), else a clear error.
 fn as_text(bytes: &[u8]) -> ApiResult<&str> {
     let b = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
     if b.starts_with(&[0xFF, 0xFE]) || b.starts_with(&[0xFE, 0xFF]) {
-        return Err(ApiError::unprocessable("not_utf8", "the file is UTF-16: save it as \"CSV UTF-8\" and upload again"));
+        return Err(ApiError::unprocessable(
+            "not_utf8",
+            "the file is UTF-16: save it as \"CSV UTF-8\" and upload again",
+        ));
     }
     std::str::from_utf8(b).map_err(|e| {
         ApiError::unprocessable(
@@ -128,7 +135,12 @@ pub async fn upload(
         "," => b',',
         ";" => b';',
         "tab" | "\t" => b'\t',
-        other => return Err(ApiError::unprocessable("invalid_delimiter", format!("delimiter '{other}': use ',', ';', 'tab' or 'auto'"))),
+        other => {
+            return Err(ApiError::unprocessable(
+                "invalid_delimiter",
+                format!("delimiter '{other}': use ',', ';', 'tab' or 'auto'"),
+            ))
+        }
     };
     let mut rd = reader(text, delimiter);
     let columns: Vec<String> = rd
@@ -165,7 +177,10 @@ pub async fn upload(
             callbase_core::check_text(&format!("line {}, column {column}", i + 2), cell)?;
         }
         if rows > ROWS_MAX {
-            return Err(ApiError::unprocessable("too_many_rows", format!("at most {ROWS_MAX} rows per import: split the file")));
+            return Err(ApiError::unprocessable(
+                "too_many_rows",
+                format!("at most {ROWS_MAX} rows per import: split the file"),
+            ));
         }
         if preview.len() < 10 {
             preview.push(r.iter().map(str::to_string).collect());
@@ -177,7 +192,10 @@ pub async fn upload(
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     db::table(&mut tx, cu.tenant_id, table).await?.ok_or(ApiError::NotFound)?;
     let fields = db::fields(&mut tx, cu.tenant_id, table).await?;
-    let suggested = columns.iter().map(|c| fields.iter().find(|f| f.name.to_lowercase() == c.to_lowercase()).map(|f| f.id)).collect();
+    let suggested = columns
+        .iter()
+        .map(|c| fields.iter().find(|f| f.name.to_lowercase() == c.to_lowercase()).map(|f| f.id))
+        .collect();
     let id = Uuid::new_v4();
     sqlx::query("INSERT INTO crm_imports (id, tenant_id, table_id, created_by, file, delimiter, columns, row_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(id)
@@ -191,7 +209,10 @@ pub async fn upload(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(ImportPreview { id, columns, preview, rows, delimiter: delimiter_name(delimiter), suggested })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportPreview { id, columns, preview, rows, delimiter: delimiter_name(delimiter), suggested }),
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
@@ -259,7 +280,10 @@ async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportSt
     tx.commit().await?;
     // A run whose server stopped: its transaction was rolled back.
     let (state, message) = if r.state == "running" && r.stale {
-        ("failed".to_string(), Some("the server stopped during the import; nothing was written. Run it again.".to_string()))
+        (
+            "failed".to_string(),
+            Some("the server stopped during the import; nothing was written. Run it again.".to_string()),
+        )
     } else {
         (r.state, r.message)
     };
@@ -279,7 +303,11 @@ async fn status(st: &AppState, tenant: TenantId, id: Uuid) -> ApiResult<ImportSt
 
 #[utoipa::path(get, path = "/api/crm/imports/{id}", tag = "crm", params(("id" = Uuid, Path)),
     responses((status = 200, body = ImportStatus), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(State(st): State<AppState>, AdminUser(cu): AdminUser, Path(id): Path<Uuid>) -> ApiResult<Json<ImportStatus>> {
+pub async fn get(
+    State(st): State<AppState>,
+    AdminUser(cu): AdminUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ImportStatus>> {
     expire(&st, cu.tenant_id).await?;
     Ok(Json(status(&st, cu.tenant_id, id).await?))
 }
@@ -304,24 +332,32 @@ pub async fn run(
 ) -> ApiResult<(StatusCode, Json<ImportStatus>)> {
     expire(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let row: (i64, Vec<String>, String) = sqlx::query_as("SELECT table_id, columns, state FROM crm_imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .bind(cu.tenant_id)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let row: (i64, Vec<String>, String) = sqlx::query_as(
+        "SELECT table_id, columns, state FROM crm_imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(cu.tenant_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
     let (table, columns, state) = row;
     if state == "running" || state == "done" {
         return Err(ApiError::conflict("import_started", format!("this import is {state} already")));
     }
     let fields = db::fields(&mut tx, cu.tenant_id, table).await?;
     if b.mapping.len() != columns.len() {
-        return Err(ApiError::unprocessable("invalid_mapping", format!("the file has {} columns; map each (null to leave one out)", columns.len())));
+        return Err(ApiError::unprocessable(
+            "invalid_mapping",
+            format!("the file has {} columns; map each (null to leave one out)", columns.len()),
+        ));
     }
     let mut seen = Vec::new();
     for f in b.mapping.iter().flatten() {
         if !fields.iter().any(|x| x.id == *f) {
-            return Err(ApiError::unprocessable("invalid_mapping", format!("field {f} is not a field of this table")));
+            return Err(ApiError::unprocessable(
+                "invalid_mapping",
+                format!("field {f} is not a field of this table"),
+            ));
         }
         if seen.contains(f) {
             return Err(ApiError::unprocessable("invalid_mapping", "two columns go to the same field"));
@@ -344,7 +380,15 @@ pub async fn run(
     tokio::spawn(async move {
         if let Err(e) = execute(&st2, tenant, user, id, table, b).await {
             tracing::warn!(import.id = %id, error = %e, "CRM import failed");
-            let _ = finish(&st2, tenant, id, "failed", Some(format!("the import failed and nothing was written: {e}")), None).await;
+            let _ = finish(
+                &st2,
+                tenant,
+                id,
+                "failed",
+                Some(format!("the import failed and nothing was written: {e}")),
+                None,
+            )
+            .await;
         }
     });
     Ok((StatusCode::ACCEPTED, Json(status(&st, cu.tenant_id, id).await?)))
@@ -357,10 +401,19 @@ struct Counts {
     errors: Vec<RowError>,
 }
 
-async fn finish(st: &AppState, tenant: TenantId, id: Uuid, state: &str, message: Option<String>, c: Option<&Counts>) -> anyhow::Result<()> {
+async fn finish(
+    st: &AppState,
+    tenant: TenantId,
+    id: Uuid,
+    state: &str,
+    message: Option<String>,
+    c: Option<&Counts>,
+) -> anyhow::Result<()> {
     let mut tx = st.db.tenant_tx(tenant).await?;
     let (inserted, skipped, phones, errors) = match c {
-        Some(c) => (c.inserted as i32, c.skipped as i32, c.phones_as_text as i32, serde_json::to_value(&c.errors)?),
+        Some(c) => {
+            (c.inserted as i32, c.skipped as i32, c.phones_as_text as i32, serde_json::to_value(&c.errors)?)
+        }
         None => (0, 0, 0, Value::Array(vec![])),
     };
     // The file is kept after a failure (run again with another mapping), dropped once imported.
@@ -385,33 +438,46 @@ async fn finish(st: &AppState, tenant: TenantId, id: Uuid, state: &str, message:
 
 async fn progress(st: &AppState, tenant: TenantId, id: Uuid, done: usize) -> anyhow::Result<()> {
     let mut tx = st.db.tenant_tx(tenant).await?;
-    sqlx::query("UPDATE crm_imports SET done_rows = $3, heartbeat_at = now() WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .bind(done as i32)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE crm_imports SET done_rows = $3, heartbeat_at = now() WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(done as i32)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn execute(st: &AppState, tenant: TenantId, user: i64, id: Uuid, table: i64, b: RunImport) -> anyhow::Result<()> {
+async fn execute(
+    st: &AppState,
+    tenant: TenantId,
+    user: i64,
+    id: Uuid,
+    table: i64,
+    b: RunImport,
+) -> anyhow::Result<()> {
     let mut tx = st.db.tenant_tx(tenant).await?;
     let (file, delimiter): (Option<Vec<u8>>, String) =
-        sqlx::query_as("SELECT file, delimiter FROM crm_imports WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_as("SELECT file, delimiter FROM crm_imports WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     let file = file.ok_or_else(|| anyhow::anyhow!("the file is gone"))?;
     let fields = db::fields(&mut tx, tenant, table).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
-    let users: HashMap<i64, String> =
-        callbase_db::accounts::user_names(&mut tx, tenant).await?;
+    let users: HashMap<i64, String> = callbase_db::accounts::user_names(&mut tx, tenant).await?;
     // A user column may hold a login or a name as well as an id.
-    let by_name: HashMap<String, i64> = sqlx::query_as::<_, (i64, String, String)>("SELECT id, name, login FROM users WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .flat_map(|(id, name, login)| [(name.to_lowercase(), id), (login.to_lowercase(), id)])
-        .collect();
+    let by_name: HashMap<String, i64> =
+        sqlx::query_as::<_, (i64, String, String)>("SELECT id, name, login FROM users WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .flat_map(|(id, name, login)| [(name.to_lowercase(), id), (login.to_lowercase(), id)])
+            .collect();
     tx.commit().await?;
 
     let text = std::str::from_utf8(&file)?;
@@ -442,16 +508,25 @@ async fn execute(st: &AppState, tenant: TenantId, user: i64, id: Uuid, table: i6
                 let Some(f) = f else { continue };
                 let cell = r.get(col).unwrap_or("").trim();
                 let fr = fields2.iter().find(|x| x.id == *f).expect("mapping checked");
-                let v = if fr.def().kind == FieldKind::User && !cell.is_empty() && cell.parse::<i64>().is_err() {
-                    by_name.get(&cell.to_lowercase()).map(|id| Value::from(*id)).unwrap_or(Value::String(cell.to_string()))
-                } else {
-                    Value::String(cell.to_string())
-                };
+                let v =
+                    if fr.def().kind == FieldKind::User && !cell.is_empty() && cell.parse::<i64>().is_err() {
+                        by_name
+                            .get(&cell.to_lowercase())
+                            .map(|id| Value::from(*id))
+                            .unwrap_or(Value::String(cell.to_string()))
+                    } else {
+                        Value::String(cell.to_string())
+                    };
                 values.insert(f.to_string(), v);
             }
             match build_write(&fields2, &rules, &values, &|id| users.get(&id).cloned()) {
                 Ok(w) => {
-                    let phones = fields2.iter().filter(|f| f.def().kind == FieldKind::Phone && w.data.contains_key(&f.id.to_string())).count();
+                    let phones = fields2
+                        .iter()
+                        .filter(|f| {
+                            f.def().kind == FieldKind::Phone && w.data.contains_key(&f.id.to_string())
+                        })
+                        .count();
                     c.phones_as_text += phones - w.phones.len();
                     writes.push(w);
                 }
@@ -467,7 +542,10 @@ async fn execute(st: &AppState, tenant: TenantId, user: i64, id: Uuid, table: i6
     })
     .await?;
     if counts.skipped > 0 && !b.skip_invalid {
-        let msg = format!("{} rows have errors; nothing was written. Fix them, or import the other rows and skip these.", counts.skipped);
+        let msg = format!(
+            "{} rows have errors; nothing was written. Fix them, or import the other rows and skip these.",
+            counts.skipped
+        );
         let c = Counts { inserted: 0, ..counts };
         finish(st, tenant, id, "failed", Some(msg), Some(&c)).await?;
         return Ok(());

@@ -24,7 +24,11 @@ pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<
 
 #[utoipa::path(put, path = "/api/telephony/dial-rules", tag = "telephony", request_body = DialRules,
     responses((status = 200, body = DialRules), (status = 422, body = ErrorBody)))]
-pub async fn put(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(rules): ApiJson<DialRules>) -> ApiResult<Json<DialRules>> {
+pub async fn put(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(rules): ApiJson<DialRules>,
+) -> ApiResult<Json<DialRules>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     rules.validate().map_err(|m| ApiError::unprocessable("invalid_dial_rules", m))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -55,7 +59,11 @@ pub struct Preview {
 /// What a typed number becomes under the (saved or given) rules, or why it is refused.
 #[utoipa::path(post, path = "/api/telephony/dial-rules/preview", tag = "telephony", request_body = PreviewBody,
     responses((status = 200, body = Preview), (status = 422, body = ErrorBody)))]
-pub async fn preview(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): ApiJson<PreviewBody>) -> ApiResult<Json<Preview>> {
+pub async fn preview(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiJson(b): ApiJson<PreviewBody>,
+) -> ApiResult<Json<Preview>> {
     let rules = match b.rules {
         Some(r) => {
             r.validate().map_err(|m| ApiError::unprocessable("invalid_dial_rules", m))?;
@@ -76,13 +84,28 @@ pub async fn preview(State(st): State<AppState>, cu: CurrentUser, ApiJson(b): Ap
     };
     let out = match rules.route(&b.number, |e| exts.iter().any(|x| x == e)) {
         Ok(r) => {
-            let direction = serde_json::to_value(r.direction()).ok().and_then(|v| v.as_str().map(str::to_string));
+            let direction =
+                serde_json::to_value(r.direction()).ok().and_then(|v| v.as_str().map(str::to_string));
             match r {
-                Routed::Internal { extension } => Preview { direction, e164: None, dial: Some(extension), refused: None, refused_code: None },
-                Routed::External { e164, dial, .. } => Preview { direction, e164, dial: Some(dial), refused: None, refused_code: None },
+                Routed::Internal { extension } => Preview {
+                    direction,
+                    e164: None,
+                    dial: Some(extension),
+                    refused: None,
+                    refused_code: None,
+                },
+                Routed::External { e164, dial, .. } => {
+                    Preview { direction, e164, dial: Some(dial), refused: None, refused_code: None }
+                }
             }
         }
-        Err(e) => Preview { direction: None, e164: None, dial: None, refused: Some(e.to_string()), refused_code: Some(e.code().into()) },
+        Err(e) => Preview {
+            direction: None,
+            e164: None,
+            dial: None,
+            refused: Some(e.to_string()),
+            refused_code: Some(e.code().into()),
+        },
     };
     Ok(Json(out))
 }

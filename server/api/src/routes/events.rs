@@ -10,8 +10,8 @@ use axum::response::Response;
 use futures_util::StreamExt;
 
 use crate::auth::CurrentUser;
-use crate::routes::crm::Masking;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::crm::Masking;
 use crate::sockets::{Kind, Registration};
 use crate::AppState;
 
@@ -30,7 +30,8 @@ pub async fn events(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     // Browsers always send Origin on WebSocket upgrades; a foreign one is a cross-site hijack.
-    if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none() {
+    if !crate::auth::same_origin(&headers, &st.cfg.http.allowed_origins()) || headers.get("origin").is_none()
+    {
         return Err(ApiError::Csrf("bad_origin"));
     }
     // The cap first: a refused socket holds no Redis subscription. The lease also snapshots the

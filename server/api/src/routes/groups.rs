@@ -87,7 +87,15 @@ pub async fn create(
     };
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    audit::record(&st, &who, "group.create", &g.name, None, Some(serde_json::json!({"name": g.name, "role": g.role}))).await?;
+    audit::record(
+        &st,
+        &who,
+        "group.create",
+        &g.name,
+        None,
+        Some(serde_json::json!({"name": g.name, "role": g.role})),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(g.into())))
 }
 
@@ -122,7 +130,11 @@ pub async fn patch(
     };
     ensure_an_admin_remains(&mut tx, &a).await?;
     let after = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
-    let members = if after.role != g.role { accounts::group_members(&mut tx, a.tenant_id, id).await? } else { Vec::new() };
+    let members = if after.role != g.role {
+        accounts::group_members(&mut tx, a.tenant_id, id).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     // The members' role changed: their open sockets reconnect to get it.
     for u in members {
@@ -135,7 +147,12 @@ pub async fn patch(
 
 #[utoipa::path(delete, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<GroupId>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    Path(id): Path<GroupId>,
+) -> ApiResult<StatusCode> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     if g.builtin {
@@ -147,9 +164,16 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
     let members = accounts::group_members(&mut tx, a.tenant_id, id).await?;
     // Deleting an auto-provisioning group takes telephony from its members: not a
     // sub-administrator's way to remove an administrator's phone.
-    if a.role < Role::Administrator && callbase_db::telephony::state(&mut tx, a.tenant_id).await?.auto_group_ids.contains(&id.0) {
+    if a.role < Role::Administrator
+        && callbase_db::telephony::state(&mut tx, a.tenant_id).await?.auto_group_ids.contains(&id.0)
+    {
         for u in &members {
-            let role = accounts::user_groups(&mut tx, a.tenant_id, *u).await?.iter().map(|g| g.2).max().unwrap_or(Role::User);
+            let role = accounts::user_groups(&mut tx, a.tenant_id, *u)
+                .await?
+                .iter()
+                .map(|g| g.2)
+                .max()
+                .unwrap_or(Role::User);
             if role == Role::Administrator {
                 return Err(ApiError::forbidden_code(
                     "admins_only",
@@ -168,6 +192,14 @@ pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Ac
     }
     // Members who were telephony users only through this group lose telephony.
     crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
-    audit::record(&st, &who, "group.delete", &g.name, Some(serde_json::json!({"name": g.name, "role": g.role})), None).await?;
+    audit::record(
+        &st,
+        &who,
+        "group.delete",
+        &g.name,
+        Some(serde_json::json!({"name": g.name, "role": g.role})),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,8 +5,6 @@ pub mod crm;
 pub mod crm_import;
 pub mod dial_rules;
 pub mod events;
-pub mod trunks;
-pub mod two_factor;
 pub mod groups;
 pub mod health;
 pub mod phone;
@@ -14,6 +12,8 @@ pub mod probe;
 pub mod records;
 pub mod security;
 pub mod telephony;
+pub mod trunks;
+pub mod two_factor;
 pub mod users;
 
 use callbase_core::{GroupId, Role, UserId};
@@ -58,9 +58,14 @@ impl User {
 }
 
 /// The tenant's account slug (part of every SIP login, and what confirms destructive actions).
-pub async fn tenant_account(st: &crate::AppState, tenant: callbase_core::TenantId) -> crate::error::ApiResult<String> {
+pub async fn tenant_account(
+    st: &crate::AppState,
+    tenant: callbase_core::TenantId,
+) -> crate::error::ApiResult<String> {
     let mut tx = st.db.global_tx().await?;
-    let t = callbase_db::accounts::tenant_by_id(&mut tx, tenant).await?.ok_or(crate::error::ApiError::NotFound)?;
+    let t = callbase_db::accounts::tenant_by_id(&mut tx, tenant)
+        .await?
+        .ok_or(crate::error::ApiError::NotFound)?;
     tx.commit().await?;
     Ok(t.account)
 }

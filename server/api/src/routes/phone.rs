@@ -21,7 +21,9 @@ pub async fn browser_agent(st: &AppState, cu: &CurrentUser) -> ApiResult<TelUser
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let u = repo::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
     tx.commit().await?;
-    let u = u.ok_or_else(|| ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"))?;
+    let u = u.ok_or_else(|| {
+        ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator")
+    })?;
     if !u.browser_calls {
         return Err(ApiError::forbidden_code(
             "browser_calls_off",
@@ -53,7 +55,9 @@ pub async fn session(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<J
     let password = agents::generate_password();
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     // The endpoint rows follow the current state (e.g. created before the phone was first used).
-    let (_, ids) = callbase_telephony::provision::apply(&mut tx, cu.tenant_id, u.user_id).await?.ok_or(ApiError::NotFound)?;
+    let (_, ids) = callbase_telephony::provision::apply(&mut tx, cu.tenant_id, u.user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     agents::set_web_password(&mut tx, cu.tenant_id, u.user_id, &password).await?;
     tx.commit().await?;
     agents::expire_cached(st.ami.as_ref(), &ids).await;
@@ -83,7 +87,10 @@ pub async fn status(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Js
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "ARI endpoint lookup failed");
-            return Err(ApiError::Unavailable { code: "asterisk_unavailable", message: "cannot ask the phone service right now".into() });
+            return Err(ApiError::Unavailable {
+                code: "asterisk_unavailable",
+                message: "cannot ask the phone service right now".into(),
+            });
         }
     };
     Ok(Json(PhoneStatus { registered }))

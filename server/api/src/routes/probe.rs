@@ -64,7 +64,11 @@ pub struct HistoryQuery {
 
 /// The trunk path's probe results (oldest first) and the alert, if the probe is failing.
 #[utoipa::path(get, path = "/api/telephony/probe", tag = "telephony", params(HistoryQuery), responses((status = 200, body = ProbeHistory), (status = 422, body = ErrorBody)))]
-pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQuery(q): ApiQuery<HistoryQuery>) -> ApiResult<Json<ProbeHistory>> {
+pub async fn history(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<ProbeHistory>> {
     let hours = q.hours.unwrap_or(24);
     if !(1..=168).contains(&hours) {
         return Err(ApiError::unprocessable("invalid_hours", "hours is 1 to 168"));
@@ -100,13 +104,21 @@ pub async fn history(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQue
 /// with the rule's reason otherwise), and is checked again at every probe call.
 #[utoipa::path(put, path = "/api/telephony/probe", tag = "telephony", request_body = ProbeSettings,
     responses((status = 200, body = ProbeSettings), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<ProbeSettings>) -> ApiResult<Json<ProbeSettings>> {
+pub async fn put_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<ProbeSettings>,
+) -> ApiResult<Json<ProbeSettings>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let number = b.probe_number.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     if let Some(n) = &number {
-        let valid = n.len() <= 32 && n.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'*' | b'#'));
+        let valid =
+            n.len() <= 32 && n.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'*' | b'#'));
         if !valid {
-            return Err(ApiError::unprocessable("invalid_probe_number", "the probe number is up to 32 digits, letters, +, * or #"));
+            return Err(ApiError::unprocessable(
+                "invalid_probe_number",
+                "the probe number is up to 32 digits, letters, +, * or #",
+            ));
         }
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -115,9 +127,17 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
         let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
         match rules.route(n, |_| false) {
             Ok(callbase_core::dial::Routed::External { .. }) => {}
-            Ok(_) => return Err(ApiError::unprocessable("invalid_probe_number", "the probe number must be an outside number")),
+            Ok(_) => {
+                return Err(ApiError::unprocessable(
+                    "invalid_probe_number",
+                    "the probe number must be an outside number",
+                ))
+            }
             Err(refusal) => {
-                return Err(ApiError::unprocessable("invalid_probe_number", format!("the probe number is refused by the dial rules: {refusal}")))
+                return Err(ApiError::unprocessable(
+                    "invalid_probe_number",
+                    format!("the probe number is refused by the dial rules: {refusal}"),
+                ))
             }
         }
     }

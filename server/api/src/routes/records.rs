@@ -150,7 +150,9 @@ impl Row {
     }
 
     fn into_api(self) -> CallRecord {
-        let secs = |a: Option<OffsetDateTime>, b: Option<OffsetDateTime>| a.zip(b).map(|(a, b)| (b - a).whole_seconds().max(0));
+        let secs = |a: Option<OffsetDateTime>, b: Option<OffsetDateTime>| {
+            a.zip(b).map(|(a, b)| (b - a).whole_seconds().max(0))
+        };
         let talk = secs(self.answered_at, self.ended_at).map(|t| (t - i64::from(self.hold_secs)).max(0));
         let recording = self.recording_state.clone().map(|state| Recording {
             state,
@@ -203,11 +205,17 @@ struct Viewer {
 async fn viewer(tx: &mut Tx, cu: &CurrentUser) -> ApiResult<Viewer> {
     let state = callbase_db::telephony::state(tx, cu.tenant_id).await?;
     if !state.enabled {
-        return Err(ApiError::conflict("telephony_off", "telephony is turned off for this account; an administrator can turn it on"));
+        return Err(ApiError::conflict(
+            "telephony_off",
+            "telephony is turned off for this account; an administrator can turn it on",
+        ));
     }
     let admin = cu.role.is_admin();
     if !admin && callbase_db::telephony::get_user(tx, cu.tenant_id, cu.user_id).await?.is_none() {
-        return Err(ApiError::forbidden_code("not_telephony_user", "call records are for telephony users; ask an administrator"));
+        return Err(ApiError::forbidden_code(
+            "not_telephony_user",
+            "call records are for telephony users; ask an administrator",
+        ));
     }
     let all: bool = sqlx::query_scalar("SELECT calls_visible_to_all FROM telephony WHERE tenant_id = $1")
         .bind(cu.tenant_id)
@@ -228,10 +236,16 @@ impl Viewer {
     /// beside calls to numbers they chose, a binary search).
     fn check_filter(&self, f: &Filter) -> ApiResult<()> {
         if self.masking.is_some() && f.number.as_deref().is_some_and(|n| !n.trim().is_empty()) {
-            return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: filter by other columns"));
+            return Err(ApiError::forbidden_code(
+                "masked_numbers",
+                "numbers are hidden from you: filter by other columns",
+            ));
         }
         if self.masking.is_some() && f.sort.as_deref() == Some("number") {
-            return Err(ApiError::forbidden_code("masked_numbers", "numbers are hidden from you: sort by other columns"));
+            return Err(ApiError::forbidden_code(
+                "masked_numbers",
+                "numbers are hidden from you: sort by other columns",
+            ));
         }
         Ok(())
     }
@@ -239,7 +253,9 @@ impl Viewer {
     fn restrict(&self, q: &mut QueryBuilder<'_, Postgres>) {
         q.push(" WHERE c.tenant_id = ").push_bind(self.tenant);
         if !self.sees_all {
-            q.push(" AND (c.user_id = ").push_bind(self.user.0).push(" OR (c.user_id IS NULL AND c.direction = 'inbound'))");
+            q.push(" AND (c.user_id = ")
+                .push_bind(self.user.0)
+                .push(" OR (c.user_id IS NULL AND c.direction = 'inbound'))");
         }
     }
 }
@@ -275,7 +291,12 @@ fn parse_when(v: &str, end: bool) -> ApiResult<OffsetDateTime> {
         return Ok(t);
     }
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let d = time::Date::parse(v, &fmt).map_err(|_| ApiError::unprocessable("invalid_period", format!("'{v}' is not a date (YYYY-MM-DD) or an RFC 3339 time")))?;
+    let d = time::Date::parse(v, &fmt).map_err(|_| {
+        ApiError::unprocessable(
+            "invalid_period",
+            format!("'{v}' is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+        )
+    })?;
     let d = if end { d.next_day().unwrap_or(d) } else { d };
     Ok(d.midnight().assume_utc())
 }
@@ -293,13 +314,19 @@ impl Filter {
         }
         if let Some(d) = self.direction.as_deref().filter(|s| !s.is_empty()) {
             if !["inbound", "outbound", "internal"].contains(&d) {
-                return Err(ApiError::unprocessable("invalid_direction", "direction is inbound, outbound or internal"));
+                return Err(ApiError::unprocessable(
+                    "invalid_direction",
+                    "direction is inbound, outbound or internal",
+                ));
             }
             q.push(" AND c.direction = ").push_bind(d.to_string());
         }
         if let Some(r) = self.result.as_deref().filter(|s| !s.is_empty()) {
             if !["answered", "missed", "busy", "failed", "refused", "forwarded"].contains(&r) {
-                return Err(ApiError::unprocessable("invalid_result", "result is answered, missed, busy, failed, refused or forwarded"));
+                return Err(ApiError::unprocessable(
+                    "invalid_result",
+                    "result is answered, missed, busy, failed, refused or forwarded",
+                ));
             }
             q.push(" AND c.result = ").push_bind(r.to_string());
         }
@@ -321,7 +348,9 @@ impl Filter {
             "result" => "c.result",
             "direction" => "c.direction",
             "user" => "u.name",
-            other => return Err(ApiError::unprocessable("invalid_sort", format!("cannot sort by '{other}'"))),
+            other => {
+                return Err(ApiError::unprocessable("invalid_sort", format!("cannot sort by '{other}'")))
+            }
         };
         let dir = match self.order.as_deref().unwrap_or("desc") {
             "asc" => "ASC NULLS FIRST",
@@ -343,7 +372,11 @@ pub struct CallPage {
 /// Call records, newest first by default.
 #[utoipa::path(get, path = "/api/calls", tag = "calls", params(Filter),
     responses((status = 200, body = CallPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQuery<Filter>) -> ApiResult<Json<CallPage>> {
+pub async fn list(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiQuery(f): ApiQuery<Filter>,
+) -> ApiResult<Json<CallPage>> {
     let per_page = f.per_page.unwrap_or(50).clamp(1, 200);
     let (page, offset) = callbase_core::page_offset(f.page, per_page, PAGE_MAX)?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
@@ -361,7 +394,12 @@ pub async fn list(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQ
     q.push(" LIMIT ").push_bind(per_page).push(" OFFSET ").push_bind(offset);
     let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    Ok(Json(CallPage { items: rows.into_iter().map(|r| v.own(r).into_api()).collect(), total, page, per_page }))
+    Ok(Json(CallPage {
+        items: rows.into_iter().map(|r| v.own(r).into_api()).collect(),
+        total,
+        page,
+        per_page,
+    }))
 }
 
 /// A CSV cell: quoted, and a leading `= + - @` (or tab/CR) neutralised with `'` so spreadsheets
@@ -373,7 +411,11 @@ pub fn csv_cell(v: &str) -> String {
 /// The filtered call records as CSV (at most 100 000 rows).
 #[utoipa::path(get, path = "/api/calls/export.csv", tag = "calls", params(Filter),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f): ApiQuery<Filter>) -> ApiResult<Response> {
+pub async fn export_csv(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ApiQuery(f): ApiQuery<Filter>,
+) -> ApiResult<Response> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     v.check_filter(&f)?;
@@ -385,7 +427,9 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f)
     let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let mut out = String::from("id,started_at,direction,user,number,did,trunk,result,reason,duration_secs,connect_secs,talk_secs,hold_secs,call_type,call_result,note,recording\r\n");
-    let fmt = |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default();
+    let fmt = |t: Option<OffsetDateTime>| {
+        t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
+    };
     for r in rows {
         let c = v.own(r).into_api();
         let cells = [
@@ -411,7 +455,10 @@ pub async fn export_csv(State(st): State<AppState>, cu: CurrentUser, ApiQuery(f)
         out.push_str("\r\n");
     }
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"calls.csv\""),
+        ],
         // A BOM so spreadsheet programs read UTF-8 names correctly.
         format!("\u{feff}{out}"),
     )
@@ -431,17 +478,22 @@ async fn visible_row(tx: &mut Tx, v: &Viewer, id: Uuid) -> ApiResult<Row> {
 pub async fn call_number(tx: &mut Tx, cu: &CurrentUser, id: Uuid) -> ApiResult<(String, Option<i64>)> {
     let v = viewer(tx, cu).await?;
     let row = visible_row(tx, &v, id).await?;
-    let linked: Option<i64> = sqlx::query_scalar("SELECT crm_record_id FROM calls WHERE tenant_id = $1 AND id = $2")
-        .bind(cu.tenant_id)
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let linked: Option<i64> =
+        sqlx::query_scalar("SELECT crm_record_id FROM calls WHERE tenant_id = $1 AND id = $2")
+            .bind(cu.tenant_id)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok((row.number, linked))
 }
 
 #[utoipa::path(get, path = "/api/calls/{id}", tag = "calls", params(("id" = Uuid, Path)),
     responses((status = 200, body = CallRecord), (status = 404, body = ErrorBody)))]
-pub async fn get(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<Uuid>) -> ApiResult<Json<CallRecord>> {
+pub async fn get(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CallRecord>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     let row = visible_row(&mut tx, &v, id).await?;
@@ -467,7 +519,12 @@ pub struct PatchCall {
 /// Note, call type and result (from the call card), legal hold (administrators).
 #[utoipa::path(patch, path = "/api/calls/{id}", tag = "calls", params(("id" = Uuid, Path)), request_body = PatchCall,
     responses((status = 200, body = CallRecord), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn patch(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<Uuid>, ApiJson(b): ApiJson<PatchCall>) -> ApiResult<Json<CallRecord>> {
+pub async fn patch(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<PatchCall>,
+) -> ApiResult<Json<CallRecord>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     visible_row(&mut tx, &v, id).await?;
@@ -476,13 +533,19 @@ pub async fn patch(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<U
         return Err(ApiError::forbidden_code("admins_only", "only administrators set or lift a legal hold"));
     }
     let (types, results): (Vec<String>, Vec<String>) =
-        sqlx::query_as("SELECT call_types, call_results FROM telephony WHERE tenant_id = $1").bind(v.tenant).fetch_one(&mut *tx).await?;
+        sqlx::query_as("SELECT call_types, call_results FROM telephony WHERE tenant_id = $1")
+            .bind(v.tenant)
+            .fetch_one(&mut *tx)
+            .await?;
     let pick = |val: &Option<String>, allowed: &[String], field: &str| -> ApiResult<Option<Option<String>>> {
         match val.as_deref().map(str::trim) {
             None => Ok(None),
             Some("") => Ok(Some(None)),
             Some(x) if allowed.iter().any(|a| a == x) => Ok(Some(Some(x.to_string()))),
-            Some(x) => Err(ApiError::unprocessable("invalid_dictionary_value", format!("'{x}' is not one of the account's {field} values"))),
+            Some(x) => Err(ApiError::unprocessable(
+                "invalid_dictionary_value",
+                format!("'{x}' is not one of the account's {field} values"),
+            )),
         }
     };
     let call_type = pick(&b.call_type, &types, "call type")?;
@@ -515,8 +578,18 @@ pub async fn patch(State(st): State<AppState>, cu: CurrentUser, Path(id): Path<U
     Ok(Json(row.into_api()))
 }
 
-async fn audit(tx: &mut Tx, v: &Viewer, ids: &[Uuid], action: &str, ip: &ClientIp, headers: &HeaderMap) -> ApiResult<()> {
-    let agent = headers.get(header::USER_AGENT).and_then(|h| h.to_str().ok()).map(|s| s.chars().take(300).collect::<String>());
+async fn audit(
+    tx: &mut Tx,
+    v: &Viewer,
+    ids: &[Uuid],
+    action: &str,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+        .map(|s| s.chars().take(300).collect::<String>());
     sqlx::query(
         "INSERT INTO recording_audit (tenant_id, call_id, user_id, action, ip, user_agent) SELECT $1, x, $3, $4, $5, $6 FROM unnest($2::uuid[]) x",
     )
@@ -533,13 +606,19 @@ async fn audit(tx: &mut Tx, v: &Viewer, ids: &[Uuid], action: &str, ip: &ClientI
 
 fn s3_unavailable(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "object store unavailable");
-    ApiError::Unavailable { code: "storage_unavailable", message: "recordings storage is not answering; try again in a minute".into() }
+    ApiError::Unavailable {
+        code: "storage_unavailable",
+        message: "recordings storage is not answering; try again in a minute".into(),
+    }
 }
 
 fn recording_ready(row: &Row) -> ApiResult<String> {
     match (row.recording_state.as_deref(), &row.recording_key) {
         (Some("stored"), Some(k)) => Ok(k.clone()),
-        (Some("recording" | "pending"), _) => Err(ApiError::conflict("recording_pending", "the recording is being processed; try again in a few seconds")),
+        (Some("recording" | "pending"), _) => Err(ApiError::conflict(
+            "recording_pending",
+            "the recording is being processed; try again in a few seconds",
+        )),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -577,17 +656,23 @@ pub async fn recording(
     let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok()).map(str::to_string);
     if let Some(r) = &range {
         if !r.starts_with("bytes=") || r.contains(',') {
-            return Err(ApiError::BadRequest { status: StatusCode::RANGE_NOT_SATISFIABLE, code: "invalid_range", message: "one byte range only".into() });
+            return Err(ApiError::BadRequest {
+                status: StatusCode::RANGE_NOT_SATISFIABLE,
+                code: "invalid_range",
+                message: "one byte range only".into(),
+            });
         }
     }
-    let obj = st.store.read(&key, range.as_deref()).await.map_err(s3_unavailable)?.ok_or(ApiError::NotFound)?;
+    let obj =
+        st.store.read(&key, range.as_deref()).await.map_err(s3_unavailable)?.ok_or(ApiError::NotFound)?;
     // A player asks for the start, then seeks: one audit row per listen, not per range.
     if rq.download() || range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
         audit(&mut tx, &v, &[id], if rq.download() { "download" } else { "listen" }, &ip, &headers).await?;
     }
     tx.commit().await?;
     let name = row.file_name();
-    let disposition = if rq.download() { attachment(&name) } else { attachment(&name).replacen("attachment", "inline", 1) };
+    let disposition =
+        if rq.download() { attachment(&name) } else { attachment(&name).replacen("attachment", "inline", 1) };
     let status = if obj.content_range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let mut resp = Response::new(Body::from_stream(ReaderStream::new(obj.body.into_async_read())));
     *resp.status_mut() = status;
@@ -615,7 +700,13 @@ pub struct ZipRequest {
 #[utoipa::path(post, path = "/api/calls/recordings.zip", tag = "calls", request_body = ZipRequest,
     responses((status = 200, content_type = "application/zip"), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn zip(State(st): State<AppState>, cu: CurrentUser, ip: ClientIp, headers: HeaderMap, ApiJson(b): ApiJson<ZipRequest>) -> ApiResult<Response> {
+pub async fn zip(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<ZipRequest>,
+) -> ApiResult<Response> {
     let mut ids = b.ids;
     ids.sort();
     ids.dedup();
@@ -634,13 +725,22 @@ pub async fn zip(State(st): State<AppState>, cu: CurrentUser, ip: ClientIp, head
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS}{FROM}"));
     v.restrict(&mut q);
     q.push(" AND c.id = ANY(").push_bind(&ids).push(") ORDER BY c.started_at");
-    let rows: Vec<Row> = q.build_query_as::<Row>().fetch_all(&mut *tx).await?.into_iter().map(|r| v.own(r)).collect();
+    let rows: Vec<Row> =
+        q.build_query_as::<Row>().fetch_all(&mut *tx).await?.into_iter().map(|r| v.own(r)).collect();
     if rows.len() != ids.len() {
         return Err(ApiError::NotFound);
     }
-    let without: Vec<String> = rows.iter().filter(|r| recording_ready(r).is_err()).map(|r| r.id.to_string()).collect();
+    let without: Vec<String> =
+        rows.iter().filter(|r| recording_ready(r).is_err()).map(|r| r.id.to_string()).collect();
     if !without.is_empty() {
-        return Err(ApiError::unprocessable("no_recording", format!("{} of the selected calls have no stored recording: {}", without.len(), without.join(", "))));
+        return Err(ApiError::unprocessable(
+            "no_recording",
+            format!(
+                "{} of the selected calls have no stored recording: {}",
+                without.len(),
+                without.join(", ")
+            ),
+        ));
     }
     // Every object must be there before the first byte goes out (after that, a failure can only
     // break the download). HEAD them a few at a time.
@@ -656,15 +756,25 @@ pub async fn zip(State(st): State<AppState>, cu: CurrentUser, ip: ClientIp, head
     .await;
     let mut entries = Vec::with_capacity(rows.len());
     for (r, h) in rows.iter().zip(heads) {
-        let size = h.map_err(s3_unavailable)?.ok_or_else(|| s3_unavailable(format!("object of call {} is missing", r.id)))?;
-        entries.push(rzip::Entry { name: r.file_name(), key: r.recording_key.clone().unwrap_or_default(), size, modified: r.started_at });
+        let size = h
+            .map_err(s3_unavailable)?
+            .ok_or_else(|| s3_unavailable(format!("object of call {} is missing", r.id)))?;
+        entries.push(rzip::Entry {
+            name: r.file_name(),
+            key: r.recording_key.clone().unwrap_or_default(),
+            size,
+            modified: r.started_at,
+        });
     }
     let total = rzip::archive_size(&entries);
     if total > ZIP_MAX_BYTES {
         return Err(ApiError::BadRequest {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "archive_too_large",
-            message: format!("at most 2 GB per archive; the selection is {:.1} GB: select fewer calls", total as f64 / 1e9),
+            message: format!(
+                "at most 2 GB per archive; the selection is {:.1} GB: select fewer calls",
+                total as f64 / 1e9
+            ),
         });
     }
     audit(&mut tx, &v, &ids, "zip", &ip, &headers).await?;
@@ -702,7 +812,11 @@ pub struct AuditQuery {
 /// Who listened to or downloaded recordings (administrators), newest first, 100 a page.
 #[utoipa::path(get, path = "/api/calls/audit", tag = "calls", params(AuditQuery),
     responses((status = 200, body = [AuditEntry]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn audit_list(State(st): State<AppState>, AdminUser(a): AdminUser, ApiQuery(aq): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+pub async fn audit_list(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiQuery(aq): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     let (_, offset) = callbase_core::page_offset(aq.page, 100, PAGE_MAX)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
@@ -753,7 +867,10 @@ fn clean_dictionary(v: &[String], field: &'static str) -> ApiResult<Vec<String>>
     let mut out: Vec<String> = Vec::new();
     for x in v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if x.chars().count() > 60 {
-            return Err(ApiError::unprocessable("invalid_dictionary", format!("{field}: '{x}' is longer than 60 characters")));
+            return Err(ApiError::unprocessable(
+                "invalid_dictionary",
+                format!("{field}: '{x}' is longer than 60 characters"),
+            ));
         }
         if !out.iter().any(|o| o == x) {
             out.push(x.to_string());
@@ -767,7 +884,11 @@ fn clean_dictionary(v: &[String], field: &'static str) -> ApiResult<Vec<String>>
 
 #[utoipa::path(put, path = "/api/telephony/recording", tag = "telephony", request_body = RecordingSettings,
     responses((status = 200, body = RecordingSettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<RecordingSettings>) -> ApiResult<Json<RecordingSettings>> {
+pub async fn put_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<RecordingSettings>,
+) -> ApiResult<Json<RecordingSettings>> {
     if !(1..=3650).contains(&b.retention_days) {
         return Err(ApiError::unprocessable("invalid_retention", "keep recordings between 1 and 3650 days"));
     }
@@ -776,7 +897,10 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, A
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     viewer(&mut tx, &a).await?;
     let (days, delete_calls): (i32, bool) =
-        sqlx::query_as("SELECT retention_days, retention_delete_calls FROM telephony WHERE tenant_id = $1").bind(a.tenant_id).fetch_one(&mut *tx).await?;
+        sqlx::query_as("SELECT retention_days, retention_delete_calls FROM telephony WHERE tenant_id = $1")
+            .bind(a.tenant_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if (days, delete_calls) != (b.retention_days, b.retention_delete_calls) {
         // Retention deletes recordings and records: an administrator's decision.
         crate::routes::telephony::administrators_only(&a, "change retention")?;

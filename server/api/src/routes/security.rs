@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::audit::{self, Actor};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
+use crate::routes::audit::{self, Actor};
 use crate::AppState;
 
 /// Fraud limits. Calls past a limit are refused (recorded as `refused` with the reason) and raise an
@@ -51,7 +51,10 @@ impl From<FraudSettings> for FraudLimits {
 
 /// The tenant's fraud limits and allowed countries.
 #[utoipa::path(get, path = "/api/security/settings", tag = "security", responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody)))]
-pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<FraudLimits>> {
+pub async fn get_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+) -> ApiResult<Json<FraudLimits>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::settings(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
@@ -61,9 +64,17 @@ pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -
 /// Changes the fraud limits (administrators only: a sub-administrator cannot loosen them).
 #[utoipa::path(put, path = "/api/security/settings", tag = "security", request_body = FraudLimits,
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<FraudLimits>) -> ApiResult<Json<FraudLimits>> {
+pub async fn put_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    ApiJson(b): ApiJson<FraudLimits>,
+) -> ApiResult<Json<FraudLimits>> {
     if a.role != Role::Administrator {
-        return Err(ApiError::forbidden_code("administrator_only", "only an administrator can change the fraud limits"));
+        return Err(ApiError::forbidden_code(
+            "administrator_only",
+            "only an administrator can change the fraud limits",
+        ));
     }
     let checks: [(&str, i32, i32, i32); 5] = [
         ("max_calls_tenant", b.max_calls_tenant, 1, 10_000),
@@ -87,8 +98,10 @@ pub async fn put_settings(State(st): State<AppState>, AdminUser(a): AdminUser, w
     let before = repo::settings(&mut tx, a.tenant_id).await?;
     let saved = repo::save_limits(&mut tx, a.tenant_id, &new).await?;
     tx.commit().await?;
-    let limits = |s: &FraudSettings| serde_json::json!({"max_calls_tenant": s.max_calls_tenant, "max_calls_user": s.max_calls_user,
-        "calls_per_minute_user": s.calls_per_minute_user, "minutes_per_day_tenant": s.minutes_per_day_tenant, "warn_percent": s.warn_percent});
+    let limits = |s: &FraudSettings| {
+        serde_json::json!({"max_calls_tenant": s.max_calls_tenant, "max_calls_user": s.max_calls_user,
+        "calls_per_minute_user": s.calls_per_minute_user, "minutes_per_day_tenant": s.minutes_per_day_tenant, "warn_percent": s.warn_percent})
+    };
     audit::record(&st, &who, "fraud.limits", "", Some(limits(&before)), Some(limits(&saved))).await?;
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, ?saved, "fraud limits changed");
     Ok(Json(saved.into()))
@@ -114,7 +127,12 @@ fn country(code: &str) -> ApiResult<String> {
 /// international permission.
 #[utoipa::path(post, path = "/api/security/countries", tag = "security", request_body = CountryBody,
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn allow_country(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<CountryBody>) -> ApiResult<Json<FraudLimits>> {
+pub async fn allow_country(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    ApiJson(b): ApiJson<CountryBody>,
+) -> ApiResult<Json<FraudLimits>> {
     let code = country(&b.country_code)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::set_country(&mut tx, a.tenant_id, &code, true).await?;
@@ -127,7 +145,12 @@ pub async fn allow_country(State(st): State<AppState>, AdminUser(a): AdminUser, 
 /// Stops calls to a country.
 #[utoipa::path(delete, path = "/api/security/countries/{code}", tag = "security", params(("code" = String, Path)),
     responses((status = 200, body = FraudLimits), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn disallow_country(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(code): Path<String>) -> ApiResult<Json<FraudLimits>> {
+pub async fn disallow_country(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    Path(code): Path<String>,
+) -> ApiResult<Json<FraudLimits>> {
     let code = country(&code)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::set_country(&mut tx, a.tenant_id, &code, false).await?;
@@ -163,7 +186,11 @@ pub struct AlertsQuery {
 /// The tenant's security alerts, newest first.
 #[utoipa::path(get, path = "/api/security/alerts", tag = "security", params(AlertsQuery),
     responses((status = 200, body = Vec<SecurityAlert>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn alerts(State(st): State<AppState>, AdminUser(a): AdminUser, crate::json::ApiQuery(q): crate::json::ApiQuery<AlertsQuery>) -> ApiResult<Json<Vec<SecurityAlert>>> {
+pub async fn alerts(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    crate::json::ApiQuery(q): crate::json::ApiQuery<AlertsQuery>,
+) -> ApiResult<Json<Vec<SecurityAlert>>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::unprocessable("invalid_limit", "limit is 1 to 500"));

@@ -12,10 +12,10 @@ use callbase_telephony::provision::{self, Change, NewUser, ProvisionError, WithS
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::routes::audit::Actor;
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
+use crate::routes::audit::Actor;
 use crate::AppState;
 
 /// 409 `telephony_off` unless the tenant's telephony module is on.
@@ -26,7 +26,10 @@ pub async fn require_on(st: &AppState, tenant: TenantId) -> ApiResult<()> {
     if on {
         Ok(())
     } else {
-        Err(ApiError::conflict("telephony_off", "telephony is turned off for this account; an administrator can turn it on"))
+        Err(ApiError::conflict(
+            "telephony_off",
+            "telephony is turned off for this account; an administrator can turn it on",
+        ))
     }
 }
 
@@ -88,9 +91,16 @@ async fn to_api(st: &AppState, tenant: TenantId, u: TelUserRow, password: Option
 
 fn provision_error(e: ProvisionError) -> ApiError {
     match e {
-        ProvisionError::ExtensionTaken(x) => ApiError::conflict("extension_taken", format!("extension {x} is taken")),
-        ProvisionError::LoginTaken(l) => ApiError::conflict("sip_login_taken", format!("the SIP login {l} is already used on this platform")),
-        ProvisionError::AlreadyTelephonyUser => ApiError::conflict("already_telephony_user", "this user is already a telephony user"),
+        ProvisionError::ExtensionTaken(x) => {
+            ApiError::conflict("extension_taken", format!("extension {x} is taken"))
+        }
+        ProvisionError::LoginTaken(l) => ApiError::conflict(
+            "sip_login_taken",
+            format!("the SIP login {l} is already used on this platform"),
+        ),
+        ProvisionError::AlreadyTelephonyUser => {
+            ApiError::conflict("already_telephony_user", "this user is already a telephony user")
+        }
         ProvisionError::Db(e) => e.into(),
     }
 }
@@ -101,9 +111,13 @@ async fn check_touchable(tx: &mut callbase_db::Tx, a: &CurrentUser, user: UserId
     if a.role == Role::Administrator {
         return Ok(());
     }
-    let target = accounts::user_groups(tx, a.tenant_id, user).await?.iter().map(|g| g.2).max().unwrap_or(Role::User);
+    let target =
+        accounts::user_groups(tx, a.tenant_id, user).await?.iter().map(|g| g.2).max().unwrap_or(Role::User);
     if target == Role::Administrator {
-        return Err(ApiError::forbidden_code("admins_only", "only administrators change an administrator's telephony"));
+        return Err(ApiError::forbidden_code(
+            "admins_only",
+            "only administrators change an administrator's telephony",
+        ));
     }
     Ok(())
 }
@@ -170,15 +184,26 @@ pub struct Enabled {
 /// Turns telephony on; the administrator doing it becomes a telephony user (extension 101 on a
 /// fresh start). Members of the auto-provisioning groups are provisioned.
 #[utoipa::path(post, path = "/api/telephony/enable", tag = "telephony", responses((status = 200, body = Enabled)))]
-pub async fn enable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor) -> ApiResult<Json<Enabled>> {
+pub async fn enable(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+) -> ApiResult<Json<Enabled>> {
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
     repo::set_enabled(&mut tx, a.tenant_id, true).await?;
     let mut ids = Vec::new();
     let created = if repo::get_user(&mut tx, a.tenant_id, a.user_id).await?.is_none() {
-        let n = NewUser { user: a.user_id, extension: None, accept_incoming: true, browser_calls: true, manual: true };
-        let (mut w, more) = provision::add(&mut tx, a.tenant_id, &account, &n).await.map_err(provision_error)?;
+        let n = NewUser {
+            user: a.user_id,
+            extension: None,
+            accept_incoming: true,
+            browser_calls: true,
+            manual: true,
+        };
+        let (mut w, more) =
+            provision::add(&mut tx, a.tenant_id, &account, &n).await.map_err(provision_error)?;
         ids.extend(more);
         // The administrator who turns telephony on may call abroad; agents may not until allowed.
         repo::set_international(&mut tx, a.tenant_id, a.user_id, true).await?;
@@ -216,7 +241,12 @@ pub struct Disabled {
 /// on legal hold, which stay with their recordings until an administrator lifts the hold.
 #[utoipa::path(post, path = "/api/telephony/disable", tag = "telephony", request_body = DisableBody,
     responses((status = 200, body = Disabled), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<DisableBody>) -> ApiResult<Json<Disabled>> {
+pub async fn disable(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    ApiJson(b): ApiJson<DisableBody>,
+) -> ApiResult<Json<Disabled>> {
     // It deletes the call records: like retention, an administrator's decision.
     administrators_only(&a, "turn telephony off")?;
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
@@ -248,10 +278,8 @@ pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, who: A
             tracing::warn!(error = %e, tenant.id = %a.tenant_id, "cannot delete recordings of a tenant that turned telephony off");
         }
     }
-    let ended: Vec<String> = removed
-        .iter()
-        .flat_map(|u| [agents::web_id(a.tenant_id, u.user_id), u.sip_login.clone()])
-        .collect();
+    let ended: Vec<String> =
+        removed.iter().flat_map(|u| [agents::web_id(a.tenant_id, u.user_id), u.sip_login.clone()]).collect();
     after_commit(&st, &ids, &ended).await;
     st.phones.close_tenant(a.tenant_id);
     tracing::info!(tenant.id = %a.tenant_id, by = %a.user_id, users = removed.len(), "telephony turned off");
@@ -262,12 +290,16 @@ pub async fn disable(State(st): State<AppState>, AdminUser(a): AdminUser, who: A
 
 /// Telephony users, by extension (administrators).
 #[utoipa::path(get, path = "/api/telephony/users", tag = "telephony", responses((status = 200, body = [TelUser])))]
-pub async fn list_users(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Vec<TelUser>>> {
+pub async fn list_users(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+) -> ApiResult<Json<Vec<TelUser>>> {
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let rows = repo::list_users(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
-    let out = futures_util::future::join_all(rows.into_iter().map(|u| to_api(&st, a.tenant_id, u, None))).await;
+    let out =
+        futures_util::future::join_all(rows.into_iter().map(|u| to_api(&st, a.tenant_id, u, None))).await;
     Ok(Json(out))
 }
 
@@ -288,7 +320,8 @@ pub async fn create_user(
     AdminUser(a): AdminUser,
     ApiJson(b): ApiJson<CreateTelUser>,
 ) -> ApiResult<(StatusCode, Json<TelUser>)> {
-    let extension = b.extension.as_deref().filter(|e| !e.trim().is_empty()).map(parse_extension).transpose()?;
+    let extension =
+        b.extension.as_deref().filter(|e| !e.trim().is_empty()).map(parse_extension).transpose()?;
     require_on(&st, a.tenant_id).await?;
     let account = crate::routes::tenant_account(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
@@ -335,9 +368,15 @@ pub async fn patch_user(
     repo::lock(&mut tx, a.tenant_id).await?;
     let before = repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
     check_touchable(&mut tx, &a, user).await?;
-    let c = Change { extension: extension.as_deref(), accept_incoming: b.accept_incoming, browser_calls: b.browser_calls };
-    let (mut row, password, ids) =
-        provision::change(&mut tx, a.tenant_id, &account, user, &c).await.map_err(provision_error)?.ok_or(ApiError::NotFound)?;
+    let c = Change {
+        extension: extension.as_deref(),
+        accept_incoming: b.accept_incoming,
+        browser_calls: b.browser_calls,
+    };
+    let (mut row, password, ids) = provision::change(&mut tx, a.tenant_id, &account, user, &c)
+        .await
+        .map_err(provision_error)?
+        .ok_or(ApiError::NotFound)?;
     if let Some(on) = b.international {
         repo::set_international(&mut tx, a.tenant_id, user, on).await?;
         row.international = on;
@@ -359,7 +398,11 @@ pub async fn patch_user(
 /// Removes a telephony user: their SIP endpoints go and their calls end.
 #[utoipa::path(delete, path = "/api/telephony/users/{user_id}", tag = "telephony", params(("user_id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_user(State(st): State<AppState>, AdminUser(a): AdminUser, Path(user): Path<UserId>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(user): Path<UserId>,
+) -> ApiResult<StatusCode> {
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock(&mut tx, a.tenant_id).await?;
@@ -376,7 +419,11 @@ pub async fn delete_user(State(st): State<AppState>, AdminUser(a): AdminUser, Pa
 /// A new desk-phone password for a telephony user (shown once).
 #[utoipa::path(post, path = "/api/telephony/users/{user_id}/password", tag = "telephony", params(("user_id" = i64, Path)),
     responses((status = 200, body = TelUser), (status = 404, body = ErrorBody)))]
-pub async fn new_password(State(st): State<AppState>, AdminUser(a): AdminUser, Path(user): Path<UserId>) -> ApiResult<Json<TelUser>> {
+pub async fn new_password(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(user): Path<UserId>,
+) -> ApiResult<Json<TelUser>> {
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::get_user(&mut tx, a.tenant_id, user).await?.ok_or(ApiError::NotFound)?;
@@ -394,7 +441,10 @@ pub struct Provisioning {
 }
 
 #[utoipa::path(get, path = "/api/telephony/provisioning", tag = "telephony", responses((status = 200, body = Provisioning)))]
-pub async fn get_provisioning(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Provisioning>> {
+pub async fn get_provisioning(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+) -> ApiResult<Json<Provisioning>> {
     require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::state(&mut tx, a.tenant_id).await?;
@@ -491,7 +541,9 @@ async fn me_tel(st: &AppState, cu: &CurrentUser) -> ApiResult<TelUserRow> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let u = repo::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
     tx.commit().await?;
-    u.ok_or_else(|| ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator"))
+    u.ok_or_else(|| {
+        ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator")
+    })
 }
 
 /// The values a desk phone or softphone needs (the caller's own account).
@@ -520,7 +572,8 @@ pub struct NewSecret {
 pub async fn phone_setup_password(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<NewSecret>> {
     me_tel(&st, &cu).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let (w, ids) = provision::new_password(&mut tx, cu.tenant_id, cu.user_id).await?.ok_or(ApiError::NotFound)?;
+    let (w, ids) =
+        provision::new_password(&mut tx, cu.tenant_id, cu.user_id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     after_commit(&st, &ids, &[]).await;
     Ok(Json(NewSecret { sip_password: w.password }))
@@ -546,7 +599,11 @@ pub async fn get_routing(State(st): State<AppState>, AdminUser(a): AdminUser) ->
 
 #[utoipa::path(put, path = "/api/telephony/routing", tag = "telephony", request_body = Routing,
     responses((status = 200, body = Routing), (status = 422, body = ErrorBody)))]
-pub async fn put_routing(State(st): State<AppState>, AdminUser(a): AdminUser, ApiJson(b): ApiJson<Routing>) -> ApiResult<Json<Routing>> {
+pub async fn put_routing(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    ApiJson(b): ApiJson<Routing>,
+) -> ApiResult<Json<Routing>> {
     require_on(&st, a.tenant_id).await?;
     if !(5..=300).contains(&b.ring_timeout_secs) {
         return Err(ApiError::unprocessable("invalid_ring_timeout", "the ring timeout is 5 to 300 seconds"));
@@ -556,7 +613,10 @@ pub async fn put_routing(State(st): State<AppState>, AdminUser(a): AdminUser, Ap
     if let Some(f) = &forward {
         let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
         if let Err(refusal) = rules.route(f, |_| false) {
-            return Err(ApiError::unprocessable("invalid_forward_number", format!("the forward number is refused: {refusal}")));
+            return Err(ApiError::unprocessable(
+                "invalid_forward_number",
+                format!("the forward number is refused: {refusal}"),
+            ));
         }
     }
     repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref()).await?;
@@ -577,20 +637,31 @@ pub const GREETING_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// converted to 8 kHz mono WAV and stored in the object store under an unguessable name.
 #[utoipa::path(put, path = "/api/telephony/greeting", tag = "telephony", request_body(content = Vec<u8>, content_type = "audio/mpeg"),
     responses((status = 200, body = Greeting), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn put_greeting(State(st): State<AppState>, AdminUser(a): AdminUser, body: axum::body::Bytes) -> ApiResult<Json<Greeting>> {
+pub async fn put_greeting(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Greeting>> {
     require_on(&st, a.tenant_id).await?;
     if body.is_empty() {
-        return Err(ApiError::unprocessable("empty_greeting", "send the greeting file (MP3 or WAV) as the request body"));
+        return Err(ApiError::unprocessable(
+            "empty_greeting",
+            "send the greeting file (MP3 or WAV) as the request body",
+        ));
     }
     let bytes = body.to_vec();
-    let (wav, duration_ms) = tokio::task::spawn_blocking(move || callbase_recordings::audio::to_telephone_wav(bytes))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::unprocessable("invalid_greeting", e.to_string()))?;
+    let (wav, duration_ms) =
+        tokio::task::spawn_blocking(move || callbase_recordings::audio::to_telephone_wav(bytes))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(|e| ApiError::unprocessable("invalid_greeting", e.to_string()))?;
     let name = format!("t{}-{}.wav", a.tenant_id, crate::auth::session::random_token());
     st.store.put(&greeting_object(&name), wav, "audio/wav").await.map_err(|e| {
         tracing::warn!(error = %e, "cannot store a greeting");
-        ApiError::Unavailable { code: "storage_unavailable", message: "the file store did not answer; nothing was changed, try again".into() }
+        ApiError::Unavailable {
+            code: "storage_unavailable",
+            message: "the file store did not answer; nothing was changed, try again".into(),
+        }
     })?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let old = repo::set_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
@@ -620,10 +691,15 @@ fn greeting_object(name: &str) -> String {
 
 /// `GET /media/greetings/{name}`: what Asterisk fetches to play a greeting. No session (Asterisk
 /// has none): the name carries 128 random bits and nothing else is served here.
-pub async fn media_greeting(State(st): State<AppState>, Path(name): Path<String>) -> axum::response::Response {
+pub async fn media_greeting(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let valid = name.strip_suffix(".wav").is_some_and(|stem| {
-        stem.starts_with('t') && stem.len() < 80 && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        stem.starts_with('t')
+            && stem.len() < 80
+            && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
     if !valid {
         return StatusCode::NOT_FOUND.into_response();

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AdminUser;
-use crate::routes::audit::{self, Actor};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
+use crate::routes::audit::{self, Actor};
 use crate::AppState;
 
 pub const MAX_TRUNKS: usize = 3;
@@ -115,18 +115,23 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
         _ => return Err(ApiError::unprocessable("invalid_mode", "mode must be 'simple' or 'extended'")),
     };
     let username = sip_token("user", &b.username)?;
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let (domain, host) = match (nonempty(&b.domain), if mode == "extended" { nonempty(&b.host) } else { None }) {
-        (Some(d), Some(h)) => (d, h),
-        (Some(d), None) => (d.clone(), d),
-        (None, Some(h)) => (h.clone(), h),
-        (None, None) => return Err(ApiError::unprocessable("invalid_host", "enter the carrier's domain")),
-    };
+    let nonempty =
+        |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (domain, host) =
+        match (nonempty(&b.domain), if mode == "extended" { nonempty(&b.host) } else { None }) {
+            (Some(d), Some(h)) => (d, h),
+            (Some(d), None) => (d.clone(), d),
+            (None, Some(h)) => (h.clone(), h),
+            (None, None) => {
+                return Err(ApiError::unprocessable("invalid_host", "enter the carrier's domain"))
+            }
+        };
     let domain = SipHost::parse(&domain)?.to_string();
     let host = SipHost::parse(&host)?;
     let number = match (mode.as_str(), nonempty(&b.number)) {
         ("extended", Some(n)) => {
-            let ok = n.len() <= 20 && n.trim_start_matches('+').bytes().all(|c| c.is_ascii_digit()) && n.len() > 1;
+            let ok =
+                n.len() <= 20 && n.trim_start_matches('+').bytes().all(|c| c.is_ascii_digit()) && n.len() > 1;
             if !ok {
                 return Err(callbase_core::sip::SipError::InvalidNumber.into());
             }
@@ -134,17 +139,30 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
         }
         _ => None,
     };
-    let rewrite = nonempty(&b.rewrite).map(|r| TrunkRewrite::parse(&r).map(|r| r.as_str().to_string())).transpose()?;
+    let rewrite =
+        nonempty(&b.rewrite).map(|r| TrunkRewrite::parse(&r).map(|r| r.as_str().to_string())).transpose()?;
     let password = match &b.password {
         Some(p) if p.is_empty() || p.chars().count() > 128 || p.chars().any(char::is_control) => {
-            return Err(ApiError::unprocessable("invalid_password", "the password must be 1–128 characters without line breaks"));
+            return Err(ApiError::unprocessable(
+                "invalid_password",
+                "the password must be 1–128 characters without line breaks",
+            ));
         }
         p => p.clone(),
     };
     let label = b.label.trim().chars().take(60).collect();
     let preset = nonempty(&b.preset);
     Ok(Valid {
-        fields: TrunkFields { mode, label, number, username, domain, host: host.to_string(), rewrite, preset },
+        fields: TrunkFields {
+            mode,
+            label,
+            number,
+            username,
+            domain,
+            host: host.to_string(),
+            rewrite,
+            preset,
+        },
         host,
         password,
     })
@@ -154,9 +172,9 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
 /// unless private carriers are allowed (`asterisk.allow_private_carriers`).
 async fn check_host(st: &AppState, host: &SipHost) -> ApiResult<()> {
     let policy = callbase_telephony::carrier::policy(&st.cfg.asterisk).await;
-    callbase_telephony::carrier::check_host(&policy, host)
-        .await
-        .map_err(|why| ApiError::unprocessable("trunk_host_refused", format!("the carrier's address is not allowed: {why}")))
+    callbase_telephony::carrier::check_host(&policy, host).await.map_err(|why| {
+        ApiError::unprocessable("trunk_host_refused", format!("the carrier's address is not allowed: {why}"))
+    })
 }
 
 /// What the audit log keeps of a trunk (never the password).
@@ -180,7 +198,9 @@ fn asterisk_down(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "Asterisk did not take a trunk change");
     ApiError::Unavailable {
         code: "asterisk_unavailable",
-        message: "the telephony engine did not accept the change, so nothing was saved; try again in a minute".into(),
+        message:
+            "the telephony engine did not accept the change, so nothing was saved; try again in a minute"
+                .into(),
     }
 }
 
@@ -213,7 +233,12 @@ async fn change_allowed(st: &AppState, tenant: TenantId) -> ApiResult<()> {
 async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
     let mut r = st.redis.clone();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let _: () = r.hset_multiple(reg_key(id), &[("state", "waiting".to_string()), ("reason", String::new()), ("since", now.to_string())]).await?;
+    let _: () = r
+        .hset_multiple(
+            reg_key(id),
+            &[("state", "waiting".to_string()), ("reason", String::new()), ("since", now.to_string())],
+        )
+        .await?;
     Ok(())
 }
 
@@ -232,19 +257,32 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
     (status = 201, body = Trunk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn create(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<TrunkBody>) -> ApiResult<(StatusCode, Json<Trunk>)> {
+pub async fn create(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    ApiJson(b): ApiJson<TrunkBody>,
+) -> ApiResult<(StatusCode, Json<Trunk>)> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     change_allowed(&st, a.tenant_id).await?;
     let v = validate(&b)?;
     check_host(&st, &v.host).await?;
-    let password = v.password.clone().ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
+    let password = v
+        .password
+        .clone()
+        .ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
     let existing = repo::list(&mut tx, a.tenant_id).await?;
     if existing.len() >= MAX_TRUNKS {
-        return Err(ApiError::conflict("too_many_trunks", "a tenant can have at most 3 trunks; delete one first"));
+        return Err(ApiError::conflict(
+            "too_many_trunks",
+            "a tenant can have at most 3 trunks; delete one first",
+        ));
     }
-    let slot = (1..=3).find(|s| existing.iter().all(|t| t.slot != *s)).expect("fewer than 3 trunks leave a free slot");
+    let slot = (1..=3)
+        .find(|s| existing.iter().all(|t| t.slot != *s))
+        .expect("fewer than 3 trunks leave a free slot");
     let row = repo::insert(&mut tx, a.tenant_id, slot, existing.len() as i16 + 1, &v.fields).await?;
     let rows = rows_of(a.tenant_id, slot, &v.fields, v.host);
     ast::write_rows(&mut tx, &rows, Some(&password)).await?;
@@ -283,14 +321,16 @@ pub async fn update(
     let ast_id = ast::ast_id(a.tenant_id, before.slot);
     let old_password = ast::stored_password(&mut tx, &ast_id).await?;
     let row = repo::update(&mut tx, a.tenant_id, id, &v.fields).await?.ok_or(ApiError::NotFound)?;
-    ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &v.fields, v.host), v.password.as_deref()).await?;
+    ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &v.fields, v.host), v.password.as_deref())
+        .await?;
     tx.commit().await?;
     mark_waiting(&st, &ast_id).await?;
     if let Err(e) = apply(&st, &ast_id, v.password.is_some()).await {
         let mut tx = st.db.tenant_tx(a.tenant_id).await?;
         let old = TrunkFields::from(&before);
         repo::update(&mut tx, a.tenant_id, id, &old).await?;
-        let old_host = SipHost::parse(&before.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
+        let old_host =
+            SipHost::parse(&before.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
         ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &old, old_host), None).await?;
         if let Some(p) = old_password {
             ast::restore_password(&mut tx, &ast_id, &p).await?;
@@ -301,17 +341,38 @@ pub async fn update(
     tracing::info!(tenant.id = %a.tenant_id, trunk = %ast_id, "trunk updated");
     let mut after = audited(&v.fields);
     after["password_changed"] = v.password.is_some().into();
-    audit::record(&st, &who, "trunk.update", &ast_id, Some(audited(&TrunkFields::from(&before))), Some(after)).await?;
+    audit::record(
+        &st,
+        &who,
+        "trunk.update",
+        &ast_id,
+        Some(audited(&TrunkFields::from(&before))),
+        Some(after),
+    )
+    .await?;
     Ok(Json(to_api(&st, row).await?))
 }
 
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
     (status = 204), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn delete(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     change_allowed(&st, a.tenant_id).await?;
     let removed = remove(&st, a.tenant_id, id).await?;
-    audit::record(&st, &who, "trunk.delete", ast::ast_id(a.tenant_id, removed.slot), Some(audited(&TrunkFields::from(&removed))), None).await?;
+    audit::record(
+        &st,
+        &who,
+        "trunk.delete",
+        ast::ast_id(a.tenant_id, removed.slot),
+        Some(audited(&TrunkFields::from(&removed))),
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -361,7 +422,12 @@ pub struct TrunkOrder {
 
 #[utoipa::path(put, path = "/api/trunks/order", tag = "trunks", request_body = TrunkOrder, responses(
     (status = 200, body = [Trunk]), (status = 422, body = ErrorBody)))]
-pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, who: Actor, ApiJson(b): ApiJson<TrunkOrder>) -> ApiResult<Json<Vec<Trunk>>> {
+pub async fn reorder(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    who: Actor,
+    ApiJson(b): ApiJson<TrunkOrder>,
+) -> ApiResult<Json<Vec<Trunk>>> {
     crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::lock_tenant(&mut tx, a.tenant_id).await?;
@@ -376,7 +442,9 @@ pub async fn reorder(State(st): State<AppState>, AdminUser(a): AdminUser, who: A
     repo::reorder(&mut tx, a.tenant_id, &b.ids).await?;
     let rows = repo::list(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
-    let order = |ts: &[TrunkRow]| serde_json::json!(ts.iter().map(|t| ast::ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>());
+    let order = |ts: &[TrunkRow]| {
+        serde_json::json!(ts.iter().map(|t| ast::ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>())
+    };
     audit::record(&st, &who, "trunk.reorder", "", Some(order(&existing)), Some(order(&rows))).await?;
     let mut out = Vec::new();
     for t in rows {
@@ -418,7 +486,10 @@ pub struct RewriteResult {
 /// What a rewrite rule makes of a sample number (the same engine calls use).
 #[utoipa::path(post, path = "/api/trunks/rewrite-preview", tag = "trunks", request_body = RewritePreview, responses(
     (status = 200, body = RewriteResult), (status = 422, body = ErrorBody)))]
-pub async fn rewrite_preview(_admin: AdminUser, ApiJson(b): ApiJson<RewritePreview>) -> ApiResult<Json<RewriteResult>> {
+pub async fn rewrite_preview(
+    _admin: AdminUser,
+    ApiJson(b): ApiJson<RewritePreview>,
+) -> ApiResult<Json<RewriteResult>> {
     let rule = TrunkRewrite::parse(&b.rewrite)?;
     let sample: String = b.sample.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
     Ok(Json(RewriteResult { result: rule.apply(&sample) }))

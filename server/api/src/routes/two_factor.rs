@@ -71,7 +71,10 @@ pub async fn setup(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Jso
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let s = repo::state(&mut tx, cu.tenant_id, cu.user_id).await?.ok_or(ApiError::NotFound)?;
     if s.totp_secret.is_some() {
-        return Err(ApiError::conflict("two_factor_on", "two-factor sign-in is already on; turn it off first to set up a new app"));
+        return Err(ApiError::conflict(
+            "two_factor_on",
+            "two-factor sign-in is already on; turn it off first to set up a new app",
+        ));
     }
     let secret = totp::new_secret();
     repo::set_pending(&mut tx, cu.tenant_id, cu.user_id, &secret).await?;
@@ -96,12 +99,22 @@ pub struct RecoveryCodes {
 /// codes are returned once.
 #[utoipa::path(post, path = "/api/auth/two-factor/enable", tag = "auth", request_body = CodeBody, responses(
     (status = 200, body = RecoveryCodes), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn enable(State(st): State<AppState>, cu: CurrentUser, who: Actor, ApiJson(b): ApiJson<CodeBody>) -> ApiResult<Json<RecoveryCodes>> {
+pub async fn enable(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    who: Actor,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult<Json<RecoveryCodes>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let s = repo::state(&mut tx, cu.tenant_id, cu.user_id).await?.ok_or(ApiError::NotFound)?;
-    let pending = s.totp_pending.ok_or_else(|| ApiError::conflict("no_two_factor_setup", "start the setup first"))?;
-    let step = totp::check(&pending, &b.code, now())
-        .ok_or_else(|| ApiError::unprocessable("invalid_code", "that code is not the one the app shows now; check the phone's clock"))?;
+    let pending =
+        s.totp_pending.ok_or_else(|| ApiError::conflict("no_two_factor_setup", "start the setup first"))?;
+    let step = totp::check(&pending, &b.code, now()).ok_or_else(|| {
+        ApiError::unprocessable(
+            "invalid_code",
+            "that code is not the one the app shows now; check the phone's clock",
+        )
+    })?;
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
     repo::enable(&mut tx, cu.tenant_id, cu.user_id, step, &hashes).await?;
@@ -119,13 +132,21 @@ pub struct PasswordBody {
 /// tenant that requires it.
 #[utoipa::path(post, path = "/api/auth/two-factor/disable", tag = "auth", request_body = PasswordBody, responses(
     (status = 204), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn disable(State(st): State<AppState>, cu: CurrentUser, who: Actor, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult<StatusCode> {
+pub async fn disable(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    who: Actor,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult<StatusCode> {
     if !password::verify(b.password, Some(cu.user.password_hash.clone())).await? {
         return Err(ApiError::unprocessable("wrong_password", "the password is wrong"));
     }
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     if cu.role.is_admin() && repo::required(&mut tx, cu.tenant_id).await? {
-        return Err(ApiError::conflict("two_factor_required", "your organisation requires two-factor sign-in of administrators"));
+        return Err(ApiError::conflict(
+            "two_factor_required",
+            "your organisation requires two-factor sign-in of administrators",
+        ));
     }
     repo::disable(&mut tx, cu.tenant_id, cu.user_id).await?;
     tx.commit().await?;
@@ -143,7 +164,12 @@ pub struct TwoFactorPolicy {
 /// the administrator who does it, so nobody locks the tenant out by accident).
 #[utoipa::path(put, path = "/api/security/two-factor", tag = "security", request_body = TwoFactorPolicy, responses(
     (status = 200, body = TwoFactorPolicy), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn set_policy(State(st): State<AppState>, cu: CurrentUser, who: Actor, ApiJson(b): ApiJson<TwoFactorPolicy>) -> ApiResult<Json<TwoFactorPolicy>> {
+pub async fn set_policy(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    who: Actor,
+    ApiJson(b): ApiJson<TwoFactorPolicy>,
+) -> ApiResult<Json<TwoFactorPolicy>> {
     if cu.role != Role::Administrator {
         return Err(ApiError::Forbidden);
     }
@@ -151,7 +177,10 @@ pub async fn set_policy(State(st): State<AppState>, cu: CurrentUser, who: Actor,
     let before = repo::required(&mut tx, cu.tenant_id).await?;
     let mine = repo::state(&mut tx, cu.tenant_id, cu.user_id).await?.ok_or(ApiError::NotFound)?;
     if b.require_for_admins && mine.totp_secret.is_none() {
-        return Err(ApiError::conflict("enable_two_factor_first", "turn on two-factor sign-in for yourself first"));
+        return Err(ApiError::conflict(
+            "enable_two_factor_first",
+            "turn on two-factor sign-in for yourself first",
+        ));
     }
     repo::set_required(&mut tx, cu.tenant_id, b.require_for_admins).await?;
     tx.commit().await?;
@@ -168,13 +197,25 @@ pub async fn set_policy(State(st): State<AppState>, cu: CurrentUser, who: Actor,
 }
 
 /// What sign-in needs after a right password: `Ok(())` to go on, or the 401 to answer.
-pub async fn second_factor(st: &AppState, tenant: TenantId, user: UserId, code: Option<&str>) -> ApiResult<Result<(), ApiError>> {
+pub async fn second_factor(
+    st: &AppState,
+    tenant: TenantId,
+    user: UserId,
+    code: Option<&str>,
+) -> ApiResult<Result<(), ApiError>> {
     let mut tx = st.db.tenant_tx(tenant).await?;
     let s = repo::state(&mut tx, tenant, user).await?.ok_or(ApiError::NotFound)?;
     let Some(secret) = s.totp_secret else { return Ok(Ok(())) };
-    let unauthorized = |code: &'static str, message: &str| ApiError::BadRequest { status: StatusCode::UNAUTHORIZED, code, message: message.into() };
+    let unauthorized = |code: &'static str, message: &str| ApiError::BadRequest {
+        status: StatusCode::UNAUTHORIZED,
+        code,
+        message: message.into(),
+    };
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok(Err(unauthorized("two_factor_required", "enter the code from your authenticator app, or a recovery code")));
+        return Ok(Err(unauthorized(
+            "two_factor_required",
+            "enter the code from your authenticator app, or a recovery code",
+        )));
     };
     let ok = if totp::looks_like_recovery(code) {
         repo::use_recovery_code(&mut tx, tenant, user, &totp::recovery_hash(code)).await?
@@ -185,7 +226,11 @@ pub async fn second_factor(st: &AppState, tenant: TenantId, user: UserId, code: 
         }
     };
     tx.commit().await?;
-    Ok(if ok { Ok(()) } else { Err(unauthorized("two_factor_invalid", "that code is wrong or was already used")) })
+    Ok(if ok {
+        Ok(())
+    } else {
+        Err(unauthorized("two_factor_invalid", "that code is wrong or was already used"))
+    })
 }
 
 /// Whether an admin must set up two-factor sign-in before using admin routes.

@@ -34,7 +34,11 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get(State(st): State<AppState>, AdminUser(a): AdminUser, Path(id): Path<UserId>) -> ApiResult<Json<User>> {
+pub async fn get(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    Path(id): Path<UserId>,
+) -> ApiResult<Json<User>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let user = load(&mut tx, &a, id).await?;
     tx.commit().await?;
@@ -71,7 +75,10 @@ pub async fn create(
     let new = accounts::NewUser { login: login.as_str(), name: &name, email: &email, password_hash: &hash };
     let user = match accounts::insert_user(&mut tx, a.tenant_id, &new).await {
         Err(e) if callbase_db::constraint(&e) == Some("users_tenant_login_key") => {
-            return Err(ApiError::conflict("login_taken", format!("the login '{}' is taken", login.as_str())));
+            return Err(ApiError::conflict(
+                "login_taken",
+                format!("the login '{}' is taken", login.as_str()),
+            ));
         }
         r => r?,
     };
