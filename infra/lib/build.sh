@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Builds: the Rust workspace (shared CARGO_TARGET_DIR in the cache) and the web app.
 
-export CARGO_TARGET_DIR=$CALLBASE_CACHE/target
+# A caller's own CARGO_TARGET_DIR wins (a second git worktree must not share the cache's: cargo names
+# workspace crates' artifacts by their path inside the workspace, so two checkouts overwrite each other).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CALLBASE_CACHE/target}
 
 rust_ensure() {
     apt_ensure build-essential pkg-config libssl-dev libmp3lame-dev
@@ -53,6 +55,24 @@ build_web() {
     node_ensure
     log "building web/ (npm ci && npm run build)"
     (cd "$REPO_ROOT/web" && npm_install && npm run build) || die "web build failed"
+}
+
+# sqlx_cli_ensure: sqlx-cli matching the workspace's sqlx (0.8), in the cache, on PATH; sets SQLX_BIN.
+SQLX_CLI_VERSION=0.8.6
+sqlx_cli_ensure() {
+    rust_ensure
+    local root=$CALLBASE_CACHE/tools/sqlx-cli-$SQLX_CLI_VERSION
+    if [[ ! -x $root/bin/cargo-sqlx ]]; then
+        log "installing sqlx-cli $SQLX_CLI_VERSION into $root"
+        # Its own target dir: never the workspace's (a cargo install there would evict nothing, but
+        # the two builds would wait on each other's lock).
+        CARGO_TARGET_DIR=$CALLBASE_CACHE/tools/sqlx-cli-build cargo install sqlx-cli --locked \
+            --version "$SQLX_CLI_VERSION" --no-default-features --features postgres,rustls --root "$root" ||
+            die "cargo install sqlx-cli failed"
+        rm -rf "$CALLBASE_CACHE/tools/sqlx-cli-build"
+    fi
+    export PATH=$root/bin:$PATH
+    SQLX_BIN=$root/bin/sqlx
 }
 
 # cargo_nextest_ensure: the test runner (preinstalled on our machines; built from crates.io otherwise).
