@@ -199,7 +199,9 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "security"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "security"), (name = "health")),
+    // The `/events` messages: not a route's body, listed so clients can generate their types.
+    components(schemas(callbase_core::events::Event))
 )]
 struct ApiDoc;
 

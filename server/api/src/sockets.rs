@@ -157,19 +157,14 @@ impl Revoke {
 }
 
 /// The Redis channel every replica's listener subscribes to.
-pub const CONTROL_CHANNEL: &str = "cb:sockets:control";
+pub const CONTROL_CHANNEL: &str = callbase_core::keys::SOCKETS_CONTROL;
 
 fn epoch_key(tenant: TenantId, user: UserId) -> String {
-    format!("cb:sockepoch:{tenant}:{user}")
+    callbase_core::keys::socket_epoch(tenant, user)
 }
 
 fn lease_keys(kind: Kind, tenant: TenantId, user: UserId) -> [String; 3] {
-    let k = kind.as_str();
-    [
-        format!("cb:socks:{k}:u:{tenant}:{user}"),
-        format!("cb:socks:{k}:t:{tenant}"),
-        format!("cb:socks:{k}:all"),
-    ]
+    callbase_core::keys::socket_leases(kind.as_str(), tenant, user)
 }
 
 /// Drops expired leases, refuses over a cap (1 user, 2 tenant, 3 platform), else adds the lease

@@ -308,6 +308,19 @@ pub enum MaskMode {
     Prefix,
 }
 
+/// How one viewer sees phone numbers (a member of a masked group); no `Masking`: as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Masking {
+    pub mode: MaskMode,
+    pub chars: usize,
+}
+
+impl Masking {
+    pub fn apply(&self, number: &str) -> String {
+        mask(number, self.mode, self.chars)
+    }
+}
+
 /// A number as a masked user sees it.
 pub fn mask(number: &str, mode: MaskMode, chars: usize) -> String {
     match mode {

@@ -5,8 +5,10 @@
 
 pub mod crm;
 pub mod dial;
+pub mod events;
 pub mod ids;
 pub mod inputs;
+pub mod keys;
 pub mod netaddr;
 pub mod role;
 pub mod sip;

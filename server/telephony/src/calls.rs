@@ -19,8 +19,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use callbase_core::dial::{DialRules, Routed};
+use callbase_core::events::{CallEvent, CallState, Event};
 use callbase_core::sip::TrunkRewrite;
-use callbase_core::{TenantId, UserId};
+use callbase_core::{keys, TenantId, UserId};
 use callbase_db::telephony::{self as tel, TelUserRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -100,28 +101,42 @@ impl Call {
         }
     }
 
-    async fn publish(&self, state: &str, reason: Option<&str>) {
+    async fn publish(&self, state: CallState, reason: Option<&str>) {
+        self.publish_event(state, reason, None).await
+    }
+
+    /// A state whose news is where the call went (a transfer or forward target, masked like every
+    /// number).
+    async fn publish_target(&self, state: CallState, target: &str) {
+        self.publish_event(state, None, Some(target)).await
+    }
+
+    async fn publish_event(&self, state: CallState, reason: Option<&str>, target: Option<&str>) {
         if self.quiet {
             return;
         }
-        let ev = json!({
-            "type": "call",
-            "call_id": self.id,
-            "state": state,
-            "direction": self.direction,
-            "number": self.number,
-            "did": self.did,
-            "trunk": self.trunk,
-            "user_id": self.user,
-            "client_ref": self.client_ref,
-            "reason": reason,
-            "at": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "user_ids": self.audience,
+        let ev = Event::Call(CallEvent {
+            call_id: self.id.clone(),
+            state,
+            direction: self.direction.to_string(),
+            number: self.number.as_str().into(),
+            did: self.did.clone(),
+            trunk: self.trunk,
+            user_id: self.user,
+            client_ref: self.client_ref.clone(),
+            reason: reason.map(str::to_string),
+            target: target.map(Into::into),
+            at: OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            user_ids: self.audience.clone(),
         });
         let mut r = self.ctx.redis.clone();
-        let channel = format!("cb:events:tenant:{}", self.tenant);
-        if let Err(e) =
-            redis::cmd("PUBLISH").arg(&channel).arg(ev.to_string()).query_async::<()>(&mut r).await
+        if let Err(e) = redis::cmd("PUBLISH")
+            .arg(keys::events(self.tenant))
+            .arg(ev.to_json())
+            .query_async::<()>(&mut r)
+            .await
         {
             tracing::warn!(error = %e, "cannot publish call event");
         }
@@ -379,7 +394,7 @@ async fn trunk_order(ctx: &Ctx, t: &Tenancy) -> Vec<(callbase_db::trunks::TrunkR
     for trunk in &t.trunks {
         let id = crate::trunks::ast_id(trunk.tenant_id, trunk.slot);
         let state: Option<String> = redis::cmd("HGET")
-            .arg(format!("cb:trunkreg:{id}"))
+            .arg(callbase_core::keys::trunk_registration(&id))
             .arg("state")
             .query_async(&mut r)
             .await
@@ -567,7 +582,7 @@ async fn probe(
 /// Redis list of our share of call setup in ms — caller's channel created (INVITE in) → trunk leg
 /// dialled (INVITE out) — for agents' and probe calls to a trunk, newest first, at most 10 000
 /// (`callbase loadgen` reads it).
-pub const SETUP_SAMPLES: &str = "cb:probe:setup_ms";
+pub const SETUP_SAMPLES: &str = callbase_core::keys::PROBE_SETUP_SAMPLES;
 
 /// An ARI timestamp (`2026-11-28T05:40:00.123+0000`) as epoch milliseconds.
 pub fn asterisk_time_ms(v: &Value) -> Option<i64> {
@@ -631,7 +646,7 @@ async fn outbound_inner(
             };
             call.audience.push(target.user_id);
             call.insert().await;
-            call.publish("dialing", None).await;
+            call.publish(CallState::Dialing, None).await;
             let devs: Vec<(String, UserId)> =
                 devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
             let bridge = call.new_bridge().await.ok_or("no bridge")?;
@@ -647,7 +662,7 @@ async fn outbound_inner(
                 RingOutcome::CallerLeft => call.finish("missed", Some("caller hung up")).await,
                 RingOutcome::NoAnswer => {
                     call.hangup(agent).await;
-                    call.publish("ended", Some("no answer")).await;
+                    call.publish(CallState::Ended, Some("no answer")).await;
                     call.finish("missed", Some("no answer")).await;
                 }
             }
@@ -668,7 +683,7 @@ async fn outbound_inner(
                 }
             };
             call.insert().await;
-            call.publish("dialing", None).await;
+            call.publish(CallState::Dialing, None).await;
             let bridge = call.new_bridge().await.ok_or("no bridge")?;
             call.add(&bridge, agent).await;
             let outcome = dial_out(call, t, &dial, agent, &bridge, rx).await;
@@ -680,11 +695,11 @@ async fn outbound_inner(
                 }
                 DialOutcome::Failed { result, reason } => {
                     call.hangup(agent).await;
-                    call.publish("ended", Some(&reason)).await;
+                    call.publish(CallState::Ended, Some(&reason)).await;
                     call.finish(result, Some(&reason)).await;
                 }
                 DialOutcome::CallerLeft => {
-                    call.publish("ended", Some("cancelled")).await;
+                    call.publish(CallState::Ended, Some("cancelled")).await;
                     call.finish("missed", Some("cancelled before answer")).await;
                 }
             }
@@ -697,7 +712,7 @@ async fn outbound_inner(
 /// Refuses an agent's call before any trunk: recorded as `refused` with the reason, answered 404.
 async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
     call.insert().await;
-    call.publish("refused", Some(reason)).await;
+    call.publish(CallState::Refused, Some(reason)).await;
     call.finish("refused", Some(reason)).await;
     tracing::info!(tenant.id = %call.tenant, call.id = %call.id, code, "outbound call refused");
     let _ = call
@@ -783,7 +798,7 @@ async fn dial_out(
             }
             if ev["type"] == "Dial" && ev["peer"]["id"] == leg.as_str() {
                 match ev["dialstatus"].as_str().unwrap_or_default() {
-                    "RINGING" => call.publish("ringing", None).await,
+                    "RINGING" => call.publish(CallState::Ringing, None).await,
                     "ANSWER" => {
                         if !notes.is_empty() {
                             let note = notes.join("; ");
@@ -846,7 +861,7 @@ async fn answered(call: &mut Call, who: Option<UserId>) {
         q.push("answered_at = now(), user_id = ").push_bind(who);
     })
     .await;
-    call.publish("answered", None).await;
+    call.publish(CallState::Answered, None).await;
     call.start_recording().await;
 }
 
@@ -908,7 +923,7 @@ async fn ring_users(
     if legs.is_empty() {
         return Ok(RingOutcome::NoAnswer);
     }
-    call.publish("ringing", None).await;
+    call.publish(CallState::Ringing, None).await;
     let deadline = Instant::now() + Duration::from_secs(timeout_secs);
     loop {
         let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -976,7 +991,7 @@ async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut 
                 let peer = if ch == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;
                 call.held_since.get_or_insert_with(Instant::now);
-                call.publish("held", None).await;
+                call.publish(CallState::Held, None).await;
             }
             "ChannelUnhold" if ch == agent || ch == other => {
                 let peer = if ch == agent { &other } else { &agent };
@@ -984,7 +999,7 @@ async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut 
                 if let Some(s) = call.held_since.take() {
                     call.hold_secs += s.elapsed().as_secs() as i64;
                 }
-                call.publish("unheld", None).await;
+                call.publish(CallState::Unheld, None).await;
             }
             "transfer" => {
                 let target = ev["target"].as_str().unwrap_or_default().to_string();
@@ -1008,7 +1023,7 @@ async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut 
     }
     call.hangup(&agent).await;
     call.hangup(&other).await;
-    call.publish("ended", Some(result_reason)).await;
+    call.publish(CallState::Ended, Some(result_reason)).await;
     call.finish("answered", None).await;
 }
 
@@ -1027,7 +1042,7 @@ async fn transfer(
     call.delete(&format!("channels/{other}/moh")).await;
     call.hangup(agent).await;
     call.post(&format!("channels/{other}/ring"), &[]).await;
-    call.publish("transferring", Some(target)).await;
+    call.publish_target(CallState::Transferring, target).await;
     let result = match t.rules.route(target, |e| exts.contains(e)) {
         Ok(Routed::Internal { extension }) => {
             let u = t.users.iter().find(|u| u.extension == extension)?.clone();
@@ -1059,7 +1074,7 @@ async fn transfer(
                 Ok(()) => match dial_out(call, &t, &dial, other, bridge, rx).await {
                     DialOutcome::Answered(leg) => {
                         call.delete(&format!("channels/{other}/ring")).await;
-                        call.publish("answered", None).await;
+                        call.publish(CallState::Answered, None).await;
                         Some(leg)
                     }
                     _ => None,
@@ -1123,7 +1138,7 @@ async fn inbound_inner(
         // Asterisk fetches the converted greeting from the server (res_http_media_cache).
         let media = format!("sound:{}/media/greetings/{g}", base.trim_end_matches('/'));
         if !play_and_wait(call, caller, &media, rx).await {
-            call.publish("ended", Some("caller hung up")).await;
+            call.publish(CallState::Ended, Some("caller hung up")).await;
             call.finish("missed", Some("caller hung up during the greeting")).await;
             return Ok(());
         }
@@ -1167,7 +1182,7 @@ async fn inbound_inner(
             talk(call, &bridge, &leg, caller, rx).await;
         }
         RingOutcome::CallerLeft => {
-            call.publish("missed", Some("caller hung up")).await;
+            call.publish(CallState::Missed, Some("caller hung up")).await;
             call.finish("missed", Some("caller hung up before an answer")).await;
         }
         RingOutcome::NoAnswer => {
@@ -1219,7 +1234,7 @@ async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<
 
 /// No answer: forward to the tenant's number through a trunk, or end as missed.
 async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: &str, rx: &mut Rx) {
-    call.publish("missed", Some(why)).await;
+    call.publish(CallState::Missed, Some(why)).await;
     let Some(fwd) = t.state.forward_number.clone().filter(|f| !f.is_empty()) else {
         call.hangup(caller).await;
         call.finish("missed", Some(why)).await;
@@ -1266,7 +1281,7 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
     match dial_out(call, t, &dial, caller, bridge, rx).await {
         DialOutcome::Answered(leg) => {
             call.delete(&format!("channels/{caller}/ring")).await;
-            call.publish("forwarded", Some(&fwd)).await;
+            call.publish_target(CallState::Forwarded, &fwd).await;
             call.start_recording().await;
             // The forwarded conversation runs until either side hangs up.
             loop {
@@ -1277,7 +1292,7 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
             }
             call.hangup(caller).await;
             call.hangup(&leg).await;
-            call.publish("ended", None).await;
+            call.publish(CallState::Ended, None).await;
             call.finish("forwarded", None).await;
         }
         DialOutcome::Failed { reason, .. } => {

@@ -17,7 +17,8 @@
 use std::time::Duration;
 
 use callbase_core::dial::{self, Direction};
-use callbase_core::{TenantId, UserId};
+use callbase_core::events::{Alert, Event};
+use callbase_core::{keys, TenantId, UserId};
 use callbase_db::fraud::{self as repo, AlertRow, FraudSettings, NewAlert};
 use callbase_db::telephony::TelUserRow;
 use callbase_db::Db;
@@ -166,7 +167,7 @@ impl Guard {
         let mut r = self.redis.clone();
         if let Some(u) = a.user {
             let minute = time::OffsetDateTime::now_utc().unix_timestamp() / 60;
-            let key = format!("cb:fraud:cpm:{{t{}}}:u{}:{minute}", a.tenant, u.user_id);
+            let key = callbase_core::keys::fraud_calls_per_minute(a.tenant, u.user_id, minute);
             let n: i64 = redis::pipe()
                 .incr(&key, 1)
                 .expire(&key, 120)
@@ -248,10 +249,10 @@ impl Guard {
     }
 
     async fn take_slot(&self, a: &Attempt<'_>, s: &FraudSettings) -> Result<LiveCall, Refused> {
-        let mut keys = vec![format!("cb:fraud:live:{{t{}}}", a.tenant)];
+        let mut keys = vec![callbase_core::keys::fraud_live_tenant(a.tenant)];
         let mut caps = vec![s.max_calls_tenant];
         if let Some(u) = a.user {
-            keys.push(format!("cb:fraud:live:{{t{}}}:u{}", a.tenant, u.user_id));
+            keys.push(callbase_core::keys::fraud_live_user(a.tenant, u.user_id));
             caps.push(s.max_calls_user);
         }
         let script = redis::Script::new(ADMIT);
@@ -326,7 +327,7 @@ impl Guard {
         quiet_secs: u64,
     ) {
         let mut r = self.redis.clone();
-        let key = format!("cb:fraud:alerted:{{t{tenant}}}:{kind}:{level}:{subject}");
+        let key = callbase_core::keys::fraud_alerted(tenant, kind, level, subject);
         let fresh: Option<String> = redis::cmd("SET")
             .arg(&key)
             .arg(1)
@@ -357,11 +358,19 @@ pub async fn raise(
     let row = repo::insert_alert(&mut tx, tenant, a).await?;
     tx.commit().await?;
     tracing::warn!(tenant.id = %tenant, kind = a.kind, level = a.level, message = a.message, "security alert");
-    let ev = serde_json::json!({"type": "security_alert", "alert": row});
+    let alert = Alert {
+        id: row.id,
+        at: row.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        kind: row.kind.clone(),
+        level: row.level.clone(),
+        message: row.message.clone(),
+        user_id: row.user_id,
+        country_code: row.country_code.clone(),
+    };
     let mut r = redis.clone();
     if let Err(e) = redis::cmd("PUBLISH")
-        .arg(format!("cb:events:tenant:{tenant}"))
-        .arg(ev.to_string())
+        .arg(keys::events(tenant))
+        .arg(Event::SecurityAlert { alert }.to_json())
         .query_async::<()>(&mut r)
         .await
     {

@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use callbase_core::events::{Event, TrunkStatus};
+use callbase_core::keys;
 use callbase_core::netaddr::CarrierPolicy;
 use callbase_core::sip::SipHost;
 use redis::AsyncCommands;
@@ -65,7 +67,7 @@ pub fn next_state(
 pub const NO_ANSWER: &str = "no answer from carrier (timeout, or the host is not found)";
 
 fn key(id: &str) -> String {
-    format!("cb:trunkreg:{id}")
+    callbase_core::keys::trunk_registration(id)
 }
 
 async fn stored(redis: &mut redis::aio::ConnectionManager, id: &str) -> redis::RedisResult<Option<Stored>> {
@@ -130,11 +132,15 @@ pub async fn reconcile(
                 &[("state", state.clone()), ("reason", reason.clone()), ("since", now.to_string())],
             )
             .await?;
-        let event = serde_json::json!({
-            "type": "trunk_status", "tenant_id": tenant, "trunk": slot, "registration": id,
-            "state": state, "reason": reason, "since": now,
+        let event = Event::TrunkStatus(TrunkStatus {
+            tenant_id: tenant,
+            trunk: slot,
+            registration: id.clone(),
+            state: state.clone(),
+            reason: reason.clone(),
+            since: now,
         });
-        let _: () = redis.publish(format!("cb:events:tenant:{tenant}"), event.to_string()).await?;
+        let _: () = redis.publish(keys::events(tenant), event.to_json()).await?;
         tracing::info!(tenant.id = %tenant, registration = %id, %state, "trunk registration state changed");
     }
     Ok(())

@@ -29,7 +29,7 @@ use crate::calls::{self, Command};
 pub const APP: &str = "callbase";
 
 /// Redis channel of call commands (transfer, callback) for the Stasis worker.
-pub const COMMANDS: &str = "cb:stasis:commands";
+pub const COMMANDS: &str = callbase_core::keys::STASIS_COMMANDS;
 
 /// A call handed to us, with its tenant attribution.
 #[derive(Debug, Clone, PartialEq, Eq)]

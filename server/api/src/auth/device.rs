@@ -17,7 +17,7 @@ use callbase_core::{TenantId, UserId};
 use rand::RngCore;
 use redis::AsyncCommands;
 
-const KEY_KEY: &str = "cb:device-key";
+const KEY_KEY: &str = callbase_core::keys::DEVICE_KEY;
 /// A device stays trusted this long after its last successful sign-in.
 const MAX_AGE_DAYS: i64 = 90;
 

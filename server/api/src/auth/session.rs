@@ -35,11 +35,11 @@ pub fn redis_key(token: &str) -> String {
 }
 
 fn key(token: &str) -> String {
-    format!("cb:sess:{}", hex::encode(Sha256::digest(token.as_bytes())))
+    callbase_core::keys::session(&hex::encode(Sha256::digest(token.as_bytes())))
 }
 
 fn user_key(tenant: TenantId, user: UserId) -> String {
-    format!("cb:usess:{tenant}:{user}")
+    callbase_core::keys::user_sessions(tenant, user)
 }
 
 #[derive(Clone)]

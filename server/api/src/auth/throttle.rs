@@ -76,13 +76,13 @@ pub struct Reservation {
 }
 
 fn account_key(account: &str, login: &str) -> String {
-    format!("cb:lf:acct:{account}:{login}")
+    callbase_core::keys::login_failures_account(account, login)
 }
 fn device_key(d: &super::device::Device) -> String {
-    format!("cb:lf:dev:{}:{}:{}", d.tenant, d.user, d.nonce)
+    callbase_core::keys::login_failures_device(d.tenant, d.user, &d.nonce)
 }
 fn ip_key(ip: &str) -> String {
-    format!("cb:lf:ip:{ip}")
+    callbase_core::keys::login_failures_ip(ip)
 }
 
 impl Throttle {

@@ -73,8 +73,14 @@ pub async fn signup(
     // Sign-up is public: limited per client IP (each tenant can make trunk changes that reload
     // Asterisk, so unlimited tenants would be unlimited reloads).
     let limit = st.cfg.limits.signups_per_ip_per_hour;
-    crate::limits::hit(&st.redis, &format!("cb:rl:signup:{ip}"), limit, 3600, "sign-ups from this address")
-        .await?;
+    crate::limits::hit(
+        &st.redis,
+        &callbase_core::keys::rate_signups(&ip.to_string()),
+        limit,
+        3600,
+        "sign-ups from this address",
+    )
+    .await?;
     let account = AccountSlug::parse(&b.account)?;
     let tenant_name = parse_name(&b.tenant_name)?;
     let login = Login::parse(&b.login)?;

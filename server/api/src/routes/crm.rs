@@ -73,18 +73,7 @@ pub struct Table {
     pub fields: Vec<Field>,
 }
 
-/// How this viewer sees phone numbers (None: as they are).
-#[derive(Debug, Clone, Copy)]
-pub struct Masking {
-    pub mode: MaskMode,
-    pub chars: usize,
-}
-
-impl Masking {
-    pub fn apply(&self, number: &str) -> String {
-        core_crm::mask(number, self.mode, self.chars)
-    }
-}
+pub use callbase_core::crm::Masking;
 
 /// The masking that applies to `cu` (a member of any masked group).
 pub async fn masking_for(tx: &mut Tx, cu: &CurrentUser) -> sqlx::Result<Option<Masking>> {
@@ -1080,10 +1069,10 @@ pub async fn put_settings(
     .await?;
     tx.commit().await?;
     // Open `/events` sockets re-read who is masked.
-    let ev = serde_json::json!({"type": crate::routes::events::SETTINGS_CHANGED}).to_string();
+    let ev = callbase_core::events::Event::CrmSettings.to_json();
     let mut r = st.redis.clone();
     if let Err(e) = redis::cmd("PUBLISH")
-        .arg(crate::routes::events::tenant_channel(a.tenant_id))
+        .arg(callbase_core::keys::events(a.tenant_id))
         .arg(ev)
         .query_async::<()>(&mut r)
         .await

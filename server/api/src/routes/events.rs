@@ -9,19 +9,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::StreamExt;
 
+use callbase_core::events::{Audience, Event};
+use callbase_core::UserId;
+
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::crm::Masking;
 use crate::sockets::{Kind, Registration};
 use crate::AppState;
-
-/// The Redis pub/sub channel of a tenant's events (replicas fan out through it).
-pub fn tenant_channel(tenant: callbase_core::TenantId) -> String {
-    format!("cb:events:tenant:{tenant}")
-}
-
-/// Event types only admins receive.
-const ADMIN_ONLY: [&str; 2] = ["trunk_status", "security_alert"];
 
 pub async fn events(
     State(st): State<AppState>,
@@ -43,11 +38,9 @@ pub async fn events(
     };
     let cu = current(&st, cu).await?;
     let mut pubsub = st.redis_client.get_async_pubsub().await?;
-    pubsub.subscribe(tenant_channel(cu.tenant_id)).await?;
-    let is_admin = cu.role.is_admin();
-    let user = cu.user_id.0;
+    pubsub.subscribe(callbase_core::keys::events(cu.tenant_id)).await?;
     let masking = masking_of(&st, &cu).await?;
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, is_admin, user, masking, reg)))
+    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, masking, reg)))
 }
 
 /// The user's groups and role as they are now.
@@ -69,17 +62,11 @@ async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking
     Ok(m)
 }
 
-/// Published to the tenant's channel when the masking settings change: every socket asks again.
-pub const SETTINGS_CHANGED: &str = "crm_settings";
-
-#[allow(clippy::too_many_arguments)]
 async fn forward(
     mut socket: WebSocket,
     pubsub: redis::aio::PubSub,
     st: AppState,
     cu: CurrentUser,
-    is_admin: bool,
-    user: i64,
     mut masking: Option<Masking>,
     mut reg: Registration,
 ) {
@@ -98,7 +85,15 @@ async fn forward(
             msg = messages.next() => {
                 let Some(msg) = msg else { break };
                 let Ok(payload) = msg.get_payload::<String>() else { continue };
-                if payload.contains(SETTINGS_CHANGED) && serde_json::from_str::<serde_json::Value>(&payload).is_ok_and(|v| v["type"] == SETTINGS_CHANGED) {
+                let event = match Event::from_json(&payload) {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        // Fails closed: an event this replica cannot read reaches nobody.
+                        tracing::warn!(error = %e, "unreadable event on the tenant channel");
+                        continue;
+                    }
+                };
+                if matches!(event, Event::CrmSettings) {
                     // Until it knows the new settings, the socket masks (fails closed).
                     masking = match masking_of(&st, &cu).await {
                         Ok(m) => m,
@@ -106,16 +101,10 @@ async fn forward(
                     };
                     continue;
                 }
-                if !is_admin && is_admin_only(&payload) {
+                if !receives(&event.audience(), cu.role.is_admin(), cu.user_id) {
                     continue;
                 }
-                if !addressed_to(&payload, user) {
-                    continue;
-                }
-                let payload = match &masking {
-                    Some(m) => mask_numbers(&payload, m),
-                    None => payload,
-                };
+                let payload = event.to_json_masked(masking);
                 if socket.send(Message::Text(payload.into())).await.is_err() {
                     break;
                 }
@@ -128,62 +117,33 @@ async fn forward(
     }
 }
 
-/// The event as a masked user may see it: every number it carries masked. (A change of the masking
-/// settings is read again at once, on the `crm_settings` event; a change of the user's groups
-/// closes the socket.)
-fn mask_numbers(payload: &str, m: &Masking) -> String {
-    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(payload) else { return payload.to_string() };
-    if let Some(o) = v.as_object_mut() {
-        for key in ["number", "from", "to", "target"] {
-            if let Some(serde_json::Value::String(n)) = o.get(key) {
-                let masked = m.apply(n);
-                o.insert(key.to_string(), serde_json::Value::String(masked));
-            }
-        }
-    }
-    v.to_string()
-}
-
-fn is_admin_only(payload: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| ADMIN_ONLY.contains(&t)))
-        .unwrap_or(true)
-}
-
-/// Events with a `user_ids` list go only to those users (e.g. a call's agents); others go to the
-/// whole tenant.
-fn addressed_to(payload: &str, user: i64) -> bool {
-    match serde_json::from_str::<serde_json::Value>(payload).ok().and_then(|v| v.get("user_ids").cloned()) {
-        Some(serde_json::Value::Array(ids)) => ids.iter().any(|i| i.as_i64() == Some(user)),
-        _ => true,
+/// Whether a socket of this user (an administrator or not) receives an event for `audience`.
+fn receives(audience: &Audience, is_admin: bool, user: UserId) -> bool {
+    match audience {
+        Audience::Users(ids) => ids.contains(&user),
+        Audience::Admins => is_admin,
+        Audience::Servers => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{addressed_to, is_admin_only, mask_numbers};
-    use crate::routes::crm::Masking;
-    use callbase_core::crm::MaskMode;
-
-    #[test]
-    fn masked_users_get_masked_numbers() {
-        let m = Masking { mode: MaskMode::Prefix, chars: 6 };
-        let out = mask_numbers(r#"{"type":"call","number":"+79161234567","did":null}"#, &m);
-        assert!(out.contains("******234567") && !out.contains("+7916"), "{out}");
-    }
+    use super::receives;
+    use callbase_core::events::Audience;
+    use callbase_core::UserId;
 
     #[test]
     fn events_with_an_audience_reach_only_it() {
-        assert!(addressed_to(r#"{"type":"call","user_ids":[3,4]}"#, 4));
-        assert!(!addressed_to(r#"{"type":"call","user_ids":[3,4]}"#, 5));
-        assert!(addressed_to(r#"{"type":"trunk_status"}"#, 5));
+        let call = Audience::Users(vec![UserId(3), UserId(4)]);
+        assert!(receives(&call, false, UserId(4)));
+        assert!(!receives(&call, true, UserId(5)), "not even an administrator outside the call");
+        assert!(!receives(&Audience::Users(vec![]), true, UserId(5)));
     }
 
     #[test]
-    fn unknown_or_admin_events_stay_with_admins() {
-        assert!(is_admin_only(r#"{"type":"trunk_status"}"#));
-        assert!(is_admin_only("not json"));
-        assert!(!is_admin_only(r#"{"type":"call_ringing"}"#));
+    fn admin_events_stay_with_admins_and_server_events_with_servers() {
+        assert!(receives(&Audience::Admins, true, UserId(1)));
+        assert!(!receives(&Audience::Admins, false, UserId(1)));
+        assert!(!receives(&Audience::Servers, true, UserId(1)));
     }
 }

@@ -54,7 +54,7 @@ pub struct Trunk {
 }
 
 fn reg_key(id: &str) -> String {
-    format!("cb:trunkreg:{id}")
+    callbase_core::keys::trunk_registration(id)
 }
 
 async fn status_of(st: &AppState, id: &str) -> ApiResult<TrunkStatus> {
@@ -227,7 +227,14 @@ async fn apply(st: &AppState, id: &str, password_changed: bool) -> Result<(), St
 /// `limits.trunk_changes_per_minute` per tenant, then 429 `rate_limited` with `Retry-After`.
 async fn change_allowed(st: &AppState, tenant: TenantId) -> ApiResult<()> {
     let limit = st.cfg.limits.trunk_changes_per_minute;
-    crate::limits::hit(&st.redis, &format!("cb:rl:trunks:{tenant}"), limit, 60, "trunk changes").await
+    crate::limits::hit(
+        &st.redis,
+        &callbase_core::keys::rate_trunk_changes(tenant),
+        limit,
+        60,
+        "trunk changes",
+    )
+    .await
 }
 
 async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
