@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
 pub mod audit;
+pub mod calls;
 pub mod crm;
 pub mod fraud;
 pub mod probe;
