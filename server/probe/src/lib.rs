@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod audio;
+mod peer;
 pub mod sdp;
 pub mod sip;
 
