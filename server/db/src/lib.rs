@@ -114,6 +114,9 @@ pub async fn set_tenant(tx: &mut Tx, tenant: TenantId) -> Result<(), sqlx::Error
 }
 
 /// The name of the violated constraint, if `e` is a constraint violation.
+/// The database error type of every repository function.
+pub type Error = sqlx::Error;
+
 pub fn constraint(e: &sqlx::Error) -> Option<&str> {
     match e {
         sqlx::Error::Database(d) => d.constraint(),

@@ -12,7 +12,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -21,7 +21,8 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCIceConnectionState, RTCPeerConnectionState};
 
 use crate::audio::{self, AudioReport};
-use crate::peer::{opus, pcmu, peer_connection, telephone_event, werr, Events};
+use crate::peer::{opus, pcmu, peer_connection, reach, telephone_event, werr, Events};
+pub use crate::peer::{Codec, ProbeError};
 use crate::sdp;
 use crate::sip::{self, Challenge, Message, Request};
 
@@ -39,18 +40,6 @@ pub struct Target {
     pub password: String,
     /// The address webrtc-rs binds its UDP socket to: a wildcard would gather every interface.
     pub media_addr: IpAddr,
-}
-
-/// The audio codec offered to Asterisk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Codec {
-    /// G.711 μ-law end to end: what our browser endpoints use (no transcoding in Asterisk).
-    #[default]
-    Pcmu,
-    /// Opus to the client (48 kHz): Asterisk transcodes to and from the trunk's G.711. Used by the
-    /// load generator to compare profiles; the payload is Opus that Asterisk itself encoded
-    /// ([`CallOptions::frames`]), since webrtc-rs has no encoder.
-    Opus,
 }
 
 /// One call.
@@ -97,18 +86,6 @@ impl Report {
                 a.echoed > 0 && a.loss_pct <= max_loss_pct && a.rtt_p50_ms.is_some() && a.jitter_ms.is_some()
             })
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    #[error("websocket: {0}")]
-    Ws(String),
-    #[error("SIP {0}")]
-    Sip(String),
-    #[error("timed out waiting for {0}")]
-    Timeout(&'static str),
-    #[error("webrtc: {0}")]
-    WebRtc(String),
 }
 
 type Waiters = Arc<Mutex<HashMap<(String, u32), mpsc::UnboundedSender<Message>>>>;
@@ -540,26 +517,6 @@ impl Agent {
         let _ = self.send(Request { branch: &bye_branch, ..dialog("BYE", cseq + 1) }.render());
         // The BYE's 200 OK is not waited for: the call's result does not depend on it.
         media
-    }
-}
-
-/// Waits until `state` is `done` (or `failed`, an error), at most `timeout`.
-pub(crate) async fn reach<T: PartialEq>(
-    state: &watch::Sender<T>,
-    what: &'static str,
-    timeout: Duration,
-    done: impl Fn(&T) -> bool,
-    failed: impl Into<Option<T>>,
-) -> Result<(), ProbeError> {
-    let failed = failed.into();
-    let mut rx = state.subscribe();
-    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| done(s) || failed.as_ref() == Some(s)))
-        .await
-        .map_err(|_| ProbeError::Timeout(what))?;
-    match reached {
-        Ok(s) if done(&s) => Ok(()),
-        Ok(_) => Err(ProbeError::WebRtc(format!("{what} failed"))),
-        Err(_) => Err(ProbeError::WebRtc("the peer connection's handler is gone".into())),
     }
 }
 

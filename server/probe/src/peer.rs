@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
@@ -18,8 +18,51 @@ use webrtc::peer_connection::{
     RTCIceGatheringState, RTCPeerConnectionState,
 };
 
-use crate::agent::{Codec, ProbeError};
 use crate::audio::Meter;
+
+/// The audio codec offered to Asterisk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Codec {
+    /// G.711 μ-law end to end: what our browser endpoints use (no transcoding in Asterisk).
+    #[default]
+    Pcmu,
+    /// Opus to the client (48 kHz): Asterisk transcodes to and from the trunk's G.711. Used by the
+    /// load generator to compare profiles; the payload is Opus that Asterisk itself encoded
+    /// ([`CallOptions::frames`]), since webrtc-rs has no encoder.
+    Opus,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("websocket: {0}")]
+    Ws(String),
+    #[error("SIP {0}")]
+    Sip(String),
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+    #[error("webrtc: {0}")]
+    WebRtc(String),
+}
+
+/// Waits until `state` is `done` (or `failed`, an error), at most `timeout`.
+pub(crate) async fn reach<T: PartialEq>(
+    state: &watch::Sender<T>,
+    what: &'static str,
+    timeout: Duration,
+    done: impl Fn(&T) -> bool,
+    failed: impl Into<Option<T>>,
+) -> Result<(), ProbeError> {
+    let failed = failed.into();
+    let mut rx = state.subscribe();
+    let reached = tokio::time::timeout(timeout, rx.wait_for(|s| done(s) || failed.as_ref() == Some(s)))
+        .await
+        .map_err(|_| ProbeError::Timeout(what))?;
+    match reached {
+        Ok(s) if done(&s) => Ok(()),
+        Ok(_) => Err(ProbeError::WebRtc(format!("{what} failed"))),
+        Err(_) => Err(ProbeError::WebRtc("the peer connection's handler is gone".into())),
+    }
+}
 
 pub(crate) fn werr(e: impl std::fmt::Display) -> ProbeError {
     ProbeError::WebRtc(e.to_string())
@@ -186,7 +229,6 @@ impl PeerConnectionEventHandler for Events {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use rtc::media_stream::MediaStreamTrack;
     use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters};
@@ -194,7 +236,6 @@ mod tests {
     use webrtc::media_stream::track_local::TrackLocal;
 
     use super::*;
-    use crate::agent::reach;
     use crate::sdp;
 
     /// Workarounds 1, 4 and 6 are builder settings: the offer webrtc-rs makes with them (on

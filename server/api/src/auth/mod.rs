@@ -175,7 +175,7 @@ impl FromRequestParts<AppState> for AdminUser {
         if !cu.role.is_admin() {
             return Err(ApiError::Forbidden);
         }
-        if crate::routes::two_factor::setup_required(st, &cu).await? {
+        if two_factor::setup_required(st, &cu).await? {
             return Err(ApiError::forbidden_code(
                 "two_factor_setup_required",
                 "your organisation requires two-factor sign-in of administrators: set it up on the Security page first",

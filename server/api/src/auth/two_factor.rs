@@ -69,6 +69,18 @@ pub fn looks_like_recovery(code: &str) -> bool {
     code.chars().filter(|c| c.is_ascii_alphanumeric()).count() == 8
 }
 
+/// Whether an admin must set up two-factor sign-in before using admin routes.
+pub async fn setup_required(st: &crate::AppState, cu: &super::CurrentUser) -> crate::error::ApiResult<bool> {
+    if !cu.role.is_admin() {
+        return Ok(false);
+    }
+    // Every admin request asks this: one query.
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let pending = callbase_db::two_factor::setup_pending(&mut tx, cu.tenant_id, cu.user_id).await?;
+    tx.commit().await?;
+    Ok(pending)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ fn parse_group_name(raw: &str) -> ApiResult<String> {
     }
 }
 
-fn name_taken(e: &sqlx::Error) -> bool {
+fn name_taken(e: &callbase_db::Error) -> bool {
     callbase_db::constraint(e) == Some("access_groups_tenant_name_key")
 }
 

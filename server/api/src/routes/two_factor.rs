@@ -233,14 +233,3 @@ pub async fn second_factor(
     })
 }
 
-/// Whether an admin must set up two-factor sign-in before using admin routes.
-pub async fn setup_required(st: &AppState, cu: &CurrentUser) -> ApiResult<bool> {
-    if !cu.role.is_admin() {
-        return Ok(false);
-    }
-    // Every admin request asks this: one query.
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let pending = repo::setup_pending(&mut tx, cu.tenant_id, cu.user_id).await?;
-    tx.commit().await?;
-    Ok(pending)
-}
