@@ -232,4 +232,3 @@ pub async fn second_factor(
         Err(unauthorized("two_factor_invalid", "that code is wrong or was already used"))
     })
 }
-
