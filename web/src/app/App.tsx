@@ -5,7 +5,7 @@ import { isAdminRole } from '../shared/api/types';
 import { Alert } from '../shared/ui/Alert';
 import { AppFrame } from './AppFrame';
 import { SocketNotice } from '../shared/events/SocketNotice';
-import { onSocketNotice } from '../shared/events/socket';
+import { onSocketNotice } from '../shared/events';
 import { explain, msg, say, type Msg } from '../shared/api/errors';
 import { getLang, onLangChange, t, type MessageKey } from '../shared/i18n';
 import { GroupsPage } from '../features/groups/GroupsPage';

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import { sipTarget, type DialRequest } from '../crm/dial';
-import { connectEvents } from '../../shared/events/socket';
+import { subscribe } from '../../shared/events';
 import type { TelUser } from '../../shared/api/types';
 import { t, type MessageKey } from '../../shared/i18n';
 import { canChooseOutput, listDevices, loadPrefs, savePrefs, type DevicePrefs, type Devices } from './audio';
@@ -84,7 +84,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
     const r = startPhone(userId);
     rt.current = r;
     const unsub = r.controller.subscribe(setSnap);
-    const closeEvents = connectEvents({ onMessage: (m) => r.controller.onServerEvent(m) });
+    const closeEvents = subscribe((e) => r.controller.onServerEvent(e));
     const onDial = (e: Event) => {
       const req = (e as CustomEvent<DialRequest>).detail;
       const target = req ? sipTarget(req) : null;

@@ -7,7 +7,7 @@
  * (`GET /api/phone/status`): JsSIP's own `registered` event only means a 200 OK came back over a
  * socket that may already be stale.
  */
-import { CLOSE_TOO_MANY } from '../../shared/events/socket';
+import { CLOSE_TOO_MANY, type Event } from '../../shared/events';
 import type { NumberPreview, PhoneSession } from '../../shared/api/types';
 
 export type RegState = 'off' | 'connecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
@@ -243,8 +243,8 @@ export class PhoneController {
   }
 
   /** An event from `/events` concerning calls or the phone. */
-  onServerEvent(msg: { type: string; [k: string]: unknown }): void {
-    if (msg.type === 'phone_status' && typeof msg.registered === 'boolean') {
+  onServerEvent(msg: Event): void {
+    if (msg.type === 'phone_status') {
       if (msg.registered && this.snap.reg === 'confirming') this.set({ reg: 'registered' });
       if (!msg.registered && this.snap.reg === 'registered') this.set({ reg: 'connecting' });
       return;
@@ -255,7 +255,7 @@ export class PhoneController {
     const matches = (c.clientRef && msg.client_ref === c.clientRef) || (c.callId && msg.call_id === c.callId);
     if (!matches) return;
     const patch: Partial<CallInfo> = {};
-    if (typeof msg.call_id === 'string') patch.callId = msg.call_id;
+    patch.callId = msg.call_id;
     if (msg.state === 'refused' && typeof msg.reason === 'string') patch.reason = msg.reason;
     if (msg.state === 'ringing' && c.state === 'dialing') patch.state = 'ringing';
     if (typeof msg.number === 'string' && c.direction === 'outbound') patch.number = msg.number;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
-import { connectEvents } from '../../shared/events/socket';
+import { subscribe } from '../../shared/events';
 import type { FraudLimits, SecurityAlert } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { describeError } from '../../shared/api/errors';
@@ -10,7 +10,7 @@ import { t } from '../../shared/i18n';
  * Toll-fraud alerts for administrators: the newest alerts (live through `security_alert` events)
  * and, for a call to a country not yet allowed, the one-click allow.
  */
-export function SecurityCard({ WebSocketImpl }: { WebSocketImpl?: typeof WebSocket } = {}) {
+export function SecurityCard() {
   const [alerts, setAlerts] = useState<SecurityAlert[] | null>(null);
   const [limits, setLimits] = useState<FraudLimits | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -27,15 +27,11 @@ export function SecurityCard({ WebSocketImpl }: { WebSocketImpl?: typeof WebSock
   }
   useEffect(() => {
     void load();
-    return connectEvents({
-      WebSocketImpl,
-      onMessage: (m) => {
-        if (m.type !== 'security_alert') return;
-        const a = m.alert as SecurityAlert;
-        setAlerts((list) => [a, ...(list ?? []).filter((x) => x.id !== a.id)].slice(0, 20));
-      },
-      onReconnect: () => void load(),
-    });
+    return subscribe(
+      'security_alert',
+      ({ alert: a }) => setAlerts((list) => [a, ...(list ?? []).filter((x) => x.id !== a.id)].slice(0, 20)),
+      { onReconnect: () => void load() },
+    );
   }, []);
 
   async function allow(code: string) {

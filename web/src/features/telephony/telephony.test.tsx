@@ -239,7 +239,7 @@ describe('Toll fraud', () => {
       return json(404, { code: 'not_found', message: 'no' });
     });
     const { SecurityCard } = await import('../security/SecurityCard');
-    render(<SecurityCard WebSocketImpl={FakeSocket as unknown as typeof WebSocket} />, root);
+    render(<SecurityCard />, root);
     await until(() => root.textContent?.includes('No security alerts'));
     const alert = { id: 7, at: '2026-12-03T08:00:00Z', kind: 'country_not_allowed', level: 'blocked', message: 'Agent (extension 102) called country code +44 for the first time', user_id: 2, country_code: '44' };
     await act(() => FakeSocket.last!.onmessage?.({ data: JSON.stringify({ type: 'security_alert', alert }) }));

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
-import { connectEvents } from '../../shared/events/socket';
-import type { Trunk, TrunkStatusEvent } from '../../shared/api/types';
+import type { Trunk } from '../../shared/api/types';
+import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { ConfirmDialog } from '../../shared/ui/ConfirmDialog';
 import { Icon } from '../../shared/ui/Icon';
@@ -31,18 +31,16 @@ export function TrunksPage() {
 
   useEffect(() => {
     void load();
-    return connectEvents({
-      onMessage: (m) => {
-        if (m.type !== 'trunk_status') return;
-        const ev = m as unknown as TrunkStatusEvent;
+    return subscribe(
+      'trunk_status',
+      (ev) =>
         setTrunks((list) =>
           list?.map((tr) =>
             tr.registration === ev.registration ? { ...tr, status: { state: ev.state, reason: ev.reason || null, since: ev.since } } : tr,
           ) ?? list,
-        );
-      },
-      onReconnect: () => void load(),
-    });
+        ),
+      { onReconnect: () => void load() },
+    );
   }, []);
 
   async function move(index: number, by: -1 | 1) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { onSocketNotice } from './socket';
+import { onSocketNotice } from './notices';
 import { t } from '../i18n';
 import { Alert } from '../ui/Alert';
 
