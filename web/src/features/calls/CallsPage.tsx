@@ -10,8 +10,8 @@ function fmtTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
-export function fmtSecs(s: number | null): string {
-  if (s === null) return '—';
+export function fmtSecs(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '—';
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }

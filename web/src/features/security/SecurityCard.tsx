@@ -42,7 +42,8 @@ export function SecurityCard() {
     }
   }
 
-  const allowed = new Set(limits?.allowed_countries ?? []);
+  const countries = limits?.allowed_countries ?? [];
+  const allowed = new Set(countries);
   return (
     <div class="card" data-testid="security-alerts">
       <h2>{t('sec.title')}</h2>
@@ -50,7 +51,7 @@ export function SecurityCard() {
       {limits && (
         <p class="muted">
           {t('sec.limits', { tenant: limits.max_calls_tenant, user: limits.max_calls_user, perMinute: limits.calls_per_minute_user, perDay: limits.minutes_per_day_tenant })}{' '}
-          {t('sec.countries')}: {limits.allowed_countries.length ? limits.allowed_countries.map((c) => `+${c}`).join(', ') : t('sec.noCountries')}
+          {t('sec.countries')}: {countries.length ? countries.map((c) => `+${c}`).join(', ') : t('sec.noCountries')}
         </p>
       )}
       {alerts && alerts.length === 0 && <p class="muted">{t('sec.none')}</p>}

@@ -6,13 +6,13 @@ import { Dialog } from '../../shared/ui/Dialog';
 import { Field } from '../../shared/ui/Field';
 import { explain, say, type Msg } from '../../shared/api/errors';
 import { t } from '../../shared/i18n';
-import { hostAndDomain } from './status';
+import { hostAndDomain, trunkMode } from './status';
 
 const SAMPLE = '7 495 123-45-67';
 
 /** Add or edit a trunk: simple (user, password, domain) or extended (+ number, host), preset, rewrite preview. */
 export function TrunkDialog({ trunk, onClose, onSaved }: { trunk?: Trunk; onClose: () => void; onSaved: (t: Trunk) => void }) {
-  const [mode, setMode] = useState<TrunkMode>(trunk?.mode ?? 'simple');
+  const [mode, setMode] = useState<TrunkMode>(trunkMode(trunk?.mode));
   const [label, setLabel] = useState(trunk?.label ?? '');
   const [number, setNumber] = useState(trunk?.number ?? '');
   const [username, setUsername] = useState(trunk?.username ?? '');
@@ -49,7 +49,7 @@ export function TrunkDialog({ trunk, onClose, onSaved }: { trunk?: Trunk; onClos
     setPreset(id);
     const p = presets.find((x) => x.id === id);
     if (!p) return;
-    setMode(p.mode);
+    setMode(trunkMode(p.mode));
     setDomain(p.domain);
     setHost(p.host === p.domain ? '' : p.host);
     setRewrite(p.rewrite ?? '');

@@ -1,4 +1,4 @@
-import type { TrunkState, TrunkStatus } from '../../shared/api/types';
+import type { TrunkMode, TrunkState, TrunkStatus } from '../../shared/api/types';
 import type { MessageKey } from '../../shared/i18n';
 import type { IconName } from '../../shared/ui/Icon';
 
@@ -18,7 +18,12 @@ export function statusView(s: TrunkStatus): StatusView {
     unregistered: { tone: 'bad', icon: 'alert', label: 'trunks.state.unregistered', advice: 'trunks.advice.unregistered' },
     refused: { tone: 'bad', icon: 'ban', label: 'trunks.state.refused', advice: 'trunks.advice.refused' },
   };
-  return byState[s.state] ?? byState.waiting;
+  return byState[s.state as TrunkState] ?? byState.waiting;
+}
+
+/** A trunk's mode as the dialog knows it (anything else is shown as simple). */
+export function trunkMode(mode: string | undefined): TrunkMode {
+  return mode === 'extended' ? 'extended' : 'simple';
 }
 
 /** Host and domain default to each other (extended mode); simple mode has only the domain. */

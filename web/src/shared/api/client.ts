@@ -50,6 +50,9 @@ import type {
   UpdateUserRequest,
   User,
 } from './types';
+import type { components } from './schema';
+
+type S = components['schemas'];
 
 /** Names the CSRF cookie can have: plain, or with the `__Host-` prefix behind HTTPS. */
 const CSRF_COOKIES = ['cb_csrf', '__Host-cb_csrf'];
@@ -233,16 +236,16 @@ export class ApiClient {
   twoFactorStatus(): Promise<TwoFactorStatus> {
     return this.request('GET', '/api/auth/two-factor');
   }
-  twoFactorSetup(): Promise<{ secret: string; otpauth_url: string }> {
+  twoFactorSetup(): Promise<S['TwoFactorSetup']> {
     return this.send('POST', '/api/auth/two-factor/setup');
   }
-  twoFactorEnable(code: string): Promise<{ recovery_codes: string[] }> {
+  twoFactorEnable(code: string): Promise<S['RecoveryCodes']> {
     return this.send('POST', '/api/auth/two-factor/enable', { code });
   }
   twoFactorDisable(password: string): Promise<void> {
     return this.send('POST', '/api/auth/two-factor/disable', { password });
   }
-  setTwoFactorPolicy(requireForAdmins: boolean): Promise<{ require_for_admins: boolean }> {
+  setTwoFactorPolicy(requireForAdmins: boolean): Promise<S['TwoFactorPolicy']> {
     return this.send('PUT', '/api/security/two-factor', { require_for_admins: requireForAdmins });
   }
   async logout(): Promise<void> {
@@ -307,7 +310,7 @@ export class ApiClient {
   trunkPresets(): Promise<TrunkPreset[]> {
     return this.request('GET', '/api/trunks/presets');
   }
-  rewritePreview(rewrite: string, sample: string): Promise<{ result: string }> {
+  rewritePreview(rewrite: string, sample: string): Promise<S['RewriteResult']> {
     return this.send('POST', '/api/trunks/rewrite-preview', { rewrite, sample });
   }
 
@@ -318,7 +321,7 @@ export class ApiClient {
   phoneSession(): Promise<PhoneSession> {
     return this.send('POST', '/api/phone/session');
   }
-  phoneStatus(): Promise<{ registered: boolean }> {
+  phoneStatus(): Promise<S['PhoneStatus']> {
     return this.request('GET', '/api/phone/status');
   }
   previewNumber(number: string): Promise<NumberPreview> {
@@ -327,11 +330,11 @@ export class ApiClient {
   transferCall(callId: string, target: string): Promise<void> {
     return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/transfer`, { target });
   }
-  callback(number: string): Promise<{ call_id: string }> {
+  callback(number: string): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { number });
   }
   /** Desk-phone click-to-call of a CRM phone field (works when numbers are masked). */
-  callbackRecord(record_id: number, field_id: number): Promise<{ call_id: string }> {
+  callbackRecord(record_id: number, field_id: number): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { record_id, field_id });
   }
 
@@ -342,13 +345,13 @@ export class ApiClient {
   createCrmTable(name: string): Promise<CrmTable> {
     return this.send('POST', '/api/crm/tables', { name });
   }
-  updateCrmTable(id: number, patch: { name?: string; call_table?: boolean; card_field_ids?: number[] }): Promise<CrmTable> {
+  updateCrmTable(id: number, patch: S['PatchTable']): Promise<CrmTable> {
     return this.send('PATCH', `/api/crm/tables/${id}`, patch);
   }
   deleteCrmTable(id: number): Promise<void> {
     return this.send('DELETE', `/api/crm/tables/${id}`);
   }
-  createCrmField(table: number, req: { name: string; kind: FieldKind; options?: string[] }): Promise<CrmField> {
+  createCrmField(table: number, req: Omit<S['CreateField'], 'kind'> & { kind: FieldKind }): Promise<CrmField> {
     return this.send('POST', `/api/crm/tables/${table}/fields`, req);
   }
   deleteCrmField(table: number, field: number): Promise<void> {
@@ -409,19 +412,19 @@ export class ApiClient {
   }
 
   // Telephony settings (administrators).
-  enableTelephony(): Promise<{ enabled: boolean; created: TelUser | null }> {
+  enableTelephony(): Promise<S['Enabled']> {
     return this.send('POST', '/api/telephony/enable');
   }
-  disableTelephony(confirm_account: string): Promise<{ enabled: boolean }> {
+  disableTelephony(confirm_account: string): Promise<S['Disabled']> {
     return this.send('POST', '/api/telephony/disable', { confirm_account });
   }
   listTelUsers(): Promise<TelUser[]> {
     return this.request('GET', '/api/telephony/users');
   }
-  createTelUser(req: { user_id: number; extension?: string; accept_incoming?: boolean; browser_calls?: boolean }): Promise<TelUser> {
+  createTelUser(req: S['CreateTelUser']): Promise<TelUser> {
     return this.send('POST', '/api/telephony/users', req);
   }
-  updateTelUser(userId: number, req: { extension?: string; accept_incoming?: boolean; browser_calls?: boolean; international?: boolean }): Promise<TelUser> {
+  updateTelUser(userId: number, req: S['PatchTelUser']): Promise<TelUser> {
     return this.send('PATCH', `/api/telephony/users/${userId}`, req);
   }
   deleteTelUser(userId: number): Promise<void> {
@@ -442,16 +445,16 @@ export class ApiClient {
   disallowCountry(code: string): Promise<FraudLimits> {
     return this.send('DELETE', `/api/security/countries/${encodeURIComponent(code)}`);
   }
-  provisioning(): Promise<{ group_ids: number[] }> {
+  provisioning(): Promise<S['Provisioning']> {
     return this.request('GET', '/api/telephony/provisioning');
   }
-  setProvisioning(group_ids: number[]): Promise<{ group_ids: number[] }> {
+  setProvisioning(group_ids: number[]): Promise<S['Provisioning']> {
     return this.send('PUT', '/api/telephony/provisioning', { group_ids });
   }
   probeHistory(hours = 24): Promise<ProbeHistory> {
     return this.request('GET', `/api/telephony/probe?hours=${hours}`);
   }
-  setProbeNumber(probe_number: string | null): Promise<{ probe_number: string | null }> {
+  setProbeNumber(probe_number: string | null): Promise<S['ProbeSettings']> {
     return this.send('PUT', '/api/telephony/probe', { probe_number });
   }
   routing(): Promise<Routing> {
@@ -470,7 +473,7 @@ export class ApiClient {
     return this.send('POST', '/api/telephony/dial-rules/preview', { number, rules });
   }
   /** Uploads the inbound greeting (MP3 or WAV) as the raw request body. */
-  uploadGreeting(file: Blob): Promise<{ duration_ms: number }> {
+  uploadGreeting(file: Blob): Promise<S['Greeting']> {
     return this.raw('PUT', '/api/telephony/greeting', file, file.type || 'application/octet-stream');
   }
   /** An unsafe request whose body is a file, not JSON. */
@@ -548,7 +551,7 @@ export class ApiClient {
   phoneSetup(): Promise<PhoneSetup> {
     return this.request('GET', '/api/telephony/me/phone-setup');
   }
-  newPhoneSetupPassword(): Promise<{ sip_password: string }> {
+  newPhoneSetupPassword(): Promise<S['NewSecret']> {
     return this.send('POST', '/api/telephony/me/phone-setup/password');
   }
 }

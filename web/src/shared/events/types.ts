@@ -3,7 +3,7 @@
  * discriminated by `type`. Written by hand: the server's OpenAPI document describes HTTP only, not
  * the socket's messages. {@link parseEvent} checks what a handler relies on before it sees one.
  */
-import type { SecurityAlert, TrunkState } from '../api/types';
+import type { CallDirection, SecurityAlert, TrunkState } from '../api/types';
 
 export type CallEventState =
   | 'dialing'
@@ -23,7 +23,7 @@ export interface CallEvent {
   type: 'call';
   call_id: string;
   state: CallEventState;
-  direction: 'inbound' | 'outbound' | 'internal';
+  direction: CallDirection;
   /** Masked for members of the masked groups. */
   number?: string | null;
   did?: string | null;
