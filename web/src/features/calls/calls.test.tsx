@@ -1,32 +1,13 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CallRecord } from '../../shared/api/types';
-import { setLang } from '../../shared/i18n';
 import { CallsPage, fmtSecs } from './CallsPage';
 import { TelephonyPage } from '../telephony/TelephonyPage';
-import { json, serveFetch, waitFor, type SeenRequest } from '../../test/harness';
+import { json, pageHarness } from '../../test/harness';
 
-let root: HTMLElement;
-let requests: SeenRequest[];
-
-function serve(handler: (m: string, u: string, b: any) => Response) {
-  requests = serveFetch(handler, (name, value) => vi.stubGlobal(name, vi.fn(value as (...a: any[]) => any)));
-}
-const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
-const q = <T extends Element>(s: string) => root.querySelector<T>(s);
-
-beforeEach(() => {
-  setLang('en');
-  document.cookie = 'cb_csrf=test-token';
-  root = document.createElement('div');
-  document.body.appendChild(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-  vi.unstubAllGlobals();
-});
+const h = pageHarness();
+const { serve, until, q } = h;
 
 const call = (id: string, patch: Partial<CallRecord> = {}): CallRecord => ({
   id, direction: 'inbound', user_id: 1, user_name: 'Anna', number: '+74951234567', did: '4951110000', trunk_slot: 1,
@@ -52,35 +33,35 @@ describe('Calls page', () => {
     const saved: string[] = [];
     vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: () => 'blob:x', revokeObjectURL: () => undefined }));
     HTMLAnchorElement.prototype.click = function () { saved.push(this.download); };
-    render(<CallsPage isAdmin />, root);
+    render(<CallsPage isAdmin />, h.root);
     await until(() => q('[data-testid=call-c1]'));
-    expect(root.textContent).toContain('2 calls');
-    expect(root.textContent).toContain('Who listened and downloaded');
-    expect(requests.find((r) => r.url.startsWith('/api/calls?'))!.url).toContain('sort=started_at');
+    expect(h.root.textContent).toContain('2 calls');
+    expect(h.root.textContent).toContain('Who listened and downloaded');
+    expect(h.requests.find((r) => r.url.startsWith('/api/calls?'))!.url).toContain('sort=started_at');
 
     const dir = q<HTMLSelectElement>('[data-testid=calls-direction]')!;
     dir.value = 'inbound';
     await act(() => { dir.dispatchEvent(new Event('change')); });
-    await until(() => requests.find((r) => r.url.includes('direction=inbound')));
+    await until(() => h.requests.find((r) => r.url.includes('direction=inbound')));
 
     // A row opens: player and download link; the call without a recording cannot be selected.
     await act(() => q<HTMLButtonElement>('[data-testid=call-c1] button')!.click());
     const audio = await until(() => q<HTMLAudioElement>('[data-testid=call-audio]'));
     expect(audio.getAttribute('src')).toBe('/api/calls/c1/recording');
-    expect(root.innerHTML).toContain('/api/calls/c1/recording?download=1');
+    expect(h.root.innerHTML).toContain('/api/calls/c1/recording?download=1');
     expect(q<HTMLInputElement>('[data-testid=call-c2] input')!.disabled).toBe(true);
 
-    const type = root.querySelector<HTMLSelectElement>('.call-detail select')!;
+    const type = h.root.querySelector<HTMLSelectElement>('.call-detail select')!;
     type.value = 'Sales';
     await act(() => { type.dispatchEvent(new Event('change')); });
-    await until(() => requests.find((r) => r.method === 'PATCH' && r.body.call_type === 'Sales'));
+    await until(() => h.requests.find((r) => r.method === 'PATCH' && r.body.call_type === 'Sales'));
 
     const box = q<HTMLInputElement>('[data-testid=call-c1] input')!;
     box.checked = true;
     await act(() => { box.dispatchEvent(new Event('change')); });
     await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
     await until(() => (q('[data-testid=calls-progress]')?.textContent ?? '').includes('saved') || null);
-    const zipReq = requests.find((r) => r.url === '/api/calls/recordings.zip')!;
+    const zipReq = h.requests.find((r) => r.url === '/api/calls/recordings.zip')!;
     expect(zipReq.body).toEqual({ ids: ['c1'] });
     expect(zipReq.headers['X-CSRF-Token']).toBe('test-token');
     expect(saved).toContain('records.zip');
@@ -93,14 +74,14 @@ describe('Calls page', () => {
       if (u === '/api/calls/recordings.zip') return json(503, { code: 'storage_unavailable', message: 'storage down' });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<CallsPage isAdmin={false} />, root);
+    render(<CallsPage isAdmin={false} />, h.root);
     const box = await until(() => q<HTMLInputElement>('[data-testid=call-c1] input'));
     box.checked = true;
     await act(() => { box.dispatchEvent(new Event('change')); });
     await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
     const p = await until(() => q('[data-testid=calls-progress]'));
     await until(() => (p.textContent ?? '').includes('did not answer') || null);
-    expect(root.textContent).not.toContain('Who listened');
+    expect(h.root.textContent).not.toContain('Who listened');
   });
 
   it('formats durations', () => {
@@ -122,7 +103,7 @@ describe('Recording settings', () => {
       if (u.endsWith('/api/telephony/recording') && m === 'PUT') return json(200, b);
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<TelephonyPage />, root);
+    render(<TelephonyPage />, h.root);
     const form = await until(() => q<HTMLFormElement>('[data-testid=rec-form]'));
     const days = q<HTMLInputElement>('[data-testid=rec-retention]')!;
     days.value = '90';
@@ -131,7 +112,7 @@ describe('Recording settings', () => {
     types.value = 'Sales\nSupport\n\nComplaint\n';
     await act(() => { types.dispatchEvent(new Event('input')); });
     await act(() => { form.dispatchEvent(new Event('submit', { cancelable: true })); });
-    const put = await until(() => requests.find((r) => r.method === 'PUT'));
+    const put = await until(() => h.requests.find((r) => r.method === 'PUT'));
     expect(put.body.retention_days).toBe(90);
     expect(put.body.call_types).toEqual(['Sales', 'Support', 'Complaint']);
   });

@@ -1,34 +1,14 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CrmRecord, CrmTable } from '../../shared/api/types';
 import { CallCard } from '../calls/card/CallCard';
-import { setLang } from '../../shared/i18n';
 import { CrmPage } from './CrmPage';
 import { dialRequest, sipTarget } from './dial';
-import { json, serveFetch, waitFor, type SeenRequest } from '../../test/harness';
+import { FakeSocket, json, pageHarness, waitFor } from '../../test/harness';
 
-let root: HTMLElement;
-let requests: SeenRequest[];
-
-function serve(handler: (m: string, u: string, b: any) => Response) {
-  requests = serveFetch(handler, (name, value) => vi.stubGlobal(name, vi.fn(value as (...a: any[]) => any)));
-}
-const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
-const q = <T extends Element>(s: string) => root.querySelector<T>(s);
-
-beforeEach(() => {
-  setLang('en');
-  document.cookie = 'cb_csrf=test-token';
-  location.hash = '#/crm';
-  root = document.createElement('div');
-  document.body.appendChild(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-  vi.unstubAllGlobals();
-});
+const h = pageHarness({ hash: '#/crm' });
+const { serve, until, q } = h;
 
 const TABLE: CrmTable = {
   id: 7, name: 'Clients', call_table: true, card_field_ids: [2, 1], record_count: 2,
@@ -58,7 +38,7 @@ describe('CRM page', () => {
     const dials: any[] = [];
     const onDial = (e: Event) => dials.push((e as CustomEvent).detail);
     window.addEventListener('callbase:dial', onDial);
-    await act(async () => render(<CrmPage isAdmin={true} />, root));
+    await act(async () => render(<CrmPage isAdmin={true} />, h.root));
     await until(() => q('[data-testid="rec-1"]'));
     expect(q('[data-testid="rec-1"]')!.textContent).toContain('Maria Manager');
     expect(q('[data-testid="rec-2"]')!.textContent).toContain('⚠');
@@ -67,20 +47,20 @@ describe('CRM page', () => {
     await act(async () => q<HTMLButtonElement>('[data-testid="dial-1-2"]')!.click());
     expect(dials).toEqual([{ number: '+79161234567', record: 1, field: 2, label: 'Anna' }]);
 
-    const nameHeader = [...root.querySelectorAll('th button')].find((b) => b.textContent === 'Name') as HTMLButtonElement;
+    const nameHeader = [...h.root.querySelectorAll('th button')].find((b) => b.textContent === 'Name') as HTMLButtonElement;
     await act(async () => nameHeader.click());
-    await until(() => requests.some((r) => r.url.includes('sort=1') && !r.url.includes('desc')));
+    await until(() => h.requests.some((r) => r.url.includes('sort=1') && !r.url.includes('desc')));
     await act(async () => nameHeader.click());
-    await until(() => requests.some((r) => r.url.includes('sort=1&desc=true')));
+    await until(() => h.requests.some((r) => r.url.includes('sort=1&desc=true')));
 
     const search = q<HTMLInputElement>('[data-testid="crm-search"]')!;
     search.value = 'anna';
     await act(async () => {
       search.dispatchEvent(new Event('input'));
     });
-    await until(() => requests.some((r) => r.url.includes('q=anna')));
+    await until(() => h.requests.some((r) => r.url.includes('q=anna')));
 
-    const [fieldSel, opSel] = [...root.querySelectorAll<HTMLSelectElement>('.filter-adder select')];
+    const [fieldSel, opSel] = [...h.root.querySelectorAll<HTMLSelectElement>('.filter-adder select')];
     fieldSel.value = '5';
     fieldSel.dispatchEvent(new Event('change'));
     opSel.value = 'equals';
@@ -95,8 +75,8 @@ describe('CRM page', () => {
     await act(async () => {
       q<HTMLFormElement>('.filter-adder')!.dispatchEvent(new Event('submit'));
     });
-    await until(() => requests.some((r) => decodeURIComponent(r.url).includes('"field":5,"op":"equals","value":"client"')));
-    expect(root.textContent).toContain('Status equals client');
+    await until(() => h.requests.some((r) => decodeURIComponent(r.url).includes('"field":5,"op":"equals","value":"client"')));
+    expect(h.root.textContent).toContain('Status equals client');
     window.removeEventListener('callbase:dial', onDial);
   });
 
@@ -107,10 +87,10 @@ describe('CRM page', () => {
       if (u.startsWith('/api/crm/tables/7/records')) return json(200, { records: [], total: 0, total_capped: false, page: 1, per_page: 50 });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    await act(async () => render(<CrmPage isAdmin={false} />, root));
+    await act(async () => render(<CrmPage isAdmin={false} />, h.root));
     await until(() => q('[data-testid="crm-table"]'));
-    expect([...root.querySelectorAll('button')].some((b) => b.textContent === 'Import')).toBe(false);
-    expect([...root.querySelectorAll('a')].some((a) => a.textContent === 'Export CSV')).toBe(true);
+    expect([...h.root.querySelectorAll('button')].some((b) => b.textContent === 'Import')).toBe(false);
+    expect([...h.root.querySelectorAll('a')].some((a) => a.textContent === 'Export CSV')).toBe(true);
   });
 
   it('imports a file: mapping from the suggestions, a progress bar, then the report with bad rows', async () => {
@@ -133,9 +113,9 @@ describe('CRM page', () => {
       }
       return json(404, { code: 'not_found', message: 'no' });
     });
-    await act(async () => render(<CrmPage isAdmin={true} />, root));
+    await act(async () => render(<CrmPage isAdmin={true} />, h.root));
     await until(() => q('[data-testid="crm-table"]'));
-    const importBtn = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Import') as HTMLButtonElement;
+    const importBtn = [...h.root.querySelectorAll('button')].find((b) => b.textContent === 'Import') as HTMLButtonElement;
     await act(async () => importBtn.click());
     const input = document.querySelector<HTMLInputElement>('[data-testid="import-file"]')!;
     const file = new File(['Full name;Phone\nAnna;123\n'], 'clients.csv', { type: 'text/csv' });
@@ -171,23 +151,8 @@ describe('CRM page', () => {
   });
 });
 
-class FakeSocket {
-  static last: FakeSocket | null = null;
-  onopen: (() => void) | null = null;
-  onmessage: ((e: MessageEvent) => void) | null = null;
-  onclose: (() => void) | null = null;
-  constructor() {
-    FakeSocket.last = this;
-  }
-  close() {}
-  push(msg: unknown) {
-    this.onmessage?.({ data: JSON.stringify(msg) } as MessageEvent);
-  }
-}
-
 describe('Call card', () => {
   it('pops up on a call with the matched client, runs a timer, and saves a note on the call', async () => {
-    vi.stubGlobal('WebSocket', FakeSocket as unknown as typeof WebSocket);
     serve((m, u, b) => {
       if (u === '/api/calls/c1/card') {
         return json(200, { number: '+79161234567', linked_record_id: null, similar: false, matches: [{ record_id: 1, table_id: 7, table_name: 'Clients', title: 'Anna Petrova', field_id: 2,
@@ -200,7 +165,7 @@ describe('Call card', () => {
       }
       return json(404, { code: 'not_found', message: 'no' });
     });
-    await act(async () => render(<CallCard userId={3} />, root));
+    await act(async () => render(<CallCard userId={3} />, h.root));
     expect(q('[data-testid="call-card"]')).toBeNull();
     await act(async () => FakeSocket.last!.push({ type: 'call', call_id: 'c1', state: 'ringing', direction: 'inbound', number: '+79161234567', user_ids: [3] }));
     await until(() => q('[data-testid="card-client"]'));
@@ -217,14 +182,13 @@ describe('Call card', () => {
     await act(async () => {
       q<HTMLFormElement>('.callcard__note')!.dispatchEvent(new Event('submit'));
     });
-    await until(() => (root.textContent?.includes('Saved') ? true : null));
+    await until(() => (h.root.textContent?.includes('Saved') ? true : null));
     // Someone else answering another inbound call does not take this card away.
     await act(async () => FakeSocket.last!.push({ type: 'call', call_id: 'c2', state: 'answered', direction: 'inbound', user_id: 4 }));
     expect(q('[data-testid="call-card"]')).not.toBeNull();
   });
 
   it('an unknown caller: create a client pre-filled with the number on the server', async () => {
-    vi.stubGlobal('WebSocket', FakeSocket as unknown as typeof WebSocket);
     serve((m, u, b) => {
       if (u === '/api/calls/c9/card') return json(200, { number: '******4567', linked_record_id: null, similar: false, matches: [] });
       if (u === '/api/crm/tables') return json(200, [TABLE]);
@@ -234,7 +198,7 @@ describe('Call card', () => {
       }
       return json(404, { code: 'not_found', message: 'no' });
     });
-    await act(async () => render(<CallCard userId={3} />, root));
+    await act(async () => render(<CallCard userId={3} />, h.root));
     await act(async () => FakeSocket.last!.push({ type: 'call', call_id: 'c9', state: 'ringing', direction: 'inbound', user_ids: [3] }));
     await until(() => q('[data-testid="card-create"]'));
     expect(q('[data-testid="card-number"]')!.textContent).toBe('******4567');
@@ -247,6 +211,6 @@ describe('Call card', () => {
     await act(async () => {
       name.closest('form')!.dispatchEvent(new Event('submit'));
     });
-    await until(() => (requests.some((r) => r.url === '/api/calls/c9/client') ? true : null));
+    await until(() => (h.requests.some((r) => r.url === '/api/calls/c9/client') ? true : null));
   });
 });

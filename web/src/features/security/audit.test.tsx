@@ -1,21 +1,9 @@
 import { render } from 'preact';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setLang } from '../../shared/i18n';
+import { describe, expect, it, vi } from 'vitest';
 import { AuditPage, describe as describeValue } from './AuditPage';
-import { json, waitFor } from '../../test/harness';
+import { json, pageHarness, waitFor } from '../../test/harness';
 
-let root: HTMLElement;
-
-beforeEach(() => {
-  setLang('en');
-  root = document.createElement('div');
-  document.body.appendChild(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-  vi.unstubAllGlobals();
-});
+const h = pageHarness();
 
 describe('security log', () => {
   it('shows who changed what, from where, before and after', async () => {
@@ -30,8 +18,8 @@ describe('security log', () => {
           before: { username: 'old', host: 'sip.example.com' }, after: { username: 'new', host: 'sip.example.com', password_changed: true } },
       ]);
     }));
-    render(<AuditPage />, root);
-    const text = await waitFor(() => (root.textContent?.includes('trunk.update') ? root.textContent : null), () => root.textContent ?? '');
+    render(<AuditPage />, h.root);
+    const text = await waitFor(() => (h.root.textContent?.includes('trunk.update') ? h.root.textContent : null), () => h.root.textContent ?? '');
     expect(urls).toContain('/api/security/audit?limit=50');
     expect(text).toContain('Recovery codes left: 9');
     expect(text).toContain('admin');
@@ -39,7 +27,7 @@ describe('security log', () => {
     expect(text).toContain('username: old');
     expect(text).toContain('username: new');
     expect(text).toContain('password_changed: true');
-    expect(root.textContent).not.toContain('Older entries');
+    expect(h.root.textContent).not.toContain('Older entries');
   });
 
   it('a sub-administrator sees the two-factor card but not the log', async () => {
@@ -48,8 +36,8 @@ describe('security log', () => {
       urls.push(String(input));
       return json(200, { enabled: false, pending: false, tenant_requires: true, required: true, recovery_codes_left: 0 });
     }));
-    render(<AuditPage isAdministrator={false} />, root);
-    const text = await waitFor(() => (root.textContent?.includes('requires it') ? root.textContent : null), () => root.textContent ?? '');
+    render(<AuditPage isAdministrator={false} />, h.root);
+    const text = await waitFor(() => (h.root.textContent?.includes('requires it') ? h.root.textContent : null), () => h.root.textContent ?? '');
     expect(text).toContain('Set up');
     expect(urls.some((u) => u.includes('/api/security/audit'))).toBe(false);
   });

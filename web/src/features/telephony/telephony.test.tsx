@@ -1,41 +1,14 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DialRules, TelUser } from '../../shared/api/types';
-import { setLang } from '../../shared/i18n';
 import { DialRulesPage } from './DialRulesPage';
 import { PhoneSetupPage } from '../phone/PhoneSetupPage';
 import { TelephonyPage } from './TelephonyPage';
-import { json, waitFor } from '../../test/harness';
+import { FakeSocket, json, pageHarness } from '../../test/harness';
 
-let root: HTMLElement;
-let requests: { method: string; url: string; body: any }[];
-
-function serve(handler: (m: string, u: string, b: any) => Response) {
-  requests = [];
-  vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const method = init?.method ?? 'GET';
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-    requests.push({ method, url: String(input), body });
-    return handler(method, String(input), body);
-  }));
-}
-const until = <T,>(check: () => T | null | undefined) => waitFor(check, () => root.textContent ?? '');
-const q = <T extends Element>(s: string) => root.querySelector<T>(s);
-
-beforeEach(() => {
-  setLang('en');
-  document.cookie = 'cb_csrf=test-token';
-  // The page's security card listens on /events: never a real socket in tests.
-  vi.stubGlobal('WebSocket', FakeSocket);
-  root = document.createElement('div');
-  document.body.appendChild(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-  vi.unstubAllGlobals();
-});
+const h = pageHarness();
+const { serve, until, q } = h;
 
 const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, international: true, source: 'manual', online: { browser: false, desk: false }, disabled: false };
 
@@ -55,13 +28,13 @@ describe('Telephony page', () => {
       if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<TelephonyPage />, root);
+    render(<TelephonyPage />, h.root);
     const on = await until(() => q<HTMLButtonElement>('[data-testid=tel-enable]'));
     await act(() => on.click());
     const pw = await until(() => q('[data-testid=tel-secret-password]'));
     expect(pw.textContent).toBe('Secret123');
     await until(() => q('[data-testid=tel-users]')?.textContent?.includes('acme_101'));
-    expect(root.textContent).toContain('new SIP password');
+    expect(h.root.textContent).toContain('new SIP password');
   });
 
   it('turns telephony off only after the account name is typed', async () => {
@@ -75,11 +48,11 @@ describe('Telephony page', () => {
       if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<TelephonyPage />, root);
+    render(<TelephonyPage />, h.root);
     const off = await until(() => q<HTMLButtonElement>('[data-testid=tel-disable]'));
     await act(() => off.click());
-    expect(root.textContent).toContain('all call records');
-    const confirm = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Turn off and delete')!;
+    expect(h.root.textContent).toContain('all call records');
+    const confirm = [...h.root.querySelectorAll('button')].find((b) => b.textContent === 'Turn off and delete')!;
     expect(confirm.disabled).toBe(true);
     const input = q<HTMLInputElement>('[data-testid=tel-confirm-account]')!;
     await act(() => {
@@ -90,8 +63,8 @@ describe('Telephony page', () => {
     await act(() => {
       confirm.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
     });
-    await until(() => requests.find((r) => r.url.endsWith('/api/telephony/disable')));
-    expect(requests.find((r) => r.url.endsWith('/disable'))!.body).toEqual({ confirm_account: 'acme' });
+    await until(() => h.requests.find((r) => r.url.endsWith('/api/telephony/disable')));
+    expect(h.requests.find((r) => r.url.endsWith('/disable'))!.body).toEqual({ confirm_account: 'acme' });
   });
 });
 
@@ -117,10 +90,10 @@ describe('Call path health card', () => {
       return json(404, { code: 'not_found', message: 'no' });
     });
     const { ProbeCard } = await import('./ProbeCard');
-    render(<ProbeCard />, root);
+    render(<ProbeCard />, h.root);
     await until(() => q('[data-testid=probe-chart]'));
-    expect(root.querySelectorAll('[data-testid=probe-ok]').length).toBe(2);
-    expect(root.querySelectorAll('[data-testid=probe-fail]').length).toBe(2);
+    expect(h.root.querySelectorAll('[data-testid=probe-ok]').length).toBe(2);
+    expect(h.root.querySelectorAll('[data-testid=probe-fail]').length).toBe(2);
     expect(q('[data-testid=probe-chart]')!.getAttribute('aria-label')).toBe('Call setup time of the last 4 probe calls; 2 failed');
     const alert = q('[data-testid=probe-alert]')!;
     expect(alert.textContent).toContain('2 probe calls in a row');
@@ -135,9 +108,9 @@ describe('Call path health card', () => {
     await act(() => {
       input.closest('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
     });
-    await until(() => requests.find((r) => r.method === 'PUT'));
-    expect(requests.find((r) => r.method === 'PUT')!.body).toEqual({ probe_number: null });
-    await until(() => root.textContent?.includes('Set a probe number'));
+    await until(() => h.requests.find((r) => r.method === 'PUT'));
+    expect(h.requests.find((r) => r.method === 'PUT')!.body).toEqual({ probe_number: null });
+    await until(() => h.root.textContent?.includes('Set a probe number'));
   });
 });
 
@@ -158,16 +131,16 @@ describe('Dial rules page', () => {
       }
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<DialRulesPage />, root);
+    render(<DialRulesPage />, h.root);
     await until(() => q('[data-testid=dial-examples]')?.textContent?.includes('international calls are not allowed'));
     expect(q('[data-testid=dial-examples]')!.textContent).toContain('+74951234567');
     const intl = q<HTMLInputElement>('[data-testid=allow-international]')!;
     await act(() => intl.click());
     await until(() => !q('[data-testid=dial-examples]')?.textContent?.includes('not allowed'));
     await act(() => {
-      root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+      h.root.querySelector('form')!.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
     });
-    const put = await until(() => requests.find((r) => r.method === 'PUT'));
+    const put = await until(() => h.requests.find((r) => r.method === 'PUT'));
     expect(put.body.allowed.international).toBe(true);
   });
 });
@@ -179,10 +152,10 @@ describe('Set up your phone', () => {
       if (u.endsWith('/password')) return json(200, { sip_password: 'NewPass1' });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<PhoneSetupPage />, root);
+    render(<PhoneSetupPage />, h.root);
     await until(() => q('[data-testid=setup-login]'));
     expect(q('[data-testid=setup-login]')!.textContent).toBe('acme_102');
-    expect(root.textContent).toContain('pbx.example:5060');
+    expect(h.root.textContent).toContain('pbx.example:5060');
     await act(() => q<HTMLButtonElement>('[data-testid=setup-new-password]')!.click());
     const pw = await until(() => q('[data-testid=setup-password]'));
     expect(pw.textContent).toBe('NewPass1');
@@ -190,17 +163,6 @@ describe('Set up your phone', () => {
     expect(img.src).toMatch(/^data:image\/png;base64,/);
   });
 });
-
-class FakeSocket {
-  static last: FakeSocket | undefined;
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  constructor(public url: string) {
-    FakeSocket.last = this;
-  }
-  close() {}
-}
 
 describe('Toll fraud', () => {
   it('lets an administrator allow calls abroad per user', async () => {
@@ -215,13 +177,13 @@ describe('Toll fraud', () => {
       if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
       return json(404, { code: 'not_found', message: 'no' });
     });
-    render(<TelephonyPage />, root);
+    render(<TelephonyPage />, h.root);
     const box = await until(() => q<HTMLInputElement>('[data-testid=tel-international-2]'));
     expect(box.checked).toBe(false);
     expect(q<HTMLInputElement>('[data-testid=tel-international-1]')!.checked).toBe(true);
     await act(() => box.click());
-    await until(() => requests.find((r) => r.method === 'PATCH'));
-    const patch = requests.find((r) => r.method === 'PATCH')!;
+    await until(() => h.requests.find((r) => r.method === 'PATCH'));
+    const patch = h.requests.find((r) => r.method === 'PATCH')!;
     expect(patch.url).toContain('/api/telephony/users/2');
     expect(patch.body).toEqual({ international: true });
   });
@@ -239,16 +201,16 @@ describe('Toll fraud', () => {
       return json(404, { code: 'not_found', message: 'no' });
     });
     const { SecurityCard } = await import('../security/SecurityCard');
-    render(<SecurityCard />, root);
-    await until(() => root.textContent?.includes('No security alerts'));
+    render(<SecurityCard />, h.root);
+    await until(() => h.root.textContent?.includes('No security alerts'));
     const alert = { id: 7, at: '2026-12-03T08:00:00Z', kind: 'country_not_allowed', level: 'blocked', message: 'Agent (extension 102) called country code +44 for the first time', user_id: 2, country_code: '44' };
     await act(() => FakeSocket.last!.onmessage?.({ data: JSON.stringify({ type: 'security_alert', alert }) }));
     const allow = await until(() => q<HTMLButtonElement>('[data-testid=allow-country-44]'));
-    expect(root.textContent).toContain('called country code +44');
+    expect(h.root.textContent).toContain('called country code +44');
     await act(() => allow.click());
-    await until(() => requests.find((r) => r.method === 'POST'));
-    expect(requests.find((r) => r.method === 'POST')!.body).toEqual({ country_code: '44' });
+    await until(() => h.requests.find((r) => r.method === 'POST'));
+    expect(h.requests.find((r) => r.method === 'POST')!.body).toEqual({ country_code: '44' });
     await until(() => !q('[data-testid=allow-country-44]'));
-    expect(root.textContent).toContain('+44');
+    expect(h.root.textContent).toContain('+44');
   });
 });
