@@ -2,7 +2,8 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import type { CallRecord } from '../../shared/api/types';
-import { CallsPage, fmtSecs } from './CallsPage';
+import { CallsPage } from './CallsPage';
+import { fmtSecs } from './format';
 import { TelephonyPage } from '../telephony/TelephonyPage';
 import { json, pageHarness } from '../../test/harness';
 
