@@ -7,7 +7,7 @@ import { href, type RouteName } from './router';
 import { roleLabel } from '../shared/ui/Badges';
 import { Icon, type IconName } from '../shared/ui/Icon';
 import { LanguageSwitch } from '../shared/ui/LanguageSwitch';
-import { PhoneDock } from '../features/phone/PhonePanel';
+import { PhoneDock } from '../features/phone/PhoneDock';
 import { CallCard } from '../features/calls/card/CallCard';
 
 interface FrameProps {

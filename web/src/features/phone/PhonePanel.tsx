@@ -1,12 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../../shared/api/client';
 import { sipTarget, type DialRequest } from '../crm/dial';
 import { subscribe } from '../../shared/events';
-import type { TelUser } from '../../shared/api/types';
 import { t, type MessageKey } from '../../shared/i18n';
-import { canChooseOutput, listDevices, loadPrefs, savePrefs, type DevicePrefs, type Devices } from './audio';
+import { mmss } from '../../shared/ui/time';
 import type { PhoneSnapshot, RegState } from './controller';
 import { startPhone, type PhoneRuntime } from './runtime';
+import { DeviceSettings } from './DeviceSettings';
 
 const REG_LABEL: Record<RegState, MessageKey> = {
   off: 'phone.reg.off',
@@ -18,55 +17,6 @@ const REG_LABEL: Record<RegState, MessageKey> = {
 };
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
-
-function mmss(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-}
-
-/**
- * The docked phone: present on every page for telephony users. Browser users get the JsSIP phone;
- * desk-phone users get click-to-call through their own phone (callback).
- */
-export function PhoneDock({ userId }: { userId: number }) {
-  const [me, setMe] = useState<TelUser | null | undefined>(undefined);
-  useEffect(() => {
-    api.telephonyState().then(
-      (s) => setMe(s.enabled ? s.me : null),
-      () => setMe(null),
-    );
-  }, [userId]);
-  if (!me) return null;
-  if (!me.browser_calls) return <DeskPhoneDock />;
-  return <PhonePanel userId={userId} acceptIncoming={me.accept_incoming} />;
-}
-
-/** Desk-phone users: numbers clicked in the app ring their own phone first. */
-function DeskPhoneDock() {
-  const [note, setNote] = useState<string | null>(null);
-  useEffect(() => {
-    const onDial = (e: Event) => {
-      const req = (e as CustomEvent<DialRequest>).detail;
-      const target = req ? sipTarget(req) : null;
-      if (!target) return;
-      const started = target.startsWith('crm') && req.record && req.field ? api.callbackRecord(req.record, req.field) : api.callback(target);
-      const shown = target.startsWith('crm') ? req.label ?? '' : target;
-      started.then(
-        () => setNote(t('phone.desk.ringing', { number: shown })),
-        (err: { message?: string }) => setNote(err.message ?? String(err)),
-      );
-    };
-    window.addEventListener('callbase:dial', onDial);
-    return () => window.removeEventListener('callbase:dial', onDial);
-  }, []);
-  return (
-    <aside class="phone phone--desk" aria-label={t('phone.title')} data-testid="phone-desk">
-      <p>{t('phone.desk.hint')}</p>
-      <a href="#/telephony/phone-setup">{t('phone.desk.setup')}</a>
-      {note && <p role="status">{note}</p>}
-    </aside>
-  );
-}
 
 export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptIncoming: boolean }) {
   const rt = useRef<PhoneRuntime | null>(null);
@@ -310,56 +260,5 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
         </div>
       )}
     </aside>
-  );
-}
-
-function DeviceSettings({ rt }: { rt: PhoneRuntime }) {
-  const [devices, setDevices] = useState<Devices>({ mics: [], speakers: [] });
-  const [prefs, setPrefs] = useState<DevicePrefs>(loadPrefs());
-  const [level, setLevel] = useState<number | null>(null);
-  const [testing, setTesting] = useState(false);
-  useEffect(() => {
-    void listDevices().then(setDevices);
-  }, []);
-  function choose(k: keyof DevicePrefs, v: string) {
-    const p = { ...prefs, [k]: v || undefined };
-    setPrefs(p);
-    savePrefs(p);
-  }
-  const outputs = canChooseOutput();
-  const select = (k: keyof DevicePrefs, label: MessageKey, list: MediaDeviceInfo[], disabled = false) => (
-    <label class="field">
-      <span>{t(label)}</span>
-      <select class="input" value={prefs[k] ?? ''} disabled={disabled} onChange={(e) => choose(k, (e.target as HTMLSelectElement).value)}>
-        <option value="">{t('phone.defaultDevice')}</option>
-        {list.map((d, i) => (
-          <option value={d.deviceId}>{d.label || `${t(label)} ${i + 1}`}</option>
-        ))}
-      </select>
-    </label>
-  );
-  return (
-    <div class="phone__devices" data-testid="phone-devices">
-      {select('mic', 'phone.mic', devices.mics)}
-      {select('speaker', 'phone.speaker', devices.speakers, !outputs)}
-      {select('ringer', 'phone.ringer', devices.speakers, !outputs)}
-      {!outputs && <p class="phone__note">{t('phone.noSinkId')}</p>}
-      <button
-        type="button"
-        class="btn"
-        disabled={testing}
-        onClick={async () => {
-          setTesting(true);
-          try {
-            await rt.audio.testHeadset(setLevel);
-          } finally {
-            setTesting(false);
-          }
-        }}
-      >
-        {testing ? t('phone.testing') : t('phone.testHeadset')}
-      </button>
-      {level !== null && <meter min={0} max={1} value={level} aria-label={t('phone.micLevel')} />}
-    </div>
   );
 }
