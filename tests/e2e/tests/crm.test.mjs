@@ -112,7 +112,7 @@ describe('chromium: CRM click-to-call and call card', () => {
       await page.reload({ waitUntil: 'load' });
       await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
       await waitRegistered(page, 20000);
-      await page.evaluate(() => { location.hash = '#/trunks'; });
+      await page.evaluate(() => { location.hash = '#/telephony/trunks'; });
       await page.waitForSelector('.trunk-card', { timeout: 10000 });
       await carrier.action('Originate', {
         Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
