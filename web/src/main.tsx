@@ -1,6 +1,6 @@
 import { render } from 'preact';
-import { App } from './App';
-import { initLang } from './i18n';
+import { App } from './app/App';
+import { initLang } from './shared/i18n';
 import './styles.css';
 
 initLang();

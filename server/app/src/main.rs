@@ -49,11 +49,17 @@ enum Cmd {
     /// N synthetic agents holding concurrent calls, ramping up; prints setup times, loss and CPU per
     /// call of Asterisk and the server (docs/benchmarks.md).
     Loadgen(callbase_app::loadgen::Args),
+    /// Print the OpenAPI document (the one `/api/openapi.json` serves) as JSON; needs no settings.
+    Openapi,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Openapi = cli.cmd {
+        println!("{}", callbase_api::openapi().to_pretty_json()?);
+        return Ok(());
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
     match cli.cmd {
@@ -74,5 +80,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::ProbeStatus { limit } => probe_cli::status(&settings, limit).await,
         Cmd::Loadgen(args) => callbase_app::loadgen::run(&settings, args).await,
+        Cmd::Openapi => unreachable!("handled before the settings load"),
     }
 }

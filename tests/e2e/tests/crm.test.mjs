@@ -1,8 +1,9 @@
 // CRM telephony end to end (issue #6), in Chromium: clicking the handset of a client's phone in the
 // CRM table places the call through the trunk and the call card shows the client; a call from that
 // client's number rings the browser with the card; an agent who sees numbers masked calls the client
-// by reference (the carrier gets the real number; the page never shows it). Screenshots of the CRM
-// page and the call card.
+// by reference (the carrier gets the real number; the page never shows it); with the phone, a call
+// card and the trunks page open the tab holds one /events socket. Screenshots of the CRM page and
+// the call card.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
@@ -93,6 +94,43 @@ describe('chromium: CRM click-to-call and call card', () => {
     await sleep(1000);
     await hangup(page);
     await page.click('[data-testid=call-card] button[aria-label="Close"]');
+  });
+
+  it('the tab has ONE /events socket with the phone, a call card and the trunks page open', async () => {
+    // Chromium's DevTools protocol sees every WebSocket the page opens; attach, then load afresh.
+    const cdp = await page.createCDPSession();
+    const events = new Map();
+    cdp.on('Network.webSocketCreated', ({ requestId, url }) => {
+      if (new URL(url).pathname === '/events') events.set(requestId, { url, closed: false });
+    });
+    cdp.on('Network.webSocketClosed', ({ requestId }) => {
+      const ws = events.get(requestId);
+      if (ws) ws.closed = true;
+    });
+    await cdp.send('Network.enable');
+    try {
+      await page.reload({ waitUntil: 'load' });
+      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      await waitRegistered(page, 20000);
+      await page.evaluate(() => { location.hash = '#/telephony/trunks'; });
+      await page.waitForSelector('.trunk-card', { timeout: 10000 });
+      await carrier.action('Originate', {
+        Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+        Context: 'carrier-test', Exten: '9999', Priority: '1', Async: 'true', CallerID: CLIENT_NUMBER,
+      });
+      await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+      await until('the card pops up while it rings', async () => (await cardText(page)).includes('Anna Petrova'), 10000);
+      assert.ok(await page.$('.trunk-card'), 'the trunks page is still open');
+      const all = [...events.values()];
+      assert.equal(all.length, 1, `/events sockets opened since the reload: ${JSON.stringify(all)}`);
+      assert.equal(all[0].closed, false);
+      await page.click('[data-testid=phone-answer]');
+      await until('answered', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+      await hangup(page);
+      await page.click('[data-testid=call-card] button[aria-label="Close"]');
+    } finally {
+      await cdp.detach().catch(() => undefined);
+    }
   });
 
   it('an agent who sees numbers masked calls by reference: the carrier gets the number, the page never shows it', async () => {

@@ -1,0 +1,46 @@
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { describe, expect, it, vi } from 'vitest';
+import { App } from './App';
+import type { Me } from '../shared/api/types';
+import { json, pageHarness } from '../test/harness';
+
+const USER: Me = {
+  user: { id: 2, login: 'ivan', name: 'Ivan Petrov', email: 'i@x.ru', disabled: false, role: 'user', groups: [{ id: 3, name: 'Sales' }], created_at: '' },
+  tenant: { id: 1, account: 'demo', name: 'Demo LLC' },
+  role: 'user',
+  csrf: 't',
+};
+
+const h = pageHarness({ hash: '' });
+
+async function settle(check: () => boolean) {
+  for (let i = 0; i < 100 && !check(); i++) {
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+    });
+  }
+}
+
+describe('App', () => {
+  it('shows the sign-in page to someone signed out', async () => {
+    location.hash = '#/users';
+    vi.stubGlobal('fetch', vi.fn(async () => json(401, { code: 'unauthenticated', message: 'sign in first' })));
+    render(<App />, h.root);
+    await settle(() => !!h.root.querySelector('#login-account'));
+    expect(location.hash).toBe('#/login');
+    expect(document.title).toBe('Sign in to callbase · callbase');
+  });
+
+  it('gives a non-admin the home page, CRM and calls, without Settings', async () => {
+    location.hash = '#/users';
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, USER)));
+    render(<App />, h.root);
+    await settle(() => h.root.textContent?.includes('Welcome, Ivan Petrov') ?? false);
+    expect(location.hash).toBe('#/');
+    expect(h.root.textContent).toContain('Sales');
+    expect(h.root.textContent).toContain('Demo LLC');
+    expect(h.root.querySelector('nav')!.textContent).not.toContain('Users');
+    expect(h.root.querySelector('nav')!.textContent).toContain('CRM');
+  });
+});

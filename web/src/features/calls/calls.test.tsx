@@ -1,0 +1,120 @@
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { describe, expect, it, vi } from 'vitest';
+import type { CallRecord } from '../../shared/api/types';
+import { CallsPage } from './CallsPage';
+import { fmtSecs } from './format';
+import { TelephonyPage } from '../telephony/TelephonyPage';
+import { json, pageHarness } from '../../test/harness';
+
+const h = pageHarness();
+const { serve, until, q } = h;
+
+const call = (id: string, patch: Partial<CallRecord> = {}): CallRecord => ({
+  id, direction: 'inbound', user_id: 1, user_name: 'Anna', number: '+74951234567', did: '4951110000', trunk_slot: 1,
+  started_at: '2026-11-24T10:00:00Z', answered_at: '2026-11-24T10:00:05Z', ended_at: '2026-11-24T10:01:05Z',
+  duration_secs: 65, connect_secs: 5, talk_secs: 60, hold_secs: 0, result: 'answered', reason: null, route_note: null, note: null,
+  call_type: null, call_result: null, legal_hold: false,
+  recording: { state: 'stored', bytes: 240000, duration_ms: 60000, file_name: `${id}_+74951234567_2026-11-24.mp3` }, ...patch,
+});
+const settings = { record_calls: true, record_group_ids: [], retention_days: 30, retention_delete_calls: false, calls_visible_to_all: false,
+  call_types: ['Sales', 'Support'], call_results: ['Resolved'] };
+
+describe('Calls page', () => {
+  it('filters, sorts, plays a recording and downloads the selected ones as records.zip with progress', async () => {
+    const zipBytes = new Uint8Array(1000);
+    serve((m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [call('c1'), call('c2', { recording: null, result: 'missed', user_name: null })], total: 2, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      if (u === '/api/calls/audit') return json(200, [{ call_id: 'c1', user_id: 1, user_name: 'Boss', action: 'listen', ip: '10.0.0.1', user_agent: 'x', at: '2026-11-24T11:00:00Z' }]);
+      if (u === '/api/calls/recordings.zip' && m === 'POST') return new Response(zipBytes, { status: 200, headers: { 'Content-Type': 'application/zip', 'Content-Length': '1000' } });
+      if (u === '/api/calls/c1' && m === 'PATCH') return json(200, call('c1', { call_type: 'Sales' }));
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    const saved: string[] = [];
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: () => 'blob:x', revokeObjectURL: () => undefined }));
+    HTMLAnchorElement.prototype.click = function () { saved.push(this.download); };
+    render(<CallsPage isAdmin />, h.root);
+    await until(() => q('[data-testid=call-c1]'));
+    expect(h.root.textContent).toContain('2 calls');
+    expect(h.root.textContent).toContain('Who listened and downloaded');
+    expect(h.requests.find((r) => r.url.startsWith('/api/calls?'))!.url).toContain('sort=started_at');
+
+    const dir = q<HTMLSelectElement>('[data-testid=calls-direction]')!;
+    dir.value = 'inbound';
+    await act(() => { dir.dispatchEvent(new Event('change')); });
+    await until(() => h.requests.find((r) => r.url.includes('direction=inbound')));
+
+    // A row opens: player and download link; the call without a recording cannot be selected.
+    await act(() => q<HTMLButtonElement>('[data-testid=call-c1] button')!.click());
+    const audio = await until(() => q<HTMLAudioElement>('[data-testid=call-audio]'));
+    expect(audio.getAttribute('src')).toBe('/api/calls/c1/recording');
+    expect(h.root.innerHTML).toContain('/api/calls/c1/recording?download=1');
+    expect(q<HTMLInputElement>('[data-testid=call-c2] input')!.disabled).toBe(true);
+
+    const type = h.root.querySelector<HTMLSelectElement>('.call-detail select')!;
+    type.value = 'Sales';
+    await act(() => { type.dispatchEvent(new Event('change')); });
+    await until(() => h.requests.find((r) => r.method === 'PATCH' && r.body.call_type === 'Sales'));
+
+    const box = q<HTMLInputElement>('[data-testid=call-c1] input')!;
+    box.checked = true;
+    await act(() => { box.dispatchEvent(new Event('change')); });
+    await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
+    await until(() => (q('[data-testid=calls-progress]')?.textContent ?? '').includes('saved') || null);
+    const zipReq = h.requests.find((r) => r.url === '/api/calls/recordings.zip')!;
+    expect(zipReq.body).toEqual({ ids: ['c1'] });
+    expect(zipReq.headers['X-CSRF-Token']).toBe('test-token');
+    expect(saved).toContain('records.zip');
+  });
+
+  it('shows the server error when the archive is refused', async () => {
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [call('c1')], total: 1, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      if (u === '/api/calls/recordings.zip') return json(503, { code: 'storage_unavailable', message: 'storage down' });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<CallsPage isAdmin={false} />, h.root);
+    const box = await until(() => q<HTMLInputElement>('[data-testid=call-c1] input'));
+    box.checked = true;
+    await act(() => { box.dispatchEvent(new Event('change')); });
+    await act(() => q<HTMLButtonElement>('[data-testid=calls-zip]')!.click());
+    const p = await until(() => q('[data-testid=calls-progress]'));
+    await until(() => (p.textContent ?? '').includes('did not answer') || null);
+    expect(h.root.textContent).not.toContain('Who listened');
+  });
+
+  it('formats durations', () => {
+    expect(fmtSecs(65)).toBe('1:05');
+    expect(fmtSecs(null)).toBe('—');
+  });
+});
+
+describe('Recording settings', () => {
+  it('saves retention and the dictionaries one value per line', async () => {
+    serve((m, u, b) => {
+      if (u.endsWith('/api/telephony') && m === 'GET') return json(200, { enabled: true, account: 'acme', me: null });
+      if (u.endsWith('/api/telephony/users')) return json(200, []);
+      if (u.endsWith('/api/users')) return json(200, []);
+      if (u.endsWith('/api/groups')) return json(200, []);
+      if (u.endsWith('/api/telephony/provisioning')) return json(200, { group_ids: [] });
+      if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
+      if (u.endsWith('/api/telephony/recording') && m === 'GET') return json(200, settings);
+      if (u.endsWith('/api/telephony/recording') && m === 'PUT') return json(200, b);
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<TelephonyPage />, h.root);
+    const form = await until(() => q<HTMLFormElement>('[data-testid=rec-form]'));
+    const days = q<HTMLInputElement>('[data-testid=rec-retention]')!;
+    days.value = '90';
+    await act(() => { days.dispatchEvent(new Event('input')); });
+    const types = form.querySelectorAll('textarea')[0]!;
+    types.value = 'Sales\nSupport\n\nComplaint\n';
+    await act(() => { types.dispatchEvent(new Event('input')); });
+    await act(() => { form.dispatchEvent(new Event('submit', { cancelable: true })); });
+    const put = await until(() => h.requests.find((r) => r.method === 'PUT'));
+    expect(put.body.retention_days).toBe(90);
+    expect(put.body.call_types).toEqual(['Sales', 'Support', 'Complaint']);
+  });
+});

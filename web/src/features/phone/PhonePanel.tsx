@@ -1,0 +1,264 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { sipTarget, type DialRequest } from '../crm/dial';
+import { subscribe } from '../../shared/events';
+import { t, type MessageKey } from '../../shared/i18n';
+import { mmss } from '../../shared/ui/time';
+import type { PhoneSnapshot, RegState } from './controller';
+import { startPhone, type PhoneRuntime } from './runtime';
+import { DeviceSettings } from './DeviceSettings';
+
+const REG_LABEL: Record<RegState, MessageKey> = {
+  off: 'phone.reg.off',
+  connecting: 'phone.reg.connecting',
+  confirming: 'phone.reg.confirming',
+  registered: 'phone.reg.registered',
+  failed: 'phone.reg.failed',
+  elsewhere: 'phone.reg.elsewhere',
+};
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptIncoming: boolean }) {
+  const rt = useRef<PhoneRuntime | null>(null);
+  const [snap, setSnap] = useState<PhoneSnapshot | null>(null);
+  const [number, setNumber] = useState('');
+  const [open, setOpen] = useState(true);
+  const [soundOn, setSoundOn] = useState(false);
+  const [showDevices, setShowDevices] = useState(false);
+  const [transferTo, setTransferTo] = useState('');
+  const [transferMsg, setTransferMsg] = useState<string | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const answerRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    const r = startPhone(userId);
+    rt.current = r;
+    const unsub = r.controller.subscribe(setSnap);
+    const closeEvents = subscribe((e) => r.controller.onServerEvent(e));
+    const onDial = (e: Event) => {
+      const req = (e as CustomEvent<DialRequest>).detail;
+      const target = req ? sipTarget(req) : null;
+      if (target) {
+        setOpen(true);
+        setNumber(target.startsWith('crm') ? '' : target);
+        void r.controller.dial(target, req.label);
+      }
+    };
+    window.addEventListener('callbase:dial', onDial);
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      unsub();
+      closeEvents();
+      window.removeEventListener('callbase:dial', onDial);
+      clearInterval(tick);
+      r.dispose();
+    };
+  }, [userId]);
+
+  const call = snap?.call ?? null;
+  useEffect(() => {
+    if (call?.state === 'incoming') {
+      setOpen(true);
+      answerRef.current?.focus();
+      if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+        new Notification(t('phone.incoming'), { body: call.name ? `${call.name} (${call.number})` : call.number });
+      }
+    }
+  }, [call?.state]);
+
+  if (!snap || !rt.current) return null;
+  const c = rt.current.controller;
+  const reg = snap.reg;
+  const inCall = call && call.state !== 'ended';
+
+  function onKey(e: KeyboardEvent) {
+    if (e.key === 'Enter' && e.ctrlKey) {
+      e.preventDefault();
+      if (!inCall) void c.dial(number);
+    } else if (e.key === 'Escape') {
+      if (call?.state === 'incoming') c.decline();
+      else if (inCall) c.hangup();
+    }
+  }
+
+  return (
+    <aside class={`phone ${open ? '' : 'phone--closed'}`} aria-label={t('phone.title')} onKeyDown={onKey} data-testid="phone">
+      <header class="phone__head">
+        <span class={`phone__dot phone__dot--${reg}`} aria-hidden="true" />
+        <span data-testid="phone-reg" data-state={reg}>
+          {t(REG_LABEL[reg])}
+          {snap.extension ? ` · ${t('phone.ext', { ext: snap.extension })}` : ''}
+        </span>
+        <button type="button" class="btn btn--quiet phone__toggle" onClick={() => setOpen(!open)} aria-expanded={open}>
+          {open ? t('phone.collapse') : t('phone.expand')}
+        </button>
+      </header>
+      {open && (
+        <div class="phone__body">
+          {!soundOn && (
+            <button
+              type="button"
+              class="btn phone__sound"
+              data-testid="phone-enable-sound"
+              onClick={async () => {
+                await rt.current!.audio.enable();
+                setSoundOn(true);
+              }}
+            >
+              {t('phone.enableSound')}
+            </button>
+          )}
+          {reg === 'failed' && (
+            <p class="phone__error" role="alert">
+              {snap.regCode === 'too_many_sockets' ? t('phone.tooManySockets') : (snap.regError ?? t('phone.reg.failed'))}{' '}
+              <button type="button" class="btn btn--quiet" onClick={() => void c.start()}>
+                {t('common.retry')}
+              </button>
+            </p>
+          )}
+          {reg === 'elsewhere' && (
+            <p class="phone__note">
+              {t('phone.elsewhere')}{' '}
+              <button type="button" class="btn" data-testid="phone-move-here" onClick={() => rt.current!.moveHere()}>
+                {t('phone.moveHere')}
+              </button>
+            </p>
+          )}
+          {acceptIncoming && reg !== 'registered' && reg !== 'elsewhere' && (
+            <p class="phone__note" role="status">{t('phone.noPhoneReminder')}</p>
+          )}
+
+          {call?.state === 'incoming' ? (
+            <div class="phone__incoming" data-testid="phone-incoming" role="alertdialog" aria-label={t('phone.incoming')}>
+              <div class="phone__caller">
+                <strong>{call.name ?? call.number}</strong>
+                {call.name && <span>{call.number}</span>}
+              </div>
+              <div class="phone__row">
+                <button ref={answerRef} type="button" class="btn btn--primary" data-testid="phone-answer" onClick={() => c.answer()}>
+                  {t('phone.answer')}
+                </button>
+                <button type="button" class="btn btn--danger" data-testid="phone-decline" onClick={() => c.decline()}>
+                  {t('phone.decline')}
+                </button>
+              </div>
+            </div>
+          ) : inCall ? (
+            <div class="phone__call" data-testid="phone-call" data-state={call.state}>
+              <div class="phone__caller">
+                <strong>{call.name ?? call.number}</strong>
+                <span data-testid="phone-call-state">
+                  {t(`phone.call.${call.state}` as MessageKey)}
+                  {call.held ? ` · ${t('phone.onHold')}` : ''}
+                  {call.answeredAt ? ` · ${mmss(now - call.answeredAt)}` : ''}
+                </span>
+              </div>
+              <div class="phone__row">
+                <button type="button" class="btn btn--danger" data-testid="phone-hangup" onClick={() => c.hangup()}>
+                  {t('phone.hangup')}
+                </button>
+                <button type="button" class="btn" data-testid="phone-mute" aria-pressed={call.muted} disabled={call.state !== 'answered'} onClick={() => c.toggleMute()}>
+                  {call.muted ? t('phone.unmute') : t('phone.mute')}
+                </button>
+                <button type="button" class="btn" data-testid="phone-hold" aria-pressed={call.held} disabled={call.state !== 'answered'} onClick={() => c.toggleHold()}>
+                  {call.held ? t('phone.unhold') : t('phone.hold')}
+                </button>
+              </div>
+              {call.state === 'answered' && (
+                <>
+                  <div class="phone__pad" aria-label={t('phone.dtmf')}>
+                    {KEYS.map((k) => (
+                      <button type="button" class="btn phone__key" data-testid={`phone-dtmf-${k}`} onClick={() => c.dtmf(k)}>
+                        {k}
+                      </button>
+                    ))}
+                  </div>
+                  <form
+                    class="phone__row"
+                    onSubmit={async (e) => {
+                      e.preventDefault();
+                      setTransferMsg(null);
+                      const err = await c.transfer(transferTo);
+                      setTransferMsg(err ?? t('phone.transferred'));
+                    }}
+                  >
+                    <input
+                      class="input"
+                      aria-label={t('phone.transferTo')}
+                      placeholder={t('phone.transferTo')}
+                      value={transferTo}
+                      data-testid="phone-transfer-target"
+                      onInput={(e) => setTransferTo((e.target as HTMLInputElement).value)}
+                    />
+                    <button type="submit" class="btn" data-testid="phone-transfer">
+                      {t('phone.transfer')}
+                    </button>
+                  </form>
+                  {transferMsg && <p role="status">{transferMsg}</p>}
+                </>
+              )}
+            </div>
+          ) : (
+            <div class="phone__idle">
+              {call?.state === 'ended' && (
+                <p class="phone__ended" data-testid="phone-ended" role="status">
+                  {t('phone.ended', { number: call.number })}
+                  {call.reason ? `: ${call.reason}` : ''}{' '}
+                  <button type="button" class="btn btn--quiet" onClick={() => c.dismiss()}>
+                    {t('common.close')}
+                  </button>
+                </p>
+              )}
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  c.dismiss();
+                  void c.dial(number);
+                }}
+              >
+                <input
+                  class="input phone__number"
+                  inputMode="tel"
+                  aria-label={t('phone.number')}
+                  placeholder={t('phone.number')}
+                  value={number}
+                  data-testid="phone-number"
+                  onInput={(e) => setNumber((e.target as HTMLInputElement).value)}
+                />
+                <div class="phone__pad">
+                  {KEYS.map((k) => (
+                    <button type="button" class="btn phone__key" data-testid={`phone-key-${k}`} onClick={() => setNumber(number + k)}>
+                      {k}
+                    </button>
+                  ))}
+                </div>
+                <button type="submit" class="btn btn--primary phone__call-btn" data-testid="phone-call-btn" disabled={reg !== 'registered' || !number.trim()}>
+                  {t('phone.call')}
+                </button>
+              </form>
+              {snap.recent.length > 0 && (
+                <details class="phone__recent">
+                  <summary>{t('phone.recent')}</summary>
+                  <ul>
+                    {snap.recent.map((r) => (
+                      <li>
+                        <button type="button" class="btn btn--quiet" onClick={() => setNumber(r.number)}>
+                          {r.direction === 'inbound' ? '↙' : '↗'} {r.number}
+                          {!r.answered ? ` · ${t('phone.notAnswered')}` : ''}
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
+            </div>
+          )}
+          <button type="button" class="btn btn--quiet" onClick={() => setShowDevices(!showDevices)} aria-expanded={showDevices}>
+            {t('phone.devices')}
+          </button>
+          {showDevices && <DeviceSettings rt={rt.current} />}
+        </div>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,363 @@
+/**
+ * The browser phone without any UI: registration, calls, hold, mute, DTMF, transfer, incoming
+ * calls. It wraps a JsSIP user agent (injected, so tests drive a fake) and keeps one snapshot that
+ * the panel renders.
+ *
+ * "Registered" is shown only when the server confirms that Asterisk holds our contact
+ * (`GET /api/phone/status`): JsSIP's own `registered` event only means a 200 OK came back over a
+ * socket that may already be stale.
+ */
+import type { PhoneSession } from '../../shared/api/types';
+import { CLOSE_TOO_MANY, type Event } from '../../shared/events';
+import { SIP_DOMAIN, cleanNumber, errorText, sameOriginWs, uuid4 } from './sip';
+import type { CallInfo, CallState, Deps, Direction, NumberCheck, PhoneSnapshot, RecentCall, SessionLike, UALike } from './types';
+
+export { cleanNumber, sameOriginWs } from './sip';
+export type * from './types';
+
+const RECENT_MAX = 10;
+
+export class PhoneController {
+  private ua: UALike | null = null;
+  private session: SessionLike | null = null;
+  private snap: PhoneSnapshot;
+  private listeners = new Set<(s: PhoneSnapshot) => void>();
+  private retriedAuth = false;
+  private stopped = false;
+  private confirmGen = 0;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: Deps) {
+    this.now = deps.now ?? (() => Date.now());
+    this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.snap = { reg: 'off', call: null, recent: this.loadRecent() };
+  }
+
+  get snapshot(): PhoneSnapshot {
+    return this.snap;
+  }
+
+  subscribe(fn: (s: PhoneSnapshot) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.snap);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(patch: Partial<PhoneSnapshot>) {
+    this.snap = { ...this.snap, ...patch };
+    for (const l of this.listeners) l(this.snap);
+  }
+
+  private setCall(patch: Partial<CallInfo> | null) {
+    if (patch === null) {
+      this.set({ call: null });
+      return;
+    }
+    if (!this.snap.call) return;
+    this.set({ call: { ...this.snap.call, ...patch } });
+  }
+
+  /** Gets a fresh session (rotated password) and registers. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.set({ reg: 'connecting', regError: undefined, regCode: undefined });
+    let s: PhoneSession;
+    try {
+      s = await this.deps.api.phoneSession();
+    } catch (e) {
+      this.set({ reg: 'failed', regError: errorText(e) });
+      return;
+    }
+    if (this.stopped) return;
+    this.set({ extension: s.extension });
+    const ua = this.deps.createUA({
+      wsUrl: (this.deps.wsUrl ?? sameOriginWs)(s.ws_path),
+      uri: s.uri,
+      authorization_user: s.authorization_user,
+      password: s.password,
+      display_name: s.display_name,
+    });
+    this.ua = ua;
+    ua.on('connecting', () => this.snap.reg !== 'registered' && this.set({ reg: 'connecting' }));
+    ua.on('disconnected', (e: any) => {
+      if (this.stopped || this.ua !== ua) return;
+      if (e?.code === CLOSE_TOO_MANY) {
+        // Over the cap of phone sockets: reconnecting would only be refused again. The user frees
+        // one (another tab or device) and starts again.
+        this.stopUA();
+        this.set({ reg: 'failed', regCode: 'too_many_sockets', regError: e.reason || 'too many phone connections' });
+        return;
+      }
+      this.set({ reg: 'connecting', regError: 'connection to the phone service lost; reconnecting' });
+    });
+    ua.on('registered', () => void this.confirm());
+    ua.on('unregistered', () => !this.stopped && this.set({ reg: 'connecting' }));
+    ua.on('registrationFailed', (e: any) => void this.onRegFailed(e));
+    ua.on('newRTCSession', (e: any) => this.onNewSession(e));
+    ua.start();
+  }
+
+  /** Polls the server until Asterisk holds the contact (bounded), then shows "registered". */
+  private async confirm(): Promise<void> {
+    const gen = ++this.confirmGen;
+    // A refresh of a registration the server already confirmed keeps the phone usable meanwhile.
+    if (this.snap.reg !== 'registered') this.set({ reg: 'confirming', regError: undefined });
+    for (let i = 0; i < 20 && !this.stopped && gen === this.confirmGen; i++) {
+      try {
+        const st = await this.deps.api.phoneStatus();
+        if (gen !== this.confirmGen || this.stopped) return;
+        if (st.registered) {
+          this.set({ reg: 'registered' });
+          return;
+        }
+      } catch {
+        /* keep trying within the bound */
+      }
+      await this.sleep(500);
+    }
+    if (gen === this.confirmGen && !this.stopped) {
+      this.set({ reg: 'failed', regError: 'the phone service does not confirm the registration' });
+    }
+  }
+
+  private async onRegFailed(e: any): Promise<void> {
+    const code: number | undefined = e?.response?.status_code;
+    if ((code === 401 || code === 403) && !this.retriedAuth) {
+      // The password was rotated elsewhere (another start): get a fresh one, once.
+      this.retriedAuth = true;
+      this.stopUA();
+      await this.start();
+      return;
+    }
+    this.set({ reg: 'failed', regError: e?.cause ? String(e.cause) : 'registration failed' });
+  }
+
+  /** An event from `/events` concerning calls or the phone. */
+  onServerEvent(msg: Event): void {
+    if (msg.type === 'phone_status') {
+      if (msg.registered && this.snap.reg === 'confirming') this.set({ reg: 'registered' });
+      if (!msg.registered && this.snap.reg === 'registered') this.set({ reg: 'connecting' });
+      return;
+    }
+    if (msg.type !== 'call') return;
+    const c = this.snap.call;
+    if (!c) return;
+    const matches = (c.clientRef && msg.client_ref === c.clientRef) || (c.callId && msg.call_id === c.callId);
+    if (!matches) return;
+    const patch: Partial<CallInfo> = {};
+    patch.callId = msg.call_id;
+    if (msg.state === 'refused' && typeof msg.reason === 'string') patch.reason = msg.reason;
+    if (msg.state === 'ringing' && c.state === 'dialing') patch.state = 'ringing';
+    if (typeof msg.number === 'string' && c.direction === 'outbound') patch.number = msg.number;
+    this.setCall(patch);
+  }
+
+  /**
+   * Places a call after the server's dial rules accept the number. A CRM reference
+   * (`crm<record>x<field>`, for users who see numbers masked) is dialled as it is, shown as
+   * `label`: the server resolves it and applies the dial rules.
+   */
+  async dial(raw: string, label?: string): Promise<void> {
+    const isRef = /^crm\d+x\d+$/.test(raw);
+    const number = isRef ? raw : cleanNumber(raw);
+    const shown = isRef ? label ?? '' : number;
+    // The summary of a finished call gives way to the next call (a click-to-call from the CRM
+    // while it still shows did nothing before).
+    if (!number || (this.snap.call && this.snap.call.state !== 'ended')) return;
+    if (!this.ua || this.snap.reg !== 'registered') {
+      this.set({ call: this.newCall('outbound', shown, 'ended', 'the phone is not registered') });
+      return;
+    }
+    this.set({ call: this.newCall('outbound', shown, 'checking') });
+    if (!isRef) {
+      let check: NumberCheck;
+      try {
+        check = await this.deps.api.previewNumber(number);
+      } catch (e) {
+        this.setCall({ state: 'ended', reason: errorText(e), endedAt: this.now() });
+        return;
+      }
+      if (check.refused) {
+        this.setCall({ state: 'ended', reason: check.refused, endedAt: this.now() });
+        return;
+      }
+    }
+    const clientRef = (this.deps.uuid ?? uuid4)();
+    this.setCall({ state: 'dialing', clientRef });
+    const session = this.ua.call(`sip:${number}@${SIP_DOMAIN}`, {
+      mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false },
+      rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
+      extraHeaders: [`X-CB-Ref: ${clientRef}`],
+      sessionTimersExpires: 120,
+      eventHandlers: {
+        peerconnection: (e: any) => this.watchMedia(e.peerconnection),
+      },
+    });
+    this.attach(session);
+  }
+
+  private newCall(direction: Direction, number: string, state: CallState, reason?: string): CallInfo {
+    return { direction, number, state, startedAt: this.now(), muted: false, held: false, reason };
+  }
+
+  private onNewSession(e: any) {
+    if (e.originator !== 'remote') return;
+    const session: SessionLike = e.session;
+    if (this.session || this.snap.reg !== 'registered') {
+      // One call at a time: busy.
+      session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
+      return;
+    }
+    const req = e.request;
+    const number: string = req?.from?.uri?.user ?? 'unknown';
+    const name: string | undefined = req?.from?.display_name || undefined;
+    const callId: string | undefined = req?.getHeader?.('X-CB-Call') || undefined;
+    this.set({ call: { ...this.newCall('inbound', number, 'incoming'), name, callId } });
+    this.attach(session);
+    session.on('peerconnection', (ev: any) => this.watchMedia(ev.peerconnection));
+    this.deps.ring?.(true);
+  }
+
+  private watchMedia(pc: RTCPeerConnection) {
+    pc.addEventListener('track', (ev: RTCTrackEvent) => {
+      const stream = ev.streams[0] ?? new MediaStream([ev.track]);
+      this.deps.onRemoteStream?.(stream);
+    });
+  }
+
+  private attach(session: SessionLike) {
+    this.session = session;
+    session.on('progress', () => {
+      if (this.snap.call?.state === 'dialing') this.setCall({ state: 'ringing' });
+    });
+    session.on('accepted', () => {
+      this.deps.ring?.(false);
+      this.setCall({ state: 'answered', answeredAt: this.now() });
+    });
+    session.on('hold', (e: any) => e?.originator === 'local' && this.setCall({ held: true }));
+    session.on('unhold', (e: any) => e?.originator === 'local' && this.setCall({ held: false }));
+    session.on('muted', () => this.setCall({ muted: true }));
+    session.on('unmuted', () => this.setCall({ muted: false }));
+    const finish = (e: any) => {
+      this.deps.ring?.(false);
+      this.deps.onRemoteStream?.(null);
+      const c = this.snap.call;
+      if (c) {
+        const reason = c.reason ?? (e?.cause && e.cause !== 'Terminated' && e.cause !== 'Bye' ? String(e.cause) : undefined);
+        this.setCall({ state: 'ended', endedAt: this.now(), reason, held: false });
+        this.remember({ number: c.number, direction: c.direction, at: c.startedAt, answered: !!c.answeredAt });
+      }
+      this.session = null;
+    };
+    session.on('ended', finish);
+    session.on('failed', finish);
+  }
+
+  answer(): void {
+    if (this.snap.call?.state !== 'incoming' || !this.session) return;
+    this.deps.ring?.(false);
+    this.session.answer({ mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false } });
+  }
+
+  decline(): void {
+    if (this.snap.call?.state !== 'incoming' || !this.session) return;
+    this.session.terminate({ status_code: 603, reason_phrase: 'Decline' });
+  }
+
+  hangup(): void {
+    if (this.session) this.session.terminate();
+    else if (this.snap.call?.state === 'ended' || this.snap.call?.state === 'checking') this.setCall(null);
+  }
+
+  /** Clears a finished call from the panel. */
+  dismiss(): void {
+    if (this.snap.call?.state === 'ended') this.setCall(null);
+  }
+
+  toggleMute(): void {
+    const c = this.snap.call;
+    if (!this.session || c?.state !== 'answered') return;
+    if (c.muted) this.session.unmute({ audio: true });
+    else this.session.mute({ audio: true });
+  }
+
+  toggleHold(): void {
+    const c = this.snap.call;
+    if (!this.session || c?.state !== 'answered') return;
+    if (c.held) this.session.unhold();
+    else this.session.hold();
+  }
+
+  /** RFC 4733 telephone-events (JsSIP calls the mode 'RFC2833'). */
+  dtmf(digit: string): void {
+    if (!this.session || this.snap.call?.state !== 'answered' || !/^[0-9*#A-D]$/.test(digit)) return;
+    this.session.sendDTMF(digit, { transportType: 'RFC2833', duration: 120, interToneGap: 70 });
+  }
+
+  async transfer(target: string): Promise<string | null> {
+    const c = this.snap.call;
+    const to = cleanNumber(target);
+    if (!c || c.state !== 'answered' || !to) return 'nothing to transfer';
+    if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
+    try {
+      await this.deps.api.transfer(c.callId, to);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** Unregisters and closes the socket (tab closing, moving the phone to another tab). */
+  stop(): void {
+    this.stopped = true;
+    this.confirmGen++;
+    this.session?.terminate();
+    this.session = null;
+    this.stopUA();
+    this.set({ reg: 'off' });
+  }
+
+  /** Another tab runs the phone. */
+  markElsewhere(): void {
+    this.set({ reg: 'elsewhere' });
+  }
+
+  private stopUA() {
+    try {
+      this.ua?.stop();
+    } catch {
+      /* already stopped */
+    }
+    this.ua = null;
+  }
+
+  /** The current call's peer connection, for diagnostics (tests read getStats from it). */
+  get peerConnection(): RTCPeerConnection | null {
+    return this.session?.connection ?? null;
+  }
+
+  private recentKey(): string {
+    return `callbase.recent.${this.deps.userId ?? 0}`;
+  }
+
+  private loadRecent(): RecentCall[] {
+    try {
+      const raw = this.deps.storage?.getItem(this.recentKey());
+      const v = raw ? JSON.parse(raw) : [];
+      return Array.isArray(v) ? v.slice(0, RECENT_MAX) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private remember(r: RecentCall) {
+    const recent = [r, ...this.snap.recent].slice(0, RECENT_MAX);
+    this.set({ recent });
+    try {
+      this.deps.storage?.setItem(this.recentKey(), JSON.stringify(recent));
+    } catch {
+      /* storage full or blocked: the list still lives in memory */
+    }
+  }
+}

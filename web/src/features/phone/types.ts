@@ -1,0 +1,98 @@
+/** The browser phone's state as the panel renders it, and what the controller needs from the server and JsSIP. */
+import type { NumberPreview, PhoneSession } from '../../shared/api/types';
+
+export type RegState = 'off' | 'connecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
+export type CallState = 'checking' | 'dialing' | 'ringing' | 'incoming' | 'answered' | 'ended';
+export type Direction = 'inbound' | 'outbound';
+
+export interface CallInfo {
+  direction: Direction;
+  number: string;
+  name?: string;
+  state: CallState;
+  /** The server's call id (from `call` events or the `X-CB-Call` header). */
+  callId?: string;
+  clientRef?: string;
+  startedAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+  muted: boolean;
+  held: boolean;
+  /** Why the call ended or was refused, in words. */
+  reason?: string;
+}
+
+export interface RecentCall {
+  number: string;
+  direction: Direction;
+  at: number;
+  answered: boolean;
+}
+
+export interface PhoneSnapshot {
+  reg: RegState;
+  regError?: string;
+  /** Why registration failed, when the panel has its own words for it. */
+  regCode?: 'too_many_sockets';
+  extension?: string;
+  call: CallInfo | null;
+  recent: RecentCall[];
+}
+
+/** What the phone needs of a dial-rules preview. */
+export type NumberCheck = Pick<NumberPreview, 'refused' | 'refused_code'>;
+
+/** What the controller needs from the server. */
+export interface PhoneApi {
+  phoneSession(): Promise<PhoneSession>;
+  phoneStatus(): Promise<{ registered: boolean }>;
+  previewNumber(number: string): Promise<NumberCheck>;
+  transfer(callId: string, target: string): Promise<void>;
+}
+
+/** The parts of a JsSIP RTCSession the controller uses. */
+export interface SessionLike {
+  on(ev: string, fn: (e: any) => void): void;
+  answer(opts?: any): void;
+  terminate(opts?: any): void;
+  hold(): boolean;
+  unhold(): boolean;
+  mute(o?: any): void;
+  unmute(o?: any): void;
+  sendDTMF(tones: string, opts?: any): void;
+  readonly connection?: RTCPeerConnection | null;
+}
+
+/** The parts of a JsSIP UA the controller uses. */
+export interface UALike {
+  on(ev: string, fn: (e: any) => void): void;
+  start(): void;
+  stop(): void;
+  call(target: string, opts: any): SessionLike;
+}
+
+export interface UAConfig {
+  wsUrl: string;
+  uri: string;
+  authorization_user: string;
+  password: string;
+  display_name: string;
+}
+
+export interface Deps {
+  api: PhoneApi;
+  createUA(cfg: UAConfig): UALike;
+  /** Where remote audio plays; set when a call has media. */
+  onRemoteStream?(stream: MediaStream | null): void;
+  /** Ring tone on/off for incoming calls. */
+  ring?(on: boolean): void;
+  storage?: Pick<Storage, 'getItem' | 'setItem'>;
+  now?(): number;
+  sleep?(ms: number): Promise<void>;
+  /** Same-origin WebSocket URL for a path. */
+  wsUrl?(path: string): string;
+  uuid?(): string;
+  /** Microphone constraint (device id), read at call time. */
+  micConstraint?(): MediaTrackConstraints | boolean;
+  userId?: number;
+}

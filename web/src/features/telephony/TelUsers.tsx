@@ -1,0 +1,141 @@
+/** The telephony users table: add, edit, new SIP password (shown once in the secret box). */
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../../shared/api/client';
+import type { TelUser, User } from '../../shared/api/types';
+import { Alert } from '../../shared/ui/Alert';
+import { describeError } from '../../shared/api/errors';
+import { t } from '../../shared/i18n';
+
+export function SecretBox({ user, onClose }: { user: TelUser; onClose: () => void }) {
+  return (
+    <div class="card card--highlight" role="status" data-testid="tel-secret">
+      <p>{t('tel.secretOnce', { name: user.name })}</p>
+      <dl class="kv">
+        <dt>{t('tel.sipLogin')}</dt>
+        <dd><code>{user.sip_login}</code></dd>
+        <dt>{t('tel.password')}</dt>
+        <dd><code data-testid="tel-secret-password">{user.sip_password}</code></dd>
+      </dl>
+      <button type="button" class="btn" onClick={onClose}>{t('common.close')}</button>
+    </div>
+  );
+}
+
+export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
+  const [list, setList] = useState<TelUser[]>([]);
+  const [users, setUsers] = useState<User[]>([]);
+  const [pick, setPick] = useState('');
+  const [ext, setExt] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  async function load() {
+    try {
+      const [l, u] = await Promise.all([api.listTelUsers(), api.listUsers()]);
+      setList(l);
+      setUsers(u);
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+  useEffect(() => {
+    void load();
+    // The "Phone" column follows registrations without a reload.
+    const timer = setInterval(() => void load(), 15000);
+    return () => clearInterval(timer);
+  }, []);
+
+  async function act(f: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await f();
+      await load();
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+  const free = users.filter((u) => !list.some((x) => x.user_id === u.id));
+  return (
+    <div class="card">
+      <h2>{t('tel.users')}</h2>
+      {error && <Alert kind="error">{error}</Alert>}
+      <table class="table" data-testid="tel-users">
+        <thead>
+          <tr>
+            <th>{t('tel.extension')}</th>
+            <th>{t('tel.user')}</th>
+            <th>{t('tel.sipLogin')}</th>
+            <th>{t('tel.acceptIncoming')}</th>
+            <th>{t('tel.browserCalls')}</th>
+            <th>{t('tel.international')}</th>
+            <th>{t('tel.source')}</th>
+            <th>{t('tel.online')}</th>
+            <th>{t('common.actions')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((u) => (
+            <tr key={u.user_id}>
+              <td>
+                <button type="button" class="btn btn--quiet" title={t('tel.changeExtension')} onClick={() => {
+                  const next = prompt(t('tel.changeExtensionPrompt', { name: u.name }), u.extension);
+                  if (next && next.trim() !== u.extension) {
+                    void act(async () => {
+                      const r = await api.updateTelUser(u.user_id, { extension: next.trim() });
+                      if (r.sip_password) onSecret(r);
+                    });
+                  }
+                }}>{u.extension}</button>
+              </td>
+              <td>{u.name}</td>
+              <td><code>{u.sip_login}</code></td>
+              <td>
+                <input type="checkbox" checked={u.accept_incoming} aria-label={t('tel.acceptIncoming')}
+                  onChange={() => act(() => api.updateTelUser(u.user_id, { accept_incoming: !u.accept_incoming }))} />
+              </td>
+              <td>
+                <input type="checkbox" checked={u.browser_calls} aria-label={t('tel.browserCalls')}
+                  onChange={() => act(() => api.updateTelUser(u.user_id, { browser_calls: !u.browser_calls }))} />
+              </td>
+              <td>
+                <input type="checkbox" checked={u.international} aria-label={t('tel.international')} data-testid={`tel-international-${u.user_id}`}
+                  onChange={() => act(() => api.updateTelUser(u.user_id, { international: !u.international }))} />
+              </td>
+              <td>{u.source === 'group' ? t('tel.viaGroup') : t('tel.byHand')}</td>
+              <td>{u.online.browser ? `● ${t('tel.onlineBrowser')}` : u.online.desk ? `● ${t('tel.onlineDesk')}` : `○ ${t('tel.offline')}`}</td>
+              <td class="row-actions">
+                <button type="button" class="btn btn--quiet" onClick={() => act(async () => onSecret(await api.newTelPassword(u.user_id)))}>
+                  {t('tel.newPassword')}
+                </button>
+                <button type="button" class="btn btn--quiet" onClick={() => confirm(t('tel.removeConfirm', { name: u.name })) && act(() => api.deleteTelUser(u.user_id))}>
+                  {t('common.delete')}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!pick) return;
+          void act(async () => {
+            onSecret(await api.createTelUser({ user_id: Number(pick), extension: ext.trim() || undefined }));
+            setPick('');
+            setExt('');
+          });
+        }}
+      >
+        <select class="input" value={pick} aria-label={t('tel.user')} data-testid="tel-add-user" onChange={(e) => setPick((e.target as HTMLSelectElement).value)}>
+          <option value="">{t('tel.pickUser')}</option>
+          {free.map((u) => (
+            <option value={String(u.id)}>{u.name} ({u.login})</option>
+          ))}
+        </select>
+        <input class="input" value={ext} placeholder={t('tel.extensionAuto')} aria-label={t('tel.extension')} inputMode="numeric"
+          onInput={(e) => setExt((e.target as HTMLInputElement).value)} />
+        <button type="submit" class="btn btn--primary" disabled={!pick}>{t('tel.add')}</button>
+      </form>
+    </div>
+  );
+}

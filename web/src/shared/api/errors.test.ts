@@ -1,0 +1,34 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError } from './client';
+import { describeError } from './errors';
+import { setLang } from '../i18n';
+
+describe('describeError', () => {
+  afterEach(() => setLang('en'));
+
+  it('explains known codes in the user’s language', () => {
+    const e = new ApiError(409, 'last_admin', 'this would leave no active administrator');
+    setLang('en');
+    expect(describeError(e)).toMatch(/without an active administrator.*Make another user an administrator/);
+    setLang('ru');
+    expect(describeError(e)).toMatch(/не останется активного администратора/);
+  });
+
+  it('gives the wait time of a throttled login with the right plural', () => {
+    setLang('ru');
+    expect(describeError(new ApiError(429, 'throttled', 'x', 5))).toContain('через 5 секунд.');
+    expect(describeError(new ApiError(429, 'throttled', 'x', 21))).toContain('через 21 секунду.');
+  });
+
+  it('keeps the server’s detail where the code alone is not enough', () => {
+    expect(describeError(new ApiError(422, 'weak_password', 'password must contain at least 5 different characters')))
+      .toBe('The server refused the password: password must contain at least 5 different characters. Choose another one.');
+    expect(describeError(new ApiError(422, 'something_new', 'frobnicator is off'))).toBe('The server refused the request: frobnicator is off');
+  });
+
+  it('never shows internals of a 5xx and says what to do on network errors', () => {
+    expect(describeError(new ApiError(503, 'whatever', 'stack trace'))).toMatch(/^Something went wrong on the server/);
+    expect(describeError(new ApiError(0, 'network', 'Failed to fetch'))).toMatch(/Cannot reach the server/);
+    expect(describeError(new Error('boom'))).toMatch(/^Something went wrong/);
+  });
+});

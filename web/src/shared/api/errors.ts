@@ -1,0 +1,43 @@
+/**
+ * Turns any failure into one sentence in the user's language: what happened and what to do.
+ *
+ * Pages keep a {@link Msg} (key + parameters) in their state, not the finished text, so a message
+ * already on screen follows a language switch.
+ */
+import { isApiError } from './client';
+import { t, type MessageKey, type Params } from '../i18n';
+
+/** A message to show later, in whatever language is current then. */
+export interface Msg {
+  key: MessageKey;
+  params?: Params;
+}
+
+export function msg(key: MessageKey, params?: Params): Msg {
+  return { key, params };
+}
+
+export function say(m: Msg): string {
+  return t(m.key, m.params);
+}
+
+const KNOWN: ReadonlySet<string> = new Set([
+  'bad_credentials', 'throttled', 'account_taken', 'login_taken', 'last_admin', 'group_name_taken',
+  'builtin_group', 'weak_password', 'invalid_account', 'invalid_login', 'invalid_email',
+  'invalid_name', 'unauthenticated', 'forbidden', 'not_found', 'csrf', 'bad_origin', 'internal',
+  'network', 'bad_response', 'invalid_group_name', 'unknown_group', 'too_many_trunks',
+  'asterisk_unavailable', 'telephony_off', 'extension_taken', 'already_telephony_user', 'sip_login_taken', 'invalid_extension', 'confirmation_mismatch', 'not_telephony_user', 'browser_calls_off', 'invalid_greeting', 'storage_unavailable',
+]);
+
+/** What to tell the user about `e`. Unknown 4xx codes show the server's own (English) message. */
+export function explain(e: unknown): Msg {
+  if (!isApiError(e)) return msg('error.internal');
+  if (e.code === 'throttled' && e.retryAfter !== undefined) return msg('login.retryIn', { count: e.retryAfter });
+  if (KNOWN.has(e.code)) return msg(`error.${e.code}` as MessageKey, { detail: e.message, status: e.status });
+  if (e.status >= 500) return msg('error.internal');
+  return msg('error.other', { detail: e.message });
+}
+
+export function describeError(e: unknown): string {
+  return say(explain(e));
+}

@@ -1,0 +1,121 @@
+/**
+ * Types of the HTTP API. Every shape the server's OpenAPI document has is an alias onto the
+ * generated `schema.d.ts` (web/scripts/api-types; CI fails when it drifts from the server).
+ *
+ * Hand-written here, because the document lacks them:
+ * - the string values the UI tells apart where the document gives a plain `string`
+ *   ({@link TrunkState}, {@link TrunkMode}, {@link CallDirection}): what the UI knows how to show;
+ *   the server may add values, so code reading them keeps a fallback;
+ * - query parameters the client builds ({@link CallFilter}, {@link RecordQuery}, {@link CrmFilter});
+ * - `Record.values` and `RecordBody.values` (`{field id: value}`), which the document types as an
+ *   empty object;
+ * - answers the document leaves untyped (`PhoneSession.ice_servers`).
+ * The `/events` messages live in shared/events/types.ts.
+ */
+import type { components } from './schema';
+
+type S = components['schemas'];
+
+export type Role = S['Role'];
+
+export const ROLES: readonly Role[] = ['administrator', 'sub_administrator', 'user'];
+
+export function isAdminRole(role: Role): boolean {
+  return role === 'administrator' || role === 'sub_administrator';
+}
+
+export type GroupRef = S['GroupRef'];
+export type User = S['User'];
+export type Tenant = S['TenantInfo'];
+export type Me = S['Me'];
+export type Group = S['Group'];
+/** The body of every 4xx/5xx answer. */
+export type ErrorBody = S['ErrorBody'];
+export type SignupRequest = S['SignupBody'];
+export type LoginRequest = S['LoginBody'];
+export type TwoFactorStatus = S['TwoFactorStatus'];
+export type CreateUserRequest = S['CreateUser'];
+export type UpdateUserRequest = S['PatchUser'];
+export type CreateGroupRequest = S['CreateGroup'];
+export type UpdateGroupRequest = S['PatchGroup'];
+
+// --- trunks ---
+export type TrunkState = 'registered' | 'rejected' | 'unregistered' | 'waiting' | 'refused';
+export type TrunkMode = 'simple' | 'extended';
+export type TrunkStatus = S['TrunkStatus'];
+export type Trunk = S['Trunk'];
+export type TrunkRequest = S['TrunkBody'];
+export type TrunkPreset = S['Preset'];
+
+// --- telephony and the phone ---
+export type TelUser = S['TelUser'];
+export type TelephonyState = S['TelephonyState'];
+export type PhoneSession = Omit<S['PhoneSession'], 'ice_servers'> & { ice_servers: RTCIceServer[] };
+export type NumberPreview = S['Preview'];
+export type ProbePoint = S['ProbePoint'];
+export type ProbeHistory = S['ProbeHistory'];
+export type Routing = S['Routing'];
+export type DialDirection = keyof S['Allowed'];
+export type DialRules = S['DialRules'];
+export type PhoneSetup = S['PhoneSetup'];
+
+// --- calls and recordings ---
+export type CallDirection = 'inbound' | 'outbound' | 'internal';
+export type CallRecording = S['Recording'];
+export type CallRecord = S['CallRecord'];
+export type CallPage = S['CallPage'];
+export type CallPatch = S['PatchCall'];
+export type RecordingSettings = S['RecordingSettings'];
+export type AuditEntry = S['AuditEntry'];
+
+/** `GET /api/calls` query parameters. */
+export interface CallFilter {
+  from?: string;
+  to?: string;
+  direction?: string;
+  result?: string;
+  missed?: boolean;
+  number?: string;
+  sort?: string;
+  order?: 'asc' | 'desc';
+  page?: number;
+  per_page?: number;
+}
+
+// --- CRM (docs/crm.md) ---
+export type FieldKind = S['FieldKind'];
+export type CrmField = S['Field'];
+export type CrmTable = S['Table'];
+/** `values`: `{field id: value}`, phone values masked for masked users. */
+export type CrmRecord = Omit<S['Record'], 'values'> & { values: Record<string, unknown> };
+export type RecordPage = Omit<S['RecordPage'], 'records'> & { records: CrmRecord[] };
+export type CardField = S['CardField'];
+export type CardMatch = S['CardMatch'];
+export type CallCardInfo = S['CallCard'];
+export type ImportPreview = S['ImportPreview'];
+export type ImportStatus = S['ImportStatus'];
+export type CrmSettings = S['CrmSettings'];
+export type UserName = S['UserName'];
+
+export type FilterOp = 'contains' | 'equals' | 'greater' | 'less' | 'empty' | 'not_empty';
+
+export interface CrmFilter {
+  field: number;
+  op: FilterOp;
+  value: string;
+}
+
+/** `GET /api/crm/tables/{id}/records` query parameters. */
+export interface RecordQuery {
+  page?: number;
+  per_page?: number;
+  sort?: number;
+  desc?: boolean;
+  q?: string;
+  filters?: CrmFilter[];
+}
+
+// --- security ---
+export type SecurityAuditEntry = S['SecurityAuditEntry'];
+export type SecurityAlert = S['SecurityAlert'];
+export type FraudLimits = S['FraudLimits'];
