@@ -66,7 +66,7 @@ pub enum Event {
     /// A call's state changed (to the users in `user_ids`).
     Call(CallEvent),
     /// A trunk registration's state changed (to administrators).
-    TrunkStatus(TrunkStatus),
+    TrunkStatus(TrunkStatusChange),
     /// A toll-fraud alert was raised (to administrators).
     SecurityAlert { alert: Alert },
     /// The tenant's masking settings changed: every `/events` socket reads them again. Never
@@ -161,7 +161,7 @@ pub struct CallEvent {
 
 /// A `trunk_status` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct TrunkStatus {
+pub struct TrunkStatusChange {
     pub tenant_id: TenantId,
     pub trunk: i16,
     pub registration: String,
@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(v["state"], "transferring");
         assert_eq!(v["number"], "+79161234567");
         assert_eq!(v["user_ids"], serde_json::json!([3]));
-        let ts = Event::TrunkStatus(TrunkStatus {
+        let ts = Event::TrunkStatus(TrunkStatusChange {
             tenant_id: TenantId(1),
             trunk: 2,
             registration: "t1-trk2".into(),

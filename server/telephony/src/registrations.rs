@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use callbase_core::events::{Event, TrunkStatus};
+use callbase_core::events::{Event, TrunkStatusChange};
 use callbase_core::keys;
 use callbase_core::netaddr::CarrierPolicy;
 use callbase_core::sip::SipHost;
@@ -132,7 +132,7 @@ pub async fn reconcile(
                 &[("state", state.clone()), ("reason", reason.clone()), ("since", now.to_string())],
             )
             .await?;
-        let event = Event::TrunkStatus(TrunkStatus {
+        let event = Event::TrunkStatus(TrunkStatusChange {
             tenant_id: tenant,
             trunk: slot,
             registration: id.clone(),

@@ -186,9 +186,9 @@ describe('PhoneController', () => {
     expect(typeof d.opts.eventHandlers.peerconnection).toBe('function');
     d.session.emit('progress');
     expect(s.c.snapshot.call?.state).toBe('ringing');
-    s.c.onServerEvent({ type: 'call', client_ref: 'ref-1', call_id: 'call-9', state: 'ringing', direction: 'outbound' });
+    s.c.onServerEvent({ type: 'call', client_ref: 'ref-1', call_id: 'call-9', state: 'ringing', direction: 'outbound', number: '4951234567', at: '2026-12-03T10:00:00Z', user_ids: [1] });
     expect(s.c.snapshot.call?.callId).toBe('call-9');
-    s.c.onServerEvent({ type: 'call', client_ref: 'other', call_id: 'call-x', state: 'ringing', direction: 'outbound' });
+    s.c.onServerEvent({ type: 'call', client_ref: 'other', call_id: 'call-x', state: 'ringing', direction: 'outbound', number: '4951234567', at: '2026-12-03T10:00:00Z', user_ids: [1] });
     expect(s.c.snapshot.call?.callId).toBe('call-9');
     d.session.emit('accepted');
     expect(s.c.snapshot.call?.state).toBe('answered');

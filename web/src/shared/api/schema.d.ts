@@ -1173,6 +1173,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A toll-fraud alert (`security_alert` events; `GET /api/security/alerts`). */
+        Alert: {
+            /** @description RFC 3339. */
+            at: string;
+            country_code?: string | null;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            level: string;
+            message: string;
+            user_id?: null | components["schemas"]["UserId"];
+        };
         /** @description Directions a tenant allows. International is off by default (toll fraud is the classic loss). */
         Allowed: {
             internal: boolean;
@@ -1208,6 +1220,29 @@ export interface components {
             /** @description The call's number (masked for masked users). */
             number: string;
             similar: boolean;
+        };
+        /** @description A `call` event. */
+        CallEvent: {
+            /** @description RFC 3339. */
+            at: string;
+            call_id: string;
+            /** @description The browser's reference of a call it started (click-to-call). */
+            client_ref?: string | null;
+            /** @description The tenant's number that was called (inbound). */
+            did?: string | null;
+            /** @description `inbound`, `outbound` or `internal`. */
+            direction: string;
+            /** @description The other party. */
+            number: components["schemas"]["Number"];
+            /** @description Why, in words (a refusal, a hang-up, "no answer"). */
+            reason?: string | null;
+            state: components["schemas"]["CallState"];
+            target?: null | components["schemas"]["Number"];
+            /** Format: int32 */
+            trunk?: number | null;
+            user_id?: null | components["schemas"]["UserId"];
+            /** @description The users who receive this event. */
+            user_ids: components["schemas"]["UserId"][];
         };
         CallPage: {
             items: components["schemas"]["CallRecord"][];
@@ -1268,6 +1303,11 @@ export interface components {
              */
             wrapup_secs?: number | null;
         };
+        /**
+         * @description The states a call goes through, as its events report them.
+         * @enum {string}
+         */
+        CallState: "dialing" | "ringing" | "answered" | "held" | "unheld" | "transferring" | "forwarded" | "ended" | "missed" | "refused";
         CallbackBody: {
             /** Format: int64 */
             field_id?: number | null;
@@ -1424,6 +1464,21 @@ export interface components {
             /** @description Human-readable explanation. */
             message: string;
         };
+        /** @description Every event of a tenant's channel. The JSON is `{"type": "<snake_case name>", …fields}`. */
+        Event: (components["schemas"]["CallEvent"] & {
+            /** @enum {string} */
+            type: "call";
+        }) | (components["schemas"]["TrunkStatusChange"] & {
+            /** @enum {string} */
+            type: "trunk_status";
+        }) | {
+            alert: components["schemas"]["Alert"];
+            /** @enum {string} */
+            type: "security_alert";
+        } | {
+            /** @enum {string} */
+            type: "crm_settings";
+        };
         Field: {
             /** Format: int64 */
             id: number;
@@ -1569,6 +1624,11 @@ export interface components {
         NewSecret: {
             sip_password: string;
         };
+        /**
+         * @description A phone number of the other party (or one an agent dialled). Serialized as a plain string;
+         *     masked for a masked viewer by [`Event::to_json_masked`].
+         */
+        Number: string;
         /** @description Whether the user has a registered phone right now. */
         Online: {
             browser: boolean;
@@ -1982,6 +2042,21 @@ export interface components {
             since?: number | null;
             /** @description `registered`, `rejected`, `unregistered` or `waiting`. */
             state: string;
+        };
+        /** @description A `trunk_status` event. */
+        TrunkStatusChange: {
+            reason: string;
+            registration: string;
+            /**
+             * Format: int64
+             * @description Unix seconds.
+             */
+            since: number;
+            /** @description `registered`, `unregistered`, `rejected`, `waiting` or `refused`. */
+            state: string;
+            tenant_id: components["schemas"]["TenantId"];
+            /** Format: int32 */
+            trunk: number;
         };
         TwoFactorPolicy: {
             /** @description Require two-factor sign-in of administrators and sub-administrators. */

@@ -1,57 +1,23 @@
 /**
  * The messages of the `/events` WebSocket (docs/api.md, "`/events` WebSocket"): one union,
- * discriminated by `type`. Written by hand: the server's OpenAPI document describes HTTP only, not
- * the socket's messages. {@link parseEvent} checks what a handler relies on before it sees one.
+ * discriminated by `type`, generated from the server's `Event` enum (server/core/src/events.rs,
+ * listed in the OpenAPI document; `crm_settings` stays between servers). {@link parseEvent} checks
+ * what a handler relies on before it sees one.
  */
-import type { CallDirection, SecurityAlert, TrunkState } from '../api/types';
+import type { components } from '../api/schema';
 
-export type CallEventState =
-  | 'dialing'
-  | 'ringing'
-  | 'answered'
-  | 'held'
-  | 'unheld'
-  | 'transferring'
-  | 'missed'
-  | 'forwarded'
-  | 'refused'
-  | 'ended'
-  | 'failed';
+type ServerEvent = Exclude<components['schemas']['Event'], { type: 'crm_settings' }>;
 
-/** A call of this user changed state (agents; `user_ids` names the users it is meant for). */
-export interface CallEvent {
-  type: 'call';
-  call_id: string;
-  state: CallEventState;
-  direction: CallDirection;
-  /** Masked for members of the masked groups. */
-  number?: string | null;
-  did?: string | null;
-  trunk?: number | null;
-  user_id?: number | null;
-  /** The phone's `X-CB-Ref` of a call it placed. */
-  client_ref?: string | null;
-  reason?: string | null;
-  at?: string;
-  user_ids?: number[] | null;
-}
+export type CallEventState = components['schemas']['CallState'];
+
+/** A call of this user changed state (agents; `user_ids` names the users it is meant for). `number` and `target` are masked for members of the masked groups. */
+export type CallEvent = Extract<ServerEvent, { type: 'call' }>;
 
 /** A trunk's registration state changed (administrators). */
-export interface TrunkStatusEvent {
-  type: 'trunk_status';
-  tenant_id?: number;
-  trunk?: number;
-  registration: string;
-  state: TrunkState;
-  reason: string;
-  since: number;
-}
+export type TrunkStatusEvent = Extract<ServerEvent, { type: 'trunk_status' }>;
 
 /** The fraud guard raised an alert (administrators). */
-export interface SecurityAlertEvent {
-  type: 'security_alert';
-  alert: SecurityAlert;
-}
+export type SecurityAlertEvent = Extract<ServerEvent, { type: 'security_alert' }>;
 
 /** Asterisk gained or lost the contact of this user's browser phone. */
 export interface PhoneStatusEvent {
