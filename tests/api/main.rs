@@ -14,6 +14,7 @@ mod headers;
 mod health;
 mod inbound;
 mod inputs;
+mod leases;
 mod probe;
 mod recordings;
 mod roles;

@@ -94,6 +94,16 @@ pub fn fraud_alerted(tenant: TenantId, kind: &str, level: &str, subject: &str) -
     format!("cb:fraud:alerted:{{t{tenant}}}:{kind}:{level}:{subject}")
 }
 
+/// String `<owner>|<fencing token>` with a TTL: who runs the worker `name` (e.g. `stasis:node1`).
+pub fn lease(name: &str) -> String {
+    format!("cb:lease:{name}")
+}
+
+/// Counter: the last fencing token handed out for the lease `name` (only grows).
+pub fn lease_fence(name: &str) -> String {
+    format!("cb:lease:{name}:fence")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

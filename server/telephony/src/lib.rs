@@ -8,6 +8,7 @@ pub mod caller_id;
 pub mod calls;
 pub mod carrier;
 pub mod fraud;
+pub mod lease;
 pub mod probe;
 pub mod provision;
 pub mod recording;

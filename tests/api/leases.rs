@@ -1,0 +1,120 @@
+//! Leases (server/telephony/src/lease.rs) against the test stack's Redis: one holder at a time,
+//! takeover after a holder's death within the TTL, at once after a graceful stop, and fencing
+//! tokens that only grow.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use callbase_telephony::lease::{Lease, LeaseConfig};
+use callbase_tests::{env, unique};
+use tokio::sync::watch;
+
+async fn redis() -> redis::aio::ConnectionManager {
+    let client = redis::Client::open(env("CALLBASE__REDIS__URL")).expect("redis url");
+    redis::aio::ConnectionManager::new(client).await.expect("redis")
+}
+
+const FAST: LeaseConfig = LeaseConfig {
+    ttl: Duration::from_millis(1500),
+    renew: Duration::from_millis(300),
+    retry: Duration::from_millis(100),
+};
+
+#[tokio::test]
+async fn one_holder_at_a_time_and_each_acquisition_gets_a_larger_token() {
+    let mut r = redis().await;
+    let name = unique("lease");
+    let (a, b) = (Lease::new(&name, "replica-a", FAST), Lease::new(&name, "replica-b", FAST));
+    let ta = a.try_acquire(&mut r).await.unwrap().expect("a free lease is taken");
+    assert_eq!(b.try_acquire(&mut r).await.unwrap(), None, "a held lease is not taken twice");
+    assert!(a.renew(&mut r, ta).await.unwrap());
+    assert!(!b.renew(&mut r, ta).await.unwrap(), "another owner cannot renew it");
+    assert!(!a.renew(&mut r, ta + 1).await.unwrap(), "a stale token cannot renew it");
+    let h = Lease::holder(&mut r, &name).await.unwrap().expect("held");
+    assert_eq!((h.owner.as_str(), h.token), ("replica-a", ta));
+    assert!(!b.release(&mut r, ta).await.unwrap(), "another owner cannot release it");
+    assert!(a.release(&mut r, ta).await.unwrap());
+    let tb = b.try_acquire(&mut r).await.unwrap().expect("released: b takes it");
+    assert!(tb > ta, "fencing tokens grow: {tb} after {ta}");
+    assert!(!a.renew(&mut r, ta).await.unwrap(), "the old holder's token is fenced out");
+}
+
+/// Two replicas run the same leased worker; the count of running workers is sampled throughout.
+#[tokio::test]
+async fn the_worker_runs_in_one_replica_and_moves_on_a_graceful_stop_and_on_a_death() {
+    let name = unique("lease");
+    let running = Arc::new(AtomicUsize::new(0));
+    let max_seen = Arc::new(AtomicUsize::new(0));
+    let (stop_a, rx_a) = watch::channel(false);
+    let (stop_b, rx_b) = watch::channel(false);
+    let spawn = |owner: &'static str, rx: watch::Receiver<bool>| {
+        let (running, max_seen, name) = (running.clone(), max_seen.clone(), name.clone());
+        tokio::spawn(async move {
+            let r = redis().await;
+            Lease::new(&name, owner, FAST)
+                .run(r, rx, move |held, mut stop| {
+                    let (running, max_seen) = (running.clone(), max_seen.clone());
+                    async move {
+                        let n = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        max_seen.fetch_max(n, Ordering::SeqCst);
+                        assert!(held.is_current());
+                        let _ = stop.wait_for(|s| *s).await;
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+                .await
+        })
+    };
+    let a = spawn("replica-a", rx_a);
+    let b = spawn("replica-b", rx_b);
+    let mut r = redis().await;
+    let first = wait_holder(&mut r, &name, None).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(running.load(Ordering::SeqCst), 1, "exactly one replica runs the worker");
+
+    // A graceful stop of the holder: the other replica takes over well before the TTL.
+    let (stop_first, stop_other) =
+        if first.owner == "replica-a" { (&stop_a, &stop_b) } else { (&stop_b, &stop_a) };
+    let t = Instant::now();
+    stop_first.send(true).unwrap();
+    let second = wait_holder(&mut r, &name, Some(&first.owner)).await;
+    assert!(t.elapsed() < FAST.ttl, "handed over at once, took {:?}", t.elapsed());
+    assert!(second.token > first.token);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(running.load(Ordering::SeqCst), 1);
+
+    // The new holder dies without a word (its task is aborted: no renewal, no release). A fresh
+    // replica takes over within the TTL plus one retry.
+    let dying = if second.owner == "replica-a" { a } else { b };
+    dying.abort();
+    let _ = dying.await;
+    let t = Instant::now();
+    let (_stop_c, rx_c) = watch::channel(false);
+    let c = spawn("replica-c", rx_c);
+    let third = wait_holder(&mut r, &name, Some(&second.owner)).await;
+    assert_eq!(third.owner, "replica-c");
+    assert!(t.elapsed() < FAST.ttl + FAST.retry * 3, "taken over after {:?}", t.elapsed());
+    assert!(third.token > second.token);
+    let _ = stop_other.send(true);
+    c.abort();
+    assert_eq!(max_seen.load(Ordering::SeqCst), 1, "never two workers at once");
+}
+
+/// The holder of `name` once it differs from `not` (at most 5 s).
+async fn wait_holder(
+    r: &mut redis::aio::ConnectionManager,
+    name: &str,
+    not: Option<&str>,
+) -> callbase_telephony::lease::Holder {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(h) = Lease::holder(r, name).await.unwrap() {
+            if Some(h.owner.as_str()) != not {
+                return h;
+            }
+        }
+        assert!(Instant::now() < until, "no new holder of {name} within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
