@@ -15,9 +15,11 @@ redis_up() {
     fi
     mkdir -p "$REDIS_DIR"
     log "starting Redis on 127.0.0.1:$REDIS_PORT"
+    # AOF (fsync every second): sessions, device keys and socket epochs survive a Redis restart;
+    # a crash loses at most the last second of writes.
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes \
         --daemonize yes --pidfile "$REDIS_PID" --dir "$REDIS_DIR" \
-        --logfile "$REDIS_DIR/redis.log" --save '' --appendonly no
+        --logfile "$REDIS_DIR/redis.log" --save '' --appendonly yes --appendfsync everysec
     local i
     for ((i = 0; i < 50; i++)); do redis_ping && return 0; sleep 0.1; done
     die "Redis did not answer on 127.0.0.1:$REDIS_PORT (see $REDIS_DIR/redis.log)"

@@ -45,7 +45,7 @@ impl Default for LeaseConfig {
     }
 }
 
-/// Who holds a lease now (`callbase status`, docs/operations.md).
+/// Who holds a lease now (for `callbase status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub owner: String,
