@@ -319,3 +319,36 @@ async fn a_socket_whose_session_vanished_closes_on_its_next_check_even_without_a
     assert_eq!(deleted, 1, "the session key is where the server keeps it");
     assert_eq!(closed_with(&mut events, SOON).await.map(|c| c.0), Some(4401));
 }
+
+/// One replica subscribes to Redis once for all its `/events` sockets (issue 16, item 4): sockets
+/// add no Redis subscription of their own, and each still gets its tenant's events.
+#[tokio::test]
+async fn a_replica_fans_events_out_to_its_sockets_over_one_redis_subscription() {
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.new_tenant().await;
+    let mut socks = Vec::new();
+    for _ in 0..3 {
+        socks.push(open(&admin, "/events").await);
+    }
+    let client = redis::Client::open(env("CALLBASE__REDIS__URL")).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let (_, per_socket): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(format!("cb:events:tenant:{}", t.id))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(per_socket, 0, "no socket subscribes to its tenant's channel itself");
+    // The replica's one pattern subscription may still be starting: publish until all have one.
+    let mut got = [false; 3];
+    let deadline = tokio::time::Instant::now() + SOON;
+    while got.iter().any(|g| !g) {
+        assert!(tokio::time::Instant::now() < deadline, "events reached sockets {got:?} only");
+        publish_trunk_status(t.id).await;
+        for (ws, g) in socks.iter_mut().zip(got.iter_mut()) {
+            if !*g {
+                *g = trunk_event(ws, Duration::from_millis(200)).await.is_some();
+            }
+        }
+    }
+}

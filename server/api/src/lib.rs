@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod edge;
 pub mod error;
+pub mod hub;
 pub mod json;
 pub mod limits;
 pub mod routes;
@@ -138,6 +139,8 @@ pub struct AppState {
     pub phones: sip::PhoneSockets,
     /// Caps and revocation of the `/events` and `/sip` sockets (across replicas).
     pub sockets: sockets::Sockets,
+    /// This replica's one subscription to every tenant's events, fanned out to its `/events` sockets.
+    pub hub: hub::Hub,
 }
 
 impl AppState {
@@ -164,6 +167,7 @@ impl AppState {
         let sockets = sockets::Sockets::new(cfg.sockets.clone(), redis.clone());
         sockets.listen(redis_client.clone());
         Self {
+            hub: hub::Hub::start(redis_client.clone()),
             phones: sip::PhoneSockets::new(sockets.clone()),
             sockets,
             cfg: Arc::new(cfg),

@@ -20,6 +20,14 @@ pub fn events(tenant: TenantId) -> String {
     format!("cb:events:tenant:{tenant}")
 }
 
+/// Pattern over every tenant's events channel (one subscription per replica, `api::hub`).
+pub const EVENTS_PATTERN: &str = "cb:events:tenant:*";
+
+/// The tenant of an events channel.
+pub fn events_tenant(channel: &str) -> Option<TenantId> {
+    channel.strip_prefix("cb:events:tenant:")?.parse().ok().map(TenantId)
+}
+
 /// Hash (`state`, `reason`, `since`): a trunk registration's state as the monitor last saw it.
 pub fn trunk_registration(registration: &str) -> String {
     format!("cb:trunkreg:{registration}")
@@ -112,6 +120,8 @@ mod tests {
     fn keys_keep_their_names() {
         // Renaming a key strands what replicas of the previous version wrote: change on purpose only.
         assert_eq!(events(TenantId(7)), "cb:events:tenant:7");
+        assert_eq!(events_tenant(&events(TenantId(7))), Some(TenantId(7)));
+        assert_eq!(events_tenant("cb:events:tenant:x"), None);
         assert_eq!(trunk_registration("t7-trk1"), "cb:trunkreg:t7-trk1");
         assert_eq!(fraud_live_user(TenantId(7), UserId(3)), "cb:fraud:live:{t7}:u3");
         assert_eq!(socket_leases("sip", TenantId(7), UserId(3))[0], "cb:socks:sip:u:7:3");

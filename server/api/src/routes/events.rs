@@ -7,13 +7,15 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::StreamExt;
 
 use callbase_core::events::{Audience, Event};
 use callbase_core::UserId;
 
+use tokio::sync::broadcast::error::RecvError;
+
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
+use crate::hub::Feed;
 use crate::routes::crm::Masking;
 use crate::sockets::{Kind, Registration};
 use crate::AppState;
@@ -29,7 +31,7 @@ pub async fn events(
     {
         return Err(ApiError::Csrf("bad_origin"));
     }
-    // The cap first: a refused socket holds no Redis subscription. The lease also snapshots the
+    // The cap first: a refused socket takes no place in the replica's fan-out. The lease also snapshots the
     // user's revocation epoch, so the role and masking are read again after it: a change racing
     // the opening is caught by the socket's first check.
     let reg = match st.sockets.open(Kind::Events, cu.tenant_id, cu.user_id, &cu.session_token).await? {
@@ -37,10 +39,9 @@ pub async fn events(
         Err(refused) => return Ok(crate::sockets::refuse(ws, refused)),
     };
     let cu = current(&st, cu).await?;
-    let mut pubsub = st.redis_client.get_async_pubsub().await?;
-    pubsub.subscribe(callbase_core::keys::events(cu.tenant_id)).await?;
+    let feed = st.hub.subscribe(cu.tenant_id);
     let masking = masking_of(&st, &cu).await?;
-    Ok(ws.on_upgrade(move |socket| forward(socket, pubsub, st, cu, masking, reg)))
+    Ok(ws.on_upgrade(move |socket| forward(socket, feed, st, cu, masking, reg)))
 }
 
 /// The user's groups and role as they are now.
@@ -62,15 +63,19 @@ async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking
     Ok(m)
 }
 
+/// Close code telling the browser to reconnect and reload (events were lost): 1012, "service
+/// restart" (RFC 6455 registry).
+const RESYNC: u16 = 1012;
+
 async fn forward(
     mut socket: WebSocket,
-    pubsub: redis::aio::PubSub,
+    feed: Feed,
     st: AppState,
     cu: CurrentUser,
     mut masking: Option<Masking>,
     mut reg: Registration,
 ) {
-    let mut messages = pubsub.into_on_message();
+    let Feed { events: mut messages, mut resync } = feed;
     // The role and group-based masking are fixed for the socket's life: when they change (or the
     // session ends) the socket is closed, and the client reconnects with what it may see now.
     let sockets = st.sockets.clone();
@@ -82,18 +87,22 @@ async fn forward(
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: why.code, reason: why.reason.into() }))).await;
                 break;
             }
-            msg = messages.next() => {
-                let Some(msg) = msg else { break };
-                let Ok(payload) = msg.get_payload::<String>() else { continue };
-                let event = match Event::from_json(&payload) {
+            _ = resync.changed() => {
+                // Events were lost on the way to this replica: the browser reloads what it shows.
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: RESYNC, reason: "events_resync".into() }))).await;
+                break;
+            }
+            msg = messages.recv() => {
+                let event = match msg {
                     Ok(ev) => ev,
-                    Err(e) => {
-                        // Fails closed: an event this replica cannot read reaches nobody.
-                        tracing::warn!(error = %e, "unreadable event on the tenant channel");
-                        continue;
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::info!(missed = n, "an events socket fell behind: it resyncs");
+                        let _ = socket.send(Message::Close(Some(CloseFrame { code: RESYNC, reason: "events_resync".into() }))).await;
+                        break;
                     }
+                    Err(RecvError::Closed) => break,
                 };
-                if matches!(event, Event::CrmSettings) {
+                if matches!(*event, Event::CrmSettings) {
                     // Until it knows the new settings, the socket masks (fails closed).
                     masking = match masking_of(&st, &cu).await {
                         Ok(m) => m,

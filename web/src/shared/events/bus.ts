@@ -4,7 +4,8 @@
  * with a growing delay (1 s … 30 s) and tells subscribers after each reconnect, so they can refetch
  * what they may have missed while the socket was down. Close codes become socket notices.
  */
-import { CLOSE_ACCESS_CHANGED, CLOSE_SESSION_ENDED, CLOSE_TOO_MANY, TOO_MANY_RETRY_MS, noticeSockets } from './notices';
+import { CLOSE_ACCESS_CHANGED, CLOSE_RESYNC, CLOSE_SESSION_ENDED, CLOSE_TOO_MANY,
+  TOO_MANY_RETRY_MS, noticeSockets } from './notices';
 import { parseEvent, type Event, type EventOf, type EventType } from './types';
 
 export type Unsubscribe = () => void;
@@ -105,6 +106,9 @@ function openSocket(url: string, Ws: typeof WebSocket, subs: Set<Sub>): () => vo
       } else if (code === CLOSE_ACCESS_CHANGED) {
         noticeSockets({ kind: 'access_changed' });
         wait = 100;
+      } else if (code === CLOSE_RESYNC) {
+        // Soon, not all at once: every socket of the replica got this close.
+        wait = 100 + Math.random() * 1000;
       } else {
         delay = Math.min(delay * 2, 30000);
       }

@@ -9,6 +9,8 @@ export const CLOSE_SESSION_ENDED = 4401;
 export const CLOSE_ACCESS_CHANGED = 4409;
 /** Too many sockets for the user, the organisation or the service. */
 export const CLOSE_TOO_MANY = 4429;
+/** Events were lost on the way to the server's replica (a Redis restart, or this socket fell behind): reconnect and reload. */
+export const CLOSE_RESYNC = 1012;
 /** How long to wait before trying again after a 4429. */
 export const TOO_MANY_RETRY_MS = 60000;
 
