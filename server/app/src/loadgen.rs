@@ -283,7 +283,7 @@ async fn run_with(
             break;
         }
         let _: Result<(), _> =
-            redis::cmd("DEL").arg(callbase_telephony::calls::SETUP_SAMPLES).query_async(&mut redis).await;
+            redis::cmd("DEL").arg(callbase_telephony::call::SETUP_SAMPLES).query_async(&mut redis).await;
         // Calls start over ~2 s, talk through the window, and end together.
         let ramp = Duration::from_millis(2000);
         let settle = Duration::from_millis(2500);
@@ -345,7 +345,7 @@ async fn run_with(
         let mut rtt: Vec<f64> =
             reports.iter().filter_map(|r| r.audio.as_ref().and_then(|a| a.rtt_p95_ms)).collect();
         let ours: Vec<i64> = redis::cmd("LRANGE")
-            .arg(callbase_telephony::calls::SETUP_SAMPLES)
+            .arg(callbase_telephony::call::SETUP_SAMPLES)
             .arg(0)
             .arg(-1)
             .query_async(&mut redis)

@@ -14,7 +14,7 @@
 use callbase_core::crm::{mask, MaskMode};
 use callbase_core::{TenantId, UserId};
 
-use crate::stasis::Ctx;
+use crate::context::Ctx;
 
 /// A caller ID as a phone shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 pub mod agents;
 pub mod ami;
 pub mod ari;
+pub mod call;
 pub mod caller_id;
-pub mod calls;
 pub mod carrier;
+pub mod context;
 pub mod fraud;
 pub mod lease;
 pub mod probe;

@@ -1,6 +1,6 @@
 //! The Stasis application: every call Asterisk hands to `Stasis(callbase, …)` arrives here as a
 //! `StasisStart` event over the ARI WebSocket, and each call is then run by one task (an "actor",
-//! [`crate::calls`]) that receives the events of its channels in order.
+//! [`crate::call`]) that receives the events of its channels in order.
 //!
 //! The dialplan passes `inbound, TENANT_ID, TRUNK_ID, DID` for trunk calls and
 //! `outbound, TENANT_ID, USER_ID, EXTEN` for agents' calls (ids from the endpoints' `set_var`,
@@ -10,36 +10,22 @@
 //! Commands for running calls (blind transfer, callback click-to-call) come from any server replica
 //! over Redis pub/sub ([`COMMANDS`]); only the replica holding the ARI connection acts on them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callbase_core::TenantId;
 use futures_util::StreamExt;
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::ami::Ami;
+use crate::ari::events::{Channel, Event};
 use crate::ari::Ari;
-use crate::calls::{self, Command};
-
-/// The application name the dialplan uses.
-pub const APP: &str = "callbase";
+use crate::call::{self, Command};
+use crate::context::{CallMsg, Ctx, Router, StasisCall, APP};
 
 /// Redis channel of call commands (transfer, callback) for the Stasis worker.
 pub const COMMANDS: &str = callbase_core::keys::STASIS_COMMANDS;
-
-/// A call handed to us, with its tenant attribution.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StasisCall {
-    pub direction: String,
-    pub tenant: TenantId,
-    /// The trunk slot (inbound) or the agent's user id (outbound).
-    pub origin: Option<i64>,
-    pub exten: String,
-}
 
 /// Parses the Stasis arguments `direction, tenant, trunk|user, exten`. The tenant must agree with
 /// the channel's `tenantid` when Asterisk reports one: a mismatch means provisioning is broken, and
@@ -58,66 +44,6 @@ pub fn parse_args(args: &[String], channel_tenant: Option<&str>) -> Option<Stasi
         origin: origin.parse().ok(),
         exten: exten.clone(),
     })
-}
-
-/// Routes ARI events to the actor owning each channel.
-#[derive(Clone, Default)]
-pub struct Router {
-    routes: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>>,
-    /// Running calls by call id, for commands.
-    calls: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>>,
-}
-
-impl Router {
-    /// Sends the events of `channel` to `to` from now on.
-    pub fn route(&self, channel: &str, to: &mpsc::UnboundedSender<Value>) {
-        self.routes.lock().expect("router").insert(channel.to_string(), to.clone());
-    }
-
-    pub fn forget(&self, channel: &str) {
-        self.routes.lock().expect("router").remove(channel);
-    }
-
-    pub fn register_call(&self, call_id: &str, to: &mpsc::UnboundedSender<Value>) {
-        self.calls.lock().expect("router").insert(call_id.to_string(), to.clone());
-    }
-
-    pub fn forget_call(&self, call_id: &str) {
-        self.calls.lock().expect("router").remove(call_id);
-    }
-
-    fn send_to_call(&self, call_id: &str, v: Value) -> bool {
-        match self.calls.lock().expect("router").get(call_id) {
-            Some(tx) => tx.send(v).is_ok(),
-            None => false,
-        }
-    }
-
-    fn dispatch(&self, ev: &Value) -> bool {
-        let ids = [&ev["channel"]["id"], &ev["peer"]["id"], &ev["playback"]["target_uri"]];
-        let routes = self.routes.lock().expect("router");
-        for id in ids {
-            let Some(id) = id.as_str() else { continue };
-            let id = id.strip_prefix("channel:").unwrap_or(id);
-            if let Some(tx) = routes.get(id) {
-                let _ = tx.send(ev.clone());
-                return true;
-            }
-        }
-        false
-    }
-}
-
-/// Everything an actor needs.
-#[derive(Clone)]
-pub struct Ctx {
-    pub ari: Ari,
-    pub ami: Option<Ami>,
-    pub db: callbase_db::Db,
-    pub redis: redis::aio::ConnectionManager,
-    pub router: Router,
-    /// Base URL Asterisk fetches server-served media from (greetings).
-    pub media_base: Option<String>,
 }
 
 /// Runs the Stasis app until `shutdown` fires, reconnecting with backoff.
@@ -164,24 +90,30 @@ async fn session(ctx: &Ctx) -> anyhow::Result<()> {
             Message::Close(_) => break,
             _ => continue,
         };
-        let Ok(ev) = serde_json::from_str::<Value>(&text) else { continue };
+        let ev = match serde_json::from_str::<Event>(&text) {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable ARI event");
+                continue;
+            }
+        };
         if ctx.router.dispatch(&ev) {
             continue;
         }
-        if ev["type"] == "StasisStart" {
-            start(ctx, &ev);
+        if let Event::StasisStart { channel, args } = ev {
+            start(ctx, channel, &args);
         }
     }
     Ok(())
 }
 
 /// A channel entered Stasis that no actor owns yet: a new call.
-fn start(ctx: &Ctx, ev: &Value) {
-    let ch = &ev["channel"];
-    let Some(id) = ch["id"].as_str().map(str::to_string) else { return };
-    let args: Vec<String> =
-        ev["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
-    let tenantid = ch["tenantid"].as_str().map(str::to_string);
+fn start(ctx: &Ctx, channel: Channel, args: &[String]) {
+    let id = channel.id.clone();
+    if id.is_empty() {
+        return;
+    }
+    let tenantid = channel.tenantid.clone();
     if args.first().map(String::as_str) == Some("leg") {
         // A leg whose call has already let go of it (hung up before Asterisk reported it).
         tracing::debug!(channel = %id, "orphan leg entered Stasis; hanging up");
@@ -191,7 +123,7 @@ fn start(ctx: &Ctx, ev: &Value) {
         });
         return;
     }
-    let Some(call) = parse_args(&args, tenantid.as_deref()) else {
+    let Some(call) = parse_args(args, tenantid.as_deref()) else {
         tracing::error!(channel = %id, ?args, ?tenantid, "call with missing or inconsistent tenant attribution; hanging up");
         let ari = ctx.ari.clone();
         tokio::spawn(async move {
@@ -202,9 +134,8 @@ fn start(ctx: &Ctx, ev: &Value) {
     let (tx, rx) = mpsc::unbounded_channel();
     ctx.router.route(&id, &tx);
     let ctx = ctx.clone();
-    let channel = ch.clone();
     tokio::spawn(async move {
-        calls::run_call(ctx.clone(), call, channel, tx, rx).await;
+        call::run_call(ctx.clone(), call, channel, tx, rx).await;
         ctx.router.forget(&id);
     });
 }
@@ -244,14 +175,13 @@ async fn commands(ctx: Ctx, client: redis::Client, mut shutdown: tokio::sync::wa
 fn apply_command(ctx: &Ctx, cmd: Command) {
     match &cmd {
         Command::Transfer { call_id, target, .. } => {
-            let v = serde_json::json!({"type": "transfer", "target": target});
-            if !ctx.router.send_to_call(call_id, v) {
+            if !ctx.router.send_to_call(call_id, CallMsg::Transfer { target: target.clone() }) {
                 tracing::info!(call.id = %call_id, "transfer for a call this node does not run");
             }
         }
         Command::Callback { .. } => {
             let ctx = ctx.clone();
-            tokio::spawn(async move { calls::callback(ctx, cmd).await });
+            tokio::spawn(async move { call::callback(ctx, cmd).await });
         }
     }
 }
@@ -287,20 +217,5 @@ mod tests {
         assert_eq!(parse_args(&a(&["inbound", "12", "2", "1"]), Some("13")), None);
         assert_eq!(parse_args(&a(&["inbound", "", "", "1"]), None), None, "empty TENANT_ID: not provisioned");
         assert_eq!(parse_args(&a(&["inbound", "12"]), None), None);
-    }
-
-    #[test]
-    fn events_go_to_the_actor_of_their_channel_peer_or_playback_target() {
-        let r = Router::default();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        r.route("leg-1", &tx);
-        assert!(r.dispatch(&serde_json::json!({"type": "Dial", "peer": {"id": "leg-1"}})));
-        assert!(r.dispatch(
-            &serde_json::json!({"type": "PlaybackFinished", "playback": {"target_uri": "channel:leg-1"}})
-        ));
-        assert!(!r.dispatch(&serde_json::json!({"type": "StasisStart", "channel": {"id": "other"}})));
-        assert_eq!(rx.try_recv().unwrap()["type"], "Dial");
-        r.forget("leg-1");
-        assert!(!r.dispatch(&serde_json::json!({"type": "Dial", "peer": {"id": "leg-1"}})));
     }
 }

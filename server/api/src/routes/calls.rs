@@ -7,7 +7,7 @@ use axum::Json;
 use callbase_core::dial::Routed;
 use callbase_core::TenantId;
 use callbase_db::Tx;
-use callbase_telephony::calls::Command;
+use callbase_telephony::call::Command;
 use callbase_telephony::stasis::COMMANDS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,1 +1,131 @@
-//! Writes of the call actors: a call record opened, its phases, its end.
+//! Writes of the call actors (`callbase_telephony::call`): a call record opened, its phases, its
+//! end. Every function runs in the call's tenant transaction ([`crate::Db::tenant_tx`]).
+
+use callbase_core::{TenantId, UserId};
+use sqlx::types::Uuid;
+
+use super::{CallDirection, CallResult, RecordingState};
+use crate::Tx;
+
+/// A call record as it opens.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub direction: CallDirection,
+    pub user: Option<UserId>,
+    /// The other party (E.164 when the dial rules could normalise it).
+    pub number: &'a str,
+    pub did: Option<&'a str>,
+    pub trunk_slot: Option<i16>,
+    /// The CRM record the call belongs to; one of another tenant's is silently dropped (RLS hides it).
+    pub crm_record: Option<i64>,
+}
+
+/// Opens the record of a call.
+pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8))",
+        c.id,
+        c.tenant.0,
+        c.direction.as_str(),
+        c.user.map(|u| u.0),
+        c.number,
+        c.did,
+        c.trunk_slot,
+        c.crm_record,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Someone answered: `user` (an agent, or the caller of an outbound call); `None` when it was no
+/// telephony user.
+pub async fn answered(tx: &mut Tx, id: Uuid, user: Option<UserId>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE calls SET answered_at = now(), user_id = $2 WHERE id = $1", id, user.map(|u| u.0))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The trunk that carried the call, and why earlier ones did not (kept as it was when `None`).
+pub async fn routed(tx: &mut Tx, id: Uuid, trunk_slot: i16, note: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET route_note = COALESCE($3, route_note), trunk_slot = $2 WHERE id = $1",
+        id,
+        trunk_slot,
+        note,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Why no trunk could place the call.
+pub async fn unrouted(tx: &mut Tx, id: Uuid, note: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE calls SET route_note = $2 WHERE id = $1", id, note).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Unanswered and sent on to the tenant's forward number (`note` says why and where).
+pub async fn forwarded(tx: &mut Tx, id: Uuid, note: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET result = $2, reason = $3 WHERE id = $1",
+        id,
+        CallResult::Forwarded.as_str(),
+        note
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The call ended. A result or reason set earlier (a forward) is kept.
+pub async fn ended(
+    tx: &mut Tx,
+    id: Uuid,
+    result: CallResult,
+    reason: Option<&str>,
+    hold_secs: i32,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET ended_at = now(), result = COALESCE(result, $2), reason = COALESCE(reason, $3), \
+         hold_secs = $4 WHERE id = $1",
+        id,
+        result.as_str(),
+        reason,
+        hold_secs,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Asterisk started recording the call's bridge as `name`.
+pub async fn set_recording(tx: &mut Tx, id: Uuid, name: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET recording_state = $2, recording_name = $3 WHERE id = $1",
+        id,
+        RecordingState::Recording.as_str(),
+        name,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The recording stopped: the uploader owes S3 a copy under `key` (chosen now, so retries overwrite
+/// the same object).
+pub async fn recording_stopped(tx: &mut Tx, id: Uuid, key: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET recording_state = $2, recording_next_try = now(), recording_key = $3 WHERE id = $1",
+        id,
+        RecordingState::Pending.as_str(),
+        key,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 
 use crate::AsteriskConfig;
 
+pub mod events;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AriError {
     #[error("ARI request failed: {0}")]

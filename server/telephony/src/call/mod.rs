@@ -1,0 +1,475 @@
+//! Call orchestration over ARI: one task per call receives its channels' events in order.
+//!
+//! - [`outbound`]: an agent's INVITE. The tenant's dial rules decide; a refused number never
+//!   reaches a trunk. Internal numbers ring the colleague ([`ring`]); outside numbers go out
+//!   through the trunks ([`trunk_dial`]).
+//! - [`inbound`]: a carrier INVITE on a trunk: answer, greeting, then ring every online telephony
+//!   user who accepts incoming calls ([`ring`]); no answer forwards to the tenant's forward number
+//!   or ends as missed.
+//! - [`talk`]: the connected call: bridge, recording, hold, blind transfer, hang-up.
+//! - [`callback`]: desk-phone click-to-call; [`probe`]: health-probe calls through the trunks.
+//!
+//! Everything a call knows is in one [`Call`] value (phase, legs and their roles, bridge,
+//! recording, hold); its record goes to the `calls` table (`callbase_db::calls::live`) and, as
+//! `call` events, to the agents concerned over the tenant's Redis channel.
+
+mod callback;
+mod inbound;
+mod outbound;
+mod probe;
+mod ring;
+mod talk;
+mod trunk_dial;
+
+use std::time::Duration;
+
+use callbase_core::events::{CallEvent, CallState, Event};
+use callbase_core::{keys, TenantId, UserId};
+use callbase_db::calls::{live, CallDirection, CallResult};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+pub use callback::callback;
+pub use outbound::crm_reference;
+pub use probe::probe_target;
+pub use trunk_dial::SETUP_SAMPLES;
+
+use crate::ari::events::Channel;
+use crate::ari::AriError;
+use crate::context::{CallRx, CallTx, Ctx, StasisCall, APP};
+
+/// Commands from the API (any replica) to the Stasis worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    /// Blind transfer: the agent leaves, the other party is connected to `target`.
+    Transfer { call_id: String, tenant: TenantId, user: UserId, target: String },
+    /// Desk-phone click-to-call: ring the agent's own phone, then dial `number`.
+    Callback { call_id: String, tenant: TenantId, user: UserId, number: String },
+}
+
+/// Why a call flow stopped short (the call's channel is then hung up).
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ari(#[from] AriError),
+    #[error("endpoint not found")]
+    EndpointNotFound,
+    #[error("the channel is gone")]
+    ChannelGone,
+    #[error("no bridge")]
+    NoBridge,
+    #[error("event stream closed")]
+    EventsClosed,
+    #[error("agent call without a user")]
+    NoUser,
+    #[error("unknown direction {0}")]
+    UnknownDirection(String),
+    #[error("not a probe target: {0}")]
+    NotProbeTarget(String),
+}
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Handed to us; dial rules, fraud guard and tenancy being checked.
+    Setup,
+    /// The caller hears the tenant's greeting.
+    Greeting,
+    /// Agents' devices are ringing.
+    Ringing,
+    /// A trunk leg is being dialled.
+    Dialing,
+    /// Connected.
+    Talking,
+    /// Blind transfer under way: the other party hears ringback.
+    Transferring,
+    /// Unanswered and connected to the tenant's forward number.
+    Forwarded,
+    Ended,
+}
+
+/// The channels of a call and their roles.
+#[derive(Debug, Default)]
+pub struct Legs {
+    /// The channel the call arrived on (the agent's for an outbound call, the carrier's for inbound).
+    pub first: String,
+    /// Once connected: the agent's channel (changes with a transfer)…
+    pub agent: Option<String>,
+    /// …and the other party's.
+    pub other: Option<String>,
+    /// Devices being rung, with their users.
+    pub ringing: Vec<(String, UserId)>,
+    /// The trunk leg being dialled.
+    pub dialing: Option<String>,
+}
+
+/// What one call knows about itself.
+pub struct Call {
+    ctx: Ctx,
+    pub id: Uuid,
+    pub tenant: TenantId,
+    pub direction: CallDirection,
+    pub phase: Phase,
+    pub number: String,
+    pub did: Option<String>,
+    pub trunk: Option<i16>,
+    pub user: Option<UserId>,
+    /// Users who see this call's events.
+    pub audience: Vec<UserId>,
+    pub client_ref: Option<String>,
+    /// The CRM record the call belongs to (called from, or the caller's unique match).
+    pub crm_record: Option<i64>,
+    tx: CallTx,
+    pub legs: Legs,
+    pub held_since: Option<Instant>,
+    pub hold_secs: i64,
+    /// The call's mixing bridge (once created).
+    pub bridge: Option<String>,
+    /// Asterisk's name of the bridge recording, while one runs.
+    pub recording: Option<String>,
+    /// A health-probe call: no call record, no events, no recording (the probe keeps its own results).
+    pub quiet: bool,
+    /// Asterisk's creation time of the caller's channel (epoch ms), for agents' and probe calls: the
+    /// time from it to the trunk leg's dial is our share of call setup ([`SETUP_SAMPLES`]).
+    pub setup_start_ms: Option<i64>,
+}
+
+impl Call {
+    /// A call with nothing known yet beyond who owns it and its first channel.
+    fn new(
+        ctx: &Ctx,
+        id: Uuid,
+        tenant: TenantId,
+        direction: CallDirection,
+        number: String,
+        first: &str,
+        tx: &CallTx,
+    ) -> Call {
+        Call {
+            ctx: ctx.clone(),
+            id,
+            tenant,
+            direction,
+            phase: Phase::Setup,
+            number,
+            did: None,
+            trunk: None,
+            user: None,
+            audience: vec![],
+            client_ref: None,
+            crm_record: None,
+            tx: tx.clone(),
+            legs: Legs { first: first.to_string(), ..Legs::default() },
+            held_since: None,
+            hold_secs: 0,
+            bridge: None,
+            recording: None,
+            quiet: false,
+            setup_start_ms: None,
+        }
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        tracing::debug!(call.id = %self.id, from = ?self.phase, to = ?phase, "call phase");
+        self.phase = phase;
+    }
+
+    async fn publish(&self, state: CallState, reason: Option<&str>) {
+        self.publish_event(state, reason, None).await
+    }
+
+    /// A state whose news is where the call went (a transfer or forward target, masked like every
+    /// number).
+    async fn publish_target(&self, state: CallState, target: &str) {
+        self.publish_event(state, None, Some(target)).await
+    }
+
+    async fn publish_event(&self, state: CallState, reason: Option<&str>, target: Option<&str>) {
+        if self.quiet {
+            return;
+        }
+        let ev = Event::Call(CallEvent {
+            call_id: self.id.to_string(),
+            state,
+            direction: self.direction.as_str().to_string(),
+            number: self.number.as_str().into(),
+            did: self.did.clone(),
+            trunk: self.trunk,
+            user_id: self.user,
+            client_ref: self.client_ref.clone(),
+            reason: reason.map(str::to_string),
+            target: target.map(Into::into),
+            at: OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            user_ids: self.audience.clone(),
+        });
+        let mut r = self.ctx.redis.clone();
+        if let Err(e) = redis::cmd("PUBLISH")
+            .arg(keys::events(self.tenant))
+            .arg(ev.to_json())
+            .query_async::<()>(&mut r)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot publish call event");
+        }
+    }
+
+    /// Writes to the call record (none for a probe call). A failed write is logged with what it
+    /// was; the call goes on.
+    async fn write(&self, w: Write<'_>) {
+        if self.quiet {
+            return;
+        }
+        let res: sqlx::Result<()> = async {
+            let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
+            match &w {
+                Write::Open => {
+                    let c = live::NewCall {
+                        id: self.id,
+                        tenant: self.tenant,
+                        direction: self.direction,
+                        user: self.user,
+                        number: &self.number,
+                        did: self.did.as_deref(),
+                        trunk_slot: self.trunk,
+                        crm_record: self.crm_record,
+                    };
+                    live::open(&mut tx, &c).await?
+                }
+                Write::Answered(who) => live::answered(&mut tx, self.id, *who).await?,
+                Write::Routed { slot, note } => {
+                    live::routed(&mut tx, self.id, *slot, note.as_deref()).await?
+                }
+                Write::Unrouted(note) => live::unrouted(&mut tx, self.id, note).await?,
+                Write::Forwarded(note) => live::forwarded(&mut tx, self.id, note).await?,
+                Write::Ended { result, reason, hold_secs } => {
+                    live::ended(&mut tx, self.id, *result, *reason, *hold_secs).await?
+                }
+                Write::Recording(name) => live::set_recording(&mut tx, self.id, name).await?,
+                Write::RecordingStopped(key) => live::recording_stopped(&mut tx, self.id, key).await?,
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, call.id = %self.id, write = w.name(), "cannot write the call record");
+        }
+    }
+
+    async fn open(&self) {
+        self.write(Write::Open).await
+    }
+
+    /// Ends the call record (after stopping the recording).
+    async fn finish(&mut self, result: CallResult, reason: Option<&str>) {
+        self.stop_recording().await;
+        self.set_phase(Phase::Ended);
+        let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
+        self.write(Write::Ended { result, reason, hold_secs: hold as i32 }).await;
+    }
+
+    /// A leg of this call: its events come to this actor. The channel id is ours, so no event is
+    /// missed between creation and routing.
+    async fn create_leg(&self, endpoint: &str, originator: &str) -> Result<String, CallError> {
+        let leg = format!("{}-{}", self.id, &Uuid::new_v4().simple().to_string()[..8]);
+        self.ctx.router.route(&leg, &self.tx);
+        let args = format!("leg,{}", self.id);
+        let q = [
+            ("endpoint", endpoint),
+            ("app", APP),
+            ("appArgs", args.as_str()),
+            ("channelId", leg.as_str()),
+            ("originator", originator),
+        ];
+        let body = json!({"variables": {"PJSIP_HEADER(add,X-CB-Call)": self.id.to_string()}});
+        match self.ctx.ari.call(reqwest::Method::POST, "channels/create", &q, Some(&body)).await {
+            Ok(Some(_)) => Ok(leg),
+            Ok(None) => Err(CallError::EndpointNotFound),
+            Err(e) => {
+                self.ctx.router.forget(&leg);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Dials a created leg. `channels/create` returns before the channel has entered Stasis, and
+    /// ARI refuses to dial (or bridge) it until then: retry briefly.
+    async fn dial(&self, leg: &str, caller: &str, timeout: u64) -> bool {
+        let t = timeout.to_string();
+        let path = format!("channels/{leg}/dial");
+        let q = [("caller", caller), ("timeout", t.as_str())];
+        until_in_stasis(|| self.ctx.ari.call(reqwest::Method::POST, &path, &q, None)).await
+    }
+
+    async fn hangup(&self, ch: &str) {
+        let _ = self.ctx.ari.hangup(ch).await;
+        self.ctx.router.forget(ch);
+    }
+
+    async fn post(&self, path: &str, q: &[(&str, &str)]) {
+        if let Err(e) = self.ctx.ari.call(reqwest::Method::POST, path, q, None).await {
+            tracing::debug!(error = %e, path, "ARI request failed");
+        }
+    }
+
+    async fn delete(&self, path: &str) {
+        let _ = self.ctx.ari.call(reqwest::Method::DELETE, path, &[], None).await;
+    }
+
+    /// Hangs a channel up with an ARI reason (ARI knows a fixed set; an unknown one is a 400 and
+    /// leaves the channel up).
+    async fn reject(&self, ch: &str, reason: &str) {
+        let _ = self
+            .ctx
+            .ari
+            .call(reqwest::Method::DELETE, &format!("channels/{ch}"), &[("reason", reason)], None)
+            .await;
+    }
+}
+
+/// The typed writes of a call record (`callbase_db::calls::live`).
+enum Write<'a> {
+    Open,
+    Answered(Option<UserId>),
+    Routed { slot: i16, note: Option<String> },
+    Unrouted(String),
+    Forwarded(String),
+    Ended { result: CallResult, reason: Option<&'a str>, hold_secs: i32 },
+    Recording(String),
+    RecordingStopped(String),
+}
+
+impl Write<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Write::Open => "open",
+            Write::Answered(_) => "answered",
+            Write::Routed { .. } => "routed",
+            Write::Unrouted(_) => "unrouted",
+            Write::Forwarded(_) => "forwarded",
+            Write::Ended { .. } => "ended",
+            Write::Recording(_) => "recording",
+            Write::RecordingStopped(_) => "recording stopped",
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Runs an ARI call on a channel we just created until the channel is in Stasis (ARI answers 409
+/// or 422 before that). The channel is usually there within a few milliseconds: back off from 2 ms
+/// to 50 ms (a flat 50 ms wait was most of our share of call setup, `callbase loadgen`), ~2 s in all.
+async fn until_in_stasis<F, Fut>(f: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, AriError>>,
+{
+    let mut wait = Duration::from_millis(2);
+    for _ in 0..50 {
+        match f().await {
+            Ok(Some(_)) => return true,
+            Err(AriError::Status { status: 409 | 422, .. }) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(50));
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The tenant's telephony as a call needs it.
+struct Tenancy {
+    enabled: bool,
+    rules: callbase_core::dial::DialRules,
+    state: callbase_db::telephony::TelephonyRow,
+    users: Vec<callbase_db::telephony::TelUserRow>,
+    trunks: Vec<callbase_db::trunks::TrunkRow>,
+}
+
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+async fn load(ctx: &Ctx, tenant: TenantId) -> Result<Tenancy, sqlx::Error> {
+    let mut tx = ctx.db.tenant_tx(tenant).await?;
+    let state = callbase_db::telephony::state(&mut tx, tenant).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
+    let users = callbase_db::telephony::list_users(&mut tx, tenant).await?;
+    let trunks = callbase_db::trunks::list(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(Tenancy { enabled: state.enabled, rules, state, users, trunks })
+}
+
+fn guard(ctx: &Ctx) -> crate::fraud::Guard {
+    crate::fraud::Guard { db: ctx.db.clone(), redis: ctx.redis.clone() }
+}
+
+/// Entry point for a channel that entered Stasis as a new call.
+pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Channel, tx: CallTx, rx: CallRx) {
+    let ch = channel.id.clone();
+    let res = match call.direction.as_str() {
+        "inbound" => inbound::inbound(ctx.clone(), &call, &channel, tx, rx).await,
+        "outbound" => match call.origin {
+            Some(user) => {
+                let start = outbound::Start {
+                    tenant: call.tenant,
+                    user: UserId(user),
+                    agent: &ch,
+                    exten: &call.exten,
+                    call_id: None,
+                    created_ms: channel.created_ms(),
+                };
+                outbound::outbound(ctx.clone(), start, tx, rx).await
+            }
+            None => Err(CallError::NoUser),
+        },
+        "probe" => probe::probe(ctx.clone(), &ch, &call.exten, channel.created_ms(), tx, rx).await,
+        other => Err(CallError::UnknownDirection(other.to_string())),
+    };
+    if let Err(e) = res {
+        tracing::warn!(error = %e, channel = %ch, "call ended with an error");
+        let _ = ctx.ari.hangup(&ch).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ari::events::Event as AriEvent;
+    use crate::context::CallMsg;
+
+    #[test]
+    fn end_events_are_recognised_per_channel() {
+        let ev: AriEvent =
+            serde_json::from_value(json!({"type": "ChannelDestroyed", "channel": {"id": "a"}, "cause": 16}))
+                .unwrap();
+        let msg = CallMsg::Ari(ev.clone());
+        assert!(msg.ends("a"));
+        assert!(!msg.ends("b"));
+        let up: AriEvent =
+            serde_json::from_value(json!({"type": "ChannelStateChange", "channel": {"id": "a"}})).unwrap();
+        assert!(!CallMsg::Ari(up).ends("a"));
+        assert!(matches!(ev, AriEvent::ChannelDestroyed { cause: 16, .. }));
+        assert!(!CallMsg::Transfer { target: "a".into() }.ends("a"));
+    }
+
+    #[test]
+    fn commands_round_trip_as_tagged_json() {
+        let c = Command::Transfer {
+            call_id: "x".into(),
+            tenant: TenantId(1),
+            user: UserId(2),
+            target: "102".into(),
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["cmd"], "transfer");
+        assert!(matches!(serde_json::from_value::<Command>(v).unwrap(), Command::Transfer { .. }));
+    }
+}

@@ -1,0 +1,218 @@
+//! An agent's call out (a browser or desk-phone INVITE, or the answered first leg of a callback).
+//! The tenant's dial rules decide: a refused number is answered 404 and recorded as `refused`, and
+//! never reaches a trunk; an internal number rings the colleague's devices; an outside number passes
+//! the fraud guard and goes out through the trunks.
+
+use std::collections::HashSet;
+
+use callbase_core::dial::Routed;
+use callbase_core::events::CallState;
+use callbase_core::{TenantId, UserId};
+use callbase_db::calls::{CallDirection, CallResult};
+use uuid::Uuid;
+
+use super::ring::{devices, ring_users, RingOutcome};
+use super::talk::{answered, talk};
+use super::trunk_dial::{dial_out, DialOutcome};
+use super::{guard, load, Call, CallError, Tenancy};
+use crate::context::{CallRx, CallTx, Ctx};
+
+/// How an agent's call starts.
+pub(super) struct Start<'a> {
+    pub tenant: TenantId,
+    pub user: UserId,
+    /// The agent's channel.
+    pub agent: &'a str,
+    /// What they dialled.
+    pub exten: &'a str,
+    /// The call id chosen earlier (a callback's); a new one otherwise.
+    pub call_id: Option<Uuid>,
+    /// Asterisk's creation time of the agent's channel (epoch ms).
+    pub created_ms: Option<i64>,
+}
+
+#[tracing::instrument(skip_all, fields(tenant.id = %s.tenant, call.id))]
+pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx) -> Result<(), CallError> {
+    let t = load(&ctx, s.tenant).await?;
+    let id = s.call_id.unwrap_or_else(Uuid::new_v4);
+    tracing::Span::current().record("call.id", tracing::field::display(id));
+    let client_ref = channel_var(&ctx, s.agent, "PJSIP_HEADER(read,X-CB-Ref)").await;
+    let mut crm_record = None;
+    // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
+    // CRM phone field, never the number; it is resolved here, inside the tenant.
+    let exten = match crm_reference(s.exten) {
+        Some((record, field)) => {
+            crm_record = Some(record);
+            crm_phone(&ctx, s.tenant, record, field).await.unwrap_or_default()
+        }
+        None => s.exten.to_string(),
+    };
+    let mut call = Call {
+        user: Some(s.user),
+        audience: vec![s.user],
+        client_ref,
+        crm_record,
+        setup_start_ms: s.created_ms,
+        ..Call::new(&ctx, id, s.tenant, CallDirection::Outbound, exten.clone(), s.agent, &tx)
+    };
+    let key = id.to_string();
+    ctx.router.register_call(&key, &tx);
+    let out = outbound_inner(&mut call, &t, s.agent, &exten, &mut rx).await;
+    ctx.router.forget_call(&key);
+    out
+}
+
+/// `crm<record>x<field>` → (record, field). (Letters and digits only: the dialplan's pattern
+/// takes nothing else.)
+pub fn crm_reference(exten: &str) -> Option<(i64, i64)> {
+    let (r, f) = exten.strip_prefix("crm")?.split_once('x')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(r) && digits(f)).then(|| Some((r.parse().ok()?, f.parse().ok()?)))?
+}
+
+/// The E.164 number of a CRM record's phone field, inside the tenant (`None`, logged, when the
+/// database cannot say).
+async fn crm_phone(ctx: &Ctx, tenant: TenantId, record: i64, field: i64) -> Option<String> {
+    let res: sqlx::Result<Option<String>> = async {
+        let mut tx = ctx.db.tenant_tx(tenant).await?;
+        let n = callbase_db::crm::phone_of(&mut tx, tenant, record, field).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+    .await;
+    res.unwrap_or_else(|e| {
+        tracing::error!(error = %e, record, field, "cannot read the CRM phone number to dial");
+        None
+    })
+}
+
+async fn channel_var(ctx: &Ctx, ch: &str, var: &str) -> Option<String> {
+    match ctx
+        .ari
+        .call(reqwest::Method::GET, &format!("channels/{ch}/variable"), &[("variable", var)], None)
+        .await
+    {
+        Ok(Some(v)) => v["value"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        _ => None,
+    }
+}
+
+async fn outbound_inner(
+    call: &mut Call,
+    t: &Tenancy,
+    agent: &str,
+    exten: &str,
+    rx: &mut CallRx,
+) -> Result<(), CallError> {
+    let tenant = call.tenant;
+    if !t.enabled || !t.users.iter().any(|u| Some(u.user_id) == call.user && !u.disabled) {
+        call.hangup(agent).await;
+        return Ok(());
+    }
+    let exts: HashSet<String> = t.users.iter().map(|u| u.extension.clone()).collect();
+    let routed = match t.rules.route(exten, |e| exts.contains(e)) {
+        Ok(r) => r,
+        Err(refusal) => {
+            refuse(call, agent, refusal.code(), &refusal.to_string()).await;
+            return Ok(());
+        }
+    };
+    match routed {
+        Routed::Internal { extension } => {
+            call.direction = CallDirection::Internal;
+            call.number = extension.clone();
+            let Some(target) = t.users.iter().find(|u| u.extension == extension && !u.disabled) else {
+                call.hangup(agent).await;
+                return Ok(());
+            };
+            call.audience.push(target.user_id);
+            call.open().await;
+            call.publish(CallState::Dialing, None).await;
+            let devs: Vec<(String, UserId)> =
+                devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
+            let bridge = call.new_bridge().await?;
+            call.add(&bridge, agent).await;
+            call.post(&format!("channels/{agent}/ring"), &[]).await;
+            let won = ring_users(call, &devs, agent, t.state.ring_timeout_secs as u64, rx, &bridge).await?;
+            match won {
+                RingOutcome::Answered(leg, who) => {
+                    call.post(&format!("channels/{agent}/answer"), &[]).await;
+                    answered(call, Some(who)).await;
+                    talk(call, &bridge, agent, &leg, rx).await;
+                }
+                RingOutcome::CallerLeft => call.finish(CallResult::Missed, Some("caller hung up")).await,
+                RingOutcome::NoAnswer => {
+                    call.hangup(agent).await;
+                    call.publish(CallState::Ended, Some("no answer")).await;
+                    call.finish(CallResult::Missed, Some("no answer")).await;
+                }
+            }
+            call.delete(&format!("bridges/{bridge}")).await;
+            Ok(())
+        }
+        Routed::External { direction, e164, dial } => {
+            call.number = e164.clone().unwrap_or_else(|| dial.clone());
+            let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
+            let call_id = call.id.to_string();
+            let attempt = crate::fraud::Attempt {
+                tenant,
+                user: me,
+                direction,
+                e164: e164.as_deref(),
+                call_id: &call_id,
+            };
+            // Held until the call ends: it counts towards the concurrent-call caps meanwhile.
+            let _live = match guard(&call.ctx).admit(&attempt).await {
+                Ok(live) => live,
+                Err(refused) => {
+                    refuse(call, agent, refused.code(), &refused.to_string()).await;
+                    return Ok(());
+                }
+            };
+            call.open().await;
+            call.publish(CallState::Dialing, None).await;
+            let bridge = call.new_bridge().await?;
+            call.add(&bridge, agent).await;
+            match dial_out(call, t, &dial, agent, &bridge, rx).await {
+                DialOutcome::Answered(leg) => {
+                    call.post(&format!("channels/{agent}/answer"), &[]).await;
+                    answered(call, call.user).await;
+                    talk(call, &bridge, agent, &leg, rx).await;
+                }
+                DialOutcome::Failed { result, reason } => {
+                    call.hangup(agent).await;
+                    call.publish(CallState::Ended, Some(&reason)).await;
+                    call.finish(result, Some(&reason)).await;
+                }
+                DialOutcome::CallerLeft => {
+                    call.publish(CallState::Ended, Some("cancelled")).await;
+                    call.finish(CallResult::Missed, Some("cancelled before answer")).await;
+                }
+            }
+            call.delete(&format!("bridges/{bridge}")).await;
+            Ok(())
+        }
+    }
+}
+
+/// Refuses an agent's call before any trunk: recorded as `refused` with the reason, answered 404.
+async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
+    call.open().await;
+    call.publish(CallState::Refused, Some(reason)).await;
+    call.finish(CallResult::Refused, Some(reason)).await;
+    tracing::info!(code, "outbound call refused");
+    call.reject(agent, "unallocated").await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crm_references_are_parsed_strictly() {
+        assert_eq!(crm_reference("crm12x345"), Some((12, 345)));
+        for bad in ["crm12", "crmx2", "crm1x", "crm+1x2", "crmax1", "79161234567", "crm1x2x3", "crm-1-2"] {
+            assert_eq!(crm_reference(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The connected call: its bridge and recording, hold (music on hold for the other party, explicitly:
+//! a recording bridge does not pass hold on), blind transfer, and the hang-up of either side.
+
+use std::collections::HashSet;
+
+use callbase_core::dial::Routed;
+use callbase_core::events::CallState;
+use callbase_core::UserId;
+use callbase_db::calls::CallResult;
+use tokio::time::Instant;
+
+use super::ring::{devices, ring_users, RingOutcome};
+use super::trunk_dial::{dial_out, DialOutcome};
+use super::{guard, load, until_in_stasis, Call, CallError, Phase, Write};
+use crate::ari::events::Event;
+use crate::context::{CallMsg, CallRx};
+
+impl Call {
+    /// A mixing bridge with `proxy_media`: media always passes through the core. Without it two
+    /// PCMU legs (desk phone ↔ trunk) were bridged natively and lost their audio when the bridge
+    /// had to become softmix as the recording joined (docs/e2e-lab.md).
+    pub(super) async fn new_bridge(&mut self) -> Result<String, CallError> {
+        let id = format!("b-{}", self.id);
+        let q = [("type", "mixing,proxy_media"), ("bridgeId", id.as_str()), ("name", id.as_str())];
+        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &q, None).await {
+            Ok(Some(_)) => {
+                self.bridge = Some(id.clone());
+                Ok(id)
+            }
+            other => {
+                tracing::error!(?other, call.id = %self.id, "cannot create a bridge");
+                Err(CallError::NoBridge)
+            }
+        }
+    }
+
+    pub(super) async fn add(&self, bridge: &str, ch: &str) -> bool {
+        let path = format!("bridges/{bridge}/addChannel");
+        let q = [("channel", ch)];
+        until_in_stasis(|| self.ctx.ari.call(reqwest::Method::POST, &path, &q, None)).await
+    }
+
+    /// Starts recording the bridge, when the tenant records this call (recording starts at the
+    /// answer; a transfer keeps the same recording going).
+    pub(super) async fn start_recording(&mut self) {
+        if self.recording.is_some() || self.quiet {
+            return;
+        }
+        let Some(bridge) = self.bridge.clone() else { return };
+        if !crate::recording::should_record(&self.ctx.db, self.tenant, self.user).await {
+            return;
+        }
+        let name = crate::recording::asterisk_name(&self.id.to_string());
+        let q = [
+            ("name", name.as_str()),
+            ("format", "wav"),
+            ("ifExists", "overwrite"),
+            ("beep", "false"),
+            ("terminateOn", "none"),
+        ];
+        match self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/record"), &q, None).await {
+            Ok(Some(_)) => {
+                self.recording = Some(name.clone());
+                self.write(Write::Recording(name)).await;
+            }
+            other => tracing::warn!(?other, call.id = %self.id, "cannot start recording"),
+        }
+    }
+
+    /// Stops the recording and hands it to the uploader (`pending`, with its object key).
+    pub(super) async fn stop_recording(&mut self) {
+        let Some(name) = self.recording.take() else { return };
+        if let Err(e) =
+            self.ctx.ari.call(reqwest::Method::POST, &format!("recordings/live/{name}/stop"), &[], None).await
+        {
+            tracing::debug!(error = %e, "stopping the recording (it may have ended with the bridge)");
+        }
+        let key = crate::recording::new_key(self.tenant);
+        self.write(Write::RecordingStopped(key)).await;
+    }
+}
+
+/// Someone answered: the record says who, the agents hear of it, and recording starts.
+pub(super) async fn answered(call: &mut Call, who: Option<UserId>) {
+    call.user = who;
+    call.write(Write::Answered(who)).await;
+    call.publish(CallState::Answered, None).await;
+    call.start_recording().await;
+}
+
+/// The connected part of a call: hold/unhold, transfer, until one side hangs up.
+#[tracing::instrument(skip_all, fields(tenant.id = %call.tenant, call.id = %call.id))]
+pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut CallRx) {
+    call.legs.agent = Some(agent.to_string());
+    call.legs.other = Some(other.to_string());
+    call.set_phase(Phase::Talking);
+    let mut agent = agent.to_string();
+    let other = other.to_string();
+    let result_reason;
+    loop {
+        let Some(msg) = rx.recv().await else {
+            result_reason = "lost";
+            break;
+        };
+        match &msg {
+            CallMsg::Ari(Event::ChannelHold { channel }) if channel.id == agent || channel.id == other => {
+                let peer = if channel.id == agent { &other } else { &agent };
+                call.post(&format!("channels/{peer}/moh"), &[]).await;
+                call.held_since.get_or_insert_with(Instant::now);
+                call.publish(CallState::Held, None).await;
+            }
+            CallMsg::Ari(Event::ChannelUnhold { channel }) if channel.id == agent || channel.id == other => {
+                let peer = if channel.id == agent { &other } else { &agent };
+                call.delete(&format!("channels/{peer}/moh")).await;
+                if let Some(s) = call.held_since.take() {
+                    call.hold_secs += s.elapsed().as_secs() as i64;
+                }
+                call.publish(CallState::Unheld, None).await;
+            }
+            CallMsg::Transfer { target } => match transfer(call, bridge, &agent, &other, target, rx).await {
+                Some(new_agent) => {
+                    agent = new_agent;
+                    call.legs.agent = Some(agent.clone());
+                    call.set_phase(Phase::Talking);
+                    continue;
+                }
+                None => {
+                    result_reason = "transferred";
+                    break;
+                }
+            },
+            CallMsg::Ari(ev) if ev.ends(&agent) || ev.ends(&other) => {
+                let ch = ev.channel().map(|c| c.id.as_str()).unwrap_or_default();
+                result_reason = if ch == agent { "agent hung up" } else { "other party hung up" };
+                break;
+            }
+            _ => {}
+        }
+    }
+    call.hangup(&agent).await;
+    call.hangup(&other).await;
+    call.publish(CallState::Ended, Some(result_reason)).await;
+    call.finish(CallResult::Answered, None).await;
+}
+
+/// Blind transfer: the agent leaves at once; `other` hears ringback while `target` rings. Returns
+/// the new agent channel when the target answers.
+#[tracing::instrument(skip_all, fields(tenant.id = %call.tenant, call.id = %call.id))]
+async fn transfer(
+    call: &mut Call,
+    bridge: &str,
+    agent: &str,
+    other: &str,
+    target: &str,
+    rx: &mut CallRx,
+) -> Option<String> {
+    let t = match load(&call.ctx, call.tenant).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "transfer: cannot read the tenant's telephony; the call goes on");
+            return None;
+        }
+    };
+    call.set_phase(Phase::Transferring);
+    let exts: HashSet<String> = t.users.iter().map(|u| u.extension.clone()).collect();
+    call.delete(&format!("channels/{other}/moh")).await;
+    call.hangup(agent).await;
+    call.legs.agent = None;
+    call.post(&format!("channels/{other}/ring"), &[]).await;
+    call.publish_target(CallState::Transferring, target).await;
+    let result = match t.rules.route(target, |e| exts.contains(e)) {
+        Ok(Routed::Internal { extension }) => {
+            let u = t.users.iter().find(|u| u.extension == extension)?.clone();
+            call.audience.push(u.user_id);
+            let devs = devices(&call.ctx, call.tenant, &u).await;
+            let devs: Vec<(String, UserId)> = devs.into_iter().map(|d| (d, u.user_id)).collect();
+            match ring_users(call, &devs, other, t.state.ring_timeout_secs as u64, rx, bridge).await {
+                Ok(RingOutcome::Answered(leg, who)) => {
+                    answered(call, Some(who)).await;
+                    Some(leg)
+                }
+                _ => None,
+            }
+        }
+        Ok(Routed::External { direction, e164, dial }) => {
+            let me = t.users.iter().find(|u| Some(u.user_id) == call.user);
+            let attempt = crate::fraud::Attempt {
+                tenant: call.tenant,
+                user: me,
+                direction,
+                e164: e164.as_deref(),
+                call_id: &call.id.to_string(),
+            };
+            match guard(&call.ctx).check_destination(&attempt).await {
+                Err(refused) => {
+                    tracing::info!(reason = %refused, "transfer target refused by the fraud guard");
+                    None
+                }
+                Ok(()) => match dial_out(call, &t, &dial, other, bridge, rx).await {
+                    DialOutcome::Answered(leg) => {
+                        call.delete(&format!("channels/{other}/ring")).await;
+                        call.publish(CallState::Answered, None).await;
+                        Some(leg)
+                    }
+                    _ => None,
+                },
+            }
+        }
+        Err(refusal) => {
+            tracing::info!(reason = %refusal, "transfer target refused by dial rules");
+            None
+        }
+    };
+    if result.is_none() {
+        call.hangup(other).await;
+    }
+    result
+}

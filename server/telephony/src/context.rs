@@ -1,0 +1,144 @@
+//! What the Stasis worker ([`crate::stasis`]) and the call actors ([`crate::call`]) share: the
+//! connections ([`Ctx`]), the routing of events to the actor owning each channel ([`Router`]), and
+//! what an actor receives ([`CallMsg`]). Neither of them imports the other's internals through here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use callbase_core::TenantId;
+use tokio::sync::mpsc;
+
+use crate::ami::Ami;
+use crate::ari::events::Event;
+use crate::ari::Ari;
+
+/// The application name the dialplan uses.
+pub const APP: &str = "callbase";
+
+/// A call handed to us, with its tenant attribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StasisCall {
+    pub direction: String,
+    pub tenant: TenantId,
+    /// The trunk slot (inbound) or the agent's user id (outbound).
+    pub origin: Option<i64>,
+    pub exten: String,
+}
+
+/// What a call actor receives, in order.
+// Almost every message is an event, moved once through the actor's channel: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallMsg {
+    /// An ARI event of one of its channels.
+    Ari(Event),
+    /// Blind transfer to `target` (a command from an API replica).
+    Transfer { target: String },
+}
+
+impl CallMsg {
+    /// Is this the end of channel `ch`?
+    pub fn ends(&self, ch: &str) -> bool {
+        matches!(self, CallMsg::Ari(ev) if ev.ends(ch))
+    }
+}
+
+pub type CallTx = mpsc::UnboundedSender<CallMsg>;
+pub type CallRx = mpsc::UnboundedReceiver<CallMsg>;
+
+/// Routes ARI events to the actor owning each channel.
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: Arc<Mutex<HashMap<String, CallTx>>>,
+    /// Running calls by call id, for commands.
+    calls: Arc<Mutex<HashMap<String, CallTx>>>,
+}
+
+impl Router {
+    /// Sends the events of `channel` to `to` from now on.
+    pub fn route(&self, channel: &str, to: &CallTx) {
+        self.routes.lock().expect("router").insert(channel.to_string(), to.clone());
+    }
+
+    pub fn forget(&self, channel: &str) {
+        self.routes.lock().expect("router").remove(channel);
+    }
+
+    pub fn register_call(&self, call_id: &str, to: &CallTx) {
+        self.calls.lock().expect("router").insert(call_id.to_string(), to.clone());
+    }
+
+    pub fn forget_call(&self, call_id: &str) {
+        self.calls.lock().expect("router").remove(call_id);
+    }
+
+    /// Hands `msg` to the running call `call_id`; false when this node does not run it.
+    pub fn send_to_call(&self, call_id: &str, msg: CallMsg) -> bool {
+        match self.calls.lock().expect("router").get(call_id) {
+            Some(tx) => tx.send(msg).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Hands `ev` to the actor of its channel, its dial peer or its playback's channel; false when
+    /// no actor owns any of them.
+    pub fn dispatch(&self, ev: &Event) -> bool {
+        let routes = self.routes.lock().expect("router");
+        for id in ev.channel_ids() {
+            if let Some(tx) = routes.get(id) {
+                let _ = tx.send(CallMsg::Ari(ev.clone()));
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Everything an actor needs.
+#[derive(Clone)]
+pub struct Ctx {
+    pub ari: Ari,
+    pub ami: Option<Ami>,
+    pub db: callbase_db::Db,
+    pub redis: redis::aio::ConnectionManager,
+    pub router: Router,
+    /// Base URL Asterisk fetches server-served media from (greetings).
+    pub media_base: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ev(v: serde_json::Value) -> Event {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn events_go_to_the_actor_of_their_channel_peer_or_playback_target() {
+        let r = Router::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        r.route("leg-1", &tx);
+        assert!(r.dispatch(&ev(json!({"type": "Dial", "peer": {"id": "leg-1"}}))));
+        assert!(
+            r.dispatch(&ev(json!({"type": "PlaybackFinished", "playback": {"target_uri": "channel:leg-1"}})))
+        );
+        assert!(!r.dispatch(&ev(json!({"type": "StasisStart", "channel": {"id": "other"}}))));
+        assert!(matches!(rx.try_recv().unwrap(), CallMsg::Ari(Event::Dial { .. })));
+        r.forget("leg-1");
+        assert!(!r.dispatch(&ev(json!({"type": "Dial", "peer": {"id": "leg-1"}}))));
+    }
+
+    #[test]
+    fn commands_reach_running_calls_only() {
+        let r = Router::default();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        r.register_call("c1", &tx);
+        assert!(r.send_to_call("c1", CallMsg::Transfer { target: "102".into() }));
+        assert_eq!(rx.try_recv().unwrap(), CallMsg::Transfer { target: "102".into() });
+        r.forget_call("c1");
+        assert!(!r.send_to_call("c1", CallMsg::Transfer { target: "102".into() }));
+    }
+}
