@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod edge;
 pub mod error;
+pub mod extract;
 pub mod json;
 pub mod limits;
 pub mod routes;
@@ -219,8 +220,8 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, security, telephony,
-        trunks, two_factor, users,
+        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, security, telephony, trunks,
+        two_factor, users,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
@@ -256,15 +257,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::phone_setup_password))
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))
-        .routes(routes!(calls::transfer))
-        .routes(routes!(calls::callback))
-        .routes(routes!(records::list))
-        .routes(routes!(records::export_csv))
-        .routes(routes!(records::audit_list))
-        .routes(routes!(records::zip))
-        .routes(routes!(records::get, records::patch))
-        .routes(routes!(records::recording))
-        .routes(routes!(records::get_settings, records::put_settings))
+        .routes(routes!(calls::actions::transfer))
+        .routes(routes!(calls::actions::callback))
+        .routes(routes!(calls::history::list))
+        .routes(routes!(calls::history::export_csv))
+        .routes(routes!(calls::recording::audit_list))
+        .routes(routes!(calls::recording::zip))
+        .routes(routes!(calls::history::get, calls::history::patch))
+        .routes(routes!(calls::recording::recording))
+        .routes(routes!(calls::recording::get_settings, calls::recording::put_settings))
         .routes(routes!(telephony::get_routing, telephony::put_routing))
         .routes(routes!(probe::history, probe::put_settings))
         .routes(routes!(security::get_settings, security::put_settings))

@@ -7,12 +7,15 @@ pub mod ari;
 pub mod caller_id;
 pub mod calls;
 pub mod carrier;
+pub mod commands;
 pub mod fraud;
+pub mod lifecycle;
 pub mod probe;
 pub mod provision;
 pub mod recording;
 pub mod registrations;
 pub mod stasis;
+pub mod trunk_changes;
 pub mod trunks;
 
 /// Asterisk connection settings (`CALLBASE__ASTERISK__*`). ARI and AMI must listen on loopback.
