@@ -24,21 +24,6 @@ use crate::json::ApiJson;
 use crate::routes::audit::Actor;
 use crate::AppState;
 
-pub use me::{phone_setup, phone_setup_password};
-pub use routing::{
-    delete_greeting, get_routing, media_greeting, put_greeting, put_routing, GREETING_MAX_BYTES,
-};
-pub use users::{
-    create_user, delete_user, get_provisioning, list_users, new_password, patch_user, put_provisioning,
-};
-// The OpenAPI path items of the re-exported handlers (`utoipa_axum::routes!` looks them up here).
-pub use me::{__path_phone_setup, __path_phone_setup_password};
-pub use routing::{__path_delete_greeting, __path_get_routing, __path_put_greeting, __path_put_routing};
-pub use users::{
-    __path_create_user, __path_delete_user, __path_get_provisioning, __path_list_users, __path_new_password,
-    __path_patch_user, __path_put_provisioning,
-};
-
 /// Whether the user has a registered phone right now.
 #[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
 pub struct Online {
