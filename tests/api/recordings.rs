@@ -388,11 +388,11 @@ async fn retention_deletes_exactly_the_expired_recordings_that_are_not_on_legal_
     let s3 = store();
     // Two days earlier the 31-day-old call was 29 days old and the 11-day-old one 9: nothing goes
     // (the 40-day-old one is on legal hold).
-    callbase_telephony::recording::retention_pass(&pool, &s3, now - 2 * day).await.unwrap();
+    callbase_recordings::retention::retention_pass(&pool, &s3, now - 2 * day).await.unwrap();
     for k in [&old_key, &held_key, &young_key, &old2_key, &young2_key] {
         assert!(s3.head(k).await.unwrap().is_some(), "{k} kept two days ago");
     }
-    callbase_telephony::recording::retention_pass(&pool, &s3, now).await.unwrap();
+    callbase_recordings::retention::retention_pass(&pool, &s3, now).await.unwrap();
     assert!(s3.head(&old_key).await.unwrap().is_none(), "expired recording deleted from S3");
     assert!(s3.head(&old2_key).await.unwrap().is_none());
     for k in [&held_key, &young_key, &young2_key] {

@@ -115,3 +115,72 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<callbase_telephony::trunk_changes::TrunkChangeError> for ApiError {
+    fn from(e: callbase_telephony::trunk_changes::TrunkChangeError) -> Self {
+        use callbase_telephony::trunk_changes::TrunkChangeError as E;
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::TooMany => ApiError::conflict("too_many_trunks", e.to_string()),
+            E::HostRefused(_) => ApiError::unprocessable("trunk_host_refused", e.to_string()),
+            E::PasswordMissing => ApiError::unprocessable("invalid_password", e.to_string()),
+            E::Asterisk(why) => {
+                tracing::warn!(error = %why, "Asterisk did not take a trunk change");
+                ApiError::Unavailable {
+                    code: "asterisk_unavailable",
+                    message: "the telephony engine did not accept the change, so nothing was saved; try again in a minute"
+                        .into(),
+                }
+            }
+            E::Db(e) => e.into(),
+            E::Redis(e) => e.into(),
+            E::StoredHost(_) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<callbase_telephony::provision::ProvisionError> for ApiError {
+    fn from(e: callbase_telephony::provision::ProvisionError) -> Self {
+        use callbase_telephony::provision::ProvisionError as E;
+        match e {
+            E::ExtensionTaken(x) => ApiError::conflict("extension_taken", format!("extension {x} is taken")),
+            E::LoginTaken(l) => ApiError::conflict(
+                "sip_login_taken",
+                format!("the SIP login {l} is already used on this platform"),
+            ),
+            E::AlreadyTelephonyUser => {
+                ApiError::conflict("already_telephony_user", "this user is already a telephony user")
+            }
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<callbase_telephony::lifecycle::LifecycleError> for ApiError {
+    fn from(e: callbase_telephony::lifecycle::LifecycleError) -> Self {
+        use callbase_telephony::lifecycle::LifecycleError as E;
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::Provision(p) => p.into(),
+            E::AdminsOnly(_) => ApiError::forbidden_code("admins_only", e.to_string()),
+            E::ConfirmationMismatch(_) => ApiError::unprocessable("confirmation_mismatch", e.to_string()),
+            E::UnknownGroup(_) => ApiError::unprocessable("unknown_group", e.to_string()),
+            E::Trunk(t) => t.into(),
+            E::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<callbase_telephony::commands::CommandError> for ApiError {
+    fn from(e: callbase_telephony::commands::CommandError) -> Self {
+        use callbase_telephony::commands::CommandError as E;
+        match e {
+            E::NoWorker => ApiError::Unavailable {
+                code: "calls_unavailable",
+                message: "the call service is not running; try again shortly".into(),
+            },
+            E::Redis(e) => e.into(),
+            E::Encode(e) => ApiError::Internal(e.into()),
+        }
+    }
+}

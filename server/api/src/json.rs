@@ -140,7 +140,18 @@ mod tests {
     fn no_handler_takes_axums_json_or_query_directly() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![dir.join("lib.rs"), dir.join("sip.rs")];
-        files.extend(std::fs::read_dir(dir.join("routes")).unwrap().map(|e| e.unwrap().path()));
+        // Every file under routes/, in subdirectories too (routes/calls/, routes/telephony/).
+        let mut dirs = vec![dir.join("routes")];
+        while let Some(d) = dirs.pop() {
+            for p in std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()) {
+                if p.is_dir() {
+                    dirs.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.iter().any(|f| f.ends_with("routes/calls/history.rs")), "subdirectories are read");
         // `Json(b): Json<…>` or `Query(q): Query<…>` as an argument (ApiJson/ApiQuery do not match).
         let direct = regex::Regex::new(r"(^|[^A-Za-z_])(Json|Query)\(\w+\):").unwrap();
         for f in files {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod edge;
 pub mod error;
+pub mod extract;
 pub mod hub;
 pub mod json;
 pub mod limits;
@@ -223,8 +224,8 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, records, security, telephony,
-        trunks, two_factor, users,
+        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, security, telephony, trunks,
+        two_factor, users,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
@@ -252,24 +253,24 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::get))
         .routes(routes!(telephony::enable))
         .routes(routes!(telephony::disable))
-        .routes(routes!(telephony::list_users, telephony::create_user))
-        .routes(routes!(telephony::patch_user, telephony::delete_user))
-        .routes(routes!(telephony::new_password))
-        .routes(routes!(telephony::get_provisioning, telephony::put_provisioning))
-        .routes(routes!(telephony::phone_setup))
-        .routes(routes!(telephony::phone_setup_password))
+        .routes(routes!(telephony::users::list_users, telephony::users::create_user))
+        .routes(routes!(telephony::users::patch_user, telephony::users::delete_user))
+        .routes(routes!(telephony::users::new_password))
+        .routes(routes!(telephony::users::get_provisioning, telephony::users::put_provisioning))
+        .routes(routes!(telephony::me::phone_setup))
+        .routes(routes!(telephony::me::phone_setup_password))
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))
-        .routes(routes!(calls::transfer))
-        .routes(routes!(calls::callback))
-        .routes(routes!(records::list))
-        .routes(routes!(records::export_csv))
-        .routes(routes!(records::audit_list))
-        .routes(routes!(records::zip))
-        .routes(routes!(records::get, records::patch))
-        .routes(routes!(records::recording))
-        .routes(routes!(records::get_settings, records::put_settings))
-        .routes(routes!(telephony::get_routing, telephony::put_routing))
+        .routes(routes!(calls::actions::transfer))
+        .routes(routes!(calls::actions::callback))
+        .routes(routes!(calls::history::list))
+        .routes(routes!(calls::history::export_csv))
+        .routes(routes!(calls::recording::audit_list))
+        .routes(routes!(calls::recording::zip))
+        .routes(routes!(calls::history::get, calls::history::patch))
+        .routes(routes!(calls::recording::recording))
+        .routes(routes!(calls::recording::get_settings, calls::recording::put_settings))
+        .routes(routes!(telephony::routing::get_routing, telephony::routing::put_routing))
         .routes(routes!(probe::history, probe::put_settings))
         .routes(routes!(security::get_settings, security::put_settings))
         .routes(routes!(security::alerts))
@@ -292,8 +293,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crm_import::run))
         .routes(routes!(crm_import::upload).layer(DefaultBodyLimit::max(crm_import::FILE_MAX_BYTES)))
         .routes(
-            routes!(telephony::put_greeting, telephony::delete_greeting)
-                .layer(DefaultBodyLimit::max(telephony::GREETING_MAX_BYTES)),
+            routes!(telephony::routing::put_greeting, telephony::routing::delete_greeting)
+                .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),
         )
 }
 
@@ -397,7 +398,7 @@ pub fn router(st: AppState) -> Router {
 
     let mut app = Router::new()
         .merge(api)
-        .route("/media/greetings/{name}", get(routes::telephony::media_greeting))
+        .route("/media/greetings/{name}", get(routes::telephony::routing::media_greeting))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics));

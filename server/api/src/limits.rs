@@ -60,3 +60,10 @@ pub async fn hit(
     }
     Ok(())
 }
+
+/// One round trip to Redis (readiness).
+#[tracing::instrument(skip_all)]
+pub async fn ping(redis: &redis::aio::ConnectionManager) -> redis::RedisResult<()> {
+    let mut c = redis.clone();
+    redis::cmd("PING").query_async::<String>(&mut c).await.map(|_| ())
+}

@@ -104,7 +104,7 @@ pub struct Settings {
     #[serde(default)]
     pub workers: WorkersConfig,
     #[serde(default)]
-    pub recordings: callbase_telephony::recording::RecordingsConfig,
+    pub recordings: callbase_recordings::uploader::RecordingsConfig,
     #[serde(default)]
     pub probe: callbase_telephony::probe::ProbeConfig,
 }

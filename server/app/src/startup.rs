@@ -126,14 +126,15 @@ fn start_workers(
                 let pool = pool.clone();
                 let cfg = settings.recordings.clone();
                 let every = std::time::Duration::from_secs(cfg.retention_every_secs.max(1));
-                let up = callbase_telephony::recording::Uploader {
+                let up = callbase_recordings::uploader::Uploader {
                     pool: pool.clone(),
-                    ari: ari.clone(),
+                    // Asterisk is where recordings come from (telephony implements the source).
+                    source: ari.clone(),
                     store: store.clone(),
                     cfg,
                 };
                 tokio::spawn(up.run(shutdown.clone()));
-                tokio::spawn(callbase_telephony::recording::run_retention(
+                tokio::spawn(callbase_recordings::retention::run_retention(
                     pool,
                     store.clone(),
                     every,

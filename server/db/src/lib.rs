@@ -90,6 +90,13 @@ impl Db {
         &self.pool
     }
 
+    /// One round trip to the database (readiness).
+    #[tracing::instrument(skip_all)]
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query!("SELECT 1 AS one").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     /// A transaction in which only `tenant`'s rows are visible and writable.
     pub async fn tenant_tx(&self, tenant: TenantId) -> Result<Tx, sqlx::Error> {
         let mut tx = self.pool.begin().await?;

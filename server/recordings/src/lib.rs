@@ -1,9 +1,12 @@
 //! Recordings storage: the S3 client (single and multipart uploads, ranged reads, batch deletes),
-//! the mp3 encoder, file names users see and the streamed `records.zip`.
+//! the mp3 encoder, file names users see, the streamed `records.zip`, the uploader (a recording's
+//! source → spool → S3) and retention.
 
 pub mod audio;
 pub mod mp3;
 pub mod names;
+pub mod retention;
+pub mod uploader;
 pub mod zip;
 
 use std::path::Path;

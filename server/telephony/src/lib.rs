@@ -7,14 +7,17 @@ pub mod ari;
 pub mod call;
 pub mod caller_id;
 pub mod carrier;
+pub mod commands;
 pub mod context;
 pub mod fraud;
 pub mod lease;
+pub mod lifecycle;
 pub mod probe;
 pub mod provision;
 pub mod recording;
 pub mod registrations;
 pub mod stasis;
+pub mod trunk_changes;
 pub mod trunks;
 
 /// Asterisk connection settings (`CALLBASE__ASTERISK__*`). ARI and AMI must listen on loopback.

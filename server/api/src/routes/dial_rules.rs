@@ -9,13 +9,17 @@ use utoipa::ToSchema;
 
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyOn;
 use crate::json::ApiJson;
 use crate::AppState;
 
 /// The tenant's dial rules (defaults until saved).
 #[utoipa::path(get, path = "/api/telephony/dial-rules", tag = "telephony", responses((status = 200, body = DialRules)))]
-pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<DialRules>> {
-    crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
+pub async fn get(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    _on: TelephonyOn,
+) -> ApiResult<Json<DialRules>> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let r = settings::dial_rules(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
@@ -27,9 +31,9 @@ pub async fn get(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<
 pub async fn put(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     ApiJson(rules): ApiJson<DialRules>,
 ) -> ApiResult<Json<DialRules>> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     rules.validate().map_err(|m| ApiError::unprocessable("invalid_dial_rules", m))?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     settings::save_dial_rules(&mut tx, a.tenant_id, &rules).await?;

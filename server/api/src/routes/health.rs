@@ -59,11 +59,8 @@ where
 /// Each dependency (PostgreSQL, Redis, S3, Asterisk ARI) checked concurrently; 503 if any is down.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
-    let pg = timed(async { sqlx::query("SELECT 1").execute(st.db.pool()).await.map(|_| ()) });
-    let redis = timed(async {
-        let mut c = st.redis.clone();
-        redis::cmd("PING").query_async::<String>(&mut c).await.map(|_| ())
-    });
+    let pg = timed(st.db.ping());
+    let redis = timed(crate::limits::ping(&st.redis));
     let s3 = timed(st.store.check());
     let ari = timed(async { st.ari.info().await.map(|_| ()) });
     let (postgres, redis, s3, ari) = tokio::join!(pg, redis, s3, ari);

@@ -3,13 +3,14 @@
 
 use axum::extract::State;
 use axum::Json;
-use callbase_db::telephony::{self as repo, TelUserRow};
+use callbase_db::telephony::TelUserRow;
 use callbase_telephony::agents;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyUser;
 use crate::AppState;
 
 /// The SIP domain the browser phone uses in its URIs (Asterisk matches endpoints by user part).
@@ -17,13 +18,11 @@ pub const SIP_DOMAIN: &str = "callbase";
 
 /// The caller as a telephony user allowed to call from the browser, or 403 saying why not.
 pub async fn browser_agent(st: &AppState, cu: &CurrentUser) -> ApiResult<TelUserRow> {
-    crate::routes::telephony::require_on(st, cu.tenant_id).await?;
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let u = repo::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
-    tx.commit().await?;
-    let u = u.ok_or_else(|| {
-        ApiError::forbidden_code("not_telephony_user", "you are not a telephony user; ask an administrator")
-    })?;
+    browser_only(crate::extract::telephony_user(st, cu).await?)
+}
+
+/// 403 `browser_calls_off` for a telephony user whose phone is a desk phone.
+fn browser_only(u: TelUserRow) -> ApiResult<TelUserRow> {
     if !u.browser_calls {
         return Err(ApiError::forbidden_code(
             "browser_calls_off",
@@ -49,8 +48,11 @@ pub struct PhoneSession {
 /// Starts a browser phone: rotates the user's WebRTC endpoint password and returns what JsSIP
 /// needs. The previous password stops working (a phone in another tab must start again).
 #[utoipa::path(post, path = "/api/phone/session", tag = "phone", responses((status = 200, body = PhoneSession), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn session(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<PhoneSession>> {
-    let u = browser_agent(&st, &cu).await?;
+pub async fn session(
+    State(st): State<AppState>,
+    TelephonyUser { user: cu, tel }: TelephonyUser,
+) -> ApiResult<Json<PhoneSession>> {
+    let u = browser_only(tel)?;
     let id = agents::web_id(cu.tenant_id, u.user_id);
     let password = agents::generate_password();
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
@@ -80,8 +82,11 @@ pub struct PhoneStatus {
 
 /// Whether Asterisk has the browser phone's registration right now.
 #[utoipa::path(get, path = "/api/phone/status", tag = "phone", responses((status = 200, body = PhoneStatus), (status = 403, body = ErrorBody)))]
-pub async fn status(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<PhoneStatus>> {
-    let u = browser_agent(&st, &cu).await?;
+pub async fn status(
+    State(st): State<AppState>,
+    TelephonyUser { user: cu, tel }: TelephonyUser,
+) -> ApiResult<Json<PhoneStatus>> {
+    let u = browser_only(tel)?;
     let id = agents::web_id(cu.tenant_id, u.user_id);
     let registered = match agents::has_contact(st.ami.as_ref(), &st.ari, &id).await {
         Ok(r) => r,

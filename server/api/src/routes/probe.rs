@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyOn;
 use crate::json::{ApiJson, ApiQuery};
 use crate::AppState;
 
@@ -107,9 +108,9 @@ pub async fn history(
 pub async fn put_settings(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     ApiJson(b): ApiJson<ProbeSettings>,
 ) -> ApiResult<Json<ProbeSettings>> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     let number = b.probe_number.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     if let Some(n) = &number {
         let valid =

@@ -1,27 +1,26 @@
 //! Telephony → Trunks: up to three SIP trunks per tenant (administrators and sub-administrators).
 //!
-//! Every change is one operation across PostgreSQL and Asterisk: the rows are committed, the
-//! outbound-registration module is reloaded, and if Asterisk does not take the change the rows are
-//! put back as they were and the admin gets a 503 saying nothing changed.
+//! Every change is one operation across PostgreSQL and Asterisk, in
+//! `callbase_telephony::trunk_changes` (a 503 `asterisk_unavailable` says nothing changed); this
+//! file validates the body, rate-limits changes and writes the audit entry.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use callbase_core::sip::{sip_token, SipHost, TrunkRewrite};
 use callbase_core::TenantId;
-use callbase_db::trunks::{self as repo, TrunkFields, TrunkRow};
-use callbase_telephony::trunks::{self as ast, TrunkRows};
-use redis::AsyncCommands;
+use callbase_db::trunks::{TrunkFields, TrunkRow};
+use callbase_telephony::trunk_changes::{registration_status, RegistrationStatus, TrunkChanges, TrunkInput};
+use callbase_telephony::trunks::ast_id;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyOn;
 use crate::json::ApiJson;
 use crate::routes::audit::{self, Actor};
 use crate::AppState;
-
-pub const MAX_TRUNKS: usize = 3;
 
 /// Registration state as the registration monitor keeps it in Redis.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -53,21 +52,8 @@ pub struct Trunk {
     pub status: TrunkStatus,
 }
 
-fn reg_key(id: &str) -> String {
-    callbase_core::keys::trunk_registration(id)
-}
-
-async fn status_of(st: &AppState, id: &str) -> ApiResult<TrunkStatus> {
-    let mut r = st.redis.clone();
-    let (state, reason, since): (Option<String>, Option<String>, Option<i64>) =
-        r.hget(reg_key(id), &["state", "reason", "since"]).await?;
-    Ok(TrunkStatus { state: state.unwrap_or_else(|| "waiting".into()), reason, since })
-}
-
-async fn to_api(st: &AppState, t: TrunkRow) -> ApiResult<Trunk> {
-    let registration = ast::ast_id(t.tenant_id, t.slot);
-    let status = status_of(st, &registration).await?;
-    Ok(Trunk {
+fn to_api(t: TrunkRow, status: RegistrationStatus) -> Trunk {
+    Trunk {
         id: t.id,
         position: t.position,
         mode: t.mode,
@@ -79,9 +65,28 @@ async fn to_api(st: &AppState, t: TrunkRow) -> ApiResult<Trunk> {
         rewrite: t.rewrite,
         preset: t.preset,
         password_set: true,
-        registration,
-        status,
-    })
+        registration: ast_id(t.tenant_id, t.slot),
+        status: TrunkStatus { state: status.state, reason: status.reason, since: status.since },
+    }
+}
+
+async fn one(st: &AppState, t: TrunkRow) -> ApiResult<Trunk> {
+    let status = registration_status(&st.redis, &ast_id(t.tenant_id, t.slot)).await?;
+    Ok(to_api(t, status))
+}
+
+async fn all(st: &AppState, rows: Vec<TrunkRow>) -> ApiResult<Vec<Trunk>> {
+    Ok(changes(st).with_status(rows).await?.into_iter().map(|(t, s)| to_api(t, s)).collect())
+}
+
+fn changes(st: &AppState) -> TrunkChanges<'_> {
+    TrunkChanges {
+        db: &st.db,
+        ari: &st.ari,
+        ami: st.ami.as_ref(),
+        redis: &st.redis,
+        asterisk: &st.cfg.asterisk,
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,14 +107,7 @@ pub struct TrunkBody {
     pub preset: Option<String>,
 }
 
-/// Validated trunk input.
-struct Valid {
-    fields: TrunkFields,
-    host: SipHost,
-    password: Option<String>,
-}
-
-fn validate(b: &TrunkBody) -> ApiResult<Valid> {
+fn validate(b: &TrunkBody) -> ApiResult<TrunkInput> {
     let mode = match b.mode.as_str() {
         m @ ("simple" | "extended") => m.to_string(),
         _ => return Err(ApiError::unprocessable("invalid_mode", "mode must be 'simple' or 'extended'")),
@@ -152,7 +150,7 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
     };
     let label = b.label.trim().chars().take(60).collect();
     let preset = nonempty(&b.preset);
-    Ok(Valid {
+    Ok(TrunkInput {
         fields: TrunkFields {
             mode,
             label,
@@ -168,59 +166,10 @@ fn validate(b: &TrunkBody) -> ApiResult<Valid> {
     })
 }
 
-/// Refuses a host that is the platform's own SIP listener, or loopback/private/link-local space
-/// unless private carriers are allowed (`asterisk.allow_private_carriers`).
-async fn check_host(st: &AppState, host: &SipHost) -> ApiResult<()> {
-    let policy = callbase_telephony::carrier::policy(&st.cfg.asterisk).await;
-    callbase_telephony::carrier::check_host(&policy, host).await.map_err(|why| {
-        ApiError::unprocessable("trunk_host_refused", format!("the carrier's address is not allowed: {why}"))
-    })
-}
-
 /// What the audit log keeps of a trunk (never the password).
 fn audited(f: &TrunkFields) -> serde_json::Value {
     serde_json::json!({"mode": f.mode, "label": f.label, "number": f.number, "username": f.username,
         "domain": f.domain, "host": f.host, "rewrite": f.rewrite})
-}
-
-fn rows_of(tenant: TenantId, slot: i16, f: &TrunkFields, host: SipHost) -> TrunkRows {
-    TrunkRows {
-        tenant,
-        slot,
-        username: f.username.clone(),
-        domain: f.domain.clone(),
-        host,
-        number: f.number.clone(),
-    }
-}
-
-fn asterisk_down(e: impl std::fmt::Display) -> ApiError {
-    tracing::warn!(error = %e, "Asterisk did not take a trunk change");
-    ApiError::Unavailable {
-        code: "asterisk_unavailable",
-        message:
-            "the telephony engine did not accept the change, so nothing was saved; try again in a minute"
-                .into(),
-    }
-}
-
-/// Makes Asterisk use what was just written: res_pjsip reload (fresh caches, qualify of the
-/// carrier contact), the registration module reload (new/changed/deleted registrations), and after
-/// a password change an immediate REGISTER (the module reload ignores auth changes).
-async fn apply(st: &AppState, id: &str, password_changed: bool) -> Result<(), String> {
-    st.ari.reload_module(ast::PJSIP_MODULE).await.map_err(|e| e.to_string())?;
-    st.ari.reload_module(ast::REGISTRATION_MODULE).await.map_err(|e| e.to_string())?;
-    if password_changed {
-        match &st.ami {
-            Some(ami) => {
-                if let Err(e) = ami.pjsip_register(id).await {
-                    tracing::warn!(error = %e, "re-register after password change failed; Asterisk retries by itself");
-                }
-            }
-            None => tracing::warn!("no AMI: the new password is used at the next registration retry"),
-        }
-    }
-    Ok(())
 }
 
 /// Every trunk change reloads Asterisk's PJSIP modules (for all tenants): at most
@@ -237,29 +186,14 @@ async fn change_allowed(st: &AppState, tenant: TenantId) -> ApiResult<()> {
     .await
 }
 
-async fn mark_waiting(st: &AppState, id: &str) -> ApiResult<()> {
-    let mut r = st.redis.clone();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let _: () = r
-        .hset_multiple(
-            reg_key(id),
-            &[("state", "waiting".to_string()), ("reason", String::new()), ("since", now.to_string())],
-        )
-        .await?;
-    Ok(())
-}
-
 #[utoipa::path(get, path = "/api/trunks", tag = "trunks", responses((status = 200, body = [Trunk])))]
-pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<Vec<Trunk>>> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let rows = repo::list(&mut tx, a.tenant_id).await?;
-    tx.commit().await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for t in rows {
-        out.push(to_api(&st, t).await?);
-    }
-    Ok(Json(out))
+pub async fn list(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    _on: TelephonyOn,
+) -> ApiResult<Json<Vec<Trunk>>> {
+    let rows = changes(&st).list(a.tenant_id).await?;
+    Ok(Json(rows.into_iter().map(|(t, s)| to_api(t, s)).collect()))
 }
 
 #[utoipa::path(post, path = "/api/trunks", tag = "trunks", request_body = TrunkBody, responses(
@@ -267,46 +201,17 @@ pub async fn list(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiRes
 pub async fn create(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     who: Actor,
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<(StatusCode, Json<Trunk>)> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     change_allowed(&st, a.tenant_id).await?;
-    let v = validate(&b)?;
-    check_host(&st, &v.host).await?;
-    let password = v
-        .password
-        .clone()
-        .ok_or_else(|| ApiError::unprocessable("invalid_password", "enter the trunk's password"))?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    repo::lock_tenant(&mut tx, a.tenant_id).await?;
-    let existing = repo::list(&mut tx, a.tenant_id).await?;
-    if existing.len() >= MAX_TRUNKS {
-        return Err(ApiError::conflict(
-            "too_many_trunks",
-            "a tenant can have at most 3 trunks; delete one first",
-        ));
-    }
-    let slot = (1..=3)
-        .find(|s| existing.iter().all(|t| t.slot != *s))
-        .expect("fewer than 3 trunks leave a free slot");
-    let row = repo::insert(&mut tx, a.tenant_id, slot, existing.len() as i16 + 1, &v.fields).await?;
-    let rows = rows_of(a.tenant_id, slot, &v.fields, v.host);
-    ast::write_rows(&mut tx, &rows, Some(&password)).await?;
-    tx.commit().await?;
-    let id = rows.id();
-    mark_waiting(&st, &id).await?;
-    if let Err(e) = apply(&st, &id, false).await {
-        // Undo: nothing of the trunk may remain.
-        let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-        ast::delete_rows(&mut tx, &id).await?;
-        repo::delete(&mut tx, a.tenant_id, row.id).await?;
-        tx.commit().await?;
-        return Err(asterisk_down(e));
-    }
-    tracing::info!(tenant.id = %a.tenant_id, trunk = %id, "trunk created");
-    audit::record(&st, &who, "trunk.create", &id, None, Some(audited(&v.fields))).await?;
-    Ok((StatusCode::CREATED, Json(to_api(&st, row).await?)))
+    let input = validate(&b)?;
+    let fields = audited(&input.fields);
+    let row = changes(&st).create(a.tenant_id, input).await?;
+    let id = ast_id(a.tenant_id, row.slot);
+    audit::record(&st, &who, "trunk.create", &id, None, Some(fields)).await?;
+    Ok((StatusCode::CREATED, Json(one(&st, row).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), request_body = TrunkBody, responses(
@@ -314,50 +219,20 @@ pub async fn create(
 pub async fn update(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     who: Actor,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<TrunkBody>,
 ) -> ApiResult<Json<Trunk>> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     change_allowed(&st, a.tenant_id).await?;
-    let v = validate(&b)?;
-    check_host(&st, &v.host).await?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    repo::lock_tenant(&mut tx, a.tenant_id).await?;
-    let before = repo::get(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
-    let ast_id = ast::ast_id(a.tenant_id, before.slot);
-    let old_password = ast::stored_password(&mut tx, &ast_id).await?;
-    let row = repo::update(&mut tx, a.tenant_id, id, &v.fields).await?.ok_or(ApiError::NotFound)?;
-    ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &v.fields, v.host), v.password.as_deref())
-        .await?;
-    tx.commit().await?;
-    mark_waiting(&st, &ast_id).await?;
-    if let Err(e) = apply(&st, &ast_id, v.password.is_some()).await {
-        let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-        let old = TrunkFields::from(&before);
-        repo::update(&mut tx, a.tenant_id, id, &old).await?;
-        let old_host =
-            SipHost::parse(&before.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
-        ast::write_rows(&mut tx, &rows_of(a.tenant_id, before.slot, &old, old_host), None).await?;
-        if let Some(p) = old_password {
-            ast::restore_password(&mut tx, &ast_id, &p).await?;
-        }
-        tx.commit().await?;
-        return Err(asterisk_down(e));
-    }
-    tracing::info!(tenant.id = %a.tenant_id, trunk = %ast_id, "trunk updated");
-    let mut after = audited(&v.fields);
-    after["password_changed"] = v.password.is_some().into();
-    audit::record(
-        &st,
-        &who,
-        "trunk.update",
-        &ast_id,
-        Some(audited(&TrunkFields::from(&before))),
-        Some(after),
-    )
-    .await?;
-    Ok(Json(to_api(&st, row).await?))
+    let input = validate(&b)?;
+    let mut after = audited(&input.fields);
+    after["password_changed"] = input.password.is_some().into();
+    let (before, row) = changes(&st).update(a.tenant_id, id, input).await?;
+    let before = audited(&TrunkFields::from(&before));
+    let target = ast_id(a.tenant_id, row.slot);
+    audit::record(&st, &who, "trunk.update", &target, Some(before), Some(after)).await?;
+    Ok(Json(one(&st, row).await?))
 }
 
 #[utoipa::path(delete, path = "/api/trunks/{id}", tag = "trunks", params(("id" = i64, Path)), responses(
@@ -365,60 +240,15 @@ pub async fn update(
 pub async fn delete(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     who: Actor,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
     change_allowed(&st, a.tenant_id).await?;
-    let removed = remove(&st, a.tenant_id, id).await?;
-    audit::record(
-        &st,
-        &who,
-        "trunk.delete",
-        ast::ast_id(a.tenant_id, removed.slot),
-        Some(audited(&TrunkFields::from(&removed))),
-        None,
-    )
-    .await?;
+    let removed = changes(&st).remove(a.tenant_id, id).await?;
+    let before = audited(&TrunkFields::from(&removed));
+    audit::record(&st, &who, "trunk.delete", ast_id(a.tenant_id, removed.slot), Some(before), None).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes a trunk: un-REGISTER first (registration row gone + module reload, with the auth still
-/// in place), then the remaining rows. Used by the delete route and by turning telephony off.
-pub async fn remove(st: &AppState, tenant: TenantId, id: i64) -> ApiResult<TrunkRow> {
-    let mut tx = st.db.tenant_tx(tenant).await?;
-    repo::lock_tenant(&mut tx, tenant).await?;
-    let t = repo::get(&mut tx, tenant, id).await?.ok_or(ApiError::NotFound)?;
-    let ast_id = ast::ast_id(tenant, t.slot);
-    let password = ast::stored_password(&mut tx, &ast_id).await?;
-    // Step 1: drop the registration and reload, so Asterisk un-REGISTERs with the auth still there.
-    ast::delete_registration(&mut tx, &ast_id).await?;
-    tx.commit().await?;
-    if let Err(e) = st.ari.reload_module(ast::REGISTRATION_MODULE).await {
-        let mut tx = st.db.tenant_tx(tenant).await?;
-        let host = SipHost::parse(&t.host).map_err(|e| anyhow::anyhow!("stored host invalid: {e}"))?;
-        let f = TrunkFields::from(&t);
-        ast::write_rows(&mut tx, &rows_of(tenant, t.slot, &f, host), None).await?;
-        if let Some(p) = password {
-            ast::restore_password(&mut tx, &ast_id, &p).await?;
-        }
-        tx.commit().await?;
-        return Err(asterisk_down(e));
-    }
-    // Step 2: the rest of the rows and the trunk itself.
-    let mut tx = st.db.tenant_tx(tenant).await?;
-    repo::lock_tenant(&mut tx, tenant).await?;
-    ast::delete_rows(&mut tx, &ast_id).await?;
-    repo::delete(&mut tx, tenant, id).await?;
-    tx.commit().await?;
-    let mut r = st.redis.clone();
-    let _: () = r.del(reg_key(&ast_id)).await?;
-    if let Err(e) = st.ari.reload_module(ast::PJSIP_MODULE).await {
-        // The rows are gone; cached copies expire by themselves (object_lifetime_maximum).
-        tracing::warn!(error = %e, "res_pjsip reload after trunk delete failed");
-    }
-    tracing::info!(tenant.id = %tenant, trunk = %ast_id, "trunk deleted");
-    Ok(t)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -432,32 +262,18 @@ pub struct TrunkOrder {
 pub async fn reorder(
     State(st): State<AppState>,
     AdminUser(a): AdminUser,
+    _on: TelephonyOn,
     who: Actor,
     ApiJson(b): ApiJson<TrunkOrder>,
 ) -> ApiResult<Json<Vec<Trunk>>> {
-    crate::routes::telephony::require_on(&st, a.tenant_id).await?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    repo::lock_tenant(&mut tx, a.tenant_id).await?;
-    let existing = repo::list(&mut tx, a.tenant_id).await?;
-    let mut want = b.ids.clone();
-    want.sort_unstable();
-    let mut have: Vec<i64> = existing.iter().map(|t| t.id).collect();
-    have.sort_unstable();
-    if want != have {
-        return Err(ApiError::unprocessable("invalid_order", "list every trunk of the tenant exactly once"));
-    }
-    repo::reorder(&mut tx, a.tenant_id, &b.ids).await?;
-    let rows = repo::list(&mut tx, a.tenant_id).await?;
-    tx.commit().await?;
+    let (existing, rows) = changes(&st).reorder(a.tenant_id, &b.ids).await?.ok_or_else(|| {
+        ApiError::unprocessable("invalid_order", "list every trunk of the tenant exactly once")
+    })?;
     let order = |ts: &[TrunkRow]| {
-        serde_json::json!(ts.iter().map(|t| ast::ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>())
+        serde_json::json!(ts.iter().map(|t| ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>())
     };
     audit::record(&st, &who, "trunk.reorder", "", Some(order(&existing)), Some(order(&rows))).await?;
-    let mut out = Vec::new();
-    for t in rows {
-        out.push(to_api(&st, t).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(all(&st, rows).await?))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -1,1 +1,275 @@
-//! The call history (`GET /api/calls` and its audit): filtered, paged, visible per viewer.
+//! The call history: call records as a viewer may see them (filtered, sorted, paged, one by one),
+//! and what the call card writes back (note, call type and result, wrap-up time).
+//!
+//! Visibility ([`Scope`]): a viewer who sees all calls sees the tenant's every call; anyone else
+//! their own calls and the unanswered inbound calls nobody took (the "missed" queue). A call
+//! outside the scope is not found, like a call of another tenant.
+
+use callbase_core::{TenantId, UserId};
+use sqlx::{Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{CallDirection, CallResult};
+use crate::Tx;
+
+/// One call record with its user's name and linked CRM record, as the history shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallRow {
+    pub id: Uuid,
+    pub direction: String,
+    pub user_id: Option<i64>,
+    pub user_name: Option<String>,
+    pub number: String,
+    pub did: Option<String>,
+    pub trunk_slot: Option<i16>,
+    pub started_at: OffsetDateTime,
+    pub answered_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+    pub hold_secs: i32,
+    pub result: Option<String>,
+    pub reason: Option<String>,
+    pub route_note: Option<String>,
+    pub note: Option<String>,
+    pub call_type: Option<String>,
+    pub call_result: Option<String>,
+    pub legal_hold: bool,
+    pub recording_state: Option<String>,
+    pub recording_key: Option<String>,
+    pub recording_bytes: Option<i64>,
+    pub recording_ms: Option<i32>,
+    pub wrapup_secs: Option<i32>,
+    pub crm_record_id: Option<i64>,
+    pub crm_table_id: Option<i64>,
+    pub crm_title: Option<String>,
+}
+
+/// Which calls a viewer sees.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub tenant: TenantId,
+    pub user: UserId,
+    /// Administrators, or everyone when the tenant's `calls_visible_to_all` is on.
+    pub sees_all: bool,
+}
+
+/// The history's filters, parsed.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Started at or after.
+    pub from: Option<OffsetDateTime>,
+    /// Started before.
+    pub to: Option<OffsetDateTime>,
+    pub user_id: Option<i64>,
+    pub direction: Option<CallDirection>,
+    pub result: Option<CallResult>,
+    /// Only unanswered inbound calls.
+    pub missed: bool,
+    /// Digits (and `+`) that the number contains.
+    pub number: Option<String>,
+}
+
+/// What the history sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortBy {
+    #[default]
+    StartedAt,
+    Duration,
+    Number,
+    Result,
+    Direction,
+    User,
+}
+
+/// The sort column and direction (descending puts NULLs last, ascending first); ties by id.
+#[derive(Debug, Clone, Copy)]
+pub struct Sort {
+    pub by: SortBy,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort { by: SortBy::StartedAt, descending: true }
+    }
+}
+
+impl Sort {
+    fn sql(self) -> String {
+        let col = match self.by {
+            SortBy::StartedAt => "c.started_at",
+            SortBy::Duration => "(c.ended_at - c.started_at)",
+            SortBy::Number => "c.number",
+            SortBy::Result => "c.result",
+            SortBy::Direction => "c.direction",
+            SortBy::User => "u.name",
+        };
+        let dir = if self.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+        format!(" ORDER BY {col} {dir}, c.id")
+    }
+}
+
+const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.number, c.did, c.trunk_slot, c.started_at, c.answered_at, \
+    c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result, c.legal_hold, c.recording_state, \
+    c.recording_key, c.recording_bytes, c.recording_ms, c.wrapup_secs, c.crm_record_id, cr.table_id AS crm_table_id, \
+    cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS crm_title";
+const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
+    LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
+
+// The list is built at run time: its ORDER BY column and direction vary (a bind parameter cannot
+// choose them without a CASE per column that would stop PostgreSQL from walking the
+// `(tenant_id, started_at)` index), and each filter adds a condition only when given, so the
+// planner sees the same plans as before. Every value is still a bind parameter.
+fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, Postgres> {
+    let mut q = QueryBuilder::new(select);
+    q.push(FROM);
+    q.push(" WHERE c.tenant_id = ").push_bind(scope.tenant);
+    if !scope.sees_all {
+        q.push(" AND (c.user_id = ")
+            .push_bind(scope.user.0)
+            .push(" OR (c.user_id IS NULL AND c.direction = 'inbound'))");
+    }
+    if let Some(from) = f.from {
+        q.push(" AND c.started_at >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        q.push(" AND c.started_at < ").push_bind(to);
+    }
+    if let Some(u) = f.user_id {
+        q.push(" AND c.user_id = ").push_bind(u);
+    }
+    if let Some(d) = f.direction {
+        q.push(" AND c.direction = ").push_bind(d.as_str());
+    }
+    if let Some(r) = f.result {
+        q.push(" AND c.result = ").push_bind(r.as_str());
+    }
+    if f.missed {
+        q.push(" AND c.direction = 'inbound' AND c.answered_at IS NULL AND c.result IS NOT NULL");
+    }
+    if let Some(n) = f.number.as_deref() {
+        q.push(" AND c.number LIKE ").push_bind(format!("%{}%", n.replace('%', "")));
+    }
+    q
+}
+
+/// How many calls match.
+#[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant))]
+pub async fn count(tx: &mut Tx, scope: &Scope, f: &Filter) -> sqlx::Result<i64> {
+    restricted("SELECT count(*)", scope, f).build_query_scalar().fetch_one(&mut **tx).await
+}
+
+/// One page of matching calls (`limit` rows after `offset`).
+#[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant))]
+pub async fn page(
+    tx: &mut Tx,
+    scope: &Scope,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<CallRow>> {
+    let mut q = restricted(&format!("SELECT {COLUMNS}"), scope, f);
+    q.push(sort.sql());
+    q.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    q.build_query_as().fetch_all(&mut **tx).await
+}
+
+/// A call the viewer may see.
+#[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant, call.id = %id))]
+pub async fn visible(tx: &mut Tx, scope: &Scope, id: Uuid) -> sqlx::Result<Option<CallRow>> {
+    Ok(visible_many(tx, scope, &[id]).await?.pop())
+}
+
+/// The calls among `ids` that the viewer may see, oldest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant))]
+pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Result<Vec<CallRow>> {
+    sqlx::query_as!(
+        CallRow,
+        r#"SELECT c.id, c.direction, c.user_id, u.name AS "user_name?", c.number, c.did, c.trunk_slot, c.started_at,
+            c.answered_at, c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result,
+            c.legal_hold, c.recording_state, c.recording_key, c.recording_bytes, c.recording_ms, c.wrapup_secs,
+            c.crm_record_id, cr.table_id AS "crm_table_id?",
+            cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS "crm_title?"
+         FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
+            LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
+         WHERE c.tenant_id = $1 AND ($2 OR c.user_id = $3 OR (c.user_id IS NULL AND c.direction = 'inbound'))
+            AND c.id = ANY($4::uuid[])
+         ORDER BY c.started_at"#,
+        scope.tenant.0,
+        scope.sees_all,
+        scope.user.0,
+        ids,
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Matching calls in order, at most `limit` (the CSV export).
+pub async fn all(
+    tx: &mut Tx,
+    scope: &Scope,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+) -> sqlx::Result<Vec<CallRow>> {
+    page(tx, scope, f, sort, limit, 0).await
+}
+
+/// The agent on a running call (None: nobody yet; outer None: no such running call).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
+pub async fn running_call_user(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<Option<i64>>> {
+    let row = sqlx::query_scalar!(
+        "SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
+        id,
+        tenant.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row)
+}
+
+/// What the call card writes back. `None` leaves a column as it is; `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct CardUpdate {
+    pub note: Option<Option<String>>,
+    pub call_type: Option<Option<String>>,
+    pub call_result: Option<Option<String>>,
+    /// Records the wrap-up time once: end of the call → now, for an ended call of `user`'s own.
+    pub wrapup_by: Option<UserId>,
+}
+
+/// Writes the call card's fields.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
+pub async fn update_card(tx: &mut Tx, tenant: TenantId, id: Uuid, u: &CardUpdate) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET
+            note = CASE WHEN $3 THEN $4 ELSE note END,
+            call_type = CASE WHEN $5 THEN $6 ELSE call_type END,
+            call_result = CASE WHEN $7 THEN $8 ELSE call_result END,
+            wrapup_secs = CASE WHEN $9::bigint IS NOT NULL AND wrapup_secs IS NULL AND ended_at IS NOT NULL
+                AND user_id = $9 THEN LEAST(GREATEST(extract(epoch FROM now() - ended_at), 0), 86400)::int
+                ELSE wrapup_secs END
+         WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id,
+        u.note.is_some(),
+        u.note.clone().flatten(),
+        u.call_type.is_some(),
+        u.call_type.clone().flatten(),
+        u.call_result.is_some(),
+        u.call_result.clone().flatten(),
+        u.wrapup_by.map(|w| w.0),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The CRM record linked to a call (matched, called from, or created from the card).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
+pub async fn linked_record(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT crm_record_id FROM calls WHERE tenant_id = $1 AND id = $2", tenant.0, id)
+        .fetch_one(&mut **tx)
+        .await
+}

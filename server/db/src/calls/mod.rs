@@ -4,6 +4,7 @@
 pub mod history;
 pub mod live;
 pub mod recording;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

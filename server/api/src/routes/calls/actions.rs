@@ -1,47 +1,23 @@
-//! Call records and call actions (blind transfer, desk-phone callback click-to-call). Actions are
-//! published to the Stasis worker over Redis, so any replica can take the request.
+//! Call actions (blind transfer, desk-phone callback click-to-call). Actions are published to the
+//! Stasis worker over Redis (`callbase_telephony::commands`), so any replica can take the request.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use callbase_core::dial::Routed;
-use callbase_core::TenantId;
-use callbase_db::Tx;
 use callbase_telephony::call::Command;
-use callbase_telephony::stasis::COMMANDS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyUser;
 use crate::json::ApiJson;
 use crate::AppState;
 
-/// Turning telephony off deletes the call records, except those on legal hold (a hold is lifted
-/// only by an administrator); returns the deleted recordings' object keys, to delete from S3 once
-/// the transaction has committed.
-pub async fn forget_all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<String>> {
-    let keys: Vec<Option<String>> = sqlx::query_scalar(
-        "DELETE FROM calls WHERE tenant_id = $1 AND NOT legal_hold RETURNING recording_key",
-    )
-    .bind(tenant)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(keys.into_iter().flatten().collect())
-}
-
 async fn publish(st: &AppState, cmd: &Command) -> ApiResult<()> {
-    let mut r = st.redis.clone();
-    let payload = serde_json::to_string(cmd).map_err(|e| ApiError::Internal(e.into()))?;
-    let receivers: i64 = redis::cmd("PUBLISH").arg(COMMANDS).arg(payload).query_async(&mut r).await?;
-    if receivers == 0 {
-        return Err(ApiError::Unavailable {
-            code: "calls_unavailable",
-            message: "the call service is not running; try again shortly".into(),
-        });
-    }
-    Ok(())
+    Ok(callbase_telephony::commands::send(&st.redis, cmd).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,12 +44,7 @@ pub async fn transfer(
         ));
     }
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let running: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL")
-            .bind(call_id)
-            .bind(cu.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let running = callbase_db::calls::history::running_call_user(&mut tx, cu.tenant_id, call_id).await?;
     tx.commit().await?;
     // Only the agent on the call transfers it; anyone else's call is "not found".
     if running.flatten() != Some(cu.user_id.0) {
@@ -109,21 +80,13 @@ pub struct CallbackStarted {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn callback(
     State(st): State<AppState>,
-    cu: CurrentUser,
+    TelephonyUser { user: cu, .. }: TelephonyUser,
     ApiJson(b): ApiJson<CallbackBody>,
 ) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
-    crate::routes::telephony::require_on(&st, cu.tenant_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let me = callbase_db::telephony::get_user(&mut tx, cu.tenant_id, cu.user_id).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, cu.tenant_id).await?;
     let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
-    if me.is_none() {
-        return Err(ApiError::forbidden_code(
-            "not_telephony_user",
-            "you are not a telephony user; ask an administrator",
-        ));
-    }
     let (number, target) = match (b.record_id, b.field_id) {
         (Some(r), Some(f)) => {
             let mut tx = st.db.tenant_tx(cu.tenant_id).await?;

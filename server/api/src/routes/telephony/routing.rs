@@ -1,0 +1,156 @@
+//! Inbound routing (ring timeout, forward on no answer) and the greeting callers hear first,
+//! with the unauthenticated media URL Asterisk fetches it from.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use callbase_db::telephony as repo;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AdminUser;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::TelephonyOn;
+use crate::json::ApiJson;
+use crate::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Routing {
+    /// Seconds agents ring before the call is forwarded (5–300, default 15).
+    pub ring_timeout_secs: i32,
+    /// Where unanswered calls go (through the first trunk); none = the call ends as missed.
+    pub forward_number: Option<String>,
+}
+
+/// Inbound routing: ring timeout and forward-on-no-answer number.
+#[utoipa::path(get, path = "/api/telephony/routing", tag = "telephony", responses((status = 200, body = Routing)))]
+pub async fn get_routing(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    _on: TelephonyOn,
+) -> ApiResult<Json<Routing>> {
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let s = repo::state(&mut tx, a.tenant_id).await?;
+    tx.commit().await?;
+    Ok(Json(Routing { ring_timeout_secs: s.ring_timeout_secs, forward_number: s.forward_number }))
+}
+
+#[utoipa::path(put, path = "/api/telephony/routing", tag = "telephony", request_body = Routing,
+    responses((status = 200, body = Routing), (status = 422, body = ErrorBody)))]
+pub async fn put_routing(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    _on: TelephonyOn,
+    ApiJson(b): ApiJson<Routing>,
+) -> ApiResult<Json<Routing>> {
+    if !(5..=300).contains(&b.ring_timeout_secs) {
+        return Err(ApiError::unprocessable("invalid_ring_timeout", "the ring timeout is 5 to 300 seconds"));
+    }
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let forward = b.forward_number.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
+    if let Some(f) = &forward {
+        let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
+        if let Err(refusal) = rules.route(f, |_| false) {
+            return Err(ApiError::unprocessable(
+                "invalid_forward_number",
+                format!("the forward number is refused: {refusal}"),
+            ));
+        }
+    }
+    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref()).await?;
+    tx.commit().await?;
+    Ok(Json(Routing { ring_timeout_secs: b.ring_timeout_secs, forward_number: forward }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Greeting {
+    /// Length of the converted greeting.
+    pub duration_ms: u64,
+}
+
+/// Largest greeting upload accepted (bytes).
+pub const GREETING_MAX_BYTES: usize = 10 * 1024 * 1024;
+
+/// Uploads the greeting callers hear before agents ring: MP3 or WAV as the request body. It is
+/// converted to 8 kHz mono WAV and stored in the object store under an unguessable name.
+#[utoipa::path(put, path = "/api/telephony/greeting", tag = "telephony", request_body(content = Vec<u8>, content_type = "audio/mpeg"),
+    responses((status = 200, body = Greeting), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn put_greeting(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    _on: TelephonyOn,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Greeting>> {
+    if body.is_empty() {
+        return Err(ApiError::unprocessable(
+            "empty_greeting",
+            "send the greeting file (MP3 or WAV) as the request body",
+        ));
+    }
+    let bytes = body.to_vec();
+    let (wav, duration_ms) =
+        tokio::task::spawn_blocking(move || callbase_recordings::audio::to_telephone_wav(bytes))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(|e| ApiError::unprocessable("invalid_greeting", e.to_string()))?;
+    let name = format!("t{}-{}.wav", a.tenant_id, crate::auth::session::random_token());
+    st.store.put(&greeting_object(&name), wav, "audio/wav").await.map_err(|e| {
+        tracing::warn!(error = %e, "cannot store a greeting");
+        ApiError::Unavailable {
+            code: "storage_unavailable",
+            message: "the file store did not answer; nothing was changed, try again".into(),
+        }
+    })?;
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let old = repo::set_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
+    tx.commit().await?;
+    if let Some(old) = old {
+        let _ = st.store.delete(&greeting_object(&old)).await;
+    }
+    Ok(Json(Greeting { duration_ms }))
+}
+
+/// Removes the greeting: calls ring agents at once.
+#[utoipa::path(delete, path = "/api/telephony/greeting", tag = "telephony", responses((status = 204)))]
+pub async fn delete_greeting(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+    _on: TelephonyOn,
+) -> ApiResult<StatusCode> {
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let old = repo::set_greeting(&mut tx, a.tenant_id, None).await?;
+    tx.commit().await?;
+    if let Some(old) = old {
+        let _ = st.store.delete(&greeting_object(&old)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn greeting_object(name: &str) -> String {
+    format!("greetings/{name}")
+}
+
+/// `GET /media/greetings/{name}`: what Asterisk fetches to play a greeting. No session (Asterisk
+/// has none): the name carries 128 random bits and nothing else is served here.
+pub async fn media_greeting(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let valid = name.strip_suffix(".wav").is_some_and(|stem| {
+        stem.starts_with('t')
+            && stem.len() < 80
+            && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if !valid {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match st.store.get(&greeting_object(&name)).await {
+        Ok(Some(bytes)) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes).into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read a greeting");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
