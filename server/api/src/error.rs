@@ -69,6 +69,23 @@ impl From<callbase_core::sip::SipError> for ApiError {
     }
 }
 
+/// The CRM's errors keep their status and code: 404 `not_found`, 422 and 409 with the CRM's code,
+/// 403 `masked_numbers`; database and other failures are 500s.
+impl From<callbase_crm::CrmError> for ApiError {
+    fn from(e: callbase_crm::CrmError) -> Self {
+        use callbase_crm::CrmError;
+        match e {
+            CrmError::NotFound => ApiError::NotFound,
+            CrmError::Invalid { code, message } => ApiError::unprocessable(code, message),
+            CrmError::Conflict { code, message } => ApiError::conflict(code, message),
+            CrmError::Masked(message) => ApiError::forbidden_code("masked_numbers", message),
+            CrmError::Input(e) => ApiError::Input(e),
+            CrmError::Db(e) => ApiError::Internal(e.into()),
+            CrmError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.into())

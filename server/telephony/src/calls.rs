@@ -1196,18 +1196,8 @@ async fn inbound_inner(
 
 /// The one call-table record holding the caller's number (none when several or none do).
 async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<i64> {
-    let mut tx = ctx.db.tenant_tx(tenant).await.ok()?;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT p.record_id FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
-         WHERE p.tenant_id = $1 AND p.e164 = $2 LIMIT 2",
-    )
-    .bind(tenant)
-    .bind(e164)
-    .fetch_all(&mut *tx)
-    .await
-    .ok()?;
-    let _ = tx.commit().await;
-    (ids.len() == 1).then(|| ids[0])
+    let found = callbase_crm::lookup(&ctx.db, tenant, e164, callbase_crm::Reach::Exact).await.ok()?;
+    found.unique_record().map(|r| r.0)
 }
 
 /// With the tenant's "responsible manager" setting on: the user in the first user-reference field

@@ -9,12 +9,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::StreamExt;
 
+use callbase_crm::view::Masking;
 use callbase_core::events::{Audience, Event};
 use callbase_core::UserId;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::crm::Masking;
 use crate::sockets::{Kind, Registration};
 use crate::AppState;
 
@@ -55,11 +55,10 @@ async fn current(st: &AppState, mut cu: CurrentUser) -> ApiResult<CurrentUser> {
     Ok(cu)
 }
 
+/// The masking of the user's groups as they are now (the CRM's view).
 async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking>> {
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let m = crate::routes::crm::masking_for(&mut tx, cu).await?;
-    tx.commit().await?;
-    Ok(m)
+    let groups: Vec<_> = cu.groups.iter().map(|g| g.0).collect();
+    Ok(callbase_crm::view::masking(&st.db, cu.tenant_id, &groups).await?)
 }
 
 async fn forward(
@@ -97,7 +96,7 @@ async fn forward(
                     // Until it knows the new settings, the socket masks (fails closed).
                     masking = match masking_of(&st, &cu).await {
                         Ok(m) => m,
-                        Err(_) => Some(Masking { mode: callbase_core::crm::MaskMode::Hidden, chars: 15 }),
+                        Err(_) => Some(callbase_crm::view::FAIL_CLOSED),
                     };
                     continue;
                 }

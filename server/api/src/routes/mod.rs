@@ -2,7 +2,6 @@ pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod crm;
-pub mod crm_import;
 pub mod dial_rules;
 pub mod events;
 pub mod groups;
