@@ -268,7 +268,9 @@ pub async fn run(server: Server) -> anyhow::Result<()> {
         let e = e164(rng.gen_range(0..CLIENTS));
         let t0 = Instant::now();
         let mut tx = db.tenant_tx(tenant).await?;
-        let m = callbase_crm::lookup::lookup_in(&mut tx, tenant, &rules, &e, callbase_crm::Reach::Exact).await?.matches;
+        let m = callbase_crm::lookup::lookup_in(&mut tx, tenant, &rules, &e, callbase_crm::Reach::Exact)
+            .await?
+            .matches;
         tx.commit().await?;
         if k >= 20 {
             xs.push(t0.elapsed().as_secs_f64() * 1000.0);

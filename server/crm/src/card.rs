@@ -104,9 +104,8 @@ async fn card_matches(tx: &mut Tx, viewer: &Viewer, found: Found) -> CrmResult<V
         let Some(t) = tables.iter().find(|t| t.id == m.table_id) else {
             continue;
         };
-        if !shapers.contains_key(&t.id) {
-            let sh = Shaper::load(tx, viewer, t.id).await?;
-            shapers.insert(t.id, sh);
+        if let std::collections::hash_map::Entry::Vacant(slot) = shapers.entry(t.id) {
+            slot.insert(Shaper::load(tx, viewer, t.id).await?);
         }
         let sh = &shapers[&t.id];
         let Some(r) = repo::records::get(tx, viewer.tenant, m.record_id).await? else {
@@ -121,7 +120,12 @@ async fn card_matches(tx: &mut Tx, viewer: &Viewer, found: Found) -> CrmResult<V
         let card = card_ids
             .iter()
             .filter_map(|id| sh.field(*id))
-            .map(|f| CardField { field_id: f.id, name: f.name.clone(), kind: f.kind(), value: sh.display(f, &rec) })
+            .map(|f| CardField {
+                field_id: f.id,
+                name: f.name.clone(),
+                kind: f.kind(),
+                value: sh.display(f, &rec),
+            })
             .collect();
         out.push(CardMatch {
             record_id: r.id,
@@ -191,7 +195,13 @@ pub async fn client_from_call(
 
 /// "Add the number to an existing client": the call's `number` goes into the record's first empty
 /// phone field (unless one holds it already); the call is linked to the record.
-pub async fn attach(tx: &mut Tx, who: &Who, call: Uuid, number: String, b: AttachToRecord) -> CrmResult<Record> {
+pub async fn attach(
+    tx: &mut Tx,
+    who: &Who,
+    call: Uuid,
+    number: String,
+    b: AttachToRecord,
+) -> CrmResult<Record> {
     let viewer = Viewer::load(tx, who).await?;
     let r = repo::records::get(tx, who.tenant, b.record_id).await?.ok_or(CrmError::NotFound)?;
     let sh = Shaper::load(tx, &viewer, r.table_id).await?;
@@ -210,7 +220,10 @@ pub async fn attach(tx: &mut Tx, who: &Who, call: Uuid, number: String, b: Attac
             .iter()
             .find(|f| values.get(&f.key()).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()))
             .ok_or_else(|| {
-                CrmError::conflict("no_free_phone_field", "every phone field of this record holds a number already")
+                CrmError::conflict(
+                    "no_free_phone_field",
+                    "every phone field of this record holds a number already",
+                )
             })?;
         values.insert(free.key(), Value::String(number));
         let w = check_values(&viewer, &sh.fields, &values)?;

@@ -30,11 +30,13 @@ pub async fn export_csv(db: &Db, who: &Who, table: TableId, p: ListParams) -> Cr
     let viewer = Viewer::load(&mut tx, who).await?;
     let t = table_or_404(&mut tx, who.tenant, table).await?;
     let sh = Shaper::load(&mut tx, &viewer, table).await?;
-    let mut q = parse(&sh.fields, viewer.masking, &viewer.rules, table, &ListParams {
-        page: Some(1),
-        per_page: Some(1),
-        ..p
-    })?;
+    let mut q = parse(
+        &sh.fields,
+        viewer.masking,
+        &viewer.rules,
+        table,
+        &ListParams { page: Some(1), per_page: Some(1), ..p },
+    )?;
     with_hits(db, &mut q, who.tenant).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<String> = sh.fields.iter().map(|f| core_crm::csv_safe(&f.name)).collect();

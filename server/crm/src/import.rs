@@ -125,7 +125,11 @@ fn detect_delimiter(text: &str) -> u8 {
 }
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(true).from_reader(text.as_bytes())
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes())
 }
 
 /// The file as text: UTF-8 (a BOM is dropped), else a clear error.
@@ -310,7 +314,8 @@ pub async fn status(db: &Db, tenant: TenantId, id: Uuid) -> CrmResult<ImportStat
 pub async fn run(db: &Db, tenant: TenantId, user: UserId, id: Uuid, b: RunImport) -> CrmResult<ImportStatus> {
     expire(db, tenant).await?;
     let mut tx = db.tenant_tx(tenant).await?;
-    let (table, columns, state) = repo::imports::lock(&mut tx, tenant, id).await?.ok_or(CrmError::NotFound)?;
+    let (table, columns, state) =
+        repo::imports::lock(&mut tx, tenant, id).await?.ok_or(CrmError::NotFound)?;
     if state == "running" || state == "done" {
         return Err(CrmError::conflict("import_started", format!("this import is {state} already")));
     }
@@ -348,7 +353,10 @@ fn check_mapping(mapping: &[Option<FieldId>], columns: usize, fields: &[FieldId]
     let mut seen = Vec::new();
     for f in mapping.iter().flatten() {
         if !fields.contains(f) {
-            return Err(CrmError::invalid("invalid_mapping", format!("field {f} is not a field of this table")));
+            return Err(CrmError::invalid(
+                "invalid_mapping",
+                format!("field {f} is not a field of this table"),
+            ));
         }
         if seen.contains(f) {
             return Err(CrmError::invalid("invalid_mapping", "two columns go to the same field"));
@@ -382,7 +390,14 @@ async fn progress(db: &Db, tenant: TenantId, id: Uuid, done: usize) -> CrmResult
     Ok(())
 }
 
-async fn execute(db: &Db, tenant: TenantId, user: UserId, id: Uuid, table: TableId, b: RunImport) -> CrmResult<()> {
+async fn execute(
+    db: &Db,
+    tenant: TenantId,
+    user: UserId,
+    id: Uuid,
+    table: TableId,
+    b: RunImport,
+) -> CrmResult<()> {
     let mut tx = db.tenant_tx(tenant).await?;
     let (file, delimiter) = repo::imports::file(&mut tx, tenant, id).await?;
     let file = file.ok_or_else(|| anyhow::anyhow!("the file is gone"))?;
@@ -475,7 +490,10 @@ fn check_rows(
             let cell = r.get(col).unwrap_or("").trim();
             let Some(fr) = fields.iter().find(|x| x.id == *f) else { continue };
             let v = if fr.kind() == FieldKind::User && !cell.is_empty() && cell.parse::<i64>().is_err() {
-                by_name.get(&cell.to_lowercase()).map(|id| Value::from(*id)).unwrap_or(Value::String(cell.to_string()))
+                by_name
+                    .get(&cell.to_lowercase())
+                    .map(|id| Value::from(*id))
+                    .unwrap_or(Value::String(cell.to_string()))
             } else {
                 Value::String(cell.to_string())
             };
@@ -483,8 +501,10 @@ fn check_rows(
         }
         match build_write(fields, rules, &values, &|id| users.get(&id).cloned()) {
             Ok(w) => {
-                let phones =
-                    fields.iter().filter(|f| f.kind() == FieldKind::Phone && w.data.contains_key(&f.key())).count();
+                let phones = fields
+                    .iter()
+                    .filter(|f| f.kind() == FieldKind::Phone && w.data.contains_key(&f.key()))
+                    .count();
                 c.phones_as_text += phones - w.phones.len();
                 writes.push(w);
             }

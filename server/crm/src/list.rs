@@ -124,7 +124,10 @@ pub fn parse(
     }
     let q = p.q.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     if q.as_ref().is_some_and(|s| s.chars().count() > SEARCH_MAX) {
-        return Err(CrmError::invalid("invalid_search", format!("search for at most {SEARCH_MAX} characters")));
+        return Err(CrmError::invalid(
+            "invalid_search",
+            format!("search for at most {SEARCH_MAX} characters"),
+        ));
     }
     // A masked user searching digits would learn numbers by probing: they search names only.
     if masking.is_some() && q.as_ref().is_some_and(|s| s.chars().filter(char::is_ascii_digit).count() >= 3) {
@@ -136,7 +139,10 @@ pub fn parse(
         text: fields
             .iter()
             .filter(|f| {
-                matches!(f.kind(), FieldKind::Text | FieldKind::LongText | FieldKind::Email | FieldKind::Select)
+                matches!(
+                    f.kind(),
+                    FieldKind::Text | FieldKind::LongText | FieldKind::Email | FieldKind::Select
+                )
             })
             .map(FieldRow::key)
             .collect(),
@@ -197,4 +203,138 @@ pub async fn page(db: &Db, who: &Who, table: TableId, p: &ListParams) -> CrmResu
         page: q.offset / q.limit + 1,
         per_page: q.limit,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callbase_core::crm::MaskMode;
+    use callbase_core::dial::DialRules;
+
+    const T: TableId = TableId(1);
+
+    fn fields() -> Vec<FieldRow> {
+        [(1, "Name", "text"), (2, "Phone", "phone"), (3, "Manager", "user"), (4, "Born", "date")]
+            .into_iter()
+            .map(|(id, name, kind)| FieldRow {
+                id: FieldId(id),
+                table_id: T,
+                name: name.into(),
+                kind: kind.into(),
+                options: vec![],
+                is_title: id == 1,
+                position: id as i32,
+            })
+            .collect()
+    }
+
+    const MASKED: Option<Masking> = Some(Masking { mode: MaskMode::Prefix, chars: 6 });
+
+    fn parse_as(masking: Option<Masking>, p: ListParams) -> CrmResult<ListQuery> {
+        parse(&fields(), masking, &DialRules::default(), T, &p)
+    }
+
+    fn code(r: CrmResult<ListQuery>) -> Option<&'static str> {
+        r.unwrap_err().code()
+    }
+
+    #[test]
+    fn pages_are_clamped_and_deep_pages_refused() {
+        let q = parse_as(None, ListParams::default()).unwrap();
+        assert_eq!((q.limit, q.offset, q.sort, q.q), (PER_PAGE, 0, None, None));
+        let q =
+            parse_as(None, ListParams { page: Some(3), per_page: Some(1000), ..Default::default() }).unwrap();
+        assert_eq!((q.limit, q.offset), (PER_PAGE_MAX, 2 * PER_PAGE_MAX));
+        let q =
+            parse_as(None, ListParams { page: Some(-5), per_page: Some(0), ..Default::default() }).unwrap();
+        assert_eq!((q.limit, q.offset), (1, 0));
+        let deep = ListParams { page: Some(PAGE_MAX + 1), ..Default::default() };
+        assert_eq!(code(parse_as(None, deep)), Some("invalid_page"));
+        let overflow =
+            ListParams { page: Some(i64::MAX), per_page: Some(PER_PAGE_MAX), ..Default::default() };
+        assert_eq!(code(parse_as(None, overflow)), Some("invalid_page"), "no overflowing OFFSET");
+    }
+
+    #[test]
+    fn filters_become_sort_keys_of_fields_of_the_table() {
+        let p = ListParams {
+            sort: Some(4),
+            desc: true,
+            filters: Some(
+                r#"[{"field": 2, "op": "equals", "value": "8 916 123-45-67"}, {"field": 1, "op": "empty"}]"#
+                    .into(),
+            ),
+            q: Some("  Anna ".into()),
+            ..Default::default()
+        };
+        let q = parse_as(None, p).unwrap();
+        assert_eq!((q.sort, q.desc), (Some(FieldId(4)), true));
+        assert_eq!(q.filters.len(), 2);
+        assert_eq!(q.filters[0].operand.as_deref(), Some("+79161234567"), "phones compare in E.164");
+        assert_eq!((q.filters[1].op, q.filters[1].operand.as_deref()), (FilterOp::Empty, None));
+        assert_eq!(q.q.as_deref(), Some("anna"));
+        assert!(q.search_fields.is_none(), "an unmasked search looks at everything");
+    }
+
+    #[test]
+    fn bad_sorts_filters_and_searches_are_refused_with_their_code() {
+        let p = |sort: Option<i64>, filters: &str, q: &str| ListParams {
+            sort,
+            filters: Some(filters.into()),
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        assert_eq!(code(parse_as(None, p(Some(99), "", ""))), Some("unknown_field"));
+        assert_eq!(code(parse_as(None, p(None, "not json", ""))), Some("invalid_filters"));
+        let eleven = format!("[{}]", [r#"{"field": 1, "op": "empty"}"#; 11].join(","));
+        assert_eq!(code(parse_as(None, p(None, &eleven, ""))), Some("invalid_filters"));
+        assert_eq!(
+            code(parse_as(None, p(None, r#"[{"field": 4, "op": "contains", "value": "x"}]"#, ""))),
+            Some("invalid_filter")
+        );
+        assert_eq!(
+            code(parse_as(None, p(None, r#"[{"field": 4, "op": "greater", "value": "soon"}]"#, ""))),
+            Some("invalid_filter")
+        );
+        assert_eq!(
+            code(parse_as(None, p(None, r#"[{"field": 1, "op": "equals", "value": "a\u0000"}]"#, ""))),
+            Some("control_characters")
+        );
+        assert_eq!(code(parse_as(None, p(None, "", &"x".repeat(SEARCH_MAX + 1)))), Some("invalid_search"));
+        assert!(parse_as(None, p(None, "  ", "   ")).unwrap().q.is_none(), "blank is no search");
+    }
+
+    #[test]
+    fn masked_viewers_cannot_order_or_narrow_by_a_number() {
+        let sort = ListParams { sort: Some(2), ..Default::default() };
+        assert_eq!(code(parse_as(MASKED, sort.clone())), Some("masked_numbers"));
+        assert!(parse_as(None, sort).is_ok());
+        let by_phone = |op: &str| ListParams {
+            filters: Some(format!(r#"[{{"field": 2, "op": "{op}", "value": "916"}}]"#)),
+            ..Default::default()
+        };
+        for op in ["contains", "equals", "greater", "less"] {
+            assert_eq!(code(parse_as(MASKED, by_phone(op))), Some("masked_numbers"), "{op}");
+        }
+        assert!(parse_as(MASKED, by_phone("not_empty")).is_ok(), "whether there is a number is no secret");
+        let digits = ListParams { q: Some("+7 916".into()), ..Default::default() };
+        assert_eq!(code(parse_as(MASKED, digits.clone())), Some("masked_numbers"));
+        assert!(parse_as(None, digits).is_ok());
+    }
+
+    #[test]
+    fn a_masked_viewers_search_looks_only_at_what_they_can_see() {
+        let q = parse_as(MASKED, ListParams { q: Some("an".into()), ..Default::default() }).unwrap();
+        let sf = q.search_fields.expect("masked search");
+        assert_eq!(sf.text, ["1"], "text fields, never the phone");
+        assert_eq!(sf.users, ["3"]);
+    }
+
+    #[test]
+    fn counting_stops_sooner_for_narrowed_lists() {
+        let plain = parse_as(None, ListParams::default()).unwrap();
+        assert_eq!(count_cap(&plain), COUNT_CAP);
+        let searched = parse_as(None, ListParams { q: Some("anna".into()), ..Default::default() }).unwrap();
+        assert_eq!(count_cap(&searched), COUNT_CAP_FILTERED);
+    }
 }

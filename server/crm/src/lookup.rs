@@ -113,7 +113,11 @@ mod tests {
         assert_eq!(similar_pattern("+79161234567", 0), None, "off");
         assert_eq!(similar_pattern("+79161234567", -1), None);
         assert_eq!(similar_pattern("+7495123", 2), None, "too short to mean anything");
-        assert_eq!(similar_pattern("+7_9%1612345", 2).as_deref(), Some("+7916123%"), "no wildcards of its own");
+        assert_eq!(
+            similar_pattern("+7_9%1612345", 2).as_deref(),
+            Some("+7916123%"),
+            "no wildcards of its own"
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub async fn patch(db: &Db, who: &Who, id: RecordId, b: RecordBody) -> CrmResult
     let r = repo::records::get(&mut tx, who.tenant, id).await?.ok_or(CrmError::NotFound)?;
     let sh = Shaper::load(&mut tx, &viewer, r.table_id).await?;
     if viewer.is_masked() {
-        let phone = sh.fields.iter().find(|f| f.kind() == FieldKind::Phone && b.values.contains_key(&f.key()));
+        let phone =
+            sh.fields.iter().find(|f| f.kind() == FieldKind::Phone && b.values.contains_key(&f.key()));
         if let Some(f) = phone {
             return Err(CrmError::masked(format!(
                 "'{}': numbers are hidden from you, so you cannot change them",

@@ -56,7 +56,10 @@ impl CrmSettings {
             return Err(CrmError::invalid("invalid_mask_chars", "mask 1–15 characters"));
         }
         if !(5..=120).contains(&self.manager_first_secs) {
-            return Err(CrmError::invalid("invalid_manager_first_secs", "ring the manager first for 5–120 s"));
+            return Err(CrmError::invalid(
+                "invalid_manager_first_secs",
+                "ring the manager first for 5–120 s",
+            ));
         }
         Ok(())
     }

@@ -167,7 +167,9 @@ impl<'v> Shaper<'v> {
     pub fn display(&self, f: &FieldRow, rec: &Record) -> String {
         match (f.kind(), rec.values.get(&f.key())) {
             (_, None) => String::new(),
-            (FieldKind::User, Some(v)) => v.as_i64().and_then(|i| self.viewer.user_name(i)).unwrap_or_default(),
+            (FieldKind::User, Some(v)) => {
+                v.as_i64().and_then(|i| self.viewer.user_name(i)).unwrap_or_default()
+            }
             (_, Some(Value::String(s))) => s.clone(),
             (_, Some(v)) => v.to_string(),
         }

@@ -144,7 +144,12 @@ pub async fn create_field(db: &Db, tenant: TenantId, table: TableId, b: CreateFi
     Ok(f)
 }
 
-async fn field_of(tx: &mut callbase_db::Tx, tenant: TenantId, table: TableId, id: FieldId) -> CrmResult<Field> {
+async fn field_of(
+    tx: &mut callbase_db::Tx,
+    tenant: TenantId,
+    table: TableId,
+    id: FieldId,
+) -> CrmResult<Field> {
     let fields = repo::fields::of_table(tx, tenant, table).await?;
     fields.iter().find(|f| f.id == id).map(Field::from).ok_or(CrmError::NotFound)
 }

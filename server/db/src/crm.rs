@@ -8,7 +8,12 @@ use callbase_core::TenantId;
 use crate::Tx;
 
 /// The E.164 number of a record's phone field (click-to-call by reference).
-pub async fn phone_of(tx: &mut Tx, tenant: TenantId, record: i64, field: i64) -> sqlx::Result<Option<String>> {
+pub async fn phone_of(
+    tx: &mut Tx,
+    tenant: TenantId,
+    record: i64,
+    field: i64,
+) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar!(
         "SELECT e164 FROM crm_phones WHERE tenant_id = $1 AND record_id = $2 AND field_id = $3",
         tenant.0,

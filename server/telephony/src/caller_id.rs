@@ -91,7 +91,9 @@ pub async fn masked_legs(
             None => None,
         };
         tx.commit().await?;
-        let client = client.as_ref().map(|(title, reference)| Client { title: title.as_deref(), reference: *reference });
+        let client = client
+            .as_ref()
+            .map(|(title, reference)| Client { title: title.as_deref(), reference: *reference });
         Ok(Some(MaskedLegs { users: masked, shown: masked_caller(number, client.as_ref(), mode, chars) }))
     }
     .await;

@@ -9,9 +9,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::StreamExt;
 
-use callbase_crm::view::Masking;
 use callbase_core::events::{Audience, Event};
 use callbase_core::UserId;
+use callbase_crm::view::Masking;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};

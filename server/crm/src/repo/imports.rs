@@ -69,7 +69,11 @@ pub async fn get(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option
 }
 
 /// The import's table, columns and state, locked until the transaction ends (one run at a time).
-pub async fn lock(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<(TableId, Vec<String>, String)>> {
+pub async fn lock(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: Uuid,
+) -> sqlx::Result<Option<(TableId, Vec<String>, String)>> {
     let row = sqlx::query!(
         "SELECT table_id, columns, state FROM crm_imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         tenant.0,
@@ -95,9 +99,13 @@ pub async fn start(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<()> 
 
 /// The file and its delimiter (`None`: the file is gone).
 pub async fn file(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<(Option<Vec<u8>>, String)> {
-    let r = sqlx::query!("SELECT file, delimiter FROM crm_imports WHERE tenant_id = $1 AND id = $2", tenant.0, id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let r = sqlx::query!(
+        "SELECT file, delimiter FROM crm_imports WHERE tenant_id = $1 AND id = $2",
+        tenant.0,
+        id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok((r.file, r.delimiter))
 }
 

@@ -245,4 +245,3 @@ pub async fn count(tx: &mut Tx, tenant: TenantId, q: &ListQuery, cap: i64) -> sq
     b.push(" LIMIT ").push_bind(cap).push(") x");
     b.build_query_scalar().fetch_one(&mut **tx).await
 }
-

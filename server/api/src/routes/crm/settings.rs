@@ -11,7 +11,10 @@ use crate::json::ApiJson;
 use crate::AppState;
 
 #[utoipa::path(get, path = "/api/crm/settings", tag = "crm", responses((status = 200, body = CrmSettings)))]
-pub async fn get_settings(State(st): State<AppState>, AdminUser(a): AdminUser) -> ApiResult<Json<CrmSettings>> {
+pub async fn get_settings(
+    State(st): State<AppState>,
+    AdminUser(a): AdminUser,
+) -> ApiResult<Json<CrmSettings>> {
     Ok(Json(svc::get(&st.db, a.tenant_id).await?))
 }
 
