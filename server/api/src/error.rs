@@ -132,3 +132,43 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callbase_crm::CrmError;
+
+    fn status_and_code(e: CrmError) -> (StatusCode, Option<&'static str>) {
+        let code = e.code();
+        (ApiError::from(e).into_response().status(), code)
+    }
+
+    #[test]
+    fn crm_errors_keep_their_status_and_code() {
+        assert_eq!(status_and_code(CrmError::NotFound), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            status_and_code(CrmError::invalid("invalid_filters", "x")),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_filters"))
+        );
+        assert_eq!(
+            status_and_code(CrmError::conflict("table_name_taken", "x")),
+            (StatusCode::CONFLICT, Some("table_name_taken"))
+        );
+        assert_eq!(status_and_code(CrmError::masked("x")), (StatusCode::FORBIDDEN, Some("masked_numbers")));
+        let input = CrmError::from(callbase_core::check_text("q", "a\u{0}").unwrap_err());
+        assert_eq!(status_and_code(input), (StatusCode::UNPROCESSABLE_ENTITY, Some("control_characters")));
+        assert_eq!(
+            status_and_code(CrmError::Db(sqlx::Error::RowNotFound)).0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[tokio::test]
+    async fn a_crm_error_answers_its_code_and_message_as_json() {
+        let resp = ApiError::from(CrmError::masked("numbers are hidden from you")).into_response();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["code"], "masked_numbers");
+        assert_eq!(v["message"], "numbers are hidden from you");
+    }
+}

@@ -49,6 +49,7 @@ impl Found {
 
 /// The records of `tenant`'s call tables holding `number` (any form its dial rules know), in a
 /// transaction of its own.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, reach = ?reach))]
 pub async fn lookup(db: &Db, tenant: TenantId, number: &str, reach: Reach) -> CrmResult<Found> {
     let mut tx = db.tenant_tx(tenant).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;

@@ -85,9 +85,7 @@ pub struct UserName {
 /// The tenant's enabled users by name, for user-reference fields (names only).
 pub async fn user_names(db: &Db, who: &Who) -> CrmResult<Vec<UserName>> {
     let mut tx = db.tenant_tx(who.tenant).await?;
-    let mut users = callbase_db::accounts::list_users(&mut tx, who.tenant).await?;
+    let users = callbase_db::accounts::enabled_user_names(&mut tx, who.tenant).await?;
     tx.commit().await?;
-    users.retain(|u| !u.disabled);
-    users.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(users.into_iter().map(|u| UserName { id: u.id, name: u.name }).collect())
+    Ok(users.into_iter().map(|(id, name)| UserName { id, name }).collect())
 }
