@@ -5,12 +5,12 @@
 //! - [`view`]: who is looking ([`view::Viewer`]: masking, dial rules, user names), loaded once per
 //!   request from plain values;
 //! - [`shape`]: tables, fields and records as a viewer may see them;
-//! - [`write`]: checking values into a record write (the API, the import, the demo seed);
+//! - [`write`](mod@write): checking values into a record write (the API, the import, the demo seed);
 //! - [`list`]: list queries (sort, filters, search, page); [`export`]: the list as CSV;
 //! - [`lookup`](mod@lookup): caller matching, the one matcher ([`lookup()`]);
 //! - [`card`]: the call card and its actions; [`import`]: CSV import; [`settings`]: CRM settings;
 //! - [`tables`], [`records`]: the tables, fields and records services;
-//! - [`reference`]: the `crm<record>x<field>` reference of a client's number;
+//! - [`reference`](mod@reference): the `crm<record>x<field>` reference of a client's number;
 //! - [`repo`]: the SQL.
 
 pub mod card;
