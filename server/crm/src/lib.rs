@@ -7,7 +7,8 @@
 //! - [`shape`]: tables, fields and records as a viewer may see them;
 //! - [`write`](mod@write): checking values into a record write (the API, the import, the demo seed);
 //! - [`list`]: list queries (sort, filters, search, page); [`export`]: the list as CSV;
-//! - [`lookup`](mod@lookup): caller matching, the one matcher ([`lookup()`]);
+//! - [`lookup`](mod@lookup): caller matching, the one matcher ([`lookup()`]); [`manager`]: the
+//!   responsible manager of a calling client;
 //! - [`card`]: the call card and its actions; [`import`]: CSV import; [`settings`]: CRM settings;
 //! - [`tables`], [`records`]: the tables, fields and records services;
 //! - [`reference`](mod@reference): the `crm<record>x<field>` reference of a client's number;
@@ -19,6 +20,7 @@ pub mod export;
 pub mod import;
 pub mod list;
 pub mod lookup;
+pub mod manager;
 pub mod records;
 pub mod reference;
 pub mod repo;
