@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use callbase_api::routes::crm::build_write;
-use callbase_core::TenantId;
-use callbase_db::crm as db;
+use callbase_core::{TableId, TenantId};
+use callbase_crm::repo;
+use callbase_crm::write::build_write;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
@@ -105,14 +105,14 @@ fn name(i: usize) -> String {
     format!("{} {} {}", FIRST[mix(i, 1) % FIRST.len()], LAST[mix(i, 2) % LAST.len()], i)
 }
 
-async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::Result<()> {
+async fn seed(tenant: TenantId, table: TableId, users: &[(i64, String)]) -> anyhow::Result<()> {
     let app_pool = callbase_tests::app_pool().await;
     let db = callbase_db::Db::new(app_pool);
     let mut tx = db.tenant_tx(tenant).await?;
-    let fields = db::fields(&mut tx, tenant, table).await?;
+    let fields = repo::fields::of_table(&mut tx, tenant, table).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
     tx.commit().await?;
-    let id = |n: &str| fields.iter().find(|f| f.name == n).unwrap().id.to_string();
+    let id = |n: &str| fields.iter().find(|f| f.name == n).unwrap().key();
     let (f_name, f_phone, f_mail, f_status, f_manager) =
         (id("Name"), id("Phone"), id("E-mail"), id("Status"), id("Manager"));
     let names: HashMap<i64, String> = users.iter().cloned().collect();
@@ -142,7 +142,7 @@ async fn seed(tenant: TenantId, table: i64, users: &[(i64, String)]) -> anyhow::
                     );
                 }
                 let mut tx = db.tenant_tx(tenant).await.expect("tx");
-                db::insert_records(&mut tx, tenant, table, &writes, None).await.expect("insert");
+                repo::records::insert(&mut tx, tenant, table, &writes, None).await.expect("insert");
                 tx.commit().await.expect("commit");
             }
         }));
@@ -190,7 +190,7 @@ pub async fn run(server: Server) -> anyhow::Result<()> {
     };
     let (f_name, f_status, f_phone) = (fid("Name"), fid("Status"), fid("Phone"));
     eprintln!("seeding {CLIENTS} clients…");
-    seed(tenant, table, &users).await?;
+    seed(tenant, TableId(table), &users).await?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     type Gen = Box<dyn FnMut(&mut rand::rngs::StdRng) -> String>;
@@ -260,12 +260,17 @@ pub async fn run(server: Server) -> anyhow::Result<()> {
 
     // The lookup at the database alone (what the call card and caller matching wait for).
     let db = callbase_db::Db::new(callbase_tests::app_pool().await);
+    let mut tx = db.tenant_tx(tenant).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
+    tx.commit().await?;
     let mut xs = Vec::new();
     for k in 0..SAMPLES + 20 {
         let e = e164(rng.gen_range(0..CLIENTS));
         let t0 = Instant::now();
         let mut tx = db.tenant_tx(tenant).await?;
-        let (m, _) = db::match_phone(&mut tx, tenant, &e, 0, 20).await?;
+        let m = callbase_crm::lookup::lookup_in(&mut tx, tenant, &rules, &e, callbase_crm::Reach::Exact)
+            .await?
+            .matches;
         tx.commit().await?;
         if k >= 20 {
             xs.push(t0.elapsed().as_secs_f64() * 1000.0);

@@ -69,6 +69,23 @@ impl From<callbase_core::sip::SipError> for ApiError {
     }
 }
 
+/// The CRM's errors keep their status and code: 404 `not_found`, 422 and 409 with the CRM's code,
+/// 403 `masked_numbers`; database and other failures are 500s.
+impl From<callbase_crm::CrmError> for ApiError {
+    fn from(e: callbase_crm::CrmError) -> Self {
+        use callbase_crm::CrmError;
+        match e {
+            CrmError::NotFound => ApiError::NotFound,
+            CrmError::Invalid { code, message } => ApiError::unprocessable(code, message),
+            CrmError::Conflict { code, message } => ApiError::conflict(code, message),
+            CrmError::Masked(message) => ApiError::forbidden_code("masked_numbers", message),
+            CrmError::Input(e) => ApiError::Input(e),
+            CrmError::Db(e) => ApiError::Internal(e.into()),
+            CrmError::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.into())
@@ -182,5 +199,45 @@ impl From<callbase_telephony::commands::CommandError> for ApiError {
             E::Redis(e) => e.into(),
             E::Encode(e) => ApiError::Internal(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callbase_crm::CrmError;
+
+    fn status_and_code(e: CrmError) -> (StatusCode, Option<&'static str>) {
+        let code = e.code();
+        (ApiError::from(e).into_response().status(), code)
+    }
+
+    #[test]
+    fn crm_errors_keep_their_status_and_code() {
+        assert_eq!(status_and_code(CrmError::NotFound), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(
+            status_and_code(CrmError::invalid("invalid_filters", "x")),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_filters"))
+        );
+        assert_eq!(
+            status_and_code(CrmError::conflict("table_name_taken", "x")),
+            (StatusCode::CONFLICT, Some("table_name_taken"))
+        );
+        assert_eq!(status_and_code(CrmError::masked("x")), (StatusCode::FORBIDDEN, Some("masked_numbers")));
+        let input = CrmError::from(callbase_core::check_text("q", "a\u{0}").unwrap_err());
+        assert_eq!(status_and_code(input), (StatusCode::UNPROCESSABLE_ENTITY, Some("control_characters")));
+        assert_eq!(
+            status_and_code(CrmError::Db(sqlx::Error::RowNotFound)).0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[tokio::test]
+    async fn a_crm_error_answers_its_code_and_message_as_json() {
+        let resp = ApiError::from(CrmError::masked("numbers are hidden from you")).into_response();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["code"], "masked_numbers");
+        assert_eq!(v["message"], "numbers are hidden from you");
     }
 }

@@ -224,8 +224,8 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        audit, auth, calls, crm, crm_import, dial_rules, groups, phone, probe, security, telephony, trunks,
-        two_factor, users,
+        audit, auth, calls, crm, dial_rules, groups, phone, probe, security, telephony, trunks, two_factor,
+        users,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
@@ -276,22 +276,22 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(security::alerts))
         .routes(routes!(security::allow_country))
         .routes(routes!(security::disallow_country))
-        .routes(routes!(crm::list_tables, crm::create_table))
-        .routes(routes!(crm::patch_table, crm::delete_table))
-        .routes(routes!(crm::create_field))
-        .routes(routes!(crm::patch_field, crm::delete_field))
-        .routes(routes!(crm::list_records, crm::create_record))
-        .routes(routes!(crm::get_record, crm::patch_record, crm::delete_record))
-        .routes(routes!(crm::export_csv))
-        .routes(routes!(crm::lookup))
-        .routes(routes!(crm::user_names))
-        .routes(routes!(crm::call_card))
-        .routes(routes!(crm::client_from_call))
-        .routes(routes!(crm::attach_to_record))
-        .routes(routes!(crm::get_settings, crm::put_settings))
-        .routes(routes!(crm_import::get))
-        .routes(routes!(crm_import::run))
-        .routes(routes!(crm_import::upload).layer(DefaultBodyLimit::max(crm_import::FILE_MAX_BYTES)))
+        .routes(routes!(crm::tables::list_tables, crm::tables::create_table))
+        .routes(routes!(crm::tables::patch_table, crm::tables::delete_table))
+        .routes(routes!(crm::tables::create_field))
+        .routes(routes!(crm::tables::patch_field, crm::tables::delete_field))
+        .routes(routes!(crm::records::list_records, crm::records::create_record))
+        .routes(routes!(crm::records::get_record, crm::records::patch_record, crm::records::delete_record))
+        .routes(routes!(crm::records::export_csv))
+        .routes(routes!(crm::card::lookup))
+        .routes(routes!(crm::records::user_names))
+        .routes(routes!(crm::card::call_card))
+        .routes(routes!(crm::card::client_from_call))
+        .routes(routes!(crm::card::attach_to_record))
+        .routes(routes!(crm::settings::get_settings, crm::settings::put_settings))
+        .routes(routes!(crm::import::get))
+        .routes(routes!(crm::import::run))
+        .routes(routes!(crm::import::upload).layer(DefaultBodyLimit::max(crm::import::FILE_MAX_BYTES)))
         .routes(
             routes!(telephony::routing::put_greeting, telephony::routing::delete_greeting)
                 .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),

@@ -145,17 +145,17 @@ async fn demo_trunk(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -
 /// A few clients in the demo tenant's "Clients", once (the carrier answers any number with an
 /// echo, so every handset places a real call).
 async fn demo_clients(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId) -> anyhow::Result<()> {
-    use callbase_db::crm;
-    let tables = crm::list_tables(tx, tenant).await?;
+    use callbase_crm::repo;
+    let tables = repo::tables::list(tx, tenant).await?;
     let Some(clients) = tables.iter().find(|t| t.name == "Clients") else { return Ok(()) };
     if clients.record_count > 0 {
         return Ok(());
     }
-    let fields = crm::fields(tx, tenant, clients.id).await?;
+    let fields = repo::fields::of_table(tx, tenant, clients.id).await?;
     let rules = callbase_db::settings::dial_rules(tx, tenant).await?;
     let users = callbase_db::accounts::user_names(tx, tenant).await?;
     let anna = users.iter().find(|u| u.1 == "Anna Agent").map(|u| *u.0);
-    let id = |n: &str| fields.iter().find(|f| f.name == n).map(|f| f.id.to_string()).unwrap_or_default();
+    let id = |n: &str| fields.iter().find(|f| f.name == n).map(|f| f.key()).unwrap_or_default();
     let demo = [
         ("Olga Smirnova", "+7 916 555-01-01", "olga@example.com", "client"),
         ("Ivan Petrov", "8 (495) 555-02-02", "ivan.petrov@example.com", "in progress"),
@@ -172,10 +172,10 @@ async fn demo_clients(tx: &mut callbase_db::Tx, tenant: callbase_core::TenantId)
         if let Some(a) = anna {
             v.insert(id("Manager"), a.into());
         }
-        let w = callbase_api::routes::crm::build_write(&fields, &rules, &v, &|u| users.get(&u).cloned())
+        let w = callbase_crm::write::build_write(&fields, &rules, &v, &|u| users.get(&u).cloned())
             .map_err(|(f, e)| anyhow::anyhow!("demo client {name}: {f}: {e}"))?;
         writes.push(w);
     }
-    crm::insert_records(tx, tenant, clients.id, &writes, None).await?;
+    repo::records::insert(tx, tenant, clients.id, &writes, None).await?;
     Ok(())
 }

@@ -152,7 +152,7 @@ fn start_workers(
 /// Deletes CRM import files left unrun for a day, at start and then every `every`.
 async fn expire_imports(pool: sqlx::PgPool, every: std::time::Duration, mut shutdown: Shutdown) {
     loop {
-        match callbase_db::crm::expire_imports(&pool).await {
+        match callbase_crm::import::expire_all(&pool).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(imports = n, "expired unrun CRM import files"),
             Err(e) => tracing::warn!(error = %e, "CRM import expiry failed; next time"),

@@ -31,3 +31,15 @@ id_type!(
     /// An access group of a tenant.
     GroupId
 );
+id_type!(
+    /// A CRM table of a tenant.
+    TableId
+);
+id_type!(
+    /// A field (column) of a CRM table.
+    FieldId
+);
+id_type!(
+    /// A record (row) of a CRM table.
+    RecordId
+);

@@ -14,6 +14,6 @@ pub mod role;
 pub mod sip;
 pub mod sipmsg;
 
-pub use ids::{GroupId, TenantId, UserId};
+pub use ids::{FieldId, GroupId, RecordId, TableId, TenantId, UserId};
 pub use inputs::{check_text, page_offset, AccountSlug, InputError, Login, Password};
 pub use role::Role;

@@ -318,6 +318,17 @@ pub async fn user_names(
     Ok(rows.into_iter().collect())
 }
 
+/// The tenant's enabled users as (id, name), by name (user-reference pickers of the CRM).
+pub async fn enabled_user_names(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<(UserId, String)>> {
+    let rows = sqlx::query!(
+        "SELECT id, name FROM users WHERE tenant_id = $1 AND NOT disabled ORDER BY name",
+        tenant.0,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| (UserId(r.id), r.name)).collect())
+}
+
 /// Members of a group (whose role and masking change with it).
 pub async fn group_members(tx: &mut Tx, tenant: TenantId, group: GroupId) -> sqlx::Result<Vec<UserId>> {
     sqlx::query_scalar("SELECT user_id FROM memberships WHERE tenant_id = $1 AND group_id = $2")

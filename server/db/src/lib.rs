@@ -12,7 +12,6 @@ use sqlx::{PgPool, Postgres, Transaction};
 pub mod accounts;
 pub mod audit;
 pub mod calls;
-pub mod crm;
 pub mod fraud;
 pub mod probe;
 pub mod settings;

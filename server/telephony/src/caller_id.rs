@@ -12,7 +12,8 @@
 //! of a dialog never changes.
 
 use callbase_core::crm::{mask, MaskMode};
-use callbase_core::{TenantId, UserId};
+use callbase_core::{RecordId, TenantId, UserId};
+use callbase_crm::ClientRef;
 
 use crate::context::Ctx;
 
@@ -34,8 +35,7 @@ impl ShownCaller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client<'a> {
     pub title: Option<&'a str>,
-    pub record: i64,
-    pub field: i64,
+    pub reference: ClientRef,
 }
 
 /// What a masked user's phone shows for a call from `number`: the client's name (else the masked
@@ -46,7 +46,7 @@ pub fn masked_caller(number: &str, client: Option<&Client<'_>>, mode: MaskMode, 
     let title = client.and_then(|c| c.title).map(display_name).filter(|t| !t.is_empty());
     let name = title.unwrap_or_else(|| masked.clone());
     let number = match client {
-        Some(c) => format!("crm{}x{}", c.record, c.field),
+        Some(c) => c.reference.to_string(),
         None if !masked.is_empty() => masked,
         None => "anonymous".to_string(),
     };
@@ -77,29 +77,24 @@ pub async fn masked_legs(
     record: Option<i64>,
     users: &[UserId],
 ) -> Option<MaskedLegs> {
-    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     let res: sqlx::Result<Option<MaskedLegs>> = async {
+        use callbase_crm::repo;
         let mut tx = ctx.db.tenant_tx(tenant).await?;
-        let Some((mode, chars, masked)) = callbase_db::crm::masked_among(&mut tx, tenant, &ids).await? else {
+        let Some((mode, chars, masked)) = repo::settings::masked_among(&mut tx, tenant, users).await? else {
             tx.commit().await?;
             return Ok(None);
         };
-        let client = match record {
-            Some(r) => callbase_db::crm::client_caller_id(&mut tx, tenant, r, number)
+        let client = match record.map(RecordId) {
+            Some(r) => repo::phones::client_caller_id(&mut tx, tenant, r, number)
                 .await?
-                .map(|(title, field)| (title, r, field)),
+                .map(|(title, field)| (title, ClientRef::new(r, field))),
             None => None,
         };
         tx.commit().await?;
-        let client = client.as_ref().map(|(title, record, field)| Client {
-            title: title.as_deref(),
-            record: *record,
-            field: *field,
-        });
-        Ok(Some(MaskedLegs {
-            users: masked.into_iter().map(UserId).collect(),
-            shown: masked_caller(number, client.as_ref(), mode, chars),
-        }))
+        let client = client
+            .as_ref()
+            .map(|(title, reference)| Client { title: title.as_deref(), reference: *reference });
+        Ok(Some(MaskedLegs { users: masked, shown: masked_caller(number, client.as_ref(), mode, chars) }))
     }
     .await;
     match res {
@@ -153,9 +148,13 @@ mod tests {
 
     const N: &str = "+79161234567";
 
+    fn client(title: Option<&str>, record: i64, field: i64) -> Client<'_> {
+        Client { title, reference: ClientRef::new(RecordId(record), callbase_core::FieldId(field)) }
+    }
+
     #[test]
     fn a_matched_client_is_shown_by_name_and_reference() {
-        let c = Client { title: Some("Anna \"VIP\" <Petrova>"), record: 12, field: 34 };
+        let c = client(Some("Anna \"VIP\" <Petrova>"), 12, 34);
         let s = masked_caller(N, Some(&c), MaskMode::Prefix, 8);
         assert_eq!(s, ShownCaller { name: "Anna VIP Petrova".into(), number: "crm12x34".into() });
         assert_eq!(s.to_all(), "\"Anna VIP Petrova\" <crm12x34>");
@@ -175,12 +174,12 @@ mod tests {
 
     #[test]
     fn a_client_without_a_title_is_shown_by_the_masked_number() {
-        let c = Client { title: Some("  \u{7}  "), record: 1, field: 2 };
+        let c = client(Some("  \u{7}  "), 1, 2);
         assert_eq!(
             masked_caller(N, Some(&c), MaskMode::Prefix, 8),
             ShownCaller { name: "********4567".into(), number: "crm1x2".into() }
         );
-        let c = Client { title: None, record: 1, field: 2 };
+        let c = client(None, 1, 2);
         assert_eq!(
             masked_caller(N, Some(&c), MaskMode::Hidden, 8),
             ShownCaller { name: String::new(), number: "crm1x2".into() }
@@ -192,7 +191,7 @@ mod tests {
         // (A prefix of fewer than 4 characters hides no more than `+7` and the area code's start.)
         for mode in [MaskMode::Prefix, MaskMode::Hidden] {
             for chars in 4..=15 {
-                let c = Client { title: Some("Client"), record: 5, field: 6 };
+                let c = client(Some("Client"), 5, 6);
                 for s in [masked_caller(N, None, mode, chars), masked_caller(N, Some(&c), mode, chars)] {
                     let all = s.to_all();
                     assert!(!all.contains("9161234567") && !all.contains(N), "{mode:?} {chars}: {all}");
@@ -204,7 +203,7 @@ mod tests {
     #[test]
     fn long_titles_are_cut() {
         let long = "x".repeat(100);
-        let c = Client { title: Some(&long), record: 1, field: 2 };
+        let c = client(Some(&long), 1, 2);
         assert_eq!(masked_caller(N, Some(&c), MaskMode::Prefix, 6).name.len(), 40);
     }
 }

@@ -10,13 +10,13 @@ use axum::response::Response;
 
 use callbase_core::events::{Audience, Event};
 use callbase_core::UserId;
+use callbase_crm::view::Masking;
 
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::hub::Feed;
-use crate::routes::crm::Masking;
 use crate::sockets::{Kind, Registration};
 use crate::AppState;
 
@@ -56,11 +56,10 @@ async fn current(st: &AppState, mut cu: CurrentUser) -> ApiResult<CurrentUser> {
     Ok(cu)
 }
 
+/// The masking of the user's groups as they are now (the CRM's view).
 async fn masking_of(st: &AppState, cu: &CurrentUser) -> ApiResult<Option<Masking>> {
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let m = crate::routes::crm::masking_for(&mut tx, cu).await?;
-    tx.commit().await?;
-    Ok(m)
+    let groups: Vec<_> = cu.groups.iter().map(|g| g.0).collect();
+    Ok(callbase_crm::view::masking(&st.db, cu.tenant_id, &groups).await?)
 }
 
 /// Close code telling the browser to reconnect and reload (events were lost): 1012, "service
@@ -106,7 +105,7 @@ async fn forward(
                     // Until it knows the new settings, the socket masks (fails closed).
                     masking = match masking_of(&st, &cu).await {
                         Ok(m) => m,
-                        Err(_) => Some(Masking { mode: callbase_core::crm::MaskMode::Hidden, chars: 15 }),
+                        Err(_) => Some(callbase_crm::view::FAIL_CLOSED),
                     };
                     continue;
                 }

@@ -2,7 +2,6 @@ pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod crm;
-pub mod crm_import;
 pub mod dial_rules;
 pub mod events;
 pub mod groups;
@@ -14,12 +13,6 @@ pub mod telephony;
 pub mod trunks;
 pub mod two_factor;
 pub mod users;
-
-/// The call card (`crm.rs`) still reaches the call history by its old name; the crm split moves
-/// it to `calls::history::call_number`, then this goes.
-pub mod records {
-    pub use super::calls::history::call_number;
-}
 
 use callbase_core::{GroupId, Role, UserId};
 use serde::Serialize;

@@ -2,6 +2,7 @@
 //! (`live`), read by the call history (`history`), and carries its recording's life (`recording`).
 
 pub mod history;
+pub mod links;
 pub mod live;
 pub mod recording;
 pub mod settings;

@@ -127,45 +127,21 @@ async fn inbound_inner(
 
 /// The one call-table record holding the caller's number (none when several or none do).
 async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<i64> {
-    let mut tx = ctx.db.tenant_tx(tenant).await.ok()?;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT p.record_id FROM crm_phones p JOIN crm_tables t ON t.id = p.table_id AND t.call_table \
-         WHERE p.tenant_id = $1 AND p.e164 = $2 LIMIT 2",
-    )
-    .bind(tenant)
-    .bind(e164)
-    .fetch_all(&mut *tx)
-    .await
-    .ok()?;
-    let _ = tx.commit().await;
-    (ids.len() == 1).then(|| ids[0])
+    match callbase_crm::lookup(&ctx.db, tenant, e164, callbase_crm::Reach::Exact).await {
+        Ok(found) => found.unique_record().map(|r| r.0),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot match the caller to a CRM record");
+            None
+        }
+    }
 }
 
 /// With the tenant's "responsible manager" setting on: the user in the first user-reference field
 /// of the first call-table record holding the caller's number, and how long they ring alone. A
 /// database error is logged and everyone rings at once.
 async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<(UserId, u64)> {
-    let res: sqlx::Result<Option<(i64, i32)>> = async {
-        let mut tx = ctx.db.tenant_tx(tenant).await?;
-        let row: Option<(i64, i32)> = sqlx::query_as(
-            "SELECT (r.data->>f.id::text)::bigint, s.manager_first_secs FROM telephony s \
-             JOIN crm_phones p ON p.tenant_id = s.tenant_id AND p.e164 = $2 \
-             JOIN crm_tables ct ON ct.id = p.table_id AND ct.call_table \
-             JOIN crm_records r ON r.id = p.record_id \
-             JOIN LATERAL (SELECT id FROM crm_fields WHERE table_id = p.table_id AND kind = 'user' ORDER BY position, id LIMIT 1) f ON true \
-             WHERE s.tenant_id = $1 AND s.manager_first AND jsonb_typeof(r.data->f.id::text) = 'number' \
-             ORDER BY p.record_id LIMIT 1",
-        )
-        .bind(tenant)
-        .bind(e164)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(row)
-    }
-    .await;
-    match res {
-        Ok(row) => row.map(|(u, secs)| (UserId(u), secs.max(1) as u64)),
+    match callbase_crm::manager::responsible(&ctx.db, tenant, e164).await {
+        Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, "cannot look up the responsible manager; ringing everyone");
             None

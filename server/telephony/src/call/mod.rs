@@ -33,7 +33,6 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 pub use callback::callback;
-pub use outbound::crm_reference;
 pub use probe::probe_target;
 pub use trunk_dial::SETUP_SAMPLES;
 

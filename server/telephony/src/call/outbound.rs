@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use callbase_core::dial::Routed;
 use callbase_core::events::CallState;
 use callbase_core::{TenantId, UserId};
+use callbase_crm::ClientRef;
 use callbase_db::calls::{CallDirection, CallResult};
 use uuid::Uuid;
 
@@ -40,10 +41,10 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
     let mut crm_record = None;
     // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
     // CRM phone field, never the number; it is resolved here, inside the tenant.
-    let exten = match crm_reference(s.exten) {
-        Some((record, field)) => {
-            crm_record = Some(record);
-            crm_phone(&ctx, s.tenant, record, field).await.unwrap_or_default()
+    let exten = match ClientRef::parse(s.exten) {
+        Some(r) => {
+            crm_record = Some(r.record.0);
+            crm_phone(&ctx, s.tenant, r).await.unwrap_or_default()
         }
         None => s.exten.to_string(),
     };
@@ -62,20 +63,13 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
     out
 }
 
-/// `crm<record>x<field>` → (record, field). (Letters and digits only: the dialplan's pattern
-/// takes nothing else.)
-pub fn crm_reference(exten: &str) -> Option<(i64, i64)> {
-    let (r, f) = exten.strip_prefix("crm")?.split_once('x')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (digits(r) && digits(f)).then(|| Some((r.parse().ok()?, f.parse().ok()?)))?
-}
-
 /// The E.164 number of a CRM record's phone field, inside the tenant (`None`, logged, when the
 /// database cannot say).
-async fn crm_phone(ctx: &Ctx, tenant: TenantId, record: i64, field: i64) -> Option<String> {
+async fn crm_phone(ctx: &Ctx, tenant: TenantId, r: ClientRef) -> Option<String> {
+    let (record, field) = (r.record.0, r.field.0);
     let res: sqlx::Result<Option<String>> = async {
         let mut tx = ctx.db.tenant_tx(tenant).await?;
-        let n = callbase_db::crm::phone_of(&mut tx, tenant, record, field).await?;
+        let n = callbase_crm::repo::phones::phone_of(&mut tx, tenant, r.record, r.field).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -202,17 +196,4 @@ async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
     call.finish(CallResult::Refused, Some(reason)).await;
     tracing::info!(code, "outbound call refused");
     call.reject(agent, "unallocated").await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crm_references_are_parsed_strictly() {
-        assert_eq!(crm_reference("crm12x345"), Some((12, 345)));
-        for bad in ["crm12", "crmx2", "crm1x", "crm+1x2", "crmax1", "79161234567", "crm1x2x3", "crm-1-2"] {
-            assert_eq!(crm_reference(bad), None, "{bad}");
-        }
-    }
 }

@@ -90,10 +90,12 @@ pub async fn callback(
     let (number, target) = match (b.record_id, b.field_id) {
         (Some(r), Some(f)) => {
             let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-            let n =
-                callbase_db::crm::phone_of(&mut tx, cu.tenant_id, r, f).await?.ok_or(ApiError::NotFound)?;
+            let (r, f) = (callbase_core::RecordId(r), callbase_core::FieldId(f));
+            let n = callbase_crm::repo::phones::phone_of(&mut tx, cu.tenant_id, r, f)
+                .await?
+                .ok_or(ApiError::NotFound)?;
             tx.commit().await?;
-            (n, format!("crm{r}x{f}"))
+            (n, callbase_crm::ClientRef::new(r, f).to_string())
         }
         _ => (b.number.trim().to_string(), b.number.trim().to_string()),
     };

@@ -111,8 +111,9 @@ pub(crate) async fn viewer(tx: &mut Tx, cu: &CurrentUser) -> ApiResult<Viewer> {
         ));
     }
     let all = callbase_db::calls::settings::calls_visible_to_all(tx, cu.tenant_id).await?;
-    // Masking is CRM's rule (`routes::crm` exports it today; the crm crate will own it).
-    let masking = crate::routes::crm::masking_for(tx, cu).await?;
+    // Masking is the CRM's rule: the crm crate's view decides it.
+    let groups: Vec<_> = cu.groups.iter().map(|g| g.0).collect();
+    let masking = callbase_crm::view::masking_for(tx, cu.tenant_id, &groups).await?;
     Ok(Viewer { tenant: cu.tenant_id, user: cu.user_id, admin, sees_all: admin || all, masking })
 }
 
