@@ -118,3 +118,22 @@ async fn wait_holder(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Two server replicas of one Asterisk node, both configured to run the Stasis app: one runs it
+/// (one subscriber of the call-command channel, the lease names it), the other stands by.
+#[tokio::test]
+async fn two_replicas_of_one_node_run_one_stasis_app() {
+    let node = unique("node-");
+    let overrides = [("CALLBASE__WORKERS__STASIS", "true"), ("CALLBASE__ASTERISK__NODE", node.as_str())];
+    let _a = callbase_tests::TestApp::spawn_with(&overrides).await;
+    let _b = callbase_tests::TestApp::spawn_with(&overrides).await;
+    let mut r = redis().await;
+    let holder = wait_holder(&mut r, &format!("stasis:{node}"), None).await;
+    // Both replicas have tried by now (they retry every half second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = Lease::holder(&mut r, &format!("stasis:{node}")).await.unwrap().expect("still held");
+    assert_eq!(again, holder, "the lease stays with its holder while it lives");
+    let (_, running): (String, i64) =
+        redis::cmd("PUBSUB").arg("NUMSUB").arg("cb:stasis:commands").query_async(&mut r).await.unwrap();
+    assert_eq!(running, 1, "exactly one replica runs the Stasis worker (it alone takes call commands)");
+}

@@ -58,6 +58,9 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     // One Stasis app per Asterisk: only the tests about calls switch it on. The registration
     // monitor runs where a test needs live trunk status.
     vars.insert("CALLBASE__WORKERS__STASIS".into(), "false".into());
+    // The singleton workers' leases are per node: a test server is its own node unless a test
+    // says otherwise, so one test's leases never wait for a finished test's to expire.
+    vars.insert("CALLBASE__ASTERISK__NODE".into(), unique("test-"));
     vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
     // The recordings uploader works across tenants: only the recordings tests run it.
     vars.insert("CALLBASE__WORKERS__RECORDINGS".into(), "false".into());

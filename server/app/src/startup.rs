@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use callbase_telephony::lease::{Lease, LeaseConfig};
 use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
@@ -15,6 +16,17 @@ pub type Shutdown = tokio::sync::watch::Receiver<bool>;
 /// starts and reports not-ready while it is down); Redis must answer at start.
 /// Workers stop when `shutdown` turns true (or its sender is dropped).
 pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<callbase_api::App> {
+    Ok(build_with_leases(settings, shutdown).await?.0)
+}
+
+/// The tasks holding (or waiting for) this replica's leases: they end once they have given their
+/// leases up after `shutdown`.
+type LeaseTasks = Vec<tokio::task::JoinHandle<()>>;
+
+async fn build_with_leases(
+    settings: &Settings,
+    shutdown: Shutdown,
+) -> anyhow::Result<(callbase_api::App, LeaseTasks)> {
     let pool = callbase_db::lazy_pool(&settings.database.url, settings.database.max_connections)
         .context("database.url is not a valid PostgreSQL URL")?;
     let redis_client = redis::Client::open(settings.redis.url.expose_secret())
@@ -34,7 +46,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
         );
     }
     let redis_pair = (redis_client.clone(), redis.clone());
-    start_workers(settings, &ari, ami.clone(), &db, &redis_pair, &store, shutdown)?;
+    let leases = start_workers(settings, &ari, ami.clone(), &db, &redis_pair, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
@@ -43,7 +55,7 @@ pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<ca
         sockets: settings.sockets.clone(),
     };
     let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, ari, ami);
-    Ok(callbase_api::router(state))
+    Ok((callbase_api::router(state), leases))
 }
 
 /// The AMI connection (reconnecting in the background), when AMI is configured.
@@ -60,6 +72,14 @@ pub fn start_ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
     }
 }
 
+/// This process among the replicas: host name, pid and a random part (a restarted process is a
+/// new owner even with the pid it had).
+fn replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let rand = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}:{}:{}", host.trim(), std::process::id(), &rand[..8])
+}
+
 /// Background workers beside the API, each switchable by `workers.*`.
 fn start_workers(
     settings: &Settings,
@@ -69,39 +89,67 @@ fn start_workers(
     (redis_client, redis): &(redis::Client, redis::aio::ConnectionManager),
     store: &callbase_recordings::ObjectStore,
     shutdown: Shutdown,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<LeaseTasks> {
+    let mut leases = LeaseTasks::new();
+    // The singleton workers of this Asterisk node run under leases: any number of replicas start
+    // them, exactly one runs each at a time, and another takes over when it stops or dies
+    // (server/telephony/src/lease.rs, docs/operations.md).
+    let node = settings.asterisk.node.clone();
+    let owner = replica_id();
+    let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
     if settings.workers.stasis {
-        tokio::spawn(callbase_telephony::stasis::run(
-            ari.clone(),
-            ami.clone(),
-            db.clone(),
-            redis_client.clone(),
+        let (ari, ami, db, client, redis2) =
+            (ari.clone(), ami.clone(), db.clone(), redis_client.clone(), redis.clone());
+        let media = media_base(settings);
+        leases.push(tokio::spawn(leased("stasis").run(
             redis.clone(),
-            media_base(settings),
             shutdown.clone(),
-        ));
+            move |_held, stop| {
+                callbase_telephony::stasis::run(
+                    ari.clone(),
+                    ami.clone(),
+                    db.clone(),
+                    client.clone(),
+                    redis2.clone(),
+                    media.clone(),
+                    stop,
+                )
+            },
+        )));
     }
     if let (true, Some(ami)) = (settings.workers.registration_monitor, ami.clone()) {
         let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
-        let redis = redis.clone();
-        let (cfg, shutdown) = (settings.asterisk.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            let policy = callbase_telephony::carrier::policy(&cfg).await;
-            callbase_telephony::registrations::run(ami, redis, policy, every, shutdown).await
-        });
+        let (cfg, redis2) = (settings.asterisk.clone(), redis.clone());
+        leases.push(tokio::spawn(leased("registrations").run(
+            redis.clone(),
+            shutdown.clone(),
+            move |_held, stop| {
+                let (ami, redis, cfg) = (ami.clone(), redis2.clone(), cfg.clone());
+                async move {
+                    let policy = callbase_telephony::carrier::policy(&cfg).await;
+                    callbase_telephony::registrations::run(ami, redis, policy, every, stop).await
+                }
+            },
+        )));
     }
     if settings.probe.every_secs > 0 {
         match db.lookup() {
             Some(pool) => {
-                let pool = pool.clone();
+                let (pool, cfg, ami) = (pool.clone(), settings.probe.clone(), ami.clone());
                 let ws = settings.asterisk.sip_ws_url().to_string();
-                tokio::spawn(callbase_telephony::probe::run(
-                    settings.probe.clone(),
-                    pool,
-                    ami.clone(),
-                    ws,
+                leases.push(tokio::spawn(leased("probe").run(
+                    redis.clone(),
                     shutdown.clone(),
-                ));
+                    move |_held, stop| {
+                        callbase_telephony::probe::run(
+                            cfg.clone(),
+                            pool.clone(),
+                            ami.clone(),
+                            ws.clone(),
+                            stop,
+                        )
+                    },
+                )));
             }
             None => tracing::warn!("database.worker_url is not set: the health probe does not run"),
         }
@@ -146,7 +194,7 @@ fn start_workers(
             ),
         }
     }
-    Ok(())
+    Ok(leases)
 }
 
 /// Deletes CRM import files left unrun for a day, at start and then every `every`.
@@ -198,13 +246,18 @@ pub async fn spawn(
 /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
 pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let app = build(settings, shutdown).await?;
+    let (app, leases) = build_with_leases(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "callbase listening");
     callbase_api::serve(listener, app, shutdown_signal()).await?;
     let _ = stop.send(true);
+    // Hand the leases over before exiting: another replica takes the workers at once instead of
+    // after the lease's TTL (a worker gets 5 s to stop, see lease.rs).
+    for task in leases {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(6), task).await;
+    }
     Ok(())
 }
 

@@ -165,7 +165,7 @@ impl Lease {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let name = self.key.clone();
-        while !*shutdown.borrow() {
+        while !stopping(&shutdown) {
             let token = match self.try_acquire(&mut redis).await {
                 Ok(Some(t)) => t,
                 Ok(None) => {
@@ -224,6 +224,11 @@ impl Lease {
             }
         }
     }
+}
+
+/// Shutdown was asked for, or whoever could ask is gone.
+fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
 }
 
 async fn wait(shutdown: &mut watch::Receiver<bool>, d: Duration) {

@@ -52,6 +52,14 @@ pub struct AsteriskConfig {
     /// stacks). Off by default: a SaaS carrier has a public address.
     #[serde(default)]
     pub allow_private_carriers: bool,
+    /// This Asterisk node's name: the singleton workers' leases are per node (`stasis:<node>`,
+    /// `registrations:<node>`, `probe:<node>`; docs/operations.md).
+    #[serde(default = "default_node")]
+    pub node: String,
+}
+
+fn default_node() -> String {
+    "main".into()
 }
 
 fn default_sip_host() -> String {
