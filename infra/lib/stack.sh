@@ -18,7 +18,16 @@ host_packages() {
 data_up() {
     pg_up
     redis_up
-    if [[ ${RECREATE_DB:-0} == 1 ]]; then pg_db_recreate "$DB_NAME"; else pg_db_ensure "$DB_NAME"; fi
+    if [[ ${RECREATE_DB:-0} == 1 ]]; then
+        pg_db_recreate "$DB_NAME"
+        # A fresh database numbers tenants from 1 again: keys left in the stack's Redis database by
+        # an earlier run (rate limits, alert quiet periods, sessions of tenant 7) would belong to
+        # the new run's tenant 7. Redis keeps them across restarts (append-only file).
+        log "emptying Redis database $REDIS_DB"
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n "$REDIS_DB" FLUSHDB >/dev/null || die "cannot empty Redis database $REDIS_DB"
+    else
+        pg_db_ensure "$DB_NAME"
+    fi
     stack_secrets
     rootfs_ensure
 }
