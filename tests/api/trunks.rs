@@ -58,6 +58,10 @@ async fn a_trunk_is_provisioned_into_asterisk_and_removed_on_delete() {
     assert_eq!(line, "yes");
     let ari = ari_endpoint(&reg).await;
     assert_eq!(ari, StatusCode::OK, "Asterisk knows the trunk endpoint");
+    // The last safety net against a carrier leg nobody controls (issue 16): Asterisk itself hangs
+    // up a trunk leg without RTP.
+    assert_eq!(endpoint_detail(&reg, "RtpTimeout").await, "60", "trunk legs time out without RTP");
+    assert_eq!(endpoint_detail(&reg, "RtpTimeoutHold").await, "300");
 
     assert_eq!(
         admin.delete(&format!("/api/trunks/{}", created.body["id"])).await.status,
@@ -198,4 +202,22 @@ async fn when_asterisk_refuses_the_change_nothing_is_saved() {
     .await
     .unwrap();
     assert_eq!(rows, 0, "no half-written trunk");
+}
+
+/// A field of Asterisk's own view of an endpoint (AMI `PJSIPShowEndpoint`, `EndpointDetail`).
+async fn endpoint_detail(id: &str, field: &str) -> String {
+    let ami = callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE__ASTERISK__AMI_ADDR"),
+        &env("CALLBASE__ASTERISK__AMI_USER"),
+        &env("CALLBASE__ASTERISK__AMI_SECRET"),
+    )
+    .await
+    .expect("platform AMI");
+    let r = ami.action_collect("PJSIPShowEndpoint", &[("Endpoint", id)]).await.expect("PJSIPShowEndpoint");
+    r.events
+        .iter()
+        .find(|e| e.event() == Some("EndpointDetail"))
+        .and_then(|e| e.get(field))
+        .unwrap_or_default()
+        .to_string()
 }

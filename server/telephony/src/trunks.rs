@@ -34,6 +34,12 @@ pub const QUALIFY_SECS: i32 = 15;
 /// only the outbound registration's `line` identifier (which ignores `identify_by`) selects it.
 pub const IDENTIFY_BY: &str = "header";
 
+/// Asterisk hangs up a trunk leg that received no RTP for this long (not on hold): the last safety
+/// net against a carrier leg nobody controls any more (docs/operations.md).
+pub const RTP_TIMEOUT_SECS: i32 = 60;
+/// The same while the leg is on hold.
+pub const RTP_TIMEOUT_HOLD_SECS: i32 = 300;
+
 /// The static contact of a trunk's AOR (the carrier), as Asterisk lists it.
 pub fn carrier_contact(host: &SipHost) -> String {
     format!("sip:{host}")
@@ -101,10 +107,13 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     // set_var is deliberately not escaped: its ';' separates the two variables.
     sqlx::query(
         "INSERT INTO ast.ps_endpoints (id, tenant_id, tenantid, transport, context, disallow, allow, outbound_auth, aors,
-                from_user, from_domain, set_var, direct_media, rtp_symmetric, force_rport, rewrite_contact, dtmf_mode, identify_by)
-         VALUES ($1, $2, $3, 'transport-udp', 'from-trunk', 'all', 'ulaw,alaw', $1, $1, $4, $5, $6, 'no', 'yes', 'yes', 'yes', 'rfc4733', $7)
+                from_user, from_domain, set_var, direct_media, rtp_symmetric, force_rport, rewrite_contact, dtmf_mode, identify_by,
+                rtp_timeout, rtp_timeout_hold)
+         VALUES ($1, $2, $3, 'transport-udp', 'from-trunk', 'all', 'ulaw,alaw', $1, $1, $4, $5, $6, 'no', 'yes', 'yes', 'yes', 'rfc4733', $7,
+                $8, $9)
          ON CONFLICT (id) DO UPDATE SET from_user = EXCLUDED.from_user, from_domain = EXCLUDED.from_domain,
-                set_var = EXCLUDED.set_var, identify_by = EXCLUDED.identify_by",
+                set_var = EXCLUDED.set_var, identify_by = EXCLUDED.identify_by,
+                rtp_timeout = EXCLUDED.rtp_timeout, rtp_timeout_hold = EXCLUDED.rtp_timeout_hold",
     )
     .bind(&id)
     .bind(t.tenant)
@@ -113,6 +122,8 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     .bind(&domain)
     .bind(format!("TENANT_ID={};TRUNK_ID={}", t.tenant, t.slot))
     .bind(IDENTIFY_BY)
+    .bind(RTP_TIMEOUT_SECS)
+    .bind(RTP_TIMEOUT_HOLD_SECS)
     .execute(&mut **tx)
     .await?;
     let contact_user = t.number.as_deref().map(realtime_escape).unwrap_or_else(|| user.clone());
