@@ -137,3 +137,28 @@ async fn two_replicas_of_one_node_run_one_stasis_app() {
         redis::cmd("PUBSUB").arg("NUMSUB").arg("cb:stasis:commands").query_async(&mut r).await.unwrap();
     assert_eq!(running, 1, "exactly one replica runs the Stasis worker (it alone takes call commands)");
 }
+
+/// `callbase status` reports the holder of each of the node's leases, and nobody for a worker no
+/// replica runs.
+#[tokio::test]
+async fn status_names_the_holder_of_each_lease_of_the_node() {
+    let node = unique("node-");
+    let app = callbase_tests::TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__ASTERISK__NODE", node.as_str()),
+    ])
+    .await;
+    let mut r = redis().await;
+    let holder = wait_holder(&mut r, &format!("registrations:{node}"), None).await;
+    let status = callbase_app::status::report(&app.settings).await.expect("status");
+    assert_eq!(status.node, node);
+    let of = |w: &str| status.leases.iter().find(|(name, _)| *name == w).map(|(_, h)| h.clone());
+    assert_eq!(of("registrations"), Some(Some(holder)), "{status}");
+    assert_eq!(of("stasis"), Some(None), "no replica of this node runs the Stasis app: {status}");
+    assert!(status.open_calls.is_some_and(|n| n >= 0), "{status}");
+    let text = status.to_string();
+    assert!(
+        text.contains("registrations") && text.contains("held by") && text.contains("not held"),
+        "{text}"
+    );
+}

@@ -5,4 +5,5 @@ pub mod probe_cli;
 pub mod seed;
 pub mod settings;
 pub mod startup;
+pub mod status;
 pub mod telemetry;

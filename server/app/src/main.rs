@@ -49,6 +49,9 @@ enum Cmd {
     /// N synthetic agents holding concurrent calls, ramping up; prints setup times, loss and CPU per
     /// call of Asterisk and the server (docs/benchmarks.md).
     Loadgen(callbase_app::loadgen::Args),
+    /// Who holds this node's leases (Stasis app, registration monitor, health probe) and how many
+    /// call records are open (docs/operations.md).
+    Status,
     /// Print the OpenAPI document (the one `/api/openapi.json` serves) as JSON; needs no settings.
     Openapi,
 }
@@ -79,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
             probe_cli::probe(&settings, probe_cli::ProbeArgs { tenant, number, media_addr, talk_ms }).await
         }
         Cmd::ProbeStatus { limit } => probe_cli::status(&settings, limit).await,
+        Cmd::Status => {
+            print!("{}", callbase_app::status::report(&settings).await?);
+            Ok(())
+        }
         Cmd::Loadgen(args) => callbase_app::loadgen::run(&settings, args).await,
         Cmd::Openapi => unreachable!("handled before the settings load"),
     }

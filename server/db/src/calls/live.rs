@@ -129,3 +129,12 @@ pub async fn recording_stopped(tx: &mut Tx, id: Uuid, key: &str) -> sqlx::Result
     .await?;
     Ok(())
 }
+
+/// Call records with no end yet, across tenants (`callbase status`; the worker pool, which reads
+/// every tenant's calls like the recordings uploader).
+pub async fn open_count(pool: &sqlx::PgPool) -> sqlx::Result<i64> {
+    let n = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM calls WHERE ended_at IS NULL"#)
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}

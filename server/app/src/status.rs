@@ -1,0 +1,54 @@
+//! `callbase status`: who holds this node's leases (docs/operations.md) and how many call records
+//! are open, read from Redis and PostgreSQL like any replica would.
+
+use anyhow::Context;
+use callbase_telephony::lease::{Holder, Lease};
+use secrecy::ExposeSecret;
+
+use crate::settings::Settings;
+
+/// The singleton workers that run under a lease per node.
+pub const LEASED_WORKERS: [&str; 3] = ["stasis", "registrations", "probe"];
+
+#[derive(Debug)]
+pub struct Status {
+    pub node: String,
+    /// (worker, its holder now).
+    pub leases: Vec<(&'static str, Option<Holder>)>,
+    /// Call records with no end yet, across tenants (needs `database.worker_url`).
+    pub open_calls: Option<i64>,
+}
+
+pub async fn report(settings: &Settings) -> anyhow::Result<Status> {
+    let client = redis::Client::open(settings.redis.url.expose_secret()).context("redis.url")?;
+    let mut redis = client.get_connection_manager().await.context("cannot connect to Redis")?;
+    let node = settings.asterisk.node.clone();
+    let mut leases = Vec::new();
+    for worker in LEASED_WORKERS {
+        leases.push((worker, Lease::holder(&mut redis, &format!("{worker}:{node}")).await?));
+    }
+    let open_calls = match &settings.database.worker_url {
+        Some(url) => {
+            let pool = callbase_db::lazy_pool(url, 1).context("database.worker_url")?;
+            Some(callbase_db::calls::live::open_count(&pool).await?)
+        }
+        None => None,
+    };
+    Ok(Status { node, leases, open_calls })
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "node {}", self.node)?;
+        for (worker, holder) in &self.leases {
+            match holder {
+                Some(h) => writeln!(f, "  {worker:<14} held by {} (token {})", h.owner, h.token)?,
+                None => writeln!(f, "  {worker:<14} not held: no replica runs it")?,
+            }
+        }
+        match self.open_calls {
+            Some(n) => writeln!(f, "open call records: {n}"),
+            None => writeln!(f, "open call records: unknown (database.worker_url is not set)"),
+        }
+    }
+}
