@@ -57,13 +57,7 @@ fn invite_from(user: &str, local: SocketAddr) -> String {
 }
 
 async fn trunk_contacts(id: &str) -> Vec<(String, String)> {
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE__ASTERISK__AMI_ADDR"),
-        &env("CALLBASE__ASTERISK__AMI_USER"),
-        &env("CALLBASE__ASTERISK__AMI_SECRET"),
-    )
-    .await
-    .expect("platform AMI");
+    let ami = callbase_tests::platform_ami().await;
     let r = ami.action_collect("PJSIPShowEndpoint", &[("Endpoint", id)]).await.expect("PJSIPShowEndpoint");
     r.events
         .iter()

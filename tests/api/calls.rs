@@ -160,13 +160,7 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
 
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE_CARRIER_AMI_ADDR"),
-        &env("CALLBASE_CARRIER_AMI_USER"),
-        &env("CALLBASE_CARRIER_AMI_SECRET"),
-    )
-    .await
-    .expect("carrier AMI");
+    let ami = callbase_tests::carrier_ami().await;
     let mut events = ami.events();
     let o = ami
         .action(

@@ -674,13 +674,7 @@ async fn a_call_from_a_client_rings_their_manager_first_then_everyone() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
-    let ami = callbase_telephony::ami::Ami::connect(
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_ADDR"),
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_USER"),
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_SECRET"),
-    )
-    .await
-    .expect("carrier AMI");
+    let ami = callbase_tests::carrier_ami().await;
     let chan = format!("PJSIP/{user}@{user}");
     let r = ami
         .action(
@@ -886,13 +880,7 @@ fn from_header(msg: &str) -> String {
 /// A call from the carrier with `caller_id`; returns the first INVITE each phone got.
 async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone]) -> Vec<String> {
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
-    let ami = callbase_telephony::ami::Ami::connect(
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_ADDR"),
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_USER"),
-        &callbase_tests::env("CALLBASE_CARRIER_AMI_SECRET"),
-    )
-    .await
-    .expect("carrier AMI");
+    let ami = callbase_tests::carrier_ami().await;
     let before: Vec<usize> = phones.iter().map(|p| p.invite_texts.lock().unwrap().len()).collect();
     let chan = format!("PJSIP/{user}@{user}");
     let r = ami

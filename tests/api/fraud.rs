@@ -136,13 +136,7 @@ async fn probe_and_forward_numbers_are_held_to_the_dial_rules_when_saved() {
 async fn a_probe_call_to_a_number_the_dial_rules_refuse_never_reaches_the_trunk() {
     let app = TestApp::spawn_with(&STASIS).await;
     let (_admin, t, _, _) = agent_with_trunk(&app).await;
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE__ASTERISK__AMI_ADDR"),
-        &env("CALLBASE__ASTERISK__AMI_USER"),
-        &env("CALLBASE__ASTERISK__AMI_SECRET"),
-    )
-    .await
-    .expect("platform AMI");
+    let ami = callbase_tests::platform_ami().await;
     // What the health probe dials ([from-probe] t<tenant>x<number>): the answer comes back only when
     // the call through the trunk was answered (the carrier answers any number).
     let originate = |number: &str| {
@@ -196,13 +190,7 @@ async fn a_forward_number_the_dial_rules_no_longer_allow_is_not_dialled() {
     // …then international calls were turned off: the forward number must not be dialled any more.
     put_dial_rules(&admin, |r| r["allowed"]["international"] = json!(false)).await;
 
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE_CARRIER_AMI_ADDR"),
-        &env("CALLBASE_CARRIER_AMI_USER"),
-        &env("CALLBASE_CARRIER_AMI_SECRET"),
-    )
-    .await
-    .expect("carrier AMI");
+    let ami = callbase_tests::carrier_ami().await;
     let chan = format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"));
     let r = ami
         .action(

@@ -37,13 +37,7 @@ async fn next_inbound_call(ws: &mut Ws, within: Duration) -> Option<Value> {
 }
 
 async fn carrier_calls(number: &str, credential: &str) {
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE_CARRIER_AMI_ADDR"),
-        &env("CALLBASE_CARRIER_AMI_USER"),
-        &env("CALLBASE_CARRIER_AMI_SECRET"),
-    )
-    .await
-    .expect("carrier AMI");
+    let ami = callbase_tests::carrier_ami().await;
     let r = ami
         .action(
             "Originate",

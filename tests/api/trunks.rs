@@ -206,13 +206,7 @@ async fn when_asterisk_refuses_the_change_nothing_is_saved() {
 
 /// A field of Asterisk's own view of an endpoint (AMI `PJSIPShowEndpoint`, `EndpointDetail`).
 async fn endpoint_detail(id: &str, field: &str) -> String {
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE__ASTERISK__AMI_ADDR"),
-        &env("CALLBASE__ASTERISK__AMI_USER"),
-        &env("CALLBASE__ASTERISK__AMI_SECRET"),
-    )
-    .await
-    .expect("platform AMI");
+    let ami = callbase_tests::platform_ami().await;
     let r = ami.action_collect("PJSIPShowEndpoint", &[("Endpoint", id)]).await.expect("PJSIPShowEndpoint");
     r.events
         .iter()

@@ -94,13 +94,7 @@ async fn after_a_platform_asterisk_restart_every_trunk_registers_again_within_60
     let restart = tokio::time::Instant::now();
     infra_ast("platform", "restart");
     // Asterisk itself must have the registrations back (not just a stale status in Redis)...
-    let ami = callbase_telephony::ami::Ami::connect(
-        &env("CALLBASE__ASTERISK__AMI_ADDR"),
-        &env("CALLBASE__ASTERISK__AMI_USER"),
-        &env("CALLBASE__ASTERISK__AMI_SECRET"),
-    )
-    .await
-    .expect("AMI after restart");
+    let ami = callbase_tests::platform_ami().await;
     loop {
         let list = ami.outbound_registrations().await.unwrap_or_default();
         if regs.iter().all(|r| list.iter().any(|o| &o.id == r && o.status == "Registered")) {

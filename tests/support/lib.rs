@@ -77,6 +77,28 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
 pub mod calls;
 pub mod sip;
 
+/// The test stack's platform Asterisk over AMI.
+pub async fn platform_ami() -> callbase_telephony::ami::Ami {
+    callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE__ASTERISK__AMI_ADDR"),
+        &env("CALLBASE__ASTERISK__AMI_USER"),
+        &env("CALLBASE__ASTERISK__AMI_SECRET"),
+    )
+    .await
+    .expect("platform AMI")
+}
+
+/// The test stack's carrier Asterisk over AMI.
+pub async fn carrier_ami() -> callbase_telephony::ami::Ami {
+    callbase_telephony::ami::Ami::connect(
+        &env("CALLBASE_CARRIER_AMI_ADDR"),
+        &env("CALLBASE_CARRIER_AMI_USER"),
+        &env("CALLBASE_CARRIER_AMI_SECRET"),
+    )
+    .await
+    .expect("carrier AMI")
+}
+
 pub fn unique(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().gen();
     format!("{prefix}{:x}", n & 0xffff_ffff_ffff)

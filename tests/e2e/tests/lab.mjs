@@ -270,34 +270,40 @@ export async function launch(kind, toneHz) {
   });
 }
 
+/**
+ * Signs `page` in through the API as the app would. The login page fetches its own CSRF token as it
+ * loads (its cookie may replace ours: 403), so this tries again on a 403.
+ */
+export async function signInPage(page, account, login, password) {
+  await page.goto(`${BASE}/#/login`, { waitUntil: 'load' });
+  let r = 0;
+  for (let attempt = 0; attempt < 3 && r !== 200; attempt++) {
+    if (attempt) await sleep(300);
+    r = await page.evaluate(
+      async (account, login, password) => {
+        const c = await (await fetch('/api/auth/csrf')).json();
+        const res = await fetch('/api/auth/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': c.csrf },
+          body: JSON.stringify({ account, login, password }),
+        });
+        return res.status;
+      },
+      account,
+      login,
+      password,
+    );
+  }
+  if (r !== 200) throw new Error(`login as ${login} failed: ${r}`);
+}
+
 /** Opens the app signed in as `login`, with sound enabled; returns the page. */
 export async function openApp(browser, account, login, password) {
   const ctx = browser.defaultBrowserContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
   await page.setViewport({ width: 1366, height: 768 });
-  await page.goto(`${BASE}/#/login`, { waitUntil: 'load' });
-  // The login page fetches its own CSRF token at the same time (the cookie may change under us):
-  // try again on a 403.
-  let r = 0;
-  for (let attempt = 0; attempt < 3 && r !== 200; attempt++) {
-    if (attempt) await sleep(300);
-    r = await page.evaluate(
-    async (account, login, password) => {
-      const c = await (await fetch('/api/auth/csrf')).json();
-      const res = await fetch('/api/auth/login', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': c.csrf },
-        body: JSON.stringify({ account, login, password }),
-      });
-      return res.status;
-    },
-    account,
-    login,
-    password,
-  );
-  }
-  if (r !== 200) throw new Error(`login as ${login} failed: ${r}`);
+  await signInPage(page, account, login, password);
   const started = Date.now();
   await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
   await page.reload({ waitUntil: 'load' });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import puppeteer from 'puppeteer-core';
-import { BASE, env, screenshot, tenantWithTrunk, until } from './lab.mjs';
+import { BASE, env, screenshot, signInPage, tenantWithTrunk, until } from './lab.mjs';
 
 /** /metrics answers only with the configured bearer token (CALLBASE__HTTP__METRICS_TOKEN). */
 const METRICS_AUTH = { headers: { authorization: `Bearer ${env('CALLBASE__HTTP__METRICS_TOKEN')}` } };
@@ -97,19 +97,7 @@ describe('synthetic agent and health probe', () => {
     });
     const page = await browser.newPage();
     await page.setViewport({ width: 1366, height: 900 });
-    // The login page asks for its own CSRF token as it loads; its cookie may replace the one we
-    // send (403 csrf): wait for the page to settle, and try again on a 403 (as lab.mjs's openApp).
-    await page.goto(`${BASE}/#/login`, { waitUntil: 'networkidle0' });
-    let login = 0;
-    for (let attempt = 0; attempt < 3 && login !== 200; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 300));
-      login = await page.evaluate(async (account, password) => {
-        const c = await (await fetch('/api/auth/csrf')).json();
-        const r = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': c.csrf }, body: JSON.stringify({ account, login: 'boss', password }) });
-        return r.status;
-      }, t.account, t.password);
-    }
-    assert.equal(login, 200);
+    await signInPage(page, t.account, 'boss', t.password);
     // A fresh document on the Telephony route (a hash change from the login page races with the
     // login page sending a signed-in user home).
     await page.goto('about:blank');
