@@ -1,6 +1,7 @@
 //! The API suite: a real server on port 0 against the test stack's PostgreSQL, Redis, S3 and
 //! Asterisk; a fresh tenant per test.
 
+mod adoption;
 mod attacks;
 mod audit;
 mod auth;
