@@ -110,11 +110,11 @@ impl Kamailio {
     /// The contacts registered for `user` in the carrier's location table.
     pub async fn contacts(&self, user: &str) -> Vec<String> {
         let dump = self.rpc("ul.dump").await.expect("kamcmd ul.dump");
-        // The dump lists each AOR (`AOR: kam-trunk`) followed by its contacts (`Address: sip:…`).
+        // The dump lists each record (`AoR: kam-trunk`) followed by its contacts (`Address: sip:…`).
         let mut out = Vec::new();
         let mut in_aor = false;
         for line in dump.lines().map(str::trim) {
-            if let Some(aor) = line.strip_prefix("AOR:") {
+            if let Some(aor) = line.strip_prefix("AoR:") {
                 in_aor = aor.trim() == user;
             } else if let (true, Some(a)) = (in_aor, line.strip_prefix("Address:")) {
                 out.push(a.trim().to_string());
