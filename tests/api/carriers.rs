@@ -32,7 +32,12 @@ async fn status(admin: &Browser, id: &Value) -> Value {
 
 /// Polls until the trunk shows `registered`, within `within`: never `rejected` on the way, and
 /// `registered` only once the carrier really holds the registration again.
-async fn registered_again_only_when_the_carrier_has_it(admin: &Browser, id: &Value, kam: &Kamailio, within: Duration) {
+async fn registered_again_only_when_the_carrier_has_it(
+    admin: &Browser,
+    id: &Value,
+    kam: &Kamailio,
+    within: Duration,
+) {
     let back = Instant::now();
     loop {
         let s = status(admin, id).await;
@@ -47,7 +52,10 @@ async fn registered_again_only_when_the_carrier_has_it(admin: &Browser, id: &Val
             );
             return;
         }
-        assert!(back.elapsed() < within, "not registered again within {within:?} of the carrier's return: {s}");
+        assert!(
+            back.elapsed() < within,
+            "not registered again within {within:?} of the carrier's return: {s}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }

@@ -153,7 +153,10 @@ fn plain(ast_status: &str, prev: Option<&Stored>, now_ms: i64) -> Decision {
             Some(p) if p.state == "waiting" && now_ms / 1000 - p.since < WAITING_GRACE_SECS => {
                 show("waiting", "")
             }
-            _ => show("unregistered", "no answer from carrier (timeout), or the registration expired; retrying"),
+            _ => show(
+                "unregistered",
+                "no answer from carrier (timeout), or the registration expired; retrying",
+            ),
         },
     }
 }
@@ -212,7 +215,8 @@ impl Checks {
     /// Keeps a `Registry` event's answer (`Registered` or `Rejected`; the `Unregistered` that
     /// answers the un-REGISTER of a re-register is no answer to the registration).
     pub fn note_registry_event(&mut self, m: &AmiMessage, now_ms: i64) {
-        let (Some(client), Some(server), Some(status)) = (m.get("Username"), m.get("Domain"), m.get("Status"))
+        let (Some(client), Some(server), Some(status)) =
+            (m.get("Username"), m.get("Domain"), m.get("Status"))
         else {
             return;
         };
@@ -224,7 +228,11 @@ impl Checks {
 
     /// The registrations whose carrier went away recently: to be qualified now.
     fn recent_outages(&self) -> Vec<String> {
-        self.outages.iter().filter(|(_, at)| at.elapsed() < OUTAGE_PROBE_FOR).map(|(id, _)| id.clone()).collect()
+        self.outages
+            .iter()
+            .filter(|(_, at)| at.elapsed() < OUTAGE_PROBE_FOR)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 }
 
@@ -257,8 +265,12 @@ pub async fn reconcile(
         }
         let refused = checks.host(policy, &reg.server_uri).await.err();
         let answer = checks.answers.get(&(reg.client_uri.clone(), reg.server_uri.clone()));
-        let observed =
-            Observed { ast_status: &reg.status, carrier_reachable: reachable, refused: refused.as_deref(), answer };
+        let observed = Observed {
+            ast_status: &reg.status,
+            carrier_reachable: reachable,
+            refused: refused.as_deref(),
+            answer,
+        };
         let now = now_ms();
         let d = next_state(&observed, prev.as_ref(), now);
         let mut fields = vec![("state", d.state.clone()), ("reason", d.reason.clone())];
@@ -380,7 +392,8 @@ mod tests {
             NO_ANSWER,
             "an unresolvable host is not a password problem"
         );
-        let o = Observed { refused: Some("127.0.0.1 is a loopback address"), ..seen("Registered", true, None) };
+        let o =
+            Observed { refused: Some("127.0.0.1 is a loopback address"), ..seen("Registered", true, None) };
         let d = next_state(&o, None, 100_000);
         assert_eq!(d.state, "refused", "a refused host outranks Registered");
         assert!(d.reason.contains("loopback"));
@@ -402,7 +415,10 @@ mod tests {
             "an answer from before the re-register is no answer"
         );
         let fresh = Answer { status: "Registered".into(), at_ms: 106_000 };
-        assert_eq!(next_state(&seen("Registered", true, Some(&fresh)), Some(&pending), 106_100).state, "registered");
+        assert_eq!(
+            next_state(&seen("Registered", true, Some(&fresh)), Some(&pending), 106_100).state,
+            "registered"
+        );
         let refused = Answer { status: "Rejected".into(), at_ms: 106_000 };
         assert_eq!(
             next_state(&seen("Rejected", true, Some(&refused)), Some(&pending), 106_100),
@@ -444,10 +460,15 @@ mod tests {
     #[test]
     fn registry_events_keep_the_answers_not_the_unregistrations() {
         let event = |status: &str| AmiMessage {
-            fields: [("Event", "Registry"), ("Username", "sip:u@d"), ("Domain", "sip:h:5060"), ("Status", status)]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            fields: [
+                ("Event", "Registry"),
+                ("Username", "sip:u@d"),
+                ("Domain", "sip:h:5060"),
+                ("Status", status),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         };
         let mut c = Checks::default();
         c.note_registry_event(&event("Registered"), 1);
