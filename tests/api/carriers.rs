@@ -60,11 +60,25 @@ async fn registered_again_only_when_the_carrier_has_it(
     }
 }
 
+/// The tenant's inbound call records.
+async fn inbound_calls(tenant: i64) -> i64 {
+    let pool = callbase_tests::worker_pool().await;
+    sqlx::query_scalar("SELECT count(*) FROM calls WHERE tenant_id = $1 AND direction = 'inbound'")
+        .bind(tenant)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_carrier_that_restarts_and_forgets_us_is_registered_to_again_before_the_trunk_shows_green() {
     let mut kam = Kamailio::start().await;
-    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
-    let (admin, _) = app.telephony_tenant().await;
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__STASIS", "true"),
+    ])
+    .await;
+    let (admin, tenant) = app.telephony_tenant().await;
     let (id, _) = trunk_to(&admin, &kam).await;
 
     kam.stop();
@@ -73,6 +87,19 @@ async fn a_carrier_that_restarts_and_forgets_us_is_registered_to_again_before_th
     kam.start_again().await;
     assert!(kam.contacts(USER).await.is_empty(), "a restarted Kamailio knows no registration");
     registered_again_only_when_the_carrier_has_it(&admin, &id, &kam, Duration::from_secs(25)).await;
+
+    // A call to us through the restarted carrier reaches the platform and this tenant (nobody is
+    // online: the platform answers and records a missed call).
+    assert_eq!(inbound_calls(tenant.id).await, 0);
+    assert_eq!(kam.call(USER, "79161234567").await, 200, "the carrier's log:\n{}", kam.log());
+    let start = Instant::now();
+    while inbound_calls(tenant.id).await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no inbound call record for the call through Kamailio"
+        );
+        tokio::time::sleep(POLL).await;
+    }
 
     assert_eq!(admin.delete(&format!("/api/trunks/{id}")).await.status, StatusCode::NO_CONTENT);
 }

@@ -123,6 +123,62 @@ impl Kamailio {
         out
     }
 
+    /// Sends a call for `user` into the carrier, as from another network (an INVITE with G.711 SDP
+    /// over UDP); the carrier passes it to the contact `user` registered. Returns the final status
+    /// code (0 when none came within 10 s); a 2xx is ACKed through the carrier. Written by hand like
+    /// `sip.rs`: one request and its answers, no dialog to keep.
+    pub async fn call(&self, user: &str, caller: &str) -> u16 {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let local = sock.local_addr().unwrap();
+        let carrier = format!("127.0.0.1:{}", self.port);
+        let (call_id, tag, branch) = (crate::unique("kc-"), crate::unique("t"), crate::unique("z9hG4bK"));
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+            local.port() + 2
+        );
+        let from = format!("<sip:{caller}@127.0.0.1>;tag={tag}");
+        let invite = format!(
+            "INVITE sip:{user}@{carrier} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\nFrom: {from}\r\nTo: <sip:{user}@{carrier}>\r\nCall-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:{caller}@{local}>\r\nContent-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        );
+        sock.send_to(invite.as_bytes(), &carrier).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let Ok(Ok((n, _))) = tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await else {
+                return 0;
+            };
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let code: u16 = msg.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+            if !msg.starts_with("SIP/2.0") || !msg.contains("INVITE") || code < 200 {
+                continue;
+            }
+            if (200..300).contains(&code) {
+                let header = |name: &str| {
+                    msg.lines()
+                        .find_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
+                        .map(|(_, v)| v.trim().to_string())
+                        .unwrap_or_default()
+                };
+                let target =
+                    header("Contact").trim_start_matches('<').split('>').next().unwrap_or("").to_string();
+                let to = header("To");
+                let ack = format!(
+                    "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={};rport\r\n\
+                     Route: <sip:{carrier};lr>\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\n\
+                     Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+                    crate::unique("z9hG4bK")
+                );
+                sock.send_to(ack.as_bytes(), &carrier).await.unwrap();
+            }
+            return code;
+        }
+    }
+
     /// The carrier's own log (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
