@@ -276,10 +276,17 @@ pub async fn reconcile(
         let mut fields = vec![("state", d.state.clone()), ("reason", d.reason.clone())];
         if d.reregister {
             // Unregisters and registers anew (Asterisk waits 1–10 s before the REGISTER).
-            let r = ami.pjsip_register(&id).await?;
-            if !r.is_success() {
-                tracing::warn!(registration = %id, message = ?r.get("Message"), "PJSIPRegister refused");
-                continue;
+            // A refusal or a lost answer is tried again on the next pass (the stored state is unchanged).
+            match ami.pjsip_register(&id).await {
+                Ok(r) if r.is_success() => {}
+                Ok(r) => {
+                    tracing::warn!(registration = %id, message = ?r.get("Message"), "PJSIPRegister refused");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(registration = %id, error = %e, "PJSIPRegister failed");
+                    continue;
+                }
             }
             tracing::info!(tenant.id = %tenant, registration = %id, "registering anew");
             fields.push(("rereg_ms", now.to_string()));
