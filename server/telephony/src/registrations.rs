@@ -1,6 +1,8 @@
 //! The trunk registration monitor: keeps each trunk's registration state in Redis
-//! (`cb:trunkreg:<registration id>`: `state`, `reason`, `since`) and publishes every change on the
-//! tenant's event channel, so admins see a trunk turn green or red live.
+//! (`cb:trunkreg:<registration id>`: `state`, `reason`, `since`, and `rereg_ms` while it waits for
+//! the answer to a registration it asked for) and publishes every change on the tenant's event
+//! channel, so admins see a trunk turn green or red live. When a carrier answers again after an
+//! outage it makes Asterisk register anew (`next_state` says why; docs/operations.md).
 //!
 //! Asterisk's `Registry` AMI event names the client and server URIs but not the registration id,
 //! and carries no SIP response code; `PJSIPShowRegistrationsOutbound` lists every registration by
@@ -26,7 +28,7 @@ const WAITING_GRACE_SECS: i64 = 15;
 pub const NO_ANSWER: &str = "no answer from carrier (timeout, or the host is not found)";
 /// Why a trunk is waiting after its carrier answered again (or after a refresh failed): callbase
 /// registered anew and waits for that registration's answer.
-pub const REREGISTERING: &str = "registering anew: the carrier answers again";
+pub const REREGISTERING: &str = "registering anew; waiting for the carrier's answer";
 /// Why a trunk is red when the carrier answers OPTIONS but not the REGISTER callbase sent.
 pub const REGISTER_TIMEOUT: &str = "no answer from carrier to the registration (timeout); retrying";
 /// Why a trunk is red when the carrier answered the registration with a refusal.
