@@ -6,6 +6,7 @@ mod attacks;
 mod audit;
 mod auth;
 mod calls;
+mod carriers;
 mod crm;
 mod dial_rules;
 mod edge;
