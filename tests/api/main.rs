@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod carriers;
 mod crm;
+mod dependencies;
 mod dial_rules;
 mod edge;
 mod fraud;

@@ -80,7 +80,7 @@ impl From<callbase_crm::CrmError> for ApiError {
             CrmError::Conflict { code, message } => ApiError::conflict(code, message),
             CrmError::Masked(message) => ApiError::forbidden_code("masked_numbers", message),
             CrmError::Input(e) => ApiError::Input(e),
-            CrmError::Db(e) => ApiError::Internal(e.into()),
+            CrmError::Db(e) => e.into(),
             CrmError::Internal(e) => ApiError::Internal(e),
         }
     }
@@ -113,12 +113,28 @@ impl IntoResponse for ApiError {
             ApiError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, *code),
-            ApiError::Internal(e) => {
-                tracing::error!(error = ?e, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            ApiError::Internal(e) => match dependency_down(e) {
+                // PostgreSQL or Redis is down or restarting: a moment's outage, not a bug.
+                Some(code) => {
+                    tracing::warn!(error = %e, code, "request failed: a dependency is unreachable");
+                    (StatusCode::SERVICE_UNAVAILABLE, code)
+                }
+                None => {
+                    tracing::error!(error = ?e, "request failed");
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                }
+            },
         };
-        let body = ErrorBody { code: code.to_string(), message: self.to_string() };
+        let message = match code {
+            "database_unavailable" => {
+                "the database is not reachable at the moment; try again shortly".to_string()
+            }
+            "redis_unavailable" => {
+                "the session store is not reachable at the moment; try again shortly".to_string()
+            }
+            _ => self.to_string(),
+        };
+        let body = ErrorBody { code: code.to_string(), message };
         let mut resp = (status, Json(body)).into_response();
         if let ApiError::Throttled { retry_after } | ApiError::RateLimited { retry_after, .. } = self {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
@@ -132,6 +148,36 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `database_unavailable` / `redis_unavailable` when an error comes from PostgreSQL or Redis being
+/// unreachable (down, restarting, refusing connections) rather than from a request or a bug.
+fn dependency_down(e: &anyhow::Error) -> Option<&'static str> {
+    for cause in e.chain() {
+        if let Some(db) = cause.downcast_ref::<sqlx::Error>() {
+            let down = match db {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_) => true,
+                // 08…: connection exceptions; 57P01–57P03: the server is shutting down or starting.
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                    c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            };
+            return down.then_some("database_unavailable");
+        }
+        if let Some(r) = cause.downcast_ref::<redis::RedisError>() {
+            let down = r.is_io_error()
+                || r.is_connection_refusal()
+                || r.is_connection_dropped()
+                || r.is_timeout()
+                || r.kind() == redis::ErrorKind::BusyLoadingError;
+            return down.then_some("redis_unavailable");
+        }
+    }
+    None
+}
 
 impl From<callbase_telephony::trunk_changes::TrunkChangeError> for ApiError {
     fn from(e: callbase_telephony::trunk_changes::TrunkChangeError) -> Self {
@@ -206,6 +252,20 @@ impl From<callbase_telephony::commands::CommandError> for ApiError {
 mod tests {
     use super::*;
     use callbase_crm::CrmError;
+
+    #[test]
+    fn an_unreachable_database_or_redis_is_a_503_with_retry_after_and_other_failures_a_500() {
+        let r = ApiError::from(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(r.headers().contains_key(header::RETRY_AFTER));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let r = ApiError::from(redis::RedisError::from(refused)).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let r = ApiError::from(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let r = ApiError::Internal(anyhow::anyhow!("a bug")).into_response();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     fn status_and_code(e: CrmError) -> (StatusCode, Option<&'static str>) {
         let code = e.code();

@@ -31,7 +31,16 @@ async fn build_with_leases(
         .context("database.url is not a valid PostgreSQL URL")?;
     let redis_client = redis::Client::open(settings.redis.url.expose_secret())
         .context("redis.url is not a valid Redis URL")?;
-    let redis = redis_client.get_connection_manager().await.context("cannot connect to Redis")?;
+    // While Redis is down a request must fail fast (503 `redis_unavailable`) rather than wait on the
+    // connection manager's reconnect schedule; the next request tries again.
+    let redis_cfg = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_connection_timeout(std::time::Duration::from_secs(2))
+        .set_response_timeout(std::time::Duration::from_secs(5));
+    let redis = redis_client
+        .get_connection_manager_with_config(redis_cfg)
+        .await
+        .context("cannot connect to Redis")?;
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
     let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
     let ami = start_ami(settings);
