@@ -1,8 +1,8 @@
 //! `callbase-bench sockets`: idle `/events` sockets held by one replica (issue #16 item 4).
 //!
 //! One release `callbase serve` (its Stasis app, registration monitor, probe and recordings
-//! workers off: it touches no Asterisk), 10 tenants of 10 signed-in users each (real sessions,
-//! the Origin the server allows), then N idle `/events` sockets (`BENCH_SOCKETS`, 10 000 by
+//! workers off: it touches no Asterisk) signs in 10 tenants of 10 users each (real sessions, the
+//! Origin the server allows); a fresh replica then takes N idle `/events` sockets (`BENCH_SOCKETS`, 10 000 by
 //! default), spread evenly over the 100 sessions. The socket caps are raised to exactly N through
 //! `CALLBASE__SOCKETS__*` — and socket N + 1 must still be refused with 4429. Measured: sockets
 //! held (the replica's leases in Redis, its open file descriptors), the server's RSS before and
@@ -306,7 +306,7 @@ pub async fn run() -> anyhow::Result<()> {
     let (per_user, per_tenant, total) =
         (n.div_ceil(sessions_n).to_string(), n.div_ceil(TENANTS).to_string(), n.to_string());
     let revalidate = REVALIDATE_SECS.to_string();
-    let server = start_server_with(&[
+    let settings = [
         ("CALLBASE__WORKERS__STASIS", "false"),
         ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "false"),
         ("CALLBASE__WORKERS__RECORDINGS", "false"),
@@ -316,9 +316,9 @@ pub async fn run() -> anyhow::Result<()> {
         ("CALLBASE__SOCKETS__EVENTS_PER_TENANT", &per_tenant),
         ("CALLBASE__SOCKETS__EVENTS_TOTAL", &total),
         ("CALLBASE__SOCKETS__REVALIDATE_SECS", &revalidate),
-    ]);
-    let pid = server.child.id();
-    let app = TestApp::attach_live(&server.base).await;
+    ];
+    let setup_server = start_server_with(&settings);
+    let app = TestApp::attach_live(&setup_server.base).await;
     let mut redis = redis::Client::open(env("CALLBASE__REDIS__URL"))?.get_multiplexed_async_connection().await?;
 
     eprintln!("signing in {sessions_n} users of {TENANTS} tenants…");
@@ -332,6 +332,13 @@ pub async fn run() -> anyhow::Result<()> {
     }
     let sessions = Arc::new(sessions);
     eprintln!("signed in in {:.1} s", setup.elapsed().as_secs_f64());
+    // The sockets go to a fresh replica (sessions live in Redis): the sign-ins' password hashes
+    // (19 MiB each, argon2) leave hundreds of MB in the allocator's arenas, which sockets would
+    // then reuse without a trace in the RSS.
+    drop(setup_server);
+    let server = start_server_with(&settings);
+    let pid = server.child.id();
+    TestApp::attach_live(&server.base).await;
 
     // Warm-up: one socket per session and one event each, then closed, so that what the first
     // sockets allocate once (database connections, runtime threads, the tenants' channels) is in
