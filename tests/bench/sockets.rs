@@ -319,7 +319,8 @@ pub async fn run() -> anyhow::Result<()> {
     ];
     let setup_server = start_server_with(&settings);
     let app = TestApp::attach_live(&setup_server.base).await;
-    let mut redis = redis::Client::open(env("CALLBASE__REDIS__URL"))?.get_multiplexed_async_connection().await?;
+    let mut redis =
+        redis::Client::open(env("CALLBASE__REDIS__URL"))?.get_multiplexed_async_connection().await?;
 
     eprintln!("signing in {sessions_n} users of {TENANTS} tenants…");
     let setup = Instant::now();
@@ -351,7 +352,8 @@ pub async fn run() -> anyhow::Result<()> {
         last_close: std::sync::Mutex::new(None),
     });
     let (stop, stop_rx) = watch::channel(false);
-    let (warm, _, failed) = open_many(&server.base, &sessions, (0..sessions_n).collect(), &tally, &stop_rx).await;
+    let (warm, _, failed) =
+        open_many(&server.base, &sessions, (0..sessions_n).collect(), &tally, &stop_rx).await;
     anyhow::ensure!(failed.is_empty(), "warm-up sockets failed: {:?}", &failed[..failed.len().min(3)]);
     anyhow::ensure!(wait_leases(&mut redis, sessions_n as u64).await? == sessions_n as u64, "warm-up leases");
     publish(&mut redis, &tenants, 0).await?;

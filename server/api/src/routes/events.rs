@@ -50,8 +50,7 @@ pub async fn events(
 
 /// The socket's read buffer. tungstenite's default (128 KiB) is zero-filled before the first read,
 /// so every idle socket kept 128 KiB resident (`./infra/bench sockets`: 139 KB per socket, 15 KB
-/// with this one); a
-/// browser sends nothing here but its close frame and pongs.
+/// with this one); a browser sends nothing here but its close frame and pongs.
 const READ_BUFFER: usize = 4 * 1024;
 /// Larger messages from a browser (which sends none) end the socket instead of being buffered
 /// (tungstenite's default: 64 MiB).
