@@ -7,6 +7,9 @@
 //!
 //! `crm`: a million clients (written by the API's own write path), then p50/p95 of phone lookup,
 //! filtered page, sorted page and quick search, through the HTTP API and at the database.
+//!
+//! `sockets`: idle `/events` sockets held by one replica (10 000 by default): memory per socket,
+//! CPU while idle, time to open them, and that events still reach every one of them.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,7 +39,20 @@ impl Drop for Server {
     }
 }
 
+/// The release server with the Stasis app, registration monitor and recordings uploader on (the
+/// recordings and crm benchmarks, on the stack `infra/bench` started for them).
 fn start_server() -> Server {
+    start_server_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ])
+}
+
+/// `callbase serve` (release) on a free loopback port with the stack's settings and `extra`. Its
+/// pid goes to `CALLBASE_BENCH_PIDFILE` (infra/bench stops it from there if the bench dies).
+pub(crate) fn start_server_with(extra: &[(&str, &str)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut cmd =
         Command::new(std::env::var("CALLBASE_APP_BIN").expect("CALLBASE_APP_BIN: run through infra/bench"));
@@ -47,18 +63,20 @@ fn start_server() -> Server {
     cmd.env("CALLBASE__HTTP__ADDR", format!("127.0.0.1:{port}"))
         .env("CALLBASE__HTTP__PUBLIC_ORIGIN", format!("http://127.0.0.1:{port}"))
         .env("CALLBASE__HTTP__TRUST_FORWARDED_FOR", "true")
-        .env("CALLBASE__WORKERS__STASIS", "true")
-        .env("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")
-        .env("CALLBASE__WORKERS__RECORDINGS", "true")
-        .env("CALLBASE__RECORDINGS__POLL_MS", "200")
         .env("CALLBASE__LOG__FILTER", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
     let child = cmd.spawn().expect("callbase serve starts");
+    if let Ok(f) = std::env::var("CALLBASE_BENCH_PIDFILE") {
+        std::fs::write(f, child.id().to_string()).expect("the bench's pid file is writable");
+    }
     Server { child, base: format!("http://127.0.0.1:{port}") }
 }
 
-fn rss_kb(pid: u32, field: &str) -> u64 {
+pub(crate) fn rss_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -73,6 +91,7 @@ pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 mod crm;
+mod sockets;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -80,7 +99,8 @@ async fn main() -> anyhow::Result<()> {
     match what.as_str() {
         "recordings" => recordings().await,
         "crm" => crm::run(start_server()).await,
-        _ => anyhow::bail!("unknown benchmark '{what}' (known: recordings, crm)"),
+        "sockets" => sockets::run().await,
+        _ => anyhow::bail!("unknown benchmark '{what}' (known: recordings, crm, sockets)"),
     }
 }
 

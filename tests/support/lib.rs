@@ -135,9 +135,19 @@ impl TestApp {
 
     /// A server started elsewhere (the benchmarks' release binary), once it answers `/readyz`.
     pub async fn attach(base: &str) -> Self {
+        Self::attach_when(base, "/readyz").await
+    }
+
+    /// A server started elsewhere, once it answers `/healthz`: for benchmarks that need only
+    /// PostgreSQL and Redis (`/readyz` also wants S3 and Asterisk).
+    pub async fn attach_live(base: &str) -> Self {
+        Self::attach_when(base, "/healthz").await
+    }
+
+    async fn attach_when(base: &str, check: &str) -> Self {
         let addr: SocketAddr = base.trim_start_matches("http://").parse().expect("base is http://ip:port");
         for _ in 0..300 {
-            if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if let Ok(r) = reqwest::get(format!("{base}{check}")).await {
                 if r.status().is_success() {
                     break;
                 }

@@ -6,8 +6,8 @@
 //! drops expired members, counts, and adds the new one atomically, so the caps hold across every
 //! server replica; a socket renews its lease on each check (every `revalidate_secs`) and removes
 //! it when it ends, and a crashed replica's leases expire on their own after `3 × revalidate_secs`.
-//! (Per-replica counters would let a user open `cap × replicas`; what the caps protect — Redis
-//! connections, Asterisk's HTTP session limit shared with ARI — is platform-wide.) A socket over a
+//! (Per-replica counters would let a user open `cap × replicas`; what the caps protect — Asterisk's
+//! HTTP session limit shared with ARI, the replicas' memory — is platform-wide.) A socket over a
 //! cap is accepted and at once closed with code 4429 (`too_many_sockets`): browsers do not let a
 //! page read the HTTP status of a refused upgrade, but they do pass on a close code.
 //!
@@ -38,7 +38,7 @@ pub struct SocketsConfig {
     /// `/events` sockets one user may hold (tabs, windows, devices).
     #[serde(default = "d_events_user")]
     pub events_per_user: u32,
-    /// `/events` sockets of one tenant (each holds a Redis connection).
+    /// `/events` sockets of one tenant.
     #[serde(default = "d_events_tenant")]
     pub events_per_tenant: u32,
     /// `/events` sockets on the whole platform.
