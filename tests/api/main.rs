@@ -7,6 +7,7 @@ mod auth;
 mod calls;
 mod crm;
 mod dial_rules;
+mod drain;
 mod edge;
 mod fraud;
 mod groups;

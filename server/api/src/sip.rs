@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::sockets::Kind;
+use crate::sockets::{Close, Kind};
 use crate::AppState;
 
 /// Open `/sip` sockets: closing a user's or a tenant's phones reaches every server replica
@@ -55,6 +55,7 @@ pub async fn sip(
     {
         return Err(ApiError::Csrf("bad_origin"));
     }
+    st.drain.refuse_new_socket()?;
     let me = crate::routes::phone::browser_agent(&st, &cu).await?;
     let endpoint = callbase_telephony::agents::web_id(cu.tenant_id, me.user_id);
     // The cap comes before the Asterisk connection: a refused socket costs Asterisk nothing.
@@ -84,22 +85,33 @@ pub async fn sip(
                 }
             })?;
     let sockets = st.sockets.clone();
-    Ok(ws.protocols(["sip"]).on_upgrade(move |socket| async move {
-        // Revoked (logout, disabled, password or groups changed, telephony removed) on any
-        // replica, or the session gone: the relay closes the phone (4001). Dropping `reg` at the
-        // end unregisters the socket and frees its slot.
-        let (close, closed) = watch::channel(false);
-        let supervise = async {
-            let why = sockets.supervise(&mut reg).await;
-            tracing::info!(code = why.code, reason = why.reason, "closing a phone socket");
-            let _ = close.send(true);
-            std::future::pending::<()>().await
-        };
-        tokio::select! {
-            _ = relay(socket, upstream, &endpoint, closed) => {}
-            _ = supervise => {}
-        }
-        drop(reg);
+    let drain = st.drain.clone();
+    let going_away = drain.closing();
+    Ok(ws.protocols(["sip"]).on_upgrade(move |socket| {
+        drain.track(async move {
+            // Revoked (logout, disabled, password or groups changed, telephony removed) on any
+            // replica, or the session gone: the relay closes the phone (4001). This replica
+            // stopping closes it with 1012, and the phone reconnects through another replica.
+            // Dropping `reg` at the end unregisters the socket and frees its slot.
+            let (close, closed) = watch::channel(None);
+            let supervise = async {
+                tokio::select! {
+                    why = sockets.supervise(&mut reg) => {
+                        tracing::info!(code = why.code, reason = why.reason, "closing a phone socket");
+                        let _ = close.send(Some((Close::PHONE_REMOVED.code, Close::PHONE_REMOVED.reason)));
+                    }
+                    _ = going_away => {
+                        let _ = close.send(Some(crate::drain::GOING_AWAY));
+                    }
+                }
+                std::future::pending::<()>().await
+            };
+            tokio::select! {
+                _ = relay(socket, upstream, &endpoint, closed) => {}
+                _ = supervise => {}
+            }
+            drop(reg);
+        })
     }))
 }
 
@@ -109,14 +121,15 @@ async fn relay(
     mut browser: WebSocket,
     upstream: Upstream,
     endpoint: &str,
-    mut closed: watch::Receiver<bool>,
+    mut closed: watch::Receiver<Option<(u16, &'static str)>>,
 ) {
     let (mut up_tx, mut up_rx) = upstream.split();
     let mut guard = Guard::new(endpoint);
     loop {
         tokio::select! {
             _ = closed.changed() => {
-                let _ = browser.send(Message::Close(Some(CloseFrame { code: 4001, reason: "phone closed by the server".into() }))).await;
+                let (code, reason) = (*closed.borrow()).unwrap_or((4001, "phone closed by the server"));
+                let _ = browser.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                 break;
             }
             m = browser.recv() => match m {
