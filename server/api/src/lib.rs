@@ -10,6 +10,7 @@ pub mod json;
 pub mod limits;
 pub mod routes;
 pub mod sip;
+pub mod sip_dialogs;
 pub mod sockets;
 
 pub use sockets::SocketsConfig;
