@@ -14,6 +14,18 @@ host_packages() {
     node_ensure
 }
 
+# kamailio_ensure: Kamailio, the registrar carrier of the tests that restart a carrier (each starts
+# its own process from infra/kamailio/carrier.cfg: tests/support/kamailio.rs). The package enables
+# a system-wide kamailio.service on every address's port 5060, the dev platform Asterisk's port:
+# a service this installs is stopped and disabled at once.
+kamailio_ensure() {
+    dpkg-query -W -f='${Status}' kamailio 2>/dev/null | grep -q 'install ok installed' && return 0
+    apt_ensure kamailio
+    if [[ -d /run/systemd/system ]]; then
+        systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+    fi
+}
+
 # data_up: PostgreSQL + Redis (shared by both stacks), the stack's database and secrets, the rootfs.
 data_up() {
     pg_up

@@ -1,10 +1,12 @@
 //! The API suite: a real server on port 0 against the test stack's PostgreSQL, Redis, S3 and
 //! Asterisk; a fresh tenant per test.
 
+mod adoption;
 mod attacks;
 mod audit;
 mod auth;
 mod calls;
+mod carriers;
 mod crm;
 mod dial_rules;
 mod drain;

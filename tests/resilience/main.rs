@@ -110,3 +110,66 @@ async fn after_a_platform_asterisk_restart_every_trunk_registers_again_within_60
     a.delete(&format!("/api/trunks/{ida}")).await;
     b.delete(&format!("/api/trunks/{idb}")).await;
 }
+
+/// An Asterisk restart ends the calls it carried: once the Stasis app is connected again, the
+/// record of a call cut by the restart is closed (not left "in progress") and the part of the
+/// recording Asterisk wrote reaches S3 (issue 16 item 5).
+#[tokio::test]
+async fn a_platform_asterisk_restart_closes_the_records_of_the_calls_it_cut() {
+    let mut o = monitored().to_vec();
+    o.extend([
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ]);
+    let app = TestApp::spawn_with(&o).await;
+    let (admin, t, login, password) = callbase_tests::calls::agent_with_trunk(&app).await;
+    let phone = tokio::spawn(async move {
+        callbase_tests::calls::sipp_call_talking(&login, &password, "1234567", 200, 25_000).await
+    });
+    let pool = callbase_tests::worker_pool().await;
+    let start = tokio::time::Instant::now();
+    let id: uuid::Uuid = loop {
+        let row: Option<(uuid::Uuid,)> =
+            sqlx::query_as("SELECT id FROM calls WHERE tenant_id = $1 AND answered_at IS NOT NULL")
+                .bind(t.id)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        if let Some((id,)) = row {
+            break id;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the call was not answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let restart = tokio::time::Instant::now();
+    infra_ast("platform", "restart");
+    let rec = loop {
+        let r = admin.get(&format!("/api/calls/{id}")).await;
+        if !r.body["ended_at"].is_null() {
+            break r.body;
+        }
+        assert!(
+            restart.elapsed() < Duration::from_secs(60),
+            "the record of the cut call is still open 60 s after the restart: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!("record closed {:?} after the restart began: {rec}", restart.elapsed());
+    assert_eq!(rec["result"], "answered", "{rec}");
+    let talk = rec["talk_secs"].as_i64().unwrap_or(-1);
+    assert!(talk >= 3, "the talk before the restart counts: {rec}");
+    let stored = loop {
+        let r = admin.get(&format!("/api/calls/{id}")).await;
+        let state = r.body["recording"]["state"].clone();
+        if state == "stored" || state == "failed" {
+            break r.body;
+        }
+        assert!(restart.elapsed() < Duration::from_secs(90), "the recording never left {state}: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(stored["recording"]["state"], "stored", "the recording Asterisk wrote is uploaded: {stored}");
+    let _ = phone.await;
+}

@@ -208,7 +208,7 @@ fn uploader_process(s3: &OwnS3, spool: &Path, port: u16) -> KillOnDrop {
 }
 
 #[tokio::test]
-async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_after_restart() {
+async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_leaves_it_to_another_replica() {
     let mut s3 = OwnS3::new();
     // S3 down from the start; the in-process server takes the call, a child process uploads.
     let spool = spool_dir();
@@ -252,12 +252,16 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_uploads_it_
     );
 
     s3.start().await;
-    let child = uploader_process(&s3, &spool, port);
+    // Another replica, with its own spool (the dead one's went with it): the spool is a cache, and
+    // Asterisk's copy is fetched again (issue 16).
+    let other_spool = spool_dir();
+    let child = uploader_process(&s3, &other_spool, port);
     let restarted = tokio::time::Instant::now();
     wait_all_stored(t.id, 1, Duration::from_secs(30)).await;
-    println!("restarted uploader stored the recording in {:?}", restarted.elapsed());
+    println!("another replica's uploader stored the recording in {:?}", restarted.elapsed());
     drop(child);
-    assert!(spool_files(&spool).is_empty());
+    assert!(spool_files(&other_spool).is_empty(), "its spool is emptied once S3 has the file");
+    assert_eq!(spool_files(&spool).len(), 1, "the dead replica's spool was not needed");
     assert!(
         ari.get_bytes(&format!("recordings/stored/{name}/file")).await.unwrap().is_none(),
         "Asterisk's copy deleted after the upload"

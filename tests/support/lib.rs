@@ -75,6 +75,8 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
 }
 
 pub mod calls;
+pub mod kamailio;
+pub mod server;
 pub mod sip;
 
 /// The test stack's platform Asterisk over AMI.

@@ -47,7 +47,8 @@ fn default_filter() -> String {
 /// Background workers that run beside the API (`CALLBASE__WORKERS__*`), each switchable.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkersConfig {
-    /// The Stasis app `callbase` (ARI events WebSocket): exactly one per Asterisk node.
+    /// The Stasis app `callbase` (ARI events WebSocket). Every replica may run it: a lease per
+    /// Asterisk node lets one at a time (docs/operations.md); `false` opts this replica out.
     #[serde(default = "yes")]
     pub stasis: bool,
     /// The trunk registration monitor (AMI events + periodic reconcile).

@@ -105,20 +105,21 @@ fn start_workers(
     if settings.workers.stasis {
         let (ari, ami, db, client, redis2) =
             (ari.clone(), ami.clone(), db.clone(), redis_client.clone(), redis.clone());
-        let media = media_base(settings);
+        let (media, node) = (media_base(settings), node.clone());
         leases.push(tokio::spawn(leased("stasis").run(
             redis.clone(),
             shutdown.clone(),
             move |_held, stop| {
-                callbase_telephony::stasis::run(
-                    ari.clone(),
-                    ami.clone(),
-                    db.clone(),
-                    client.clone(),
-                    redis2.clone(),
-                    media.clone(),
-                    stop,
-                )
+                let ctx = callbase_telephony::context::Ctx {
+                    ari: ari.clone(),
+                    ami: ami.clone(),
+                    db: db.clone(),
+                    redis: redis2.clone(),
+                    router: Default::default(),
+                    media_base: media.clone(),
+                    node: node.clone(),
+                };
+                callbase_telephony::stasis::run(ctx, client.clone(), stop)
             },
         )));
     }

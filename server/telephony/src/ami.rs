@@ -141,6 +141,12 @@ impl Ami {
         self.action("PJSIPRegister", &[("Registration", registration)]).await
     }
 
+    /// Sends OPTIONS to an endpoint's contacts now (a `ContactStatus` event follows a change), rather
+    /// than at the next `qualify_frequency`.
+    pub async fn pjsip_qualify(&self, endpoint: &str) -> Result<AmiMessage, AmiError> {
+        self.action("PJSIPQualify", &[("Endpoint", endpoint)]).await
+    }
+
     /// `(URI, qualify status)` of an endpoint's contacts (status `Reachable`, `Unreachable`,
     /// `NonQualified`, `Unknown`); empty when the endpoint has none.
     pub async fn contact_statuses(&self, endpoint: &str) -> Result<Vec<(String, String)>, AmiError> {
@@ -154,7 +160,7 @@ impl Ami {
             .collect())
     }
 
-    /// Every outbound registration Asterisk has: id, status and server URI.
+    /// Every outbound registration Asterisk has: id, status, client and server URI.
     pub async fn outbound_registrations(&self) -> Result<Vec<OutboundRegistration>, AmiError> {
         let r = self.action_collect("PJSIPShowRegistrationsOutbound", &[]).await?;
         Ok(r.events
@@ -165,6 +171,7 @@ impl Ami {
                     id: e.get("ObjectName")?.to_string(),
                     status: e.get("Status").unwrap_or("Unregistered").to_string(),
                     server_uri: e.get("ServerUri").unwrap_or_default().to_string(),
+                    client_uri: e.get("ClientUri").unwrap_or_default().to_string(),
                 })
             })
             .collect())
@@ -177,6 +184,7 @@ pub struct OutboundRegistration {
     pub id: String,
     pub status: String,
     pub server_uri: String,
+    pub client_uri: String,
 }
 
 async fn supervise(

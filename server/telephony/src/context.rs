@@ -72,6 +72,24 @@ impl Router {
         self.calls.lock().expect("router").remove(call_id);
     }
 
+    /// Does an actor of this process run the call `call_id`?
+    pub fn runs_call(&self, call_id: &str) -> bool {
+        self.calls.lock().expect("router").contains_key(call_id)
+    }
+
+    /// Does an actor of this process own channel `channel`?
+    pub fn owns(&self, channel: &str) -> bool {
+        self.routes.lock().expect("router").contains_key(channel)
+    }
+
+    /// Hands `msg` to the actor owning `channel`; false when none does.
+    pub fn send_to_channel(&self, channel: &str, msg: CallMsg) -> bool {
+        match self.routes.lock().expect("router").get(channel) {
+            Some(tx) => tx.send(msg).is_ok(),
+            None => false,
+        }
+    }
+
     /// Hands `msg` to the running call `call_id`; false when this node does not run it.
     pub fn send_to_call(&self, call_id: &str, msg: CallMsg) -> bool {
         match self.calls.lock().expect("router").get(call_id) {
@@ -104,6 +122,9 @@ pub struct Ctx {
     pub router: Router,
     /// Base URL Asterisk fetches server-served media from (greetings).
     pub media_base: Option<String>,
+    /// The Asterisk node this Stasis app runs on (`asterisk.node`): call records say which node
+    /// runs them, so a new owner of the node's Stasis app knows which calls to adopt.
+    pub node: String,
 }
 
 #[cfg(test)]

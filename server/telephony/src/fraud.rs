@@ -410,6 +410,39 @@ end
 return 0
 ";
 
+/// KEYS: the live-call sets; ARGV: call id, TTL in ms. Puts the call (back) in, with no cap.
+const RESUME: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i, k in ipairs(KEYS) do
+  redis.call('ZADD', k, now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', k, tonumber(ARGV[2]) * 2)
+end
+return 0
+";
+
+impl Guard {
+    /// A trunk call adopted from a replica that stopped (`call::adopt`): it goes on counting towards
+    /// the concurrent-call caps until it ends. No cap applies: the call is already up.
+    pub async fn resume(&self, tenant: TenantId, user: Option<UserId>, call_id: &str) -> LiveCall {
+        let mut keys = vec![callbase_core::keys::fraud_live_tenant(tenant)];
+        if let Some(u) = user {
+            keys.push(callbase_core::keys::fraud_live_user(tenant, u));
+        }
+        let script = redis::Script::new(RESUME);
+        let mut inv = script.prepare_invoke();
+        for k in &keys {
+            inv.key(k);
+        }
+        inv.arg(call_id).arg(LIVE_TTL.as_millis() as i64);
+        let mut r = self.redis.clone();
+        if let Err(e) = inv.invoke_async::<i64>(&mut r).await {
+            tracing::warn!(error = %e, "cannot count an adopted call as live");
+        }
+        LiveCall::start(self.redis.clone(), keys, call_id.to_string())
+    }
+}
+
 /// A call's place in the live-call sets: refreshed while it lives, removed when dropped.
 pub struct LiveCall {
     redis: ConnectionManager,

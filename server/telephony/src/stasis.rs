@@ -18,11 +18,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::ami::Ami;
 use crate::ari::events::{Channel, Event};
-use crate::ari::Ari;
 use crate::call::{self, Command};
-use crate::context::{CallMsg, Ctx, Router, StasisCall, APP};
+use crate::context::{CallMsg, Ctx, StasisCall, APP};
 
 /// Redis channel of call commands (transfer, callback) for the Stasis worker.
 pub const COMMANDS: &str = callbase_core::keys::STASIS_COMMANDS;
@@ -46,17 +44,9 @@ pub fn parse_args(args: &[String], channel_tenant: Option<&str>) -> Option<Stasi
     })
 }
 
-/// Runs the Stasis app until `shutdown` fires, reconnecting with backoff.
-pub async fn run(
-    ari: Ari,
-    ami: Option<Ami>,
-    db: callbase_db::Db,
-    redis_client: redis::Client,
-    redis: redis::aio::ConnectionManager,
-    media_base: Option<String>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let ctx = Ctx { ari, ami, db, redis, router: Router::default(), media_base };
+/// Runs the Stasis app until `shutdown` fires, reconnecting with backoff. `ctx` is the app's
+/// connections with a fresh [`Router`](crate::context::Router).
+pub async fn run(ctx: Ctx, redis_client: redis::Client, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     tokio::spawn(commands(ctx.clone(), redis_client, shutdown.clone()));
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -83,7 +73,10 @@ async fn session(ctx: &Ctx) -> anyhow::Result<()> {
     let mut req = url.as_str().into_client_request()?;
     req.headers_mut().insert("authorization", auth.parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
-    tracing::info!(app = APP, "Stasis app connected");
+    tracing::info!(app = APP, node = %ctx.node, "Stasis app connected");
+    // Asterisk does not hand us again the channels that were already in the app: adopt the node's
+    // live calls (a takeover from a replica that stopped, or events missed while disconnected).
+    tokio::spawn(call::adopt(ctx.clone()));
     while let Some(msg) = ws.next().await {
         let text = match msg? {
             Message::Text(t) => t,

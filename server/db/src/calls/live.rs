@@ -20,13 +20,22 @@ pub struct NewCall<'a> {
     pub trunk_slot: Option<i16>,
     /// The CRM record the call belongs to; one of another tenant's is silently dropped (RLS hides it).
     pub crm_record: Option<i64>,
+    /// The Asterisk node whose Stasis app runs the call.
+    pub node: &'a str,
+    /// The channel the call arrived on.
+    pub first_channel: &'a str,
+    /// Where the call is as it opens (`setup`, `ringing`, …).
+    pub phase: &'a str,
+    /// Users who see the call's events.
+    pub audience: &'a [i64],
 }
 
 /// Opens the record of a call.
 pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8))",
+        "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, node, \
+         first_channel, phase, audience) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8), $9, $10, $11, $12)",
         c.id,
         c.tenant.0,
         c.direction.as_str(),
@@ -35,6 +44,10 @@ pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
         c.did,
         c.trunk_slot,
         c.crm_record,
+        c.node,
+        c.first_channel,
+        c.phase,
+        c.audience,
     )
     .execute(&mut **tx)
     .await?;
@@ -92,7 +105,7 @@ pub async fn ended(
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE calls SET ended_at = now(), result = COALESCE(result, $2), reason = COALESCE(reason, $3), \
-         hold_secs = $4 WHERE id = $1",
+         hold_secs = $4, phase = 'ended', held_since = NULL WHERE id = $1",
         id,
         result.as_str(),
         reason,

@@ -1,6 +1,7 @@
 //! The `calls` table: the only module with SQL on it. A call record is written by the call actors
 //! (`live`), read by the call history (`history`), and carries its recording's life (`recording`).
 
+pub mod control;
 pub mod history;
 pub mod links;
 pub mod live;

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::ring::{devices, ring_users, RingOutcome};
-use super::talk::{answered, talk};
+use super::talk::{answered, forwarded_talk, talk};
 use super::trunk_dial::{dial_out, DialOutcome};
 use super::{guard, load, Call, CallError, Phase, Tenancy, Write};
 use crate::ari::events::{Channel, Event};
@@ -196,21 +196,9 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
     match dial_out(call, t, &dial, caller, bridge, rx).await {
         DialOutcome::Answered(leg) => {
             call.delete(&format!("channels/{caller}/ring")).await;
-            call.legs.other = Some(caller.to_string());
-            call.legs.agent = Some(leg.clone());
-            call.set_phase(Phase::Forwarded);
             call.publish_target(CallState::Forwarded, &fwd).await;
             call.start_recording().await;
-            // The forwarded conversation runs until either side hangs up.
-            while let Some(msg) = rx.recv().await {
-                if msg.ends(caller) || msg.ends(&leg) {
-                    break;
-                }
-            }
-            call.hangup(caller).await;
-            call.hangup(&leg).await;
-            call.publish(CallState::Ended, None).await;
-            call.finish(CallResult::Forwarded, None).await;
+            forwarded_talk(call, caller, &leg, rx).await;
         }
         DialOutcome::Failed { reason, .. } => {
             call.hangup(caller).await;

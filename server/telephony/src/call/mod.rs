@@ -13,6 +13,7 @@
 //! recording, hold); its record goes to the `calls` table (`callbase_db::calls::live`) and, as
 //! `call` events, to the agents concerned over the tenant's Redis channel.
 
+mod adopt;
 mod callback;
 mod inbound;
 mod outbound;
@@ -25,13 +26,14 @@ use std::time::Duration;
 
 use callbase_core::events::{CallEvent, CallState, Event};
 use callbase_core::{keys, TenantId, UserId};
-use callbase_db::calls::{live, CallDirection, CallResult};
+use callbase_db::calls::{control, live, CallDirection, CallResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+pub use adopt::adopt;
 pub use callback::callback;
 pub use probe::probe_target;
 pub use trunk_dial::SETUP_SAMPLES;
@@ -91,6 +93,22 @@ pub enum Phase {
     /// Unanswered and connected to the tenant's forward number.
     Forwarded,
     Ended,
+}
+
+impl Phase {
+    /// The `phase` column of the call record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Greeting => "greeting",
+            Phase::Ringing => "ringing",
+            Phase::Dialing => "dialing",
+            Phase::Talking => "talking",
+            Phase::Transferring => "transferring",
+            Phase::Forwarded => "forwarded",
+            Phase::Ended => "ended",
+        }
+    }
 }
 
 /// The channels of a call and their roles.
@@ -230,6 +248,7 @@ impl Call {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
             match &w {
                 Write::Open => {
+                    let audience: Vec<i64> = self.audience.iter().map(|u| u.0).collect();
                     let c = live::NewCall {
                         id: self.id,
                         tenant: self.tenant,
@@ -239,6 +258,10 @@ impl Call {
                         did: self.did.as_deref(),
                         trunk_slot: self.trunk,
                         crm_record: self.crm_record,
+                        node: &self.ctx.node,
+                        first_channel: &self.legs.first,
+                        phase: self.phase.as_str(),
+                        audience: &audience,
                     };
                     live::open(&mut tx, &c).await?
                 }
@@ -253,6 +276,20 @@ impl Call {
                 }
                 Write::Recording(name) => live::set_recording(&mut tx, self.id, name).await?,
                 Write::RecordingStopped(key) => live::recording_stopped(&mut tx, self.id, key).await?,
+                Write::Checkpoint => {
+                    let held_since = self.held_since.map(|s| {
+                        OffsetDateTime::now_utc() - time::Duration::try_from(s.elapsed()).unwrap_or_default()
+                    });
+                    let c = control::Checkpoint {
+                        phase: self.phase.as_str(),
+                        agent_channel: self.legs.agent.as_deref(),
+                        other_channel: self.legs.other.as_deref(),
+                        bridge_id: self.bridge.as_deref(),
+                        held_since,
+                        hold_secs: self.hold_secs as i32,
+                    };
+                    control::checkpoint(&mut tx, self.id, &c).await?
+                }
             }
             tx.commit().await
         }
@@ -264,6 +301,12 @@ impl Call {
 
     async fn open(&self) {
         self.write(Write::Open).await
+    }
+
+    /// Makes what a new controller needs to continue the call durable: its phase, the agent's and
+    /// the other party's channels, the bridge and the hold (`callbase_db::calls::control`).
+    async fn checkpoint(&self) {
+        self.write(Write::Checkpoint).await
     }
 
     /// Ends the call record (after stopping the recording).
@@ -343,6 +386,7 @@ enum Write<'a> {
     Ended { result: CallResult, reason: Option<&'a str>, hold_secs: i32 },
     Recording(String),
     RecordingStopped(String),
+    Checkpoint,
 }
 
 impl Write<'_> {
@@ -356,6 +400,7 @@ impl Write<'_> {
             Write::Ended { .. } => "ended",
             Write::Recording(_) => "recording",
             Write::RecordingStopped(_) => "recording stopped",
+            Write::Checkpoint => "checkpoint",
         }
     }
 }

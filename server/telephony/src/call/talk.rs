@@ -94,6 +94,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
     call.legs.agent = Some(agent.to_string());
     call.legs.other = Some(other.to_string());
     call.set_phase(Phase::Talking);
+    call.checkpoint().await;
     let mut agent = agent.to_string();
     let other = other.to_string();
     let result_reason;
@@ -107,6 +108,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 let peer = if channel.id == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;
                 call.held_since.get_or_insert_with(Instant::now);
+                call.checkpoint().await;
                 call.publish(CallState::Held, None).await;
             }
             CallMsg::Ari(Event::ChannelUnhold { channel }) if channel.id == agent || channel.id == other => {
@@ -115,6 +117,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 if let Some(s) = call.held_since.take() {
                     call.hold_secs += s.elapsed().as_secs() as i64;
                 }
+                call.checkpoint().await;
                 call.publish(CallState::Unheld, None).await;
             }
             CallMsg::Transfer { target } => match transfer(call, bridge, &agent, &other, target, rx).await {
@@ -122,6 +125,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                     agent = new_agent;
                     call.legs.agent = Some(agent.clone());
                     call.set_phase(Phase::Talking);
+                    call.checkpoint().await;
                     continue;
                 }
                 None => {
@@ -141,6 +145,24 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
     call.hangup(&other).await;
     call.publish(CallState::Ended, Some(result_reason)).await;
     call.finish(CallResult::Answered, None).await;
+}
+
+/// A call forwarded to the tenant's forward number: `caller` and the forward leg talk until either
+/// hangs up (a forwarded call has no agent; its record's result stays `forwarded`).
+pub(super) async fn forwarded_talk(call: &mut Call, caller: &str, leg: &str, rx: &mut CallRx) {
+    call.legs.other = Some(caller.to_string());
+    call.legs.agent = Some(leg.to_string());
+    call.set_phase(Phase::Forwarded);
+    call.checkpoint().await;
+    while let Some(msg) = rx.recv().await {
+        if msg.ends(caller) || msg.ends(leg) {
+            break;
+        }
+    }
+    call.hangup(caller).await;
+    call.hangup(leg).await;
+    call.publish(CallState::Ended, None).await;
+    call.finish(CallResult::Forwarded, None).await;
 }
 
 /// Blind transfer: the agent leaves at once; `other` hears ringback while `target` rings. Returns
@@ -166,6 +188,7 @@ async fn transfer(
     call.delete(&format!("channels/{other}/moh")).await;
     call.hangup(agent).await;
     call.legs.agent = None;
+    call.checkpoint().await;
     call.post(&format!("channels/{other}/ring"), &[]).await;
     call.publish_target(CallState::Transferring, target).await;
     let result = match t.rules.route(target, |e| exts.contains(e)) {

@@ -1,0 +1,103 @@
+//! What a new owner of a node's Stasis app needs to continue its live calls (issue 16: calls
+//! survive their controller). The call actor writes its phase, channels, bridge and hold as they
+//! change ([`checkpoint`]); after a takeover the Stasis worker reads the node's open calls
+//! ([`open_on_node`], worker pool: across tenants) and adopts or closes each
+//! (`server/telephony/src/call/adopt.rs`).
+
+use callbase_core::TenantId;
+use sqlx::types::Uuid;
+use time::OffsetDateTime;
+
+use super::CallDirection;
+use crate::Tx;
+
+/// The call's control state as its actor knows it.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint<'a> {
+    pub phase: &'a str,
+    pub agent_channel: Option<&'a str>,
+    pub other_channel: Option<&'a str>,
+    pub bridge_id: Option<&'a str>,
+    pub held_since: Option<OffsetDateTime>,
+    /// Seconds on hold in holds that have ended.
+    pub hold_secs: i32,
+}
+
+/// Writes the call's control state (in the call's tenant transaction).
+pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET phase = $2, agent_channel = $3, other_channel = $4, bridge_id = COALESCE($5, bridge_id), \
+         held_since = $6, hold_secs = $7 WHERE id = $1 AND ended_at IS NULL",
+        id,
+        c.phase,
+        c.agent_channel,
+        c.other_channel,
+        c.bridge_id,
+        c.held_since,
+        c.hold_secs,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An open call of a node, with everything its controller wrote.
+#[derive(Debug, Clone)]
+pub struct OpenCall {
+    pub id: Uuid,
+    pub tenant_id: i64,
+    pub direction: String,
+    pub user_id: Option<i64>,
+    pub number: String,
+    pub did: Option<String>,
+    pub trunk_slot: Option<i16>,
+    pub crm_record_id: Option<i64>,
+    pub phase: Option<String>,
+    pub first_channel: Option<String>,
+    pub agent_channel: Option<String>,
+    pub other_channel: Option<String>,
+    pub bridge_id: Option<String>,
+    pub held_since: Option<OffsetDateTime>,
+    pub hold_secs: i32,
+    pub result: Option<String>,
+    pub recording_state: Option<String>,
+    pub recording_name: Option<String>,
+    pub answered_at: Option<OffsetDateTime>,
+    pub audience: Vec<i64>,
+}
+
+impl OpenCall {
+    pub fn tenant(&self) -> TenantId {
+        TenantId(self.tenant_id)
+    }
+
+    pub fn direction(&self) -> CallDirection {
+        match self.direction.as_str() {
+            "inbound" => CallDirection::Inbound,
+            "internal" => CallDirection::Internal,
+            _ => CallDirection::Outbound,
+        }
+    }
+
+    /// Is `channel` one of this call's? Legs the call created are named `<call id>-<suffix>`.
+    pub fn owns(&self, channel: &str) -> bool {
+        let id = self.id.to_string();
+        [&self.first_channel, &self.agent_channel, &self.other_channel]
+            .iter()
+            .any(|c| c.as_deref() == Some(channel))
+            || channel.strip_prefix(id.as_str()).is_some_and(|rest| rest.starts_with('-'))
+    }
+}
+
+/// The open calls of `node`, oldest first (worker pool: every tenant's).
+pub async fn open_on_node(pool: &sqlx::PgPool, node: &str) -> sqlx::Result<Vec<OpenCall>> {
+    sqlx::query_as!(
+        OpenCall,
+        "SELECT id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, phase, first_channel, \
+         agent_channel, other_channel, bridge_id, held_since, hold_secs, result, recording_state, recording_name, \
+         answered_at, audience FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
+        node
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,369 @@
+//! Adoption: the live calls of a node survive the replica that ran them (issue 16).
+//!
+//! Asterisk keeps a Stasis app's channels and bridges when the app's WebSocket goes away, but it
+//! does not hand them to the app again when a WebSocket reconnects. So whenever the Stasis app
+//! (re)connects — a replica took the node's lease over from one that stopped or died, or the ARI
+//! socket of this replica dropped — it compares the node's open call records
+//! (`callbase_db::calls::control`, written by the actors as calls change) with Asterisk's channels:
+//!
+//! - a connected call (talking, or forwarded) whose two channels are still up gets a new actor, which
+//!   runs it from where it was: hang-up by either side, hold, transfer; its record closes with true
+//!   times and its recording is stopped and handed to the uploader;
+//! - a call whose channels are gone, or that was caught before it was connected (greeting,
+//!   ringing, dialling), is ended: what is left of it is hung up, its recording stopped and queued,
+//!   its record closed with a clear reason — never left "in progress";
+//! - a call this replica still runs has its lost hang-ups delivered (a reconnect of the socket);
+//! - channels in the Stasis app that belong to no open call are hung up after [`GRACE`] (a channel
+//!   whose `StasisStart` is on its way is left alone).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use callbase_core::events::CallState;
+use callbase_core::{TenantId, UserId};
+use callbase_db::calls::control::{self, OpenCall};
+use callbase_db::calls::{CallDirection, CallResult};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::talk::{forwarded_talk, talk};
+use super::{Call, Phase};
+use crate::ari::events::{Channel, Event};
+use crate::context::{CallMsg, Ctx, APP};
+
+/// How long a channel in the Stasis app may belong to no call before it is hung up.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// What the end of a call caught without a controller says.
+const LOST_CONNECTED: &str = "ended while no server controlled the call";
+const LOST_SETUP: &str = "interrupted by a server restart before it was connected";
+
+/// A channel as `GET /channels` lists it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Listed {
+    id: String,
+    dialplan: Dialplan,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Dialplan {
+    app_name: String,
+    app_data: String,
+}
+
+impl Listed {
+    /// Is the channel in our Stasis app (`Stasis(callbase,…)`)?
+    fn in_app(&self) -> bool {
+        self.dialplan.app_name.eq_ignore_ascii_case("Stasis")
+            && self.dialplan.app_data.split(',').next().map(str::trim) == Some(APP)
+    }
+}
+
+/// The node's channels, by id; `None` when Asterisk cannot say (then nothing is decided).
+async fn channels(ctx: &Ctx) -> Option<HashMap<String, Listed>> {
+    match ctx.ari.call(reqwest::Method::GET, "channels", &[], None).await {
+        Ok(Some(v)) => {
+            let list: Vec<Listed> = serde_json::from_value(v).unwrap_or_default();
+            Some(list.into_iter().map(|c| (c.id.clone(), c)).collect())
+        }
+        other => {
+            tracing::warn!(?other, "adoption: cannot list Asterisk's channels; calls are left as they are");
+            None
+        }
+    }
+}
+
+/// What to do with one open call, given the channels that are up and whether this process runs it.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    /// This process's actor runs it; these of its channels are gone (their hang-ups were missed).
+    Running { gone: Vec<String> },
+    /// Connected, both channels up: a new actor continues it.
+    Adopt,
+    /// End it: hang up what is left, close the record.
+    End { answered: bool },
+}
+
+fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
+    let connected = matches!(call.phase.as_deref(), Some("talking" | "forwarded"));
+    let pair: Vec<&String> = [&call.agent_channel, &call.other_channel].into_iter().flatten().collect();
+    if runs_here {
+        // Only a connected call's two channels are long-lived enough to judge from a list: a leg
+        // being created may not be listed yet.
+        let gone = if connected {
+            pair.iter().filter(|c| !up.contains(c.as_str())).map(|c| c.to_string()).collect()
+        } else {
+            vec![]
+        };
+        return Decision::Running { gone };
+    }
+    if connected
+        && pair.len() == 2
+        && pair.iter().all(|c| up.contains(c.as_str()))
+        && call.bridge_id.is_some()
+    {
+        Decision::Adopt
+    } else {
+        Decision::End { answered: call.answered_at.is_some() }
+    }
+}
+
+/// Adopts, ends or completes the node's open calls, then hangs up unowned channels after [`GRACE`].
+pub async fn adopt(ctx: Ctx) {
+    let Some(pool) = ctx.db.lookup().cloned() else {
+        tracing::warn!("database.worker_url is not set: live calls cannot be adopted after a restart");
+        return;
+    };
+    let Some(listed) = channels(&ctx).await else { return };
+    let open = match control::open_on_node(&pool, &ctx.node).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "adoption: cannot read the node's open calls");
+            return;
+        }
+    };
+    let up: HashSet<&str> = listed.keys().map(String::as_str).collect();
+    let (mut adopted, mut ended) = (0, 0);
+    for row in &open {
+        match decide(row, &up, ctx.router.runs_call(&row.id.to_string())) {
+            Decision::Running { gone } => {
+                for ch in gone {
+                    tracing::info!(call.id = %row.id, channel = %ch, "adoption: a hang-up missed while disconnected");
+                    ctx.router.send_to_channel(&ch, destroyed(&ch));
+                }
+            }
+            Decision::Adopt => {
+                adopted += 1;
+                continue_call(&ctx, row);
+            }
+            Decision::End { answered } => {
+                ended += 1;
+                let owned: Vec<String> = listed.keys().filter(|c| row.owns(c)).cloned().collect();
+                end_call(&ctx, row, &owned, answered).await;
+            }
+        }
+    }
+    if !open.is_empty() {
+        tracing::info!(node = %ctx.node, open = open.len(), adopted, ended, "adopted the node's live calls");
+    }
+    hang_up_orphans(&ctx, &pool, &listed).await;
+}
+
+/// A `ChannelDestroyed` for a channel whose end was not reported to us.
+fn destroyed(ch: &str) -> CallMsg {
+    CallMsg::Ari(Event::ChannelDestroyed {
+        channel: Channel { id: ch.to_string(), ..Channel::default() },
+        cause: 16,
+        cause_txt: Some("missed while no server controlled the call".into()),
+    })
+}
+
+/// The call as its record describes it, run by a new actor.
+fn rebuild(ctx: &Ctx, row: &OpenCall, tx: &crate::context::CallTx) -> Call {
+    let first = row.first_channel.clone().unwrap_or_default();
+    let held_for = row.held_since.map(|s| (time::OffsetDateTime::now_utc() - s).max(time::Duration::ZERO));
+    Call {
+        did: row.did.clone(),
+        trunk: row.trunk_slot,
+        user: row.user_id.map(UserId),
+        audience: row.audience.iter().copied().map(UserId).collect(),
+        crm_record: row.crm_record_id,
+        bridge: row.bridge_id.clone(),
+        recording: row.recording_name.clone().filter(|_| row.recording_state.as_deref() == Some("recording")),
+        held_since: held_for.map(|d| Instant::now() - Duration::try_from(d).unwrap_or_default()),
+        hold_secs: i64::from(row.hold_secs),
+        legs: super::Legs {
+            first: first.clone(),
+            agent: row.agent_channel.clone(),
+            other: row.other_channel.clone(),
+            ..super::Legs::default()
+        },
+        ..Call::new(ctx, row.id, TenantId(row.tenant_id), row.direction(), row.number.clone(), &first, tx)
+    }
+}
+
+/// Starts an actor for a connected call whose two channels are up.
+fn continue_call(ctx: &Ctx, row: &OpenCall) {
+    let (Some(agent), Some(other), Some(bridge)) =
+        (row.agent_channel.clone(), row.other_channel.clone(), row.bridge_id.clone())
+    else {
+        return;
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let key = row.id.to_string();
+    ctx.router.route(&agent, &tx);
+    ctx.router.route(&other, &tx);
+    ctx.router.register_call(&key, &tx);
+    let mut call = rebuild(ctx, row, &tx);
+    let forwarded = row.phase.as_deref() == Some("forwarded");
+    // Calls through a trunk count towards the fraud guard's concurrent-call caps while they last.
+    let through_trunk = forwarded || (row.direction() == CallDirection::Outbound && row.trunk_slot.is_some());
+    let (tenant, user) = (TenantId(row.tenant_id), row.user_id.map(UserId).filter(|_| !forwarded));
+    tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, forwarded, "adopted a live call");
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let _live = match through_trunk {
+            true => Some(super::guard(&ctx).resume(tenant, user, &key).await),
+            false => None,
+        };
+        // A hang-up between the list and the routes above would never reach us: look again.
+        for ch in [&agent, &other] {
+            if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}"), &[], None).await {
+                let _ = tx.send(destroyed(ch));
+            }
+        }
+        if forwarded {
+            forwarded_talk(&mut call, &other, &agent, &mut rx).await;
+        } else {
+            talk(&mut call, &bridge, &agent, &other, &mut rx).await;
+        }
+        call.delete(&format!("bridges/{bridge}")).await;
+        ctx.router.forget(&agent);
+        ctx.router.forget(&other);
+        ctx.router.forget_call(&key);
+    });
+}
+
+/// Ends a call its controller lost: its remaining channels are hung up, the recording stopped and
+/// queued for upload, the record closed and the agents told.
+async fn end_call(ctx: &Ctx, row: &OpenCall, owned: &[String], answered: bool) {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut call = rebuild(ctx, row, &tx);
+    for ch in owned {
+        call.hangup(ch).await;
+    }
+    if let Some(b) = &row.bridge_id {
+        // Stop the recording before the bridge goes: that ends its file.
+        call.stop_recording().await;
+        call.delete(&format!("bridges/{b}")).await;
+    }
+    let (result, reason) = match (answered, row.direction()) {
+        (true, _) => (CallResult::Answered, LOST_CONNECTED),
+        (false, CallDirection::Inbound) => (CallResult::Missed, LOST_SETUP),
+        (false, _) => (CallResult::Failed, LOST_SETUP),
+    };
+    tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, phase = ?row.phase, hung_up = owned.len(), reason, "ended a call without a controller");
+    call.set_phase(Phase::Ended);
+    call.publish(CallState::Ended, Some(reason)).await;
+    call.finish(result, Some(reason)).await;
+}
+
+/// Channels in our Stasis app that no call owns: after [`GRACE`], those still unowned are hung up.
+async fn hang_up_orphans(ctx: &Ctx, pool: &sqlx::PgPool, listed: &HashMap<String, Listed>) {
+    let suspects: Vec<String> =
+        listed.values().filter(|c| c.in_app() && !ctx.router.owns(&c.id)).map(|c| c.id.clone()).collect();
+    if suspects.is_empty() {
+        return;
+    }
+    tokio::time::sleep(GRACE).await;
+    let open = match control::open_on_node(pool, &ctx.node).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "adoption: cannot read open calls; unowned channels are left");
+            return;
+        }
+    };
+    for ch in suspects {
+        if ctx.router.owns(&ch) || open.iter().any(|c| c.owns(&ch)) {
+            continue;
+        }
+        tracing::info!(channel = %ch, "hanging up a channel no call owns");
+        let _ = ctx.ari.hangup(&ch).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::types::Uuid;
+
+    use super::*;
+
+    fn row(phase: &str, agent: Option<&str>, other: Option<&str>, answered: bool) -> OpenCall {
+        OpenCall {
+            id: Uuid::parse_str("7d9f6a8e-3c1b-4b5e-9a51-0c2d4e6f8a10").unwrap(),
+            tenant_id: 1,
+            direction: "outbound".into(),
+            user_id: Some(2),
+            number: "+74951234567".into(),
+            did: None,
+            trunk_slot: Some(1),
+            crm_record_id: None,
+            phase: Some(phase.into()),
+            first_channel: Some("agent-1".into()),
+            agent_channel: agent.map(Into::into),
+            other_channel: other.map(Into::into),
+            bridge_id: Some("b-x".into()),
+            held_since: None,
+            hold_secs: 0,
+            result: None,
+            recording_state: None,
+            recording_name: None,
+            answered_at: answered.then(time::OffsetDateTime::now_utc),
+            audience: vec![2],
+        }
+    }
+
+    #[test]
+    fn a_connected_call_with_both_channels_up_is_adopted() {
+        let up: HashSet<&str> = ["agent-1", "trk-1"].into();
+        let r = row("talking", Some("agent-1"), Some("trk-1"), true);
+        assert_eq!(decide(&r, &up, false), Decision::Adopt);
+        assert_eq!(
+            decide(&row("forwarded", Some("agent-1"), Some("trk-1"), true), &up, false),
+            Decision::Adopt
+        );
+    }
+
+    #[test]
+    fn a_call_missing_a_channel_or_not_yet_connected_is_ended() {
+        let up: HashSet<&str> = ["trk-1", "agent-1"].into();
+        let half: HashSet<&str> = ["trk-1"].into();
+        let r = row("talking", Some("agent-1"), Some("trk-1"), true);
+        assert_eq!(decide(&r, &half, false), Decision::End { answered: true });
+        assert_eq!(decide(&row("ringing", None, None, false), &up, false), Decision::End { answered: false });
+        assert_eq!(decide(&row("dialing", None, None, false), &up, false), Decision::End { answered: false });
+    }
+
+    #[test]
+    fn a_call_this_process_runs_gets_only_its_missed_hang_ups() {
+        let half: HashSet<&str> = ["trk-1"].into();
+        let r = row("talking", Some("agent-1"), Some("trk-1"), true);
+        assert_eq!(decide(&r, &half, true), Decision::Running { gone: vec!["agent-1".into()] });
+        // A call still being set up may have legs that are not listed yet: nothing is judged.
+        assert_eq!(
+            decide(&row("dialing", None, None, false), &half, true),
+            Decision::Running { gone: vec![] }
+        );
+    }
+
+    #[test]
+    fn legs_a_call_created_are_its_own() {
+        let r = row("talking", Some("agent-1"), Some("trk-1"), true);
+        assert!(r.owns("agent-1"));
+        assert!(r.owns(&format!("{}-1a2b3c4d", r.id)));
+        assert!(!r.owns(&r.id.to_string()), "the bare id is no leg name");
+        assert!(!r.owns("someone-else"));
+    }
+
+    #[test]
+    fn only_channels_in_our_stasis_app_are_suspects() {
+        let c: Listed = serde_json::from_value(serde_json::json!({
+            "id": "x", "dialplan": {"app_name": "Stasis", "app_data": "callbase,leg,abc"}
+        }))
+        .unwrap();
+        assert!(c.in_app());
+        let echo: Listed = serde_json::from_value(serde_json::json!({
+            "id": "y", "dialplan": {"app_name": "Echo", "app_data": ""}
+        }))
+        .unwrap();
+        assert!(!echo.in_app());
+        let other_app: Listed = serde_json::from_value(serde_json::json!({
+            "id": "z", "dialplan": {"app_name": "Stasis", "app_data": "callbase-lg,x"}
+        }))
+        .unwrap();
+        assert!(!other_app.in_app());
+    }
+}

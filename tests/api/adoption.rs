@@ -1,0 +1,220 @@
+//! Calls survive their controller (issue 16): a replica running the node's Stasis app is killed
+//! with SIGKILL mid-call; another replica of the node takes the lease and adopts the call
+//! (server/telephony/src/call/adopt.rs). Real platform and carrier Asterisk, a sipp desk phone
+//! calling through the trunk, S3 for the recording.
+
+use std::time::Duration;
+
+use callbase_telephony::lease::Lease;
+use callbase_tests::calls::{agent_with_trunk, sipp_call_talking};
+use callbase_tests::server::ServerProcess;
+use callbase_tests::{env, unique, worker_pool, Browser, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+async fn redis() -> redis::aio::ConnectionManager {
+    let client = redis::Client::open(env("CALLBASE__REDIS__URL")).expect("redis url");
+    redis::aio::ConnectionManager::new(client).await.expect("redis")
+}
+
+/// Waits until the node's Stasis lease is held by the process `pid` (`None`: by anyone but
+/// `not_pid`); returns how long that took.
+async fn wait_stasis_holder(
+    node: &str,
+    pid: Option<u32>,
+    not_pid: Option<u32>,
+    within: Duration,
+) -> Duration {
+    let mut r = redis().await;
+    let start = Instant::now();
+    loop {
+        let h = Lease::holder(&mut r, &format!("stasis:{node}")).await.unwrap();
+        let by = |p: u32| h.as_ref().is_some_and(|h| h.owner.contains(&format!(":{p}:")));
+        let ok = match (pid, not_pid) {
+            (Some(p), _) => by(p),
+            (None, Some(n)) => h.is_some() && !by(n),
+            (None, None) => h.is_some(),
+        };
+        if ok {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "stasis:{node} not taken within {within:?}; holder {h:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The tenant's only call record, once it says the call was answered.
+async fn answered_call(tenant: i64, within: Duration) -> Uuid {
+    let pool = worker_pool().await;
+    let start = Instant::now();
+    loop {
+        let row: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM calls WHERE tenant_id = $1 AND answered_at IS NOT NULL AND ended_at IS NULL",
+        )
+        .bind(tenant)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some((id,)) = row {
+            return id;
+        }
+        assert!(start.elapsed() < within, "no answered call within {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The call's record once it has ended.
+async fn ended_record(b: &Browser, id: Uuid, within: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = b.get(&format!("/api/calls/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        if !r.body["ended_at"].is_null() {
+            return r.body;
+        }
+        assert!(start.elapsed() < within, "the call record is still open after {within:?}: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn recording_stored(b: &Browser, id: Uuid, within: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = b.get(&format!("/api/calls/{id}")).await;
+        if r.body["recording"]["state"] == "stored" {
+            return r.body;
+        }
+        assert!(start.elapsed() < within, "recording not stored within {within:?}: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The platform Asterisk's channels of the tenant's trunk endpoints, once there are none (the
+/// carrier leg was hung up); panics with what is left after `within`.
+async fn trunk_legs_gone(tenant: i64, within: Duration) {
+    let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
+    let prefix = format!("PJSIP/t{tenant}-trk");
+    let start = Instant::now();
+    loop {
+        let left: Vec<String> = ari
+            .channels()
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(start.elapsed() < within, "the trunk leg is still up after {within:?}: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn secs_between(a: &Value, b: &Value) -> f64 {
+    let p = |v: &Value| {
+        OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    (p(b) - p(a)).as_seconds_f64()
+}
+
+fn node_overrides(node: &str) -> [(&'static str, String); 2] {
+    [("CALLBASE__ASTERISK__NODE", node.to_string()), ("CALLBASE__WORKERS__STASIS", "true".to_string())]
+}
+
+/// The replica running a call dies (SIGKILL) while the call talks; the node's other replica takes
+/// the Stasis lease within 5 s and adopts the call: when the agent hangs up, the carrier leg is
+/// hung up, the record closes with the true talk time and the recording reaches S3.
+#[tokio::test]
+async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_up() {
+    let node = unique("node-");
+    let ov = node_overrides(&node);
+    let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = ServerProcess::spawn(&ov);
+    wait_stasis_holder(&node, Some(first.pid()), None, Duration::from_secs(30)).await;
+    let mut standby = ov.clone();
+    standby.extend([
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ]);
+    let app = TestApp::spawn_with(&standby).await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+
+    const TALK_MS: u64 = 10_000;
+    let phone =
+        tokio::spawn(async move { sipp_call_talking(&login, &password, "1234567", 200, TALK_MS).await });
+    let id = answered_call(t.id, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    first.kill9();
+    let took = wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
+    println!("the standby replica took the Stasis lease {took:?} after the SIGKILL");
+
+    let (ok, log) = phone.await.unwrap();
+    assert!(ok, "the desk phone's call went through to its own hang-up:\n{log}");
+    let hung_up = OffsetDateTime::now_utc();
+    let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
+    trunk_legs_gone(t.id, Duration::from_secs(5)).await;
+    assert_eq!(rec["result"], "answered", "{rec}");
+    let talk = secs_between(&rec["answered_at"], &rec["ended_at"]);
+    assert!(
+        (talk - TALK_MS as f64 / 1000.0).abs() < 1.0,
+        "the record's talk time is the call's ({talk:.2} s vs the phone's {TALK_MS} ms): {rec}"
+    );
+    let end_lag = (hung_up
+        - OffsetDateTime::parse(
+            rec["ended_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap())
+    .as_seconds_f64();
+    assert!(end_lag.abs() < 1.0, "the record ends when the phone hung up (off by {end_lag:.2} s)");
+    let rec = recording_stored(&admin, id, Duration::from_secs(20)).await;
+    assert!(rec["recording"]["bytes"].as_i64().unwrap_or(0) > 0, "{rec}");
+}
+
+/// The replica running a call dies, and the agent hangs up while no replica runs the node's Stasis
+/// app: the carrier leg nobody controls stays up. When a replica starts, it hangs the leg up and
+/// closes the record (answered, with a reason saying what happened); the recording reaches S3.
+#[tokio::test]
+async fn a_call_that_ended_while_no_server_ran_it_is_closed_and_its_carrier_leg_hung_up() {
+    let node = unique("node-");
+    let ov = node_overrides(&node);
+    let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The API and the trunk status come from a replica of another node (no Stasis app of this one).
+    let api = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ])
+    .await;
+    let mut first = ServerProcess::spawn(&ov);
+    wait_stasis_holder(&node, Some(first.pid()), None, Duration::from_secs(30)).await;
+    let (admin, t, login, password) = agent_with_trunk(&api).await;
+
+    let phone = tokio::spawn(async move { sipp_call_talking(&login, &password, "1234567", 200, 3000).await });
+    let id = answered_call(t.id, Duration::from_secs(20)).await;
+    first.kill9();
+    let (ok, log) = phone.await.unwrap();
+    assert!(ok, "the desk phone hung up its call:\n{log}");
+    // Nobody controls the call: the carrier leg is still up, the record open.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let r = admin.get(&format!("/api/calls/{id}")).await;
+    assert!(r.body["ended_at"].is_null(), "{}", r.body);
+
+    let _second = ServerProcess::spawn(&ov);
+    let took = wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(30)).await;
+    println!("a new replica took the Stasis lease after {took:?}");
+    let rec = ended_record(&admin, id, Duration::from_secs(10)).await;
+    trunk_legs_gone(t.id, Duration::from_secs(5)).await;
+    assert_eq!(rec["result"], "answered", "{rec}");
+    assert!(
+        rec["reason"].as_str().unwrap_or_default().contains("no server controlled"),
+        "the record says why it ended that way: {rec}"
+    );
+    recording_stored(&admin, id, Duration::from_secs(20)).await;
+}
