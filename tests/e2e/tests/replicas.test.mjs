@@ -3,7 +3,8 @@
 // gets SIGTERM: the phone shows "reconnecting", comes back through replica 1, the audio goes on
 // both ways, the agent can hang up (the carrier's leg ends) and the carrier's hang-up ends the call
 // in the browser. Replica 2 exits within its drain time and is started again for later tests.
-// Chromium and Firefox ESR.
+// Chromium and Firefox ESR. In Chromium also a rolling restart of both replicas during a call,
+// the Stasis lease holder included: the replica that takes the lease adopts the call.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -59,6 +60,7 @@ const alive = (pid) => {
     return false;
   }
 };
+const replicaDown = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'down'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
 const replicaUp = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'up'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
 
 /** The pid in the Stasis lease holder's name (`callbase status`: "stasis held by host:pid:rand"). */
@@ -162,6 +164,44 @@ for (const kind of ['chromium', 'firefox']) {
         const st = await callState(page);
         return st === null || st === 'ended';
       }, 8000);
+      replicaUp(2);
+    });
+
+    if (kind !== 'chromium') return;
+
+    it('a rolling restart of both replicas during a call drops nothing', async () => {
+      await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
+      await page.reload({ waitUntil: 'load' });
+      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      await waitRegistered(page, 20000);
+      assert.equal(stasisHolderPid(), replicaPid(1), 'replica 1 holds the Stasis lease and the sockets');
+      const channel = await answeredCall(page, carrier);
+      const gone = carrier.waitEvent((m) => m.Event === 'Hangup' && m.Channel === channel, 60000);
+      // Replica 2 first (no sockets, no leases), then replica 1: its sockets and the Stasis lease
+      // move to replica 2, which adopts the call.
+      replicaDown(2);
+      replicaUp(2);
+      await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
+      await sleep(1500);
+      const before = await rtp(page);
+      const r1 = replicaPid(1);
+      process.kill(r1, 'SIGTERM');
+      await until('phone shows reconnecting', async () => (await regState(page)) === 'reconnecting', 8000, 20);
+      await waitRegistered(page, 15000);
+      await until('replica 1 exits', async () => !alive(r1), 8000);
+      await until('replica 2 holds the Stasis lease', async () => stasisHolderPid() === replicaPid(2), 10000, 250);
+      replicaUp(1);
+      await sleep(3000);
+      const s = await rtp(page);
+      assert.ok(s.received > before.received + 50 && s.sent > before.sent + 50, `RTP both ways: ${JSON.stringify({ before, s })}`);
+      assert.ok((await remoteLevel(page)) > 0.01, 'the echo is heard after both restarts');
+      assert.equal(await callState(page), 'answered');
+      // The adopted call is still controlled: the agent's hang-up ends the carrier's leg.
+      await page.click('[data-testid=phone-hangup]');
+      await gone;
+      // Back to the lab's layout for later tests: replica 1 holds the leases.
+      replicaDown(2);
+      await until('replica 1 holds the Stasis lease', async () => stasisHolderPid() === replicaPid(1), 10000, 250);
       replicaUp(2);
     });
   });
