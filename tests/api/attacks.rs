@@ -238,6 +238,61 @@ async fn sip_the_phone_relay_refuses_every_bypass_of_its_identity_check() {
     }
 }
 
+fn ws_invite(from_user: &str, call_id: &str) -> String {
+    format!(
+        "INVITE sip:101@callbase SIP/2.0\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bK{b}\r\nMax-Forwards: 70\r\n\
+         From: <sip:{from_user}@callbase>;tag={t}\r\nTo: <sip:101@callbase>\r\nCall-ID: {call_id}\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:c{t}@x.invalid;transport=ws>\r\nContent-Length: 0\r\n\r\n",
+        b = token(),
+        t = token(),
+    )
+}
+
+/// A BYE in the dialog `call_id`, `From` a contact URI (as in a call the browser answered), not
+/// the endpoint: it passes the relay only in the user's own dialogs.
+fn ws_bye(call_id: &str) -> String {
+    format!(
+        "BYE sip:101@callbase SIP/2.0\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bK{b}\r\nMax-Forwards: 70\r\n\
+         From: <sip:c{t}@x.invalid;transport=ws>;tag={t}\r\nTo: <sip:101@callbase>;tag={t}z\r\n\
+         Call-ID: {call_id}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+        b = token(),
+        t = token(),
+    )
+}
+
+#[tokio::test]
+async fn sip_a_reconnected_phone_continues_its_own_dialogs_and_nobody_elses_socket_can() {
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.telephony_tenant().await;
+    let (other_admin, _) = app.telephony_tenant().await;
+    let (colleague, _) = crate::sockets::phone_agent(&app, &admin, &t, "colleague").await;
+    let own = format!("t{}-w{}", t.id, t.admin_id);
+    let call_id = format!("dlg-{}", token());
+
+    // The phone's first socket starts a dialog (Asterisk answers it), then the socket is gone.
+    let mut first = phone_socket(&admin).await;
+    first.send(Message::text(ws_invite(&own, &call_id))).await.unwrap();
+    let answer = outcome(&mut first).await;
+    assert!(matches!(answer, Ok(c) if c >= 400), "the INVITE reaches Asterisk: {answer:?}");
+    drop(first);
+
+    // Another user of the tenant, and another tenant's user, cannot act in that dialog...
+    for (who, b) in [("a colleague", &colleague), ("another tenant's user", &other_admin)] {
+        let mut ws = phone_socket(b).await;
+        ws.send(Message::text(ws_bye(&call_id))).await.unwrap();
+        assert_eq!(outcome(&mut ws).await, Err(4003), "{who}: the relay must refuse another user's dialog");
+    }
+    // ...while the same user's new socket (the phone reconnected) goes on in it: Asterisk answers.
+    let mut again = phone_socket(&admin).await;
+    again.send(Message::text(ws_bye(&call_id))).await.unwrap();
+    let answer = outcome(&mut again).await;
+    assert!(matches!(answer, Ok(c) if c >= 400), "the reconnected phone's BYE reaches Asterisk: {answer:?}");
+    // A dialog the user never had still does not pass.
+    let mut stranger = phone_socket(&admin).await;
+    stranger.send(Message::text(ws_bye(&format!("dlg-{}", token())))).await.unwrap();
+    assert_eq!(outcome(&mut stranger).await, Err(4003), "an unknown dialog is refused");
+}
+
 #[tokio::test]
 async fn sip_asterisk_itself_refuses_another_identity_over_its_websocket() {
     let app = TestApp::spawn().await;

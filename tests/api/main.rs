@@ -10,6 +10,7 @@ mod carriers;
 mod crm;
 mod dependencies;
 mod dial_rules;
+mod drain;
 mod edge;
 mod fraud;
 mod groups;

@@ -13,10 +13,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::users::{create_user, group_id};
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens `/events` or `/sip` as the browser's session (same Origin; `sip` subprotocol for `/sip`).
-async fn open(b: &Browser, path: &str) -> Ws {
+pub(crate) async fn open(b: &Browser, path: &str) -> Ws {
     let url = format!("{}{path}", b.base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     let cookie = format!("cb_session={}", b.cookie("cb_session").expect("signed in"));
@@ -31,7 +32,7 @@ async fn open(b: &Browser, path: &str) -> Ws {
 
 /// The close code the server sends within `within` (skipping other messages), or `None` if the
 /// socket stays open that long. A socket that ends without a close frame panics.
-async fn closed_with(ws: &mut Ws, within: Duration) -> Option<(u16, String)> {
+pub(crate) async fn closed_with(ws: &mut Ws, within: Duration) -> Option<(u16, String)> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
@@ -85,7 +86,7 @@ async fn signed_in(app: &TestApp, t: &Tenant, login: &str) -> Browser {
 }
 
 /// An agent who is a browser telephony user, signed in.
-async fn phone_agent(app: &TestApp, admin: &Browser, t: &Tenant, login: &str) -> (Browser, i64) {
+pub(crate) async fn phone_agent(app: &TestApp, admin: &Browser, t: &Tenant, login: &str) -> (Browser, i64) {
     let agent_group = group_id(admin, "Agent").await;
     let id = create_user(admin, login, &[agent_group]).await["id"].as_i64().unwrap();
     let r = admin.post("/api/telephony/users", json!({"user_id": id, "browser_calls": true})).await;

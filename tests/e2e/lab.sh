@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/e2e/lab.sh up|down — run INSIDE the lab's network namespace by tests/e2e/run: a PostgreSQL
 # forwarder to the host's unix socket, Redis, callbase-s3, the carrier and platform Asterisks (SIP on
-# the namespace address) and the callbase server with its Stasis worker and registration monitor.
+# the namespace address), two callbase server replicas (Stasis worker, registration monitor and probe
+# under their leases) and HAProxy in front of them on the app's address (docs/e2e-lab.md).
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$HERE/../..")
@@ -18,6 +19,73 @@ PG_FWD_PID=$STACK_DIR/pg-forward.pid
 LAB_REDIS_PID=$STACK_DIR/redis.pid
 PULSE_DIR=$STACK_DIR/pulse
 PULSE_PID=$STACK_DIR/pulse.pid
+HAPROXY_PID=$STACK_DIR/haproxy.pid
+HAPROXY_SOCK=$STACK_DIR/haproxy.sock
+LB_PORT=${APP_ADDR##*:}
+
+# replica_port N: replica N (1, 2) listens on the app's port + N; HAProxy listens on the app's port.
+replica_port() { echo $((LB_PORT + $1)); }
+
+# replica_up N: `callbase serve` replica N with the workers the phone needs (each under its lease).
+replica_up() {
+    local n=$1 port pidf=$STACK_DIR/app-r$1.pid i
+    port=$(replica_port "$n")
+    pid_alive "$pidf" && die "replica $n already runs (pid $(cat "$pidf"))"
+    log "starting callbase serve replica $n on 127.0.0.1:$port (log: $STACK_DIR/app-r$n.log)"
+    # shellcheck source=/dev/null
+    ( set -a; . "$APP_ENV_FILE"; CALLBASE__HTTP__ADDR=127.0.0.1:$port
+      CALLBASE__WORKERS__STASIS=true CALLBASE__WORKERS__REGISTRATION_MONITOR=true
+      CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000 CALLBASE__WORKERS__RECONCILE_SECS=5
+      CALLBASE__ASTERISK__SIP_PUBLIC_HOST=$SIP_BIND
+      # HAProxy checks /readyz every 200 ms and takes a replica out after 2 failures.
+      CALLBASE__HTTP__DRAIN_NOTICE_MS=600 CALLBASE__HTTP__DRAIN_SECS=6
+      exec nohup setsid "$APP_BIN" serve </dev/null >>"$STACK_DIR/app-r$n.log" 2>&1 ) &
+    echo $! >"$pidf"
+    for ((i = 0; i < 600; i++)); do
+        pid_alive "$pidf" || die "replica $n exited; last log lines:
+$(tail -n 20 "$STACK_DIR/app-r$n.log")"
+        curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" && return 0
+        sleep 0.1
+    done
+    die "replica $n not ready on 127.0.0.1:$port/readyz within 60 s"
+}
+
+replica_down() { stop_pidfile "$STACK_DIR/app-r$1.pid" "callbase serve replica $1"; }
+
+# HAProxy (Debian package) in front of the replicas, on the app's address: WebSockets pass
+# (`timeout tunnel`), /readyz decides which replica gets new connections. `balance first`: every new
+# connection goes to the first replica that is up, so the tests know where a socket is.
+haproxy_up() {
+    cat >"$STACK_DIR/haproxy.cfg" <<CFG
+global
+    stats socket $HAPROXY_SOCK mode 600 level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    retries 3
+    option redispatch
+frontend app
+    bind $APP_ADDR
+    default_backend replicas
+backend replicas
+    balance first
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server check inter 200 fall 2 rise 2
+    server r1 127.0.0.1:$(replica_port 1)
+    server r2 127.0.0.1:$(replica_port 2)
+CFG
+    haproxy -c -q -f "$STACK_DIR/haproxy.cfg" || die "haproxy.cfg is invalid"
+    haproxy -D -p "$HAPROXY_PID" -f "$STACK_DIR/haproxy.cfg" || die "haproxy did not start"
+    for ((i = 0; i < 100; i++)); do
+        curl -fs -o /dev/null --max-time 2 "http://$APP_ADDR/readyz" && { log "HAProxy ready on http://$APP_ADDR"; return 0; }
+        sleep 0.1
+    done
+    die "HAProxy not ready on http://$APP_ADDR within 10 s"
+}
 
 up() {
     # PostgreSQL: 127.0.0.1:$PG_PORT here forwards to the host cluster's unix socket. nodelay: without
@@ -46,15 +114,17 @@ up() {
         </dev/null >>"$STACK_DIR/pulse.log" 2>&1 &
     echo $! >"$PULSE_PID"
 
-    # The server with the workers the phone needs.
-    CALLBASE__WORKERS__STASIS=true CALLBASE__WORKERS__REGISTRATION_MONITOR=true \
-        CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000 \
-        CALLBASE__WORKERS__RECONCILE_SECS=5 CALLBASE__ASTERISK__SIP_PUBLIC_HOST="$SIP_BIND" \
-        app_up
+    # Two replicas sharing the stack; the first takes the leases (Stasis, registrations, probe) and
+    # gets the traffic, the second stands by (tests/e2e/tests/replicas.test.mjs moves sockets to it).
+    replica_up 1
+    replica_up 2
+    haproxy_up
 }
 
 down() {
-    app_down || true
+    stop_pidfile "$HAPROXY_PID" haproxy || true
+    replica_down 1 || true
+    replica_down 2 || true
     stop_pidfile "$PULSE_PID" pulseaudio || true
     ast_down platform || true
     ast_down carrier || true
@@ -67,5 +137,7 @@ down() {
 case ${1:-} in
 up) up ;;
 down) down ;;
-*) die "usage: lab.sh up|down" ;;
+# Used by the tests to restart a replica they stopped.
+replica) if [[ ${3:-} == up ]]; then replica_up "$2"; else replica_down "$2"; fi ;;
+*) die "usage: lab.sh up|down|replica N up|down" ;;
 esac

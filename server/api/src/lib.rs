@@ -1,6 +1,7 @@
 //! The HTTP edge of callbase: the only crate that knows axum.
 
 pub mod auth;
+pub mod drain;
 pub mod edge;
 pub mod error;
 pub mod extract;
@@ -9,6 +10,7 @@ pub mod json;
 pub mod limits;
 pub mod routes;
 pub mod sip;
+pub mod sip_dialogs;
 pub mod sockets;
 
 pub use sockets::SocketsConfig;
@@ -55,10 +57,25 @@ pub struct HttpConfig {
     /// Bearer token Prometheus must send for `/metrics` (`Authorization: Bearer …`). The metrics
     /// carry per-tenant labels, so without a token `/metrics` is not served at all (404).
     pub metrics_token: Option<secrecy::SecretString>,
+    /// The longest a graceful stop (SIGTERM) takes, from the signal to the exit: in-flight
+    /// requests that are not done by then are cut. Keep it below the orchestrator's kill timeout
+    /// (Kubernetes' default grace period is 30 s).
+    #[serde(default = "default_drain_secs")]
+    pub drain_secs: u64,
+    /// How long a stopping replica keeps accepting requests after `/readyz` turned 503, so the load
+    /// balancer's health check sees it before connections are refused.
+    #[serde(default = "default_drain_notice_ms")]
+    pub drain_notice_ms: u64,
 }
 
 fn default_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_drain_secs() -> u64 {
+    20
+}
+fn default_drain_notice_ms() -> u64 {
+    2000
 }
 fn default_body_limit() -> usize {
     1024 * 1024
@@ -142,6 +159,8 @@ pub struct AppState {
     pub sockets: sockets::Sockets,
     /// This replica's one subscription to every tenant's events, fanned out to its `/events` sockets.
     pub hub: hub::Hub,
+    /// This replica's graceful drain (SIGTERM): readiness, new sockets, closing the open ones.
+    pub drain: drain::Drain,
 }
 
 impl AppState {
@@ -169,6 +188,7 @@ impl AppState {
         sockets.listen(redis_client.clone());
         Self {
             hub: hub::Hub::start(redis_client.clone()),
+            drain: drain::Drain::new(),
             phones: sip::PhoneSockets::new(sockets.clone()),
             sockets,
             cfg: Arc::new(cfg),

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
-use crate::sockets::Kind;
+use crate::sockets::{Close, Kind};
 use crate::AppState;
 
 /// Open `/sip` sockets: closing a user's or a tenant's phones reaches every server replica
@@ -55,6 +55,7 @@ pub async fn sip(
     {
         return Err(ApiError::Csrf("bad_origin"));
     }
+    st.drain.refuse_new_socket()?;
     let me = crate::routes::phone::browser_agent(&st, &cu).await?;
     let endpoint = callbase_telephony::agents::web_id(cu.tenant_id, me.user_id);
     // The cap comes before the Asterisk connection: a refused socket costs Asterisk nothing.
@@ -84,22 +85,34 @@ pub async fn sip(
                 }
             })?;
     let sockets = st.sockets.clone();
-    Ok(ws.protocols(["sip"]).on_upgrade(move |socket| async move {
-        // Revoked (logout, disabled, password or groups changed, telephony removed) on any
-        // replica, or the session gone: the relay closes the phone (4001). Dropping `reg` at the
-        // end unregisters the socket and frees its slot.
-        let (close, closed) = watch::channel(false);
-        let supervise = async {
-            let why = sockets.supervise(&mut reg).await;
-            tracing::info!(code = why.code, reason = why.reason, "closing a phone socket");
-            let _ = close.send(true);
-            std::future::pending::<()>().await
-        };
-        tokio::select! {
-            _ = relay(socket, upstream, &endpoint, closed) => {}
-            _ = supervise => {}
-        }
-        drop(reg);
+    let dialogs = crate::sip_dialogs::Dialogs::new(st.redis.clone(), cu.tenant_id, cu.user_id);
+    let drain = st.drain.clone();
+    let going_away = drain.closing();
+    Ok(ws.protocols(["sip"]).on_upgrade(move |socket| {
+        drain.track(async move {
+            // Revoked (logout, disabled, password or groups changed, telephony removed) on any
+            // replica, or the session gone: the relay closes the phone (4001). This replica
+            // stopping closes it with 1012, and the phone reconnects through another replica.
+            // Dropping `reg` at the end unregisters the socket and frees its slot.
+            let (close, closed) = watch::channel(None);
+            let supervise = async {
+                tokio::select! {
+                    why = sockets.supervise(&mut reg) => {
+                        tracing::info!(code = why.code, reason = why.reason, "closing a phone socket");
+                        let _ = close.send(Some((Close::PHONE_REMOVED.code, Close::PHONE_REMOVED.reason)));
+                    }
+                    _ = going_away => {
+                        let _ = close.send(Some(crate::drain::GOING_AWAY));
+                    }
+                }
+                std::future::pending::<()>().await
+            };
+            tokio::select! {
+                _ = relay(socket, upstream, &endpoint, dialogs, closed) => {}
+                _ = supervise => {}
+            }
+            drop(reg);
+        })
     }))
 }
 
@@ -109,22 +122,35 @@ async fn relay(
     mut browser: WebSocket,
     upstream: Upstream,
     endpoint: &str,
-    mut closed: watch::Receiver<bool>,
+    mut dialogs: crate::sip_dialogs::Dialogs,
+    mut closed: watch::Receiver<Option<(u16, &'static str)>>,
 ) {
     let (mut up_tx, mut up_rx) = upstream.split();
     let mut guard = Guard::new(endpoint);
     loop {
         tokio::select! {
             _ = closed.changed() => {
-                let _ = browser.send(Message::Close(Some(CloseFrame { code: 4001, reason: "phone closed by the server".into() }))).await;
+                let (code, reason) = (*closed.borrow()).unwrap_or((4001, "phone closed by the server"));
+                let _ = browser.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                 break;
             }
             m = browser.recv() => match m {
                 Some(Ok(Message::Text(t))) => {
-                    if let Err(why) = guard.check_browser(t.as_str()) {
-                        tracing::warn!(why, "SIP request over /sip refused");
-                        let _ = browser.send(Message::Close(Some(CloseFrame { code: 4003, reason: why.into() }))).await;
-                        break;
+                    // A dialog this socket has not seen may be one of the user's from an earlier
+                    // socket (the phone reconnected): the user's dialogs in Redis say.
+                    if let Some(call_id) = guard.unknown_dialog(t.as_str()) {
+                        if dialogs.owns(&call_id).await {
+                            guard.remember(&call_id);
+                        }
+                    }
+                    match guard.check_browser(t.as_str()) {
+                        Err(why) => {
+                            tracing::warn!(why, "SIP request over /sip refused");
+                            let _ = browser.send(Message::Close(Some(CloseFrame { code: 4003, reason: why.into() }))).await;
+                            break;
+                        }
+                        Ok(Some(call_id)) => dialogs.record(&call_id).await,
+                        Ok(None) => {}
                     }
                     if up_tx.send(tungstenite::Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
@@ -140,7 +166,9 @@ async fn relay(
             },
             m = up_rx.next() => match m {
                 Some(Ok(tungstenite::Message::Text(t))) => {
-                    guard.note_asterisk(t.as_str());
+                    if let Some(call_id) = guard.note_asterisk(t.as_str()) {
+                        dialogs.record(&call_id).await;
+                    }
                     if browser.send(Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
                 Some(Ok(tungstenite::Message::Binary(b))) => {
@@ -167,6 +195,8 @@ const MAX_DIALOGS: usize = 128;
 /// answered, so it is let through only when its `Call-ID` belongs to a dialog of this very socket:
 /// one the browser started with a checked request, or one Asterisk started towards it. REGISTER and
 /// PUBLISH are never in a dialog. Responses pass (pjsip drops those that match no transaction).
+/// New INVITE dialogs are also kept per user in Redis (`crate::sip_dialogs`), so a phone that
+/// reconnects goes on acting in its call through its new socket.
 struct Guard {
     endpoint: String,
     dialogs: std::collections::VecDeque<String>,
@@ -186,15 +216,34 @@ impl Guard {
         }
     }
 
-    fn check_browser(&mut self, msg: &str) -> Result<(), &'static str> {
+    /// The Call-ID of an in-dialog request that only passes if the dialog is the user's: one this
+    /// socket does not know and not `From` the user's endpoint.
+    fn unknown_dialog(&self, msg: &str) -> Option<String> {
+        use callbase_core::sipmsg::{parse, Message};
+        match parse(msg) {
+            Ok(Message::Request(r))
+                if r.to_tag
+                    && !matches!(r.method.as_str(), "REGISTER" | "PUBLISH")
+                    && r.from_user != self.endpoint
+                    && !self.dialogs.iter().any(|c| *c == r.call_id) =>
+            {
+                Some(r.call_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks a message from the browser; `Ok(Some(call_id))` for a new INVITE dialog, which the
+    /// relay keeps for the user.
+    fn check_browser(&mut self, msg: &str) -> Result<Option<String>, &'static str> {
         use callbase_core::sipmsg::{parse, Message};
         let req = match parse(msg).map_err(|e| e.0)? {
-            Message::KeepAlive | Message::Response => return Ok(()),
+            Message::KeepAlive | Message::Response => return Ok(None),
             Message::Request(r) => r,
         };
         let in_dialog_method = !matches!(req.method.as_str(), "REGISTER" | "PUBLISH");
         if req.to_tag && in_dialog_method && self.dialogs.iter().any(|c| *c == req.call_id) {
-            return Ok(());
+            return Ok(None);
         }
         if req.from_user != self.endpoint {
             return Err(if req.to_tag {
@@ -204,13 +253,18 @@ impl Guard {
             });
         }
         self.remember(&req.call_id);
-        Ok(())
+        Ok((req.method == "INVITE" && !req.to_tag).then_some(req.call_id))
     }
 
-    /// Requests Asterisk sends to the browser open dialogs the browser may then act in.
-    fn note_asterisk(&mut self, msg: &str) {
-        if let Ok(callbase_core::sipmsg::Message::Request(r)) = callbase_core::sipmsg::parse(msg) {
-            self.remember(&r.call_id);
+    /// Requests Asterisk sends to the browser open dialogs the browser may then act in; a new
+    /// INVITE's Call-ID is returned for the relay to keep for the user.
+    fn note_asterisk(&mut self, msg: &str) -> Option<String> {
+        match callbase_core::sipmsg::parse(msg) {
+            Ok(callbase_core::sipmsg::Message::Request(r)) => {
+                self.remember(&r.call_id);
+                (r.method == "INVITE" && !r.to_tag).then_some(r.call_id)
+            }
+            _ => None,
         }
     }
 }
@@ -227,18 +281,18 @@ mod tests {
     fn requests_must_come_from_the_users_own_endpoint() {
         let mut g = Guard::new("t1-w5");
         let reg = msg("REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid\r\nFrom: <sip:t1-w5@callbase>;tag=a\r\nTo: <sip:t1-w5@callbase>");
-        assert_eq!(g.check_browser(&reg), Ok(()));
+        assert_eq!(g.check_browser(&reg), Ok(None));
         assert!(Guard::new("t1-w6").check_browser(&reg).is_err());
         let short = msg("INVITE sip:101@callbase SIP/2.0\r\nf: \"Anna\" <sip:t1-w5@callbase>;tag=b\r\nt: <sip:101@callbase>");
-        assert_eq!(g.check_browser(&short), Ok(()));
+        assert_eq!(g.check_browser(&short), Ok(Some("c1".into())), "a new INVITE is kept for the user");
         let other = msg("INVITE sip:101@callbase SIP/2.0\r\nFrom: <sip:acme_101@callbase>;tag=b\r\nTo: <sip:101@callbase>");
         assert!(g.check_browser(&other).is_err());
         assert!(g.check_browser("OPTIONS sip:x SIP/2.0\r\nTo: <sip:a@b>\r\n\r\n").is_err());
         assert_eq!(
             g.check_browser("SIP/2.0 200 OK\r\nFrom: <sip:someone@x>\r\nContent-Length: 0\r\n\r\n"),
-            Ok(())
+            Ok(None)
         );
-        assert_eq!(g.check_browser("\r\n\r\n"), Ok(()));
+        assert_eq!(g.check_browser("\r\n\r\n"), Ok(None));
     }
 
     #[test]
@@ -248,8 +302,9 @@ mod tests {
         // from the contact it registered.
         let bye = "BYE sip:x@127.0.0.1 SIP/2.0\r\nFrom: <sip:sjhgoo83@127.0.0.1:59286;transport=ws>;tag=b\r\nTo: <sip:79161234567@10.77.0.1>;tag=as1\r\nCall-ID: in1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
         assert!(g.check_browser(bye).is_err(), "no such dialog yet");
-        g.note_asterisk("INVITE sip:sjhgoo83@127.0.0.1:59286;transport=ws SIP/2.0\r\nFrom: <sip:79161234567@10.77.0.1>;tag=as1\r\nTo: <sip:sjhgoo83@127.0.0.1>\r\nCall-ID: in1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
-        assert_eq!(g.check_browser(bye), Ok(()));
+        let invite = g.note_asterisk("INVITE sip:sjhgoo83@127.0.0.1:59286;transport=ws SIP/2.0\r\nFrom: <sip:79161234567@10.77.0.1>;tag=as1\r\nTo: <sip:sjhgoo83@127.0.0.1>\r\nCall-ID: in1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(invite.as_deref(), Some("in1"), "Asterisk's INVITE is kept for the user");
+        assert_eq!(g.check_browser(bye), Ok(None));
         let new_invite =
             msg("INVITE sip:1@callbase SIP/2.0\r\nFrom: <sip:sjhgoo83@x>;tag=b\r\nTo: <sip:1@callbase>");
         assert!(g.check_browser(&new_invite).is_err(), "a new call must be from the endpoint");
@@ -265,7 +320,7 @@ mod tests {
         // A re-INVITE in the browser's own call passes.
         let reinvite =
             msg("INVITE sip:x@h SIP/2.0\r\nFrom: <sip:t1-w5@callbase>;tag=b\r\nTo: <sip:101@callbase>;tag=z");
-        assert_eq!(g.check_browser(&reinvite), Ok(()));
+        assert_eq!(g.check_browser(&reinvite), Ok(None), "a re-INVITE opens no new dialog");
     }
 
     #[test]

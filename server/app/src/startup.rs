@@ -16,17 +16,21 @@ pub type Shutdown = tokio::sync::watch::Receiver<bool>;
 /// starts and reports not-ready while it is down); Redis must answer at start.
 /// Workers stop when `shutdown` turns true (or its sender is dropped).
 pub async fn build(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<callbase_api::App> {
-    Ok(build_with_leases(settings, shutdown).await?.0)
+    Ok(build_with_leases(settings, shutdown).await?.app)
+}
+
+/// What `serve` needs beside the router: the drain of its sockets and the lease tasks.
+struct Parts {
+    app: callbase_api::App,
+    drain: callbase_api::drain::Drain,
+    leases: LeaseTasks,
 }
 
 /// The tasks holding (or waiting for) this replica's leases: they end once they have given their
 /// leases up after `shutdown`.
 type LeaseTasks = Vec<tokio::task::JoinHandle<()>>;
 
-async fn build_with_leases(
-    settings: &Settings,
-    shutdown: Shutdown,
-) -> anyhow::Result<(callbase_api::App, LeaseTasks)> {
+async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<Parts> {
     let pool = callbase_db::lazy_pool(&settings.database.url, settings.database.max_connections)
         .context("database.url is not a valid PostgreSQL URL")?;
     let redis_client = redis::Client::open(settings.redis.url.expose_secret())
@@ -64,7 +68,8 @@ async fn build_with_leases(
         sockets: settings.sockets.clone(),
     };
     let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, ari, ami);
-    Ok((callbase_api::router(state), leases))
+    let drain = state.drain.clone();
+    Ok(Parts { app: callbase_api::router(state), drain, leases })
 }
 
 /// The AMI connection (reconnecting in the background), when AMI is configured.
@@ -253,21 +258,50 @@ pub async fn spawn(
     Ok((addr, handle))
 }
 
-/// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+/// Serves until SIGINT/SIGTERM, then drains (docs/operations.md, "Rolling deploys"), all within
+/// `http.drain_secs`: `/readyz` turns 503 and new sockets are refused at once, the workers stop and
+/// hand their leases over, requests are still accepted for `http.drain_notice_ms` (the load
+/// balancer's health check notices meanwhile), then the listener closes and in-flight requests
+/// finish; last, the `/events` and `/sip` sockets are closed with 1012 and the process exits.
 pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    use std::time::Duration;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let (app, leases) = build_with_leases(settings, shutdown).await?;
+    let Parts { app, drain, leases } = build_with_leases(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "callbase listening");
-    callbase_api::serve(listener, app, shutdown_signal()).await?;
-    let _ = stop.send(true);
-    // Hand the leases over before exiting: another replica takes the workers at once instead of
-    // after the lease's TTL (a worker gets 5 s to stop, see lease.rs).
-    for task in leases {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(6), task).await;
+    let (stop_accepting, accepting) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(callbase_api::serve(listener, app, async {
+        let _ = accepting.await;
+    }));
+    tokio::select! {
+        r = &mut server => return Ok(r??),
+        _ = shutdown_signal() => {}
     }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(settings.http.drain_secs);
+    drain.start();
+    // Hand the leases over now: another replica takes the workers at once instead of after the
+    // lease's TTL (a worker gets 5 s to stop, see lease.rs).
+    let _ = stop.send(true);
+    let leases = tokio::spawn(futures_util::future::join_all(leases));
+    tracing::info!(sockets = drain.open_sockets(), "draining: not ready, no new sockets");
+    let notice = Duration::from_millis(settings.http.drain_notice_ms);
+    tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + notice)).await;
+    let _ = stop_accepting.send(());
+    // In-flight requests finish (keep-alive connections close once idle). The sockets get a
+    // moment at the end to send their close frames.
+    let sockets_time = Duration::from_secs(1).min(Duration::from_secs(settings.http.drain_secs) / 4);
+    if tokio::time::timeout_at(deadline - sockets_time, &mut server).await.is_err() {
+        tracing::warn!("in-flight requests still running at the end of the drain time: they are cut");
+        server.abort();
+    }
+    drain.close_sockets();
+    if tokio::time::timeout_at(deadline, drain.sockets_closed()).await.is_err() {
+        tracing::warn!(sockets = drain.open_sockets(), "sockets still open at the end of the drain time");
+    }
+    let _ = tokio::time::timeout_at(deadline, leases).await;
+    tracing::info!("drained");
     Ok(())
 }
 

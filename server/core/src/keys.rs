@@ -15,6 +15,13 @@ pub const DEVICE_KEY: &str = "cb:device-key";
 /// List: recent call-setup times in milliseconds, for the health probe's comparison.
 pub const PROBE_SETUP_SAMPLES: &str = "cb:probe:setup_ms";
 
+/// Sorted set: the Call-IDs of a user's phone dialogs (INVITEs the relay saw on any of the user's
+/// `/sip` sockets), scored by when they were seen; a reconnected phone may act in them
+/// (`api::sip_dialogs`).
+pub fn sip_dialogs(tenant: TenantId, user: UserId) -> String {
+    format!("cb:sipdlg:{tenant}:{user}")
+}
+
 /// Channel: a tenant's events (`crate::events::Event` as JSON); `/events` sockets subscribe to it.
 pub fn events(tenant: TenantId) -> String {
     format!("cb:events:tenant:{tenant}")

@@ -31,6 +31,7 @@ pub async fn events(
     {
         return Err(ApiError::Csrf("bad_origin"));
     }
+    st.drain.refuse_new_socket()?;
     // The cap first: a refused socket takes no place in the replica's fan-out. The lease also snapshots the
     // user's revocation epoch, so the role and masking are read again after it: a change racing
     // the opening is caught by the socket's first check.
@@ -41,11 +42,12 @@ pub async fn events(
     let cu = current(&st, cu).await?;
     let feed = st.hub.subscribe(cu.tenant_id);
     let masking = masking_of(&st, &cu).await?;
+    let drain = st.drain.clone();
     Ok(ws
         .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| forward(socket, feed, st, cu, masking, reg)))
+        .on_upgrade(move |socket| drain.track(forward(socket, feed, st, cu, masking, reg))))
 }
 
 /// The socket's read buffer. tungstenite's default (128 KiB) is zero-filled before the first read,
@@ -92,8 +94,16 @@ async fn forward(
     let sockets = st.sockets.clone();
     let supervise = sockets.supervise(&mut reg);
     tokio::pin!(supervise);
+    let going_away = st.drain.closing();
+    tokio::pin!(going_away);
     loop {
         tokio::select! {
+            _ = &mut going_away => {
+                // This replica stops: the browser reconnects through another one and reloads.
+                let (code, reason) = crate::drain::GOING_AWAY;
+                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                break;
+            }
             why = &mut supervise => {
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: why.code, reason: why.reason.into() }))).await;
                 break;

@@ -36,9 +36,11 @@ pub struct Checks {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ok` when every dependency answers, else `degraded`.
+    /// `ok` when every dependency answers, else `degraded`; `draining` while the replica stops
+    /// (SIGTERM), without checks.
     pub status: String,
-    pub checks: Checks,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Checks>,
 }
 
 async fn timed<F, E>(f: F) -> Check
@@ -58,7 +60,13 @@ where
 
 /// Each dependency (PostgreSQL, Redis, S3, Asterisk ARI) checked concurrently; 503 if any is down.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
-pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
+    if st.drain.draining() {
+        // Stopping (SIGTERM): not ready at once, whatever the dependencies say, so the load
+        // balancer sends new work elsewhere (docs/operations.md, "Rolling deploys").
+        let body = Readiness { status: "draining".into(), checks: None };
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let pg = timed(st.db.ping());
     let redis = timed(crate::limits::ping(&st.redis));
     let s3 = timed(st.store.check());
@@ -71,9 +79,9 @@ pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = Readiness {
         status: if all { "ok" } else { "degraded" }.into(),
-        checks: Checks { postgres, redis, s3, ari },
+        checks: Some(Checks { postgres, redis, s3, ari }),
     };
-    (status, Json(body))
+    (status, Json(body)).into_response()
 }
 
 /// Prometheus text exposition, for the holder of `http.metrics_token` only: the series carry

@@ -10,6 +10,7 @@ import { DeviceSettings } from './DeviceSettings';
 const REG_LABEL: Record<RegState, MessageKey> = {
   off: 'phone.reg.off',
   connecting: 'phone.reg.connecting',
+  reconnecting: 'phone.reg.reconnecting',
   confirming: 'phone.reg.confirming',
   registered: 'phone.reg.registered',
   failed: 'phone.reg.failed',

@@ -45,6 +45,16 @@ class FakeSession extends FakeEmitter implements SessionLike {
   sendDTMF(t: string, o: any) {
     this.calls.push(`dtmf:${t}:${o.transportType}`);
   }
+  /** How many renegotiate() calls answer false (another re-INVITE pending) before one is sent. */
+  busyRenegotiations = 0;
+  renegotiate() {
+    if (this.busyRenegotiations > 0) {
+      this.busyRenegotiations--;
+      return false;
+    }
+    this.calls.push('renegotiate');
+    return true;
+  }
 }
 
 class FakeUA extends FakeEmitter implements UALike {
@@ -119,6 +129,34 @@ describe('PhoneController', () => {
     expect(c.snapshot.regCode).toBeUndefined();
     uas[1].emit('disconnected', { code: 1006, reason: '' });
     expect(c.snapshot.reg).toBe('connecting');
+  });
+
+  it('keeps a live call while the phone socket reconnects, shows reconnecting, and moves the call to the new socket', async () => {
+    const s = await registered();
+    await s.c.dial('4951234567');
+    const d = s.uas[0].dialled[0];
+    d.session.emit('accepted');
+    d.session.busyRenegotiations = 1;
+    // The server replica stops: 1012, then JsSIP's own 'unregistered'.
+    s.uas[0].emit('disconnected', { code: 1012, reason: 'server_restart' });
+    s.uas[0].emit('unregistered');
+    s.uas[0].emit('connecting');
+    expect(s.c.snapshot.reg).toBe('reconnecting');
+    expect(s.c.snapshot.call?.state).toBe('answered');
+    expect(d.session.calls).not.toContain('terminate:');
+    // Registered again over the new socket: one re-INVITE, sent once the pending one is done.
+    s.uas[0].emit('registered');
+    await vi.waitFor(() => expect(s.c.snapshot.reg).toBe('registered'));
+    await vi.waitFor(() => expect(d.session.calls.filter((x) => x === 'renegotiate')).toEqual(['renegotiate']));
+    // The other side's BYE arrives over the new socket and ends the call as usual.
+    d.session.emit('ended', { cause: 'Bye' });
+    expect(s.c.snapshot.call?.state).toBe('ended');
+    // Without a call, a lost socket is plain "connecting", and nothing is renegotiated.
+    s.uas[0].emit('disconnected', { code: 1012, reason: 'server_restart' });
+    expect(s.c.snapshot.reg).toBe('connecting');
+    s.uas[0].emit('registered');
+    await vi.waitFor(() => expect(s.c.snapshot.reg).toBe('registered'));
+    expect(d.session.calls.filter((x) => x === 'renegotiate').length).toBe(1);
   });
 
   it('registers with the rotated password over the same-origin /sip socket', async () => {

@@ -25,6 +25,8 @@ export class PhoneController {
   private retriedAuth = false;
   private stopped = false;
   private confirmGen = 0;
+  /** The socket closed during a call: the call is moved to the new socket once registered. */
+  private resumeCall = false;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -79,7 +81,7 @@ export class PhoneController {
       display_name: s.display_name,
     });
     this.ua = ua;
-    ua.on('connecting', () => this.snap.reg !== 'registered' && this.set({ reg: 'connecting' }));
+    ua.on('connecting', () => !['registered', 'reconnecting'].includes(this.snap.reg) && this.set({ reg: 'connecting' }));
     ua.on('disconnected', (e: any) => {
       if (this.stopped || this.ua !== ua) return;
       if (e?.code === CLOSE_TOO_MANY) {
@@ -89,10 +91,22 @@ export class PhoneController {
         this.set({ reg: 'failed', regCode: 'too_many_sockets', regError: e.reason || 'too many phone connections' });
         return;
       }
+      if (this.session) {
+        // The media goes straight to Asterisk and does not care: JsSIP keeps the call and
+        // reconnects (behind a load balancer, through another server replica). Once registered
+        // again, a re-INVITE over the new socket makes Asterisk send this call's requests (the
+        // other side's BYE, hold) there (docs/phone.md, "Reconnecting during a call").
+        this.resumeCall = true;
+        this.set({ reg: 'reconnecting', regError: undefined });
+        return;
+      }
       this.set({ reg: 'connecting', regError: 'connection to the phone service lost; reconnecting' });
     });
-    ua.on('registered', () => void this.confirm());
-    ua.on('unregistered', () => !this.stopped && this.set({ reg: 'connecting' }));
+    ua.on('registered', () => {
+      if (this.resumeCall) void this.resume();
+      void this.confirm();
+    });
+    ua.on('unregistered', () => !this.stopped && this.snap.reg !== 'reconnecting' && this.set({ reg: 'connecting' }));
     ua.on('registrationFailed', (e: any) => void this.onRegFailed(e));
     ua.on('newRTCSession', (e: any) => this.onNewSession(e));
     ua.start();
@@ -118,6 +132,15 @@ export class PhoneController {
     }
     if (gen === this.confirmGen && !this.stopped) {
       this.set({ reg: 'failed', regError: 'the phone service does not confirm the registration' });
+    }
+  }
+
+  /** Moves the live call to the new socket: a re-INVITE (tried a few times while another is pending). */
+  private async resume(): Promise<void> {
+    this.resumeCall = false;
+    for (let i = 0; i < 10 && this.session && !this.stopped; i++) {
+      if (this.session.renegotiate()) return;
+      await this.sleep(300);
     }
   }
 
@@ -249,6 +272,8 @@ export class PhoneController {
         this.remember({ number: c.number, direction: c.direction, at: c.startedAt, answered: !!c.answeredAt });
       }
       this.session = null;
+      this.resumeCall = false;
+      if (this.snap.reg === 'reconnecting') this.set({ reg: 'connecting' });
     };
     session.on('ended', finish);
     session.on('failed', finish);

@@ -20,7 +20,9 @@ function createUA(cfg: UAConfig): UALike {
     register: true,
     register_expires: 120,
     session_timers: false,
-    connection_recovery_min_interval: 2,
+    // A socket closed by a stopping server replica (1012) comes back through another one within
+    // 1–2 s: a call in progress needs its signalling back soon.
+    connection_recovery_min_interval: 1,
     connection_recovery_max_interval: 30,
   });
   return ua as unknown as UALike;

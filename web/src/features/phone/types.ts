@@ -1,7 +1,8 @@
 /** The browser phone's state as the panel renders it, and what the controller needs from the server and JsSIP. */
 import type { NumberPreview, PhoneSession } from '../../shared/api/types';
 
-export type RegState = 'off' | 'connecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
+/** `reconnecting`: the phone socket closed during a call; the call goes on while the phone reconnects. */
+export type RegState = 'off' | 'connecting' | 'reconnecting' | 'confirming' | 'registered' | 'failed' | 'elsewhere';
 export type CallState = 'checking' | 'dialing' | 'ringing' | 'incoming' | 'answered' | 'ended';
 export type Direction = 'inbound' | 'outbound';
 
@@ -60,6 +61,8 @@ export interface SessionLike {
   mute(o?: any): void;
   unmute(o?: any): void;
   sendDTMF(tones: string, opts?: any): void;
+  /** A re-INVITE with the current media (false when one cannot be sent now). */
+  renegotiate(opts?: any, done?: () => void): boolean;
   readonly connection?: RTCPeerConnection | null;
 }
 

@@ -276,6 +276,7 @@ export const en = {
   "phone.ext": "ext. {ext}",
   "phone.reg.off": "Phone off",
   "phone.reg.connecting": "Connecting…",
+  "phone.reg.reconnecting": "Reconnecting… the call goes on",
   "phone.reg.confirming": "Checking registration…",
   "phone.reg.registered": "Ready for calls",
   "phone.reg.failed": "Not registered",

@@ -288,6 +288,7 @@ export const ru: Dictionary = {
   "phone.ext": "доб. {ext}",
   "phone.reg.off": "Телефон выключен",
   "phone.reg.connecting": "Подключение…",
+  "phone.reg.reconnecting": "Переподключение… разговор продолжается",
   "phone.reg.confirming": "Проверяем регистрацию…",
   "phone.reg.registered": "Готов к звонкам",
   "phone.reg.failed": "Не зарегистрирован",

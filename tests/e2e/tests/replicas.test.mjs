@@ -1,0 +1,208 @@
+// Two server replicas behind HAProxy (issue #16, item 3): a browser in a call through the trunk
+// whose /sip socket is on replica 2 (not the Stasis lease holder) stays in the call when replica 2
+// gets SIGTERM: the phone shows "reconnecting", comes back through replica 1, the audio goes on
+// both ways, the agent can hang up (the carrier's leg ends) and the carrier's hang-up ends the call
+// in the browser. Replica 2 exits within its drain time and is started again for later tests.
+// Chromium and Firefox ESR. In Chromium also a rolling restart of both replicas during a call,
+// the Stasis lease holder included: the replica that takes the lease adopts the call.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  BASE,
+  callState,
+  carrierAmi,
+  env,
+  launch,
+  regState,
+  remoteLevel,
+  rtp,
+  signInPage,
+  sleep,
+  tenantWithTrunk,
+  until,
+  waitRegistered,
+} from './lab.mjs';
+
+const TONE = 1000;
+const STACK_DIR = env('CALLBASE_E2E_STACK_DIR');
+const LAB_SH = new URL('../lab.sh', import.meta.url).pathname;
+
+/** One command on HAProxy's runtime API (the lab's admin socket). */
+function haproxy(cmd) {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(`${STACK_DIR}/haproxy.sock`);
+    let out = '';
+    c.on('data', (d) => (out += d));
+    c.on('end', () => resolve(out));
+    c.on('error', reject);
+    c.write(`${cmd}\n`);
+  });
+}
+
+/** A column of a replica's row in HAProxy's `show stat` (`scur`: current sessions, `status`). */
+async function stat(server, column) {
+  const csv = await haproxy('show stat');
+  const head = csv.split('\n')[0].replace(/^# /, '').split(',');
+  const row = csv.split('\n').map((l) => l.split(',')).find((r) => r[0] === 'replicas' && r[1] === server);
+  return row[head.indexOf(column)];
+}
+const sessions = async (server) => Number(await stat(server, 'scur'));
+
+const replicaPid = (n) => Number(readFileSync(`${STACK_DIR}/app-r${n}.pid`, 'utf8').trim());
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const replicaDown = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'down'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
+const replicaUp = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'up'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
+
+/** The pid in the Stasis lease holder's name (`callbase status`: "stasis held by host:pid:rand"). */
+function stasisHolderPid() {
+  const out = execFileSync(env('CALLBASE_E2E_APP_BIN'), ['status'], { encoding: 'utf8' });
+  const m = out.match(/stasis\s+held by [^:\s]+:(\d+):/);
+  assert.ok(m, `callbase status names the Stasis holder:\n${out}`);
+  return Number(m[1]);
+}
+
+/** (Re)opens the app with its sockets on replica 2: replica 1 is set to drain in HAProxy meanwhile. */
+async function openOnReplica2(page, t) {
+  // A replica just started again is taken in after two good health checks.
+  await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
+  await haproxy('set server replicas/r1 state drain');
+  try {
+    await signInPage(page, t.account, 'boss', t.password);
+    await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
+    await page.reload({ waitUntil: 'load' });
+    await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+    await waitRegistered(page, 20000);
+  } finally {
+    await haproxy('set server replicas/r1 state ready');
+  }
+  assert.ok((await sessions('r2')) >= 2, 'the /events and /sip sockets are on replica 2');
+}
+
+async function answeredCall(page, carrier) {
+  const chan = carrier.waitEvent((m) => m.Event === 'Newchannel' && m.Exten === '9999', 15000);
+  await page.click('[data-testid=phone-number]', { count: 3 });
+  await page.type('[data-testid=phone-number]', '9999');
+  await page.waitForSelector('[data-testid=phone-call-btn]:not([disabled])', { timeout: 10000 });
+  await page.click('[data-testid=phone-call-btn]');
+  const ch = await chan;
+  await until('call answered', async () => (await callState(page)) === 'answered', 15000);
+  return ch.Channel;
+}
+
+/** SIGTERM to replica 2 mid-call: reconnecting, back through replica 1, audio both ways, replica 2 gone. */
+async function stopReplica2DuringCall(page, kind) {
+  const pid = replicaPid(2);
+  assert.notEqual(stasisHolderPid(), pid, 'replica 2 does not hold the Stasis lease');
+  await sleep(1500);
+  const before = await rtp(page);
+  const term = Date.now();
+  process.kill(pid, 'SIGTERM');
+  await until('phone shows reconnecting', async () => (await regState(page)) === 'reconnecting', 8000, 20);
+  assert.equal(await callState(page), 'answered', 'the call is still shown');
+  await waitRegistered(page, 15000);
+  await until('replica 2 exits', async () => !alive(pid), 8000);
+  console.log(`# ${kind}: SIGTERM → replica exited and the phone registered through the other in ${Date.now() - term} ms`);
+  await sleep(3000);
+  const s = await rtp(page);
+  assert.ok(s.received > before.received + 50, `inbound RTP goes on: ${JSON.stringify({ before, s })}`);
+  assert.ok(s.sent > before.sent + 50, `outbound RTP goes on: ${JSON.stringify({ before, s })}`);
+  const level = kind === 'chromium' ? await remoteLevel(page) : s.level;
+  assert.ok(level > 0.01, `the echo is heard through the restart: level ${level}`);
+  assert.equal(await callState(page), 'answered');
+  assert.ok((await sessions('r1')) >= 2, 'the sockets are on replica 1 now');
+}
+
+for (const kind of ['chromium', 'firefox']) {
+  describe(`${kind}: a call survives the stop of its server replica`, () => {
+    let browser;
+    let t;
+    let page;
+    let carrier;
+
+    before(async () => {
+      t = await tenantWithTrunk();
+      carrier = await carrierAmi();
+      browser = await launch(kind, TONE);
+      page = await browser.defaultBrowserContext().newPage();
+      page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+      await page.setViewport({ width: 1366, height: 768 });
+    });
+    after(async () => {
+      carrier?.close();
+      await browser?.close();
+      await t?.removeTrunk();
+      if (!alive(replicaPid(2))) replicaUp(2);
+    });
+
+    it('the agent hangs up through the other replica and the carrier leg ends', async () => {
+      await openOnReplica2(page, t);
+      const channel = await answeredCall(page, carrier);
+      const gone = carrier.waitEvent((m) => m.Event === 'Hangup' && m.Channel === channel, 30000);
+      await stopReplica2DuringCall(page, kind);
+      await page.click('[data-testid=phone-hangup]');
+      await gone;
+      replicaUp(2);
+    });
+
+    it("the carrier's hang-up reaches the browser through the other replica", async () => {
+      await openOnReplica2(page, t);
+      const channel = await answeredCall(page, carrier);
+      await stopReplica2DuringCall(page, kind);
+      const r = await carrier.action('Hangup', { Channel: channel });
+      assert.equal(r.Response, 'Success', JSON.stringify(r));
+      await until('the call ends in the browser', async () => {
+        const st = await callState(page);
+        return st === null || st === 'ended';
+      }, 8000);
+      replicaUp(2);
+    });
+
+    if (kind !== 'chromium') return;
+
+    it('a rolling restart of both replicas during a call drops nothing', async () => {
+      await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
+      await page.reload({ waitUntil: 'load' });
+      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      await waitRegistered(page, 20000);
+      assert.equal(stasisHolderPid(), replicaPid(1), 'replica 1 holds the Stasis lease and the sockets');
+      const channel = await answeredCall(page, carrier);
+      const gone = carrier.waitEvent((m) => m.Event === 'Hangup' && m.Channel === channel, 60000);
+      // Replica 2 first (no sockets, no leases), then replica 1: its sockets and the Stasis lease
+      // move to replica 2, which adopts the call.
+      replicaDown(2);
+      replicaUp(2);
+      await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
+      await sleep(1500);
+      const before = await rtp(page);
+      const r1 = replicaPid(1);
+      process.kill(r1, 'SIGTERM');
+      await until('phone shows reconnecting', async () => (await regState(page)) === 'reconnecting', 8000, 20);
+      await waitRegistered(page, 15000);
+      await until('replica 1 exits', async () => !alive(r1), 8000);
+      await until('replica 2 holds the Stasis lease', async () => stasisHolderPid() === replicaPid(2), 10000, 250);
+      replicaUp(1);
+      await sleep(3000);
+      const s = await rtp(page);
+      assert.ok(s.received > before.received + 50 && s.sent > before.sent + 50, `RTP both ways: ${JSON.stringify({ before, s })}`);
+      assert.ok((await remoteLevel(page)) > 0.01, 'the echo is heard after both restarts');
+      assert.equal(await callState(page), 'answered');
+      // The adopted call is still controlled: the agent's hang-up ends the carrier's leg.
+      await page.click('[data-testid=phone-hangup]');
+      await gone;
+      // Back to the lab's layout for later tests: replica 1 holds the leases.
+      replicaDown(2);
+      await until('replica 1 holds the Stasis lease', async () => stasisHolderPid() === replicaPid(1), 10000, 250);
+      replicaUp(2);
+    });
+  });
+}
