@@ -218,3 +218,68 @@ async fn a_call_that_ended_while_no_server_ran_it_is_closed_and_its_carrier_leg_
     );
     recording_stored(&admin, id, Duration::from_secs(20)).await;
 }
+
+/// After a takeover it is the carrier that hangs up: the adopted call ends on both sides (the
+/// agent's phone gets its BYE) and its record and recording are complete.
+#[tokio::test]
+async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
+    let node = unique("node-");
+    let ov = node_overrides(&node);
+    let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut first = ServerProcess::spawn(&ov);
+    wait_stasis_holder(&node, Some(first.pid()), None, Duration::from_secs(30)).await;
+    let mut standby = ov.clone();
+    standby.extend([
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ]);
+    let app = TestApp::spawn_with(&standby).await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let agent_prefix = format!("PJSIP/{login}-");
+    // The phone would talk for 30 s; the carrier hangs up long before.
+    let phone =
+        tokio::spawn(async move { sipp_call_talking(&login, &password, "1234567", 200, 30_000).await });
+    let id = answered_call(t.id, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.kill9();
+    wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
+    // Adoption runs as the new holder's Stasis app connects.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let carrier = callbase_tests::carrier_ami().await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+    let r = carrier.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await.unwrap();
+    assert!(r.is_success(), "the carrier hangs its leg up: {r:?}");
+    let hung_up = OffsetDateTime::now_utc();
+    let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
+    let ended = OffsetDateTime::parse(
+        rec["ended_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (ended - hung_up).as_seconds_f64().abs() < 1.0,
+        "the record ends when the carrier hung up: {rec}"
+    );
+    assert_eq!(rec["result"], "answered", "{rec}");
+    // The agent's leg is hung up too (the phone got a BYE).
+    let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
+    let start = Instant::now();
+    loop {
+        let left: Vec<String> = ari
+            .channels()
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .filter(|n| n.starts_with(&agent_prefix))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "the agent's leg is still up: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    phone.abort();
+    recording_stored(&admin, id, Duration::from_secs(20)).await;
+}
