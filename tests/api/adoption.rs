@@ -46,13 +46,16 @@ async fn wait_stasis_holder(
     }
 }
 
-/// The tenant's only call record, once it says the call was answered.
+/// The tenant's only call record, once it says the call was answered and is being recorded (the
+/// replica that runs it starts the recording just after the answer: a replica killed before that
+/// leaves a call without a recording).
 async fn answered_call(tenant: i64, within: Duration) -> Uuid {
     let pool = worker_pool().await;
     let start = Instant::now();
     loop {
         let row: Option<(Uuid,)> = sqlx::query_as(
-            "SELECT id FROM calls WHERE tenant_id = $1 AND answered_at IS NOT NULL AND ended_at IS NULL",
+            "SELECT id FROM calls WHERE tenant_id = $1 AND answered_at IS NOT NULL AND ended_at IS NULL \
+             AND recording_state = 'recording'",
         )
         .bind(tenant)
         .fetch_optional(&pool)
@@ -61,7 +64,7 @@ async fn answered_call(tenant: i64, within: Duration) -> Uuid {
         if let Some((id,)) = row {
             return id;
         }
-        assert!(start.elapsed() < within, "no answered call within {within:?}");
+        assert!(start.elapsed() < within, "no answered, recording call within {within:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -199,6 +199,7 @@ fn continue_call(ctx: &Ctx, row: &OpenCall) {
     ctx.router.register_call(&key, &tx);
     let mut call = rebuild(ctx, row, &tx);
     let forwarded = row.phase.as_deref() == Some("forwarded");
+    let never_recorded = row.recording_state.is_none();
     // Calls through a trunk count towards the fraud guard's concurrent-call caps while they last.
     let through_trunk = forwarded || (row.direction() == CallDirection::Outbound && row.trunk_slot.is_some());
     let (tenant, user) = (TenantId(row.tenant_id), row.user_id.map(UserId).filter(|_| !forwarded));
@@ -214,6 +215,11 @@ fn continue_call(ctx: &Ctx, row: &OpenCall) {
             if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}"), &[], None).await {
                 let _ = tx.send(destroyed(ch));
             }
+        }
+        // A replica that died between the answer and the recording's start left none: record the
+        // rest of the call (when the tenant records it).
+        if never_recorded {
+            call.start_recording().await;
         }
         if forwarded {
             forwarded_talk(&mut call, &other, &agent, &mut rx).await;
