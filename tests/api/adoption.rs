@@ -84,22 +84,13 @@ async fn ended_record(b: &Browser, id: Uuid, within: Duration) -> Value {
 }
 
 async fn recording_stored(b: &Browser, id: Uuid, within: Duration) -> Value {
-    let start = Instant::now();
-    loop {
-        let r = b.get(&format!("/api/calls/{id}")).await;
-        if r.body["recording"]["state"] == "stored" {
-            return r.body;
-        }
-        assert!(start.elapsed() < within, "recording not stored within {within:?}: {}", r.body);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    crate::recordings::wait_stored(b, &id.to_string(), within).await
 }
 
-/// The platform Asterisk's channels of the tenant's trunk endpoints, once there are none (the
-/// carrier leg was hung up); panics with what is left after `within`.
-async fn trunk_legs_gone(tenant: i64, within: Duration) {
+/// Waits until the platform Asterisk has no channel whose name starts with `prefix` (a trunk's or an
+/// agent's legs); panics with what is left after `within`.
+async fn legs_gone(prefix: &str, within: Duration) {
     let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
-    let prefix = format!("PJSIP/t{tenant}-trk");
     let start = Instant::now();
     loop {
         let left: Vec<String> = ari
@@ -108,14 +99,19 @@ async fn trunk_legs_gone(tenant: i64, within: Duration) {
             .unwrap()
             .iter()
             .filter_map(|c| c["name"].as_str().map(str::to_string))
-            .filter(|n| n.starts_with(&prefix))
+            .filter(|n| n.starts_with(prefix))
             .collect();
         if left.is_empty() {
             return;
         }
-        assert!(start.elapsed() < within, "the trunk leg is still up after {within:?}: {left:?}");
+        assert!(start.elapsed() < within, "legs {prefix}… still up after {within:?}: {left:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The carrier legs of the tenant's trunks, once gone.
+async fn trunk_legs_gone(tenant: i64, within: Duration) {
+    legs_gone(&format!("PJSIP/t{tenant}-trk"), within).await
 }
 
 fn secs_between(a: &Value, b: &Value) -> f64 {
@@ -129,16 +125,22 @@ fn node_overrides(node: &str) -> [(&'static str, String); 2] {
     [("CALLBASE__ASTERISK__NODE", node.to_string()), ("CALLBASE__WORKERS__STASIS", "true".to_string())]
 }
 
-/// The replica running a call dies (SIGKILL) while the call talks; the node's other replica takes
-/// the Stasis lease within 5 s and adopts the call: when the agent hangs up, the carrier leg is
-/// hung up, the record closes with the true talk time and the recording reaches S3.
-#[tokio::test]
-async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_up() {
-    let node = unique("node-");
-    let ov = node_overrides(&node);
+/// A replica (child process) holding node `node`'s Stasis lease, and a standby replica in this process
+/// (registration monitor, recordings uploader) with a tenant whose desk phone calls through the trunk.
+struct HolderAndStandby {
+    first: ServerProcess,
+    _app: TestApp,
+    admin: Browser,
+    tenant: i64,
+    login: String,
+    password: String,
+}
+
+async fn holder_and_standby(node: &str) -> HolderAndStandby {
+    let ov = node_overrides(node);
     let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut first = ServerProcess::spawn(&ov);
-    wait_stasis_holder(&node, Some(first.pid()), None, Duration::from_secs(30)).await;
+    let first = ServerProcess::spawn(&ov);
+    wait_stasis_holder(node, Some(first.pid()), None, Duration::from_secs(30)).await;
     let mut standby = ov.clone();
     standby.extend([
         ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
@@ -147,11 +149,22 @@ async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_
     ]);
     let app = TestApp::spawn_with(&standby).await;
     let (admin, t, login, password) = agent_with_trunk(&app).await;
+    HolderAndStandby { first, _app: app, admin, tenant: t.id, login, password }
+}
+
+/// The replica running a call dies (SIGKILL) while the call talks; the node's other replica takes
+/// the Stasis lease within 5 s and adopts the call: when the agent hangs up, the carrier leg is
+/// hung up, the record closes with the true talk time and the recording reaches S3.
+#[tokio::test]
+async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_up() {
+    let node = unique("node-");
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+        holder_and_standby(&node).await;
 
     const TALK_MS: u64 = 10_000;
     let phone =
         tokio::spawn(async move { sipp_call_talking(&login, &password, "1234567", 200, TALK_MS).await });
-    let id = answered_call(t.id, Duration::from_secs(20)).await;
+    let id = answered_call(tenant, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     first.kill9();
     let took = wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
@@ -161,7 +174,7 @@ async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_
     assert!(ok, "the desk phone's call went through to its own hang-up:\n{log}");
     let hung_up = OffsetDateTime::now_utc();
     let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
-    trunk_legs_gone(t.id, Duration::from_secs(5)).await;
+    trunk_legs_gone(tenant, Duration::from_secs(5)).await;
     assert_eq!(rec["result"], "answered", "{rec}");
     let talk = secs_between(&rec["answered_at"], &rec["ended_at"]);
     assert!(
@@ -227,23 +240,13 @@ async fn a_call_that_ended_while_no_server_ran_it_is_closed_and_its_carrier_leg_
 #[tokio::test]
 async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
     let node = unique("node-");
-    let ov = node_overrides(&node);
-    let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut first = ServerProcess::spawn(&ov);
-    wait_stasis_holder(&node, Some(first.pid()), None, Duration::from_secs(30)).await;
-    let mut standby = ov.clone();
-    standby.extend([
-        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
-        ("CALLBASE__WORKERS__RECORDINGS", "true"),
-        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
-    ]);
-    let app = TestApp::spawn_with(&standby).await;
-    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+        holder_and_standby(&node).await;
     let agent_prefix = format!("PJSIP/{login}-");
     // The phone would talk for 30 s; the carrier hangs up long before.
     let phone =
         tokio::spawn(async move { sipp_call_talking(&login, &password, "1234567", 200, 30_000).await });
-    let id = answered_call(t.id, Duration::from_secs(20)).await;
+    let id = answered_call(tenant, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     first.kill9();
     wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
@@ -266,23 +269,7 @@ async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
     );
     assert_eq!(rec["result"], "answered", "{rec}");
     // The agent's leg is hung up too (the phone got a BYE).
-    let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
-    let start = Instant::now();
-    loop {
-        let left: Vec<String> = ari
-            .channels()
-            .await
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["name"].as_str().map(str::to_string))
-            .filter(|n| n.starts_with(&agent_prefix))
-            .collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "the agent's leg is still up: {left:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    legs_gone(&agent_prefix, Duration::from_secs(5)).await;
     phone.abort();
     recording_stored(&admin, id, Duration::from_secs(20)).await;
 }

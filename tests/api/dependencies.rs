@@ -6,11 +6,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use callbase_tests::{unique, Browser, TestApp};
-use futures_util::StreamExt;
+use callbase_tests::{unique, TestApp};
 use reqwest::StatusCode;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
+
+use crate::sockets::{closed_with, open};
 
 /// A Redis of the test's own, with its data in a directory of its own.
 struct OwnRedis {
@@ -67,27 +66,6 @@ impl Drop for OwnRedis {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn events_socket(b: &Browser) -> Ws {
-    let mut req = format!("{}/events", b.base.replacen("http", "ws", 1)).into_client_request().unwrap();
-    let cookie = format!("cb_session={}", b.cookie("cb_session").expect("signed in"));
-    req.headers_mut().insert("cookie", cookie.parse().unwrap());
-    req.headers_mut().insert("origin", b.base.parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.expect("/events opens").0
-}
-
-async fn close_code(ws: &mut Ws, within: Duration) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(Some(f))))) => return Some(u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_redis_restart_answers_503_while_down_and_keeps_users_signed_in() {
     let mut redis = OwnRedis::new();
@@ -96,7 +74,7 @@ async fn a_redis_restart_answers_503_while_down_and_keeps_users_signed_in() {
     let (admin, _t) = app.new_tenant().await;
     let me = admin.get("/api/auth/me").await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
-    let mut ws = events_socket(&admin).await;
+    let mut ws = open(&admin, "/events").await;
     // Past the append-only file's fsync (every second).
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
@@ -134,6 +112,7 @@ async fn a_redis_restart_answers_503_while_down_and_keeps_users_signed_in() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The replica's event subscription came back: its sockets were told to reconnect and resync.
-    assert_eq!(close_code(&mut ws, Duration::from_secs(15)).await, Some(1012), "/events closed with 1012");
-    let _again = events_socket(&admin).await;
+    let code = closed_with(&mut ws, Duration::from_secs(15)).await.map(|(c, _)| c);
+    assert_eq!(code, Some(1012), "/events closed with 1012");
+    let _again = open(&admin, "/events").await;
 }

@@ -36,7 +36,7 @@ async fn get_bytes(
     (s, h, r.bytes().await.unwrap().to_vec())
 }
 
-async fn wait_stored(b: &Browser, id: &str, within: Duration) -> Value {
+pub(crate) async fn wait_stored(b: &Browser, id: &str, within: Duration) -> Value {
     let start = tokio::time::Instant::now();
     loop {
         let r = b.get(&format!("/api/calls/{id}")).await;

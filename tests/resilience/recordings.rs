@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use callbase_tests::calls::{agent_with_trunk, sipp_call_talking};
-use callbase_tests::{env, stack_env, unique, worker_pool, Browser, TestApp};
+use callbase_tests::server::ServerProcess;
+use callbase_tests::{env, unique, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
@@ -173,38 +174,19 @@ async fn five_calls_recorded_while_s3_is_down_all_arrive_when_it_is_back() {
     }
 }
 
-/// A child process killed when the test ends, even by a panic (a leftover uploader would take
-/// the next tests' recordings).
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `callbase serve` as a child process running only the recordings uploader.
-fn uploader_process(s3: &OwnS3, spool: &Path, port: u16) -> KillOnDrop {
-    let mut cmd = Command::new(Path::new(&env("CALLBASE_S3_BIN")).with_file_name("callbase"));
-    cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (k, v) in stack_env().iter().filter(|(k, _)| k.starts_with("CALLBASE__")) {
-        cmd.env(k, v);
-    }
-    for (k, v) in s3.overrides() {
-        cmd.env(k, v);
-    }
-    cmd.env("CALLBASE__HTTP__ADDR", format!("127.0.0.1:{port}"))
-        .env("CALLBASE__WORKERS__STASIS", "false")
-        .env("CALLBASE__WORKERS__REGISTRATION_MONITOR", "false")
-        .env("CALLBASE__WORKERS__RECORDINGS", "true")
-        .env("CALLBASE__RECORDINGS__POLL_MS", "200")
-        .env("CALLBASE__RECORDINGS__RETRY_MAX_SECS", "1")
-        .env("CALLBASE__RECORDINGS__SPOOL_DIR", spool)
-        .env_remove("CALLBASE__HTTP__STATIC_DIR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    KillOnDrop(cmd.spawn().expect("callbase serve starts"))
+/// `callbase serve` as a child process running only the recordings uploader (killed when dropped,
+/// even by a panic: a leftover uploader would take the next tests' recordings).
+fn uploader_process(s3: &OwnS3, spool: &Path) -> ServerProcess {
+    let spool = spool.to_str().expect("a UTF-8 spool path").to_string();
+    let s3 = s3.overrides();
+    let mut o: Vec<(&str, &str)> = s3.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    o.extend([
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+        ("CALLBASE__RECORDINGS__RETRY_MAX_SECS", "1"),
+        ("CALLBASE__RECORDINGS__SPOOL_DIR", spool.as_str()),
+    ]);
+    ServerProcess::spawn(&o)
 }
 
 #[tokio::test]
@@ -218,8 +200,7 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_leaves_it_t
     ])
     .await;
     let (_admin, t, login, password) = agent_with_trunk(&app).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = uploader_process(&s3, &spool, port);
+    let mut child = uploader_process(&s3, &spool);
 
     let (ok, log) = sipp_call_talking(&login, &password, "1234567", 200, 2000).await;
     assert!(ok, "answered:\n{log}");
@@ -234,8 +215,7 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_leaves_it_t
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    child.0.kill().expect("SIGKILL");
-    child.0.wait().unwrap();
+    child.kill9();
 
     let s = states(t.id).await;
     assert_eq!(s.len(), 1);
@@ -255,7 +235,7 @@ async fn a_server_killed_with_sigkill_while_a_recording_waits_for_s3_leaves_it_t
     // Another replica, with its own spool (the dead one's went with it): the spool is a cache, and
     // Asterisk's copy is fetched again (issue 16).
     let other_spool = spool_dir();
-    let child = uploader_process(&s3, &other_spool, port);
+    let child = uploader_process(&s3, &other_spool);
     let restarted = tokio::time::Instant::now();
     wait_all_stored(t.id, 1, Duration::from_secs(30)).await;
     println!("another replica's uploader stored the recording in {:?}", restarted.elapsed());
