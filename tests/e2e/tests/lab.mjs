@@ -1,6 +1,7 @@
 // The e2e lab's toolbox: the server's API as a signed-in browser would use it, AMI clients for the
 // platform and the carrier, real Chromium / Firefox ESR through puppeteer-core, and audio checks
 // (Goertzel on WAV files). Everything runs inside the lab's network namespace (tests/e2e/run).
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -339,6 +340,33 @@ export async function rtp(page) {
     if (s.type === 'outbound-rtp' && (s.kind === 'audio' || s.mediaType === 'audio')) sent += s.packetsSent ?? 0;
   }
   return { received, sent, level };
+}
+
+/** Dials the carrier's echo (9999) from the phone; resolves with the carrier's channel once answered. */
+export async function callEcho(page, carrier) {
+  const chan = carrier.waitEvent((m) => m.Event === 'Newchannel' && m.Exten === '9999', 15000);
+  await page.click('[data-testid=phone-number]', { count: 3 });
+  await page.type('[data-testid=phone-number]', '9999');
+  await page.waitForSelector('[data-testid=phone-call-btn]:not([disabled])', { timeout: 10000 });
+  await page.click('[data-testid=phone-call-btn]');
+  const ch = await chan;
+  await until('call answered', async () => (await callState(page)) === 'answered', 15000);
+  return ch.Channel;
+}
+
+/**
+ * The call to the echo still has media both ways since `before` (RTP counters from `rtp`) and the
+ * echo is heard (Chromium: measured on the remote stream; Firefox: getStats' audio level), and it
+ * is still shown as answered. `what` names the event the call went through.
+ */
+export async function assertCallGoesOn(page, kind, before, what) {
+  await sleep(3000);
+  const s = await rtp(page);
+  assert.ok(s.received > before.received + 50, `inbound RTP goes on: ${JSON.stringify({ before, s })}`);
+  assert.ok(s.sent > before.sent + 50, `outbound RTP goes on: ${JSON.stringify({ before, s })}`);
+  const level = kind === 'chromium' ? await remoteLevel(page) : s.level;
+  assert.ok(level > 0.01, `the echo is heard ${what}: level ${level}`);
+  assert.equal(await callState(page), 'answered');
 }
 
 /** Peak level (0–1) of the remote audio measured with a Web Audio analyser over `ms`. */
