@@ -55,11 +55,45 @@ pg_hba_ensure() {
         die "PostgreSQL listen_addresses='$listen' does not include 127.0.0.1"
 }
 
-pg_roles_ensure() {
+pg_secrets_ensure() { # the four roles' passwords (RUN_DIR/pg-secrets.env), created once
     ensure_secret "$PG_SECRETS_FILE" PG_OWNER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_APP_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_WORKER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
+}
+
+# The e2e lab's own PostgreSQL (issue #16: the lab restarts it during calls, and the host cluster is
+# shared with the dev and test stacks). It runs inside the lab's network namespace, listens on the
+# namespace's 127.0.0.1:$PG_PORT and a private socket directory, and starts from an empty data
+# directory each run. Durability settings are off: it is thrown away with the lab.
+pg_private_bin() { printf '/usr/lib/postgresql/%s/bin' "$(ls /usr/lib/postgresql | sort -V | tail -n1)"; }
+
+pg_private_init() { # pg_private_init DIR
+    local dir=$1
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+    runuser -u postgres -- "$(pg_private_bin)/initdb" -D "$dir/data" -U postgres -E UTF8 \
+        --auth-local=peer --auth-host=scram-sha-256 >/dev/null || die "initdb $dir/data failed"
+}
+
+pg_private_up() { # pg_private_up DIR: start it (unless it runs) and wait until it answers
+    local dir=$1
+    runuser -u postgres -- "$(pg_private_bin)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
+    runuser -u postgres -- "$(pg_private_bin)/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null || die "the lab's PostgreSQL did not start (log: $dir/postgresql.log)"
+}
+
+pg_private_down() { # pg_private_down DIR: fast shutdown (sessions are cut, as in a crash or restart)
+    local dir=$1
+    [[ -f $dir/data/postmaster.pid ]] || return 0
+    runuser -u postgres -- "$(pg_private_bin)/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+}
+
+pg_roles_ensure() {
+    pg_secrets_ensure
     psql_su -d postgres \
         -v owner_pw="$PG_OWNER_PASSWORD" -v app_pw="$PG_APP_PASSWORD" \
         -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" <<'SQL' >/dev/null

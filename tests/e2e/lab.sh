@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/e2e/lab.sh up|down — run INSIDE the lab's network namespace by tests/e2e/run: a PostgreSQL
-# forwarder to the host's unix socket, Redis, callbase-s3, the carrier and platform Asterisks (SIP on
+# tests/e2e/lab.sh up|down — run INSIDE the lab's network namespace by tests/e2e/run: the lab's own
+# PostgreSQL (its data thrown away with the lab), Redis (append-only file), callbase-s3, the carrier and platform Asterisks (SIP on
 # the namespace address), two callbase server replicas (Stasis worker, registration monitor and probe
 # under their leases) and HAProxy in front of them on the app's address (docs/e2e-lab.md).
 set -euo pipefail
@@ -12,16 +12,36 @@ REPO=$(readlink -f "$HERE/../..")
 SIP_BIND_OVERRIDE=${CALLBASE_E2E_LAB_ADDR:-10.77.0.1}
 stack_config e2e
 stack_secrets
-pg_cluster
-ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
+# The lab's own PostgreSQL, on the namespace's loopback (tests/e2e/run writes app.env with this port).
+PG_PORT=5432
+PG_DIR=$STACK_DIR/pg
+pg_secrets_ensure
 
-PG_FWD_PID=$STACK_DIR/pg-forward.pid
 LAB_REDIS_PID=$STACK_DIR/redis.pid
 PULSE_DIR=$STACK_DIR/pulse
 PULSE_PID=$STACK_DIR/pulse.pid
 HAPROXY_PID=$STACK_DIR/haproxy.pid
 HAPROXY_SOCK=$STACK_DIR/haproxy.sock
 LB_PORT=${APP_ADDR##*:}
+
+# The lab's Redis, with an append-only file so sessions outlive a restart (as in production).
+redis_lab_up() {
+    pid_alive "$LAB_REDIS_PID" && return 0
+    mkdir -p "$STACK_DIR/redis"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes --daemonize yes \
+        --pidfile "$LAB_REDIS_PID" --dir "$STACK_DIR/redis" --logfile "$STACK_DIR/redis/redis.log" \
+        --save '' --appendonly yes
+    wait_tcp 127.0.0.1 "$REDIS_PORT" 10 "Redis (lab)"
+}
+
+# SIGKILL, as a crash: what was written to the append-only file in the last second may be lost.
+redis_lab_kill() {
+    local pid
+    pid=$(cat "$LAB_REDIS_PID" 2>/dev/null) || return 0
+    kill -9 "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    rm -f "$LAB_REDIS_PID"
+}
 
 # replica_port N: replica N (1, 2) listens on the app's port + N; HAProxy listens on the app's port.
 replica_port() { echo $((LB_PORT + $1)); }
@@ -56,6 +76,12 @@ replica_down() { stop_pidfile "$STACK_DIR/app-r$1.pid" "callbase serve replica $
 # (`timeout tunnel`), /readyz decides which replica gets new connections. `balance first`: every new
 # connection goes to the first replica that is up, so the tests know where a socket is.
 haproxy_up() {
+    # With every replica unready (PostgreSQL or Redis down for all of them) HAProxy answers itself:
+    # a 503 like the API's own, with Retry-After, instead of its HTML page.
+    printf '%s\r\n' 'HTTP/1.1 503 Service Unavailable' 'Cache-Control: no-store' 'Retry-After: 5' \
+        'Content-Type: application/json' 'Connection: close' '' \
+        '{"code":"unavailable","message":"the service is not reachable at the moment; try again shortly"}' \
+        >"$STACK_DIR/haproxy-503.http"
     cat >"$STACK_DIR/haproxy.cfg" <<CFG
 global
     stats socket $HAPROXY_SOCK mode 600 level admin
@@ -67,6 +93,7 @@ defaults
     timeout tunnel 1h
     retries 3
     option redispatch
+    errorfile 503 $STACK_DIR/haproxy-503.http
 frontend app
     bind $APP_ADDR
     default_backend replicas
@@ -88,19 +115,16 @@ CFG
 }
 
 up() {
-    # PostgreSQL: 127.0.0.1:$PG_PORT here forwards to the host cluster's unix socket. nodelay: without
-    # it a result of more than one segment waited for a delayed ACK (+40 ms per query; found by
-    # infra/bench loadgen once a tenant had 100 users).
-    nohup setsid socat "TCP-LISTEN:$PG_PORT,bind=127.0.0.1,fork,reuseaddr,nodelay" \
-        "UNIX-CONNECT:/var/run/postgresql/.s.PGSQL.$PG_PORT" </dev/null >>"$STACK_DIR/pg-forward.log" 2>&1 &
-    echo $! >"$PG_FWD_PID"
-    wait_tcp 127.0.0.1 "$PG_PORT" 10 "PostgreSQL forwarder"
+    # PostgreSQL: the lab's own instance (the tests restart it), fresh each run: roles, database,
+    # migrations.
+    pg_private_init "$PG_DIR"
+    pg_private_up "$PG_DIR"
+    PGHOST=$PG_DIR pg_roles_ensure
+    PGHOST=$PG_DIR pg_db_ensure "$DB_NAME"
+    migrate
 
-    mkdir -p "$STACK_DIR/redis"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --protected-mode yes --daemonize yes \
-        --pidfile "$LAB_REDIS_PID" --dir "$STACK_DIR/redis" --logfile "$STACK_DIR/redis/redis.log" \
-        --save '' --appendonly no
-    wait_tcp 127.0.0.1 "$REDIS_PORT" 10 "Redis (lab)"
+    rm -rf "$STACK_DIR/redis"
+    redis_lab_up
 
     s3_up "$S3_BIN"
     # Each run starts from clean Asterisk state: no registrations or contacts left from the last run.
@@ -130,14 +154,16 @@ down() {
     ast_down carrier || true
     s3_down || true
     stop_pidfile "$LAB_REDIS_PID" "Redis (lab)" || true
-    stop_pidfile "$PG_FWD_PID" "PostgreSQL forwarder" || true
+    pg_private_down "$PG_DIR" || true
     rootfs_umount_if_unused || true
 }
 
 case ${1:-} in
 up) up ;;
 down) down ;;
-# Used by the tests to restart a replica they stopped.
+# Used by the tests to restart a replica, the lab's PostgreSQL or its Redis.
 replica) if [[ ${3:-} == up ]]; then replica_up "$2"; else replica_down "$2"; fi ;;
-*) die "usage: lab.sh up|down|replica N up|down" ;;
+pg) if [[ ${2:-} == up ]]; then pg_private_up "$PG_DIR"; else pg_private_down "$PG_DIR"; fi ;;
+redis) if [[ ${2:-} == up ]]; then redis_lab_up; else redis_lab_kill; fi ;;
+*) die "usage: lab.sh up|down|replica N up|down|pg up|down|redis up|down" ;;
 esac

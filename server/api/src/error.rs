@@ -154,17 +154,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 fn dependency_down(e: &anyhow::Error) -> Option<&'static str> {
     for cause in e.chain() {
         if let Some(db) = cause.downcast_ref::<sqlx::Error>() {
-            let down = match db {
-                sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_) => true,
-                // 08…: connection exceptions; 57P01–57P03: the server is shutting down or starting.
-                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-                    c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
-                }),
-                _ => false,
-            };
+            let down = callbase_db::unavailable(db);
             return down.then_some("database_unavailable");
         }
         if let Some(r) = cause.downcast_ref::<redis::RedisError>() {

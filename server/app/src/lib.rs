@@ -1,5 +1,6 @@
 //! Composition root: settings, telemetry, startup. `main.rs` only parses the command line.
 
+pub mod agent_calls;
 pub mod loadgen;
 pub mod probe_cli;
 pub mod seed;

@@ -299,7 +299,7 @@ async fn run_with(
                     answer_timeout: Duration::from_secs(20),
                     codec,
                     frames: frames.clone(),
-                    capture: 0,
+                    ..Default::default()
                 };
                 let delay = ramp * i as u32 / n as u32;
                 tokio::spawn(async move {
@@ -434,7 +434,7 @@ fn summary(steps: &[Step], max_loss: f64) {
 /// generated password), each signed in over HTTP and given a browser-phone session
 /// (`POST /api/phone/session`); their SIP goes through the server's authenticated `/sip` relay and
 /// their calls take the agent path (dial rules, Stasis `outbound`, call records), as browsers' do.
-async fn server_agents(
+pub(crate) async fn server_agents(
     settings: &Settings,
     tenant: TenantId,
     n: usize,

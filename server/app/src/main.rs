@@ -49,6 +49,9 @@ enum Cmd {
     /// N synthetic agents holding concurrent calls, ramping up; prints setup times, loss and CPU per
     /// call of Asterisk and the server (docs/benchmarks.md).
     Loadgen(callbase_app::loadgen::Args),
+    /// Synthetic agents (telephony users of a tenant) each holding one call until told to hang up
+    /// on stdin (`hangup <login>|all`); one JSON line per event (the e2e lab's takeover test).
+    AgentCalls(callbase_app::agent_calls::Args),
     /// Who holds this node's leases (Stasis app, registration monitor, health probe) and how many
     /// call records are open (docs/operations.md).
     Status,
@@ -87,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Loadgen(args) => callbase_app::loadgen::run(&settings, args).await,
+        Cmd::AgentCalls(args) => callbase_app::agent_calls::run(&settings, args).await,
         Cmd::Openapi => unreachable!("handled before the settings load"),
     }
 }

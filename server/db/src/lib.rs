@@ -119,10 +119,23 @@ pub async fn set_tenant(tx: &mut Tx, tenant: TenantId) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// The name of the violated constraint, if `e` is a constraint violation.
 /// The database error type of every repository function.
 pub type Error = sqlx::Error;
 
+/// PostgreSQL is unreachable (down, restarting, refusing connections) rather than refusing what was
+/// asked: worth answering 503 for, or retrying once it is back.
+pub fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // 08…: connection exceptions; 57P01–57P03: the server is shutting down or starting.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+/// The name of the violated constraint, if `e` is a constraint violation.
 pub fn constraint(e: &sqlx::Error) -> Option<&str> {
     match e {
         sqlx::Error::Database(d) => d.constraint(),

@@ -12,7 +12,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -57,6 +57,8 @@ pub struct CallOptions {
     pub frames: Option<Arc<Vec<Vec<u8>>>>,
     /// Keep up to this many received audio payloads in [`Report::captured`].
     pub capture: usize,
+    /// Hang up before `talk` is over once this turns `true` (an agent that hangs up when told).
+    pub hang_up: Option<watch::Receiver<bool>>,
 }
 
 /// What one probe call measured. Times are milliseconds; `None` where the call did not get that
@@ -479,10 +481,12 @@ impl Agent {
             let packets = (opts.talk.as_millis() / audio::PACKET_INTERVAL.as_millis()).max(1) as u32;
             let seq0: u16 = rand::random();
             let ts0: u32 = rand::random();
+            let mut hang_up = opts.hang_up.clone();
             for i in 0..packets {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = &mut bye_rx => return Err(ProbeError::Sip("the far end hung up during the call".into())),
+                    _ = told(&mut hang_up) => break,
                 }
                 let (payload, step) = match (opts.codec, &opts.frames) {
                     (Codec::Pcmu, _) => (audio::payload(i), audio::SAMPLES_PER_PACKET),
@@ -518,6 +522,17 @@ impl Agent {
         // The BYE's 200 OK is not waited for: the call's result does not depend on it.
         media
     }
+}
+
+/// Resolves once `rx` says `true` (never without a receiver, or once its sender is gone).
+async fn told(rx: &mut Option<watch::Receiver<bool>>) {
+    if let Some(rx) = rx {
+        if rx.wait_for(|v| *v).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
+
 }
 
 /// Registers, makes one call, unregisters (by closing the WebSocket): the health probe's unit.

@@ -3,68 +3,11 @@
 // click-to-call rings it first and then dials the number. Audio is proved by the carrier's
 // recording holding baresip's 1 kHz tone (Goertzel).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Api, assertCarrierHeard, carrierAmi, env, sleep, sqlValue, tenantWithTrunk, until, DID } from './lab.mjs';
+import { Api, assertCarrierHeard, baresipCtrl, carrierAmi, env, sleep, sqlValue, startBaresip, tenantWithTrunk, until, DID } from './lab.mjs';
 
 const TONE = 1000;
-const CTRL_PORT = 4444;
-
-function startBaresip(login, password) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-baresip-'));
-  const lab = env('CALLBASE_E2E_LAB_ADDR');
-  fs.writeFileSync(
-    path.join(dir, 'config'),
-    [
-      `sip_listen ${lab}:5080`,
-      'audio_source ausine,1000',
-      'ausrc_srate 48000',
-      'auplay_srate 48000',
-      'ausrc_channels 2',
-      'auplay_channels 1',
-      'audio_player aubridge,nil',
-      'audio_alert aubridge,nil',
-      'module_path /usr/lib/baresip/modules',
-      'module g711.so',
-      'module ausine.so',
-      'module aubridge.so',
-      'module_app account.so',
-      'module_app menu.so',
-      'module_app ctrl_tcp.so',
-      `ctrl_tcp_listen 127.0.0.1:${CTRL_PORT}`,
-      'sip_trans_def udp',
-      '',
-    ].join('\n'),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'accounts'),
-    `<sip:${login}@${lab}:5060;transport=udp>;auth_pass=${password};regint=60;answermode=auto;audio_codecs=PCMU\n`,
-  );
-  const proc = spawn('baresip', ['-f', dir, '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout.on('data', (d) => (log += d));
-  proc.stderr.on('data', (d) => (log += d));
-  return { proc, dir, log: () => log };
-}
-
-/** One command over baresip's ctrl_tcp (netstring-framed JSON). */
-async function ctrl(command, params = '') {
-  const body = JSON.stringify({ command, params, token: String(Date.now()) });
-  await new Promise((resolve, reject) => {
-    const s = net.connect(CTRL_PORT, '127.0.0.1', () => {
-      s.write(`${Buffer.byteLength(body)}:${body},`);
-      setTimeout(() => {
-        s.destroy();
-        resolve();
-      }, 300);
-    });
-    s.on('error', reject);
-  });
-}
+const ctrl = baresipCtrl;
 
 /** Ends the call from both sides: baresip's own hang-up, and the carrier's (so its recording is
  * finished even if the control command was lost). */

@@ -2,7 +2,7 @@
 // platform and the carrier, real Chromium / Firefox ESR through puppeteer-core, and audio checks
 // (Goertzel on WAV files). Everything runs inside the lab's network namespace (tests/e2e/run).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -70,7 +70,7 @@ export class Api {
     } catch {
       /* not JSON */
     }
-    return { status: res.status, body: json, text };
+    return { status: res.status, body: json, text, headers: res.headers };
   }
   async ok(method, p, body, want = [200, 201, 202, 204]) {
     const r = await this.req(method, p, body);
@@ -342,11 +342,14 @@ export async function rtp(page) {
   return { received, sent, level };
 }
 
-/** Dials the carrier's echo (9999) from the phone; resolves with the carrier's channel once answered. */
-export async function callEcho(page, carrier) {
-  const chan = carrier.waitEvent((m) => m.Event === 'Newchannel' && m.Exten === '9999', 15000);
+/**
+ * Dials the carrier's echo (9999, or 9996: the echo that records what it hears) from the phone;
+ * resolves with the carrier's channel once answered.
+ */
+export async function callEcho(page, carrier, number = '9999') {
+  const chan = carrier.waitEvent((m) => m.Event === 'Newchannel' && m.Exten === number, 15000);
   await page.click('[data-testid=phone-number]', { count: 3 });
-  await page.type('[data-testid=phone-number]', '9999');
+  await page.type('[data-testid=phone-number]', number);
   await page.waitForSelector('[data-testid=phone-call-btn]:not([disabled])', { timeout: 10000 });
   await page.click('[data-testid=phone-call-btn]');
   const ch = await chan;
@@ -389,6 +392,45 @@ export async function remoteLevel(page, ms = 1500) {
     await ctx.close();
     return peak;
   }, ms);
+}
+
+/**
+ * The power of `freq` in the remote audio over `ms` (Goertzel over a Web Audio analyser's samples)
+ * against two frequencies nearby but apart from it: `{ tone, other }`.
+ */
+export async function remoteTone(page, freq, ms = 1500) {
+  return page.evaluate(async (freq, ms) => {
+    const stream = window.__cbPhone?.remoteStream;
+    if (!stream) return { tone: 0, other: 0 };
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const an = ctx.createAnalyser();
+    an.fftSize = 4096;
+    ctx.createMediaStreamSource(stream).connect(an);
+    const buf = new Float32Array(an.fftSize);
+    const power = (f) => {
+      const k = 2 * Math.cos((2 * Math.PI * f) / ctx.sampleRate);
+      let s1 = 0;
+      let s2 = 0;
+      for (const v of buf) {
+        const s0 = v + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+      }
+      return (s1 * s1 + s2 * s2 - k * s1 * s2) / buf.length;
+    };
+    let tone = 0;
+    let other = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      an.getFloatTimeDomainData(buf);
+      tone += power(freq);
+      other += power(freq * 1.37) + power(freq * 0.61);
+    }
+    await ctx.close();
+    return { tone, other };
+  }, freq, ms);
 }
 
 export async function screenshot(page, name) {
@@ -441,7 +483,15 @@ export async function tenantWithTrunk() {
  */
 export async function assertCarrierHeard(recs, toneHz) {
   await until('carrier recording announced', async () => recs.events.length > 0, 10000);
-  const file = path.join(carrierMonitorDir(), recs.events[0].File);
+  await assertRecordingHolds(path.join(carrierMonitorDir(), recs.events[0].File), toneHz);
+}
+
+/**
+ * Waits for the WAV `file` to be complete (it stops growing), and asserts its last 3 s of talk hold
+ * `toneHz` far above other frequencies; with `toneHz` null, that they are not silence (a caller
+ * that sends no tone, e.g. the synthetic agent's pattern).
+ */
+export async function assertRecordingHolds(file, toneHz) {
   // MixMonitor finishes the file after the hang-up: wait until it stops growing.
   let last = -1;
   await until(`carrier recording ${file}`, async () => {
@@ -454,14 +504,78 @@ export async function assertCarrierHeard(recs, toneHz) {
   // The last 3 s of talk (the final half second may already be the hang-up).
   const end = Math.max(0, all.length - Math.round(rate / 2));
   const samples = all.slice(Math.max(0, end - 3 * rate), end);
+  if (toneHz === null) {
+    const rms = Math.sqrt(samples.reduce((a, x) => a + x * x, 0) / Math.max(1, samples.length));
+    if (!(rms > 300)) throw new Error(`${file}: the last 3 s of talk are silence (RMS ${rms.toFixed(1)})`);
+    return;
+  }
   const tone = goertzel(samples, rate, toneHz);
   const other = goertzel(samples, rate, 440) + goertzel(samples, rate, 1700);
   if (!(tone > 20 * other)) {
-    throw new Error(`the carrier's recording does not hold the ${toneHz} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
+    throw new Error(`${file}: the carrier's recording does not hold the ${toneHz} Hz tone (${tone.toExponential(2)} vs ${other.toExponential(2)})`);
   }
 }
 
 /** One SQL value from the lab's database (worker role: sees every tenant). */
 export function sqlValue(query) {
   return execFileSync('psql', [env('CALLBASE__DATABASE__WORKER_URL'), '-tAc', query]).toString().trim();
+}
+
+const BARESIP_CTRL_PORT = 4444;
+
+/**
+ * baresip (a real desk phone) registered to the platform Asterisk over UDP as `login`, sending a
+ * 1 kHz sine (ausine) and auto-answering. With `dump`, what it hears is written to
+ * `<dir>/dump-…-dec.wav` (the sndfile module) for tone checks at the phone's end.
+ */
+export function startBaresip(login, password, { dump = false } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-baresip-'));
+  fs.writeFileSync(
+    path.join(dir, 'config'),
+    [
+      `sip_listen ${LAB_ADDR}:5080`,
+      'audio_source ausine,1000',
+      'ausrc_srate 48000',
+      'auplay_srate 48000',
+      'ausrc_channels 2',
+      'auplay_channels 1',
+      'audio_player aubridge,nil',
+      'audio_alert aubridge,nil',
+      'module_path /usr/lib/baresip/modules',
+      'module g711.so',
+      'module ausine.so',
+      'module aubridge.so',
+      ...(dump ? ['module sndfile.so', `snd_path ${dir}`] : []),
+      'module_app account.so',
+      'module_app menu.so',
+      'module_app ctrl_tcp.so',
+      `ctrl_tcp_listen 127.0.0.1:${BARESIP_CTRL_PORT}`,
+      'sip_trans_def udp',
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'accounts'),
+    `<sip:${login}@${LAB_ADDR}:5060;transport=udp>;auth_pass=${password};regint=60;answermode=auto;audio_codecs=PCMU\n`,
+  );
+  const proc = spawn('baresip', ['-f', dir, '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  return { proc, dir, log: () => log };
+}
+
+/** One command over baresip's ctrl_tcp (netstring-framed JSON). */
+export async function baresipCtrl(command, params = '') {
+  const body = JSON.stringify({ command, params, token: String(Date.now()) });
+  await new Promise((resolve, reject) => {
+    const s = net.connect(BARESIP_CTRL_PORT, '127.0.0.1', () => {
+      s.write(`${Buffer.byteLength(body)}:${body},`);
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 300);
+    });
+    s.on('error', reject);
+  });
 }

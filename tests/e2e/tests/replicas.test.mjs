@@ -6,9 +6,6 @@
 // Chromium and Firefox ESR. In Chromium also a rolling restart of both replicas during a call,
 // the Stasis lease holder included: the replica that takes the lease adopts the call.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   assertCallGoesOn,
@@ -26,52 +23,9 @@ import {
   until,
   waitRegistered,
 } from './lab.mjs';
+import { alive, replicaDown, replicaPid, replicaUp, sessions, stasisHolderPid, stat, haproxy } from './replicas.mjs';
 
 const TONE = 1000;
-const STACK_DIR = env('CALLBASE_E2E_STACK_DIR');
-const LAB_SH = new URL('../lab.sh', import.meta.url).pathname;
-
-/** One command on HAProxy's runtime API (the lab's admin socket). */
-function haproxy(cmd) {
-  return new Promise((resolve, reject) => {
-    const c = net.createConnection(`${STACK_DIR}/haproxy.sock`);
-    let out = '';
-    c.on('data', (d) => (out += d));
-    c.on('end', () => resolve(out));
-    c.on('error', reject);
-    c.write(`${cmd}\n`);
-  });
-}
-
-/** A column of a replica's row in HAProxy's `show stat` (`scur`: current sessions, `status`). */
-async function stat(server, column) {
-  const csv = await haproxy('show stat');
-  const head = csv.split('\n')[0].replace(/^# /, '').split(',');
-  const row = csv.split('\n').map((l) => l.split(',')).find((r) => r[0] === 'replicas' && r[1] === server);
-  return row[head.indexOf(column)];
-}
-const sessions = async (server) => Number(await stat(server, 'scur'));
-
-const replicaPid = (n) => Number(readFileSync(`${STACK_DIR}/app-r${n}.pid`, 'utf8').trim());
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const replicaDown = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'down'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
-const replicaUp = (n) => execFileSync('bash', [LAB_SH, 'replica', String(n), 'up'], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
-
-/** The pid in the Stasis lease holder's name (`callbase status`: "stasis held by host:pid:rand"). */
-function stasisHolderPid() {
-  const out = execFileSync(env('CALLBASE_E2E_APP_BIN'), ['status'], { encoding: 'utf8' });
-  const m = out.match(/stasis\s+held by [^:\s]+:(\d+):/);
-  assert.ok(m, `callbase status names the Stasis holder:\n${out}`);
-  return Number(m[1]);
-}
-
 /** (Re)opens the app with its sockets on replica 2: replica 1 is set to drain in HAProxy meanwhile. */
 async function openOnReplica2(page, t) {
   // A replica just started again is taken in after two good health checks.

@@ -3,6 +3,7 @@
 
 use callbase_core::{TenantId, UserId};
 use sqlx::types::Uuid;
+use time::OffsetDateTime;
 
 use super::{CallDirection, CallResult, RecordingState};
 use crate::Tx;
@@ -28,14 +29,16 @@ pub struct NewCall<'a> {
     pub phase: &'a str,
     /// Users who see the call's events.
     pub audience: &'a [i64],
+    /// When the call started (its first channel arrived): the record may be written later.
+    pub at: OffsetDateTime,
 }
 
 /// Opens the record of a call.
 pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, node, \
-         first_channel, phase, audience) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8), $9, $10, $11, $12)",
+         first_channel, phase, audience, started_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT id FROM crm_records WHERE id = $8), $9, $10, $11, $12, $13)",
         c.id,
         c.tenant.0,
         c.direction.as_str(),
@@ -48,18 +51,24 @@ pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
         c.first_channel,
         c.phase,
         c.audience,
+        c.at,
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Someone answered: `user` (an agent, or the caller of an outbound call); `None` when it was no
-/// telephony user.
-pub async fn answered(tx: &mut Tx, id: Uuid, user: Option<UserId>) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE calls SET answered_at = now(), user_id = $2 WHERE id = $1", id, user.map(|u| u.0))
-        .execute(&mut **tx)
-        .await?;
+/// Someone answered at `at`: `user` (an agent, or the caller of an outbound call); `None` when it
+/// was no telephony user.
+pub async fn answered(tx: &mut Tx, id: Uuid, user: Option<UserId>, at: OffsetDateTime) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET answered_at = $3, user_id = $2 WHERE id = $1",
+        id,
+        user.map(|u| u.0),
+        at
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -95,21 +104,23 @@ pub async fn forwarded(tx: &mut Tx, id: Uuid, note: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// The call ended. A result or reason set earlier (a forward) is kept.
+/// The call ended at `at`. A result or reason set earlier (a forward) is kept.
 pub async fn ended(
     tx: &mut Tx,
     id: Uuid,
     result: CallResult,
     reason: Option<&str>,
     hold_secs: i32,
+    at: OffsetDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE calls SET ended_at = now(), result = COALESCE(result, $2), reason = COALESCE(reason, $3), \
+        "UPDATE calls SET ended_at = $5, result = COALESCE(result, $2), reason = COALESCE(reason, $3), \
          hold_secs = $4, phase = 'ended', held_since = NULL WHERE id = $1",
         id,
         result.as_str(),
         reason,
         hold_secs,
+        at,
     )
     .execute(&mut **tx)
     .await?;

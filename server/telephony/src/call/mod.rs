@@ -18,6 +18,7 @@ mod callback;
 mod inbound;
 mod outbound;
 mod probe;
+mod record;
 mod ring;
 mod talk;
 mod trunk_dial;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use callbase_core::events::{CallEvent, CallState, Event};
 use callbase_core::{keys, TenantId, UserId};
-use callbase_db::calls::{control, live, CallDirection, CallResult};
+use callbase_db::calls::{CallDirection, CallResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -155,6 +156,8 @@ pub struct Call {
     /// Asterisk's creation time of the caller's channel (epoch ms), for agents' and probe calls: the
     /// time from it to the trunk leg's dial is our share of call setup ([`SETUP_SAMPLES`]).
     pub setup_start_ms: Option<i64>,
+    /// Where the call record's writes go, in order ([`record`]).
+    writer: record::Writer,
 }
 
 impl Call {
@@ -189,6 +192,7 @@ impl Call {
             recording: None,
             quiet: false,
             setup_start_ms: None,
+            writer: record::Writer::spawn(ctx.db.clone(), tenant, id),
         }
     }
 
@@ -238,65 +242,48 @@ impl Call {
         }
     }
 
-    /// Writes to the call record (none for a probe call). A failed write is logged with what it
-    /// was; the call goes on.
+    /// Writes to the call record (none for a probe call), in order, through the call's writer
+    /// ([`record`]): the actor does not wait for PostgreSQL, and a write waits out a database restart.
     async fn write(&self, w: Write<'_>) {
         if self.quiet {
             return;
         }
-        let res: sqlx::Result<()> = async {
-            let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
-            match &w {
-                Write::Open => {
-                    let audience: Vec<i64> = self.audience.iter().map(|u| u.0).collect();
-                    let c = live::NewCall {
-                        id: self.id,
-                        tenant: self.tenant,
-                        direction: self.direction,
-                        user: self.user,
-                        number: &self.number,
-                        did: self.did.as_deref(),
-                        trunk_slot: self.trunk,
-                        crm_record: self.crm_record,
-                        node: &self.ctx.node,
-                        first_channel: &self.legs.first,
-                        phase: self.phase.as_str(),
-                        audience: &audience,
-                    };
-                    live::open(&mut tx, &c).await?
-                }
-                Write::Answered(who) => live::answered(&mut tx, self.id, *who).await?,
-                Write::Routed { slot, note } => {
-                    live::routed(&mut tx, self.id, *slot, note.as_deref()).await?
-                }
-                Write::Unrouted(note) => live::unrouted(&mut tx, self.id, note).await?,
-                Write::Forwarded(note) => live::forwarded(&mut tx, self.id, note).await?,
-                Write::Ended { result, reason, hold_secs } => {
-                    live::ended(&mut tx, self.id, *result, *reason, *hold_secs).await?
-                }
-                Write::Recording(name) => live::set_recording(&mut tx, self.id, name).await?,
-                Write::RecordingStopped(key) => live::recording_stopped(&mut tx, self.id, key).await?,
-                Write::Checkpoint => {
-                    let held_since = self.held_since.map(|s| {
-                        OffsetDateTime::now_utc() - time::Duration::try_from(s.elapsed()).unwrap_or_default()
-                    });
-                    let c = control::Checkpoint {
-                        phase: self.phase.as_str(),
-                        agent_channel: self.legs.agent.as_deref(),
-                        other_channel: self.legs.other.as_deref(),
-                        bridge_id: self.bridge.as_deref(),
-                        held_since,
-                        hold_secs: self.hold_secs as i32,
-                    };
-                    control::checkpoint(&mut tx, self.id, &c).await?
-                }
+        let now = OffsetDateTime::now_utc();
+        let op = match w {
+            Write::Open => record::Op::Open(Box::new(record::Opening {
+                direction: self.direction,
+                user: self.user,
+                number: self.number.clone(),
+                did: self.did.clone(),
+                trunk_slot: self.trunk,
+                crm_record: self.crm_record,
+                node: self.ctx.node.clone(),
+                first_channel: self.legs.first.clone(),
+                phase: self.phase.as_str(),
+                audience: self.audience.iter().map(|u| u.0).collect(),
+                at: now,
+            })),
+            Write::Answered(user) => record::Op::Answered { user, at: now },
+            Write::Routed { slot, note } => record::Op::Routed { slot, note },
+            Write::Unrouted(note) => record::Op::Unrouted(note),
+            Write::Forwarded(note) => record::Op::Forwarded(note),
+            Write::Ended { result, reason, hold_secs } => {
+                record::Op::Ended { result, reason: reason.map(str::to_string), hold_secs, at: now }
             }
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = res {
-            tracing::error!(error = %e, call.id = %self.id, write = w.name(), "cannot write the call record");
-        }
+            Write::Recording(name) => record::Op::Recording(name),
+            Write::RecordingStopped(key) => record::Op::RecordingStopped(key),
+            Write::Checkpoint => record::Op::Checkpoint(Box::new(record::Checkpoint {
+                phase: self.phase.as_str(),
+                agent_channel: self.legs.agent.clone(),
+                other_channel: self.legs.other.clone(),
+                bridge_id: self.bridge.clone(),
+                held_since: self
+                    .held_since
+                    .map(|s| now - time::Duration::try_from(s.elapsed()).unwrap_or_default()),
+                hold_secs: self.hold_secs as i32,
+            })),
+        };
+        self.writer.send(op);
     }
 
     async fn open(&self) {
@@ -387,22 +374,6 @@ enum Write<'a> {
     Recording(String),
     RecordingStopped(String),
     Checkpoint,
-}
-
-impl Write<'_> {
-    fn name(&self) -> &'static str {
-        match self {
-            Write::Open => "open",
-            Write::Answered(_) => "answered",
-            Write::Routed { .. } => "routed",
-            Write::Unrouted(_) => "unrouted",
-            Write::Forwarded(_) => "forwarded",
-            Write::Ended { .. } => "ended",
-            Write::Recording(_) => "recording",
-            Write::RecordingStopped(_) => "recording stopped",
-            Write::Checkpoint => "checkpoint",
-        }
-    }
 }
 
 fn now_ms() -> i64 {

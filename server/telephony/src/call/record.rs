@@ -1,0 +1,175 @@
+//! The call record's writer: every write of a call actor goes, in order, through one task per call
+//! that retries while PostgreSQL is unreachable (down, restarting, refusing connections) instead of
+//! dropping the write. The actor never waits for the database: a call keeps being controlled — a
+//! hang-up still ends both legs — while PostgreSQL restarts, and its record catches up once it is
+//! back. Each write carries the time of what it records (answered, ended), so a late write still
+//! gives the call its true times.
+//!
+//! A write refused for another reason (a constraint, a bug) is logged and dropped, as before: a
+//! retry would not change the answer.
+
+use std::time::Duration;
+
+use callbase_core::{TenantId, UserId};
+use callbase_db::calls::{control, live, CallDirection, CallResult};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// A call record opening, owned (the actor goes on while it waits to be written).
+#[derive(Debug, Clone)]
+pub(super) struct Opening {
+    pub direction: CallDirection,
+    pub user: Option<UserId>,
+    pub number: String,
+    pub did: Option<String>,
+    pub trunk_slot: Option<i16>,
+    pub crm_record: Option<i64>,
+    pub node: String,
+    pub first_channel: String,
+    pub phase: &'static str,
+    pub audience: Vec<i64>,
+    pub at: OffsetDateTime,
+}
+
+/// What a new controller needs to continue the call, owned.
+#[derive(Debug, Clone)]
+pub(super) struct Checkpoint {
+    pub phase: &'static str,
+    pub agent_channel: Option<String>,
+    pub other_channel: Option<String>,
+    pub bridge_id: Option<String>,
+    pub held_since: Option<OffsetDateTime>,
+    pub hold_secs: i32,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Op {
+    Open(Box<Opening>),
+    Answered { user: Option<UserId>, at: OffsetDateTime },
+    Routed { slot: i16, note: Option<String> },
+    Unrouted(String),
+    Forwarded(String),
+    Ended { result: CallResult, reason: Option<String>, hold_secs: i32, at: OffsetDateTime },
+    Recording(String),
+    RecordingStopped(String),
+    Checkpoint(Box<Checkpoint>),
+}
+
+impl Op {
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Open(_) => "open",
+            Op::Answered { .. } => "answered",
+            Op::Routed { .. } => "routed",
+            Op::Unrouted(_) => "unrouted",
+            Op::Forwarded(_) => "forwarded",
+            Op::Ended { .. } => "ended",
+            Op::Recording(_) => "recording",
+            Op::RecordingStopped(_) => "recording stopped",
+            Op::Checkpoint(_) => "checkpoint",
+        }
+    }
+}
+
+/// The first retry waits this long, doubling up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// After this long unreachable, the write is given up (a takeover's adoption closes the record).
+const GIVE_UP: Duration = Duration::from_secs(3600);
+
+/// The sending end held by the call actor; the writer task ends once it is dropped and the queue is
+/// written.
+#[derive(Debug, Clone)]
+pub(super) struct Writer(mpsc::UnboundedSender<Op>);
+
+impl Writer {
+    pub(super) fn spawn(db: callbase_db::Db, tenant: TenantId, id: Uuid) -> Writer {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Op>();
+        tokio::spawn(async move {
+            while let Some(op) = rx.recv().await {
+                write_until_done(&db, tenant, id, &op).await;
+            }
+        });
+        Writer(tx)
+    }
+
+    pub(super) fn send(&self, op: Op) {
+        if let Err(e) = self.0.send(op) {
+            tracing::error!(write = e.0.name(), "the call record's writer is gone");
+        }
+    }
+}
+
+async fn write_until_done(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: &Op) {
+    let started = tokio::time::Instant::now();
+    let mut wait = RETRY_FIRST;
+    let mut warned = false;
+    loop {
+        match apply(db, tenant, id, op).await {
+            Ok(()) => {
+                if warned {
+                    tracing::info!(call.id = %id, write = op.name(), "the call record is written after the database came back");
+                }
+                return;
+            }
+            Err(e) if callbase_db::unavailable(&e) && started.elapsed() < GIVE_UP => {
+                if !warned {
+                    tracing::warn!(error = %e, call.id = %id, write = op.name(), "the database is unreachable: the call record write waits for it");
+                    warned = true;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, call.id = %id, write = op.name(), "cannot write the call record");
+                return;
+            }
+        }
+    }
+}
+
+async fn apply(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: &Op) -> sqlx::Result<()> {
+    let mut tx = db.tenant_tx(tenant).await?;
+    match op {
+        Op::Open(o) => {
+            let c = live::NewCall {
+                id,
+                tenant,
+                direction: o.direction,
+                user: o.user,
+                number: &o.number,
+                did: o.did.as_deref(),
+                trunk_slot: o.trunk_slot,
+                crm_record: o.crm_record,
+                node: &o.node,
+                first_channel: &o.first_channel,
+                phase: o.phase,
+                audience: &o.audience,
+                at: o.at,
+            };
+            live::open(&mut tx, &c).await?
+        }
+        Op::Answered { user, at } => live::answered(&mut tx, id, *user, *at).await?,
+        Op::Routed { slot, note } => live::routed(&mut tx, id, *slot, note.as_deref()).await?,
+        Op::Unrouted(note) => live::unrouted(&mut tx, id, note).await?,
+        Op::Forwarded(note) => live::forwarded(&mut tx, id, note).await?,
+        Op::Ended { result, reason, hold_secs, at } => {
+            live::ended(&mut tx, id, *result, reason.as_deref(), *hold_secs, *at).await?
+        }
+        Op::Recording(name) => live::set_recording(&mut tx, id, name).await?,
+        Op::RecordingStopped(key) => live::recording_stopped(&mut tx, id, key).await?,
+        Op::Checkpoint(c) => {
+            let c = control::Checkpoint {
+                phase: c.phase,
+                agent_channel: c.agent_channel.as_deref(),
+                other_channel: c.other_channel.as_deref(),
+                bridge_id: c.bridge_id.as_deref(),
+                held_since: c.held_since,
+                hold_secs: c.hold_secs,
+            };
+            control::checkpoint(&mut tx, id, &c).await?
+        }
+    }
+    tx.commit().await
+}
