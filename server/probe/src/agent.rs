@@ -532,7 +532,6 @@ async fn told(rx: &mut Option<watch::Receiver<bool>>) {
         }
     }
     std::future::pending().await
-
 }
 
 /// Registers, makes one call, unregisters (by closing the WebSocket): the health probe's unit.
