@@ -19,6 +19,7 @@ const FAST: LeaseConfig = LeaseConfig {
     ttl: Duration::from_millis(1500),
     renew: Duration::from_millis(300),
     retry: Duration::from_millis(100),
+    margin: Duration::from_millis(300),
 };
 
 #[tokio::test]

@@ -208,7 +208,8 @@ impl Call {
     }
 
     async fn publish_event(&self, state: CallState, reason: Option<&str>, target: Option<&str>) {
-        if self.quiet {
+        // A replaced controller does not tell the agents about a call it no longer runs.
+        if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
         let ev = Event::Call(CallEvent {
@@ -240,11 +241,17 @@ impl Call {
 
     /// Writes to the call record (none for a probe call). A failed write is logged with what it
     /// was; the call goes on.
+    ///
+    /// Every write of a call's controller passes here, fenced by the Stasis lease (`crate::lease`):
+    /// none is made once the lease is not current, and each stamps the row with the lease's token
+    /// in its transaction, rolling back when a newer controller has written the row — the row's
+    /// token closes the gap between the check and the commit that a pause could open, at the cost
+    /// of one statement per write (a few per call).
     async fn write(&self, w: Write<'_>) {
-        if self.quiet {
+        if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
-        let res: sqlx::Result<()> = async {
+        let res: sqlx::Result<bool> = async {
             let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
             match &w {
                 Write::Open => {
@@ -291,11 +298,20 @@ impl Call {
                     control::checkpoint(&mut tx, self.id, &c).await?
                 }
             }
-            tx.commit().await
+            if !control::fence(&mut tx, self.id, self.ctx.fence.token).await? {
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
         }
         .await;
-        if let Err(e) = res {
-            tracing::error!(error = %e, call.id = %self.id, write = w.name(), "cannot write the call record");
+        match res {
+            Ok(true) => {}
+            // Written under a newer token: this replica's lease is surely lost (the write rolled back).
+            Ok(false) => self.ctx.fence.revoke(),
+            Err(e) => {
+                tracing::error!(error = %e, call.id = %self.id, write = w.name(), "cannot write the call record")
+            }
         }
     }
 
