@@ -153,15 +153,17 @@ fn nanos(d: Duration) -> u64 {
 }
 
 // A lost fence counter (a Redis restart without persistence) starts again from Redis's clock in
-// milliseconds, above any token handed out before (fewer than one acquisition per millisecond).
+// microseconds: above any token handed out before, as the counter grows by one per acquisition
+// (far fewer than one a microsecond), and still well inside the i64 the call records keep it in.
 const ACQUIRE: &str = r#"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   if redis.call('EXISTS', KEYS[2]) == 0 then
     local t = redis.call('TIME')
-    redis.call('SET', KEYS[2], t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)))
+    redis.call('SET', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])))
   end
   local token = redis.call('INCR', KEYS[2])
-  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+  -- Redis's own decimal string: Lua would print a large number in exponent notation.
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. redis.call('GET', KEYS[2]), 'PX', ARGV[2])
   return token
 end
 return false
@@ -348,5 +350,43 @@ async fn wait(shutdown: &mut watch::Receiver<bool>, d: Duration) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
         _ = shutdown.changed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_held_lease_is_current_until_its_deadline_and_then_never_again() {
+        let held = Held::new(7, Instant::now(), Duration::from_millis(60));
+        assert!(held.is_current());
+        assert!(held.remaining() > Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(70));
+        assert_eq!(held.remaining(), Duration::ZERO);
+        assert!(!held.is_current(), "past the deadline, with no renewal task having run");
+        assert!(
+            !held.extend(Instant::now(), Duration::from_secs(3)),
+            "a late renewal does not bring it back"
+        );
+        assert!(!held.is_current());
+        tokio::time::timeout(Duration::from_millis(50), held.lost()).await.expect("lost() returns");
+    }
+
+    #[tokio::test]
+    async fn renewals_move_the_deadline_on_and_a_revoke_is_seen_by_every_clone() {
+        let held = Held::new(7, Instant::now(), Duration::from_millis(400));
+        let clone = held.clone();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(held.extend(Instant::now(), Duration::from_millis(400)));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(clone.is_current(), "500 ms after it was taken, 250 ms after a renewal");
+        let waiting = tokio::spawn({
+            let clone = clone.clone();
+            async move { clone.lost().await }
+        });
+        held.revoke();
+        assert!(!clone.is_current());
+        tokio::time::timeout(Duration::from_millis(50), waiting).await.expect("woken").unwrap();
     }
 }
