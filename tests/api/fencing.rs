@@ -177,6 +177,32 @@ async fn a_call_record_refuses_a_controller_with_an_older_lease_token() {
     assert!(!control::fence(&mut tx, id, 7).await.unwrap(), "…and fences out the one before it");
     assert!(control::fence(&mut tx, Uuid::new_v4(), 1).await.unwrap(), "no record: nothing to fence");
     tx.commit().await.unwrap();
+
+    // A write from the replaced controller (token 7) is rolled back; the current one's (8) stays.
+    let db = &db;
+    let note = |n: &'static str| async move {
+        let mut tx = db.tenant_tx(tenant).await.unwrap();
+        live::unrouted(&mut tx, id, n).await.unwrap();
+        tx
+    };
+    let stale = note("from the replaced controller").await;
+    assert!(!control::commit_fenced(stale, id, 7).await.unwrap(), "refused");
+    let current = note("from the current controller").await;
+    assert!(control::commit_fenced(current, id, 8).await.unwrap(), "committed");
+    let (kept,): (Option<String>,) = sqlx::query_as("SELECT route_note FROM calls WHERE id = $1")
+        .bind(id)
+        .fetch_one(&worker_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("from the current controller"));
+    let stale = note("from the replaced controller").await;
+    assert!(!control::commit_fenced(stale, id, 7).await.unwrap());
+    let (kept,): (Option<String>,) = sqlx::query_as("SELECT route_note FROM calls WHERE id = $1")
+        .bind(id)
+        .fetch_one(&worker_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("from the current controller"), "the stale write left no trace");
 }
 
 /// The Stasis worker's ARI client, fenced by its lease, sends nothing once the lease is lost: a

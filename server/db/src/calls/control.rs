@@ -58,6 +58,17 @@ pub async fn fence(tx: &mut Tx, id: Uuid, token: u64) -> sqlx::Result<bool> {
     Ok(row.is_none_or(|fence| fence <= token))
 }
 
+/// Commits a controller's write of call `id` if the record is not fenced against `token` ([`fence`]);
+/// false when it is (the write is rolled back).
+pub async fn commit_fenced(mut tx: Tx, id: Uuid, token: u64) -> sqlx::Result<bool> {
+    if !fence(&mut tx, id, token).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// An open call of a node, with everything its controller wrote.
 #[derive(Debug, Clone)]
 pub struct OpenCall {

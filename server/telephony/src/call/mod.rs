@@ -298,11 +298,7 @@ impl Call {
                     control::checkpoint(&mut tx, self.id, &c).await?
                 }
             }
-            if !control::fence(&mut tx, self.id, self.ctx.fence.token).await? {
-                return Ok(false);
-            }
-            tx.commit().await?;
-            Ok(true)
+            control::commit_fenced(tx, self.id, self.ctx.fence.token).await
         }
         .await;
         match res {
