@@ -136,7 +136,8 @@ impl Ctx {
     /// Runs a call's actor (or the adoption of the node's calls) as a task that stops once the
     /// Stasis lease is no longer current: the lease's new holder runs the call from then on, and
     /// this actor's ARI requests and record writes would be refused anyway. Says so once per
-    /// actor, at warn level.
+    /// actor: at warn level when the lease was lost, at info level when it was handed over on
+    /// purpose (a graceful stop).
     pub fn spawn_actor<F>(&self, actor: String, work: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
@@ -148,7 +149,17 @@ impl Ctx {
                 _ = fence.lost() => {}
                 _ = work => {}
             }
-            if !fence.is_current() {
+            if fence.is_current() {
+                return;
+            }
+            if fence.handed_over() {
+                tracing::info!(
+                    actor,
+                    token = fence.token,
+                    "the Stasis lease is handed over (graceful stop): the actor stops and the lease's next \
+                     holder runs its call"
+                );
+            } else {
                 tracing::warn!(
                     actor,
                     token = fence.token,

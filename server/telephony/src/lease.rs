@@ -92,13 +92,20 @@ struct Validity {
     deadline: AtomicU64,
     /// Turns true when the lease is found lost.
     lost: watch::Sender<bool>,
+    /// The lease was given up on purpose (a graceful stop), not lost.
+    handed_over: std::sync::atomic::AtomicBool,
 }
 
 impl Held {
     /// Held since `asked` (when the acquisition was sent: Redis started the TTL no earlier) until
     /// `asked + valid`.
     fn new(token: u64, asked: Instant, valid: Duration) -> Held {
-        let state = Validity { base: asked, deadline: AtomicU64::new(0), lost: watch::Sender::new(false) };
+        let state = Validity {
+            base: asked,
+            deadline: AtomicU64::new(0),
+            lost: watch::Sender::new(false),
+            handed_over: Default::default(),
+        };
         let held = Held { token, state: Arc::new(state) };
         held.state.deadline.store(nanos(valid).max(1), Ordering::SeqCst);
         held
@@ -129,6 +136,18 @@ impl Held {
         if self.state.deadline.swap(0, Ordering::SeqCst) != 0 {
             self.state.lost.send_replace(true);
         }
+    }
+
+    /// The holder gives the lease up on purpose (a graceful stop): like [`Held::revoke`], but
+    /// [`Held::handed_over`] says so.
+    pub fn hand_over(&self) {
+        self.state.handed_over.store(true, Ordering::SeqCst);
+        self.revoke();
+    }
+
+    /// Was the lease given up on purpose rather than lost?
+    pub fn handed_over(&self) -> bool {
+        self.state.handed_over.load(Ordering::SeqCst)
     }
 
     /// Returns once the lease is found lost ([`Held::revoke`], or a check after the deadline).
@@ -316,7 +335,11 @@ impl Lease {
             };
             // Nothing of the worker acts from here on (a graceful stop too: the next holder may
             // already be adopting its calls once the lease is released).
-            held.revoke();
+            if lost {
+                held.revoke();
+            } else {
+                held.hand_over();
+            }
             metrics::gauge!("callbase_lease_held", "lease" => name.clone()).set(0.0);
             let _ = stop_tx.send(true);
             if !task.is_finished() {
