@@ -91,5 +91,13 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test keeps the replica's log to look at.
+        if let Some(dir) = self.log.as_ref().and_then(|l| l.parent()) {
+            if std::thread::panicking() {
+                eprintln!("the replica's log: {}", dir.join("serve.log").display());
+            } else {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 }
