@@ -24,6 +24,7 @@
 //! lower token than the row's rolls back), and `crate::context::Ctx::spawn_actor` stops the actors.
 //! What the deadline cannot see: a whole VM frozen with its clocks stopped; there the renewal (one
 //! round trip after waking) and the token in the call row are what fence it.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
