@@ -15,14 +15,14 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-async fn redis() -> redis::aio::ConnectionManager {
+pub(crate) async fn redis() -> redis::aio::ConnectionManager {
     let client = redis::Client::open(env("CALLBASE__REDIS__URL")).expect("redis url");
     redis::aio::ConnectionManager::new(client).await.expect("redis")
 }
 
 /// Waits until the node's Stasis lease is held by the process `pid` (`None`: by anyone but
 /// `not_pid`); returns how long that took.
-async fn wait_stasis_holder(
+pub(crate) async fn wait_stasis_holder(
     node: &str,
     pid: Option<u32>,
     not_pid: Option<u32>,
@@ -49,7 +49,7 @@ async fn wait_stasis_holder(
 /// The tenant's only call record, once it says the call was answered and is being recorded (the
 /// replica that runs it starts the recording just after the answer: a replica killed before that
 /// leaves a call without a recording).
-async fn answered_call(tenant: i64, within: Duration) -> Uuid {
+pub(crate) async fn answered_call(tenant: i64, within: Duration) -> Uuid {
     let pool = worker_pool().await;
     let start = Instant::now();
     loop {
@@ -70,7 +70,7 @@ async fn answered_call(tenant: i64, within: Duration) -> Uuid {
 }
 
 /// The call's record once it has ended.
-async fn ended_record(b: &Browser, id: Uuid, within: Duration) -> Value {
+pub(crate) async fn ended_record(b: &Browser, id: Uuid, within: Duration) -> Value {
     let start = Instant::now();
     loop {
         let r = b.get(&format!("/api/calls/{id}")).await;
@@ -83,13 +83,13 @@ async fn ended_record(b: &Browser, id: Uuid, within: Duration) -> Value {
     }
 }
 
-async fn recording_stored(b: &Browser, id: Uuid, within: Duration) -> Value {
+pub(crate) async fn recording_stored(b: &Browser, id: Uuid, within: Duration) -> Value {
     crate::recordings::wait_stored(b, &id.to_string(), within).await
 }
 
 /// Waits until the platform Asterisk has no channel whose name starts with `prefix` (a trunk's or an
 /// agent's legs); panics with what is left after `within`.
-async fn legs_gone(prefix: &str, within: Duration) {
+pub(crate) async fn legs_gone(prefix: &str, within: Duration) {
     let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
     let start = Instant::now();
     loop {
@@ -125,21 +125,22 @@ fn node_overrides(node: &str) -> [(&'static str, String); 2] {
     [("CALLBASE__ASTERISK__NODE", node.to_string()), ("CALLBASE__WORKERS__STASIS", "true".to_string())]
 }
 
-/// A replica (child process) holding node `node`'s Stasis lease, and a standby replica in this process
-/// (registration monitor, recordings uploader) with a tenant whose desk phone calls through the trunk.
-struct HolderAndStandby {
-    first: ServerProcess,
-    _app: TestApp,
-    admin: Browser,
-    tenant: i64,
-    login: String,
-    password: String,
+/// A replica (child process, its log kept) holding node `node`'s Stasis lease, and a standby replica
+/// in this process (registration monitor, recordings uploader) with a tenant whose desk phone calls
+/// through the trunk.
+pub(crate) struct HolderAndStandby {
+    pub first: ServerProcess,
+    pub _app: TestApp,
+    pub admin: Browser,
+    pub tenant: i64,
+    pub login: String,
+    pub password: String,
 }
 
-async fn holder_and_standby(node: &str) -> HolderAndStandby {
+pub(crate) async fn holder_and_standby(node: &str) -> HolderAndStandby {
     let ov = node_overrides(node);
     let ov: Vec<(&str, &str)> = ov.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let first = ServerProcess::spawn(&ov);
+    let first = ServerProcess::spawn_logged(&ov);
     wait_stasis_holder(node, Some(first.pid()), None, Duration::from_secs(30)).await;
     let mut standby = ov.clone();
     standby.extend([

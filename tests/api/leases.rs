@@ -19,6 +19,7 @@ const FAST: LeaseConfig = LeaseConfig {
     ttl: Duration::from_millis(1500),
     renew: Duration::from_millis(300),
     retry: Duration::from_millis(100),
+    margin: Duration::from_millis(300),
 };
 
 #[tokio::test]
@@ -161,4 +162,46 @@ async fn status_names_the_holder_of_each_lease_of_the_node() {
         text.contains("registrations") && text.contains("held by") && text.contains("not held"),
         "{text}"
     );
+}
+
+/// A holder whose renewals stop (its process paused) is no longer current once `ttl - margin` has
+/// passed since it asked for the lease — before Redis lets the lease go, before any renewal fails —
+/// and stays so; while it renews, it stays current past that.
+#[tokio::test]
+async fn a_holder_is_current_only_until_its_last_renewal_plus_ttl_minus_margin() {
+    let mut r = redis().await;
+    let name = unique("lease");
+    let a = Lease::new(&name, "replica-a", FAST);
+    let held = a.acquire(&mut r).await.unwrap().expect("a free lease is taken");
+    for _ in 0..6 {
+        tokio::time::sleep(FAST.renew).await;
+        assert!(a.renew_held(&mut r, &held).await.unwrap(), "renewed");
+    }
+    assert!(held.is_current(), "renewals keep it current ({:?} after it was taken)", FAST.renew * 6);
+
+    let t = Instant::now();
+    tokio::time::sleep(FAST.ttl - FAST.margin + Duration::from_millis(50)).await;
+    let late = t.elapsed();
+    assert!(!held.is_current(), "no renewal for {late:?}: not current");
+    let h = Lease::holder(&mut r, &name).await.unwrap().expect("Redis still has the lease");
+    assert_eq!(h.owner, "replica-a", "current-ness ends before the lease does");
+    tokio::time::timeout(Duration::from_millis(100), held.lost())
+        .await
+        .expect("lost() returns once found lost");
+    assert!(!held.is_current(), "once lost, never current again");
+}
+
+/// Fencing tokens keep growing when Redis lost the counter (a restart without persistence): the
+/// counter starts again from Redis's clock, above every token handed out before.
+#[tokio::test]
+async fn tokens_grow_even_after_redis_lost_the_fence_counter() {
+    let mut r = redis().await;
+    let name = unique("lease");
+    let (a, b) = (Lease::new(&name, "replica-a", FAST), Lease::new(&name, "replica-b", FAST));
+    let ta = a.try_acquire(&mut r).await.unwrap().expect("taken");
+    assert!(a.release(&mut r, ta).await.unwrap());
+    let _: () =
+        redis::cmd("DEL").arg(callbase_core::keys::lease_fence(&name)).query_async(&mut r).await.unwrap();
+    let tb = b.try_acquire(&mut r).await.unwrap().expect("taken again");
+    assert!(tb > ta, "the token grows across the lost counter: {tb} after {ta}");
 }

@@ -12,6 +12,7 @@ mod dependencies;
 mod dial_rules;
 mod drain;
 mod edge;
+mod fencing;
 mod fraud;
 mod groups;
 mod headers;

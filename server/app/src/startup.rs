@@ -118,15 +118,17 @@ fn start_workers(
         leases.push(tokio::spawn(leased("stasis").run(
             redis.clone(),
             shutdown.clone(),
-            move |_held, stop| {
+            move |held, stop| {
+                // The worker's ARI client and call writes are fenced by the lease it holds.
                 let ctx = callbase_telephony::context::Ctx {
-                    ari: ari.clone(),
+                    ari: ari.fenced(held.clone()),
                     ami: ami.clone(),
                     db: db.clone(),
                     redis: redis2.clone(),
                     router: Default::default(),
                     media_base: media.clone(),
                     node: node.clone(),
+                    fence: held,
                 };
                 callbase_telephony::stasis::run(ctx, client.clone(), stop)
             },

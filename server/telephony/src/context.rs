@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::ami::Ami;
 use crate::ari::events::Event;
 use crate::ari::Ari;
+use crate::lease::Held;
 
 /// The application name the dialplan uses.
 pub const APP: &str = "callbase";
@@ -115,6 +116,7 @@ impl Router {
 /// Everything an actor needs.
 #[derive(Clone)]
 pub struct Ctx {
+    /// Asterisk, [fenced](Ari::fenced) by `fence`.
     pub ari: Ari,
     pub ami: Option<Ami>,
     pub db: callbase_db::Db,
@@ -125,6 +127,48 @@ pub struct Ctx {
     /// The Asterisk node this Stasis app runs on (`asterisk.node`): call records say which node
     /// runs them, so a new owner of the node's Stasis app knows which calls to adopt.
     pub node: String,
+    /// The node's Stasis lease as this worker holds it: the actors act only while it is current
+    /// (`crate::lease`, "Fencing"); its token goes into the call records they write.
+    pub fence: Held,
+}
+
+impl Ctx {
+    /// Runs a call's actor (or the adoption of the node's calls) as a task that stops once the
+    /// Stasis lease is no longer current: the lease's new holder runs the call from then on, and
+    /// this actor's ARI requests and record writes would be refused anyway. Says so once per
+    /// actor: at warn level when the lease was lost, at info level when it was handed over on
+    /// purpose (a graceful stop).
+    pub fn spawn_actor<F>(&self, actor: String, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let fence = self.fence.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                _ = fence.lost() => {}
+                _ = work => {}
+            }
+            if fence.is_current() {
+                return;
+            }
+            if fence.handed_over() {
+                tracing::info!(
+                    actor,
+                    token = fence.token,
+                    "the Stasis lease is handed over (graceful stop): the actor stops and the lease's next \
+                     holder runs its call"
+                );
+            } else {
+                tracing::warn!(
+                    actor,
+                    token = fence.token,
+                    "refused: the Stasis lease is no longer this replica's; the actor stops (no more ARI \
+                     requests or call record writes) and the lease's new holder runs its call"
+                );
+            }
+        });
+    }
 }
 
 #[cfg(test)]

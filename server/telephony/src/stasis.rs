@@ -76,7 +76,7 @@ async fn session(ctx: &Ctx) -> anyhow::Result<()> {
     tracing::info!(app = APP, node = %ctx.node, "Stasis app connected");
     // Asterisk does not hand us again the channels that were already in the app: adopt the node's
     // live calls (a takeover from a replica that stopped, or events missed while disconnected).
-    tokio::spawn(call::adopt(ctx.clone()));
+    ctx.spawn_actor("adoption".into(), call::adopt(ctx.clone()));
     while let Some(msg) = ws.next().await {
         let text = match msg? {
             Message::Text(t) => t,
@@ -126,8 +126,9 @@ fn start(ctx: &Ctx, channel: Channel, args: &[String]) {
     };
     let (tx, rx) = mpsc::unbounded_channel();
     ctx.router.route(&id, &tx);
+    let actor = format!("call on channel {id}");
     let ctx = ctx.clone();
-    tokio::spawn(async move {
+    ctx.clone().spawn_actor(actor, async move {
         call::run_call(ctx.clone(), call, channel, tx, rx).await;
         ctx.router.forget(&id);
     });
@@ -172,9 +173,9 @@ fn apply_command(ctx: &Ctx, cmd: Command) {
                 tracing::info!(call.id = %call_id, "transfer for a call this node does not run");
             }
         }
-        Command::Callback { .. } => {
-            let ctx = ctx.clone();
-            tokio::spawn(async move { call::callback(ctx, cmd).await });
+        Command::Callback { call_id, .. } => {
+            let actor = format!("callback {call_id}");
+            ctx.spawn_actor(actor, call::callback(ctx.clone(), cmd));
         }
     }
 }

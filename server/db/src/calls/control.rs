@@ -2,7 +2,8 @@
 //! survive their controller). The call actor writes its phase, channels, bridge and hold as they
 //! change ([`checkpoint`]); after a takeover the Stasis worker reads the node's open calls
 //! ([`open_on_node`], worker pool: across tenants) and adopts or closes each
-//! (`server/telephony/src/call/adopt.rs`).
+//! (`server/telephony/src/call/adopt.rs`). Every write of a controller is fenced by its lease's
+//! token ([`fence`]).
 
 use callbase_core::TenantId;
 use sqlx::types::Uuid;
@@ -39,6 +40,33 @@ pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint<'_>) -> sqlx::Resu
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Stamps the call record with the fencing token of the Stasis lease its controller holds
+/// (`callbase_telephony::lease`), in the transaction of the controller's write. False when a
+/// controller with a newer token has written the record since: the caller rolls its write back.
+/// A record that is not there (yet) passes: there is nothing to fence.
+pub async fn fence(tx: &mut Tx, id: Uuid, token: u64) -> sqlx::Result<bool> {
+    let token = i64::try_from(token).unwrap_or(i64::MAX);
+    let row = sqlx::query_scalar!(
+        "UPDATE calls SET fence = GREATEST(fence, $2) WHERE id = $1 RETURNING fence",
+        id,
+        token
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_none_or(|fence| fence <= token))
+}
+
+/// Commits a controller's write of call `id` if the record is not fenced against `token` ([`fence`]);
+/// false when it is (the write is rolled back).
+pub async fn commit_fenced(mut tx: Tx, id: Uuid, token: u64) -> sqlx::Result<bool> {
+    if !fence(&mut tx, id, token).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// An open call of a node, with everything its controller wrote.

@@ -1,11 +1,17 @@
 //! A small ARI REST client (reqwest). No maintained Rust ARI crate covers Asterisk 22's API with
 //! rustls and tokio, and we need only a handful of calls, so this is written by hand.
+//!
+//! The Stasis worker's client is [`Ari::fenced`] by the worker's lease: every request (and the
+//! events WebSocket's URL) goes through [`Ari::request`], which refuses with [`AriError::Fenced`]
+//! once the lease is not current (`crate::lease`). Asterisk has no conditional request a fencing
+//! token could ride on, so the check is the holder's own, against its lease's deadline.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
+use crate::lease::Held;
 use crate::AsteriskConfig;
 
 pub mod events;
@@ -18,6 +24,9 @@ pub enum AriError {
     Status { status: u16, path: String },
     #[error("ARI URL is invalid: {0}")]
     Url(#[from] url::ParseError),
+    /// The lease this client acts under is no longer this replica's: nothing is sent.
+    #[error("refused: the lease (fencing token {token}) is no longer this replica's")]
+    Fenced { token: u64 },
 }
 
 #[derive(Clone)]
@@ -26,6 +35,8 @@ pub struct Ari {
     base: url::Url,
     user: String,
     password: SecretString,
+    /// The lease whose holder alone may use this client (the Stasis worker's); `None` for the API's.
+    fence: Option<Held>,
 }
 
 impl Ari {
@@ -39,13 +50,31 @@ impl Ari {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        Self { http, base, user: cfg.ari_user.clone(), password: cfg.ari_password.clone() }
+        Self { http, base, user: cfg.ari_user.clone(), password: cfg.ari_password.clone(), fence: None }
+    }
+
+    /// This client, usable only while `held` is current: afterwards every request is refused.
+    pub fn fenced(&self, held: Held) -> Ari {
+        Ari { fence: Some(held), ..self.clone() }
+    }
+
+    /// The lease check every use of the client passes.
+    fn check_fence(&self) -> Result<(), AriError> {
+        match &self.fence {
+            Some(held) if !held.is_current() => Err(AriError::Fenced { token: held.token }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every request starts here: refused when the client's lease is not current.
+    fn request(&self, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, AriError> {
+        self.check_fence()?;
+        let url = self.base.join("ari/")?.join(path)?;
+        Ok(self.http.request(method, url).basic_auth(&self.user, Some(self.password.expose_secret())))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, AriError> {
-        let url = self.base.join("ari/")?.join(path)?;
-        let resp =
-            self.http.get(url).basic_auth(&self.user, Some(self.password.expose_secret())).send().await?;
+        let resp = self.request(reqwest::Method::GET, path)?.send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(Some(resp.json().await?)),
             404 => Ok(None),
@@ -73,9 +102,7 @@ impl Ari {
 
     async fn reload_once(&self, module: &str) -> Result<(), AriError> {
         let path = format!("asterisk/modules/{module}");
-        let url = self.base.join("ari/")?.join(&path)?;
-        let resp =
-            self.http.put(url).basic_auth(&self.user, Some(self.password.expose_secret())).send().await?;
+        let resp = self.request(reqwest::Method::PUT, &path)?.send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             status => Err(AriError::Status { status, path }),
@@ -88,14 +115,7 @@ impl Ari {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<(), AriError> {
-        let url = self.base.join("ari/")?.join(path)?;
-        let resp = self
-            .http
-            .request(method, url)
-            .query(query)
-            .basic_auth(&self.user, Some(self.password.expose_secret()))
-            .send()
-            .await?;
+        let resp = self.request(method, path)?.query(query).send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             status => Err(AriError::Status { status, path: path.to_string() }),
@@ -111,12 +131,7 @@ impl Ari {
         query: &[(&str, &str)],
         body: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, AriError> {
-        let url = self.base.join("ari/")?.join(path)?;
-        let mut rb = self
-            .http
-            .request(method, url)
-            .query(query)
-            .basic_auth(&self.user, Some(self.password.expose_secret()));
+        let mut rb = self.request(method, path)?.query(query);
         if let Some(b) = body {
             rb = rb.json(b);
         }
@@ -138,14 +153,7 @@ impl Ari {
     /// A binary ARI resource (a stored recording's file); `None` on 404. Recordings can take longer
     /// than the default 5 s to transfer, so this request gets its own timeout.
     pub async fn get_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, AriError> {
-        let url = self.base.join("ari/")?.join(path)?;
-        let resp = self
-            .http
-            .get(url)
-            .timeout(Duration::from_secs(120))
-            .basic_auth(&self.user, Some(self.password.expose_secret()))
-            .send()
-            .await?;
+        let resp = self.request(reqwest::Method::GET, path)?.timeout(Duration::from_secs(120)).send().await?;
         match resp.status().as_u16() {
             200..=299 => Ok(Some(resp.bytes().await?.to_vec())),
             404 => Ok(None),
@@ -195,8 +203,11 @@ impl Ari {
     }
 
     /// The URL of the ARI events WebSocket for `app`, and the Basic authorization header value.
+    /// Refused like a request when the client's lease is not current: a replaced holder must not
+    /// take the app's events back from the new one.
     pub fn events_url(&self, app: &str) -> Result<(url::Url, String), AriError> {
         use base64::Engine;
+        self.check_fence()?;
         let mut url = self.base.join("ari/events")?;
         url.set_scheme(if self.base.scheme() == "https" { "wss" } else { "ws" })
             .map_err(|_| AriError::Status { status: 0, path: "events".into() })?;

@@ -204,8 +204,9 @@ fn continue_call(ctx: &Ctx, row: &OpenCall) {
     let through_trunk = forwarded || (row.direction() == CallDirection::Outbound && row.trunk_slot.is_some());
     let (tenant, user) = (TenantId(row.tenant_id), row.user_id.map(UserId).filter(|_| !forwarded));
     tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, forwarded, "adopted a live call");
+    let actor = format!("call {key}");
     let ctx = ctx.clone();
-    tokio::spawn(async move {
+    ctx.clone().spawn_actor(actor, async move {
         let _live = match through_trunk {
             true => Some(super::guard(&ctx).resume(tenant, user, &key).await),
             false => None,

@@ -192,7 +192,7 @@ impl Call {
             recording: None,
             quiet: false,
             setup_start_ms: None,
-            writer: record::Writer::spawn(ctx.db.clone(), tenant, id),
+            writer: record::Writer::spawn(ctx.db.clone(), ctx.fence.clone(), tenant, id),
         }
     }
 
@@ -212,7 +212,8 @@ impl Call {
     }
 
     async fn publish_event(&self, state: CallState, reason: Option<&str>, target: Option<&str>) {
-        if self.quiet {
+        // A replaced controller does not tell the agents about a call it no longer runs.
+        if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
         let ev = Event::Call(CallEvent {
@@ -244,8 +245,14 @@ impl Call {
 
     /// Writes to the call record (none for a probe call), in order, through the call's writer
     /// ([`record`]): the actor does not wait for PostgreSQL, and a write waits out a database restart.
+    ///
+    /// Every write of a call's controller is fenced by the Stasis lease (`crate::lease`): none is
+    /// queued or made once the lease is not current, and each stamps the row with the lease's token
+    /// in its transaction, rolling back when a newer controller has written the row — the row's
+    /// token closes the gap between the check and the commit that a pause could open, at the cost
+    /// of one statement per write (a few per call).
     async fn write(&self, w: Write<'_>) {
-        if self.quiet {
+        if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
         let now = OffsetDateTime::now_utc();

@@ -6,7 +6,10 @@
 //! gives the call its true times.
 //!
 //! A write refused for another reason (a constraint, a bug) is logged and dropped, as before: a
-//! retry would not change the answer.
+//! retry would not change the answer. Every write is fenced by the Stasis lease (`crate::lease`):
+//! none is tried once the lease is not current, and each commits through
+//! [`control::commit_fenced`], which rolls it back when a controller with a newer token has written
+//! the record (then this replica's lease is surely lost: [`Held::revoke`]).
 
 use std::time::Duration;
 
@@ -15,6 +18,8 @@ use callbase_db::calls::{control, live, CallDirection, CallResult};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+use crate::lease::Held;
 
 /// A call record opening, owned (the actor goes on while it waits to be written).
 #[derive(Debug, Clone)]
@@ -84,11 +89,11 @@ const GIVE_UP: Duration = Duration::from_secs(3600);
 pub(super) struct Writer(mpsc::UnboundedSender<Op>);
 
 impl Writer {
-    pub(super) fn spawn(db: callbase_db::Db, tenant: TenantId, id: Uuid) -> Writer {
+    pub(super) fn spawn(db: callbase_db::Db, fence: Held, tenant: TenantId, id: Uuid) -> Writer {
         let (tx, mut rx) = mpsc::unbounded_channel::<Op>();
         tokio::spawn(async move {
             while let Some(op) = rx.recv().await {
-                write_until_done(&db, tenant, id, &op).await;
+                write_until_done(&db, &fence, tenant, id, &op).await;
             }
         });
         Writer(tx)
@@ -101,13 +106,23 @@ impl Writer {
     }
 }
 
-async fn write_until_done(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: &Op) {
+async fn write_until_done(db: &callbase_db::Db, fence: &Held, tenant: TenantId, id: Uuid, op: &Op) {
     let started = tokio::time::Instant::now();
     let mut wait = RETRY_FIRST;
     let mut warned = false;
     loop {
-        match apply(db, tenant, id, op).await {
-            Ok(()) => {
+        if !fence.is_current() {
+            // The lease's new holder runs the call (and adopts its record) from now on.
+            tracing::info!(call.id = %id, write = op.name(), "call record write dropped: the Stasis lease is not this replica's");
+            return;
+        }
+        match apply(db, fence.token, tenant, id, op).await {
+            Ok(false) => {
+                // Written under a newer token: this replica's lease is surely lost (rolled back).
+                fence.revoke();
+                return;
+            }
+            Ok(true) => {
                 if warned {
                     tracing::info!(call.id = %id, write = op.name(), "the call record is written after the database came back");
                 }
@@ -129,7 +144,9 @@ async fn write_until_done(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: 
     }
 }
 
-async fn apply(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: &Op) -> sqlx::Result<()> {
+/// One write in the call's tenant transaction, committed only if the record is not fenced against
+/// `token`: false when it is.
+async fn apply(db: &callbase_db::Db, token: u64, tenant: TenantId, id: Uuid, op: &Op) -> sqlx::Result<bool> {
     let mut tx = db.tenant_tx(tenant).await?;
     match op {
         Op::Open(o) => {
@@ -171,5 +188,5 @@ async fn apply(db: &callbase_db::Db, tenant: TenantId, id: Uuid, op: &Op) -> sql
             control::checkpoint(&mut tx, id, &c).await?
         }
     }
-    tx.commit().await
+    control::commit_fenced(tx, id, token).await
 }
