@@ -274,3 +274,69 @@ async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
     phone.abort();
     recording_stored(&admin, id, Duration::from_secs(20)).await;
 }
+
+/// An inbound call is ringing the agent's desk phone when the replica running it dies (SIGKILL):
+/// the replica that takes the node's Stasis lease rings the agent again — a new INVITE — while the
+/// caller waits, instead of hanging the caller up. When the caller gives up, the record says missed.
+#[tokio::test]
+async fn an_inbound_call_caught_ringing_by_a_takeover_rings_the_agent_again() {
+    use callbase_tests::sip::RingingPhone;
+    let node = unique("node-");
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+        holder_and_standby(&node).await;
+    let routing = serde_json::json!({"ring_timeout_secs": 60, "forward_number": null});
+    assert_eq!(admin.put("/api/telephony/routing", routing).await.status, StatusCode::OK);
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::start(platform, &login, &password).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let carrier = callbase_tests::carrier_ami().await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+    let caller = format!("PJSIP/{user}@{user}");
+    let r = carrier
+        .action(
+            "Originate",
+            &[
+                ("Channel", caller.as_str()),
+                ("Context", "carrier-test"),
+                ("Exten", "9998"),
+                ("Priority", "1"),
+                ("Async", "true"),
+                ("CallerID", "79161234567"),
+            ],
+        )
+        .await
+        .expect("originate");
+    assert!(r.is_success(), "{r:?}");
+    let rings = |n: usize, within: Duration, what: &'static str| {
+        let invites = phone.invites.clone();
+        async move {
+            let start = Instant::now();
+            while invites.lock().unwrap().len() < n {
+                assert!(start.elapsed() < within, "{what} within {within:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    rings(1, Duration::from_secs(20), "the agent's phone rings").await;
+    let id = {
+        let pool = worker_pool().await;
+        sqlx::query_scalar::<_, Uuid>("SELECT id FROM calls WHERE tenant_id = $1 AND ended_at IS NULL")
+            .bind(tenant)
+            .fetch_one(&pool)
+            .await
+            .expect("the ringing call's open record")
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.kill9();
+    wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
+    rings(2, Duration::from_secs(10), "the replica that took over rings the agent again").await;
+    let r = admin.get(&format!("/api/calls/{id}")).await;
+    assert!(r.body["ended_at"].is_null(), "the caller is still waiting: {}", r.body);
+
+    let r = carrier.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await.unwrap();
+    assert!(r.is_success(), "the caller gives up: {r:?}");
+    let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
+    assert_eq!(rec["result"], "missed", "{rec}");
+    assert_eq!(rec["reason"], "caller hung up before an answer", "{rec}");
+}

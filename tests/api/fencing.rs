@@ -166,6 +166,7 @@ async fn a_call_record_refuses_a_controller_with_an_older_lease_token() {
         first_channel: "agent-1",
         phase: "setup",
         audience: &[],
+        at: time::OffsetDateTime::now_utc(),
     };
     live::open(&mut tx, &call).await.unwrap();
     assert!(control::fence(&mut tx, id, 7).await.unwrap(), "a new record takes the first token");

@@ -9,8 +9,11 @@
 //! - a connected call (talking, or forwarded) whose two channels are still up gets a new actor, which
 //!   runs it from where it was: hang-up by either side, hold, transfer; its record closes with true
 //!   times and its recording is stopped and handed to the uploader;
-//! - a call whose channels are gone, or that was caught before it was connected (greeting,
-//!   ringing, dialling), is ended: what is left of it is hung up, its recording stopped and queued,
+//! - an inbound call caught before anyone answered (greeting, ringing) whose caller is still there
+//!   rings the agents again: the old controller's ringing legs are hung up, a new actor rings the
+//!   online agents (the ring timeout starts over) and the call goes on as any inbound call;
+//! - a call whose channels are gone, or that was caught before it was connected otherwise
+//!   (dialling out), is ended: what is left of it is hung up, its recording stopped and queued,
 //!   its record closed with a clear reason — never left "in progress";
 //! - a call this replica still runs has its lost hang-ups delivered (a reconnect of the socket);
 //! - channels in the Stasis app that belong to no open call are hung up after [`GRACE`] (a channel
@@ -83,6 +86,8 @@ enum Decision {
     Running { gone: Vec<String> },
     /// Connected, both channels up: a new actor continues it.
     Adopt,
+    /// Inbound, nobody answered yet, the caller still there: ring the agents again.
+    Ring,
     /// End it: hang up what is left, close the record.
     End { answered: bool },
 }
@@ -99,6 +104,13 @@ fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
             vec![]
         };
         return Decision::Running { gone };
+    }
+    let unanswered_inbound = call.direction() == CallDirection::Inbound
+        && call.answered_at.is_none()
+        && call.result.is_none()
+        && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "ringing"));
+    if unanswered_inbound && call.first_channel.as_deref().is_some_and(|c| up.contains(c)) {
+        return Decision::Ring;
     }
     if connected
         && pair.len() == 2
@@ -126,7 +138,7 @@ pub async fn adopt(ctx: Ctx) {
         }
     };
     let up: HashSet<&str> = listed.keys().map(String::as_str).collect();
-    let (mut adopted, mut ended) = (0, 0);
+    let (mut adopted, mut rung, mut ended) = (0, 0, 0);
     for row in &open {
         match decide(row, &up, ctx.router.runs_call(&row.id.to_string())) {
             Decision::Running { gone } => {
@@ -139,6 +151,11 @@ pub async fn adopt(ctx: Ctx) {
                 adopted += 1;
                 continue_call(&ctx, row);
             }
+            Decision::Ring => {
+                rung += 1;
+                let owned: Vec<String> = listed.keys().filter(|c| row.owns(c)).cloned().collect();
+                ring_again(&ctx, row, &owned).await;
+            }
             Decision::End { answered } => {
                 ended += 1;
                 let owned: Vec<String> = listed.keys().filter(|c| row.owns(c)).cloned().collect();
@@ -147,7 +164,7 @@ pub async fn adopt(ctx: Ctx) {
         }
     }
     if !open.is_empty() {
-        tracing::info!(node = %ctx.node, open = open.len(), adopted, ended, "adopted the node's live calls");
+        tracing::info!(node = %ctx.node, open = open.len(), adopted, rung, ended, "adopted the node's live calls");
     }
     hang_up_orphans(&ctx, &pool, &listed).await;
 }
@@ -230,6 +247,40 @@ fn continue_call(ctx: &Ctx, row: &OpenCall) {
         call.delete(&format!("bridges/{bridge}")).await;
         ctx.router.forget(&agent);
         ctx.router.forget(&other);
+        ctx.router.forget_call(&key);
+    });
+}
+
+/// An inbound call caught before anyone answered, its caller still there: the old controller's
+/// ringing legs and bridge go, and a new actor rings the agents again.
+async fn ring_again(ctx: &Ctx, row: &OpenCall, owned: &[String]) {
+    let Some(caller) = row.first_channel.clone() else { return };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let key = row.id.to_string();
+    ctx.router.route(&caller, &tx);
+    ctx.router.register_call(&key, &tx);
+    let mut call = rebuild(ctx, row, &tx);
+    call.bridge = None;
+    for ch in owned.iter().filter(|c| **c != caller) {
+        call.hangup(ch).await;
+    }
+    if let Some(b) = &row.bridge_id {
+        call.delete(&format!("bridges/{b}")).await;
+    }
+    tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, phase = ?row.phase, "adopted a call caught ringing: the agents ring again");
+    let actor = format!("call {key}");
+    let ctx = ctx.clone();
+    ctx.clone().spawn_actor(actor, async move {
+        // A hang-up between the list and the route above would never reach us: look again.
+        if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{caller}"), &[], None).await {
+            let _ = tx.send(destroyed(&caller));
+        }
+        if let Err(e) = super::inbound::resume_ringing(&mut call, &caller, &mut rx).await {
+            tracing::warn!(call.id = %call.id, error = %e, "an adopted ringing call could not ring again");
+            call.hangup(&caller).await;
+            call.finish(CallResult::Missed, Some(LOST_SETUP)).await;
+        }
+        ctx.router.forget(&caller);
         ctx.router.forget_call(&key);
     });
 }
@@ -332,6 +383,28 @@ mod tests {
         assert_eq!(decide(&r, &half, false), Decision::End { answered: true });
         assert_eq!(decide(&row("ringing", None, None, false), &up, false), Decision::End { answered: false });
         assert_eq!(decide(&row("dialing", None, None, false), &up, false), Decision::End { answered: false });
+    }
+
+    #[test]
+    fn an_inbound_call_caught_before_an_answer_rings_again_while_its_caller_is_there() {
+        let inbound = |phase: &str, answered: bool, result: Option<&str>| OpenCall {
+            direction: "inbound".into(),
+            first_channel: Some("caller-1".into()),
+            result: result.map(Into::into),
+            ..row(phase, None, None, answered)
+        };
+        let up: HashSet<&str> = ["caller-1"].into();
+        let none: HashSet<&str> = HashSet::new();
+        for phase in ["setup", "greeting", "ringing"] {
+            assert_eq!(decide(&inbound(phase, false, None), &up, false), Decision::Ring, "{phase}");
+            // The caller gave up meanwhile: nothing to ring for.
+            assert_eq!(decide(&inbound(phase, false, None), &none, false), Decision::End { answered: false });
+        }
+        // Forwarded already, or answered: not rung again.
+        assert_ne!(decide(&inbound("ringing", false, Some("forwarded")), &up, false), Decision::Ring);
+        assert_ne!(decide(&inbound("talking", true, None), &up, false), Decision::Ring);
+        // This process still runs it: left to its actor.
+        assert_eq!(decide(&inbound("ringing", false, None), &up, true), Decision::Running { gone: vec![] });
     }
 
     #[test]

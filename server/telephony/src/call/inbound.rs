@@ -74,6 +74,27 @@ async fn inbound_inner(
             return Ok(());
         }
     }
+    ring_and_connect(call, t, candidates, caller, rx).await
+}
+
+/// An inbound call adopted after a takeover before anyone answered (adopt.rs), its caller still
+/// there: the agents ring again — the ring timeout starts over — and it goes on as any inbound call.
+pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
+    let t = load(&call.ctx, call.tenant).await?;
+    let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
+    call.audience = candidates.iter().map(|u| u.user_id).collect();
+    ring_and_connect(call, &t, &candidates, caller, rx).await
+}
+
+/// Rings the online candidates (the responsible manager first when the tenant says so) with the
+/// caller in the call's bridge; then talk, a forward, or a missed call.
+async fn ring_and_connect(
+    call: &mut Call,
+    t: &Tenancy,
+    candidates: &[&TelUserRow],
+    caller: &str,
+    rx: &mut CallRx,
+) -> Result<(), CallError> {
     // Ask Asterisk about every candidate's device at once: this runs while the caller waits.
     let online =
         futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
@@ -85,6 +106,9 @@ async fn inbound_inner(
     let bridge = call.new_bridge().await?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/ring"), &[]).await;
+    // Durable before anyone rings: a new controller rings a call caught here again (adopt.rs).
+    call.set_phase(Phase::Ringing);
+    call.checkpoint().await;
     // The client's responsible manager, when online, rings alone first (tenant setting).
     let manager = match responsible_manager(&call.ctx, call.tenant, &call.number).await {
         Some((m, secs)) if devs.iter().any(|(_, u)| *u == m) => Some((m, secs)),
