@@ -87,6 +87,28 @@ pub(crate) async fn recording_stored(b: &Browser, id: Uuid, within: Duration) ->
     crate::recordings::wait_stored(b, &id.to_string(), within).await
 }
 
+/// The carrier hangs up its leg of the trunk's call: the record of call `id` ends within 1 s of it,
+/// answered. Returns the record.
+pub(crate) async fn carrier_hangs_up_and_the_record_ends(admin: &Browser, id: Uuid) -> Value {
+    let carrier = callbase_tests::carrier_ami().await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+    let r = carrier.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await.unwrap();
+    assert!(r.is_success(), "the carrier hangs its leg up: {r:?}");
+    let hung_up = OffsetDateTime::now_utc();
+    let rec = ended_record(admin, id, Duration::from_secs(5)).await;
+    let ended = OffsetDateTime::parse(
+        rec["ended_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (ended - hung_up).as_seconds_f64().abs() < 1.0,
+        "the record ends when the carrier hung up: {rec}"
+    );
+    assert_eq!(rec["result"], "answered", "{rec}");
+    rec
+}
+
 /// Waits until the platform Asterisk has no channel whose name starts with `prefix` (a trunk's or an
 /// agent's legs); panics with what is left after `within`.
 pub(crate) async fn legs_gone(prefix: &str, within: Duration) {
@@ -253,22 +275,7 @@ async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
     wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
     // Adoption runs as the new holder's Stasis app connects.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let carrier = callbase_tests::carrier_ami().await;
-    let user = env("CALLBASE_CARRIER_TRUNK_USER");
-    let r = carrier.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await.unwrap();
-    assert!(r.is_success(), "the carrier hangs its leg up: {r:?}");
-    let hung_up = OffsetDateTime::now_utc();
-    let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
-    let ended = OffsetDateTime::parse(
-        rec["ended_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    assert!(
-        (ended - hung_up).as_seconds_f64().abs() < 1.0,
-        "the record ends when the carrier hung up: {rec}"
-    );
-    assert_eq!(rec["result"], "answered", "{rec}");
+    carrier_hangs_up_and_the_record_ends(&admin, id).await;
     // The agent's leg is hung up too (the phone got a BYE).
     legs_gone(&agent_prefix, Duration::from_secs(5)).await;
     phone.abort();
@@ -292,22 +299,7 @@ async fn an_inbound_call_caught_ringing_by_a_takeover_rings_the_agent_again() {
 
     let carrier = callbase_tests::carrier_ami().await;
     let user = env("CALLBASE_CARRIER_TRUNK_USER");
-    let caller = format!("PJSIP/{user}@{user}");
-    let r = carrier
-        .action(
-            "Originate",
-            &[
-                ("Channel", caller.as_str()),
-                ("Context", "carrier-test"),
-                ("Exten", "9998"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", "79161234567"),
-            ],
-        )
-        .await
-        .expect("originate");
-    assert!(r.is_success(), "{r:?}");
+    callbase_tests::calls::carrier_calls(&user, &user, "9998", "79161234567").await;
     let rings = |n: usize, within: Duration, what: &'static str| {
         let invites = phone.invites.clone();
         async move {

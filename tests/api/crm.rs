@@ -675,22 +675,7 @@ async fn a_call_from_a_client_rings_their_manager_first_then_everyone() {
 
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
     let ami = callbase_tests::carrier_ami().await;
-    let chan = format!("PJSIP/{user}@{user}");
-    let r = ami
-        .action(
-            "Originate",
-            &[
-                ("Channel", chan.as_str()),
-                ("Context", "carrier-test"),
-                ("Exten", "9998"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", "79161234567"),
-            ],
-        )
-        .await
-        .expect("originate");
-    assert!(r.is_success(), "{r:?}");
+    callbase_tests::calls::carrier_calls(&user, &user, "9998", "79161234567").await;
     let start = tokio::time::Instant::now();
     while boss_phone.invites.lock().unwrap().is_empty() {
         assert!(
@@ -882,22 +867,7 @@ async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
     let ami = callbase_tests::carrier_ami().await;
     let before: Vec<usize> = phones.iter().map(|p| p.invite_texts.lock().unwrap().len()).collect();
-    let chan = format!("PJSIP/{user}@{user}");
-    let r = ami
-        .action(
-            "Originate",
-            &[
-                ("Channel", chan.as_str()),
-                ("Context", "carrier-test"),
-                ("Exten", "9998"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", caller_id),
-            ],
-        )
-        .await
-        .expect("originate");
-    assert!(r.is_success(), "{r:?}");
+    callbase_tests::calls::carrier_calls(&user, &user, "9998", caller_id).await;
     let start = tokio::time::Instant::now();
     while phones.iter().zip(&before).any(|(p, n)| p.invite_texts.lock().unwrap().len() <= *n) {
         let got: Vec<usize> =

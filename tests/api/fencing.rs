@@ -7,15 +7,14 @@ use std::time::Duration;
 
 use callbase_telephony::lease::Lease;
 use callbase_tests::calls::sipp_call_talking;
-use callbase_tests::{env, unique, worker_pool, TestApp};
+use callbase_tests::{unique, worker_pool, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::adoption::{
-    answered_call, ended_record, holder_and_standby, legs_gone, recording_stored, redis, wait_stasis_holder,
-    HolderAndStandby,
+    answered_call, carrier_hangs_up_and_the_record_ends, holder_and_standby, legs_gone, recording_stored,
+    redis, wait_stasis_holder, HolderAndStandby,
 };
 
 /// What the call record says about the call's control.
@@ -119,22 +118,7 @@ async fn a_holder_paused_past_its_lease_acts_on_nothing_once_it_resumes() {
     );
 
     // The new holder runs the call: the carrier hangs up, the agent's leg follows, the record closes.
-    let carrier = callbase_tests::carrier_ami().await;
-    let user = env("CALLBASE_CARRIER_TRUNK_USER");
-    let r = carrier.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await.unwrap();
-    assert!(r.is_success(), "the carrier hangs its leg up: {r:?}");
-    let hung_up = OffsetDateTime::now_utc();
-    let rec = ended_record(&admin, id, Duration::from_secs(5)).await;
-    let ended = OffsetDateTime::parse(
-        rec["ended_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    assert!(
-        (ended - hung_up).as_seconds_f64().abs() < 1.0,
-        "the record ends when the carrier hung up: {rec}"
-    );
-    assert_eq!(rec["result"], "answered", "{rec}");
+    let rec = carrier_hangs_up_and_the_record_ends(&admin, id).await;
     assert!(rec["reason"].is_null(), "a plain hang-up, no transfer: {rec}");
     legs_gone(legs[0], Duration::from_secs(5)).await;
     phone.abort();

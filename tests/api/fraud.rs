@@ -190,23 +190,13 @@ async fn a_forward_number_the_dial_rules_no_longer_allow_is_not_dialled() {
     // …then international calls were turned off: the forward number must not be dialled any more.
     put_dial_rules(&admin, |r| r["allowed"]["international"] = json!(false)).await;
 
-    let ami = callbase_tests::carrier_ami().await;
-    let chan = format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"));
-    let r = ami
-        .action(
-            "Originate",
-            &[
-                ("Channel", chan.as_str()),
-                ("Context", "carrier-test"),
-                ("Exten", "9998"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", "79161234567"),
-            ],
-        )
-        .await
-        .unwrap();
-    assert!(r.is_success(), "{r:?}");
+    callbase_tests::calls::carrier_calls(
+        &number,
+        &env("CALLBASE_CARRIER_TENANT_A_USER"),
+        "9998",
+        "79161234567",
+    )
+    .await;
     let c = wait_calls(t.id, 1).await;
     admin.delete(&format!("/api/trunks/{trunk}")).await;
     assert_eq!(c.len(), 1, "{c:?}");

@@ -37,22 +37,7 @@ async fn next_inbound_call(ws: &mut Ws, within: Duration) -> Option<Value> {
 }
 
 async fn carrier_calls(number: &str, credential: &str) {
-    let ami = callbase_tests::carrier_ami().await;
-    let r = ami
-        .action(
-            "Originate",
-            &[
-                ("Channel", &format!("PJSIP/{number}@{credential}")),
-                ("Context", "carrier-test"),
-                ("Exten", "9998"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", "79161234567"),
-            ],
-        )
-        .await
-        .expect("originate accepted");
-    assert!(r.is_success(), "carrier refused to originate: {r:?}");
+    callbase_tests::calls::carrier_calls(number, credential, "9998", "79161234567").await
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Shared call helpers for the suites: sipp as an agent's desk phone (digest auth, talk time), a
-//! tenant with a registered trunk to the test carrier.
+//! tenant with a registered trunk to the test carrier, the carrier calling a tenant's number.
 
 use std::time::Duration;
 
@@ -158,4 +158,26 @@ pub async fn agent_with_trunk(app: &TestApp) -> (Browser, crate::Tenant, String,
     let login = pw.body["sip_login"].as_str().unwrap().to_string();
     let password = pw.body["sip_password"].as_str().unwrap().to_string();
     (admin, t, login, password)
+}
+
+/// The carrier calls `number` through the trunk registered with `credential` (`PJSIP/<number>@<credential>`)
+/// as the caller `caller_id`; once we answer, its dialplan runs `exten` (9998: a 440 Hz tone, 9996:
+/// an echo that records what it hears).
+pub async fn carrier_calls(number: &str, credential: &str, exten: &str, caller_id: &str) {
+    let ami = crate::carrier_ami().await;
+    let r = ami
+        .action(
+            "Originate",
+            &[
+                ("Channel", &format!("PJSIP/{number}@{credential}")),
+                ("Context", "carrier-test"),
+                ("Exten", exten),
+                ("Priority", "1"),
+                ("Async", "true"),
+                ("CallerID", caller_id),
+            ],
+        )
+        .await
+        .expect("originate accepted");
+    assert!(r.is_success(), "the carrier refused to originate: {r:?}");
 }

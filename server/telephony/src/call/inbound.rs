@@ -34,7 +34,7 @@ pub(super) async fn inbound(
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
     let id = Uuid::new_v4();
     tracing::Span::current().record("call.id", tracing::field::display(id));
-    let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
+    let candidates = candidates(&t);
     let crm_record = unique_client(&ctx, sc.tenant, &number).await;
     let mut call = Call {
         did: Some(sc.exten.clone()),
@@ -81,9 +81,14 @@ async fn inbound_inner(
 /// there: the agents ring again — the ring timeout starts over — and it goes on as any inbound call.
 pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
     let t = load(&call.ctx, call.tenant).await?;
-    let candidates: Vec<&TelUserRow> = t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect();
+    let candidates = candidates(&t);
     call.audience = candidates.iter().map(|u| u.user_id).collect();
     ring_and_connect(call, &t, &candidates, caller, rx).await
+}
+
+/// The users an inbound call may ring: those who accept incoming calls and are not disabled.
+fn candidates(t: &Tenancy) -> Vec<&TelUserRow> {
+    t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect()
 }
 
 /// Rings the online candidates (the responsible manager first when the tenant says so) with the
