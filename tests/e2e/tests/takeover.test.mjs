@@ -8,6 +8,7 @@
 //      tone detection in each browser (the echoed tone) and in baresip (what it hears), and at the
 //      carrier (the last seconds of each call's recording, all after the takeover);
 //   3. hang-ups, half by the agents and half by the carrier: both legs end;
+// with hold/resume and a blind transfer on adopted calls before the agents' hang-ups;
 // and then every record is closed with its true talk time (within 1 s of the carrier's), every
 // recording reaches S3 and neither Asterisk has a channel left.
 //
@@ -120,6 +121,7 @@ describe('ten live calls through a rolling restart and a kill -9 of the Stasis l
   const carrierUp = new Map();
   const carrierGone = new Map();
   const uniqueid = new Map();
+  const extensions = {};
 
   before(async () => {
     t = await tenantWithTrunk();
@@ -135,7 +137,7 @@ describe('ten live calls through a rolling restart and a kill -9 of the Stasis l
       const u = await t.api.ok('POST', '/api/users', { login, name: `Agent ${login}`, email: `${login}@example.com`, password: PASSWORD, group_ids: [] });
       return t.api.ok('POST', '/api/telephony/users', { user_id: u.id, accept_incoming: false, ...extra });
     };
-    for (const [, who] of BROWSERS) await user(who);
+    for (const [, who] of BROWSERS) extensions[who] = (await user(who)).extension;
     const dora = await user('desk', { browser_calls: false });
 
     chromium = await launch('chromium', TONE);
@@ -249,6 +251,28 @@ describe('ten live calls through a rolling restart and a kill -9 of the Stasis l
       return e.length === 2 && e;
     }, 10000, 200);
     for (const e of farEnd) assert.match(e.report.error ?? '', /far end hung up/, JSON.stringify(e));
+
+    // The adopted calls are still controlled: hold and resume, and a blind transfer to an agent
+    // whose call the carrier just ended.
+    const c1 = calls.find((c) => c.who === 'c1');
+    const moh = platform.collect((m) => m.Event === 'MusicOnHoldStart' || m.Event === 'MusicOnHoldStop');
+    await c1.page.click('[data-testid=phone-hold]');
+    await until('c1 holds: the carrier gets music on hold', async () => moh.events.some((m) => m.Event === 'MusicOnHoldStart'), 8000);
+    await c1.page.click('[data-testid=phone-hold]');
+    await until('c1 resumes: the music stops', async () => moh.events.some((m) => m.Event === 'MusicOnHoldStop'), 8000);
+    moh.stop();
+    await assertBrowserHearsTone(c1, 'after hold and resume');
+    const c3 = calls.find((c) => c.who === 'c3');
+    const c2 = calls.find((c) => c.who === 'c2').page;
+    await c3.page.type('[data-testid=phone-transfer-target]', String(extensions.c2));
+    await c3.page.click('[data-testid=phone-transfer]');
+    await c2.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await c2.click('[data-testid=phone-answer]');
+    await until('c2 has the transferred call', async () => (await callState(c2)) === 'answered', 10000);
+    await until("c3's part ended", async () => !(await c3.page.$('[data-testid=phone-call]')), 10000);
+    await sleep(1500);
+    Object.assign(c3, { page: c2, who: 'c2 (transferred from c3)' });
+    await assertBrowserHearsTone(c3, 'after the transfer');
     const rest = ['lg1', 'lg2', 'lg3', 'lg4'].filter((l) => !farEnd.some((e) => e.login === l));
     for (const c of calls.filter((x) => x.hangup === 'agent')) {
       if (c.page) await c.page.click('[data-testid=phone-hangup]');
