@@ -191,7 +191,7 @@ async fn a_forward_number_the_dial_rules_no_longer_allow_is_not_dialled() {
     put_dial_rules(&admin, |r| r["allowed"]["international"] = json!(false)).await;
 
     callbase_tests::calls::carrier_calls(
-        &number,
+        number,
         &env("CALLBASE_CARRIER_TENANT_A_USER"),
         "9998",
         "79161234567",
