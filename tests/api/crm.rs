@@ -693,7 +693,8 @@ async fn a_call_from_a_client_rings_their_manager_first_then_everyone() {
         gap >= Duration::from_millis(4500) && gap < Duration::from_secs(8),
         "the manager rings alone for 5 s first: {gap:?}"
     );
-    let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
+    // Only this trunk's calls: a broader pattern hangs up other suites' calls to the carrier.
+    let _ = ami.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await;
 }
 
 /// A call links to the client created from its card; closing the card of an ended call records
@@ -878,7 +879,8 @@ async fn ring_from(caller_id: &str, phones: &[&callbase_tests::sip::RingingPhone
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = ami.action("Hangup", &[("Channel", "/^PJSIP\\//")]).await;
+    // Only this trunk's calls: a broader pattern hangs up other suites' calls to the carrier.
+    let _ = ami.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{user}-/"))]).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     phones.iter().zip(&before).map(|(p, n)| p.invite_texts.lock().unwrap()[*n].clone()).collect()
 }
