@@ -211,3 +211,47 @@ async fn an_ari_client_fenced_by_a_lost_lease_sends_nothing() {
     );
     assert!(ari.events_url("callbase").is_err(), "no events WebSocket either");
 }
+
+/// A call that counts towards the fraud guard's concurrent-call caps keeps counting when its actor
+/// stops because the Stasis lease was lost (the new holder adopts and resumes it): only a call
+/// whose controller still holds the lease leaves the live-call set when its actor drops it.
+#[tokio::test]
+async fn a_live_call_dropped_by_a_controller_that_lost_its_lease_stays_counted() {
+    use callbase_telephony::fraud::Guard;
+    use callbase_telephony::lease::LeaseConfig;
+    let mut r = redis().await;
+    let db = callbase_db::Db::new(callbase_tests::app_pool().await);
+    let tenant = callbase_core::TenantId(i64::from(rand::random::<u32>()) + 1_000_000_000);
+    let set = callbase_core::keys::fraud_live_tenant(tenant);
+    let score = |member: &'static str| {
+        let (mut r, set) = (r.clone(), set.clone());
+        async move { redis::cmd("ZSCORE").arg(&set).arg(member).query_async::<Option<f64>>(&mut r).await.unwrap() }
+    };
+    let held = |name: String| {
+        let mut r = r.clone();
+        async move { Lease::new(&name, "test", LeaseConfig::default()).acquire(&mut r).await.unwrap().unwrap() }
+    };
+
+    let lost = held(unique("fence-live-")).await;
+    let guard = Guard { db: db.clone(), redis: r.clone(), fence: Some(lost.clone()) };
+    let live = guard.resume(tenant, None, "adopted-elsewhere").await;
+    assert!(score("adopted-elsewhere").await.is_some(), "the call counts while it runs");
+    lost.revoke();
+    drop(live);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        score("adopted-elsewhere").await.is_some(),
+        "the call still counts after its stale controller's actor stopped (the new holder runs it)"
+    );
+
+    let current = held(unique("fence-live-")).await;
+    let guard = Guard { db, redis: r.clone(), fence: Some(current) };
+    let live = guard.resume(tenant, None, "ended").await;
+    drop(live);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        score("ended").await.is_none(),
+        "a call whose controller holds the lease leaves the set when it ends"
+    );
+    let _: () = redis::cmd("DEL").arg(&set).query_async(&mut r).await.unwrap();
+}

@@ -78,6 +78,10 @@ pub struct Attempt<'a> {
 pub struct Guard {
     pub db: Db,
     pub redis: ConnectionManager,
+    /// The Stasis lease the calls' controller holds (`crate::lease`): a live call whose actor stops
+    /// because the lease was lost or handed over stays in the sets — the lease's new holder adopts
+    /// the call and resumes its place ([`Guard::resume`]); only a call that ended leaves them.
+    pub fence: Option<crate::lease::Held>,
 }
 
 /// The share of `limit` past which administrators are warned (at least 1).
@@ -273,7 +277,7 @@ impl Guard {
             }
         };
         match full {
-            0 => Ok(LiveCall::start(self.redis.clone(), keys, a.call_id.to_string())),
+            0 => Ok(LiveCall::start(self.redis.clone(), keys, a.call_id.to_string(), self.fence.clone())),
             1 => {
                 let limit = s.max_calls_tenant;
                 let msg =
@@ -439,20 +443,27 @@ impl Guard {
         if let Err(e) = inv.invoke_async::<i64>(&mut r).await {
             tracing::warn!(error = %e, "cannot count an adopted call as live");
         }
-        LiveCall::start(self.redis.clone(), keys, call_id.to_string())
+        LiveCall::start(self.redis.clone(), keys, call_id.to_string(), self.fence.clone())
     }
 }
 
-/// A call's place in the live-call sets: refreshed while it lives, removed when dropped.
+/// A call's place in the live-call sets: refreshed while it lives, removed when dropped — unless
+/// its controller no longer holds the Stasis lease (then the new holder keeps it).
 pub struct LiveCall {
     redis: ConnectionManager,
     keys: Vec<String>,
     member: String,
     refresher: tokio::task::JoinHandle<()>,
+    fence: Option<crate::lease::Held>,
 }
 
 impl LiveCall {
-    fn start(redis: ConnectionManager, keys: Vec<String>, member: String) -> LiveCall {
+    fn start(
+        redis: ConnectionManager,
+        keys: Vec<String>,
+        member: String,
+        fence: Option<crate::lease::Held>,
+    ) -> LiveCall {
         let (mut r, k, m) = (redis.clone(), keys.clone(), member.clone());
         let refresher = tokio::spawn(async move {
             let mut every = tokio::time::interval(LIVE_TTL / 3);
@@ -470,13 +481,18 @@ impl LiveCall {
                 }
             }
         });
-        LiveCall { redis, keys, member, refresher }
+        LiveCall { redis, keys, member, refresher, fence }
     }
 }
 
 impl Drop for LiveCall {
     fn drop(&mut self) {
         self.refresher.abort();
+        if self.fence.as_ref().is_some_and(|f| !f.is_current()) {
+            // The actor stops because another replica runs the call now: its place stays theirs
+            // (without the refresh it expires on its own if nobody adopts the call).
+            return;
+        }
         let (mut r, keys, member) =
             (self.redis.clone(), std::mem::take(&mut self.keys), std::mem::take(&mut self.member));
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

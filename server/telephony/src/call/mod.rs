@@ -430,7 +430,7 @@ async fn load(ctx: &Ctx, tenant: TenantId) -> Result<Tenancy, sqlx::Error> {
 }
 
 fn guard(ctx: &Ctx) -> crate::fraud::Guard {
-    crate::fraud::Guard { db: ctx.db.clone(), redis: ctx.redis.clone() }
+    crate::fraud::Guard { db: ctx.db.clone(), redis: ctx.redis.clone(), fence: Some(ctx.fence.clone()) }
 }
 
 /// Entry point for a channel that entered Stasis as a new call.
