@@ -142,17 +142,16 @@ async fn a_call_record_refuses_a_controller_with_an_older_lease_token() {
         tenant,
         direction: CallDirection::Outbound,
         user: None,
-        number: "+74951234567",
+        number: "+74951234567".into(),
         did: None,
         trunk_slot: None,
         crm_record: None,
-        node: "fencing-test",
-        first_channel: "agent-1",
+        node: "fencing-test".into(),
+        first_channel: "agent-1".into(),
         phase: "setup",
-        audience: &[],
-        at: time::OffsetDateTime::now_utc(),
+        audience: vec![],
     };
-    live::open(&mut tx, &call).await.unwrap();
+    live::open(&mut tx, &call, time::OffsetDateTime::now_utc()).await.unwrap();
     assert!(control::fence(&mut tx, id, 7).await.unwrap(), "a new record takes the first token");
     tx.commit().await.unwrap();
     let mut tx = db.tenant_tx(tenant).await.unwrap();

@@ -12,20 +12,20 @@ use time::OffsetDateTime;
 use super::CallDirection;
 use crate::Tx;
 
-/// The call's control state as its actor knows it.
+/// The call's control state as its actor knows it (owned: the actor's writer writes it later).
 #[derive(Debug, Clone, Default)]
-pub struct Checkpoint<'a> {
-    pub phase: &'a str,
-    pub agent_channel: Option<&'a str>,
-    pub other_channel: Option<&'a str>,
-    pub bridge_id: Option<&'a str>,
+pub struct Checkpoint {
+    pub phase: &'static str,
+    pub agent_channel: Option<String>,
+    pub other_channel: Option<String>,
+    pub bridge_id: Option<String>,
     pub held_since: Option<OffsetDateTime>,
     /// Seconds on hold in holds that have ended.
     pub hold_secs: i32,
 }
 
 /// Writes the call's control state (in the call's tenant transaction).
-pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint<'_>) -> sqlx::Result<()> {
+pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE calls SET phase = $2, agent_channel = $3, other_channel = $4, bridge_id = COALESCE($5, bridge_id), \
          held_since = $6, hold_secs = $7 WHERE id = $1 AND ended_at IS NULL",

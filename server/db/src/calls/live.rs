@@ -8,33 +8,32 @@ use time::OffsetDateTime;
 use super::{CallDirection, CallResult, RecordingState};
 use crate::Tx;
 
-/// A call record as it opens.
+/// A call record as it opens. Owned: the call actor hands it to its writer and goes on
+/// (`callbase_telephony::call::record`).
 #[derive(Debug, Clone)]
-pub struct NewCall<'a> {
+pub struct NewCall {
     pub id: Uuid,
     pub tenant: TenantId,
     pub direction: CallDirection,
     pub user: Option<UserId>,
     /// The other party (E.164 when the dial rules could normalise it).
-    pub number: &'a str,
-    pub did: Option<&'a str>,
+    pub number: String,
+    pub did: Option<String>,
     pub trunk_slot: Option<i16>,
     /// The CRM record the call belongs to; one of another tenant's is silently dropped (RLS hides it).
     pub crm_record: Option<i64>,
     /// The Asterisk node whose Stasis app runs the call.
-    pub node: &'a str,
+    pub node: String,
     /// The channel the call arrived on.
-    pub first_channel: &'a str,
+    pub first_channel: String,
     /// Where the call is as it opens (`setup`, `ringing`, …).
-    pub phase: &'a str,
+    pub phase: &'static str,
     /// Users who see the call's events.
-    pub audience: &'a [i64],
-    /// When the call started (its first channel arrived): the record may be written later.
-    pub at: OffsetDateTime,
+    pub audience: Vec<i64>,
 }
 
-/// Opens the record of a call.
-pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
+/// Opens the record of a call that started at `started_at` (the record may be written later).
+pub async fn open(tx: &mut Tx, c: &NewCall, started_at: OffsetDateTime) -> sqlx::Result<()> {
     sqlx::query!(
         "INSERT INTO calls (id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, node, \
          first_channel, phase, audience, started_at) \
@@ -50,8 +49,8 @@ pub async fn open(tx: &mut Tx, c: &NewCall<'_>) -> sqlx::Result<()> {
         c.node,
         c.first_channel,
         c.phase,
-        c.audience,
-        c.at,
+        &c.audience,
+        started_at,
     )
     .execute(&mut **tx)
     .await?;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::ring::{devices, ring_users, RingOutcome};
 use super::talk::{answered, forwarded_talk, talk};
 use super::trunk_dial::{dial_out, DialOutcome};
-use super::{guard, load, Call, CallError, Phase, Tenancy, Write};
+use super::{guard, load, Call, CallError, Op, Phase, Tenancy};
 use crate::ari::events::{Channel, Event};
 use crate::context::{CallMsg, CallRx, CallTx, Ctx, StasisCall};
 
@@ -34,12 +34,11 @@ pub(super) async fn inbound(
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
     let id = Uuid::new_v4();
     tracing::Span::current().record("call.id", tracing::field::display(id));
-    let candidates = candidates(&t);
     let crm_record = unique_client(&ctx, sc.tenant, &number).await;
     let mut call = Call {
         did: Some(sc.exten.clone()),
         trunk: sc.origin.map(|s| s as i16),
-        audience: candidates.iter().map(|u| u.user_id).collect(),
+        audience: candidates(&t).iter().map(|u| u.user_id).collect(),
         crm_record,
         ..Call::new(&ctx, id, sc.tenant, CallDirection::Inbound, number, caller, &tx)
     };
@@ -49,20 +48,14 @@ pub(super) async fn inbound(
     }
     let key = id.to_string();
     ctx.router.register_call(&key, &tx);
-    call.open().await;
+    call.open();
     tracing::info!(did = %sc.exten, "inbound call");
-    let res = inbound_inner(&mut call, &t, &candidates, caller, &mut rx).await;
+    let res = inbound_inner(&mut call, &t, caller, &mut rx).await;
     ctx.router.forget_call(&key);
     res
 }
 
-async fn inbound_inner(
-    call: &mut Call,
-    t: &Tenancy,
-    candidates: &[&TelUserRow],
-    caller: &str,
-    rx: &mut CallRx,
-) -> Result<(), CallError> {
+async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
     call.post(&format!("channels/{caller}/answer"), &[]).await;
     if let (Some(g), Some(base)) = (&t.state.greeting_key, &call.ctx.media_base) {
         // Asterisk fetches the converted greeting from the server (res_http_media_cache).
@@ -74,16 +67,15 @@ async fn inbound_inner(
             return Ok(());
         }
     }
-    ring_and_connect(call, t, candidates, caller, rx).await
+    ring_and_connect(call, t, caller, rx).await
 }
 
 /// An inbound call adopted after a takeover before anyone answered (adopt.rs), its caller still
 /// there: the agents ring again — the ring timeout starts over — and it goes on as any inbound call.
 pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
     let t = load(&call.ctx, call.tenant).await?;
-    let candidates = candidates(&t);
-    call.audience = candidates.iter().map(|u| u.user_id).collect();
-    ring_and_connect(call, &t, &candidates, caller, rx).await
+    call.audience = candidates(&t).iter().map(|u| u.user_id).collect();
+    ring_and_connect(call, &t, caller, rx).await
 }
 
 /// The users an inbound call may ring: those who accept incoming calls and are not disabled.
@@ -96,10 +88,10 @@ fn candidates(t: &Tenancy) -> Vec<&TelUserRow> {
 async fn ring_and_connect(
     call: &mut Call,
     t: &Tenancy,
-    candidates: &[&TelUserRow],
     caller: &str,
     rx: &mut CallRx,
 ) -> Result<(), CallError> {
+    let candidates = candidates(t);
     // Ask Asterisk about every candidate's device at once: this runs while the caller waits.
     let online =
         futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
@@ -113,7 +105,7 @@ async fn ring_and_connect(
     call.post(&format!("channels/{caller}/ring"), &[]).await;
     // Durable before anyone rings: a new controller rings a call caught here again (adopt.rs).
     call.set_phase(Phase::Ringing);
-    call.checkpoint().await;
+    call.checkpoint();
     // The client's responsible manager, when online, rings alone first (tenant setting).
     let manager = match responsible_manager(&call.ctx, call.tenant, &call.number).await {
         Some((m, secs)) if devs.iter().any(|(_, u)| *u == m) => Some((m, secs)),
@@ -221,7 +213,7 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
             return;
         }
     };
-    call.write(Write::Forwarded(format!("{why}: forwarded to {fwd}"))).await;
+    call.write(Op::Forwarded(format!("{why}: forwarded to {fwd}")));
     match dial_out(call, t, &dial, caller, bridge, rx).await {
         DialOutcome::Answered(leg) => {
             call.delete(&format!("channels/{caller}/ring")).await;

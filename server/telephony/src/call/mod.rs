@@ -27,12 +27,14 @@ use std::time::Duration;
 
 use callbase_core::events::{CallEvent, CallState, Event};
 use callbase_core::{keys, TenantId, UserId};
-use callbase_db::calls::{CallDirection, CallResult};
+use callbase_db::calls::{control, live, CallDirection, CallResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use record::Op;
 
 pub use adopt::adopt;
 pub use callback::callback;
@@ -251,56 +253,44 @@ impl Call {
     /// in its transaction, rolling back when a newer controller has written the row — the row's
     /// token closes the gap between the check and the commit that a pause could open, at the cost
     /// of one statement per write (a few per call).
-    async fn write(&self, w: Write<'_>) {
+    fn write(&self, op: Op) {
         if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
-        let now = OffsetDateTime::now_utc();
-        let op = match w {
-            Write::Open => record::Op::Open(Box::new(record::Opening {
-                direction: self.direction,
-                user: self.user,
-                number: self.number.clone(),
-                did: self.did.clone(),
-                trunk_slot: self.trunk,
-                crm_record: self.crm_record,
-                node: self.ctx.node.clone(),
-                first_channel: self.legs.first.clone(),
-                phase: self.phase.as_str(),
-                audience: self.audience.iter().map(|u| u.0).collect(),
-                at: now,
-            })),
-            Write::Answered(user) => record::Op::Answered { user, at: now },
-            Write::Routed { slot, note } => record::Op::Routed { slot, note },
-            Write::Unrouted(note) => record::Op::Unrouted(note),
-            Write::Forwarded(note) => record::Op::Forwarded(note),
-            Write::Ended { result, reason, hold_secs } => {
-                record::Op::Ended { result, reason: reason.map(str::to_string), hold_secs, at: now }
-            }
-            Write::Recording(name) => record::Op::Recording(name),
-            Write::RecordingStopped(key) => record::Op::RecordingStopped(key),
-            Write::Checkpoint => record::Op::Checkpoint(Box::new(record::Checkpoint {
-                phase: self.phase.as_str(),
-                agent_channel: self.legs.agent.clone(),
-                other_channel: self.legs.other.clone(),
-                bridge_id: self.bridge.clone(),
-                held_since: self
-                    .held_since
-                    .map(|s| now - time::Duration::try_from(s.elapsed()).unwrap_or_default()),
-                hold_secs: self.hold_secs as i32,
-            })),
-        };
         self.writer.send(op);
     }
 
-    async fn open(&self) {
-        self.write(Write::Open).await
+    fn open(&self) {
+        self.write(Op::Open(Box::new(live::NewCall {
+            id: self.id,
+            tenant: self.tenant,
+            direction: self.direction,
+            user: self.user,
+            number: self.number.clone(),
+            did: self.did.clone(),
+            trunk_slot: self.trunk,
+            crm_record: self.crm_record,
+            node: self.ctx.node.clone(),
+            first_channel: self.legs.first.clone(),
+            phase: self.phase.as_str(),
+            audience: self.audience.iter().map(|u| u.0).collect(),
+        })))
     }
 
     /// Makes what a new controller needs to continue the call durable: its phase, the agent's and
     /// the other party's channels, the bridge and the hold (`callbase_db::calls::control`).
-    async fn checkpoint(&self) {
-        self.write(Write::Checkpoint).await
+    fn checkpoint(&self) {
+        let held_since = self
+            .held_since
+            .map(|s| OffsetDateTime::now_utc() - time::Duration::try_from(s.elapsed()).unwrap_or_default());
+        self.write(Op::Checkpoint(Box::new(control::Checkpoint {
+            phase: self.phase.as_str(),
+            agent_channel: self.legs.agent.clone(),
+            other_channel: self.legs.other.clone(),
+            bridge_id: self.bridge.clone(),
+            held_since,
+            hold_secs: self.hold_secs as i32,
+        })))
     }
 
     /// Ends the call record (after stopping the recording).
@@ -308,7 +298,7 @@ impl Call {
         self.stop_recording().await;
         self.set_phase(Phase::Ended);
         let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
-        self.write(Write::Ended { result, reason, hold_secs: hold as i32 }).await;
+        self.write(Op::Ended { result, reason: reason.map(str::to_string), hold_secs: hold as i32 });
     }
 
     /// A leg of this call: its events come to this actor. The channel id is ours, so no event is
@@ -368,19 +358,6 @@ impl Call {
             .call(reqwest::Method::DELETE, &format!("channels/{ch}"), &[("reason", reason)], None)
             .await;
     }
-}
-
-/// The typed writes of a call record (`callbase_db::calls::live`).
-enum Write<'a> {
-    Open,
-    Answered(Option<UserId>),
-    Routed { slot: i16, note: Option<String> },
-    Unrouted(String),
-    Forwarded(String),
-    Ended { result: CallResult, reason: Option<&'a str>, hold_secs: i32 },
-    Recording(String),
-    RecordingStopped(String),
-    Checkpoint,
 }
 
 fn now_ms() -> i64 {

@@ -120,7 +120,7 @@ async fn outbound_inner(
                 return Ok(());
             };
             call.audience.push(target.user_id);
-            call.open().await;
+            call.open();
             call.publish(CallState::Dialing, None).await;
             let devs: Vec<(String, UserId)> =
                 devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
@@ -163,7 +163,7 @@ async fn outbound_inner(
                     return Ok(());
                 }
             };
-            call.open().await;
+            call.open();
             call.publish(CallState::Dialing, None).await;
             let bridge = call.new_bridge().await?;
             call.add(&bridge, agent).await;
@@ -191,7 +191,7 @@ async fn outbound_inner(
 
 /// Refuses an agent's call before any trunk: recorded as `refused` with the reason, answered 404.
 async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
-    call.open().await;
+    call.open();
     call.publish(CallState::Refused, Some(reason)).await;
     call.finish(CallResult::Refused, Some(reason)).await;
     tracing::info!(code, "outbound call refused");

@@ -14,58 +14,33 @@
 use std::time::Duration;
 
 use callbase_core::{TenantId, UserId};
-use callbase_db::calls::{control, live, CallDirection, CallResult};
+use callbase_db::calls::{control, live, CallResult};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::lease::Held;
 
-/// A call record opening, owned (the actor goes on while it waits to be written).
-#[derive(Debug, Clone)]
-pub(super) struct Opening {
-    pub direction: CallDirection,
-    pub user: Option<UserId>,
-    pub number: String,
-    pub did: Option<String>,
-    pub trunk_slot: Option<i16>,
-    pub crm_record: Option<i64>,
-    pub node: String,
-    pub first_channel: String,
-    pub phase: &'static str,
-    pub audience: Vec<i64>,
-    pub at: OffsetDateTime,
-}
-
-/// What a new controller needs to continue the call, owned.
-#[derive(Debug, Clone)]
-pub(super) struct Checkpoint {
-    pub phase: &'static str,
-    pub agent_channel: Option<String>,
-    pub other_channel: Option<String>,
-    pub bridge_id: Option<String>,
-    pub held_since: Option<OffsetDateTime>,
-    pub hold_secs: i32,
-}
-
+/// One write of a call record, in the order the actor made them. The writer stamps each with the
+/// time it was sent: an answer, an end or an opening written late still gets its true time.
 #[derive(Debug, Clone)]
 pub(super) enum Op {
-    Open(Box<Opening>),
-    Answered { user: Option<UserId>, at: OffsetDateTime },
+    Open(Box<live::NewCall>),
+    Answered(Option<UserId>),
     Routed { slot: i16, note: Option<String> },
     Unrouted(String),
     Forwarded(String),
-    Ended { result: CallResult, reason: Option<String>, hold_secs: i32, at: OffsetDateTime },
+    Ended { result: CallResult, reason: Option<String>, hold_secs: i32 },
     Recording(String),
     RecordingStopped(String),
-    Checkpoint(Box<Checkpoint>),
+    Checkpoint(Box<control::Checkpoint>),
 }
 
 impl Op {
     fn name(&self) -> &'static str {
         match self {
             Op::Open(_) => "open",
-            Op::Answered { .. } => "answered",
+            Op::Answered(_) => "answered",
             Op::Routed { .. } => "routed",
             Op::Unrouted(_) => "unrouted",
             Op::Forwarded(_) => "forwarded",
@@ -86,27 +61,34 @@ const GIVE_UP: Duration = Duration::from_secs(3600);
 /// The sending end held by the call actor; the writer task ends once it is dropped and the queue is
 /// written.
 #[derive(Debug, Clone)]
-pub(super) struct Writer(mpsc::UnboundedSender<Op>);
+pub(super) struct Writer(mpsc::UnboundedSender<(Op, OffsetDateTime)>);
 
 impl Writer {
     pub(super) fn spawn(db: callbase_db::Db, fence: Held, tenant: TenantId, id: Uuid) -> Writer {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Op>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Op, OffsetDateTime)>();
         tokio::spawn(async move {
-            while let Some(op) = rx.recv().await {
-                write_until_done(&db, &fence, tenant, id, &op).await;
+            while let Some((op, at)) = rx.recv().await {
+                write_until_done(&db, &fence, tenant, id, &op, at).await;
             }
         });
         Writer(tx)
     }
 
     pub(super) fn send(&self, op: Op) {
-        if let Err(e) = self.0.send(op) {
-            tracing::error!(write = e.0.name(), "the call record's writer is gone");
+        if let Err(e) = self.0.send((op, OffsetDateTime::now_utc())) {
+            tracing::error!(write = e.0 .0.name(), "the call record's writer is gone");
         }
     }
 }
 
-async fn write_until_done(db: &callbase_db::Db, fence: &Held, tenant: TenantId, id: Uuid, op: &Op) {
+async fn write_until_done(
+    db: &callbase_db::Db,
+    fence: &Held,
+    tenant: TenantId,
+    id: Uuid,
+    op: &Op,
+    at: OffsetDateTime,
+) {
     let started = tokio::time::Instant::now();
     let mut wait = RETRY_FIRST;
     let mut warned = false;
@@ -116,7 +98,7 @@ async fn write_until_done(db: &callbase_db::Db, fence: &Held, tenant: TenantId, 
             tracing::info!(call.id = %id, write = op.name(), "call record write dropped: the Stasis lease is not this replica's");
             return;
         }
-        match apply(db, fence.token, tenant, id, op).await {
+        match apply(db, fence.token, tenant, id, op, at).await {
             Ok(false) => {
                 // Written under a newer token: this replica's lease is surely lost (rolled back).
                 fence.revoke();
@@ -144,49 +126,29 @@ async fn write_until_done(db: &callbase_db::Db, fence: &Held, tenant: TenantId, 
     }
 }
 
-/// One write in the call's tenant transaction, committed only if the record is not fenced against
-/// `token`: false when it is.
-async fn apply(db: &callbase_db::Db, token: u64, tenant: TenantId, id: Uuid, op: &Op) -> sqlx::Result<bool> {
+/// One write (made by the actor at `at`) in the call's tenant transaction, committed only if the
+/// record is not fenced against `token`: false when it is.
+async fn apply(
+    db: &callbase_db::Db,
+    token: u64,
+    tenant: TenantId,
+    id: Uuid,
+    op: &Op,
+    at: OffsetDateTime,
+) -> sqlx::Result<bool> {
     let mut tx = db.tenant_tx(tenant).await?;
     match op {
-        Op::Open(o) => {
-            let c = live::NewCall {
-                id,
-                tenant,
-                direction: o.direction,
-                user: o.user,
-                number: &o.number,
-                did: o.did.as_deref(),
-                trunk_slot: o.trunk_slot,
-                crm_record: o.crm_record,
-                node: &o.node,
-                first_channel: &o.first_channel,
-                phase: o.phase,
-                audience: &o.audience,
-                at: o.at,
-            };
-            live::open(&mut tx, &c).await?
-        }
-        Op::Answered { user, at } => live::answered(&mut tx, id, *user, *at).await?,
+        Op::Open(c) => live::open(&mut tx, c, at).await?,
+        Op::Answered(user) => live::answered(&mut tx, id, *user, at).await?,
         Op::Routed { slot, note } => live::routed(&mut tx, id, *slot, note.as_deref()).await?,
         Op::Unrouted(note) => live::unrouted(&mut tx, id, note).await?,
         Op::Forwarded(note) => live::forwarded(&mut tx, id, note).await?,
-        Op::Ended { result, reason, hold_secs, at } => {
-            live::ended(&mut tx, id, *result, reason.as_deref(), *hold_secs, *at).await?
+        Op::Ended { result, reason, hold_secs } => {
+            live::ended(&mut tx, id, *result, reason.as_deref(), *hold_secs, at).await?
         }
         Op::Recording(name) => live::set_recording(&mut tx, id, name).await?,
         Op::RecordingStopped(key) => live::recording_stopped(&mut tx, id, key).await?,
-        Op::Checkpoint(c) => {
-            let c = control::Checkpoint {
-                phase: c.phase,
-                agent_channel: c.agent_channel.as_deref(),
-                other_channel: c.other_channel.as_deref(),
-                bridge_id: c.bridge_id.as_deref(),
-                held_since: c.held_since,
-                hold_secs: c.hold_secs,
-            };
-            control::checkpoint(&mut tx, id, &c).await?
-        }
+        Op::Checkpoint(c) => control::checkpoint(&mut tx, id, c).await?,
     }
     control::commit_fenced(tx, id, token).await
 }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::ring::{devices, ring_users, RingOutcome};
 use super::trunk_dial::{dial_out, DialOutcome};
-use super::{guard, load, until_in_stasis, Call, CallError, Phase, Write};
+use super::{guard, load, until_in_stasis, Call, CallError, Op, Phase};
 use crate::ari::events::Event;
 use crate::context::{CallMsg, CallRx};
 
@@ -61,7 +61,7 @@ impl Call {
         match self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/record"), &q, None).await {
             Ok(Some(_)) => {
                 self.recording = Some(name.clone());
-                self.write(Write::Recording(name)).await;
+                self.write(Op::Recording(name));
             }
             other => tracing::warn!(?other, call.id = %self.id, "cannot start recording"),
         }
@@ -76,14 +76,14 @@ impl Call {
             tracing::debug!(error = %e, "stopping the recording (it may have ended with the bridge)");
         }
         let key = crate::recording::new_key(self.tenant);
-        self.write(Write::RecordingStopped(key)).await;
+        self.write(Op::RecordingStopped(key));
     }
 }
 
 /// Someone answered: the record says who, the agents hear of it, and recording starts.
 pub(super) async fn answered(call: &mut Call, who: Option<UserId>) {
     call.user = who;
-    call.write(Write::Answered(who)).await;
+    call.write(Op::Answered(who));
     call.publish(CallState::Answered, None).await;
     call.start_recording().await;
 }
@@ -94,7 +94,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
     call.legs.agent = Some(agent.to_string());
     call.legs.other = Some(other.to_string());
     call.set_phase(Phase::Talking);
-    call.checkpoint().await;
+    call.checkpoint();
     let mut agent = agent.to_string();
     let other = other.to_string();
     let result_reason;
@@ -108,7 +108,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 let peer = if channel.id == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;
                 call.held_since.get_or_insert_with(Instant::now);
-                call.checkpoint().await;
+                call.checkpoint();
                 call.publish(CallState::Held, None).await;
             }
             CallMsg::Ari(Event::ChannelUnhold { channel }) if channel.id == agent || channel.id == other => {
@@ -117,7 +117,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 if let Some(s) = call.held_since.take() {
                     call.hold_secs += s.elapsed().as_secs() as i64;
                 }
-                call.checkpoint().await;
+                call.checkpoint();
                 call.publish(CallState::Unheld, None).await;
             }
             CallMsg::Transfer { target } => match transfer(call, bridge, &agent, &other, target, rx).await {
@@ -125,7 +125,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                     agent = new_agent;
                     call.legs.agent = Some(agent.clone());
                     call.set_phase(Phase::Talking);
-                    call.checkpoint().await;
+                    call.checkpoint();
                     continue;
                 }
                 None => {
@@ -153,7 +153,7 @@ pub(super) async fn forwarded_talk(call: &mut Call, caller: &str, leg: &str, rx:
     call.legs.other = Some(caller.to_string());
     call.legs.agent = Some(leg.to_string());
     call.set_phase(Phase::Forwarded);
-    call.checkpoint().await;
+    call.checkpoint();
     while let Some(msg) = rx.recv().await {
         if msg.ends(caller) || msg.ends(leg) {
             break;
@@ -188,7 +188,7 @@ async fn transfer(
     call.delete(&format!("channels/{other}/moh")).await;
     call.hangup(agent).await;
     call.legs.agent = None;
-    call.checkpoint().await;
+    call.checkpoint();
     call.post(&format!("channels/{other}/ring"), &[]).await;
     call.publish_target(CallState::Transferring, target).await;
     let result = match t.rules.route(target, |e| exts.contains(e)) {

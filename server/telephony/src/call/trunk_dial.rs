@@ -7,7 +7,7 @@ use callbase_core::sip::TrunkRewrite;
 use callbase_db::calls::CallResult;
 use callbase_db::trunks::TrunkRow;
 
-use super::{now_ms, Call, Phase, Tenancy, Write};
+use super::{now_ms, Call, Op, Phase, Tenancy};
 use crate::ari::events::Event;
 use crate::context::{CallMsg, CallRx, Ctx};
 
@@ -107,7 +107,7 @@ pub(super) async fn dial_out(
         match end {
             LegEnd::Outcome(DialOutcome::Answered(leg)) => {
                 let note = (!notes.is_empty()).then(|| notes.join("; "));
-                call.write(Write::Routed { slot: trunk.slot, note }).await;
+                call.write(Op::Routed { slot: trunk.slot, note });
                 return DialOutcome::Answered(leg);
             }
             LegEnd::Outcome(other) => return other,
@@ -116,7 +116,7 @@ pub(super) async fn dial_out(
     }
     let reason =
         if notes.is_empty() { "no trunk could place the call".to_string() } else { notes.join("; ") };
-    call.write(Write::Unrouted(reason.clone())).await;
+    call.write(Op::Unrouted(reason.clone()));
     DialOutcome::Failed { result: CallResult::Failed, reason }
 }
 
