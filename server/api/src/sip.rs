@@ -63,7 +63,8 @@ pub async fn sip(
         Ok(reg) => reg,
         Err(refused) => return Ok(crate::sockets::refuse(ws.protocols(["sip"]), refused)),
     };
-    let target = st.cfg.asterisk.sip_ws_url();
+    // The browser's phone registers on its tenant's node.
+    let target = st.nodes.of_tenant(cu.tenant_id).await?.sip_ws_url();
     let mut req = target
         .as_str()
         .into_client_request()

@@ -65,6 +65,19 @@ pub struct WorkersConfig {
     /// `database.worker_url`.
     #[serde(default = "yes")]
     pub import_expiry: bool,
+    /// Which Asterisk nodes' Stasis app and registration monitor this replica competes for:
+    /// `all` nodes of the registry (re-read every 5 s), or only the `configured` one
+    /// (`asterisk.node`; the API tests' servers, which share one Asterisk under unique node names).
+    #[serde(default)]
+    pub nodes: NodesToRun,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NodesToRun {
+    #[default]
+    All,
+    Configured,
 }
 
 fn yes() -> bool {
@@ -82,6 +95,7 @@ impl Default for WorkersConfig {
             reconcile_secs: default_reconcile(),
             recordings: true,
             import_expiry: true,
+            nodes: NodesToRun::All,
         }
     }
 }
