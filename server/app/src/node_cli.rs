@@ -90,21 +90,9 @@ pub async fn run(settings: &Settings, cmd: NodeCmd) -> anyhow::Result<()> {
             }
         }
         NodeCmd::Move { tenant, node } => {
-            let db = callbase_db::Db::new(pool.clone());
-            let nodes = Nodes::new(&settings.asterisk, db);
-            let to = nodes.by_id(&node).await?;
-            let from = repo::move_tenant(&pool, TenantId(tenant), &node)
-                .await?
-                .with_context(|| format!("no tenant {tenant}"))?;
-            // The old node forgets the tenant's trunks (un-REGISTER) and cached endpoints before the
-            // new one registers them.
-            if let Some(from) = from.as_deref().filter(|f| *f != node) {
-                match nodes.by_id(from).await {
-                    Ok(old) => callbase_telephony::trunk_changes::reload_node(&old.ari).await,
-                    Err(e) => tracing::warn!(error = %e, node = from, "the old node is not reachable"),
-                }
-            }
-            callbase_telephony::trunk_changes::reload_node(&to.ari).await;
+            let nodes = Nodes::new(&settings.asterisk, callbase_db::Db::new(pool.clone()));
+            let from =
+                callbase_telephony::failover::move_tenant(&nodes, &pool, TenantId(tenant), &node).await?;
             println!("tenant {tenant} moved from {} to {node}", from.as_deref().unwrap_or("(none)"));
         }
         NodeCmd::State { node, state } => {

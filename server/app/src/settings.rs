@@ -70,6 +70,14 @@ pub struct WorkersConfig {
     /// (`asterisk.node`; the API tests' servers, which share one Asterisk under unique node names).
     #[serde(default)]
     pub nodes: NodesToRun,
+    /// Seconds a node may not answer its ARI before its tenants are moved to other nodes (the
+    /// `nodes-watch` lease; only replicas running `all` nodes take it). 0: never.
+    #[serde(default = "default_node_down")]
+    pub node_down_secs: u64,
+}
+
+fn default_node_down() -> u64 {
+    15
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -96,6 +104,7 @@ impl Default for WorkersConfig {
             recordings: true,
             import_expiry: true,
             nodes: NodesToRun::All,
+            node_down_secs: default_node_down(),
         }
     }
 }

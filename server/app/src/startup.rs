@@ -141,6 +141,20 @@ fn start_workers(
             crate::node_workers::supervise(nodes, shared, shutdown).await
         }));
     }
+    if let (crate::settings::NodesToRun::All, true, Some(pool)) =
+        (settings.workers.nodes, settings.workers.node_down_secs > 0, db.lookup())
+    {
+        // One replica watches every node and moves the tenants of a dead one.
+        let (nodes, pool) = (nodes.clone(), pool.clone());
+        let cfg = callbase_telephony::failover::FailoverConfig {
+            every: std::time::Duration::from_secs(2),
+            down_after: std::time::Duration::from_secs(settings.workers.node_down_secs),
+        };
+        let lease = Lease::new("nodes-watch", &owner, LeaseConfig::default());
+        leases.push(tokio::spawn(lease.run(redis.clone(), shutdown.clone(), move |_held, stop| {
+            callbase_telephony::failover::run(nodes.clone(), pool.clone(), cfg, stop)
+        })));
+    }
     let node = settings.asterisk.node.clone();
     let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
     let ami = nodes.configured().ami.clone();
