@@ -140,8 +140,8 @@ async fn moved_away(
 ) {
     loop {
         tokio::time::sleep(MOVE_CHECK).await;
-        match nodes.of_tenant(tenant).await {
-            Ok(now) if now.id() != node.id() => {}
+        match nodes.node_id_recent(tenant).await {
+            Ok(now) if now != node.id() => {}
             _ => continue,
         }
         // The endpoint's channels on the old node: none (or the node is gone) → move now.

@@ -8,6 +8,8 @@ use callbase_telephony::nodes::Nodes;
 
 use crate::settings::Settings;
 
+// Parsed once per command line: the size of the registration's arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand)]
 pub enum NodeCmd {
     /// Add a platform Asterisk node to the registry, or change where it is reached (idempotent).
@@ -53,7 +55,7 @@ pub struct RegisterArgs {
 
 async fn worker_pool(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
     let url = settings.database.worker_url.as_ref().context("database.worker_url is needed")?;
-    Ok(callbase_db::lazy_pool(url, 2).context("database.worker_url")?)
+    callbase_db::lazy_pool(url, 2).context("database.worker_url")
 }
 
 pub async fn run(settings: &Settings, cmd: NodeCmd) -> anyhow::Result<()> {

@@ -129,12 +129,22 @@ fn start_workers(
         let (nodes, shutdown) = (nodes.clone(), shutdown.clone());
         leases.push(tokio::spawn(async move {
             if let Some(pool) = register {
-                // PostgreSQL may still be starting: try until it answers (or we stop).
-                while let Err(e) = nodes.register_configured(&pool).await {
-                    tracing::warn!(error = %e, "cannot register this server's Asterisk node yet; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    if *shutdown.borrow() {
-                        return;
+                // PostgreSQL may still be starting: try until it answers (or we stop). Any other
+                // refusal (another node has this role) is the operator's to fix: said, not retried.
+                loop {
+                    match nodes.register_configured(&pool).await {
+                        Ok(()) => break,
+                        Err(e) if callbase_db::unavailable(&e) => {
+                            tracing::warn!(error = %e, "cannot register this server's Asterisk node yet; retrying");
+                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                            if *shutdown.borrow() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, node = %nodes.configured().id(), "this server's Asterisk node cannot be registered");
+                            break;
+                        }
                     }
                 }
             }

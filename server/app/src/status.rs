@@ -10,11 +10,14 @@ use crate::settings::Settings;
 /// The singleton workers that run under a lease per node.
 pub const LEASED_WORKERS: [&str; 3] = ["stasis", "registrations", "probe"];
 
+/// A node and (worker, its holder now) for each leased worker.
+pub type NodeLeases = (String, Vec<(&'static str, Option<Holder>)>);
+
 #[derive(Debug)]
 pub struct Status {
     /// Each node (the registry's, or this server's own when the registry cannot be read) with
     /// (worker, its holder now).
-    pub nodes: Vec<(String, Vec<(&'static str, Option<Holder>)>)>,
+    pub nodes: Vec<NodeLeases>,
     /// Call records with no end yet, across tenants (needs `database.worker_url`).
     pub open_calls: Option<i64>,
 }

@@ -65,8 +65,15 @@ pub async fn run(nodes: Nodes, worker: PgPool, cfg: FailoverConfig, mut stop: wa
 }
 
 /// Marks `node` down and places its tenants on the other live nodes; returns how many moved.
-/// A tenant for whom no node has room stays (the node may come back).
+/// A tenant for whom no node has room stays (the node may come back). When no other live node
+/// has room at all (a single-node platform), nothing changes: the node is only waited for.
 pub async fn fail_over(nodes: &Nodes, worker: &PgPool, node: &str) -> Result<usize, crate::nodes::NodeError> {
+    let loads = repo::loads(worker).await?;
+    let elsewhere = loads.iter().any(|l| l.node.id != node && l.node.state == "live" && l.tenants < l.node.capacity as i64);
+    if !elsewhere {
+        tracing::error!(node, "node does not answer, and no other live node has room for its tenants: waiting for it");
+        return Ok(0);
+    }
     repo::set_state(worker, node, "down").await?;
     let tenants = repo::tenants_on(worker, node).await?;
     tracing::error!(node, tenants = tenants.len(), "node down: moving its tenants to the other live nodes");
