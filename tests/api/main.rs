@@ -23,6 +23,7 @@ mod leases;
 mod probe;
 mod recordings;
 mod roles;
+mod sentinel;
 mod sockets;
 mod sweep;
 mod telephony;

@@ -3,6 +3,7 @@
 pub mod agent_calls;
 pub mod loadgen;
 pub mod probe_cli;
+pub mod redis_master;
 pub mod seed;
 pub mod settings;
 pub mod startup;
