@@ -152,7 +152,12 @@ async fn the_server_finds_the_redis_master_through_sentinel_and_follows_a_failov
     assert_eq!(me.status, StatusCode::OK, "{}", me.text);
     assert!(dbsize(lab.master) > before, "the session is on the master Sentinel named");
 
-    let answer = cli(lab.sentinel, &["SENTINEL", "FAILOVER", MASTER_NAME]);
+    // Sentinel promotes only a replica it has heard from itself: NOGOODSLAVE until then.
+    let mut answer = String::new();
+    wait_for("SENTINEL FAILOVER accepted", 20, || {
+        answer = cli(lab.sentinel, &["SENTINEL", "FAILOVER", MASTER_NAME]);
+        answer == "OK" || !answer.contains("NOGOODSLAVE")
+    });
     assert_eq!(answer, "OK", "SENTINEL FAILOVER");
     wait_for("Sentinel names the promoted replica", 30, || {
         lab.named_master().ends_with(&lab.replica.to_string())
