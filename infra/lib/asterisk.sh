@@ -103,7 +103,8 @@ ast_render() {
     rm -f "$dir"/etc/*.conf
     AST_INST_DIR=$(ast_inst_dir "$inst")
     AST_SYSTEM_NAME=callbase-$STACK-$inst
-    for var in AST_INST_DIR AST_SYSTEM_NAME STACK DB_NAME PG_PORT PG_AST_PASSWORD \
+    : "${PG_AST_USER:=callbase_ast}"
+    for var in AST_INST_DIR AST_SYSTEM_NAME STACK DB_NAME PG_PORT PG_AST_USER PG_AST_PASSWORD \
         ARI_PORT ARI_USER ARI_PASSWORD AMI_PORT AMI_USER AMI_SECRET SIP_BIND SIP_PORT RTP_START RTP_END \
         CARRIER_SIP_PORT CARRIER_AMI_PORT CARRIER_AMI_USER CARRIER_AMI_SECRET CARRIER_RTP_START CARRIER_RTP_END \
         CARRIER_TRUNK_USER CARRIER_TRUNK_PASSWORD CARRIER_TENANT_A_USER CARRIER_TENANT_A_PASSWORD \
@@ -187,4 +188,14 @@ ast_down() { # ast_down INSTANCE: graceful stop (un-REGISTERs trunks), then TERM
 }
 
 ast_platform_up() { ast_up platform "$INFRA_DIR/asterisk"; }
+# The test stack's second platform node (issue #17): the same templates on ports of its own, reading
+# `ast` as callbase_ast_node2, so it sees only the tenants placed on node "node2".
+ast_node2_up() {
+    (
+        ARI_PORT=$NODE2_ARI_PORT AMI_PORT=$NODE2_AMI_PORT SIP_PORT=$NODE2_SIP_PORT
+        RTP_START=$NODE2_RTP_START RTP_END=$NODE2_RTP_END
+        PG_AST_USER=callbase_ast_node2 PG_AST_PASSWORD=$PG_AST_NODE2_PASSWORD
+        ast_up node2 "$INFRA_DIR/asterisk"
+    )
+}
 ast_carrier_up() { ast_up carrier "$INFRA_DIR/carrier"; }

@@ -55,11 +55,12 @@ pg_hba_ensure() {
         die "PostgreSQL listen_addresses='$listen' does not include 127.0.0.1"
 }
 
-pg_secrets_ensure() { # the four roles' passwords (RUN_DIR/pg-secrets.env), created once
+pg_secrets_ensure() { # the roles' passwords (RUN_DIR/pg-secrets.env), created once
     ensure_secret "$PG_SECRETS_FILE" PG_OWNER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_APP_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_WORKER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_AST_NODE2_PASSWORD 32
 }
 
 # The e2e lab's own PostgreSQL (issue #16: the lab restarts it during calls, and the host cluster is
@@ -96,14 +97,20 @@ pg_roles_ensure() {
     pg_secrets_ensure
     psql_su -d postgres \
         -v owner_pw="$PG_OWNER_PASSWORD" -v app_pw="$PG_APP_PASSWORD" \
-        -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" <<'SQL' >/dev/null
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast']) r
+        -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" \
+        -v ast_node2_pw="$PG_AST_NODE2_PASSWORD" <<'SQL' >/dev/null
+SELECT format('CREATE ROLE %I', r)
+  FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast','callbase_ast_node2']) r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 SET password_encryption = 'scram-sha-256';
 ALTER ROLE callbase_owner  LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'owner_pw';
 ALTER ROLE callbase_app    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'app_pw';
 ALTER ROLE callbase_worker LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB BYPASSRLS   PASSWORD :'worker_pw';
 ALTER ROLE callbase_ast    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_pw';
+-- The test stack's second Asterisk node reads `ast` as its own role (migration 0021: a node's role
+-- sees only the rows of the tenants on that node); callbase_ast serves the first node.
+ALTER ROLE callbase_ast_node2 LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_node2_pw';
+GRANT callbase_ast TO callbase_ast_node2;
 SQL
 }
 

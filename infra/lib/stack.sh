@@ -49,6 +49,20 @@ data_up() {
 asterisks_up() {
     ast_platform_up
     ast_carrier_up
+    [[ $STACK != test ]] || ast_node2_up
+}
+
+# nodes_register: the stack's platform Asterisk nodes in the node registry (migration 0021). The
+# first is "main" (read as callbase_ast); the test stack's second, "node2", takes no tenant unless a
+# test moves one there (capacity 0: tenants are placed on main).
+nodes_register() {
+    run_app node register --id main --ari-url "http://127.0.0.1:$ARI_PORT" --ami-addr "127.0.0.1:$AMI_PORT" \
+        --sip-addr "127.0.0.1:$SIP_PORT" --db-role callbase_ast >/dev/null || die "cannot register node main"
+    if [[ $STACK == test ]]; then
+        run_app node register --id node2 --ari-url "http://127.0.0.1:$NODE2_ARI_PORT" \
+            --ami-addr "127.0.0.1:$NODE2_AMI_PORT" --sip-addr "127.0.0.1:$NODE2_SIP_PORT" \
+            --db-role callbase_ast_node2 --capacity 0 >/dev/null || die "cannot register node node2"
+    fi
 }
 
 write_app_env() {
@@ -95,8 +109,10 @@ export CALLBASE_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export CALLBASE_S3_SECRET_KEY=$S3_SECRET_KEY
 export CALLBASE_ROOTFS=$ROOTFS
 export CALLBASE_DATABASE_AST_URL=$(pg_url callbase_ast "$PG_AST_PASSWORD" "$DB_NAME")
+export CALLBASE_DATABASE_AST_NODE2_URL=$(pg_url callbase_ast_node2 "$PG_AST_NODE2_PASSWORD" "$DB_NAME")
 export CALLBASE_PLATFORM_SIP=127.0.0.1:$SIP_PORT
 export CALLBASE_PLATFORM_AST_CONF=$(ast_conf platform)
+$([[ $STACK == test ]] && printf 'export CALLBASE_NODE2_AST_CONF=%s\nexport CALLBASE_NODE2_SIP=127.0.0.1:%s\nexport CALLBASE_NODE2_ARI_URL=http://127.0.0.1:%s\nexport CALLBASE_NODE2_AMI_ADDR=127.0.0.1:%s' "$(ast_conf node2)" "$NODE2_SIP_PORT" "$NODE2_ARI_PORT" "$NODE2_AMI_PORT")
 export CALLBASE_CARRIER_SIP=127.0.0.1:$CARRIER_SIP_PORT
 export CALLBASE_CARRIER_AMI_ADDR=127.0.0.1:$CARRIER_AMI_PORT
 export CALLBASE_CARRIER_AMI_USER=$CARRIER_AMI_USER
@@ -159,6 +175,7 @@ stack_down() {
     app_down
     ast_down platform
     ast_down carrier
+    ast_down node2
     s3_down
     rootfs_umount_if_unused
 }

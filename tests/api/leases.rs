@@ -152,8 +152,9 @@ async fn status_names_the_holder_of_each_lease_of_the_node() {
     let mut r = redis().await;
     let holder = wait_holder(&mut r, &format!("registrations:{node}"), None).await;
     let status = callbase_app::status::report(&app.settings).await.expect("status");
-    assert_eq!(status.node, node);
-    let of = |w: &str| status.leases.iter().find(|(name, _)| *name == w).map(|(_, h)| h.clone());
+    let (_, leases) =
+        status.nodes.iter().find(|(n, _)| *n == node).expect("the server's own node is reported");
+    let of = |w: &str| leases.iter().find(|(name, _)| *name == w).map(|(_, h)| h.clone());
     assert_eq!(of("registrations"), Some(Some(holder)), "{status}");
     assert_eq!(of("stasis"), Some(None), "no replica of this node runs the Stasis app: {status}");
     assert!(status.open_calls.is_some_and(|n| n >= 0), "{status}");

@@ -20,6 +20,7 @@ mod health;
 mod inbound;
 mod inputs;
 mod leases;
+mod nodes;
 mod probe;
 mod recordings;
 mod roles;

@@ -122,6 +122,7 @@ up() {
     PGHOST=$PG_DIR pg_roles_ensure
     PGHOST=$PG_DIR pg_db_ensure "$DB_NAME"
     migrate
+    nodes_register
 
     rm -rf "$STACK_DIR/redis"
     redis_lab_up

@@ -88,6 +88,18 @@ pub async fn sipp_call_talking(
     final_code: u16,
     talk_ms: u64,
 ) -> (bool, String) {
+    sipp_call_via(&env("CALLBASE_PLATFORM_SIP"), user, password, number, final_code, talk_ms).await
+}
+
+/// Like [`sipp_call_talking`], to the Asterisk node at `target` (`ip:port`).
+pub async fn sipp_call_via(
+    target: &str,
+    user: &str,
+    password: &str,
+    number: &str,
+    final_code: u16,
+    talk_ms: u64,
+) -> (bool, String) {
     let dir = std::env::temp_dir().join(format!("callbase-sipp-{}", crate::unique("c")));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("uac.xml");
@@ -123,7 +135,7 @@ pub async fn sipp_call_talking(
                 "-nostdin",
             ])
             .args(["-trace_err", "-trace_msg"])
-            .arg(env("CALLBASE_PLATFORM_SIP"))
+            .arg(target)
             .current_dir(&dir)
             .output(),
     )

@@ -61,6 +61,10 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     // The singleton workers' leases are per node: a test server is its own node unless a test
     // says otherwise, so one test's leases never wait for a finished test's to expire.
     vars.insert("CALLBASE__ASTERISK__NODE".into(), unique("test-"));
+    // That node name is not in the node registry: the stack registered its nodes (infra/lib/stack.sh,
+    // nodes_register), and a test server serves only its own name's leases.
+    vars.insert("CALLBASE__ASTERISK__REGISTER".into(), "false".into());
+    vars.insert("CALLBASE__WORKERS__NODES".into(), "configured".into());
     vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
     // The recordings uploader works across tenants: only the recordings tests run it.
     vars.insert("CALLBASE__WORKERS__RECORDINGS".into(), "false".into());

@@ -224,6 +224,20 @@ impl From<callbase_telephony::lifecycle::LifecycleError> for ApiError {
     }
 }
 
+impl From<callbase_telephony::nodes::NodeError> for ApiError {
+    fn from(e: callbase_telephony::nodes::NodeError) -> Self {
+        use callbase_telephony::nodes::NodeError as E;
+        match e {
+            E::Full => ApiError::Unavailable {
+                code: "no_node_capacity",
+                message: "no telephony node can take this account right now; try again later".into(),
+            },
+            E::Db(e) => e.into(),
+            e @ (E::BadRow(_) | E::Unknown(_)) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
 impl From<callbase_telephony::commands::CommandError> for ApiError {
     fn from(e: callbase_telephony::commands::CommandError) -> Self {
         use callbase_telephony::commands::CommandError as E;

@@ -148,10 +148,9 @@ pub struct AppState {
     /// Device cookies: browsers that signed in as a user before skip that user's account lockout.
     pub devices: auth::device::Devices,
     pub store: callbase_recordings::ObjectStore,
-    pub ari: callbase_telephony::ari::Ari,
-    /// AMI, for sorcery cache expiry and re-registration after trunk changes (optional: without
-    /// it changes still apply, cached objects just live until their cache lifetime ends).
-    pub ami: Option<callbase_telephony::ami::Ami>,
+    /// The Asterisk nodes: each tenant's telephony changes, registration checks and `/sip`
+    /// sockets go to its node (`nodes.of_tenant`).
+    pub nodes: callbase_telephony::nodes::Nodes,
     pub metrics: PrometheusHandle,
     /// Open `/sip` sockets, to close a phone when its user loses telephony.
     pub phones: sip::PhoneSockets,
@@ -170,8 +169,7 @@ impl AppState {
         redis_client: redis::Client,
         redis: redis::aio::ConnectionManager,
         store: callbase_recordings::ObjectStore,
-        ari: callbase_telephony::ari::Ari,
-        ami: Option<callbase_telephony::ami::Ami>,
+        nodes: callbase_telephony::nodes::Nodes,
     ) -> Self {
         let sessions = auth::session::Sessions::new(
             redis.clone(),
@@ -199,8 +197,7 @@ impl AppState {
             throttle,
             devices,
             store,
-            ari,
-            ami,
+            nodes,
             metrics: metrics_handle(),
         }
     }

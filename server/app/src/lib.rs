@@ -2,6 +2,8 @@
 
 pub mod agent_calls;
 pub mod loadgen;
+pub mod node_cli;
+pub mod node_workers;
 pub mod probe_cli;
 pub mod redis_master;
 pub mod seed;

@@ -55,6 +55,10 @@ enum Cmd {
     /// Who holds this node's leases (Stasis app, registration monitor, health probe) and how many
     /// call records are open (docs/operations.md).
     Status,
+    /// The platform's Asterisk nodes: register, list, move a tenant, set a state
+    /// (docs/operations.md, "Asterisk nodes").
+    #[command(subcommand)]
+    Node(callbase_app::node_cli::NodeCmd),
     /// Print the OpenAPI document (the one `/api/openapi.json` serves) as JSON; needs no settings.
     Openapi,
 }
@@ -91,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Loadgen(args) => callbase_app::loadgen::run(&settings, args).await,
         Cmd::AgentCalls(args) => callbase_app::agent_calls::run(&settings, args).await,
+        Cmd::Node(cmd) => callbase_app::node_cli::run(&settings, cmd).await,
         Cmd::Openapi => unreachable!("handled before the settings load"),
     }
 }

@@ -73,6 +73,9 @@ pub async fn seed_demo(settings: &Settings, password: &str) -> anyhow::Result<()
     // Telephony on: the admin is extension 101, the Agent group provisions anna and boris.
     callbase_db::telephony::lock(&mut tx, tenant.id).await?;
     callbase_db::telephony::set_enabled(&mut tx, tenant.id, true).await?;
+    callbase_db::nodes::place(&mut tx, tenant.id).await?.context(
+        "no live Asterisk node has room for the demo tenant: register one (callbase node register)",
+    )?;
     if callbase_db::telephony::get_user(&mut tx, tenant.id, admin.id).await?.is_none() {
         let n = callbase_telephony::provision::NewUser {
             user: admin.id,

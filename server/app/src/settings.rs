@@ -91,6 +91,27 @@ pub struct WorkersConfig {
     /// `database.worker_url`.
     #[serde(default = "yes")]
     pub import_expiry: bool,
+    /// Which Asterisk nodes' Stasis app and registration monitor this replica competes for:
+    /// `all` nodes of the registry (re-read every 5 s), or only the `configured` one
+    /// (`asterisk.node`; the API tests' servers, which share one Asterisk under unique node names).
+    #[serde(default)]
+    pub nodes: NodesToRun,
+    /// Seconds a node may not answer its ARI before its tenants are moved to other nodes (the
+    /// `nodes-watch` lease; only replicas running `all` nodes take it). 0: never.
+    #[serde(default = "default_node_down")]
+    pub node_down_secs: u64,
+}
+
+fn default_node_down() -> u64 {
+    15
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NodesToRun {
+    #[default]
+    All,
+    Configured,
 }
 
 fn yes() -> bool {
@@ -108,6 +129,8 @@ impl Default for WorkersConfig {
             reconcile_secs: default_reconcile(),
             recordings: true,
             import_expiry: true,
+            nodes: NodesToRun::All,
+            node_down_secs: default_node_down(),
         }
     }
 }

@@ -47,8 +47,6 @@ async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::R
         .await
         .context("cannot connect to Redis")?;
     let store = callbase_recordings::ObjectStore::new(&settings.s3);
-    let ari = callbase_telephony::ari::Ari::new(&settings.asterisk);
-    let ami = start_ami(settings);
     let mut db = callbase_db::Db::new(pool);
     if let Some(url) = &settings.database.worker_url {
         // Trigram lookups cannot use their index under row-level security (LIKE is not
@@ -59,8 +57,12 @@ async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::R
             callbase_db::lazy_pool(url, 6).context("database.worker_url is not a valid PostgreSQL URL")?,
         );
     }
+    let nodes = callbase_telephony::nodes::Nodes::new(&settings.asterisk, db.clone());
+    if settings.asterisk.ami_addr.is_none() {
+        tracing::warn!("AMI is not configured: trunk status and cache expiry are off");
+    }
     let redis_pair = (redis_client.clone(), redis.clone());
-    let leases = start_workers(settings, &ari, ami.clone(), &db, &redis_pair, &store, shutdown)?;
+    let leases = start_workers(settings, &nodes, &db, &redis_pair, &store, shutdown)?;
     let cfg = callbase_api::ApiConfig {
         http: settings.http.clone(),
         auth: settings.auth.clone(),
@@ -68,23 +70,21 @@ async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::R
         asterisk: settings.asterisk.clone(),
         sockets: settings.sockets.clone(),
     };
-    let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, ari, ami);
+    let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, nodes);
     let drain = state.drain.clone();
     let redis_master = state.redis_client.get_connection_info().addr.clone();
     Ok(Parts { app: callbase_api::router(state), drain, leases, redis_master })
 }
 
-/// The AMI connection (reconnecting in the background), when AMI is configured.
+/// The AMI connection of the settings' node (reconnecting in the background), when AMI is
+/// configured: for the CLI's one-node commands (probe, loadgen).
 pub fn start_ami(settings: &Settings) -> Option<callbase_telephony::ami::Ami> {
     let a = &settings.asterisk;
     match (&a.ami_addr, &a.ami_user, &a.ami_secret) {
         (Some(addr), Some(user), Some(secret)) => {
             Some(callbase_telephony::ami::Ami::spawn(addr.clone(), user.clone(), secret.clone()))
         }
-        _ => {
-            tracing::warn!("AMI is not configured: trunk status and cache expiry are off");
-            None
-        }
+        _ => None,
     }
 }
 
@@ -99,58 +99,67 @@ fn replica_id() -> String {
 /// Background workers beside the API, each switchable by `workers.*`.
 fn start_workers(
     settings: &Settings,
-    ari: &callbase_telephony::ari::Ari,
-    ami: Option<callbase_telephony::ami::Ami>,
+    nodes: &callbase_telephony::nodes::Nodes,
     db: &callbase_db::Db,
     (redis_client, redis): &(redis::Client, redis::aio::ConnectionManager),
     store: &callbase_recordings::ObjectStore,
     shutdown: Shutdown,
 ) -> anyhow::Result<LeaseTasks> {
     let mut leases = LeaseTasks::new();
-    // The singleton workers of this Asterisk node run under leases: any number of replicas start
+    // The singleton workers of each Asterisk node run under leases: any number of replicas start
     // them, exactly one runs each at a time, and another takes over when it stops or dies
-    // (server/telephony/src/lease.rs, docs/operations.md).
-    let node = settings.asterisk.node.clone();
+    // (server/telephony/src/lease.rs, docs/operations.md). The node of the settings is registered
+    // first, so the supervisor finds it in the registry.
     let owner = replica_id();
-    let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
-    if settings.workers.stasis {
-        let (ari, ami, db, client, redis2) =
-            (ari.clone(), ami.clone(), db.clone(), redis_client.clone(), redis.clone());
-        let (media, node) = (media_base(settings), node.clone());
-        leases.push(tokio::spawn(leased("stasis").run(
-            redis.clone(),
-            shutdown.clone(),
-            move |held, stop| {
-                // The worker's ARI client and call writes are fenced by the lease it holds.
-                let ctx = callbase_telephony::context::Ctx {
-                    ari: ari.fenced(held.clone()),
-                    ami: ami.clone(),
-                    db: db.clone(),
-                    redis: redis2.clone(),
-                    router: Default::default(),
-                    media_base: media.clone(),
-                    node: node.clone(),
-                    fence: held,
-                };
-                callbase_telephony::stasis::run(ctx, client.clone(), stop)
-            },
-        )));
-    }
-    if let (true, Some(ami)) = (settings.workers.registration_monitor, ami.clone()) {
-        let every = std::time::Duration::from_secs(settings.workers.reconcile_secs);
-        let (cfg, redis2) = (settings.asterisk.clone(), redis.clone());
-        leases.push(tokio::spawn(leased("registrations").run(
-            redis.clone(),
-            shutdown.clone(),
-            move |_held, stop| {
-                let (ami, redis, cfg) = (ami.clone(), redis2.clone(), cfg.clone());
-                async move {
-                    let policy = callbase_telephony::carrier::policy(&cfg).await;
-                    callbase_telephony::registrations::run(ami, redis, policy, every, stop).await
+    let shared = crate::node_workers::Shared {
+        settings: std::sync::Arc::new(settings.clone()),
+        db: db.clone(),
+        redis_client: redis_client.clone(),
+        redis: redis.clone(),
+        owner: owner.clone(),
+        media_base: media_base(settings),
+    };
+    let register = match (settings.asterisk.register, db.lookup()) {
+        (true, Some(worker)) => Some(worker.clone()),
+        (true, None) => {
+            tracing::warn!("database.worker_url is not set: this server does not register its Asterisk node");
+            None
+        }
+        (false, _) => None,
+    };
+    {
+        let (nodes, shutdown) = (nodes.clone(), shutdown.clone());
+        leases.push(tokio::spawn(async move {
+            if let Some(pool) = register {
+                // PostgreSQL may still be starting: try until it answers (or we stop).
+                while let Err(e) = nodes.register_configured(&pool).await {
+                    tracing::warn!(error = %e, "cannot register this server's Asterisk node yet; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    if *shutdown.borrow() {
+                        return;
+                    }
                 }
-            },
-        )));
+            }
+            crate::node_workers::supervise(nodes, shared, shutdown).await
+        }));
     }
+    if let (crate::settings::NodesToRun::All, true, Some(pool)) =
+        (settings.workers.nodes, settings.workers.node_down_secs > 0, db.lookup())
+    {
+        // One replica watches every node and moves the tenants of a dead one.
+        let (nodes, pool) = (nodes.clone(), pool.clone());
+        let cfg = callbase_telephony::failover::FailoverConfig {
+            every: std::time::Duration::from_secs(2),
+            down_after: std::time::Duration::from_secs(settings.workers.node_down_secs),
+        };
+        let lease = Lease::new("nodes-watch", &owner, LeaseConfig::default());
+        leases.push(tokio::spawn(lease.run(redis.clone(), shutdown.clone(), move |_held, stop| {
+            callbase_telephony::failover::run(nodes.clone(), pool.clone(), cfg, stop)
+        })));
+    }
+    let node = settings.asterisk.node.clone();
+    let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
+    let ami = nodes.configured().ami.clone();
     if settings.probe.every_secs > 0 {
         match db.lookup() {
             Some(pool) => {
@@ -196,7 +205,7 @@ fn start_workers(
                 let up = callbase_recordings::uploader::Uploader {
                     pool: pool.clone(),
                     // Asterisk is where recordings come from (telephony implements the source).
-                    source: ari.clone(),
+                    source: nodes.clone(),
                     store: store.clone(),
                     cfg,
                 };

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod audit;
 pub mod calls;
 pub mod fraud;
+pub mod nodes;
 pub mod probe;
 pub mod settings;
 pub mod telephony;

@@ -31,10 +31,15 @@ pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where finished recordings are fetched from (Asterisk's stored recordings).
 pub trait RecordingSource: Clone + Send + Sync + 'static {
-    /// The recording's WAV bytes; `None` while the source has no such recording (yet).
-    fn fetch(&self, name: &str) -> impl Future<Output = Result<Option<Vec<u8>>, SourceError>> + Send;
+    /// The recording's WAV bytes from the node that made it (`None`: the default node); `None`
+    /// while the source has no such recording (yet).
+    fn fetch(
+        &self,
+        node: Option<&str>,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, SourceError>> + Send;
     /// Deletes the source's copy (after S3 has it); failures are the source's to log.
-    fn delete(&self, name: &str) -> impl Future<Output = ()> + Send;
+    fn delete(&self, node: Option<&str>, name: &str) -> impl Future<Output = ()> + Send;
 }
 
 /// `CALLBASE__RECORDINGS__*`.
@@ -164,7 +169,7 @@ impl<S: RecordingSource> Uploader<S> {
                     Ok(()) => {
                         // S3 has it and the row says so: now the local copies may go.
                         let _ = tokio::fs::remove_file(self.spool_file(&p)).await;
-                        self.source.delete(&p.recording_name).await;
+                        self.source.delete(p.node.as_deref(), &p.recording_name).await;
                         tracing::info!(call.id = %p.id, bytes, "recording stored");
                     }
                     Err(e) => {
@@ -199,7 +204,7 @@ impl<S: RecordingSource> Uploader<S> {
     async fn process(&self, p: &Pending) -> Result<(u64, Option<u64>), Failure> {
         let spool = self.spool_file(p);
         let ms = if !tokio::fs::try_exists(&spool).await.unwrap_or(false) {
-            let wav = match self.source.fetch(&p.recording_name).await {
+            let wav = match self.source.fetch(p.node.as_deref(), &p.recording_name).await {
                 Ok(Some(w)) => w,
                 // Asterisk finalises the file a moment after the bridge ends; after many tries the
                 // recording is given up as lost on Asterisk's side (visible on the call record).

@@ -9,9 +9,11 @@ pub mod caller_id;
 pub mod carrier;
 pub mod commands;
 pub mod context;
+pub mod failover;
 pub mod fraud;
 pub mod lease;
 pub mod lifecycle;
+pub mod nodes;
 pub mod probe;
 pub mod provision;
 pub mod recording;
@@ -56,6 +58,22 @@ pub struct AsteriskConfig {
     /// `registrations:<node>`, `probe:<node>`; docs/operations.md).
     #[serde(default = "default_node")]
     pub node: String,
+    /// The PostgreSQL role this node's Asterisk reads the `ast` tables as (its `res_pgsql.conf`
+    /// `dbuser`): it sees only the rows of the tenants on this node (migration 0021).
+    #[serde(default = "default_db_role")]
+    pub db_role: String,
+    /// Register this node in the node registry at start (and place the tenants that have
+    /// telephony and no node on it). Off for servers that only use nodes registered by others.
+    #[serde(default = "yes")]
+    pub register: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_db_role() -> String {
+    "callbase_ast".into()
 }
 
 fn default_node() -> String {

@@ -5,7 +5,7 @@
 use callbase_core::{TenantId, UserId};
 use callbase_recordings::uploader::{RecordingSource, SourceError};
 
-use crate::ari::Ari;
+use crate::nodes::{NodeError, Nodes};
 
 pub use callbase_recordings::uploader::new_key;
 
@@ -31,15 +31,33 @@ pub async fn should_record(db: &callbase_db::Db, tenant: TenantId, user: Option<
     })
 }
 
-/// Asterisk's stored recordings (`GET`/`DELETE /recordings/stored/{name}`), for the uploader.
-impl RecordingSource for Ari {
-    async fn fetch(&self, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
-        Ok(self.get_bytes(&format!("recordings/stored/{name}/file")).await?)
+/// Asterisk's stored recordings (`GET`/`DELETE /recordings/stored/{name}`) on the node that made
+/// each one (a call record without a node is from before nodes: the node of the settings).
+impl RecordingSource for Nodes {
+    async fn fetch(&self, node: Option<&str>, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        let node = match node {
+            Some(id) => match self.by_id(id).await {
+                // A node the registry does not know (a record from before nodes, a server of the
+                // API tests under its own node name) is the node of the settings.
+                Err(NodeError::Unknown(_)) => self.configured(),
+                n => n?,
+            },
+            None => self.configured(),
+        };
+        Ok(node.ari.get_bytes(&format!("recordings/stored/{name}/file")).await?)
     }
 
-    async fn delete(&self, name: &str) {
+    async fn delete(&self, node: Option<&str>, name: &str) {
+        let node = match node {
+            Some(id) => match self.by_id(id).await {
+                Ok(n) => n,
+                Err(NodeError::Unknown(_)) => self.configured(),
+                Err(_) => return,
+            },
+            None => self.configured(),
+        };
         let path = format!("recordings/stored/{name}");
-        if let Err(e) = self.call(reqwest::Method::DELETE, &path, &[], None).await {
+        if let Err(e) = node.ari.call(reqwest::Method::DELETE, &path, &[], None).await {
             tracing::debug!(error = %e, recording = name, "cannot delete Asterisk's copy of a stored recording");
         }
     }

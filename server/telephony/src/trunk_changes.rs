@@ -93,6 +93,18 @@ fn stored_host(t: &TrunkRow) -> Result<SipHost> {
     SipHost::parse(&t.host).map_err(|e| TrunkChangeError::StoredHost(e.to_string()))
 }
 
+/// Makes a node re-read which trunks and endpoints it has (after tenants moved on or off it):
+/// res_pjsip reload (its sorcery caches empty) and the registration module reload (a trunk no
+/// longer visible is un-REGISTERed, a new one registered). Failures are logged: the caches expire
+/// by themselves, and the registration reconcile retries.
+pub async fn reload_node(ari: &Ari) {
+    for module in [ast::PJSIP_MODULE, ast::REGISTRATION_MODULE] {
+        if let Err(e) = ari.reload_module(module).await {
+            tracing::warn!(error = %e, module, "module reload on a node failed");
+        }
+    }
+}
+
 impl TrunkChanges<'_> {
     /// Refuses a host that is the platform's own SIP listener, or loopback/private/link-local
     /// space unless private carriers are allowed (`asterisk.allow_private_carriers`).

@@ -70,7 +70,7 @@ pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
     let pg = timed(st.db.ping());
     let redis = timed(crate::limits::ping(&st.redis));
     let s3 = timed(st.store.check());
-    let ari = timed(async { st.ari.info().await.map(|_| ()) });
+    let ari = timed(async { st.nodes.configured().ari.info().await.map(|_| ()) });
     let (postgres, redis, s3, ari) = tokio::join!(pg, redis, s3, ari);
     let all = postgres.ok && redis.ok && s3.ok && ari.ok;
     for (name, c) in [("postgres", &postgres), ("redis", &redis), ("s3", &s3), ("ari", &ari)] {

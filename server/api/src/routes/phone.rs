@@ -62,7 +62,8 @@ pub async fn session(
         .ok_or(ApiError::NotFound)?;
     agents::set_web_password(&mut tx, cu.tenant_id, u.user_id, &password).await?;
     tx.commit().await?;
-    agents::expire_cached(st.ami.as_ref(), &ids).await;
+    let node = st.nodes.of_tenant(cu.tenant_id).await?;
+    agents::expire_cached(node.ami.as_ref(), &ids).await;
     Ok(Json(PhoneSession {
         ws_path: "/sip".into(),
         uri: format!("sip:{id}@{SIP_DOMAIN}"),
@@ -88,7 +89,8 @@ pub async fn status(
 ) -> ApiResult<Json<PhoneStatus>> {
     let u = browser_only(tel)?;
     let id = agents::web_id(cu.tenant_id, u.user_id);
-    let registered = match agents::has_contact(st.ami.as_ref(), &st.ari, &id).await {
+    let node = st.nodes.of_tenant(cu.tenant_id).await?;
+    let registered = match agents::has_contact(node.ami.as_ref(), &node.ari, &id).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "ARI endpoint lookup failed");

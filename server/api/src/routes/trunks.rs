@@ -10,6 +10,7 @@ use axum::Json;
 use callbase_core::sip::{sip_token, SipHost, TrunkRewrite};
 use callbase_core::TenantId;
 use callbase_db::trunks::{TrunkFields, TrunkRow};
+use callbase_telephony::nodes::Node;
 use callbase_telephony::trunk_changes::{registration_status, RegistrationStatus, TrunkChanges, TrunkInput};
 use callbase_telephony::trunks::ast_id;
 use serde::{Deserialize, Serialize};
@@ -75,18 +76,13 @@ async fn one(st: &AppState, t: TrunkRow) -> ApiResult<Trunk> {
     Ok(to_api(t, status))
 }
 
-async fn all(st: &AppState, rows: Vec<TrunkRow>) -> ApiResult<Vec<Trunk>> {
-    Ok(changes(st).with_status(rows).await?.into_iter().map(|(t, s)| to_api(t, s)).collect())
+async fn all(st: &AppState, node: &Node, rows: Vec<TrunkRow>) -> ApiResult<Vec<Trunk>> {
+    Ok(changes(st, node).with_status(rows).await?.into_iter().map(|(t, s)| to_api(t, s)).collect())
 }
 
-fn changes(st: &AppState) -> TrunkChanges<'_> {
-    TrunkChanges {
-        db: &st.db,
-        ari: &st.ari,
-        ami: st.ami.as_ref(),
-        redis: &st.redis,
-        asterisk: &st.cfg.asterisk,
-    }
+/// Trunk changes of a tenant go to its node: it registers the tenant's trunks.
+fn changes<'a>(st: &'a AppState, node: &'a Node) -> TrunkChanges<'a> {
+    TrunkChanges { db: &st.db, ari: &node.ari, ami: node.ami.as_ref(), redis: &st.redis, asterisk: &node.cfg }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -192,7 +188,8 @@ pub async fn list(
     AdminUser(a): AdminUser,
     _on: TelephonyOn,
 ) -> ApiResult<Json<Vec<Trunk>>> {
-    let rows = changes(&st).list(a.tenant_id).await?;
+    let node = st.nodes.of_tenant(a.tenant_id).await?;
+    let rows = changes(&st, &node).list(a.tenant_id).await?;
     Ok(Json(rows.into_iter().map(|(t, s)| to_api(t, s)).collect()))
 }
 
@@ -208,7 +205,8 @@ pub async fn create(
     change_allowed(&st, a.tenant_id).await?;
     let input = validate(&b)?;
     let fields = audited(&input.fields);
-    let row = changes(&st).create(a.tenant_id, input).await?;
+    let node = st.nodes.of_tenant(a.tenant_id).await?;
+    let row = changes(&st, &node).create(a.tenant_id, input).await?;
     let id = ast_id(a.tenant_id, row.slot);
     audit::record(&st, &who, "trunk.create", &id, None, Some(fields)).await?;
     Ok((StatusCode::CREATED, Json(one(&st, row).await?)))
@@ -228,7 +226,8 @@ pub async fn update(
     let input = validate(&b)?;
     let mut after = audited(&input.fields);
     after["password_changed"] = input.password.is_some().into();
-    let (before, row) = changes(&st).update(a.tenant_id, id, input).await?;
+    let node = st.nodes.of_tenant(a.tenant_id).await?;
+    let (before, row) = changes(&st, &node).update(a.tenant_id, id, input).await?;
     let before = audited(&TrunkFields::from(&before));
     let target = ast_id(a.tenant_id, row.slot);
     audit::record(&st, &who, "trunk.update", &target, Some(before), Some(after)).await?;
@@ -245,7 +244,8 @@ pub async fn delete(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     change_allowed(&st, a.tenant_id).await?;
-    let removed = changes(&st).remove(a.tenant_id, id).await?;
+    let node = st.nodes.of_tenant(a.tenant_id).await?;
+    let removed = changes(&st, &node).remove(a.tenant_id, id).await?;
     let before = audited(&TrunkFields::from(&removed));
     audit::record(&st, &who, "trunk.delete", ast_id(a.tenant_id, removed.slot), Some(before), None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -266,14 +266,15 @@ pub async fn reorder(
     who: Actor,
     ApiJson(b): ApiJson<TrunkOrder>,
 ) -> ApiResult<Json<Vec<Trunk>>> {
-    let (existing, rows) = changes(&st).reorder(a.tenant_id, &b.ids).await?.ok_or_else(|| {
+    let node = st.nodes.of_tenant(a.tenant_id).await?;
+    let (existing, rows) = changes(&st, &node).reorder(a.tenant_id, &b.ids).await?.ok_or_else(|| {
         ApiError::unprocessable("invalid_order", "list every trunk of the tenant exactly once")
     })?;
     let order = |ts: &[TrunkRow]| {
         serde_json::json!(ts.iter().map(|t| ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>())
     };
     audit::record(&st, &who, "trunk.reorder", "", Some(order(&existing)), Some(order(&rows))).await?;
-    Ok(Json(all(&st, rows).await?))
+    Ok(Json(all(&st, &node, rows).await?))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -130,6 +130,8 @@ pub struct Pending {
     pub recording_name: String,
     pub recording_key: String,
     pub recording_attempts: i32,
+    /// The Asterisk node that recorded it (`None`: from before nodes).
+    pub node: Option<String>,
 }
 
 /// Claims the pending recording due first (`FOR UPDATE SKIP LOCKED`: replicas share the work,
@@ -138,7 +140,7 @@ pub struct Pending {
 pub async fn claim_pending(tx: &mut Tx) -> sqlx::Result<Option<Pending>> {
     sqlx::query_as!(
         Pending,
-        r#"SELECT id, recording_name AS "recording_name!", recording_key AS "recording_key!", recording_attempts FROM calls
+        r#"SELECT id, recording_name AS "recording_name!", recording_key AS "recording_key!", recording_attempts, node FROM calls
          WHERE recording_state = 'pending' AND recording_next_try <= now()
          ORDER BY recording_next_try LIMIT 1 FOR UPDATE SKIP LOCKED"#
     )

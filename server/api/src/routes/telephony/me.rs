@@ -6,7 +6,6 @@ use callbase_telephony::lifecycle;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::pbx;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::TelephonyUser;
 use crate::AppState;
@@ -53,6 +52,7 @@ pub async fn phone_setup_password(
     State(st): State<AppState>,
     TelephonyUser { user: cu, .. }: TelephonyUser,
 ) -> ApiResult<Json<NewSecret>> {
-    let w = lifecycle::new_password(&st.db, pbx(&st), cu.tenant_id, None, cu.user_id).await?;
+    let node = super::node(&st, cu.tenant_id).await?;
+    let w = lifecycle::new_password(&st.db, node.pbx(), cu.tenant_id, None, cu.user_id).await?;
     Ok(Json(NewSecret { sip_password: w.password }))
 }

@@ -11,7 +11,10 @@ use axum::extract::State;
 use axum::Json;
 use callbase_core::{TenantId, UserId};
 use callbase_db::telephony::TelUserRow;
-use callbase_telephony::lifecycle::{self, Pbx};
+use std::sync::Arc;
+
+use callbase_telephony::lifecycle;
+use callbase_telephony::nodes::Node;
 use callbase_telephony::provision::WithSecret;
 use callbase_telephony::trunk_changes::TrunkChanges;
 use serde::{Deserialize, Serialize};
@@ -53,13 +56,16 @@ pub struct TelUser {
     pub sip_password: Option<String>,
 }
 
-/// Asterisk, as the lifecycle functions take it.
-pub(crate) fn pbx(st: &AppState) -> Pbx<'_> {
-    Pbx { ari: &st.ari, ami: st.ami.as_ref() }
+/// The tenant's Asterisk node: its telephony changes go there (`node.pbx()`).
+pub(crate) async fn node(st: &AppState, tenant: TenantId) -> ApiResult<Arc<Node>> {
+    Ok(st.nodes.of_tenant(tenant).await?)
 }
 
 async fn to_api(st: &AppState, tenant: TenantId, u: TelUserRow, password: Option<String>) -> TelUser {
-    let on = pbx(st).online(tenant, &u).await;
+    let on = match node(st, tenant).await {
+        Ok(n) => n.pbx().online(tenant, &u).await,
+        Err(_) => Default::default(),
+    };
     TelUser {
         user_id: u.user_id,
         name: u.name,
@@ -122,7 +128,9 @@ pub async fn enable(
     AdminUser(a): AdminUser,
     who: Actor,
 ) -> ApiResult<Json<Enabled>> {
-    let created = lifecycle::enable(&st.db, pbx(&st), a.tenant_id, a.user_id).await?;
+    // A tenant turning telephony on for the first time is placed on the least-loaded node.
+    let node = st.nodes.place(a.tenant_id).await?;
+    let created = lifecycle::enable(&st.db, node.pbx(), a.tenant_id, a.user_id).await?;
     crate::routes::audit::record(&st, &who, "telephony.on", "", None, None).await?;
     let created = match created {
         Some(w) => Some(with_secret(&st, a.tenant_id, w).await),
@@ -155,12 +163,13 @@ pub async fn disable(
 ) -> ApiResult<Json<Disabled>> {
     // It deletes the call records: like retention, an administrator's decision.
     administrators_only(&a, "turn telephony off")?;
+    let node = node(&st, a.tenant_id).await?;
     let trunks = TrunkChanges {
         db: &st.db,
-        ari: &st.ari,
-        ami: st.ami.as_ref(),
+        ari: &node.ari,
+        ami: node.ami.as_ref(),
         redis: &st.redis,
-        asterisk: &st.cfg.asterisk,
+        asterisk: &node.cfg,
     };
     let removed = lifecycle::disable(&trunks, &st.store, a.tenant_id, &b.confirm_account).await?;
     st.phones.close_tenant(a.tenant_id);
@@ -172,7 +181,14 @@ pub async fn disable(
 /// Keeps telephony users in step after a user was created, changed groups, was disabled or a
 /// group was deleted. Errors are logged: the user change itself has succeeded.
 pub async fn after_user_change(st: &AppState, tenant: TenantId, changed: Option<UserId>) {
-    match lifecycle::after_user_change(&st.db, pbx(st), tenant, changed).await {
+    let node = match node(st, tenant).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = ?e, tenant.id = %tenant, "telephony users not updated after a user change: the tenant's node is unknown");
+            return;
+        }
+    };
+    match lifecycle::after_user_change(&st.db, node.pbx(), tenant, changed).await {
         Ok(close) => {
             for u in close {
                 st.phones.close_user(tenant, u);

@@ -10,7 +10,7 @@ use callbase_telephony::provision::{Change, NewUser};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{pbx, to_api, with_secret, TelUser};
+use super::{to_api, with_secret, TelUser};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::TelephonyOn;
@@ -68,7 +68,8 @@ pub async fn create_user(
         browser_calls: b.browser_calls.unwrap_or(true),
         manual: true,
     };
-    let w = lifecycle::add_user(&st.db, pbx(&st), a.tenant_id, a.role, &n).await?;
+    let node = super::node(&st, a.tenant_id).await?;
+    let w = lifecycle::add_user(&st.db, node.pbx(), a.tenant_id, a.role, &n).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&st, a.tenant_id, w).await)))
 }
 
@@ -98,8 +99,9 @@ pub async fn patch_user(
         accept_incoming: b.accept_incoming,
         browser_calls: b.browser_calls,
     };
+    let node = super::node(&st, a.tenant_id).await?;
     let done =
-        lifecycle::change_user(&st.db, pbx(&st), a.tenant_id, a.role, user, &c, b.international).await?;
+        lifecycle::change_user(&st.db, node.pbx(), a.tenant_id, a.role, user, &c, b.international).await?;
     for u in done.close {
         st.phones.close_user(a.tenant_id, u);
     }
@@ -116,7 +118,8 @@ pub async fn delete_user(
     _on: TelephonyOn,
     Path(user): Path<UserId>,
 ) -> ApiResult<StatusCode> {
-    lifecycle::remove_user(&st.db, pbx(&st), a.tenant_id, a.role, user).await?;
+    let node = super::node(&st, a.tenant_id).await?;
+    lifecycle::remove_user(&st.db, node.pbx(), a.tenant_id, a.role, user).await?;
     st.phones.close_user(a.tenant_id, user);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -130,7 +133,8 @@ pub async fn new_password(
     _on: TelephonyOn,
     Path(user): Path<UserId>,
 ) -> ApiResult<Json<TelUser>> {
-    let w = lifecycle::new_password(&st.db, pbx(&st), a.tenant_id, Some(a.role), user).await?;
+    let node = super::node(&st, a.tenant_id).await?;
+    let w = lifecycle::new_password(&st.db, node.pbx(), a.tenant_id, Some(a.role), user).await?;
     Ok(Json(with_secret(&st, a.tenant_id, w).await))
 }
 
@@ -161,7 +165,8 @@ pub async fn put_provisioning(
     _on: TelephonyOn,
     ApiJson(b): ApiJson<Provisioning>,
 ) -> ApiResult<Json<Provisioning>> {
-    let done = lifecycle::set_provisioning(&st.db, pbx(&st), a.tenant_id, a.role, &b.group_ids).await?;
+    let node = super::node(&st, a.tenant_id).await?;
+    let done = lifecycle::set_provisioning(&st.db, node.pbx(), a.tenant_id, a.role, &b.group_ids).await?;
     for u in done.close {
         st.phones.close_user(a.tenant_id, u);
     }

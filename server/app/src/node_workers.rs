@@ -1,0 +1,133 @@
+//! The singleton workers of every Asterisk node — its Stasis app and its trunk registration
+//! monitor — each under a lease per node (`stasis:<node>`, `registrations:<node>`,
+//! server/telephony/src/lease.rs). Every replica runs this supervisor: it reads the node registry
+//! every few seconds and starts the workers of a node that appears (or whose addresses changed),
+//! stops those of a node that is gone, and on shutdown stops all of them and waits until their
+//! leases are handed over.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use callbase_telephony::lease::{Lease, LeaseConfig};
+use callbase_telephony::nodes::{Node, Nodes};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::settings::{NodesToRun, Settings};
+use crate::startup::Shutdown;
+
+/// How often the registry is read for nodes that appeared, changed or went away.
+const REFRESH: Duration = Duration::from_secs(5);
+
+/// What every node's workers share.
+#[derive(Clone)]
+pub struct Shared {
+    pub settings: Arc<Settings>,
+    pub db: callbase_db::Db,
+    pub redis_client: redis::Client,
+    pub redis: redis::aio::ConnectionManager,
+    pub owner: String,
+    pub media_base: Option<String>,
+}
+
+/// A node's running workers: stopped through `stop`, finished when `tasks` are.
+struct Running {
+    node: Arc<Node>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Runs the workers of the nodes this replica serves (`workers.nodes`) until `shutdown`.
+pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: Shutdown) {
+    let mut running: HashMap<String, Running> = HashMap::new();
+    loop {
+        let wanted = match shared.settings.workers.nodes {
+            NodesToRun::Configured => vec![nodes.configured()],
+            NodesToRun::All => match nodes.refresh().await {
+                Ok(all) => all.into_iter().filter(|n| n.row.state != "down").collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the node registry; the running node workers stay");
+                    running.values().map(|r| r.node.clone()).collect()
+                }
+            },
+        };
+        // Stop the workers of nodes that went away or changed; start those missing.
+        let keep: HashMap<&str, &Arc<Node>> = wanted.iter().map(|n| (n.id(), n)).collect();
+        let stale: Vec<String> = running
+            .iter()
+            .filter(|(id, r)| keep.get(id.as_str()).is_none_or(|n| !Arc::ptr_eq(n, &r.node)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            if let Some(r) = running.remove(&id) {
+                tracing::info!(node = %id, "node gone or changed: stopping its workers");
+                let _ = r.stop.send(true);
+                futures_util::future::join_all(r.tasks).await;
+            }
+        }
+        for n in wanted {
+            if !running.contains_key(n.id()) {
+                tracing::info!(node = %n.id(), "starting the node's workers");
+                running.insert(n.id().to_string(), start(&n, &shared));
+            }
+        }
+        let gone = tokio::select! {
+            _ = tokio::time::sleep(REFRESH) => false,
+            r = shutdown.changed() => r.is_err(),
+        };
+        if gone || *shutdown.borrow() {
+            break;
+        }
+    }
+    for r in running.values() {
+        let _ = r.stop.send(true);
+    }
+    futures_util::future::join_all(running.into_values().flat_map(|r| r.tasks)).await;
+}
+
+/// Starts a node's leased workers.
+fn start(node: &Arc<Node>, shared: &Shared) -> Running {
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let leased =
+        |name: &str| Lease::new(&format!("{name}:{}", node.id()), &shared.owner, LeaseConfig::default());
+    let workers = &shared.settings.workers;
+    if workers.stasis {
+        let (node, s) = (node.clone(), shared.clone());
+        tasks.push(tokio::spawn(leased("stasis").run(
+            shared.redis.clone(),
+            stopped.clone(),
+            move |held, stop| {
+                // The worker's ARI client and call writes are fenced by the lease it holds.
+                let ctx = callbase_telephony::context::Ctx {
+                    ari: node.ari.fenced(held.clone()),
+                    ami: node.ami.clone(),
+                    db: s.db.clone(),
+                    redis: s.redis.clone(),
+                    router: Default::default(),
+                    media_base: s.media_base.clone(),
+                    node: node.id().to_string(),
+                    fence: held,
+                };
+                callbase_telephony::stasis::run(ctx, s.redis_client.clone(), stop)
+            },
+        )));
+    }
+    if let (true, Some(ami)) = (workers.registration_monitor, node.ami.clone()) {
+        let every = Duration::from_secs(workers.reconcile_secs);
+        let (cfg, redis) = (node.cfg.clone(), shared.redis.clone());
+        tasks.push(tokio::spawn(leased("registrations").run(
+            shared.redis.clone(),
+            stopped,
+            move |_held, stop| {
+                let (ami, redis, cfg) = (ami.clone(), redis.clone(), cfg.clone());
+                async move {
+                    let policy = callbase_telephony::carrier::policy(&cfg).await;
+                    callbase_telephony::registrations::run(ami, redis, policy, every, stop).await
+                }
+            },
+        )));
+    }
+    Running { node: node.clone(), stop, tasks }
+}
