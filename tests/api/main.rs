@@ -24,6 +24,7 @@ mod nodes;
 mod probe;
 mod recordings;
 mod roles;
+mod sentinel;
 mod sockets;
 mod sweep;
 mod telephony;

@@ -9,8 +9,34 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisConfig {
-    /// e.g. `redis://127.0.0.1:6379/0`
+    /// e.g. `redis://127.0.0.1:6379/0`. With `sentinels`, only its user name, password and
+    /// database number count: the host and port are the master's, as Sentinel names it.
     pub url: SecretString,
+    /// Redis Sentinels to ask for the master, `host:port` separated by commas (e.g.
+    /// `redis-sentinel-0:26379,redis-sentinel-1:26379`); empty: `url` is the master.
+    #[serde(default)]
+    pub sentinels: String,
+    /// The master's name in the Sentinels' configuration (`sentinel monitor <name> …`).
+    #[serde(default = "default_master_name")]
+    pub master_name: String,
+    /// Seconds between two questions to Sentinel about the master, once serving: when it names
+    /// another master, the server drains and exits to be restarted against it (docs/deploy.md).
+    #[serde(default = "default_sentinel_check")]
+    pub sentinel_check_secs: u64,
+}
+
+impl RedisConfig {
+    /// The Sentinels' addresses, when the master is learnt from Sentinel.
+    pub fn sentinel_addrs(&self) -> Vec<&str> {
+        self.sentinels.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+fn default_master_name() -> String {
+    "callbase".into()
+}
+fn default_sentinel_check() -> u64 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use callbase_telephony::lease::{Holder, Lease};
-use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
@@ -23,7 +22,7 @@ pub struct Status {
 }
 
 pub async fn report(settings: &Settings) -> anyhow::Result<Status> {
-    let client = redis::Client::open(settings.redis.url.expose_secret()).context("redis.url")?;
+    let client = crate::redis_master::client(&settings.redis).await?;
     let mut redis = client.get_connection_manager().await.context("cannot connect to Redis")?;
     let pool = match &settings.database.worker_url {
         Some(url) => Some(callbase_db::lazy_pool(url, 1).context("database.worker_url")?),
