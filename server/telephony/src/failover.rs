@@ -69,9 +69,14 @@ pub async fn run(nodes: Nodes, worker: PgPool, cfg: FailoverConfig, mut stop: wa
 /// has room at all (a single-node platform), nothing changes: the node is only waited for.
 pub async fn fail_over(nodes: &Nodes, worker: &PgPool, node: &str) -> Result<usize, crate::nodes::NodeError> {
     let loads = repo::loads(worker).await?;
-    let elsewhere = loads.iter().any(|l| l.node.id != node && l.node.state == "live" && l.tenants < l.node.capacity as i64);
+    let elsewhere = loads
+        .iter()
+        .any(|l| l.node.id != node && l.node.state == "live" && l.tenants < l.node.capacity as i64);
     if !elsewhere {
-        tracing::error!(node, "node does not answer, and no other live node has room for its tenants: waiting for it");
+        tracing::error!(
+            node,
+            "node does not answer, and no other live node has room for its tenants: waiting for it"
+        );
         return Ok(0);
     }
     repo::set_state(worker, node, "down").await?;
