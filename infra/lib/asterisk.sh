@@ -157,8 +157,15 @@ ast_up() { # ast_up INSTANCE TEMPLATE_DIR
         return 0
     fi
     log "starting Asterisk $STACK/$inst"
-    nohup setsid chroot "$ROOTFS" "$AST_BIN" -f -n -C "$(ast_conf "$inst")" \
-        </dev/null >>"$STACK_DIR/asterisk-$inst.log" 2>&1 &
+    # Without the caller's open files: a lock a test runner holds (flock) must not live on in Asterisk.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            ((fd > 2)) && eval "exec $fd>&-"
+        done
+        exec nohup setsid chroot "$ROOTFS" "$AST_BIN" -f -n -C "$(ast_conf "$inst")" \
+            </dev/null >>"$STACK_DIR/asterisk-$inst.log" 2>&1
+    ) &
     echo $! >"$pidf"
     for ((i = 0; i < 300; i++)); do
         pid_alive "$pidf" || die "Asterisk $STACK/$inst exited during start; see $STACK_DIR/asterisk-$inst.log and $STACK_DIR/asterisk-$inst/log/messages.log"

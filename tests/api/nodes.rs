@@ -293,3 +293,48 @@ async fn a_moved_tenant_registers_its_trunk_and_its_idle_browser_phone_on_the_ne
     println!("trunk registered from node2 {:?} after the move", start.elapsed());
     admin.delete(&format!("/api/trunks/{}", trunk["id"])).await;
 }
+
+/// The platform operator's API answers only to its bearer token (404 when none is configured), lists
+/// the nodes with their load, refuses bad states and unknown nodes, and moves a tenant.
+#[tokio::test]
+async fn the_platform_api_lists_nodes_and_moves_a_tenant_for_its_token_holder_only() {
+    let off = TestApp::spawn().await;
+    assert_eq!(off.browser().get("/platform/nodes").await.status, StatusCode::NOT_FOUND);
+    let app = TestApp::spawn_with(&[("CALLBASE__HTTP__PLATFORM_TOKEN", "operator-secret")]).await;
+    let b = app.browser();
+    let as_operator = |m: reqwest::Method, path: &str| b.request(m, path).bearer_auth("operator-secret");
+    assert_eq!(b.get("/platform/nodes").await.status, StatusCode::UNAUTHORIZED);
+    let wrong = b.send(b.request(reqwest::Method::GET, "/platform/nodes").bearer_auth("guess")).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let list = b.send(as_operator(reqwest::Method::GET, "/platform/nodes")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let ids: Vec<&str> = list.body.as_array().unwrap().iter().filter_map(|n| n["id"].as_str()).collect();
+    assert!(ids.contains(&"main") && ids.contains(&"node2"), "{ids:?}");
+    assert!(list.body[0]["tenants"].is_i64(), "each node has its load: {}", list.text);
+    let bad = b
+        .send(
+            as_operator(reqwest::Method::PUT, "/platform/nodes/node2/state").json(&json!({"state": "gone"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+
+    let (admin, t) = app.telephony_tenant().await;
+    let path = format!("/platform/tenants/{}/node", t.id);
+    let unknown = b.send(as_operator(reqwest::Method::PUT, &path).json(&json!({"node": "nowhere"}))).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.text);
+    // A tenant's own administrator cannot use it, signed in or not.
+    assert_eq!(
+        admin.send(admin.request(reqwest::Method::PUT, &path).json(&json!({"node": "node2"}))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let moved = b.send(as_operator(reqwest::Method::PUT, &path).json(&json!({"node": "node2"}))).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert_eq!(moved.body["from"], "main");
+    assert_eq!(moved.body["to"], "node2");
+    let on: Option<String> = sqlx::query_scalar("SELECT node_id FROM tenants WHERE id = $1")
+        .bind(t.id)
+        .fetch_one(&worker_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(on.as_deref(), Some("node2"));
+}
