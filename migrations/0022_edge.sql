@@ -8,6 +8,7 @@
 --   kamailio.dispatcher   the dispatcher module's table (one destination per set, i.e. per node):
 --                         the nodes with a SIP address that are not down.
 --   kamailio.accounts     account → the set of the node the tenant is on (placed tenants only).
+--   kamailio.version      the table version Kamailio checks before reading dispatcher.
 --   ast.ps_aors.support_path
 --                         'yes' on desk-phone AORs (ids `<account>_<extension>`), so a node keeps the
 --                         Path of a REGISTER that came through the edge and reaches the phone back
@@ -33,6 +34,11 @@ CREATE OR REPLACE VIEW kamailio.dispatcher AS
       FROM public.nodes n
      WHERE n.sip_addr IS NOT NULL AND n.state <> 'down';
 
+-- Kamailio checks a table's schema version before it reads it (the dispatcher table is version 4
+-- in Kamailio 5.x).
+CREATE OR REPLACE VIEW kamailio.version AS
+    SELECT 'dispatcher'::text AS table_name, 4 AS table_version;
+
 -- `tenants` has no RLS (account slugs are public: logins use them) and `nodes` holds no secret;
 -- the view runs with its owner's rights, so the edge's role needs no grant on either table.
 CREATE OR REPLACE VIEW kamailio.accounts AS
@@ -40,11 +46,11 @@ CREATE OR REPLACE VIEW kamailio.accounts AS
       FROM public.tenants t
       JOIN public.nodes n ON n.id = t.node_id;
 
--- The edge role reads these two views and nothing else (it has no grant on any other schema's
+-- The edge role reads these views and nothing else (it has no grant on any other schema's
 -- objects; PUBLIC keeps only CONNECT, which the infra scripts grant on the database).
 REVOKE ALL ON SCHEMA kamailio FROM PUBLIC;
 GRANT USAGE ON SCHEMA kamailio TO callbase_kamailio;
-GRANT SELECT ON kamailio.dispatcher, kamailio.accounts TO callbase_kamailio;
+GRANT SELECT ON kamailio.dispatcher, kamailio.accounts, kamailio.version TO callbase_kamailio;
 
 -- The owner bypasses RLS only while it is not forced.
 ALTER TABLE ast.ps_aors NO FORCE ROW LEVEL SECURITY;
