@@ -31,6 +31,26 @@ async fn contacts_on(node: &Node, endpoint: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Sends one SIP request over UDP to the edge, as a phone would, and returns the status of the final
+/// answer (0: none within 5 s).
+async fn edge_answers(edge: &Kamailio, request: impl Fn(std::net::SocketAddr) -> String) -> u16 {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let msg = request(sock.local_addr().unwrap());
+    sock.send_to(msg.as_bytes(), edge.addr()).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf)).await
+        else {
+            return 0;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let code: u16 = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        if code >= 200 {
+            return code;
+        }
+    }
+}
+
 #[tokio::test]
 async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_only() {
     let app = TestApp::spawn_with(&[
@@ -58,11 +78,24 @@ async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_on
     // Logins of no tenant are refused by the edge itself (Asterisk would challenge with 401).
     assert_eq!(register(edge.addr(), "nosuch-account_101", "whatever", 60).await, 404, "unknown account");
     assert_eq!(register(edge.addr(), "boss", "whatever", 60).await, 404, "not an <account>_<ext> login");
+    // A request "inside a dialog" whose route leads anywhere but a node is not relayed (127.0.0.2:
+    // no node there; the edge must not be anyone's relay).
+    let edge_uri = format!("127.0.0.1:{}", edge.port);
+    let forged = edge_answers(&edge, |local| {
+        format!(
+            "BYE sip:victim@127.0.0.2:5999 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKforged{}\r\n\
+             Route: <sip:{edge_uri};lr>\r\nMax-Forwards: 70\r\nFrom: <sip:{login_a}@callbase>;tag=a\r\n\
+             To: <sip:victim@callbase>;tag=b\r\nCall-ID: forged-{}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+            local.port(),
+            local.port()
+        )
+    })
+    .await;
+    assert_eq!(forged, 403, "an in-dialog request toward a non-node is refused");
 
     // Each phone registers through the edge and lands on its tenant's node, with the edge's Path.
     let phone_a = RingingPhone::start(edge.addr(), &login_a, &pw_a).await;
     let phone_b = RingingPhone::answering(edge.addr(), &login_b, &pw_b, Duration::from_millis(1500)).await;
-    let edge_uri = format!("127.0.0.1:{}", edge.port);
     for (node, login, other) in [(&main, &login_a, &login_b), (&node2, &login_b, &login_a)] {
         let held = contacts_on(node, login).await;
         assert_eq!(held.len(), 1, "node {} holds {login}'s contact: {held:?}\n{}", node.id(), edge.log());
