@@ -153,6 +153,13 @@ async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_on
     assert_eq!((result.as_str(), node.as_deref()), ("answered", Some("node2")));
     assert!(phone_a.invites.lock().unwrap().is_empty(), "A's phone never rang for B's call");
 
+    // The account's node is looked up on every request: once A is moved to node2, A's next
+    // REGISTER through the edge lands there.
+    callbase_db::nodes::move_tenant(&pool, TenantId(a.id), "node2").await.unwrap().expect("tenant A exists");
+    assert_eq!(register(edge.addr(), &login_a, &pw_a, 60).await, 200, "A registers after the move");
+    let held = contacts_on(&node2, &login_a).await;
+    assert_eq!(held.len(), 1, "node2 holds A's contact after the move: {held:?}");
+
     // Only this trunk's calls: a broader pattern hangs up other suites' calls to the carrier.
     let ami = callbase_tests::carrier_ami().await;
     let _ = ami.action("Hangup", &[("Channel", &format!("/^PJSIP\\/{carrier_user}-/"))]).await;
