@@ -44,6 +44,8 @@ fn replica(port: u16, node: &str, drain_secs: u64, notice_ms: u64) -> Replica {
         .env("CALLBASE__HTTP__DRAIN_SECS", drain_secs.to_string())
         .env("CALLBASE__HTTP__DRAIN_NOTICE_MS", notice_ms.to_string())
         .env("CALLBASE__ASTERISK__NODE", node)
+        .env("CALLBASE__ASTERISK__REGISTER", "false")
+        .env("CALLBASE__WORKERS__NODES", "configured")
         .env("CALLBASE__WORKERS__STASIS", "false")
         .env("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")
         .env("CALLBASE__WORKERS__RECORDINGS", "false")

@@ -24,6 +24,7 @@ mod nodes;
 mod probe;
 mod recordings;
 mod roles;
+mod sentinel;
 mod sip_edge;
 mod sockets;
 mod sweep;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use callbase_core::TenantId;
 use callbase_telephony::nodes::{Node, Nodes};
 use callbase_tests::calls::{sipp_call_via, wait_for_trunk};
+use callbase_tests::sip::register_ws;
 use callbase_tests::{env, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -126,14 +127,9 @@ async fn each_node_registers_and_serves_only_the_tenants_placed_on_it() {
     let seen_main = tenants_seen_by(&env("CALLBASE_DATABASE_AST_URL")).await;
     let seen_node2 = tenants_seen_by(&env("CALLBASE_DATABASE_AST_NODE2_URL")).await;
     assert!(seen_main.contains(&a.id) && !seen_main.contains(&b.id), "main's role reads {seen_main:?}");
-    // Other tests put tenants on node2 too (tests/api/sip_edge.rs): its role reads B's rows and
-    // no row of a tenant that is not on node2.
-    let on_node2: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM tenants WHERE node_id = 'node2'").fetch_all(&pool).await.unwrap();
-    assert!(
-        seen_node2.contains(&b.id) && seen_node2.iter().all(|t| on_node2.contains(t)),
-        "node2's role reads B's rows and only rows of tenants on node2: {seen_node2:?} (on node2: {on_node2:?})"
-    );
+    assert!(seen_node2.contains(&b.id) && !seen_node2.contains(&a.id), "node2's role reads {seen_node2:?}");
+    let on_node2 = callbase_db::nodes::tenants_on(&pool, "node2").await.unwrap();
+    assert!(seen_node2.iter().all(|t| on_node2.contains(&TenantId(*t))), "node2 reads only tenants on it");
     // …so each Asterisk knows only its tenants' phones.
     let (login_a, pw_a) = desk_phone(&admin_a, a.admin_id).await;
     let (login_b, pw_b) = desk_phone(&admin_b, b.admin_id).await;
@@ -235,4 +231,65 @@ async fn new_tenants_go_to_the_least_loaded_live_node_and_a_full_platform_refuse
         sqlx::query_scalar("SELECT place_tenant($1)").bind(tenants[0]).fetch_one(&mut *tx).await.unwrap();
     assert_eq!(again, a);
     tx.rollback().await.unwrap();
+}
+
+/// Whether `node` registers trunk `id` (Asterisk's own view, not the status in Redis).
+async fn registers(node: &Node, id: &str) -> bool {
+    let ami = node.ami.clone().expect("the stack's nodes have AMI");
+    ami.outbound_registrations()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r.id == id && r.status == "Registered")
+}
+
+#[tokio::test]
+async fn a_moved_tenant_registers_its_trunk_and_its_idle_browser_phone_on_the_new_node() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__NODES", "all"),
+    ])
+    .await;
+    let pool = worker_pool().await;
+    let (admin, t) = app.telephony_tenant().await;
+    let trunk = trunk(&admin, "A", "4951120003").await;
+    let trunk_id = format!("t{}-trk1", t.id);
+    let (main, node2) = nodes(&app).await;
+    assert!(registers(&main, &trunk_id).await, "the trunk starts on main");
+    // The administrator's browser phone, registered through /sip on main.
+    let s = admin.post("/api/phone/session", json!({})).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    let (user, password) =
+        (s.body["authorization_user"].as_str().unwrap(), s.body["password"].as_str().unwrap());
+    let mut phone = crate::sockets::open(&admin, "/sip").await;
+    assert_eq!(register_ws(&mut phone, user, password, 120).await, 200);
+    assert_eq!(admin.get("/api/phone/status").await.body["registered"], true);
+
+    let nodes = Nodes::new(&app.settings.asterisk, callbase_db::Db::new(pool.clone()));
+    let from =
+        callbase_telephony::failover::move_tenant(&nodes, &pool, TenantId(t.id), "node2").await.unwrap();
+    assert_eq!(from.as_deref(), Some("main"));
+    // The idle phone is told to reconnect; its next socket leads to node2, where it registers.
+    let close = crate::sockets::closed_with(&mut phone, Duration::from_secs(10)).await;
+    assert_eq!(close, Some((1012, "node_moved".into())), "the idle phone's socket is closed to move it");
+    let mut phone = crate::sockets::open(&admin, "/sip").await;
+    assert_eq!(register_ws(&mut phone, user, password, 120).await, 200, "the phone registers on node2");
+    assert!(
+        !node2.ami.as_ref().unwrap().contact_statuses(user).await.unwrap().is_empty(),
+        "node2 holds the phone"
+    );
+    assert_eq!(admin.get("/api/phone/status").await.body["registered"], true, "the status asks node2");
+    // The trunk: un-REGISTERed from main, registered from node2.
+    let start = tokio::time::Instant::now();
+    loop {
+        let moved = registers(&node2, &trunk_id).await && !registers(&main, &trunk_id).await;
+        if moved {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the trunk did not move to node2 within 20 s");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    println!("trunk registered from node2 {:?} after the move", start.elapsed());
+    admin.delete(&format!("/api/trunks/{}", trunk["id"])).await;
 }

@@ -181,9 +181,29 @@ async fn another_tenants_trunks_are_invisible() {
 
 #[tokio::test]
 async fn when_asterisk_refuses_the_change_nothing_is_saved() {
-    // ARI pointed at a port nothing listens on: the reload fails after the rows were written.
-    let app = TestApp::spawn_with(&[("CALLBASE__ASTERISK__ARI_URL", "http://127.0.0.1:9")]).await;
-    let (admin, t) = app.telephony_tenant().await;
+    // The tenant's node has its ARI on a port nothing listens on: the reload fails after the rows
+    // were written. (A node of this test alone, with no room: nobody else is placed there.)
+    let app = TestApp::spawn().await;
+    let (admin, t) = app.new_tenant().await;
+    let pool = callbase_tests::worker_pool().await;
+    let node = callbase_tests::unique("dead-");
+    callbase_db::nodes::upsert(
+        &pool,
+        &callbase_db::nodes::NodeRow {
+            id: node.clone(),
+            ari_url: "http://127.0.0.1:9".into(),
+            ami_addr: None,
+            ws_url: None,
+            sip_addr: None,
+            capacity: 0,
+            state: "draining".into(),
+            db_role: format!("role_{}", node.replace('-', "_")),
+        },
+    )
+    .await
+    .unwrap();
+    callbase_db::nodes::move_tenant(&pool, callbase_core::TenantId(t.id), &node).await.unwrap();
+    assert_eq!(admin.post("/api/telephony/enable", serde_json::json!({})).await.status, StatusCode::OK);
     let r = admin.post("/api/trunks", body("someone", "secret-1")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
     assert_eq!(r.body["code"], "asterisk_unavailable");
@@ -202,6 +222,9 @@ async fn when_asterisk_refuses_the_change_nothing_is_saved() {
     .await
     .unwrap();
     assert_eq!(rows, 0, "no half-written trunk");
+    // The test's node leaves the registry with the tenant.
+    sqlx::query("DELETE FROM tenants WHERE id = $1").bind(t.id).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM nodes WHERE id = $1").bind(&node).execute(&pool).await.unwrap();
 }
 
 /// A field of Asterisk's own view of an endpoint (AMI `PJSIPShowEndpoint`, `EndpointDetail`).

@@ -45,9 +45,10 @@ impl Env {
     }
 }
 
-/// A tenant row of its own for a test (the ast rows reference it and go with it).
+/// A tenant row of its own for a test (the ast rows reference it and go with it), on the stack's
+/// node `main` (a node's Asterisk reads only the rows of the tenants on it, migration 0021).
 async fn new_tenant(worker: &PgPool) -> i64 {
-    sqlx::query("INSERT INTO tenants (account, name) VALUES ($1, $1) RETURNING id")
+    sqlx::query("INSERT INTO tenants (account, name, node_id) VALUES ($1, $1, 'main') RETURNING id")
         .bind(format!("ast-{}", suffix()))
         .fetch_one(worker)
         .await

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod nodes;
 mod recordings;
 
 use callbase_tests::{env, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn infra_ast(instance: &str, action: &str) {
+pub(crate) fn infra_ast(instance: &str, action: &str) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/ast");
     let out = std::process::Command::new(script)
         .args([&env("CALLBASE_STACK"), instance, action])

@@ -48,6 +48,10 @@ impl ServerProcess {
             .env("CALLBASE__WORKERS__RECORDINGS", "false")
             .env("CALLBASE__WORKERS__IMPORT_EXPIRY", "false")
             .env("CALLBASE__PROBE__EVERY_SECS", "0")
+            // Its node name (`asterisk.node`) is the test's, not in the node registry: it runs that
+            // name's leases only (tests/support/lib.rs says why).
+            .env("CALLBASE__ASTERISK__REGISTER", "false")
+            .env("CALLBASE__WORKERS__NODES", "configured")
             .env_remove("CALLBASE__HTTP__STATIC_DIR");
         for (k, v) in overrides {
             cmd.env(k, v);

@@ -39,6 +39,23 @@ fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The `Authorization` header answering a REGISTER's 401 challenge (MD5 digest, qop=auth).
+fn authorization(resp: &str, user: &str, password: &str, uri: &str) -> String {
+    let challenge = header(resp, "WWW-Authenticate").expect("401 carries a challenge");
+    let realm = param(challenge, "realm").unwrap_or_default();
+    let nonce = param(challenge, "nonce").unwrap_or_default();
+    let opaque = param(challenge, "opaque");
+    let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
+    let ha2 = md5_hex(&format!("REGISTER:{uri}"));
+    let cnonce = token();
+    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
+    format!(
+        "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         response=\"{response}\", algorithm=MD5, cnonce=\"{cnonce}\", qop=auth, nc=00000001{}\r\n",
+        opaque.map(|o| format!(", opaque=\"{o}\"")).unwrap_or_default()
+    )
+}
+
 /// REGISTERs `user` at `server` (UDP) and returns the final status code (200 = registered,
 /// 401/403 = refused). `expires = 0` removes the registration.
 pub async fn register(server: SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
@@ -77,19 +94,7 @@ async fn register_on(sock: &UdpSocket, server: SocketAddr, user: &str, password:
         if code != 401 || !auth.is_empty() {
             return code;
         }
-        let challenge = header(&resp, "WWW-Authenticate").expect("401 carries a challenge");
-        let realm = param(challenge, "realm").unwrap_or_default();
-        let nonce = param(challenge, "nonce").unwrap_or_default();
-        let opaque = param(challenge, "opaque");
-        let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
-        let ha2 = md5_hex(&format!("REGISTER:{uri}"));
-        let cnonce = token();
-        let response = md5_hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
-        auth = format!(
-            "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-             response=\"{response}\", algorithm=MD5, cnonce=\"{cnonce}\", qop=auth, nc=00000001{}\r\n",
-            opaque.map(|o| format!(", opaque=\"{o}\"")).unwrap_or_default()
-        );
+        auth = authorization(&resp, user, password, uri);
     }
     0
 }
@@ -247,4 +252,46 @@ fn bye(invite: &str, to_tag: &str, local: SocketAddr) -> String {
         token(),
         header(invite, "Call-ID").unwrap_or_default()
     )
+}
+
+/// A WebSocket to a server's `/sip` relay (tests/api/sockets.rs opens one).
+pub type SipWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// REGISTERs `user` over a `/sip` socket, as the browser phone does (digest auth on the 401), and
+/// returns the final status code.
+pub async fn register_ws(ws: &mut SipWs, user: &str, password: &str, expires: u32) -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (call_id, tag, host) = (token(), token(), format!("{}.invalid", token()));
+    let uri = "sip:callbase";
+    let mut auth = String::new();
+    for cseq in 1..=3 {
+        let msg = format!(
+            "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/WS {host};branch=z9hG4bK{}\r\nMax-Forwards: 70\r\n\
+             From: <sip:{user}@callbase>;tag={tag}\r\nTo: <sip:{user}@callbase>\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{host};transport=ws>\r\nExpires: {expires}\r\n{auth}\
+             User-Agent: callbase-tests\r\nContent-Length: 0\r\n\r\n",
+            token()
+        );
+        ws.send(Message::Text(msg.into())).await.expect("send REGISTER over /sip");
+        let resp = loop {
+            let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("an answer to REGISTER within 5 s")
+                .expect("the /sip socket stays open")
+                .expect("a frame");
+            if let Message::Text(t) = m {
+                let text = t.to_string();
+                if text.starts_with("SIP/2.0") && status_of(&text) >= 200 {
+                    break text;
+                }
+            }
+        };
+        let code = status_of(&resp);
+        if code != 401 || !auth.is_empty() {
+            return code;
+        }
+        auth = authorization(&resp, user, password, uri);
+    }
+    0
 }

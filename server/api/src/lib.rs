@@ -57,6 +57,10 @@ pub struct HttpConfig {
     /// Bearer token Prometheus must send for `/metrics` (`Authorization: Bearer …`). The metrics
     /// carry per-tenant labels, so without a token `/metrics` is not served at all (404).
     pub metrics_token: Option<secrecy::SecretString>,
+    /// Bearer token of the platform operator's API (`/platform/…`: nodes, moves). Without it
+    /// that API is not served (404).
+    #[serde(default)]
+    pub platform_token: Option<secrecy::SecretString>,
     /// The longest a graceful stop (SIGTERM) takes, from the signal to the exit: in-flight
     /// requests that are not done by then are cut. Keep it below the orchestrator's kill timeout
     /// (Kubernetes' default grace period is 30 s).
@@ -418,7 +422,10 @@ pub fn router(st: AppState) -> Router {
         .route("/media/greetings/{name}", get(routes::telephony::routing::media_greeting))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::metrics));
+        .route("/metrics", get(routes::health::metrics))
+        .route("/platform/nodes", get(routes::platform::nodes))
+        .route("/platform/nodes/{id}/state", axum::routing::put(routes::platform::set_state))
+        .route("/platform/tenants/{id}/node", axum::routing::put(routes::platform::move_tenant));
     if let Some(dir) = &st.cfg.http.static_dir {
         // The SPA: files as they are, any other path gets index.html (client-side routing).
         let spa = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));

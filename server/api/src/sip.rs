@@ -64,7 +64,8 @@ pub async fn sip(
         Err(refused) => return Ok(crate::sockets::refuse(ws.protocols(["sip"]), refused)),
     };
     // The browser's phone registers on its tenant's node.
-    let target = st.nodes.of_tenant(cu.tenant_id).await?.sip_ws_url();
+    let node = st.nodes.of_tenant(cu.tenant_id).await?;
+    let target = node.sip_ws_url();
     let mut req = target
         .as_str()
         .into_client_request()
@@ -89,6 +90,7 @@ pub async fn sip(
     let dialogs = crate::sip_dialogs::Dialogs::new(st.redis.clone(), cu.tenant_id, cu.user_id);
     let drain = st.drain.clone();
     let going_away = drain.closing();
+    let moved = moved_away(st.nodes.clone(), node, cu.tenant_id, endpoint.clone());
     Ok(ws.protocols(["sip"]).on_upgrade(move |socket| {
         drain.track(async move {
             // Revoked (logout, disabled, password or groups changed, telephony removed) on any
@@ -105,6 +107,10 @@ pub async fn sip(
                     _ = going_away => {
                         let _ = close.send(Some(crate::drain::GOING_AWAY));
                     }
+                    _ = moved => {
+                        tracing::info!(tenant.id = %cu.tenant_id, "the tenant moved to another node: closing an idle phone socket");
+                        let _ = close.send(Some(MOVED));
+                    }
                 }
                 std::future::pending::<()>().await
             };
@@ -115,6 +121,35 @@ pub async fn sip(
             drop(reg);
         })
     }))
+}
+
+/// The close of a phone whose tenant moved to another Asterisk node: like a replica's drain, the
+/// phone reconnects at once (`web/src/features/phone`), and its new socket leads to the new node.
+const MOVED: (u16, &str) = (1012, "node_moved");
+
+/// How often an open phone socket checks whether its tenant moved to another node.
+const MOVE_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Ends once the tenant runs on another node than `node` (the one this socket leads to) and the
+/// phone has no call there: a live call finishes where it is, the phone moves after it.
+async fn moved_away(
+    nodes: callbase_telephony::nodes::Nodes,
+    node: std::sync::Arc<callbase_telephony::nodes::Node>,
+    tenant: TenantId,
+    endpoint: String,
+) {
+    loop {
+        tokio::time::sleep(MOVE_CHECK).await;
+        match nodes.node_id_recent(tenant).await {
+            Ok(now) if now != node.id() => {}
+            _ => continue,
+        }
+        // The endpoint's channels on the old node: none (or the node is gone) → move now.
+        match node.ari.pjsip_endpoint(&endpoint).await {
+            Ok(Some(e)) if e["channel_ids"].as_array().is_some_and(|c| !c.is_empty()) => continue,
+            _ => return,
+        }
+    }
 }
 
 type Upstream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

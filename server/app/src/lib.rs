@@ -5,6 +5,7 @@ pub mod loadgen;
 pub mod node_cli;
 pub mod node_workers;
 pub mod probe_cli;
+pub mod redis_master;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -8,6 +8,8 @@ use callbase_telephony::nodes::Nodes;
 
 use crate::settings::Settings;
 
+// Parsed once per command line: the size of the registration's arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand)]
 pub enum NodeCmd {
     /// Add a platform Asterisk node to the registry, or change where it is reached (idempotent).
@@ -53,7 +55,7 @@ pub struct RegisterArgs {
 
 async fn worker_pool(settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
     let url = settings.database.worker_url.as_ref().context("database.worker_url is needed")?;
-    Ok(callbase_db::lazy_pool(url, 2).context("database.worker_url")?)
+    callbase_db::lazy_pool(url, 2).context("database.worker_url")
 }
 
 pub async fn run(settings: &Settings, cmd: NodeCmd) -> anyhow::Result<()> {
@@ -90,21 +92,9 @@ pub async fn run(settings: &Settings, cmd: NodeCmd) -> anyhow::Result<()> {
             }
         }
         NodeCmd::Move { tenant, node } => {
-            let db = callbase_db::Db::new(pool.clone());
-            let nodes = Nodes::new(&settings.asterisk, db);
-            let to = nodes.by_id(&node).await?;
-            let from = repo::move_tenant(&pool, TenantId(tenant), &node)
-                .await?
-                .with_context(|| format!("no tenant {tenant}"))?;
-            // The old node forgets the tenant's trunks (un-REGISTER) and cached endpoints before the
-            // new one registers them.
-            if let Some(from) = from.as_deref().filter(|f| *f != node) {
-                match nodes.by_id(from).await {
-                    Ok(old) => callbase_telephony::trunk_changes::reload_node(&old.ari).await,
-                    Err(e) => tracing::warn!(error = %e, node = from, "the old node is not reachable"),
-                }
-            }
-            callbase_telephony::trunk_changes::reload_node(&to.ari).await;
+            let nodes = Nodes::new(&settings.asterisk, callbase_db::Db::new(pool.clone()));
+            let from =
+                callbase_telephony::failover::move_tenant(&nodes, &pool, TenantId(tenant), &node).await?;
             println!("tenant {tenant} moved from {} to {node}", from.as_deref().unwrap_or("(none)"));
         }
         NodeCmd::State { node, state } => {

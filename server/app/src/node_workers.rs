@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::settings::{NodesToRun, Settings};
-use crate::startup::Shutdown;
 
 /// How often the registry is read for nodes that appeared, changed or went away.
 const REFRESH: Duration = Duration::from_secs(5);
@@ -39,13 +38,15 @@ struct Running {
 }
 
 /// Runs the workers of the nodes this replica serves (`workers.nodes`) until `shutdown`.
-pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: Shutdown) {
+pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<String, Running> = HashMap::new();
     loop {
         let wanted = match shared.settings.workers.nodes {
             NodesToRun::Configured => vec![nodes.configured()],
+            // A `down` node keeps its workers: they reconnect when it comes back, and its Stasis
+            // app then closes the records of the calls it lost.
             NodesToRun::All => match nodes.refresh().await {
-                Ok(all) => all.into_iter().filter(|n| n.row.state != "down").collect(),
+                Ok(all) => all,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the node registry; the running node workers stay");
                     running.values().map(|r| r.node.clone()).collect()

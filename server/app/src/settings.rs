@@ -9,8 +9,34 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisConfig {
-    /// e.g. `redis://127.0.0.1:6379/0`
+    /// e.g. `redis://127.0.0.1:6379/0`. With `sentinels`, only its user name, password and
+    /// database number count: the host and port are the master's, as Sentinel names it.
     pub url: SecretString,
+    /// Redis Sentinels to ask for the master, `host:port` separated by commas (e.g.
+    /// `redis-sentinel-0:26379,redis-sentinel-1:26379`); empty: `url` is the master.
+    #[serde(default)]
+    pub sentinels: String,
+    /// The master's name in the Sentinels' configuration (`sentinel monitor <name> …`).
+    #[serde(default = "default_master_name")]
+    pub master_name: String,
+    /// Seconds between two questions to Sentinel about the master, once serving: when it names
+    /// another master, the server drains and exits to be restarted against it (docs/deploy.md).
+    #[serde(default = "default_sentinel_check")]
+    pub sentinel_check_secs: u64,
+}
+
+impl RedisConfig {
+    /// The Sentinels' addresses, when the master is learnt from Sentinel.
+    pub fn sentinel_addrs(&self) -> Vec<&str> {
+        self.sentinels.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    }
+}
+
+fn default_master_name() -> String {
+    "callbase".into()
+}
+fn default_sentinel_check() -> u64 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
@@ -70,6 +96,14 @@ pub struct WorkersConfig {
     /// (`asterisk.node`; the API tests' servers, which share one Asterisk under unique node names).
     #[serde(default)]
     pub nodes: NodesToRun,
+    /// Seconds a node may not answer its ARI before its tenants are moved to other nodes (the
+    /// `nodes-watch` lease; only replicas running `all` nodes take it). 0: never.
+    #[serde(default = "default_node_down")]
+    pub node_down_secs: u64,
+}
+
+fn default_node_down() -> u64 {
+    15
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -96,6 +130,7 @@ impl Default for WorkersConfig {
             recordings: true,
             import_expiry: true,
             nodes: NodesToRun::All,
+            node_down_secs: default_node_down(),
         }
     }
 }

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use callbase_telephony::lease::{Lease, LeaseConfig};
-use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
@@ -24,6 +23,8 @@ struct Parts {
     app: callbase_api::App,
     drain: callbase_api::drain::Drain,
     leases: LeaseTasks,
+    /// The Redis master it connected to: `serve` exits when Sentinel names another.
+    redis_master: redis::ConnectionAddr,
 }
 
 /// The tasks holding (or waiting for) this replica's leases: they end once they have given their
@@ -33,8 +34,8 @@ type LeaseTasks = Vec<tokio::task::JoinHandle<()>>;
 async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::Result<Parts> {
     let pool = callbase_db::lazy_pool(&settings.database.url, settings.database.max_connections)
         .context("database.url is not a valid PostgreSQL URL")?;
-    let redis_client = redis::Client::open(settings.redis.url.expose_secret())
-        .context("redis.url is not a valid Redis URL")?;
+    // `redis.url`, or the master Redis Sentinel names (redis_master.rs).
+    let redis_client = crate::redis_master::client(&settings.redis).await?;
     // While Redis is down a request must fail fast (503 `redis_unavailable`) rather than wait on the
     // connection manager's reconnect schedule; the next request tries again.
     let redis_cfg = redis::aio::ConnectionManagerConfig::new()
@@ -71,7 +72,8 @@ async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::R
     };
     let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, nodes);
     let drain = state.drain.clone();
-    Ok(Parts { app: callbase_api::router(state), drain, leases })
+    let redis_master = state.redis_client.get_connection_info().addr.clone();
+    Ok(Parts { app: callbase_api::router(state), drain, leases, redis_master })
 }
 
 /// The AMI connection of the settings' node (reconnecting in the background), when AMI is
@@ -129,17 +131,41 @@ fn start_workers(
         let (nodes, shutdown) = (nodes.clone(), shutdown.clone());
         leases.push(tokio::spawn(async move {
             if let Some(pool) = register {
-                // PostgreSQL may still be starting: try until it answers (or we stop).
-                while let Err(e) = nodes.register_configured(&pool).await {
-                    tracing::warn!(error = %e, "cannot register this server's Asterisk node yet; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    if *shutdown.borrow() {
-                        return;
+                // PostgreSQL may still be starting: try until it answers (or we stop). Any other
+                // refusal (another node has this role) is the operator's to fix: said, not retried.
+                loop {
+                    match nodes.register_configured(&pool).await {
+                        Ok(()) => break,
+                        Err(e) if callbase_db::unavailable(&e) => {
+                            tracing::warn!(error = %e, "cannot register this server's Asterisk node yet; retrying");
+                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                            if *shutdown.borrow() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, node = %nodes.configured().id(), "this server's Asterisk node cannot be registered");
+                            break;
+                        }
                     }
                 }
             }
             crate::node_workers::supervise(nodes, shared, shutdown).await
         }));
+    }
+    if let (crate::settings::NodesToRun::All, true, Some(pool)) =
+        (settings.workers.nodes, settings.workers.node_down_secs > 0, db.lookup())
+    {
+        // One replica watches every node and moves the tenants of a dead one.
+        let (nodes, pool) = (nodes.clone(), pool.clone());
+        let cfg = callbase_telephony::failover::FailoverConfig {
+            every: std::time::Duration::from_secs(2),
+            down_after: std::time::Duration::from_secs(settings.workers.node_down_secs),
+        };
+        let lease = Lease::new("nodes-watch", &owner, LeaseConfig::default());
+        leases.push(tokio::spawn(lease.run(redis.clone(), shutdown.clone(), move |_held, stop| {
+            callbase_telephony::failover::run(nodes.clone(), pool.clone(), cfg, stop)
+        })));
     }
     let node = settings.asterisk.node.clone();
     let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
@@ -263,7 +289,7 @@ pub async fn spawn(
 pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     use std::time::Duration;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let Parts { app, drain, leases } = build_with_leases(settings, shutdown).await?;
+    let Parts { app, drain, leases, redis_master } = build_with_leases(settings, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(settings.http.addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.http.addr))?;
@@ -272,9 +298,16 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let mut server = tokio::spawn(callbase_api::serve(listener, app, async {
         let _ = accepting.await;
     }));
+    // A Redis failover ends this process like SIGTERM, then exits non-zero: the supervisor starts
+    // it again against the new master (redis_master.rs).
+    let mut moved = None;
     tokio::select! {
         r = &mut server => return Ok(r??),
         _ = shutdown_signal() => {}
+        to = crate::redis_master::moved(&settings.redis, &redis_master) => {
+            tracing::warn!(from = %redis_master, to = %to, "Sentinel names another Redis master: draining to restart");
+            moved = Some(to);
+        }
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(settings.http.drain_secs);
     drain.start();
@@ -299,7 +332,10 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout_at(deadline, leases).await;
     tracing::info!("drained");
-    Ok(())
+    match moved {
+        Some(to) => anyhow::bail!("the Redis master moved to {to}: restart to connect to it"),
+        None => Ok(()),
+    }
 }
 
 async fn shutdown_signal() {

@@ -3,24 +3,26 @@
 
 use anyhow::Context;
 use callbase_telephony::lease::{Holder, Lease};
-use secrecy::ExposeSecret;
 
 use crate::settings::Settings;
 
 /// The singleton workers that run under a lease per node.
 pub const LEASED_WORKERS: [&str; 3] = ["stasis", "registrations", "probe"];
 
+/// A node and (worker, its holder now) for each leased worker.
+pub type NodeLeases = (String, Vec<(&'static str, Option<Holder>)>);
+
 #[derive(Debug)]
 pub struct Status {
     /// Each node (the registry's, or this server's own when the registry cannot be read) with
     /// (worker, its holder now).
-    pub nodes: Vec<(String, Vec<(&'static str, Option<Holder>)>)>,
+    pub nodes: Vec<NodeLeases>,
     /// Call records with no end yet, across tenants (needs `database.worker_url`).
     pub open_calls: Option<i64>,
 }
 
 pub async fn report(settings: &Settings) -> anyhow::Result<Status> {
-    let client = redis::Client::open(settings.redis.url.expose_secret()).context("redis.url")?;
+    let client = crate::redis_master::client(&settings.redis).await?;
     let mut redis = client.get_connection_manager().await.context("cannot connect to Redis")?;
     let pool = match &settings.database.worker_url {
         Some(url) => Some(callbase_db::lazy_pool(url, 1).context("database.worker_url")?),

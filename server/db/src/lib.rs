@@ -122,6 +122,8 @@ pub async fn set_tenant(tx: &mut Tx, tenant: TenantId) -> Result<(), sqlx::Error
 
 /// The database error type of every repository function.
 pub type Error = sqlx::Error;
+/// A connection pool (the worker's, for cross-tenant work).
+pub type Pool = sqlx::PgPool;
 
 /// PostgreSQL is unreachable (down, restarting, refusing connections) rather than refusing what was
 /// asked: worth answering 503 for, or retrying once it is back.

@@ -131,3 +131,27 @@ pub async fn tenants_on(pool: &PgPool, node: &str) -> sqlx::Result<Vec<TenantId>
         .fetch_all(pool)
         .await
 }
+
+/// Places a tenant of `from` on another live node with room (`from` is passed over: it is not
+/// live). `None`, and the tenant stays on `from`, when no node has room.
+pub async fn place_elsewhere(pool: &PgPool, tenant: TenantId, from: &str) -> sqlx::Result<Option<String>> {
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query("UPDATE tenants SET node_id = NULL WHERE id = $1 AND node_id = $2")
+        .bind(tenant)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() == 0 {
+        // Moved meanwhile (an operator): nothing to do.
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let placed: Option<String> =
+        sqlx::query_scalar("SELECT place_tenant($1)").bind(tenant).fetch_one(&mut *tx).await?;
+    if placed.is_none() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(placed)
+}

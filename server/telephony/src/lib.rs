@@ -9,6 +9,7 @@ pub mod caller_id;
 pub mod carrier;
 pub mod commands;
 pub mod context;
+pub mod failover;
 pub mod fraud;
 pub mod lease;
 pub mod lifecycle;

@@ -9,7 +9,8 @@
 //! credentials (`asterisk.ari_user`, `ami_user`, their secrets) are the same on every node.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use callbase_core::TenantId;
 use callbase_db::nodes::{self as repo, NodeRow};
@@ -89,7 +90,14 @@ struct Inner {
     nodes: RwLock<HashMap<String, Arc<Node>>>,
     /// The node of the settings.
     configured: Arc<Node>,
+    /// Recently read placements (tenant → node id, when read), for the open phone sockets' checks
+    /// whether their tenant moved: one query per tenant per [`PLACEMENT_TTL`] on a replica, not
+    /// one per socket.
+    placements: Mutex<HashMap<TenantId, (Option<String>, Instant)>>,
 }
+
+/// How long a placement read for [`Nodes::node_id_recent`] is reused.
+pub const PLACEMENT_TTL: Duration = Duration::from_secs(3);
 
 impl Nodes {
     /// The node of the settings (always known, even before the registry is read) and nothing else
@@ -98,7 +106,15 @@ impl Nodes {
         let row = configured_row(cfg);
         let configured = Arc::new(Node::new(cfg, row).expect("the settings' own URLs parse"));
         let nodes = HashMap::from([(configured.row.id.clone(), configured.clone())]);
-        Self { inner: Arc::new(Inner { cfg: cfg.clone(), db, nodes: RwLock::new(nodes), configured }) }
+        Self {
+            inner: Arc::new(Inner {
+                cfg: cfg.clone(),
+                db,
+                nodes: RwLock::new(nodes),
+                configured,
+                placements: Mutex::new(HashMap::new()),
+            }),
+        }
     }
 
     /// The node of the settings (`asterisk.node`).
@@ -173,6 +189,27 @@ impl Nodes {
             None => Ok(self.configured()),
             Some(id) => self.by_id(&id).await,
         }
+    }
+
+    /// The id of the tenant's node (the settings' node while it has none), as read at most
+    /// [`PLACEMENT_TTL`] ago on this replica.
+    pub async fn node_id_recent(&self, tenant: TenantId) -> Result<String, NodeError> {
+        let cached = self.inner.placements.lock().expect("placements").get(&tenant).cloned();
+        let id = match cached {
+            Some((id, at)) if at.elapsed() < PLACEMENT_TTL => id,
+            _ => {
+                let mut tx = self.inner.db.global_tx().await?;
+                let id = repo::of_tenant(&mut tx, tenant).await?;
+                tx.commit().await?;
+                let mut p = self.inner.placements.lock().expect("placements");
+                if p.len() > 10_000 {
+                    p.retain(|_, (_, at)| at.elapsed() < PLACEMENT_TTL);
+                }
+                p.insert(tenant, (id.clone(), Instant::now()));
+                id
+            }
+        };
+        Ok(id.unwrap_or_else(|| self.inner.configured.row.id.clone()))
     }
 
     /// The node `id`, reading the registry again when it is not known yet.

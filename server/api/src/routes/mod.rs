@@ -7,6 +7,7 @@ pub mod events;
 pub mod groups;
 pub mod health;
 pub mod phone;
+pub mod platform;
 pub mod probe;
 pub mod security;
 pub mod telephony;

@@ -1,0 +1,82 @@
+//! A platform Asterisk node that dies (issue #17): its tenants move to another live node, which
+//! registers their trunks within 60 s; browser phones follow through `/sip`.
+
+use std::time::Duration;
+
+use callbase_core::TenantId;
+use callbase_telephony::nodes::Nodes;
+use callbase_tests::{env, worker_pool, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::infra_ast;
+
+#[tokio::test]
+async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_within_60s() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__NODES", "all"),
+        ("CALLBASE__WORKERS__NODE_DOWN_SECS", "6"),
+    ])
+    .await;
+    let pool = worker_pool().await;
+    let (admin, t) = app.new_tenant().await;
+    callbase_db::nodes::move_tenant(&pool, TenantId(t.id), "node2").await.unwrap().expect("tenant exists");
+    assert_eq!(admin.post("/api/telephony/enable", json!({})).await.status, StatusCode::OK);
+    let r = admin
+        .post(
+            "/api/trunks",
+            json!({"mode": "simple", "username": env("CALLBASE_CARRIER_TENANT_B_USER"),
+              "password": env("CALLBASE_CARRIER_TENANT_B_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let trunk_id = format!("t{}-trk1", t.id);
+    let nodes = Nodes::new(&app.settings.asterisk, callbase_db::Db::new(pool.clone()));
+    let main = nodes.by_id("main").await.unwrap();
+    let node2 = nodes.by_id("node2").await.unwrap();
+    let registered = |ami: callbase_telephony::ami::Ami, id: String| async move {
+        ami.outbound_registrations()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .any(|r| r.id == id && r.status == "Registered")
+    };
+    let start = tokio::time::Instant::now();
+    while !registered(node2.ami.clone().unwrap(), trunk_id.clone()).await {
+        assert!(start.elapsed() < Duration::from_secs(20), "the trunk registers from node2 first");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let killed = tokio::time::Instant::now();
+    infra_ast("node2", "kill");
+    // The watcher marks node2 down and places the tenant on main, which registers the trunk.
+    loop {
+        let on: Option<String> = sqlx::query_scalar("SELECT node_id FROM tenants WHERE id = $1")
+            .bind(t.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if on.as_deref() == Some("main") && registered(main.ami.clone().unwrap(), trunk_id.clone()).await {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "not registered from main within 60 s (tenant on {on:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!("node2 killed → trunk registered from main in {:?}", killed.elapsed());
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM nodes WHERE id = 'node2'").fetch_one(&pool).await.unwrap();
+    assert_eq!(state, "down");
+    // The trunk page shows it green, and the tenant's next calls use main.
+    let list = admin.get("/api/trunks").await;
+    assert_eq!(list.body[0]["status"]["state"], "registered", "{}", list.text);
+
+    // Back to how the stack was: node2 running and live (an operator's decision, never the watcher's).
+    infra_ast("node2", "start");
+    assert!(callbase_db::nodes::set_state(&pool, "node2", "live").await.unwrap());
+    admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;
+}
