@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# PostgreSQL: the shared Debian cluster, the four callbase roles, one database per stack.
+# PostgreSQL: the shared Debian cluster, the callbase roles, one database per stack.
 
 PG_SECRETS_FILE=$RUN_DIR/pg-secrets.env
 PG_STARTED_MARK=$RUN_DIR/.started-postgresql
@@ -61,6 +61,7 @@ pg_secrets_ensure() { # the roles' passwords (RUN_DIR/pg-secrets.env), created o
     ensure_secret "$PG_SECRETS_FILE" PG_WORKER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_NODE2_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_KAMAILIO_PASSWORD 32
 }
 
 # The e2e lab's own PostgreSQL (issue #16: the lab restarts it during calls, and the host cluster is
@@ -98,9 +99,9 @@ pg_roles_ensure() {
     psql_su -d postgres \
         -v owner_pw="$PG_OWNER_PASSWORD" -v app_pw="$PG_APP_PASSWORD" \
         -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" \
-        -v ast_node2_pw="$PG_AST_NODE2_PASSWORD" <<'SQL' >/dev/null
+        -v ast_node2_pw="$PG_AST_NODE2_PASSWORD" -v kamailio_pw="$PG_KAMAILIO_PASSWORD" <<'SQL' >/dev/null
 SELECT format('CREATE ROLE %I', r)
-  FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast','callbase_ast_node2']) r
+  FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast','callbase_ast_node2','callbase_kamailio']) r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 SET password_encryption = 'scram-sha-256';
 ALTER ROLE callbase_owner  LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'owner_pw';
@@ -111,6 +112,11 @@ ALTER ROLE callbase_ast    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS
 -- sees only the rows of the tenants on that node); callbase_ast serves the first node.
 ALTER ROLE callbase_ast_node2 LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_node2_pw';
 GRANT callbase_ast TO callbase_ast_node2;
+-- The SIP edge (infra/kamailio/edge.cfg) reads the views of migration 0022 (schema kamailio) and
+-- nothing else. Kamailio quotes table names whole ("kamailio.dispatcher" would be one identifier),
+-- so the role finds them unqualified through its search_path.
+ALTER ROLE callbase_kamailio LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'kamailio_pw';
+ALTER ROLE callbase_kamailio SET search_path = kamailio;
 SQL
 }
 
@@ -122,7 +128,7 @@ pg_db_ensure() { # pg_db_ensure NAME
         psql_su -d postgres -c "CREATE DATABASE \"$1\" OWNER callbase_owner ENCODING 'UTF8' TEMPLATE template0"
     fi
     psql_su -d "$1" -c 'REVOKE ALL ON DATABASE "'"$1"'" FROM PUBLIC' \
-        -c 'GRANT CONNECT, TEMPORARY ON DATABASE "'"$1"'" TO callbase_app, callbase_worker, callbase_ast' >/dev/null
+        -c 'GRANT CONNECT, TEMPORARY ON DATABASE "'"$1"'" TO callbase_app, callbase_worker, callbase_ast, callbase_kamailio' >/dev/null
 }
 
 pg_db_recreate() { # pg_db_recreate NAME: drop (terminating sessions) and create again

@@ -15,13 +15,15 @@ host_packages() {
 }
 
 # kamailio_ensure: Kamailio, the registrar carrier of the tests that restart a carrier (each starts
-# its own process from infra/kamailio/carrier.cfg: tests/support/kamailio.rs). The package enables
-# a system-wide kamailio.service on every address's port 5060, the dev platform Asterisk's port:
-# a service this installs is stopped and disabled at once.
+# its own process from infra/kamailio/carrier.cfg: tests/support/kamailio.rs) and the SIP edge in
+# front of the Asterisk nodes (infra/kamailio/edge.cfg, which reads PostgreSQL: the postgres
+# modules). The package enables a system-wide kamailio.service on every address's port 5060, the dev
+# platform Asterisk's port: a service this installs is stopped and disabled at once.
 kamailio_ensure() {
-    dpkg-query -W -f='${Status}' kamailio 2>/dev/null | grep -q 'install ok installed' && return 0
-    apt_ensure kamailio
-    if [[ -d /run/systemd/system ]]; then
+    local fresh=1
+    dpkg-query -W -f='${Status}' kamailio 2>/dev/null | grep -q 'install ok installed' && fresh=0
+    apt_ensure kamailio kamailio-postgres-modules
+    if [[ $fresh == 1 && -d /run/systemd/system ]]; then
         systemctl disable --now kamailio.service >/dev/null 2>&1 || true
     fi
 }
@@ -110,6 +112,8 @@ export CALLBASE_S3_SECRET_KEY=$S3_SECRET_KEY
 export CALLBASE_ROOTFS=$ROOTFS
 export CALLBASE_DATABASE_AST_URL=$(pg_url callbase_ast "$PG_AST_PASSWORD" "$DB_NAME")
 export CALLBASE_DATABASE_AST_NODE2_URL=$(pg_url callbase_ast_node2 "$PG_AST_NODE2_PASSWORD" "$DB_NAME")
+# The SIP edge's login (infra/kamailio/edge.cfg reads the views of migration 0022 with it).
+export CALLBASE_DATABASE_KAMAILIO_URL=$(pg_url callbase_kamailio "$PG_KAMAILIO_PASSWORD" "$DB_NAME")
 export CALLBASE_PLATFORM_SIP=127.0.0.1:$SIP_PORT
 export CALLBASE_PLATFORM_AST_CONF=$(ast_conf platform)
 $([[ $STACK == test ]] && printf 'export CALLBASE_NODE2_AST_CONF=%s\nexport CALLBASE_NODE2_SIP=127.0.0.1:%s\nexport CALLBASE_NODE2_ARI_URL=http://127.0.0.1:%s\nexport CALLBASE_NODE2_AMI_ADDR=127.0.0.1:%s' "$(ast_conf node2)" "$NODE2_SIP_PORT" "$NODE2_ARI_PORT" "$NODE2_AMI_PORT")

@@ -25,6 +25,7 @@ mod probe;
 mod recordings;
 mod roles;
 mod sentinel;
+mod sip_edge;
 mod sockets;
 mod sweep;
 mod telephony;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::calls::wait_result;
 
-async fn nodes(app: &TestApp) -> (std::sync::Arc<Node>, std::sync::Arc<Node>) {
+pub(crate) async fn nodes(app: &TestApp) -> (std::sync::Arc<Node>, std::sync::Arc<Node>) {
     let nodes = Nodes::new(&app.settings.asterisk, callbase_db::Db::new(worker_pool().await));
     (nodes.by_id("main").await.expect("node main"), nodes.by_id("node2").await.expect("node node2"))
 }
@@ -33,7 +33,7 @@ async fn tenants_seen_by(url: &str) -> Vec<i64> {
     seen
 }
 
-async fn trunk(admin: &Browser, who: &str, number: &str) -> Value {
+pub(crate) async fn trunk(admin: &Browser, who: &str, number: &str) -> Value {
     let r = admin
         .post(
             "/api/trunks",
@@ -47,14 +47,14 @@ async fn trunk(admin: &Browser, who: &str, number: &str) -> Value {
 }
 
 /// A desk-phone login and password for the tenant's administrator.
-async fn desk_phone(admin: &Browser, user: i64) -> (String, String) {
+pub(crate) async fn desk_phone(admin: &Browser, user: i64) -> (String, String) {
     let p = admin.patch(&format!("/api/telephony/users/{user}"), json!({"browser_calls": false})).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     let pw = admin.post(&format!("/api/telephony/users/{user}/password"), json!({})).await;
     (pw.body["sip_login"].as_str().unwrap().into(), pw.body["sip_password"].as_str().unwrap().into())
 }
 
-async fn node_of_last_call(tenant: i64) -> Option<String> {
+pub(crate) async fn node_of_last_call(tenant: i64) -> Option<String> {
     sqlx::query_scalar("SELECT node FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1")
         .bind(tenant)
         .fetch_one(&worker_pool().await)

@@ -30,11 +30,22 @@ pub async fn wait_for_trunk(b: &Browser, id: &Value, state: &str, within: Durati
 /// A sipp UAC scenario: INVITE, answer the 401 with digest auth, then expect `final_code`; on 200
 /// it ACKs, talks for `talk_ms` and hangs up.
 pub fn scenario(user: &str, final_code: u16, talk_ms: u64) -> String {
+    scenario_routed(user, final_code, talk_ms, false)
+}
+
+/// [`scenario`]; with `proxied`, the ACK for the 200 and the BYE go to the callee's Contact along
+/// the route set a proxy recorded (sipp's `[next_url]` and `[routes]`), as through the SIP edge.
+fn scenario_routed(user: &str, final_code: u16, talk_ms: u64, proxied: bool) -> String {
     let head = |cseq: u32, method: &str| {
         // The re-sent INVITE starts the dialog afresh (no To tag); ACK for the 200 and BYE carry it.
         let to_tag = if method == "INVITE" { "" } else { "[peer_tag_param]" };
+        let (target, routes) = if proxied && method != "INVITE" {
+            ("[next_url]", "[routes]\n")
+        } else {
+            ("sip:[service]@[remote_ip]:[remote_port]", "")
+        };
         format!(
-            "{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n\
+            "{method} {target} SIP/2.0\n{routes}\
              Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
              From: <sip:{user}@callbase>;tag=[pid]SIPpTag00[call_number]\n\
              To: <sip:[service]@callbase>{to_tag}\n\
@@ -91,6 +102,19 @@ pub async fn sipp_call_talking(
     sipp_call_via(&env("CALLBASE_PLATFORM_SIP"), user, password, number, final_code, talk_ms).await
 }
 
+/// Like [`sipp_call_via`], through a record-routing proxy at `proxy` (the SIP edge): in-dialog
+/// requests follow the recorded route.
+pub async fn sipp_call_through(
+    proxy: &str,
+    user: &str,
+    password: &str,
+    number: &str,
+    final_code: u16,
+    talk_ms: u64,
+) -> (bool, String) {
+    run_sipp(proxy, &scenario_routed(user, final_code, talk_ms, true), user, password, number).await
+}
+
 /// Like [`sipp_call_talking`], to the Asterisk node at `target` (`ip:port`).
 pub async fn sipp_call_via(
     target: &str,
@@ -100,10 +124,14 @@ pub async fn sipp_call_via(
     final_code: u16,
     talk_ms: u64,
 ) -> (bool, String) {
+    run_sipp(target, &scenario(user, final_code, talk_ms), user, password, number).await
+}
+
+async fn run_sipp(target: &str, scenario: &str, user: &str, password: &str, number: &str) -> (bool, String) {
     let dir = std::env::temp_dir().join(format!("callbase-sipp-{}", crate::unique("c")));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("uac.xml");
-    std::fs::write(&file, scenario(user, final_code, talk_ms)).unwrap();
+    std::fs::write(&file, scenario).unwrap();
     let port = (20000 + rand::random::<u16>() % 20000).to_string();
     let out = tokio::time::timeout(
         Duration::from_secs(40),

@@ -1,6 +1,7 @@
-//! A carrier that forgets registrations when it restarts: Kamailio (Debian's package, installed by
-//! the infra scripts) with `infra/kamailio/carrier.cfg`, one process per test on a free loopback
-//! port, so a test can stop and start it without touching the shared stack.
+//! Kamailio (Debian's package, installed by the infra scripts), one process per test on a free
+//! loopback port, so a test can stop and start it without touching the shared stack:
+//! - a carrier that forgets registrations when it restarts (`infra/kamailio/carrier.cfg`);
+//! - the SIP edge in front of the Asterisk nodes (`infra/kamailio/edge.cfg`, [`Kamailio::edge`]).
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -11,26 +12,49 @@ use std::time::Duration;
 pub const USER: &str = "kam-trunk";
 pub const PASSWORD: &str = "kam-test-password";
 
-/// One Kamailio carrier; its process group is killed when this is dropped.
+/// One Kamailio (carrier or edge); its process group is killed when this is dropped.
 pub struct Kamailio {
     pub port: u16,
     dir: PathBuf,
+    config: PathBuf,
+    /// `-A NAME="value"` preprocessor defines beyond the control socket.
+    defines: Vec<(String, String)>,
     child: Option<Child>,
 }
 
-fn config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/kamailio/carrier.cfg")
+fn config(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/kamailio").join(name)
 }
 
 impl Kamailio {
     /// Starts a carrier on a free UDP port of 127.0.0.1 and waits until it answers its control socket.
     pub async fn start() -> Self {
+        Self::start_with("carrier.cfg", vec![]).await
+    }
+
+    /// Starts the SIP edge (`infra/kamailio/edge.cfg`) on a free UDP port of 127.0.0.1, reading the
+    /// nodes and the accounts from the stack's database as callbase_kamailio.
+    pub async fn edge() -> Self {
+        let url = crate::env("CALLBASE_DATABASE_KAMAILIO_URL");
+        Self::start_with(
+            "edge.cfg",
+            vec![("DB_URL".into(), url.clone()), ("SQL_CON".into(), format!("edge=>{url}"))],
+        )
+        .await
+    }
+
+    async fn start_with(name: &str, defines: Vec<(String, String)>) -> Self {
         let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(crate::unique("callbase-kamailio-"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut k = Kamailio { port, dir, child: None };
+        let mut k = Kamailio { port, dir, config: config(name), defines, child: None };
         k.start_again().await;
         k
+    }
+
+    /// `127.0.0.1:<port>` as a socket address (where phones send their requests).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
     }
 
     /// `host:port` to give a trunk.
@@ -42,12 +66,16 @@ impl Kamailio {
         format!("unix:{}", self.dir.join("ctl.sock").display())
     }
 
-    /// Starts the (stopped) carrier again on the same port: it knows no registration.
+    /// Starts the (stopped) Kamailio again on the same port: a carrier knows no registration.
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "Kamailio is running");
-        let child = Command::new("kamailio")
+        let mut cmd = Command::new("kamailio");
+        for (name, value) in &self.defines {
+            cmd.arg("-A").arg(format!("{name}=\"{value}\""));
+        }
+        let child = cmd
             .arg("-f")
-            .arg(config())
+            .arg(&self.config)
             .args(["-DD", "-E", "-m", "32", "-M", "4"])
             .arg("-l")
             .arg(format!("udp:127.0.0.1:{}", self.port))

@@ -99,13 +99,16 @@ async fn register_on(sock: &UdpSocket, server: SocketAddr, user: &str, password:
     0
 }
 
-/// A desk phone that registers and then rings without ever answering: every INVITE gets
+/// A desk phone that registers and then rings without ever answering (or, [`RingingPhone::answering`],
+/// answers and hangs up after a while): every INVITE gets
 /// 100 Trying and 180 Ringing, a CANCEL 200 OK (and the INVITE 487). Records when each INVITE
 /// arrived, to see who rang when.
 pub struct RingingPhone {
     pub invites: std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
     /// The text of each new INVITE (caller ID checks), in the order they came.
     pub invite_texts: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The status of the answer to each BYE an answering phone sent (200: the call ended cleanly).
+    pub hangups: std::sync::Arc<std::sync::Mutex<Vec<u16>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -136,12 +139,30 @@ fn reply(req: &str, code: &str, to_tag: &str) -> String {
 
 impl RingingPhone {
     pub async fn start(server: SocketAddr, user: &str, password: &str) -> RingingPhone {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP");
+        Self::start_inner(server, user, password, None).await
+    }
+
+    /// A phone that answers: each new INVITE gets 100, 180, then 200 OK with G.711 SDP (its
+    /// Record-Route copied, so the dialog keeps the proxies on its way), and after `talk` the phone
+    /// hangs up (BYE along the route set). The status of each BYE's answer lands in `hangups`.
+    pub async fn answering(server: SocketAddr, user: &str, password: &str, talk: Duration) -> RingingPhone {
+        Self::start_inner(server, user, password, Some(talk)).await
+    }
+
+    async fn start_inner(
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        talk: Option<Duration>,
+    ) -> RingingPhone {
+        let sock = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP"));
         assert_eq!(register_on(&sock, server, user, password, 120).await, 200, "{user} registers");
         let invites = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = invites.clone();
         let invite_texts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let texts = invite_texts.clone();
+        let hangups = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let bye_answers = hangups.clone();
         let tag = token();
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
@@ -151,13 +172,25 @@ impl RingingPhone {
                 let msg = String::from_utf8_lossy(&buf[..n]).to_string();
                 let call_id = header(&msg, "Call-ID").unwrap_or_default().to_string();
                 if msg.starts_with("INVITE ") {
-                    if !pending.contains_key(&call_id) {
+                    let new = !pending.contains_key(&call_id);
+                    if new {
                         seen.lock().unwrap().push(std::time::Instant::now());
                         texts.lock().unwrap().push(msg.clone());
                     }
                     pending.insert(call_id, msg.clone());
                     let _ = sock.send_to(reply(&msg, "100 Trying", &tag).as_bytes(), from).await;
                     let _ = sock.send_to(reply(&msg, "180 Ringing", &tag).as_bytes(), from).await;
+                    if let Some(talk) = talk {
+                        let local = sock.local_addr().unwrap();
+                        let _ = sock.send_to(answer(&msg, &tag, local).as_bytes(), from).await;
+                        if new {
+                            let (sock, bye) = (sock.clone(), bye(&msg, &tag, local));
+                            tokio::spawn(async move {
+                                tokio::time::sleep(talk).await;
+                                let _ = sock.send_to(bye.as_bytes(), from).await;
+                            });
+                        }
+                    }
                 } else if msg.starts_with("CANCEL ") {
                     let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
                     if let Some(inv) = pending.get(&call_id) {
@@ -167,11 +200,58 @@ impl RingingPhone {
                 } else if msg.starts_with("OPTIONS ") || msg.starts_with("NOTIFY ") || msg.starts_with("BYE ")
                 {
                     let _ = sock.send_to(reply(&msg, "200 OK", &tag).as_bytes(), from).await;
+                } else if msg.starts_with("SIP/2.0")
+                    && header(&msg, "CSeq").is_some_and(|c| c.ends_with("BYE"))
+                {
+                    bye_answers.lock().unwrap().push(status_of(&msg));
                 }
             }
         });
-        RingingPhone { invites, invite_texts, task }
+        RingingPhone { invites, invite_texts, hangups, task }
     }
+}
+
+/// Every value of a header (repeated lines and comma-separated values), in order.
+fn header_values(msg: &str, name: &str) -> Vec<String> {
+    msg.lines()
+        .filter_map(|l| l.split_once(':').filter(|(n, _)| n.trim().eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v.trim().to_string())
+        .collect()
+}
+
+/// 200 OK to an INVITE: its Record-Route copied (RFC 3261 12.1.1), a Contact and G.711 SDP.
+fn answer(invite: &str, to_tag: &str, local: SocketAddr) -> String {
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\n\
+         a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+        local.port() + 2,
+        ip = local.ip()
+    );
+    let ok = reply(invite, "200 OK", to_tag);
+    let head = ok.trim_end_matches("Content-Length: 0\r\n\r\n");
+    let rr: String =
+        header_values(invite, "Record-Route").iter().map(|v| format!("Record-Route: {v}\r\n")).collect();
+    format!(
+        "{head}{rr}Contact: <sip:phone@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+}
+
+/// The callee's BYE for an answered INVITE: to the caller's Contact along the recorded route set
+/// (for the callee, the Record-Route values in the order received).
+fn bye(invite: &str, to_tag: &str, local: SocketAddr) -> String {
+    let target = header(invite, "Contact").unwrap_or_default();
+    let target = target.trim_start_matches('<').split('>').next().unwrap_or_default();
+    let route = header_values(invite, "Record-Route").join(", ");
+    let route = if route.is_empty() { String::new() } else { format!("Route: {route}\r\n") };
+    let to = header(invite, "To").unwrap_or_default();
+    let from = header(invite, "From").unwrap_or_default();
+    format!(
+        "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{};rport\r\n{route}Max-Forwards: 70\r\n\
+         From: {to};tag={to_tag}\r\nTo: {from}\r\nCall-ID: {}\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+        token(),
+        header(invite, "Call-ID").unwrap_or_default()
+    )
 }
 
 /// A WebSocket to a server's `/sip` relay (tests/api/sockets.rs opens one).

@@ -143,9 +143,12 @@ pub async fn write_rows(tx: &mut Tx, a: &AgentRows) -> sqlx::Result<Vec<String>>
         delete_endpoint(tx, &web, true).await?;
     }
     if a.desk {
+        // support_path: a desk phone registered through the SIP edge (Kamailio, infra/kamailio/edge.cfg)
+        // is reached back through the Path the edge added; one registered straight to the node sends
+        // no Path and is reached at its contact as before.
         sqlx::query(
-            "INSERT INTO ast.ps_aors (id, tenant_id, max_contacts, remove_existing, qualify_frequency)
-             VALUES ($1, $2, 1, 'yes', 30) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO ast.ps_aors (id, tenant_id, max_contacts, remove_existing, qualify_frequency, support_path)
+             VALUES ($1, $2, 1, 'yes', 30, 'yes') ON CONFLICT (id) DO NOTHING",
         )
         .bind(&a.sip_login)
         .bind(a.tenant)
