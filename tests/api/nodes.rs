@@ -338,3 +338,18 @@ async fn the_platform_api_lists_nodes_and_moves_a_tenant_for_its_token_holder_on
         .unwrap();
     assert_eq!(on.as_deref(), Some("node2"));
 }
+
+/// A trunk may point at no Asterisk node of the platform: not its tenant's node, and not another
+/// one (node2's SIP address is not among the settings' listeners; the registry names it).
+#[tokio::test]
+async fn a_trunk_may_not_point_at_any_node_of_the_platform() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = app.telephony_tenant().await;
+    for host in [env("CALLBASE_NODE2_SIP"), env("CALLBASE_PLATFORM_SIP")] {
+        let r = admin
+            .post("/api/trunks", json!({"mode": "extended", "username": "x", "password": "x", "domain": "callbase", "host": host}))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{host}: {}", r.text);
+        assert_eq!(r.body["code"], "trunk_host_refused", "{host}");
+    }
+}

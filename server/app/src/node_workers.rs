@@ -70,7 +70,7 @@ pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: watch::Receiv
         for n in wanted {
             if !running.contains_key(n.id()) {
                 tracing::info!(node = %n.id(), "starting the node's workers");
-                running.insert(n.id().to_string(), start(&n, &shared));
+                running.insert(n.id().to_string(), start(&n, &shared, &nodes));
             }
         }
         let gone = tokio::select! {
@@ -88,7 +88,7 @@ pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: watch::Receiv
 }
 
 /// Starts a node's leased workers.
-fn start(node: &Arc<Node>, shared: &Shared) -> Running {
+fn start(node: &Arc<Node>, shared: &Shared, nodes: &Nodes) -> Running {
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let leased =
@@ -117,13 +117,15 @@ fn start(node: &Arc<Node>, shared: &Shared) -> Running {
     }
     if let (true, Some(ami)) = (workers.registration_monitor, node.ami.clone()) {
         let every = Duration::from_secs(workers.reconcile_secs);
-        let (cfg, redis) = (node.cfg.clone(), shared.redis.clone());
+        let (node, nodes, redis) = (node.clone(), nodes.clone(), shared.redis.clone());
         tasks.push(tokio::spawn(leased("registrations").run(
             shared.redis.clone(),
             stopped,
             move |_held, stop| {
-                let (ami, redis, cfg) = (ami.clone(), redis.clone(), cfg.clone());
+                let (ami, redis, node, nodes) = (ami.clone(), redis.clone(), node.clone(), nodes.clone());
                 async move {
+                    // Trunks may point at no node of the platform (checked again while in use).
+                    let cfg = nodes.with_every_listener(&node).await;
                     let policy = callbase_telephony::carrier::policy(&cfg).await;
                     callbase_telephony::registrations::run(ami, redis, policy, every, stop).await
                 }

@@ -212,6 +212,26 @@ impl Nodes {
         Ok(id.unwrap_or_else(|| self.inner.configured.row.id.clone()))
     }
 
+    /// `node`'s settings with every registry node's SIP address among the platform's listeners:
+    /// a trunk may point at no node of the platform, not only at its own (`crate::carrier`).
+    /// Addresses given as names are left to `asterisk.sip_listeners`.
+    pub async fn with_every_listener(&self, node: &Node) -> AsteriskConfig {
+        let all = match self.refresh().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the node registry: the other nodes' SIP addresses are not checked");
+                self.known()
+            }
+        };
+        let mut cfg = node.cfg.clone();
+        let mut listeners: Vec<String> =
+            cfg.sip_listeners.iter().flat_map(|l| l.split(',')).map(|l| l.trim().to_string()).collect();
+        listeners.extend(all.iter().filter_map(|n| n.row.sip_addr.clone()));
+        listeners.retain(|l| !l.is_empty());
+        cfg.sip_listeners = Some(listeners.join(","));
+        cfg
+    }
+
     /// The node `id`, reading the registry again when it is not known yet.
     pub async fn by_id(&self, id: &str) -> Result<Arc<Node>, NodeError> {
         if let Some(n) = self.get(id) {

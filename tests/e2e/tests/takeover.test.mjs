@@ -190,8 +190,12 @@ describe('ten live calls through a rolling restart and a kill -9 of the Stasis l
     const open = await until('ten answered, open call records', async () => {
       const r = await t.api.ok('GET', '/api/calls?per_page=50');
       const live = r.items.filter((x) => x.answered_at && !x.ended_at);
-      return live.length === 10 && live;
-    }, 20000, 300);
+      // The recorder joins just after the answer: wait for it too.
+      return live.length === 10 && live.every((x) => x.recording?.state === 'recording') && live;
+    }, 20000, 300).catch(async (e) => {
+      const r = await t.api.ok('GET', '/api/calls?per_page=50');
+      throw new Error(`${e.message}: ${JSON.stringify(r.items.map((x) => x.recording))}`);
+    });
     assert.ok(open.every((x) => x.recording?.state === 'recording'), `every call is recorded: ${JSON.stringify(open.map((x) => x.recording))}`);
   });
 

@@ -13,6 +13,7 @@ use callbase_db::trunks::{TrunkFields, TrunkRow};
 use callbase_telephony::nodes::Node;
 use callbase_telephony::trunk_changes::{registration_status, RegistrationStatus, TrunkChanges, TrunkInput};
 use callbase_telephony::trunks::ast_id;
+use callbase_telephony::AsteriskConfig;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,13 +77,14 @@ async fn one(st: &AppState, t: TrunkRow) -> ApiResult<Trunk> {
     Ok(to_api(t, status))
 }
 
-async fn all(st: &AppState, node: &Node, rows: Vec<TrunkRow>) -> ApiResult<Vec<Trunk>> {
-    Ok(changes(st, node).with_status(rows).await?.into_iter().map(|(t, s)| to_api(t, s)).collect())
+async fn all(st: &AppState, node: &Node, cfg: &AsteriskConfig, rows: Vec<TrunkRow>) -> ApiResult<Vec<Trunk>> {
+    Ok(changes(st, node, cfg).with_status(rows).await?.into_iter().map(|(t, s)| to_api(t, s)).collect())
 }
 
-/// Trunk changes of a tenant go to its node: it registers the tenant's trunks.
-fn changes<'a>(st: &'a AppState, node: &'a Node) -> TrunkChanges<'a> {
-    TrunkChanges { db: &st.db, ari: &node.ari, ami: node.ami.as_ref(), redis: &st.redis, asterisk: &node.cfg }
+/// Trunk changes of a tenant go to its node: it registers the tenant's trunks. `cfg` is the node's
+/// settings with every node's SIP address as the platform's own (`Nodes::with_every_listener`).
+fn changes<'a>(st: &'a AppState, node: &'a Node, cfg: &'a AsteriskConfig) -> TrunkChanges<'a> {
+    TrunkChanges { db: &st.db, ari: &node.ari, ami: node.ami.as_ref(), redis: &st.redis, asterisk: cfg }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,7 +191,8 @@ pub async fn list(
     _on: TelephonyOn,
 ) -> ApiResult<Json<Vec<Trunk>>> {
     let node = st.nodes.of_tenant(a.tenant_id).await?;
-    let rows = changes(&st, &node).list(a.tenant_id).await?;
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let rows = changes(&st, &node, &cfg).list(a.tenant_id).await?;
     Ok(Json(rows.into_iter().map(|(t, s)| to_api(t, s)).collect()))
 }
 
@@ -206,7 +209,8 @@ pub async fn create(
     let input = validate(&b)?;
     let fields = audited(&input.fields);
     let node = st.nodes.of_tenant(a.tenant_id).await?;
-    let row = changes(&st, &node).create(a.tenant_id, input).await?;
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let row = changes(&st, &node, &cfg).create(a.tenant_id, input).await?;
     let id = ast_id(a.tenant_id, row.slot);
     audit::record(&st, &who, "trunk.create", &id, None, Some(fields)).await?;
     Ok((StatusCode::CREATED, Json(one(&st, row).await?)))
@@ -227,7 +231,8 @@ pub async fn update(
     let mut after = audited(&input.fields);
     after["password_changed"] = input.password.is_some().into();
     let node = st.nodes.of_tenant(a.tenant_id).await?;
-    let (before, row) = changes(&st, &node).update(a.tenant_id, id, input).await?;
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let (before, row) = changes(&st, &node, &cfg).update(a.tenant_id, id, input).await?;
     let before = audited(&TrunkFields::from(&before));
     let target = ast_id(a.tenant_id, row.slot);
     audit::record(&st, &who, "trunk.update", &target, Some(before), Some(after)).await?;
@@ -245,7 +250,8 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     change_allowed(&st, a.tenant_id).await?;
     let node = st.nodes.of_tenant(a.tenant_id).await?;
-    let removed = changes(&st, &node).remove(a.tenant_id, id).await?;
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let removed = changes(&st, &node, &cfg).remove(a.tenant_id, id).await?;
     let before = audited(&TrunkFields::from(&removed));
     audit::record(&st, &who, "trunk.delete", ast_id(a.tenant_id, removed.slot), Some(before), None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -267,14 +273,16 @@ pub async fn reorder(
     ApiJson(b): ApiJson<TrunkOrder>,
 ) -> ApiResult<Json<Vec<Trunk>>> {
     let node = st.nodes.of_tenant(a.tenant_id).await?;
-    let (existing, rows) = changes(&st, &node).reorder(a.tenant_id, &b.ids).await?.ok_or_else(|| {
-        ApiError::unprocessable("invalid_order", "list every trunk of the tenant exactly once")
-    })?;
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let (existing, rows) =
+        changes(&st, &node, &cfg).reorder(a.tenant_id, &b.ids).await?.ok_or_else(|| {
+            ApiError::unprocessable("invalid_order", "list every trunk of the tenant exactly once")
+        })?;
     let order = |ts: &[TrunkRow]| {
         serde_json::json!(ts.iter().map(|t| ast_id(a.tenant_id, t.slot)).collect::<Vec<_>>())
     };
     audit::record(&st, &who, "trunk.reorder", "", Some(order(&existing)), Some(order(&rows))).await?;
-    Ok(Json(all(&st, &node, rows).await?))
+    Ok(Json(all(&st, &node, &cfg, rows).await?))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -164,13 +164,9 @@ pub async fn disable(
     // It deletes the call records: like retention, an administrator's decision.
     administrators_only(&a, "turn telephony off")?;
     let node = node(&st, a.tenant_id).await?;
-    let trunks = TrunkChanges {
-        db: &st.db,
-        ari: &node.ari,
-        ami: node.ami.as_ref(),
-        redis: &st.redis,
-        asterisk: &node.cfg,
-    };
+    let cfg = st.nodes.with_every_listener(&node).await;
+    let trunks =
+        TrunkChanges { db: &st.db, ari: &node.ari, ami: node.ami.as_ref(), redis: &st.redis, asterisk: &cfg };
     let removed = lifecycle::disable(&trunks, &st.store, a.tenant_id, &b.confirm_account).await?;
     st.phones.close_tenant(a.tenant_id);
     let gone = serde_json::json!({"telephony_users": removed.len()});
