@@ -10,6 +10,22 @@ import { after, before, describe, it } from 'node:test';
 import puppeteer from 'puppeteer-core';
 import { BASE, env, screenshot, signInPage, tenantWithTrunk, until } from './lab.mjs';
 
+/**
+ * Both replicas' /metrics (each is the app's port + N behind HAProxy, tests/e2e/lab.sh): the probe's
+ * gauges live in the replica that holds the probe lease, which HAProxy need not pick.
+ */
+async function allMetrics() {
+  const port = Number(new URL(BASE).port);
+  const texts = await Promise.all([1, 2].map(async (n) => {
+    try {
+      return await (await fetch(`http://127.0.0.1:${port + n}/metrics`, METRICS_AUTH)).text();
+    } catch {
+      return '';
+    }
+  }));
+  return texts.join('\n');
+}
+
 /** /metrics answers only with the configured bearer token (CALLBASE__HTTP__METRICS_TOKEN). */
 const METRICS_AUTH = { headers: { authorization: `Bearer ${env('CALLBASE__HTTP__METRICS_TOKEN')}` } };
 
@@ -86,7 +102,7 @@ describe('synthetic agent and health probe', () => {
     const p = passing.points.find((x) => x.ok);
     for (const k of ['setup_ms', 'ice_ms', 'dtls_ms', 'rtt_ms', 'loss_pct', 'jitter_ms']) assert.equal(typeof p[k], 'number', k);
 
-    const metrics = await (await fetch(`${BASE}/metrics`, METRICS_AUTH)).text();
+    const metrics = await allMetrics();
     assert.match(metrics, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 1`));
     assert.match(metrics, /callbase_probe_up\{node="e2e",path="platform",tenant=""\} 1/);
 
@@ -120,7 +136,7 @@ describe('synthetic agent and health probe', () => {
       return h.alert && h;
     }, 60000, 1000);
     assert.match(failing.alert.error, /no audio came back|loss/);
-    const down = await (await fetch(`${BASE}/metrics`, METRICS_AUTH)).text();
+    const down = await allMetrics();
     assert.match(down, new RegExp(`callbase_probe_up\\{node="e2e",path="trunk",tenant="${tenant}"\\} 0`));
     assert.match(down, new RegExp(`callbase_probe_failures_total\\{node="e2e",path="trunk",tenant="${tenant}"\\} [1-9]`));
     await page.reload({ waitUntil: 'load' });
