@@ -7,17 +7,13 @@ use std::time::Duration;
 use callbase_core::TenantId;
 use callbase_telephony::nodes::{Node, Nodes};
 use callbase_tests::calls::{sipp_call_via, wait_for_trunk};
+use callbase_tests::nodes::{every_node_app, inbound_call, main_and_node2, node_of, registers};
 use callbase_tests::sip::register_ws;
 use callbase_tests::{env, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::calls::wait_result;
-
-pub(crate) async fn nodes(app: &TestApp) -> (std::sync::Arc<Node>, std::sync::Arc<Node>) {
-    let nodes = Nodes::new(&app.settings.asterisk, callbase_db::Db::new(worker_pool().await));
-    (nodes.by_id("main").await.expect("node main"), nodes.by_id("node2").await.expect("node node2"))
-}
 
 /// The tenants whose PJSIP rows a role reads.
 async fn tenants_seen_by(url: &str) -> Vec<i64> {
@@ -64,12 +60,7 @@ pub(crate) async fn node_of_last_call(tenant: i64) -> Option<String> {
 
 #[tokio::test]
 async fn each_node_registers_and_serves_only_the_tenants_placed_on_it() {
-    let app = TestApp::spawn_with(&[
-        ("CALLBASE__WORKERS__STASIS", "true"),
-        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
-        ("CALLBASE__WORKERS__NODES", "all"),
-    ])
-    .await;
+    let app = every_node_app(&[]).await;
     let pool = worker_pool().await;
     // A: placed like any new tenant (node2 has no room). B: put on node2 before telephony is on.
     let (admin_a, a) = app.telephony_tenant().await;
@@ -77,19 +68,9 @@ async fn each_node_registers_and_serves_only_the_tenants_placed_on_it() {
     callbase_db::nodes::move_tenant(&pool, TenantId(b.id), "node2").await.unwrap().expect("tenant B exists");
     let r = admin_b.post("/api/telephony/enable", json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let placed = |t: i64| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, Option<String>>("SELECT node_id FROM tenants WHERE id = $1")
-                .bind(t)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(placed(a.id).await.as_deref(), Some("main"), "a new tenant goes to the node with room");
+    assert_eq!(node_of(a.id).await.as_deref(), Some("main"), "a new tenant goes to the node with room");
     assert_eq!(
-        placed(b.id).await.as_deref(),
+        node_of(b.id).await.as_deref(),
         Some("node2"),
         "turning telephony on keeps a placed tenant's node"
     );
@@ -98,7 +79,7 @@ async fn each_node_registers_and_serves_only_the_tenants_placed_on_it() {
     let (num_a, num_b) = ("4951120001", "4951120002");
     let trunk_a = trunk(&admin_a, "A", num_a).await;
     let trunk_b = trunk(&admin_b, "B", num_b).await;
-    let (main, node2) = nodes(&app).await;
+    let (main, node2) = main_and_node2(&app).await;
     let regs = |n: &Node| {
         let ami = n.ami.clone().expect("the stack's nodes have AMI");
         async move {
@@ -165,21 +146,8 @@ async fn each_node_registers_and_serves_only_the_tenants_placed_on_it() {
         "79161234567",
     )
     .await;
-    let mut inbound = None;
-    for _ in 0..50 {
-        inbound = sqlx::query_scalar::<_, Option<String>>(
-            "SELECT node FROM calls WHERE tenant_id = $1 AND direction = 'inbound' AND result IS NOT NULL",
-        )
-        .bind(b.id)
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
-        if inbound.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(inbound.expect("B's inbound call was recorded").as_deref(), Some("node2"));
+    let (_, node) = inbound_call(b.id).await.expect("B's inbound call was recorded");
+    assert_eq!(node.as_deref(), Some("node2"));
 
     for (admin, t) in [(&admin_a, &trunk_a), (&admin_b, &trunk_b)] {
         admin.delete(&format!("/api/trunks/{}", t["id"])).await;
@@ -233,29 +201,14 @@ async fn new_tenants_go_to_the_least_loaded_live_node_and_a_full_platform_refuse
     tx.rollback().await.unwrap();
 }
 
-/// Whether `node` registers trunk `id` (Asterisk's own view, not the status in Redis).
-async fn registers(node: &Node, id: &str) -> bool {
-    let ami = node.ami.clone().expect("the stack's nodes have AMI");
-    ami.outbound_registrations()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .any(|r| r.id == id && r.status == "Registered")
-}
-
 #[tokio::test]
 async fn a_moved_tenant_registers_its_trunk_and_its_idle_browser_phone_on_the_new_node() {
-    let app = TestApp::spawn_with(&[
-        ("CALLBASE__WORKERS__STASIS", "true"),
-        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
-        ("CALLBASE__WORKERS__NODES", "all"),
-    ])
-    .await;
+    let app = every_node_app(&[]).await;
     let pool = worker_pool().await;
     let (admin, t) = app.telephony_tenant().await;
     let trunk = trunk(&admin, "A", "4951120003").await;
     let trunk_id = format!("t{}-trk1", t.id);
-    let (main, node2) = nodes(&app).await;
+    let (main, node2) = main_and_node2(&app).await;
     assert!(registers(&main, &trunk_id).await, "the trunk starts on main");
     // The administrator's browser phone, registered through /sip on main.
     let s = admin.post("/api/phone/session", json!({})).await;
@@ -331,12 +284,7 @@ async fn the_platform_api_lists_nodes_and_moves_a_tenant_for_its_token_holder_on
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
     assert_eq!(moved.body["from"], "main");
     assert_eq!(moved.body["to"], "node2");
-    let on: Option<String> = sqlx::query_scalar("SELECT node_id FROM tenants WHERE id = $1")
-        .bind(t.id)
-        .fetch_one(&worker_pool().await)
-        .await
-        .unwrap();
-    assert_eq!(on.as_deref(), Some("node2"));
+    assert_eq!(node_of(t.id).await.as_deref(), Some("node2"));
 }
 
 /// A trunk may point at no Asterisk node of the platform: not its tenant's node, and not another

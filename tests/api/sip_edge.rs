@@ -11,12 +11,14 @@ use callbase_telephony::nodes::Node;
 use callbase_tests::calls::sipp_call_through;
 use callbase_tests::kamailio::Kamailio;
 use callbase_tests::sip::{register, RingingPhone};
-use callbase_tests::{env, worker_pool, TestApp};
+use callbase_tests::{env, worker_pool};
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::calls::wait_result;
-use crate::nodes::{desk_phone, node_of_last_call, nodes, trunk};
+use callbase_tests::nodes::{every_node_app, inbound_call, main_and_node2};
+
+use crate::nodes::{desk_phone, node_of_last_call, trunk};
 
 /// The contacts a node holds for an endpoint: (URI, Path), from AMI `PJSIPShowContacts`.
 async fn contacts_on(node: &Node, endpoint: &str) -> Vec<(String, String)> {
@@ -53,12 +55,7 @@ async fn edge_answers(edge: &Kamailio, request: impl Fn(std::net::SocketAddr) ->
 
 #[tokio::test]
 async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_only() {
-    let app = TestApp::spawn_with(&[
-        ("CALLBASE__WORKERS__STASIS", "true"),
-        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
-        ("CALLBASE__WORKERS__NODES", "all"),
-    ])
-    .await;
+    let app = every_node_app(&[]).await;
     // A: placed like any new tenant (on main). B: put on node2 before telephony is on.
     let (admin_a, a) = app.telephony_tenant().await;
     let (admin_b, b) = app.new_tenant().await;
@@ -72,7 +69,7 @@ async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_on
     let trunk_b = trunk(&admin_b, "B", num_b).await;
     let (login_a, pw_a) = desk_phone(&admin_a, a.admin_id).await;
     let (login_b, pw_b) = desk_phone(&admin_b, b.admin_id).await;
-    let (main, node2) = nodes(&app).await;
+    let (main, node2) = main_and_node2(&app).await;
     let edge = Kamailio::edge().await;
 
     // Logins of no tenant are refused by the edge itself (Asterisk would challenge with 401).
@@ -135,21 +132,7 @@ async fn desk_phones_register_and_call_through_the_edge_on_their_tenants_node_on
     );
     assert_eq!(phone_b.hangups.lock().unwrap()[0], 200, "the phone's BYE reached node2 through the edge");
     let pool = worker_pool().await;
-    let mut inbound = None;
-    for _ in 0..50 {
-        inbound = sqlx::query_as::<_, (String, Option<String>)>(
-            "SELECT result, node FROM calls WHERE tenant_id = $1 AND direction = 'inbound' AND result IS NOT NULL",
-        )
-        .bind(b.id)
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
-        if inbound.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let (result, node) = inbound.expect("B's inbound call was recorded");
+    let (result, node) = inbound_call(b.id).await.expect("B's inbound call was recorded");
     assert_eq!((result.as_str(), node.as_deref()), ("answered", Some("node2")));
     assert!(phone_a.invites.lock().unwrap().is_empty(), "A's phone never rang for B's call");
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use callbase_core::TenantId;
-use callbase_telephony::nodes::Nodes;
-use callbase_tests::{env, worker_pool, TestApp};
+use callbase_tests::nodes::{every_node_app, main_and_node2, node_of, registers};
+use callbase_tests::{env, worker_pool};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -13,13 +13,7 @@ use crate::infra_ast;
 
 #[tokio::test]
 async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_within_60s() {
-    let app = TestApp::spawn_with(&[
-        ("CALLBASE__WORKERS__STASIS", "true"),
-        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
-        ("CALLBASE__WORKERS__NODES", "all"),
-        ("CALLBASE__WORKERS__NODE_DOWN_SECS", "6"),
-    ])
-    .await;
+    let app = every_node_app(&[("CALLBASE__WORKERS__NODE_DOWN_SECS", "6")]).await;
     let pool = worker_pool().await;
     let (admin, t) = app.new_tenant().await;
     callbase_db::nodes::move_tenant(&pool, TenantId(t.id), "node2").await.unwrap().expect("tenant exists");
@@ -33,18 +27,9 @@ async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_w
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let trunk_id = format!("t{}-trk1", t.id);
-    let nodes = Nodes::new(&app.settings.asterisk, callbase_db::Db::new(pool.clone()));
-    let main = nodes.by_id("main").await.unwrap();
-    let node2 = nodes.by_id("node2").await.unwrap();
-    let registered = |ami: callbase_telephony::ami::Ami, id: String| async move {
-        ami.outbound_registrations()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .any(|r| r.id == id && r.status == "Registered")
-    };
+    let (main, node2) = main_and_node2(&app).await;
     let start = tokio::time::Instant::now();
-    while !registered(node2.ami.clone().unwrap(), trunk_id.clone()).await {
+    while !registers(&node2, &trunk_id).await {
         assert!(start.elapsed() < Duration::from_secs(20), "the trunk registers from node2 first");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -53,12 +38,8 @@ async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_w
     infra_ast("node2", "kill");
     // The watcher marks node2 down and places the tenant on main, which registers the trunk.
     loop {
-        let on: Option<String> = sqlx::query_scalar("SELECT node_id FROM tenants WHERE id = $1")
-            .bind(t.id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if on.as_deref() == Some("main") && registered(main.ami.clone().unwrap(), trunk_id.clone()).await {
+        let on = node_of(t.id).await;
+        if on.as_deref() == Some("main") && registers(&main, &trunk_id).await {
             break;
         }
         assert!(

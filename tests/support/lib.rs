@@ -80,6 +80,7 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
 
 pub mod calls;
 pub mod kamailio;
+pub mod nodes;
 pub mod server;
 pub mod sip;
 
