@@ -311,13 +311,27 @@ async fn an_inbound_call_caught_ringing_by_a_takeover_rings_the_agent_again() {
         }
     };
     rings(1, Duration::from_secs(20), "the agent's phone rings").await;
+    // The record is written by the call's own writer task: it may land just after the INVITE.
     let id = {
         let pool = worker_pool().await;
-        sqlx::query_scalar::<_, Uuid>("SELECT id FROM calls WHERE tenant_id = $1 AND ended_at IS NULL")
+        let start = Instant::now();
+        loop {
+            let open = sqlx::query_scalar::<_, Uuid>(
+                "SELECT id FROM calls WHERE tenant_id = $1 AND ended_at IS NULL",
+            )
             .bind(tenant)
-            .fetch_one(&pool)
+            .fetch_optional(&pool)
             .await
-            .expect("the ringing call's open record")
+            .unwrap();
+            if let Some(id) = open {
+                break id;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the ringing call has an open record within 5 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
     first.kill9();
