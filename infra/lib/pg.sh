@@ -60,13 +60,15 @@ pg_secrets_ensure() { # the roles' passwords (RUN_DIR/pg-secrets.env), created o
     ensure_secret "$PG_SECRETS_FILE" PG_APP_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_WORKER_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_PASSWORD 32
+    ensure_secret "$PG_SECRETS_FILE" PG_AST_NODE1_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_AST_NODE2_PASSWORD 32
     ensure_secret "$PG_SECRETS_FILE" PG_KAMAILIO_PASSWORD 32
 }
 
 # The e2e lab's own PostgreSQL (issue #16: the lab restarts it during calls, and the host cluster is
 # shared with the dev and test stacks). It runs inside the lab's network namespace, listens on the
-# namespace's 127.0.0.1:$PG_PORT and a private socket directory, and starts from an empty data
+# namespace's 127.0.0.1:$PG_PORT (and PG_LISTEN_EXTRA, the address the lab's other namespaces reach)
+# and a private socket directory, and starts from an empty data
 # directory each run. Durability settings are off: it is thrown away with the lab.
 pg_private_bin() { printf '/usr/lib/postgresql/%s/bin' "$(ls /usr/lib/postgresql | sort -V | tail -n1)"; }
 
@@ -78,13 +80,15 @@ pg_private_init() { # pg_private_init DIR
     chmod 700 "$dir"
     runuser -u postgres -- "$(pg_private_bin)/initdb" -D "$dir/data" -U postgres -E UTF8 \
         --auth-local=peer --auth-host=scram-sha-256 >/dev/null || die "initdb $dir/data failed"
+    # The lab's Asterisk nodes in namespaces of their own reach it over their links (PG_LISTEN_EXTRA).
+    printf 'host all all 10.77.0.0/16 scram-sha-256\n' >>"$dir/data/pg_hba.conf"
 }
 
 pg_private_up() { # pg_private_up DIR: start it (unless it runs) and wait until it answers
     local dir=$1
     runuser -u postgres -- "$(pg_private_bin)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 && return 0
     runuser -u postgres -- "$(pg_private_bin)/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-c listen_addresses=127.0.0.1${PG_LISTEN_EXTRA:+,$PG_LISTEN_EXTRA} -c port=$PG_PORT -c unix_socket_directories=$dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
         start >/dev/null || die "the lab's PostgreSQL did not start (log: $dir/postgresql.log)"
 }
 
@@ -99,19 +103,21 @@ pg_roles_ensure() {
     psql_su -d postgres \
         -v owner_pw="$PG_OWNER_PASSWORD" -v app_pw="$PG_APP_PASSWORD" \
         -v worker_pw="$PG_WORKER_PASSWORD" -v ast_pw="$PG_AST_PASSWORD" \
-        -v ast_node2_pw="$PG_AST_NODE2_PASSWORD" -v kamailio_pw="$PG_KAMAILIO_PASSWORD" <<'SQL' >/dev/null
+        -v ast_node1_pw="$PG_AST_NODE1_PASSWORD" -v ast_node2_pw="$PG_AST_NODE2_PASSWORD" -v kamailio_pw="$PG_KAMAILIO_PASSWORD" <<'SQL' >/dev/null
 SELECT format('CREATE ROLE %I', r)
-  FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast','callbase_ast_node2','callbase_kamailio']) r
+  FROM unnest(ARRAY['callbase_owner','callbase_app','callbase_worker','callbase_ast','callbase_ast_node1','callbase_ast_node2','callbase_kamailio']) r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 SET password_encryption = 'scram-sha-256';
 ALTER ROLE callbase_owner  LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'owner_pw';
 ALTER ROLE callbase_app    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'app_pw';
 ALTER ROLE callbase_worker LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB BYPASSRLS   PASSWORD :'worker_pw';
 ALTER ROLE callbase_ast    LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_pw';
--- The test stack's second Asterisk node reads `ast` as its own role (migration 0021: a node's role
--- sees only the rows of the tenants on that node); callbase_ast serves the first node.
+-- The other Asterisk nodes of the test stack (node2) and the e2e lab (node1, node2) read `ast` as
+-- roles of their own (migration 0021: a node's role sees only the rows of the tenants on that node);
+-- callbase_ast serves the first node.
+ALTER ROLE callbase_ast_node1 LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_node1_pw';
 ALTER ROLE callbase_ast_node2 LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS PASSWORD :'ast_node2_pw';
-GRANT callbase_ast TO callbase_ast_node2;
+GRANT callbase_ast TO callbase_ast_node1, callbase_ast_node2;
 -- The SIP edge (infra/kamailio/edge.cfg) reads the views of migration 0022 (schema kamailio) and
 -- nothing else. Kamailio quotes table names whole ("kamailio.dispatcher" would be one identifier),
 -- so the role finds them unqualified through its search_path.

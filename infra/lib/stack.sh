@@ -59,7 +59,7 @@ asterisks_up() {
 # test moves one there (capacity 0: tenants are placed on main).
 nodes_register() {
     run_app node register --id main --ari-url "http://127.0.0.1:$ARI_PORT" --ami-addr "127.0.0.1:$AMI_PORT" \
-        --sip-addr "127.0.0.1:$SIP_PORT" --db-role callbase_ast >/dev/null || die "cannot register node main"
+        --sip-addr "$SIP_BIND:$SIP_PORT" --db-role callbase_ast >/dev/null || die "cannot register node main"
     if [[ $STACK == test ]]; then
         run_app node register --id node2 --ari-url "http://127.0.0.1:$NODE2_ARI_PORT" \
             --ami-addr "127.0.0.1:$NODE2_AMI_PORT" --sip-addr "127.0.0.1:$NODE2_SIP_PORT" \

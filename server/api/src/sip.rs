@@ -63,29 +63,9 @@ pub async fn sip(
         Ok(reg) => reg,
         Err(refused) => return Ok(crate::sockets::refuse(ws.protocols(["sip"]), refused)),
     };
-    // The browser's phone registers on its tenant's node.
-    let node = st.nodes.of_tenant(cu.tenant_id).await?;
-    let target = node.sip_ws_url();
-    let mut req = target
-        .as_str()
-        .into_client_request()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad Asterisk ws URL: {e}")))?;
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "sip".parse().expect("static header"));
-    // Connect before upgrading, so a browser never sees an open phone socket that leads nowhere.
-    let (upstream, _) =
-        tokio::time::timeout(std::time::Duration::from_secs(5), tokio_tungstenite::connect_async(req))
-            .await
-            .map_err(|_| ApiError::Unavailable {
-                code: "asterisk_unavailable",
-                message: "the phone service did not answer; try again shortly".into(),
-            })?
-            .map_err(|e| {
-                tracing::warn!(error = %e, "cannot reach Asterisk's SIP WebSocket");
-                ApiError::Unavailable {
-                    code: "asterisk_unavailable",
-                    message: "the phone service is unreachable; try again shortly".into(),
-                }
-            })?;
+    // The browser's phone registers on its tenant's node. Connect before upgrading, so a browser
+    // never sees an open phone socket that leads nowhere.
+    let (node, upstream) = connect_node(&st, cu.tenant_id).await?;
     let sockets = st.sockets.clone();
     let dialogs = crate::sip_dialogs::Dialogs::new(st.redis.clone(), cu.tenant_id, cu.user_id);
     let drain = st.drain.clone();
@@ -121,6 +101,53 @@ pub async fn sip(
             drop(reg);
         })
     }))
+}
+
+/// How long a phone's socket waits for its tenant's node to answer (issue #17). A node that died
+/// is marked down and its tenants moved after `workers.node_down_secs` (15 s by default): holding
+/// the phone's handshake meanwhile, and looking the tenant's node up again before each attempt,
+/// lets the phone register on the new node as soon as the move is done, instead of backing off
+/// (JsSIP doubles its reconnect delay up to 30 s after each failure).
+const NODE_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// Connects to the SIP WebSocket of the tenant's node, trying again every second (its node looked
+/// up again each time) for up to [`NODE_WAIT`] while this replica is not stopping.
+async fn connect_node(
+    st: &AppState,
+    tenant: TenantId,
+) -> ApiResult<(
+    std::sync::Arc<callbase_telephony::nodes::Node>,
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+)> {
+    let started = std::time::Instant::now();
+    loop {
+        let node = st.nodes.of_tenant(tenant).await?;
+        let mut req = node
+            .sip_ws_url()
+            .as_str()
+            .into_client_request()
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad Asterisk ws URL: {e}")))?;
+        req.headers_mut().insert("Sec-WebSocket-Protocol", "sip".parse().expect("static header"));
+        let err = match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        {
+            Ok(Ok((upstream, _))) => return Ok((node, upstream)),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out after 5 s".to_owned(),
+        };
+        if started.elapsed() >= NODE_WAIT || st.drain.draining() {
+            tracing::warn!(node = %node.id(), error = %err, "cannot reach Asterisk's SIP WebSocket");
+            return Err(ApiError::Unavailable {
+                code: "asterisk_unavailable",
+                message: "the phone service is unreachable; try again shortly".into(),
+            });
+        }
+        tracing::debug!(node = %node.id(), error = %err, "the tenant's node does not answer yet: waiting");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// The close of a phone whose tenant moved to another Asterisk node: like a replica's drain, the

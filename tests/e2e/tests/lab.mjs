@@ -159,6 +159,28 @@ export class Ami {
       this.listeners.add(l);
     });
   }
+  /** The events of a list action (e.g. PJSIPShowContacts) up to its `…Complete` event. */
+  list(name, headers = {}, ms = 10000) {
+    const id = `l${++this.seq}`;
+    const out = [];
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.listeners.delete(l);
+        reject(new Error(`AMI ${name}: no complete list within ${ms} ms`));
+      }, ms);
+      const l = (m) => {
+        if (m.ActionID !== id) return;
+        if (m.EventList === 'Complete' || m.Event?.endsWith('Complete')) {
+          clearTimeout(t);
+          this.listeners.delete(l);
+          resolve(out);
+        } else out.push(m);
+      };
+      this.listeners.add(l);
+      const lines = [`Action: ${name}`, `ActionID: ${id}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      this.sock.write(lines.join('\r\n') + '\r\n\r\n');
+    });
+  }
   /** Collects events matching `pred` from now on. */
   collect(pred) {
     const out = [];
@@ -524,16 +546,17 @@ export function sqlValue(query) {
 const BARESIP_CTRL_PORT = 4444;
 
 /**
- * baresip (a real desk phone) registered to the platform Asterisk over UDP as `login`, sending a
- * 1 kHz sine (ausine) and auto-answering. With `dump`, what it hears is written to
- * `<dir>/dump-…-dec.wav` (the sndfile module) for tone checks at the phone's end.
+ * baresip (a real desk phone) registered to the platform Asterisk (or `registrar`, e.g. the SIP
+ * edge) over UDP as `login`, sending a 1 kHz sine (ausine) and auto-answering. With `dump`, what it
+ * hears is written to `<dir>/dump-…-dec.wav` (the sndfile module) for tone checks at the phone's end.
+ * Several phones at once need their own `port` (SIP) and `ctrlPort` (ctrl_tcp, for `ctrl`).
  */
-export function startBaresip(login, password, { dump = false } = {}) {
+export function startBaresip(login, password, { dump = false, registrar = `${LAB_ADDR}:5060`, port = 5080, ctrlPort = BARESIP_CTRL_PORT } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-baresip-'));
   fs.writeFileSync(
     path.join(dir, 'config'),
     [
-      `sip_listen ${LAB_ADDR}:5080`,
+      `sip_listen ${LAB_ADDR}:${port}`,
       'audio_source ausine,1000',
       'ausrc_srate 48000',
       'auplay_srate 48000',
@@ -549,27 +572,27 @@ export function startBaresip(login, password, { dump = false } = {}) {
       'module_app account.so',
       'module_app menu.so',
       'module_app ctrl_tcp.so',
-      `ctrl_tcp_listen 127.0.0.1:${BARESIP_CTRL_PORT}`,
+      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
       'sip_trans_def udp',
       '',
     ].join('\n'),
   );
   fs.writeFileSync(
     path.join(dir, 'accounts'),
-    `<sip:${login}@${LAB_ADDR}:5060;transport=udp>;auth_pass=${password};regint=60;answermode=auto;audio_codecs=PCMU\n`,
+    `<sip:${login}@${registrar};transport=udp>;auth_pass=${password};regint=60;answermode=auto;audio_codecs=PCMU\n`,
   );
   const proc = spawn('baresip', ['-f', dir, '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
-  return { proc, dir, log: () => log };
+  return { proc, dir, log: () => log, ctrl: (command, params = '') => baresipCtrl(command, params, ctrlPort) };
 }
 
 /** One command over baresip's ctrl_tcp (netstring-framed JSON). */
-export async function baresipCtrl(command, params = '') {
+export async function baresipCtrl(command, params = '', port = BARESIP_CTRL_PORT) {
   const body = JSON.stringify({ command, params, token: String(Date.now()) });
   await new Promise((resolve, reject) => {
-    const s = net.connect(BARESIP_CTRL_PORT, '127.0.0.1', () => {
+    const s = net.connect(port, '127.0.0.1', () => {
       s.write(`${Buffer.byteLength(body)}:${body},`);
       setTimeout(() => {
         s.destroy();

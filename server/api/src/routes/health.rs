@@ -31,7 +31,20 @@ pub struct Checks {
     pub postgres: Check,
     pub redis: Check,
     pub s3: Check,
+    /// Asterisk: ok while at least one node's ARI answers (the first that did, or the last error).
     pub ari: Check,
+    /// Each Asterisk node this replica knows (issue #17): one dead node does not make the replica
+    /// unready — its tenants are moved to the others (docs/operations.md, "Asterisk nodes").
+    pub nodes: Vec<NodeCheck>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeCheck {
+    pub id: String,
+    /// The registry's state of the node: live, draining or down.
+    pub state: String,
+    #[serde(flatten)]
+    pub check: Check,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,7 +71,8 @@ where
     }
 }
 
-/// Each dependency (PostgreSQL, Redis, S3, Asterisk ARI) checked concurrently; 503 if any is down.
+/// Each dependency (PostgreSQL, Redis, S3, the ARI of every known Asterisk node) checked
+/// concurrently; 503 if PostgreSQL, Redis or S3 is down, or no Asterisk node answers.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
     if st.drain.draining() {
@@ -70,8 +84,19 @@ pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
     let pg = timed(st.db.ping());
     let redis = timed(crate::limits::ping(&st.redis));
     let s3 = timed(st.store.check());
-    let ari = timed(async { st.nodes.configured().ari.info().await.map(|_| ()) });
-    let (postgres, redis, s3, ari) = tokio::join!(pg, redis, s3, ari);
+    let known = st.nodes.known();
+    let nodes = futures_util::future::join_all(known.iter().map(|n| async {
+        let check = timed(async { n.ari.info().await.map(|_| ()) }).await;
+        metrics::gauge!("callbase_node_up", "node" => n.id().to_owned()).set(if check.ok { 1.0 } else { 0.0 });
+        NodeCheck { id: n.id().to_owned(), state: n.row.state.clone(), check }
+    }));
+    let (postgres, redis, s3, nodes) = tokio::join!(pg, redis, s3, nodes);
+    let ari = nodes
+        .iter()
+        .find(|n| n.check.ok)
+        .or(nodes.last())
+        .map(|n| Check { ok: n.check.ok, ms: n.check.ms, error: n.check.error.clone() })
+        .unwrap_or(Check { ok: false, ms: 0, error: Some("no Asterisk node is known".into()) });
     let all = postgres.ok && redis.ok && s3.ok && ari.ok;
     for (name, c) in [("postgres", &postgres), ("redis", &redis), ("s3", &s3), ("ari", &ari)] {
         metrics::gauge!("callbase_dependency_up", "dependency" => name).set(if c.ok { 1.0 } else { 0.0 });
@@ -79,7 +104,7 @@ pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
     let status = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = Readiness {
         status: if all { "ok" } else { "degraded" }.into(),
-        checks: Some(Checks { postgres, redis, s3, ari }),
+        checks: Some(Checks { postgres, redis, s3, ari, nodes }),
     };
     (status, Json(body)).into_response()
 }
