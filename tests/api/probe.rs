@@ -93,6 +93,6 @@ async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_lates
     assert_eq!(anon.get("/api/telephony/probe").await.status, StatusCode::UNAUTHORIZED);
 
     // The worker's list of trunk paths to probe: only tenants with a number AND a trunk.
-    let targets = callbase_db::probe::targets(&pool).await.unwrap();
+    let targets = callbase_db::probe::targets_on(&pool, "main", "main").await.unwrap();
     assert!(!targets.iter().any(|(t, _)| t.0 == ta.id), "tenant A has no trunk yet: not probed");
 }
