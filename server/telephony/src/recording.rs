@@ -2,10 +2,10 @@
 //! recording, and Asterisk as the uploader's [`RecordingSource`]. The uploader (Asterisk → spool
 //! → S3) and retention are in `callbase_recordings::{uploader, retention}`.
 
-use callbase_core::{TenantId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
+use callbase_core::{TenantId, UserId};
 use callbase_recordings::uploader::{NodeHealth, RecordingSource, SourceError};
 
 use crate::ari::AriError;
