@@ -96,11 +96,12 @@ pub async fn place(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Option<String>
 }
 
 /// Places every tenant that has telephony on and no node on `node` (tenants from before nodes
-/// existed); returns how many.
+/// existed) unless the node is gone; returns how many.
 pub async fn adopt_unplaced(pool: &PgPool, node: &str) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "UPDATE tenants SET node_id = $1
-          WHERE node_id IS NULL AND id IN (SELECT tenant_id FROM telephony WHERE enabled)",
+          WHERE node_id IS NULL AND id IN (SELECT tenant_id FROM telephony WHERE enabled)
+            AND EXISTS (SELECT 1 FROM nodes WHERE id = $1 AND state <> 'gone')",
     )
     .bind(node)
     .execute(pool)
