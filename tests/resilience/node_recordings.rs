@@ -133,7 +133,7 @@ async fn a_recording_on_a_killed_node_waits_for_it_and_reaches_s3_when_the_node_
     // The watcher marks node2 down after 4 s (its tenant moves to main meanwhile).
     let app = every_node_app(&[("CALLBASE__WORKERS__NODE_DOWN_SECS", "4")]).await;
     let pool = worker_pool().await;
-    let (admin, t, _trunk, login, password) = tenant_on_node2(&app).await;
+    let (admin, t, trunk, login, password) = tenant_on_node2(&app).await;
     let call = recorded_call_on_node2(&admin, &login, &password, 3000).await;
     let id = call["id"].as_str().unwrap().to_string();
 
@@ -199,6 +199,8 @@ async fn a_recording_on_a_killed_node_waits_for_it_and_reaches_s3_when_the_node_
     };
     let call_secs = (at("ended_at") - at("answered_at")).as_seconds_f64();
     assert!((secs - call_secs).abs() < 1.0, "recording {secs:.2} s vs answered call {call_secs:.2} s");
+    // The carrier keeps one contact per credential: the next tests' trunks need it.
+    admin.delete(&format!("/api/trunks/{}", trunk["id"])).await;
 }
 
 #[tokio::test]
@@ -217,7 +219,7 @@ async fn recordings_on_a_node_declared_gone_are_marked_lost_and_the_calls_api_sa
             .bearer_auth("operator-secret")
             .json(&json!({ "state": state }))
     };
-    let (admin, t, _trunk, login, password) = tenant_on_node2(&app).await;
+    let (admin, t, trunk, login, password) = tenant_on_node2(&app).await;
     // A node with tenants cannot be declared gone: they must move first.
     let r = operator.send(set_state("node2", "gone")).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
@@ -263,4 +265,5 @@ async fn recordings_on_a_node_declared_gone_are_marked_lost_and_the_calls_api_sa
     // node2 comes back later (the guard): the lost recording stays lost, nothing uploads it.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(call_record(&admin, &id).await["recording"]["state"], "lost");
+    admin.delete(&format!("/api/trunks/{}", trunk["id"])).await;
 }
