@@ -266,7 +266,8 @@ async fn the_platform_api_lists_nodes_and_moves_a_tenant_for_its_token_holder_on
     assert!(list.body[0]["tenants"].is_i64(), "each node has its load: {}", list.text);
     let bad = b
         .send(
-            as_operator(reqwest::Method::PUT, "/platform/nodes/node2/state").json(&json!({"state": "gone"})),
+            as_operator(reqwest::Method::PUT, "/platform/nodes/node2/state")
+                .json(&json!({"state": "asleep"})),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);

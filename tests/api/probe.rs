@@ -93,6 +93,55 @@ async fn probe_number_and_history_are_per_tenant_and_the_alert_follows_the_lates
     assert_eq!(anon.get("/api/telephony/probe").await.status, StatusCode::UNAUTHORIZED);
 
     // The worker's list of trunk paths to probe: only tenants with a number AND a trunk.
-    let targets = callbase_db::probe::targets(&pool).await.unwrap();
+    let targets = callbase_db::probe::targets_on(&pool, "main", "main").await.unwrap();
     assert!(!targets.iter().any(|(t, _)| t.0 == ta.id), "tenant A has no trunk yet: not probed");
+}
+
+/// Each node's health probe (lease `probe:<node>`) calls the trunk paths of the tenants on that
+/// node, through that node: a tenant moved to node2 is probed there, not on the node of the
+/// settings (which cannot see its trunk). The calls themselves need the e2e lab's namespace (see
+/// the top of this file); this is the round each node's probe makes, read from the real registry.
+#[tokio::test]
+async fn each_nodes_probe_round_holds_the_trunk_paths_of_the_tenants_on_that_node_only() {
+    let app = TestApp::spawn().await;
+    let pool = worker_pool().await;
+    let (a, ta) = app.telephony_tenant().await;
+    let (b, tb) = app.new_tenant().await;
+    callbase_db::nodes::move_tenant(&pool, TenantId(tb.id), "node2").await.unwrap().expect("tenant B exists");
+    assert_eq!(b.post("/api/telephony/enable", json!({})).await.status, StatusCode::OK);
+    let mut trunks = vec![];
+    for admin in [&a, &b] {
+        let mut rules = admin.get("/api/telephony/dial-rules").await.body;
+        rules["short_rules"] = json!(["9999"]);
+        assert_eq!(admin.put("/api/telephony/dial-rules", rules).await.status, StatusCode::OK);
+        let r = admin.put("/api/telephony/probe", json!({"probe_number": "9999"})).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let r = admin
+            .post(
+                "/api/trunks",
+                json!({"mode": "extended", "username": callbase_tests::unique("probe-"), "password": "x",
+                       "domain": callbase_tests::env("CALLBASE_CARRIER_SIP")}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        trunks.push((admin, r.body["id"].clone()));
+    }
+    let a_path = (Some(TenantId(ta.id)), format!("t{}x9999", ta.id), "9999".to_string());
+    let b_path = (Some(TenantId(tb.id)), format!("t{}x9999", tb.id), "9999".to_string());
+
+    let on_node2 = callbase_telephony::probe::paths_on(&pool, "node2", "main").await.unwrap();
+    assert_eq!(on_node2[0].1, "echo", "each node's round starts with its platform path");
+    assert!(on_node2.contains(&b_path), "node2's probe calls B's trunk path: {on_node2:?}");
+    assert!(!on_node2.contains(&a_path), "node2's probe leaves A (on main) alone: {on_node2:?}");
+    let on_main = callbase_telephony::probe::paths_on(&pool, "main", "main").await.unwrap();
+    assert!(on_main.contains(&a_path), "main's probe calls A's trunk path: {on_main:?}");
+    assert!(!on_main.contains(&b_path), "main's probe no longer calls B, which moved: {on_main:?}");
+
+    // Moving B back makes main's next round probe it.
+    callbase_db::nodes::move_tenant(&pool, TenantId(tb.id), "main").await.unwrap();
+    let on_main = callbase_telephony::probe::paths_on(&pool, "main", "main").await.unwrap();
+    assert!(on_main.contains(&b_path), "{on_main:?}");
+    for (admin, id) in trunks {
+        admin.delete(&format!("/api/trunks/{id}")).await;
+    }
 }

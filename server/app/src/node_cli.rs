@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use callbase_core::TenantId;
-use callbase_db::nodes::{self as repo, NodeRow};
+use callbase_db::nodes::{self as repo, Gone, NodeRow};
 use callbase_telephony::nodes::Nodes;
 
 use crate::settings::Settings;
@@ -24,7 +24,8 @@ pub enum NodeCmd {
         node: String,
     },
     /// Set a node's state: `live` (takes new tenants), `draining` (keeps its tenants, takes no
-    /// new ones) or `down`.
+    /// new ones), `down`, or `gone` (it will not come back: the recordings still on it are marked
+    /// lost; only once no tenant is on it).
     State { node: String, state: String },
 }
 
@@ -97,10 +98,19 @@ pub async fn run(settings: &Settings, cmd: NodeCmd) -> anyhow::Result<()> {
                 callbase_telephony::failover::move_tenant(&nodes, &pool, TenantId(tenant), &node).await?;
             println!("tenant {tenant} moved from {} to {node}", from.as_deref().unwrap_or("(none)"));
         }
+        NodeCmd::State { node, state } if state == "gone" => match repo::declare_gone(&pool, &node).await? {
+            Gone::NoNode => anyhow::bail!("no node {node}"),
+            Gone::HasTenants(n) => {
+                anyhow::bail!("{n} tenants are still on node {node}: move them first (callbase node move)")
+            }
+            Gone::Done { recordings_lost, calls_closed } => println!(
+                "node {node} is gone: {recordings_lost} recordings lost with it, {calls_closed} open call records closed"
+            ),
+        },
         NodeCmd::State { node, state } => {
             anyhow::ensure!(
                 ["live", "draining", "down"].contains(&state.as_str()),
-                "state is live, draining or down"
+                "state is live, draining, down or gone"
             );
             anyhow::ensure!(repo::set_state(&pool, &node, &state).await?, "no node {node}");
             println!("node {node} is {state}");

@@ -1,6 +1,6 @@
-//! The singleton workers of every Asterisk node — its Stasis app and its trunk registration
-//! monitor — each under a lease per node (`stasis:<node>`, `registrations:<node>`,
-//! server/telephony/src/lease.rs). Every replica runs this supervisor: it reads the node registry
+//! The singleton workers of every Asterisk node — its Stasis app, its trunk registration monitor
+//! and its health probe — each under a lease per node (`stasis:<node>`, `registrations:<node>`,
+//! `probe:<node>`, server/telephony/src/lease.rs). Every replica runs this supervisor: it reads the node registry
 //! every few seconds and starts the workers of a node that appears (or whose addresses changed),
 //! stops those of a node that is gone, and on shutdown stops all of them and waits until their
 //! leases are handed over.
@@ -46,7 +46,8 @@ pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: watch::Receiv
             // A `down` node keeps its workers: they reconnect when it comes back, and its Stasis
             // app then closes the records of the calls it lost.
             NodesToRun::All => match nodes.refresh().await {
-                Ok(all) => all,
+                // A gone node will not come back: nobody asks it for anything.
+                Ok(all) => all.into_iter().filter(|n| n.row.state != "gone").collect(),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the node registry; the running node workers stay");
                     running.values().map(|r| r.node.clone()).collect()
@@ -120,7 +121,7 @@ fn start(node: &Arc<Node>, shared: &Shared, nodes: &Nodes) -> Running {
         let (node, nodes, redis) = (node.clone(), nodes.clone(), shared.redis.clone());
         tasks.push(tokio::spawn(leased("registrations").run(
             shared.redis.clone(),
-            stopped,
+            stopped.clone(),
             move |_held, stop| {
                 let (ami, redis, node, nodes) = (ami.clone(), redis.clone(), node.clone(), nodes.clone());
                 async move {
@@ -131,6 +132,37 @@ fn start(node: &Arc<Node>, shared: &Shared, nodes: &Nodes) -> Running {
                 }
             },
         )));
+    }
+    if shared.settings.probe.every_secs > 0 {
+        match shared.db.lookup() {
+            Some(pool) => {
+                // The health probe of this node: its platform path and the trunk paths of the
+                // tenants on it. The settings' node keeps the name `probe.node` in results.
+                let configured = nodes.configured().id().to_string();
+                let at = callbase_telephony::probe::ProbeNode {
+                    name: if node.id() == configured {
+                        shared.settings.probe.node.clone()
+                    } else {
+                        node.id().to_string()
+                    },
+                    node: node.id().to_string(),
+                    default_node: configured,
+                    ws_url: node.sip_ws_url().to_string(),
+                    ami: node.ami.clone(),
+                };
+                let (pool, cfg) = (pool.clone(), shared.settings.probe.clone());
+                tasks.push(tokio::spawn(leased("probe").run(
+                    shared.redis.clone(),
+                    stopped.clone(),
+                    move |_held, stop| {
+                        callbase_telephony::probe::run(cfg.clone(), pool.clone(), at.clone(), stop)
+                    },
+                )));
+            }
+            None => {
+                tracing::warn!(node = %node.id(), "database.worker_url is not set: the health probe does not run")
+            }
+        }
     }
     Running { node: node.clone(), stop, tasks }
 }

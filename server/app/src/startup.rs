@@ -167,31 +167,6 @@ fn start_workers(
             callbase_telephony::failover::run(nodes.clone(), pool.clone(), cfg, stop)
         })));
     }
-    let node = settings.asterisk.node.clone();
-    let leased = |name: &str| Lease::new(&format!("{name}:{node}"), &owner, LeaseConfig::default());
-    let ami = nodes.configured().ami.clone();
-    if settings.probe.every_secs > 0 {
-        match db.lookup() {
-            Some(pool) => {
-                let (pool, cfg, ami) = (pool.clone(), settings.probe.clone(), ami.clone());
-                let ws = settings.asterisk.sip_ws_url().to_string();
-                leases.push(tokio::spawn(leased("probe").run(
-                    redis.clone(),
-                    shutdown.clone(),
-                    move |_held, stop| {
-                        callbase_telephony::probe::run(
-                            cfg.clone(),
-                            pool.clone(),
-                            ami.clone(),
-                            ws.clone(),
-                            stop,
-                        )
-                    },
-                )));
-            }
-            None => tracing::warn!("database.worker_url is not set: the health probe does not run"),
-        }
-    }
     if settings.workers.import_expiry {
         match db.lookup() {
             Some(pool) => {

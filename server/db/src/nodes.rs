@@ -69,7 +69,8 @@ pub async fn upsert(pool: &PgPool, n: &NodeRow) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Sets a node's state (`live`, `draining`, `down`); false when there is no such node.
+/// Sets a node's state (`live`, `draining`, `down`; `gone` is [`declare_gone`]'s); false when
+/// there is no such node.
 pub async fn set_state(pool: &PgPool, id: &str, state: &str) -> sqlx::Result<bool> {
     let r = sqlx::query("UPDATE nodes SET state = $2, updated_at = now() WHERE id = $1")
         .bind(id)
@@ -95,11 +96,12 @@ pub async fn place(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Option<String>
 }
 
 /// Places every tenant that has telephony on and no node on `node` (tenants from before nodes
-/// existed); returns how many.
+/// existed) unless the node is gone; returns how many.
 pub async fn adopt_unplaced(pool: &PgPool, node: &str) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "UPDATE tenants SET node_id = $1
-          WHERE node_id IS NULL AND id IN (SELECT tenant_id FROM telephony WHERE enabled)",
+          WHERE node_id IS NULL AND id IN (SELECT tenant_id FROM telephony WHERE enabled)
+            AND EXISTS (SELECT 1 FROM nodes WHERE id = $1 AND state <> 'gone')",
     )
     .bind(node)
     .execute(pool)
@@ -154,4 +156,66 @@ pub async fn place_elsewhere(pool: &PgPool, tenant: TenantId, from: &str) -> sql
     }
     tx.commit().await?;
     Ok(placed)
+}
+
+/// What declaring a node gone did ([`declare_gone`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gone {
+    /// No node has that id.
+    NoNode,
+    /// Tenants are still placed on it (this many): they must be moved first.
+    HasTenants(i64),
+    /// The node is `gone`: this many recordings it held were marked lost and this many call
+    /// records it left open were closed.
+    Done { recordings_lost: u64, calls_closed: u64 },
+}
+
+/// The operator says the node will not come back (migration 0023): it turns `gone`, every
+/// recording still on it (being recorded, queued or waiting for it) is marked `lost` with the
+/// reason, and the call records it left open are closed with it. Refused while tenants are on it.
+/// One transaction; the node's row is locked, which also holds off moves onto it meanwhile.
+pub async fn declare_gone(pool: &PgPool, id: &str) -> sqlx::Result<Gone> {
+    let mut tx = pool.begin().await?;
+    let found: Option<String> = sqlx::query_scalar("SELECT state FROM nodes WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Ok(Gone::NoNode);
+    }
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE node_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if tenants > 0 {
+        return Ok(Gone::HasTenants(tenants));
+    }
+    sqlx::query("UPDATE nodes SET state = 'gone', updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let why = format!("lost with node {id}");
+    let lost = sqlx::query(
+        "UPDATE calls SET recording_state = 'lost', recording_error = $2
+          WHERE node = $1 AND recording_state IN ('recording', 'pending', 'waiting')",
+    )
+    .bind(id)
+    .bind(&why)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let closed = sqlx::query(
+        "UPDATE calls SET ended_at = now(), phase = 'ended', held_since = NULL,
+                result = COALESCE(result, CASE WHEN answered_at IS NOT NULL THEN 'answered'
+                                               WHEN direction = 'inbound' THEN 'missed' ELSE 'failed' END),
+                reason = COALESCE(reason, $2)
+          WHERE node = $1 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .bind(&why)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(Gone::Done { recordings_lost: lost, calls_closed: closed })
 }

@@ -65,13 +65,21 @@ pub async fn insert(pool: &PgPool, p: &NewProbe<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Tenants whose trunk path is probed: telephony on, a probe number set, at least one trunk.
-pub async fn targets(pool: &PgPool) -> sqlx::Result<Vec<(TenantId, String)>> {
+/// Tenants on `node` whose trunk path is probed: telephony on, a probe number set, at least one
+/// trunk. A tenant with no node yet runs on `default_node` (the node of the settings).
+pub async fn targets_on(
+    pool: &PgPool,
+    node: &str,
+    default_node: &str,
+) -> sqlx::Result<Vec<(TenantId, String)>> {
     sqlx::query_as(
-        "SELECT t.tenant_id, t.probe_number FROM telephony t
+        "SELECT t.tenant_id, t.probe_number FROM telephony t JOIN tenants n ON n.id = t.tenant_id
           WHERE t.enabled AND t.probe_number IS NOT NULL AND EXISTS (SELECT 1 FROM trunks k WHERE k.tenant_id = t.tenant_id)
+            AND coalesce(n.node_id, $2) = $1
           ORDER BY t.tenant_id",
     )
+    .bind(node)
+    .bind(default_node)
     .fetch_all(pool)
     .await
 }

@@ -13,7 +13,14 @@
 //!
 //! Any failure leaves the row pending with a backoff; nothing is deleted before S3 has the object,
 //! so S3 outages and restarts (even SIGKILL) lose nothing: the spool and the source's copy wait.
-//! The SQL is in `callbase_db::calls::recording`.
+//!
+//! A recording whose node (the Asterisk that holds the file) does not answer is not the file's
+//! fault: it and the node's other pending recordings turn `waiting`, off the queue, with no attempt
+//! counted and no log line each. Every `retry_max_secs` each replica asks the nodes that recordings
+//! wait for ([`RecordingSource::answers`]) and queues a node's recordings again once it answers (a
+//! restarted node still has its files on disk). A node declared gone (`callbase node state NODE
+//! gone`) takes its recordings with it: `lost`, and so are those that waited longer than
+//! `node_wait_max_hours` when that is set. The SQL is in `callbase_db::calls::recording`.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -26,8 +33,27 @@ use sqlx::PgPool;
 
 use crate::ObjectStore;
 
-/// An error of the recording source.
-pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+/// Why the source has no file to give.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The node that holds the file does not answer (or is known to be down): the recording waits
+    /// for it.
+    #[error("node {node} does not answer: {detail}")]
+    NodeAway { node: String, detail: String },
+    /// The node was declared gone: the file went with it.
+    #[error("node {0} is gone")]
+    NodeGone(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Whether a node is there to fetch from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeHealth {
+    Answers,
+    Away,
+    Gone,
+}
 
 /// Where finished recordings are fetched from (Asterisk's stored recordings).
 pub trait RecordingSource: Clone + Send + Sync + 'static {
@@ -40,6 +66,9 @@ pub trait RecordingSource: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Vec<u8>>, SourceError>> + Send;
     /// Deletes the source's copy (after S3 has it); failures are the source's to log.
     fn delete(&self, node: Option<&str>, name: &str) -> impl Future<Output = ()> + Send;
+    /// Whether `node` (`None`: the default node) answers now: asked for the nodes that recordings
+    /// wait for.
+    fn answers(&self, node: Option<&str>) -> impl Future<Output = NodeHealth> + Send;
 }
 
 /// `CALLBASE__RECORDINGS__*`.
@@ -57,6 +86,11 @@ pub struct RecordingsConfig {
     /// Concurrent uploads per server.
     #[serde(default = "default_parallel")]
     pub parallel: usize,
+    /// Recordings that waited this long (hours after their call ended) for a node that does not
+    /// answer are given up as `lost`; 0 (the default): they wait until the node answers or an
+    /// operator declares it gone.
+    #[serde(default)]
+    pub node_wait_max_hours: u64,
     /// How often retention runs.
     #[serde(default = "default_retention_every")]
     pub retention_every_secs: u64,
@@ -85,6 +119,7 @@ impl Default for RecordingsConfig {
             poll_ms: default_poll_ms(),
             retry_max_secs: default_retry_max(),
             parallel: default_parallel(),
+            node_wait_max_hours: 0,
             retention_every_secs: default_retention_every(),
         }
     }
@@ -117,7 +152,7 @@ impl<S: RecordingSource> Uploader<S> {
             Ok(n) => tracing::info!(count = n, "recordings of ended calls queued for upload"),
             Err(e) => tracing::warn!(error = %e, "recordings: cannot queue the recordings of ended calls"),
         }
-        let mut loops = Vec::new();
+        let mut loops = vec![tokio::spawn(self.clone().watch_waiting(shutdown.clone()))];
         for _ in 0..self.cfg.parallel.max(1) {
             let me = self.clone();
             let mut stop = shutdown.clone();
@@ -177,7 +212,40 @@ impl<S: RecordingSource> Uploader<S> {
                     }
                 }
             }
-            Err(Failure { message, give_up }) => {
+            Err(Failure::NodeAway { node, message }) => {
+                // Not an attempt: the file is fine, its node is away. This recording and the node's
+                // other queued ones wait together (one line in the log, not one per recording).
+                let why = format!("waiting for node {node}, which does not answer");
+                let noted = repo::wait_for_node(&mut tx, p.id, p.node.as_deref(), &why).await;
+                let committed = match noted {
+                    Ok(n) => tx.commit().await.map(|()| n),
+                    Err(e) => Err(e),
+                };
+                match committed {
+                    Ok(n) => {
+                        tracing::warn!(node = %node, recordings = n, error = %message, "recordings wait for their node, which does not answer")
+                    }
+                    Err(e) => {
+                        tracing::warn!(call.id = %p.id, error = %e, "recording's wait not recorded; retried when the claim ends")
+                    }
+                }
+            }
+            Err(Failure::NodeGone(node)) => {
+                let noted = repo::mark_lost(&mut tx, p.id, &format!("lost with node {node}")).await;
+                let committed = match noted {
+                    Ok(()) => tx.commit().await,
+                    Err(e) => Err(e),
+                };
+                match committed {
+                    Ok(()) => {
+                        tracing::error!(call.id = %p.id, node = %node, "recording lost with its node, declared gone")
+                    }
+                    Err(e) => {
+                        tracing::warn!(call.id = %p.id, error = %e, "lost recording not recorded; retried when the claim ends")
+                    }
+                }
+            }
+            Err(Failure::Retry { message, give_up }) => {
                 let attempts = p.recording_attempts + 1;
                 let wait = (1u64 << (attempts.clamp(1, 16) - 1) as u64).min(self.cfg.retry_max_secs.max(1));
                 tracing::warn!(call.id = %p.id, attempts, retry_in_secs = wait, error = %message, "recording upload failed");
@@ -195,6 +263,72 @@ impl<S: RecordingSource> Uploader<S> {
         true
     }
 
+    /// Every `retry_max_secs`: asks each node that recordings wait for whether it answers, queues
+    /// its recordings again when it does, and gives up those of a gone node (and, with
+    /// `node_wait_max_hours`, those that waited too long).
+    async fn watch_waiting(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let every = Duration::from_secs(self.cfg.retry_max_secs.max(1));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = self.waiting_pass().await {
+                tracing::warn!(error = %e, "recordings: cannot look at the recordings waiting for their node");
+            }
+        }
+    }
+
+    /// One look at the nodes that recordings wait for.
+    pub async fn waiting_pass(&self) -> sqlx::Result<()> {
+        for node in repo::waited_for_nodes(&self.pool).await? {
+            let name = node.as_deref().unwrap_or("(the default node)");
+            if self.cfg.node_wait_max_hours > 0 {
+                let max = self.cfg.node_wait_max_hours as f64 * 3600.0;
+                let why = format!(
+                    "lost with node {name}: it did not answer for {} h",
+                    self.cfg.node_wait_max_hours
+                );
+                let n = repo::lose_waiting(&self.pool, node.as_deref(), max, &why).await?;
+                if n > 0 {
+                    tracing::error!(
+                        node = name,
+                        recordings = n,
+                        "recordings given up: their node did not answer in time"
+                    );
+                }
+            }
+            match self.source.answers(node.as_deref()).await {
+                NodeHealth::Answers => {
+                    let n = repo::requeue_waiting(&self.pool, node.as_deref()).await?;
+                    if n > 0 {
+                        tracing::info!(
+                            node = name,
+                            recordings = n,
+                            "the node answers again: its recordings are queued"
+                        );
+                    }
+                }
+                NodeHealth::Gone => {
+                    let n = repo::lose_waiting(
+                        &self.pool,
+                        node.as_deref(),
+                        0.0,
+                        &format!("lost with node {name}"),
+                    )
+                    .await?;
+                    tracing::error!(
+                        node = name,
+                        recordings = n,
+                        "recordings lost with their node, declared gone"
+                    );
+                }
+                NodeHealth::Away => tracing::debug!(node = name, "recordings still wait for their node"),
+            }
+        }
+        Ok(())
+    }
+
     fn spool_file(&self, p: &Pending) -> PathBuf {
         self.cfg.spool_dir.join(format!("{}.mp3", p.id))
     }
@@ -209,13 +343,17 @@ impl<S: RecordingSource> Uploader<S> {
                 // Asterisk finalises the file a moment after the bridge ends; after many tries the
                 // recording is given up as lost on Asterisk's side (visible on the call record).
                 Ok(None) => {
-                    return Err(Failure {
+                    return Err(Failure::Retry {
                         message: "Asterisk has no such recording (yet)".into(),
                         give_up: p.recording_attempts >= 20,
                     })
                 }
+                Err(SourceError::NodeAway { node, detail }) => {
+                    return Err(Failure::NodeAway { node, message: detail })
+                }
+                Err(SourceError::NodeGone(node)) => return Err(Failure::NodeGone(node)),
                 Err(e) => {
-                    return Err(Failure {
+                    return Err(Failure::Retry {
                         message: format!("cannot fetch the recording from Asterisk: {e}"),
                         give_up: false,
                     })
@@ -223,14 +361,15 @@ impl<S: RecordingSource> Uploader<S> {
             };
             let (mp3, dur) = tokio::task::spawn_blocking(move || crate::audio::recording_to_mp3(&wav))
                 .await
-                .map_err(|e| Failure { message: e.to_string(), give_up: false })?
-                .map_err(|e| Failure {
+                .map_err(|e| Failure::Retry { message: e.to_string(), give_up: false })?
+                .map_err(|e| Failure::Retry {
                     message: format!("cannot encode the recording: {e}"),
                     give_up: true,
                 })?;
-            write_durably(&spool, &mp3)
-                .await
-                .map_err(|e| Failure { message: format!("cannot write the spool: {e}"), give_up: false })?;
+            write_durably(&spool, &mp3).await.map_err(|e| Failure::Retry {
+                message: format!("cannot write the spool: {e}"),
+                give_up: false,
+            })?;
             Some(dur)
         } else {
             mp3_ms(&spool).await
@@ -239,21 +378,26 @@ impl<S: RecordingSource> Uploader<S> {
             .store
             .put_file(&p.recording_key, &spool, "audio/mpeg")
             .await
-            .map_err(|e| Failure { message: e.to_string(), give_up: false })?;
+            .map_err(|e| Failure::Retry { message: e.to_string(), give_up: false })?;
         match self.store.head(&p.recording_key).await {
             Ok(Some(s)) if s == size => Ok((size, ms)),
-            Ok(other) => Err(Failure {
+            Ok(other) => Err(Failure::Retry {
                 message: format!("the object store holds {other:?} bytes, {size} were sent"),
                 give_up: false,
             }),
-            Err(e) => Err(Failure { message: e.to_string(), give_up: false }),
+            Err(e) => Err(Failure::Retry { message: e.to_string(), give_up: false }),
         }
     }
 }
 
-struct Failure {
-    message: String,
-    give_up: bool,
+/// Why an upload attempt did not end in S3.
+enum Failure {
+    /// Try again after a backoff, or give up (`failed`).
+    Retry { message: String, give_up: bool },
+    /// The node holding the file does not answer: wait for it.
+    NodeAway { node: String, message: String },
+    /// The node holding the file is gone: the recording is lost.
+    NodeGone(String),
 }
 
 /// Duration of an mp3 already in the spool (from a run that stopped before the upload).

@@ -6,7 +6,8 @@
 //! the edge. Live calls on the dead node are gone with it; their records are closed when the node
 //! comes back and its Stasis app adopts what is left (`crate::call::adopt`). A node stays `down`
 //! until an operator sets it `live` again (`callbase node state`): the watcher never undoes a
-//! decision that may have been an operator's.
+//! decision that may have been an operator's. A node the operator declared `gone` is not watched
+//! (`callbase_db::nodes::declare_gone`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,12 +34,14 @@ pub async fn run(nodes: Nodes, worker: PgPool, cfg: FailoverConfig, mut stop: wa
     loop {
         match nodes.refresh().await {
             Ok(all) => {
-                let checks = all.iter().filter(|n| n.row.state != "down").map(|n| async move {
-                    let ok = tokio::time::timeout(Duration::from_secs(3), n.ari.info())
-                        .await
-                        .is_ok_and(|r| r.is_ok());
-                    (n.id().to_string(), ok)
-                });
+                let checks = all.iter().filter(|n| matches!(n.row.state.as_str(), "live" | "draining")).map(
+                    |n| async move {
+                        let ok = tokio::time::timeout(Duration::from_secs(3), n.ari.info())
+                            .await
+                            .is_ok_and(|r| r.is_ok());
+                        (n.id().to_string(), ok)
+                    },
+                );
                 for (id, ok) in futures_util::future::join_all(checks).await {
                     if ok {
                         failing.remove(&id);
@@ -120,7 +123,11 @@ pub async fn move_tenant(
     tenant: TenantId,
     to: &str,
 ) -> Result<Option<String>, MoveError> {
+    nodes.refresh().await.map_err(crate::nodes::NodeError::from)?;
     let target = nodes.by_id(to).await?;
+    if target.row.state == "gone" {
+        return Err(MoveError::NodeGone);
+    }
     let from = repo::move_tenant(worker, tenant, to).await.map_err(crate::nodes::NodeError::from)?;
     let from = from.ok_or(MoveError::NoTenant)?;
     if let Some(old) = from.as_deref().filter(|f| *f != to) {
@@ -138,6 +145,8 @@ pub async fn move_tenant(
 pub enum MoveError {
     #[error("no such tenant")]
     NoTenant,
+    #[error("the node is gone: it takes no tenant")]
+    NodeGone,
     #[error(transparent)]
     Node(#[from] crate::nodes::NodeError),
 }

@@ -1,9 +1,11 @@
-//! The call-path health probe (docs/probe.md): every `probe.every_secs` the synthetic agent
-//! (`callbase-probe`, webrtc-rs) registers to this node's Asterisk over SIP-over-WebSocket and calls
+//! The call-path health probe (docs/probe.md): one per Asterisk node (lease `probe:<node>`,
+//! `callbase_app::node_workers`). Every `probe.every_secs` the synthetic agent (`callbase-probe`,
+//! webrtc-rs) registers to the node's Asterisk over SIP-over-WebSocket and calls
 //!
 //! - `echo`, the platform path: WebSocket, digest, ICE, DTLS-SRTP and Asterisk's media, and
-//! - for every tenant with a probe number, `t<tenant>x<number>`: the Stasis app dials the number
-//!   through the tenant's trunks like an agent's call (the carrier's echo number, typically).
+//! - for every tenant on that node with a probe number, `t<tenant>x<number>`: the node's Stasis app
+//!   dials the number through the tenant's trunks like an agent's call (the carrier's echo number,
+//!   typically). A tenant moved to another node is probed there from the next round on.
 //!
 //! Each result is stored (`probe_results`), exported as Prometheus metrics, and a failing probe is
 //! logged as an error once per failure streak; the tenant's telephony page charts its trunk path and
@@ -26,7 +28,8 @@ pub struct ProbeConfig {
     /// Seconds between probe rounds; 0 turns the probe off (the test stack does).
     #[serde(default = "default_every")]
     pub every_secs: u64,
-    /// This Asterisk node's name in results and metrics.
+    /// The name of the settings' node (`asterisk.node`) in results and metrics; every other node
+    /// of the registry is named by its id.
     #[serde(default = "default_node")]
     pub node: String,
     /// The address the probe's media socket binds (one Asterisk reaches; never a wildcard).
@@ -146,6 +149,35 @@ pub fn trunk_path_exten(tenant: TenantId, number: &str) -> String {
     format!("t{}x{number}", tenant.0)
 }
 
+/// The paths one round of `node`'s probe calls (`default_node`: the node of the settings, which
+/// serves the tenants that have none yet): the platform echo, then the trunk path of every tenant
+/// on the node that has a probe number and a trunk, as (tenant, extension dialled, number).
+pub async fn paths_on(
+    pool: &PgPool,
+    node: &str,
+    default_node: &str,
+) -> sqlx::Result<Vec<(Option<TenantId>, String, String)>> {
+    let mut paths = vec![(None, ECHO.to_string(), ECHO.to_string())];
+    let tenants = callbase_db::probe::targets_on(pool, node, default_node).await?;
+    paths.extend(tenants.into_iter().map(|(tenant, n)| (Some(tenant), trunk_path_exten(tenant, &n), n)));
+    Ok(paths)
+}
+
+/// Which node a probe worker probes, and how it reaches it.
+#[derive(Clone)]
+pub struct ProbeNode {
+    /// The name in results and metrics (`probe.node` for the settings' node, else the node id).
+    pub name: String,
+    /// The node's registry id.
+    pub node: String,
+    /// The node of the settings (serves tenants without a node).
+    pub default_node: String,
+    /// The node's SIP-over-WebSocket URL.
+    pub ws_url: String,
+    /// The node's AMI (cache expiry of the probe's endpoint).
+    pub ami: Option<Ami>,
+}
+
 /// One result as stored: `ok` when the call passed every stage and the echo came back.
 pub fn to_row<'a>(
     node: &'a str,
@@ -182,16 +214,16 @@ pub fn to_row<'a>(
 pub async fn run(
     cfg: ProbeConfig,
     pool: PgPool,
-    ami: Option<Ami>,
-    ws_url: String,
+    at: ProbeNode,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     if cfg.every_secs == 0 {
         return;
     }
+    let ProbeNode { name, node, default_node, ws_url, ami } = at;
     let id = format!(
         "callbase-probe-{}",
-        cfg.node.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>()
+        name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>()
     );
     // A fresh password at each start: only this process knows it.
     let password = crate::agents::generate_password();
@@ -199,7 +231,7 @@ pub async fn run(
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut provisioned = false;
     let mut failing: std::collections::HashMap<Option<TenantId>, bool> = Default::default();
-    tracing::info!(node = %cfg.node, every_secs = cfg.every_secs, "health probe started");
+    tracing::info!(node = %name, every_secs = cfg.every_secs, "health probe started");
     loop {
         tokio::select! {
             _ = every.tick() => {}
@@ -223,14 +255,13 @@ pub async fn run(
             password: password.clone(),
             media_addr: cfg.media_addr,
         };
-        let mut paths: Vec<(Option<TenantId>, String, String)> =
-            vec![(None, ECHO.to_string(), ECHO.to_string())];
-        match callbase_db::probe::targets(&pool).await {
-            Ok(t) => {
-                paths.extend(t.into_iter().map(|(tenant, n)| (Some(tenant), trunk_path_exten(tenant, &n), n)))
+        let paths = match paths_on(&pool, &node, &default_node).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the tenants to probe");
+                vec![(None, ECHO.to_string(), ECHO.to_string())]
             }
-            Err(e) => tracing::warn!(error = %e, "cannot list the tenants to probe"),
-        }
+        };
         // One registration per round, then the paths' calls side by side (a bounded number at a
         // time, so a thousand tenants still fit in a round); each call has its own dialog.
         let agent = callbase_probe::register(&target).await.map_err(|e| format!("registration: {e}"));
@@ -253,13 +284,13 @@ pub async fn run(
         let results: Vec<_> = calls.buffer_unordered(PARALLEL_CALLS).collect().await;
         drop(agent);
         for (tenant, number, report) in results {
-            let row = to_row(&cfg.node, tenant, &number, &report, cfg.max_loss_pct);
-            record_metrics(&cfg.node, tenant, &row);
+            let row = to_row(&name, tenant, &number, &report, cfg.max_loss_pct);
+            record_metrics(&name, tenant, &row);
             let was_failing = failing.insert(tenant, !row.ok).unwrap_or(false);
             if !row.ok && !was_failing {
-                tracing::error!(node = %cfg.node, tenant.id = ?tenant.map(|t| t.0), number = %number, error = ?row.error, "call-path probe FAILING");
+                tracing::error!(node = %name, tenant.id = ?tenant.map(|t| t.0), number = %number, error = ?row.error, "call-path probe FAILING");
             } else if row.ok && was_failing {
-                tracing::info!(node = %cfg.node, tenant.id = ?tenant.map(|t| t.0), "call-path probe recovered");
+                tracing::info!(node = %name, tenant.id = ?tenant.map(|t| t.0), "call-path probe recovered");
             } else {
                 tracing::debug!(?report, "probe call");
             }

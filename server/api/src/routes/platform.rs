@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use callbase_core::TenantId;
-use callbase_db::nodes::NodeLoad;
+use callbase_db::nodes::{Gone, NodeLoad};
 use callbase_telephony::failover::{self, MoveError};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +49,9 @@ pub struct StateBody {
     pub state: String,
 }
 
-/// Sets a node's state: `live`, `draining` or `down`.
+/// Sets a node's state: `live`, `draining`, `down`, or `gone` (it will not come back: the
+/// recordings still on it are marked lost and its open call records closed; refused with 409
+/// `node_has_tenants` while tenants are on it).
 pub async fn set_state(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -57,8 +59,22 @@ pub async fn set_state(
     ApiJson(b): ApiJson<StateBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let pool = operator(&st, &headers)?;
+    if b.state == "gone" {
+        return match callbase_db::nodes::declare_gone(&pool, &id).await? {
+            Gone::NoNode => Err(ApiError::NotFound),
+            Gone::HasTenants(n) => Err(ApiError::conflict(
+                "node_has_tenants",
+                format!("{n} tenants are still on the node: move them first"),
+            )),
+            Gone::Done { recordings_lost, calls_closed } => {
+                tracing::warn!(node = %id, recordings_lost, calls_closed, "node declared gone by the platform API");
+                Ok(Json(serde_json::json!({"id": id, "state": "gone", "recordings_lost": recordings_lost,
+                    "calls_closed": calls_closed})))
+            }
+        };
+    }
     if !["live", "draining", "down"].contains(&b.state.as_str()) {
-        return Err(ApiError::unprocessable("invalid_state", "state is live, draining or down"));
+        return Err(ApiError::unprocessable("invalid_state", "state is live, draining, down or gone"));
     }
     if !callbase_db::nodes::set_state(&pool, &id, &b.state).await? {
         return Err(ApiError::NotFound);
@@ -90,6 +106,7 @@ pub async fn move_tenant(
     let tenant = TenantId(tenant);
     let from = failover::move_tenant(&st.nodes, &pool, tenant, &b.node).await.map_err(|e| match e {
         MoveError::NoTenant => ApiError::NotFound,
+        MoveError::NodeGone => ApiError::unprocessable("node_gone", "the node is gone: it takes no tenant"),
         MoveError::Node(callbase_telephony::nodes::NodeError::Unknown(_)) => {
             ApiError::unprocessable("unknown_node", "no such node in the registry")
         }

@@ -60,16 +60,20 @@ impl CallResult {
 }
 
 /// A recording's life on the call record: recording (Asterisk is recording) → pending (the
-/// uploader owes S3 a copy) → stored → deleted (retention); failed after the uploader gave up.
+/// uploader owes S3 a copy) → stored → deleted (retention); failed after the uploader gave up;
+/// waiting while the Asterisk node that holds the file does not answer (back to pending when it
+/// does); lost when that node was declared gone before S3 had the file (migration 0023).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum RecordingState {
     Recording,
     Pending,
+    Waiting,
     Stored,
     Failed,
     Deleted,
+    Lost,
 }
 
 impl RecordingState {
@@ -80,6 +84,8 @@ impl RecordingState {
             RecordingState::Stored => "stored",
             RecordingState::Failed => "failed",
             RecordingState::Deleted => "deleted",
+            RecordingState::Waiting => "waiting",
+            RecordingState::Lost => "lost",
         }
     }
 }

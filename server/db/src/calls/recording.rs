@@ -188,6 +188,77 @@ pub async fn mark_attempt_failed(
     Ok(())
 }
 
+/// The node that holds a claimed recording does not answer: that recording and the node's other
+/// queued ones (those no other uploader holds right now) wait for it (`waiting`), off the queue,
+/// without an attempt counted against them (the files are not at fault). Returns how many.
+#[tracing::instrument(skip_all, fields(call.id = %id))]
+pub async fn wait_for_node(tx: &mut Tx, id: Uuid, node: Option<&str>, why: &str) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE calls SET recording_state = 'waiting', recording_error = $3 \
+         WHERE id = $1 OR id IN (SELECT id FROM calls WHERE recording_state = 'pending' \
+             AND node IS NOT DISTINCT FROM $2 FOR UPDATE SKIP LOCKED)",
+        id,
+        node,
+        why,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// The nodes that recordings wait for (`None`: records from before nodes, the settings' node).
+#[tracing::instrument(skip_all)]
+pub async fn waited_for_nodes(pool: &sqlx::PgPool) -> sqlx::Result<Vec<Option<String>>> {
+    sqlx::query_scalar!("SELECT DISTINCT node FROM calls WHERE recording_state = 'waiting'")
+        .fetch_all(pool)
+        .await
+}
+
+/// `node` answers again: its waiting recordings go back on the upload queue, due now; returns how
+/// many.
+#[tracing::instrument(skip_all)]
+pub async fn requeue_waiting(pool: &sqlx::PgPool, node: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE calls SET recording_state = 'pending', recording_next_try = now() \
+         WHERE recording_state = 'waiting' AND node IS NOT DISTINCT FROM $1",
+        node,
+    )
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// The recordings of calls that ended more than `max_secs` ago and still wait for `node` are
+/// given up as `lost` with `why` (0: every one); returns how many.
+#[tracing::instrument(skip_all)]
+pub async fn lose_waiting(
+    pool: &sqlx::PgPool,
+    node: Option<&str>,
+    max_secs: f64,
+    why: &str,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE calls SET recording_state = 'lost', recording_error = $3 \
+         WHERE recording_state = 'waiting' AND node IS NOT DISTINCT FROM $1 \
+           AND ended_at < now() - make_interval(secs => $2)",
+        node,
+        max_secs,
+        why,
+    )
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// One recording is lost (its node is gone).
+#[tracing::instrument(skip_all, fields(call.id = %id))]
+pub async fn mark_lost(tx: &mut Tx, id: Uuid, why: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE calls SET recording_state = 'lost', recording_error = $2 WHERE id = $1", id, why,)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A stored recording past its tenant's retention.
 #[derive(Debug)]
 pub struct Expired {
@@ -233,7 +304,7 @@ pub async fn delete_expired_calls(pool: &sqlx::PgPool, now: OffsetDateTime) -> s
     let r = sqlx::query!(
         "DELETE FROM calls c USING telephony t WHERE t.tenant_id = c.tenant_id AND t.retention_delete_calls \
          AND NOT c.legal_hold AND c.ended_at IS NOT NULL AND c.started_at < $1::timestamptz - make_interval(days => t.retention_days) \
-         AND (c.recording_state IS NULL OR c.recording_state IN ('deleted', 'failed'))",
+         AND (c.recording_state IS NULL OR c.recording_state IN ('deleted', 'failed', 'lost'))",
         now
     )
     .execute(pool)

@@ -35,7 +35,7 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
         </td>
         <td>{fmtSecs(c.duration_secs)}</td>
         <td title={c.reason ?? undefined}>{c.result ? t(`calls.res.${c.result}` as MessageKey) : t('calls.inProgress')}</td>
-        <td>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
+        <td title={c.recording?.reason ?? undefined} data-testid={`call-rec-${c.id}`}>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
       </tr>
       {open && (
         <tr class="row--detail">
@@ -70,6 +70,7 @@ function CallDetail({ c, isAdmin, dicts, onChanged }: { c: CallRecord; isAdmin: 
         {c.trunk_slot !== null && (<><dt>{t('calls.trunk')}</dt><dd>{c.trunk_slot}</dd></>)}
         {c.reason && (<><dt>{t('calls.reason')}</dt><dd>{c.reason}</dd></>)}
         {c.route_note && (<><dt>{t('calls.route')}</dt><dd>{c.route_note}</dd></>)}
+        {c.recording?.reason && (<><dt>{t('calls.recording')}</dt><dd data-testid="call-rec-reason">{c.recording.reason}</dd></>)}
       </dl>
       {c.recording?.state === 'stored' && (
         <div class="player">

@@ -85,6 +85,27 @@ describe('Calls page', () => {
     expect(h.root.textContent).not.toContain('Who listened');
   });
 
+  it('says which recordings wait for their server and which were lost with it', async () => {
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [
+        call('c1', { recording: { state: 'waiting', bytes: null, duration_ms: null, file_name: 'a.mp3', reason: 'waiting for node node2, which does not answer' } }),
+        call('c2', { recording: { state: 'lost', bytes: null, duration_ms: null, file_name: 'b.mp3', reason: 'lost with node node2' } }),
+      ], total: 2, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      if (u === '/api/calls/audit') return json(200, []);
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<CallsPage isAdmin />, h.root);
+    await until(() => q('[data-testid=call-c2]'));
+    expect(q('[data-testid=call-rec-c1]')!.textContent).toBe('Waiting for its server');
+    expect(q('[data-testid=call-rec-c2]')!.textContent).toBe('Lost with its server');
+    expect(q('[data-testid=call-rec-c2]')!.getAttribute('title')).toBe('lost with node node2');
+    expect(q<HTMLInputElement>('[data-testid=call-c2] input')!.disabled).toBe(true);
+    await act(() => q<HTMLButtonElement>('[data-testid=call-c2] button')!.click());
+    expect((await until(() => q('[data-testid=call-rec-reason]')))!.textContent).toBe('lost with node node2');
+    expect(q('[data-testid=call-audio]')).toBeNull();
+  });
+
   it('formats durations', () => {
     expect(fmtSecs(65)).toBe('1:05');
     expect(fmtSecs(null)).toBe('—');

@@ -1833,9 +1833,12 @@ export interface components {
             duration_ms?: number | null;
             /** @description The download name: `<id>_<phone>_<YYYY-MM-DD>.mp3`. */
             file_name: string;
+            /** @description Why a `waiting` or `lost` recording is not available, e.g. "lost with node node2". */
+            reason?: string | null;
             /**
-             * @description `recording` (call in progress), `pending` (on its way to storage), `stored`, `failed`,
-             *     `deleted` (retention).
+             * @description `recording` (call in progress), `pending` (on its way to storage), `waiting` (for the
+             *     Asterisk node that holds it, which does not answer), `stored`, `failed`, `lost` (with its
+             *     node, declared gone), `deleted` (retention).
              */
             state: string;
         };

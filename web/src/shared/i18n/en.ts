@@ -468,6 +468,8 @@ export const en = {
   "calls.rec.stored": "Available",
   "calls.rec.failed": "Lost",
   "calls.rec.deleted": "Deleted (retention)",
+  "calls.rec.waiting": "Waiting for its server",
+  "calls.rec.lost": "Lost with its server",
   "calls.connect": "Time to connect",
   "calls.talk": "Talk",
   "calls.hold": "Hold",

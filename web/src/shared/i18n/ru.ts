@@ -480,6 +480,8 @@ export const ru: Dictionary = {
   "calls.rec.stored": "Есть",
   "calls.rec.failed": "Потеряна",
   "calls.rec.deleted": "Удалена (срок хранения)",
+  "calls.rec.waiting": "Ждёт свой сервер",
+  "calls.rec.lost": "Потеряна вместе с сервером",
   "calls.connect": "Время до ответа",
   "calls.talk": "Разговор",
   "calls.hold": "Удержание",

@@ -30,13 +30,16 @@ pub const PAGE_MAX: i64 = 100_000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Recording {
-    /// `recording` (call in progress), `pending` (on its way to storage), `stored`, `failed`,
-    /// `deleted` (retention).
+    /// `recording` (call in progress), `pending` (on its way to storage), `waiting` (for the
+    /// Asterisk node that holds it, which does not answer), `stored`, `failed`, `lost` (with its
+    /// node, declared gone), `deleted` (retention).
     pub state: String,
     pub bytes: Option<i64>,
     pub duration_ms: Option<i32>,
     /// The download name: `<id>_<phone>_<YYYY-MM-DD>.mp3`.
     pub file_name: String,
+    /// Why a `waiting` or `lost` recording is not available, e.g. "lost with node node2".
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,6 +120,17 @@ pub(crate) async fn viewer(tx: &mut Tx, cu: &CurrentUser) -> ApiResult<Viewer> {
     Ok(Viewer { tenant: cu.tenant_id, user: cu.user_id, admin, sees_all: admin || all, masking })
 }
 
+/// What a recording that is not there waits for, or what it was lost with (the uploader's own
+/// error texts stay in the logs: they may name internal addresses).
+fn recording_reason(state: &str, node: Option<&str>) -> Option<String> {
+    let node = node.map(|n| format!("node {n}")).unwrap_or_else(|| "its node".into());
+    match state {
+        "waiting" => Some(format!("waiting for {node}, which does not answer")),
+        "lost" => Some(format!("lost with {node}")),
+        _ => None,
+    }
+}
+
 impl Viewer {
     pub fn scope(&self) -> Scope {
         Scope { tenant: self.tenant, user: self.user, sees_all: self.sees_all }
@@ -148,6 +162,7 @@ impl Viewer {
         let talk = secs(r.answered_at, r.ended_at).map(|t| (t - i64::from(r.hold_secs)).max(0));
         let number = self.shown_number(&r);
         let recording = r.recording_state.clone().map(|state| Recording {
+            reason: recording_reason(&state, r.node.as_deref()),
             state,
             bytes: r.recording_bytes,
             duration_ms: r.recording_ms,

@@ -64,6 +64,10 @@ fn recording_ready(row: &CallRow) -> ApiResult<String> {
             "recording_pending",
             "the recording is being processed; try again in a few seconds",
         )),
+        (Some("waiting"), _) => Err(ApiError::conflict(
+            "recording_waiting",
+            "the recording waits for its Asterisk node, which does not answer; it is uploaded when the node is back",
+        )),
         _ => Err(ApiError::NotFound),
     }
 }
