@@ -24,7 +24,7 @@ use callbase_tests::{env, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::edge_load::{cpu_per_op, sipp_calls, CpuMeter, Timings};
+use crate::edge_load::{cpu_per_op, idle_percent, sipp_calls, CpuMeter, Timings};
 use crate::pct;
 
 /// The number the desk phones dial (domestic; the carrier answers any number of its "PSTN").
@@ -198,6 +198,8 @@ async fn bench(
         [ast("platform")?, ast("node2")?, ast("carrier")?],
     );
     let mut out = String::new();
+    // The edge is up and nothing is asked of anyone: what each process spends anyway.
+    let idle = meter.idle(10).await;
 
     // 1. REGISTER: every phone twice per path, A's and B's in turn, 20 a second.
     let reg_rate = 20.0;
@@ -214,7 +216,7 @@ async fn bench(
         }
         let before = meter.sample();
         let t = register_all(&list, reg_rate).await?;
-        let cpu = cpu_per_op(&before, &meter.sample(), list.len());
+        let cpu = cpu_per_op(&before, &meter.sample(), &idle, list.len());
         reg_rows.push((path, t, cpu, list.len()));
     }
     // Each phone's contact is on its tenant's node only, with the edge's Path (the last REGISTER
@@ -241,8 +243,15 @@ async fn bench(
 
     // 2. Calls: each tenant's phones call NUMBER through its trunk, `calls` per tenant and path,
     // 2.5 a second per tenant, talking 2 s (about 10 calls up at once).
+    // Warm-up, not measured: the server's first calls open its database connections.
+    let (wa, wb) = tokio::join!(
+        sipp_calls(sides[0], sides[0].node_sip, false, 4),
+        sipp_calls(sides[1], sides[1].node_sip, false, 4)
+    );
+    wa?;
+    wb?;
     let mut call_rows = Vec::new();
-    let mut call_landing = vec![String::new(), String::new()];
+    let mut call_landing = [String::new(), String::new()];
     for (path, via_edge) in [("direct to the node", false), ("through the edge", true)] {
         let since: time::OffsetDateTime =
             sqlx::query_scalar("SELECT now()").fetch_one(&worker_pool().await).await?;
@@ -251,7 +260,7 @@ async fn bench(
             sipp_calls(sides[0], if via_edge { edge_addr } else { sides[0].node_sip }, via_edge, calls),
             sipp_calls(sides[1], if via_edge { edge_addr } else { sides[1].node_sip }, via_edge, calls),
         );
-        let cpu = cpu_per_op(&before, &meter.sample(), 2 * calls);
+        let cpu = cpu_per_op(&before, &meter.sample(), &idle, 2 * calls);
         let (ta, tb) = (ta?, tb?);
         for (k, s) in sides.iter().enumerate() {
             let on = calls_landed(s, since, calls).await?;
@@ -284,12 +293,20 @@ async fn bench(
     out.push_str(&format!(
         "Tenant A on main, tenant B on node2 (`callbase node move`), {users} desk phones each; the same \
          load straight to each tenant's node and through one Kamailio edge. CPU: ms of CPU per REGISTER \
-         or per call (utime + stime of each process over the phase, /proc/<pid>/stat; Kamailio: all its \
-         processes).\n\n**REGISTER** (digest challenge included; every phone twice, {reg_rate:.0} a \
+         or per call: each process's utime + stime over the phase (/proc/<pid>/stat; Kamailio: all its \
+         processes) less what it spends idle in the same time (measured for 10 s before: its row \
+         below, in % of one core), divided by all of the phase's REGISTERs or calls, A's and B's \
+         together. Node main carries A's, node2 B's.\n\n**REGISTER** (digest challenge included; every phone twice, {reg_rate:.0} a \
          second, A's and B's in turn)\n\n\
          | path | REGISTERs | p50 / p95 / p99 | Kamailio | server | Asterisk main | Asterisk node2 | carrier |\n\
          |---|---:|---|---:|---:|---:|---:|---:|\n"
     ));
+    let idle_pct = idle_percent(&idle);
+    let idle_row = format!(
+        "| idle (no load), % of one core | — | — | {:.2} % | {:.2} % | {:.2} % | {:.2} % | {:.2} % |\n",
+        idle_pct[0], idle_pct[1], idle_pct[2], idle_pct[3], idle_pct[4]
+    );
+    out.push_str(&idle_row);
     for (path, t, cpu, n) in &reg_rows {
         out.push_str(&row(path, t, cpu, *n, "\n"));
     }
@@ -300,6 +317,7 @@ async fn bench(
          | path | calls answered | setup p50 / p95 / p99 | Kamailio | server | Asterisk main | Asterisk node2 | carrier |\n\
          |---|---:|---|---:|---:|---:|---:|---:|\n"
     ));
+    out.push_str(&idle_row);
     for (path, t, cpu, n) in &call_rows {
         out.push_str(&row(path, t, cpu, *n, "\n"));
     }

@@ -2,7 +2,7 @@
 //! response-time measure for setup), and CPU time of the processes on the call path.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use callbase_tests::calls::{uac_scenario, Uac};
 
@@ -18,13 +18,19 @@ pub struct CpuMeter {
     pids: [u32; 4],
 }
 
+/// The processes' CPU ticks so far, and when they were read.
+pub struct Sample {
+    at: Instant,
+    ticks: [u64; 5],
+}
+
 impl CpuMeter {
     pub fn new(kamailio: u32, server: u32, asterisks: [u32; 3]) -> Self {
         CpuMeter { kamailio_group: kamailio, pids: [server, asterisks[0], asterisks[1], asterisks[2]] }
     }
 
     /// [Kamailio, server, main, node2, carrier] in clock ticks so far.
-    pub fn sample(&self) -> [u64; 5] {
+    pub fn sample(&self) -> Sample {
         let mut kam = 0;
         for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
@@ -35,8 +41,28 @@ impl CpuMeter {
             }
         }
         let t = |pid: u32| stat(pid).map(|(_, t)| t).unwrap_or(0);
-        [kam, t(self.pids[0]), t(self.pids[1]), t(self.pids[2]), t(self.pids[3])]
+        Sample {
+            at: Instant::now(),
+            ticks: [kam, t(self.pids[0]), t(self.pids[1]), t(self.pids[2]), t(self.pids[3])],
+        }
     }
+
+    /// Each process's CPU while nothing is asked of it (its timers, the server's workers and lease
+    /// renewals, the nodes' qualify and registrations, the edge's node probes), over `secs`: ticks
+    /// a second.
+    pub async fn idle(&self, secs: u64) -> [f64; 5] {
+        let before = self.sample();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let after = self.sample();
+        let secs = (after.at - before.at).as_secs_f64();
+        std::array::from_fn(|i| after.ticks[i].saturating_sub(before.ticks[i]) as f64 / secs)
+    }
+}
+
+/// An idle rate (ticks a second) as % of one core.
+pub fn idle_percent(idle: &[f64; 5]) -> [f64; 5] {
+    let hz = clock_ticks_per_sec();
+    std::array::from_fn(|i| idle[i] * 100.0 / hz)
 }
 
 /// (process group, utime + stime) of a process, from /proc/<pid>/stat.
@@ -48,14 +74,15 @@ fn stat(pid: u32) -> Option<(u32, u64)> {
     Some((field(5)? as u32, field(14)? + field(15)?))
 }
 
-/// ms of CPU per operation of each process between two samples.
-pub fn cpu_per_op(before: &[u64; 5], after: &[u64; 5], ops: usize) -> [f64; 5] {
+/// ms of CPU per operation of each process between two samples, beyond its idle rate over the
+/// same time (never below 0).
+pub fn cpu_per_op(before: &Sample, after: &Sample, idle: &[f64; 5], ops: usize) -> [f64; 5] {
     let hz = clock_ticks_per_sec();
-    let mut out = [0.0; 5];
-    for i in 0..5 {
-        out[i] = after[i].saturating_sub(before[i]) as f64 * 1000.0 / hz / ops as f64;
-    }
-    out
+    let secs = (after.at - before.at).as_secs_f64();
+    std::array::from_fn(|i| {
+        let busy = after.ticks[i].saturating_sub(before.ticks[i]) as f64 - idle[i] * secs;
+        busy.max(0.0) * 1000.0 / hz / ops as f64
+    })
 }
 
 fn clock_ticks_per_sec() -> f64 {
