@@ -24,11 +24,20 @@ use callbase_tests::{env, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::edge_load::{cpu_per_op, idle_percent, sipp_calls, CpuMeter, Timings};
+use crate::edge_load::{idle_percent, sipp_calls, Busy, CpuMeter, Timings};
 use crate::pct;
 
 /// The number the desk phones dial (domestic; the carrier answers any number of its "PSTN").
 pub(crate) const NUMBER: &str = "1234567";
+
+/// Each path's load is given in this many turns, the paths alternating.
+const ROUNDS: usize = 2;
+
+fn sorted(v: &[f64]) -> Timings {
+    let mut v = v.to_vec();
+    v.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    Timings(v)
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -201,23 +210,26 @@ async fn bench(
     // The edge is up and nothing is asked of anyone: what each process spends anyway.
     let idle = meter.idle(10).await;
 
-    // 1. REGISTER: every phone twice per path, A's and B's in turn, 20 a second.
+    // 1. REGISTER: every phone once per round and path, A's and B's in turn, 20 a second; the
+    // paths take turns (direct, edge, direct, edge), so a disturbance from outside the bench (this
+    // machine is shared) does not fall on one path alone.
     let reg_rate = 20.0;
-    let mut reg_rows = Vec::new();
-    for (path, via_edge) in [("direct to the node", false), ("through the edge", true)] {
-        let mut list = Vec::new();
-        for _ in 0..2 {
+    let paths = [("direct to the node", false), ("through the edge", true)];
+    let mut reg: [(Vec<f64>, Busy); 2] = Default::default();
+    for _ in 0..ROUNDS {
+        for (k, (_, via_edge)) in paths.iter().enumerate() {
+            let mut list = Vec::new();
             for i in 0..users {
                 for s in sides {
                     let (login, pw) = &s.phones[i];
-                    list.push((if via_edge { edge_addr } else { s.node_sip }, login.clone(), pw.clone()));
+                    list.push((if *via_edge { edge_addr } else { s.node_sip }, login.clone(), pw.clone()));
                 }
             }
+            let before = meter.sample();
+            let t = register_all(&list, reg_rate).await?;
+            reg[k].1.add(&before, &meter.sample(), &idle, list.len());
+            reg[k].0.extend(t.0);
         }
-        let before = meter.sample();
-        let t = register_all(&list, reg_rate).await?;
-        let cpu = cpu_per_op(&before, &meter.sample(), &idle, list.len());
-        reg_rows.push((path, t, cpu, list.len()));
     }
     // Each phone's contact is on its tenant's node only, with the edge's Path (the last REGISTER
     // went through the edge).
@@ -250,27 +262,25 @@ async fn bench(
     );
     wa?;
     wb?;
-    let mut call_rows = Vec::new();
-    let mut call_landing = [String::new(), String::new()];
-    for (path, via_edge) in [("direct to the node", false), ("through the edge", true)] {
-        let since: time::OffsetDateTime =
-            sqlx::query_scalar("SELECT now()").fetch_one(&worker_pool().await).await?;
-        let before = meter.sample();
-        let (ta, tb) = tokio::join!(
-            sipp_calls(sides[0], if via_edge { edge_addr } else { sides[0].node_sip }, via_edge, calls),
-            sipp_calls(sides[1], if via_edge { edge_addr } else { sides[1].node_sip }, via_edge, calls),
-        );
-        let cpu = cpu_per_op(&before, &meter.sample(), &idle, 2 * calls);
-        let (ta, tb) = (ta?, tb?);
-        for (k, s) in sides.iter().enumerate() {
-            let on = calls_landed(s, since, calls).await?;
-            call_landing[k].push_str(&format!("{path}: {on}; "));
+    let per_round = calls.div_ceil(ROUNDS);
+    let mut call: [(Vec<f64>, Busy, [usize; 2]); 2] = Default::default();
+    for _ in 0..ROUNDS {
+        for (k, (_, via_edge)) in paths.iter().enumerate() {
+            let since: time::OffsetDateTime =
+                sqlx::query_scalar("SELECT now()").fetch_one(&worker_pool().await).await?;
+            let target = |s: &Side| if *via_edge { edge_addr } else { s.node_sip };
+            let before = meter.sample();
+            let (ta, tb) = tokio::join!(
+                sipp_calls(sides[0], target(sides[0]), *via_edge, per_round),
+                sipp_calls(sides[1], target(sides[1]), *via_edge, per_round),
+            );
+            call[k].1.add(&before, &meter.sample(), &idle, 2 * per_round);
+            call[k].0.extend(ta?.0.into_iter().chain(tb?.0));
+            for (j, s) in sides.iter().enumerate() {
+                call[k].2[j] += calls_landed(s, since, per_round).await?;
+            }
         }
-        let mut both = Timings(ta.0.iter().chain(&tb.0).copied().collect());
-        both.0.sort_by(|x, y| x.partial_cmp(y).unwrap());
-        call_rows.push((path, both, cpu, 2 * calls));
     }
-
     // 4. The server's per-node routing: `Nodes::of_tenant` as the `/sip` relay calls it.
     let lookup = of_tenant_cost(app, sides).await?;
     let kam_log = edge.log();
@@ -296,8 +306,9 @@ async fn bench(
          or per call: each process's utime + stime over the phase (/proc/<pid>/stat; Kamailio: all its \
          processes) less what it spends idle in the same time (measured for 10 s before: its row \
          below, in % of one core), divided by all of the phase's REGISTERs or calls, A's and B's \
-         together. Node main carries A's, node2 B's.\n\n**REGISTER** (digest challenge included; every phone twice, {reg_rate:.0} a \
-         second, A's and B's in turn)\n\n\
+         together. Node main carries A's, node2 B's. The paths take turns: direct, edge, direct, \
+         edge.\n\n**REGISTER** (digest challenge included, each on a new socket; every phone once a \
+         turn, {reg_rate:.0} a second, A's and B's in turn)\n\n\
          | path | REGISTERs | p50 / p95 / p99 | Kamailio | server | Asterisk main | Asterisk node2 | carrier |\n\
          |---|---:|---|---:|---:|---:|---:|---:|\n"
     ));
@@ -307,28 +318,30 @@ async fn bench(
         idle_pct[0], idle_pct[1], idle_pct[2], idle_pct[3], idle_pct[4]
     );
     out.push_str(&idle_row);
-    for (path, t, cpu, n) in &reg_rows {
-        out.push_str(&row(path, t, cpu, *n, "\n"));
+    for (k, (path, _)) in paths.iter().enumerate() {
+        let n = reg[k].0.len();
+        out.push_str(&row(path, &sorted(&reg[k].0), &reg[k].1.per_op_ms(), n, "\n"));
     }
     out.push_str(&format!(
         "\n**Calls** (desk phone INVITE → 200 OK: digest challenge, Stasis, the tenant's trunk, the \
-         carrier's answer; sipp, 1 ms resolution; {calls} per tenant and path, 2.5 a second per \
-         tenant, 2 s of talk)\n\n\
+         carrier's answer; sipp, 1 ms resolution; {per_round} per tenant a turn, 2.5 a second per \
+         tenant, 2 s of talk: about 10 calls up at once)\n\n\
          | path | calls answered | setup p50 / p95 / p99 | Kamailio | server | Asterisk main | Asterisk node2 | carrier |\n\
          |---|---:|---|---:|---:|---:|---:|---:|\n"
     ));
     out.push_str(&idle_row);
-    for (path, t, cpu, n) in &call_rows {
-        out.push_str(&row(path, t, cpu, *n, "\n"));
+    for (k, (path, _)) in paths.iter().enumerate() {
+        let n = call[k].0.len();
+        out.push_str(&row(path, &sorted(&call[k].0), &call[k].1.per_op_ms(), n, "\n"));
     }
     out.push_str("\n**Where they landed** (checked; the bench fails otherwise)\n\n| tenant | phones' contacts after the edge pass (AMI) | call records' `node` |\n|---|---|---|\n");
     for (k, s) in sides.iter().enumerate() {
-        out.push_str(&format!(
-            "| {} | {} | {} |\n",
-            s.name,
-            landing[k],
-            call_landing[k].trim_end_matches("; ")
-        ));
+        let landed: Vec<String> = paths
+            .iter()
+            .enumerate()
+            .map(|(p, (path, _))| format!("{path}: {} of {} on {}", call[p].2[k], ROUNDS * per_round, s.node))
+            .collect();
+        out.push_str(&format!("| {} | {} | {} |\n", s.name, landing[k], landed.join("; ")));
     }
     out.push_str(&lookup);
     Ok(out)
@@ -370,7 +383,7 @@ async fn contacts(node: &Node) -> anyhow::Result<Vec<(String, String)>> {
 
 /// Waits (≤ 20 s) until the tenant's calls since `since` are all finished, then requires `calls`
 /// answered ones, every one on the tenant's node. Returns a summary.
-async fn calls_landed(s: &Side, since: time::OffsetDateTime, calls: usize) -> anyhow::Result<String> {
+async fn calls_landed(s: &Side, since: time::OffsetDateTime, calls: usize) -> anyhow::Result<usize> {
     let pool = worker_pool().await;
     let start = Instant::now();
     loop {
@@ -385,7 +398,7 @@ async fn calls_landed(s: &Side, since: time::OffsetDateTime, calls: usize) -> an
         let done = rows.iter().filter(|r| r.1.is_some()).map(|r| r.2).sum::<i64>();
         let want = [(Some(s.node.to_string()), Some("answered".to_string()), calls as i64)];
         if rows == want {
-            return Ok(format!("{calls} of {calls} on {}", s.node));
+            return Ok(calls);
         }
         if done as usize >= calls || start.elapsed() > Duration::from_secs(20) {
             anyhow::bail!("tenant {}'s calls did not all land answered on {}: {rows:?}", s.name, s.node);

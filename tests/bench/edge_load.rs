@@ -74,15 +74,29 @@ fn stat(pid: u32) -> Option<(u32, u64)> {
     Some((field(5)? as u32, field(14)? + field(15)?))
 }
 
-/// ms of CPU per operation of each process between two samples, beyond its idle rate over the
-/// same time (never below 0).
-pub fn cpu_per_op(before: &Sample, after: &Sample, idle: &[f64; 5], ops: usize) -> [f64; 5] {
-    let hz = clock_ticks_per_sec();
-    let secs = (after.at - before.at).as_secs_f64();
-    std::array::from_fn(|i| {
-        let busy = after.ticks[i].saturating_sub(before.ticks[i]) as f64 - idle[i] * secs;
-        busy.max(0.0) * 1000.0 / hz / ops as f64
-    })
+/// CPU spent for operations, beyond each process's idle rate, added up over phases.
+#[derive(Default)]
+pub struct Busy {
+    ticks: [f64; 5],
+    ops: usize,
+}
+
+impl Busy {
+    /// Adds a phase of `ops` operations between two samples: each process's ticks less its idle
+    /// rate over the same time.
+    pub fn add(&mut self, before: &Sample, after: &Sample, idle: &[f64; 5], ops: usize) {
+        let secs = (after.at - before.at).as_secs_f64();
+        for (i, rate) in idle.iter().enumerate() {
+            self.ticks[i] += after.ticks[i].saturating_sub(before.ticks[i]) as f64 - rate * secs;
+        }
+        self.ops += ops;
+    }
+
+    /// ms of CPU per operation of each process (never below 0).
+    pub fn per_op_ms(&self) -> [f64; 5] {
+        let hz = clock_ticks_per_sec();
+        std::array::from_fn(|i| self.ticks[i].max(0.0) * 1000.0 / hz / self.ops.max(1) as f64)
+    }
 }
 
 fn clock_ticks_per_sec() -> f64 {
