@@ -67,7 +67,7 @@ pub async fn run() -> anyhow::Result<()> {
     ]);
     let app = TestApp::attach(&server.base).await;
     wait_leases(server.child.id()).await?;
-    let machine = machine();
+    let machine = format!("{}; load average at the start {}", machine(), loadavg());
     eprintln!("edge bench: {machine}; {users} desk phones per tenant, {calls} calls per tenant and path");
 
     let a = side(&app, "A", "main", users).await?;
@@ -81,7 +81,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
     }
     let report = result?;
-    println!("\n## SIP edge and per-node routing ({machine})\n");
+    println!("\n## SIP edge and per-node routing ({machine}, at the end {})\n", loadavg());
     println!("{report}");
     Ok(())
 }
@@ -114,9 +114,12 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cores} cores, {cpu}")
+}
+
+fn loadavg() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{cores} cores, {cpu}; load average at the start {}", load.join(" "))
+    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// Signs up a tenant with telephony on, puts it on `node` (`callbase node move`, the operator's
@@ -210,11 +213,41 @@ async fn bench(
     // The edge is up and nothing is asked of anyone: what each process spends anyway.
     let idle = meter.idle(10).await;
 
-    // 1. REGISTER: every phone once per round and path, A's and B's in turn, 20 a second; the
-    // paths take turns (direct, edge, direct, edge), so a disturbance from outside the bench (this
-    // machine is shared) does not fall on one path alone.
-    let reg_rate = 20.0;
+    // The paths take turns (direct, edge, direct, edge), so a disturbance from outside the bench
+    // (this machine is shared) does not fall on one path alone.
     let paths = [("direct to the node", false), ("through the edge", true)];
+    // 1. Calls, before any REGISTER: the phones have no contacts yet, so no node qualifies them
+    // through the edge while the calls are measured. Each tenant's phones call NUMBER through its
+    // trunk, `calls` per tenant and path, 2.5 a second per tenant, talking 2 s (about 10 calls up
+    // at once).
+    // Warm-up, not measured: the server's first calls open its database connections.
+    let (wa, wb) = tokio::join!(
+        sipp_calls(sides[0], sides[0].node_sip, false, 4),
+        sipp_calls(sides[1], sides[1].node_sip, false, 4)
+    );
+    wa?;
+    wb?;
+    let per_round = calls.div_ceil(ROUNDS);
+    let mut call: [(Vec<f64>, Busy, [usize; 2]); 2] = Default::default();
+    for _ in 0..ROUNDS {
+        for (k, (_, via_edge)) in paths.iter().enumerate() {
+            let since: time::OffsetDateTime =
+                sqlx::query_scalar("SELECT now()").fetch_one(&worker_pool().await).await?;
+            let target = |s: &Side| if *via_edge { edge_addr } else { s.node_sip };
+            let before = meter.sample();
+            let (ta, tb) = tokio::join!(
+                sipp_calls(sides[0], target(sides[0]), *via_edge, per_round),
+                sipp_calls(sides[1], target(sides[1]), *via_edge, per_round),
+            );
+            call[k].1.add(&before, &meter.sample(), &idle, 2 * per_round);
+            call[k].0.extend(ta?.0.into_iter().chain(tb?.0));
+            for (j, s) in sides.iter().enumerate() {
+                call[k].2[j] += calls_landed(s, since, per_round).await?;
+            }
+        }
+    }
+    // 2. REGISTER: every phone once per round and path, A's and B's in turn, 20 a second.
+    let reg_rate = 20.0;
     let mut reg: [(Vec<f64>, Busy); 2] = Default::default();
     for _ in 0..ROUNDS {
         for (k, (_, via_edge)) in paths.iter().enumerate() {
@@ -253,35 +286,7 @@ async fn bench(
         landing.push(format!("{mine} of {users} on {}, 0 on {}", s.node, off.id()));
     }
 
-    // 2. Calls: each tenant's phones call NUMBER through its trunk, `calls` per tenant and path,
-    // 2.5 a second per tenant, talking 2 s (about 10 calls up at once).
-    // Warm-up, not measured: the server's first calls open its database connections.
-    let (wa, wb) = tokio::join!(
-        sipp_calls(sides[0], sides[0].node_sip, false, 4),
-        sipp_calls(sides[1], sides[1].node_sip, false, 4)
-    );
-    wa?;
-    wb?;
-    let per_round = calls.div_ceil(ROUNDS);
-    let mut call: [(Vec<f64>, Busy, [usize; 2]); 2] = Default::default();
-    for _ in 0..ROUNDS {
-        for (k, (_, via_edge)) in paths.iter().enumerate() {
-            let since: time::OffsetDateTime =
-                sqlx::query_scalar("SELECT now()").fetch_one(&worker_pool().await).await?;
-            let target = |s: &Side| if *via_edge { edge_addr } else { s.node_sip };
-            let before = meter.sample();
-            let (ta, tb) = tokio::join!(
-                sipp_calls(sides[0], target(sides[0]), *via_edge, per_round),
-                sipp_calls(sides[1], target(sides[1]), *via_edge, per_round),
-            );
-            call[k].1.add(&before, &meter.sample(), &idle, 2 * per_round);
-            call[k].0.extend(ta?.0.into_iter().chain(tb?.0));
-            for (j, s) in sides.iter().enumerate() {
-                call[k].2[j] += calls_landed(s, since, per_round).await?;
-            }
-        }
-    }
-    // 4. The server's per-node routing: `Nodes::of_tenant` as the `/sip` relay calls it.
+    // 3. The server's per-node routing: `Nodes::of_tenant` as the `/sip` relay calls it.
     let lookup = of_tenant_cost(app, sides).await?;
     let kam_log = edge.log();
     drop(edge);
