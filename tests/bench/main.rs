@@ -10,6 +10,10 @@
 //!
 //! `sockets`: idle `/events` sockets held by one replica (10 000 by default): memory per socket,
 //! CPU while idle, time to open them, and that events still reach every one of them.
+//!
+//! `edge`: desk phones registering and calling straight to their tenant's Asterisk node vs through
+//! the Kamailio SIP edge (setup times, CPU per call of Kamailio, the server and each Asterisk), that
+//! every call landed on its tenant's node, and the server's per-node lookup (`edge.rs`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,6 +95,8 @@ pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 mod crm;
+mod edge;
+mod edge_load;
 mod sockets;
 
 #[tokio::main]
@@ -100,7 +106,8 @@ async fn main() -> anyhow::Result<()> {
         "recordings" => recordings().await,
         "crm" => crm::run(start_server()).await,
         "sockets" => sockets::run().await,
-        _ => anyhow::bail!("unknown benchmark '{what}' (known: recordings, crm, sockets)"),
+        "edge" => edge::run().await,
+        _ => anyhow::bail!("unknown benchmark '{what}' (known: recordings, crm, sockets, edge)"),
     }
 }
 

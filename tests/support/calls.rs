@@ -36,10 +36,32 @@ pub fn scenario(user: &str, final_code: u16, talk_ms: u64) -> String {
 /// [`scenario`]; with `proxied`, the ACK for the 200 and the BYE go to the callee's Contact along
 /// the route set a proxy recorded (sipp's `[next_url]` and `[routes]`), as through the SIP edge.
 fn scenario_routed(user: &str, final_code: u16, talk_ms: u64, proxied: bool) -> String {
+    uac_scenario(&Uac { user, auth: "[authentication]", final_code, talk_ms, proxied, timed: false })
+}
+
+/// A sipp UAC call scenario ([`uac_scenario`]).
+pub struct Uac<'a> {
+    /// The From user and Contact user: a login, or an injection-file field (`[field0]`).
+    pub user: &'a str,
+    /// The digest answer to the 401: `[authentication]` (sipp's `-au`/`-ap`), or a field holding
+    /// `[authentication username=… password=…]` (one login per line of an injection file).
+    pub auth: &'a str,
+    pub final_code: u16,
+    pub talk_ms: u64,
+    /// In-dialog requests along the recorded route set (through a record-routing proxy).
+    pub proxied: bool,
+    /// Times the first INVITE → the 200 OK as sipp's response-time measure `setup` (`-trace_rtt`).
+    pub timed: bool,
+}
+
+/// INVITE, answer the 401 with digest auth, then expect `final_code`; on 200 it ACKs, talks for
+/// `talk_ms` and hangs up.
+pub fn uac_scenario(u: &Uac) -> String {
+    let (user, talk_ms, final_code) = (u.user, u.talk_ms, u.final_code);
     let head = |cseq: u32, method: &str| {
         // The re-sent INVITE starts the dialog afresh (no To tag); ACK for the 200 and BYE carry it.
         let to_tag = if method == "INVITE" { "" } else { "[peer_tag_param]" };
-        let (target, routes) = if proxied && method != "INVITE" {
+        let (target, routes) = if u.proxied && method != "INVITE" {
             ("[next_url]", "[routes]\n")
         } else {
             ("sip:[service]@[remote_ip]:[remote_port]", "")
@@ -53,15 +75,16 @@ fn scenario_routed(user: &str, final_code: u16, talk_ms: u64, proxied: bool) -> 
              Contact: <sip:{user}@[local_ip]:[local_port]>\nMax-Forwards: 70\n"
         )
     };
+    let (start_rtd, rtd) = if u.timed { (" start_rtd=\"setup\"", " rtd=\"setup\"") } else { ("", "") };
     let sdp = "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=- 1 1 IN IP[local_ip_type] [local_ip]\ns=-\n\
                c=IN IP[media_ip_type] [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\n\
                a=rtpmap:101 telephone-event/8000\na=sendrecv\n";
     let invite1 = format!("{}{sdp}", head(1, "INVITE"));
     let ack1 = "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n[last_Via:]\n[last_From:]\n[last_To:]\nCall-ID: [call_id]\nCSeq: 1 ACK\nContent-Length: 0\n\n";
-    let invite2 = format!("{}[authentication]\n{sdp}", head(2, "INVITE"));
+    let invite2 = format!("{}{}\n{sdp}", head(2, "INVITE"), u.auth);
     let tail = if final_code == 200 {
         format!(
-            "<recv response=\"200\" rrs=\"true\"/>\n\
+            "<recv response=\"200\" rrs=\"true\"{rtd}/>\n\
              <send><![CDATA[\n{}Content-Length: 0\n\n]]></send>\n\
              <pause milliseconds=\"{talk_ms}\"/>\n\
              <send retrans=\"500\"><![CDATA[\n{}Content-Length: 0\n\n]]></send>\n\
@@ -77,7 +100,7 @@ fn scenario_routed(user: &str, final_code: u16, talk_ms: u64, proxied: bool) -> 
     };
     format!(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"agent call\">\n\
-         <send retrans=\"500\"><![CDATA[\n{invite1}]]></send>\n\
+         <send retrans=\"500\"{start_rtd}><![CDATA[\n{invite1}]]></send>\n\
          <recv response=\"100\" optional=\"true\"/>\n<recv response=\"401\" auth=\"true\"/>\n\
          <send><![CDATA[\n{ack1}]]></send>\n\
          <send retrans=\"500\"><![CDATA[\n{invite2}]]></send>\n\

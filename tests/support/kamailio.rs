@@ -57,6 +57,12 @@ impl Kamailio {
         ([127, 0, 0, 1], self.port).into()
     }
 
+    /// The main process's id, also its process group's (every Kamailio process of this instance is
+    /// in it: the benchmark adds up their CPU time). `None` while stopped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `host:port` to give a trunk.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
