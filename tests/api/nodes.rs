@@ -302,3 +302,46 @@ async fn a_trunk_may_not_point_at_any_node_of_the_platform() {
         assert_eq!(r.body["code"], "trunk_host_refused", "{host}");
     }
 }
+
+/// A browser phone whose tenant's node does not answer is not refused at once: the `/sip` relay
+/// holds its handshake and looks the tenant's node up again each second, so when the tenant is
+/// moved off the dead node (as the failover worker does after `workers.node_down_secs`) the phone
+/// registers on the new node within a second, instead of failing and backing off (JsSIP waits up
+/// to 30 s between attempts).
+#[tokio::test]
+async fn a_phone_whose_node_does_not_answer_waits_and_registers_where_its_tenant_is_moved() {
+    let app = TestApp::spawn().await;
+    let pool = worker_pool().await;
+    let (admin, t) = app.telephony_tenant().await;
+    let s = admin.post("/api/phone/session", json!({})).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    let (user, password) =
+        (s.body["authorization_user"].as_str().unwrap().to_owned(), s.body["password"].as_str().unwrap().to_owned());
+    // A node that does not answer (nothing listens on port 1), draining so nothing else lands on it.
+    let dead = callbase_tests::unique("dead-");
+    sqlx::query(
+        "INSERT INTO nodes (id, ari_url, ws_url, capacity, state, db_role)
+         VALUES ($1, 'http://127.0.0.1:1', 'ws://127.0.0.1:1/ws', 0, 'draining', $2)",
+    )
+    .bind(&dead)
+    .bind(format!("test_role_{}", dead.replace('-', "_")))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let before: Option<String> = node_of(t.id).await;
+    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1").bind(t.id).bind(&dead).execute(&pool).await.unwrap();
+
+    let opening = tokio::spawn(crate::sockets::connect(&admin, "/sip"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!opening.is_finished(), "the phone's socket waits for its node rather than failing");
+    let moved_at = tokio::time::Instant::now();
+    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1").bind(t.id).bind(&before).execute(&pool).await.unwrap();
+    let mut phone = tokio::time::timeout(Duration::from_secs(5), opening)
+        .await
+        .expect("the socket opens within 5 s of the move")
+        .unwrap()
+        .expect("the socket opens once the tenant's node answers");
+    println!("the phone's socket opened {:?} after the move", moved_at.elapsed());
+    assert_eq!(register_ws(&mut phone, &user, &password, 120).await, 200, "the phone registers on the new node");
+    sqlx::query("DELETE FROM nodes WHERE id = $1").bind(&dead).execute(&pool).await.unwrap();
+}

@@ -18,6 +18,15 @@ pub(crate) type Ws =
 
 /// Opens `/events` or `/sip` as the browser's session (same Origin; `sip` subprotocol for `/sip`).
 pub(crate) async fn open(b: &Browser, path: &str) -> Ws {
+    connect(b, path).await.unwrap_or_else(|e| panic!("{path} opens: {e}"))
+}
+
+/// Opens `path` as the signed-in browser `b`; the returned future owns what it needs (it may be
+/// spawned while the test goes on).
+pub(crate) fn connect(
+    b: &Browser,
+    path: &str,
+) -> impl std::future::Future<Output = Result<Ws, tokio_tungstenite::tungstenite::Error>> + Send + 'static {
     let url = format!("{}{path}", b.base.replacen("http", "ws", 1));
     let mut req = url.into_client_request().unwrap();
     let cookie = format!("cb_session={}", b.cookie("cb_session").expect("signed in"));
@@ -26,8 +35,7 @@ pub(crate) async fn open(b: &Browser, path: &str) -> Ws {
     if path == "/sip" {
         req.headers_mut().insert("sec-websocket-protocol", "sip".parse().unwrap());
     }
-    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap_or_else(|e| panic!("{path} opens: {e}"));
-    ws
+    async move { tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws) }
 }
 
 /// The close code the server sends within `within` (skipping other messages), or `None` if the

@@ -137,7 +137,7 @@ node_ast_inside() { # runs inside cb-e2e-nN (lab.sh node-inside N)
 }
 node_up() {
     rm -f "$ROOTFS/srv/callbase/$STACK/node$1/lib/astdb.sqlite3"
-    ip netns exec "cb-e2e-n$1" env APP_BIN="$APP_BIN" S3_BIN="$S3_BIN" bash "$HERE/lab.sh" node-inside "$1"
+    ip netns exec "cb-e2e-n$1" env APP_BIN="$APP_BIN" S3_BIN="${S3_BIN:-}" bash "$HERE/lab.sh" node-inside "$1"
 }
 # SIGKILL: the node dies with its calls and registrations (tests/e2e/tests/nodes.test.mjs).
 node_kill() {
@@ -168,7 +168,7 @@ edge_up() {
     url=$(pg_url callbase_kamailio "$PG_KAMAILIO_PASSWORD" "$DB_NAME")
     kamailio -f "$INFRA_DIR/kamailio/edge.cfg" -m 32 -M 4 -P "$EDGE_PID" -l "udp:$SIP_BIND:$EDGE_PORT" \
         -Y "$EDGE_DIR" -A "DB_URL=\"$url\"" -A "SQL_CON=\"edge=>$url\"" \
-        -A "CTL_SOCKET=\"unix:$EDGE_DIR/ctl.sock\"" -E 2>>"$EDGE_DIR/kamailio.log" ||
+        -A "CTL_SOCKET=\"unix:$EDGE_DIR/ctl.sock\"" -E >>"$EDGE_DIR/kamailio.log" 2>&1 ||
         die "the SIP edge did not start (log: $EDGE_DIR/kamailio.log)"
     for ((i = 0; i < 100; i++)); do
         kamcmd -s "unix:$EDGE_DIR/ctl.sock" core.version >/dev/null 2>&1 && { log "SIP edge on $SIP_BIND:$EDGE_PORT"; return 0; }

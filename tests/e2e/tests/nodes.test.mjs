@@ -45,21 +45,28 @@ import {
 const TONE = 1000;
 const EDGE = env('CALLBASE_E2E_EDGE');
 const ADDR = { node1: env('CALLBASE_E2E_NODE1_ADDR'), node2: env('CALLBASE_E2E_NODE2_ADDR') };
-const ARI_PORT = new URL(env('CALLBASE__ASTERISK__ARI_URL')).port;
 const AMI_PORT = env('CALLBASE__ASTERISK__AMI_ADDR').split(':')[1];
 const LAB_SH = new URL('../lab.sh', import.meta.url).pathname;
 
-const cli = (...args) => execFileSync(env('CALLBASE_E2E_APP_BIN'), args, { encoding: 'utf8' });
+const cli = (...args) => execFileSync(env('CALLBASE_E2E_APP_BIN'), args, { encoding: 'utf8', env: { ...process.env, RUST_LOG: 'warn' } });
 const labSh = (...args) => execFileSync('bash', [LAB_SH, ...args], { env: { ...process.env, APP_BIN: env('CALLBASE_E2E_APP_BIN') }, stdio: 'inherit' });
 const nodeOf = (tenantId) => sqlValue(`SELECT node_id FROM tenants WHERE id = ${Number(tenantId)}`);
 const nodeAmi = (node) => Ami.connect(`${ADDR[node]}:${AMI_PORT}`, env('CALLBASE__ASTERISK__AMI_USER'), env('CALLBASE__ASTERISK__AMI_SECRET'));
 
-/** Whether the node's Asterisk knows the PJSIP endpoint (ARI; realtime rows it may read). */
+/**
+ * Whether the node's Asterisk finds the PJSIP endpoint: AMI PJSIPShowEndpoint asks sorcery, that is
+ * the realtime rows the node's database role may read (ARI's endpoint list would also show an
+ * endpoint the node once loaded, as chan_pjsip keeps a state object for it).
+ */
 async function knowsEndpoint(node, id) {
-  const auth = Buffer.from(`${env('CALLBASE__ASTERISK__ARI_USER')}:${env('CALLBASE__ASTERISK__ARI_PASSWORD')}`).toString('base64');
-  const r = await fetch(`http://${ADDR[node]}:${ARI_PORT}/ari/endpoints/PJSIP/${encodeURIComponent(id)}`, { headers: { authorization: `Basic ${auth}` } });
-  if (r.status !== 200 && r.status !== 404) throw new Error(`ARI of ${node}: ${r.status}`);
-  return r.status === 200;
+  const ami = await nodeAmi(node);
+  try {
+    const r = await ami.action('PJSIPShowEndpoint', { Endpoint: id });
+    if (r.Response !== 'Success' && !/Unable to retrieve endpoint/.test(r.Message ?? '')) throw new Error(`AMI of ${node}: ${JSON.stringify(r)}`);
+    return r.Response === 'Success';
+  } finally {
+    ami.close();
+  }
 }
 
 /** The node's outbound registrations that are registered, and its phones' contacts (AMI). */
@@ -70,7 +77,8 @@ async function nodeView(node) {
     const contacts = await ami.list('PJSIPShowContacts');
     return {
       registered: regs.filter((m) => m.Event === 'OutboundRegistrationDetail' && m.Status === 'Registered').map((m) => m.ObjectName),
-      contacts: contacts.filter((m) => m.Event === 'ContactList').map((m) => ({ aor: m.Aor, uri: m.Uri, path: m.Path ?? '' })),
+      // A contact's id is `<aor>;@<hash>`.
+      contacts: contacts.filter((m) => m.Event === 'ContactList').map((m) => ({ aor: (m.ObjectName ?? '').split(';@')[0], uri: m.Uri, path: m.Path ?? '' })),
     };
   } finally {
     ami.close();
@@ -108,10 +116,10 @@ async function hangupPage(page) {
  * registered through the edge.
  */
 async function tenantOn(node, who, did, { port, ctrlPort }) {
+  // Placed on `node` as a new tenant, the other nodes draining: no other node ever loads its rows.
+  for (const n of ['main', 'node1', 'node2']) cli('node', 'state', n, n === node ? 'live' : 'draining');
   const t = await newTenant();
-  // Placed on the least-loaded live node (node1, then node2, main draining); pinned if not.
-  if (nodeOf(t.me.tenant.id) !== node) cli('node', 'move', String(t.me.tenant.id), node);
-  assert.equal(nodeOf(t.me.tenant.id), node);
+  assert.equal(nodeOf(t.me.tenant.id), node, `the new tenant is placed on ${node}`);
   t.node = node;
   t.id = t.me.tenant.id;
   t.did = did;
@@ -239,12 +247,11 @@ describe('two Asterisk nodes, each in its own namespace, behind the Kamailio edg
   }
 
   before(async () => {
-    cli('node', 'state', 'node1', 'live');
-    cli('node', 'state', 'node2', 'live');
-    cli('node', 'state', 'main', 'draining');
     carrier = await carrierAmi();
     A = await tenantOn('node1', 'A', '4957770011', { port: 5082, ctrlPort: 4445 });
     B = await tenantOn('node2', 'B', '4957770022', { port: 5084, ctrlPort: 4446 });
+    // Both nodes take tenants from now on (the watcher fails node1 over to node2), main none.
+    cli('node', 'state', 'node1', 'live');
   });
 
   after(async () => {
