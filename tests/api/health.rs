@@ -62,3 +62,50 @@ async fn unknown_api_paths_answer_json_404() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.body["code"], "not_found");
 }
+
+/// `/readyz` asks every Asterisk node the replica knows (issue #17): each one's state and answer is
+/// listed, and a node that does not answer leaves the replica ready while another one answers (its
+/// tenants are moved by the failover watcher).
+#[tokio::test]
+async fn readyz_lists_every_node_and_stays_ready_with_one_node_dead() {
+    let pool = callbase_tests::worker_pool().await;
+    let dead = callbase_tests::unique("dead-");
+    sqlx::query(
+        "INSERT INTO nodes (id, ari_url, capacity, state, db_role) VALUES ($1, 'http://127.0.0.1:1', 0, 'draining', $2)",
+    )
+    .bind(&dead)
+    .bind(format!("test_role_{}", dead.replace('-', "_")))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = callbase_tests::nodes::every_node_app(&[]).await;
+    let b = app.browser();
+    // The replica reads the registry within its refresh interval (5 s).
+    let mut r = b.get("/readyz").await;
+    for _ in 0..40 {
+        let ids: Vec<&str> =
+            r.body["checks"]["nodes"].as_array().unwrap().iter().filter_map(|n| n["id"].as_str()).collect();
+        if ids.contains(&dead.as_str()) && ids.contains(&"node2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        r = b.get("/readyz").await;
+    }
+    sqlx::query("DELETE FROM nodes WHERE id = $1").bind(&dead).execute(&pool).await.unwrap();
+    let node = |id: &str| {
+        r.body["checks"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} listed: {}", r.text))
+    };
+    assert_eq!(node("main")["ok"], true, "{}", r.text);
+    assert_eq!(node("node2")["ok"], true, "{}", r.text);
+    assert_eq!(node(&dead)["ok"], false, "{}", r.text);
+    assert_eq!(node(&dead)["state"], "draining", "{}", r.text);
+    assert!(node(&dead)["error"].is_string(), "{}", r.text);
+    assert_eq!(r.status, StatusCode::OK, "one dead node leaves the replica ready: {}", r.text);
+    assert_eq!(r.body["checks"]["ari"]["ok"], true, "{}", r.text);
+}

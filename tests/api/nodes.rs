@@ -315,8 +315,10 @@ async fn a_phone_whose_node_does_not_answer_waits_and_registers_where_its_tenant
     let (admin, t) = app.telephony_tenant().await;
     let s = admin.post("/api/phone/session", json!({})).await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.text);
-    let (user, password) =
-        (s.body["authorization_user"].as_str().unwrap().to_owned(), s.body["password"].as_str().unwrap().to_owned());
+    let (user, password) = (
+        s.body["authorization_user"].as_str().unwrap().to_owned(),
+        s.body["password"].as_str().unwrap().to_owned(),
+    );
     // A node that does not answer (nothing listens on port 1), draining so nothing else lands on it.
     let dead = callbase_tests::unique("dead-");
     sqlx::query(
@@ -329,19 +331,33 @@ async fn a_phone_whose_node_does_not_answer_waits_and_registers_where_its_tenant
     .await
     .unwrap();
     let before: Option<String> = node_of(t.id).await;
-    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1").bind(t.id).bind(&dead).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1")
+        .bind(t.id)
+        .bind(&dead)
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let opening = tokio::spawn(crate::sockets::connect(&admin, "/sip"));
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(!opening.is_finished(), "the phone's socket waits for its node rather than failing");
     let moved_at = tokio::time::Instant::now();
-    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1").bind(t.id).bind(&before).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET node_id = $2 WHERE id = $1")
+        .bind(t.id)
+        .bind(&before)
+        .execute(&pool)
+        .await
+        .unwrap();
     let mut phone = tokio::time::timeout(Duration::from_secs(5), opening)
         .await
         .expect("the socket opens within 5 s of the move")
         .unwrap()
         .expect("the socket opens once the tenant's node answers");
     println!("the phone's socket opened {:?} after the move", moved_at.elapsed());
-    assert_eq!(register_ws(&mut phone, &user, &password, 120).await, 200, "the phone registers on the new node");
+    assert_eq!(
+        register_ws(&mut phone, &user, &password, 120).await,
+        200,
+        "the phone registers on the new node"
+    );
     sqlx::query("DELETE FROM nodes WHERE id = $1").bind(&dead).execute(&pool).await.unwrap();
 }

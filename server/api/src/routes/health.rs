@@ -87,7 +87,11 @@ pub async fn readyz(State(st): State<AppState>) -> axum::response::Response {
     let known = st.nodes.known();
     let nodes = futures_util::future::join_all(known.iter().map(|n| async {
         let check = timed(async { n.ari.info().await.map(|_| ()) }).await;
-        metrics::gauge!("callbase_node_up", "node" => n.id().to_owned()).set(if check.ok { 1.0 } else { 0.0 });
+        metrics::gauge!("callbase_node_up", "node" => n.id().to_owned()).set(if check.ok {
+            1.0
+        } else {
+            0.0
+        });
         NodeCheck { id: n.id().to_owned(), state: n.row.state.clone(), check }
     }));
     let (postgres, redis, s3, nodes) = tokio::join!(pg, redis, s3, nodes);
