@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use callbase_core::TenantId;
 use callbase_telephony::nodes::{Node, Nodes};
-use callbase_tests::calls::{sipp_call_via, wait_for_trunk};
+use callbase_tests::calls::{desk_phone, sipp_call_via, wait_for_trunk};
 use callbase_tests::nodes::{every_node_app, inbound_call, main_and_node2, node_of, registers};
 use callbase_tests::sip::register_ws;
 use callbase_tests::{env, worker_pool, Browser, TestApp};
@@ -40,14 +40,6 @@ pub(crate) async fn trunk(admin: &Browser, who: &str, number: &str) -> Value {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_trunk(admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
     r.body
-}
-
-/// A desk-phone login and password for the tenant's administrator.
-pub(crate) async fn desk_phone(admin: &Browser, user: i64) -> (String, String) {
-    let p = admin.patch(&format!("/api/telephony/users/{user}"), json!({"browser_calls": false})).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    let pw = admin.post(&format!("/api/telephony/users/{user}/password"), json!({})).await;
-    (pw.body["sip_login"].as_str().unwrap().into(), pw.body["sip_password"].as_str().unwrap().into())
 }
 
 pub(crate) async fn node_of_last_call(tenant: i64) -> Option<String> {

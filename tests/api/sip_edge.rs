@@ -18,7 +18,8 @@ use serde_json::json;
 use crate::calls::wait_result;
 use callbase_tests::nodes::{every_node_app, inbound_call, main_and_node2};
 
-use crate::nodes::{desk_phone, node_of_last_call, trunk};
+use crate::nodes::{node_of_last_call, trunk};
+use callbase_tests::calls::desk_phone;
 
 /// The contacts a node holds for an endpoint: (URI, Path), from AMI `PJSIPShowContacts`.
 async fn contacts_on(node: &Node, endpoint: &str) -> Vec<(String, String)> {

@@ -7,12 +7,11 @@
 
 use std::time::Duration;
 
-use callbase_core::TenantId;
 use callbase_recordings::uploader::{RecordingsConfig, Uploader};
 use callbase_recordings::ObjectStore;
 use callbase_telephony::nodes::Nodes;
-use callbase_tests::calls::{sipp_call_via, wait_for_trunk};
-use callbase_tests::nodes::{every_node_app, node_of};
+use callbase_tests::calls::{desk_phone, sipp_call_via, wait_for_trunk};
+use callbase_tests::nodes::{every_node_app, node_of, tenant_with_trunk_on_node2};
 use callbase_tests::{env, unique, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -46,28 +45,10 @@ impl Drop for Node2Back {
 /// A tenant on node2 with a registered trunk and a desk phone; returns the administrator, the
 /// tenant, the trunk and the phone's login and password.
 async fn tenant_on_node2(app: &TestApp) -> (Browser, callbase_tests::Tenant, Value, String, String) {
-    let pool = worker_pool().await;
-    let (admin, t) = app.new_tenant().await;
-    callbase_db::nodes::move_tenant(&pool, TenantId(t.id), "node2").await.unwrap().expect("tenant exists");
-    assert_eq!(admin.post("/api/telephony/enable", json!({})).await.status, StatusCode::OK);
-    let r = admin
-        .post(
-            "/api/trunks",
-            json!({"mode": "simple", "username": env("CALLBASE_CARRIER_TENANT_B_USER"),
-              "password": env("CALLBASE_CARRIER_TENANT_B_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    wait_for_trunk(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
-    let p =
-        admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
-    let (login, password) = (
-        pw.body["sip_login"].as_str().unwrap().to_string(),
-        pw.body["sip_password"].as_str().unwrap().to_string(),
-    );
-    (admin, t, r.body, login, password)
+    let (admin, t, trunk) = tenant_with_trunk_on_node2(app).await;
+    wait_for_trunk(&admin, &trunk["id"], "registered", Duration::from_secs(20)).await;
+    let (login, password) = desk_phone(&admin, t.admin_id).await;
+    (admin, t, trunk, login, password)
 }
 
 /// A recorded call of `talk_ms` through node2; returns its record once it has a result (its

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use callbase_core::TenantId;
-use callbase_tests::nodes::{every_node_app, main_and_node2, node_of, registers};
-use callbase_tests::{env, worker_pool};
-use reqwest::StatusCode;
-use serde_json::json;
+use callbase_tests::nodes::{every_node_app, main_and_node2, node_of, registers, tenant_with_trunk_on_node2};
+use callbase_tests::worker_pool;
 
 use crate::infra_ast;
 
@@ -15,17 +12,7 @@ use crate::infra_ast;
 async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_within_60s() {
     let app = every_node_app(&[("CALLBASE__WORKERS__NODE_DOWN_SECS", "6")]).await;
     let pool = worker_pool().await;
-    let (admin, t) = app.new_tenant().await;
-    callbase_db::nodes::move_tenant(&pool, TenantId(t.id), "node2").await.unwrap().expect("tenant exists");
-    assert_eq!(admin.post("/api/telephony/enable", json!({})).await.status, StatusCode::OK);
-    let r = admin
-        .post(
-            "/api/trunks",
-            json!({"mode": "simple", "username": env("CALLBASE_CARRIER_TENANT_B_USER"),
-              "password": env("CALLBASE_CARRIER_TENANT_B_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (admin, t, r) = tenant_with_trunk_on_node2(&app).await;
     let trunk_id = format!("t{}-trk1", t.id);
     let (main, node2) = main_and_node2(&app).await;
     let start = tokio::time::Instant::now();
@@ -70,5 +57,5 @@ async fn the_tenants_of_a_killed_node_move_and_their_trunks_register_elsewhere_w
     // Back to how the stack was: node2 running and live (an operator's decision, never the watcher's).
     infra_ast("node2", "start");
     assert!(callbase_db::nodes::set_state(&pool, "node2", "live").await.unwrap());
-    admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;
+    admin.delete(&format!("/api/trunks/{}", r["id"])).await;
 }

@@ -214,13 +214,17 @@ pub async fn agent_with_trunk(app: &TestApp) -> (Browser, crate::Tenant, String,
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_trunk(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
-    let p =
-        admin.patch(&format!("/api/telephony/users/{}", t.admin_id), json!({"browser_calls": false})).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
-    let pw = admin.post(&format!("/api/telephony/users/{}/password", t.admin_id), json!({})).await;
-    let login = pw.body["sip_login"].as_str().unwrap().to_string();
-    let password = pw.body["sip_password"].as_str().unwrap().to_string();
+    let (login, password) = desk_phone(&admin, t.admin_id).await;
     (admin, t, login, password)
+}
+
+/// Makes telephony user `user` a desk-phone user; returns its SIP login and a new password.
+pub async fn desk_phone(admin: &Browser, user: i64) -> (String, String) {
+    let p = admin.patch(&format!("/api/telephony/users/{user}"), json!({"browser_calls": false})).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let pw = admin.post(&format!("/api/telephony/users/{user}/password"), json!({})).await;
+    assert_eq!(pw.status, StatusCode::OK, "{}", pw.text);
+    (pw.body["sip_login"].as_str().unwrap().into(), pw.body["sip_password"].as_str().unwrap().into())
 }
 
 /// The carrier calls `number` through the trunk registered with `credential` (`PJSIP/<number>@<credential>`)

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use callbase_telephony::nodes::{Node, Nodes};
 
-use crate::{worker_pool, TestApp};
+use callbase_core::TenantId;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::{env, worker_pool, Browser, TestApp};
 
 /// A server that runs the Stasis app and the registration monitor of every registered node.
 pub async fn every_node_app(extra: &[(&str, &str)]) -> TestApp {
@@ -61,4 +65,24 @@ pub async fn inbound_call(tenant: i64) -> Option<(String, Option<String>)> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     None
+}
+
+/// A new tenant moved to node2 with telephony on and a trunk to the carrier (tenant B's credential);
+/// returns its administrator, the tenant and the trunk (not yet waited for).
+pub async fn tenant_with_trunk_on_node2(app: &TestApp) -> (Browser, crate::Tenant, Value) {
+    let (admin, t) = app.new_tenant().await;
+    callbase_db::nodes::move_tenant(&worker_pool().await, TenantId(t.id), "node2")
+        .await
+        .unwrap()
+        .expect("tenant exists");
+    assert_eq!(admin.post("/api/telephony/enable", json!({})).await.status, StatusCode::OK);
+    let r = admin
+        .post(
+            "/api/trunks",
+            json!({"mode": "simple", "username": env("CALLBASE_CARRIER_TENANT_B_USER"),
+              "password": env("CALLBASE_CARRIER_TENANT_B_PASSWORD"), "domain": env("CALLBASE_CARRIER_SIP")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    (admin, t, r.body)
 }
