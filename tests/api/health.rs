@@ -78,7 +78,9 @@ async fn readyz_lists_every_node_and_stays_ready_with_one_node_dead() {
     .execute(&pool)
     .await
     .unwrap();
-    let app = callbase_tests::nodes::every_node_app(&[]).await;
+    // The node supervisor of every node reads the registry (no Stasis app, no registration
+    // monitor: those would take the calls of the tests in the `stasis` group).
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__NODES", "all")]).await;
     let b = app.browser();
     // The replica reads the registry within its refresh interval (5 s).
     let mut r = b.get("/readyz").await;
