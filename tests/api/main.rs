@@ -2,6 +2,7 @@
 //! Asterisk; a fresh tenant per test.
 
 mod adoption;
+mod agent_states;
 mod attacks;
 mod audit;
 mod auth;

@@ -69,6 +69,8 @@ pub enum Event {
     TrunkStatus(TrunkStatusChange),
     /// A toll-fraud alert was raised (to administrators).
     SecurityAlert { alert: Alert },
+    /// A telephony user's agent state changed (to that user and the administrators).
+    AgentState(AgentStateChange),
     /// The tenant's masking settings changed: every `/events` socket reads them again. Never
     /// forwarded to browsers.
     CrmSettings,
@@ -81,6 +83,8 @@ pub enum Audience {
     Users(Vec<UserId>),
     /// The tenant's administrators and sub-administrators.
     Admins,
+    /// One user and the administrators.
+    UserAndAdmins(UserId),
     /// The servers only (no browser).
     Servers,
 }
@@ -91,6 +95,7 @@ impl Event {
             Event::Call(c) => Audience::Users(c.user_ids.clone()),
             Event::TrunkStatus(_) | Event::SecurityAlert { .. } => Audience::Admins,
             Event::CrmSettings => Audience::Servers,
+            Event::AgentState(s) => Audience::UserAndAdmins(s.user_id),
         }
     }
 
@@ -170,6 +175,20 @@ pub struct TrunkStatusChange {
     pub reason: String,
     /// Unix seconds.
     pub since: i64,
+}
+
+/// An `agent_state` event: the state a telephony user is in now (issue #18).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AgentStateChange {
+    pub user_id: UserId,
+    /// `available`, `break`, `dnd` or `wrapup`.
+    pub state: String,
+    /// A break's reason.
+    pub reason: Option<String>,
+    /// RFC 3339: since when.
+    pub since: String,
+    /// RFC 3339: when a wrap-up ends by itself.
+    pub wrapup_until: Option<String>,
 }
 
 /// A toll-fraud alert (`security_alert` events; `GET /api/security/alerts`).

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
+pub mod agent_states;
 pub mod audit;
 pub mod calls;
 pub mod fraud;

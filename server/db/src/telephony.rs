@@ -42,6 +42,8 @@ pub struct TelUserRow {
     pub manual: bool,
     /// May call abroad (toll-fraud guard; off for agents by default).
     pub international: bool,
+    /// The agent state now (`callbase_db::agent_states`): only `available` rings for inbound calls.
+    pub state: String,
 }
 
 /// Serialises telephony-user changes of one tenant (next free extension, provisioning sync).
@@ -134,7 +136,7 @@ pub async fn set_routing(
     Ok(())
 }
 
-const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual, t.international";
+const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual, t.international, agent_state_now(t.state, t.wrapup_until) AS state";
 
 pub async fn list_users(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TelUserRow>> {
     sqlx::query_as(&format!(

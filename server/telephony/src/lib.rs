@@ -1,6 +1,7 @@
 //! Everything that talks to Asterisk. This crate knows no HTTP framework; the API crate maps its
 //! errors to responses.
 
+pub mod agent_states;
 pub mod agents;
 pub mod ami;
 pub mod ari;

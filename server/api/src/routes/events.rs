@@ -152,6 +152,7 @@ fn receives(audience: &Audience, is_admin: bool, user: UserId) -> bool {
     match audience {
         Audience::Users(ids) => ids.contains(&user),
         Audience::Admins => is_admin,
+        Audience::UserAndAdmins(u) => is_admin || *u == user,
         Audience::Servers => false,
     }
 }
@@ -175,5 +176,8 @@ mod tests {
         assert!(receives(&Audience::Admins, true, UserId(1)));
         assert!(!receives(&Audience::Admins, false, UserId(1)));
         assert!(!receives(&Audience::Servers, true, UserId(1)));
+        assert!(receives(&Audience::UserAndAdmins(UserId(7)), false, UserId(7)));
+        assert!(receives(&Audience::UserAndAdmins(UserId(7)), true, UserId(1)));
+        assert!(!receives(&Audience::UserAndAdmins(UserId(7)), false, UserId(8)));
     }
 }

@@ -78,9 +78,10 @@ pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallR
     ring_and_connect(call, &t, caller, rx).await
 }
 
-/// The users an inbound call may ring: those who accept incoming calls and are not disabled.
+/// The users an inbound call may ring: those who accept incoming calls, are not disabled and are
+/// available (not on a break, in do-not-disturb or in wrap-up: issue #18).
 fn candidates(t: &Tenancy) -> Vec<&TelUserRow> {
-    t.users.iter().filter(|u| u.accept_incoming && !u.disabled).collect()
+    t.users.iter().filter(|u| u.accept_incoming && !u.disabled && u.state == "available").collect()
 }
 
 /// Rings the online candidates (the responsible manager first when the tenant says so) with the

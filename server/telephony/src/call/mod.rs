@@ -15,6 +15,7 @@
 
 mod adopt;
 mod callback;
+mod feature;
 mod inbound;
 mod outbound;
 mod probe;
@@ -299,6 +300,13 @@ impl Call {
         self.set_phase(Phase::Ended);
         let hold = self.hold_secs + self.held_since.map_or(0, |s| s.elapsed().as_secs() as i64);
         self.write(Op::Ended { result, reason: reason.map(str::to_string), hold_secs: hold as i32 });
+        // The agent who talked goes to wrap-up (issue #18), unless a replaced controller runs this.
+        if let (CallResult::Answered, Some(user), false) = (result, self.user, self.quiet) {
+            if self.ctx.fence.is_current() {
+                let (db, redis, tenant) = (self.ctx.db.clone(), self.ctx.redis.clone(), self.tenant);
+                tokio::spawn(async move { crate::agent_states::after_call(&db, &redis, tenant, user).await });
+            }
+        }
     }
 
     /// A leg of this call: its events come to this actor. The channel id is ours, so no event is

@@ -34,6 +34,10 @@ pub(super) struct Start<'a> {
 
 #[tracing::instrument(skip_all, fields(tenant.id = %s.tenant, call.id))]
 pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx) -> Result<(), CallError> {
+    if let Some(state) = super::feature::code(s.exten) {
+        super::feature::run(&ctx, s.tenant, s.user, s.agent, state).await;
+        return Ok(());
+    }
     let t = load(&ctx, s.tenant).await?;
     let id = s.call_id.unwrap_or_else(Uuid::new_v4);
     tracing::Span::current().record("call.id", tracing::field::display(id));

@@ -120,7 +120,14 @@ async fn wait_answer(
             Ok(Some(msg)) => msg,
             Ok(None) => return Err(CallError::EventsClosed),
             Err(_) => {
+                // Rung out: each agent rung counts a missed call in a row (issue #18).
+                let mut rung: Vec<UserId> = call.legs.ringing.iter().map(|(_, u)| *u).collect();
+                rung.sort_by_key(|u| u.0);
+                rung.dedup();
                 stop_ringing(call, None).await;
+                if call.direction == CallDirection::Inbound && call.ctx.fence.is_current() {
+                    crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, &rung).await;
+                }
                 return Ok(RingOutcome::NoAnswer);
             }
         };
@@ -135,6 +142,9 @@ async fn wait_answer(
                 stop_ringing(call, Some(&won)).await;
                 call.delete(&format!("channels/{caller}/ring")).await;
                 call.add(bridge, &won).await;
+                if call.direction == CallDirection::Inbound {
+                    crate::agent_states::answered(&call.ctx.db, call.tenant, who).await;
+                }
                 return Ok(RingOutcome::Answered(won, who));
             }
         }

@@ -5,6 +5,7 @@ import { sipTarget, type DialRequest } from '../crm/dial';
 import type { TelUser } from '../../shared/api/types';
 import { t } from '../../shared/i18n';
 import { PhonePanel } from './PhonePanel';
+import { AgentStatePicker } from './AgentState';
 
 /**
  * The docked phone: present on every page for telephony users. Browser users get the JsSIP phone;
@@ -19,12 +20,12 @@ export function PhoneDock({ userId }: { userId: number }) {
     );
   }, [userId]);
   if (!me) return null;
-  if (!me.browser_calls) return <DeskPhoneDock />;
+  if (!me.browser_calls) return <DeskPhoneDock userId={userId} />;
   return <PhonePanel userId={userId} acceptIncoming={me.accept_incoming} />;
 }
 
 /** Desk-phone users: numbers clicked in the app ring their own phone first. */
-function DeskPhoneDock() {
+function DeskPhoneDock({ userId }: { userId: number }) {
   const [note, setNote] = useState<string | null>(null);
   useEffect(() => {
     const onDial = (e: Event) => {
@@ -43,6 +44,7 @@ function DeskPhoneDock() {
   }, []);
   return (
     <aside class="phone phone--desk" aria-label={t('phone.title')} data-testid="phone-desk">
+      <AgentStatePicker userId={userId} />
       <p>{t('phone.desk.hint')}</p>
       <a href="#/telephony/phone-setup">{t('phone.desk.setup')}</a>
       {note && <p role="status">{note}</p>}

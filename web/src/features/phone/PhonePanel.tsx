@@ -6,6 +6,7 @@ import { mmss } from '../../shared/ui/time';
 import type { PhoneSnapshot, RegState } from './controller';
 import { startPhone, type PhoneRuntime } from './runtime';
 import { DeviceSettings } from './DeviceSettings';
+import { AgentStatePicker } from './AgentState';
 
 const REG_LABEL: Record<RegState, MessageKey> = {
   off: 'phone.reg.off',
@@ -29,6 +30,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   const [transferTo, setTransferTo] = useState('');
   const [transferMsg, setTransferMsg] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
+  const [agentState, setAgentState] = useState('available');
   const answerRef = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -125,7 +127,8 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
               </button>
             </p>
           )}
-          {acceptIncoming && reg !== 'registered' && reg !== 'elsewhere' && (
+          <AgentStatePicker userId={userId} onState={setAgentState} />
+          {acceptIncoming && agentState === 'available' && reg !== 'registered' && reg !== 'elsewhere' && (
             <p class="phone__note" role="status">{t('phone.noPhoneReminder')}</p>
           )}
 

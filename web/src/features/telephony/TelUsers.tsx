@@ -4,7 +4,7 @@ import { api } from '../../shared/api/client';
 import type { TelUser, User } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { describeError } from '../../shared/api/errors';
-import { t } from '../../shared/i18n';
+import { t, type MessageKey } from '../../shared/i18n';
 
 export function SecretBox({ user, onClose }: { user: TelUser; onClose: () => void }) {
   return (
@@ -69,6 +69,7 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
             <th>{t('tel.international')}</th>
             <th>{t('tel.source')}</th>
             <th>{t('tel.online')}</th>
+            <th>{t('tel.agentState')}</th>
             <th>{t('common.actions')}</th>
           </tr>
         </thead>
@@ -102,6 +103,7 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
               </td>
               <td>{u.source === 'group' ? t('tel.viaGroup') : t('tel.byHand')}</td>
               <td>{u.online.browser ? `● ${t('tel.onlineBrowser')}` : u.online.desk ? `● ${t('tel.onlineDesk')}` : `○ ${t('tel.offline')}`}</td>
+              <td data-testid={`tel-state-${u.user_id}`}>{t(`tel.state.${u.state}` as MessageKey)}</td>
               <td class="row-actions">
                 <button type="button" class="btn btn--quiet" onClick={() => act(async () => onSecret(await api.newTelPassword(u.user_id)))}>
                   {t('tel.newPassword')}

@@ -11,6 +11,7 @@ import { DangerZone } from './DangerZone';
 import { Provisioning } from './Provisioning';
 import { RecordingForm } from './RecordingForm';
 import { RoutingForm } from './RoutingForm';
+import { AgentStatesForm } from './AgentStatesForm';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
@@ -74,6 +75,7 @@ export function TelephonyPage() {
           <ProbeCard />
           <SecurityCard />
           <RoutingForm />
+          <AgentStatesForm />
           <RecordingForm />
           <CrmSettingsForm />
           <DangerZone account={state.account} onOff={load} />

@@ -10,7 +10,7 @@ import { FakeSocket, json, pageHarness } from '../../test/harness';
 const h = pageHarness();
 const { serve, until, q } = h;
 
-const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, international: true, source: 'manual', online: { browser: false, desk: false }, disabled: false };
+const boss: TelUser = { user_id: 1, name: 'Boss', login: 'boss', extension: '101', sip_login: 'acme_101', accept_incoming: true, browser_calls: true, international: true, source: 'manual', online: { browser: false, desk: false }, disabled: false, state: 'available' };
 
 describe('Telephony page', () => {
   it('turns telephony on and shows the new SIP password once', async () => {

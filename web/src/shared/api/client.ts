@@ -330,6 +330,22 @@ export class ApiClient {
   transferCall(callId: string, target: string): Promise<void> {
     return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/transfer`, { target });
   }
+  /** The caller's own agent state (issue #18). */
+  myAgentState(): Promise<S['AgentStateOut']> {
+    return this.request('GET', '/api/telephony/me/state');
+  }
+  setMyAgentState(state: string, reason?: string): Promise<S['AgentStateOut']> {
+    return this.send('PUT', '/api/telephony/me/state', { state, reason });
+  }
+  agentSettings(): Promise<S['AgentStateSettings']> {
+    return this.request('GET', '/api/telephony/agent-settings');
+  }
+  putAgentSettings(s: S['AgentStateSettings']): Promise<S['AgentStateSettings']> {
+    return this.send('PUT', '/api/telephony/agent-settings', s);
+  }
+  agentStates(): Promise<S['AgentStateOut'][]> {
+    return this.request('GET', '/api/telephony/states');
+  }
   callback(number: string): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { number });
   }

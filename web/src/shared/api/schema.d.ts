@@ -794,6 +794,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/agent-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's agent-state settings. */
+        get: operations["get_settings"];
+        put: operations["put_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/dial-rules": {
         parameters: {
             query?: never;
@@ -924,6 +941,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/me/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own agent state. */
+        get: operations["get_mine"];
+        /** Sets the caller's own agent state. */
+        put: operations["put_mine"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/probe": {
         parameters: {
             query?: never;
@@ -988,6 +1023,23 @@ export interface paths {
         /** Inbound routing: ring timeout and forward-on-no-answer number. */
         get: operations["get_routing"];
         put: operations["put_routing"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/states": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every telephony user's agent state (administrators and sub-administrators). */
+        get: operations["list"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1173,6 +1225,44 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An `agent_state` event: the state a telephony user is in now (issue #18). */
+        AgentStateChange: {
+            /** @description A break's reason. */
+            reason?: string | null;
+            /** @description RFC 3339: since when. */
+            since: string;
+            /** @description `available`, `break`, `dnd` or `wrapup`. */
+            state: string;
+            user_id: components["schemas"]["UserId"];
+            /** @description RFC 3339: when a wrap-up ends by itself. */
+            wrapup_until?: string | null;
+        };
+        AgentStateOut: {
+            /** @description A break's reason (one of the tenant's, or "missed calls" when the server set it). */
+            reason?: string | null;
+            /** @description RFC 3339: since when. */
+            since: string;
+            /** @description `available`, `break`, `dnd` or `wrapup`. */
+            state: string;
+            user_id: components["schemas"]["UserId"];
+            /** @description RFC 3339: when a wrap-up ends by itself. */
+            wrapup_until?: string | null;
+        };
+        AgentStateSettings: {
+            /** @description The reasons agents pick for a break (1–20, each 1–40 characters, no duplicates). */
+            break_reasons: string[];
+            /**
+             * Format: int32
+             * @description After this many inbound calls rung out in a row an agent goes to Break "missed calls"
+             *     (0 = never; at most 20).
+             */
+            missed_to_break: number;
+            /**
+             * Format: int32
+             * @description The longest wrap-up after a call, in seconds (0 = no wrap-up; at most 3600).
+             */
+            wrapup_max_secs: number;
+        };
         /** @description A toll-fraud alert (`security_alert` events; `GET /api/security/alerts`). */
         Alert: {
             /** @description RFC 3339. */
@@ -1475,7 +1565,10 @@ export interface components {
             alert: components["schemas"]["Alert"];
             /** @enum {string} */
             type: "security_alert";
-        } | {
+        } | (components["schemas"]["AgentStateChange"] & {
+            /** @enum {string} */
+            type: "agent_state";
+        }) | {
             /** @enum {string} */
             type: "crm_settings";
         };
@@ -1931,6 +2024,12 @@ export interface components {
             ip?: string | null;
             target: string;
         };
+        SetState: {
+            /** @description A break's reason: one of the tenant's break reasons. */
+            reason?: string | null;
+            /** @description `available` (also "Ready": ends a wrap-up), `break` or `dnd`. */
+            state: string;
+        };
         SignupBody: {
             /** @description Account slug: lowercase letters, digits, '-'; part of every SIP login. */
             account: string;
@@ -1973,6 +2072,11 @@ export interface components {
             sip_password?: string | null;
             /** @description `manual` (added by an administrator) or `group` (by an auto-provisioning group). */
             source: string;
+            /**
+             * @description The agent state now: `available`, `break`, `dnd` or `wrapup` (offline is `online`'s
+             *     business); the details are in `GET /api/telephony/states`.
+             */
+            state: string;
             user_id: components["schemas"]["UserId"];
         };
         TelephonyState: {
@@ -5664,6 +5768,117 @@ export interface operations {
             };
         };
     };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStateSettings"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentStateSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStateSettings"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get: {
         parameters: {
             query?: never;
@@ -6136,6 +6351,117 @@ export interface operations {
             };
         };
     };
+    get_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStateOut"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetState"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStateOut"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     history: {
         parameters: {
             query?: {
@@ -6570,6 +6896,42 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStateOut"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

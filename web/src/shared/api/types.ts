@@ -119,3 +119,5 @@ export interface RecordQuery {
 export type SecurityAuditEntry = S['SecurityAuditEntry'];
 export type SecurityAlert = S['SecurityAlert'];
 export type FraudLimits = S['FraudLimits'];
+export type AgentStateOut = S['AgentStateOut'];
+export type AgentStateSettings = S['AgentStateSettings'];

@@ -19,13 +19,16 @@ export type TrunkStatusEvent = Extract<ServerEvent, { type: 'trunk_status' }>;
 /** The fraud guard raised an alert (administrators). */
 export type SecurityAlertEvent = Extract<ServerEvent, { type: 'security_alert' }>;
 
+/** A telephony user's agent state changed (that user and administrators). */
+export type AgentStateEvent = Extract<ServerEvent, { type: 'agent_state' }>;
+
 /** Asterisk gained or lost the contact of this user's browser phone. */
 export interface PhoneStatusEvent {
   type: 'phone_status';
   registered: boolean;
 }
 
-export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | PhoneStatusEvent;
+export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | PhoneStatusEvent;
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
@@ -35,6 +38,7 @@ const CHECKS: { [T in EventType]: (m: Record<string, unknown>) => boolean } = {
   call: (m) => typeof m.call_id === 'string' && typeof m.state === 'string',
   trunk_status: (m) => typeof m.registration === 'string' && typeof m.state === 'string',
   security_alert: (m) => isObject(m.alert) && typeof m.alert.id === 'number',
+  agent_state: (m) => typeof m.user_id === 'number' && typeof m.state === 'string',
   phone_status: (m) => typeof m.registered === 'boolean',
 };
 

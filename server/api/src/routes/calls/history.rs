@@ -312,8 +312,17 @@ pub async fn patch(
     if let Some(hold) = b.legal_hold {
         callbase_db::calls::recording::set_legal_hold(&mut tx, v.tenant, id, hold).await?;
     }
+    // Closing the card ends the agent's wrap-up (issue #18).
+    let ready = if b.wrapup_done {
+        callbase_db::agent_states::end_wrapup(&mut tx, v.tenant, v.user).await?
+    } else {
+        None
+    };
     let row = v.visible(&mut tx, id).await?;
     tx.commit().await?;
+    if let Some(s) = ready {
+        callbase_telephony::agent_states::publish(&st.redis, v.tenant, &s).await;
+    }
     Ok(Json(v.shape(row)))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod me;
 pub mod routing;
+pub mod states;
 pub mod users;
 
 use axum::extract::State;
@@ -51,6 +52,9 @@ pub struct TelUser {
     pub source: String,
     pub online: Online,
     pub disabled: bool,
+    /// The agent state now: `available`, `break`, `dnd` or `wrapup` (offline is `online`'s
+    /// business); the details are in `GET /api/telephony/states`.
+    pub state: String,
     /// The desk-phone password, only in the answer that created it (shown once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_password: Option<String>,
@@ -78,6 +82,7 @@ async fn to_api(st: &AppState, tenant: TenantId, u: TelUserRow, password: Option
         source: if u.manual { "manual" } else { "group" }.into(),
         online: Online { browser: on.browser, desk: on.desk },
         disabled: u.disabled,
+        state: u.state,
         sip_password: password,
     }
 }
