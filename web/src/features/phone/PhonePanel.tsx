@@ -89,7 +89,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       <header class="phone__head">
         <span class={`phone__dot phone__dot--${reg}`} aria-hidden="true" />
         <span data-testid="phone-reg" data-state={reg}>
-          {t(REG_LABEL[reg])}
+          {reg === 'registered' && agentState !== 'available' ? t('phone.reg.notTaking') : t(REG_LABEL[reg])}
           {snap.extension ? ` · ${t('phone.ext', { ext: snap.extension })}` : ''}
         </span>
         <button type="button" class="btn btn--quiet phone__toggle" onClick={() => setOpen(!open)} aria-expanded={open}>

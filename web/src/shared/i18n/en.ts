@@ -279,6 +279,7 @@ export const en = {
   "phone.reg.reconnecting": "Reconnecting… the call goes on",
   "phone.reg.confirming": "Checking registration…",
   "phone.reg.registered": "Ready for calls",
+  "phone.reg.notTaking": "Phone on · not taking calls",
   "phone.reg.failed": "Not registered",
   "phone.reg.elsewhere": "Runs in another tab",
   "phone.tooManySockets": "Too many phone connections are open for you. Close the phone in other tabs, windows or devices, then try again.",

@@ -291,6 +291,7 @@ export const ru: Dictionary = {
   "phone.reg.reconnecting": "Переподключение… разговор продолжается",
   "phone.reg.confirming": "Проверяем регистрацию…",
   "phone.reg.registered": "Готов к звонкам",
+  "phone.reg.notTaking": "Телефон подключён · звонки не принимаются",
   "phone.reg.failed": "Не зарегистрирован",
   "phone.reg.elsewhere": "Работает в другой вкладке",
   "phone.tooManySockets": "У вас открыто слишком много подключений телефона. Закройте телефон в других вкладках, окнах или на других устройствах и повторите.",
