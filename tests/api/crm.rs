@@ -1106,3 +1106,55 @@ async fn crm_rows_cannot_point_into_another_tenants_rows() {
     assert_eq!(link, None);
     assert_eq!(a.get(&format!("/api/crm/records/{rec_a}")).await.body["title"], "A's client", "untouched");
 }
+
+/// The client's call history on its record (issue #18): `/api/calls?record_id=` lists the calls
+/// linked to the record, newest first, as the viewer may see them (a masked agent gets her own
+/// calls with the number masked); another tenant's record id finds nothing.
+#[tokio::test]
+async fn a_records_call_history_lists_its_linked_calls_as_the_viewer_may_see_them() {
+    let app = TestApp::spawn().await;
+    let (admin, tn, olga, uid) = masked_agent(&app, "prefix").await;
+    let (t, f) = clients(&admin).await;
+    let client = add(&admin, t, json!({f("Name"): "Anna", f("Phone"): "+7 916 123-45-67"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let other = add(&admin, t, json!({f("Name"): "Boris", f("Phone"): "+7 916 765-43-21"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let pool = worker_pool().await;
+    // Two calls with Anna (Olga's, then the admin's, a minute later), one with Boris.
+    let mut ids = vec![];
+    for (user, record, ago) in [(uid, client, 120), (tn.admin_id, client, 60), (uid, other, 30)] {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO calls (id, tenant_id, direction, user_id, number, started_at, ended_at, result, crm_record_id) \
+             VALUES ($1, $2, 'outbound', $3, '+79161234567', now() - make_interval(secs => $4), now(), 'answered', $5)",
+        )
+        .bind(id)
+        .bind(tn.id)
+        .bind(user)
+        .bind(ago as f64)
+        .bind(record)
+        .execute(&pool)
+        .await
+        .unwrap();
+        ids.push(id.to_string());
+    }
+    let page = admin.get(&format!("/api/calls?record_id={client}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let got: Vec<&str> = page.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(got, vec![ids[1].as_str(), ids[0].as_str()], "Anna's calls, newest first");
+    assert_eq!(page.body["total"], 2);
+    // Olga sees her own call with Anna, its number masked.
+    let mine = olga.get(&format!("/api/calls?record_id={client}")).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    let items = mine.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", mine.text);
+    assert_eq!(items[0]["id"], ids[0].as_str());
+    assert!(!mine.text.contains("9161234567"), "masked: {}", mine.text);
+    // Another tenant asking for Anna's record id finds nothing.
+    let (stranger, _) = app.telephony_tenant().await;
+    let none = stranger.get(&format!("/api/calls?record_id={client}")).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.text);
+    assert_eq!(none.body["total"], 0, "{}", none.text);
+}

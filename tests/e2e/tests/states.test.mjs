@@ -2,7 +2,8 @@
 // phone docked. The boss goes on Break from the phone's state menu: a carrier call rings Anna only.
 // Anna answers, talks and hangs up: she is in Wrap-up (the phone shows it with a countdown and a
 // Ready button) and the next carrier call rings nobody. Anna presses Ready and the boss goes back to
-// Available: the next call rings both. Screenshots: the state menu and the wrap-up.
+// Available: the next call rings both. The ringing phone shows the line (DID) the call came in on.
+// Screenshots: the state menu and the wrap-up.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
@@ -69,6 +70,9 @@ describe('agent states: who rings', () => {
     await screenshot(boss, 'phone-states');
     await carrierCalls(carrier);
     await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    // The ringing phone names the line the call came in on (the tenant's DID).
+    const line = await anna.waitForSelector('[data-testid=phone-line]', { timeout: 5000 });
+    assert.match(await line.evaluate((e) => e.textContent), new RegExp(DID.replace('+', '\\+')));
     await sleep(1500);
     assert.equal(await ringing(boss), false, 'the boss on a break is not rung');
     await anna.click('[data-testid=phone-answer]');

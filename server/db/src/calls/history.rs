@@ -69,6 +69,8 @@ pub struct Filter {
     pub missed: bool,
     /// Digits (and `+`) that the number contains.
     pub number: Option<String>,
+    /// Linked to this CRM record.
+    pub record_id: Option<i64>,
 }
 
 /// What the history sorts by.
@@ -151,6 +153,9 @@ fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, 
     }
     if let Some(n) = f.number.as_deref() {
         q.push(" AND c.number LIKE ").push_bind(format!("%{}%", n.replace('%', "")));
+    }
+    if let Some(r) = f.record_id {
+        q.push(" AND c.crm_record_id = ").push_bind(r);
     }
     q
 }

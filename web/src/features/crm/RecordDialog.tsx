@@ -7,6 +7,7 @@ import { describeError } from '../../shared/api/errors';
 import { t } from '../../shared/i18n';
 import { dial, dialRequest } from './dial';
 import { FieldInput } from './fields';
+import { ClientCalls } from './ClientCalls';
 
 export function RecordDialog({ table, rec, users, onClose, onSaved }: { table: CrmTable; rec: CrmRecord | null; users: UserName[]; onClose: () => void; onSaved: () => void }) {
   const [values, setValues] = useState<Record<string, unknown>>({ ...(rec?.values ?? {}) });
@@ -69,6 +70,7 @@ export function RecordDialog({ table, rec, users, onClose, onSaved }: { table: C
           ),
         )}
         {error && <p class="alert alert--error" role="alert">{error}</p>}
+        {rec && <ClientCalls rec={rec} redial={table.call_table && phones.length > 0 ? dialRequest(rec, phones[0].id) : null} />}
         <div class="dialog__actions">
           {rec && <button type="button" class="btn btn--danger" onClick={remove} disabled={busy}>{t('crm.delete')}</button>}
           <button type="submit" class="btn btn--primary" disabled={busy}>{t('common.save')}</button>

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { CrmRecord, CrmTable } from '../../shared/api/types';
 import { CallCard } from '../calls/card/CallCard';
 import { CrmPage } from './CrmPage';
+import { RecordDialog } from './RecordDialog';
 import { dialRequest, sipTarget } from './dial';
 import { FakeSocket, json, pageHarness, waitFor } from '../../test/harness';
 
@@ -77,6 +78,30 @@ describe('CRM page', () => {
     });
     await until(() => h.requests.some((r) => decodeURIComponent(r.url).includes('"field":5,"op":"equals","value":"client"')));
     expect(h.root.textContent).toContain('Status equals client');
+    window.removeEventListener('callbase:dial', onDial);
+  });
+
+  it("a record lists the client's calls with their recordings, and calls the client again", async () => {
+    const call = {
+      id: 'c1', direction: 'inbound', number: '+79161234567', started_at: '2026-12-01T10:00:00Z', user_name: 'Maria Manager',
+      result: 'answered', duration_secs: 65, note: 'Wants a discount', recording: { state: 'stored', file_name: 'c1.mp3' },
+    };
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [call], total: 3, page: 1, per_page: 20 });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    const dials: any[] = [];
+    const onDial = (e: Event) => dials.push((e as CustomEvent).detail);
+    window.addEventListener('callbase:dial', onDial);
+    await act(async () => render(<RecordDialog table={TABLE} rec={rec(1, 'Anna', '8 916 123-45-67', '+79161234567')} users={[]} onClose={() => undefined} onSaved={() => undefined} />, h.root));
+    const item = await until(() => q('[data-testid="client-call-c1"]'));
+    expect(h.requests.some((r) => r.url.startsWith('/api/calls?') && r.url.includes('record_id=1'))).toBe(true);
+    expect(item.textContent).toContain('Maria Manager');
+    expect(item.textContent).toContain('Wants a discount');
+    expect(item.querySelector('audio')?.getAttribute('src')).toBe('/api/calls/c1/recording');
+    expect(q('[data-testid="client-calls"]')!.textContent).toContain('and 2 earlier');
+    await act(async () => q<HTMLButtonElement>('[data-testid="client-redial"]')!.click());
+    expect(dials).toEqual([{ number: '+79161234567', record: 1, field: 2, label: 'Anna' }]);
     window.removeEventListener('callbase:dial', onDial);
   });
 

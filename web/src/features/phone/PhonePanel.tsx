@@ -137,6 +137,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
               <div class="phone__caller">
                 <strong>{call.name ?? call.number}</strong>
                 {call.name && <span>{call.number}</span>}
+                {call.did && <span class="muted" data-testid="phone-line">{t('phone.line', { did: call.did })}</span>}
               </div>
               <div class="phone__row">
                 <button ref={answerRef} type="button" class="btn btn--primary" data-testid="phone-answer" onClick={() => c.answer()}>

@@ -273,6 +273,12 @@ describe('PhoneController', () => {
     });
     expect(s.c.snapshot.call).toMatchObject({ direction: 'inbound', state: 'incoming', number: '+79161234567', name: 'Client', callId: 'call-7' });
     expect(s.rings).toEqual([true]);
+    // The server's news of the call names the line (DID) it came in on; another call's does not count.
+    const ringing = { type: 'call' as const, state: 'ringing' as const, direction: 'inbound', number: '+79161234567', trunk: 1, user_id: null, client_ref: null, reason: null, target: null, at: '', user_ids: [] as number[] };
+    s.c.onServerEvent({ ...ringing, call_id: 'call-8', did: '+74950000001' });
+    expect(s.c.snapshot.call?.did).toBeUndefined();
+    s.c.onServerEvent({ ...ringing, call_id: 'call-7', did: '+74951112233' });
+    expect(s.c.snapshot.call?.did).toBe('+74951112233');
     const second = new FakeSession();
     s.uas[0].emit('newRTCSession', { originator: 'remote', session: second, request: { from: { uri: { user: '1' } } } });
     expect(second.calls).toEqual(['terminate:486']);

@@ -173,6 +173,7 @@ export class PhoneController {
     if (msg.state === 'refused' && typeof msg.reason === 'string') patch.reason = msg.reason;
     if (msg.state === 'ringing' && c.state === 'dialing') patch.state = 'ringing';
     if (typeof msg.number === 'string' && c.direction === 'outbound') patch.number = msg.number;
+    if (typeof msg.did === 'string' && msg.did && c.direction === 'inbound') patch.did = msg.did;
     this.setCall(patch);
   }
 

@@ -21,6 +21,8 @@ export interface CallInfo {
   held: boolean;
   /** Why the call ended or was refused, in words. */
   reason?: string;
+  /** The tenant's number an inbound call came in on (from the server's `call` events). */
+  did?: string;
 }
 
 export interface RecentCall {

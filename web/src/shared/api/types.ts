@@ -76,6 +76,8 @@ export interface CallFilter {
   result?: string;
   missed?: boolean;
   number?: string;
+  /** The calls linked to a CRM record (the client's history). */
+  record_id?: number;
   sort?: string;
   order?: 'asc' | 'desc';
   page?: number;

@@ -36,6 +36,9 @@ pub struct Filter {
     pub missed: bool,
     /// Part of the number.
     pub number: Option<String>,
+    /// The calls linked to this CRM record (the client's history: dialled from it, matched to it,
+    /// or created/attached on a call card).
+    pub record_id: Option<i64>,
     /// started_at (default), duration, number, result, direction, user
     pub sort: Option<String>,
     /// asc or desc (default)
@@ -121,7 +124,16 @@ impl Filter {
             .filter(|s| !s.is_empty())
             .map(|n| n.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect());
         let filter =
-            repo::Filter { from, to, user_id: self.user_id, direction, result, missed: self.missed, number };
+            repo::Filter {
+                from,
+                to,
+                user_id: self.user_id,
+                direction,
+                result,
+                missed: self.missed,
+                number,
+                record_id: self.record_id,
+            };
         let by = match self.sort.as_deref().unwrap_or("started_at") {
             "started_at" => SortBy::StartedAt,
             "duration" => SortBy::Duration,

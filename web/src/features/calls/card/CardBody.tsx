@@ -51,6 +51,7 @@ export function CardBody({ call, now, onClose }: { call: LiveCall; now: number; 
         <button type="button" class="link" aria-label={t('common.close')} onClick={onClose}>✕</button>
       </header>
       <p class="callcard__number" data-testid="card-number">{info?.number || '…'}</p>
+      {call.did && <p class="muted" data-testid="card-line">{t('phone.line', { did: call.did })}</p>}
       {error && !info && <p class="alert alert--error">{error}</p>}
       {info && info.matches.length > 1 && !chosen && (
         <div>

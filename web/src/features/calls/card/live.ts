@@ -8,6 +8,8 @@ export interface LiveCall {
   startedAt: number;
   answeredAt?: number;
   endedAt?: number;
+  /** The tenant's number an inbound call came in on. */
+  did?: string;
 }
 
 const ENDED = ['ended', 'missed', 'refused', 'forwarded', 'failed'];
@@ -23,6 +25,7 @@ export function nextLiveCall(c: LiveCall | null, m: CallEvent, userId: number, n
   }
   const base: LiveCall = c && c.id === m.call_id ? c : { id: m.call_id, direction: String(m.direction), state, startedAt: now };
   const next: LiveCall = { ...base, state };
+  if (typeof m.did === 'string' && m.did && next.direction === 'inbound') next.did = m.did;
   if (state === 'answered' && !next.answeredAt) next.answeredAt = now;
   if (ENDED.includes(state) && !next.endedAt) next.endedAt = now;
   return next;
