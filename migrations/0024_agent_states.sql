@@ -9,7 +9,9 @@
 --                           derived from the agent's registered devices.
 --   agent_state_log         every state with its start and end, for reports. An expired wrap-up
 --                           ends at its wrapup_until (agent_state_set writes it so).
---   telephony.*             the tenant's break reasons, its wrap-up maximum (0 = no wrap-up) and
+--   telephony.*             the tenant's break reasons, its wrap-up maximum (0 = no wrap-up, the
+--                           default: an agent is rung again right after a call until an
+--                           administrator turns wrap-up on) and
 --                           the number of inbound calls an agent may let ring out in a row before
 --                           going to Break "missed calls" (0 = never).
 -- The log of a telephony user starts at its first state change; before it, the user was available.
@@ -17,7 +19,7 @@
 ALTER TABLE telephony
     ADD COLUMN break_reasons text[] NOT NULL DEFAULT ARRAY['Lunch', 'Training', 'Meeting']
         CHECK (cardinality(break_reasons) <= 20),
-    ADD COLUMN wrapup_max_secs integer NOT NULL DEFAULT 60 CHECK (wrapup_max_secs BETWEEN 0 AND 3600),
+    ADD COLUMN wrapup_max_secs integer NOT NULL DEFAULT 0 CHECK (wrapup_max_secs BETWEEN 0 AND 3600),
     ADD COLUMN missed_to_break integer NOT NULL DEFAULT 0 CHECK (missed_to_break BETWEEN 0 AND 20);
 
 ALTER TABLE telephony_users

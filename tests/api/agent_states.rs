@@ -213,6 +213,15 @@ async fn calls_ring_available_agents_only_wrap_up_holds_them_and_missed_calls_se
     let r =
         admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": null})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Wrap-up is off until an administrator sets a maximum.
+    assert_eq!(admin.get("/api/telephony/agent-settings").await.body["wrapup_max_secs"], 0);
+    let r = admin
+        .put(
+            "/api/telephony/agent-settings",
+            json!({"break_reasons": ["Lunch"], "wrapup_max_secs": 60, "missed_to_break": 0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
     // The boss's phone answers and hangs up after 1 s of talk; Maria's rings and never answers.
     let boss_phone =

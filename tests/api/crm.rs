@@ -1142,7 +1142,8 @@ async fn a_records_call_history_lists_its_linked_calls_as_the_viewer_may_see_the
     }
     let page = admin.get(&format!("/api/calls?record_id={client}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-    let got: Vec<&str> = page.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let got: Vec<&str> =
+        page.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(got, vec![ids[1].as_str(), ids[0].as_str()], "Anna's calls, newest first");
     assert_eq!(page.body["total"], 2);
     // Olga sees her own call with Anna, its number masked.

@@ -154,7 +154,7 @@ pub async fn settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<AgentSettin
     .await?;
     Ok(row.unwrap_or_else(|| AgentSettings {
         break_reasons: vec!["Lunch".into(), "Training".into(), "Meeting".into()],
-        wrapup_max_secs: 60,
+        wrapup_max_secs: 0,
         missed_to_break: 0,
     }))
 }

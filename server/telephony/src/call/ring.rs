@@ -115,19 +115,18 @@ async fn wait_answer(
     bridge: &str,
 ) -> Result<RingOutcome, CallError> {
     let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+    // Agents whose leg Asterisk ended for not answering (its dial timeout can end a leg just
+    // before ours): they let the call ring out, as when our timer ends the ringing.
+    let mut unanswered: Vec<UserId> = vec![];
     loop {
         let msg = match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(msg)) => msg,
             Ok(None) => return Err(CallError::EventsClosed),
             Err(_) => {
                 // Rung out: each agent rung counts a missed call in a row (issue #18).
-                let mut rung: Vec<UserId> = call.legs.ringing.iter().map(|(_, u)| *u).collect();
-                rung.sort_by_key(|u| u.0);
-                rung.dedup();
+                unanswered.extend(call.legs.ringing.iter().map(|(_, u)| *u));
                 stop_ringing(call, None).await;
-                if call.direction == CallDirection::Inbound && call.ctx.fence.is_current() {
-                    crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, &rung).await;
-                }
+                rang_out(call, unanswered).await;
                 return Ok(RingOutcome::NoAnswer);
             }
         };
@@ -148,12 +147,27 @@ async fn wait_answer(
                 return Ok(RingOutcome::Answered(won, who));
             }
         }
-        if let crate::ari::events::Event::ChannelDestroyed { channel, .. } = &ev {
+        if let crate::ari::events::Event::ChannelDestroyed { channel, cause, .. } = &ev {
+            // Q.850 18 (no user responding) and 19 (no answer): the dial's timeout, not a decline.
+            if matches!(cause, 18 | 19) {
+                unanswered
+                    .extend(call.legs.ringing.iter().filter(|(l, _)| *l == channel.id).map(|(_, u)| *u));
+            }
             call.legs.ringing.retain(|(l, _)| *l != channel.id);
             call.ctx.router.forget(&channel.id);
             if call.legs.ringing.is_empty() {
+                rang_out(call, unanswered).await;
                 return Ok(RingOutcome::NoAnswer);
             }
         }
+    }
+}
+
+/// Counts an inbound call that rang `users` out toward their Break "missed calls" (issue #18).
+async fn rang_out(call: &Call, mut users: Vec<UserId>) {
+    users.sort_by_key(|u| u.0);
+    users.dedup();
+    if call.direction == CallDirection::Inbound && call.ctx.fence.is_current() {
+        crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, &users).await;
     }
 }

@@ -2636,6 +2636,11 @@ export interface operations {
                 missed?: boolean;
                 /** @description Part of the number. */
                 number?: string;
+                /**
+                 * @description The calls linked to this CRM record (the client's history: dialled from it, matched to it,
+                 *     or created/attached on a call card).
+                 */
+                record_id?: number;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */
@@ -2864,6 +2869,11 @@ export interface operations {
                 missed?: boolean;
                 /** @description Part of the number. */
                 number?: string;
+                /**
+                 * @description The calls linked to this CRM record (the client's history: dialled from it, matched to it,
+                 *     or created/attached on a call card).
+                 */
+                record_id?: number;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */

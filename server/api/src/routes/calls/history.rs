@@ -123,17 +123,16 @@ impl Filter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|n| n.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect());
-        let filter =
-            repo::Filter {
-                from,
-                to,
-                user_id: self.user_id,
-                direction,
-                result,
-                missed: self.missed,
-                number,
-                record_id: self.record_id,
-            };
+        let filter = repo::Filter {
+            from,
+            to,
+            user_id: self.user_id,
+            direction,
+            result,
+            missed: self.missed,
+            number,
+            record_id: self.record_id,
+        };
         let by = match self.sort.as_deref().unwrap_or("started_at") {
             "started_at" => SortBy::StartedAt,
             "duration" => SortBy::Duration,
