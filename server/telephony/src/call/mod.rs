@@ -322,7 +322,17 @@ impl Call {
             ("channelId", leg.as_str()),
             ("originator", originator),
         ];
-        let body = json!({"variables": {"PJSIP_HEADER(add,X-CB-Call)": self.id.to_string()}});
+        let mut vars = json!({"PJSIP_HEADER(add,X-CB-Call)": self.id.to_string()});
+        // The line an inbound call came in on, for the ringing phone (issue #18). A DID is what the
+        // dialplan's extension pattern let through: `[+*#0-9a-zA-Z]`, safe in a header.
+        if let Some(did) = self
+            .did
+            .as_deref()
+            .filter(|d| d.bytes().all(|b| b.is_ascii_alphanumeric() || b"+*#".contains(&b)))
+        {
+            vars["PJSIP_HEADER(add,X-CB-Did)"] = json!(did);
+        }
+        let body = json!({"variables": vars});
         match self.ctx.ari.call(reqwest::Method::POST, "channels/create", &q, Some(&body)).await {
             Ok(Some(_)) => Ok(leg),
             Ok(None) => Err(CallError::EndpointNotFound),

@@ -269,14 +269,15 @@ describe('PhoneController', () => {
     s.uas[0].emit('newRTCSession', {
       originator: 'remote',
       session,
-      request: { from: { uri: { user: '+79161234567' }, display_name: 'Client' }, getHeader: (h: string) => (h === 'X-CB-Call' ? 'call-7' : undefined) },
+      request: { from: { uri: { user: '+79161234567' }, display_name: 'Client' }, getHeader: (h: string) => ({ 'X-CB-Call': 'call-7', 'X-CB-Did': '74950001122' } as Record<string, string>)[h] },
     });
-    expect(s.c.snapshot.call).toMatchObject({ direction: 'inbound', state: 'incoming', number: '+79161234567', name: 'Client', callId: 'call-7' });
+    expect(s.c.snapshot.call).toMatchObject({ direction: 'inbound', state: 'incoming', number: '+79161234567', name: 'Client', callId: 'call-7', did: '74950001122' });
     expect(s.rings).toEqual([true]);
-    // The server's news of the call names the line (DID) it came in on; another call's does not count.
+    // The INVITE names the line (DID) the call came in on (X-CB-Did), and so does the server's news
+    // of the call; another call's does not count.
     const ringing = { type: 'call' as const, state: 'ringing' as const, direction: 'inbound', number: '+79161234567', trunk: 1, user_id: null, client_ref: null, reason: null, target: null, at: '', user_ids: [] as number[] };
     s.c.onServerEvent({ ...ringing, call_id: 'call-8', did: '+74950000001' });
-    expect(s.c.snapshot.call?.did).toBeUndefined();
+    expect(s.c.snapshot.call?.did).toBe('74950001122');
     s.c.onServerEvent({ ...ringing, call_id: 'call-7', did: '+74951112233' });
     expect(s.c.snapshot.call?.did).toBe('+74951112233');
     const second = new FakeSession();

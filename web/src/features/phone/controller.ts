@@ -237,7 +237,8 @@ export class PhoneController {
     const number: string = req?.from?.uri?.user ?? 'unknown';
     const name: string | undefined = req?.from?.display_name || undefined;
     const callId: string | undefined = req?.getHeader?.('X-CB-Call') || undefined;
-    this.set({ call: { ...this.newCall('inbound', number, 'incoming'), name, callId } });
+    const did: string | undefined = req?.getHeader?.('X-CB-Did') || undefined;
+    this.set({ call: { ...this.newCall('inbound', number, 'incoming'), name, callId, did } });
     this.attach(session);
     session.on('peerconnection', (ev: any) => this.watchMedia(ev.peerconnection));
     this.deps.ring?.(true);
