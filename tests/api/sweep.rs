@@ -96,6 +96,8 @@ const QUERY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("/api/security/audit", "before_id", AuditEntry, Shape::Plain),
     ("/api/calls", "number", Phone, Shape::Plain),
     ("/api/calls/export.csv", "number", Phone, Shape::Plain),
+    ("/api/calls", "record_id", CrmRecord, Shape::Plain),
+    ("/api/calls/export.csv", "record_id", CrmRecord, Shape::Plain),
     ("/api/crm/lookup", "number", Phone, Shape::Plain),
     ("/api/crm/tables/{id}/records", "sort", CrmField, Shape::Plain),
     ("/api/crm/tables/{id}/records", "filters", CrmField, Shape::FilterJson),
