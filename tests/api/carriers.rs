@@ -21,7 +21,8 @@ async fn trunk_to(admin: &Browser, kam: &Kamailio) -> (Value, String) {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].clone();
     wait_for_state(admin, &id, "registered", Duration::from_secs(20)).await;
-    assert_eq!(kam.contacts(USER).await.len(), 1, "the carrier holds our registration");
+    let held = kam.contacts(USER).await;
+    assert_eq!(held.len(), 1, "the carrier holds our registration: {held:?}");
     (id, created.body["registration"].as_str().unwrap().to_string())
 }
 
