@@ -132,6 +132,16 @@ pub struct AgentStateSettings {
     pub missed_to_break: i32,
 }
 
+impl From<AgentSettings> for AgentStateSettings {
+    fn from(s: AgentSettings) -> Self {
+        AgentStateSettings {
+            break_reasons: s.break_reasons,
+            wrapup_max_secs: s.wrapup_max_secs,
+            missed_to_break: s.missed_to_break,
+        }
+    }
+}
+
 /// The tenant's agent-state settings.
 #[utoipa::path(get, path = "/api/telephony/agent-settings", tag = "telephony",
     responses((status = 200, body = AgentStateSettings), (status = 403, body = ErrorBody)))]
@@ -144,11 +154,7 @@ pub async fn get_settings(
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let s = repo::settings(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
-    Ok(Json(AgentStateSettings {
-        break_reasons: s.break_reasons,
-        wrapup_max_secs: s.wrapup_max_secs,
-        missed_to_break: s.missed_to_break,
-    }))
+    Ok(Json(s.into()))
 }
 
 #[utoipa::path(put, path = "/api/telephony/agent-settings", tag = "telephony", request_body = AgentStateSettings,
@@ -203,9 +209,5 @@ pub async fn put_settings(
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     repo::set_settings(&mut tx, a.tenant_id, &s).await?;
     tx.commit().await?;
-    Ok(Json(AgentStateSettings {
-        break_reasons: s.break_reasons,
-        wrapup_max_secs: s.wrapup_max_secs,
-        missed_to_break: s.missed_to_break,
-    }))
+    Ok(Json(s.into()))
 }
