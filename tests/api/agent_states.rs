@@ -19,7 +19,7 @@ use crate::users::create_user;
 
 /// A desk-phone telephony user `login` of the admin's tenant, signed in; returns its browser, id,
 /// SIP login and password.
-async fn desk_agent(
+pub(crate) async fn desk_agent(
     app: &TestApp,
     admin: &Browser,
     account: &str,
@@ -33,7 +33,7 @@ async fn desk_agent(
     (b, id, tu.body["sip_login"].as_str().unwrap().into(), tu.body["sip_password"].as_str().unwrap().into())
 }
 
-async fn set_state(b: &Browser, state: &str, reason: Option<&str>) -> Value {
+pub(crate) async fn set_state(b: &Browser, state: &str, reason: Option<&str>) -> Value {
     let r = b.put("/api/telephony/me/state", json!({"state": state, "reason": reason})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body
@@ -176,12 +176,12 @@ async fn rang(phone: &RingingPhone, n: usize, within: Duration) -> bool {
     true
 }
 
-async fn carrier_call() {
+pub(crate) async fn carrier_call() {
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
     callbase_tests::calls::carrier_calls(&user, &user, "9998", "79161234567").await;
 }
 
-async fn hang_up_carrier() {
+pub(crate) async fn hang_up_carrier() {
     // Only this trunk's calls: a broader pattern hangs up other suites' calls to the carrier.
     let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
     let ami = callbase_tests::carrier_ami().await;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::users::{create_user, group_id};
 
 /// The "Clients" table and its field ids by name.
-async fn clients(b: &Browser) -> (i64, impl Fn(&str) -> String) {
+pub(crate) async fn clients(b: &Browser) -> (i64, impl Fn(&str) -> String) {
     let r = b.get("/api/crm/tables").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let t = r
@@ -34,7 +34,7 @@ async fn clients(b: &Browser) -> (i64, impl Fn(&str) -> String) {
     (t["id"].as_i64().unwrap(), f)
 }
 
-async fn add(b: &Browser, table: i64, values: Value) -> Value {
+pub(crate) async fn add(b: &Browser, table: i64, values: Value) -> Value {
     let r = b.post(&format!("/api/crm/tables/{table}/records"), json!({"values": values})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body

@@ -48,6 +48,32 @@ impl FromRequestParts<AppState> for TelephonyUser {
     }
 }
 
+/// The caller supervises: an administrator, a sub-administrator or a member of a group with the
+/// supervisor permission (issue #18); 403 `not_supervisor` otherwise.
+pub struct Supervisor(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let cu = CurrentUser::from_request_parts(parts, st).await?;
+        if cu.role.is_admin() {
+            return Ok(Supervisor(cu));
+        }
+        let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+        let supervises = callbase_db::accounts::supervises(&mut tx, cu.tenant_id, cu.user_id).await?;
+        tx.commit().await?;
+        if supervises {
+            Ok(Supervisor(cu))
+        } else {
+            Err(ApiError::forbidden_code(
+                "not_supervisor",
+                "the presence board is for administrators and supervisors; ask an administrator",
+            ))
+        }
+    }
+}
+
 /// 409 `telephony_off`.
 pub fn telephony_off() -> ApiError {
     ApiError::conflict(

@@ -282,6 +282,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::me::phone_setup_password))
         .routes(routes!(telephony::states::get_mine, telephony::states::put_mine))
         .routes(routes!(telephony::states::list))
+        .routes(routes!(telephony::board::get))
         .routes(routes!(telephony::states::get_settings, telephony::states::put_settings))
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))

@@ -69,8 +69,11 @@ pub enum Event {
     TrunkStatus(TrunkStatusChange),
     /// A toll-fraud alert was raised (to administrators).
     SecurityAlert { alert: Alert },
-    /// A telephony user's agent state changed (to that user and the administrators).
+    /// A telephony user's agent state changed (to that user and the supervisors).
     AgentState(AgentStateChange),
+    /// A call's news for the live presence board (to the supervisors): every call of the tenant,
+    /// whoever handles it. The phone ignores it (it reads `call` events).
+    BoardCall(BoardCall),
     /// The tenant's masking settings changed: every `/events` socket reads them again. Never
     /// forwarded to browsers.
     CrmSettings,
@@ -83,8 +86,10 @@ pub enum Audience {
     Users(Vec<UserId>),
     /// The tenant's administrators and sub-administrators.
     Admins,
-    /// One user and the administrators.
-    UserAndAdmins(UserId),
+    /// Administrators, sub-administrators and members of supervisor groups (the presence board).
+    Supervisors,
+    /// One user and the supervisors.
+    UserAndSupervisors(UserId),
     /// The servers only (no browser).
     Servers,
 }
@@ -95,7 +100,8 @@ impl Event {
             Event::Call(c) => Audience::Users(c.user_ids.clone()),
             Event::TrunkStatus(_) | Event::SecurityAlert { .. } => Audience::Admins,
             Event::CrmSettings => Audience::Servers,
-            Event::AgentState(s) => Audience::UserAndAdmins(s.user_id),
+            Event::AgentState(s) => Audience::UserAndSupervisors(s.user_id),
+            Event::BoardCall(_) => Audience::Supervisors,
         }
     }
 
@@ -162,6 +168,29 @@ pub struct CallEvent {
     pub at: String,
     /// The users who receive this event.
     pub user_ids: Vec<UserId>,
+}
+
+/// A `board_call` event: a call as the presence board shows it (issue #18).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BoardCall {
+    pub call_id: String,
+    pub state: CallState,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: String,
+    /// The other party (masked by the viewer's rules).
+    pub number: Number,
+    pub trunk: Option<i16>,
+    /// The agent who placed or answered it (none while an inbound call rings).
+    pub user_id: Option<UserId>,
+    /// The agents being rung (inbound calls while ringing).
+    pub ringing: Vec<UserId>,
+    /// The CRM record it belongs to (its title comes with `GET /api/telephony/board`).
+    pub crm_record_id: Option<i64>,
+    pub on_hold: bool,
+    pub recording: bool,
+    /// RFC 3339: this news (a call's start and answer times come with the board's snapshot, and
+    /// with the `dialing`/`ringing` and `answered` news).
+    pub at: String,
 }
 
 /// A `trunk_status` event.

@@ -32,6 +32,8 @@ pub struct GroupRow {
     pub name: String,
     pub role: Role,
     pub builtin: bool,
+    /// Members see the live presence board (issue #18).
+    pub supervisor: bool,
     pub member_count: i64,
 }
 
@@ -250,7 +252,7 @@ pub async fn active_admin_count(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<i
     .await
 }
 
-const GROUP_SELECT: &str = "SELECT g.id, g.name, g.role, g.builtin,
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.role, g.builtin, g.supervisor,
         (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) AS member_count
     FROM access_groups g WHERE g.tenant_id = $1";
 
@@ -269,13 +271,35 @@ pub async fn group_by_id(tx: &mut Tx, tenant: TenantId, id: GroupId) -> sqlx::Re
         .await
 }
 
-pub async fn insert_group(tx: &mut Tx, tenant: TenantId, name: &str, role: Role) -> sqlx::Result<GroupId> {
-    sqlx::query_scalar("INSERT INTO access_groups (tenant_id, name, role) VALUES ($1, $2, $3) RETURNING id")
-        .bind(tenant)
-        .bind(name)
-        .bind(role.as_str())
-        .fetch_one(&mut **tx)
-        .await
+pub async fn insert_group(
+    tx: &mut Tx,
+    tenant: TenantId,
+    name: &str,
+    role: Role,
+    supervisor: bool,
+) -> sqlx::Result<GroupId> {
+    sqlx::query_scalar(
+        "INSERT INTO access_groups (tenant_id, name, role, supervisor) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(supervisor)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Whether the user is in a group with the supervisor permission (administrators and
+/// sub-administrators supervise by their role; see `Role::is_admin`).
+pub async fn supervises(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN access_groups g ON g.id = m.group_id
+         WHERE m.tenant_id = $1 AND m.user_id = $2 AND g.supervisor)",
+    )
+    .bind(tenant)
+    .bind(user)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 pub async fn update_group(
@@ -284,14 +308,17 @@ pub async fn update_group(
     id: GroupId,
     name: Option<&str>,
     role: Option<Role>,
+    supervisor: Option<bool>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE access_groups SET name = COALESCE($3, name), role = COALESCE($4, role) WHERE tenant_id = $1 AND id = $2",
+        "UPDATE access_groups SET name = COALESCE($3, name), role = COALESCE($4, role),
+            supervisor = COALESCE($5, supervisor) WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(id)
     .bind(name)
     .bind(role.map(Role::as_str))
+    .bind(supervisor)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -39,7 +39,8 @@ pub async fn events(
         Ok(reg) => reg,
         Err(refused) => return Ok(crate::sockets::refuse(ws, refused)),
     };
-    let cu = current(&st, cu).await?;
+    let (cu, supervisor) = current(&st, cu).await?;
+    let viewer = Viewer { user: cu.user_id, admin: cu.role.is_admin(), supervisor };
     let feed = st.hub.subscribe(cu.tenant_id);
     let masking = masking_of(&st, &cu).await?;
     let drain = st.drain.clone();
@@ -47,7 +48,7 @@ pub async fn events(
         .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| drain.track(forward(socket, feed, st, cu, masking, reg))))
+        .on_upgrade(move |socket| drain.track(forward(socket, feed, st, cu, viewer, masking, reg))))
 }
 
 /// The socket's read buffer. tungstenite's default (128 KiB) is zero-filled before the first read,
@@ -58,16 +59,19 @@ const READ_BUFFER: usize = 4 * 1024;
 /// (tungstenite's default: 64 MiB).
 const MAX_MESSAGE: usize = 64 * 1024;
 
-/// The user's groups and role as they are now.
-async fn current(st: &AppState, mut cu: CurrentUser) -> ApiResult<CurrentUser> {
+/// The user's groups and role as they are now, and whether the user supervises (an administrator,
+/// a sub-administrator or a member of a supervisor group).
+async fn current(st: &AppState, mut cu: CurrentUser) -> ApiResult<(CurrentUser, bool)> {
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let user = callbase_db::accounts::user_by_id(&mut tx, cu.tenant_id, cu.user_id).await?;
     let user = user.filter(|u| !u.disabled).ok_or(ApiError::Unauthenticated)?;
     cu.groups = callbase_db::accounts::user_groups(&mut tx, cu.tenant_id, cu.user_id).await?;
+    let in_supervisor_group = callbase_db::accounts::supervises(&mut tx, cu.tenant_id, cu.user_id).await?;
     tx.commit().await?;
     cu.role = cu.groups.iter().map(|g| g.2).max().unwrap_or(callbase_core::Role::User);
     cu.user = user;
-    Ok(cu)
+    let supervisor = cu.role.is_admin() || in_supervisor_group;
+    Ok((cu, supervisor))
 }
 
 /// The masking of the user's groups as they are now (the CRM's view).
@@ -85,6 +89,7 @@ async fn forward(
     feed: Feed,
     st: AppState,
     cu: CurrentUser,
+    viewer: Viewer,
     mut masking: Option<Masking>,
     mut reg: Registration,
 ) {
@@ -131,7 +136,7 @@ async fn forward(
                     };
                     continue;
                 }
-                if !receives(&event.audience(), cu.role.is_admin(), cu.user_id) {
+                if !viewer.receives(&event.audience()) {
                     continue;
                 }
                 let payload = event.to_json_masked(masking);
@@ -147,37 +152,73 @@ async fn forward(
     }
 }
 
-/// Whether a socket of this user (an administrator or not) receives an event for `audience`.
-fn receives(audience: &Audience, is_admin: bool, user: UserId) -> bool {
-    match audience {
-        Audience::Users(ids) => ids.contains(&user),
-        Audience::Admins => is_admin,
-        Audience::UserAndAdmins(u) => is_admin || *u == user,
-        Audience::Servers => false,
+/// Who a socket belongs to, as far as event audiences go (fixed for the socket's life: a change of
+/// role or group closes it).
+#[derive(Debug, Clone, Copy)]
+struct Viewer {
+    user: UserId,
+    /// An administrator or sub-administrator.
+    admin: bool,
+    /// Sees the presence board: an administrator, sub-administrator or supervisor-group member.
+    supervisor: bool,
+}
+
+impl Viewer {
+    /// Whether this socket receives an event for `audience`.
+    fn receives(&self, audience: &Audience) -> bool {
+        match audience {
+            Audience::Users(ids) => ids.contains(&self.user),
+            Audience::Admins => self.admin,
+            Audience::Supervisors => self.supervisor,
+            Audience::UserAndSupervisors(u) => self.supervisor || *u == self.user,
+            Audience::Servers => false,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::receives;
+    use super::Viewer;
     use callbase_core::events::Audience;
     use callbase_core::UserId;
+
+    fn agent(id: i64) -> Viewer {
+        Viewer { user: UserId(id), admin: false, supervisor: false }
+    }
+
+    fn admin(id: i64) -> Viewer {
+        Viewer { user: UserId(id), admin: true, supervisor: true }
+    }
+
+    fn supervisor(id: i64) -> Viewer {
+        Viewer { user: UserId(id), admin: false, supervisor: true }
+    }
 
     #[test]
     fn events_with_an_audience_reach_only_it() {
         let call = Audience::Users(vec![UserId(3), UserId(4)]);
-        assert!(receives(&call, false, UserId(4)));
-        assert!(!receives(&call, true, UserId(5)), "not even an administrator outside the call");
-        assert!(!receives(&Audience::Users(vec![]), true, UserId(5)));
+        assert!(agent(4).receives(&call));
+        assert!(!admin(5).receives(&call), "not even an administrator outside the call");
+        assert!(!supervisor(5).receives(&call), "nor a supervisor: the board has its own events");
+        assert!(!admin(5).receives(&Audience::Users(vec![])));
     }
 
     #[test]
     fn admin_events_stay_with_admins_and_server_events_with_servers() {
-        assert!(receives(&Audience::Admins, true, UserId(1)));
-        assert!(!receives(&Audience::Admins, false, UserId(1)));
-        assert!(!receives(&Audience::Servers, true, UserId(1)));
-        assert!(receives(&Audience::UserAndAdmins(UserId(7)), false, UserId(7)));
-        assert!(receives(&Audience::UserAndAdmins(UserId(7)), true, UserId(1)));
-        assert!(!receives(&Audience::UserAndAdmins(UserId(7)), false, UserId(8)));
+        assert!(admin(1).receives(&Audience::Admins));
+        assert!(!agent(1).receives(&Audience::Admins));
+        assert!(!supervisor(1).receives(&Audience::Admins), "supervisors see the board, not trunks");
+        assert!(!admin(1).receives(&Audience::Servers));
+    }
+
+    #[test]
+    fn board_events_reach_supervisors_and_the_agent_concerned() {
+        assert!(supervisor(1).receives(&Audience::Supervisors));
+        assert!(admin(1).receives(&Audience::Supervisors));
+        assert!(!agent(1).receives(&Audience::Supervisors));
+        let state = Audience::UserAndSupervisors(UserId(7));
+        assert!(agent(7).receives(&state));
+        assert!(supervisor(1).receives(&state));
+        assert!(!agent(8).receives(&state));
     }
 }

@@ -23,13 +23,28 @@ pub struct Group {
     pub name: String,
     pub role: Role,
     pub builtin: bool,
+    /// Members supervise: they see the live presence board (administrators and sub-administrators
+    /// do by their role).
+    pub supervisor: bool,
     pub member_count: i64,
 }
 
 impl From<accounts::GroupRow> for Group {
     fn from(g: accounts::GroupRow) -> Self {
-        Group { id: g.id, name: g.name, role: g.role, builtin: g.builtin, member_count: g.member_count }
+        Group {
+            id: g.id,
+            name: g.name,
+            role: g.role,
+            builtin: g.builtin,
+            supervisor: g.supervisor,
+            member_count: g.member_count,
+        }
     }
+}
+
+/// A group as the audit log shows it.
+fn shown(g: &accounts::GroupRow) -> serde_json::Value {
+    serde_json::json!({"name": g.name, "role": g.role, "supervisor": g.supervisor})
 }
 
 fn parse_group_name(raw: &str) -> ApiResult<String> {
@@ -62,6 +77,9 @@ pub struct CreateGroup {
     pub name: String,
     #[serde(default = "default_role")]
     pub role: Role,
+    /// The supervisor permission (default off).
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 fn default_role() -> Role {
@@ -81,21 +99,13 @@ pub async fn create(
         return Err(ApiError::Forbidden);
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let id = match accounts::insert_group(&mut tx, a.tenant_id, &name, b.role).await {
+    let id = match accounts::insert_group(&mut tx, a.tenant_id, &name, b.role, b.supervisor).await {
         Err(e) if name_taken(&e) => return Err(taken(&name)),
         r => r?,
     };
     let g = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    audit::record(
-        &st,
-        &who,
-        "group.create",
-        &g.name,
-        None,
-        Some(serde_json::json!({"name": g.name, "role": g.role})),
-    )
-    .await?;
+    audit::record(&st, &who, "group.create", &g.name, None, Some(shown(&g))).await?;
     Ok((StatusCode::CREATED, Json(g.into())))
 }
 
@@ -103,6 +113,8 @@ pub async fn create(
 pub struct PatchGroup {
     pub name: Option<String>,
     pub role: Option<Role>,
+    /// The supervisor permission (built-in groups may have it too).
+    pub supervisor: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)), request_body = PatchGroup,
@@ -124,23 +136,22 @@ pub async fn patch(
     if touches_admin && a.role < Role::Administrator {
         return Err(ApiError::Forbidden);
     }
-    match accounts::update_group(&mut tx, a.tenant_id, id, name.as_deref(), b.role).await {
+    match accounts::update_group(&mut tx, a.tenant_id, id, name.as_deref(), b.role, b.supervisor).await {
         Err(e) if name_taken(&e) => return Err(taken(name.as_deref().unwrap_or_default())),
         r => r?,
     };
     ensure_an_admin_remains(&mut tx, &a).await?;
     let after = accounts::group_by_id(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
-    let members = if after.role != g.role {
+    let members = if after.role != g.role || after.supervisor != g.supervisor {
         accounts::group_members(&mut tx, a.tenant_id, id).await?
     } else {
         Vec::new()
     };
     tx.commit().await?;
-    // The members' role changed: their open sockets reconnect to get it.
+    // The members' role or permission changed: their open sockets reconnect to get it.
     for u in members {
         st.sockets.revoke_user(a.tenant_id, u, Close::ACCESS_CHANGED).await;
     }
-    let shown = |g: &accounts::GroupRow| serde_json::json!({"name": g.name, "role": g.role});
     audit::record(&st, &who, "group.update", &after.name, Some(shown(&g)), Some(shown(&after))).await?;
     Ok(Json(after.into()))
 }
@@ -192,14 +203,6 @@ pub async fn delete(
     }
     // Members who were telephony users only through this group lose telephony.
     crate::routes::telephony::after_user_change(&st, a.tenant_id, None).await;
-    audit::record(
-        &st,
-        &who,
-        "group.delete",
-        &g.name,
-        Some(serde_json::json!({"name": g.name, "role": g.role})),
-        None,
-    )
-    .await?;
+    audit::record(&st, &who, "group.delete", &g.name, Some(shown(&g)), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

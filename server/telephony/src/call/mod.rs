@@ -26,7 +26,7 @@ mod trunk_dial;
 
 use std::time::Duration;
 
-use callbase_core::events::{CallEvent, CallState, Event};
+use callbase_core::events::{BoardCall, CallEvent, CallState, Event};
 use callbase_core::{keys, TenantId, UserId};
 use callbase_db::calls::{control, live, CallDirection, CallResult};
 use serde::{Deserialize, Serialize};
@@ -219,6 +219,9 @@ impl Call {
         if self.quiet || !self.ctx.fence.is_current() {
             return;
         }
+        let at = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
         let ev = Event::Call(CallEvent {
             call_id: self.id.to_string(),
             state,
@@ -230,15 +233,34 @@ impl Call {
             client_ref: self.client_ref.clone(),
             reason: reason.map(str::to_string),
             target: target.map(Into::into),
-            at: OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            at: at.clone(),
             user_ids: self.audience.clone(),
         });
+        // The same news for the presence board, which sees every call of the tenant.
+        let board = Event::BoardCall(BoardCall {
+            call_id: self.id.to_string(),
+            state,
+            direction: self.direction.as_str().to_string(),
+            number: self.number.as_str().into(),
+            trunk: self.trunk,
+            user_id: self.user,
+            ringing: self.legs.ringing.iter().map(|(_, u)| *u).collect(),
+            crm_record_id: self.crm_record,
+            on_hold: self.held_since.is_some(),
+            recording: self.recording.is_some(),
+            at,
+        });
+        let channel = keys::events(self.tenant);
         let mut r = self.ctx.redis.clone();
-        if let Err(e) = redis::cmd("PUBLISH")
-            .arg(keys::events(self.tenant))
+        if let Err(e) = redis::pipe()
+            .cmd("PUBLISH")
+            .arg(&channel)
             .arg(ev.to_json())
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(&channel)
+            .arg(board.to_json())
+            .ignore()
             .query_async::<()>(&mut r)
             .await
         {
