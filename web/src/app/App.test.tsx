@@ -9,6 +9,7 @@ const USER: Me = {
   user: { id: 2, login: 'ivan', name: 'Ivan Petrov', email: 'i@x.ru', disabled: false, role: 'user', groups: [{ id: 3, name: 'Sales' }], created_at: '' },
   tenant: { id: 1, account: 'demo', name: 'Demo LLC' },
   role: 'user',
+  supervisor: false,
   csrf: 't',
 };
 

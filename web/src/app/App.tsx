@@ -17,6 +17,7 @@ import { TrunksPage } from '../features/trunks/TrunksPage';
 import { DialRulesPage } from '../features/telephony/DialRulesPage';
 import { PhoneSetupPage } from '../features/phone/PhoneSetupPage';
 import { CallsPage } from '../features/calls/CallsPage';
+import { BoardPage } from '../features/board/BoardPage';
 import { CrmPage } from '../features/crm/CrmPage';
 import { AuditPage } from '../features/security/AuditPage';
 import { TelephonyPage } from '../features/telephony/TelephonyPage';
@@ -35,6 +36,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   phoneSetup: 'phone.desk.setup',
   calls: 'calls.title',
   crm: 'crm.title',
+  board: 'nav.board',
   audit: 'nav.audit',
   notFound: 'notFound.title',
 };
@@ -171,6 +173,7 @@ export function App() {
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
+      {resolution.route === 'board' && <BoardPage />}
       {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>

@@ -101,6 +101,7 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
     { label: 'nav.crm', icon: 'table', route: 'crm', path: '/crm' },
     { label: 'nav.calls', icon: 'phone', route: 'calls', path: '/calls' },
   ];
+  if (me.supervisor) main.push({ label: 'nav.board', icon: 'users', route: 'board', path: '/board' });
   const settings: NavEntry[] = [
     { label: 'nav.users', icon: 'user', route: 'users', path: '/users' },
     { label: 'nav.groups', icon: 'users', route: 'groups', path: '/groups' },

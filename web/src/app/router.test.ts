@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Me, Role } from '../shared/api/types';
 import { matchRoute, pathFromHash, resolveRoute } from './router';
 
-const me = (role: Role): Me => ({
+const me = (role: Role, supervisor = role !== 'user'): Me => ({
   user: { id: 1, login: 'x', name: 'X', email: 'x@y.ru', disabled: false, role, groups: [], created_at: '' },
   tenant: { id: 1, account: 'demo', name: 'Demo' },
   role,
+  supervisor,
   csrf: 't',
 });
 
@@ -43,5 +44,12 @@ describe('router', () => {
     expect(resolveRoute('/users', me('user'))).toEqual({ kind: 'redirect', path: '/' });
     expect(resolveRoute('/', me('user'))).toEqual({ kind: 'show', route: 'home' });
     expect(resolveRoute('/nope', me('user'))).toEqual({ kind: 'show', route: 'notFound' });
+  });
+
+  it('opens the live board to supervisors (a group permission) and admins, not to agents', () => {
+    expect(resolveRoute('/board', me('user', true))).toEqual({ kind: 'show', route: 'board' });
+    expect(resolveRoute('/board', me('sub_administrator'))).toEqual({ kind: 'show', route: 'board' });
+    expect(resolveRoute('/board', me('user'))).toEqual({ kind: 'redirect', path: '/' });
+    expect(resolveRoute('/users', me('user', true))).toEqual({ kind: 'redirect', path: '/' });
   });
 });

@@ -5,12 +5,12 @@
 import type { Me } from '../shared/api/types';
 import { isAdminRole } from '../shared/api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'audit' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'audit' | 'notFound';
 
 interface RouteDef {
   path: string;
-  /** Who may open it: everyone signed out, any signed-in user, or admins. */
-  access: 'guest' | 'user' | 'admin';
+  /** Who may open it: everyone signed out, any signed-in user, supervisors (admins included), or admins. */
+  access: 'guest' | 'user' | 'supervisor' | 'admin';
 }
 
 export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
@@ -25,6 +25,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   phoneSetup: { path: '/telephony/phone-setup', access: 'user' },
   calls: { path: '/calls', access: 'user' },
   crm: { path: '/crm', access: 'user' },
+  board: { path: '/board', access: 'supervisor' },
   audit: { path: '/security/audit', access: 'admin' },
 };
 
@@ -57,6 +58,7 @@ export function resolveRoute(path: string, me: Me | null): Resolution {
   if (access === 'guest') return me ? { kind: 'redirect', path: '/' } : { kind: 'show', route };
   if (!me) return { kind: 'redirect', path: '/login' };
   if (access === 'admin' && !isAdminRole(me.role)) return { kind: 'redirect', path: '/' };
+  if (access === 'supervisor' && !me.supervisor) return { kind: 'redirect', path: '/' };
   return { kind: 'show', route };
 }
 

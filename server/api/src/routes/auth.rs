@@ -29,6 +29,9 @@ pub struct Me {
     pub user: User,
     pub tenant: TenantInfo,
     pub role: Role,
+    /// Sees the live presence board: an administrator, a sub-administrator or a member of a group
+    /// with the supervisor permission.
+    pub supervisor: bool,
     pub csrf: String,
 }
 
@@ -189,10 +192,17 @@ pub async fn me(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<M
     let mut tx = st.db.global_tx().await?;
     let tenant = accounts::tenant_by_id(&mut tx, cu.tenant_id).await?.ok_or(ApiError::Unauthenticated)?;
     tx.commit().await?;
+    let supervisor = cu.role.is_admin() || {
+        let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+        let s = accounts::supervises(&mut tx, cu.tenant_id, cu.user_id).await?;
+        tx.commit().await?;
+        s
+    };
     Ok(Json(Me {
         user: User::from_row(&cu.user, &cu.groups),
         tenant: TenantInfo { id: tenant.id, account: tenant.account, name: tenant.name },
         role: cu.role,
+        supervisor,
         csrf: cu.csrf,
     }))
 }
@@ -212,12 +222,14 @@ async fn start_session(
     let t = accounts::tenant_by_id(&mut tx, tenant).await?.ok_or(ApiError::NotFound)?;
     let u = accounts::user_by_id(&mut tx, tenant, uid).await?.ok_or(ApiError::NotFound)?;
     let groups = accounts::user_groups(&mut tx, tenant, uid).await?;
+    let in_supervisor_group = accounts::supervises(&mut tx, tenant, uid).await?;
     tx.commit().await?;
     let role = groups.iter().map(|g| g.2).max().unwrap_or(Role::User);
     let me = Me {
         user: User::from_row(&u, &groups),
         tenant: TenantInfo { id: t.id, account: t.account, name: t.name },
         role,
+        supervisor: role.is_admin() || in_supervisor_group,
         csrf,
     };
     Ok((jar, me))

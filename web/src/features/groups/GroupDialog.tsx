@@ -24,6 +24,7 @@ interface Props {
 export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
   const [name, setName] = useState(group?.name ?? '');
   const [role, setRole] = useState<Role>(group?.role ?? 'user');
+  const [supervisor, setSupervisor] = useState(group?.supervisor ?? false);
   const [nameError, setNameError] = useState<MessageKey | undefined>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Msg | null>(null);
@@ -40,9 +41,10 @@ export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
         const changes: UpdateGroupRequest = {};
         if (name.trim() !== group.name) changes.name = name.trim();
         if (role !== group.role) changes.role = role;
+        if (supervisor !== group.supervisor) changes.supervisor = supervisor;
         onSaved(Object.keys(changes).length ? await api.updateGroup(group.id, changes) : group, false);
       } else {
-        onSaved(await api.createGroup({ name: name.trim(), role }), true);
+        onSaved(await api.createGroup({ name: name.trim(), role, supervisor }), true);
       }
     } catch (err) {
       setError(explain(err));
@@ -69,6 +71,14 @@ export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
               {t('users.groupsHint')}
               {myRole !== 'administrator' && ` ${t('users.adminOnly')}`}
             </p>
+          </div>
+          <div class="field">
+            <label class="check">
+              <input type="checkbox" data-testid="grp-supervisor" checked={supervisor}
+                onChange={(e) => setSupervisor((e.currentTarget as HTMLInputElement).checked)} aria-describedby="grp-supervisor-hint" />
+              {' '}{t('groups.supervisor')}
+            </label>
+            <p class="field__hint" id="grp-supervisor-hint">{t('groups.supervisorHint')}</p>
           </div>
           {error && <Alert kind="error">{say(error)}</Alert>}
           <div class="dialog__actions">

@@ -73,7 +73,10 @@ export function GroupsPage({ myRole }: { myRole: Role }) {
               {groups.map((g) => (
                 <tr key={g.id}>
                   <td>{g.name}</td>
-                  <td><RoleBadge role={g.role} /></td>
+                  <td>
+                    <RoleBadge role={g.role} />
+                    {g.supervisor && <span class="badge" data-testid="group-supervisor"> {t('groups.supervisor')}</span>}
+                  </td>
                   <td>{t('groups.members', { count: g.member_count })}</td>
                   <td>
                     {g.builtin ? (

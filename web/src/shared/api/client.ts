@@ -343,6 +343,10 @@ export class ApiClient {
   putAgentSettings(s: S['AgentStateSettings']): Promise<S['AgentStateSettings']> {
     return this.send('PUT', '/api/telephony/agent-settings', s);
   }
+  /** The live presence board's snapshot (supervisors; then `agent_state`/`board_call` events). */
+  board(): Promise<S['Board']> {
+    return this.request('GET', '/api/telephony/board');
+  }
   agentStates(): Promise<S['AgentStateOut'][]> {
     return this.request('GET', '/api/telephony/states');
   }

@@ -811,6 +811,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The board's snapshot. */
+        get: operations["get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/dial-rules": {
         parameters: {
             query?: never;
@@ -1300,6 +1317,61 @@ export interface components {
             user_id?: number | null;
             user_name?: string | null;
         };
+        Board: {
+            agents: components["schemas"]["BoardAgent"][];
+            /** @description Every call that has not ended, the agent's and the ones still ringing. */
+            calls: components["schemas"]["LiveCall"][];
+            /** @description The access groups, for the board's filter. */
+            groups: components["schemas"]["BoardGroup"][];
+            /** @description RFC 3339: the server's time of this snapshot (durations count from the server's clock). */
+            now: string;
+            trunks: components["schemas"]["TrunkLines"][];
+        };
+        BoardAgent: {
+            accept_incoming: boolean;
+            extension: string;
+            group_ids: components["schemas"]["GroupId"][];
+            name: string;
+            /** @description Registered devices (offline: neither). */
+            online: components["schemas"]["Online"];
+            reason?: string | null;
+            /** @description RFC 3339: since when. */
+            since: string;
+            /** @description `available`, `break`, `dnd` or `wrapup`. */
+            state: string;
+            user_id: components["schemas"]["UserId"];
+            wrapup_until?: string | null;
+        };
+        /** @description A `board_call` event: a call as the presence board shows it (issue #18). */
+        BoardCall: {
+            /**
+             * @description RFC 3339: this news (a call's start and answer times come with the board's snapshot, and
+             *     with the `dialing`/`ringing` and `answered` news).
+             */
+            at: string;
+            call_id: string;
+            /**
+             * Format: int64
+             * @description The CRM record it belongs to (its title comes with `GET /api/telephony/board`).
+             */
+            crm_record_id?: number | null;
+            /** @description `inbound`, `outbound` or `internal`. */
+            direction: string;
+            /** @description The other party (masked by the viewer's rules). */
+            number: components["schemas"]["Number"];
+            on_hold: boolean;
+            recording: boolean;
+            /** @description The agents being rung (inbound calls while ringing). */
+            ringing: components["schemas"]["UserId"][];
+            state: components["schemas"]["CallState"];
+            /** Format: int32 */
+            trunk?: number | null;
+            user_id?: null | components["schemas"]["UserId"];
+        };
+        BoardGroup: {
+            id: components["schemas"]["GroupId"];
+            name: string;
+        };
         CallCard: {
             /**
              * Format: int64
@@ -1465,6 +1537,8 @@ export interface components {
         CreateGroup: {
             name: string;
             role?: components["schemas"]["Role"];
+            /** @description The supervisor permission (default off). */
+            supervisor?: boolean;
         };
         CreateTable: {
             name: string;
@@ -1568,6 +1642,9 @@ export interface components {
         } | (components["schemas"]["AgentStateChange"] & {
             /** @enum {string} */
             type: "agent_state";
+        }) | (components["schemas"]["BoardCall"] & {
+            /** @enum {string} */
+            type: "board_call";
         }) | {
             /** @enum {string} */
             type: "crm_settings";
@@ -1634,6 +1711,11 @@ export interface components {
             member_count: number;
             name: string;
             role: components["schemas"]["Role"];
+            /**
+             * @description Members supervise: they see the live presence board (administrators and sub-administrators
+             *     do by their role).
+             */
+            supervisor: boolean;
         };
         /**
          * Format: int64
@@ -1685,6 +1767,25 @@ export interface components {
             /** Format: int64 */
             table_id: number;
         };
+        LiveCall: {
+            answered_at?: string | null;
+            call_id: string;
+            client?: null | components["schemas"]["ClientLink"];
+            /** @description `inbound`, `outbound` or `internal`. */
+            direction: string;
+            /** @description The other party, masked by the viewer's rules. */
+            number: string;
+            on_hold: boolean;
+            /** @description `ringing`, `dialing`, `talking`, `transferring`, … (the call's phase). */
+            phase: string;
+            recording: boolean;
+            /** @description The agents being rung while it rings. */
+            ringing: components["schemas"]["UserId"][];
+            started_at: string;
+            /** Format: int32 */
+            trunk?: number | null;
+            user_id?: null | components["schemas"]["UserId"];
+        };
         LoginBody: {
             account: string;
             /**
@@ -1711,6 +1812,11 @@ export interface components {
         Me: {
             csrf: string;
             role: components["schemas"]["Role"];
+            /**
+             * @description Sees the live presence board: an administrator, a sub-administrator or a member of a group
+             *     with the supervisor permission.
+             */
+            supervisor: boolean;
             tenant: components["schemas"]["TenantInfo"];
             user: components["schemas"]["User"];
         };
@@ -1754,6 +1860,8 @@ export interface components {
         PatchGroup: {
             name?: string | null;
             role?: null | components["schemas"]["Role"];
+            /** @description The supervisor permission (built-in groups may have it too). */
+            supervisor?: boolean | null;
         };
         PatchTable: {
             call_table?: boolean | null;
@@ -2134,6 +2242,16 @@ export interface components {
             /** @description `N/M`: regular expression and replacement applied to dialled numbers last. */
             rewrite?: string | null;
             username: string;
+        };
+        TrunkLines: {
+            /**
+             * Format: int64
+             * @description Calls on the trunk now.
+             */
+            in_use: number;
+            label: string;
+            /** Format: int32 */
+            slot: number;
         };
         TrunkOrder: {
             /** @description All of the tenant's trunk ids, first = outbound. */
@@ -5880,6 +5998,50 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Board"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

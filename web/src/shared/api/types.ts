@@ -68,6 +68,11 @@ export type CallPatch = S['PatchCall'];
 export type RecordingSettings = S['RecordingSettings'];
 export type AuditEntry = S['AuditEntry'];
 
+// --- the presence board (issue #18) ---
+export type Board = S['Board'];
+export type BoardAgent = S['BoardAgent'];
+export type LiveCall = S['LiveCall'];
+
 /** `GET /api/calls` query parameters. */
 export interface CallFilter {
   from?: string;

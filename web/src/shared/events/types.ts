@@ -19,8 +19,11 @@ export type TrunkStatusEvent = Extract<ServerEvent, { type: 'trunk_status' }>;
 /** The fraud guard raised an alert (administrators). */
 export type SecurityAlertEvent = Extract<ServerEvent, { type: 'security_alert' }>;
 
-/** A telephony user's agent state changed (that user and administrators). */
+/** A telephony user's agent state changed (that user and the supervisors). */
 export type AgentStateEvent = Extract<ServerEvent, { type: 'agent_state' }>;
+
+/** Any call of the tenant changed (supervisors: the presence board); `number` masked by the viewer's rules. */
+export type BoardCallEvent = Extract<ServerEvent, { type: 'board_call' }>;
 
 /** Asterisk gained or lost the contact of this user's browser phone. */
 export interface PhoneStatusEvent {
@@ -28,7 +31,7 @@ export interface PhoneStatusEvent {
   registered: boolean;
 }
 
-export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | PhoneStatusEvent;
+export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | BoardCallEvent | PhoneStatusEvent;
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
@@ -39,6 +42,7 @@ const CHECKS: { [T in EventType]: (m: Record<string, unknown>) => boolean } = {
   trunk_status: (m) => typeof m.registration === 'string' && typeof m.state === 'string',
   security_alert: (m) => isObject(m.alert) && typeof m.alert.id === 'number',
   agent_state: (m) => typeof m.user_id === 'number' && typeof m.state === 'string',
+  board_call: (m) => typeof m.call_id === 'string' && typeof m.state === 'string' && Array.isArray(m.ringing),
   phone_status: (m) => typeof m.registered === 'boolean',
 };
 

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { act } from 'preact/test-utils';
+import { BoardPage } from './BoardPage';
+import { FakeSocket, json, pageHarness } from '../../test/harness';
+import type { Board } from '../../shared/api/types';
+
+const h = pageHarness();
+const now = new Date().toISOString();
+
+function board(): Board {
+  return {
+    now,
+    groups: [{ id: 3, name: 'Sales' }, { id: 4, name: 'Support' }],
+    trunks: [{ slot: 1, label: 'Main line', in_use: 0 }],
+    calls: [],
+    agents: [
+      { user_id: 7, name: 'Anna', extension: '101', group_ids: [3], state: 'available', reason: null, since: now, wrapup_until: null,
+        accept_incoming: true, online: { browser: true, desk: false } },
+      { user_id: 8, name: 'Boris', extension: '102', group_ids: [4], state: 'break', reason: 'Lunch', since: now, wrapup_until: null,
+        accept_incoming: true, online: { browser: false, desk: true } },
+      { user_id: 9, name: 'Carl', extension: '103', group_ids: [4], state: 'available', reason: null, since: now, wrapup_until: null,
+        accept_incoming: true, online: { browser: false, desk: false } },
+    ],
+  };
+}
+
+const row = (user: number) => h.q<HTMLTableRowElement>(`[data-testid=board-agent][data-user="${user}"]`);
+const call = (state: string, extra: Record<string, unknown> = {}) => ({
+  type: 'board_call', call_id: 'c1', state, direction: 'inbound', number: '******4567', trunk: 1, user_id: null, ringing: [7],
+  crm_record_id: null, on_hold: false, recording: false, at: new Date().toISOString(), ...extra,
+});
+
+describe('the live board', () => {
+  it('shows each agent with state, follows calls from ringing to talking to the end, and states as they change', async () => {
+    h.serve((_m, u) => (u.endsWith('/api/telephony/board') ? json(200, board()) : json(404, {})));
+    h.show(<BoardPage />);
+    await h.until(() => row(7));
+    expect(row(7)!.dataset.state).toBe('available');
+    expect(row(8)!.dataset.state).toBe('break');
+    expect(row(8)!.textContent).toContain('Lunch');
+    expect(row(9)!.dataset.state).toBe('offline');
+    expect(h.q('[data-testid=board-trunk]')?.textContent).toBe('Main line: 0 in use');
+
+    // An inbound call rings Anna: it is on her row and among the calls nobody took.
+    await act(() => FakeSocket.last!.push(call('ringing')));
+    expect(row(7)!.dataset.busy).toBe('ringing');
+    expect(row(7)!.textContent).toContain('******4567');
+    expect(h.q('[data-testid=board-waiting]')?.textContent).toBe('Not taken: 1');
+    expect(h.q('[data-testid=board-trunk]')?.textContent).toBe('Main line: 1 in use');
+    // She answers; then the call is held and recorded.
+    await act(() => FakeSocket.last!.push(call('answered', { user_id: 7, ringing: [] })));
+    expect(row(7)!.dataset.busy).toBe('talking');
+    expect(h.q('[data-testid=board-waiting]')?.textContent).toBe('Not taken: 0');
+    await act(() => FakeSocket.last!.push(call('held', { user_id: 7, ringing: [], on_hold: true, recording: true })));
+    expect(row(7)!.textContent).toContain('On hold');
+    expect(row(7)!.textContent).toContain('REC');
+    // It ends; she goes to wrap-up.
+    await act(() => FakeSocket.last!.push(call('ended', { user_id: 7, ringing: [] })));
+    expect(row(7)!.dataset.busy).toBe('idle');
+    const until = new Date(Date.now() + 60_000).toISOString();
+    await act(() => FakeSocket.last!.push({ type: 'agent_state', user_id: 7, state: 'wrapup', reason: null, since: now, wrapup_until: until }));
+    expect(row(7)!.dataset.state).toBe('wrapup');
+    expect(h.requests.filter((r) => r.url.endsWith('/api/telephony/board'))).toHaveLength(1);
+  });
+
+  it('filters by access group and reads the snapshot again for a new call with a CRM client', async () => {
+    let snapshots = 0;
+    h.serve((_m, u) => {
+      if (!u.endsWith('/api/telephony/board')) return json(404, {});
+      snapshots += 1;
+      const b = board();
+      if (snapshots > 1) {
+        b.calls = [{ call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
+          on_hold: false, recording: false, started_at: now, answered_at: now, client: { record_id: 5, table_id: 1, title: 'Acme Ltd' } }];
+      }
+      return json(200, b);
+    });
+    h.show(<BoardPage />);
+    const select = await h.until(() => h.q<HTMLSelectElement>('[data-testid=board-group]'));
+    await act(() => {
+      select.value = '4';
+      select.dispatchEvent(new Event('change'));
+    });
+    expect(row(7)).toBeNull();
+    expect(row(8)).not.toBeNull();
+    await act(() => {
+      select.value = '';
+      select.dispatchEvent(new Event('change'));
+    });
+    await act(() => FakeSocket.last!.push(call('answered', { user_id: 7, ringing: [], crm_record_id: 5 })));
+    await h.until(() => (row(7)!.textContent?.includes('Acme Ltd') ? true : null));
+    expect(snapshots).toBe(2);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The presence board's state (issue #18): the snapshot of `GET /api/telephony/board`, kept live by
+ * `agent_state` and `board_call` events. Pure functions, so the page only renders.
+ */
+import type { Board, BoardAgent, LiveCall } from '../../shared/api/types';
+import type { AgentStateEvent, BoardCallEvent } from '../../shared/events/types';
+
+/** A call's news that ends it on the board. */
+const GONE = new Set(['ended', 'missed', 'refused']);
+
+function phaseOf(state: BoardCallEvent['state'], prev: string | undefined): string {
+  switch (state) {
+    case 'dialing':
+      return 'dialing';
+    case 'ringing':
+      return 'ringing';
+    case 'answered':
+    case 'held':
+    case 'unheld':
+      return 'talking';
+    case 'transferring':
+      return 'transferring';
+    case 'forwarded':
+      return 'forwarded';
+    default:
+      return prev ?? 'setup';
+  }
+}
+
+export function withAgentState(b: Board, e: AgentStateEvent): Board {
+  return {
+    ...b,
+    agents: b.agents.map((a) =>
+      a.user_id === e.user_id ? { ...a, state: e.state, reason: e.reason ?? null, since: e.since, wrapup_until: e.wrapup_until ?? null } : a,
+    ),
+  };
+}
+
+/** The board after a call's news; `fresh` says whether the call is new to it (its client's name comes with the next snapshot). */
+export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: boolean } {
+  const prev = b.calls.find((c) => c.call_id === e.call_id);
+  let calls: LiveCall[];
+  if (GONE.has(e.state)) {
+    calls = b.calls.filter((c) => c.call_id !== e.call_id);
+  } else {
+    const next: LiveCall = {
+      call_id: e.call_id,
+      direction: e.direction,
+      number: e.number,
+      trunk: e.trunk ?? null,
+      user_id: e.user_id ?? null,
+      ringing: e.ringing,
+      phase: phaseOf(e.state, prev?.phase),
+      on_hold: e.on_hold,
+      recording: e.recording,
+      started_at: prev?.started_at ?? e.at,
+      answered_at: prev?.answered_at ?? (e.state === 'answered' ? e.at : null),
+      client: prev?.client ?? null,
+    };
+    calls = prev ? b.calls.map((c) => (c.call_id === e.call_id ? next : c)) : [...b.calls, next];
+  }
+  const trunks = b.trunks.map((t) => ({ ...t, in_use: calls.filter((c) => c.trunk === t.slot).length }));
+  return { board: { ...b, calls, trunks }, fresh: !prev && !GONE.has(e.state) && e.crm_record_id != null };
+}
+
+/** The call an agent is on, or being rung for. */
+export function callOf(b: Board, a: BoardAgent): LiveCall | undefined {
+  return b.calls.find((c) => c.user_id === a.user_id) ?? b.calls.find((c) => c.user_id == null && c.ringing.includes(a.user_id));
+}
+
+/** Inbound calls nobody has taken yet (ringing, in the greeting, forwarded). */
+export function waiting(b: Board): LiveCall[] {
+  return b.calls.filter((c) => c.user_id == null);
+}
+
+/** What the board shows as an agent's status: offline (no device) wins over the chosen state. */
+export function shownState(a: BoardAgent, now: number): string {
+  if (!a.online.browser && !a.online.desk) return 'offline';
+  if (a.state === 'wrapup' && a.wrapup_until && Date.parse(a.wrapup_until) <= now) return 'available';
+  return a.state;
+}
+
+/** The agents in `group` (all with `null`). */
+export function inGroup(agents: BoardAgent[], group: number | null): BoardAgent[] {
+  return group == null ? agents : agents.filter((a) => a.group_ids.includes(group));
+}
