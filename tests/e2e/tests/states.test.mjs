@@ -3,10 +3,12 @@
 // Anna answers, talks and hangs up: she is in Wrap-up (the phone shows it with a countdown and a
 // Ready button) and the next carrier call rings nobody. Anna presses Ready and the boss goes back to
 // Available: the next call rings both. The ringing phone shows the line (DID) the call came in on.
-// Screenshots: the state menu and the wrap-up.
+// A supervisor (Sofia: a group with the supervisor permission whose numbers are masked) watches the
+// live board in a third browser: Anna goes idle → ringing → talking (the masked caller) → wrap-up
+// there within a second of her own phone. Screenshots: the state menu, the wrap-up and the board.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
+import { BASE, carrierAmi, env, launch, openApp, screenshot, signInPage, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
 
 const TONE = 1000;
 
@@ -30,12 +32,35 @@ async function hangupCarrier(ami) {
 const stateOf = (page) => page.$eval('[data-testid=agent-state-box]', (e) => e.getAttribute('data-state')).catch(() => null);
 const ringing = async (page) => !!(await page.$('[data-testid=phone-incoming]'));
 
+/** Anna's row on the board: its state and whether she is idle, ringing or talking, and the party shown. */
+const boardRow = (page, user) =>
+  page
+    .$eval(`[data-testid=board-agent][data-user="${user}"]`, (e) => ({
+      state: e.dataset.state,
+      busy: e.dataset.busy,
+      number: e.querySelector('[data-testid=board-number]')?.textContent ?? null,
+    }))
+    .catch(() => null);
+
+/** Waits at most 1 s for the board to show what Anna's phone has just shown. */
+async function boardShows(page, user, what, check) {
+  const start = Date.now();
+  const row = await until(`the board shows Anna ${what} within 1 s`, async () => {
+    const r = await boardRow(page, user);
+    return r && check(r) ? r : null;
+  }, 1000, 50);
+  console.log(`# board: ${what} after ${Date.now() - start} ms`);
+  return row;
+}
+
 describe('agent states: who rings', () => {
   let t;
   let carrier;
   const browsers = [];
   let boss;
   let anna;
+  let annaId;
+  let board;
 
   before(async () => {
     t = await tenantWithTrunk();
@@ -44,7 +69,13 @@ describe('agent states: who rings', () => {
     await t.api.ok('PUT', '/api/telephony/agent-settings', { ...s, wrapup_max_secs: 300 });
     await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 8, forward_number: null });
     const u = await t.api.ok('POST', '/api/users', { login: 'anna', name: 'Anna Agent', email: 'anna@example.com', password: 'Agent-pass-12345', group_ids: [] });
+    annaId = u.id;
     await t.api.ok('POST', '/api/telephony/users', { user_id: u.id, extension: '102' });
+    // Sofia supervises; her group sees numbers masked (the CRM's masking rule).
+    const leads = await t.api.ok('POST', '/api/groups', { name: 'Team leads', supervisor: true });
+    await t.api.ok('POST', '/api/users', { login: 'sofia', name: 'Sofia Lead', email: 'sofia@example.com', password: 'Agent-pass-12345', group_ids: [leads.id] });
+    const crm = await t.api.ok('GET', '/api/crm/settings');
+    await t.api.ok('PUT', '/api/crm/settings', { ...crm, mask_group_ids: [leads.id], mask_mode: 'prefix', mask_chars: 7 });
     carrier = await carrierAmi();
     for (const [login, pw] of [['boss', t.password], ['anna', 'Agent-pass-12345']]) {
       const b = await launch('chromium', TONE);
@@ -55,6 +86,18 @@ describe('agent states: who rings', () => {
       if (login === 'boss') boss = page;
       else anna = page;
     }
+    const sb = await launch('chromium', TONE);
+    browsers.push(sb);
+    board = await sb.defaultBrowserContext().newPage();
+    board.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+    await board.setViewport({ width: 1366, height: 768 });
+    await signInPage(board, t.account, 'sofia', 'Agent-pass-12345');
+    // A new document (the query), so the app reads the session it now has.
+    await board.goto(`${BASE}/?board#/board`, { waitUntil: 'load' });
+    await board.waitForSelector(`[data-testid=board-agent][data-user="${annaId}"]`, { timeout: 15000 }).catch(async (e) => {
+      console.log(`# board page: ${board.url()}\n${await board.evaluate(() => document.body.innerText)}`);
+      throw e;
+    });
   });
 
   after(async () => {
@@ -68,8 +111,10 @@ describe('agent states: who rings', () => {
     await boss.select('[data-testid=agent-state]', 'break:Lunch');
     await until('the boss is on a break', async () => (await stateOf(boss)) === 'break', 5000);
     await screenshot(boss, 'phone-states');
+    await boardShows(board, annaId, 'idle and available', (r) => r.busy === 'idle' && r.state === 'available');
     await carrierCalls(carrier);
     await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await boardShows(board, annaId, 'ringing', (r) => r.busy === 'ringing');
     // The ringing phone names the line the call came in on (the tenant's DID).
     const line = await anna.waitForSelector('[data-testid=phone-line]', { timeout: 5000 });
     assert.match(await line.evaluate((e) => e.textContent), new RegExp(DID.replace('+', '\\+')));
@@ -77,12 +122,20 @@ describe('agent states: who rings', () => {
     assert.equal(await ringing(boss), false, 'the boss on a break is not rung');
     await anna.click('[data-testid=phone-answer]');
     await until('Anna talks', async () => (await anna.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
-    await sleep(2000);
+    const talking = await boardShows(board, annaId, 'talking', (r) => r.busy === 'talking');
+    assert.match(talking.number ?? '', /^\*{7}\d+4567$/, `the supervisor sees the caller masked by her group: ${talking.number}`);
+    assert.ok(!(await board.content()).includes('79161234567'), 'the raw number is nowhere on the board');
+    // Calls are recorded by default: the board says so once the recorder has joined.
+    await until('the board shows the call recorded', async () =>
+      board.$eval(`[data-testid=board-agent][data-user="${annaId}"] .badge--rec`, () => true).catch(() => false), 3000);
+    await sleep(1500);
+    await screenshot(board, 'board');
     await anna.click('[data-testid=phone-hangup]');
   });
 
   it('wrap-up after the call holds the agent until Ready', async () => {
     await until("Anna's phone shows the wrap-up", async () => (await stateOf(anna)) === 'wrapup', 10000);
+    await boardShows(board, annaId, 'in wrap-up', (r) => r.busy === 'idle' && r.state === 'wrapup');
     await anna.waitForSelector('[data-testid=agent-ready]', { timeout: 5000 });
     await screenshot(anna, 'phone-wrapup');
     await carrierCalls(carrier);

@@ -237,19 +237,7 @@ impl Call {
             user_ids: self.audience.clone(),
         });
         // The same news for the presence board, which sees every call of the tenant.
-        let board = Event::BoardCall(BoardCall {
-            call_id: self.id.to_string(),
-            state,
-            direction: self.direction.as_str().to_string(),
-            number: self.number.as_str().into(),
-            trunk: self.trunk,
-            user_id: self.user,
-            ringing: self.legs.ringing.iter().map(|(_, u)| *u).collect(),
-            crm_record_id: self.crm_record,
-            on_hold: self.held_since.is_some(),
-            recording: self.recording.is_some(),
-            at,
-        });
+        let board = self.board_event(state, at);
         let channel = keys::events(self.tenant);
         let mut r = self.ctx.redis.clone();
         if let Err(e) = redis::pipe()
@@ -265,6 +253,42 @@ impl Call {
             .await
         {
             tracing::warn!(error = %e, "cannot publish call event");
+        }
+    }
+
+    /// A call's news as the presence board reads it.
+    fn board_event(&self, state: CallState, at: String) -> Event {
+        Event::BoardCall(BoardCall {
+            call_id: self.id.to_string(),
+            state,
+            direction: self.direction.as_str().to_string(),
+            number: self.number.as_str().into(),
+            trunk: self.trunk,
+            user_id: self.user,
+            ringing: self.legs.ringing.iter().map(|(_, u)| *u).collect(),
+            crm_record_id: self.crm_record,
+            on_hold: self.held_since.is_some(),
+            recording: self.recording.is_some(),
+            at,
+        })
+    }
+
+    /// News for the presence board alone (the phone has nothing to do with it: the recorder joined).
+    async fn publish_board(&self, state: CallState) {
+        if self.quiet || !self.ctx.fence.is_current() {
+            return;
+        }
+        let at = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut r = self.ctx.redis.clone();
+        if let Err(e) = redis::cmd("PUBLISH")
+            .arg(keys::events(self.tenant))
+            .arg(self.board_event(state, at).to_json())
+            .query_async::<()>(&mut r)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot publish board event");
         }
     }
 

@@ -62,6 +62,7 @@ impl Call {
             Ok(Some(_)) => {
                 self.recording = Some(name.clone());
                 self.write(Op::Recording(name));
+                self.publish_board(CallState::Answered).await;
             }
             other => tracing::warn!(?other, call.id = %self.id, "cannot start recording"),
         }
