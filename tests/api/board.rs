@@ -42,7 +42,7 @@ async fn member(app: &TestApp, admin: &Browser, account: &str, login: &str, grou
     b
 }
 
-fn agent<'a>(board: &'a Value, user: i64) -> Option<&'a Value> {
+fn agent(board: &Value, user: i64) -> Option<&Value> {
     board["agents"].as_array().unwrap().iter().find(|a| a["user_id"] == user)
 }
 
