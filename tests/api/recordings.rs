@@ -417,3 +417,53 @@ async fn retention_deletes_exactly_the_expired_recordings_that_are_not_on_legal_
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(admin.get(&format!("/api/calls/{old}")).await.body["recording"]["state"], "deleted");
 }
+
+/// Recording off for the account, on for one access group (issue #18, item 6: the per-group forced
+/// recording): a member's call is recorded and reaches S3; a colleague's call is not recorded.
+#[tokio::test]
+async fn with_recording_off_the_members_of_an_always_recorded_group_are_still_recorded() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ])
+    .await;
+    let (admin, t, boss_login, boss_password) = agent_with_trunk(&app).await;
+    let (_maria, maria_id, maria_login, maria_password) =
+        crate::agent_states::desk_agent(&app, &admin, &t.account, "maria").await;
+    let recorded =
+        admin.post("/api/groups", json!({"name": "Always recorded"})).await.body["id"].as_i64().unwrap();
+    let r = admin
+        .patch(
+            &format!("/api/users/{}", t.admin_id),
+            json!({"group_ids": [
+                crate::users::group_id(&admin, "Administrator").await, recorded
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut s = admin.get("/api/telephony/recording").await.body;
+    s["record_calls"] = json!(false);
+    s["record_group_ids"] = json!([recorded]);
+    let r = admin.put("/api/telephony/recording", s).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    for (login, password) in [(&boss_login, &boss_password), (&maria_login, &maria_password)] {
+        let (ok, log) = sipp_call_talking(login, password, "1234567", 200, 3000).await;
+        assert!(ok, "the call was answered:\n{log}");
+        wait_result(t.id).await;
+    }
+    let list = admin.get("/api/calls?direction=outbound").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let items = list.body["items"].as_array().unwrap();
+    let of = |user: i64| {
+        items.iter().find(|c| c["user_id"] == user).cloned().unwrap_or_else(|| panic!("{items:?}"))
+    };
+    let boss_call = of(t.admin_id);
+    let rec = wait_stored(&admin, boss_call["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+    assert!(rec["recording"]["bytes"].as_i64().unwrap() > 0, "the group member's call is recorded: {rec}");
+    let maria_call = of(maria_id);
+    assert_eq!(maria_call["result"], "answered");
+    assert!(maria_call["recording"].is_null(), "a colleague outside the group is not recorded: {maria_call}");
+}
