@@ -13,18 +13,20 @@ use callbase_tests::calls::{agent_with_trunk, sipp_call};
 use crate::trunks::{body, wait_for_state};
 
 /// direction, number, result, trunk_slot, reason, answered
-type CallRow = (String, String, Option<String>, Option<i16>, Option<String>, bool);
+type CallRow = (String, String, Option<String>, Option<i16>, Option<String>, bool, Option<i64>);
 
 async fn last_call(tenant: i64) -> Option<Value> {
     let pool = worker_pool().await;
     let row: Option<CallRow> = sqlx::query_as(
-        "SELECT direction, number, result, trunk_slot, reason, answered_at IS NOT NULL FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1",
+        "SELECT direction, number, result, trunk_slot, reason, answered_at IS NOT NULL, user_id FROM calls WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1",
     )
     .bind(tenant)
     .fetch_optional(&pool)
     .await
     .unwrap();
-    row.map(|(d, n, r, s, reason, answered)| json!({"direction": d, "number": n, "result": r, "trunk_slot": s, "reason": reason, "answered": answered}))
+    row.map(|(d, n, r, s, reason, answered, user)| {
+        json!({"direction": d, "number": n, "result": r, "trunk_slot": s, "reason": reason, "answered": answered, "user_id": user})
+    })
 }
 
 pub(crate) async fn wait_result(tenant: i64) -> Value {

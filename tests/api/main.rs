@@ -29,6 +29,7 @@ mod roles;
 mod sentinel;
 mod sip_edge;
 mod sockets;
+mod speed_dials;
 mod sweep;
 mod telephony;
 mod tenancy;

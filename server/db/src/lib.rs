@@ -18,6 +18,7 @@ pub mod fraud;
 pub mod nodes;
 pub mod probe;
 pub mod settings;
+pub mod speed_dials;
 pub mod telephony;
 pub mod trunks;
 pub mod two_factor;

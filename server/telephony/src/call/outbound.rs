@@ -45,12 +45,17 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
     let mut crm_record = None;
     // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
     // CRM phone field, never the number; it is resolved here, inside the tenant.
-    let exten = match ClientRef::parse(s.exten) {
-        Some(r) => {
+    // Speed dial by reference (`sd<id>`, issue #18): the entry's number, for a member of its group.
+    let exten = match (ClientRef::parse(s.exten), speed_dial_ref(s.exten)) {
+        (Some(r), _) => {
             crm_record = Some(r.record.0);
             crm_phone(&ctx, s.tenant, r).await.unwrap_or_default()
         }
-        None => s.exten.to_string(),
+        // Not the caller's entry: the reference stays, and the dial rules refuse it as no number.
+        (None, Some(id)) => {
+            speed_dial(&ctx, s.tenant, s.user, id).await.unwrap_or_else(|| s.exten.to_string())
+        }
+        (None, None) => s.exten.to_string(),
     };
     let mut call = Call {
         user: Some(s.user),
@@ -80,6 +85,27 @@ async fn crm_phone(ctx: &Ctx, tenant: TenantId, r: ClientRef) -> Option<String> 
     .await;
     res.unwrap_or_else(|e| {
         tracing::error!(error = %e, record, field, "cannot read the CRM phone number to dial");
+        None
+    })
+}
+
+/// `sd<id>`: a speed dial entry's reference.
+fn speed_dial_ref(exten: &str) -> Option<i64> {
+    exten.strip_prefix("sd")?.parse().ok().filter(|id| *id > 0)
+}
+
+/// The number of speed dial entry `id` when `user` is in its group (`None` otherwise, or logged
+/// when the database cannot say): the call is then refused like any number the rules refuse.
+async fn speed_dial(ctx: &Ctx, tenant: TenantId, user: UserId, id: i64) -> Option<String> {
+    let res: sqlx::Result<Option<String>> = async {
+        let mut tx = ctx.db.tenant_tx(tenant).await?;
+        let n = callbase_db::speed_dials::number_for(&mut tx, tenant, user, id).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+    .await;
+    res.unwrap_or_else(|e| {
+        tracing::error!(error = %e, id, "cannot read the speed dial entry to dial");
         None
     })
 }
@@ -200,4 +226,19 @@ async fn refuse(call: &mut Call, agent: &str, code: &str, reason: &str) {
     call.finish(CallResult::Refused, Some(reason)).await;
     tracing::info!(code, "outbound call refused");
     call.reject(agent, "unallocated").await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::speed_dial_ref;
+
+    #[test]
+    fn speed_dial_references_are_sd_and_a_positive_id() {
+        assert_eq!(speed_dial_ref("sd12"), Some(12));
+        assert_eq!(speed_dial_ref("sd0"), None);
+        assert_eq!(speed_dial_ref("sd"), None);
+        assert_eq!(speed_dial_ref("sd-3"), None);
+        assert_eq!(speed_dial_ref("+74951234567"), None);
+        assert_eq!(speed_dial_ref("crm1x2"), None);
+    }
 }

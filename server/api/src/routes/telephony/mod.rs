@@ -6,6 +6,7 @@
 pub mod board;
 pub mod me;
 pub mod routing;
+pub mod speed_dials;
 pub mod states;
 pub mod users;
 
