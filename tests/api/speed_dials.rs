@@ -142,7 +142,7 @@ async fn a_member_dials_an_entry_by_reference_and_anyone_else_is_refused() {
     .await;
     let (admin, t, boss_login, boss_password) = agent_with_trunk(&app).await;
     let sales = group(&admin, "Sales").await;
-    let (_anna, anna_id, anna_login, anna_password) = desk_agent(&app, &admin, &t.account, "anna").await;
+    let (anna, anna_id, anna_login, anna_password) = desk_agent(&app, &admin, &t.account, "anna").await;
     join(&admin, anna_id, &[sales]).await;
     mask(&admin, &[sales]).await;
     let r = admin
@@ -153,6 +153,7 @@ async fn a_member_dials_an_entry_by_reference_and_anyone_else_is_refused() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let target = r.body["target"].as_str().unwrap().to_string();
+    let id = r.body["id"].as_i64().unwrap();
 
     // Anna (masked: she never saw the number) dials the entry: the call goes out to its number.
     let (ok, log) = sipp_call(&anna_login, &anna_password, &target, 200).await;
@@ -167,4 +168,13 @@ async fn a_member_dials_an_entry_by_reference_and_anyone_else_is_refused() {
     let c = wait_result(t.id).await;
     assert_eq!((c["user_id"].as_i64(), c["result"].as_str()), (Some(t.admin_id), Some("refused")), "{c}");
     assert!(c["trunk_slot"].is_null(), "{c}");
+
+    // Desk-phone click-to-call by entry: a member's phone is rung first (here it is not registered,
+    // so that callback ends at once); a non-member gets 404.
+    let r = anna.post("/api/calls/callback", json!({"speed_dial_id": id})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(
+        admin.post("/api/calls/callback", json!({"speed_dial_id": id})).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -2,7 +2,8 @@
 // CRM table places the call through the trunk and the call card shows the client; a call from that
 // client's number rings the browser with the card; an agent who sees numbers masked calls the client
 // by reference (the carrier gets the real number; the page never shows it); with the phone, a call
-// card and the trunks page open the tab holds one /events socket. Screenshots of the CRM page and
+// card and the trunks page open the tab holds one /events socket; a speed dial entry is dialled by
+// reference the same way (issue #18). Screenshots of the CRM page and
 // the call card.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -48,6 +49,9 @@ describe('chromium: CRM click-to-call and call card', () => {
       values: { [f('Name')]: 'Anna Petrova', [f('Phone')]: '8 (916) 123-45-67', [f('E-mail')]: 'anna@example.com', [f('Status')]: 'client', [f('Manager')]: t.adminId },
     });
     await t.api.ok('POST', `/api/crm/tables/${table.id}/records`, { values: { [f('Name')]: 'Boris Orlov', [f('Phone')]: '+7 495 765-43-21', [f('Status')]: 'new' } });
+    // A speed dial entry for the administrators' group (issue #18), in the phone from the start.
+    const admins = (await t.api.ok('GET', '/api/groups')).find((g) => g.name === 'Administrator');
+    await t.api.ok('POST', '/api/telephony/speed-dials', { group_id: admins.id, name: 'Head office', number: '+7 495 765-43-21' });
     browser = await launch('chromium', 1000);
     page = (await openApp(browser, t.account, 'boss', t.password)).page;
     await waitRegistered(page, 20000);
@@ -159,6 +163,23 @@ describe('chromium: CRM click-to-call and call card', () => {
         const text = await page.$eval(sel, (e) => e.textContent);
         assert.ok(!text.includes('9161234567') && !text.includes('916) 123') && !text.includes('123-45-67'), `${sel}: ${text}`);
       }
+      await hangup(page);
+
+      // Speed dial, masked too: the phone lists the entry without its number and dials it by
+      // reference; the carrier gets the real number.
+      await (await page.waitForSelector('[data-testid=phone-speed-dials] summary', { timeout: 5000 })).click();
+      const entry = await until('the speed dial entry shows masked', async () => {
+        const text = await page.$eval('[data-testid=phone-speed-dial]', (e) => e.textContent).catch(() => '');
+        return text.includes('Head office') && text.includes('****') ? text : null;
+      }, 5000);
+      assert.ok(!entry.includes('765-43') && !entry.includes('4957654321'), entry);
+      const sdInvites = carrier.collect((m) => m.Event === 'Newchannel' && String(m.Exten || '').includes('4957654321'));
+      await page.click('[data-testid=phone-speed-dial]');
+      await until('the carrier got the speed dial INVITE for the real number', async () => sdInvites.events.length > 0, 15000);
+      sdInvites.stop();
+      await until('speed dial call answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 15000);
+      const callText = await page.$eval('[data-testid=phone-call]', (e) => e.textContent);
+      assert.ok(!callText.includes('765-43') && !callText.includes('7654321'), callText);
       await hangup(page);
     } finally {
       await t.api.ok('PUT', '/api/crm/settings', { ...s, mask_group_ids: [] });

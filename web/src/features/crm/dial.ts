@@ -11,6 +11,8 @@ export interface DialRequest {
   /** A CRM record's phone field. */
   record?: number;
   field?: number;
+  /** A speed dial entry (issue #18): dialled by reference, the server knows its number. */
+  speedDial?: number;
   /** What the phone shows while calling. */
   label?: string;
 }
@@ -34,6 +36,7 @@ export function dialRequest(rec: CrmRecord, fieldId: number): DialRequest | null
 
 /** The SIP target for a request: the number, or the reference. */
 export function sipTarget(req: DialRequest): string | null {
+  if (req.speedDial) return `sd${req.speedDial}`;
   if (req.number && !isMasked(req.number)) return req.number;
   if (req.record && req.field) return `crm${req.record}x${req.field}`;
   return null;

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import { sipTarget, type DialRequest } from '../crm/dial';
+import { SpeedDials } from './SpeedDials';
 import type { TelUser } from '../../shared/api/types';
 import { t } from '../../shared/i18n';
 import { PhonePanel } from './PhonePanel';
@@ -32,8 +33,12 @@ function DeskPhoneDock({ userId }: { userId: number }) {
       const req = (e as CustomEvent<DialRequest>).detail;
       const target = req ? sipTarget(req) : null;
       if (!target) return;
-      const started = target.startsWith('crm') && req.record && req.field ? api.callbackRecord(req.record, req.field) : api.callback(target);
-      const shown = target.startsWith('crm') ? req.label ?? '' : target;
+      const started = req.speedDial
+        ? api.callbackSpeedDial(req.speedDial)
+        : target.startsWith('crm') && req.record && req.field
+          ? api.callbackRecord(req.record, req.field)
+          : api.callback(target);
+      const shown = /^(crm|sd)\d/.test(target) ? req.label ?? '' : target;
       started.then(
         () => setNote(t('phone.desk.ringing', { number: shown })),
         (err: { message?: string }) => setNote(err.message ?? String(err)),
@@ -47,6 +52,7 @@ function DeskPhoneDock({ userId }: { userId: number }) {
       <AgentStatePicker userId={userId} />
       <p>{t('phone.desk.hint')}</p>
       <a href="#/telephony/phone-setup">{t('phone.desk.setup')}</a>
+      <SpeedDials />
       {note && <p role="status">{note}</p>}
     </aside>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { sipTarget, type DialRequest } from '../crm/dial';
+import { SpeedDials } from './SpeedDials';
 import { subscribe } from '../../shared/events';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
@@ -43,7 +44,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       const target = req ? sipTarget(req) : null;
       if (target) {
         setOpen(true);
-        setNumber(target.startsWith('crm') ? '' : target);
+        setNumber(/^(crm|sd)\d/.test(target) ? '' : target);
         void r.controller.dial(target, req.label);
       }
     };
@@ -241,6 +242,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                   {t('phone.call')}
                 </button>
               </form>
+              <SpeedDials disabled={reg !== 'registered'} />
               {snap.recent.length > 0 && (
                 <details class="phone__recent">
                   <summary>{t('phone.recent')}</summary>

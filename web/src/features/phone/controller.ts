@@ -183,7 +183,8 @@ export class PhoneController {
    * `label`: the server resolves it and applies the dial rules.
    */
   async dial(raw: string, label?: string): Promise<void> {
-    const isRef = /^crm\d+x\d+$/.test(raw);
+    // A reference the server resolves: a CRM phone field or a speed dial entry (numbers the user may see masked).
+    const isRef = /^crm\d+x\d+$/.test(raw) || /^sd\d+$/.test(raw);
     const number = isRef ? raw : cleanNumber(raw);
     const shown = isRef ? label ?? '' : number;
     // The summary of a finished call gives way to the next call (a click-to-call from the CRM

@@ -12,6 +12,7 @@ import { Provisioning } from './Provisioning';
 import { RecordingForm } from './RecordingForm';
 import { RoutingForm } from './RoutingForm';
 import { AgentStatesForm } from './AgentStatesForm';
+import { SpeedDialsForm } from './SpeedDialsForm';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
@@ -76,6 +77,7 @@ export function TelephonyPage() {
           <SecurityCard />
           <RoutingForm />
           <AgentStatesForm />
+          <SpeedDialsForm />
           <RecordingForm />
           <CrmSettingsForm />
           <DangerZone account={state.account} onOff={load} />

@@ -354,6 +354,22 @@ export class ApiClient {
     return this.send('POST', '/api/calls/callback', { number });
   }
   /** Desk-phone click-to-call of a CRM phone field (works when numbers are masked). */
+  callbackSpeedDial(speed_dial_id: number): Promise<S['CallbackStarted']> {
+    return this.send('POST', '/api/calls/callback', { speed_dial_id });
+  }
+  /** Speed dial (issue #18): the entries of the caller's groups, and the administrators' list. */
+  mySpeedDials(): Promise<S['SpeedDialEntry'][]> {
+    return this.request('GET', '/api/telephony/me/speed-dials');
+  }
+  speedDials(): Promise<S['SpeedDialEntry'][]> {
+    return this.request('GET', '/api/telephony/speed-dials');
+  }
+  createSpeedDial(b: S['SpeedDialBody']): Promise<S['SpeedDialEntry']> {
+    return this.send('POST', '/api/telephony/speed-dials', b);
+  }
+  deleteSpeedDial(id: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/speed-dials/${id}`);
+  }
   callbackRecord(record_id: number, field_id: number): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { record_id, field_id });
   }

@@ -72,6 +72,7 @@ export type AuditEntry = S['AuditEntry'];
 export type Board = S['Board'];
 export type BoardAgent = S['BoardAgent'];
 export type LiveCall = S['LiveCall'];
+export type SpeedDialEntry = S['SpeedDialEntry'];
 
 /** `GET /api/calls` query parameters. */
 export interface CallFilter {

@@ -66,6 +66,8 @@ pub struct CallbackBody {
     /// a CRM record's phone field (click-to-call by reference, for users who see numbers masked).
     pub record_id: Option<i64>,
     pub field_id: Option<i64>,
+    /// or a speed dial entry of one of the caller's groups (issue #18).
+    pub speed_dial_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -87,8 +89,16 @@ pub async fn callback(
     let rules = callbase_db::settings::dial_rules(&mut tx, cu.tenant_id).await?;
     let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
-    let (number, target) = match (b.record_id, b.field_id) {
-        (Some(r), Some(f)) => {
+    let (number, target) = match (b.record_id, b.field_id, b.speed_dial_id) {
+        (_, _, Some(id)) => {
+            let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+            let n = callbase_db::speed_dials::number_for(&mut tx, cu.tenant_id, cu.user_id, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            tx.commit().await?;
+            (n, format!("sd{id}"))
+        }
+        (Some(r), Some(f), None) => {
             let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
             let (r, f) = (callbase_core::RecordId(r), callbase_core::FieldId(f));
             let n = callbase_crm::repo::phones::phone_of(&mut tx, cu.tenant_id, r, f)
