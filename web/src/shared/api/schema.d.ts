@@ -1530,6 +1530,11 @@ export interface components {
              * @description a CRM record's phone field (click-to-call by reference, for users who see numbers masked).
              */
             record_id?: number | null;
+            /**
+             * Format: int64
+             * @description or a speed dial entry of one of the caller's groups (issue #18).
+             */
+            speed_dial_id?: number | null;
         };
         CallbackStarted: {
             call_id: string;
