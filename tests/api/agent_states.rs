@@ -320,3 +320,29 @@ async fn calls_ring_available_agents_only_wrap_up_holds_them_and_missed_calls_se
     );
     set_state(&admin, "available", None).await;
 }
+
+/// Do not disturb holds for a colleague's call too (the caller hears busy, the phone does not
+/// ring); a break keeps inbound calls away, not a colleague who dials the extension.
+#[tokio::test]
+async fn calls_from_a_colleague_get_busy_in_do_not_disturb_and_ring_on_a_break() {
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__STASIS", "true")]).await;
+    let (admin, t) = app.telephony_tenant().await;
+    let (boss_login, boss_password) = callbase_tests::calls::desk_phone(&admin, t.admin_id).await;
+    let (maria, _, m_login, m_password) = desk_agent(&app, &admin, &t.account, "maria").await;
+    let extension = m_login.rsplit('_').next().unwrap().to_string();
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::answering(platform, &m_login, &m_password, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    set_state(&maria, "dnd", None).await;
+    let (ok, log) = callbase_tests::calls::sipp_call(&boss_login, &boss_password, &extension, 486).await;
+    assert!(ok, "a colleague in do not disturb answers busy:\n{log}");
+    let c = crate::calls::wait_result(t.id).await;
+    assert_eq!((c["direction"].as_str(), c["result"].as_str()), (Some("internal"), Some("busy")), "{c}");
+    assert_eq!(phone.invites.lock().unwrap().len(), 0, "the phone in do not disturb never rang");
+
+    set_state(&maria, "break", Some("Lunch")).await;
+    let (ok, log) = callbase_tests::calls::sipp_call(&boss_login, &boss_password, &extension, 200).await;
+    assert!(ok, "a colleague on a break is rung and answers:\n{log}");
+    assert!(rang(&phone, 1, Duration::from_secs(5)).await, "the phone on a break rang");
+}

@@ -151,6 +151,14 @@ async fn outbound_inner(
             };
             call.audience.push(target.user_id);
             call.open();
+            // Do not disturb holds for colleagues' calls too: the caller hears busy (issue #18). A
+            // break or a wrap-up keeps inbound calls away, not a colleague who dials directly.
+            if target.state == "dnd" {
+                call.publish(CallState::Ended, Some("do not disturb")).await;
+                call.finish(CallResult::Busy, Some("the colleague is in do not disturb")).await;
+                call.reject(agent, "busy").await;
+                return Ok(());
+            }
             call.publish(CallState::Dialing, None).await;
             let devs: Vec<(String, UserId)> =
                 devices(&call.ctx, tenant, target).await.into_iter().map(|d| (d, target.user_id)).collect();
