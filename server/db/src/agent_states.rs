@@ -137,7 +137,8 @@ pub async fn rang_out(tx: &mut Tx, tenant: TenantId, users: &[UserId]) -> sqlx::
 
 /// The agent answered an inbound call: the count of calls rung out in a row starts over.
 pub async fn answered(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE telephony_users SET missed_in_row = 0 WHERE tenant_id = $1 AND user_id = $2")
+    // Only a count to reset is written (most answered calls follow none rung out).
+    sqlx::query("UPDATE telephony_users SET missed_in_row = 0 WHERE tenant_id = $1 AND user_id = $2 AND missed_in_row > 0")
         .bind(tenant)
         .bind(user)
         .execute(&mut **tx)
