@@ -181,7 +181,47 @@ async fn the_board_follows_an_inbound_call_from_ringing_to_talking_with_the_numb
     let ended =
         events_of(&mut sofia_ws, "board_call", Duration::from_secs(10), |e| e["state"] == "ended").await;
     assert!(ended.iter().any(|e| e["call_id"] == call_id && e["state"] == "ended"), "{ended:?}");
-    let board = sofia.get("/api/telephony/board").await.body;
-    assert!(board["calls"].as_array().unwrap().iter().all(|c| c["call_id"] != call_id), "{board}");
+    // The record's end is written right after the news: the snapshot follows within a moment.
+    let start = tokio::time::Instant::now();
+    loop {
+        let board = sofia.get("/api/telephony/board").await.body;
+        if board["calls"].as_array().unwrap().iter().all(|c| c["call_id"] != call_id) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(3), "the ended call stays on the board: {board}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     hang_up_carrier().await;
+}
+
+/// An agent's desk phone registering and going away shows on the board live (`agent_presence`,
+/// from Asterisk's `ContactStatus` through the node's registration monitor).
+#[tokio::test]
+async fn the_board_hears_when_an_agents_phone_registers_and_goes_away() {
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, t) = app.telephony_tenant().await;
+    let (agent_b, _, _, _) = desk_agent(&app, &admin, &t.account, "boris").await;
+    let (_, maria_id, login, password) = desk_agent(&app, &admin, &t.account, "maria").await;
+    let mut admin_ws = crate::sockets::open(&admin, "/events").await;
+    let mut boris_ws = crate::sockets::open(&agent_b, "/events").await;
+    let board = admin.get("/api/telephony/board").await.body;
+    assert_eq!(agent(&board, maria_id).unwrap()["online"]["desk"], false);
+
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    assert_eq!(callbase_tests::sip::register_on(&sock, platform, &login, &password, 300).await, 200);
+    let online = |e: &Value| e["user_id"] == maria_id && e["desk"] == true;
+    let got = events_of(&mut admin_ws, "agent_presence", Duration::from_secs(15), online).await;
+    assert!(got.iter().any(online), "the desk phone's registration reaches the board: {got:?}");
+    assert_eq!(
+        agent(&admin.get("/api/telephony/board").await.body, maria_id).unwrap()["online"]["desk"],
+        true
+    );
+
+    assert_eq!(callbase_tests::sip::register_on(&sock, platform, &login, &password, 0).await, 200);
+    let offline = |e: &Value| e["user_id"] == maria_id && e["desk"] == false;
+    let got = events_of(&mut admin_ws, "agent_presence", Duration::from_secs(15), offline).await;
+    assert!(got.iter().any(offline), "the phone going away reaches the board: {got:?}");
+    let heard = events_of(&mut boris_ws, "agent_presence", Duration::from_millis(500), |_| false).await;
+    assert!(heard.is_empty(), "an agent does not hear of colleagues' phones: {heard:?}");
 }

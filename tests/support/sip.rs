@@ -63,7 +63,15 @@ pub async fn register(server: SocketAddr, user: &str, password: &str, expires: u
     register_on(&sock, server, user, password, expires).await
 }
 
-async fn register_on(sock: &UdpSocket, server: SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
+/// Like [`register`], from `sock` (its address is the Contact: registering again from it with
+/// `expires = 0` removes that contact).
+pub async fn register_on(
+    sock: &UdpSocket,
+    server: SocketAddr,
+    user: &str,
+    password: &str,
+    expires: u32,
+) -> u16 {
     let local = sock.local_addr().unwrap();
     let call_id = token();
     let tag = token();

@@ -118,17 +118,19 @@ fn start(node: &Arc<Node>, shared: &Shared, nodes: &Nodes) -> Running {
     }
     if let (true, Some(ami)) = (workers.registration_monitor, node.ami.clone()) {
         let every = Duration::from_secs(workers.reconcile_secs);
-        let (node, nodes, redis) = (node.clone(), nodes.clone(), shared.redis.clone());
+        let (node, nodes, redis, db) = (node.clone(), nodes.clone(), shared.redis.clone(), shared.db.clone());
         tasks.push(tokio::spawn(leased("registrations").run(
             shared.redis.clone(),
             stopped.clone(),
             move |_held, stop| {
                 let (ami, redis, node, nodes) = (ami.clone(), redis.clone(), node.clone(), nodes.clone());
+                let presence =
+                    callbase_telephony::registrations::Presence { ari: node.ari.clone(), db: db.clone() };
                 async move {
                     // Trunks may point at no node of the platform (checked again while in use).
                     let cfg = nodes.with_every_listener(&node).await;
                     let policy = callbase_telephony::carrier::policy(&cfg).await;
-                    callbase_telephony::registrations::run(ami, redis, policy, every, stop).await
+                    callbase_telephony::registrations::run(ami, presence, redis, policy, every, stop).await
                 }
             },
         )));

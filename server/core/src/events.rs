@@ -71,6 +71,8 @@ pub enum Event {
     SecurityAlert { alert: Alert },
     /// A telephony user's agent state changed (to that user and the supervisors).
     AgentState(AgentStateChange),
+    /// An agent's devices changed (a phone registered or went away): to the supervisors.
+    AgentPresence(AgentPresence),
     /// A call's news for the live presence board (to the supervisors): every call of the tenant,
     /// whoever handles it. The phone ignores it (it reads `call` events).
     BoardCall(BoardCall),
@@ -101,7 +103,7 @@ impl Event {
             Event::TrunkStatus(_) | Event::SecurityAlert { .. } => Audience::Admins,
             Event::CrmSettings => Audience::Servers,
             Event::AgentState(s) => Audience::UserAndSupervisors(s.user_id),
-            Event::BoardCall(_) => Audience::Supervisors,
+            Event::BoardCall(_) | Event::AgentPresence(_) => Audience::Supervisors,
         }
     }
 
@@ -168,6 +170,14 @@ pub struct CallEvent {
     pub at: String,
     /// The users who receive this event.
     pub user_ids: Vec<UserId>,
+}
+
+/// An `agent_presence` event: which of an agent's devices Asterisk holds a registration of now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AgentPresence {
+    pub user_id: UserId,
+    pub browser: bool,
+    pub desk: bool,
 }
 
 /// A `board_call` event: a call as the presence board shows it (issue #18).

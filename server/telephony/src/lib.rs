@@ -15,6 +15,7 @@ pub mod fraud;
 pub mod lease;
 pub mod lifecycle;
 pub mod nodes;
+pub mod presence;
 pub mod probe;
 pub mod provision;
 pub mod recording;

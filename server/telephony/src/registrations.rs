@@ -242,6 +242,13 @@ fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// What the monitor needs to tell supervisors about agents' devices (`crate::presence`).
+#[derive(Clone)]
+pub struct Presence {
+    pub ari: crate::ari::Ari,
+    pub db: callbase_db::Db,
+}
+
 /// One reconcile pass: Asterisk's list → Redis, publishing changes. A trunk is reachable when the
 /// carrier's static contact (the AOR's `contact`, qualified every 15 s) is: trunk AORs take no
 /// registrations, and nothing else may speak for the carrier.
@@ -321,6 +328,7 @@ pub async fn reconcile(
 /// Runs until `shutdown` turns true (or its sender is dropped).
 pub async fn run(
     ami: Ami,
+    presence: Presence,
     mut redis: redis::aio::ConnectionManager,
     policy: CarrierPolicy,
     every: Duration,
@@ -350,6 +358,12 @@ pub async fn run(
                 Ok(m) if matches!(m.event(), Some("Registry" | "ContactStatus")) => {
                     if m.event() == Some("Registry") {
                         checks.note_registry_event(&m, now_ms());
+                    } else {
+                        // Off the monitor's loop: a registration storm must not hold up the trunks.
+                        let (ami, p, redis) = (ami.clone(), presence.clone(), redis.clone());
+                        tokio::spawn(async move {
+                            crate::presence::on_contact_status(&ami, &p.ari, &p.db, &redis, &m).await
+                        });
                     }
                     // Let a burst of events settle into one pass.
                     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -2,7 +2,7 @@
  * The live presence board (issue #18), for administrators, sub-administrators and supervisors:
  * every telephony user with their state and the time in it, the call they are on (direction, the
  * other party as the viewer may see it, the client, duration, hold, recording), calls nobody has
- * taken yet, and the trunk lines in use. One snapshot, then `agent_state` and `board_call` events —
+ * taken yet, and the trunk lines in use. One snapshot, then `agent_state`, `agent_presence` and `board_call` events —
  * no polling; the snapshot is read again after a reconnect and when a call with a CRM client
  * appears (its name comes with the snapshot).
  */
@@ -14,7 +14,7 @@ import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
-import { callOf, inGroup, shownState, waiting, withAgentState, withCall } from './board';
+import { callOf, inGroup, shownState, waiting, withAgentState, withCall, withPresence } from './board';
 
 const STATE_LABEL: Record<string, MessageKey> = {
   available: 'agent.available',
@@ -87,6 +87,7 @@ export function BoardPage() {
   useEffect(() => {
     void load();
     const offState = subscribe('agent_state', (e) => setBoard((b) => (b ? withAgentState(b, e) : b)), { onReconnect: () => void load() });
+    const offPresence = subscribe('agent_presence', (e) => setBoard((b) => (b ? withPresence(b, e) : b)));
     const offCall = subscribe('board_call', (e) =>
       setBoard((b) => {
         if (!b) return b;
@@ -101,6 +102,7 @@ export function BoardPage() {
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       offState();
+      offPresence();
       offCall();
       clearInterval(tick);
       clearTimeout(refetch.current);

@@ -60,6 +60,11 @@ describe('the live board', () => {
     const until = new Date(Date.now() + 60_000).toISOString();
     await act(() => FakeSocket.last!.push({ type: 'agent_state', user_id: 7, state: 'wrapup', reason: null, since: now, wrapup_until: until }));
     expect(row(7)!.dataset.state).toBe('wrapup');
+    // Carl's desk phone registers; Anna closes her browser phone.
+    await act(() => FakeSocket.last!.push({ type: 'agent_presence', user_id: 9, browser: false, desk: true }));
+    expect(row(9)!.dataset.state).toBe('available');
+    await act(() => FakeSocket.last!.push({ type: 'agent_presence', user_id: 7, browser: false, desk: false }));
+    expect(row(7)!.dataset.state).toBe('offline');
     expect(h.requests.filter((r) => r.url.endsWith('/api/telephony/board'))).toHaveLength(1);
   });
 

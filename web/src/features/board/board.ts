@@ -3,7 +3,7 @@
  * `agent_state` and `board_call` events. Pure functions, so the page only renders.
  */
 import type { Board, BoardAgent, LiveCall } from '../../shared/api/types';
-import type { AgentStateEvent, BoardCallEvent } from '../../shared/events/types';
+import type { AgentPresenceEvent, AgentStateEvent, BoardCallEvent } from '../../shared/events/types';
 
 /** A call's news that ends it on the board. */
 const GONE = new Set(['ended', 'missed', 'refused']);
@@ -34,6 +34,10 @@ export function withAgentState(b: Board, e: AgentStateEvent): Board {
       a.user_id === e.user_id ? { ...a, state: e.state, reason: e.reason ?? null, since: e.since, wrapup_until: e.wrapup_until ?? null } : a,
     ),
   };
+}
+
+export function withPresence(b: Board, e: AgentPresenceEvent): Board {
+  return { ...b, agents: b.agents.map((a) => (a.user_id === e.user_id ? { ...a, online: { browser: e.browser, desk: e.desk } } : a)) };
 }
 
 /** The board after a call's news; `fresh` says whether the call is new to it (its client's name comes with the next snapshot). */

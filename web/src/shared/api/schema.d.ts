@@ -1292,6 +1292,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An `agent_presence` event: which of an agent's devices Asterisk holds a registration of now. */
+        AgentPresence: {
+            browser: boolean;
+            desk: boolean;
+            user_id: components["schemas"]["UserId"];
+        };
         /** @description An `agent_state` event: the state a telephony user is in now (issue #18). */
         AgentStateChange: {
             /** @description A break's reason. */
@@ -1697,6 +1703,9 @@ export interface components {
         } | (components["schemas"]["AgentStateChange"] & {
             /** @enum {string} */
             type: "agent_state";
+        }) | (components["schemas"]["AgentPresence"] & {
+            /** @enum {string} */
+            type: "agent_presence";
         }) | (components["schemas"]["BoardCall"] & {
             /** @enum {string} */
             type: "board_call";

@@ -22,6 +22,9 @@ export type SecurityAlertEvent = Extract<ServerEvent, { type: 'security_alert' }
 /** A telephony user's agent state changed (that user and the supervisors). */
 export type AgentStateEvent = Extract<ServerEvent, { type: 'agent_state' }>;
 
+/** An agent's phones registered or went away (supervisors: the presence board). */
+export type AgentPresenceEvent = Extract<ServerEvent, { type: 'agent_presence' }>;
+
 /** Any call of the tenant changed (supervisors: the presence board); `number` masked by the viewer's rules. */
 export type BoardCallEvent = Extract<ServerEvent, { type: 'board_call' }>;
 
@@ -31,7 +34,7 @@ export interface PhoneStatusEvent {
   registered: boolean;
 }
 
-export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | BoardCallEvent | PhoneStatusEvent;
+export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | AgentPresenceEvent | BoardCallEvent | PhoneStatusEvent;
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
@@ -42,6 +45,7 @@ const CHECKS: { [T in EventType]: (m: Record<string, unknown>) => boolean } = {
   trunk_status: (m) => typeof m.registration === 'string' && typeof m.state === 'string',
   security_alert: (m) => isObject(m.alert) && typeof m.alert.id === 'number',
   agent_state: (m) => typeof m.user_id === 'number' && typeof m.state === 'string',
+  agent_presence: (m) => typeof m.user_id === 'number' && typeof m.browser === 'boolean' && typeof m.desk === 'boolean',
   board_call: (m) => typeof m.call_id === 'string' && typeof m.state === 'string' && Array.isArray(m.ringing),
   phone_status: (m) => typeof m.registered === 'boolean',
 };

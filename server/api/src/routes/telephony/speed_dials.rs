@@ -129,10 +129,11 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<SpeedDialBody>,
 ) -> ApiResult<Json<SpeedDialEntry>> {
-    let (name, number) = parse(&b)?;
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    // Another tenant's entry (or none) is 404 whatever the body says.
     let before =
         repo::all(&mut tx, a.tenant_id).await?.into_iter().find(|s| s.id == id).ok_or(ApiError::NotFound)?;
+    let (name, number) = parse(&b)?;
     check_group(&mut tx, &a, b.group_id, before.group_id != b.group_id).await?;
     let s = repo::update(&mut tx, a.tenant_id, id, b.group_id, &name, &number)
         .await?
