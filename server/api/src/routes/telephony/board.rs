@@ -115,12 +115,20 @@ pub async fn get(
     tx.commit().await?;
 
     let pbx_node = node(&st, tenant).await.ok();
+    let users: Vec<_> = users.into_iter().filter(|u| !u.disabled).collect();
+    // Every agent's devices at once (two AMI questions each), not one agent after another.
+    let online = futures_util::future::join_all(users.iter().map(|u| {
+        let n = pbx_node.clone();
+        async move {
+            match n {
+                Some(n) => n.pbx().online(tenant, u).await,
+                None => Default::default(),
+            }
+        }
+    }))
+    .await;
     let mut agents = Vec::with_capacity(users.len());
-    for u in users.into_iter().filter(|u| !u.disabled) {
-        let online = match &pbx_node {
-            Some(n) => n.pbx().online(tenant, &u).await,
-            None => Default::default(),
-        };
+    for (u, online) in users.into_iter().zip(online) {
         let s = states.iter().find(|s| s.user_id == u.user_id);
         agents.push(BoardAgent {
             user_id: u.user_id,
