@@ -374,7 +374,11 @@ export async function callEcho(page, carrier, number = '9999') {
   await page.type('[data-testid=phone-number]', number);
   await page.waitForSelector('[data-testid=phone-call-btn]:not([disabled])', { timeout: 10000 });
   await page.click('[data-testid=phone-call-btn]');
-  const ch = await chan;
+  const ch = await chan.catch(async (e) => {
+    // Say what the phone shows: a refusal, "not registered", or a call stuck before the carrier.
+    const phone = await page.$eval('[data-testid=phone]', (el) => el.innerText).catch(() => '(no phone panel)');
+    throw new Error(`${e.message} (the carrier saw no call to ${number}); the phone shows: ${phone.replace(/\s+/g, ' ').slice(0, 400)}`);
+  });
   await until('call answered', async () => (await callState(page)) === 'answered', 15000);
   return ch.Channel;
 }
