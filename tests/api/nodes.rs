@@ -353,3 +353,39 @@ async fn a_phone_whose_node_does_not_answer_waits_and_registers_where_its_tenant
     );
     sqlx::query("DELETE FROM nodes WHERE id = $1").bind(&dead).execute(&pool).await.unwrap();
 }
+
+/// Draining a node (or putting it back) is not a change of how it is reached: its workers keep
+/// running and its Stasis lease stays with its holder. (Restarting them handed the lease over, and
+/// a call arriving in that moment was refused: an e2e call failed so in CI.)
+#[tokio::test]
+async fn draining_a_node_and_putting_it_back_keeps_its_workers_and_stasis_lease() {
+    let _app = every_node_app(&[]).await;
+    let client = redis::Client::open(env("CALLBASE__REDIS__URL")).expect("redis url");
+    let mut r = redis::aio::ConnectionManager::new(client).await.expect("redis");
+    let pool = worker_pool().await;
+    let holder = |r: &mut redis::aio::ConnectionManager| {
+        let mut r = r.clone();
+        async move { callbase_telephony::lease::Lease::holder(&mut r, "stasis:node2").await.unwrap() }
+    };
+    let start = tokio::time::Instant::now();
+    let first = loop {
+        if let Some(h) = holder(&mut r).await {
+            break h;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "nobody took node2's Stasis lease");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM nodes WHERE id = 'node2'").fetch_one(&pool).await.unwrap();
+    for s in ["draining", state.as_str()] {
+        sqlx::query("UPDATE nodes SET state = $1 WHERE id = 'node2'").bind(s).execute(&pool).await.unwrap();
+        // Longer than the supervisors' registry refresh (5 s).
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let now = holder(&mut r).await.expect("node2's Stasis lease is held");
+        assert_eq!(
+            (now.owner.as_str(), now.token),
+            (first.owner.as_str(), first.token),
+            "after setting node2 {s}"
+        );
+    }
+}

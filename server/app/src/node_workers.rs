@@ -1,7 +1,8 @@
 //! The singleton workers of every Asterisk node — its Stasis app, its trunk registration monitor
 //! and its health probe — each under a lease per node (`stasis:<node>`, `registrations:<node>`,
 //! `probe:<node>`, server/telephony/src/lease.rs). Every replica runs this supervisor: it reads the node registry
-//! every few seconds and starts the workers of a node that appears (or whose addresses changed),
+//! every few seconds and starts the workers of a node that appears (or whose addresses changed;
+//! not its state or capacity),
 //! stops those of a node that is gone, and on shutdown stops all of them and waits until their
 //! leases are handed over.
 
@@ -54,11 +55,13 @@ pub async fn supervise(nodes: Nodes, shared: Shared, mut shutdown: watch::Receiv
                 }
             },
         };
-        // Stop the workers of nodes that went away or changed; start those missing.
+        // Stop the workers of nodes that went away or whose addresses changed; start those missing.
+        // A node that was drained, put back or had its capacity changed keeps its workers: a
+        // restart hands the Stasis lease over, and a call arriving meanwhile would be refused.
         let keep: HashMap<&str, &Arc<Node>> = wanted.iter().map(|n| (n.id(), n)).collect();
         let stale: Vec<String> = running
             .iter()
-            .filter(|(id, r)| keep.get(id.as_str()).is_none_or(|n| !Arc::ptr_eq(n, &r.node)))
+            .filter(|(id, r)| keep.get(id.as_str()).is_none_or(|n| !n.same_connection(&r.node)))
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {

@@ -54,6 +54,15 @@ impl Node {
         &self.row.id
     }
 
+    /// Whether `other` reaches the same Asterisk the same way (ARI, AMI, SIP WebSocket and SIP
+    /// addresses, database role): a change of state (live, draining, down) or capacity alone is
+    /// not a reason to restart the node's workers.
+    pub fn same_connection(&self, other: &Node) -> bool {
+        let (a, b) = (&self.row, &other.row);
+        (&a.ari_url, &a.ami_addr, &a.ws_url, &a.sip_addr, &a.db_role)
+            == (&b.ari_url, &b.ami_addr, &b.ws_url, &b.sip_addr, &b.db_role)
+    }
+
     /// What telephony changes on this node need.
     pub fn pbx(&self) -> Pbx<'_> {
         Pbx { ari: &self.ari, ami: self.ami.as_ref() }
