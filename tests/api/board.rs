@@ -160,11 +160,20 @@ async fn the_board_follows_an_inbound_call_from_ringing_to_talking_with_the_numb
 
     // The snapshot while they talk: the call on the boss, masked, with the client's name, and
     // the trunk's line in use.
-    let board = sofia.get("/api/telephony/board").await;
-    assert_eq!(board.status, StatusCode::OK, "{}", board.text);
+    // The record's answer is written right after the news (the call's writer is asynchronous): the
+    // snapshot follows within a moment.
+    let start = tokio::time::Instant::now();
+    let (board, call) = loop {
+        let board = sofia.get("/api/telephony/board").await;
+        assert_eq!(board.status, StatusCode::OK, "{}", board.text);
+        let call = board.body["calls"].as_array().unwrap().iter().find(|c| c["call_id"] == call_id).cloned();
+        let call = call.unwrap_or_else(|| panic!("the call on the board: {}", board.body));
+        if !call["answered_at"].is_null() || start.elapsed() > Duration::from_secs(3) {
+            break (board, call);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(!board.text.contains("9161234567"), "{}", board.text);
-    let call = board.body["calls"].as_array().unwrap().iter().find(|c| c["call_id"] == call_id).cloned();
-    let call = call.unwrap_or_else(|| panic!("the call on the board: {}", board.body));
     assert_eq!(
         (call["user_id"].as_i64(), call["phase"].as_str()),
         (Some(t.admin_id), Some("talking")),
