@@ -155,6 +155,25 @@ async fn run_sipp(target: &str, scenario: &str, user: &str, password: &str, numb
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("uac.xml");
     std::fs::write(&file, scenario).unwrap();
+    // A random local port may be taken (another test's phone, an RTP port): sipp then sends nothing
+    // and says "Unable to bind main socket"; another port is tried.
+    for _ in 0..4 {
+        let (ok, text) = run_sipp_once(target, &dir, &file, user, password, number).await;
+        if !text.contains("Unable to bind main socket") {
+            return (ok, text);
+        }
+    }
+    panic!("sipp found no free local port in four tries");
+}
+
+async fn run_sipp_once(
+    target: &str,
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    user: &str,
+    password: &str,
+    number: &str,
+) -> (bool, String) {
     let port = (20000 + rand::random::<u16>() % 20000).to_string();
     let out = tokio::time::timeout(
         Duration::from_secs(40),
@@ -187,7 +206,7 @@ async fn run_sipp(target: &str, scenario: &str, user: &str, password: &str, numb
             ])
             .args(["-trace_err", "-trace_msg"])
             .arg(target)
-            .current_dir(&dir)
+            .current_dir(dir)
             .output(),
     )
     .await
@@ -195,9 +214,10 @@ async fn run_sipp(target: &str, scenario: &str, user: &str, password: &str, numb
     .expect("sipp runs (package sip-tester)");
     let mut text =
         format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    for e in std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()) {
+    for e in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
         if e.file_name().to_string_lossy().ends_with(".log") {
             text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            let _ = std::fs::remove_file(e.path());
         }
     }
     // sipp exits 0 when every call succeeded.
