@@ -321,6 +321,15 @@ impl Masking {
     }
 }
 
+/// A number as a viewer with `masking` (none: sees numbers as they are) may see it. Every number
+/// the server sends to a person goes through here or through [`Masking::apply`].
+pub fn shown(masking: Option<Masking>, number: &str) -> String {
+    match masking {
+        Some(m) => m.apply(number),
+        None => number.to_string(),
+    }
+}
+
 /// A number as a masked user sees it.
 pub fn mask(number: &str, mode: MaskMode, chars: usize) -> String {
     match mode {

@@ -39,10 +39,7 @@ thread_local! {
 
 impl Serialize for Number {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match MASKING.with(Cell::get) {
-            Some(m) => s.serialize_str(&m.apply(&self.0)),
-            None => s.serialize_str(&self.0),
-        }
+        s.serialize_str(&crate::crm::shown(MASKING.with(Cell::get), &self.0))
     }
 }
 

@@ -52,10 +52,7 @@ impl Viewer {
 
     /// A number as this viewer may see it.
     pub fn show_number(&self, number: &str) -> String {
-        match self.masking {
-            Some(m) => m.apply(number),
-            None => number.to_string(),
-        }
+        callbase_core::crm::shown(self.masking, number)
     }
 
     /// The name of a user of the tenant (user-reference fields).

@@ -38,7 +38,7 @@ pub async fn live_calls(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<LiveC
         "SELECT c.id, c.direction, c.user_id, c.number, c.trunk_slot, c.started_at, c.answered_at, c.phase,
             c.held_since IS NOT NULL AS on_hold, coalesce(c.recording_state = 'recording', false) AS recording,
             c.audience, c.crm_record_id, cr.table_id AS crm_table_id,
-            cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS crm_title
+            crm_record_title(cr.table_id, cr.data) AS crm_title
          FROM calls c LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1 AND c.ended_at IS NULL AND c.started_at > now() - interval '{LIVE_WINDOW}'
          ORDER BY c.started_at"

@@ -26,6 +26,15 @@ pub async fn all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<SpeedDial>> 
     .await
 }
 
+/// Entry `id` of the tenant.
+pub async fn get(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<Option<SpeedDial>> {
+    sqlx::query_as("SELECT id, group_id, name, number FROM speed_dials WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
 /// The entries of the user's groups, by name (one entry once, whatever the groups it comes from).
 pub async fn of_user(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Vec<SpeedDial>> {
     sqlx::query_as(

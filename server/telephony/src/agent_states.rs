@@ -4,7 +4,7 @@
 //! (`callbase_db::agent_states`, read with the tenant's telephony users at every inbound call).
 
 use callbase_core::events::{AgentStateChange, Event};
-use callbase_core::{keys, TenantId, UserId};
+use callbase_core::{TenantId, UserId};
 use callbase_db::agent_states::{self as repo, AgentState};
 use redis::aio::ConnectionManager;
 use time::format_description::well_known::Rfc3339;
@@ -22,15 +22,7 @@ pub fn event(s: &AgentState) -> Event {
 
 /// Tells the agent's sockets and the administrators' about a state.
 pub async fn publish(redis: &ConnectionManager, tenant: TenantId, s: &AgentState) {
-    let mut r = redis.clone();
-    if let Err(e) = redis::cmd("PUBLISH")
-        .arg(keys::events(tenant))
-        .arg(event(s).to_json())
-        .query_async::<()>(&mut r)
-        .await
-    {
-        tracing::warn!(error = %e, "cannot publish an agent state");
-    }
+    crate::events::publish(redis, tenant, &[event(s)], "an agent state").await
 }
 
 /// After a call `user` talked in: wrap-up (when the tenant has one), published.

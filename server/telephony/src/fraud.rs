@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use callbase_core::dial::{self, Direction};
 use callbase_core::events::{Alert, Event};
-use callbase_core::{keys, TenantId, UserId};
+use callbase_core::{TenantId, UserId};
 use callbase_db::fraud::{self as repo, AlertRow, FraudSettings, NewAlert};
 use callbase_db::telephony::TelUserRow;
 use callbase_db::Db;
@@ -371,15 +371,7 @@ pub async fn raise(
         user_id: row.user_id,
         country_code: row.country_code.clone(),
     };
-    let mut r = redis.clone();
-    if let Err(e) = redis::cmd("PUBLISH")
-        .arg(keys::events(tenant))
-        .arg(Event::SecurityAlert { alert }.to_json())
-        .query_async::<()>(&mut r)
-        .await
-    {
-        tracing::warn!(error = %e, "cannot publish a security alert");
-    }
+    crate::events::publish(redis, tenant, &[Event::SecurityAlert { alert }], "a security alert").await;
     Ok(row)
 }
 

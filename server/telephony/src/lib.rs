@@ -10,6 +10,7 @@ pub mod caller_id;
 pub mod carrier;
 pub mod commands;
 pub mod context;
+pub mod events;
 pub mod failover;
 pub mod fraud;
 pub mod lease;

@@ -4,7 +4,7 @@
 //! supervisors. Offline on the board is derived from these, not chosen.
 
 use callbase_core::events::{AgentPresence, Event};
-use callbase_core::{keys, TenantId};
+use callbase_core::TenantId;
 use callbase_db::telephony::TelUserRow;
 use callbase_db::Db;
 use redis::aio::ConnectionManager;
@@ -58,10 +58,5 @@ pub async fn on_contact_status(
         browser: online.browser,
         desk: online.desk,
     });
-    let mut r = redis.clone();
-    if let Err(e) =
-        redis::cmd("PUBLISH").arg(keys::events(tenant)).arg(event.to_json()).query_async::<()>(&mut r).await
-    {
-        tracing::warn!(error = %e, "cannot publish an agent's presence");
-    }
+    crate::events::publish(redis, tenant, &[event], "an agent's presence").await;
 }

@@ -116,7 +116,7 @@ impl Sort {
 const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.number, c.did, c.trunk_slot, c.started_at, c.answered_at, \
     c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result, c.legal_hold, c.recording_state, \
     c.recording_key, c.recording_bytes, c.recording_ms, c.node, c.wrapup_secs, c.crm_record_id, cr.table_id AS crm_table_id, \
-    cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS crm_title";
+    crm_record_title(cr.table_id, cr.data) AS crm_title";
 const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
     LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
 
@@ -197,7 +197,7 @@ pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Res
             c.answered_at, c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result,
             c.legal_hold, c.recording_state, c.recording_key, c.recording_bytes, c.recording_ms, c.node, c.wrapup_secs,
             c.crm_record_id, cr.table_id AS "crm_table_id?",
-            cr.data->>(SELECT f.id::text FROM crm_fields f WHERE f.table_id = cr.table_id AND f.is_title LIMIT 1) AS "crm_title?"
+            crm_record_title(cr.table_id, cr.data) AS "crm_title?"
          FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
             LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1 AND ($2 OR c.user_id = $3 OR (c.user_id IS NULL AND c.direction = 'inbound'))

@@ -27,7 +27,7 @@ mod trunk_dial;
 use std::time::Duration;
 
 use callbase_core::events::{BoardCall, CallEvent, CallState, Event};
-use callbase_core::{keys, TenantId, UserId};
+use callbase_core::{TenantId, UserId};
 use callbase_db::calls::{control, live, CallDirection, CallResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -215,13 +215,7 @@ impl Call {
     }
 
     async fn publish_event(&self, state: CallState, reason: Option<&str>, target: Option<&str>) {
-        // A replaced controller does not tell the agents about a call it no longer runs.
-        if self.quiet || !self.ctx.fence.is_current() {
-            return;
-        }
-        let at = OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let at = now_rfc3339();
         let ev = Event::Call(CallEvent {
             call_id: self.id.to_string(),
             state,
@@ -238,22 +232,15 @@ impl Call {
         });
         // The same news for the presence board, which sees every call of the tenant.
         let board = self.board_event(state, at);
-        let channel = keys::events(self.tenant);
-        let mut r = self.ctx.redis.clone();
-        if let Err(e) = redis::pipe()
-            .cmd("PUBLISH")
-            .arg(&channel)
-            .arg(ev.to_json())
-            .ignore()
-            .cmd("PUBLISH")
-            .arg(&channel)
-            .arg(board.to_json())
-            .ignore()
-            .query_async::<()>(&mut r)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot publish call event");
+        self.emit(&[ev, board]).await;
+    }
+
+    async fn emit(&self, events: &[Event]) {
+        // A replaced controller does not tell the agents about a call it no longer runs.
+        if self.quiet || !self.ctx.fence.is_current() {
+            return;
         }
+        crate::events::publish(&self.ctx.redis, self.tenant, events, "a call event").await;
     }
 
     /// A call's news as the presence board reads it.
@@ -275,21 +262,7 @@ impl Call {
 
     /// News for the presence board alone (the phone has nothing to do with it: the recorder joined).
     async fn publish_board(&self, state: CallState) {
-        if self.quiet || !self.ctx.fence.is_current() {
-            return;
-        }
-        let at = OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let mut r = self.ctx.redis.clone();
-        if let Err(e) = redis::cmd("PUBLISH")
-            .arg(keys::events(self.tenant))
-            .arg(self.board_event(state, at).to_json())
-            .query_async::<()>(&mut r)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot publish board event");
-        }
+        self.emit(&[self.board_event(state, now_rfc3339())]).await;
     }
 
     /// Writes to the call record (none for a probe call), in order, through the call's writer
@@ -500,6 +473,10 @@ pub async fn run_call(ctx: Ctx, call: StasisCall, channel: Channel, tx: CallTx, 
         tracing::warn!(error = %e, channel = %ch, "call ended with an error");
         let _ = ctx.ari.hangup(&ch).await;
     }
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

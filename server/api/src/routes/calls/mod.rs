@@ -144,10 +144,7 @@ impl Viewer {
     /// The number as this viewer may see it (masked for members of the masked groups; every
     /// response, export and file name goes through here).
     pub fn shown_number(&self, r: &CallRow) -> String {
-        match &self.masking {
-            Some(m) => m.apply(&r.number),
-            None => r.number.clone(),
-        }
+        callbase_core::crm::shown(self.masking, &r.number)
     }
 
     pub fn file_name(&self, r: &CallRow) -> String {

@@ -7,7 +7,6 @@
 use axum::extract::State;
 use axum::Json;
 use callbase_core::{GroupId, UserId};
-use callbase_crm::view::Masking;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -87,13 +86,6 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn shown(masking: Option<Masking>, number: &str) -> String {
-    match masking {
-        Some(m) => m.apply(number),
-        None => number.to_string(),
-    }
-}
-
 /// The board's snapshot.
 #[utoipa::path(get, path = "/api/telephony/board", tag = "telephony",
     responses((status = 200, body = Board), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -168,7 +160,7 @@ pub async fn get(
             }
             LiveCall {
                 call_id: c.id.to_string(),
-                number: shown(masking, &c.number),
+                number: callbase_core::crm::shown(masking, &c.number),
                 trunk: c.trunk_slot,
                 ringing: if c.user_id.is_none() && phase == "ringing" {
                     c.audience.iter().map(|u| UserId(*u)).collect()

@@ -131,8 +131,7 @@ pub async fn update(
 ) -> ApiResult<Json<SpeedDialEntry>> {
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     // Another tenant's entry (or none) is 404 whatever the body says.
-    let before =
-        repo::all(&mut tx, a.tenant_id).await?.into_iter().find(|s| s.id == id).ok_or(ApiError::NotFound)?;
+    let before = repo::get(&mut tx, a.tenant_id, id).await?.ok_or(ApiError::NotFound)?;
     let (name, number) = parse(&b)?;
     check_group(&mut tx, &a, b.group_id, before.group_id != b.group_id).await?;
     let s = repo::update(&mut tx, a.tenant_id, id, b.group_id, &name, &number)
@@ -173,10 +172,7 @@ pub async fn mine(State(st): State<AppState>, me: TelephonyUser) -> ApiResult<Js
     Ok(Json(
         list.into_iter()
             .map(|s| {
-                let n = match masking {
-                    Some(m) => m.apply(&s.number),
-                    None => s.number.clone(),
-                };
+                let n = callbase_core::crm::shown(masking, &s.number);
                 entry(s, n)
             })
             .collect(),
