@@ -155,6 +155,7 @@ pub(crate) struct HolderAndStandby {
     pub _app: TestApp,
     pub admin: Browser,
     pub tenant: i64,
+    pub account: String,
     pub login: String,
     pub password: String,
 }
@@ -172,7 +173,7 @@ pub(crate) async fn holder_and_standby(node: &str) -> HolderAndStandby {
     ]);
     let app = TestApp::spawn_with(&standby).await;
     let (admin, t, login, password) = agent_with_trunk(&app).await;
-    HolderAndStandby { first, _app: app, admin, tenant: t.id, login, password }
+    HolderAndStandby { first, _app: app, admin, tenant: t.id, account: t.account, login, password }
 }
 
 /// The replica running a call dies (SIGKILL) while the call talks; the node's other replica takes
@@ -181,7 +182,7 @@ pub(crate) async fn holder_and_standby(node: &str) -> HolderAndStandby {
 #[tokio::test]
 async fn a_call_whose_server_is_killed_is_adopted_and_ends_when_the_agent_hangs_up() {
     let node = unique("node-");
-    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password, .. } =
         holder_and_standby(&node).await;
 
     const TALK_MS: u64 = 10_000;
@@ -263,7 +264,7 @@ async fn a_call_that_ended_while_no_server_ran_it_is_closed_and_its_carrier_leg_
 #[tokio::test]
 async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
     let node = unique("node-");
-    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password, .. } =
         holder_and_standby(&node).await;
     let agent_prefix = format!("PJSIP/{login}-");
     // The phone would talk for 30 s; the carrier hangs up long before.
@@ -289,7 +290,7 @@ async fn an_adopted_call_ends_when_the_carrier_hangs_up() {
 async fn an_inbound_call_caught_ringing_by_a_takeover_rings_the_agent_again() {
     use callbase_tests::sip::RingingPhone;
     let node = unique("node-");
-    let HolderAndStandby { mut first, _app, admin, tenant, login, password } =
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password, .. } =
         holder_and_standby(&node).await;
     let routing = serde_json::json!({"ring_timeout_secs": 60, "forward_number": null});
     assert_eq!(admin.put("/api/telephony/routing", routing).await.status, StatusCode::OK);

@@ -63,7 +63,8 @@ async fn channels(prefixes: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn a_holder_paused_past_its_lease_acts_on_nothing_once_it_resumes() {
     let node = unique("node-");
-    let HolderAndStandby { first, _app, admin, tenant, login, password } = holder_and_standby(&node).await;
+    let HolderAndStandby { first, _app, admin, tenant, login, password, .. } =
+        holder_and_standby(&node).await;
     let legs = [format!("PJSIP/{login}-"), format!("PJSIP/t{tenant}-trk")];
     let legs: Vec<&str> = legs.iter().map(String::as_str).collect();
     let phone =

@@ -30,6 +30,7 @@ mod sentinel;
 mod sip_edge;
 mod sockets;
 mod speed_dials;
+mod supervise;
 mod sweep;
 mod telephony;
 mod tenancy;

@@ -283,6 +283,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::states::get_mine, telephony::states::put_mine))
         .routes(routes!(telephony::states::list))
         .routes(routes!(telephony::board::get))
+        .routes(routes!(telephony::supervise::supervise))
+        .routes(routes!(telephony::supervise::list))
         .routes(routes!(telephony::speed_dials::list, telephony::speed_dials::create))
         .routes(routes!(telephony::speed_dials::update, telephony::speed_dials::delete))
         .routes(routes!(telephony::speed_dials::mine))

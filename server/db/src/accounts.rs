@@ -34,6 +34,8 @@ pub struct GroupRow {
     pub builtin: bool,
     /// Members see the live presence board (issue #18).
     pub supervisor: bool,
+    /// Members' calls cannot be listened to, whispered to or barged in on (issue #18).
+    pub private: bool,
     pub member_count: i64,
 }
 
@@ -252,7 +254,7 @@ pub async fn active_admin_count(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<i
     .await
 }
 
-const GROUP_SELECT: &str = "SELECT g.id, g.name, g.role, g.builtin, g.supervisor,
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.role, g.builtin, g.supervisor, g.private,
         (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) AS member_count
     FROM access_groups g WHERE g.tenant_id = $1";
 
@@ -277,14 +279,17 @@ pub async fn insert_group(
     name: &str,
     role: Role,
     supervisor: bool,
+    private: bool,
 ) -> sqlx::Result<GroupId> {
     sqlx::query_scalar(
-        "INSERT INTO access_groups (tenant_id, name, role, supervisor) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO access_groups (tenant_id, name, role, supervisor, private) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
     )
     .bind(tenant)
     .bind(name)
     .bind(role.as_str())
     .bind(supervisor)
+    .bind(private)
     .fetch_one(&mut **tx)
     .await
 }
@@ -309,16 +314,18 @@ pub async fn update_group(
     name: Option<&str>,
     role: Option<Role>,
     supervisor: Option<bool>,
+    private: Option<bool>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "UPDATE access_groups SET name = COALESCE($3, name), role = COALESCE($4, role),
-            supervisor = COALESCE($5, supervisor) WHERE tenant_id = $1 AND id = $2",
+            supervisor = COALESCE($5, supervisor), private = COALESCE($6, private) WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(id)
     .bind(name)
     .bind(role.map(Role::as_str))
     .bind(supervisor)
+    .bind(private)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() == 1)

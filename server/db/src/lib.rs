@@ -19,6 +19,7 @@ pub mod nodes;
 pub mod probe;
 pub mod settings;
 pub mod speed_dials;
+pub mod supervisions;
 pub mod telephony;
 pub mod trunks;
 pub mod two_factor;

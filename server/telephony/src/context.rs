@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use callbase_core::TenantId;
+use callbase_core::{TenantId, UserId};
 use tokio::sync::mpsc;
 
 use crate::ami::Ami;
@@ -35,6 +35,8 @@ pub enum CallMsg {
     Ari(Event),
     /// Blind transfer to `target` (a command from an API replica).
     Transfer { target: String },
+    /// A supervisor joins (issue #18; a command from an API replica).
+    Supervise { id: i64, supervisor: UserId, mode: callbase_db::supervisions::Mode },
 }
 
 impl CallMsg {

@@ -173,6 +173,12 @@ fn apply_command(ctx: &Ctx, cmd: Command) {
                 tracing::info!(call.id = %call_id, "transfer for a call this node does not run");
             }
         }
+        Command::Supervise { call_id, supervision, supervisor, mode, .. } => {
+            let msg = CallMsg::Supervise { id: *supervision, supervisor: *supervisor, mode: *mode };
+            if !ctx.router.send_to_call(call_id, msg) {
+                tracing::info!(call.id = %call_id, "supervision for a call this node does not run");
+            }
+        }
         Command::Callback { call_id, .. } => {
             let actor = format!("callback {call_id}");
             ctx.spawn_actor(actor, call::callback(ctx.clone(), cmd));

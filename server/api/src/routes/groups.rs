@@ -26,6 +26,8 @@ pub struct Group {
     /// Members supervise: they see the live presence board (administrators and sub-administrators
     /// do by their role).
     pub supervisor: bool,
+    /// Members' calls cannot be listened to, whispered to or barged in on.
+    pub private: bool,
     pub member_count: i64,
 }
 
@@ -37,6 +39,7 @@ impl From<accounts::GroupRow> for Group {
             role: g.role,
             builtin: g.builtin,
             supervisor: g.supervisor,
+            private: g.private,
             member_count: g.member_count,
         }
     }
@@ -44,7 +47,7 @@ impl From<accounts::GroupRow> for Group {
 
 /// A group as the audit log shows it.
 fn shown(g: &accounts::GroupRow) -> serde_json::Value {
-    serde_json::json!({"name": g.name, "role": g.role, "supervisor": g.supervisor})
+    serde_json::json!({"name": g.name, "role": g.role, "supervisor": g.supervisor, "private": g.private})
 }
 
 fn parse_group_name(raw: &str) -> ApiResult<String> {
@@ -80,6 +83,9 @@ pub struct CreateGroup {
     /// The supervisor permission (default off).
     #[serde(default)]
     pub supervisor: bool,
+    /// Members' calls cannot be supervised (default off).
+    #[serde(default)]
+    pub private: bool,
 }
 
 fn default_role() -> Role {
@@ -99,7 +105,8 @@ pub async fn create(
         return Err(ApiError::Forbidden);
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let id = match accounts::insert_group(&mut tx, a.tenant_id, &name, b.role, b.supervisor).await {
+    let id = match accounts::insert_group(&mut tx, a.tenant_id, &name, b.role, b.supervisor, b.private).await
+    {
         Err(e) if name_taken(&e) => return Err(taken(&name)),
         r => r?,
     };
@@ -115,6 +122,8 @@ pub struct PatchGroup {
     pub role: Option<Role>,
     /// The supervisor permission (built-in groups may have it too).
     pub supervisor: Option<bool>,
+    /// Members' calls cannot be supervised.
+    pub private: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/groups/{id}", tag = "groups", params(("id" = i64, Path)), request_body = PatchGroup,
@@ -136,7 +145,9 @@ pub async fn patch(
     if touches_admin && a.role < Role::Administrator {
         return Err(ApiError::Forbidden);
     }
-    match accounts::update_group(&mut tx, a.tenant_id, id, name.as_deref(), b.role, b.supervisor).await {
+    match accounts::update_group(&mut tx, a.tenant_id, id, name.as_deref(), b.role, b.supervisor, b.private)
+        .await
+    {
         Err(e) if name_taken(&e) => return Err(taken(name.as_deref().unwrap_or_default())),
         r => r?,
     };

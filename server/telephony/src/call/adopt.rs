@@ -149,7 +149,8 @@ pub async fn adopt(ctx: Ctx) {
             }
             Decision::Adopt => {
                 adopted += 1;
-                continue_call(&ctx, row);
+                let owned: Vec<String> = listed.keys().filter(|c| row.owns(c)).cloned().collect();
+                continue_call(&ctx, row, owned);
             }
             Decision::Ring => {
                 rung += 1;
@@ -170,7 +171,7 @@ pub async fn adopt(ctx: Ctx) {
 }
 
 /// A `ChannelDestroyed` for a channel whose end was not reported to us.
-fn destroyed(ch: &str) -> CallMsg {
+pub(super) fn destroyed(ch: &str) -> CallMsg {
     CallMsg::Ari(Event::ChannelDestroyed {
         channel: Channel { id: ch.to_string(), ..Channel::default() },
         cause: 16,
@@ -202,8 +203,9 @@ fn rebuild(ctx: &Ctx, row: &OpenCall, tx: &crate::context::CallTx) -> Call {
     }
 }
 
-/// Starts an actor for a connected call whose two channels are up.
-fn continue_call(ctx: &Ctx, row: &OpenCall) {
+/// Starts an actor for a connected call whose two channels are up (`owned`: the call's channels
+/// Asterisk listed, supervisors' legs among them).
+fn continue_call(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
     let (Some(agent), Some(other), Some(bridge)) =
         (row.agent_channel.clone(), row.other_channel.clone(), row.bridge_id.clone())
     else {
@@ -233,6 +235,10 @@ fn continue_call(ctx: &Ctx, row: &OpenCall) {
             if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}"), &[], None).await {
                 let _ = tx.send(destroyed(ch));
             }
+        }
+        // Supervisors listening, whispering or barging in stay (issue #18).
+        if !forwarded {
+            call.adopt_supervisions(&owned).await;
         }
         // A replica that died between the answer and the recording's start left none: record the
         // rest of the call (when the tenant records it).

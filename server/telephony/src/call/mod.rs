@@ -21,6 +21,7 @@ mod outbound;
 mod probe;
 mod record;
 mod ring;
+mod supervise;
 mod talk;
 mod trunk_dial;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use callbase_core::events::{BoardCall, CallEvent, CallState, Event};
 use callbase_core::{TenantId, UserId};
 use callbase_db::calls::{control, live, CallDirection, CallResult};
+use callbase_db::supervisions::Mode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -37,7 +39,7 @@ use uuid::Uuid;
 
 use record::Op;
 
-pub use adopt::adopt;
+pub use adopt::{adopt, GRACE as ADOPTION_GRACE};
 pub use callback::callback;
 pub use probe::probe_target;
 pub use trunk_dial::SETUP_SAMPLES;
@@ -54,6 +56,9 @@ pub enum Command {
     Transfer { call_id: String, tenant: TenantId, user: UserId, target: String },
     /// Desk-phone click-to-call: ring the agent's own phone, then dial `number`.
     Callback { call_id: String, tenant: TenantId, user: UserId, number: String },
+    /// Listen, whisper or barge (issue #18): ring the supervisor's phone for supervision row
+    /// `supervision` (written by the API), then join them to the agent's side of the call.
+    Supervise { call_id: String, tenant: TenantId, supervision: i64, supervisor: UserId, mode: Mode },
 }
 
 /// Why a call flow stopped short (the call's channel is then hung up).
@@ -161,6 +166,8 @@ pub struct Call {
     pub setup_start_ms: Option<i64>,
     /// Where the call record's writes go, in order ([`record`]).
     writer: record::Writer,
+    /// Supervisors listening, whispering or barging in ([`supervise`]).
+    pub supervisions: Vec<supervise::Supervision>,
 }
 
 impl Call {
@@ -196,6 +203,7 @@ impl Call {
             quiet: false,
             setup_start_ms: None,
             writer: record::Writer::spawn(ctx.db.clone(), ctx.fence.clone(), tenant, id),
+            supervisions: vec![],
         }
     }
 

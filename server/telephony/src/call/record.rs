@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use callbase_core::{TenantId, UserId};
 use callbase_db::calls::{control, live, CallResult};
+use callbase_db::supervisions;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -34,6 +35,8 @@ pub(super) enum Op {
     Recording(String),
     RecordingStopped(String),
     Checkpoint(Box<control::Checkpoint>),
+    SupervisionAnswered { id: i64, channel: String, snoop: Option<String>, bridge: Option<String> },
+    SupervisionEnded { id: i64, result: String },
 }
 
 impl Op {
@@ -48,6 +51,8 @@ impl Op {
             Op::Recording(_) => "recording",
             Op::RecordingStopped(_) => "recording stopped",
             Op::Checkpoint(_) => "checkpoint",
+            Op::SupervisionAnswered { .. } => "supervision answered",
+            Op::SupervisionEnded { .. } => "supervision ended",
         }
     }
 }
@@ -144,11 +149,16 @@ async fn apply(
         Op::Unrouted(note) => live::unrouted(&mut tx, id, note).await?,
         Op::Forwarded(note) => live::forwarded(&mut tx, id, note).await?,
         Op::Ended { result, reason, hold_secs } => {
-            live::ended(&mut tx, id, *result, reason.as_deref(), *hold_secs, at).await?
+            live::ended(&mut tx, id, *result, reason.as_deref(), *hold_secs, at).await?;
+            supervisions::end_all_of_call(&mut tx, id, "call ended", at).await?
         }
         Op::Recording(name) => live::set_recording(&mut tx, id, name).await?,
         Op::RecordingStopped(key) => live::recording_stopped(&mut tx, id, key).await?,
         Op::Checkpoint(c) => control::checkpoint(&mut tx, id, c).await?,
+        Op::SupervisionAnswered { id, channel, snoop, bridge } => {
+            supervisions::answered(&mut tx, *id, channel, snoop.as_deref(), bridge.as_deref(), at).await?
+        }
+        Op::SupervisionEnded { id, result } => supervisions::ended(&mut tx, *id, result, at).await?,
     }
     control::commit_fenced(tx, id, token).await
 }

@@ -104,7 +104,11 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
             result_reason = "lost";
             break;
         };
+        if call.supervision_event(&msg, &agent, bridge).await {
+            continue;
+        }
         match &msg {
+            CallMsg::Supervise { id, supervisor, mode } => call.supervise(*id, *supervisor, *mode).await,
             CallMsg::Ari(Event::ChannelHold { channel }) if channel.id == agent || channel.id == other => {
                 let peer = if channel.id == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;
@@ -121,19 +125,23 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 call.checkpoint();
                 call.publish(CallState::Unheld, None).await;
             }
-            CallMsg::Transfer { target } => match transfer(call, bridge, &agent, &other, target, rx).await {
-                Some(new_agent) => {
-                    agent = new_agent;
-                    call.legs.agent = Some(agent.clone());
-                    call.set_phase(Phase::Talking);
-                    call.checkpoint();
-                    continue;
+            CallMsg::Transfer { target } => {
+                // The agent leaves: whoever supervised them leaves too.
+                call.end_supervisions("agent left").await;
+                match transfer(call, bridge, &agent, &other, target, rx).await {
+                    Some(new_agent) => {
+                        agent = new_agent;
+                        call.legs.agent = Some(agent.clone());
+                        call.set_phase(Phase::Talking);
+                        call.checkpoint();
+                        continue;
+                    }
+                    None => {
+                        result_reason = "transferred";
+                        break;
+                    }
                 }
-                None => {
-                    result_reason = "transferred";
-                    break;
-                }
-            },
+            }
             CallMsg::Ari(ev) if ev.ends(&agent) || ev.ends(&other) => {
                 let ch = ev.channel().map(|c| c.id.as_str()).unwrap_or_default();
                 result_reason = if ch == agent { "agent hung up" } else { "other party hung up" };
@@ -142,6 +150,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
             _ => {}
         }
     }
+    call.end_supervisions("call ended").await;
     call.hangup(&agent).await;
     call.hangup(&other).await;
     call.publish(CallState::Ended, Some(result_reason)).await;

@@ -828,6 +828,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/board/calls/{call_id}/supervise": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Joins the agent's side of a connected call: the supervisor's phone rings, and once answered
+         *     they listen (hear both sides), whisper (only the agent hears them) or barge in (three-way).
+         */
+        post: operations["supervise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/dial-rules": {
         parameters: {
             query?: never;
@@ -1105,6 +1125,23 @@ export interface paths {
             cookie?: never;
         };
         /** Every telephony user's agent state (administrators and sub-administrators). */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/supervisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who listened to whom, when and for how long: the latest 200 supervisions (administrators). */
         get: operations["list"];
         put?: never;
         post?: never;
@@ -1597,6 +1634,8 @@ export interface components {
         };
         CreateGroup: {
             name: string;
+            /** @description Members' calls cannot be supervised (default off). */
+            private?: boolean;
             role?: components["schemas"]["Role"];
             /** @description The supervisor permission (default off). */
             supervisor?: boolean;
@@ -1774,6 +1813,8 @@ export interface components {
             /** Format: int64 */
             member_count: number;
             name: string;
+            /** @description Members' calls cannot be listened to, whispered to or barged in on. */
+            private: boolean;
             role: components["schemas"]["Role"];
             /**
              * @description Members supervise: they see the live presence board (administrators and sub-administrators
@@ -1884,6 +1925,11 @@ export interface components {
             tenant: components["schemas"]["TenantInfo"];
             user: components["schemas"]["User"];
         };
+        /**
+         * @description How the supervisor joins.
+         * @enum {string}
+         */
+        Mode: "listen" | "whisper" | "barge";
         NewSecret: {
             sip_password: string;
         };
@@ -1923,6 +1969,8 @@ export interface components {
         };
         PatchGroup: {
             name?: string | null;
+            /** @description Members' calls cannot be supervised. */
+            private?: boolean | null;
             role?: null | components["schemas"]["Role"];
             /** @description The supervisor permission (built-in groups may have it too). */
             supervisor?: boolean | null;
@@ -2230,6 +2278,42 @@ export interface components {
             number: string;
             /** @description What the phone dials: the server looks the number up. */
             target: string;
+        };
+        SuperviseBody: {
+            mode: components["schemas"]["Mode"];
+        };
+        SupervisionEntry: {
+            /** Format: int64 */
+            agent_id: number;
+            agent_name?: string | null;
+            answered_at?: string | null;
+            call_id: string;
+            /**
+             * Format: int64
+             * @description Seconds the supervisor was on the call (answer to end).
+             */
+            duration_secs?: number | null;
+            ended_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            mode: string;
+            /** @description RFC 3339. */
+            requested_at: string;
+            /**
+             * @description How it ended (`supervisor hung up`, `call ended`, `no answer`, `no phone`, `agent left`, …);
+             *     none while it lasts.
+             */
+            result?: string | null;
+            /** Format: int64 */
+            supervisor_id: number;
+            supervisor_name?: string | null;
+        };
+        SupervisionStarted: {
+            /**
+             * Format: int64
+             * @description The supervision's id (its row in the audit).
+             */
+            id: number;
         };
         Table: {
             call_table: boolean;
@@ -6135,6 +6219,108 @@ export interface operations {
             };
         };
     };
+    supervise: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuperviseBody"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupervisionStarted"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_body` (or a field's own code): the JSON is not of the expected shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get: {
         parameters: {
             query?: never;
@@ -7471,6 +7657,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentStateOut"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupervisionEntry"][];
                 };
             };
             /** @description `unauthenticated`: no live session */

@@ -8,6 +8,7 @@ pub mod me;
 pub mod routing;
 pub mod speed_dials;
 pub mod states;
+pub mod supervise;
 pub mod users;
 
 use axum::extract::State;
