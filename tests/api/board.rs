@@ -233,4 +233,20 @@ async fn the_board_hears_when_an_agents_phone_registers_and_goes_away() {
     assert!(got.iter().any(offline), "the phone going away reaches the board: {got:?}");
     let heard = events_of(&mut boris_ws, "agent_presence", Duration::from_millis(500), |_| false).await;
     assert!(heard.is_empty(), "an agent does not hear of colleagues' phones: {heard:?}");
+
+    // A browser phone (Asterisk reports no contact changes for those: the /sip relay tells): the
+    // administrator's registers, then its socket closes.
+    let s = admin.post("/api/phone/session", json!({})).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.text);
+    let (user, password) =
+        (s.body["authorization_user"].as_str().unwrap(), s.body["password"].as_str().unwrap());
+    let mut phone = crate::sockets::open(&admin, "/sip").await;
+    assert_eq!(callbase_tests::sip::register_ws(&mut phone, user, password, 120).await, 200);
+    let online = |e: &Value| e["user_id"] == t.admin_id && e["browser"] == true;
+    let got = events_of(&mut admin_ws, "agent_presence", Duration::from_secs(5), online).await;
+    assert!(got.iter().any(online), "the browser phone's registration reaches the board: {got:?}");
+    drop(phone);
+    let offline = |e: &Value| e["user_id"] == t.admin_id && e["browser"] == false;
+    let got = events_of(&mut admin_ws, "agent_presence", Duration::from_secs(5), offline).await;
+    assert!(got.iter().any(offline), "the browser phone's socket closing reaches the board: {got:?}");
 }

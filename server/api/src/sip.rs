@@ -13,6 +13,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use callbase_core::{TenantId, UserId};
 use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -94,11 +96,14 @@ pub async fn sip(
                 }
                 std::future::pending::<()>().await
             };
+            let presence = Presence { st: st.clone(), tenant: cu.tenant_id, user: me.user_id };
             tokio::select! {
-                _ = relay(socket, upstream, &endpoint, dialogs, closed) => {}
+                _ = relay(socket, upstream, &endpoint, dialogs, closed, &presence) => {}
                 _ = supervise => {}
             }
             drop(reg);
+            // Asterisk drops the contact of a closed WebSocket transport: the board hears it.
+            presence.announce(Duration::from_millis(500));
         })
     }))
 }
@@ -181,12 +186,52 @@ async fn moved_away(
 
 type Upstream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The presence board's news of this browser phone (issue #18): Asterisk reports no contact changes
+/// for browser phones (their AORs are not qualified), so the relay says when one registered or went.
+struct Presence {
+    st: AppState,
+    tenant: TenantId,
+    user: UserId,
+}
+
+impl Presence {
+    /// After `after`, publishes the user's devices as Asterisk has them then.
+    fn announce(&self, after: Duration) {
+        let (st, tenant, user) = (self.st.clone(), self.tenant, self.user);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let found = async {
+                let mut tx = st.db.tenant_tx(tenant).await?;
+                let u = callbase_db::telephony::get_user(&mut tx, tenant, user).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(u)
+            }
+            .await;
+            let (Ok(Some(u)), Ok(node)) = (found, crate::routes::telephony::node(&st, tenant).await) else {
+                return;
+            };
+            callbase_telephony::presence::publish(&node.pbx(), &st.redis, tenant, &u).await;
+        });
+    }
+}
+
+/// A 2xx answer to a REGISTER (the phone registered, or unregistered).
+fn register_answered(msg: &str) -> bool {
+    msg.starts_with("SIP/2.0 2")
+        && msg.lines().take_while(|l| !l.is_empty()).any(|l| {
+            l.split_once(':').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("cseq") && value.trim_end().ends_with("REGISTER")
+            })
+        })
+}
+
 async fn relay(
     mut browser: WebSocket,
     upstream: Upstream,
     endpoint: &str,
     mut dialogs: crate::sip_dialogs::Dialogs,
     mut closed: watch::Receiver<Option<(u16, &'static str)>>,
+    presence: &Presence,
 ) {
     let (mut up_tx, mut up_rx) = upstream.split();
     let mut guard = Guard::new(endpoint);
@@ -231,6 +276,9 @@ async fn relay(
                 Some(Ok(tungstenite::Message::Text(t))) => {
                     if let Some(call_id) = guard.note_asterisk(t.as_str()) {
                         dialogs.record(&call_id).await;
+                    }
+                    if register_answered(t.as_str()) {
+                        presence.announce(Duration::ZERO);
                     }
                     if browser.send(Message::Text(t.as_str().into())).await.is_err() { break; }
                 }
@@ -334,7 +382,17 @@ impl Guard {
 
 #[cfg(test)]
 mod tests {
-    use super::Guard;
+    use super::{register_answered, Guard};
+
+    #[test]
+    fn a_registers_answer_is_told_from_other_answers() {
+        let ok = "SIP/2.0 200 OK\r\nVia: SIP/2.0/WSS x\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n";
+        assert!(register_answered(ok));
+        assert!(register_answered(&ok.replace("CSeq", "cseq")));
+        assert!(!register_answered(&ok.replace("200 OK", "401 Unauthorized")));
+        assert!(!register_answered(&ok.replace("REGISTER", "INVITE")));
+        assert!(!register_answered("REGISTER sip:callbase SIP/2.0\r\nCSeq: 2 REGISTER\r\n\r\n"));
+    }
 
     fn msg(head: &str) -> String {
         format!("{head}\r\nCall-ID: c1\r\nCSeq: 1 X\r\nContent-Length: 0\r\n\r\n")

@@ -52,7 +52,20 @@ pub async fn on_contact_status(
             return;
         }
     };
-    let online = crate::lifecycle::Pbx { ari, ami: Some(ami) }.online(tenant, &u).await;
+    publish(&crate::lifecycle::Pbx { ari, ami: Some(ami) }, redis, tenant, &u).await;
+}
+
+/// Publishes user `u`'s devices as Asterisk has them now (`agent_presence`, to the supervisors).
+/// Browser phones are not qualified, so Asterisk reports no contact changes for them: the `/sip`
+/// relay calls this when one registers or its socket closes.
+pub async fn publish(
+    pbx: &crate::lifecycle::Pbx<'_>,
+    redis: &ConnectionManager,
+    tenant: TenantId,
+    u: &TelUserRow,
+) {
+    let online = pbx.online(tenant, u).await;
+    tracing::debug!(tenant.id = %tenant, user.id = %u.user_id, browser = online.browser, desk = online.desk, "agent presence");
     let event = Event::AgentPresence(AgentPresence {
         user_id: u.user_id,
         browser: online.browser,

@@ -6,11 +6,16 @@
 // A supervisor (Sofia: a group with the supervisor permission whose numbers are masked) watches the
 // live board in a third browser: Anna goes idle → ringing → talking (the masked caller) → wrap-up
 // there within a second of her own phone. Screenshots: the state menu, the wrap-up and the board.
+// Then Sofia, with her own browser phone (another tone), listens to Anna's call from the board: she
+// hears Anna and Anna does not hear her; she whispers: Anna hears her; the call ends and so does
+// Sofia's leg.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BASE, carrierAmi, env, launch, openApp, screenshot, signInPage, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
+import { BASE, callState, carrierAmi, env, launch, openApp, remoteTone, screenshot, signInPage, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
 
 const TONE = 1000;
+/** Sofia's microphone: the tone Anna hears only when Sofia whispers. */
+const SOFIA_TONE = 1500;
 
 async function carrierCalls(ami) {
   const r = await ami.action('Originate', {
@@ -61,6 +66,7 @@ describe('agent states: who rings', () => {
   let anna;
   let annaId;
   let board;
+  let sofia;
 
   before(async () => {
     t = await tenantWithTrunk();
@@ -73,7 +79,9 @@ describe('agent states: who rings', () => {
     await t.api.ok('POST', '/api/telephony/users', { user_id: u.id, extension: '102' });
     // Sofia supervises; her group sees numbers masked (the CRM's masking rule).
     const leads = await t.api.ok('POST', '/api/groups', { name: 'Team leads', supervisor: true });
-    await t.api.ok('POST', '/api/users', { login: 'sofia', name: 'Sofia Lead', email: 'sofia@example.com', password: 'Agent-pass-12345', group_ids: [leads.id] });
+    sofia = await t.api.ok('POST', '/api/users', { login: 'sofia', name: 'Sofia Lead', email: 'sofia@example.com', password: 'Agent-pass-12345', group_ids: [leads.id] });
+    // Her browser phone joins calls she supervises; inbound calls do not ring her.
+    await t.api.ok('POST', '/api/telephony/users', { user_id: sofia.id, extension: '103', accept_incoming: false });
     const crm = await t.api.ok('GET', '/api/crm/settings');
     await t.api.ok('PUT', '/api/crm/settings', { ...crm, mask_group_ids: [leads.id], mask_mode: 'prefix', mask_chars: 7 });
     carrier = await carrierAmi();
@@ -86,7 +94,7 @@ describe('agent states: who rings', () => {
       if (login === 'boss') boss = page;
       else anna = page;
     }
-    const sb = await launch('chromium', TONE);
+    const sb = await launch('chromium', SOFIA_TONE);
     browsers.push(sb);
     board = await sb.defaultBrowserContext().newPage();
     board.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
@@ -98,6 +106,9 @@ describe('agent states: who rings', () => {
       console.log(`# board page: ${board.url()}\n${await board.evaluate(() => document.body.innerText)}`);
       throw e;
     });
+    await waitRegistered(board, 20000);
+    // Her browser phone registered after the board opened: the board hears it (the /sip relay says).
+    await until('the board shows Sofia online', async () => (await boardRow(board, sofia.id))?.state === 'available', 3000);
   });
 
   after(async () => {
@@ -150,5 +161,44 @@ describe('agent states: who rings', () => {
     await carrierCalls(carrier);
     await until('both agents ring', async () => (await ringing(anna)) && (await ringing(boss)), 15000);
     await hangupCarrier(carrier);
+  });
+
+  it('a supervisor listens (Anna does not hear her), then whispers (Anna does), from the board', async () => {
+    await boss.select('[data-testid=agent-state]', 'break:Lunch');
+    await until('the boss is on a break', async () => (await stateOf(boss)) === 'break', 5000);
+    await carrierCalls(carrier);
+    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await anna.click('[data-testid=phone-answer]');
+    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    await boardShows(board, annaId, 'talking', (r) => r.busy === 'talking');
+    const row = `[data-testid=board-agent][data-user="${annaId}"]`;
+
+    async function join(mode) {
+      await board.click(`${row} [data-testid=board-${mode}]`);
+      await board.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+      await board.click('[data-testid=phone-answer]');
+      await until(`Sofia's phone joins (${mode})`, async () => (await callState(board)) === 'answered', 10000);
+      await sleep(1000);
+    }
+
+    await join('listen');
+    const heard = await remoteTone(board, TONE, 1500);
+    assert.ok(heard.tone > 20 * heard.other, `listening, Sofia hears Anna's ${TONE} Hz: ${JSON.stringify(heard)}`);
+    const notHeard = await remoteTone(anna, SOFIA_TONE, 1500);
+    console.log(`# listen: Sofia hears Anna ${JSON.stringify(heard)}; Anna hears Sofia ${JSON.stringify(notHeard)}`);
+    assert.ok(notHeard.tone < 5 * notHeard.other, `listening, Anna does not hear Sofia: ${JSON.stringify(notHeard)}`);
+    await board.click('[data-testid=phone-hangup]');
+    await until("Sofia's leg ends", async () => (await callState(board)) !== 'answered', 10000);
+    assert.equal(await callState(anna), 'answered', "Anna's call goes on");
+
+    await join('whisper');
+    const whispered = await remoteTone(anna, SOFIA_TONE, 1500);
+    assert.ok(whispered.tone > 20 * whispered.other, `whispering, Anna hears Sofia's ${SOFIA_TONE} Hz: ${JSON.stringify(whispered)}`);
+    const still = await remoteTone(board, TONE, 1500);
+    console.log(`# whisper: Anna hears Sofia ${JSON.stringify(whispered)}; Sofia hears Anna ${JSON.stringify(still)}`);
+    assert.ok(still.tone > 20 * still.other, `whispering, Sofia still hears Anna: ${JSON.stringify(still)}`);
+    // Anna hangs up: Sofia's leg ends with the call.
+    await anna.click('[data-testid=phone-hangup]');
+    await until("Sofia's leg ends with the call", async () => (await callState(board)) !== 'answered', 10000);
   });
 });

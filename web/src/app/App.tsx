@@ -173,7 +173,7 @@ export function App() {
       {resolution.route === 'phoneSetup' && <PhoneSetupPage />}
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
-      {resolution.route === 'board' && <BoardPage />}
+      {resolution.route === 'board' && <BoardPage userId={session.user.id} isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>

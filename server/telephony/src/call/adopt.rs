@@ -296,6 +296,9 @@ async fn ring_again(ctx: &Ctx, row: &OpenCall, owned: &[String]) {
 async fn end_call(ctx: &Ctx, row: &OpenCall, owned: &[String], answered: bool) {
     let (tx, _rx) = mpsc::unbounded_channel();
     let mut call = rebuild(ctx, row, &tx);
+    // Supervisions end with the call: their legs, snoops and bridges go.
+    call.adopt_supervisions(&[]).await;
+    call.end_supervisions("call ended").await;
     for ch in owned {
         call.hangup(ch).await;
     }

@@ -5,10 +5,13 @@
  * taken yet, and the trunk lines in use. One snapshot, then `agent_state`, `agent_presence` and `board_call` events —
  * no polling; the snapshot is read again after a reconnect and when a call with a CRM client
  * appears (its name comes with the snapshot).
+ *
+ * A connected call can be joined with the supervisor's own phone: listen, whisper or barge in (the
+ * server refuses agents of private groups). Administrators see the supervision log below.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
-import type { Board, BoardAgent, LiveCall } from '../../shared/api/types';
+import type { Board, BoardAgent, LiveCall, SuperviseMode, SupervisionEntry } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
 import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
@@ -45,7 +48,28 @@ function CallCell({ call, now }: { call: LiveCall; now: number }) {
   );
 }
 
-function AgentRow({ a, board, now }: { a: BoardAgent; board: Board; now: number }) {
+const MODES: { mode: SuperviseMode; label: MessageKey; hint: MessageKey }[] = [
+  { mode: 'listen', label: 'board.listen', hint: 'board.listenHint' },
+  { mode: 'whisper', label: 'board.whisper', hint: 'board.whisperHint' },
+  { mode: 'barge', label: 'board.barge', hint: 'board.bargeHint' },
+];
+
+type Supervise = (call: LiveCall, agent: BoardAgent, mode: SuperviseMode) => void;
+
+function SuperviseButtons({ call, a, onSupervise }: { call: LiveCall; a: BoardAgent; onSupervise: Supervise }) {
+  return (
+    <span class="board__supervise" role="group" aria-label={a.name}>
+      {MODES.map((m) => (
+        <button type="button" class="btn btn--small" data-testid={`board-${m.mode}`} title={t(m.hint)}
+          onClick={() => onSupervise(call, a, m.mode)}>
+          {t(m.label)}
+        </button>
+      ))}
+    </span>
+  );
+}
+
+function AgentRow({ a, board, now, me, onSupervise }: { a: BoardAgent; board: Board; now: number; me: number; onSupervise: Supervise }) {
   const state = shownState(a, now);
   const call = callOf(board, a);
   const label = state === 'break' && a.reason === 'missed calls' ? t('agent.breakMissed') : t(STATE_LABEL[state] ?? 'agent.available');
@@ -59,26 +83,108 @@ function AgentRow({ a, board, now }: { a: BoardAgent; board: Board; now: number 
         {state === 'break' && a.reason && a.reason !== 'missed calls' && <span class="muted"> · {a.reason}</span>}
         <span class="muted"> · {since(a.since, now)}</span>
       </td>
-      <td>{call ? <CallCell call={call} now={now} /> : <span class="muted">—</span>}</td>
+      <td>
+        {call ? <CallCell call={call} now={now} /> : <span class="muted">—</span>}
+        {call && call.answered_at != null && call.user_id === a.user_id && a.user_id !== me && (
+          <SuperviseButtons call={call} a={a} onSupervise={onSupervise} />
+        )}
+      </td>
     </tr>
   );
 }
 
-export function BoardPage() {
+function SupervisionLog({ entries, onRefresh }: { entries: SupervisionEntry[]; onRefresh: () => void }) {
+  const label = (m: string) => t(MODES.find((x) => x.mode === m)?.label ?? 'board.listen');
+  return (
+    <div class="card" data-testid="board-log">
+      <div class="page__head">
+        <h2>{t('board.log')}</h2>
+        <div class="page__spacer" />
+        <button type="button" class="btn btn--small" onClick={onRefresh}>{t('board.logRefresh')}</button>
+      </div>
+      {entries.length === 0 ? (
+        <p class="muted">{t('board.logEmpty')}</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th>{t('board.logWhen')}</th>
+              <th>{t('board.logWho')}</th>
+              <th>{t('board.logWhom')}</th>
+              <th>{t('board.logMode')}</th>
+              <th>{t('board.logDuration')}</th>
+              <th>{t('board.logResult')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr key={e.id} data-testid="board-log-entry">
+                <td>{new Date(e.requested_at).toLocaleString()}</td>
+                <td>{e.supervisor_name ?? e.supervisor_id}</td>
+                <td>{e.agent_name ?? e.agent_id}</td>
+                <td>{label(e.mode)}</td>
+                <td>{e.duration_secs != null ? mmss(e.duration_secs * 1000) : '—'}</td>
+                <td>{e.result ?? '…'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolean }) {
   const [board, setBoard] = useState<Board | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [log, setLog] = useState<SupervisionEntry[]>([]);
   const [group, setGroup] = useState<number | null>(null);
   const [now, setNow] = useState(Date.now());
   // The server's clock minus ours: durations count from the server's times.
   const skew = useRef(0);
   const refetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // News that came while the first snapshot was on its way: applied to it once it arrives (the
+  // snapshot may have been read before the news happened — a phone registering meanwhile).
+  const early = useRef<((b: Board) => Board)[]>([]);
+
+  function apply(f: (b: Board) => Board) {
+    setBoard((b) => {
+      if (b) return f(b);
+      early.current.push(f);
+      return b;
+    });
+  }
 
   async function load() {
     try {
       const b = await api.board();
       skew.current = Date.parse(b.now) - Date.now();
-      setBoard(b);
+      const news = early.current;
+      early.current = [];
+      setBoard((prev) => (prev ? b : news.reduce((acc, f) => f(acc), b)));
       setError(null);
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+
+  async function loadLog() {
+    if (!isAdmin) return;
+    try {
+      setLog(await api.supervisions());
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+
+  async function supervise(call: LiveCall, a: BoardAgent, mode: SuperviseMode) {
+    setError(null);
+    setNotice(null);
+    try {
+      await api.supervise(call.call_id, mode);
+      setNotice(t('board.superviseRinging', { agent: a.name }));
+      void loadLog();
     } catch (e) {
       setError(describeError(e));
     }
@@ -86,11 +192,11 @@ export function BoardPage() {
 
   useEffect(() => {
     void load();
-    const offState = subscribe('agent_state', (e) => setBoard((b) => (b ? withAgentState(b, e) : b)), { onReconnect: () => void load() });
-    const offPresence = subscribe('agent_presence', (e) => setBoard((b) => (b ? withPresence(b, e) : b)));
+    void loadLog();
+    const offState = subscribe('agent_state', (e) => apply((b) => withAgentState(b, e)), { onReconnect: () => void load() });
+    const offPresence = subscribe('agent_presence', (e) => apply((b) => withPresence(b, e)));
     const offCall = subscribe('board_call', (e) =>
-      setBoard((b) => {
-        if (!b) return b;
+      apply((b) => {
         const { board: next, fresh } = withCall(b, e);
         if (fresh) {
           clearTimeout(refetch.current);
@@ -134,6 +240,7 @@ export function BoardPage() {
       </div>
       <p class="muted">{t('board.intro')}</p>
       {error && <Alert kind="error">{error}</Alert>}
+      {notice && <Alert kind="info">{notice}</Alert>}
       {!board && !error && <p aria-busy="true">{t('app.loading')}</p>}
       {board && (
         <>
@@ -167,11 +274,12 @@ export function BoardPage() {
             </thead>
             <tbody>
               {agents.map((a) => (
-                <AgentRow key={a.user_id} a={a} board={board} now={serverNow} />
+                <AgentRow key={a.user_id} a={a} board={board} now={serverNow} me={userId} onSupervise={(c, ag, m) => void supervise(c, ag, m)} />
               ))}
             </tbody>
           </table>
           {agents.length === 0 && <p>{t('board.empty')}</p>}
+          {isAdmin && <SupervisionLog entries={log} onRefresh={() => void loadLog()} />}
         </>
       )}
     </section>

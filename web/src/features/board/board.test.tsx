@@ -33,7 +33,7 @@ const call = (state: string, extra: Record<string, unknown> = {}) => ({
 describe('the live board', () => {
   it('shows each agent with state, follows calls from ringing to talking to the end, and states as they change', async () => {
     h.serve((_m, u) => (u.endsWith('/api/telephony/board') ? json(200, board()) : json(404, {})));
-    h.show(<BoardPage />);
+    h.show(<BoardPage userId={1} isAdmin={false} />);
     await h.until(() => row(7));
     expect(row(7)!.dataset.state).toBe('available');
     expect(row(8)!.dataset.state).toBe('break');
@@ -80,7 +80,7 @@ describe('the live board', () => {
       }
       return json(200, b);
     });
-    h.show(<BoardPage />);
+    h.show(<BoardPage userId={1} isAdmin={false} />);
     const select = await h.until(() => h.q<HTMLSelectElement>('[data-testid=board-group]'));
     await act(() => {
       select.value = '4';
@@ -96,4 +96,75 @@ describe('the live board', () => {
     await h.until(() => (row(7)!.textContent?.includes('Acme Ltd') ? true : null));
     expect(snapshots).toBe(2);
   });
+
+  it('joins a connected call with the supervisor\'s phone, says why when refused, and shows administrators the log', async () => {
+    const posted: { url: string; body: unknown }[] = [];
+    let log: unknown[] = [];
+    h.serve((m, u, body) => {
+      if (u.endsWith('/api/telephony/board')) {
+        const b = board();
+        b.calls = [
+          { call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
+            on_hold: false, recording: true, started_at: now, answered_at: now, client: null },
+          { call_id: 'c2', direction: 'outbound', number: '******1111', trunk: 1, user_id: 8, ringing: [], phase: 'talking',
+            on_hold: false, recording: true, started_at: now, answered_at: now, client: null },
+        ];
+        return json(200, b);
+      }
+      if (m === 'POST' && u.includes('/supervise')) {
+        posted.push({ url: u, body });
+        if (u.includes('/c2/')) return json(403, { code: 'private_agent', message: 'the agent is in a private group: their calls cannot be listened to' });
+        log = [{ id: 1, call_id: 'c1', supervisor_id: 1, supervisor_name: 'Sofia', agent_id: 7, agent_name: 'Anna', mode: 'whisper',
+          requested_at: now, answered_at: null, ended_at: null, duration_secs: null, result: null }];
+        return json(202, { id: 1 });
+      }
+      if (u.endsWith('/api/telephony/supervisions')) return json(200, log);
+      return json(404, {});
+    });
+    h.show(<BoardPage userId={1} isAdmin={true} />);
+    await h.until(() => row(7));
+    await h.until(() => h.q('[data-testid=board-log]'));
+    expect(h.q('[data-testid=board-log]')!.textContent).toContain('Nobody has listened');
+    // Boris is in a private group: the server says no, and the page says why.
+    await act(() => row(8)!.querySelector<HTMLButtonElement>('[data-testid=board-listen]')!.click());
+    await h.until(() => (document.body.textContent?.includes('private group') ? true : null));
+    await act(() => row(7)!.querySelector<HTMLButtonElement>('[data-testid=board-whisper]')!.click());
+    await h.until(() => (document.body.textContent?.includes('Your phone is ringing') ? true : null));
+    expect(posted[1]).toEqual({ url: expect.stringContaining('/api/telephony/board/calls/c1/supervise'), body: { mode: 'whisper' } });
+    await h.until(() => h.q('[data-testid=board-log-entry]'));
+    expect(h.q('[data-testid=board-log-entry]')!.textContent).toContain('Whisper');
+  });
+
+  it('offers no supervision of the viewer\'s own call', async () => {
+    h.serve((_m, u) => {
+      if (!u.endsWith('/api/telephony/board')) return json(404, {});
+      const b = board();
+      b.calls = [{ call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
+        on_hold: false, recording: false, started_at: now, answered_at: now, client: null }];
+      return json(200, b);
+    });
+    h.show(<BoardPage userId={7} isAdmin={false} />);
+    await h.until(() => row(7));
+    expect(row(7)!.dataset.busy).toBe('talking');
+    expect(row(7)!.querySelector('[data-testid=board-listen]')).toBeNull();
+    expect(h.q('[data-testid=board-log]')).toBeNull();
+  });
+
+  it('keeps the news that comes while the snapshot is on its way (a phone registering meanwhile)', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    h.serve(async (_m, u) => {
+      if (!u.endsWith('/api/telephony/board')) return json(404, {});
+      await gate;
+      return json(200, board());
+    });
+    h.show(<BoardPage userId={1} isAdmin={false} />);
+    await h.until(() => FakeSocket.last);
+    // Carl's desk phone registers after the server read the snapshot, before it reached the page.
+    await act(() => FakeSocket.last!.push({ type: 'agent_presence', user_id: 9, browser: false, desk: true }));
+    release();
+    await h.until(() => row(9));
+    expect(row(9)!.dataset.state).toBe('available');
+  });
 });
+

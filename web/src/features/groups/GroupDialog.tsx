@@ -25,6 +25,7 @@ export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
   const [name, setName] = useState(group?.name ?? '');
   const [role, setRole] = useState<Role>(group?.role ?? 'user');
   const [supervisor, setSupervisor] = useState(group?.supervisor ?? false);
+  const [isPrivate, setPrivate] = useState(group?.private ?? false);
   const [nameError, setNameError] = useState<MessageKey | undefined>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Msg | null>(null);
@@ -42,9 +43,10 @@ export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
         if (name.trim() !== group.name) changes.name = name.trim();
         if (role !== group.role) changes.role = role;
         if (supervisor !== group.supervisor) changes.supervisor = supervisor;
+        if (isPrivate !== group.private) changes.private = isPrivate;
         onSaved(Object.keys(changes).length ? await api.updateGroup(group.id, changes) : group, false);
       } else {
-        onSaved(await api.createGroup({ name: name.trim(), role, supervisor }), true);
+        onSaved(await api.createGroup({ name: name.trim(), role, supervisor, private: isPrivate }), true);
       }
     } catch (err) {
       setError(explain(err));
@@ -79,6 +81,14 @@ export function GroupDialog({ group, myRole, onSaved, onClose }: Props) {
               {' '}{t('groups.supervisor')}
             </label>
             <p class="field__hint" id="grp-supervisor-hint">{t('groups.supervisorHint')}</p>
+          </div>
+          <div class="field">
+            <label class="check">
+              <input type="checkbox" data-testid="grp-private" checked={isPrivate}
+                onChange={(e) => setPrivate((e.currentTarget as HTMLInputElement).checked)} aria-describedby="grp-private-hint" />
+              {' '}{t('groups.private')}
+            </label>
+            <p class="field__hint" id="grp-private-hint">{t('groups.privateHint')}</p>
           </div>
           {error && <Alert kind="error">{say(error)}</Alert>}
           <div class="dialog__actions">

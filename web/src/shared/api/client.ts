@@ -347,6 +347,14 @@ export class ApiClient {
   board(): Promise<S['Board']> {
     return this.request('GET', '/api/telephony/board');
   }
+  /** Listen to, whisper to or barge in on a connected call: the supervisor's own phone rings. */
+  supervise(callId: string, mode: S['Mode']): Promise<S['SupervisionStarted']> {
+    return this.send('POST', `/api/telephony/board/calls/${encodeURIComponent(callId)}/supervise`, { mode });
+  }
+  /** Who listened to whom, when and for how long (administrators). */
+  supervisions(): Promise<S['SupervisionEntry'][]> {
+    return this.request('GET', '/api/telephony/supervisions');
+  }
   agentStates(): Promise<S['AgentStateOut'][]> {
     return this.request('GET', '/api/telephony/states');
   }

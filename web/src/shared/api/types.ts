@@ -73,6 +73,8 @@ export type Board = S['Board'];
 export type BoardAgent = S['BoardAgent'];
 export type LiveCall = S['LiveCall'];
 export type SpeedDialEntry = S['SpeedDialEntry'];
+export type SuperviseMode = S['Mode'];
+export type SupervisionEntry = S['SupervisionEntry'];
 
 /** `GET /api/calls` query parameters. */
 export interface CallFilter {
