@@ -467,3 +467,80 @@ async fn with_recording_off_the_members_of_an_always_recorded_group_are_still_re
     assert_eq!(maria_call["result"], "answered");
     assert!(maria_call["recording"].is_null(), "a colleague outside the group is not recorded: {maria_call}");
 }
+
+/// The power of `freq` in `pcm` from `from` to `to` seconds (Goertzel).
+fn tone_power(pcm: &[i16], rate: u32, freq: f64, from: f64, to: f64) -> f64 {
+    let (a, b) = ((from * f64::from(rate)) as usize, ((to * f64::from(rate)) as usize).min(pcm.len()));
+    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in &pcm[a..b] {
+        let s0 = f64::from(x) + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - k * s1 * s2) / (b - a).max(1) as f64
+}
+
+/// Issue #18: where the tenant allows it, the agent pauses the recording of their call (a card
+/// number is read out) and resumes it; the stored file keeps the call's length with silence where
+/// the pause was. The carrier plays 440 Hz throughout. Refused where the tenant does not allow it,
+/// and for anyone but the call's agent.
+#[tokio::test]
+async fn a_paused_recording_has_silence_where_the_pause_was() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+        ("CALLBASE__WORKERS__RECORDINGS", "true"),
+        ("CALLBASE__RECORDINGS__POLL_MS", "200"),
+    ])
+    .await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let maria = app.browser();
+    crate::users::create_user(&admin, "maria", &[]).await;
+    assert_eq!(maria.login(&t.account, "maria", "Agent-pass-12345").await.status, StatusCode::OK);
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let _phone =
+        callbase_tests::sip::RingingPhone::answering(platform, &login, &password, Duration::from_secs(9))
+            .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::agent_states::carrier_call().await;
+    let id = crate::adoption::answered_call(t.id, Duration::from_secs(15)).await;
+    let started = tokio::time::Instant::now();
+    let path = format!("/api/calls/{id}/recording/paused");
+
+    let r = admin.put(&path, json!({"paused": true})).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("pause_not_allowed")),
+        "{}",
+        r.text
+    );
+    let mut s = admin.get("/api/telephony/recording").await.body;
+    assert_eq!(s["recording_pause_allowed"], false, "off unless the tenant allows it");
+    s["recording_pause_allowed"] = json!(true);
+    let r = admin.put("/api/telephony/recording", s).await;
+    assert_eq!((r.status, &r.body["recording_pause_allowed"]), (StatusCode::OK, &json!(true)), "{}", r.text);
+    let r = maria.put(&path, json!({"paused": true})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not her call: {}", r.text);
+
+    tokio::time::sleep_until(started + Duration::from_millis(2500)).await;
+    let r = admin.put(&path, json!({"paused": true})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let paused_at = started.elapsed().as_secs_f64();
+    tokio::time::sleep_until(started + Duration::from_millis(5500)).await;
+    let r = admin.put(&path, json!({"paused": false})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let resumed_at = started.elapsed().as_secs_f64();
+
+    let rec = wait_stored(&admin, &id.to_string(), Duration::from_secs(30)).await;
+    let (_, _, mp3) = get_bytes(&admin, &format!("/api/calls/{id}/recording?download=1"), None).await;
+    let (pcm, rate) = callbase_recordings::audio::decode_to_mono(&mp3).expect("the recording decodes");
+    let secs = pcm.len() as f64 / f64::from(rate);
+    assert!(secs > 8.0, "the file keeps the call's length ({secs:.1} s): {rec}");
+    let before = tone_power(&pcm, rate, 440.0, 0.5, paused_at - 0.5);
+    let during = tone_power(&pcm, rate, 440.0, paused_at + 0.7, resumed_at - 0.3);
+    let after = tone_power(&pcm, rate, 440.0, resumed_at + 0.7, secs - 0.5);
+    println!("440 Hz power: before {before:.3e}, paused {during:.3e}, after {after:.3e}");
+    assert!(during < before / 100.0, "silence while paused: before {before:.3e}, paused {during:.3e}");
+    assert!(after > before / 10.0, "the tone again once resumed: before {before:.3e}, after {after:.3e}");
+}

@@ -292,6 +292,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))
         .routes(routes!(calls::actions::transfer))
+        .routes(routes!(calls::actions::pause_recording))
         .routes(routes!(calls::actions::callback))
         .routes(routes!(calls::history::list))
         .routes(routes!(calls::history::export_csv))

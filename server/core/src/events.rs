@@ -195,6 +195,9 @@ pub struct BoardCall {
     pub crm_record_id: Option<i64>,
     pub on_hold: bool,
     pub recording: bool,
+    /// The agent paused the recording (it records silence until resumed).
+    #[serde(default)]
+    pub recording_paused: bool,
     /// RFC 3339: this news (a call's start and answer times come with the board's snapshot, and
     /// with the `dialing`/`ringing` and `answered` news).
     pub at: String,

@@ -22,6 +22,7 @@ pub struct LiveCall {
     pub phase: Option<String>,
     pub on_hold: bool,
     pub recording: bool,
+    pub recording_paused: bool,
     /// Who sees the call's events: while an inbound call rings, the agents being rung.
     pub audience: Vec<i64>,
     pub crm_record_id: Option<i64>,
@@ -37,7 +38,7 @@ pub async fn live_calls(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<LiveC
     sqlx::query_as(&format!(
         "SELECT c.id, c.direction, c.user_id, c.number, c.trunk_slot, c.started_at, c.answered_at, c.phase,
             c.held_since IS NOT NULL AS on_hold, coalesce(c.recording_state = 'recording', false) AS recording,
-            c.audience, c.crm_record_id, cr.table_id AS crm_table_id,
+            c.recording_paused, c.audience, c.crm_record_id, cr.table_id AS crm_table_id,
             crm_record_title(cr.table_id, cr.data) AS crm_title
          FROM calls c LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1 AND c.ended_at IS NULL AND c.started_at > now() - interval '{LIVE_WINDOW}'

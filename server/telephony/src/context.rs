@@ -37,6 +37,8 @@ pub enum CallMsg {
     Transfer { target: String },
     /// A supervisor joins (issue #18; a command from an API replica).
     Supervise { id: i64, supervisor: UserId, mode: callbase_db::supervisions::Mode },
+    /// The agent pauses or resumes the recording (a command from an API replica).
+    PauseRecording { paused: bool },
 }
 
 impl CallMsg {

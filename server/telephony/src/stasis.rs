@@ -179,6 +179,11 @@ fn apply_command(ctx: &Ctx, cmd: Command) {
                 tracing::info!(call.id = %call_id, "supervision for a call this node does not run");
             }
         }
+        Command::PauseRecording { call_id, paused, .. } => {
+            if !ctx.router.send_to_call(call_id, CallMsg::PauseRecording { paused: *paused }) {
+                tracing::info!(call.id = %call_id, "recording pause for a call this node does not run");
+            }
+        }
         Command::Callback { call_id, .. } => {
             let actor = format!("callback {call_id}");
             ctx.spawn_actor(actor, call::callback(ctx.clone(), cmd));

@@ -11,17 +11,35 @@
 // Sofia's leg.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BASE, callState, carrierAmi, env, launch, openApp, remoteTone, screenshot, signInPage, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BASE, callState, carrierAmi, carrierMonitorDir, env, goertzel, launch, openApp, readWav, remoteTone, screenshot, signInPage, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
 
 const TONE = 1000;
-/** Sofia's microphone: the tone Anna hears only when Sofia whispers. */
+/** Sofia's microphone: the tone Anna hears only when Sofia whispers or barges in. */
 const SOFIA_TONE = 1500;
+/** The carrier's side of the call (its 9995/9998 play it). */
+const CARRIER_TONE = 440;
 
-async function carrierCalls(ami) {
+/** Whether `got` (remoteTone's answer) holds the tone far above the frequencies beside it. */
+const hears = (got) => got.tone > 20 * got.other;
+
+/**
+ * What the carrier heard between wall-clock times `a` and `b` (its recording started at `t0`): the
+ * power of Sofia's tone and of Anna's.
+ */
+function carrierHeard(file, t0, a, b) {
+  const { rate, samples } = readWav(file);
+  const seg = samples.subarray(Math.floor(((a - t0) / 1000) * rate), Math.floor(((b - t0) / 1000) * rate));
+  return { sofia: goertzel(seg, rate, SOFIA_TONE), anna: goertzel(seg, rate, TONE), samples: seg.length };
+}
+
+/** The carrier calls the tenant's DID; its side plays 440 Hz (9998, or 9995: also records what it hears). */
+async function carrierCalls(ami, exten = '9998') {
   const r = await ami.action('Originate', {
     Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
     Context: 'carrier-test',
-    Exten: '9998',
+    Exten: exten,
     Priority: '1',
     Async: 'true',
     CallerID: '79161234567',
@@ -163,42 +181,92 @@ describe('agent states: who rings', () => {
     await hangupCarrier(carrier);
   });
 
-  it('a supervisor listens (Anna does not hear her), then whispers (Anna does), from the board', async () => {
+  it('a supervisor listens, whispers and barges in from the board; each is heard by whom it should be', async () => {
     await boss.select('[data-testid=agent-state]', 'break:Lunch');
     await until('the boss is on a break', async () => (await stateOf(boss)) === 'break', 5000);
-    await carrierCalls(carrier);
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    await carrierCalls(carrier, '9995');
+    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
+    const t0 = Date.now();
+    const file = path.join(carrierMonitorDir(), recs.events[0].File);
     await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
     await anna.click('[data-testid=phone-answer]');
     await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
     await boardShows(board, annaId, 'talking', (r) => r.busy === 'talking');
     const row = `[data-testid=board-agent][data-user="${annaId}"]`;
 
+    /** Sofia joins in `mode`; returns the wall-clock time her audio is on. */
     async function join(mode) {
       await board.click(`${row} [data-testid=board-${mode}]`);
       await board.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
       await board.click('[data-testid=phone-answer]');
       await until(`Sofia's phone joins (${mode})`, async () => (await callState(board)) === 'answered', 10000);
       await sleep(1000);
+      return Date.now();
     }
+    async function leave() {
+      const at = Date.now();
+      await board.click('[data-testid=phone-hangup]');
+      await until("Sofia's leg ends", async () => (await callState(board)) !== 'answered', 10000);
+      assert.equal(await callState(anna), 'answered', "Anna's call goes on");
+      return at;
+    }
+    const tones = async (page, freqs) => Object.fromEntries(await Promise.all(freqs.map(async (f) => [f, await remoteTone(page, f, 1500)])));
 
-    await join('listen');
-    const heard = await remoteTone(board, TONE, 1500);
-    assert.ok(heard.tone > 20 * heard.other, `listening, Sofia hears Anna's ${TONE} Hz: ${JSON.stringify(heard)}`);
-    const notHeard = await remoteTone(anna, SOFIA_TONE, 1500);
-    console.log(`# listen: Sofia hears Anna ${JSON.stringify(heard)}; Anna hears Sofia ${JSON.stringify(notHeard)}`);
-    assert.ok(notHeard.tone < 5 * notHeard.other, `listening, Anna does not hear Sofia: ${JSON.stringify(notHeard)}`);
-    await board.click('[data-testid=phone-hangup]');
-    await until("Sofia's leg ends", async () => (await callState(board)) !== 'answered', 10000);
-    assert.equal(await callState(anna), 'answered', "Anna's call goes on");
+    // Listen: Sofia hears both parties; Anna does not hear her.
+    const listenFrom = await join('listen');
+    const sListen = await tones(board, [TONE, CARRIER_TONE]);
+    const aListen = await remoteTone(anna, SOFIA_TONE, 1500);
+    console.log(`# listen: Sofia hears ${JSON.stringify(sListen)}; Anna hears Sofia ${JSON.stringify(aListen)}`);
+    assert.ok(hears(sListen[TONE]) && hears(sListen[CARRIER_TONE]), `listening, Sofia hears Anna and the carrier: ${JSON.stringify(sListen)}`);
+    assert.ok(aListen.tone < 5 * aListen.other, `listening, Anna does not hear Sofia: ${JSON.stringify(aListen)}`);
+    const listenTo = await leave();
 
-    await join('whisper');
-    const whispered = await remoteTone(anna, SOFIA_TONE, 1500);
-    assert.ok(whispered.tone > 20 * whispered.other, `whispering, Anna hears Sofia's ${SOFIA_TONE} Hz: ${JSON.stringify(whispered)}`);
-    const still = await remoteTone(board, TONE, 1500);
-    console.log(`# whisper: Anna hears Sofia ${JSON.stringify(whispered)}; Sofia hears Anna ${JSON.stringify(still)}`);
-    assert.ok(still.tone > 20 * still.other, `whispering, Sofia still hears Anna: ${JSON.stringify(still)}`);
+    // Whisper: Anna hears Sofia; Sofia still hears both parties.
+    const whisperFrom = await join('whisper');
+    const aWhisper = await remoteTone(anna, SOFIA_TONE, 1500);
+    const sWhisper = await tones(board, [TONE, CARRIER_TONE]);
+    console.log(`# whisper: Anna hears Sofia ${JSON.stringify(aWhisper)}; Sofia hears ${JSON.stringify(sWhisper)}`);
+    assert.ok(hears(aWhisper), `whispering, Anna hears Sofia's ${SOFIA_TONE} Hz: ${JSON.stringify(aWhisper)}`);
+    assert.ok(hears(sWhisper[TONE]) && hears(sWhisper[CARRIER_TONE]), `whispering, Sofia hears both: ${JSON.stringify(sWhisper)}`);
+    const whisperTo = await leave();
+
+    // Barge: all three hear each other.
+    const bargeFrom = await join('barge');
+    const aBarge = await remoteTone(anna, SOFIA_TONE, 1500);
+    const sBarge = await tones(board, [TONE, CARRIER_TONE]);
+    console.log(`# barge: Anna hears Sofia ${JSON.stringify(aBarge)}; Sofia hears ${JSON.stringify(sBarge)}`);
+    assert.ok(hears(aBarge), `barging in, Anna hears Sofia: ${JSON.stringify(aBarge)}`);
+    assert.ok(hears(sBarge[TONE]) && hears(sBarge[CARRIER_TONE]), `barging in, Sofia hears both: ${JSON.stringify(sBarge)}`);
+    const bargeTo = Date.now();
     // Anna hangs up: Sofia's leg ends with the call.
     await anna.click('[data-testid=phone-hangup]');
     await until("Sofia's leg ends with the call", async () => (await callState(board)) !== 'answered', 10000);
+
+    // What the carrier heard: Anna throughout, Sofia only while she barged in.
+    let size = -1;
+    await until('the carrier recording is complete', async () => {
+      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      const done = now > 44 && now === size;
+      size = now;
+      return done;
+    }, 15000, 500);
+    const heard = {
+      listen: carrierHeard(file, t0, listenFrom, listenTo),
+      whisper: carrierHeard(file, t0, whisperFrom, whisperTo),
+      barge: carrierHeard(file, t0, bargeFrom, bargeTo),
+    };
+    console.log(`# the carrier heard: ${JSON.stringify(heard)}`);
+    for (const mode of ['listen', 'whisper']) {
+      const h = heard[mode];
+      assert.ok(h.samples > 8000 && h.anna > 100 * h.sofia, `${mode}: the carrier hears Anna, not Sofia: ${JSON.stringify(h)}`);
+    }
+    assert.ok(heard.barge.sofia > heard.barge.anna / 10, `barge: the carrier hears Sofia too: ${JSON.stringify(heard.barge)}`);
+
+    // The audit lists each (Sofia is no administrator: the tenant's admin reads it).
+    const log = await t.api.ok('GET', '/api/telephony/supervisions');
+    assert.deepEqual(log.slice(0, 3).map((e) => [e.mode, e.agent_name, e.supervisor_name]),
+      [['barge', 'Anna Agent', 'Sofia Lead'], ['whisper', 'Anna Agent', 'Sofia Lead'], ['listen', 'Anna Agent', 'Sofia Lead']]);
+    assert.deepEqual(log.slice(0, 3).map((e) => e.result), ['call ended', 'supervisor hung up', 'supervisor hung up']);
   });
 });

@@ -43,6 +43,8 @@ pub struct PhoneSession {
     pub display_name: String,
     pub extension: String,
     pub ice_servers: Vec<serde_json::Value>,
+    /// The tenant lets agents pause their call's recording (the phone offers it).
+    pub recording_pause_allowed: bool,
 }
 
 /// Starts a browser phone: rotates the user's WebRTC endpoint password and returns what JsSIP
@@ -61,6 +63,7 @@ pub async fn session(
         .await?
         .ok_or(ApiError::NotFound)?;
     agents::set_web_password(&mut tx, cu.tenant_id, u.user_id, &password).await?;
+    let pause = callbase_db::calls::settings::get(&mut tx, cu.tenant_id).await?.recording_pause_allowed;
     tx.commit().await?;
     let node = st.nodes.of_tenant(cu.tenant_id).await?;
     agents::expire_cached(node.ami.as_ref(), &ids).await;
@@ -72,6 +75,7 @@ pub async fn session(
         display_name: u.name,
         extension: u.extension,
         ice_servers: vec![],
+        recording_pause_allowed: pause,
     }))
 }
 

@@ -145,13 +145,22 @@ pub async fn set_recording(tx: &mut Tx, id: Uuid, name: &str) -> sqlx::Result<()
 /// the same object).
 pub async fn recording_stopped(tx: &mut Tx, id: Uuid, key: &str) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE calls SET recording_state = $2, recording_next_try = now(), recording_key = $3 WHERE id = $1",
+        "UPDATE calls SET recording_state = $2, recording_next_try = now(), recording_key = $3, recording_paused = false \
+         WHERE id = $1",
         id,
         RecordingState::Pending.as_str(),
         key,
     )
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// The agent paused or resumed the call's recording (issue #18).
+pub async fn recording_paused(tx: &mut Tx, id: Uuid, paused: bool) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE calls SET recording_paused = $2 WHERE id = $1", id, paused)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

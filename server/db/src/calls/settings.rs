@@ -20,6 +20,8 @@ pub struct CallSettings {
     pub calls_visible_to_all: bool,
     pub call_types: Vec<String>,
     pub call_results: Vec<String>,
+    /// Agents may pause their call's recording (issue #18).
+    pub recording_pause_allowed: bool,
 }
 
 /// The settings (of a tenant whose telephony row exists: telephony is on).
@@ -28,7 +30,7 @@ pub async fn get(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<CallSettings> {
     sqlx::query_as!(
         CallSettings,
         "SELECT record_calls, record_group_ids, retention_days, retention_delete_calls, calls_visible_to_all, \
-         call_types, call_results FROM telephony WHERE tenant_id = $1",
+         call_types, call_results, recording_pause_allowed FROM telephony WHERE tenant_id = $1",
         tenant.0
     )
     .fetch_one(&mut **tx)
@@ -40,7 +42,7 @@ pub async fn get(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<CallSettings> {
 pub async fn put(tx: &mut Tx, tenant: TenantId, s: &CallSettings) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE telephony SET record_calls = $2, record_group_ids = $3, retention_days = $4, retention_delete_calls = $5, \
-         calls_visible_to_all = $6, call_types = $7, call_results = $8 WHERE tenant_id = $1",
+         calls_visible_to_all = $6, call_types = $7, call_results = $8, recording_pause_allowed = $9 WHERE tenant_id = $1",
         tenant.0,
         s.record_calls,
         &s.record_group_ids,
@@ -49,6 +51,7 @@ pub async fn put(tx: &mut Tx, tenant: TenantId, s: &CallSettings) -> sqlx::Resul
         s.calls_visible_to_all,
         &s.call_types,
         &s.call_results,
+        s.recording_pause_allowed,
     )
     .execute(&mut **tx)
     .await?;

@@ -59,6 +59,9 @@ pub enum Command {
     /// Listen, whisper or barge (issue #18): ring the supervisor's phone for supervision row
     /// `supervision` (written by the API), then join them to the agent's side of the call.
     Supervise { call_id: String, tenant: TenantId, supervision: i64, supervisor: UserId, mode: Mode },
+    /// The agent pauses (or resumes) the call's recording (issue #18; the API checked the tenant
+    /// allows it and that `user` is the call's agent).
+    PauseRecording { call_id: String, tenant: TenantId, user: UserId, paused: bool },
 }
 
 /// Why a call flow stopped short (the call's channel is then hung up).
@@ -159,6 +162,8 @@ pub struct Call {
     pub bridge: Option<String>,
     /// Asterisk's name of the bridge recording, while one runs.
     pub recording: Option<String>,
+    /// The agent paused the recording: it records silence.
+    pub recording_paused: bool,
     /// A health-probe call: no call record, no events, no recording (the probe keeps its own results).
     pub quiet: bool,
     /// Asterisk's creation time of the caller's channel (epoch ms), for agents' and probe calls: the
@@ -200,6 +205,7 @@ impl Call {
             hold_secs: 0,
             bridge: None,
             recording: None,
+            recording_paused: false,
             quiet: false,
             setup_start_ms: None,
             writer: record::Writer::spawn(ctx.db.clone(), ctx.fence.clone(), tenant, id),
@@ -264,6 +270,7 @@ impl Call {
             crm_record_id: self.crm_record,
             on_hold: self.held_since.is_some(),
             recording: self.recording.is_some(),
+            recording_paused: self.recording_paused,
             at,
         })
     }

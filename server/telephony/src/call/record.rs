@@ -34,6 +34,7 @@ pub(super) enum Op {
     Ended { result: CallResult, reason: Option<String>, hold_secs: i32 },
     Recording(String),
     RecordingStopped(String),
+    RecordingPaused(bool),
     Checkpoint(Box<control::Checkpoint>),
     SupervisionAnswered { id: i64, channel: String, snoop: Option<String>, bridge: Option<String> },
     SupervisionEnded { id: i64, result: String },
@@ -50,6 +51,7 @@ impl Op {
             Op::Ended { .. } => "ended",
             Op::Recording(_) => "recording",
             Op::RecordingStopped(_) => "recording stopped",
+            Op::RecordingPaused(_) => "recording paused",
             Op::Checkpoint(_) => "checkpoint",
             Op::SupervisionAnswered { .. } => "supervision answered",
             Op::SupervisionEnded { .. } => "supervision ended",
@@ -154,6 +156,7 @@ async fn apply(
         }
         Op::Recording(name) => live::set_recording(&mut tx, id, name).await?,
         Op::RecordingStopped(key) => live::recording_stopped(&mut tx, id, key).await?,
+        Op::RecordingPaused(paused) => live::recording_paused(&mut tx, id, *paused).await?,
         Op::Checkpoint(c) => control::checkpoint(&mut tx, id, c).await?,
         Op::SupervisionAnswered { id, channel, snoop, bridge } => {
             supervisions::answered(&mut tx, *id, channel, snoop.as_deref(), bridge.as_deref(), at).await?

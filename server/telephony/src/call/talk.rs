@@ -68,9 +68,29 @@ impl Call {
         }
     }
 
+    /// Pauses or resumes the recording (issue #18): a muted live recording records silence, so the
+    /// stored file keeps the call's length with silence where the pause was.
+    pub(super) async fn pause_recording(&mut self, paused: bool) {
+        // Asked even when this actor thinks it is so already: an actor that adopted the call after a
+        // restart does not know whether the recording was muted.
+        let Some(name) = self.recording.clone() else { return };
+        let path = format!("recordings/live/{name}/mute");
+        let method = if paused { reqwest::Method::POST } else { reqwest::Method::DELETE };
+        match self.ctx.ari.call(method, &path, &[], None).await {
+            Ok(_) => {
+                self.recording_paused = paused;
+                self.write(Op::RecordingPaused(paused));
+                tracing::info!(call.id = %self.id, paused, "recording paused or resumed");
+                self.publish_board(CallState::Answered).await;
+            }
+            Err(e) => tracing::warn!(error = %e, call.id = %self.id, "cannot pause or resume the recording"),
+        }
+    }
+
     /// Stops the recording and hands it to the uploader (`pending`, with its object key).
     pub(super) async fn stop_recording(&mut self) {
         let Some(name) = self.recording.take() else { return };
+        self.recording_paused = false;
         if let Err(e) =
             self.ctx.ari.call(reqwest::Method::POST, &format!("recordings/live/{name}/stop"), &[], None).await
         {
@@ -109,6 +129,7 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
         }
         match &msg {
             CallMsg::Supervise { id, supervisor, mode } => call.supervise(*id, *supervisor, *mode).await,
+            CallMsg::PauseRecording { paused } => call.pause_recording(*paused).await,
             CallMsg::Ari(Event::ChannelHold { channel }) if channel.id == agent || channel.id == other => {
                 let peer = if channel.id == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;

@@ -43,7 +43,8 @@ function CallCell({ call, now }: { call: LiveCall; now: number }) {
         {ringing ? t('board.ringingFor', { time: since(call.started_at, now) }) : since(call.answered_at, now)}
       </span>
       {call.on_hold && <span class="badge">{t('board.onHold')}</span>}
-      {call.recording && <span class="badge badge--rec" title={t('board.recording')}>● REC</span>}
+      {call.recording && !call.recording_paused && <span class="badge badge--rec" title={t('board.recording')}>● REC</span>}
+      {call.recording && call.recording_paused && <span class="badge" data-testid="board-rec-paused">{t('board.recPaused')}</span>}
     </span>
   );
 }

@@ -54,6 +54,10 @@ describe('the live board', () => {
     await act(() => FakeSocket.last!.push(call('held', { user_id: 7, ringing: [], on_hold: true, recording: true })));
     expect(row(7)!.textContent).toContain('On hold');
     expect(row(7)!.textContent).toContain('REC');
+    // She pauses the recording while the caller reads out a card number.
+    await act(() => FakeSocket.last!.push(call('answered', { user_id: 7, ringing: [], on_hold: true, recording: true, recording_paused: true })));
+    expect(row(7)!.textContent).toContain('Recording paused');
+    expect(row(7)!.textContent).not.toContain('REC');
     // It ends; she goes to wrap-up.
     await act(() => FakeSocket.last!.push(call('ended', { user_id: 7, ringing: [] })));
     expect(row(7)!.dataset.busy).toBe('idle');
@@ -76,7 +80,7 @@ describe('the live board', () => {
       const b = board();
       if (snapshots > 1) {
         b.calls = [{ call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
-          on_hold: false, recording: false, started_at: now, answered_at: now, client: { record_id: 5, table_id: 1, title: 'Acme Ltd' } }];
+          on_hold: false, recording: false, recording_paused: false, started_at: now, answered_at: now, client: { record_id: 5, table_id: 1, title: 'Acme Ltd' } }];
       }
       return json(200, b);
     });
@@ -105,9 +109,9 @@ describe('the live board', () => {
         const b = board();
         b.calls = [
           { call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
-            on_hold: false, recording: true, started_at: now, answered_at: now, client: null },
+            on_hold: false, recording: true, recording_paused: false, started_at: now, answered_at: now, client: null },
           { call_id: 'c2', direction: 'outbound', number: '******1111', trunk: 1, user_id: 8, ringing: [], phase: 'talking',
-            on_hold: false, recording: true, started_at: now, answered_at: now, client: null },
+            on_hold: false, recording: true, recording_paused: false, started_at: now, answered_at: now, client: null },
         ];
         return json(200, b);
       }
@@ -140,7 +144,7 @@ describe('the live board', () => {
       if (!u.endsWith('/api/telephony/board')) return json(404, {});
       const b = board();
       b.calls = [{ call_id: 'c1', direction: 'inbound', number: '******4567', trunk: 1, user_id: 7, ringing: [], phase: 'talking',
-        on_hold: false, recording: false, started_at: now, answered_at: now, client: null }];
+        on_hold: false, recording: false, recording_paused: false, started_at: now, answered_at: now, client: null }];
       return json(200, b);
     });
     h.show(<BoardPage userId={7} isAdmin={false} />);

@@ -57,6 +57,7 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
       phase: phaseOf(e.state, prev?.phase),
       on_hold: e.on_hold,
       recording: e.recording,
+      recording_paused: e.recording_paused ?? false,
       started_at: prev?.started_at ?? e.at,
       answered_at: prev?.answered_at ?? (e.state === 'answered' ? e.at : null),
       client: prev?.client ?? null,

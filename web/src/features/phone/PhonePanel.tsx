@@ -169,6 +169,13 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                 <button type="button" class="btn" data-testid="phone-hold" aria-pressed={call.held} disabled={call.state !== 'answered'} onClick={() => c.toggleHold()}>
                   {call.held ? t('phone.unhold') : t('phone.hold')}
                 </button>
+                {snap.pauseAllowed && call.state === 'answered' && (
+                  <button type="button" class="btn" data-testid="phone-rec-pause" aria-pressed={!!call.recordingPaused}
+                    title={t('phone.recPauseHint')}
+                    onClick={async () => setTransferMsg(await c.toggleRecordingPause())}>
+                    {call.recordingPaused ? t('phone.recResume') : t('phone.recPause')}
+                  </button>
+                )}
               </div>
               {call.state === 'answered' && (
                 <>

@@ -86,10 +86,12 @@ function setup(api: Partial<PhoneApi> = {}, sleep: (ms: number) => Promise<void>
       display_name: 'Anna',
       extension: '101',
       ice_servers: [],
+      recording_pause_allowed: true,
     })),
     phoneStatus: vi.fn(async () => ({ ...status })),
     previewNumber: vi.fn(async () => ({ refused: null })),
     transfer: vi.fn(async () => undefined),
+    pauseRecording: vi.fn(async () => undefined),
     ...api,
   };
   const rings: boolean[] = [];
@@ -286,6 +288,28 @@ describe('PhoneController', () => {
     s.c.answer();
     expect(s.c.snapshot.call?.state).toBe('answered');
     expect(s.rings.at(-1)).toBe(false);
+  });
+
+  it('pauses and resumes the recording of the call it is in, where the tenant allows it, and says why when refused', async () => {
+    const s = await registered();
+    expect(s.c.snapshot.pauseAllowed).toBe(true);
+    const session = new FakeSession();
+    s.uas[0].emit('newRTCSession', {
+      originator: 'remote',
+      session,
+      request: { from: { uri: { user: '+79161234567' } }, getHeader: (h: string) => (h === 'X-CB-Call' ? 'call-7' : undefined) },
+    });
+    expect(await s.c.toggleRecordingPause()).toBe('no call');
+    s.c.answer();
+    expect(await s.c.toggleRecordingPause()).toBeNull();
+    expect(s.api.pauseRecording).toHaveBeenLastCalledWith('call-7', true);
+    expect(s.c.snapshot.call?.recordingPaused).toBe(true);
+    expect(await s.c.toggleRecordingPause()).toBeNull();
+    expect(s.api.pauseRecording).toHaveBeenLastCalledWith('call-7', false);
+    expect(s.c.snapshot.call?.recordingPaused).toBe(false);
+    (s.api.pauseRecording as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new Error('your administrator does not allow pausing recordings'));
+    expect(await s.c.toggleRecordingPause()).toContain('does not allow');
+    expect(s.c.snapshot.call?.recordingPaused).toBe(false);
   });
 
   it('declines an incoming call with 603', async () => {

@@ -72,7 +72,7 @@ export class PhoneController {
       return;
     }
     if (this.stopped) return;
-    this.set({ extension: s.extension });
+    this.set({ extension: s.extension, pauseAllowed: s.recording_pause_allowed });
     const ua = this.deps.createUA({
       wsUrl: (this.deps.wsUrl ?? sameOriginWs)(s.ws_path),
       uri: s.uri,
@@ -330,6 +330,22 @@ export class PhoneController {
     if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
     try {
       await this.deps.api.transfer(c.callId, to);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** Pauses or resumes the call's recording (where the tenant allows it); an error in words. */
+  async toggleRecordingPause(): Promise<string | null> {
+    const c = this.snap.call;
+    if (!c || c.state !== 'answered') return 'no call';
+    if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
+    const paused = !c.recordingPaused;
+    try {
+      await this.deps.api.pauseRecording(c.callId, paused);
+      const now = this.snap.call;
+      if (now && now.callId === c.callId) this.setCall({ recordingPaused: paused });
       return null;
     } catch (e) {
       return errorText(e);

@@ -51,6 +51,7 @@ export function startPhone(userId: number): PhoneRuntime {
       phoneStatus: () => api.phoneStatus(),
       previewNumber: (n) => api.previewNumber(n),
       transfer: (id, target) => api.transferCall(id, target),
+      pauseRecording: (id, paused) => api.pauseRecording(id, paused),
     },
     createUA,
     onRemoteStream: (s) => audio.setRemote(s),

@@ -23,6 +23,8 @@ export interface CallInfo {
   reason?: string;
   /** The tenant's number an inbound call came in on (from the server's `call` events). */
   did?: string;
+  /** The agent paused the call's recording. */
+  recordingPaused?: boolean;
 }
 
 export interface RecentCall {
@@ -38,6 +40,8 @@ export interface PhoneSnapshot {
   /** Why registration failed, when the panel has its own words for it. */
   regCode?: 'too_many_sockets';
   extension?: string;
+  /** The tenant lets agents pause their call's recording. */
+  pauseAllowed?: boolean;
   call: CallInfo | null;
   recent: RecentCall[];
 }
@@ -51,6 +55,7 @@ export interface PhoneApi {
   phoneStatus(): Promise<{ registered: boolean }>;
   previewNumber(number: string): Promise<NumberCheck>;
   transfer(callId: string, target: string): Promise<void>;
+  pauseRecording(callId: string, paused: boolean): Promise<void>;
 }
 
 /** The parts of a JsSIP RTCSession the controller uses. */

@@ -26,7 +26,7 @@ export function RecordingForm() {
   }, []);
   if (!s) return note ? <p role="status">{note}</p> : null;
   const lines = (v: string) => v.split('\n').map((x) => x.trim()).filter(Boolean);
-  const check = (key: 'record_calls' | 'retention_delete_calls' | 'calls_visible_to_all', label: Parameters<typeof t>[0]) => (
+  const check = (key: 'record_calls' | 'retention_delete_calls' | 'calls_visible_to_all' | 'recording_pause_allowed', label: Parameters<typeof t>[0]) => (
     <label class="check">
       <input type="checkbox" checked={s[key]} data-testid={`rec-${key}`} onChange={(e) => setS({ ...s, [key]: (e.target as HTMLInputElement).checked })} />
       {t(label)}
@@ -68,6 +68,7 @@ export function RecordingForm() {
       </label>
       {check('retention_delete_calls', 'rec.deleteCalls')}
       {check('calls_visible_to_all', 'rec.visibleToAll')}
+      {check('recording_pause_allowed', 'rec.pauseAllowed')}
       <label class="field">
         <span>{t('rec.types')}</span>
         <textarea class="input" rows={3} value={types} onInput={(e) => setTypes((e.target as HTMLTextAreaElement).value)} />

@@ -327,6 +327,10 @@ export class ApiClient {
   previewNumber(number: string): Promise<NumberPreview> {
     return this.send('POST', '/api/telephony/dial-rules/preview', { number });
   }
+  /** Pauses or resumes the recording of the caller's own running call (where the tenant allows it). */
+  pauseRecording(callId: string, paused: boolean): Promise<void> {
+    return this.send('PUT', `/api/calls/${encodeURIComponent(callId)}/recording/paused`, { paused });
+  }
   transferCall(callId: string, target: string): Promise<void> {
     return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/transfer`, { target });
   }

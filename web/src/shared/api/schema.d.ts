@@ -243,6 +243,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calls/{call_id}/recording/paused": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pauses or resumes the recording of the caller's running call (issue #18), where the tenant
+         *     allows it: while the caller gives a card number, say. The stored file has silence where the
+         *     pause was.
+         */
+        put: operations["pause_recording"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls/{call_id}/transfer": {
         parameters: {
             query?: never;
@@ -1454,6 +1475,8 @@ export interface components {
             number: components["schemas"]["Number"];
             on_hold: boolean;
             recording: boolean;
+            /** @description The agent paused the recording (it records silence until resumed). */
+            recording_paused?: boolean;
             /** @description The agents being rung (inbound calls while ringing). */
             ringing: components["schemas"]["UserId"][];
             state: components["schemas"]["CallState"];
@@ -1884,6 +1907,8 @@ export interface components {
             /** @description `ringing`, `dialing`, `talking`, `transferring`, … (the call's phase). */
             phase: string;
             recording: boolean;
+            /** @description The agent paused the recording. */
+            recording_paused: boolean;
             /** @description The agents being rung while it rings. */
             ringing: components["schemas"]["UserId"][];
             started_at: string;
@@ -1997,6 +2022,10 @@ export interface components {
             /** @description A new password (policy applies); ends the user's sessions. */
             password?: string | null;
         };
+        PauseBody: {
+            /** @description true: pause (the recording records silence); false: resume. */
+            paused: boolean;
+        };
         PhoneSession: {
             authorization_user: string;
             display_name: string;
@@ -2004,6 +2033,8 @@ export interface components {
             ice_servers: unknown[];
             /** @description A password valid until the next phone start; keep it in memory only. */
             password: string;
+            /** @description The tenant lets agents pause their call's recording (the phone offers it). */
+            recording_pause_allowed: boolean;
             uri: string;
             /** @description Path of the SIP-over-WebSocket relay on this origin. */
             ws_path: string;
@@ -2166,6 +2197,8 @@ export interface components {
             record_calls: boolean;
             /** @description Members of these access groups are always recorded. */
             record_group_ids: number[];
+            /** @description Agents may pause their call's recording while the caller gives sensitive data (default off). */
+            recording_pause_allowed?: boolean;
             /**
              * Format: int32
              * @description Delete recordings older than this many days (1–3650); calls on legal hold are kept.
@@ -3290,6 +3323,107 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pause_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseBody"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_body` (or a field's own code): the JSON is not of the expected shape */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -59,6 +59,47 @@ pub async fn transfer(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+pub struct PauseBody {
+    /// true: pause (the recording records silence); false: resume.
+    pub paused: bool,
+}
+
+/// Pauses or resumes the recording of the caller's running call (issue #18), where the tenant
+/// allows it: while the caller gives a card number, say. The stored file has silence where the
+/// pause was.
+#[utoipa::path(put, path = "/api/calls/{call_id}/recording/paused", tag = "phone", params(("call_id" = String, Path)), request_body = PauseBody,
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn pause_recording(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(call_id): Path<Uuid>,
+    ApiJson(b): ApiJson<PauseBody>,
+) -> ApiResult<StatusCode> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let running = callbase_db::calls::history::running_call_user(&mut tx, cu.tenant_id, call_id).await?;
+    // Only the agent on the call pauses its recording; anyone else's call is "not found".
+    if running.flatten() != Some(cu.user_id.0) {
+        return Err(ApiError::NotFound);
+    }
+    let allowed = callbase_db::calls::settings::get(&mut tx, cu.tenant_id).await?.recording_pause_allowed;
+    tx.commit().await?;
+    if !allowed {
+        return Err(ApiError::conflict(
+            "pause_not_allowed",
+            "your administrator does not allow pausing recordings",
+        ));
+    }
+    let cmd = Command::PauseRecording {
+        call_id: call_id.to_string(),
+        tenant: cu.tenant_id,
+        user: cu.user_id,
+        paused: b.paused,
+    };
+    publish(&st, &cmd).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CallbackBody {
     /// The number to call; or
     #[serde(default)]

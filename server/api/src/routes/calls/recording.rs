@@ -297,6 +297,9 @@ pub struct RecordingSettings {
     pub call_types: Vec<String>,
     /// The call card's "call result" choices.
     pub call_results: Vec<String>,
+    /// Agents may pause their call's recording while the caller gives sensitive data (default off).
+    #[serde(default)]
+    pub recording_pause_allowed: bool,
 }
 
 impl From<CallSettings> for RecordingSettings {
@@ -309,6 +312,7 @@ impl From<CallSettings> for RecordingSettings {
             calls_visible_to_all: s.calls_visible_to_all,
             call_types: s.call_types,
             call_results: s.call_results,
+            recording_pause_allowed: s.recording_pause_allowed,
         }
     }
 }
@@ -373,6 +377,7 @@ pub async fn put_settings(
         calls_visible_to_all: b.calls_visible_to_all,
         call_types: types,
         call_results: results,
+        recording_pause_allowed: b.recording_pause_allowed,
     };
     settings::put(&mut tx, a.tenant_id, &new).await?;
     let s = settings::get(&mut tx, a.tenant_id).await?;

@@ -63,6 +63,8 @@ pub struct LiveCall {
     pub phase: String,
     pub on_hold: bool,
     pub recording: bool,
+    /// The agent paused the recording.
+    pub recording_paused: bool,
     pub started_at: String,
     pub answered_at: Option<String>,
     pub client: Option<ClientLink>,
@@ -172,6 +174,7 @@ pub async fn get(
                 phase,
                 on_hold: c.on_hold,
                 recording: c.recording,
+                recording_paused: c.recording_paused,
                 started_at: rfc3339(c.started_at),
                 answered_at: c.answered_at.map(rfc3339),
                 client: c.crm_record_id.zip(c.crm_table_id).map(|(record_id, table_id)| ClientLink {
