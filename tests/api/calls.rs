@@ -216,3 +216,58 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
     assert_eq!(c["result"], "missed", "{c}");
     admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;
 }
+
+/// Issue #18: a call to a colleague none of whose devices is online goes to the mobile number they
+/// gave, through the trunk (the carrier's "PSTN" answers it); without a mobile it is missed as
+/// before. The mobile passes the dial rules when it is saved.
+#[tokio::test]
+async fn a_call_to_a_colleague_with_no_phone_online_goes_to_their_mobile() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let (_maria, maria_id, _, _) = crate::agent_states::desk_agent(&app, &admin, &t.account, "maria").await;
+    let path = format!("/api/telephony/users/{maria_id}");
+    let ext = admin
+        .get("/api/telephony/users")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_id"] == maria_id)
+        .unwrap()["extension"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Her phone is not registered and she has no mobile: the call is missed.
+    let (ok, _) = sipp_call(&login, &password, &ext, 200).await;
+    assert!(!ok, "nobody answers an offline colleague without a mobile");
+    assert_eq!(wait_result(t.id).await["result"], "missed");
+
+    for bad in ["abc", "101"] {
+        let r = admin.patch(&path, json!({"mobile_number": bad})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.text);
+        assert_eq!(r.body["code"], "invalid_mobile_number");
+    }
+    let (other_admin, _) = app.telephony_tenant().await;
+    let r = other_admin.patch(&path, json!({"mobile_number": "+74951234567"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another tenant's user: {}", r.text);
+    let r = admin.patch(&path, json!({"mobile_number": "+7 495 123-45-67"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["mobile_number"], "+7 495 123-45-67");
+
+    // With a mobile: the call goes out to it and is answered there.
+    let (ok, log) = sipp_call(&login, &password, &ext, 200).await;
+    assert!(ok, "the call reaches the colleague's mobile:\n{log}");
+    let c = wait_result(t.id).await;
+    assert_eq!(c["result"], "forwarded", "{c}");
+    assert!(c["reason"].as_str().unwrap().contains("no device online"), "{c}");
+
+    // Removed again: missed as before.
+    let r = admin.patch(&path, json!({"mobile_number": ""})).await;
+    assert_eq!((r.status, &r.body["mobile_number"]), (StatusCode::OK, &Value::Null), "{}", r.text);
+}

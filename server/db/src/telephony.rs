@@ -44,6 +44,8 @@ pub struct TelUserRow {
     pub international: bool,
     /// The agent state now (`callbase_db::agent_states`): only `available` rings for inbound calls.
     pub state: String,
+    /// Where calls to the user go when none of their devices is online (issue #18).
+    pub mobile_number: Option<String>,
 }
 
 /// Serialises telephony-user changes of one tenant (next free extension, provisioning sync).
@@ -136,7 +138,7 @@ pub async fn set_routing(
     Ok(())
 }
 
-const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual, t.international, agent_state_now(t.state, t.wrapup_until) AS state";
+const USER_COLUMNS: &str = "t.user_id, u.name, u.login, u.disabled, t.extension, t.sip_login, t.accept_incoming, t.browser_calls, t.manual, t.international, agent_state_now(t.state, t.wrapup_until) AS state, t.mobile_number";
 
 pub async fn list_users(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TelUserRow>> {
     sqlx::query_as(&format!(
@@ -263,6 +265,24 @@ pub async fn set_international(tx: &mut Tx, tenant: TenantId, user: UserId, on: 
             .bind(tenant)
             .bind(user)
             .bind(on)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    Ok(n > 0)
+}
+
+/// Sets (or clears) the user's mobile number; false when they are no telephony user.
+pub async fn set_mobile(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    mobile: Option<&str>,
+) -> sqlx::Result<bool> {
+    let n =
+        sqlx::query("UPDATE telephony_users SET mobile_number = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user)
+            .bind(mobile)
             .execute(&mut **tx)
             .await?
             .rows_affected();

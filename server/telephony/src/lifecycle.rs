@@ -195,8 +195,17 @@ pub async fn add_user(
     Ok(w)
 }
 
-/// Changes a telephony user (and their calls abroad). A new extension means a new SIP login and
-/// password (returned); a device that changed (browser ↔ desk, or a new login) loses its calls.
+/// What a telephony user's change may set beside their devices: calls abroad, the mobile number
+/// (`Some(None)` removes it; the caller checked it against the dial rules).
+#[derive(Debug, Default)]
+pub struct Extras<'a> {
+    pub international: Option<bool>,
+    pub mobile: Option<Option<&'a str>>,
+}
+
+/// Changes a telephony user (and their calls abroad, their mobile). A new extension means a new SIP
+/// login and password (returned); a device that changed (browser ↔ desk, or a new login) loses its
+/// calls.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, user.id = %user))]
 pub async fn change_user(
     db: &Db,
@@ -205,7 +214,7 @@ pub async fn change_user(
     actor: Role,
     user: UserId,
     c: &Change<'_>,
-    international: Option<bool>,
+    extras: &Extras<'_>,
 ) -> Result<Outcome<(TelUserRow, Option<String>)>> {
     let account = account(db, tenant).await?;
     let mut tx = db.tenant_tx(tenant).await?;
@@ -214,9 +223,13 @@ pub async fn change_user(
     check_touchable(&mut tx, tenant, actor, user).await?;
     let (mut row, password, ids) =
         provision::change(&mut tx, tenant, &account, user, c).await?.ok_or(LifecycleError::NotFound)?;
-    if let Some(on) = international {
+    if let Some(on) = extras.international {
         repo::set_international(&mut tx, tenant, user, on).await?;
         row.international = on;
+    }
+    if let Some(mobile) = extras.mobile {
+        repo::set_mobile(&mut tx, tenant, user, mobile).await?;
+        row.mobile_number = mobile.map(str::to_string);
     }
     tx.commit().await?;
     let mut ended = Vec::new();

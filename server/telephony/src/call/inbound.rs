@@ -180,9 +180,23 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
         call.finish(CallResult::Missed, Some(why)).await;
         return;
     };
+    forward_to(call, t, &fwd, caller, bridge, why, rx).await;
+}
+
+/// Connects `caller` (in `bridge`) to the outside number `fwd` through the trunks — the tenant's
+/// forward number, or a user's mobile (issue #18) — or ends the call as missed saying why.
+pub(super) async fn forward_to(
+    call: &mut Call,
+    t: &Tenancy,
+    fwd: &str,
+    caller: &str,
+    bridge: &str,
+    why: &str,
+    rx: &mut CallRx,
+) {
     // The forward number passed the dial rules when it was saved; the rules (and the fraud limits)
     // may have changed since, so they decide again now.
-    let (direction, e164, dial) = match t.rules.route(&fwd, |_| false) {
+    let (direction, e164, dial) = match t.rules.route(fwd, |_| false) {
         Ok(Routed::External { direction, e164, dial }) => (direction, e164, dial),
         Ok(Routed::Internal { .. }) => {
             call.hangup(caller).await;
@@ -218,7 +232,9 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
     match dial_out(call, t, &dial, caller, bridge, rx).await {
         DialOutcome::Answered(leg) => {
             call.delete(&format!("channels/{caller}/ring")).await;
-            call.publish_target(CallState::Forwarded, &fwd).await;
+            // A colleague's call (not answered yet, unlike an inbound call after its greeting).
+            call.post(&format!("channels/{caller}/answer"), &[]).await;
+            call.publish_target(CallState::Forwarded, fwd).await;
             call.start_recording().await;
             forwarded_talk(call, caller, &leg, rx).await;
         }

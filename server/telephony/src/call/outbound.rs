@@ -165,6 +165,12 @@ async fn outbound_inner(
             let bridge = call.new_bridge().await?;
             call.add(&bridge, agent).await;
             call.post(&format!("channels/{agent}/ring"), &[]).await;
+            // No device online: the colleague's mobile, when they gave one (issue #18).
+            if let (true, Some(mobile)) = (devs.is_empty(), target.mobile_number.clone()) {
+                super::inbound::forward_to(call, t, &mobile, agent, &bridge, "no device online", rx).await;
+                call.delete(&format!("bridges/{bridge}")).await;
+                return Ok(());
+            }
             let won = ring_users(call, &devs, agent, t.state.ring_timeout_secs as u64, rx, &bridge).await?;
             match won {
                 RingOutcome::Answered(leg, who) => {

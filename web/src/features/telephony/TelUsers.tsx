@@ -67,6 +67,7 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
             <th>{t('tel.acceptIncoming')}</th>
             <th>{t('tel.browserCalls')}</th>
             <th>{t('tel.international')}</th>
+            <th>{t('tel.mobile')}</th>
             <th>{t('tel.source')}</th>
             <th>{t('tel.online')}</th>
             <th>{t('tel.agentState')}</th>
@@ -100,6 +101,14 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
               <td>
                 <input type="checkbox" checked={u.international} aria-label={t('tel.international')} data-testid={`tel-international-${u.user_id}`}
                   onChange={() => act(() => api.updateTelUser(u.user_id, { international: !u.international }))} />
+              </td>
+              <td>
+                <button type="button" class="btn btn--quiet" title={t('tel.mobileHint')} data-testid={`tel-mobile-${u.user_id}`} onClick={() => {
+                  const next = prompt(t('tel.mobilePrompt', { name: u.name }), u.mobile_number ?? '');
+                  if (next !== null && next.trim() !== (u.mobile_number ?? '')) {
+                    void act(() => api.updateTelUser(u.user_id, { mobile_number: next.trim() }));
+                  }
+                }}>{u.mobile_number ?? '—'}</button>
               </td>
               <td>{u.source === 'group' ? t('tel.viaGroup') : t('tel.byHand')}</td>
               <td>{u.online.browser ? `● ${t('tel.onlineBrowser')}` : u.online.desk ? `● ${t('tel.onlineDesk')}` : `○ ${t('tel.offline')}`}</td>

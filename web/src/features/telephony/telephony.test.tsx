@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DialRules, TelUser } from '../../shared/api/types';
 import { DialRulesPage } from './DialRulesPage';
 import { PhoneSetupPage } from '../phone/PhoneSetupPage';
@@ -186,6 +186,29 @@ describe('Toll fraud', () => {
     const patch = h.requests.find((r) => r.method === 'PATCH')!;
     expect(patch.url).toContain('/api/telephony/users/2');
     expect(patch.body).toEqual({ international: true });
+  });
+
+  it('sets a user\'s mobile number, where their calls go when no phone of theirs is online', async () => {
+    const agent: TelUser = { ...boss, user_id: 2, name: 'Agent', login: 'agent', extension: '102', sip_login: 'acme_102', international: false, mobile_number: null };
+    serve((m, u, b) => {
+      if (u.endsWith('/api/telephony') && m === 'GET') return json(200, { enabled: true, account: 'acme', me: boss });
+      if (u.endsWith('/api/telephony/users')) return json(200, [boss, agent]);
+      if (u.endsWith('/api/telephony/users/2') && m === 'PATCH') return json(200, { ...agent, ...b });
+      if (u.endsWith('/api/users')) return json(200, []);
+      if (u.endsWith('/api/groups')) return json(200, []);
+      if (u.endsWith('/api/telephony/provisioning')) return json(200, { group_ids: [] });
+      if (u.endsWith('/api/telephony/routing')) return json(200, { ring_timeout_secs: 15, forward_number: null });
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    const asked = vi.spyOn(window, 'prompt').mockReturnValue(' +7 916 123-45-67 ');
+    render(<TelephonyPage />, h.root);
+    const btn = await until(() => q<HTMLButtonElement>('[data-testid=tel-mobile-2]'));
+    expect(btn.textContent).toBe('—');
+    await act(() => btn.click());
+    expect(asked).toHaveBeenCalled();
+    await until(() => h.requests.find((r) => r.method === 'PATCH'));
+    expect(h.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ mobile_number: '+7 916 123-45-67' });
+    asked.mockRestore();
   });
 
   it('shows security alerts as they arrive and allows a new country with one click', async () => {

@@ -2011,6 +2011,11 @@ export interface components {
             extension?: string | null;
             /** @description Allow or withdraw calls abroad for this user. */
             international?: boolean | null;
+            /**
+             * @description Where the user's calls go when none of their devices is online (an outside number the dial
+             *     rules allow); `""` removes it.
+             */
+            mobile_number?: string | null;
         };
         PatchUser: {
             /** @description Disabling ends the user's sessions at once. */
@@ -2373,6 +2378,8 @@ export interface components {
              */
             international: boolean;
             login: string;
+            /** @description Calls to the user go here when none of their devices is online (through the trunks). */
+            mobile_number?: string | null;
             name: string;
             online: components["schemas"]["Online"];
             /** @description `<account>_<extension>`: the SIP login of a desk phone. */

@@ -58,6 +58,8 @@ pub struct TelUser {
     /// The agent state now: `available`, `break`, `dnd` or `wrapup` (offline is `online`'s
     /// business); the details are in `GET /api/telephony/states`.
     pub state: String,
+    /// Calls to the user go here when none of their devices is online (through the trunks).
+    pub mobile_number: Option<String>,
     /// The desk-phone password, only in the answer that created it (shown once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_password: Option<String>,
@@ -86,6 +88,7 @@ async fn to_api(st: &AppState, tenant: TenantId, u: TelUserRow, password: Option
         online: Online { browser: on.browser, desk: on.desk },
         disabled: u.disabled,
         state: u.state,
+        mobile_number: u.mobile_number,
         sip_password: password,
     }
 }

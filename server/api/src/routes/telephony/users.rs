@@ -80,6 +80,9 @@ pub struct PatchTelUser {
     pub browser_calls: Option<bool>,
     /// Allow or withdraw calls abroad for this user.
     pub international: Option<bool>,
+    /// Where the user's calls go when none of their devices is online (an outside number the dial
+    /// rules allow); `""` removes it.
+    pub mobile_number: Option<String>,
 }
 
 /// Changes a telephony user. A new extension means a new SIP login and password (returned once in
@@ -94,14 +97,19 @@ pub async fn patch_user(
     ApiJson(b): ApiJson<PatchTelUser>,
 ) -> ApiResult<Json<TelUser>> {
     let extension = b.extension.as_deref().map(parse_extension).transpose()?;
+    let mobile = match b.mobile_number.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(m) => Some(Some(check_mobile(&st, a.tenant_id, m).await?)),
+    };
     let c = Change {
         extension: extension.as_deref(),
         accept_incoming: b.accept_incoming,
         browser_calls: b.browser_calls,
     };
+    let extras = lifecycle::Extras { international: b.international, mobile };
     let node = super::node(&st, a.tenant_id).await?;
-    let done =
-        lifecycle::change_user(&st.db, node.pbx(), a.tenant_id, a.role, user, &c, b.international).await?;
+    let done = lifecycle::change_user(&st.db, node.pbx(), a.tenant_id, a.role, user, &c, &extras).await?;
     for u in done.close {
         st.phones.close_user(a.tenant_id, u);
     }
@@ -171,4 +179,19 @@ pub async fn put_provisioning(
         st.phones.close_user(a.tenant_id, u);
     }
     Ok(Json(Provisioning { group_ids: done.value }))
+}
+
+/// A mobile number as given, when it is an outside number the tenant's dial rules allow.
+async fn check_mobile<'a>(st: &AppState, tenant: callbase_core::TenantId, m: &'a str) -> ApiResult<&'a str> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
+    tx.commit().await?;
+    match rules.route(m, |_| false) {
+        Ok(callbase_core::dial::Routed::External { .. }) if m.len() <= 32 => Ok(m),
+        Ok(_) => Err(ApiError::unprocessable("invalid_mobile_number", "give an outside number")),
+        Err(refusal) => Err(ApiError::unprocessable(
+            "invalid_mobile_number",
+            format!("the mobile number is refused: {refusal}"),
+        )),
+    }
 }
