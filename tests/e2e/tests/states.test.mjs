@@ -92,6 +92,9 @@ describe('agent states: who rings', () => {
     const s = await t.api.ok('GET', '/api/telephony/agent-settings');
     await t.api.ok('PUT', '/api/telephony/agent-settings', { ...s, wrapup_max_secs: 300 });
     await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 8, forward_number: null });
+    // Agents may pause their call's recording (the phones read it when they start).
+    const rec = await t.api.ok('GET', '/api/telephony/recording');
+    await t.api.ok('PUT', '/api/telephony/recording', { ...rec, recording_pause_allowed: true });
     const u = await t.api.ok('POST', '/api/users', { login: 'anna', name: 'Anna Agent', email: 'anna@example.com', password: 'Agent-pass-12345', group_ids: [] });
     annaId = u.id;
     await t.api.ok('POST', '/api/telephony/users', { user_id: u.id, extension: '102' });
@@ -194,6 +197,13 @@ describe('agent states: who rings', () => {
     await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
     await boardShows(board, annaId, 'talking', (r) => r.busy === 'talking');
     const row = `[data-testid=board-agent][data-user="${annaId}"]`;
+
+    // Anna pauses the recording (a card number is read out): the board says so; she resumes.
+    await until('the board shows the call recorded', async () => !!(await board.$(`${row} .badge--rec`)), 5000);
+    await anna.click('[data-testid=phone-rec-pause]');
+    await board.waitForSelector(`${row} [data-testid=board-rec-paused]`, { timeout: 3000 });
+    await anna.click('[data-testid=phone-rec-pause]');
+    await board.waitForSelector(`${row} .badge--rec`, { timeout: 3000 });
 
     /** Sofia joins in `mode`; returns the wall-clock time her audio is on. */
     async function join(mode) {
