@@ -1159,3 +1159,36 @@ async fn a_records_call_history_lists_its_linked_calls_as_the_viewer_may_see_the
     assert_eq!(none.status, StatusCode::OK, "{}", none.text);
     assert_eq!(none.body["total"], 0, "{}", none.text);
 }
+
+/// A number dialled as a number (the dialpad, or the CRM's handset for users who see numbers) is
+/// linked to the client whose record holds it, like an inbound call from it: the client's history
+/// lists it. A number two records hold is linked to neither.
+#[tokio::test]
+async fn a_call_to_a_clients_number_dialled_by_hand_is_in_the_clients_history() {
+    use callbase_tests::calls::{agent_with_trunk, sipp_call};
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (admin, _t, login, password) = agent_with_trunk(&app).await;
+    let (t, f) = clients(&admin).await;
+    let client = add(&admin, t, json!({f("Name"): "Anna", f("Phone"): "+7 916 123-45-67"})).await["id"]
+        .as_i64()
+        .unwrap();
+    for _ in 0..2 {
+        add(&admin, t, json!({f("Name"): "Twin", f("Phone"): "+7 495 765-43-21"})).await;
+    }
+    let (ok, log) = sipp_call(&login, &password, "+79161234567", 200).await;
+    assert!(ok, "{log}");
+    let (ok, log) = sipp_call(&login, &password, "+74957654321", 200).await;
+    assert!(ok, "{log}");
+    let page = admin.get(&format!("/api/calls?record_id={client}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["total"], 1, "the call to Anna's number is hers: {}", page.text);
+    assert_eq!(page.body["items"][0]["direction"], "outbound");
+    let all = admin.get("/api/calls?direction=outbound").await.body;
+    let twin =
+        all["items"].as_array().unwrap().iter().find(|c| c["number"] == "+74957654321").cloned().unwrap();
+    assert!(twin["client"].is_null(), "a number two records hold belongs to neither: {twin}");
+}

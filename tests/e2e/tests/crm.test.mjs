@@ -100,6 +100,23 @@ describe('chromium: CRM click-to-call and call card', () => {
     await page.click('[data-testid=call-card] button[aria-label="Close"]');
   });
 
+  it("the client's record lists both calls with them, newest first, with Call again", async () => {
+    await page.$eval(`[data-testid="rec-${client.id}"]`, (e) => e.click());
+    const items = async () => page.$$eval('[data-testid=client-calls] li[data-testid^=client-call-]', (l) => l.map((e) => e.textContent));
+    await until('the record lists the two calls', async () => (await items()).length >= 2, 10000).catch(async (e) => {
+      console.log(`# record dialog: ${await page.evaluate(() => document.querySelector('[data-testid=client-calls]')?.outerHTML ?? document.body.innerText.slice(0, 2000))}`);
+      throw e;
+    });
+    const [newest, older] = await items();
+    assert.match(newest, /Boss Lab/, newest);
+    assert.ok(older, 'the first call is listed too');
+    assert.ok(await page.$('[data-testid=client-redial]'), 'Call again is offered');
+    await page.$eval('[data-testid=client-calls]', (e) => e.scrollIntoView({ block: 'end' }));
+    await sleep(300);
+    await screenshot(page, 'crm-history');
+    await page.keyboard.press('Escape');
+  });
+
   it('the tab has ONE /events socket with the phone, a call card and the trunks page open', async () => {
     // Chromium's DevTools protocol sees every WebSocket the page opens; attach, then load afresh.
     const cdp = await page.createCDPSession();

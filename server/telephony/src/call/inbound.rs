@@ -148,7 +148,7 @@ async fn ring_and_connect(
 }
 
 /// The one call-table record holding the caller's number (none when several or none do).
-async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<i64> {
+pub(super) async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<i64> {
     match callbase_crm::lookup(&ctx.db, tenant, e164, callbase_crm::Reach::Exact).await {
         Ok(found) => found.unique_record().map(|r| r.0),
         Err(e) => {

@@ -207,6 +207,11 @@ async fn outbound_inner(
                     return Ok(());
                 }
             };
+            // A number dialled by hand (or from the CRM as a number) belongs to the client whose
+            // record holds it, as an inbound call from it does: the client's history lists it.
+            if let (None, Some(e164)) = (call.crm_record, e164.as_deref()) {
+                call.crm_record = super::inbound::unique_client(&call.ctx, tenant, e164).await;
+            }
             call.open();
             call.publish(CallState::Dialing, None).await;
             let bridge = call.new_bridge().await?;
