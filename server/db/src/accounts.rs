@@ -294,17 +294,41 @@ pub async fn insert_group(
     .await
 }
 
-/// Whether the user is in a group with the supervisor permission (administrators and
-/// sub-administrators supervise by their role; see `Role::is_admin`).
-pub async fn supervises(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
+/// A flag an access group may carry for its members (issue #18).
+#[derive(Debug, Clone, Copy)]
+pub enum GroupFlag {
+    /// Members supervise (see the presence board).
+    Supervisor,
+    /// Members' calls cannot be supervised.
+    Private,
+}
+
+/// Whether the user is in a group carrying `flag`.
+pub async fn in_group_with(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    flag: GroupFlag,
+) -> sqlx::Result<bool> {
+    // The column is one of two names chosen here, never input.
+    let column = match flag {
+        GroupFlag::Supervisor => "supervisor",
+        GroupFlag::Private => "private",
+    };
+    sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN access_groups g ON g.id = m.group_id
-         WHERE m.tenant_id = $1 AND m.user_id = $2 AND g.supervisor)",
-    )
+         WHERE m.tenant_id = $1 AND m.user_id = $2 AND g.{column})"
+    ))
     .bind(tenant)
     .bind(user)
     .fetch_one(&mut **tx)
     .await
+}
+
+/// Whether the user is in a group with the supervisor permission (administrators and
+/// sub-administrators supervise by their role; see `Role::is_admin`).
+pub async fn supervises(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<bool> {
+    in_group_with(tx, tenant, user, GroupFlag::Supervisor).await
 }
 
 pub async fn update_group(

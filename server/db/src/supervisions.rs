@@ -146,14 +146,7 @@ pub async fn latest(tx: &mut Tx, tenant: TenantId, limit: i64) -> sqlx::Result<V
 
 /// Whether `user` is a member of a private group (nobody may listen to them).
 pub async fn is_private(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN access_groups g ON g.id = m.group_id
-         WHERE m.tenant_id = $1 AND m.user_id = $2 AND g.private)",
-    )
-    .bind(tenant)
-    .bind(user)
-    .fetch_one(&mut **tx)
-    .await
+    crate::accounts::in_group_with(tx, tenant, user, crate::accounts::GroupFlag::Private).await
 }
 
 /// What the API checks before a supervisor joins a call: the call's agent, whether it is
