@@ -9,6 +9,7 @@ mod auth;
 mod board;
 mod calls;
 mod carriers;
+mod consult;
 mod crm;
 mod dependencies;
 mod dial_rules;

@@ -137,6 +137,13 @@ pub enum CallState {
     Answered,
     Held,
     Unheld,
+    /// Attended transfer (issue #18): the agent consults `target` (ringing) while the customer
+    /// waits on hold…
+    Consulting,
+    /// …the consulted party answered: the agent talks with them…
+    Consulted,
+    /// …the agent is back with the customer (returned, or the consulted party left; `reason`).
+    ConsultEnded,
     Transferring,
     Forwarded,
     Ended,

@@ -39,6 +39,11 @@ pub enum CallMsg {
     Supervise { id: i64, supervisor: UserId, mode: callbase_db::supervisions::Mode },
     /// The agent pauses or resumes the recording (a command from an API replica).
     PauseRecording { paused: bool },
+    /// Attended transfer (issue #18): the agent consults `target` while the customer waits…
+    Consult { target: String },
+    /// …and returns to the customer (`complete`: false; also cancels a consultation still
+    /// ringing) or completes the transfer (true).
+    ConsultEnd { complete: bool },
 }
 
 impl CallMsg {

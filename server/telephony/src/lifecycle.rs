@@ -52,6 +52,17 @@ pub struct Online {
     pub desk: bool,
 }
 
+impl Online {
+    /// The phone calls to `u` ring is online: the browser phone, or the desk phone when they use one.
+    pub fn rings(&self, u: &TelUserRow) -> bool {
+        if u.browser_calls {
+            self.browser
+        } else {
+            self.desk
+        }
+    }
+}
+
 impl Pbx<'_> {
     /// After commit: Asterisk forgets cached copies of changed rows; calls of agents who lost
     /// their endpoint end.

@@ -184,6 +184,16 @@ fn apply_command(ctx: &Ctx, cmd: Command) {
                 tracing::info!(call.id = %call_id, "recording pause for a call this node does not run");
             }
         }
+        Command::Consult { call_id, target, .. } => {
+            if !ctx.router.send_to_call(call_id, CallMsg::Consult { target: target.clone() }) {
+                tracing::info!(call.id = %call_id, "consultation for a call this node does not run");
+            }
+        }
+        Command::ConsultEnd { call_id, complete, .. } => {
+            if !ctx.router.send_to_call(call_id, CallMsg::ConsultEnd { complete: *complete }) {
+                tracing::info!(call.id = %call_id, "end of a consultation for a call this node does not run");
+            }
+        }
         Command::Callback { call_id, .. } => {
             let actor = format!("callback {call_id}");
             ctx.spawn_actor(actor, call::callback(ctx.clone(), cmd));

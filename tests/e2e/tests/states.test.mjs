@@ -280,3 +280,129 @@ describe('agent states: who rings', () => {
     assert.deepEqual(log.slice(0, 3).map((e) => e.result), ['call ended', 'supervisor hung up', 'supervisor hung up']);
   });
 });
+
+describe('attended transfer', () => {
+  let t;
+  let carrier;
+  const browsers = [];
+  let anna;
+  let sofia;
+
+  before(async () => {
+    t = await tenantWithTrunk();
+    await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null });
+    // The boss (the tenant's admin) takes no calls here: only Anna rings.
+    await t.api.ok('PATCH', `/api/telephony/users/${t.adminId}`, { accept_incoming: false });
+    const a = await t.api.ok('POST', '/api/users', { login: 'anna', name: 'Anna Agent', email: 'anna@example.com', password: 'Agent-pass-12345', group_ids: [] });
+    await t.api.ok('POST', '/api/telephony/users', { user_id: a.id, extension: '102' });
+    const s = await t.api.ok('POST', '/api/users', { login: 'sofia', name: 'Sofia Colleague', email: 'sofia@example.com', password: 'Agent-pass-12345', group_ids: [] });
+    await t.api.ok('POST', '/api/telephony/users', { user_id: s.id, extension: '103', accept_incoming: false });
+    carrier = await carrierAmi();
+    for (const [login, tone] of [['anna', TONE], ['sofia', SOFIA_TONE]]) {
+      const b = await launch('chromium', tone);
+      browsers.push(b);
+      const { page } = await openApp(b, t.account, login, 'Agent-pass-12345');
+      await waitRegistered(page, 20000);
+      if (login === 'anna') anna = page;
+      else sofia = page;
+    }
+  });
+
+  after(async () => {
+    carrier?.close();
+    for (const b of browsers) await b.close();
+    await t?.removeTrunk();
+  });
+
+  it('consult, go back, consult again, complete: the carrier ends up talking to the colleague both ways', async () => {
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    await carrierCalls(carrier, '9995');
+    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
+    const t0 = Date.now();
+    const file = path.join(carrierMonitorDir(), recs.events[0].File);
+    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await anna.click('[data-testid=phone-answer]');
+    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    const annaHears = await remoteTone(anna, CARRIER_TONE, 1500);
+    assert.ok(hears(annaHears), `Anna hears the caller: ${JSON.stringify(annaHears)}`);
+
+    /** Anna consults Sofia (picked from her colleagues); Sofia answers. Returns when they talk. */
+    async function consultSofia() {
+      await anna.click('[data-testid=phone-transfer-target]');
+      // The picker lists Sofia with her live state.
+      await until('the colleagues are loaded', async () =>
+        anna.$eval('#phone-colleagues', (l) => [...l.options].some((o) => o.value === '103' && /Sofia Colleague · available/.test(o.textContent))).catch(() => false), 5000);
+      await anna.type('[data-testid=phone-transfer-target]', '103');
+      await anna.click('[data-testid=phone-consult-start]');
+      await anna.waitForSelector('[data-testid=phone-consult][data-connected=false]', { timeout: 5000 });
+      await sofia.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+      await sofia.click('[data-testid=phone-answer]');
+      await anna.waitForSelector('[data-testid=phone-consult][data-connected=true]', { timeout: 10000 });
+      await until('Sofia talks', async () => (await callState(sofia)) === 'answered', 10000);
+      await sleep(1000);
+      return Date.now();
+    }
+
+    // Consult: Anna and Sofia hear each other; the caller hears neither (music on hold).
+    const c1From = await consultSofia();
+    const aC1 = await remoteTone(anna, SOFIA_TONE, 1500);
+    const sC1 = await remoteTone(sofia, TONE, 1500);
+    console.log(`# consulting: Anna hears Sofia ${JSON.stringify(aC1)}; Sofia hears Anna ${JSON.stringify(sC1)}`);
+    assert.ok(hears(aC1) && hears(sC1), 'consulting, Anna and Sofia hear each other');
+    await screenshot(anna, 'phone-consult');
+    const c1To = Date.now();
+
+    // Back to the caller: Sofia's leg ends, Anna hears the caller again.
+    await anna.click('[data-testid=phone-consult-return]');
+    await anna.waitForSelector('[data-testid=phone-transfer-target]', { timeout: 5000 });
+    await until("Sofia's consultation ends", async () => (await callState(sofia)) !== 'answered', 10000);
+    await sleep(1000);
+    const aBack = await remoteTone(anna, CARRIER_TONE, 1500);
+    assert.ok(hears(aBack), `back with the caller, Anna hears them: ${JSON.stringify(aBack)}`);
+    const backFrom = Date.now();
+    await sleep(1500);
+    const backTo = Date.now();
+    await sofia.$eval('[data-testid=phone-ended] button', (b) => b.click()).catch(() => {});
+
+    // Consult again, then complete: Anna's call ends; the caller and Sofia hear each other.
+    await consultSofia();
+    await anna.click('[data-testid=phone-consult-complete]');
+    await until("Anna's call ends", async () => (await callState(anna)) !== 'answered', 10000);
+    await sleep(1000);
+    const afterFrom = Date.now();
+    const sAfter = await remoteTone(sofia, CARRIER_TONE, 1500);
+    console.log(`# transferred: Sofia hears the caller ${JSON.stringify(sAfter)}`);
+    assert.ok(hears(sAfter), `after the transfer Sofia hears the caller: ${JSON.stringify(sAfter)}`);
+    await sleep(1000);
+    const afterTo = Date.now();
+    await sofia.click('[data-testid=phone-hangup]');
+
+    let size = -1;
+    await until('the carrier recording is complete', async () => {
+      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      const done = now > 44 && now === size;
+      size = now;
+      return done;
+    }, 15000, 500);
+    const heard = {
+      consulting: carrierHeard(file, t0, c1From, c1To),
+      back: carrierHeard(file, t0, backFrom, backTo),
+      transferred: carrierHeard(file, t0, afterFrom, afterTo),
+    };
+    console.log(`# the carrier heard: ${JSON.stringify(heard)}`);
+    const quiet = heard.consulting;
+    assert.ok(quiet.samples > 8000, 'the consultation is in the carrier recording');
+    assert.ok(heard.back.anna > 100 * quiet.anna && heard.back.anna > 100 * quiet.sofia,
+      `while Anna consults, the caller hears neither her nor Sofia: ${JSON.stringify(heard)}`);
+    assert.ok(heard.transferred.sofia > 100 * heard.transferred.anna, `after the transfer the caller hears Sofia: ${JSON.stringify(heard.transferred)}`);
+
+    // The call record shows both agents, Sofia last.
+    const calls = await t.api.ok('GET', '/api/calls?direction=inbound');
+    const rec = await until('the call record ends', async () => {
+      const c = (await t.api.ok('GET', `/api/calls/${calls.items[0].id}`));
+      return c.ended_at ? c : null;
+    }, 10000);
+    assert.deepEqual(rec.agent_names, ['Anna Agent', 'Sofia Colleague']);
+    assert.equal(rec.user_name, 'Sofia Colleague');
+  });
+});

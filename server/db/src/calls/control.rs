@@ -22,13 +22,19 @@ pub struct Checkpoint {
     pub held_since: Option<OffsetDateTime>,
     /// Seconds on hold in holds that have ended.
     pub hold_secs: i32,
+    /// An attended transfer's consultation (issue #18): the consulted party's leg once answered,
+    /// the consult bridge, the consulted colleague.
+    pub consult_channel: Option<String>,
+    pub consult_bridge: Option<String>,
+    pub consult_user: Option<i64>,
 }
 
 /// Writes the call's control state (in the call's tenant transaction).
 pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE calls SET phase = $2, agent_channel = $3, other_channel = $4, bridge_id = COALESCE($5, bridge_id), \
-         held_since = $6, hold_secs = $7 WHERE id = $1 AND ended_at IS NULL",
+         held_since = $6, hold_secs = $7, consult_channel = $8, consult_bridge = $9, consult_user = $10 \
+         WHERE id = $1 AND ended_at IS NULL",
         id,
         c.phase,
         c.agent_channel,
@@ -36,6 +42,9 @@ pub async fn checkpoint(tx: &mut Tx, id: Uuid, c: &Checkpoint) -> sqlx::Result<(
         c.bridge_id,
         c.held_since,
         c.hold_secs,
+        c.consult_channel,
+        c.consult_bridge,
+        c.consult_user,
     )
     .execute(&mut **tx)
     .await?;
@@ -92,6 +101,9 @@ pub struct OpenCall {
     pub recording_name: Option<String>,
     pub answered_at: Option<OffsetDateTime>,
     pub audience: Vec<i64>,
+    pub consult_channel: Option<String>,
+    pub consult_bridge: Option<String>,
+    pub consult_user: Option<i64>,
 }
 
 impl OpenCall {
@@ -110,7 +122,7 @@ impl OpenCall {
     /// Is `channel` one of this call's? Legs the call created are named `<call id>-<suffix>`.
     pub fn owns(&self, channel: &str) -> bool {
         let id = self.id.to_string();
-        [&self.first_channel, &self.agent_channel, &self.other_channel]
+        [&self.first_channel, &self.agent_channel, &self.other_channel, &self.consult_channel]
             .iter()
             .any(|c| c.as_deref() == Some(channel))
             || channel.strip_prefix(id.as_str()).is_some_and(|rest| rest.starts_with('-'))
@@ -123,7 +135,7 @@ pub async fn open_on_node(pool: &sqlx::PgPool, node: &str) -> sqlx::Result<Vec<O
         OpenCall,
         "SELECT id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, phase, first_channel, \
          agent_channel, other_channel, bridge_id, held_since, hold_secs, result, recording_state, recording_name, \
-         answered_at, audience FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
+         answered_at, audience, consult_channel, consult_bridge, consult_user FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
         node
     )
     .fetch_all(pool)

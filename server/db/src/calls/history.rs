@@ -44,6 +44,8 @@ pub struct CallRow {
     pub crm_record_id: Option<i64>,
     pub crm_table_id: Option<i64>,
     pub crm_title: Option<String>,
+    /// Every telephony user who talked on the call, in order (a transferred call has two or more).
+    pub agent_names: Option<Vec<String>>,
 }
 
 /// Which calls a viewer sees.
@@ -116,7 +118,9 @@ impl Sort {
 const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.number, c.did, c.trunk_slot, c.started_at, c.answered_at, \
     c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result, c.legal_hold, c.recording_state, \
     c.recording_key, c.recording_bytes, c.recording_ms, c.node, c.wrapup_secs, c.crm_record_id, cr.table_id AS crm_table_id, \
-    crm_record_title(cr.table_id, cr.data) AS crm_title";
+    crm_record_title(cr.table_id, cr.data) AS crm_title, \
+    ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord) \
+          JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names";
 const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
     LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
 
@@ -129,9 +133,12 @@ fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, 
     q.push(FROM);
     q.push(" WHERE c.tenant_id = ").push_bind(scope.tenant);
     if !scope.sees_all {
+        // Their calls: those they took last, those they handed on (`agents`), and the missed queue.
         q.push(" AND (c.user_id = ")
             .push_bind(scope.user.0)
-            .push(" OR (c.user_id IS NULL AND c.direction = 'inbound'))");
+            .push(" OR ")
+            .push_bind(scope.user.0)
+            .push(" = ANY(c.agents) OR (c.user_id IS NULL AND c.direction = 'inbound'))");
     }
     if let Some(from) = f.from {
         q.push(" AND c.started_at >= ").push_bind(from);
@@ -197,10 +204,13 @@ pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Res
             c.answered_at, c.ended_at, c.hold_secs, c.result, c.reason, c.route_note, c.note, c.call_type, c.call_result,
             c.legal_hold, c.recording_state, c.recording_key, c.recording_bytes, c.recording_ms, c.node, c.wrapup_secs,
             c.crm_record_id, cr.table_id AS "crm_table_id?",
-            crm_record_title(cr.table_id, cr.data) AS "crm_title?"
+            crm_record_title(cr.table_id, cr.data) AS "crm_title?",
+            ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord)
+                  JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names
          FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
             LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
-         WHERE c.tenant_id = $1 AND ($2 OR c.user_id = $3 OR (c.user_id IS NULL AND c.direction = 'inbound'))
+         WHERE c.tenant_id = $1
+            AND ($2 OR c.user_id = $3 OR $3 = ANY(c.agents) OR (c.user_id IS NULL AND c.direction = 'inbound'))
             AND c.id = ANY($4::uuid[])
          ORDER BY c.started_at"#,
         scope.tenant.0,
@@ -234,6 +244,28 @@ pub async fn running_call_user(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx:
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row)
+}
+
+/// A running call as its actions need it (issue #18): its agent, phase and consultation.
+#[derive(Debug, Clone)]
+pub struct RunningCall {
+    pub user_id: Option<i64>,
+    pub phase: Option<String>,
+    /// The consulted party's leg, once a consultation answered.
+    pub consult_channel: Option<String>,
+}
+
+/// A running call of the tenant (None: none such, or it ended).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
+pub async fn running_call(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<RunningCall>> {
+    sqlx::query_as!(
+        RunningCall,
+        "SELECT user_id, phase, consult_channel FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
+        id,
+        tenant.0
+    )
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// What the call card writes back. `None` leaves a column as it is; `Some(None)` clears it.

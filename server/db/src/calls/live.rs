@@ -60,10 +60,12 @@ pub async fn open(tx: &mut Tx, c: &NewCall, started_at: OffsetDateTime) -> sqlx:
 /// Someone answered at `at`: `user` (an agent, or the caller of an outbound call); `None` when it
 /// was no telephony user. The call's answer time is its first: an agent who takes a transferred
 /// call becomes the call's user, and the talk time still runs from the first answer (as the
-/// carrier counts it).
+/// carrier counts it). Each user who answers joins `agents` (the call's agents in order).
 pub async fn answered(tx: &mut Tx, id: Uuid, user: Option<UserId>, at: OffsetDateTime) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE calls SET answered_at = COALESCE(answered_at, $3), user_id = $2 WHERE id = $1",
+        "UPDATE calls SET answered_at = COALESCE(answered_at, $3), user_id = $2, \
+         agents = CASE WHEN $2::bigint IS NULL OR agents[cardinality(agents)] = $2 THEN agents ELSE agents || $2 END \
+         WHERE id = $1",
         id,
         user.map(|u| u.0),
         at

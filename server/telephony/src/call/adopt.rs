@@ -6,9 +6,10 @@
 //! socket of this replica dropped — it compares the node's open call records
 //! (`callbase_db::calls::control`, written by the actors as calls change) with Asterisk's channels:
 //!
-//! - a connected call (talking, or forwarded) whose two channels are still up gets a new actor, which
-//!   runs it from where it was: hang-up by either side, hold, transfer; its record closes with true
-//!   times and its recording is stopped and handed to the uploader;
+//! - a connected call (talking, consulting, or forwarded) whose two channels are still up gets a new
+//!   actor, which runs it from where it was: hang-up by either side, hold, transfer, an answered
+//!   consultation (one caught ringing ends: the agent is back with the customer); its record closes
+//!   with true times and its recording is stopped and handed to the uploader;
 //! - an inbound call caught before anyone answered (greeting, ringing) whose caller is still there
 //!   rings the agents again: the old controller's ringing legs are hung up, a new actor rings the
 //!   online agents (the ring timeout starts over) and the call goes on as any inbound call;
@@ -93,7 +94,7 @@ enum Decision {
 }
 
 fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
-    let connected = matches!(call.phase.as_deref(), Some("talking" | "forwarded"));
+    let connected = matches!(call.phase.as_deref(), Some("talking" | "consulting" | "forwarded"));
     let pair: Vec<&String> = [&call.agent_channel, &call.other_channel].into_iter().flatten().collect();
     if runs_here {
         // Only a connected call's two channels are long-lived enough to judge from a list: a leg
@@ -199,6 +200,14 @@ fn rebuild(ctx: &Ctx, row: &OpenCall, tx: &crate::context::CallTx) -> Call {
             other: row.other_channel.clone(),
             ..super::Legs::default()
         },
+        consult: row.consult_bridge.clone().filter(|_| row.phase.as_deref() == Some("consulting")).map(
+            |bridge| super::consult::Consult {
+                target: String::new(),
+                user: row.consult_user.map(UserId),
+                bridge,
+                leg: row.consult_channel.clone(),
+            },
+        ),
         ..Call::new(ctx, row.id, TenantId(row.tenant_id), row.direction(), row.number.clone(), &first, tx)
     }
 }
@@ -235,6 +244,17 @@ fn continue_call(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
             if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{ch}"), &[], None).await {
                 let _ = tx.send(destroyed(ch));
             }
+        }
+        // An answered consultation goes on; one caught ringing (or whose party is gone) ends, and
+        // the agent is back with the customer (issue #18).
+        if let Some(leg) = call.consult.as_ref().and_then(|c| c.leg.clone()).filter(|l| owned.contains(l)) {
+            ctx.router.route(&leg, &tx);
+            if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{leg}"), &[], None).await
+            {
+                let _ = tx.send(destroyed(&leg));
+            }
+        } else if call.consult.is_some() {
+            call.end_consult(&bridge, &agent, &other, "interrupted by a server restart").await;
         }
         // Supervisors listening, whispering or barging in stay (issue #18).
         if !forwarded {
@@ -301,6 +321,9 @@ async fn end_call(ctx: &Ctx, row: &OpenCall, owned: &[String], answered: bool) {
     call.end_supervisions("call ended").await;
     for ch in owned {
         call.hangup(ch).await;
+    }
+    if let Some(b) = &row.consult_bridge {
+        call.delete(&format!("bridges/{b}")).await;
     }
     if let Some(b) = &row.bridge_id {
         // Stop the recording before the bridge goes: that ends its file.
@@ -370,6 +393,9 @@ mod tests {
             recording_name: None,
             answered_at: answered.then(time::OffsetDateTime::now_utc),
             audience: vec![2],
+            consult_channel: None,
+            consult_bridge: None,
+            consult_user: None,
         }
     }
 
@@ -378,6 +404,11 @@ mod tests {
         let up: HashSet<&str> = ["agent-1", "trk-1"].into();
         let r = row("talking", Some("agent-1"), Some("trk-1"), true);
         assert_eq!(decide(&r, &up, false), Decision::Adopt);
+        // An attended transfer's consultation is a connected call too.
+        assert_eq!(
+            decide(&row("consulting", Some("agent-1"), Some("trk-1"), true), &up, false),
+            Decision::Adopt
+        );
         assert_eq!(
             decide(&row("forwarded", Some("agent-1"), Some("trk-1"), true), &up, false),
             Decision::Adopt

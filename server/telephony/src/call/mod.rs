@@ -7,6 +7,8 @@
 //!   user who accepts incoming calls ([`ring`]); no answer forwards to the tenant's forward number
 //!   or ends as missed.
 //! - [`talk`]: the connected call: bridge, recording, hold, blind transfer, hang-up.
+//! - [`consult`]: attended transfer (consult, return, complete); [`supervise`]: listen, whisper,
+//!   barge.
 //! - [`callback`]: desk-phone click-to-call; [`probe`]: health-probe calls through the trunks.
 //!
 //! Everything a call knows is in one [`Call`] value (phase, legs and their roles, bridge,
@@ -15,6 +17,7 @@
 
 mod adopt;
 mod callback;
+mod consult;
 mod feature;
 mod inbound;
 mod outbound;
@@ -46,7 +49,7 @@ pub use trunk_dial::SETUP_SAMPLES;
 
 use crate::ari::events::Channel;
 use crate::ari::AriError;
-use crate::context::{CallRx, CallTx, Ctx, StasisCall, APP};
+use crate::context::{CallMsg, CallRx, CallTx, Ctx, StasisCall, APP};
 
 /// Commands from the API (any replica) to the Stasis worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +65,11 @@ pub enum Command {
     /// The agent pauses (or resumes) the call's recording (issue #18; the API checked the tenant
     /// allows it and that `user` is the call's agent).
     PauseRecording { call_id: String, tenant: TenantId, user: UserId, paused: bool },
+    /// Attended transfer (issue #18): the agent puts the customer on hold and consults `target` (an
+    /// extension or a number; the API checked a colleague is online)…
+    Consult { call_id: String, tenant: TenantId, user: UserId, target: String },
+    /// …then returns to the customer (`complete`: false) or completes the transfer (true).
+    ConsultEnd { call_id: String, tenant: TenantId, user: UserId, complete: bool },
 }
 
 /// Why a call flow stopped short (the call's channel is then hung up).
@@ -100,6 +108,8 @@ pub enum Phase {
     Dialing,
     /// Connected.
     Talking,
+    /// Connected, the agent consulting someone while the other party waits (attended transfer).
+    Consulting,
     /// Blind transfer under way: the other party hears ringback.
     Transferring,
     /// Unanswered and connected to the tenant's forward number.
@@ -116,6 +126,7 @@ impl Phase {
             Phase::Ringing => "ringing",
             Phase::Dialing => "dialing",
             Phase::Talking => "talking",
+            Phase::Consulting => "consulting",
             Phase::Transferring => "transferring",
             Phase::Forwarded => "forwarded",
             Phase::Ended => "ended",
@@ -173,6 +184,10 @@ pub struct Call {
     writer: record::Writer,
     /// Supervisors listening, whispering or barging in ([`supervise`]).
     pub supervisions: Vec<supervise::Supervision>,
+    /// The agent's consultation, while one runs ([`consult`]).
+    pub consult: Option<consult::Consult>,
+    /// Messages a wait (ringing, dialling) took that the talk loop must still see, in order.
+    pub deferred: std::collections::VecDeque<CallMsg>,
 }
 
 impl Call {
@@ -210,6 +225,8 @@ impl Call {
             setup_start_ms: None,
             writer: record::Writer::spawn(ctx.db.clone(), ctx.fence.clone(), tenant, id),
             supervisions: vec![],
+            consult: None,
+            deferred: Default::default(),
         }
     }
 
@@ -325,6 +342,9 @@ impl Call {
             bridge_id: self.bridge.clone(),
             held_since,
             hold_secs: self.hold_secs as i32,
+            consult_channel: self.consult.as_ref().and_then(|c| c.leg.clone()),
+            consult_bridge: self.consult.as_ref().map(|c| c.bridge.clone()),
+            consult_user: self.consult.as_ref().and_then(|c| c.user).map(|u| u.0),
         })))
     }
 

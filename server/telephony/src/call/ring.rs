@@ -130,11 +130,20 @@ async fn wait_answer(
                 return Ok(RingOutcome::NoAnswer);
             }
         };
-        if msg.ends(caller) {
+        if msg.ends(caller) || call.interrupts(&msg) {
             stop_ringing(call, None).await;
+            call.defer(msg);
             return Ok(RingOutcome::CallerLeft);
         }
-        let CallMsg::Ari(ev) = msg else { continue };
+        let ringing_leg = |c: &str| call.legs.ringing.iter().any(|(l, _)| l == c);
+        let CallMsg::Ari(ev) = msg else {
+            call.defer(msg);
+            continue;
+        };
+        if !ev.channel_ids().any(ringing_leg) {
+            call.defer(CallMsg::Ari(ev));
+            continue;
+        }
         if let Some(won) = ev.answered_channel() {
             if let Some((_, who)) = call.legs.ringing.iter().find(|(l, _)| l == won).cloned() {
                 let won = won.to_string();

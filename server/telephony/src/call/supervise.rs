@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ring::devices;
-use super::{load, until_in_stasis, Call, Op};
+use super::{until_in_stasis, Call, Op};
 use crate::context::{CallMsg, APP};
 
 /// How long the supervisor's phone rings.
@@ -49,13 +49,18 @@ impl Supervision {
 impl Call {
     /// Rings the supervisor's phone for supervision `id` of this call.
     pub(super) async fn supervise(&mut self, id: i64, supervisor: UserId, mode: Mode) {
-        let user = match load(&self.ctx, self.tenant).await {
-            Ok(t) => t.users.into_iter().find(|u| u.user_id == supervisor),
-            Err(e) => {
-                tracing::error!(error = %e, "supervision: cannot read the tenant's telephony users");
-                None
-            }
-        };
+        // The supervisor's row alone (not the whole tenancy: rules, every user, trunks).
+        let found = async {
+            let mut tx = self.ctx.db.tenant_tx(self.tenant).await?;
+            let u = callbase_db::telephony::get_user(&mut tx, self.tenant, supervisor).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(u)
+        }
+        .await;
+        let user = found.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "supervision: cannot read the supervisor's telephony user");
+            None
+        });
         let devs = match &user {
             Some(u) => devices(&self.ctx, self.tenant, u).await,
             None => vec![],
@@ -272,6 +277,7 @@ impl Call {
             .into_iter()
             .flatten()
             .chain(std::iter::once(&self.legs.first))
+            .chain(self.consult.iter().flat_map(|c| &c.leg))
             .chain(self.supervisions.iter().flat_map(|s| s.channels()))
             .collect();
         let strays: Vec<String> = owned.iter().filter(|c| !known.contains(c)).cloned().collect();

@@ -1,5 +1,6 @@
 //! The connected call: its bridge and recording, hold (music on hold for the other party, explicitly:
-//! a recording bridge does not pass hold on), blind transfer, and the hang-up of either side.
+//! a recording bridge does not pass hold on), blind transfer, attended transfer ([`super::consult`]),
+//! and the hang-up of either side.
 
 use std::collections::HashSet;
 
@@ -114,22 +115,47 @@ pub(super) async fn answered(call: &mut Call, who: Option<UserId>) {
 pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str, rx: &mut CallRx) {
     call.legs.agent = Some(agent.to_string());
     call.legs.other = Some(other.to_string());
-    call.set_phase(Phase::Talking);
+    // An adopted call may be in a consultation (adopt.rs).
+    call.set_phase(if call.consult.is_some() { Phase::Consulting } else { Phase::Talking });
     call.checkpoint();
     let mut agent = agent.to_string();
     let other = other.to_string();
     let result_reason;
     loop {
-        let Some(msg) = rx.recv().await else {
+        let Some(msg) = call.next_msg(rx).await else {
             result_reason = "lost";
             break;
         };
         if call.supervision_event(&msg, &agent, bridge).await {
             continue;
         }
+        let consulted = call.consult.as_ref().and_then(|c| c.leg.clone());
+        let consulting = call.consult.is_some();
         match &msg {
             CallMsg::Supervise { id, supervisor, mode } => call.supervise(*id, *supervisor, *mode).await,
             CallMsg::PauseRecording { paused } => call.pause_recording(*paused).await,
+            CallMsg::Consult { target } => call.consult(bridge, &agent, &other, target, rx).await,
+            CallMsg::ConsultEnd { complete: false } => {
+                call.end_consult(bridge, &agent, &other, "returned").await
+            }
+            CallMsg::ConsultEnd { complete: true } => {
+                if let Some(leg) = call.complete_consult(bridge, &agent, &other).await {
+                    agent = leg;
+                }
+            }
+            // The consulted party hung up: the agent is back with the customer.
+            CallMsg::Ari(ev) if consulted.as_deref().is_some_and(|l| ev.ends(l)) => {
+                call.end_consult(bridge, &agent, &other, "the consulted party hung up").await;
+            }
+            // The agent hung up while the consulted party is on the line: the transfer completes
+            // (as on a desk phone's attended transfer).
+            CallMsg::Ari(ev) if consulted.is_some() && ev.ends(&agent) => {
+                if let Some(leg) = call.complete_consult(bridge, &agent, &other).await {
+                    agent = leg;
+                }
+            }
+            // While consulting, the customer's hold is the consultation's.
+            CallMsg::Ari(Event::ChannelHold { .. } | Event::ChannelUnhold { .. }) if consulting => {}
             CallMsg::Ari(Event::ChannelHold { channel }) if channel.id == agent || channel.id == other => {
                 let peer = if channel.id == agent { &other } else { &agent };
                 call.post(&format!("channels/{peer}/moh"), &[]).await;
@@ -147,6 +173,8 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                 call.publish(CallState::Unheld, None).await;
             }
             CallMsg::Transfer { target } => {
+                // A blind transfer during a consultation: the consultation ends first.
+                call.end_consult(bridge, &agent, &other, "blind transfer").await;
                 // The agent leaves: whoever supervised them leaves too.
                 call.end_supervisions("agent left").await;
                 match transfer(call, bridge, &agent, &other, target, rx).await {
@@ -172,6 +200,12 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
         }
     }
     call.end_supervisions("call ended").await;
+    if let Some(c) = call.consult.take() {
+        if let Some(leg) = &c.leg {
+            call.hangup(leg).await;
+        }
+        call.delete(&format!("bridges/{}", c.bridge)).await;
+    }
     call.hangup(&agent).await;
     call.hangup(&other).await;
     call.publish(CallState::Ended, Some(result_reason)).await;

@@ -124,11 +124,19 @@ pub(super) async fn dial_out(
 async fn wait_leg(call: &mut Call, leg: &str, caller: &str, rx: &mut CallRx) -> LegEnd {
     loop {
         let Some(msg) = rx.recv().await else { return LegEnd::Outcome(DialOutcome::CallerLeft) };
-        if msg.ends(caller) {
+        if msg.ends(caller) || call.interrupts(&msg) {
             call.hangup(leg).await;
+            call.defer(msg);
             return LegEnd::Outcome(DialOutcome::CallerLeft);
         }
-        let CallMsg::Ari(ev) = msg else { continue };
+        let CallMsg::Ari(ev) = msg else {
+            call.defer(msg);
+            continue;
+        };
+        if !ev.channel_ids().any(|c| c == leg) {
+            call.defer(CallMsg::Ari(ev));
+            continue;
+        }
         match ev {
             Event::Dial { peer, dialstatus, .. } if peer.id == leg => match dialstatus.as_str() {
                 "RINGING" => call.publish(CallState::Ringing, None).await,

@@ -28,7 +28,8 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
         </td>
         <td><button type="button" class="link" onClick={onToggleOpen} aria-expanded={open}>{fmtTime(c.started_at)}</button></td>
         <td>{t(`calls.dir.${c.direction}` as MessageKey)}</td>
-        <td>{c.user_name ?? '—'}</td>
+        {/* A transferred call names every agent who talked on it, in order. */}
+        <td data-testid={`call-agents-${c.id}`}>{c.agent_names.length > 1 ? c.agent_names.join(' → ') : c.user_name ?? '—'}</td>
         <td class="mono">
           {c.number}
           {c.client && <> · <a href={`#/crm?table=${c.client.table_id}&record=${c.client.record_id}`} data-testid={`call-client-${c.id}`}>{c.client.title || `#${c.client.record_id}`}</a></>}

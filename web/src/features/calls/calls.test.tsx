@@ -11,7 +11,7 @@ const h = pageHarness();
 const { serve, until, q } = h;
 
 const call = (id: string, patch: Partial<CallRecord> = {}): CallRecord => ({
-  id, direction: 'inbound', user_id: 1, user_name: 'Anna', number: '+74951234567', did: '4951110000', trunk_slot: 1,
+  id, direction: 'inbound', user_id: 1, user_name: 'Anna', agent_names: ['Anna'], number: '+74951234567', did: '4951110000', trunk_slot: 1,
   started_at: '2026-11-24T10:00:00Z', answered_at: '2026-11-24T10:00:05Z', ended_at: '2026-11-24T10:01:05Z',
   duration_secs: 65, connect_secs: 5, talk_secs: 60, hold_secs: 0, result: 'answered', reason: null, route_note: null, note: null,
   call_type: null, call_result: null, legal_hold: false,
@@ -24,7 +24,7 @@ describe('Calls page', () => {
   it('filters, sorts, plays a recording and downloads the selected ones as records.zip with progress', async () => {
     const zipBytes = new Uint8Array(1000);
     serve((m, u) => {
-      if (u.startsWith('/api/calls?')) return json(200, { items: [call('c1'), call('c2', { recording: null, result: 'missed', user_name: null })], total: 2, page: 1, per_page: 50 });
+      if (u.startsWith('/api/calls?')) return json(200, { items: [call('c1'), call('c2', { recording: null, result: 'missed', user_name: null, agent_names: [] })], total: 2, page: 1, per_page: 50 });
       if (u === '/api/telephony/recording') return json(200, settings);
       if (u === '/api/calls/audit') return json(200, [{ call_id: 'c1', user_id: 1, user_name: 'Boss', action: 'listen', ip: '10.0.0.1', user_agent: 'x', at: '2026-11-24T11:00:00Z' }]);
       if (u === '/api/calls/recordings.zip' && m === 'POST') return new Response(zipBytes, { status: 200, headers: { 'Content-Type': 'application/zip', 'Content-Length': '1000' } });
@@ -38,6 +38,7 @@ describe('Calls page', () => {
     await until(() => q('[data-testid=call-c1]'));
     expect(h.root.textContent).toContain('2 calls');
     expect(h.root.textContent).toContain('Who listened and downloaded');
+    expect(q('[data-testid=call-agents-c2]')!.textContent).toBe('—');
     expect(h.requests.find((r) => r.url.startsWith('/api/calls?'))!.url).toContain('sort=started_at');
 
     const dir = q<HTMLSelectElement>('[data-testid=calls-direction]')!;
@@ -137,5 +138,19 @@ describe('Recording settings', () => {
     const put = await until(() => h.requests.find((r) => r.method === 'PUT'));
     expect(put.body.retention_days).toBe(90);
     expect(put.body.call_types).toEqual(['Sales', 'Support', 'Complaint']);
+  });
+});
+
+describe('A transferred call', () => {
+  it('names every agent who talked on it, in order', async () => {
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [call('c1', { user_name: 'Boris', agent_names: ['Anna', 'Boris'] })], total: 1, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      if (u === '/api/calls/audit') return json(200, []);
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<CallsPage isAdmin />, h.root);
+    const cell = await until(() => q('[data-testid=call-agents-c1]'));
+    expect(cell.textContent).toBe('Anna → Boris');
   });
 });

@@ -8,6 +8,14 @@ import type { PhoneSnapshot, RegState } from './controller';
 import { startPhone, type PhoneRuntime } from './runtime';
 import { DeviceSettings } from './DeviceSettings';
 import { AgentStatePicker } from './AgentState';
+import { api } from '../../shared/api/client';
+import type { Colleague } from '../../shared/api/types';
+
+/** A colleague as a transfer target: offline (no phone), or their agent state. */
+function colleagueState(p: Colleague): string {
+  if (!p.online) return 'offline';
+  return ['available', 'break', 'dnd', 'wrapup'].includes(p.state) ? p.state : 'available';
+}
 
 const REG_LABEL: Record<RegState, MessageKey> = {
   off: 'phone.reg.off',
@@ -30,6 +38,15 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   const [showDevices, setShowDevices] = useState(false);
   const [transferTo, setTransferTo] = useState('');
   const [transferMsg, setTransferMsg] = useState<string | null>(null);
+  const [colleagues, setColleagues] = useState<Colleague[]>([]);
+  // Transfer targets with their live state, fetched when the agent picks one.
+  const loadColleagues = async () => {
+    try {
+      setColleagues(await api.colleagues());
+    } catch {
+      // The typed number still works.
+    }
+  };
   const [now, setNow] = useState(Date.now());
   const [agentState, setAgentState] = useState('available');
   const answerRef = useRef<HTMLButtonElement>(null);
@@ -186,27 +203,62 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                       </button>
                     ))}
                   </div>
-                  <form
-                    class="phone__row"
-                    onSubmit={async (e) => {
-                      e.preventDefault();
-                      setTransferMsg(null);
-                      const err = await c.transfer(transferTo);
-                      setTransferMsg(err ?? t('phone.transferred'));
-                    }}
-                  >
-                    <input
-                      class="input"
-                      aria-label={t('phone.transferTo')}
-                      placeholder={t('phone.transferTo')}
-                      value={transferTo}
-                      data-testid="phone-transfer-target"
-                      onInput={(e) => setTransferTo((e.target as HTMLInputElement).value)}
-                    />
-                    <button type="submit" class="btn" data-testid="phone-transfer">
-                      {t('phone.transfer')}
-                    </button>
-                  </form>
+                  {call.consult ? (
+                    <div class="phone__consult" data-testid="phone-consult" data-connected={call.consult.connected}>
+                      <p role="status">
+                        {t(call.consult.connected ? 'phone.consultTalking' : 'phone.consultRinging', { target: call.consult.target })}
+                      </p>
+                      <div class="phone__row">
+                        <button type="button" class="btn" data-testid="phone-consult-return"
+                          onClick={async () => setTransferMsg(await c.endConsult(false))}>
+                          {t('phone.consultReturn')}
+                        </button>
+                        <button type="button" class="btn btn--primary" data-testid="phone-consult-complete" disabled={!call.consult.connected}
+                          onClick={async () => setTransferMsg(await c.endConsult(true))}>
+                          {t('phone.consultComplete')}
+                        </button>
+                      </div>
+                    </div>
+                  ) : (
+                    <form
+                      class="phone__row"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        setTransferMsg(null);
+                        const err = await c.transfer(transferTo);
+                        setTransferMsg(err ?? t('phone.transferred'));
+                      }}
+                    >
+                      <input
+                        class="input"
+                        aria-label={t('phone.transferTo')}
+                        placeholder={t('phone.transferTo')}
+                        value={transferTo}
+                        list="phone-colleagues"
+                        data-testid="phone-transfer-target"
+                        onFocus={() => void loadColleagues()}
+                        onInput={(e) => setTransferTo((e.target as HTMLInputElement).value)}
+                      />
+                      <datalist id="phone-colleagues">
+                        {colleagues.map((p) => (
+                          <option value={p.extension} key={p.user_id}>
+                            {`${p.name} · ${t(`phone.colleague.${colleagueState(p)}` as MessageKey)}`}
+                          </option>
+                        ))}
+                      </datalist>
+                      <button type="submit" class="btn" data-testid="phone-transfer" title={t('phone.transferHint')}>
+                        {t('phone.transfer')}
+                      </button>
+                      <button type="button" class="btn" data-testid="phone-consult-start" disabled={call.held} title={t('phone.consultHint')}
+                        onClick={async () => {
+                          setTransferMsg(null);
+                          setTransferMsg(await c.consult(transferTo));
+                        }}>
+                        {t('phone.consult')}
+                      </button>
+                    </form>
+                  )}
+                  {call.consultNote && <p role="status" data-testid="phone-consult-note">{t('phone.consultEnded', { why: call.consultNote })}</p>}
                   {transferMsg && <p role="status">{transferMsg}</p>}
                 </>
               )}

@@ -92,6 +92,8 @@ function setup(api: Partial<PhoneApi> = {}, sleep: (ms: number) => Promise<void>
     previewNumber: vi.fn(async () => ({ refused: null })),
     transfer: vi.fn(async () => undefined),
     pauseRecording: vi.fn(async () => undefined),
+    consult: vi.fn(async () => undefined),
+    endConsult: vi.fn(async () => undefined),
     ...api,
   };
   const rings: boolean[] = [];
@@ -310,6 +312,41 @@ describe('PhoneController', () => {
     (s.api.pauseRecording as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new Error('your administrator does not allow pausing recordings'));
     expect(await s.c.toggleRecordingPause()).toContain('does not allow');
     expect(s.c.snapshot.call?.recordingPaused).toBe(false);
+  });
+
+  it('consults a colleague while the caller waits, follows the server through it and goes back or completes', async () => {
+    const s = await registered();
+    const session = new FakeSession();
+    s.uas[0].emit('newRTCSession', {
+      originator: 'remote',
+      session,
+      request: { from: { uri: { user: '+79161234567' } }, getHeader: (h: string) => (h === 'X-CB-Call' ? 'call-7' : undefined) },
+    });
+    expect(await s.c.consult('103')).toBe('nothing to transfer');
+    s.c.answer();
+    s.c.toggleHold();
+    expect(await s.c.consult('103')).toBe('take the call off hold first');
+    s.c.toggleHold();
+    expect(await s.c.endConsult(true)).toBe('no consultation');
+    expect(await s.c.consult('103')).toBeNull();
+    expect(s.api.consult).toHaveBeenCalledWith('call-7', '103');
+    const ev = (state: string, extra: Record<string, unknown> = {}) =>
+      s.c.onServerEvent({ type: 'call', call_id: 'call-7', state, direction: 'inbound', number: '+79161234567', at: '2026-12-05T10:00:00Z', user_ids: [1], ...extra } as any);
+    ev('consulting', { target: '103' });
+    expect(s.c.snapshot.call?.consult).toEqual({ target: '103', connected: false });
+    ev('consulted', { target: '103' });
+    expect(s.c.snapshot.call?.consult).toEqual({ target: '103', connected: true });
+    expect(await s.c.consult('104')).toBe('nothing to transfer');
+    expect(await s.c.endConsult(false)).toBeNull();
+    expect(s.api.endConsult).toHaveBeenLastCalledWith('call-7', false);
+    ev('consult_ended', { reason: 'returned' });
+    expect(s.c.snapshot.call).toMatchObject({ state: 'answered', consult: undefined, consultNote: 'returned' });
+    (s.api.consult as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new Error('Sofia has no phone online: the caller stays with you'));
+    expect(await s.c.consult('103')).toContain('stays with you');
+    ev('consulted', { target: '103' });
+    expect(s.c.snapshot.call?.consultNote).toBeUndefined();
+    expect(await s.c.endConsult(true)).toBeNull();
+    expect(s.api.endConsult).toHaveBeenLastCalledWith('call-7', true);
   });
 
   it('declines an incoming call with 603', async () => {

@@ -174,6 +174,15 @@ export class PhoneController {
     if (msg.state === 'ringing' && c.state === 'dialing') patch.state = 'ringing';
     if (typeof msg.number === 'string' && c.direction === 'outbound') patch.number = msg.number;
     if (typeof msg.did === 'string' && msg.did && c.direction === 'inbound') patch.did = msg.did;
+    // Attended transfer: the server says where the consultation is.
+    const target = typeof msg.target === 'string' ? msg.target : c.consult?.target ?? '';
+    if (msg.state === 'consulting') patch.consult = { target, connected: false };
+    if (msg.state === 'consulted') patch.consult = { target, connected: true };
+    if (msg.state === 'consulting' || msg.state === 'consulted') patch.consultNote = undefined;
+    if (msg.state === 'consult_ended') {
+      patch.consult = undefined;
+      patch.consultNote = typeof msg.reason === 'string' ? msg.reason : undefined;
+    }
     this.setCall(patch);
   }
 
@@ -330,6 +339,33 @@ export class PhoneController {
     if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
     try {
       await this.deps.api.transfer(c.callId, to);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** Attended transfer: the other party waits on hold while the agent consults `target`; an error in words. */
+  async consult(target: string): Promise<string | null> {
+    const c = this.snap.call;
+    const to = cleanNumber(target);
+    if (!c || c.state !== 'answered' || !to || c.consult) return 'nothing to transfer';
+    if (c.held) return 'take the call off hold first';
+    if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
+    try {
+      await this.deps.api.consult(c.callId, to);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** Back to the other party (`complete` false), or completes the transfer; an error in words. */
+  async endConsult(complete: boolean): Promise<string | null> {
+    const c = this.snap.call;
+    if (!c?.consult || !c.callId) return 'no consultation';
+    try {
+      await this.deps.api.endConsult(c.callId, complete);
       return null;
     } catch (e) {
       return errorText(e);

@@ -51,6 +51,8 @@ export function startPhone(userId: number): PhoneRuntime {
       phoneStatus: () => api.phoneStatus(),
       previewNumber: (n) => api.previewNumber(n),
       transfer: (id, target) => api.transferCall(id, target),
+      consult: (id, target) => api.consultCall(id, target),
+      endConsult: (id, complete) => api.endConsult(id, complete),
       pauseRecording: (id, paused) => api.pauseRecording(id, paused),
     },
     createUA,

@@ -25,6 +25,10 @@ export interface CallInfo {
   did?: string;
   /** The agent paused the call's recording. */
   recordingPaused?: boolean;
+  /** Attended transfer: whom the agent consults while the other party waits, and whether they answered. */
+  consult?: { target: string; connected: boolean };
+  /** How the last consultation ended, in words (the server's reason). */
+  consultNote?: string;
 }
 
 export interface RecentCall {
@@ -55,6 +59,8 @@ export interface PhoneApi {
   phoneStatus(): Promise<{ registered: boolean }>;
   previewNumber(number: string): Promise<NumberCheck>;
   transfer(callId: string, target: string): Promise<void>;
+  consult(callId: string, target: string): Promise<void>;
+  endConsult(callId: string, complete: boolean): Promise<void>;
   pauseRecording(callId: string, paused: boolean): Promise<void>;
 }
 

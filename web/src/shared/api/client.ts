@@ -334,6 +334,18 @@ export class ApiClient {
   transferCall(callId: string, target: string): Promise<void> {
     return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/transfer`, { target });
   }
+  /** Attended transfer: the customer waits on hold while the agent consults `target`. */
+  consultCall(callId: string, target: string): Promise<void> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/consult`, { target });
+  }
+  /** Ends the consultation: back to the customer, or `complete`: the customer goes to the consulted party. */
+  endConsult(callId: string, complete: boolean): Promise<void> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/consult/end`, { complete });
+  }
+  /** The caller's colleagues with their live state (transfer targets). */
+  colleagues(): Promise<S['Colleague'][]> {
+    return this.request('GET', '/api/telephony/colleagues');
+  }
   /** The caller's own agent state (issue #18). */
   myAgentState(): Promise<S['AgentStateOut']> {
     return this.request('GET', '/api/telephony/me/state');

@@ -130,4 +130,5 @@ export type SecurityAuditEntry = S['SecurityAuditEntry'];
 export type SecurityAlert = S['SecurityAlert'];
 export type FraudLimits = S['FraudLimits'];
 export type AgentStateOut = S['AgentStateOut'];
+export type Colleague = S['Colleague'];
 export type AgentStateSettings = S['AgentStateSettings'];

@@ -1,4 +1,4 @@
-//! Call actions (blind transfer, desk-phone callback click-to-call). Actions are published to the
+//! Call actions (blind and attended transfer, recording pause, desk-phone callback click-to-call). Actions are published to the
 //! Stasis worker over Redis (`callbase_telephony::commands`), so any replica can take the request.
 
 use axum::extract::{Path, State};
@@ -43,18 +43,132 @@ pub async fn transfer(
             "give an extension or a number to transfer to",
         ));
     }
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let running = callbase_db::calls::history::running_call_user(&mut tx, cu.tenant_id, call_id).await?;
-    tx.commit().await?;
-    // Only the agent on the call transfers it; anyone else's call is "not found".
-    if running.flatten() != Some(cu.user_id.0) {
-        return Err(ApiError::NotFound);
+    let running = agents_call(&st, &cu, call_id).await?;
+    if running.phase.as_deref() == Some("consulting") {
+        return Err(ApiError::conflict(
+            "consulting",
+            "you are consulting: complete the transfer or go back to the caller first",
+        ));
     }
+    check_target(&st, &cu, &target).await?;
     publish(
         &st,
         &Command::Transfer { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target },
     )
     .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The caller's own running call: only the agent on a call acts on it; anyone else's call, or one
+/// that ended, is "not found".
+async fn agents_call(
+    st: &AppState,
+    cu: &CurrentUser,
+    call_id: Uuid,
+) -> ApiResult<callbase_db::calls::history::RunningCall> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let running = callbase_db::calls::history::running_call(&mut tx, cu.tenant_id, call_id).await?;
+    tx.commit().await?;
+    running.filter(|r| r.user_id == Some(cu.user_id.0)).ok_or(ApiError::NotFound)
+}
+
+/// A transfer target the caller may hand the call to: the dial rules accept it and, when it is a
+/// colleague, that is not the caller and a phone of theirs is online (otherwise the caller keeps
+/// the customer and is told why, before anything happens to the call).
+async fn check_target(st: &AppState, cu: &CurrentUser, target: &str) -> ApiResult<()> {
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, cu.tenant_id).await?;
+    let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
+    tx.commit().await?;
+    match rules.route(target, |e| users.iter().any(|u| u.extension == e)) {
+        Ok(Routed::Internal { extension }) => {
+            let Some(u) = users.iter().find(|u| u.extension == extension && !u.disabled) else {
+                return Err(ApiError::unprocessable(
+                    "unknown_extension",
+                    format!("nobody has extension {extension}"),
+                ));
+            };
+            if u.user_id == cu.user_id {
+                return Err(ApiError::unprocessable("own_extension", "that is your own extension"));
+            }
+            let on =
+                crate::routes::telephony::node(st, cu.tenant_id).await?.pbx().online(cu.tenant_id, u).await;
+            if !on.rings(u) {
+                return Err(ApiError::conflict(
+                    "colleague_offline",
+                    format!("{} has no phone online: the caller stays with you", u.name),
+                ));
+            }
+            Ok(())
+        }
+        Ok(Routed::External { .. }) => Ok(()),
+        Err(refusal) => Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
+    }
+}
+
+/// Attended transfer (issue #18): the other party waits on hold (music) while the caller consults
+/// the target, a colleague (who must have a phone online) or a number (dial rules and fraud limits
+/// apply). The phone follows it on `/events`: `consulting`, `consulted`, or `consult_ended` with
+/// the reason when it is not answered.
+#[utoipa::path(post, path = "/api/calls/{call_id}/consult", tag = "phone", params(("call_id" = String, Path)), request_body = TransferBody,
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn consult(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(call_id): Path<Uuid>,
+    ApiJson(b): ApiJson<TransferBody>,
+) -> ApiResult<StatusCode> {
+    let target = b.target.trim().to_string();
+    if target.is_empty() || target.len() > 32 {
+        return Err(ApiError::unprocessable("invalid_target", "give an extension or a number to consult"));
+    }
+    let running = agents_call(&st, &cu, call_id).await?;
+    match running.phase.as_deref() {
+        Some("talking") => {}
+        Some("consulting") => return Err(ApiError::conflict("consulting", "you are consulting already")),
+        _ => return Err(ApiError::conflict("not_connected", "the call is not connected")),
+    }
+    check_target(&st, &cu, &target).await?;
+    let cmd =
+        Command::Consult { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target };
+    publish(&st, &cmd).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConsultEndBody {
+    /// true: complete the transfer (the other party and the consulted party talk, the caller
+    /// leaves); false: back to the other party (also cancels a consultation still ringing).
+    pub complete: bool,
+}
+
+/// Ends the caller's consultation: back to the other party, or completes the transfer (only once
+/// the consulted party answered: 409 `not_answered` before).
+#[utoipa::path(post, path = "/api/calls/{call_id}/consult/end", tag = "phone", params(("call_id" = String, Path)), request_body = ConsultEndBody,
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn end_consult(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(call_id): Path<Uuid>,
+    ApiJson(b): ApiJson<ConsultEndBody>,
+) -> ApiResult<StatusCode> {
+    let running = agents_call(&st, &cu, call_id).await?;
+    if running.phase.as_deref() != Some("consulting") {
+        return Err(ApiError::conflict("not_consulting", "you are not consulting anyone on this call"));
+    }
+    if b.complete && running.consult_channel.is_none() {
+        return Err(ApiError::conflict(
+            "not_answered",
+            "the consulted party has not answered yet: wait, or go back to the caller",
+        ));
+    }
+    let cmd = Command::ConsultEnd {
+        call_id: call_id.to_string(),
+        tenant: cu.tenant_id,
+        user: cu.user_id,
+        complete: b.complete,
+    };
+    publish(&st, &cmd).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

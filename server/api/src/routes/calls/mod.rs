@@ -49,6 +49,9 @@ pub struct CallRecord {
     pub direction: String,
     pub user_id: Option<UserId>,
     pub user_name: Option<String>,
+    /// Every telephony user who talked on the call, in order (a transferred call has two or more;
+    /// the last is `user_name`).
+    pub agent_names: Vec<String>,
     pub number: String,
     pub did: Option<String>,
     pub trunk_slot: Option<i16>,
@@ -170,6 +173,7 @@ impl Viewer {
             direction: r.direction,
             user_id: r.user_id.map(UserId),
             user_name: r.user_name,
+            agent_names: r.agent_names.unwrap_or_default(),
             number,
             did: r.did,
             trunk_slot: r.trunk_slot,

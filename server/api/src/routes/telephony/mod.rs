@@ -4,6 +4,7 @@
 //! it, close the `/sip` sockets it names and shape the answer.
 
 pub mod board;
+pub mod colleagues;
 pub mod me;
 pub mod routing;
 pub mod speed_dials;
