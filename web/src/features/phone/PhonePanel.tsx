@@ -39,6 +39,11 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   const [transferTo, setTransferTo] = useState('');
   const [transferMsg, setTransferMsg] = useState<string | null>(null);
   const [colleagues, setColleagues] = useState<Colleague[]>([]);
+  /** A consulted extension as the agent knows it: the colleague's name. */
+  const consultTarget = (target: string) => {
+    const p = colleagues.find((x) => x.extension === target);
+    return p ? `${p.name} (${p.extension})` : target;
+  };
   // Transfer targets with their live state, fetched when the agent picks one.
   const loadColleagues = async () => {
     try {
@@ -206,7 +211,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                   {call.consult ? (
                     <div class="phone__consult" data-testid="phone-consult" data-connected={call.consult.connected}>
                       <p role="status">
-                        {t(call.consult.connected ? 'phone.consultTalking' : 'phone.consultRinging', { target: call.consult.target })}
+                        {t(call.consult.connected ? 'phone.consultTalking' : 'phone.consultRinging', { target: consultTarget(call.consult.target) })}
                       </p>
                       <div class="phone__row">
                         <button type="button" class="btn" data-testid="phone-consult-return"
