@@ -24,7 +24,7 @@ use crate::adoption::{
 use crate::users::create_user;
 
 /// A colleague with a desk phone: (user id, extension, SIP login, SIP password).
-async fn colleague(admin: &Browser, name: &str) -> (i64, String, String, String) {
+pub(crate) async fn colleague(admin: &Browser, name: &str) -> (i64, String, String, String) {
     let id = create_user(admin, name, &[]).await["id"].as_i64().unwrap();
     let tu = admin.post("/api/telephony/users", json!({"user_id": id, "browser_calls": false})).await;
     assert_eq!(tu.status, StatusCode::CREATED, "{}", tu.text);
@@ -43,7 +43,7 @@ fn ari() -> callbase_telephony::ari::Ari {
 }
 
 /// The channel ids in bridge `id` (empty when there is no such bridge).
-async fn in_bridge(id: &str) -> Vec<String> {
+pub(crate) async fn in_bridge(id: &str) -> Vec<String> {
     match ari().call(reqwest::Method::GET, &format!("bridges/{id}"), &[], None).await {
         Ok(Some(b)) => b["channels"]
             .as_array()
@@ -57,7 +57,7 @@ async fn in_bridge(id: &str) -> Vec<String> {
 }
 
 /// Waits until bridge `id` holds `n` channels; returns them.
-async fn bridge_holds(id: &str, n: usize, what: &str) -> Vec<String> {
+pub(crate) async fn bridge_holds(id: &str, n: usize, what: &str) -> Vec<String> {
     let start = Instant::now();
     loop {
         let chans = in_bridge(id).await;

@@ -24,6 +24,7 @@ mod inbound;
 mod inputs;
 mod leases;
 mod nodes;
+mod park;
 mod probe;
 mod recordings;
 mod roles;

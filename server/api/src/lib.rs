@@ -294,6 +294,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::actions::transfer))
         .routes(routes!(calls::actions::consult))
         .routes(routes!(calls::actions::end_consult))
+        .routes(routes!(calls::actions::park))
+        .routes(routes!(telephony::colleagues::parked))
         .routes(routes!(telephony::colleagues::colleagues))
         .routes(routes!(calls::actions::pause_recording))
         .routes(routes!(calls::actions::callback))

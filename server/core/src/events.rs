@@ -73,6 +73,9 @@ pub enum Event {
     /// A call's news for the live presence board (to the supervisors): every call of the tenant,
     /// whoever handles it. The phone ignores it (it reads `call` events).
     BoardCall(BoardCall),
+    /// A call was parked or left its parking slot (to everyone of the tenant: every phone lists
+    /// the parked calls).
+    Parking(ParkingChange),
     /// The tenant's masking settings changed: every `/events` socket reads them again. Never
     /// forwarded to browsers.
     CrmSettings,
@@ -89,6 +92,8 @@ pub enum Audience {
     Supervisors,
     /// One user and the supervisors.
     UserAndSupervisors(UserId),
+    /// Every user of the tenant.
+    Everyone,
     /// The servers only (no browser).
     Servers,
 }
@@ -101,6 +106,7 @@ impl Event {
             Event::CrmSettings => Audience::Servers,
             Event::AgentState(s) => Audience::UserAndSupervisors(s.user_id),
             Event::BoardCall(_) | Event::AgentPresence(_) => Audience::Supervisors,
+            Event::Parking(_) => Audience::Everyone,
         }
     }
 
@@ -144,6 +150,9 @@ pub enum CallState {
     Consulted,
     /// …the agent is back with the customer (returned, or the consulted party left; `reason`).
     ConsultEnded,
+    /// The agent parked the call (issue #18): the customer waits in a slot (`target`: the slot),
+    /// the agent's leg ended. Picked up, the call is `answered` again by whoever took it.
+    Parked,
     Transferring,
     Forwarded,
     Ended,
@@ -205,8 +214,26 @@ pub struct BoardCall {
     /// The agent paused the recording (it records silence until resumed).
     #[serde(default)]
     pub recording_paused: bool,
+    /// The parking slot the call waits in (issue #18).
+    #[serde(default)]
+    pub park_slot: Option<i16>,
     /// RFC 3339: this news (a call's start and answer times come with the board's snapshot, and
     /// with the `dialing`/`ringing` and `answered` news).
+    pub at: String,
+}
+
+/// A `parking` event: a call entered or left a parking slot (issue #18).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ParkingChange {
+    pub call_id: String,
+    pub slot: i16,
+    /// true: parked now; false: it left the slot (picked up, rung back and answered, or ended).
+    pub parked: bool,
+    /// The customer (masked by the viewer's rules).
+    pub number: Number,
+    /// Who parked it.
+    pub parked_by: Option<UserId>,
+    /// RFC 3339.
     pub at: String,
 }
 

@@ -14,6 +14,8 @@ pub struct TelephonyRow {
     pub ring_timeout_secs: i32,
     pub forward_number: Option<String>,
     pub greeting_key: Option<String>,
+    /// Seconds a parked call waits before it rings the agent who parked it (issue #18).
+    pub park_timeout_secs: i32,
 }
 
 impl Default for TelephonyRow {
@@ -24,6 +26,7 @@ impl Default for TelephonyRow {
             ring_timeout_secs: 15,
             forward_number: None,
             greeting_key: None,
+            park_timeout_secs: 60,
         }
     }
 }
@@ -59,7 +62,8 @@ pub async fn lock(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
 
 pub async fn state(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<TelephonyRow> {
     let row: Option<TelephonyRow> = sqlx::query_as(
-        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key FROM telephony WHERE tenant_id = $1",
+        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key, park_timeout_secs \
+         FROM telephony WHERE tenant_id = $1",
     )
     .bind(tenant)
     .fetch_optional(&mut **tx)
@@ -86,7 +90,8 @@ pub async fn forget_settings(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> 
         .execute(&mut **tx)
         .await?;
     sqlx::query(
-        "UPDATE telephony SET auto_group_ids = '{}', ring_timeout_secs = 15, forward_number = NULL, greeting_key = NULL
+        "UPDATE telephony SET auto_group_ids = '{}', ring_timeout_secs = 15, forward_number = NULL, greeting_key = NULL,
+             park_timeout_secs = 60
          WHERE tenant_id = $1",
     )
     .bind(tenant)
@@ -118,21 +123,24 @@ pub async fn set_auto_groups(
     Ok(Ok(()))
 }
 
-/// Inbound routing settings (issue #4).
+/// Inbound routing settings (issue #4) and the park timeout (issue #18).
 pub async fn set_routing(
     tx: &mut Tx,
     tenant: TenantId,
     ring_timeout_secs: i32,
     forward_number: Option<&str>,
+    park_timeout_secs: i32,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number) VALUES ($1, $2, $3)
+        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number, park_timeout_secs) VALUES ($1, $2, $3, $4)
          ON CONFLICT (tenant_id) DO UPDATE SET ring_timeout_secs = EXCLUDED.ring_timeout_secs,
-             forward_number = EXCLUDED.forward_number, changed_at = now()",
+             forward_number = EXCLUDED.forward_number, park_timeout_secs = EXCLUDED.park_timeout_secs,
+             changed_at = now()",
     )
     .bind(tenant)
     .bind(ring_timeout_secs)
     .bind(forward_number)
+    .bind(park_timeout_secs)
     .execute(&mut **tx)
     .await?;
     Ok(())

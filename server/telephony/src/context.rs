@@ -44,6 +44,11 @@ pub enum CallMsg {
     /// …and returns to the customer (`complete`: false; also cancels a consultation still
     /// ringing) or completes the transfer (true).
     ConsultEnd { complete: bool },
+    /// The agent parks the call (issue #18) in `slot` or the next free one.
+    Park { slot: Option<i16>, by: UserId },
+    /// `user` dialled the pickup code of the call's slot from `channel`: the channel is the call's
+    /// to take (issue #18).
+    Pickup { channel: String, user: UserId },
 }
 
 impl CallMsg {
@@ -72,6 +77,14 @@ impl Router {
 
     pub fn forget(&self, channel: &str) {
         self.routes.lock().expect("router").remove(channel);
+    }
+
+    /// Forgets `channel`'s route if it still leads to `to` (another actor may have taken it).
+    pub fn forget_routed_to(&self, channel: &str, to: &CallTx) {
+        let mut routes = self.routes.lock().expect("router");
+        if routes.get(channel).is_some_and(|r| r.same_channel(to)) {
+            routes.remove(channel);
+        }
     }
 
     pub fn register_call(&self, call_id: &str, to: &CallTx) {

@@ -128,9 +128,11 @@ fn start(ctx: &Ctx, channel: Channel, args: &[String]) {
     ctx.router.route(&id, &tx);
     let actor = format!("call on channel {id}");
     let ctx = ctx.clone();
+    let own = tx.clone();
     ctx.clone().spawn_actor(actor, async move {
         call::run_call(ctx.clone(), call, channel, tx, rx).await;
-        ctx.router.forget(&id);
+        // Unless another call took the channel meanwhile (a parked call's pickup).
+        ctx.router.forget_routed_to(&id, &own);
     });
 }
 
@@ -192,6 +194,11 @@ fn apply_command(ctx: &Ctx, cmd: Command) {
         Command::ConsultEnd { call_id, complete, .. } => {
             if !ctx.router.send_to_call(call_id, CallMsg::ConsultEnd { complete: *complete }) {
                 tracing::info!(call.id = %call_id, "end of a consultation for a call this node does not run");
+            }
+        }
+        Command::Park { call_id, user, slot, .. } => {
+            if !ctx.router.send_to_call(call_id, CallMsg::Park { slot: *slot, by: *user }) {
+                tracing::info!(call.id = %call_id, "parking of a call this node does not run");
             }
         }
         Command::Callback { call_id, .. } => {

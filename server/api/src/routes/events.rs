@@ -171,6 +171,7 @@ impl Viewer {
             Audience::Admins => self.admin,
             Audience::Supervisors => self.supervisor,
             Audience::UserAndSupervisors(u) => self.supervisor || *u == self.user,
+            Audience::Everyone => true,
             Audience::Servers => false,
         }
     }

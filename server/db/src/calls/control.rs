@@ -104,6 +104,9 @@ pub struct OpenCall {
     pub consult_channel: Option<String>,
     pub consult_bridge: Option<String>,
     pub consult_user: Option<i64>,
+    pub park_slot: Option<i16>,
+    pub parked_by: Option<i64>,
+    pub parked_at: Option<OffsetDateTime>,
 }
 
 impl OpenCall {
@@ -135,7 +138,8 @@ pub async fn open_on_node(pool: &sqlx::PgPool, node: &str) -> sqlx::Result<Vec<O
         OpenCall,
         "SELECT id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, phase, first_channel, \
          agent_channel, other_channel, bridge_id, held_since, hold_secs, result, recording_state, recording_name, \
-         answered_at, audience, consult_channel, consult_bridge, consult_user FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
+         answered_at, audience, consult_channel, consult_bridge, consult_user, park_slot, parked_by, parked_at \
+         FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
         node
     )
     .fetch_all(pool)

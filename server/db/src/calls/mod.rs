@@ -5,6 +5,7 @@ pub mod control;
 pub mod history;
 pub mod links;
 pub mod live;
+pub mod parking;
 pub mod recording;
 pub mod settings;
 

@@ -94,7 +94,7 @@ enum Decision {
 }
 
 fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
-    let connected = matches!(call.phase.as_deref(), Some("talking" | "consulting" | "forwarded"));
+    let connected = matches!(call.phase.as_deref(), Some("talking" | "consulting" | "forwarded" | "parked"));
     let pair: Vec<&String> = [&call.agent_channel, &call.other_channel].into_iter().flatten().collect();
     if runs_here {
         // Only a connected call's two channels are long-lived enough to judge from a list: a leg
@@ -112,6 +112,13 @@ fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
         && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "ringing"));
     if unanswered_inbound && call.first_channel.as_deref().is_some_and(|c| up.contains(c)) {
         return Decision::Ring;
+    }
+    // A parked call has no agent: its customer waiting in the call's bridge is the call.
+    if call.phase.as_deref() == Some("parked") {
+        return match (&call.other_channel, &call.bridge_id, call.park_slot) {
+            (Some(o), Some(_), Some(_)) if up.contains(o.as_str()) => Decision::Adopt,
+            _ => Decision::End { answered: call.answered_at.is_some() },
+        };
     }
     if connected
         && pair.len() == 2
@@ -213,8 +220,12 @@ fn rebuild(ctx: &Ctx, row: &OpenCall, tx: &crate::context::CallTx) -> Call {
 }
 
 /// Starts an actor for a connected call whose two channels are up (`owned`: the call's channels
-/// Asterisk listed, supervisors' legs among them).
+/// Asterisk listed, supervisors' legs among them), or a parked call whose customer waits.
 fn continue_call(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
+    if row.phase.as_deref() == Some("parked") {
+        continue_parked(ctx, row, owned);
+        return;
+    }
     let (Some(agent), Some(other), Some(bridge)) =
         (row.agent_channel.clone(), row.other_channel.clone(), row.bridge_id.clone())
     else {
@@ -272,6 +283,55 @@ fn continue_call(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
         }
         call.delete(&format!("bridges/{bridge}")).await;
         ctx.router.forget(&agent);
+        ctx.router.forget(&other);
+        ctx.router.forget_call(&key);
+    });
+}
+
+/// A parked call (issue #18) whose customer still waits: a new actor continues the wait from its
+/// record (the park timeout counts from when it was parked), rings the parker back, hands it to a
+/// pickup; ring-back legs of the old controller are hung up with the call's unknown legs.
+fn continue_parked(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
+    let (Some(other), Some(bridge), Some(slot)) =
+        (row.other_channel.clone(), row.bridge_id.clone(), row.park_slot)
+    else {
+        return;
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let key = row.id.to_string();
+    ctx.router.route(&other, &tx);
+    ctx.router.register_call(&key, &tx);
+    let mut call = rebuild(ctx, row, &tx);
+    call.legs.agent = None;
+    let waited = super::park::waited(row.parked_at);
+    call.parked = Some(super::park::Parking {
+        slot,
+        by: row.parked_by.map(UserId),
+        since: Instant::now().checked_sub(waited).unwrap_or_else(Instant::now),
+    });
+    let through_trunk = row.direction() == CallDirection::Outbound && row.trunk_slot.is_some();
+    let (tenant, user) = (TenantId(row.tenant_id), row.user_id.map(UserId));
+    tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, slot, "adopted a parked call");
+    let actor = format!("call {key}");
+    let ctx = ctx.clone();
+    ctx.clone().spawn_actor(actor, async move {
+        let _live = match through_trunk {
+            true => Some(super::guard(&ctx).resume(tenant, user, &key).await),
+            false => None,
+        };
+        if let Ok(None) = ctx.ari.call(reqwest::Method::GET, &format!("channels/{other}"), &[], None).await {
+            let _ = tx.send(destroyed(&other));
+        }
+        call.adopt_supervisions(&owned).await;
+        match call.parked(&bridge, &other, &mut rx).await {
+            Ok(agent) => talk(&mut call, &bridge, &agent, &other, &mut rx).await,
+            Err(why) => {
+                call.hangup(&other).await;
+                call.publish(CallState::Ended, Some(why)).await;
+                call.finish(CallResult::Answered, None).await;
+            }
+        }
+        call.delete(&format!("bridges/{bridge}")).await;
         ctx.router.forget(&other);
         ctx.router.forget_call(&key);
     });
@@ -396,6 +456,9 @@ mod tests {
             consult_channel: None,
             consult_bridge: None,
             consult_user: None,
+            park_slot: None,
+            parked_by: None,
+            parked_at: None,
         }
     }
 
@@ -413,6 +476,18 @@ mod tests {
             decide(&row("forwarded", Some("agent-1"), Some("trk-1"), true), &up, false),
             Decision::Adopt
         );
+    }
+
+    #[test]
+    fn a_parked_call_is_adopted_while_its_customer_waits() {
+        let parked = OpenCall { park_slot: Some(3), ..row("parked", None, Some("trk-1"), true) };
+        let up: HashSet<&str> = ["trk-1"].into();
+        assert_eq!(decide(&parked, &up, false), Decision::Adopt);
+        assert_eq!(decide(&parked, &HashSet::new(), false), Decision::End { answered: true });
+        let no_slot = row("parked", None, Some("trk-1"), true);
+        assert_eq!(decide(&no_slot, &up, false), Decision::End { answered: true });
+        // This process runs it: a missed hang-up of the customer is delivered.
+        assert_eq!(decide(&parked, &HashSet::new(), true), Decision::Running { gone: vec!["trk-1".into()] });
     }
 
     #[test]

@@ -40,19 +40,21 @@ pub struct Consult {
 }
 
 impl Call {
-    /// Keeps a message a wait (ringing, dialling) of a consultation took, for the talk loop.
+    /// Keeps a message a wait (ringing, dialling) of a consultation or of a parked call's
+    /// ring-back took, for the talk loop (or the parked call's wait).
     pub(super) fn defer(&mut self, msg: CallMsg) {
-        if self.consult.is_some() {
+        if self.consult.is_some() || self.parked.is_some() {
             self.deferred.push_back(msg);
         }
     }
 
-    /// Does `msg` stop a consultation's ringing: the agent returns to the customer, or the customer
-    /// hangs up?
+    /// Does `msg` stop a consultation's ringing (the agent returns to the customer, or the customer
+    /// hangs up) or a parked call's ring-back (someone picks it up)?
     pub(super) fn interrupts(&self, msg: &CallMsg) -> bool {
-        self.consult.is_some()
+        let consult = self.consult.is_some()
             && (matches!(msg, CallMsg::ConsultEnd { .. })
-                || self.legs.other.as_deref().is_some_and(|o| msg.ends(o)))
+                || self.legs.other.as_deref().is_some_and(|o| msg.ends(o)));
+        consult || (self.parked.is_some() && matches!(msg, CallMsg::Pickup { .. }))
     }
 
     /// The next message for the talk loop: one a wait kept first.
@@ -70,13 +72,13 @@ impl Call {
     }
 
     /// The customer waits: music on hold, counted as hold time.
-    async fn customer_waits(&mut self, other: &str) {
+    pub(super) async fn customer_waits(&mut self, other: &str) {
         self.post(&format!("channels/{other}/moh"), &[]).await;
         self.held_since.get_or_insert_with(Instant::now);
     }
 
     /// The customer is back with someone: music stops, the hold time is kept.
-    async fn customer_back(&mut self, other: &str) {
+    pub(super) async fn customer_back(&mut self, other: &str) {
         self.delete(&format!("channels/{other}/moh")).await;
         if let Some(s) = self.held_since.take() {
             self.hold_secs += s.elapsed().as_secs() as i64;

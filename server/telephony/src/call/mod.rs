@@ -7,8 +7,8 @@
 //!   user who accepts incoming calls ([`ring`]); no answer forwards to the tenant's forward number
 //!   or ends as missed.
 //! - [`talk`]: the connected call: bridge, recording, hold, blind transfer, hang-up.
-//! - [`consult`]: attended transfer (consult, return, complete); [`supervise`]: listen, whisper,
-//!   barge.
+//! - [`consult`]: attended transfer (consult, return, complete); [`park`]: parking and pickup;
+//!   [`supervise`]: listen, whisper, barge.
 //! - [`callback`]: desk-phone click-to-call; [`probe`]: health-probe calls through the trunks.
 //!
 //! Everything a call knows is in one [`Call`] value (phase, legs and their roles, bridge,
@@ -21,6 +21,7 @@ mod consult;
 mod feature;
 mod inbound;
 mod outbound;
+mod park;
 mod probe;
 mod record;
 mod ring;
@@ -70,6 +71,8 @@ pub enum Command {
     Consult { call_id: String, tenant: TenantId, user: UserId, target: String },
     /// …then returns to the customer (`complete`: false) or completes the transfer (true).
     ConsultEnd { call_id: String, tenant: TenantId, user: UserId, complete: bool },
+    /// The agent parks the call (issue #18) in `slot`, or the next free one.
+    Park { call_id: String, tenant: TenantId, user: UserId, slot: Option<i16> },
 }
 
 /// Why a call flow stopped short (the call's channel is then hung up).
@@ -110,6 +113,8 @@ pub enum Phase {
     Talking,
     /// Connected, the agent consulting someone while the other party waits (attended transfer).
     Consulting,
+    /// The other party waits in a parking slot; no agent.
+    Parked,
     /// Blind transfer under way: the other party hears ringback.
     Transferring,
     /// Unanswered and connected to the tenant's forward number.
@@ -127,6 +132,7 @@ impl Phase {
             Phase::Dialing => "dialing",
             Phase::Talking => "talking",
             Phase::Consulting => "consulting",
+            Phase::Parked => "parked",
             Phase::Transferring => "transferring",
             Phase::Forwarded => "forwarded",
             Phase::Ended => "ended",
@@ -186,6 +192,8 @@ pub struct Call {
     pub supervisions: Vec<supervise::Supervision>,
     /// The agent's consultation, while one runs ([`consult`]).
     pub consult: Option<consult::Consult>,
+    /// The call's parking, while it waits in a slot ([`park`]).
+    pub parked: Option<park::Parking>,
     /// Messages a wait (ringing, dialling) took that the talk loop must still see, in order.
     pub deferred: std::collections::VecDeque<CallMsg>,
 }
@@ -226,6 +234,7 @@ impl Call {
             writer: record::Writer::spawn(ctx.db.clone(), ctx.fence.clone(), tenant, id),
             supervisions: vec![],
             consult: None,
+            parked: None,
             deferred: Default::default(),
         }
     }
@@ -288,6 +297,7 @@ impl Call {
             on_hold: self.held_since.is_some(),
             recording: self.recording.is_some(),
             recording_paused: self.recording_paused,
+            park_slot: self.parked.as_ref().map(|p| p.slot),
             at,
         })
     }

@@ -38,6 +38,11 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
         super::feature::run(&ctx, s.tenant, s.user, s.agent, state).await;
         return Ok(());
     }
+    // `*8<slot>`: the agent takes the call parked there (issue #18); the channel is that call's.
+    if let Some(slot) = super::park::pickup_code(s.exten) {
+        super::park::pick_up(&ctx, s.tenant, s.user, s.agent, slot).await;
+        return Ok(());
+    }
     let t = load(&ctx, s.tenant).await?;
     let id = s.call_id.unwrap_or_else(Uuid::new_v4);
     tracing::Span::current().record("call.id", tracing::field::display(id));

@@ -28,16 +28,33 @@ use crate::lease::Held;
 pub(super) enum Op {
     Open(Box<live::NewCall>),
     Answered(Option<UserId>),
-    Routed { slot: i16, note: Option<String> },
+    Routed {
+        slot: i16,
+        note: Option<String>,
+    },
     Unrouted(String),
     Forwarded(String),
-    Ended { result: CallResult, reason: Option<String>, hold_secs: i32 },
+    Ended {
+        result: CallResult,
+        reason: Option<String>,
+        hold_secs: i32,
+    },
     Recording(String),
     RecordingStopped(String),
     RecordingPaused(bool),
     Checkpoint(Box<control::Checkpoint>),
-    SupervisionAnswered { id: i64, channel: String, snoop: Option<String>, bridge: Option<String> },
-    SupervisionEnded { id: i64, result: String },
+    SupervisionAnswered {
+        id: i64,
+        channel: String,
+        snoop: Option<String>,
+        bridge: Option<String>,
+    },
+    SupervisionEnded {
+        id: i64,
+        result: String,
+    },
+    /// The call left its parking slot.
+    Unparked,
 }
 
 impl Op {
@@ -55,6 +72,7 @@ impl Op {
             Op::Checkpoint(_) => "checkpoint",
             Op::SupervisionAnswered { .. } => "supervision answered",
             Op::SupervisionEnded { .. } => "supervision ended",
+            Op::Unparked => "unparked",
         }
     }
 }
@@ -162,6 +180,7 @@ async fn apply(
             supervisions::answered(&mut tx, *id, channel, snoop.as_deref(), bridge.as_deref(), at).await?
         }
         Op::SupervisionEnded { id, result } => supervisions::ended(&mut tx, *id, result, at).await?,
+        Op::Unparked => callbase_db::calls::parking::unpark(&mut tx, id).await?,
     }
     control::commit_fenced(tx, id, token).await
 }

@@ -143,6 +143,18 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                     agent = leg;
                 }
             }
+            CallMsg::Park { slot, by } if !consulting => {
+                let parked = call.park(&agent, &other, *slot, *by).await;
+                if parked {
+                    match call.parked(bridge, &other, rx).await {
+                        Ok(taker) => agent = taker,
+                        Err(why) => {
+                            result_reason = why;
+                            break;
+                        }
+                    }
+                }
+            }
             // The consulted party hung up: the agent is back with the customer.
             CallMsg::Ari(ev) if consulted.as_deref().is_some_and(|l| ev.ends(l)) => {
                 call.end_consult(bridge, &agent, &other, "the consulted party hung up").await;

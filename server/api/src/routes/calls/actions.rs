@@ -213,6 +213,52 @@ pub async fn pause_recording(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ParkBody {
+    /// The slot (1–20) to park in; taken or not given: the next free one.
+    #[serde(default)]
+    pub slot: Option<i16>,
+}
+
+/// Parks the caller's connected call (issue #18): the other party waits with music on hold in a
+/// slot of the tenant and the caller's leg ends; any agent picks it up by dialling `*8<slot>`; not
+/// picked up within the tenant's park timeout, it rings the caller back. Every phone hears of it
+/// (`parking` events; `GET /api/telephony/parked`).
+#[utoipa::path(post, path = "/api/calls/{call_id}/park", tag = "phone", params(("call_id" = String, Path)), request_body = ParkBody,
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn park(
+    State(st): State<AppState>,
+    cu: CurrentUser,
+    Path(call_id): Path<Uuid>,
+    ApiJson(b): ApiJson<ParkBody>,
+) -> ApiResult<StatusCode> {
+    let slots = callbase_db::calls::parking::SLOTS;
+    if b.slot.is_some_and(|s| !(1..=slots).contains(&s)) {
+        return Err(ApiError::unprocessable("invalid_slot", format!("a parking slot is 1 to {slots}")));
+    }
+    let running = agents_call(&st, &cu, call_id).await?;
+    match running.phase.as_deref() {
+        Some("talking") => {}
+        Some("consulting") => {
+            return Err(ApiError::conflict(
+                "consulting",
+                "you are consulting: complete the transfer or go back to the caller first",
+            ))
+        }
+        _ => return Err(ApiError::conflict("not_connected", "the call is not connected")),
+    }
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let parked = callbase_db::calls::parking::list(&mut tx, cu.tenant_id).await?;
+    tx.commit().await?;
+    if parked.len() >= slots as usize {
+        return Err(ApiError::conflict("no_free_slot", "every parking slot is taken"));
+    }
+    let cmd =
+        Command::Park { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, slot: b.slot };
+    publish(&st, &cmd).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CallbackBody {
     /// The number to call; or

@@ -68,6 +68,8 @@ pub struct LiveCall {
     pub started_at: String,
     pub answered_at: Option<String>,
     pub client: Option<ClientLink>,
+    /// The parking slot it waits in (issue #18): no agent is on it; `user_id` parked it.
+    pub park_slot: Option<i16>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,6 +179,7 @@ pub async fn get(
                 recording_paused: c.recording_paused,
                 started_at: rfc3339(c.started_at),
                 answered_at: c.answered_at.map(rfc3339),
+                park_slot: c.park_slot,
                 client: c.crm_record_id.zip(c.crm_table_id).map(|(record_id, table_id)| ClientLink {
                     record_id,
                     table_id,

@@ -20,6 +20,10 @@ pub struct Routing {
     pub ring_timeout_secs: i32,
     /// Where unanswered calls go (through the first trunk); none = the call ends as missed.
     pub forward_number: Option<String>,
+    /// Seconds a parked call waits before it rings the agent who parked it (5–600, default 60;
+    /// left as it is when not given).
+    #[serde(default)]
+    pub park_timeout_secs: Option<i32>,
 }
 
 /// Inbound routing: ring timeout and forward-on-no-answer number.
@@ -32,7 +36,11 @@ pub async fn get_routing(
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let s = repo::state(&mut tx, a.tenant_id).await?;
     tx.commit().await?;
-    Ok(Json(Routing { ring_timeout_secs: s.ring_timeout_secs, forward_number: s.forward_number }))
+    Ok(Json(Routing {
+        ring_timeout_secs: s.ring_timeout_secs,
+        forward_number: s.forward_number,
+        park_timeout_secs: Some(s.park_timeout_secs),
+    }))
 }
 
 #[utoipa::path(put, path = "/api/telephony/routing", tag = "telephony", request_body = Routing,
@@ -46,7 +54,14 @@ pub async fn put_routing(
     if !(5..=300).contains(&b.ring_timeout_secs) {
         return Err(ApiError::unprocessable("invalid_ring_timeout", "the ring timeout is 5 to 300 seconds"));
     }
+    if b.park_timeout_secs.is_some_and(|p| !(5..=600).contains(&p)) {
+        return Err(ApiError::unprocessable("invalid_park_timeout", "the park timeout is 5 to 600 seconds"));
+    }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let park = match b.park_timeout_secs {
+        Some(p) => p,
+        None => repo::state(&mut tx, a.tenant_id).await?.park_timeout_secs,
+    };
     let forward = b.forward_number.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
     if let Some(f) = &forward {
         let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
@@ -57,9 +72,13 @@ pub async fn put_routing(
             ));
         }
     }
-    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref()).await?;
+    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref(), park).await?;
     tx.commit().await?;
-    Ok(Json(Routing { ring_timeout_secs: b.ring_timeout_secs, forward_number: forward }))
+    Ok(Json(Routing {
+        ring_timeout_secs: b.ring_timeout_secs,
+        forward_number: forward,
+        park_timeout_secs: Some(park),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
