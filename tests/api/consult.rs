@@ -162,6 +162,11 @@ async fn an_agent_consults_a_colleague_goes_back_consults_again_and_completes_th
     assert!(pair.contains(&agent_leg) && pair.contains(&customer[0]), "{pair:?} {talking:?} {customer:?}");
     let r = admin.post(&consult_path(&id), json!({"target": boris_ext})).await;
     assert_eq!(r.body["code"], "consulting", "one consultation at a time: {}", r.text);
+    // Boris sees the call (its card: who the customer is) while he is consulted about it.
+    let boris_browser = app.browser();
+    assert_eq!(boris_browser.login(&t.account, "boris", "Agent-pass-12345").await.status, StatusCode::OK);
+    let r = boris_browser.get(&format!("/api/calls/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "the consulted colleague sees the call: {}", r.text);
     // The customer's wait counts as hold time.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = admin.post(&format!("/api/calls/{id}/transfer"), json!({"target": boris_ext})).await;
@@ -176,6 +181,8 @@ async fn an_agent_consults_a_colleague_goes_back_consults_again_and_completes_th
     pair_sorted.sort();
     assert_eq!(back, pair_sorted);
     assert!(in_bridge(&consult_bridge).await.is_empty(), "the consult bridge is gone");
+    let r = boris_browser.get(&format!("/api/calls/{id}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not Boris's call any more: {}", r.text);
 
     // Consult again, then complete: Boris talks with the customer; the agent's leg is hung up.
     consult(&admin, &id, &boris_ext).await;

@@ -281,7 +281,7 @@ describe('agent states: who rings', () => {
   });
 });
 
-describe('attended transfer', () => {
+describe('attended transfer and parking', () => {
   let t;
   let carrier;
   const browsers = [];
@@ -408,5 +408,48 @@ describe('attended transfer', () => {
     }, 10000);
     assert.deepEqual(rec.agent_names, ['Anna Agent', 'Sofia Colleague']);
     assert.equal(rec.user_name, 'Sofia Colleague');
+  });
+
+  it('Anna parks a call, Sofia picks it up from her phone: the caller and Sofia hear each other', async () => {
+    await until("Sofia's phone is idle", async () => (await callState(sofia)) !== 'answered', 10000);
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    await carrierCalls(carrier, '9995');
+    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
+    const t0 = Date.now();
+    const file = path.join(carrierMonitorDir(), recs.events[0].File);
+    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+    await anna.click('[data-testid=phone-answer]');
+    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    await sleep(500);
+    await anna.click('[data-testid=phone-park]');
+    const ended = await anna.waitForSelector('[data-testid=phone-ended]', { timeout: 10000 });
+    assert.match(await ended.evaluate((e) => e.textContent), /parked in slot 1/);
+    // Sofia's phone lists it (the caller's number, who parked it) and picks it up.
+    const item = await sofia.waitForSelector('[data-testid=phone-parked-call][data-slot="1"]', { timeout: 5000 });
+    assert.match(await item.evaluate((e) => e.textContent), /79161234567.*Anna Agent/);
+    await screenshot(sofia, 'phone-parked');
+    await sofia.click('[data-testid=phone-pickup]');
+    await until('Sofia talks to the caller', async () => (await callState(sofia)) === 'answered', 10000);
+    await until('the parked list empties', async () => !(await anna.$('[data-testid=phone-parked-call]')), 5000);
+    await sleep(1000);
+    const from = Date.now();
+    const sHears = await remoteTone(sofia, CARRIER_TONE, 1500);
+    console.log(`# picked up: Sofia hears the caller ${JSON.stringify(sHears)}`);
+    assert.ok(hears(sHears), `Sofia hears the caller: ${JSON.stringify(sHears)}`);
+    await sleep(500);
+    const to = Date.now();
+    await sofia.click('[data-testid=phone-hangup]');
+    let size = -1;
+    await until('the carrier recording is complete', async () => {
+      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      const done = now > 44 && now === size;
+      size = now;
+      return done;
+    }, 15000, 500);
+    const heard = carrierHeard(file, t0, from, to);
+    console.log(`# the carrier heard after the pickup: ${JSON.stringify(heard)}`);
+    assert.ok(heard.samples > 8000 && heard.sofia > 100 * heard.anna, `the caller hears Sofia: ${JSON.stringify(heard)}`);
+    const calls = await t.api.ok('GET', '/api/calls?direction=inbound');
+    assert.deepEqual(calls.items[0].agent_names, ['Anna Agent', 'Sofia Colleague']);
   });
 });

@@ -189,7 +189,8 @@ pub async fn page(
     q.build_query_as().fetch_all(&mut **tx).await
 }
 
-/// A call the viewer may see.
+/// A call the viewer may see (also a colleague consulted about it while the consultation runs: the
+/// call's card shows them the customer).
 #[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant, call.id = %id))]
 pub async fn visible(tx: &mut Tx, scope: &Scope, id: Uuid) -> sqlx::Result<Option<CallRow>> {
     Ok(visible_many(tx, scope, &[id]).await?.pop())
@@ -210,7 +211,8 @@ pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Res
          FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
             LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1
-            AND ($2 OR c.user_id = $3 OR $3 = ANY(c.agents) OR (c.user_id IS NULL AND c.direction = 'inbound'))
+            AND ($2 OR c.user_id = $3 OR $3 = ANY(c.agents) OR c.consult_user = $3
+                 OR (c.user_id IS NULL AND c.direction = 'inbound'))
             AND c.id = ANY($4::uuid[])
          ORDER BY c.started_at"#,
         scope.tenant.0,

@@ -2,7 +2,7 @@
  * The live presence board (issue #18), for administrators, sub-administrators and supervisors:
  * every telephony user with their state and the time in it, the call they are on (direction, the
  * other party as the viewer may see it, the client, duration, hold, recording), calls nobody has
- * taken yet, and the trunk lines in use. One snapshot, then `agent_state`, `agent_presence` and `board_call` events —
+ * taken yet, calls waiting in parking slots, and the trunk lines in use. One snapshot, then `agent_state`, `agent_presence` and `board_call` events —
  * no polling; the snapshot is read again after a reconnect and when a call with a CRM client
  * appears (its name comes with the snapshot).
  *
@@ -17,7 +17,7 @@ import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
-import { callOf, inGroup, shownState, waiting, withAgentState, withCall, withPresence } from './board';
+import { callOf, inGroup, parked, shownState, waiting, withAgentState, withCall, withPresence } from './board';
 
 const STATE_LABEL: Record<string, MessageKey> = {
   available: 'agent.available',
@@ -219,6 +219,7 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
   const serverNow = now + skew.current;
   const agents = board ? inGroup(board.agents, group) : [];
   const queue = board ? waiting(board) : [];
+  const inSlots = board ? parked(board) : [];
   return (
     <section class="page" data-testid="board">
       <div class="page__head">
@@ -252,7 +253,24 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
               </span>
             ))}
             <span class="badge" data-testid="board-waiting">{t('board.waiting', { n: queue.length })}</span>
+            <span class="badge" data-testid="board-parked-count">{t('board.parkedCount', { n: inSlots.length })}</span>
           </div>
+          {inSlots.length > 0 && (
+            <div class="card" data-testid="board-parked">
+              <h2>{t('board.parkedTitle')}</h2>
+              <ul class="board__queue">
+                {inSlots.map((c) => (
+                  <li data-testid="board-parked-call" data-slot={c.park_slot}>
+                    <strong>{t('phone.parkSlot', { slot: c.park_slot ?? 0 })}</strong> · <CallCell call={c} now={serverNow} />
+                    <span class="muted">
+                      {' · '}
+                      {t('board.parkedBy', { name: board.agents.find((a) => a.user_id === c.user_id)?.name ?? '—' })}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
           {queue.length > 0 && (
             <div class="card">
               <h2>{t('board.waitingTitle')}</h2>

@@ -72,6 +72,25 @@ describe('the live board', () => {
     expect(h.requests.filter((r) => r.url.endsWith('/api/telephony/board'))).toHaveLength(1);
   });
 
+  it('shows a parked call in its slot, not on the row of the agent who parked it, until someone takes it', async () => {
+    h.serve((_m, u) => (u.endsWith('/api/telephony/board') ? json(200, board()) : json(404, {})));
+    h.show(<BoardPage userId={1} isAdmin={false} />);
+    await h.until(() => row(7));
+    await act(() => FakeSocket.last!.push(call('answered', { user_id: 7, ringing: [] })));
+    expect(row(7)!.dataset.busy).toBe('talking');
+    await act(() => FakeSocket.last!.push(call('parked', { user_id: 7, ringing: [], on_hold: true, park_slot: 3 })));
+    expect(row(7)!.dataset.busy).toBe('idle');
+    const slot = h.q('[data-testid=board-parked-call]')!;
+    expect(slot.dataset.slot).toBe('3');
+    expect(slot.textContent).toContain('Slot 3');
+    expect(slot.textContent).toContain('parked by Anna');
+    expect(h.q('[data-testid=board-parked-count]')?.textContent).toBe('Parked: 1');
+    // Carl picks it up.
+    await act(() => FakeSocket.last!.push(call('answered', { user_id: 9, ringing: [], park_slot: null })));
+    expect(h.q('[data-testid=board-parked-call]')).toBeNull();
+    expect(row(9)!.dataset.busy).toBe('talking');
+  });
+
   it('filters by access group and reads the snapshot again for a new call with a CRM client', async () => {
     let snapshots = 0;
     h.serve((_m, u) => {

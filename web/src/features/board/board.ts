@@ -22,6 +22,13 @@ function phaseOf(state: BoardCallEvent['state'], prev: string | undefined): stri
       return 'transferring';
     case 'forwarded':
       return 'forwarded';
+    case 'parked':
+      return 'parked';
+    case 'consulting':
+    case 'consulted':
+      return 'consulting';
+    case 'consult_ended':
+      return 'talking';
     default:
       return prev ?? 'setup';
   }
@@ -61,6 +68,7 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
       started_at: prev?.started_at ?? e.at,
       answered_at: prev?.answered_at ?? (e.state === 'answered' ? e.at : null),
       client: prev?.client ?? null,
+      park_slot: e.park_slot ?? null,
     };
     calls = prev ? b.calls.map((c) => (c.call_id === e.call_id ? next : c)) : [...b.calls, next];
   }
@@ -68,9 +76,17 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
   return { board: { ...b, calls, trunks }, fresh: !prev && !GONE.has(e.state) && e.crm_record_id != null };
 }
 
-/** The call an agent is on, or being rung for. */
+/** The call an agent is on, or being rung for (a call they parked is no longer theirs to show). */
 export function callOf(b: Board, a: BoardAgent): LiveCall | undefined {
-  return b.calls.find((c) => c.user_id === a.user_id) ?? b.calls.find((c) => c.user_id == null && c.ringing.includes(a.user_id));
+  return (
+    b.calls.find((c) => c.user_id === a.user_id && c.park_slot == null) ??
+    b.calls.find((c) => c.user_id == null && c.ringing.includes(a.user_id))
+  );
+}
+
+/** Calls waiting in a parking slot, by slot. */
+export function parked(b: Board): LiveCall[] {
+  return b.calls.filter((c) => c.park_slot != null).sort((x, y) => (x.park_slot ?? 0) - (y.park_slot ?? 0));
 }
 
 /** Inbound calls nobody has taken yet (ringing, in the greeting, forwarded). */

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { sipTarget, type DialRequest } from '../crm/dial';
 import { SpeedDials } from './SpeedDials';
+import { ParkedCalls } from './ParkedCalls';
 import { subscribe } from '../../shared/events';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
@@ -191,6 +192,10 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                 <button type="button" class="btn" data-testid="phone-hold" aria-pressed={call.held} disabled={call.state !== 'answered'} onClick={() => c.toggleHold()}>
                   {call.held ? t('phone.unhold') : t('phone.hold')}
                 </button>
+                <button type="button" class="btn" data-testid="phone-park" disabled={call.state !== 'answered' || !!call.consult}
+                  title={t('phone.parkHint')} onClick={async () => setTransferMsg(await c.park())}>
+                  {t('phone.park')}
+                </button>
                 {snap.pauseAllowed && call.state === 'answered' && (
                   <button type="button" class="btn" data-testid="phone-rec-pause" aria-pressed={!!call.recordingPaused}
                     title={t('phone.recPauseHint')}
@@ -272,8 +277,9 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
             <div class="phone__idle">
               {call?.state === 'ended' && (
                 <p class="phone__ended" data-testid="phone-ended" role="status">
-                  {t('phone.ended', { number: call.number })}
-                  {call.reason ? `: ${call.reason}` : ''}{' '}
+                  {call.parkedSlot
+                    ? t('phone.parkedIn', { number: call.number, slot: call.parkedSlot })
+                    : `${t('phone.ended', { number: call.number })}${call.reason ? `: ${call.reason}` : ''}`}{' '}
                   <button type="button" class="btn btn--quiet" onClick={() => c.dismiss()}>
                     {t('common.close')}
                   </button>
@@ -307,6 +313,10 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                 </button>
               </form>
               <SpeedDials disabled={reg !== 'registered'} />
+              <ParkedCalls now={now} disabled={reg !== 'registered'} onPickUp={(slot, label) => {
+                c.dismiss();
+                void c.dial(`*8${slot}`, label);
+              }} />
               {snap.recent.length > 0 && (
                 <details class="phone__recent">
                   <summary>{t('phone.recent')}</summary>

@@ -94,6 +94,7 @@ function setup(api: Partial<PhoneApi> = {}, sleep: (ms: number) => Promise<void>
     pauseRecording: vi.fn(async () => undefined),
     consult: vi.fn(async () => undefined),
     endConsult: vi.fn(async () => undefined),
+    park: vi.fn(async () => undefined),
     ...api,
   };
   const rings: boolean[] = [];
@@ -347,6 +348,27 @@ describe('PhoneController', () => {
     expect(s.c.snapshot.call?.consultNote).toBeUndefined();
     expect(await s.c.endConsult(true)).toBeNull();
     expect(s.api.endConsult).toHaveBeenLastCalledWith('call-7', true);
+  });
+
+  it('parks the call it is in, says where, and picks a parked call up by dialling its slot', async () => {
+    const s = await registered();
+    const session = new FakeSession();
+    s.uas[0].emit('newRTCSession', {
+      originator: 'remote',
+      session,
+      request: { from: { uri: { user: '+79161234567' } }, getHeader: (h: string) => (h === 'X-CB-Call' ? 'call-7' : undefined) },
+    });
+    expect(await s.c.park()).toBe('nothing to park');
+    s.c.answer();
+    expect(await s.c.park()).toBeNull();
+    expect(s.api.park).toHaveBeenCalledWith('call-7');
+    s.c.onServerEvent({ type: 'call', call_id: 'call-7', state: 'parked', direction: 'inbound', number: '+79161234567', target: '3', at: '2026-12-05T10:00:00Z', user_ids: [1] } as any);
+    expect(s.c.snapshot.call?.parkedSlot).toBe(3);
+    s.c.hangup();
+    s.c.dismiss();
+    await s.c.dial('*83', 'Anna Petrova');
+    expect(s.uas[0].dialled.at(-1)!.target).toBe('sip:*83@callbase');
+    expect(s.api.previewNumber).not.toHaveBeenCalledWith('*83');
   });
 
   it('declines an incoming call with 603', async () => {

@@ -179,6 +179,7 @@ export class PhoneController {
     if (msg.state === 'consulting') patch.consult = { target, connected: false };
     if (msg.state === 'consulted') patch.consult = { target, connected: true };
     if (msg.state === 'consulting' || msg.state === 'consulted') patch.consultNote = undefined;
+    if (msg.state === 'parked' && typeof msg.target === 'string') patch.parkedSlot = Number(msg.target);
     if (msg.state === 'consult_ended') {
       patch.consult = undefined;
       patch.consultNote = typeof msg.reason === 'string' ? msg.reason : undefined;
@@ -193,7 +194,8 @@ export class PhoneController {
    */
   async dial(raw: string, label?: string): Promise<void> {
     // A reference the server resolves: a CRM phone field or a speed dial entry (numbers the user may see masked).
-    const isRef = /^crm\d+x\d+$/.test(raw) || /^sd\d+$/.test(raw);
+    // `*8<slot>` picks a parked call up: no number to preview.
+    const isRef = /^crm\d+x\d+$/.test(raw) || /^sd\d+$/.test(raw) || /^\*8\d{1,2}$/.test(raw);
     const number = isRef ? raw : cleanNumber(raw);
     const shown = isRef ? label ?? '' : number;
     // The summary of a finished call gives way to the next call (a click-to-call from the CRM
@@ -366,6 +368,19 @@ export class PhoneController {
     if (!c?.consult || !c.callId) return 'no consultation';
     try {
       await this.deps.api.endConsult(c.callId, complete);
+      return null;
+    } catch (e) {
+      return errorText(e);
+    }
+  }
+
+  /** Parks the call: the other party waits in a slot any agent picks up; an error in words. */
+  async park(): Promise<string | null> {
+    const c = this.snap.call;
+    if (!c || c.state !== 'answered' || c.consult) return 'nothing to park';
+    if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
+    try {
+      await this.deps.api.park(c.callId);
       return null;
     } catch (e) {
       return errorText(e);

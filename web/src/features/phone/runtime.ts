@@ -53,6 +53,7 @@ export function startPhone(userId: number): PhoneRuntime {
       transfer: (id, target) => api.transferCall(id, target),
       consult: (id, target) => api.consultCall(id, target),
       endConsult: (id, complete) => api.endConsult(id, complete),
+      park: (id) => api.parkCall(id),
       pauseRecording: (id, paused) => api.pauseRecording(id, paused),
     },
     createUA,

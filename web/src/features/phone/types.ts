@@ -29,6 +29,8 @@ export interface CallInfo {
   consult?: { target: string; connected: boolean };
   /** How the last consultation ended, in words (the server's reason). */
   consultNote?: string;
+  /** The agent parked the call in this slot (their leg then ends). */
+  parkedSlot?: number;
 }
 
 export interface RecentCall {
@@ -61,6 +63,7 @@ export interface PhoneApi {
   transfer(callId: string, target: string): Promise<void>;
   consult(callId: string, target: string): Promise<void>;
   endConsult(callId: string, complete: boolean): Promise<void>;
+  park(callId: string): Promise<void>;
   pauseRecording(callId: string, paused: boolean): Promise<void>;
 }
 

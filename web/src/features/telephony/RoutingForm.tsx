@@ -32,6 +32,11 @@ export function RoutingForm() {
           onInput={(e) => setR({ ...r, ring_timeout_secs: Number((e.target as HTMLInputElement).value) })} />
       </label>
       <label class="field">
+        <span>{t('tel.parkTimeout')}</span>
+        <input class="input" type="number" min={5} max={600} value={r.park_timeout_secs ?? 60} data-testid="tel-park-timeout"
+          onInput={(e) => setR({ ...r, park_timeout_secs: Number((e.target as HTMLInputElement).value) })} />
+      </label>
+      <label class="field">
         <span>{t('tel.forwardNumber')}</span>
         <input class="input" value={r.forward_number ?? ''} placeholder={t('tel.forwardNone')}
           onInput={(e) => setR({ ...r, forward_number: (e.target as HTMLInputElement).value })} />

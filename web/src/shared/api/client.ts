@@ -342,6 +342,14 @@ export class ApiClient {
   endConsult(callId: string, complete: boolean): Promise<void> {
     return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/consult/end`, { complete });
   }
+  /** Parks the caller's call (the next free slot from `slot`). */
+  parkCall(callId: string, slot?: number): Promise<void> {
+    return this.send('POST', `/api/calls/${encodeURIComponent(callId)}/park`, slot ? { slot } : {});
+  }
+  /** The tenant's parked calls, by slot. */
+  parkedCalls(): Promise<S['ParkedCall'][]> {
+    return this.request('GET', '/api/telephony/parked');
+  }
   /** The caller's colleagues with their live state (transfer targets). */
   colleagues(): Promise<S['Colleague'][]> {
     return this.request('GET', '/api/telephony/colleagues');

@@ -285,6 +285,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calls/{call_id}/park": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Parks the caller's connected call (issue #18): the other party waits with music on hold in a
+         *     slot of the tenant and the caller's leg ends; any agent picks it up by dialling `*8<slot>`; not
+         *     picked up within the tenant's park timeout, it rings the caller back. Every phone hears of it
+         *     (`parking` events; `GET /api/telephony/parked`).
+         */
+        post: operations["park"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/calls/{call_id}/recording/paused": {
         parameters: {
             query?: never;
@@ -1093,6 +1115,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's parked calls, by slot (issue #18). */
+        get: operations["parked"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/probe": {
         parameters: {
             query?: never;
@@ -1533,6 +1572,11 @@ export interface components {
             /** @description The other party (masked by the viewer's rules). */
             number: components["schemas"]["Number"];
             on_hold: boolean;
+            /**
+             * Format: int32
+             * @description The parking slot the call waits in (issue #18).
+             */
+            park_slot?: number | null;
             recording: boolean;
             /** @description The agent paused the recording (it records silence until resumed). */
             recording_paused?: boolean;
@@ -1649,7 +1693,7 @@ export interface components {
          * @description The states a call goes through, as its events report them.
          * @enum {string}
          */
-        CallState: "dialing" | "ringing" | "answered" | "held" | "unheld" | "consulting" | "consulted" | "consult_ended" | "transferring" | "forwarded" | "ended" | "missed" | "refused";
+        CallState: "dialing" | "ringing" | "answered" | "held" | "unheld" | "consulting" | "consulted" | "consult_ended" | "parked" | "transferring" | "forwarded" | "ended" | "missed" | "refused";
         CallbackBody: {
             /** Format: int64 */
             field_id?: number | null;
@@ -1851,6 +1895,9 @@ export interface components {
         }) | (components["schemas"]["BoardCall"] & {
             /** @enum {string} */
             type: "board_call";
+        }) | (components["schemas"]["ParkingChange"] & {
+            /** @enum {string} */
+            type: "parking";
         }) | {
             /** @enum {string} */
             type: "crm_settings";
@@ -1984,6 +2031,11 @@ export interface components {
             /** @description The other party, masked by the viewer's rules. */
             number: string;
             on_hold: boolean;
+            /**
+             * Format: int32
+             * @description The parking slot it waits in (issue #18): no agent is on it; `user_id` parked it.
+             */
+            park_slot?: number | null;
             /** @description `ringing`, `dialing`, `talking`, `transferring`, … (the call's phase). */
             phase: string;
             recording: boolean;
@@ -2047,6 +2099,41 @@ export interface components {
         Online: {
             browser: boolean;
             desk: boolean;
+        };
+        ParkBody: {
+            /**
+             * Format: int32
+             * @description The slot (1–20) to park in; taken or not given: the next free one.
+             */
+            slot?: number | null;
+        };
+        ParkedCall: {
+            call_id: string;
+            client?: null | components["schemas"]["ClientLink"];
+            /** @description The customer, masked by the viewer's rules. */
+            number: string;
+            /** @description RFC 3339. */
+            parked_at: string;
+            parked_by?: null | components["schemas"]["UserId"];
+            parked_by_name?: string | null;
+            /**
+             * Format: int32
+             * @description Dial `*8<slot>` to pick it up.
+             */
+            slot: number;
+        };
+        /** @description A `parking` event: a call entered or left a parking slot (issue #18). */
+        ParkingChange: {
+            /** @description RFC 3339. */
+            at: string;
+            call_id: string;
+            /** @description The customer (masked by the viewer's rules). */
+            number: components["schemas"]["Number"];
+            /** @description true: parked now; false: it left the slot (picked up, rung back and answered, or ended). */
+            parked: boolean;
+            parked_by?: null | components["schemas"]["UserId"];
+            /** Format: int32 */
+            slot: number;
         };
         PasswordBody: {
             password: string;
@@ -2311,6 +2398,12 @@ export interface components {
         Routing: {
             /** @description Where unanswered calls go (through the first trunk); none = the call ends as missed. */
             forward_number?: string | null;
+            /**
+             * Format: int32
+             * @description Seconds a parked call waits before it rings the agent who parked it (5–600, default 60;
+             *     left as it is when not given).
+             */
+            park_timeout_secs?: number | null;
             /**
              * Format: int32
              * @description Seconds agents ring before the call is forwarded (5–300, default 15).
@@ -3611,6 +3704,106 @@ export interface operations {
                 };
             };
             /** @description `invalid_body` (or a field's own code): the JSON is not of the expected shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    park: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParkBody"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7397,6 +7590,50 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    parked: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedCall"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

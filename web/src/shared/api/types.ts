@@ -131,4 +131,5 @@ export type SecurityAlert = S['SecurityAlert'];
 export type FraudLimits = S['FraudLimits'];
 export type AgentStateOut = S['AgentStateOut'];
 export type Colleague = S['Colleague'];
+export type ParkedCall = S['ParkedCall'];
 export type AgentStateSettings = S['AgentStateSettings'];

@@ -28,13 +28,16 @@ export type AgentPresenceEvent = Extract<ServerEvent, { type: 'agent_presence' }
 /** Any call of the tenant changed (supervisors: the presence board); `number` masked by the viewer's rules. */
 export type BoardCallEvent = Extract<ServerEvent, { type: 'board_call' }>;
 
+/** A call entered or left a parking slot (everyone of the tenant: the phones list parked calls); `number` masked by the viewer's rules. */
+export type ParkingEvent = Extract<ServerEvent, { type: 'parking' }>;
+
 /** Asterisk gained or lost the contact of this user's browser phone. */
 export interface PhoneStatusEvent {
   type: 'phone_status';
   registered: boolean;
 }
 
-export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | AgentPresenceEvent | BoardCallEvent | PhoneStatusEvent;
+export type Event = CallEvent | TrunkStatusEvent | SecurityAlertEvent | AgentStateEvent | AgentPresenceEvent | BoardCallEvent | ParkingEvent | PhoneStatusEvent;
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
@@ -47,6 +50,7 @@ const CHECKS: { [T in EventType]: (m: Record<string, unknown>) => boolean } = {
   agent_state: (m) => typeof m.user_id === 'number' && typeof m.state === 'string',
   agent_presence: (m) => typeof m.user_id === 'number' && typeof m.browser === 'boolean' && typeof m.desk === 'boolean',
   board_call: (m) => typeof m.call_id === 'string' && typeof m.state === 'string' && Array.isArray(m.ringing),
+  parking: (m) => typeof m.call_id === 'string' && typeof m.slot === 'number' && typeof m.parked === 'boolean',
   phone_status: (m) => typeof m.registered === 'boolean',
 };
 

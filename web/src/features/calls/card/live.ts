@@ -17,8 +17,10 @@ const ENDED = ['ended', 'missed', 'refused', 'forwarded', 'failed'];
 /** The card's call after event `m` reached user `userId`; `c` is the call the card shows now. */
 export function nextLiveCall(c: LiveCall | null, m: CallEvent, userId: number, now: number): LiveCall | null {
   const state = String(m.state);
-  // An inbound call answered by someone else is not ours any more.
-  if (state === 'answered' && m.direction === 'inbound' && typeof m.user_id === 'number' && m.user_id !== userId) return c?.id === m.call_id ? null : c;
+  // An inbound call answered by someone else is not ours any more; nor is a call we were consulted
+  // about once the agent went back to the caller.
+  const elsewhere = (state === 'answered' && m.direction === 'inbound') || state === 'consult_ended';
+  if (elsewhere && typeof m.user_id === 'number' && m.user_id !== userId) return c?.id === m.call_id ? null : c;
   if (c && c.id !== m.call_id) {
     // A new call replaces a finished card; a running call keeps its card.
     if (!c.endedAt) return c;
