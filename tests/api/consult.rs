@@ -184,6 +184,22 @@ async fn an_agent_consults_a_colleague_goes_back_consults_again_and_completes_th
     let r = boris_browser.get(&format!("/api/calls/{id}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not Boris's call any more: {}", r.text);
 
+    // A CRM client found by name (their phone field by reference) is consulted through the
+    // trunk: the carrier answers; back to the customer.
+    let (clients, f) = crate::crm::clients(&admin).await;
+    let rec =
+        crate::crm::add(&admin, clients, json!({f("Name"): "Anna Petrova", f("Phone"): "+74951234567"}))
+            .await;
+    let r = admin.post(&consult_path(&id), json!({"target": "crm999999x1"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no such client: {}", r.text);
+    consult(&admin, &id, &format!("crm{}x{}", rec["id"], f("Phone"))).await;
+    wait_phase(id, "consulting", true).await;
+    let with_carrier = bridge_holds(&consult_bridge, 2, "the agent and the client through the trunk").await;
+    assert!(with_carrier.contains(&agent_leg), "{with_carrier:?}");
+    end_consult(&admin, &id, false).await;
+    wait_phase(id, "talking", false).await;
+    bridge_holds(&call_bridge, 2, "the agent is back with the customer").await;
+
     // Consult again, then complete: Boris talks with the customer; the agent's leg is hung up.
     consult(&admin, &id, &boris_ext).await;
     let (leg2, _) = wait_phase(id, "consulting", true).await;

@@ -9,14 +9,10 @@ import type { PhoneSnapshot, RegState } from './controller';
 import { startPhone, type PhoneRuntime } from './runtime';
 import { DeviceSettings } from './DeviceSettings';
 import { AgentStatePicker } from './AgentState';
+import { TransferTarget, type Target } from './TransferTarget';
 import { api } from '../../shared/api/client';
 import type { Colleague } from '../../shared/api/types';
 
-/** A colleague as a transfer target: offline (no phone), or their agent state. */
-function colleagueState(p: Colleague): string {
-  if (!p.online) return 'offline';
-  return ['available', 'break', 'dnd', 'wrapup'].includes(p.state) ? p.state : 'available';
-}
 
 const REG_LABEL: Record<RegState, MessageKey> = {
   off: 'phone.reg.off',
@@ -37,7 +33,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   const [open, setOpen] = useState(true);
   const [soundOn, setSoundOn] = useState(false);
   const [showDevices, setShowDevices] = useState(false);
-  const [transferTo, setTransferTo] = useState('');
+  const [transferTo, setTransferTo] = useState<Target>({ text: '' });
   const [transferMsg, setTransferMsg] = useState<string | null>(null);
   const [colleagues, setColleagues] = useState<Colleague[]>([]);
   /** A consulted extension as the agent knows it: the colleague's name. */
@@ -235,34 +231,19 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                       onSubmit={async (e) => {
                         e.preventDefault();
                         setTransferMsg(null);
-                        const err = await c.transfer(transferTo);
+                        const err = await c.transfer(transferTo.ref ?? transferTo.text);
                         setTransferMsg(err ?? t('phone.transferred'));
                       }}
                     >
-                      <input
-                        class="input"
-                        aria-label={t('phone.transferTo')}
-                        placeholder={t('phone.transferTo')}
-                        value={transferTo}
-                        list="phone-colleagues"
-                        data-testid="phone-transfer-target"
-                        onFocus={() => void loadColleagues()}
-                        onInput={(e) => setTransferTo((e.target as HTMLInputElement).value)}
-                      />
-                      <datalist id="phone-colleagues">
-                        {colleagues.map((p) => (
-                          <option value={p.extension} key={p.user_id}>
-                            {`${p.name} · ${t(`phone.colleague.${colleagueState(p)}` as MessageKey)}`}
-                          </option>
-                        ))}
-                      </datalist>
+                      <TransferTarget value={transferTo} onChange={setTransferTo} colleagues={colleagues}
+                        onFocus={() => void loadColleagues()} />
                       <button type="submit" class="btn" data-testid="phone-transfer" title={t('phone.transferHint')}>
                         {t('phone.transfer')}
                       </button>
                       <button type="button" class="btn" data-testid="phone-consult-start" disabled={call.held} title={t('phone.consultHint')}
                         onClick={async () => {
                           setTransferMsg(null);
-                          setTransferMsg(await c.consult(transferTo));
+                          setTransferMsg(await c.consult(transferTo.ref ?? transferTo.text));
                         }}>
                         {t('phone.consult')}
                       </button>

@@ -17,6 +17,9 @@ export type * from './types';
 
 const RECENT_MAX = 10;
 
+/** A CRM client's phone field (`crm<record>x<field>`): the server resolves it to the number. */
+const isClientRef = (s: string) => /^crm\d+x\d+$/.test(s);
+
 export class PhoneController {
   private ua: UALike | null = null;
   private session: SessionLike | null = null;
@@ -336,7 +339,7 @@ export class PhoneController {
 
   async transfer(target: string): Promise<string | null> {
     const c = this.snap.call;
-    const to = cleanNumber(target);
+    const to = isClientRef(target) ? target : cleanNumber(target);
     if (!c || c.state !== 'answered' || !to) return 'nothing to transfer';
     if (!c.callId) return 'the call is not known to the server yet; try again in a moment';
     try {
@@ -350,7 +353,7 @@ export class PhoneController {
   /** Attended transfer: the other party waits on hold while the agent consults `target`; an error in words. */
   async consult(target: string): Promise<string | null> {
     const c = this.snap.call;
-    const to = cleanNumber(target);
+    const to = isClientRef(target) ? target : cleanNumber(target);
     if (!c || c.state !== 'answered' || !to || c.consult) return 'nothing to transfer';
     if (c.held) return 'take the call off hold first';
     if (!c.callId) return 'the call is not known to the server yet; try again in a moment';

@@ -2584,7 +2584,10 @@ export interface components {
             name: string;
         };
         TransferBody: {
-            /** @description An extension or a number (the dial rules apply). */
+            /**
+             * @description An extension, a number (the dial rules apply), or a CRM client's phone field
+             *     (`crm<record>x<field>`, for users who see numbers masked).
+             */
             target: string;
         };
         Trunk: {

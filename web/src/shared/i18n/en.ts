@@ -362,6 +362,7 @@ export const en = {
   "phone.parkSlot": "Slot {slot}",
   "phone.pickUp": "Pick up",
   "phone.transferHint": "Blind transfer: you leave at once and the caller rings the target",
+  "phone.transferClients": "Clients",
   "phone.consult": "Consult",
   "phone.consultHint": "Attended transfer: the caller waits on hold while you talk to the target first",
   "phone.consultRinging": "Calling {target}… the caller is on hold",

@@ -374,6 +374,7 @@ export const ru: Dictionary = {
   "phone.parkSlot": "Слот {slot}",
   "phone.pickUp": "Забрать",
   "phone.transferHint": "Слепой перевод: вы сразу выходите из разговора, у адресата звонит",
+  "phone.transferClients": "Клиенты",
   "phone.consult": "Консультация",
   "phone.consultHint": "Перевод с консультацией: клиент ждёт на удержании, пока вы говорите с адресатом",
   "phone.consultRinging": "Звоним {target}… клиент на удержании",

@@ -22,8 +22,19 @@ async fn publish(st: &AppState, cmd: &Command) -> ApiResult<()> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TransferBody {
-    /// An extension or a number (the dial rules apply).
+    /// An extension, a number (the dial rules apply), or a CRM client's phone field
+    /// (`crm<record>x<field>`, for users who see numbers masked).
     pub target: String,
+}
+
+/// The target as a number or extension: a CRM client's phone field (`crm<record>x<field>`) is
+/// resolved inside the tenant (404 when there is no such record or field).
+async fn resolve_target(st: &AppState, cu: &CurrentUser, target: String) -> ApiResult<String> {
+    let Some(r) = callbase_crm::ClientRef::parse(&target) else { return Ok(target) };
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let n = callbase_crm::repo::phones::phone_of(&mut tx, cu.tenant_id, r.record, r.field).await?;
+    tx.commit().await?;
+    n.ok_or(ApiError::NotFound)
 }
 
 /// Blind transfer of the caller's running call: they leave, the other party is connected to the
@@ -50,6 +61,7 @@ pub async fn transfer(
             "you are consulting: complete the transfer or go back to the caller first",
         ));
     }
+    let target = resolve_target(&st, &cu, target).await?;
     check_target(&st, &cu, &target).await?;
     publish(
         &st,
@@ -128,6 +140,7 @@ pub async fn consult(
         Some("consulting") => return Err(ApiError::conflict("consulting", "you are consulting already")),
         _ => return Err(ApiError::conflict("not_connected", "the call is not connected")),
     }
+    let target = resolve_target(&st, &cu, target).await?;
     check_target(&st, &cu, &target).await?;
     let cmd =
         Command::Consult { call_id: call_id.to_string(), tenant: cu.tenant_id, user: cu.user_id, target };
