@@ -34,6 +34,17 @@ function carrierHeard(file, t0, a, b) {
   return { sofia: goertzel(seg, rate, SOFIA_TONE), anna: goertzel(seg, rate, TONE), samples: seg.length };
 }
 
+/** Waits until the carrier's recording of a call stops growing (the call ended and it is written). */
+async function recordingComplete(file) {
+  let size = -1;
+  await until('the carrier recording is complete', async () => {
+    const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    const done = now > 44 && now === size;
+    size = now;
+    return done;
+  }, 15000, 500);
+}
+
 /** The carrier calls the tenant's DID; its side plays 440 Hz (9998, or 9995: also records what it hears). */
 async function carrierCalls(ami, exten = '9998') {
   const r = await ami.action('Originate', {
@@ -254,13 +265,7 @@ describe('agent states: who rings', () => {
     await until("Sofia's leg ends with the call", async () => (await callState(board)) !== 'answered', 10000);
 
     // What the carrier heard: Anna throughout, Sofia only while she barged in.
-    let size = -1;
-    await until('the carrier recording is complete', async () => {
-      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
-      const done = now > 44 && now === size;
-      size = now;
-      return done;
-    }, 15000, 500);
+    await recordingComplete(file);
     const heard = {
       listen: carrierHeard(file, t0, listenFrom, listenTo),
       whisper: carrierHeard(file, t0, whisperFrom, whisperTo),
@@ -379,13 +384,7 @@ describe('attended transfer and parking', () => {
     const afterTo = Date.now();
     await sofia.click('[data-testid=phone-hangup]');
 
-    let size = -1;
-    await until('the carrier recording is complete', async () => {
-      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
-      const done = now > 44 && now === size;
-      size = now;
-      return done;
-    }, 15000, 500);
+    await recordingComplete(file);
     const heard = {
       consulting: carrierHeard(file, t0, c1From, c1To),
       back: carrierHeard(file, t0, backFrom, backTo),
@@ -439,13 +438,7 @@ describe('attended transfer and parking', () => {
     await sleep(500);
     const to = Date.now();
     await sofia.click('[data-testid=phone-hangup]');
-    let size = -1;
-    await until('the carrier recording is complete', async () => {
-      const now = fs.existsSync(file) ? fs.statSync(file).size : 0;
-      const done = now > 44 && now === size;
-      size = now;
-      return done;
-    }, 15000, 500);
+    await recordingComplete(file);
     const heard = carrierHeard(file, t0, from, to);
     console.log(`# the carrier heard after the pickup: ${JSON.stringify(heard)}`);
     assert.ok(heard.samples > 8000 && heard.sofia > 100 * heard.anna, `the caller hears Sofia: ${JSON.stringify(heard)}`);

@@ -235,19 +235,6 @@ pub async fn all(
     page(tx, scope, f, sort, limit, 0).await
 }
 
-/// The agent on a running call (None: nobody yet; outer None: no such running call).
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
-pub async fn running_call_user(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<Option<i64>>> {
-    let row = sqlx::query_scalar!(
-        "SELECT user_id FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
-        id,
-        tenant.0
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row)
-}
-
 /// A running call as its actions need it (issue #18): its agent, phase and consultation.
 #[derive(Debug, Clone)]
 pub struct RunningCall {

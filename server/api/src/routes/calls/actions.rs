@@ -202,12 +202,8 @@ pub async fn pause_recording(
     Path(call_id): Path<Uuid>,
     ApiJson(b): ApiJson<PauseBody>,
 ) -> ApiResult<StatusCode> {
+    agents_call(&st, &cu, call_id).await?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let running = callbase_db::calls::history::running_call_user(&mut tx, cu.tenant_id, call_id).await?;
-    // Only the agent on the call pauses its recording; anyone else's call is "not found".
-    if running.flatten() != Some(cu.user_id.0) {
-        return Err(ApiError::NotFound);
-    }
     let allowed = callbase_db::calls::settings::get(&mut tx, cu.tenant_id).await?.recording_pause_allowed;
     tx.commit().await?;
     if !allowed {
