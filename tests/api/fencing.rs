@@ -78,7 +78,7 @@ async fn a_holder_paused_past_its_lease_acts_on_nothing_once_it_resumes() {
     assert_eq!(up.len(), 2, "the agent's and the carrier's legs are up: {up:?}");
 
     first.signal("STOP");
-    let r = admin.post(&format!("/api/calls/{id}/transfer"), json!({"target": "102"})).await;
+    let r = admin.post(&format!("/api/calls/{id}/transfer"), json!({"target": "1234567"})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let holder = Lease::holder(&mut redis().await, &format!("stasis:{node}")).await.unwrap();
     assert!(
