@@ -129,6 +129,17 @@ async fn parked_calls_are_listed_picked_up_from_their_slot_and_ring_the_parker_b
     park(&admin, &first, Some(3)).await;
     wait_call(first, "parked", |p, s| p == "parked" && s == Some(3)).await;
     bridge_holds(&format!("b-{first}"), 1, "the customer waits alone").await;
+    // A parked call is nobody's to transfer, pause or park again.
+    for (path, body) in [
+        ("transfer", json!({"target": "1234567"})),
+        ("park", json!({})),
+        ("consult", json!({"target": "1234567"})),
+    ] {
+        let r = admin.post(&format!("/api/calls/{first}/{path}"), body).await;
+        assert_eq!(r.body["code"], "not_connected", "{path} a parked call: {}", r.text);
+    }
+    let r = admin.put(&format!("/api/calls/{first}/recording/paused"), json!({"paused": true})).await;
+    assert_eq!(r.body["code"], "not_connected", "pause a parked call's recording: {}", r.text);
     // Boris asks for slot 3 too: he gets the next free one.
     park(&boris_browser, &second, Some(3)).await;
     wait_call(second, "parked", |p, s| p == "parked" && s == Some(4)).await;

@@ -242,6 +242,19 @@ pub struct RunningCall {
     pub phase: Option<String>,
     /// The consulted party's leg, once a consultation answered.
     pub consult_channel: Option<String>,
+    pub answered_at: Option<OffsetDateTime>,
+}
+
+impl RunningCall {
+    /// Where the call is. The answer is written with the call record and the phase by its
+    /// controller's next checkpoint (asynchronously): an answered call is talking whatever phase
+    /// it wrote before.
+    pub fn phase(&self) -> &str {
+        match self.phase.as_deref().unwrap_or("setup") {
+            "setup" | "greeting" | "ringing" | "dialing" if self.answered_at.is_some() => "talking",
+            p => p,
+        }
+    }
 }
 
 /// A running call of the tenant (None: none such, or it ended).
@@ -249,7 +262,8 @@ pub struct RunningCall {
 pub async fn running_call(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<Option<RunningCall>> {
     sqlx::query_as!(
         RunningCall,
-        "SELECT user_id, phase, consult_channel FROM calls WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
+        "SELECT user_id, phase, consult_channel, answered_at FROM calls \
+         WHERE id = $1 AND tenant_id = $2 AND ended_at IS NULL",
         id,
         tenant.0
     )

@@ -54,13 +54,7 @@ pub async fn transfer(
             "give an extension or a number to transfer to",
         ));
     }
-    let running = agents_call(&st, &cu, call_id).await?;
-    if running.phase.as_deref() == Some("consulting") {
-        return Err(ApiError::conflict(
-            "consulting",
-            "you are consulting: complete the transfer or go back to the caller first",
-        ));
-    }
+    connected(&agents_call(&st, &cu, call_id).await?)?;
     let target = resolve_target(&st, &cu, target).await?;
     check_target(&st, &cu, &target).await?;
     publish(
@@ -82,6 +76,19 @@ async fn agents_call(
     let running = callbase_db::calls::history::running_call(&mut tx, cu.tenant_id, call_id).await?;
     tx.commit().await?;
     running.filter(|r| r.user_id == Some(cu.user_id.0)).ok_or(ApiError::NotFound)
+}
+
+/// The call is connected, its agent talking to the other party (not consulting, parked, ringing):
+/// 409 otherwise.
+fn connected(running: &callbase_db::calls::history::RunningCall) -> ApiResult<()> {
+    match running.phase() {
+        "talking" => Ok(()),
+        "consulting" => Err(ApiError::conflict(
+            "consulting",
+            "you are consulting: complete the transfer or go back to the caller first",
+        )),
+        _ => Err(ApiError::conflict("not_connected", "the call is not connected")),
+    }
 }
 
 /// A transfer target the caller may hand the call to: the dial rules accept it and, when it is a
@@ -135,11 +142,10 @@ pub async fn consult(
         return Err(ApiError::unprocessable("invalid_target", "give an extension or a number to consult"));
     }
     let running = agents_call(&st, &cu, call_id).await?;
-    match running.phase.as_deref() {
-        Some("talking") => {}
-        Some("consulting") => return Err(ApiError::conflict("consulting", "you are consulting already")),
-        _ => return Err(ApiError::conflict("not_connected", "the call is not connected")),
+    if running.phase() == "consulting" {
+        return Err(ApiError::conflict("consulting", "you are consulting already"));
     }
+    connected(&running)?;
     let target = resolve_target(&st, &cu, target).await?;
     check_target(&st, &cu, &target).await?;
     let cmd =
@@ -166,7 +172,7 @@ pub async fn end_consult(
     ApiJson(b): ApiJson<ConsultEndBody>,
 ) -> ApiResult<StatusCode> {
     let running = agents_call(&st, &cu, call_id).await?;
-    if running.phase.as_deref() != Some("consulting") {
+    if running.phase() != "consulting" {
         return Err(ApiError::conflict("not_consulting", "you are not consulting anyone on this call"));
     }
     if b.complete && running.consult_channel.is_none() {
@@ -202,7 +208,10 @@ pub async fn pause_recording(
     Path(call_id): Path<Uuid>,
     ApiJson(b): ApiJson<PauseBody>,
 ) -> ApiResult<StatusCode> {
-    agents_call(&st, &cu, call_id).await?;
+    // While the agent consults, the recording (of the customer's side) may be paused too.
+    if !matches!(agents_call(&st, &cu, call_id).await?.phase(), "talking" | "consulting") {
+        return Err(ApiError::conflict("not_connected", "the call is not connected"));
+    }
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let allowed = callbase_db::calls::settings::get(&mut tx, cu.tenant_id).await?.recording_pause_allowed;
     tx.commit().await?;
@@ -245,17 +254,7 @@ pub async fn park(
     if b.slot.is_some_and(|s| !(1..=slots).contains(&s)) {
         return Err(ApiError::unprocessable("invalid_slot", format!("a parking slot is 1 to {slots}")));
     }
-    let running = agents_call(&st, &cu, call_id).await?;
-    match running.phase.as_deref() {
-        Some("talking") => {}
-        Some("consulting") => {
-            return Err(ApiError::conflict(
-                "consulting",
-                "you are consulting: complete the transfer or go back to the caller first",
-            ))
-        }
-        _ => return Err(ApiError::conflict("not_connected", "the call is not connected")),
-    }
+    connected(&agents_call(&st, &cu, call_id).await?)?;
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let parked = callbase_db::calls::parking::list(&mut tx, cu.tenant_id).await?;
     tx.commit().await?;
