@@ -155,6 +155,8 @@ pub(super) async fn talk(call: &mut Call, bridge: &str, agent: &str, other: &str
                     }
                 }
             }
+            // Someone dialled the slot's pickup code just as the call left it: they get "no such number".
+            CallMsg::Pickup { channel, .. } => call.reject(channel, "unallocated").await,
             // The consulted party hung up: the agent is back with the customer.
             CallMsg::Ari(ev) if consulted.as_deref().is_some_and(|l| ev.ends(l)) => {
                 call.end_consult(bridge, &agent, &other, "the consulted party hung up").await;
