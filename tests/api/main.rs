@@ -6,6 +6,7 @@ mod agent_states;
 mod attacks;
 mod audit;
 mod auth;
+mod blocklist;
 mod board;
 mod calls;
 mod carriers;

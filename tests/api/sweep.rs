@@ -55,6 +55,8 @@ enum Kind {
     Country,
     /// A speed dial entry (of the group).
     SpeedDial,
+    /// An entry of the blocklist.
+    BlockedNumber,
 }
 use Kind::*;
 
@@ -84,6 +86,7 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
     ("imports", "id", CrmImport),
     ("records", "id", CrmRecord),
     ("speed-dials", "id", SpeedDial),
+    ("blocklist", "id", BlockedNumber),
     ("tables", "id", CrmTable),
     ("trunks", "id", Trunk),
     ("users", "id", User),
@@ -207,6 +210,11 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&sd, "speed dial");
     ids.insert(SpeedDial, sd.body["id"].clone());
+    let bl = admin
+        .post("/api/telephony/blocklist", json!({"number": phone, "note": format!("{marker} blocked")}))
+        .await;
+    ok(&bl, "blocked number");
+    ids.insert(BlockedNumber, bl.body["id"].clone());
     let u = admin
         .post(
             "/api/users",

@@ -12,6 +12,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 pub mod accounts;
 pub mod agent_states;
 pub mod audit;
+pub mod blocklist;
 pub mod board;
 pub mod calls;
 pub mod fraud;

@@ -32,6 +32,14 @@ pub(super) async fn inbound(
     let t = load(&ctx, sc.tenant).await?;
     let raw = channel.caller.number.clone();
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
+    // A blocked caller is rejected before the answer (SIP 403: nothing rings, nothing is billed)
+    // and counted on the blocklist entry (issue #19).
+    if t.enabled && blocked(&ctx, sc.tenant, &number).await {
+        tracing::info!(did = %sc.exten, "inbound call from a blocked number rejected");
+        let path = format!("channels/{caller}");
+        let _ = ctx.ari.call(reqwest::Method::DELETE, &path, &[("reason", "rejected")], None).await;
+        return Ok(());
+    }
     let id = Uuid::new_v4();
     tracing::Span::current().record("call.id", tracing::field::display(id));
     let crm_record = unique_client(&ctx, sc.tenant, &number).await;
@@ -68,6 +76,22 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut Call
         }
     }
     ring_and_connect(call, t, caller, rx).await
+}
+
+/// Is `number` on the tenant's blocklist (counted when it is)? A database that cannot say lets the
+/// call through: a blocklist is no reason to lose calls.
+async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> bool {
+    let res = async {
+        let mut tx = ctx.db.tenant_tx(tenant).await?;
+        let hit = callbase_db::blocklist::hit(&mut tx, tenant, number).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(hit)
+    }
+    .await;
+    res.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the blocklist: the call goes through");
+        false
+    })
 }
 
 /// An inbound call adopted after a takeover before anyone answered (adopt.rs), its caller still

@@ -13,6 +13,7 @@ import { RecordingForm } from './RecordingForm';
 import { RoutingForm } from './RoutingForm';
 import { AgentStatesForm } from './AgentStatesForm';
 import { SpeedDialsForm } from './SpeedDialsForm';
+import { BlocklistForm } from './BlocklistForm';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
@@ -78,6 +79,7 @@ export function TelephonyPage() {
           <RoutingForm />
           <AgentStatesForm />
           <SpeedDialsForm />
+          <BlocklistForm />
           <RecordingForm />
           <CrmSettingsForm />
           <DangerZone account={state.account} onOff={load} />

@@ -402,6 +402,16 @@ export class ApiClient {
   deleteSpeedDial(id: number): Promise<void> {
     return this.send('DELETE', `/api/telephony/speed-dials/${id}`);
   }
+  /** The tenant's blocked caller numbers (administrators). */
+  blocklist(): Promise<S['BlockedNumber'][]> {
+    return this.request('GET', '/api/telephony/blocklist');
+  }
+  blockNumber(number: string, note: string): Promise<S['BlockedNumber']> {
+    return this.send('POST', '/api/telephony/blocklist', { number, note });
+  }
+  unblockNumber(id: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/blocklist/${id}`);
+  }
   callbackRecord(record_id: number, field_id: number): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { record_id, field_id });
   }

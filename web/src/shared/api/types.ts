@@ -132,4 +132,5 @@ export type FraudLimits = S['FraudLimits'];
 export type AgentStateOut = S['AgentStateOut'];
 export type Colleague = S['Colleague'];
 export type ParkedCall = S['ParkedCall'];
+export type BlockedNumber = S['BlockedNumber'];
 export type AgentStateSettings = S['AgentStateSettings'];

@@ -3,6 +3,7 @@
 //! (`routing`). The rules live in `callbase_telephony::lifecycle`; these handlers extract, call
 //! it, close the `/sip` sockets it names and shape the answer.
 
+pub mod blocklist;
 pub mod board;
 pub mod colleagues;
 pub mod me;

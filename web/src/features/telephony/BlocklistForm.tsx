@@ -1,0 +1,90 @@
+/** The blocklist (issue #19): caller numbers refused before they ring anyone, with their counts. */
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../../shared/api/client';
+import type { BlockedNumber } from '../../shared/api/types';
+import { describeError } from '../../shared/api/errors';
+import { Alert } from '../../shared/ui/Alert';
+import { t } from '../../shared/i18n';
+
+export function BlocklistForm() {
+  const [list, setList] = useState<BlockedNumber[]>([]);
+  const [number, setNumber] = useState('');
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  async function load() {
+    try {
+      setList(await api.blocklist());
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+  useEffect(() => void load(), []);
+
+  async function act(f: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await f();
+      await load();
+      return true;
+    } catch (e) {
+      setError(describeError(e));
+      return false;
+    }
+  }
+  return (
+    <div class="card" data-testid="blocklist">
+      <h2>{t('bl.title')}</h2>
+      <p class="muted">{t('bl.intro')}</p>
+      {error && <Alert kind="error">{error}</Alert>}
+      {list.length === 0 ? (
+        <p>{t('bl.empty')}</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th>{t('bl.number')}</th>
+              <th>{t('bl.note')}</th>
+              <th>{t('bl.calls')}</th>
+              <th><span class="sr-only">{t('common.actions')}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((b) => (
+              <tr key={b.id} data-testid="bl-row">
+                <td class="mono">{b.number}</td>
+                <td>{b.note}</td>
+                <td>
+                  {b.blocked_calls}
+                  {b.last_blocked_at && <span class="muted"> · {new Date(b.last_blocked_at).toLocaleString()}</span>}
+                </td>
+                <td class="table__actions">
+                  <button type="button" class="btn btn--small btn--danger-outline" aria-label={`${t('bl.unblock')}: ${b.number}`}
+                    onClick={() => void act(() => api.unblockNumber(b.id))}>
+                    {t('bl.unblock')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form
+        class="phone__row"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (await act(() => api.blockNumber(number, note))) {
+            setNumber('');
+            setNote('');
+          }
+        }}
+      >
+        <input class="input" aria-label={t('bl.number')} placeholder={t('bl.number')} data-testid="bl-number" inputMode="tel" value={number}
+          onInput={(e) => setNumber((e.target as HTMLInputElement).value)} />
+        <input class="input" aria-label={t('bl.note')} placeholder={t('bl.note')} data-testid="bl-note" value={note}
+          onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+        <button type="submit" class="btn" data-testid="bl-add" disabled={!number.trim()}>{t('bl.block')}</button>
+      </form>
+    </div>
+  );
+}
