@@ -77,6 +77,7 @@ async fn an_unregistered_first_trunk_is_skipped_and_the_call_record_says_so() {
     ])
     .await;
     let (admin, t) = app.telephony_tenant().await;
+    callbase_tests::calls::retire_earlier_registrations(&env("CALLBASE_CARRIER_TRUNK_USER")).await;
     // First trunk: a wrong password, so the carrier rejects its registration.
     let bad = admin.post("/api/trunks", body(&env("CALLBASE_CARRIER_TRUNK_USER"), "wrong-password-1")).await;
     assert_eq!(bad.status, StatusCode::CREATED, "{}", bad.text);

@@ -15,6 +15,7 @@ async fn correct_credentials_turn_green_wrong_turn_red_and_a_fix_turns_green_aga
     // The carrier's demo credential is used by this test alone (the carrier keeps one contact per
     // credential, so two tests sharing one would replace each other's registration).
     let (user, pass) = (env("CALLBASE_CARRIER_TRUNK_USER"), env("CALLBASE_CARRIER_TRUNK_PASSWORD"));
+    callbase_tests::calls::retire_earlier_registrations(&user).await;
     let created = admin.post("/api/trunks", body(&user, &pass)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["password_set"], true);

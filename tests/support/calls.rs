@@ -224,8 +224,39 @@ async fn run_sipp_once(
     (out.status.success(), text.chars().rev().take(6000).collect::<String>().chars().rev().collect())
 }
 
+/// Earlier tests' trunks on the shared carrier credential stop registering. The carrier keeps one
+/// contact per credential, and a finished test's tenant stays in the stack's database with its
+/// trunk, which Asterisk re-registers every ~290 s: that refresh would take the contact, and with it
+/// the inbound calls of whichever test runs then (CI, 2026-12-05: a carrier call never reached
+/// `recordings::a_paused…`). Their registration rows go and the registration module is reloaded,
+/// which un-REGISTERs them; call before creating a trunk on `CALLBASE_CARRIER_TRUNK_USER` (the
+/// tests that do take turns, nextest group `stasis`).
+pub async fn retire_earlier_registrations(user: &str) {
+    let pool = crate::worker_pool().await;
+    let gone = sqlx::query("DELETE FROM ast.ps_registrations WHERE client_uri LIKE $1")
+        .bind(format!("sip:{user}@%"))
+        .execute(&pool)
+        .await
+        .expect("earlier registrations deleted")
+        .rows_affected();
+    if gone == 0 {
+        return;
+    }
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{}/ari/asterisk/modules/res_pjsip_outbound_registration.so",
+            env("CALLBASE__ASTERISK__ARI_URL")
+        ))
+        .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
+        .send()
+        .await
+        .expect("ARI answers");
+    assert!(r.status().is_success(), "registration module reload: {}", r.status());
+}
+
 pub async fn agent_with_trunk(app: &TestApp) -> (Browser, crate::Tenant, String, String) {
     let (admin, t) = app.telephony_tenant().await;
+    retire_earlier_registrations(&env("CALLBASE_CARRIER_TRUNK_USER")).await;
     let r = admin
         .post(
             "/api/trunks",
