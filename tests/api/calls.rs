@@ -60,6 +60,15 @@ async fn a_desk_phone_call_goes_out_through_the_trunk_and_a_refused_number_never
     assert_eq!(c["answered"], true);
     assert_eq!(c["trunk_slot"], 1);
 
+    // A number the carrier does not know: its 404 reaches the agent's phone, and the record keeps
+    // the trunk the call was tried on (issue #19).
+    let (ok, log) = sipp_call(&login, &password, "89994041234", 404).await;
+    assert!(ok, "the carrier's 404 reached the phone:\n{log}");
+    let c = wait_result(t.id).await;
+    assert_eq!((c["number"].as_str(), c["result"].as_str()), (Some("+79994041234"), Some("failed")), "{c}");
+    assert_eq!(c["reason"], "number does not exist", "{c}");
+    assert_eq!(c["trunk_slot"], 1, "the refused call keeps its trunk: {c}");
+
     // International is off by default: refused before any trunk, with the reason recorded.
     let (ok, log) = sipp_call(&login, &password, "81044123456789", 404).await;
     assert!(ok, "the refused call got 404:\n{log}");
@@ -162,59 +171,24 @@ async fn callers_hear_the_uploaded_greeting_before_agents_ring() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     wait_for_state(&admin, &r.body["id"], "registered", Duration::from_secs(20)).await;
+    // Someone to take the call (nobody online would refuse it unanswered, greeting or not): the
+    // administrator's desk phone answers and hangs up after a second.
+    let (login, password) = callbase_tests::calls::desk_phone(&admin, t.admin_id).await;
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone =
+        callbase_tests::sip::RingingPhone::answering(platform, &login, &password, Duration::from_secs(1))
+            .await;
 
-    let ami = callbase_tests::carrier_ami().await;
-    let mut events = ami.events();
-    let o = ami
-        .action(
-            "Originate",
-            &[
-                ("Channel", &format!("PJSIP/{number}@{}", env("CALLBASE_CARRIER_TENANT_A_USER"))),
-                ("Context", "carrier-test"),
-                ("Exten", "9996"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("CallerID", "79161234567"),
-            ],
-        )
-        .await
-        .unwrap();
-    assert!(o.is_success(), "{o:?}");
-    let file = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            let m = events.recv().await.expect("carrier events");
-            if m.event() == Some("UserEvent") && m.get("UserEvent") == Some("CarrierRecording") {
-                return m.get("File").unwrap().to_string();
-            }
-        }
-    })
-    .await
-    .expect("the carrier recorded the call");
-    // The greeting plays, nobody is online, no forward number: the call ends; the file is complete.
-    let path = std::path::Path::new(&env("CALLBASE_ROOTFS"))
-        .join("srv/callbase/test/carrier/spool/monitor")
-        .join(&file);
-    let mut last = 0;
-    let mut samples = Vec::new();
-    for _ in 0..60 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size > 8000 && size == last {
-            if let Ok(mut r) = hound::WavReader::open(&path) {
-                samples = r.samples::<i16>().filter_map(Result::ok).collect();
-                if !samples.is_empty() {
-                    break;
-                }
-            }
-        }
-        last = size;
-    }
-    assert!(samples.len() > 8000, "the carrier's recording of {} holds audio", path.display());
+    let called = std::time::Instant::now();
+    // The greeting plays, then the agent's phone rings, answers and hangs up: the file is complete.
+    let samples = callbase_tests::calls::carrier_hears(number, &env("CALLBASE_CARRIER_TENANT_A_USER")).await;
     let tone = tone_power(&samples, 8000, 700.0);
     let other = tone_power(&samples, 8000, 440.0) + tone_power(&samples, 8000, 1000.0);
     assert!(tone > 20.0 * other, "the caller heard the 700 Hz greeting ({tone:.3e} vs {other:.3e})");
     let c = wait_result(t.id).await;
-    assert_eq!(c["result"], "missed", "{c}");
+    assert_eq!(c["result"], "answered", "{c}");
+    let rang = phone.invites.lock().unwrap().first().copied().expect("the agent's phone rang");
+    assert!(rang >= called + Duration::from_secs(2), "the phone rang after the 2 s greeting");
     admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;
 }
 

@@ -90,9 +90,9 @@ async fn a_carrier_that_restarts_and_forgets_us_is_registered_to_again_before_th
     registered_again_only_when_the_carrier_has_it(&admin, &id, &kam, Duration::from_secs(25)).await;
 
     // A call to us through the restarted carrier reaches the platform and this tenant (nobody is
-    // online: the platform answers and records a missed call).
+    // online: the platform refuses it unanswered with 480 and records a missed call).
     assert_eq!(inbound_calls(tenant.id).await, 0);
-    assert_eq!(kam.call(USER, "79161234567").await, 200, "the carrier's log:\n{}", kam.log());
+    assert_eq!(kam.call(USER, "79161234567").await, 480, "the carrier's log:\n{}", kam.log());
     let start = Instant::now();
     while inbound_calls(tenant.id).await == 0 {
         assert!(

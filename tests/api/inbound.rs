@@ -137,3 +137,35 @@ async fn the_events_socket_refuses_foreign_origins_and_anonymous_users() {
     anon.headers_mut().insert("origin", admin.base.parse().unwrap());
     assert!(tokio_tungstenite::connect_async(anon).await.is_err(), "no session must be refused");
 }
+
+/// Issue #19: a call nobody can take — nobody online, no forward number — is refused before any
+/// answer with SIP 480, so the caller's network plays its own message and no connected call is
+/// billed; the record says it was missed. Once an agent's phone is online the same call is
+/// answered.
+#[tokio::test]
+async fn a_call_nobody_can_take_is_refused_unanswered_with_480_and_answered_once_someone_can() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (_admin, t, login, password) = callbase_tests::calls::agent_with_trunk(&app).await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+
+    let (status, sip) = callbase_tests::calls::carrier_dial_report("4957770001", &user).await;
+    assert_eq!(status, "NOANSWER", "never answered (no 200 OK); the carrier got {sip:?}");
+    assert!(sip.starts_with("SIP 480"), "the carrier got {sip:?}");
+    let c = crate::calls::wait_result(t.id).await;
+    assert_eq!((c["direction"].as_str(), c["result"].as_str()), (Some("inbound"), Some("missed")), "{c}");
+    assert_eq!(c["answered"], false, "{c}");
+    assert!(c["reason"].as_str().unwrap_or_default().contains("nobody online"), "{c}");
+
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone =
+        callbase_tests::sip::RingingPhone::answering(platform, &login, &password, Duration::from_secs(1))
+            .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, sip) = callbase_tests::calls::carrier_dial_report("4957770002", &user).await;
+    assert_eq!(status, "ANSWER", "answered by the agent; the carrier got {sip:?}");
+    assert_eq!(phone.invites.lock().unwrap().len(), 1, "the agent's phone rang");
+}

@@ -21,6 +21,7 @@ mod fraud;
 mod groups;
 mod headers;
 mod health;
+mod hours;
 mod inbound;
 mod inputs;
 mod leases;

@@ -177,8 +177,10 @@ const EXPECTED: &[(&str, &str, u16, &str)] = &[(
 )];
 
 /// Routes B reads before and after the sweep whose answers change by being read.
-const NOT_SNAPSHOTTED: &[(&str, &str)] =
-    &[("/api/calls/{id}/recording", "every listen is audited, so the audit list changes")];
+const NOT_SNAPSHOTTED: &[(&str, &str)] = &[
+    ("/api/calls/{id}/recording", "every listen is audited, so the audit list changes"),
+    ("/api/telephony/hours/now", "the tenant's local time, which moves on by itself"),
+];
 
 /// One tenant's objects.
 struct Objects {
@@ -215,6 +217,14 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&bl, "blocked number");
     ids.insert(BlockedNumber, bl.body["id"].clone());
+    let hours = admin
+        .put(
+            "/api/telephony/hours",
+            json!({"enabled": true, "time_zone": "Asia/Kolkata", "weekly": [{"day": 1, "from": "09:00", "to": "18:00"}],
+                   "holidays": [{"date": "2026-12-31", "name": format!("{marker} holiday")}]}),
+        )
+        .await;
+    ok(&hours, "business hours");
     let u = admin
         .post(
             "/api/users",

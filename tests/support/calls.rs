@@ -299,3 +299,78 @@ pub async fn carrier_calls(number: &str, credential: &str, exten: &str, caller_i
         .expect("originate accepted");
     assert!(r.is_success(), "the carrier refused to originate: {r:?}");
 }
+
+/// How a call from the carrier to `number` (through the trunk registered with `credential`) ended,
+/// as the carrier saw it: the dial status (`ANSWER`, `NOANSWER`, `BUSY`, …) and the SIP answer
+/// that ended it (`SIP 480 Temporarily Unavailable`). An answered call is hung up by the carrier
+/// at once.
+pub async fn carrier_dial_report(number: &str, credential: &str) -> (String, String) {
+    let ami = crate::carrier_ami().await;
+    let mut events = ami.events();
+    let r = ami
+        .action(
+            "Originate",
+            &[
+                ("Channel", &format!("Local/{number}@carrier-dial-report")),
+                ("Application", "Wait"),
+                ("Data", "1"),
+                ("Async", "true"),
+                ("CallerID", "79161234567"),
+                ("Variable", &format!("__TRUNK={credential}")),
+            ],
+        )
+        .await
+        .expect("originate accepted");
+    assert!(r.is_success(), "the carrier refused to originate: {r:?}");
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let m = events.recv().await.expect("carrier events");
+            if m.event() == Some("UserEvent")
+                && m.get("UserEvent") == Some("CarrierDialResult")
+                && m.get("Number") == Some(number)
+            {
+                let get = |k: &str| m.get(k).unwrap_or_default().to_string();
+                return (get("DialStatus"), get("Sip"));
+            }
+        }
+    })
+    .await
+    .expect("the carrier reports how its call ended")
+}
+
+/// The carrier calls `number` through the trunk registered with `credential` and records what it
+/// hears (its 9996: an echo that records); returns the recording's 8 kHz samples once the call has
+/// ended and the file is complete.
+pub async fn carrier_hears(number: &str, credential: &str) -> Vec<i16> {
+    let ami = crate::carrier_ami().await;
+    let mut events = ami.events();
+    carrier_calls(number, credential, "9996", "79161234567").await;
+    let file = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let m = events.recv().await.expect("carrier events");
+            if m.event() == Some("UserEvent") && m.get("UserEvent") == Some("CarrierRecording") {
+                return m.get("File").unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .expect("the carrier recorded the call");
+    let path = std::path::Path::new(&env("CALLBASE_ROOTFS"))
+        .join("srv/callbase/test/carrier/spool/monitor")
+        .join(&file);
+    let mut last = 0;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > 8000 && size == last {
+            if let Ok(mut r) = hound::WavReader::open(&path) {
+                let samples: Vec<i16> = r.samples::<i16>().filter_map(Result::ok).collect();
+                if !samples.is_empty() {
+                    return samples;
+                }
+            }
+        }
+        last = size;
+    }
+    panic!("the carrier's recording {} holds no complete audio", path.display());
+}

@@ -334,6 +334,12 @@ fn api_router() -> OpenApiRouter<AppState> {
             routes!(telephony::routing::put_greeting, telephony::routing::delete_greeting)
                 .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),
         )
+        .routes(routes!(telephony::hours::get, telephony::hours::put))
+        .routes(routes!(telephony::hours::now))
+        .routes(
+            routes!(telephony::hours::put_greeting, telephony::hours::delete_greeting)
+                .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),
+        )
 }
 
 async fn api_not_found() -> ApiError {

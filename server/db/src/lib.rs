@@ -16,6 +16,7 @@ pub mod blocklist;
 pub mod board;
 pub mod calls;
 pub mod fraud;
+pub mod hours;
 pub mod nodes;
 pub mod probe;
 pub mod settings;

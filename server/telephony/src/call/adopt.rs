@@ -518,6 +518,8 @@ mod tests {
         // Forwarded already, or answered: not rung again.
         assert_ne!(decide(&inbound("ringing", false, Some("forwarded")), &up, false), Decision::Ring);
         assert_ne!(decide(&inbound("talking", true, None), &up, false), Decision::Ring);
+        // It came while the tenant was closed (business hours): ended, never rung.
+        assert_eq!(decide(&inbound("closed", false, None), &up, false), Decision::End { answered: false });
         // This process still runs it: left to its actor.
         assert_eq!(decide(&inbound("ringing", false, None), &up, true), Decision::Running { gone: vec![] });
     }

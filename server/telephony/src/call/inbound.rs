@@ -1,7 +1,9 @@
-//! A call from a trunk: answer, greeting, then ring every online telephony user who accepts
-//! incoming calls (the client's responsible manager alone first, when the tenant says so); the
-//! first to answer wins; no answer within the ring timeout, or nobody online, forwards to the
-//! tenant's forward number or ends as missed.
+//! A call from a trunk: greeting, then ring every online telephony user who accepts incoming calls
+//! (the client's responsible manager alone first, when the tenant says so); the first to answer
+//! wins; no answer within the ring timeout, or nobody online, forwards to the tenant's forward
+//! number or ends as missed. The caller is answered only when something needs it — the greeting,
+//! an agent, the forwarded party — and a call nobody can take is refused unanswered with SIP 480,
+//! so the caller's network plays its own message and nobody pays for a connected call (issue #19).
 
 use std::time::Duration;
 
@@ -64,18 +66,124 @@ pub(super) async fn inbound(
 }
 
 async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
-    call.post(&format!("channels/{caller}/answer"), &[]).await;
-    if let (Some(g), Some(base)) = (&t.state.greeting_key, &call.ctx.media_base) {
-        // Asterisk fetches the converted greeting from the server (res_http_media_cache).
-        let media = format!("sound:{}/media/greetings/{g}", base.trim_end_matches('/'));
+    if let Some(closed) = closed_now(call).await {
+        return closed_call(call, t, caller, rx, closed).await;
+    }
+    let devs = online_devices(call, t).await;
+    if devs.is_empty() && forward_number(t).is_none() {
+        // Nobody can take it: refused before any answer (SIP 480), no greeting played to nobody.
+        call.publish(CallState::Missed, Some("nobody online")).await;
+        nobody_takes(call, caller).await;
+        call.finish(CallResult::Missed, Some("nobody online: refused unanswered (SIP 480)")).await;
+        return Ok(());
+    }
+    let mut known = Some(devs);
+    if let Some(g) = &t.state.greeting_key {
         call.set_phase(Phase::Greeting);
-        if !play_and_wait(call, caller, &media, rx).await {
+        if !greet(call, caller, g, rx).await {
             call.publish(CallState::Ended, Some("caller hung up")).await;
             call.finish(CallResult::Missed, Some("caller hung up during the greeting")).await;
             return Ok(());
         }
+        // Who is online may have changed while the greeting played.
+        known = None;
     }
-    ring_and_connect(call, t, caller, rx).await
+    ring_and_connect(call, t, caller, rx, known).await
+}
+
+/// Answers the caller and plays greeting `key` (an object the server serves to Asterisk); false
+/// when the caller hung up meanwhile. Without a media URL configured there is nothing to play.
+async fn greet(call: &mut Call, caller: &str, key: &str, rx: &mut CallRx) -> bool {
+    let Some(base) = call.ctx.media_base.clone() else { return true };
+    call.post(&format!("channels/{caller}/answer"), &[]).await;
+    // Asterisk fetches the converted greeting from the server (res_http_media_cache).
+    let media = format!("sound:{}/media/greetings/{key}", base.trim_end_matches('/'));
+    play_and_wait(call, caller, &media, rx).await
+}
+
+/// The tenant's business hours say closed now (issue #19): when and why. A database that cannot
+/// say lets the call in as if open — a schedule is no reason to lose calls.
+async fn closed_now(call: &Call) -> Option<callbase_db::hours::OpenAt> {
+    let res = async {
+        let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
+        let at = callbase_db::hours::open_at(&mut tx, call.tenant, time::OffsetDateTime::now_utc()).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(at)
+    }
+    .await;
+    match res {
+        Ok(at) if !at.open => Some(at),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the business hours: the call goes in as if open");
+            None
+        }
+    }
+}
+
+/// A call while closed: the closed greeting (when set), then the closed destination through the
+/// trunks, or missed — refused unanswered with SIP 480 when nothing needed an answer.
+async fn closed_call(
+    call: &mut Call,
+    t: &Tenancy,
+    caller: &str,
+    rx: &mut CallRx,
+    closed: callbase_db::hours::OpenAt,
+) -> Result<(), CallError> {
+    let why = match &closed.holiday {
+        Some(h) if !h.is_empty() => format!("closed: holiday {h} ({})", closed.local),
+        Some(_) => format!("closed: holiday ({})", closed.local),
+        None => format!("closed ({})", closed.local),
+    };
+    tracing::info!(%why, "inbound call while closed");
+    call.set_phase(Phase::Closed);
+    call.checkpoint();
+    if let Some(g) = &closed.closed_greeting_key {
+        if !greet(call, caller, g, rx).await {
+            call.publish(CallState::Ended, Some("caller hung up")).await;
+            call.finish(
+                CallResult::Missed,
+                Some(&format!("{why}; caller hung up during the closed greeting")),
+            )
+            .await;
+            return Ok(());
+        }
+    }
+    match closed.closed_forward.filter(|f| !f.is_empty()) {
+        Some(fwd) => {
+            call.publish(CallState::Missed, Some(&why)).await;
+            let bridge = call.new_bridge().await?;
+            call.add(&bridge, caller).await;
+            forward_to(call, t, &fwd, caller, &bridge, &why, rx).await;
+            call.delete(&format!("bridges/{bridge}")).await;
+        }
+        None => {
+            call.publish(CallState::Missed, Some(&why)).await;
+            nobody_takes(call, caller).await;
+            call.finish(CallResult::Missed, Some(&why)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Hangs up a call nobody takes with Q.850 19 (no answer), which Asterisk sends as SIP 480
+/// Temporarily Unavailable to a caller not yet answered (a plain BYE after a greeting).
+async fn nobody_takes(call: &Call, caller: &str) {
+    call.reject(caller, "no_answer").await;
+}
+
+/// The tenant's forward number, when one is set.
+fn forward_number(t: &Tenancy) -> Option<&str> {
+    t.state.forward_number.as_deref().filter(|f| !f.is_empty())
+}
+
+/// The devices of the users the call may ring, with their users. Every candidate's device is asked
+/// for at once: this runs while the caller waits.
+async fn online_devices(call: &Call, t: &Tenancy) -> Vec<(String, UserId)> {
+    let candidates = candidates(t);
+    let online =
+        futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
+    candidates.iter().zip(online).flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id))).collect()
 }
 
 /// Is `number` on the tenant's blocklist (counted when it is)? A database that cannot say lets the
@@ -99,7 +207,7 @@ async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> bool {
 pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
     let t = load(&call.ctx, call.tenant).await?;
     call.audience = candidates(&t).iter().map(|u| u.user_id).collect();
-    ring_and_connect(call, &t, caller, rx).await
+    ring_and_connect(call, &t, caller, rx, None).await
 }
 
 /// The users an inbound call may ring: those who accept incoming calls, are not disabled and are
@@ -109,22 +217,19 @@ fn candidates(t: &Tenancy) -> Vec<&TelUserRow> {
 }
 
 /// Rings the online candidates (the responsible manager first when the tenant says so) with the
-/// caller in the call's bridge; then talk, a forward, or a missed call.
+/// caller in the call's bridge; then talk, a forward, or a missed call. `known`: the online
+/// devices when they were just looked up.
 async fn ring_and_connect(
     call: &mut Call,
     t: &Tenancy,
     caller: &str,
     rx: &mut CallRx,
+    known: Option<Vec<(String, UserId)>>,
 ) -> Result<(), CallError> {
-    let candidates = candidates(t);
-    // Ask Asterisk about every candidate's device at once: this runs while the caller waits.
-    let online =
-        futures_util::future::join_all(candidates.iter().map(|u| devices(&call.ctx, call.tenant, u))).await;
-    let devs: Vec<(String, UserId)> = candidates
-        .iter()
-        .zip(online)
-        .flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id)))
-        .collect();
+    let devs = match known {
+        Some(d) => d,
+        None => online_devices(call, t).await,
+    };
     let bridge = call.new_bridge().await?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/ring"), &[]).await;
@@ -155,6 +260,8 @@ async fn ring_and_connect(
     };
     match outcome {
         RingOutcome::Answered(leg, who) => {
+            // Answered now, unless the greeting already did (answering twice is harmless).
+            call.post(&format!("channels/{caller}/answer"), &[]).await;
             answered(call, Some(who)).await;
             talk(call, &bridge, &leg, caller, rx).await;
         }
@@ -199,8 +306,9 @@ async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<
 #[tracing::instrument(skip_all, fields(tenant.id = %call.tenant, call.id = %call.id))]
 async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: &str, rx: &mut CallRx) {
     call.publish(CallState::Missed, Some(why)).await;
-    let Some(fwd) = t.state.forward_number.clone().filter(|f| !f.is_empty()) else {
-        call.hangup(caller).await;
+    let Some(fwd) = forward_number(t).map(str::to_string) else {
+        // SIP 480 when the caller was never answered; a plain hang-up after a greeting.
+        nobody_takes(call, caller).await;
         call.finish(CallResult::Missed, Some(why)).await;
         return;
     };

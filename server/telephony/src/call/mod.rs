@@ -105,6 +105,9 @@ pub enum Phase {
     Setup,
     /// The caller hears the tenant's greeting.
     Greeting,
+    /// Came while the tenant is closed (business hours): the closed greeting, then the closed
+    /// destination. Ended, not rung, by a new controller after a restart.
+    Closed,
     /// Agents' devices are ringing.
     Ringing,
     /// A trunk leg is being dialled.
@@ -128,6 +131,7 @@ impl Phase {
         match self {
             Phase::Setup => "setup",
             Phase::Greeting => "greeting",
+            Phase::Closed => "closed",
             Phase::Ringing => "ringing",
             Phase::Dialing => "dialing",
             Phase::Talking => "talking",
@@ -432,13 +436,14 @@ impl Call {
     }
 
     /// Hangs a channel up with an ARI reason (ARI knows a fixed set; an unknown one is a 400 and
-    /// leaves the channel up).
+    /// leaves the channel up), like [`Call::hangup`].
     async fn reject(&self, ch: &str, reason: &str) {
         let _ = self
             .ctx
             .ari
             .call(reqwest::Method::DELETE, &format!("channels/{ch}"), &[("reason", reason)], None)
             .await;
+        self.ctx.router.forget(ch);
     }
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::ring::{devices, ring_users, RingOutcome};
 use super::talk::{answered, talk};
-use super::trunk_dial::{dial_out, DialOutcome};
+use super::trunk_dial::{dial_out, DialOutcome, NO_SUCH_NUMBER};
 use super::{guard, load, Call, CallError, Tenancy};
 use crate::context::{CallRx, CallTx, Ctx};
 
@@ -228,7 +228,13 @@ async fn outbound_inner(
                     talk(call, &bridge, agent, &leg, rx).await;
                 }
                 DialOutcome::Failed { result, reason } => {
-                    call.hangup(agent).await;
+                    // The agent's phone hears what the carrier said where it says something the
+                    // phone shows: busy (486) or no such number (404).
+                    match result {
+                        CallResult::Busy => call.reject(agent, "busy").await,
+                        _ if reason == NO_SUCH_NUMBER => call.reject(agent, "unallocated").await,
+                        _ => call.hangup(agent).await,
+                    }
                     call.publish(CallState::Ended, Some(&reason)).await;
                     call.finish(result, Some(&reason)).await;
                 }

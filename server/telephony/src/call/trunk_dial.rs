@@ -45,6 +45,9 @@ async fn trunk_order(ctx: &Ctx, t: &Tenancy) -> Vec<(TrunkRow, bool)> {
     out
 }
 
+/// The reason of a call the carrier answered "no such number" (Q.850 1, SIP 404).
+pub(super) const NO_SUCH_NUMBER: &str = "number does not exist";
+
 /// What one trunk leg came to.
 enum LegEnd {
     Outcome(DialOutcome),
@@ -105,12 +108,13 @@ pub(super) async fn dial_out(
         let end = wait_leg(call, &leg, caller, rx).await;
         call.legs.dialing = None;
         match end {
-            LegEnd::Outcome(DialOutcome::Answered(leg)) => {
+            // The carrier took the leg: the record keeps the trunk whatever came of it — an
+            // answer, a refusal such as 404 or busy, or the caller giving up (issue #19).
+            LegEnd::Outcome(outcome) => {
                 let note = (!notes.is_empty()).then(|| notes.join("; "));
                 call.write(Op::Routed { slot: trunk.slot, note });
-                return DialOutcome::Answered(leg);
+                return outcome;
             }
-            LegEnd::Outcome(other) => return other,
             LegEnd::Next(why) => notes.push(format!("trunk {} ({}): {why}", trunk.position, trunk.label)),
         }
     }
@@ -153,8 +157,7 @@ async fn wait_leg(call: &mut Call, leg: &str, caller: &str, rx: &mut CallRx) -> 
                     });
                 }
                 if c == 16 || c == 19 || c == 21 || c == 1 || c == 28 {
-                    let reason =
-                        if c == 1 { "number does not exist".to_string() } else { text.to_lowercase() };
+                    let reason = if c == 1 { NO_SUCH_NUMBER.to_string() } else { text.to_lowercase() };
                     let result = if c == 16 || c == 19 { CallResult::Missed } else { CallResult::Failed };
                     return LegEnd::Outcome(DialOutcome::Failed { result, reason });
                 }

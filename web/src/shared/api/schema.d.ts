@@ -1084,6 +1084,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business hours. */
+        get: operations["get"];
+        /**
+         * Replaces the business hours: time zone, weekly opening ranges, holidays and where calls go while
+         *     closed. Bad input answers 422 naming the field and entry (`weekly[2]`, `holidays[0].date`);
+         *     nothing is saved then.
+         */
+        put: operations["put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/hours/greeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Uploads the greeting callers hear while the tenant is closed (MP3 or WAV as the request body). */
+        put: operations["put_greeting"];
+        post?: never;
+        /** Removes the closed greeting. */
+        delete: operations["delete_greeting"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/hours/now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the business hours say open now, and the tenant's local time. */
+        get: operations["now"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/me/phone-setup": {
         parameters: {
             query?: never;
@@ -2041,6 +2098,30 @@ export interface components {
             id: components["schemas"]["GroupId"];
             name: string;
         };
+        HolidayEntry: {
+            /** @description `YYYY-MM-DD`, a local date in the tenant's time zone: closed all day. */
+            date: string;
+            name?: string;
+        };
+        Hours: {
+            closed_forward?: string | null;
+            /** @description A closed greeting is uploaded. */
+            closed_greeting: boolean;
+            enabled: boolean;
+            holidays: components["schemas"]["HolidayEntry"][];
+            time_zone: string;
+            weekly: components["schemas"]["OpeningRange"][];
+        };
+        HoursBody: {
+            /** @description Where calls go while closed (through the trunks); none = they end as missed. */
+            closed_forward?: string | null;
+            /** @description Off: the tenant is always open. */
+            enabled: boolean;
+            holidays?: components["schemas"]["HolidayEntry"][];
+            /** @description IANA time zone, e.g. `Europe/Moscow`; also the zone of reports. */
+            time_zone: string;
+            weekly?: components["schemas"]["OpeningRange"][];
+        };
         ImportPreview: {
             columns: string[];
             /** @description `,`, `;` or `tab`. */
@@ -2159,6 +2240,25 @@ export interface components {
         Online: {
             browser: boolean;
             desk: boolean;
+        };
+        OpenNow: {
+            /** @description Today's holiday, when it is one. */
+            holiday?: string | null;
+            /** @description The tenant's local date and time now, e.g. `2026-12-06 14:05 (Asia/Kolkata)`. */
+            local_now: string;
+            /** @description What the schedule says now (always open while business hours are off). */
+            open: boolean;
+        };
+        OpeningRange: {
+            /**
+             * Format: int32
+             * @description ISO weekday: 1 = Monday … 7 = Sunday.
+             */
+            day: number;
+            /** @description Local opening time, `HH:MM`. */
+            from: string;
+            /** @description Local closing time, `HH:MM` after `from` (`24:00` = midnight at the day's end). */
+            to: string;
         };
         ParkBody: {
             /**
@@ -7606,6 +7706,238 @@ export interface operations {
             };
             /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hours"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoursBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hours"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_greeting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "audio/mpeg": number[];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Greeting"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_greeting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `csrf` or `bad_origin`: the CSRF token or the Origin does not match */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenNow"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

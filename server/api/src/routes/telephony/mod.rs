@@ -6,6 +6,7 @@
 pub mod blocklist;
 pub mod board;
 pub mod colleagues;
+pub mod hours;
 pub mod me;
 pub mod routing;
 pub mod speed_dials;

@@ -100,6 +100,21 @@ pub async fn put_greeting(
     _on: TelephonyOn,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Greeting>> {
+    let (name, duration_ms) = store_greeting(&st, a.tenant_id, body).await?;
+    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
+    let old = repo::set_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
+    tx.commit().await?;
+    drop_greeting(&st, old).await;
+    Ok(Json(Greeting { duration_ms }))
+}
+
+/// Converts an uploaded greeting (MP3 or WAV) to 8 kHz mono WAV and stores it in the object store
+/// under an unguessable name; returns the name and the length. Bad audio is a 422 naming the file.
+pub(super) async fn store_greeting(
+    st: &AppState,
+    tenant: callbase_core::TenantId,
+    body: axum::body::Bytes,
+) -> ApiResult<(String, u64)> {
     if body.is_empty() {
         return Err(ApiError::unprocessable(
             "empty_greeting",
@@ -112,7 +127,7 @@ pub async fn put_greeting(
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
             .map_err(|e| ApiError::unprocessable("invalid_greeting", e.to_string()))?;
-    let name = format!("t{}-{}.wav", a.tenant_id, crate::auth::session::random_token());
+    let name = format!("t{tenant}-{}.wav", crate::auth::session::random_token());
     st.store.put(&greeting_object(&name), wav, "audio/wav").await.map_err(|e| {
         tracing::warn!(error = %e, "cannot store a greeting");
         ApiError::Unavailable {
@@ -120,13 +135,14 @@ pub async fn put_greeting(
             message: "the file store did not answer; nothing was changed, try again".into(),
         }
     })?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let old = repo::set_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
-    tx.commit().await?;
+    Ok((name, duration_ms))
+}
+
+/// Removes a replaced greeting's file (a failure leaves an unreferenced object, nothing worse).
+pub(super) async fn drop_greeting(st: &AppState, old: Option<String>) {
     if let Some(old) = old {
         let _ = st.store.delete(&greeting_object(&old)).await;
     }
-    Ok(Json(Greeting { duration_ms }))
 }
 
 /// Removes the greeting: calls ring agents at once.
@@ -139,9 +155,7 @@ pub async fn delete_greeting(
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let old = repo::set_greeting(&mut tx, a.tenant_id, None).await?;
     tx.commit().await?;
-    if let Some(old) = old {
-        let _ = st.store.delete(&greeting_object(&old)).await;
-    }
+    drop_greeting(&st, old).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
