@@ -145,5 +145,18 @@ describe('synthetic agent and health probe', () => {
     await page.waitForSelector('[data-testid=probe-fail]');
     await (await page.$('[data-testid=probe-card]')).scrollIntoView();
     await screenshot(page, 'probe-alert');
+
+    // The business hours editor (issue #19) shows a saved schedule and what it says now.
+    const weekdays = [1, 2, 3, 4, 5].flatMap((day) => [{ day, from: '09:00', to: '13:00' }, { day, from: '14:00', to: '18:00' }]);
+    await t.api.ok('PUT', '/api/telephony/hours', {
+      enabled: true, time_zone: 'Europe/Moscow', weekly: [...weekdays, { day: 6, from: '10:00', to: '15:00' }],
+      holidays: [{ date: '2026-12-31', name: 'New Year' }, { date: '2027-01-07', name: 'Christmas' }], closed_forward: null,
+    });
+    await page.reload({ waitUntil: 'load' });
+    const now = await page.waitForSelector('[data-testid=hours-now]', { timeout: 15000 });
+    assert.match(await now.evaluate((e) => e.textContent), /(Open|Closed) now.*\(Europe\/Moscow\)/);
+    assert.equal(await page.$$eval('[data-testid=hours-day-1] .hours-range', (r) => r.length), 2);
+    await (await page.$('[data-testid=hours]')).scrollIntoView();
+    await screenshot(page, 'hours');
   });
 });

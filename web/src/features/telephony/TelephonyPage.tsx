@@ -14,6 +14,7 @@ import { RoutingForm } from './RoutingForm';
 import { AgentStatesForm } from './AgentStatesForm';
 import { SpeedDialsForm } from './SpeedDialsForm';
 import { BlocklistForm } from './BlocklistForm';
+import { HoursForm } from './HoursForm';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
@@ -77,6 +78,7 @@ export function TelephonyPage() {
           <ProbeCard />
           <SecurityCard />
           <RoutingForm />
+          <HoursForm />
           <AgentStatesForm />
           <SpeedDialsForm />
           <BlocklistForm />

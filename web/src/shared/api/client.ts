@@ -570,6 +570,22 @@ export class ApiClient {
   deleteGreeting(): Promise<void> {
     return this.send('DELETE', '/api/telephony/greeting');
   }
+  /** Business hours (issue #19): the schedule, whether it says open now, the closed greeting. */
+  hours(): Promise<S['Hours']> {
+    return this.request('GET', '/api/telephony/hours');
+  }
+  setHours(h: S['HoursBody']): Promise<S['Hours']> {
+    return this.send('PUT', '/api/telephony/hours', h);
+  }
+  hoursNow(): Promise<S['OpenNow']> {
+    return this.request('GET', '/api/telephony/hours/now');
+  }
+  uploadClosedGreeting(file: Blob): Promise<S['Greeting']> {
+    return this.raw('PUT', '/api/telephony/hours/greeting', file, file.type || 'application/octet-stream');
+  }
+  deleteClosedGreeting(): Promise<void> {
+    return this.send('DELETE', '/api/telephony/hours/greeting');
+  }
   /** The query string of a call filter (also used for the CSV export link). */
   static callQuery(f: CallFilter): string {
     const q = new URLSearchParams();
