@@ -41,3 +41,4 @@ mod tenancy;
 mod trunks;
 mod two_factor;
 mod users;
+mod voicemail;

@@ -22,7 +22,7 @@ pub(crate) fn store() -> ObjectStore {
     ObjectStore::new(&settings(&[]).s3)
 }
 
-async fn get_bytes(
+pub(crate) async fn get_bytes(
     b: &Browser,
     path: &str,
     range: Option<&str>,
@@ -469,7 +469,7 @@ async fn with_recording_off_the_members_of_an_always_recorded_group_are_still_re
 }
 
 /// The power of `freq` in `pcm` from `from` to `to` seconds (Goertzel).
-fn tone_power(pcm: &[i16], rate: u32, freq: f64, from: f64, to: f64) -> f64 {
+pub(crate) fn tone_power(pcm: &[i16], rate: u32, freq: f64, from: f64, to: f64) -> f64 {
     let (a, b) = ((from * f64::from(rate)) as usize, ((to * f64::from(rate)) as usize).min(pcm.len()));
     let k = 2.0 * (2.0 * std::f64::consts::PI * freq / f64::from(rate)).cos();
     let (mut s1, mut s2) = (0.0, 0.0);

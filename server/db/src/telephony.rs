@@ -16,6 +16,8 @@ pub struct TelephonyRow {
     pub greeting_key: Option<String>,
     /// Seconds a parked call waits before it rings the agent who parked it (issue #18).
     pub park_timeout_secs: i32,
+    /// Callers nobody takes (and no forward number) may leave a message (issue #19).
+    pub voicemail: bool,
 }
 
 impl Default for TelephonyRow {
@@ -27,6 +29,7 @@ impl Default for TelephonyRow {
             forward_number: None,
             greeting_key: None,
             park_timeout_secs: 60,
+            voicemail: false,
         }
     }
 }
@@ -62,7 +65,7 @@ pub async fn lock(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
 
 pub async fn state(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<TelephonyRow> {
     let row: Option<TelephonyRow> = sqlx::query_as(
-        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key, park_timeout_secs \
+        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key, park_timeout_secs, voicemail \
          FROM telephony WHERE tenant_id = $1",
     )
     .bind(tenant)
@@ -130,17 +133,20 @@ pub async fn set_routing(
     ring_timeout_secs: i32,
     forward_number: Option<&str>,
     park_timeout_secs: i32,
+    voicemail: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number, park_timeout_secs) VALUES ($1, $2, $3, $4)
+        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number, park_timeout_secs, voicemail)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id) DO UPDATE SET ring_timeout_secs = EXCLUDED.ring_timeout_secs,
              forward_number = EXCLUDED.forward_number, park_timeout_secs = EXCLUDED.park_timeout_secs,
-             changed_at = now()",
+             voicemail = EXCLUDED.voicemail, changed_at = now()",
     )
     .bind(tenant)
     .bind(ring_timeout_secs)
     .bind(forward_number)
     .bind(park_timeout_secs)
+    .bind(voicemail)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -258,6 +258,39 @@ for (const kind of ['chromium', 'firefox']) {
       await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null });
       await carrier.action('Hangup', { Channel: '/^PJSIP\\/.*/' });
     });
+
+    it('a caller outside business hours leaves a voicemail that the phone announces and Calls plays', async () => {
+      // Issue #19: never open (business hours on, no opening hours), voicemail on.
+      await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null, voicemail: true });
+      await t.api.ok('PUT', '/api/telephony/hours', { enabled: true, time_zone: 'Asia/Kolkata', weekly: [], holidays: [] });
+      try {
+        await carrierCalls(carrier, '9998');
+        const rec = await until('a message is being left', async () => (await t.api.ok('GET', '/api/calls?voicemail=any&per_page=1')).items[0], 25000, 300);
+        assert.equal(await page.$('[data-testid=phone-incoming]'), null, 'a closed line rings nobody');
+        await sleep(3000);
+        await carrier.action('Hangup', { Channel: '/^PJSIP\\/.*/' });
+        await until('the message is stored', async () => (await t.api.ok('GET', `/api/calls/${rec.id}`)).recording?.state === 'stored', 30000, 300);
+        const badge = await page.waitForSelector('[data-testid=phone-voicemail]', { timeout: 15000 });
+        assert.match(await badge.evaluate((e) => e.textContent), /New voicemail: 1/);
+        await badge.click();
+        const row = await page.waitForSelector(`[data-testid="call-${rec.id}"] button`, { timeout: 10000 });
+        assert.match(await page.$eval(`[data-testid="call-vm-${rec.id}"]`, (e) => e.textContent), /New message/);
+        await row.click();
+        await page.waitForSelector('[data-testid=call-audio]', { timeout: 5000 });
+        const played = await page.$eval('[data-testid=call-audio]', async (a) => {
+          a.muted = true;
+          await a.play();
+          await new Promise((r) => setTimeout(r, 1500));
+          return a.currentTime;
+        });
+        assert.ok(played > 0.5, `the message plays in the browser (${played} s)`);
+        await until('no longer new once heard', async () => !(await t.api.ok('GET', `/api/calls/${rec.id}`)).voicemail_new, 10000, 300);
+        await page.evaluate(() => { location.hash = '#/'; });
+      } finally {
+        await t.api.ok('PUT', '/api/telephony/hours', { enabled: false, time_zone: 'UTC', weekly: [], holidays: [] });
+        await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null, voicemail: false });
+      }
+    });
   });
 }
 

@@ -46,6 +46,10 @@ pub struct CallRow {
     pub crm_title: Option<String>,
     /// Every telephony user who talked on the call, in order (a transferred call has two or more).
     pub agent_names: Option<Vec<String>>,
+    /// The caller left a message (the call's recording; issue #19)…
+    pub voicemail: bool,
+    /// …and someone listened to it.
+    pub voicemail_heard_at: Option<OffsetDateTime>,
 }
 
 /// Which calls a viewer sees.
@@ -73,6 +77,10 @@ pub struct Filter {
     pub number: Option<String>,
     /// Linked to this CRM record.
     pub record_id: Option<i64>,
+    /// Only calls with a voicemail message…
+    pub voicemail: bool,
+    /// …that nobody listened to yet.
+    pub voicemail_new: bool,
 }
 
 /// What the history sorts by.
@@ -120,7 +128,8 @@ const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.numb
     c.recording_key, c.recording_bytes, c.recording_ms, c.node, c.wrapup_secs, c.crm_record_id, cr.table_id AS crm_table_id, \
     crm_record_title(cr.table_id, cr.data) AS crm_title, \
     ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord) \
-          JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names";
+          JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names, \
+    c.voicemail, c.voicemail_heard_at";
 const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
     LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
 
@@ -163,6 +172,12 @@ fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, 
     }
     if let Some(r) = f.record_id {
         q.push(" AND c.crm_record_id = ").push_bind(r);
+    }
+    if f.voicemail || f.voicemail_new {
+        q.push(" AND c.voicemail");
+    }
+    if f.voicemail_new {
+        q.push(" AND c.voicemail_heard_at IS NULL");
     }
     q
 }
@@ -207,7 +222,8 @@ pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Res
             c.crm_record_id, cr.table_id AS "crm_table_id?",
             crm_record_title(cr.table_id, cr.data) AS "crm_title?",
             ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord)
-                  JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names
+                  JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names,
+            c.voicemail, c.voicemail_heard_at
          FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
             LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1

@@ -166,6 +166,12 @@ pub async fn recording_paused(tx: &mut Tx, id: Uuid, paused: bool) -> sqlx::Resu
     Ok(())
 }
 
+/// The caller is leaving a message: the call's recording is a voicemail (issue #19).
+pub async fn voicemail(tx: &mut Tx, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE calls SET voicemail = true WHERE id = $1", id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Call records with no end yet, across tenants (`callbase status`; the worker pool, which reads
 /// every tenant's calls like the recordings uploader).
 pub async fn open_count(pool: &sqlx::PgPool) -> sqlx::Result<i64> {

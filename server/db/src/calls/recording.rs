@@ -91,6 +91,19 @@ pub async fn set_legal_hold(tx: &mut Tx, tenant: TenantId, id: Uuid, hold: bool)
     Ok(())
 }
 
+/// Someone listened to the call's voicemail message: it is no longer new (issue #19).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = %id))]
+pub async fn voicemail_heard(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE calls SET voicemail_heard_at = now() WHERE tenant_id = $1 AND id = $2 AND voicemail AND voicemail_heard_at IS NULL",
+        tenant.0,
+        id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Whether a call answered by `user` is recorded: the tenant records all calls, or the user is in
 /// an "always record" group (false when telephony is off).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]

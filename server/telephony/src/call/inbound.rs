@@ -70,7 +70,7 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut Call
         return closed_call(call, t, caller, rx, closed).await;
     }
     let devs = online_devices(call, t).await;
-    if devs.is_empty() && forward_number(t).is_none() {
+    if devs.is_empty() && forward_number(t).is_none() && !t.state.voicemail {
         // Nobody can take it: refused before any answer (SIP 480), no greeting played to nobody.
         call.publish(CallState::Missed, Some("nobody online")).await;
         nobody_takes(call, caller).await;
@@ -149,20 +149,20 @@ async fn closed_call(
             return Ok(());
         }
     }
-    match closed.closed_forward.filter(|f| !f.is_empty()) {
-        Some(fwd) => {
-            call.publish(CallState::Missed, Some(&why)).await;
-            let bridge = call.new_bridge().await?;
-            call.add(&bridge, caller).await;
-            forward_to(call, t, &fwd, caller, &bridge, &why, rx).await;
-            call.delete(&format!("bridges/{bridge}")).await;
-        }
-        None => {
-            call.publish(CallState::Missed, Some(&why)).await;
-            nobody_takes(call, caller).await;
-            call.finish(CallResult::Missed, Some(&why)).await;
-        }
+    call.publish(CallState::Missed, Some(&why)).await;
+    let fwd = closed.closed_forward.filter(|f| !f.is_empty());
+    if fwd.is_none() && !t.state.voicemail {
+        nobody_takes(call, caller).await;
+        call.finish(CallResult::Missed, Some(&why)).await;
+        return Ok(());
     }
+    let bridge = call.new_bridge().await?;
+    call.add(&bridge, caller).await;
+    match fwd {
+        Some(fwd) => forward_to(call, t, &fwd, caller, &bridge, &why, rx).await,
+        None => voicemail(call, caller, &why, rx).await,
+    }
+    call.delete(&format!("bridges/{bridge}")).await;
     Ok(())
 }
 
@@ -307,6 +307,9 @@ async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<
 async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: &str, rx: &mut CallRx) {
     call.publish(CallState::Missed, Some(why)).await;
     let Some(fwd) = forward_number(t).map(str::to_string) else {
+        if t.state.voicemail {
+            return voicemail(call, caller, why, rx).await;
+        }
         // SIP 480 when the caller was never answered; a plain hang-up after a greeting.
         nobody_takes(call, caller).await;
         call.finish(CallResult::Missed, Some(why)).await;
@@ -376,6 +379,53 @@ pub(super) async fn forward_to(
         }
         DialOutcome::CallerLeft => call.finish(CallResult::Missed, Some(why)).await,
     }
+}
+
+/// Longest voicemail message.
+const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
+
+/// Nobody took the call and no number is set to forward it to: the caller leaves a message
+/// (issue #19). The caller (in the call's bridge) is answered and hears "please leave your message
+/// after the tone" and a beep; the bridge is then recorded — whatever the recording settings say —
+/// until the caller hangs up, presses `#` or two minutes pass. The recording is the message: it is
+/// converted, stored and kept like every call recording, and the call stays missed, "with a
+/// message", new until someone listens.
+async fn voicemail(call: &mut Call, caller: &str, why: &str, rx: &mut CallRx) {
+    call.set_phase(Phase::Voicemail);
+    call.checkpoint();
+    call.post(&format!("channels/{caller}/answer"), &[]).await;
+    for media in ["sound:vm-intro", "sound:beep"] {
+        if !play_and_wait(call, caller, media, rx).await {
+            call.finish(CallResult::Missed, Some(&format!("{why}; hung up before leaving a message"))).await;
+            return;
+        }
+    }
+    if !call.record_bridge().await {
+        call.hangup(caller).await;
+        call.finish(CallResult::Missed, Some(&format!("{why}; the message could not be recorded"))).await;
+        return;
+    }
+    call.write(Op::Voicemail);
+    let started = Instant::now();
+    let deadline = started + VOICEMAIL_MAX;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(msg)) if msg.ends(caller) => break,
+            Ok(Some(CallMsg::Ari(Event::ChannelDtmfReceived { digit, .. }))) if digit == "#" => {
+                call.hangup(caller).await;
+                break;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                call.hangup(caller).await;
+                break;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs();
+    tracing::info!(secs, "voicemail left");
+    call.publish(CallState::Missed, Some("voicemail")).await;
+    call.finish(CallResult::Missed, Some(&format!("{why}; voicemail ({secs} s)"))).await;
 }
 
 /// Plays `media` to `ch` and waits for it to finish; false when the channel hung up.

@@ -122,6 +122,9 @@ pub enum Phase {
     Transferring,
     /// Unanswered and connected to the tenant's forward number.
     Forwarded,
+    /// Nobody took it: the caller leaves a message (the call's recording). Ended by a new
+    /// controller after a restart; the message recorded so far is kept.
+    Voicemail,
     Ended,
 }
 
@@ -139,6 +142,7 @@ impl Phase {
             Phase::Parked => "parked",
             Phase::Transferring => "transferring",
             Phase::Forwarded => "forwarded",
+            Phase::Voicemail => "voicemail",
             Phase::Ended => "ended",
         }
     }

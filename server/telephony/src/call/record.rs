@@ -55,6 +55,8 @@ pub(super) enum Op {
     },
     /// The call left its parking slot.
     Unparked,
+    /// The caller is leaving a message: the call's recording is the voicemail (issue #19).
+    Voicemail,
 }
 
 impl Op {
@@ -73,6 +75,7 @@ impl Op {
             Op::SupervisionAnswered { .. } => "supervision answered",
             Op::SupervisionEnded { .. } => "supervision ended",
             Op::Unparked => "unparked",
+            Op::Voicemail => "voicemail",
         }
     }
 }
@@ -181,6 +184,7 @@ async fn apply(
         }
         Op::SupervisionEnded { id, result } => supervisions::ended(&mut tx, *id, result, at).await?,
         Op::Unparked => callbase_db::calls::parking::unpark(&mut tx, id).await?,
+        Op::Voicemail => live::voicemail(&mut tx, id).await?,
     }
     control::commit_fenced(tx, id, token).await
 }

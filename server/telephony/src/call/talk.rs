@@ -47,10 +47,19 @@ impl Call {
         if self.recording.is_some() || self.quiet {
             return;
         }
-        let Some(bridge) = self.bridge.clone() else { return };
         if !crate::recording::should_record(&self.ctx.db, self.tenant, self.user).await {
             return;
         }
+        self.record_bridge().await;
+    }
+
+    /// Records the call's bridge whatever the recording settings say (a voicemail is a recording
+    /// by definition); true when Asterisk started it.
+    pub(super) async fn record_bridge(&mut self) -> bool {
+        if self.recording.is_some() || self.quiet {
+            return self.recording.is_some();
+        }
+        let Some(bridge) = self.bridge.clone() else { return false };
         let name = crate::recording::asterisk_name(&self.id.to_string());
         let q = [
             ("name", name.as_str()),
@@ -64,8 +73,12 @@ impl Call {
                 self.recording = Some(name.clone());
                 self.write(Op::Recording(name));
                 self.publish_board(CallState::Answered).await;
+                true
             }
-            other => tracing::warn!(?other, call.id = %self.id, "cannot start recording"),
+            other => {
+                tracing::warn!(?other, call.id = %self.id, "cannot start recording");
+                false
+            }
         }
     }
 

@@ -35,7 +35,14 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
           {c.client && <> · <a href={`#/crm?table=${c.client.table_id}&record=${c.client.record_id}`} data-testid={`call-client-${c.id}`}>{c.client.title || `#${c.client.record_id}`}</a></>}
         </td>
         <td>{fmtSecs(c.duration_secs)}</td>
-        <td title={c.reason ?? undefined}>{c.result ? t(`calls.res.${c.result}` as MessageKey) : t('calls.inProgress')}</td>
+        <td title={c.reason ?? undefined}>
+          {c.result ? t(`calls.res.${c.result}` as MessageKey) : t('calls.inProgress')}
+          {c.voicemail && (
+            <span class={c.voicemail_new ? 'badge badge--new' : 'badge'} data-testid={`call-vm-${c.id}`}>
+              {c.voicemail_new ? t('calls.voicemailNew') : t('calls.voicemail')}
+            </span>
+          )}
+        </td>
         <td title={c.recording?.reason ?? undefined} data-testid={`call-rec-${c.id}`}>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
       </tr>
       {open && (

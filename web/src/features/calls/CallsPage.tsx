@@ -11,7 +11,11 @@ const PER_PAGE = 50;
 
 /** Calls: every call record the user may see, with filters, playback, downloads and notes. */
 export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
-  const [filter, setFilter] = useState<CallFilter>({ sort: 'started_at', order: 'desc', page: 1, per_page: PER_PAGE });
+  // `#/calls?voicemail=new` (the phone's new-voicemail badge) opens the list filtered.
+  const [filter, setFilter] = useState<CallFilter>(() => {
+    const vm = new URLSearchParams(location.hash.split('?')[1] ?? '').get('voicemail');
+    return { sort: 'started_at', order: 'desc', page: 1, per_page: PER_PAGE, ...(vm === 'new' || vm === 'any' ? { voicemail: vm } : {}) };
+  });
   const [page, setPage] = useState<CallPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -96,6 +100,15 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
           <span>{t('calls.number')}</span>
           <input class="input" value={filter.number ?? ''} inputMode="tel" data-testid="calls-number"
             onInput={(e) => set({ number: (e.target as HTMLInputElement).value })} />
+        </label>
+        <label class="field field--inline">
+          <span>{t('calls.voicemail')}</span>
+          <select class="input" value={filter.voicemail ?? ''} data-testid="calls-voicemail"
+            onChange={(e) => set({ voicemail: (e.target as HTMLSelectElement).value as CallFilter['voicemail'] })}>
+            <option value="">{t('calls.any')}</option>
+            <option value="any">{t('calls.voicemailAny')}</option>
+            <option value="new">{t('calls.voicemailNewOnly')}</option>
+          </select>
         </label>
         <label class="check">
           <input type="checkbox" checked={!!filter.missed} data-testid="calls-missed" onChange={(e) => set({ missed: (e.target as HTMLInputElement).checked })} />

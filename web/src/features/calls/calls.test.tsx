@@ -14,7 +14,7 @@ const call = (id: string, patch: Partial<CallRecord> = {}): CallRecord => ({
   id, direction: 'inbound', user_id: 1, user_name: 'Anna', agent_names: ['Anna'], number: '+74951234567', did: '4951110000', trunk_slot: 1,
   started_at: '2026-11-24T10:00:00Z', answered_at: '2026-11-24T10:00:05Z', ended_at: '2026-11-24T10:01:05Z',
   duration_secs: 65, connect_secs: 5, talk_secs: 60, hold_secs: 0, result: 'answered', reason: null, route_note: null, note: null,
-  call_type: null, call_result: null, legal_hold: false,
+  call_type: null, call_result: null, legal_hold: false, voicemail: false, voicemail_new: false,
   recording: { state: 'stored', bytes: 240000, duration_ms: 60000, file_name: `${id}_+74951234567_2026-11-24.mp3` }, ...patch,
 });
 const settings = { record_calls: true, record_group_ids: [], retention_days: 30, retention_delete_calls: false, calls_visible_to_all: false,

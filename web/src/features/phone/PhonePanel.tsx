@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { sipTarget, type DialRequest } from '../crm/dial';
 import { SpeedDials } from './SpeedDials';
 import { ParkedCalls } from './ParkedCalls';
+import { VoicemailBadge } from './VoicemailBadge';
 import { subscribe } from '../../shared/events';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
@@ -293,6 +294,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                   {t('phone.call')}
                 </button>
               </form>
+              <VoicemailBadge />
               <SpeedDials disabled={reg !== 'registered'} />
               <ParkedCalls now={now} disabled={reg !== 'registered'} onPickUp={(slot, label) => {
                 c.dismiss();

@@ -41,6 +41,11 @@ export function RoutingForm() {
         <input class="input" value={r.forward_number ?? ''} placeholder={t('tel.forwardNone')}
           onInput={(e) => setR({ ...r, forward_number: (e.target as HTMLInputElement).value })} />
       </label>
+      <label class="check">
+        <input type="checkbox" checked={!!r.voicemail} data-testid="tel-voicemail"
+          onChange={(e) => setR({ ...r, voicemail: (e.target as HTMLInputElement).checked })} />
+        {t('tel.voicemail')}
+      </label>
       <button type="submit" class="btn btn--primary">{t('common.save')}</button>
       {note && <p role="status">{note}</p>}
       <label class="field">

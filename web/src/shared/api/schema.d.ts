@@ -1800,6 +1800,10 @@ export interface components {
             trunk_slot?: number | null;
             user_id?: null | components["schemas"]["UserId"];
             user_name?: string | null;
+            /** @description The caller left a message: `recording` is it (issue #19). */
+            voicemail: boolean;
+            /** @description The message is new: nobody listened to it yet. */
+            voicemail_new: boolean;
             /**
              * Format: int32
              * @description After-call work: end of the call → the agent closed its card, seconds.
@@ -2569,6 +2573,11 @@ export interface components {
              * @description Seconds agents ring before the call is forwarded (5–300, default 15).
              */
             ring_timeout_secs: number;
+            /**
+             * @description Callers nobody takes — no answer, nobody online, or closed — with no forward number may
+             *     leave a message (left as it is when not given).
+             */
+            voicemail?: boolean | null;
         };
         RowError: {
             field: string;
@@ -3303,6 +3312,8 @@ export interface operations {
                  *     or created/attached on a call card).
                  */
                 record_id?: number;
+                /** @description `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet. */
+                voicemail?: string;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */
@@ -3536,6 +3547,8 @@ export interface operations {
                  *     or created/attached on a call card).
                  */
                 record_id?: number;
+                /** @description `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet. */
+                voicemail?: string;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */

@@ -83,6 +83,8 @@ export interface CallFilter {
   direction?: string;
   result?: string;
   missed?: boolean;
+  /** `any`: calls with a voicemail message; `new`: messages nobody listened to yet. */
+  voicemail?: '' | 'any' | 'new';
   number?: string;
   /** The calls linked to a CRM record (the client's history). */
   record_id?: number;

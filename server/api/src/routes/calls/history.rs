@@ -39,6 +39,8 @@ pub struct Filter {
     /// The calls linked to this CRM record (the client's history: dialled from it, matched to it,
     /// or created/attached on a call card).
     pub record_id: Option<i64>,
+    /// `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet.
+    pub voicemail: Option<String>,
     /// started_at (default), duration, number, result, direction, user
     pub sort: Option<String>,
     /// asc or desc (default)
@@ -123,6 +125,12 @@ impl Filter {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|n| n.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect());
+        let (voicemail, voicemail_new) = match nonempty(&self.voicemail) {
+            None => (false, false),
+            Some("any") => (true, false),
+            Some("new") => (true, true),
+            Some(_) => return Err(ApiError::unprocessable("invalid_voicemail", "voicemail is any or new")),
+        };
         let filter = repo::Filter {
             from,
             to,
@@ -132,6 +140,8 @@ impl Filter {
             missed: self.missed,
             number,
             record_id: self.record_id,
+            voicemail,
+            voicemail_new,
         };
         let by = match self.sort.as_deref().unwrap_or("started_at") {
             "started_at" => SortBy::StartedAt,

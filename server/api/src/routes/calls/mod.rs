@@ -84,6 +84,10 @@ pub struct CallRecord {
     pub wrapup_secs: Option<i32>,
     /// The CRM record linked to the call (matched, called from, or created from the card).
     pub client: Option<ClientLink>,
+    /// The caller left a message: `recording` is it (issue #19).
+    pub voicemail: bool,
+    /// The message is new: nobody listened to it yet.
+    pub voicemail_new: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,6 +202,8 @@ impl Viewer {
                 title: r.crm_title.unwrap_or_default(),
             }),
             recording,
+            voicemail: r.voicemail,
+            voicemail_new: r.voicemail && r.voicemail_heard_at.is_none(),
         }
     }
 }

@@ -117,6 +117,10 @@ pub async fn recording(
     // A player asks for the start, then seeks: one audit row per listen, not per range.
     if rq.download() || range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
         audit(&mut tx, &v, &[id], if rq.download() { "download" } else { "listen" }, &ip, &headers).await?;
+        // A voicemail message somebody listened to is no longer new (issue #19).
+        if row.voicemail && row.voicemail_heard_at.is_none() {
+            callbase_db::calls::recording::voicemail_heard(&mut tx, v.tenant, id).await?;
+        }
     }
     tx.commit().await?;
     let name = v.file_name(&row);

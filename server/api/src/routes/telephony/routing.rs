@@ -24,6 +24,10 @@ pub struct Routing {
     /// left as it is when not given).
     #[serde(default)]
     pub park_timeout_secs: Option<i32>,
+    /// Callers nobody takes — no answer, nobody online, or closed — with no forward number may
+    /// leave a message (left as it is when not given).
+    #[serde(default)]
+    pub voicemail: Option<bool>,
 }
 
 /// Inbound routing: ring timeout and forward-on-no-answer number.
@@ -40,6 +44,7 @@ pub async fn get_routing(
         ring_timeout_secs: s.ring_timeout_secs,
         forward_number: s.forward_number,
         park_timeout_secs: Some(s.park_timeout_secs),
+        voicemail: Some(s.voicemail),
     }))
 }
 
@@ -58,10 +63,9 @@ pub async fn put_routing(
         return Err(ApiError::unprocessable("invalid_park_timeout", "the park timeout is 5 to 600 seconds"));
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let park = match b.park_timeout_secs {
-        Some(p) => p,
-        None => repo::state(&mut tx, a.tenant_id).await?.park_timeout_secs,
-    };
+    let was = repo::state(&mut tx, a.tenant_id).await?;
+    let park = b.park_timeout_secs.unwrap_or(was.park_timeout_secs);
+    let voicemail = b.voicemail.unwrap_or(was.voicemail);
     let forward = b.forward_number.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
     if let Some(f) = &forward {
         let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
@@ -72,12 +76,13 @@ pub async fn put_routing(
             ));
         }
     }
-    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref(), park).await?;
+    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref(), park, voicemail).await?;
     tx.commit().await?;
     Ok(Json(Routing {
         ring_timeout_secs: b.ring_timeout_secs,
         forward_number: forward,
         park_timeout_secs: Some(park),
+        voicemail: Some(voicemail),
     }))
 }
 
