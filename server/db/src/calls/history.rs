@@ -266,10 +266,17 @@ impl RunningCall {
     /// controller's next checkpoint (asynchronously): an answered call is talking whatever phase
     /// it wrote before.
     pub fn phase(&self) -> &str {
-        match self.phase.as_deref().unwrap_or("setup") {
-            "setup" | "greeting" | "ringing" | "dialing" if self.answered_at.is_some() => "talking",
-            p => p,
-        }
+        live_phase(self.phase.as_deref(), self.answered_at.is_some())
+    }
+}
+
+/// A running call's phase as the record says it: the answer is written with the call record, the
+/// phase by its controller's next checkpoint (asynchronously), so an answered call is talking
+/// whatever phase it wrote before. The one rule for every reader (actions, the presence board).
+pub fn live_phase(phase: Option<&str>, answered: bool) -> &str {
+    match phase.unwrap_or("setup") {
+        "setup" | "greeting" | "ringing" | "dialing" if answered => "talking",
+        p => p,
     }
 }
 
@@ -330,4 +337,22 @@ pub async fn linked_record(tx: &mut Tx, tenant: TenantId, id: Uuid) -> sqlx::Res
     sqlx::query_scalar!("SELECT crm_record_id FROM calls WHERE tenant_id = $1 AND id = $2", tenant.0, id)
         .fetch_one(&mut **tx)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::live_phase;
+
+    #[test]
+    fn an_answered_call_is_talking_until_its_controller_writes_otherwise() {
+        for p in ["setup", "greeting", "ringing", "dialing"] {
+            assert_eq!(live_phase(Some(p), true), "talking", "{p}");
+            assert_eq!(live_phase(Some(p), false), p);
+        }
+        assert_eq!(live_phase(None, false), "setup");
+        assert_eq!(live_phase(None, true), "talking");
+        for p in ["parked", "consulting", "voicemail", "closed", "transferring"] {
+            assert_eq!(live_phase(Some(p), true), p);
+        }
+    }
 }

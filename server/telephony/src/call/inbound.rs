@@ -35,8 +35,13 @@ pub(super) async fn inbound(
     let raw = channel.caller.number.clone();
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
     // A blocked caller is rejected before the answer (SIP 403: nothing rings, nothing is billed)
-    // and counted on the blocklist entry (issue #19).
-    if t.enabled && blocked(&ctx, sc.tenant, &number).await {
+    // and counted on the blocklist entry (issue #19). The client is looked up meanwhile: both run
+    // while the caller waits.
+    let (is_blocked, crm_record) = tokio::join!(
+        async { t.enabled && blocked(&ctx, sc.tenant, &number).await },
+        unique_client(&ctx, sc.tenant, &number)
+    );
+    if is_blocked {
         tracing::info!(did = %sc.exten, "inbound call from a blocked number rejected");
         let path = format!("channels/{caller}");
         let _ = ctx.ari.call(reqwest::Method::DELETE, &path, &[("reason", "rejected")], None).await;
@@ -44,7 +49,6 @@ pub(super) async fn inbound(
     }
     let id = Uuid::new_v4();
     tracing::Span::current().record("call.id", tracing::field::display(id));
-    let crm_record = unique_client(&ctx, sc.tenant, &number).await;
     let mut call = Call {
         did: Some(sc.exten.clone()),
         trunk: sc.origin.map(|s| s as i16),

@@ -154,14 +154,8 @@ pub async fn get(
     let calls = calls
         .into_iter()
         .map(|c| {
-            let mut phase = c.phase.unwrap_or_else(|| "setup".into());
-            // The answer is written with the call record, the phase by the controller's next
-            // checkpoint (asynchronously): an answered call is talking whatever it last wrote.
-            if c.answered_at.is_some()
-                && matches!(phase.as_str(), "setup" | "greeting" | "ringing" | "dialing")
-            {
-                phase = "talking".into();
-            }
+            let phase = callbase_db::calls::history::live_phase(c.phase.as_deref(), c.answered_at.is_some())
+                .to_string();
             LiveCall {
                 call_id: c.id.to_string(),
                 number: callbase_core::crm::shown(masking, &c.number),
