@@ -27,6 +27,9 @@ const REG_LABEL: Record<RegState, MessageKey> = {
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
+/** How long a fetched colleague list (with live states) is good for. */
+const COLLEAGUES_FRESH_MS = 5000;
+
 export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptIncoming: boolean }) {
   const rt = useRef<PhoneRuntime | null>(null);
   const [snap, setSnap] = useState<PhoneSnapshot | null>(null);
@@ -42,11 +45,16 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
     const p = colleagues.find((x) => x.extension === target);
     return p ? `${p.name} (${p.extension})` : target;
   };
-  // Transfer targets with their live state, fetched when the agent picks one.
+  // Transfer targets with their live state, fetched when the agent picks one — at most every
+  // few seconds: the server asks Asterisk about each colleague's phones.
+  const colleaguesAt = useRef(0);
   const loadColleagues = async () => {
+    if (Date.now() - colleaguesAt.current < COLLEAGUES_FRESH_MS) return;
+    colleaguesAt.current = Date.now();
     try {
       setColleagues(await api.colleagues());
     } catch {
+      colleaguesAt.current = 0;
       // The typed number still works.
     }
   };
