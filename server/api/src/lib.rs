@@ -295,7 +295,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::actions::consult))
         .routes(routes!(calls::actions::end_consult))
         .routes(routes!(calls::actions::park))
-        .routes(routes!(telephony::colleagues::parked))
+        .routes(routes!(telephony::parked::parked))
         .routes(routes!(telephony::blocklist::list, telephony::blocklist::add))
         .routes(routes!(telephony::blocklist::remove))
         .routes(routes!(telephony::colleagues::colleagues))

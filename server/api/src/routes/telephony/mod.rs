@@ -8,6 +8,7 @@ pub mod board;
 pub mod colleagues;
 pub mod hours;
 pub mod me;
+pub mod parked;
 pub mod routing;
 pub mod speed_dials;
 pub mod states;
