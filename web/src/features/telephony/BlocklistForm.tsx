@@ -1,37 +1,15 @@
 /** The blocklist (issue #19): caller numbers refused before they ring anyone, with their counts. */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { BlockedNumber } from '../../shared/api/types';
-import { describeError } from '../../shared/api/errors';
 import { Alert } from '../../shared/ui/Alert';
+import { useLoaded } from '../../shared/ui/useLoaded';
 import { t } from '../../shared/i18n';
 
 export function BlocklistForm() {
-  const [list, setList] = useState<BlockedNumber[]>([]);
+  const { data: list, error, act } = useLoaded<BlockedNumber[]>(() => api.blocklist(), []);
   const [number, setNumber] = useState('');
   const [note, setNote] = useState('');
-  const [error, setError] = useState<string | null>(null);
-
-  async function load() {
-    try {
-      setList(await api.blocklist());
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
-  useEffect(() => void load(), []);
-
-  async function act(f: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await f();
-      await load();
-      return true;
-    } catch (e) {
-      setError(describeError(e));
-      return false;
-    }
-  }
   return (
     <div class="card" data-testid="blocklist">
       <h2>{t('bl.title')}</h2>

@@ -2,41 +2,23 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { Group, SpeedDialEntry } from '../../shared/api/types';
-import { describeError } from '../../shared/api/errors';
 import { Alert } from '../../shared/ui/Alert';
+import { useLoaded } from '../../shared/ui/useLoaded';
 import { t } from '../../shared/i18n';
 
 export function SpeedDialsForm() {
-  const [list, setList] = useState<SpeedDialEntry[]>([]);
-  const [groups, setGroups] = useState<Group[]>([]);
+  const { data: [list, groups], error, act } = useLoaded<[SpeedDialEntry[], Group[]]>(
+    () => Promise.all([api.speedDials(), api.listGroups()]),
+    [[], []],
+  );
   const [group, setGroup] = useState('');
   const [name, setName] = useState('');
   const [number, setNumber] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // The first group that is not built in, once the groups are known.
+  useEffect(() => {
+    setGroup((cur) => cur || String(groups.find((x) => !x.builtin)?.id ?? groups[0]?.id ?? ''));
+  }, [groups]);
 
-  async function load() {
-    try {
-      const [l, g] = await Promise.all([api.speedDials(), api.listGroups()]);
-      setList(l);
-      setGroups(g);
-      setGroup((cur) => cur || String(g.find((x) => !x.builtin)?.id ?? g[0]?.id ?? ''));
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
-  useEffect(() => void load(), []);
-
-  async function act(f: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await f();
-      await load();
-      return true;
-    } catch (e) {
-      setError(describeError(e));
-      return false;
-    }
-  }
   const groupName = (id: number) => groups.find((g) => g.id === id)?.name ?? '';
   return (
     <div class="card" data-testid="speed-dials">

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { TelUser, User } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
-import { describeError } from '../../shared/api/errors';
+import { useLoaded } from '../../shared/ui/useLoaded';
 import { t, type MessageKey } from '../../shared/i18n';
 
 export function SecretBox({ user, onClose }: { user: TelUser; onClose: () => void }) {
@@ -22,37 +22,18 @@ export function SecretBox({ user, onClose }: { user: TelUser; onClose: () => voi
 }
 
 export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
-  const [list, setList] = useState<TelUser[]>([]);
-  const [users, setUsers] = useState<User[]>([]);
+  const { data: [list, users], error, load, act } = useLoaded<[TelUser[], User[]]>(
+    () => Promise.all([api.listTelUsers(), api.listUsers()]),
+    [[], []],
+  );
   const [pick, setPick] = useState('');
   const [ext, setExt] = useState('');
-  const [error, setError] = useState<string | null>(null);
-
-  async function load() {
-    try {
-      const [l, u] = await Promise.all([api.listTelUsers(), api.listUsers()]);
-      setList(l);
-      setUsers(u);
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
   useEffect(() => {
-    void load();
     // The "Phone" column follows registrations without a reload.
     const timer = setInterval(() => void load(), 15000);
     return () => clearInterval(timer);
   }, []);
 
-  async function act(f: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await f();
-      await load();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
   const free = users.filter((u) => !list.some((x) => x.user_id === u.id));
   return (
     <div class="card">
