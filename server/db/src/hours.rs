@@ -116,28 +116,6 @@ pub async fn set(
     Ok(())
 }
 
-/// Sets the closed greeting's object name; returns the one it replaces.
-pub async fn set_closed_greeting(
-    tx: &mut Tx,
-    tenant: TenantId,
-    key: Option<&str>,
-) -> sqlx::Result<Option<String>> {
-    let old: Option<Option<String>> =
-        sqlx::query_scalar("SELECT closed_greeting_key FROM telephony WHERE tenant_id = $1 FOR UPDATE")
-            .bind(tenant)
-            .fetch_optional(&mut **tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO telephony (tenant_id, closed_greeting_key) VALUES ($1, $2)
-         ON CONFLICT (tenant_id) DO UPDATE SET closed_greeting_key = EXCLUDED.closed_greeting_key, changed_at = now()",
-    )
-    .bind(tenant)
-    .bind(key)
-    .execute(&mut **tx)
-    .await?;
-    Ok(old.flatten())
-}
-
 /// Where the tenant's schedule puts moment `at`: open (true) or closed, with the local day and
 /// time it was judged by. A tenant without business hours switched on is always open.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]

@@ -326,17 +326,42 @@ pub async fn forget_group(tx: &mut Tx, tenant: TenantId, group: GroupId) -> sqlx
     Ok(())
 }
 
-/// The greeting's object name (or none), returning the previous one.
-pub async fn set_greeting(tx: &mut Tx, tenant: TenantId, key: Option<&str>) -> sqlx::Result<Option<String>> {
-    let old: Option<String> = sqlx::query_scalar("SELECT greeting_key FROM telephony WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_optional(&mut **tx)
-        .await?
-        .flatten();
-    sqlx::query(
-        "INSERT INTO telephony (tenant_id, greeting_key) VALUES ($1, $2)
-         ON CONFLICT (tenant_id) DO UPDATE SET greeting_key = EXCLUDED.greeting_key, changed_at = now()",
-    )
+/// Which greeting: the one callers hear before agents ring, or the one while closed (business
+/// hours, issue #19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GreetingSlot {
+    Open,
+    Closed,
+}
+
+impl GreetingSlot {
+    fn column(self) -> &'static str {
+        match self {
+            GreetingSlot::Open => "greeting_key",
+            GreetingSlot::Closed => "closed_greeting_key",
+        }
+    }
+}
+
+/// Sets a greeting's object name (or none), returning the previous one.
+pub async fn set_greeting(
+    tx: &mut Tx,
+    tenant: TenantId,
+    slot: GreetingSlot,
+    key: Option<&str>,
+) -> sqlx::Result<Option<String>> {
+    // The column is one of two constants, never input.
+    let col = slot.column();
+    let old: Option<String> =
+        sqlx::query_scalar(&format!("SELECT {col} FROM telephony WHERE tenant_id = $1 FOR UPDATE"))
+            .bind(tenant)
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten();
+    sqlx::query(&format!(
+        "INSERT INTO telephony (tenant_id, {col}) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET {col} = EXCLUDED.{col}, changed_at = now()"
+    ))
     .bind(tenant)
     .bind(key)
     .execute(&mut **tx)

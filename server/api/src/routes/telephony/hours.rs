@@ -7,12 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use callbase_db::hours::{self as repo, Holiday, Range, MAX_HOLIDAYS, MAX_RANGES};
+use callbase_db::telephony::GreetingSlot;
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
-use super::routing::{drop_greeting, store_greeting, Greeting};
+use super::routing::{remove_greeting, replace_greeting, Greeting};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::TelephonyOn;
@@ -267,12 +268,7 @@ pub async fn put_greeting(
     _on: TelephonyOn,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Greeting>> {
-    let (name, duration_ms) = store_greeting(&st, a.tenant_id, body).await?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let old = repo::set_closed_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
-    tx.commit().await?;
-    drop_greeting(&st, old).await;
-    Ok(Json(Greeting { duration_ms }))
+    replace_greeting(&st, a.tenant_id, GreetingSlot::Closed, body).await
 }
 
 /// Removes the closed greeting.
@@ -282,11 +278,7 @@ pub async fn delete_greeting(
     AdminUser(a): AdminUser,
     _on: TelephonyOn,
 ) -> ApiResult<StatusCode> {
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let old = repo::set_closed_greeting(&mut tx, a.tenant_id, None).await?;
-    tx.commit().await?;
-    drop_greeting(&st, old).await;
-    Ok(StatusCode::NO_CONTENT)
+    remove_greeting(&st, a.tenant_id, GreetingSlot::Closed).await
 }
 
 #[cfg(test)]

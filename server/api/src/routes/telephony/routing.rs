@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use callbase_db::telephony as repo;
+use callbase_db::telephony::{self as repo, GreetingSlot};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,17 +105,40 @@ pub async fn put_greeting(
     _on: TelephonyOn,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Greeting>> {
-    let (name, duration_ms) = store_greeting(&st, a.tenant_id, body).await?;
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let old = repo::set_greeting(&mut tx, a.tenant_id, Some(&name)).await?;
+    replace_greeting(&st, a.tenant_id, GreetingSlot::Open, body).await
+}
+
+/// Stores an uploaded greeting in `slot`, replacing (and deleting) the one before.
+pub(super) async fn replace_greeting(
+    st: &AppState,
+    tenant: callbase_core::TenantId,
+    slot: GreetingSlot,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Greeting>> {
+    let (name, duration_ms) = store_greeting(st, tenant, body).await?;
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    let old = repo::set_greeting(&mut tx, tenant, slot, Some(&name)).await?;
     tx.commit().await?;
-    drop_greeting(&st, old).await;
+    drop_greeting(st, old).await;
     Ok(Json(Greeting { duration_ms }))
+}
+
+/// Removes the greeting in `slot` (and its file).
+pub(super) async fn remove_greeting(
+    st: &AppState,
+    tenant: callbase_core::TenantId,
+    slot: GreetingSlot,
+) -> ApiResult<StatusCode> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    let old = repo::set_greeting(&mut tx, tenant, slot, None).await?;
+    tx.commit().await?;
+    drop_greeting(st, old).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Converts an uploaded greeting (MP3 or WAV) to 8 kHz mono WAV and stores it in the object store
 /// under an unguessable name; returns the name and the length. Bad audio is a 422 naming the file.
-pub(super) async fn store_greeting(
+async fn store_greeting(
     st: &AppState,
     tenant: callbase_core::TenantId,
     body: axum::body::Bytes,
@@ -144,7 +167,7 @@ pub(super) async fn store_greeting(
 }
 
 /// Removes a replaced greeting's file (a failure leaves an unreferenced object, nothing worse).
-pub(super) async fn drop_greeting(st: &AppState, old: Option<String>) {
+async fn drop_greeting(st: &AppState, old: Option<String>) {
     if let Some(old) = old {
         let _ = st.store.delete(&greeting_object(&old)).await;
     }
@@ -157,11 +180,7 @@ pub async fn delete_greeting(
     AdminUser(a): AdminUser,
     _on: TelephonyOn,
 ) -> ApiResult<StatusCode> {
-    let mut tx = st.db.tenant_tx(a.tenant_id).await?;
-    let old = repo::set_greeting(&mut tx, a.tenant_id, None).await?;
-    tx.commit().await?;
-    drop_greeting(&st, old).await;
-    Ok(StatusCode::NO_CONTENT)
+    remove_greeting(&st, a.tenant_id, GreetingSlot::Open).await
 }
 
 fn greeting_object(name: &str) -> String {
