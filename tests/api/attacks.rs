@@ -379,16 +379,7 @@ async fn a_trunk_whose_host_comes_to_point_at_the_platform_turns_red_and_out_of_
         .execute(&pool)
         .await
         .unwrap();
-    let ari_reload = reqwest::Client::new()
-        .put(format!(
-            "{}/ari/asterisk/modules/res_pjsip_outbound_registration.so",
-            env("CALLBASE__ASTERISK__ARI_URL")
-        ))
-        .basic_auth(env("CALLBASE__ASTERISK__ARI_USER"), Some(env("CALLBASE__ASTERISK__ARI_PASSWORD")))
-        .send()
-        .await
-        .unwrap();
-    assert!(ari_reload.status().is_success(), "{}", ari_reload.status());
+    callbase_tests::calls::reload_registrations().await;
     let red = wait_for_trunk(&admin, &r.body["id"], "refused", Duration::from_secs(20)).await;
     assert!(red["status"]["reason"].as_str().unwrap().contains("platform's own SIP address"), "{red}");
     admin.delete(&format!("/api/trunks/{}", r.body["id"])).await;

@@ -239,9 +239,14 @@ pub async fn retire_earlier_registrations(user: &str) {
         .await
         .expect("earlier registrations deleted")
         .rows_affected();
-    if gone == 0 {
-        return;
+    if gone > 0 {
+        reload_registrations().await;
     }
+}
+
+/// Reloads the platform Asterisk's outbound-registration module (ARI): it reads the realtime
+/// registration rows again — new ones register, deleted ones un-REGISTER.
+pub async fn reload_registrations() {
     let r = reqwest::Client::new()
         .put(format!(
             "{}/ari/asterisk/modules/res_pjsip_outbound_registration.so",
