@@ -45,6 +45,24 @@ async function recordingComplete(file) {
   }, 15000, 500);
 }
 
+/**
+ * The carrier (AMI `carrier`) calls the tenant's DID from its 9995 (440 Hz, recording what it
+ * hears) and `page` answers. The carrier answers its side — and starts recording — once our side is answered, which
+ * is when the agent answers (issue #19: a call is answered only when something needs it). Returns
+ * the carrier's recording file and when it started.
+ */
+async function carrierCallAnsweredBy(carrier, page) {
+  const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+  await carrierCalls(carrier, '9995');
+  await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+  await page.click('[data-testid=phone-answer]');
+  await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
+  const t0 = Date.now();
+  recs.stop();
+  await until('the agent talks', async () => (await callState(page)) === 'answered', 10000);
+  return { file: path.join(carrierMonitorDir(), recs.events[0].File), t0 };
+}
+
 /** The carrier calls the tenant's DID; its side plays 440 Hz (9998, or 9995: also records what it hears). */
 async function carrierCalls(ami, exten = '9998') {
   const r = await ami.action('Originate', {
@@ -198,14 +216,7 @@ describe('agent states: who rings', () => {
   it('a supervisor listens, whispers and barges in from the board; each is heard by whom it should be', async () => {
     await boss.select('[data-testid=agent-state]', 'break:Lunch');
     await until('the boss is on a break', async () => (await stateOf(boss)) === 'break', 5000);
-    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
-    await carrierCalls(carrier, '9995');
-    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
-    const t0 = Date.now();
-    const file = path.join(carrierMonitorDir(), recs.events[0].File);
-    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
-    await anna.click('[data-testid=phone-answer]');
-    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    const { file, t0 } = await carrierCallAnsweredBy(carrier, anna);
     await boardShows(board, annaId, 'talking', (r) => r.busy === 'talking');
     const row = `[data-testid=board-agent][data-user="${annaId}"]`;
 
@@ -320,14 +331,7 @@ describe('attended transfer and parking', () => {
   });
 
   it('consult, go back, consult again, complete: the carrier ends up talking to the colleague both ways', async () => {
-    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
-    await carrierCalls(carrier, '9995');
-    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
-    const t0 = Date.now();
-    const file = path.join(carrierMonitorDir(), recs.events[0].File);
-    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
-    await anna.click('[data-testid=phone-answer]');
-    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    const { file, t0 } = await carrierCallAnsweredBy(carrier, anna);
     const annaHears = await remoteTone(anna, CARRIER_TONE, 1500);
     assert.ok(hears(annaHears), `Anna hears the caller: ${JSON.stringify(annaHears)}`);
 
@@ -411,14 +415,7 @@ describe('attended transfer and parking', () => {
 
   it('Anna parks a call, Sofia picks it up from her phone: the caller and Sofia hear each other', async () => {
     await until("Sofia's phone is idle", async () => (await callState(sofia)) !== 'answered', 10000);
-    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
-    await carrierCalls(carrier, '9995');
-    await until('the carrier records what it hears', async () => recs.events.length > 0, 15000, 20);
-    const t0 = Date.now();
-    const file = path.join(carrierMonitorDir(), recs.events[0].File);
-    await anna.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
-    await anna.click('[data-testid=phone-answer]');
-    await until('Anna talks', async () => (await callState(anna)) === 'answered', 10000);
+    const { file, t0 } = await carrierCallAnsweredBy(carrier, anna);
     await sleep(500);
     await anna.click('[data-testid=phone-park]');
     const ended = await anna.waitForSelector('[data-testid=phone-ended]', { timeout: 10000 });
