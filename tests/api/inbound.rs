@@ -140,8 +140,8 @@ async fn the_events_socket_refuses_foreign_origins_and_anonymous_users() {
 
 /// Issue #19: a call nobody can take — nobody online, no forward number — is refused before any
 /// answer with SIP 480, so the caller's network plays its own message and no connected call is
-/// billed; the record says it was missed. Once an agent's phone is online the same call is
-/// answered.
+/// billed; the record says it was missed. So is a call an agent's phone rang out. Once an agent's
+/// phone answers, the same call is answered.
 #[tokio::test]
 async fn a_call_nobody_can_take_is_refused_unanswered_with_480_and_answered_once_someone_can() {
     let app = TestApp::spawn_with(&[
@@ -149,7 +149,7 @@ async fn a_call_nobody_can_take_is_refused_unanswered_with_480_and_answered_once
         ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
     ])
     .await;
-    let (_admin, t, login, password) = callbase_tests::calls::agent_with_trunk(&app).await;
+    let (admin, t, login, password) = callbase_tests::calls::agent_with_trunk(&app).await;
     let user = env("CALLBASE_CARRIER_TRUNK_USER");
 
     let (status, sip) = callbase_tests::calls::carrier_dial_report("4957770001", &user).await;
@@ -160,7 +160,25 @@ async fn a_call_nobody_can_take_is_refused_unanswered_with_480_and_answered_once
     assert_eq!(c["answered"], false, "{c}");
     assert!(c["reason"].as_str().unwrap_or_default().contains("nobody online"), "{c}");
 
+    // An agent whose phone rings and is never answered: after the ring timeout, no forward number,
+    // the call is refused unanswered too.
     let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let (_maria, _, m_login, m_password) =
+        crate::agent_states::desk_agent(&app, &admin, &t.account, "maria").await;
+    let maria_phone = callbase_tests::sip::RingingPhone::start(platform, &m_login, &m_password).await;
+    let r =
+        admin.put("/api/telephony/routing", json!({"ring_timeout_secs": 5, "forward_number": null})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = tokio::time::Instant::now();
+    let (status, sip) = callbase_tests::calls::carrier_dial_report("4957770003", &user).await;
+    assert_eq!(status, "NOANSWER", "rung out, never answered; the carrier got {sip:?}");
+    assert!(sip.starts_with("SIP 480"), "the carrier got {sip:?}");
+    assert!(started.elapsed() >= Duration::from_secs(5), "refused only after the ring timeout");
+    assert_eq!(maria_phone.invites.lock().unwrap().len(), 1, "Maria's phone rang");
+    let c = crate::calls::wait_result(t.id).await;
+    assert_eq!((c["result"].as_str(), c["reason"].as_str()), (Some("missed"), Some("no answer")), "{c}");
+
     let phone =
         callbase_tests::sip::RingingPhone::answering(platform, &login, &password, Duration::from_secs(1))
             .await;
