@@ -28,6 +28,7 @@ mod leases;
 mod nodes;
 mod park;
 mod probe;
+mod queues;
 mod recordings;
 mod roles;
 mod sentinel;

@@ -57,6 +57,8 @@ enum Kind {
     SpeedDial,
     /// An entry of the blocklist.
     BlockedNumber,
+    /// A queue (issue #19).
+    Queue,
 }
 use Kind::*;
 
@@ -87,6 +89,8 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
     ("records", "id", CrmRecord),
     ("speed-dials", "id", SpeedDial),
     ("blocklist", "id", BlockedNumber),
+    ("queues", "id", Queue),
+    ("first-steps", "id", Trunk),
     ("tables", "id", CrmTable),
     ("trunks", "id", Trunk),
     ("users", "id", User),
@@ -125,6 +129,8 @@ const BODY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("CreateUser", "group_ids", Group, Shape::Array),
     ("CrmSettings", "mask_group_ids", Group, Shape::Array),
     ("DisableBody", "confirm_account", Account, Shape::Plain),
+    ("FirstStepBody", "queue_id", Queue, Shape::Plain),
+    ("FirstStepBody", "user_id", TelUser, Shape::Plain),
     ("LoginBody", "account", Account, Shape::Plain),
     ("PatchTable", "card_field_ids", CrmField, Shape::Array),
     ("PatchUser", "group_ids", Group, Shape::Array),
@@ -238,12 +244,27 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         admin.post("/api/telephony/users", json!({"user_id": u.body["id"], "browser_calls": false})).await;
     ok(&tu, "telephony user");
     ids.insert(TelUser, u.body["id"].clone());
+    let q = admin
+        .post(
+            "/api/telephony/queues",
+            json!({"name": format!("{marker} queue"), "strategy": "ring_all", "members": [{"user": u.body["id"]}, {"group": g.body["id"]}]}),
+        )
+        .await;
+    ok(&q, "queue");
+    ids.insert(Queue, q.body["id"].clone());
 
     let mut tb = trunk_body(&format!("{marker}trunk"), "bogus-password-1");
     tb["label"] = json!(format!("{marker} trunk"));
     let t = admin.post("/api/trunks", tb).await;
     ok(&t, "trunk");
     ids.insert(Trunk, t.body["id"].clone());
+    let fs = admin
+        .put(
+            &format!("/api/telephony/first-steps/{}", t.body["id"]),
+            json!({"step": "queue", "queue_id": q.body["id"]}),
+        )
+        .await;
+    ok(&fs, "trunk's first step");
 
     let tables = admin.get("/api/crm/tables").await.body;
     let clients = tables

@@ -336,6 +336,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         )
         .routes(routes!(telephony::hours::get, telephony::hours::put))
         .routes(routes!(telephony::hours::now))
+        .routes(routes!(telephony::queues::list, telephony::queues::create))
+        .routes(routes!(telephony::queues::update, telephony::queues::remove))
+        .routes(routes!(telephony::queues::first_steps))
+        .routes(routes!(telephony::queues::set_first_step))
         .routes(
             routes!(telephony::hours::put_greeting, telephony::hours::delete_greeting)
                 .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),

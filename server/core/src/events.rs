@@ -217,6 +217,9 @@ pub struct BoardCall {
     /// The parking slot the call waits in (issue #18).
     #[serde(default)]
     pub park_slot: Option<i16>,
+    /// The queue the caller waits in, or was answered from (issue #19).
+    #[serde(default)]
+    pub queue_id: Option<i64>,
     /// RFC 3339: this news (a call's start and answer times come with the board's snapshot, and
     /// with the `dialing`/`ringing` and `answered` news).
     pub at: String,

@@ -30,6 +30,8 @@ pub struct LiveCall {
     pub crm_title: Option<String>,
     /// The parking slot it waits in (issue #18).
     pub park_slot: Option<i16>,
+    /// The queue the caller waits in, or was answered from (issue #19).
+    pub queue_id: Option<i64>,
 }
 
 /// How old an open call record may be and still be shown: a record a lost node left open (until
@@ -41,7 +43,7 @@ pub async fn live_calls(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<LiveC
         "SELECT c.id, c.direction, c.user_id, c.number, c.trunk_slot, c.started_at, c.answered_at, c.phase,
             c.held_since IS NOT NULL AS on_hold, coalesce(c.recording_state = 'recording', false) AS recording,
             c.recording_paused, c.audience, c.crm_record_id, cr.table_id AS crm_table_id,
-            crm_record_title(cr.table_id, cr.data) AS crm_title, c.park_slot
+            crm_record_title(cr.table_id, cr.data) AS crm_title, c.park_slot, c.queue_id
          FROM calls c LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1 AND c.ended_at IS NULL AND c.started_at > now() - interval '{LIVE_WINDOW}'
          ORDER BY c.started_at"

@@ -19,6 +19,7 @@ pub mod fraud;
 pub mod hours;
 pub mod nodes;
 pub mod probe;
+pub mod queues;
 pub mod settings;
 pub mod speed_dials;
 pub mod supervisions;

@@ -19,6 +19,10 @@ pub struct TrunkRow {
     pub host: String,
     pub rewrite: Option<String>,
     pub preset: Option<String>,
+    /// The first step of the trunk's inbound calls (issue #19): `ring_all`, `queue` or `user`.
+    pub first_step: String,
+    pub first_queue_id: Option<i64>,
+    pub first_user_id: Option<i64>,
 }
 
 /// Fields an admin sets.
@@ -50,7 +54,8 @@ impl From<&TrunkRow> for TrunkFields {
 }
 
 const COLS: &str =
-    "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset";
+    "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset,
+    first_step, first_queue_id, first_user_id";
 
 /// Serialises trunk changes of one tenant (count checks, slot choice, reordering).
 pub async fn lock_tenant(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {

@@ -107,6 +107,8 @@ pub struct OpenCall {
     pub park_slot: Option<i16>,
     pub parked_by: Option<i64>,
     pub parked_at: Option<OffsetDateTime>,
+    /// The queue the caller waits in (issue #19): an adopted caller goes back to its place.
+    pub queue_id: Option<i64>,
 }
 
 impl OpenCall {
@@ -138,8 +140,8 @@ pub async fn open_on_node(pool: &sqlx::PgPool, node: &str) -> sqlx::Result<Vec<O
         OpenCall,
         "SELECT id, tenant_id, direction, user_id, number, did, trunk_slot, crm_record_id, phase, first_channel, \
          agent_channel, other_channel, bridge_id, held_since, hold_secs, result, recording_state, recording_name, \
-         answered_at, audience, consult_channel, consult_bridge, consult_user, park_slot, parked_by, parked_at \
-         FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
+         answered_at, audience, consult_channel, consult_bridge, consult_user, park_slot, parked_by, parked_at, \
+         queue_id FROM calls WHERE ended_at IS NULL AND node = $1 ORDER BY started_at",
         node
     )
     .fetch_all(pool)

@@ -109,7 +109,7 @@ fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
     let unanswered_inbound = call.direction() == CallDirection::Inbound
         && call.answered_at.is_none()
         && call.result.is_none()
-        && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "ringing"));
+        && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "ringing" | "queued"));
     if unanswered_inbound && call.first_channel.as_deref().is_some_and(|c| up.contains(c)) {
         return Decision::Ring;
     }
@@ -197,6 +197,7 @@ fn rebuild(ctx: &Ctx, row: &OpenCall, tx: &crate::context::CallTx) -> Call {
         user: row.user_id.map(UserId),
         audience: row.audience.iter().copied().map(UserId).collect(),
         crm_record: row.crm_record_id,
+        queue: row.queue_id,
         bridge: row.bridge_id.clone(),
         recording: row.recording_name.clone().filter(|_| row.recording_state.as_deref() == Some("recording")),
         held_since: held_for.map(|d| Instant::now() - Duration::try_from(d).unwrap_or_default()),
@@ -459,6 +460,7 @@ mod tests {
             park_slot: None,
             parked_by: None,
             parked_at: None,
+            queue_id: None,
         }
     }
 
@@ -510,7 +512,7 @@ mod tests {
         };
         let up: HashSet<&str> = ["caller-1"].into();
         let none: HashSet<&str> = HashSet::new();
-        for phase in ["setup", "greeting", "ringing"] {
+        for phase in ["setup", "greeting", "ringing", "queued"] {
             assert_eq!(decide(&inbound(phase, false, None), &up, false), Decision::Ring, "{phase}");
             // The caller gave up meanwhile: nothing to ring for.
             assert_eq!(decide(&inbound(phase, false, None), &none, false), Decision::End { answered: false });

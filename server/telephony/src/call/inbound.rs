@@ -1,26 +1,24 @@
-//! A call from a trunk: greeting, then ring every online telephony user who accepts incoming calls
-//! (the client's responsible manager alone first, when the tenant says so); the first to answer
-//! wins; no answer within the ring timeout, or nobody online, forwards to the tenant's forward
-//! number or ends as missed. The caller is answered only when something needs it — the greeting,
+//! A call from a trunk: blocklist, business hours, then the trunk's first step (issue #19) — a
+//! queue ([`super::queue`]), one user, or as before: greeting, then ring every online telephony
+//! user who accepts incoming calls (the client's responsible manager alone first, when the tenant
+//! says so); the first to answer wins; no answer within the ring timeout, or nobody online,
+//! forwards to the tenant's forward number, goes to voicemail or ends as missed
+//! ([`super::unanswered`]). The caller is answered only when something needs it — the greeting,
 //! an agent, the forwarded party — and a call nobody can take is refused unanswered with SIP 480,
 //! so the caller's network plays its own message and nobody pays for a connected call (issue #19).
 
-use std::time::Duration;
-
-use callbase_core::dial::Routed;
 use callbase_core::events::CallState;
 use callbase_core::{TenantId, UserId};
 use callbase_db::calls::{CallDirection, CallResult};
 use callbase_db::telephony::TelUserRow;
-use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::ring::{devices, ring_users, RingOutcome};
-use super::talk::{answered, forwarded_talk, talk};
-use super::trunk_dial::{dial_out, DialOutcome};
-use super::{guard, load, Call, CallError, Op, Phase, Tenancy};
-use crate::ari::events::{Channel, Event};
-use crate::context::{CallMsg, CallRx, CallTx, Ctx, StasisCall};
+use super::ring::{devices, responsible_manager, ring_users, RingOutcome};
+use super::talk::{answered, talk};
+use super::unanswered::{forward_to, nobody_takes, play_and_wait, voicemail};
+use super::{load, Call, CallError, Phase, Tenancy};
+use crate::ari::events::Channel;
+use crate::context::{CallRx, CallTx, Ctx, StasisCall};
 
 #[tracing::instrument(skip_all, fields(tenant.id = %sc.tenant, call.id))]
 pub(super) async fn inbound(
@@ -35,11 +33,12 @@ pub(super) async fn inbound(
     let raw = channel.caller.number.clone();
     let number = t.rules.to_e164(&raw).unwrap_or(raw);
     // A blocked caller is rejected before the answer (SIP 403: nothing rings, nothing is billed)
-    // and counted on the blocklist entry (issue #19). The client is looked up meanwhile: both run
-    // while the caller waits.
-    let (is_blocked, crm_record) = tokio::join!(
+    // and counted on the blocklist entry (issue #19). The client and the business hours are looked
+    // up meanwhile: all three run while the caller waits.
+    let (is_blocked, crm_record, closed) = tokio::join!(
         async { t.enabled && blocked(&ctx, sc.tenant, &number).await },
-        unique_client(&ctx, sc.tenant, &number)
+        unique_client(&ctx, sc.tenant, &number),
+        closed_now(&ctx, sc.tenant)
     );
     if is_blocked {
         tracing::info!(did = %sc.exten, "inbound call from a blocked number rejected");
@@ -64,15 +63,40 @@ pub(super) async fn inbound(
     ctx.router.register_call(&key, &tx);
     call.open();
     tracing::info!(did = %sc.exten, "inbound call");
-    let res = inbound_inner(&mut call, &t, caller, &mut rx).await;
+    let res = inbound_inner(&mut call, t, caller, &mut rx, closed).await;
     ctx.router.forget_call(&key);
     res
 }
 
-async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
-    if let Some(closed) = closed_now(call).await {
-        return closed_call(call, t, caller, rx, closed).await;
+async fn inbound_inner(
+    call: &mut Call,
+    mut t: Tenancy,
+    caller: &str,
+    rx: &mut CallRx,
+    closed: Option<callbase_db::hours::OpenAt>,
+) -> Result<(), CallError> {
+    if let Some(closed) = closed {
+        return closed_call(call, &t, caller, rx, closed).await;
     }
+    match first_step(call, &t).await {
+        FirstStep::RingAll => {}
+        FirstStep::Queue(q) => {
+            if !greeted(call, &t, caller, rx).await {
+                return Ok(());
+            }
+            return super::queue::queued(call, &t, caller, rx, q, false).await;
+        }
+        FirstStep::User(user) => {
+            // Only that user rings (whether or not they take calls for everyone), then the
+            // forward number or voicemail as for any unanswered call.
+            t.users.retain(|u| u.user_id == user);
+            for u in &mut t.users {
+                u.accept_incoming = true;
+            }
+            call.audience = vec![user];
+        }
+    }
+    let t = &t;
     let devs = online_devices(call, t).await;
     if devs.is_empty() && forward_number(t).is_none() && !t.state.voicemail {
         // Nobody can take it: refused before any answer (SIP 480), no greeting played to nobody.
@@ -82,17 +106,69 @@ async fn inbound_inner(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut Call
         return Ok(());
     }
     let mut known = Some(devs);
-    if let Some(g) = &t.state.greeting_key {
-        call.set_phase(Phase::Greeting);
-        if !greet(call, caller, g, rx).await {
-            call.publish(CallState::Ended, Some("caller hung up")).await;
-            call.finish(CallResult::Missed, Some("caller hung up during the greeting")).await;
+    if t.state.greeting_key.is_some() {
+        if !greeted(call, t, caller, rx).await {
             return Ok(());
         }
         // Who is online may have changed while the greeting played.
         known = None;
     }
     ring_and_connect(call, t, caller, rx, known).await
+}
+
+/// Where a trunk's inbound calls go first (issue #19).
+enum FirstStep {
+    RingAll,
+    Queue(callbase_db::queues::QueueRow),
+    User(UserId),
+}
+
+/// The first step the call's trunk chose. A queue or user that is gone (deleted, no longer a
+/// telephony user) falls back to ringing everyone — the routing page tells the administrator.
+async fn first_step(call: &Call, t: &Tenancy) -> FirstStep {
+    let Some(trunk) = t.trunks.iter().find(|tr| Some(tr.slot) == call.trunk) else {
+        return FirstStep::RingAll;
+    };
+    match (trunk.first_step.as_str(), trunk.first_queue_id, trunk.first_user_id) {
+        ("queue", Some(id), _) => {
+            let res = async {
+                let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
+                let q = callbase_db::queues::get(&mut tx, call.tenant, id).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(q)
+            }
+            .await;
+            match res {
+                Ok(Some(q)) => FirstStep::Queue(q),
+                Ok(None) => FirstStep::RingAll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the trunk's queue: ringing everyone");
+                    FirstStep::RingAll
+                }
+            }
+        }
+        ("user", _, Some(u)) if t.users.iter().any(|r| r.user_id.0 == u && !r.disabled) => {
+            FirstStep::User(UserId(u))
+        }
+        ("ring_all", _, _) => FirstStep::RingAll,
+        (step, _, _) => {
+            tracing::warn!(slot = trunk.slot, step, "the trunk's first step is gone: ringing everyone");
+            FirstStep::RingAll
+        }
+    }
+}
+
+/// Plays the tenant's greeting, when set: false when the caller hung up meanwhile (the call is
+/// then finished as missed).
+async fn greeted(call: &mut Call, t: &Tenancy, caller: &str, rx: &mut CallRx) -> bool {
+    let Some(g) = &t.state.greeting_key else { return true };
+    call.set_phase(Phase::Greeting);
+    if greet(call, caller, g, rx).await {
+        return true;
+    }
+    call.publish(CallState::Ended, Some("caller hung up")).await;
+    call.finish(CallResult::Missed, Some("caller hung up during the greeting")).await;
+    false
 }
 
 /// Answers the caller and plays greeting `key` (an object the server serves to Asterisk); false
@@ -107,10 +183,10 @@ async fn greet(call: &mut Call, caller: &str, key: &str, rx: &mut CallRx) -> boo
 
 /// The tenant's business hours say closed now (issue #19): when and why. A database that cannot
 /// say lets the call in as if open — a schedule is no reason to lose calls.
-async fn closed_now(call: &Call) -> Option<callbase_db::hours::OpenAt> {
+async fn closed_now(ctx: &Ctx, tenant: TenantId) -> Option<callbase_db::hours::OpenAt> {
     let res = async {
-        let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
-        let at = callbase_db::hours::open_at(&mut tx, call.tenant, time::OffsetDateTime::now_utc()).await?;
+        let mut tx = ctx.db.tenant_tx(tenant).await?;
+        let at = callbase_db::hours::open_at(&mut tx, tenant, time::OffsetDateTime::now_utc()).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(at)
     }
@@ -170,12 +246,6 @@ async fn closed_call(
     Ok(())
 }
 
-/// Hangs up a call nobody takes with Q.850 19 (no answer), which Asterisk sends as SIP 480
-/// Temporarily Unavailable to a caller not yet answered (a plain BYE after a greeting).
-async fn nobody_takes(call: &Call, caller: &str) {
-    call.reject(caller, "no_answer").await;
-}
-
 /// The tenant's forward number, when one is set.
 fn forward_number(t: &Tenancy) -> Option<&str> {
     t.state.forward_number.as_deref().filter(|f| !f.is_empty())
@@ -210,6 +280,15 @@ async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> bool {
 /// there: the agents ring again — the ring timeout starts over — and it goes on as any inbound call.
 pub(super) async fn resume_ringing(call: &mut Call, caller: &str, rx: &mut CallRx) -> Result<(), CallError> {
     let t = load(&call.ctx, call.tenant).await?;
+    // A caller waiting in a queue goes back to its place in line (issue #19).
+    if let Some(id) = call.queue {
+        let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
+        let q = callbase_db::queues::get(&mut tx, call.tenant, id).await?;
+        tx.commit().await?;
+        if let Some(q) = q {
+            return super::queue::queued(call, &t, caller, rx, q, true).await;
+        }
+    }
     call.audience = candidates(&t).iter().map(|u| u.user_id).collect();
     ring_and_connect(call, &t, caller, rx, None).await
 }
@@ -293,19 +372,6 @@ pub(super) async fn unique_client(ctx: &Ctx, tenant: TenantId, e164: &str) -> Op
     }
 }
 
-/// With the tenant's "responsible manager" setting on: the user in the first user-reference field
-/// of the first call-table record holding the caller's number, and how long they ring alone. A
-/// database error is logged and everyone rings at once.
-async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<(UserId, u64)> {
-    match callbase_crm::manager::responsible(&ctx.db, tenant, e164).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot look up the responsible manager; ringing everyone");
-            None
-        }
-    }
-}
-
 /// No answer: forward to the tenant's number through a trunk, or end as missed.
 #[tracing::instrument(skip_all, fields(tenant.id = %call.tenant, call.id = %call.id))]
 async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: &str, rx: &mut CallRx) {
@@ -320,139 +386,4 @@ async fn forward(call: &mut Call, t: &Tenancy, caller: &str, bridge: &str, why: 
         return;
     };
     forward_to(call, t, &fwd, caller, bridge, why, rx).await;
-}
-
-/// Connects `caller` (in `bridge`) to the outside number `fwd` through the trunks — the tenant's
-/// forward number, or a user's mobile (issue #18) — or ends the call as missed saying why.
-pub(super) async fn forward_to(
-    call: &mut Call,
-    t: &Tenancy,
-    fwd: &str,
-    caller: &str,
-    bridge: &str,
-    why: &str,
-    rx: &mut CallRx,
-) {
-    // The forward number passed the dial rules when it was saved; the rules (and the fraud limits)
-    // may have changed since, so they decide again now.
-    let (direction, e164, dial) = match t.rules.route(fwd, |_| false) {
-        Ok(Routed::External { direction, e164, dial }) => (direction, e164, dial),
-        Ok(Routed::Internal { .. }) => {
-            call.hangup(caller).await;
-            let reason = format!("{why}; the forward number {fwd} is not an outside number");
-            call.finish(CallResult::Missed, Some(&reason)).await;
-            return;
-        }
-        Err(refusal) => {
-            tracing::warn!(code = refusal.code(), "forward number refused by the dial rules");
-            call.hangup(caller).await;
-            call.finish(CallResult::Missed, Some(&format!("{why}; forwarding refused: {refusal}"))).await;
-            return;
-        }
-    };
-    let call_id = call.id.to_string();
-    let attempt = crate::fraud::Attempt {
-        tenant: call.tenant,
-        user: None,
-        direction,
-        e164: e164.as_deref(),
-        call_id: &call_id,
-    };
-    let _live = match guard(&call.ctx).admit(&attempt).await {
-        Ok(live) => live,
-        Err(refused) => {
-            tracing::warn!(code = refused.code(), "forwarding refused by the fraud guard");
-            call.hangup(caller).await;
-            call.finish(CallResult::Missed, Some(&format!("{why}; forwarding refused: {refused}"))).await;
-            return;
-        }
-    };
-    call.write(Op::Forwarded(format!("{why}: forwarded to {fwd}")));
-    match dial_out(call, t, &dial, caller, bridge, rx).await {
-        DialOutcome::Answered(leg) => {
-            call.delete(&format!("channels/{caller}/ring")).await;
-            // A colleague's call (not answered yet, unlike an inbound call after its greeting).
-            call.post(&format!("channels/{caller}/answer"), &[]).await;
-            call.publish_target(CallState::Forwarded, fwd).await;
-            call.start_recording().await;
-            forwarded_talk(call, caller, &leg, rx).await;
-        }
-        DialOutcome::Failed { reason, .. } => {
-            call.hangup(caller).await;
-            call.finish(CallResult::Missed, Some(&format!("{why}; forwarding failed: {reason}"))).await;
-        }
-        DialOutcome::CallerLeft => call.finish(CallResult::Missed, Some(why)).await,
-    }
-}
-
-/// Longest voicemail message.
-const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
-
-/// Nobody took the call and no number is set to forward it to: the caller leaves a message
-/// (issue #19). The caller (in the call's bridge) is answered and hears "please leave your message
-/// after the tone" and a beep; the bridge is then recorded — whatever the recording settings say —
-/// until the caller hangs up, presses `#` or two minutes pass. The recording is the message: it is
-/// converted, stored and kept like every call recording, and the call stays missed, "with a
-/// message", new until someone listens.
-async fn voicemail(call: &mut Call, caller: &str, why: &str, rx: &mut CallRx) {
-    call.set_phase(Phase::Voicemail);
-    call.checkpoint();
-    call.post(&format!("channels/{caller}/answer"), &[]).await;
-    for media in ["sound:vm-intro", "sound:beep"] {
-        if !play_and_wait(call, caller, media, rx).await {
-            call.finish(CallResult::Missed, Some(&format!("{why}; hung up before leaving a message"))).await;
-            return;
-        }
-    }
-    if !call.record_bridge().await {
-        call.hangup(caller).await;
-        call.finish(CallResult::Missed, Some(&format!("{why}; the message could not be recorded"))).await;
-        return;
-    }
-    call.write(Op::Voicemail);
-    let started = Instant::now();
-    let deadline = started + VOICEMAIL_MAX;
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(msg)) if msg.ends(caller) => break,
-            Ok(Some(CallMsg::Ari(Event::ChannelDtmfReceived { digit, .. }))) if digit == "#" => {
-                call.hangup(caller).await;
-                break;
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => {
-                call.hangup(caller).await;
-                break;
-            }
-        }
-    }
-    let secs = started.elapsed().as_secs();
-    tracing::info!(secs, "voicemail left");
-    call.publish(CallState::Missed, Some("voicemail")).await;
-    call.finish(CallResult::Missed, Some(&format!("{why}; voicemail ({secs} s)"))).await;
-}
-
-/// Plays `media` to `ch` and waits for it to finish; false when the channel hung up.
-async fn play_and_wait(call: &Call, ch: &str, media: &str, rx: &mut CallRx) -> bool {
-    let pb = format!("pb-{}", Uuid::new_v4().simple());
-    let q = [("media", media), ("playbackId", pb.as_str())];
-    if call.ctx.ari.call(reqwest::Method::POST, &format!("channels/{ch}/play"), &q, None).await.is_err() {
-        return true;
-    }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(msg)) => {
-                if msg.ends(ch) {
-                    return false;
-                }
-                if let CallMsg::Ari(Event::PlaybackFinished { playback }) = &msg {
-                    if playback.id == pb {
-                        return true;
-                    }
-                }
-            }
-            _ => return true,
-        }
-    }
 }

@@ -3,9 +3,10 @@
 //! - [`outbound`]: an agent's INVITE. The tenant's dial rules decide; a refused number never
 //!   reaches a trunk. Internal numbers ring the colleague ([`ring`]); outside numbers go out
 //!   through the trunks ([`trunk_dial`]).
-//! - [`inbound`]: a carrier INVITE on a trunk: answer, greeting, then ring every online telephony
-//!   user who accepts incoming calls ([`ring`]); no answer forwards to the tenant's forward number
-//!   or ends as missed.
+//! - [`inbound`]: a carrier INVITE on a trunk: blocklist, business hours, then the trunk's first
+//!   step — a [`queue`], one user, or the greeting and every online telephony user who accepts
+//!   incoming calls ([`ring`]); what nobody took is forwarded, goes to voicemail or is refused
+//!   unanswered ([`unanswered`]).
 //! - [`talk`]: the connected call: bridge, recording, hold, blind transfer, hang-up.
 //! - [`consult`]: attended transfer (consult, return, complete); [`park`]: parking and pickup;
 //!   [`supervise`]: listen, whisper, barge.
@@ -23,11 +24,13 @@ mod inbound;
 mod outbound;
 mod park;
 mod probe;
+mod queue;
 mod record;
 mod ring;
 mod supervise;
 mod talk;
 mod trunk_dial;
+mod unanswered;
 
 use std::time::Duration;
 
@@ -110,6 +113,9 @@ pub enum Phase {
     Closed,
     /// Agents' devices are ringing.
     Ringing,
+    /// The caller waits in a queue (issue #19), in its place in line (`calls.queued_at`); a new
+    /// controller after a restart puts an adopted caller back in its place.
+    Queued,
     /// A trunk leg is being dialled.
     Dialing,
     /// Connected.
@@ -136,6 +142,7 @@ impl Phase {
             Phase::Greeting => "greeting",
             Phase::Closed => "closed",
             Phase::Ringing => "ringing",
+            Phase::Queued => "queued",
             Phase::Dialing => "dialing",
             Phase::Talking => "talking",
             Phase::Consulting => "consulting",
@@ -179,6 +186,8 @@ pub struct Call {
     pub client_ref: Option<String>,
     /// The CRM record the call belongs to (called from, or the caller's unique match).
     pub crm_record: Option<i64>,
+    /// The queue the caller waits (or waited) in (issue #19).
+    pub queue: Option<i64>,
     tx: CallTx,
     pub legs: Legs,
     pub held_since: Option<Instant>,
@@ -230,6 +239,7 @@ impl Call {
             audience: vec![],
             client_ref: None,
             crm_record: None,
+            queue: None,
             tx: tx.clone(),
             legs: Legs { first: first.to_string(), ..Legs::default() },
             held_since: None,
@@ -306,6 +316,7 @@ impl Call {
             recording: self.recording.is_some(),
             recording_paused: self.recording_paused,
             park_slot: self.parked.as_ref().map(|p| p.slot),
+            queue_id: self.queue,
             at,
         })
     }

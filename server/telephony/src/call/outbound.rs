@@ -172,7 +172,7 @@ async fn outbound_inner(
             call.post(&format!("channels/{agent}/ring"), &[]).await;
             // No device online: the colleague's mobile, when they gave one (issue #18).
             if let (true, Some(mobile)) = (devs.is_empty(), target.mobile_number.clone()) {
-                super::inbound::forward_to(call, t, &mobile, agent, &bridge, "no device online", rx).await;
+                super::unanswered::forward_to(call, t, &mobile, agent, &bridge, "no device online", rx).await;
                 call.delete(&format!("bridges/{bridge}")).await;
                 return Ok(());
             }

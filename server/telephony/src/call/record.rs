@@ -57,6 +57,10 @@ pub(super) enum Op {
     Unparked,
     /// The caller is leaving a message: the call's recording is the voicemail (issue #19).
     Voicemail,
+    /// The caller joined a queue (issue #19): its place in line is the time of this write.
+    Queued(i64),
+    /// The caller left the queue: `answered`, `abandoned` or `overflow`.
+    LeftQueue(&'static str),
 }
 
 impl Op {
@@ -76,6 +80,8 @@ impl Op {
             Op::SupervisionEnded { .. } => "supervision ended",
             Op::Unparked => "unparked",
             Op::Voicemail => "voicemail",
+            Op::Queued(_) => "queued",
+            Op::LeftQueue(_) => "left the queue",
         }
     }
 }
@@ -185,6 +191,8 @@ async fn apply(
         Op::SupervisionEnded { id, result } => supervisions::ended(&mut tx, *id, result, at).await?,
         Op::Unparked => callbase_db::calls::parking::unpark(&mut tx, id).await?,
         Op::Voicemail => live::voicemail(&mut tx, id).await?,
+        Op::Queued(queue) => callbase_db::queues::joined(&mut tx, id, *queue, at).await?,
+        Op::LeftQueue(outcome) => callbase_db::queues::left(&mut tx, id, outcome, at).await?,
     }
     control::commit_fenced(tx, id, token).await
 }

@@ -180,3 +180,16 @@ async fn rang_out(call: &Call, mut users: Vec<UserId>) {
         crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, &users).await;
     }
 }
+
+/// With the tenant's "responsible manager" setting on: the user in the first user-reference field
+/// of the first call-table record holding the caller's number, and how long they ring alone. A
+/// database error is logged and everyone rings at once.
+pub(super) async fn responsible_manager(ctx: &Ctx, tenant: TenantId, e164: &str) -> Option<(UserId, u64)> {
+    match callbase_crm::manager::responsible(&ctx.db, tenant, e164).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look up the responsible manager; ringing everyone");
+            None
+        }
+    }
+}

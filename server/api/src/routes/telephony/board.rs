@@ -26,6 +26,9 @@ pub struct Board {
     /// The access groups, for the board's filter.
     pub groups: Vec<BoardGroup>,
     pub trunks: Vec<TrunkLines>,
+    /// Each queue now (waiting callers, the longest wait) and today in the tenant's time zone
+    /// (offered, answered, answered within the service-level time, abandoned, overflowed).
+    pub queues: Vec<callbase_db::queues::QueueFigures>,
     /// RFC 3339: the server's time of this snapshot (durations count from the server's clock).
     pub now: String,
 }
@@ -70,6 +73,8 @@ pub struct LiveCall {
     pub client: Option<ClientLink>,
     /// The parking slot it waits in (issue #18): no agent is on it; `user_id` parked it.
     pub park_slot: Option<i16>,
+    /// The queue the caller waits in (phase `queued`), or was answered from (issue #19).
+    pub queue_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,6 +111,7 @@ pub async fn get(
     let memberships = callbase_db::board::memberships(&mut tx, tenant).await?;
     let groups = callbase_db::accounts::list_groups(&mut tx, tenant).await?;
     let trunks = callbase_db::trunks::list(&mut tx, tenant).await?;
+    let queues = callbase_db::queues::figures(&mut tx, tenant).await?;
     let group_ids: Vec<_> = cu.groups.iter().map(|g| g.0).collect();
     let masking = callbase_crm::view::masking_for(&mut tx, tenant, &group_ids).await?;
     tx.commit().await?;
@@ -174,6 +180,7 @@ pub async fn get(
                 started_at: rfc3339(c.started_at),
                 answered_at: c.answered_at.map(rfc3339),
                 park_slot: c.park_slot,
+                queue_id: c.queue_id,
                 client: c.crm_record_id.zip(c.crm_table_id).map(|(record_id, table_id)| ClientLink {
                     record_id,
                     table_id,
@@ -187,6 +194,7 @@ pub async fn get(
         calls,
         groups: groups.into_iter().map(|g| BoardGroup { id: g.id, name: g.name }).collect(),
         trunks,
+        queues,
         now: rfc3339(OffsetDateTime::now_utc()),
     }))
 }

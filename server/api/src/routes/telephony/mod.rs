@@ -9,6 +9,7 @@ pub mod colleagues;
 pub mod hours;
 pub mod me;
 pub mod parked;
+pub mod queues;
 pub mod routing;
 pub mod speed_dials;
 pub mod states;
