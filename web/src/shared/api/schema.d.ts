@@ -1063,6 +1063,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/telephony/first-steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where each trunk's inbound calls go first (administrators). */
+        get: operations["first_steps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/first-steps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Chooses where the trunk's inbound calls go first: 422 `invalid_first_step` naming the field
+         *     (an unknown step, a queue or user that is not the tenant's); 404 when there is no such trunk.
+         */
+        put: operations["set_first_step"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/telephony/greeting": {
         parameters: {
             query?: never;
@@ -1260,6 +1297,50 @@ export interface paths {
         put: operations["put_provisioning"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's queues (administrators). */
+        get: operations["list"];
+        put?: never;
+        /**
+         * Creates a queue: 422 naming the field (`invalid_name`, `invalid_strategy`, `invalid_ring_secs`,
+         *     `invalid_max_wait`, `invalid_max_callers`, `invalid_service_level`, `invalid_overflow`,
+         *     `invalid_overflow_number`, `no_members`, `too_many_members`, `unknown_member`,
+         *     `too_many_queues`); 409 `duplicate_name`.
+         */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/queues/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Changes a queue (the same checks as creating one); callers waiting keep their place. */
+        put: operations["update"];
+        post?: never;
+        /**
+         * Deletes a queue. Trunks that sent their calls to it ring everyone from now on, and
+         *     `GET /api/telephony/first-steps` marks them `gone` until an administrator chooses again.
+         */
+        delete: operations["remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1654,6 +1735,11 @@ export interface components {
             groups: components["schemas"]["BoardGroup"][];
             /** @description RFC 3339: the server's time of this snapshot (durations count from the server's clock). */
             now: string;
+            /**
+             * @description Each queue now (waiting callers, the longest wait) and today in the tenant's time zone
+             *     (offered, answered, answered within the service-level time, abandoned, overflowed).
+             */
+            queues: components["schemas"]["QueueFigures"][];
             trunks: components["schemas"]["TrunkLines"][];
         };
         BoardAgent: {
@@ -1694,6 +1780,11 @@ export interface components {
              * @description The parking slot the call waits in (issue #18).
              */
             park_slot?: number | null;
+            /**
+             * Format: int64
+             * @description The queue the caller waits in, or was answered from (issue #19).
+             */
+            queue_id?: number | null;
             recording: boolean;
             /** @description The agent paused the recording (it records silence until resumed). */
             recording_paused?: boolean;
@@ -2035,6 +2126,37 @@ export interface components {
         };
         /** @enum {string} */
         FieldKind: "text" | "long_text" | "number" | "date" | "select" | "phone" | "email" | "user";
+        FirstStep: {
+            /**
+             * @description The chosen queue or user is gone (deleted, or no longer a telephony user): calls ring
+             *     everyone until an administrator chooses again.
+             */
+            gone: boolean;
+            /**
+             * Format: int64
+             * @description The trunk's id.
+             */
+            id: number;
+            label: string;
+            /** @description The trunk's number (its DID), when set. */
+            number?: string | null;
+            /** Format: int64 */
+            queue_id?: number | null;
+            /** Format: int32 */
+            slot: number;
+            /** @description `ring_all`, `queue` or `user`. */
+            step: string;
+            /** Format: int64 */
+            user_id?: number | null;
+        };
+        FirstStepBody: {
+            /** Format: int64 */
+            queue_id?: number | null;
+            /** @description `ring_all`, `queue` (with `queue_id`) or `user` (with `user_id`). */
+            step: string;
+            /** Format: int64 */
+            user_id?: number | null;
+        };
         /**
          * @description Fraud limits. Calls past a limit are refused (recorded as `refused` with the reason) and raise an
          *     alert; past `warn_percent` of a rate limit administrators get a warning alert.
@@ -2183,6 +2305,11 @@ export interface components {
             park_slot?: number | null;
             /** @description `ringing`, `dialing`, `talking`, `transferring`, … (the call's phase). */
             phase: string;
+            /**
+             * Format: int64
+             * @description The queue the caller waits in (phase `queued`), or was answered from (issue #19).
+             */
+            queue_id?: number | null;
             recording: boolean;
             /** @description The agent paused the recording. */
             recording_paused: boolean;
@@ -2226,6 +2353,14 @@ export interface components {
             supervisor: boolean;
             tenant: components["schemas"]["TenantInfo"];
             user: components["schemas"]["User"];
+        };
+        /** @description A member entry: one user, or every telephony user of an access group. */
+        Member: {
+            /** Format: int64 */
+            user: number;
+        } | {
+            /** Format: int64 */
+            group: number;
         };
         /**
          * @description How the supervisor joins.
@@ -2469,6 +2604,102 @@ export interface components {
         Provisioning: {
             /** @description Access groups whose members become telephony users automatically. */
             group_ids: components["schemas"]["GroupId"][];
+        };
+        Queue: {
+            /** @description Waiting callers hear their place in line. */
+            announce_position: boolean;
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int32
+             * @description A caller who finds this many waiting goes to the overflow at once.
+             */
+            max_callers: number;
+            /**
+             * Format: int32
+             * @description After this long waiting, the caller goes to the overflow.
+             */
+            max_wait_secs: number;
+            members: components["schemas"]["Member"][];
+            name: string;
+            /** @description `missed`, `voicemail` (a message for the queue's members) or `forward` (to `overflow_number`). */
+            overflow: string;
+            overflow_number?: string | null;
+            /**
+             * Format: int32
+             * @description How long one member rings before the next try.
+             */
+            ring_secs: number;
+            /**
+             * Format: int32
+             * @description The service level counts calls answered within this many seconds.
+             */
+            service_level_secs: number;
+            /** @description `ring_all`, `longest_idle`, `round_robin` or `fewest_calls`. */
+            strategy: string;
+        };
+        QueueBody: {
+            announce_position?: boolean;
+            /** Format: int64 */
+            max_callers?: number;
+            /** Format: int64 */
+            max_wait_secs?: number;
+            /** @description `{"user": 12}` or `{"group": 3}`: at least one. */
+            members: components["schemas"]["Member"][];
+            name: string;
+            overflow?: string;
+            overflow_number?: string | null;
+            /** Format: int64 */
+            ring_secs?: number;
+            /** Format: int64 */
+            service_level_secs?: number;
+            strategy: string;
+        };
+        /** @description A queue's figures for the board: now, and since the start of the tenant's day. */
+        QueueFigures: {
+            /**
+             * Format: int64
+             * @description …hung up while waiting…
+             */
+            abandoned: number;
+            /**
+             * Format: int64
+             * @description …were answered by a member…
+             */
+            answered: number;
+            /**
+             * Format: int64
+             * @description …within the queue's service-level time…
+             */
+            answered_in_time: number;
+            /**
+             * Format: int64
+             * @description The longest wait now, in seconds (0 when nobody waits).
+             */
+            longest_wait_secs: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description Today: callers who joined the queue…
+             */
+            offered: number;
+            /**
+             * Format: int64
+             * @description …or went to the overflow.
+             */
+            overflowed: number;
+            /** Format: int64 */
+            queue_id: number;
+            /**
+             * Format: int32
+             * @description The service level's time, in seconds.
+             */
+            service_level_secs: number;
+            /**
+             * Format: int64
+             * @description Callers waiting now.
+             */
+            waiting: number;
         };
         Record: {
             /** Format: date-time */
@@ -7628,6 +7859,126 @@ export interface operations {
             };
         };
     };
+    first_steps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirstStep"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_first_step: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the trunk's id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirstStepBody"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     put_greeting: {
         parameters: {
             query?: never;
@@ -8442,6 +8793,271 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
