@@ -347,3 +347,68 @@ async fn round_robin_and_longest_idle_each_pick_the_expected_agent_among_three_d
     }
     assert_eq!(picked, ["boris", "vera", "anna"], "longest idle");
 }
+
+/// The server running the calls is killed (SIGKILL) while one caller talks to the queue's only
+/// agent and another waits in line: the node's other replica adopts both — the waiting caller goes
+/// back to its place (its `queued_at` kept) and is connected when the agent frees up.
+#[tokio::test]
+async fn a_caller_waiting_in_a_queue_survives_a_restart_and_keeps_its_place() {
+    use crate::adoption::{holder_and_standby, wait_stasis_holder, HolderAndStandby};
+    let node = callbase_tests::unique("node-");
+    let HolderAndStandby { mut first, _app, admin, tenant, login, password, .. } =
+        holder_and_standby(&node).await;
+    let me = admin.get("/api/telephony").await.body["me"]["user_id"].clone();
+    let id = create(&admin, queue("Support", "ring_all", json!([{"user": me}]))).await;
+    first_step(&admin, json!({"step": "queue", "queue_id": id})).await;
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::answering(platform, &login, &password, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+
+    carrier_calls("4957770001", &user, "9998", "79160000001").await;
+    let start = Instant::now();
+    while phone.invites.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    carrier_calls("4957770001", &user, "9998", "79160000002").await;
+    let pool = callbase_tests::worker_pool().await;
+    let waiting = || async {
+        sqlx::query_as::<_, (Option<String>, Option<time::OffsetDateTime>)>(
+            "SELECT phase, queued_at FROM calls WHERE tenant_id = $1 AND number = '+79160000002' AND ended_at IS NULL",
+        )
+        .bind(tenant)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+    };
+    let start = Instant::now();
+    let queued_at = loop {
+        if let Some((Some(p), Some(at))) = waiting().await {
+            if p == "queued" {
+                break at;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the second caller never waited in line");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    first.kill9();
+    wait_stasis_holder(&node, None, Some(first.pid()), Duration::from_secs(5)).await;
+    tokio::time::sleep(callbase_telephony::call::ADOPTION_GRACE + Duration::from_secs(1)).await;
+    let (phase, kept) = waiting().await.expect("the waiting caller is still there after the takeover");
+    assert_eq!((phase.as_deref(), kept), (Some("queued"), Some(queued_at)), "back in its place in line");
+    assert_eq!(phone.invites.lock().unwrap().len(), 1, "the busy agent is not rung meanwhile");
+
+    // The agent hangs up the first call (10 s after answering it): the waiting caller rings them.
+    let second = wait_ended(tenant, "+79160000002", Duration::from_secs(40)).await;
+    assert_eq!(
+        (second.0.as_deref(), second.1.as_deref()),
+        (Some("answered"), Some("answered")),
+        "{second:?}"
+    );
+    assert!(second.2.unwrap() >= 6000, "it waited for the agent across the restart: {second:?}");
+    assert_eq!(phone.invites.lock().unwrap().len(), 2, "the agent's phone rang for the second caller");
+    let first_call = wait_ended(tenant, "+79160000001", Duration::from_secs(5)).await;
+    assert_eq!(first_call.0.as_deref(), Some("answered"), "{first_call:?}");
+}
