@@ -25,6 +25,7 @@ mod hours;
 mod inbound;
 mod inputs;
 mod leases;
+mod menus;
 mod nodes;
 mod park;
 mod probe;

@@ -59,6 +59,8 @@ enum Kind {
     BlockedNumber,
     /// A queue (issue #19).
     Queue,
+    /// An IVR menu (issue #19).
+    Menu,
 }
 use Kind::*;
 
@@ -90,6 +92,7 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
     ("speed-dials", "id", SpeedDial),
     ("blocklist", "id", BlockedNumber),
     ("queues", "id", Queue),
+    ("menus", "id", Menu),
     ("first-steps", "id", Trunk),
     ("tables", "id", CrmTable),
     ("trunks", "id", Trunk),
@@ -129,6 +132,7 @@ const BODY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("CreateUser", "group_ids", Group, Shape::Array),
     ("CrmSettings", "mask_group_ids", Group, Shape::Array),
     ("DisableBody", "confirm_account", Account, Shape::Plain),
+    ("FirstStepBody", "menu_id", Menu, Shape::Plain),
     ("FirstStepBody", "queue_id", Queue, Shape::Plain),
     ("FirstStepBody", "user_id", TelUser, Shape::Plain),
     ("LoginBody", "account", Account, Shape::Plain),
@@ -252,6 +256,14 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&q, "queue");
     ids.insert(Queue, q.body["id"].clone());
+    let m = admin
+        .post(
+            "/api/telephony/menus",
+            json!({"name": format!("{marker} menu"), "options": [{"digit": "1", "to": format!("queue:{}", q.body["id"])}]}),
+        )
+        .await;
+    ok(&m, "menu");
+    ids.insert(Menu, m.body["id"].clone());
 
     let mut tb = trunk_body(&format!("{marker}trunk"), "bogus-password-1");
     tb["label"] = json!(format!("{marker} trunk"));

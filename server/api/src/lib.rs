@@ -340,6 +340,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::queues::update, telephony::queues::remove))
         .routes(routes!(telephony::queues::first_steps))
         .routes(routes!(telephony::queues::set_first_step))
+        .routes(routes!(telephony::menus::list, telephony::menus::create))
+        .routes(routes!(telephony::menus::update, telephony::menus::remove))
+        .routes(
+            routes!(telephony::menus::put_greeting, telephony::menus::delete_greeting)
+                .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),
+        )
         .routes(
             routes!(telephony::hours::put_greeting, telephony::hours::delete_greeting)
                 .layer(DefaultBodyLimit::max(telephony::routing::GREETING_MAX_BYTES)),

@@ -17,6 +17,7 @@ pub mod board;
 pub mod calls;
 pub mod fraud;
 pub mod hours;
+pub mod menus;
 pub mod nodes;
 pub mod probe;
 pub mod queues;

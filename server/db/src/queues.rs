@@ -381,23 +381,26 @@ pub async fn left(tx: &mut Tx, id: Uuid, outcome: &str, at: OffsetDateTime) -> s
     Ok(())
 }
 
-/// Sets trunk `trunk`'s first step (issue #19); false when the tenant has no such trunk.
+/// Sets trunk `trunk`'s first step (issue #19): `step` with its queue, user or menu; false when
+/// the tenant has no such trunk.
 pub async fn set_first_step(
     tx: &mut Tx,
     tenant: TenantId,
     trunk: i64,
     step: &str,
-    queue: Option<i64>,
-    user: Option<i64>,
+    target: (Option<i64>, Option<i64>, Option<i64>),
 ) -> sqlx::Result<bool> {
+    let (queue, user, menu) = target;
     let r = sqlx::query(
-        "UPDATE trunks SET first_step = $3, first_queue_id = $4, first_user_id = $5 WHERE tenant_id = $1 AND id = $2",
+        "UPDATE trunks SET first_step = $3, first_queue_id = $4, first_user_id = $5, first_menu_id = $6
+         WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(trunk)
     .bind(step)
     .bind(queue)
     .bind(user)
+    .bind(menu)
     .execute(&mut **tx)
     .await?;
     Ok(r.rows_affected() > 0)

@@ -23,6 +23,7 @@ pub struct TrunkRow {
     pub first_step: String,
     pub first_queue_id: Option<i64>,
     pub first_user_id: Option<i64>,
+    pub first_menu_id: Option<i64>,
 }
 
 /// Fields an admin sets.
@@ -55,7 +56,7 @@ impl From<&TrunkRow> for TrunkFields {
 
 const COLS: &str =
     "id, tenant_id, slot, position, mode, label, number, username, domain, host, rewrite, preset,
-    first_step, first_queue_id, first_user_id";
+    first_step, first_queue_id, first_user_id, first_menu_id";
 
 /// Serialises trunk changes of one tenant (count checks, slot choice, reordering).
 pub async fn lock_tenant(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {

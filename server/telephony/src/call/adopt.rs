@@ -109,7 +109,7 @@ fn decide(call: &OpenCall, up: &HashSet<&str>, runs_here: bool) -> Decision {
     let unanswered_inbound = call.direction() == CallDirection::Inbound
         && call.answered_at.is_none()
         && call.result.is_none()
-        && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "ringing" | "queued"));
+        && matches!(call.phase.as_deref(), Some("setup" | "greeting" | "menu" | "ringing" | "queued"));
     if unanswered_inbound && call.first_channel.as_deref().is_some_and(|c| up.contains(c)) {
         return Decision::Ring;
     }
@@ -512,7 +512,7 @@ mod tests {
         };
         let up: HashSet<&str> = ["caller-1"].into();
         let none: HashSet<&str> = HashSet::new();
-        for phase in ["setup", "greeting", "ringing", "queued"] {
+        for phase in ["setup", "greeting", "menu", "ringing", "queued"] {
             assert_eq!(decide(&inbound(phase, false, None), &up, false), Decision::Ring, "{phase}");
             // The caller gave up meanwhile: nothing to ring for.
             assert_eq!(decide(&inbound(phase, false, None), &none, false), Decision::End { answered: false });

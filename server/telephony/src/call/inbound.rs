@@ -10,6 +10,7 @@
 use callbase_core::events::CallState;
 use callbase_core::{TenantId, UserId};
 use callbase_db::calls::{CallDirection, CallResult};
+use callbase_db::menus::Destination;
 use callbase_db::telephony::TelUserRow;
 use uuid::Uuid;
 
@@ -78,22 +79,20 @@ async fn inbound_inner(
     if let Some(closed) = closed {
         return closed_call(call, &t, caller, rx, closed).await;
     }
-    match first_step(call, &t).await {
-        FirstStep::RingAll => {}
-        FirstStep::Queue(q) => {
-            if !greeted(call, &t, caller, rx).await {
+    let step = first_step(call, &t).await;
+    match step.kind.as_str() {
+        "ring_all" => {}
+        "queue" | "menu" => {
+            // A queue hears the tenant's greeting first; a menu has its own.
+            if step.kind == "queue" && !greeted(call, &t, caller, rx).await {
                 return Ok(());
             }
-            return super::queue::queued(call, &t, caller, rx, q, false).await;
+            return route(call, t, caller, rx, step).await;
         }
-        FirstStep::User(user) => {
-            // Only that user rings (whether or not they take calls for everyone), then the
-            // forward number or voicemail as for any unanswered call.
-            t.users.retain(|u| u.user_id == user);
-            for u in &mut t.users {
-                u.accept_incoming = true;
+        _ => {
+            if let Some(user) = step.user_id {
+                only(&mut t, call, UserId(user));
             }
-            call.audience = vec![user];
         }
     }
     let t = &t;
@@ -116,46 +115,140 @@ async fn inbound_inner(
     ring_and_connect(call, t, caller, rx, known).await
 }
 
-/// Where a trunk's inbound calls go first (issue #19).
-enum FirstStep {
-    RingAll,
-    Queue(callbase_db::queues::QueueRow),
-    User(UserId),
+/// Only `user` rings (whether or not they take calls for everyone), then the forward number or
+/// voicemail as for any unanswered call.
+fn only(t: &mut Tenancy, call: &mut Call, user: UserId) {
+    t.users.retain(|u| u.user_id == user);
+    for u in &mut t.users {
+        u.accept_incoming = true;
+    }
+    call.audience = vec![user];
 }
 
-/// The first step the call's trunk chose. A queue or user that is gone (deleted, no longer a
-/// telephony user) falls back to ringing everyone — the routing page tells the administrator.
-async fn first_step(call: &Call, t: &Tenancy) -> FirstStep {
-    let Some(trunk) = t.trunks.iter().find(|tr| Some(tr.slot) == call.trunk) else {
-        return FirstStep::RingAll;
+/// The first step the call's trunk chose (issue #19). A queue, user or menu that is gone
+/// (deleted, no longer a telephony user) falls back to ringing everyone — the routing page tells
+/// the administrator.
+async fn first_step(call: &Call, t: &Tenancy) -> Destination {
+    let everyone = Destination::parse("ring_all").expect("a destination");
+    let Some(trunk) = t.trunks.iter().find(|tr| Some(tr.slot) == call.trunk) else { return everyone };
+    let to = match trunk.first_step.as_str() {
+        "queue" => trunk.first_queue_id.map(|q| format!("queue:{q}")),
+        "menu" => trunk.first_menu_id.map(|m| format!("menu:{m}")),
+        "user" => trunk
+            .first_user_id
+            .filter(|u| t.users.iter().any(|r| r.user_id.0 == *u && !r.disabled))
+            .map(|u| format!("user:{u}")),
+        _ => return everyone,
     };
-    match (trunk.first_step.as_str(), trunk.first_queue_id, trunk.first_user_id) {
-        ("queue", Some(id), _) => {
-            let res = async {
-                let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
-                let q = callbase_db::queues::get(&mut tx, call.tenant, id).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(q)
-            }
-            .await;
-            match res {
-                Ok(Some(q)) => FirstStep::Queue(q),
-                Ok(None) => FirstStep::RingAll,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the trunk's queue: ringing everyone");
-                    FirstStep::RingAll
-                }
-            }
-        }
-        ("user", _, Some(u)) if t.users.iter().any(|r| r.user_id.0 == u && !r.disabled) => {
-            FirstStep::User(UserId(u))
-        }
-        ("ring_all", _, _) => FirstStep::RingAll,
-        (step, _, _) => {
-            tracing::warn!(slot = trunk.slot, step, "the trunk's first step is gone: ringing everyone");
-            FirstStep::RingAll
+    match to.as_deref().and_then(Destination::parse) {
+        Some(d) => d,
+        None => {
+            tracing::warn!(slot = trunk.slot, step = %trunk.first_step, "the trunk's first step is gone: ringing everyone");
+            everyone
         }
     }
+}
+
+/// Most menus a call may pass through (a caller going round in menus by choice ends up ringing
+/// everyone).
+const MAX_MENU_HOPS: usize = 20;
+
+/// Takes the call where a trunk's first step or a menu choice leads (issue #19). A queue, user or
+/// menu that is gone rings everyone.
+async fn route(
+    call: &mut Call,
+    mut t: Tenancy,
+    caller: &str,
+    rx: &mut CallRx,
+    mut to: Destination,
+) -> Result<(), CallError> {
+    let mut hops = 0;
+    loop {
+        match to.kind.as_str() {
+            "menu" if hops < MAX_MENU_HOPS => {
+                hops += 1;
+                let Some(menu) = read_menu(call, to.menu_id).await else {
+                    to = Destination::parse("ring_all").expect("a destination");
+                    continue;
+                };
+                match super::menu::run(call, caller, rx, &menu).await {
+                    super::menu::Chosen::To(next) => to = next,
+                    super::menu::Chosen::Left => {
+                        call.publish(CallState::Ended, Some("caller hung up")).await;
+                        call.finish(
+                            CallResult::Missed,
+                            Some(&format!("caller hung up in menu {}", menu.name)),
+                        )
+                        .await;
+                        return Ok(());
+                    }
+                }
+            }
+            "queue" => {
+                let q = match to.queue_id {
+                    Some(id) => {
+                        read(call, |tx, tenant| Box::pin(callbase_db::queues::get(tx, tenant, id))).await
+                    }
+                    None => None,
+                };
+                match q {
+                    Some(q) => return super::queue::queued(call, &t, caller, rx, q, false).await,
+                    None => to = Destination::parse("ring_all").expect("a destination"),
+                }
+            }
+            "user" if to.user_id.is_some_and(|u| t.users.iter().any(|r| r.user_id.0 == u && !r.disabled)) => {
+                only(&mut t, call, UserId(to.user_id.unwrap_or_default()));
+                return ring_and_connect(call, &t, caller, rx, None).await;
+            }
+            "number" | "voicemail" => {
+                let bridge = call.new_bridge().await?;
+                call.add(&bridge, caller).await;
+                let why = "chosen in the menu";
+                match to.number.as_deref() {
+                    Some(n) if to.kind == "number" => forward_to(call, &t, n, caller, &bridge, why, rx).await,
+                    _ => voicemail(call, caller, why, rx).await,
+                }
+                call.delete(&format!("bridges/{bridge}")).await;
+                return Ok(());
+            }
+            "hangup" => {
+                call.hangup(caller).await;
+                call.publish(CallState::Missed, Some("no choice in the menu")).await;
+                call.finish(CallResult::Missed, Some("no choice in the menu: hung up")).await;
+                return Ok(());
+            }
+            _ => return ring_and_connect(call, &t, caller, rx, None).await,
+        }
+    }
+}
+
+async fn read_menu(call: &Call, id: Option<i64>) -> Option<callbase_db::menus::Menu> {
+    let id = id?;
+    read(call, |tx, tenant| Box::pin(callbase_db::menus::get(tx, tenant, id))).await
+}
+
+/// Reads in the call's tenant transaction; a database error is logged and `None` (the call then
+/// rings everyone rather than being lost).
+async fn read<T, F>(call: &Call, f: F) -> Option<T>
+where
+    F: for<'a> FnOnce(
+        &'a mut callbase_db::Tx,
+        TenantId,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = sqlx::Result<Option<T>>> + Send + 'a>,
+    >,
+{
+    let res = async {
+        let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
+        let v = f(&mut tx, call.tenant).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(v)
+    }
+    .await;
+    res.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the call's next step: ringing everyone");
+        None
+    })
 }
 
 /// Plays the tenant's greeting, when set: false when the caller hung up meanwhile (the call is

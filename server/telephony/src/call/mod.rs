@@ -21,6 +21,7 @@ mod callback;
 mod consult;
 mod feature;
 mod inbound;
+mod menu;
 mod outbound;
 mod park;
 mod probe;
@@ -111,6 +112,8 @@ pub enum Phase {
     /// Came while the tenant is closed (business hours): the closed greeting, then the closed
     /// destination. Ended, not rung, by a new controller after a restart.
     Closed,
+    /// The caller is in an IVR menu (issue #19). A new controller after a restart rings everyone.
+    Menu,
     /// Agents' devices are ringing.
     Ringing,
     /// The caller waits in a queue (issue #19), in its place in line (`calls.queued_at`); a new
@@ -141,6 +144,7 @@ impl Phase {
             Phase::Setup => "setup",
             Phase::Greeting => "greeting",
             Phase::Closed => "closed",
+            Phase::Menu => "menu",
             Phase::Ringing => "ringing",
             Phase::Queued => "queued",
             Phase::Dialing => "dialing",

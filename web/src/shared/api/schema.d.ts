@@ -1090,7 +1090,7 @@ export interface paths {
         get?: never;
         /**
          * Chooses where the trunk's inbound calls go first: 422 `invalid_first_step` naming the field
-         *     (an unknown step, a queue or user that is not the tenant's); 404 when there is no such trunk.
+         *     (an unknown step, a queue, user or menu that is not the tenant's); 404 when there is no such trunk.
          */
         put: operations["set_first_step"];
         post?: never;
@@ -1242,6 +1242,73 @@ export interface paths {
         put: operations["put_mine"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/menus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's menus (administrators). */
+        get: operations["list"];
+        put?: never;
+        /**
+         * Creates a menu: 422 naming the field (`invalid_name`, `invalid_timeout`, `invalid_retries`,
+         *     `too_many_options`, `invalid_digit`, `duplicate_digit`, `invalid_destination`, `menu_loop`,
+         *     `too_many_menus`); 409 `duplicate_name`.
+         */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/menus/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes a menu (the same checks; a digit may not lead back to the menu itself, nor the
+         *     fallbacks round to it).
+         */
+        put: operations["update"];
+        post?: never;
+        /**
+         * Deletes a menu (and its greeting). Digits, fallbacks and trunks that led to it ring everyone,
+         *     and are shown `gone` until an administrator chooses again.
+         */
+        delete: operations["remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/menus/{id}/greeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Uploads the menu's greeting (MP3 or WAV as the request body; 422 `empty_greeting`,
+         *     `invalid_greeting` for a file that is not audio); it replaces the one before.
+         */
+        put: operations["put_greeting"];
+        post?: never;
+        /** Removes the menu's greeting. */
+        delete: operations["delete_greeting"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2128,7 +2195,7 @@ export interface components {
         FieldKind: "text" | "long_text" | "number" | "date" | "select" | "phone" | "email" | "user";
         FirstStep: {
             /**
-             * @description The chosen queue or user is gone (deleted, or no longer a telephony user): calls ring
+             * @description The chosen queue, user or menu is gone (deleted, or no longer a telephony user): calls ring
              *     everyone until an administrator chooses again.
              */
             gone: boolean;
@@ -2138,21 +2205,25 @@ export interface components {
              */
             id: number;
             label: string;
+            /** Format: int64 */
+            menu_id?: number | null;
             /** @description The trunk's number (its DID), when set. */
             number?: string | null;
             /** Format: int64 */
             queue_id?: number | null;
             /** Format: int32 */
             slot: number;
-            /** @description `ring_all`, `queue` or `user`. */
+            /** @description `ring_all`, `queue`, `user` or `menu`. */
             step: string;
             /** Format: int64 */
             user_id?: number | null;
         };
         FirstStepBody: {
             /** Format: int64 */
+            menu_id?: number | null;
+            /** Format: int64 */
             queue_id?: number | null;
-            /** @description `ring_all`, `queue` (with `queue_id`) or `user` (with `user_id`). */
+            /** @description `ring_all`, `queue` (with `queue_id`), `user` (with `user_id`) or `menu` (with `menu_id`). */
             step: string;
             /** Format: int64 */
             user_id?: number | null;
@@ -2361,6 +2432,45 @@ export interface components {
         } | {
             /** Format: int64 */
             group: number;
+        };
+        MenuBody: {
+            fallback?: string;
+            name: string;
+            options?: components["schemas"]["MenuOption"][];
+            /**
+             * Format: int64
+             * @description How many times the greeting is played again after no digit or a wrong one (0–5).
+             */
+            retries?: number;
+            /**
+             * Format: int64
+             * @description Seconds to wait for a digit after the greeting (2–30).
+             */
+            timeout_secs?: number;
+        };
+        MenuOption: {
+            /** @description `0`–`9`, `*` or `#`. */
+            digit: string;
+            /**
+             * @description Where the digit leads: `ring_all`, `voicemail`, `queue:<id>`, `user:<id>`, `menu:<id>` or
+             *     `number:<number>`.
+             */
+            to: string;
+        };
+        MenuOut: {
+            /** @description Where a caller goes who pressed nothing, or only wrong digits, after the retries. */
+            fallback: string;
+            fallback_gone: boolean;
+            /** @description A greeting is uploaded (`PUT /api/telephony/menus/{id}/greeting`). */
+            greeting: boolean;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            options: components["schemas"]["MenuOption"][];
+            /** Format: int32 */
+            retries: number;
+            /** Format: int32 */
+            timeout_secs: number;
         };
         /**
          * @description How the supervisor joins.
@@ -8521,6 +8631,399 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MenuOut"][];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MenuBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MenuOut"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MenuBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MenuOut"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `body_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `expected_json`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_greeting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "audio/mpeg": number[];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Greeting"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_greeting: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,7 @@ pub mod board;
 pub mod colleagues;
 pub mod hours;
 pub mod me;
+pub mod menus;
 pub mod parked;
 pub mod queues;
 pub mod routing;

@@ -274,11 +274,12 @@ pub struct FirstStep {
     pub label: String,
     /// The trunk's number (its DID), when set.
     pub number: Option<String>,
-    /// `ring_all`, `queue` or `user`.
+    /// `ring_all`, `queue`, `user` or `menu`.
     pub step: String,
     pub queue_id: Option<i64>,
     pub user_id: Option<i64>,
-    /// The chosen queue or user is gone (deleted, or no longer a telephony user): calls ring
+    pub menu_id: Option<i64>,
+    /// The chosen queue, user or menu is gone (deleted, or no longer a telephony user): calls ring
     /// everyone until an administrator chooses again.
     pub gone: bool,
 }
@@ -301,6 +302,7 @@ pub async fn first_steps(
             .map(|t| {
                 let gone = match t.first_step.as_str() {
                     "queue" => t.first_queue_id.is_none(),
+                    "menu" => t.first_menu_id.is_none(),
                     "user" => !t.first_user_id.is_some_and(|u| users.iter().any(|r| r.user_id.0 == u)),
                     _ => false,
                 };
@@ -312,6 +314,7 @@ pub async fn first_steps(
                     step: t.first_step,
                     queue_id: t.first_queue_id,
                     user_id: t.first_user_id,
+                    menu_id: t.first_menu_id,
                     gone,
                 }
             })
@@ -321,16 +324,18 @@ pub async fn first_steps(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FirstStepBody {
-    /// `ring_all`, `queue` (with `queue_id`) or `user` (with `user_id`).
+    /// `ring_all`, `queue` (with `queue_id`), `user` (with `user_id`) or `menu` (with `menu_id`).
     pub step: String,
     #[serde(default)]
     pub queue_id: Option<i64>,
     #[serde(default)]
     pub user_id: Option<i64>,
+    #[serde(default)]
+    pub menu_id: Option<i64>,
 }
 
 /// Chooses where the trunk's inbound calls go first: 422 `invalid_first_step` naming the field
-/// (an unknown step, a queue or user that is not the tenant's); 404 when there is no such trunk.
+/// (an unknown step, a queue, user or menu that is not the tenant's); 404 when there is no such trunk.
 #[utoipa::path(put, path = "/api/telephony/first-steps/{id}", tag = "telephony", request_body = FirstStepBody, params(("id" = i64, Path, description = "the trunk's id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_first_step(
@@ -345,15 +350,15 @@ pub async fn set_first_step(
     if callbase_db::trunks::get(&mut tx, a.tenant_id, trunk).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    let (queue, user) = match b.step.as_str() {
-        "ring_all" => (None, None),
+    let (queue, user, menu) = match b.step.as_str() {
+        "ring_all" => (None, None, None),
         "queue" => {
             let q = match b.queue_id {
                 Some(id) => repo::get(&mut tx, a.tenant_id, id).await?,
                 None => None,
             };
             let q = q.ok_or_else(|| bad("invalid_first_step", "queue_id: no such queue"))?;
-            (Some(q.id), None)
+            (Some(q.id), None, None)
         }
         "user" => {
             let u = match b.user_id {
@@ -363,15 +368,23 @@ pub async fn set_first_step(
                 None => None,
             };
             let u = u.ok_or_else(|| bad("invalid_first_step", "user_id: no such telephony user"))?;
-            (None, Some(u.user_id.0))
+            (None, Some(u.user_id.0), None)
         }
-        _ => return Err(bad("invalid_first_step", "step: ring_all, queue or user")),
+        "menu" => {
+            let m = match b.menu_id {
+                Some(id) => callbase_db::menus::get(&mut tx, a.tenant_id, id).await?,
+                None => None,
+            };
+            let m = m.ok_or_else(|| bad("invalid_first_step", "menu_id: no such menu"))?;
+            (None, None, Some(m.id))
+        }
+        _ => return Err(bad("invalid_first_step", "step: ring_all, queue, user or menu")),
     };
-    if !repo::set_first_step(&mut tx, a.tenant_id, trunk, &b.step, queue, user).await? {
+    if !repo::set_first_step(&mut tx, a.tenant_id, trunk, &b.step, (queue, user, menu)).await? {
         return Err(ApiError::NotFound);
     }
     tx.commit().await?;
-    let detail = serde_json::json!({"step": b.step, "queue_id": queue, "user_id": user});
+    let detail = serde_json::json!({"step": b.step, "queue_id": queue, "user_id": user, "menu_id": menu});
     crate::routes::audit::record(&st, &who, "trunk.first_step", &trunk.to_string(), Some(detail), None)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -138,7 +138,7 @@ pub(super) async fn remove_greeting(
 
 /// Converts an uploaded greeting (MP3 or WAV) to 8 kHz mono WAV and stores it in the object store
 /// under an unguessable name; returns the name and the length. Bad audio is a 422 naming the file.
-async fn store_greeting(
+pub(super) async fn store_greeting(
     st: &AppState,
     tenant: callbase_core::TenantId,
     body: axum::body::Bytes,
@@ -167,7 +167,7 @@ async fn store_greeting(
 }
 
 /// Removes a replaced greeting's file (a failure leaves an unreferenced object, nothing worse).
-async fn drop_greeting(st: &AppState, old: Option<String>) {
+pub(super) async fn drop_greeting(st: &AppState, old: Option<String>) {
     if let Some(old) = old {
         let _ = st.store.delete(&greeting_object(&old)).await;
     }
