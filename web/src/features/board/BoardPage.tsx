@@ -6,18 +6,22 @@
  * no polling; the snapshot is read again after a reconnect and when a call with a CRM client
  * appears (its name comes with the snapshot).
  *
+ * Queues (issue #19): each queue's callers waiting now, the longest wait, and today's offered,
+ * answered, abandoned and overflowed calls with the service level. The figures come with the
+ * snapshot, so news of a queue's call reads it again (once the news settles, ~1 s).
+ *
  * A connected call can be joined with the supervisor's own phone: listen, whisper or barge in (the
  * server refuses agents of private groups). Administrators see the supervision log below.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
-import type { Board, BoardAgent, LiveCall, SuperviseMode, SupervisionEntry } from '../../shared/api/types';
+import type { Board, BoardAgent, LiveCall, QueueFigures, SuperviseMode, SupervisionEntry } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
 import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
-import { callOf, inGroup, parked, shownState, waiting, withAgentState, withCall, withPresence } from './board';
+import { callOf, inGroup, parked, serviceLevel, shownState, waiting, withAgentState, withCall, withPresence } from './board';
 
 const STATE_LABEL: Record<string, MessageKey> = {
   available: 'agent.available',
@@ -31,16 +35,19 @@ function since(iso: string | null | undefined, now: number): string {
   return iso ? mmss(Math.max(0, now - Date.parse(iso))) : '';
 }
 
-function CallCell({ call, now }: { call: LiveCall; now: number }) {
+function CallCell({ call, now, queues }: { call: LiveCall; now: number; queues?: QueueFigures[] }) {
   const arrow = call.direction === 'inbound' ? '↙' : call.direction === 'outbound' ? '↗' : '↔';
   const ringing = call.answered_at == null;
+  const queue = call.phase === 'queued' ? (queues?.find((q) => q.queue_id === call.queue_id)?.name ?? `#${call.queue_id ?? ''}`) : null;
   return (
     <span class="board__call" data-testid="board-call" data-phase={call.phase}>
       <span aria-hidden="true">{arrow}</span> <span data-testid="board-number">{call.number}</span>
       {call.client && <span class="board__client"> · {call.client.title}</span>}
       <span class="muted">
         {' · '}
-        {ringing ? t('board.ringingFor', { time: since(call.started_at, now) }) : since(call.answered_at, now)}
+        {queue !== null
+          ? t('board.inQueue', { queue, time: since(call.started_at, now) })
+          : ringing ? t('board.ringingFor', { time: since(call.started_at, now) }) : since(call.answered_at, now)}
       </span>
       {call.on_hold && <span class="badge">{t('board.onHold')}</span>}
       {call.recording && !call.recording_paused && <span class="badge badge--rec" title={t('board.recording')}>● REC</span>}
@@ -94,6 +101,54 @@ function AgentRow({ a, board, now, me, onSupervise }: { a: BoardAgent; board: Bo
   );
 }
 
+/**
+ * Each queue now and today. `age`: milliseconds since the snapshot was read, so the longest wait
+ * keeps counting between snapshots.
+ */
+function QueuesCard({ queues, age }: { queues: QueueFigures[]; age: number }) {
+  return (
+    <div class="card" data-testid="board-queues">
+      <h2>{t('board.queuesTitle')}</h2>
+      <div class="table-wrap">
+        <table class="table">
+          <thead>
+            <tr>
+              <th>{t('board.queue')}</th>
+              <th>{t('board.queueWaiting')}</th>
+              <th>{t('board.queueLongest')}</th>
+              <th>{t('board.queueOffered')}</th>
+              <th>{t('board.queueAnswered')}</th>
+              <th>{t('board.queueAbandoned')}</th>
+              <th>{t('board.queueOverflowed')}</th>
+              <th>{t('board.serviceLevel')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {queues.map((q) => {
+              const sl = serviceLevel(q);
+              return (
+                <tr key={q.queue_id} data-testid="board-queue" data-queue={q.queue_id} data-waiting={q.waiting}>
+                  <td><strong>{q.name}</strong></td>
+                  <td data-testid="board-queue-waiting">{q.waiting}</td>
+                  <td data-testid="board-queue-longest">{q.waiting > 0 ? mmss(q.longest_wait_secs * 1000 + age) : '—'}</td>
+                  <td>{q.offered}</td>
+                  <td>{q.answered}</td>
+                  <td>{q.abandoned}</td>
+                  <td>{q.overflowed}</td>
+                  <td data-testid="board-queue-sl" title={t('board.serviceLevelHint', { secs: q.service_level_secs })}>
+                    {sl === null ? '—' : `${sl}%`}
+                    <span class="muted small"> ≤ {q.service_level_secs} s</span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
 function SupervisionLog({ entries, onRefresh }: { entries: SupervisionEntry[]; onRefresh: () => void }) {
   const label = (m: string) => t(MODES.find((x) => x.mode === m)?.label ?? 'board.listen');
   return (
@@ -144,6 +199,8 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
   const [now, setNow] = useState(Date.now());
   // The server's clock minus ours: durations count from the server's times.
   const skew = useRef(0);
+  // When the last snapshot arrived (our clock): the queues' longest waits count on from it.
+  const snapAt = useRef(Date.now());
   const refetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   // News that came while the first snapshot was on its way: applied to it once it arrives (the
   // snapshot may have been read before the news happened — a phone registering meanwhile).
@@ -161,6 +218,7 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
     try {
       const b = await api.board();
       skew.current = Date.parse(b.now) - Date.now();
+      snapAt.current = Date.now();
       const news = early.current;
       early.current = [];
       setBoard((prev) => (prev ? b : news.reduce((acc, f) => f(acc), b)));
@@ -196,16 +254,20 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
     void loadLog();
     const offState = subscribe('agent_state', (e) => apply((b) => withAgentState(b, e)), { onReconnect: () => void load() });
     const offPresence = subscribe('agent_presence', (e) => apply((b) => withPresence(b, e)));
-    const offCall = subscribe('board_call', (e) =>
+    // Reads the snapshot again after `ms`, once: more news meanwhile moves the read on.
+    const later = (ms: number) => {
+      clearTimeout(refetch.current);
+      refetch.current = setTimeout(() => void load(), ms);
+    };
+    const offCall = subscribe('board_call', (e) => {
       apply((b) => {
         const { board: next, fresh } = withCall(b, e);
-        if (fresh) {
-          clearTimeout(refetch.current);
-          refetch.current = setTimeout(() => void load(), 300);
-        }
+        if (fresh) later(300);
         return next;
-      }),
-    );
+      });
+      // A queue's figures (waiting, answered, abandoned…) come with the snapshot.
+      if (e.queue_id != null) later(1000);
+    });
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       offState();
@@ -255,6 +317,7 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
             <span class="badge" data-testid="board-waiting">{t('board.waiting', { n: queue.length })}</span>
             <span class="badge" data-testid="board-parked-count">{t('board.parkedCount', { n: inSlots.length })}</span>
           </div>
+          {board.queues.length > 0 && <QueuesCard queues={board.queues} age={Math.max(0, now - snapAt.current)} />}
           {inSlots.length > 0 && (
             <div class="card" data-testid="board-parked">
               <h2>{t('board.parkedTitle')}</h2>
@@ -276,8 +339,8 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
               <h2>{t('board.waitingTitle')}</h2>
               <ul class="board__queue">
                 {queue.map((c) => (
-                  <li>
-                    <CallCell call={c} now={serverNow} />
+                  <li key={c.call_id}>
+                    <CallCell call={c} now={serverNow} queues={board.queues} />
                   </li>
                 ))}
               </ul>

@@ -13,6 +13,7 @@ function board(): Board {
     groups: [{ id: 3, name: 'Sales' }, { id: 4, name: 'Support' }],
     trunks: [{ slot: 1, label: 'Main line', in_use: 0 }],
     calls: [],
+    queues: [],
     agents: [
       { user_id: 7, name: 'Anna', extension: '101', group_ids: [3], state: 'available', reason: null, since: now, wrapup_until: null,
         accept_incoming: true, online: { browser: true, desk: false } },
@@ -171,6 +172,53 @@ describe('the live board', () => {
     expect(row(7)!.dataset.busy).toBe('talking');
     expect(row(7)!.querySelector('[data-testid=board-listen]')).toBeNull();
     expect(h.q('[data-testid=board-log]')).toBeNull();
+  });
+
+  it('shows each queue\'s figures, callers waiting in a queue as not taken, and reads the figures again on a queue\'s news', async () => {
+    let snapshots = 0;
+    const figures = (waiting: number, longest: number, answered: number, inTime: number) => ({
+      queue_id: 5, name: 'Support', waiting, longest_wait_secs: longest, offered: 10, answered, answered_in_time: inTime,
+      abandoned: 1, overflowed: 1, service_level_secs: 20,
+    });
+    const queued = (id: string) => ({ call_id: id, direction: 'inbound', number: '******4567', trunk: 1, user_id: null, ringing: [],
+      phase: 'queued', on_hold: false, recording: false, recording_paused: false, started_at: now, answered_at: null, client: null, queue_id: 5 });
+    h.serve((_m, u) => {
+      if (!u.endsWith('/api/telephony/board')) return json(404, {});
+      snapshots += 1;
+      const b = board();
+      b.queues = [
+        snapshots === 1 ? figures(1, 75, 8, 6) : figures(2, 80, 8, 6),
+        { queue_id: 6, name: 'Night', waiting: 0, longest_wait_secs: 0, offered: 0, answered: 0, answered_in_time: 0, abandoned: 0,
+          overflowed: 0, service_level_secs: 30 },
+      ];
+      b.calls = snapshots === 1 ? [queued('c9')] : [queued('c9'), queued('c10')];
+      return json(200, b);
+    });
+    h.show(<BoardPage userId={1} isAdmin={false} />);
+    await h.until(() => row(7));
+    const q = (id: number) => h.q<HTMLTableRowElement>(`[data-testid=board-queue][data-queue="${id}"]`)!;
+    expect(q(5).querySelector('[data-testid=board-queue-waiting]')!.textContent).toBe('1');
+    expect(q(5).querySelector('[data-testid=board-queue-longest]')!.textContent).toMatch(/^01:1[5-7]$/);
+    expect(q(5).textContent).toContain('10');
+    expect(q(5).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('75% ≤ 20 s');
+    expect(q(6).querySelector('[data-testid=board-queue-longest]')!.textContent).toBe('—');
+    expect(q(6).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('— ≤ 30 s');
+    // The waiting caller is among the calls nobody took, rings nobody, and says where it waits.
+    expect(h.q('[data-testid=board-waiting]')?.textContent).toBe('Not taken: 1');
+    const waitingCall = h.q('[data-testid=board-call][data-phase=queued]')!;
+    expect(waitingCall.textContent).toContain('waiting in Support');
+    expect(row(7)!.dataset.busy).toBe('idle');
+
+    // Another caller joins the queue: shown at once as waiting, not ringing Anna; the figures follow with the snapshot.
+    await act(() => FakeSocket.last!.push(call('ringing', { call_id: 'c10', ringing: [], queue_id: 5 })));
+    expect(h.root.querySelectorAll('[data-testid=board-call][data-phase=queued]')).toHaveLength(2);
+    expect(row(7)!.dataset.busy).toBe('idle');
+    expect(snapshots).toBe(1);
+    await h.until(() => (q(5).dataset.waiting === '2' ? true : null));
+    expect(snapshots).toBe(2);
+    // A member is chosen for it: Anna's phone rings for the queue's caller.
+    await act(() => FakeSocket.last!.push(call('ringing', { call_id: 'c10', ringing: [7], queue_id: 5 })));
+    expect(row(7)!.dataset.busy).toBe('ringing');
   });
 
   it('keeps the news that comes while the snapshot is on its way (a phone registering meanwhile)', async () => {

@@ -1,19 +1,24 @@
 /**
  * The presence board's state (issue #18): the snapshot of `GET /api/telephony/board`, kept live by
  * `agent_state` and `board_call` events. Pure functions, so the page only renders.
+ *
+ * Queues (issue #19): a caller waiting in a queue is a call in phase `queued` (its news: `ringing`
+ * with the queue's id and nobody rung); while a member rings for it, it is `ringing` like any call.
+ * The queues' figures come with the snapshot only.
  */
-import type { Board, BoardAgent, LiveCall } from '../../shared/api/types';
+import type { Board, BoardAgent, LiveCall, QueueFigures } from '../../shared/api/types';
 import type { AgentPresenceEvent, AgentStateEvent, BoardCallEvent } from '../../shared/events/types';
 
 /** A call's news that ends it on the board. */
 const GONE = new Set(['ended', 'missed', 'refused']);
 
-function phaseOf(state: BoardCallEvent['state'], prev: string | undefined): string {
-  switch (state) {
+function phaseOf(e: BoardCallEvent, prev: string | undefined): string {
+  switch (e.state) {
     case 'dialing':
       return 'dialing';
     case 'ringing':
-      return 'ringing';
+      // A caller in a queue nobody is rung for yet waits in line.
+      return e.queue_id != null && e.ringing.length === 0 ? 'queued' : 'ringing';
     case 'answered':
     case 'held':
     case 'unheld':
@@ -61,7 +66,7 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
       trunk: e.trunk ?? null,
       user_id: e.user_id ?? null,
       ringing: e.ringing,
-      phase: phaseOf(e.state, prev?.phase),
+      phase: phaseOf(e, prev?.phase),
       on_hold: e.on_hold,
       recording: e.recording,
       recording_paused: e.recording_paused ?? false,
@@ -69,6 +74,7 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
       answered_at: prev?.answered_at ?? (e.state === 'answered' ? e.at : null),
       client: prev?.client ?? null,
       park_slot: e.park_slot ?? null,
+      queue_id: e.queue_id ?? null,
     };
     calls = prev ? b.calls.map((c) => (c.call_id === e.call_id ? next : c)) : [...b.calls, next];
   }
@@ -76,11 +82,14 @@ export function withCall(b: Board, e: BoardCallEvent): { board: Board; fresh: bo
   return { board: { ...b, calls, trunks }, fresh: !prev && !GONE.has(e.state) && e.crm_record_id != null };
 }
 
-/** The call an agent is on, or being rung for (a call they parked is no longer theirs to show). */
+/**
+ * The call an agent is on, or being rung for (a call they parked is no longer theirs to show; a
+ * caller waiting in a queue rings nobody until a member is chosen for it).
+ */
 export function callOf(b: Board, a: BoardAgent): LiveCall | undefined {
   return (
     b.calls.find((c) => c.user_id === a.user_id && c.park_slot == null) ??
-    b.calls.find((c) => c.user_id == null && c.ringing.includes(a.user_id))
+    b.calls.find((c) => c.user_id == null && c.phase !== 'queued' && c.ringing.includes(a.user_id))
   );
 }
 
@@ -89,7 +98,7 @@ export function parked(b: Board): LiveCall[] {
   return b.calls.filter((c) => c.park_slot != null).sort((x, y) => (x.park_slot ?? 0) - (y.park_slot ?? 0));
 }
 
-/** Inbound calls nobody has taken yet (ringing, in the greeting, forwarded). */
+/** Inbound calls nobody has taken yet (ringing, in the greeting, waiting in a queue, forwarded). */
 export function waiting(b: Board): LiveCall[] {
   return b.calls.filter((c) => c.user_id == null);
 }
@@ -104,4 +113,9 @@ export function shownState(a: BoardAgent, now: number): string {
 /** The agents in `group` (all with `null`). */
 export function inGroup(agents: BoardAgent[], group: number | null): BoardAgent[] {
   return group == null ? agents : agents.filter((a) => a.group_ids.includes(group));
+}
+
+/** The service level in percent: answered within the queue's time, of the calls answered today (null: none answered). */
+export function serviceLevel(q: QueueFigures): number | null {
+  return q.answered > 0 ? Math.round((q.answered_in_time * 100) / q.answered) : null;
 }

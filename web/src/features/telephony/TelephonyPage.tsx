@@ -15,11 +15,12 @@ import { AgentStatesForm } from './AgentStatesForm';
 import { SpeedDialsForm } from './SpeedDialsForm';
 import { BlocklistForm } from './BlocklistForm';
 import { HoursForm } from './HoursForm';
+import { QueuesForm } from './QueuesForm';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
- * Settings → Telephony: the module switch, telephony users, auto-provisioning groups and inbound
- * routing (administrators and sub-administrators).
+ * Settings → Telephony: the module switch, telephony users, auto-provisioning groups, inbound
+ * routing, business hours, queues and each line's first step (administrators and sub-administrators).
  */
 export function TelephonyPage() {
   const [state, setState] = useState<TelephonyState | null>(null);
@@ -79,6 +80,7 @@ export function TelephonyPage() {
           <SecurityCard />
           <RoutingForm />
           <HoursForm />
+          <QueuesForm />
           <AgentStatesForm />
           <SpeedDialsForm />
           <BlocklistForm />

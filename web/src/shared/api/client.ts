@@ -412,6 +412,26 @@ export class ApiClient {
   unblockNumber(id: number): Promise<void> {
     return this.send('DELETE', `/api/telephony/blocklist/${id}`);
   }
+  /** Queues (issue #19): the tenant's queues with their members (administrators). */
+  queues(): Promise<S['Queue'][]> {
+    return this.request('GET', '/api/telephony/queues');
+  }
+  createQueue(b: S['QueueBody']): Promise<S['Queue']> {
+    return this.send('POST', '/api/telephony/queues', b);
+  }
+  updateQueue(id: number, b: S['QueueBody']): Promise<S['Queue']> {
+    return this.send('PUT', `/api/telephony/queues/${id}`, b);
+  }
+  deleteQueue(id: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/queues/${id}`);
+  }
+  /** Where each trunk's inbound calls go first: everyone, a queue or one user (`id`: the trunk's). */
+  firstSteps(): Promise<S['FirstStep'][]> {
+    return this.request('GET', '/api/telephony/first-steps');
+  }
+  setFirstStep(trunkId: number, b: S['FirstStepBody']): Promise<void> {
+    return this.send('PUT', `/api/telephony/first-steps/${trunkId}`, b);
+  }
   callbackRecord(record_id: number, field_id: number): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { record_id, field_id });
   }

@@ -26,6 +26,15 @@ describe('describeError', () => {
     expect(describeError(new ApiError(422, 'something_new', 'frobnicator is off'))).toBe('The server refused the request: frobnicator is off');
   });
 
+  it('explains the queue editor\'s refusals in both languages, naming what the server named', () => {
+    const taken = new ApiError(409, 'duplicate_name', 'name: a queue named Support exists');
+    expect(describeError(taken)).toBe('This name is already taken (name: a queue named Support exists). Choose another one.');
+    expect(describeError(new ApiError(422, 'no_members', 'members: a queue needs at least one user or access group'))).toMatch(/^Choose at least one member/);
+    setLang('ru');
+    expect(describeError(taken)).toBe('Это название уже занято (name: a queue named Support exists). Выберите другое.');
+    expect(describeError(new ApiError(422, 'invalid_ring_secs', 'ring_secs: 5 to 120'))).toBe('Время вызова участника: от 5 до 120 секунд.');
+  });
+
   it('never shows internals of a 5xx and says what to do on network errors', () => {
     expect(describeError(new ApiError(503, 'whatever', 'stack trace'))).toMatch(/^Something went wrong on the server/);
     expect(describeError(new ApiError(0, 'network', 'Failed to fetch'))).toMatch(/Cannot reach the server/);

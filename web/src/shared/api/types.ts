@@ -72,6 +72,19 @@ export type AuditEntry = S['AuditEntry'];
 export type Board = S['Board'];
 export type BoardAgent = S['BoardAgent'];
 export type LiveCall = S['LiveCall'];
+export type QueueFigures = S['QueueFigures'];
+
+// --- queues and each trunk's first step (issue #19) ---
+/** `ring_all`, `longest_idle`, `round_robin` or `fewest_calls` (the document says `string`). */
+export type QueueStrategy = 'ring_all' | 'longest_idle' | 'round_robin' | 'fewest_calls';
+/** `missed`, `voicemail` or `forward` (to `overflow_number`). */
+export type QueueOverflow = 'missed' | 'voicemail' | 'forward';
+export type Queue = S['Queue'];
+export type QueueBody = S['QueueBody'];
+/** `{user: id}` (a telephony user) or `{group: id}` (every telephony user of an access group). */
+export type QueueMember = S['Member'];
+export type FirstStep = S['FirstStep'];
+export type FirstStepBody = S['FirstStepBody'];
 export type SpeedDialEntry = S['SpeedDialEntry'];
 export type SuperviseMode = S['Mode'];
 export type SupervisionEntry = S['SupervisionEntry'];
