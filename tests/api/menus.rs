@@ -225,7 +225,7 @@ async fn answered_by(tenant: i64, number: &str) -> (Option<String>, Option<i64>,
 }
 
 /// The carrier calls through the trunk and presses `dtmf` 1.5 s after the answer.
-async fn carrier_presses(dtmf: &str, caller_id: &str) {
+pub(crate) async fn carrier_presses(dtmf: &str, caller_id: &str) {
     let ami = callbase_tests::carrier_ami().await;
     let user = env("CALLBASE_CARRIER_TRUNK_USER");
     let r = ami

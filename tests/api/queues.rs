@@ -412,3 +412,77 @@ async fn a_caller_waiting_in_a_queue_survives_a_restart_and_keeps_its_place() {
     let first_call = wait_ended(tenant, "+79160000001", Duration::from_secs(5)).await;
     assert_eq!(first_call.0.as_deref(), Some("answered"), "{first_call:?}");
 }
+
+/// Issue #19, item 5: a caller waiting in a queue that offers callbacks presses 1 (over the
+/// position prompt), hears "thank you" and the call ends; when the agent frees up, their phone
+/// rings first and then the caller's number is dialled through the trunk. The missed call is on
+/// the worklist until then, and afterwards says who called back and when.
+#[tokio::test]
+async fn a_queued_caller_who_presses_1_is_called_back_when_the_agent_frees_up() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (admin, t, login, password) = agent_with_trunk(&app).await;
+    let mut body = queue("Support", "ring_all", json!([{"user": t.admin_id}]));
+    body["callback"] = json!(true);
+    let id = create(&admin, body).await;
+    first_step(&admin, json!({"step": "queue", "queue_id": id})).await;
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::answering(platform, &login, &password, Duration::from_secs(8)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let user = env("CALLBASE_CARRIER_TRUNK_USER");
+
+    carrier_calls("4957770001", &user, "9998", "79160000001").await;
+    let start = Instant::now();
+    while phone.invites.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The second caller presses 1 1.5 s after being answered, over the position prompt.
+    crate::menus::carrier_presses("1", "79160000031").await;
+    let asked = wait_ended(t.id, "+79160000031", Duration::from_secs(15)).await;
+    assert_eq!((asked.0.as_deref(), asked.1.as_deref()), (Some("missed"), Some("callback")), "{asked:?}");
+    let worklist = admin.get("/api/calls?called_back=false").await.body;
+    assert!(
+        worklist["items"].as_array().unwrap().iter().any(|c| c["number"] == "+79160000031"),
+        "the missed call waits to be called back: {worklist}"
+    );
+    assert_eq!(phone.invites.lock().unwrap().len(), 1, "nobody is called back while the agent talks");
+
+    // The agent hangs up the first call 8 s in: their phone rings for the callback, then the
+    // caller's number is dialled as the agent's call.
+    let pool = callbase_tests::worker_pool().await;
+    let start = Instant::now();
+    let (state, user_id, call_id) = loop {
+        let row: (String, Option<i64>, Option<uuid::Uuid>) =
+            sqlx::query_as("SELECT state, user_id, call_id FROM queue_callbacks WHERE tenant_id = $1")
+                .bind(t.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if row.0 == "done" {
+            break row;
+        }
+        assert!(start.elapsed() < Duration::from_secs(40), "the callback was not dialled: {row:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!((state.as_str(), user_id), ("done", Some(t.admin_id)));
+    assert_eq!(phone.invites.lock().unwrap().len(), 2, "the agent's phone rang first for the callback");
+    let (direction, number, agent): (String, String, Option<i64>) =
+        sqlx::query_as("SELECT direction, number, user_id FROM calls WHERE id = $1")
+            .bind(call_id.unwrap())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((direction.as_str(), number.as_str(), agent), ("outbound", "+79160000031", Some(t.admin_id)));
+    // The worklist: called back, by whom and when.
+    let done = admin.get("/api/calls?called_back=true").await.body;
+    let missed = done["items"].as_array().unwrap().iter().find(|c| c["number"] == "+79160000031").cloned();
+    let missed = missed.unwrap_or_else(|| panic!("the missed call is listed as called back: {done}"));
+    assert!(missed["called_back_by"].as_str().is_some_and(|n| !n.is_empty()), "{missed}");
+    assert!(missed["called_back_at"].is_string(), "{missed}");
+    let open = admin.get("/api/calls?called_back=false").await.body;
+    assert!(!open["items"].as_array().unwrap().iter().any(|c| c["number"] == "+79160000031"), "{open}");
+}

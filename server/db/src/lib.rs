@@ -14,6 +14,7 @@ pub mod agent_states;
 pub mod audit;
 pub mod blocklist;
 pub mod board;
+pub mod callbacks;
 pub mod calls;
 pub mod fraud;
 pub mod hours;

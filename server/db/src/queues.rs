@@ -27,6 +27,8 @@ pub struct QueueRow {
     pub overflow: String,
     pub overflow_number: Option<String>,
     pub last_rung_user: Option<i64>,
+    /// Waiting callers may press 1 to be called back (migration 0039).
+    pub callback: bool,
 }
 
 /// What an administrator sets.
@@ -41,6 +43,7 @@ pub struct QueueFields {
     pub service_level_secs: i16,
     pub overflow: String,
     pub overflow_number: Option<String>,
+    pub callback: bool,
 }
 
 /// A member entry: one user, or every telephony user of an access group.
@@ -52,7 +55,7 @@ pub enum Member {
 }
 
 const COLUMNS: &str = "id, name, strategy, ring_secs, max_wait_secs, max_callers, announce_position,
-    service_level_secs, overflow, overflow_number, last_rung_user";
+    service_level_secs, overflow, overflow_number, last_rung_user, callback";
 
 pub async fn list(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<QueueRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM queues WHERE tenant_id = $1 ORDER BY name"))
@@ -123,8 +126,8 @@ pub async fn create(
 ) -> sqlx::Result<Option<i64>> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO queues (tenant_id, name, strategy, ring_secs, max_wait_secs, max_callers, announce_position,
-             service_level_secs, overflow, overflow_number)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
+             service_level_secs, overflow, overflow_number, callback)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id",
     )
     .bind(tenant)
     .bind(&f.name)
@@ -136,6 +139,7 @@ pub async fn create(
     .bind(f.service_level_secs)
     .bind(&f.overflow)
     .bind(&f.overflow_number)
+    .bind(f.callback)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(id) = id {
@@ -168,7 +172,7 @@ pub async fn update(
     }
     sqlx::query(
         "UPDATE queues SET name = $3, strategy = $4, ring_secs = $5, max_wait_secs = $6, max_callers = $7,
-             announce_position = $8, service_level_secs = $9, overflow = $10, overflow_number = $11
+             announce_position = $8, service_level_secs = $9, overflow = $10, overflow_number = $11, callback = $12
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
@@ -182,6 +186,7 @@ pub async fn update(
     .bind(f.service_level_secs)
     .bind(&f.overflow)
     .bind(&f.overflow_number)
+    .bind(f.callback)
     .execute(&mut **tx)
     .await?;
     set_members(tx, tenant, id, m).await?;

@@ -48,6 +48,8 @@ pub fn parse_args(args: &[String], channel_tenant: Option<&str>) -> Option<Stasi
 /// connections with a fresh [`Router`](crate::context::Router).
 pub async fn run(ctx: Ctx, redis_client: redis::Client, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     tokio::spawn(commands(ctx.clone(), redis_client, shutdown.clone()));
+    // Queue callbacks of the node's calls are dialled by the lease holder (issue #19).
+    tokio::spawn(call::dial_callbacks(ctx.clone(), shutdown.clone()));
     let mut backoff = Duration::from_millis(500);
     loop {
         tokio::select! {

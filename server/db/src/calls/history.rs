@@ -50,6 +50,10 @@ pub struct CallRow {
     pub voicemail: bool,
     /// …and someone listened to it.
     pub voicemail_heard_at: Option<OffsetDateTime>,
+    /// A missed inbound call: the first outbound call to its number after it — who placed it and
+    /// when (issue #19's worklist).
+    pub called_back_by: Option<String>,
+    pub called_back_at: Option<OffsetDateTime>,
 }
 
 /// Which calls a viewer sees.
@@ -81,6 +85,8 @@ pub struct Filter {
     pub voicemail: bool,
     /// …that nobody listened to yet.
     pub voicemail_new: bool,
+    /// Only missed calls not called back yet (`Some(false)`), or called back (`Some(true)`).
+    pub called_back: Option<bool>,
 }
 
 /// What the history sorts by.
@@ -129,7 +135,17 @@ const COLUMNS: &str = "c.id, c.direction, c.user_id, u.name AS user_name, c.numb
     crm_record_title(cr.table_id, cr.data) AS crm_title, \
     ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord) \
           JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names, \
-    c.voicemail, c.voicemail_heard_at";
+    c.voicemail, c.voicemail_heard_at, \
+    (SELECT ou.name FROM calls o LEFT JOIN users ou ON ou.tenant_id = o.tenant_id AND ou.id = o.user_id \
+     WHERE o.tenant_id = c.tenant_id AND c.direction = 'inbound' AND c.answered_at IS NULL AND o.direction = 'outbound' \
+       AND o.number = c.number AND o.started_at > c.started_at ORDER BY o.started_at LIMIT 1) AS called_back_by, \
+    (SELECT o.started_at FROM calls o \
+     WHERE o.tenant_id = c.tenant_id AND c.direction = 'inbound' AND c.answered_at IS NULL AND o.direction = 'outbound' \
+       AND o.number = c.number AND o.started_at > c.started_at ORDER BY o.started_at LIMIT 1) AS called_back_at";
+/// A later outbound call to a missed call's number (the worklist's "called back").
+const CALLED_BACK: &str =
+    " EXISTS (SELECT 1 FROM calls o WHERE o.tenant_id = c.tenant_id AND o.direction = 'outbound' \
+    AND o.number = c.number AND o.started_at > c.started_at)";
 const FROM: &str = " FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id \
     LEFT JOIN crm_records cr ON cr.id = c.crm_record_id";
 
@@ -179,6 +195,13 @@ fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, 
     if f.voicemail_new {
         q.push(" AND c.voicemail_heard_at IS NULL");
     }
+    if let Some(done) = f.called_back {
+        q.push(" AND c.direction = 'inbound' AND c.answered_at IS NULL AND c.result IS NOT NULL AND");
+        q.push(if done { CALLED_BACK } else { " NOT" });
+        if !done {
+            q.push(CALLED_BACK);
+        }
+    }
     q
 }
 
@@ -223,7 +246,15 @@ pub async fn visible_many(tx: &mut Tx, scope: &Scope, ids: &[Uuid]) -> sqlx::Res
             crm_record_title(cr.table_id, cr.data) AS "crm_title?",
             ARRAY(SELECT au.name FROM unnest(c.agents) WITH ORDINALITY a(uid, ord)
                   JOIN users au ON au.tenant_id = c.tenant_id AND au.id = a.uid ORDER BY a.ord) AS agent_names,
-            c.voicemail, c.voicemail_heard_at
+            c.voicemail, c.voicemail_heard_at,
+            (SELECT ou.name FROM calls o LEFT JOIN users ou ON ou.tenant_id = o.tenant_id AND ou.id = o.user_id
+             WHERE o.tenant_id = c.tenant_id AND c.direction = 'inbound' AND c.answered_at IS NULL
+               AND o.direction = 'outbound' AND o.number = c.number AND o.started_at > c.started_at
+             ORDER BY o.started_at LIMIT 1) AS "called_back_by?",
+            (SELECT o.started_at FROM calls o
+             WHERE o.tenant_id = c.tenant_id AND c.direction = 'inbound' AND c.answered_at IS NULL
+               AND o.direction = 'outbound' AND o.number = c.number AND o.started_at > c.started_at
+             ORDER BY o.started_at LIMIT 1) AS "called_back_at?"
          FROM calls c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id
             LEFT JOIN crm_records cr ON cr.id = c.crm_record_id
          WHERE c.tenant_id = $1

@@ -12,24 +12,38 @@ use super::{load, until_in_stasis, Command};
 use crate::agents;
 use crate::context::{CallMsg, Ctx, APP};
 
+/// How a callback went.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Rang {
+    /// The agent picked up and the number was dialled (the call's record tells the rest).
+    Dialled,
+    /// The agent's phone did not pick up (or could not ring).
+    AgentMissed,
+}
+
 #[tracing::instrument(skip_all, fields(tenant.id, call.id))]
 pub async fn callback(ctx: Ctx, cmd: Command) {
-    let Command::Callback { call_id, tenant, user, number } = cmd else { return };
+    ring_agent_then_dial(ctx, cmd).await;
+}
+
+/// Rings the agent's phone; once they pick up, dials the number as their call.
+pub(super) async fn ring_agent_then_dial(ctx: Ctx, cmd: Command) -> Rang {
+    let Command::Callback { call_id, tenant, user, number } = cmd else { return Rang::AgentMissed };
     let span = tracing::Span::current();
     span.record("tenant.id", tracing::field::display(tenant));
     span.record("call.id", call_id.as_str());
     let Ok(id) = Uuid::parse_str(&call_id) else {
         tracing::warn!("callback: the call id is not a UUID");
-        return;
+        return Rang::AgentMissed;
     };
     let t = match load(&ctx, tenant).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "callback: cannot read the tenant's telephony");
-            return;
+            return Rang::AgentMissed;
         }
     };
-    let Some(u) = t.users.iter().find(|u| u.user_id == user).cloned() else { return };
+    let Some(u) = t.users.iter().find(|u| u.user_id == user).cloned() else { return Rang::AgentMissed };
     let device = if u.browser_calls { agents::web_id(tenant, user) } else { u.sip_login.clone() };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let leg = format!("{call_id}-agent");
@@ -54,7 +68,7 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
         tracing::warn!("callback: cannot ring the agent's phone");
         ctx.router.forget(&leg);
         let _ = ctx.ari.hangup(&leg).await;
-        return;
+        return Rang::AgentMissed;
     }
     let deadline = Instant::now() + Duration::from_secs(35);
     loop {
@@ -62,7 +76,7 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
             Ok(Some(msg)) => {
                 if msg.ends(&leg) {
                     ctx.router.forget(&leg);
-                    return;
+                    return Rang::AgentMissed;
                 }
                 if let CallMsg::Ari(ev) = &msg {
                     if ev.answered_channel().is_some() {
@@ -73,7 +87,7 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
             _ => {
                 let _ = ctx.ari.hangup(&leg).await;
                 ctx.router.forget(&leg);
-                return;
+                return Rang::AgentMissed;
             }
         }
     }
@@ -83,4 +97,5 @@ pub async fn callback(ctx: Ctx, cmd: Command) {
         let _ = ctx.ari.hangup(&leg).await;
     }
     ctx.router.forget(&leg);
+    Rang::Dialled
 }

@@ -54,7 +54,7 @@ pub(super) async fn run(call: &mut Call, caller: &str, rx: &mut CallRx, menu: &M
     Chosen::To(menu.fallback.clone())
 }
 
-enum Collected {
+pub(super) enum Collected {
     Digit(String),
     Nothing,
     Left,
@@ -62,7 +62,7 @@ enum Collected {
 
 /// Plays `media` (when any) and waits `timeout` after it for a digit; a digit during the playback
 /// stops it.
-async fn collect(
+pub(super) async fn collect(
     call: &Call,
     caller: &str,
     media: Option<&str>,

@@ -26,6 +26,7 @@ mod outbound;
 mod park;
 mod probe;
 mod queue;
+mod queue_callback;
 mod record;
 mod ring;
 mod supervise;
@@ -50,6 +51,7 @@ use record::Op;
 pub use adopt::{adopt, GRACE as ADOPTION_GRACE};
 pub use callback::callback;
 pub use probe::probe_target;
+pub use queue_callback::dial_callbacks;
 pub use trunk_dial::SETUP_SAMPLES;
 
 use crate::ari::events::Channel;

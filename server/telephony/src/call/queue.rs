@@ -18,11 +18,13 @@ use callbase_db::calls::CallResult;
 use callbase_db::queues::{MemberLoad, QueueRow};
 use tokio::time::Instant;
 
+use super::menu::{collect, Collected};
 use super::ring::{devices, responsible_manager, ring_users, RingOutcome};
 use super::talk::{answered, talk};
 use super::unanswered::{forward_to, nobody_takes, play_and_wait, voicemail};
 use super::{Call, CallError, Op, Phase, Tenancy};
-use crate::context::{CallRx, Ctx};
+use crate::ari::events::Event;
+use crate::context::{CallMsg, CallRx, Ctx};
 
 /// How often a waiting caller looks at the line and the members.
 const TICK: Duration = Duration::from_secs(1);
@@ -94,6 +96,7 @@ pub(super) async fn queued(
             call.finish(CallResult::Missed, Some(&format!("caller hung up waiting in queue {}", q.name)))
                 .await;
         }
+        Waited::CallMeBack => call_me_back(call, caller, rx, &q).await,
         Waited::TooLong => {
             let why = format!("no answer in queue {} within {} s", q.name, q.max_wait_secs);
             call.delete(&format!("channels/{caller}/moh")).await;
@@ -109,6 +112,8 @@ enum Waited {
     Answered(String, UserId),
     Left,
     TooLong,
+    /// The caller pressed 1 to be called back.
+    CallMeBack,
 }
 
 async fn wait_in_line(
@@ -131,7 +136,14 @@ async fn wait_in_line(
             read(&call.ctx, call.tenant, |tx, tenant| Box::pin(callbase_db::queues::line(tx, tenant, q.id)))
                 .await
                 .unwrap_or_default();
-        let position = line.iter().position(|id| *id == call.id).map_or(line.len() + 1, |i| i + 1);
+        let (queue, me) = (q.id, call.id);
+        let requests = read(&call.ctx, call.tenant, move |tx, tenant| {
+            Box::pin(callbase_db::callbacks::requests_ahead(tx, tenant, queue, me))
+        })
+        .await
+        .unwrap_or(0) as usize;
+        // Callers ahead in line, and earlier requests to be called back (they keep their place).
+        let position = requests + line.iter().position(|id| *id == call.id).map_or(line.len() + 1, |i| i + 1);
         // The queue as it is now: an administrator may have changed it; round robin moves on.
         let queue = q.id;
         let now = read(&call.ctx, call.tenant, move |tx, tenant| {
@@ -140,7 +152,7 @@ async fn wait_in_line(
         .await
         .flatten();
         let q = now.as_ref().unwrap_or(q);
-        let free = free_members(call, t, q).await;
+        let free = free_members(&call.ctx, call.tenant, t, q).await;
         let mut pick = match manager.take() {
             Some((m, secs)) if position == 1 && free.iter().any(|f| f.user_id == m) => {
                 tracing::info!(manager = %m, secs, "ringing the responsible manager first");
@@ -153,7 +165,7 @@ async fn wait_in_line(
             pick = (!chosen.is_empty()).then_some((chosen, q.ring_secs as u64));
         }
         if let Some((users, secs)) = pick {
-            let claimed = claim(&call.ctx, call.tenant, &users, call, secs).await;
+            let claimed = claim(&call.ctx, call.tenant, &users, call.id, secs).await;
             let mut devs = vec![];
             for u in &claimed {
                 if let Some(row) = t.users.iter().find(|r| r.user_id == *u) {
@@ -162,7 +174,7 @@ async fn wait_in_line(
             }
             if !devs.is_empty() {
                 let rung = ring_users(call, &devs, caller, secs, rx, bridge).await;
-                release(&call.ctx, call.tenant, &claimed, call).await;
+                release(&call.ctx, call.tenant, &claimed, call.id).await;
                 if q.strategy == "round_robin" {
                     if let Some(u) = claimed.last() {
                         let (queue, user) = (q.id, *u);
@@ -179,32 +191,72 @@ async fn wait_in_line(
                     Ok(RingOutcome::NoAnswer) => continue,
                 }
             }
-            release(&call.ctx, call.tenant, &claimed, call).await;
+            release(&call.ctx, call.tenant, &claimed, call.id).await;
         }
         // Nobody rang: the caller waits, hearing their place at first and every 45 s.
         if q.announce_position && announced.is_none_or(|at| at.elapsed() >= ANNOUNCE_EVERY) {
             announced = Some(Instant::now());
-            if !announce(call, caller, position, rx).await {
-                return Waited::Left;
+            match announce(call, caller, position, q.callback, rx).await {
+                Tick::Left => return Waited::Left,
+                Tick::Digit(d) if d == "1" && q.callback => return Waited::CallMeBack,
+                _ => {}
             }
         }
-        if !wait_tick(call, caller, rx, deadline).await {
-            return Waited::Left;
+        match wait_tick(call, caller, rx, deadline).await {
+            Tick::Waited => {}
+            Tick::Left => return Waited::Left,
+            Tick::Digit(d) if d == "1" && q.callback => return Waited::CallMeBack,
+            Tick::Digit(_) => {}
         }
     }
 }
 
-/// Waits one [`TICK`] (or until the deadline) for the caller's hang-up: false when they left.
-async fn wait_tick(call: &mut Call, caller: &str, rx: &mut CallRx, deadline: Instant) -> bool {
+enum Tick {
+    Waited,
+    Left,
+    Digit(String),
+}
+
+/// Waits one [`TICK`] (or until the deadline) for the caller's hang-up or a key they press.
+async fn wait_tick(call: &mut Call, caller: &str, rx: &mut CallRx, deadline: Instant) -> Tick {
     let until = (Instant::now() + TICK).min(deadline);
     loop {
         match tokio::time::timeout_at(until, call.next_msg(rx)).await {
-            Ok(Some(msg)) if msg.ends(caller) => return false,
+            Ok(Some(msg)) if msg.ends(caller) => return Tick::Left,
+            Ok(Some(CallMsg::Ari(Event::ChannelDtmfReceived { digit, .. }))) => return Tick::Digit(digit),
             Ok(Some(_)) => {}
-            Ok(None) => return false,
-            Err(_) => return true,
+            Ok(None) => return Tick::Left,
+            Err(_) => return Tick::Waited,
         }
     }
+}
+
+/// The caller asked to be called back: the request keeps their place in line (the node's worker
+/// dials it, `queue_callback.rs`); they hear "thank you" and the call ends, missed with a request.
+async fn call_me_back(call: &mut Call, caller: &str, rx: &mut CallRx, q: &QueueRow) {
+    let (queue, node, number, origin) = (q.id, call.ctx.node.clone(), call.number.clone(), call.id);
+    let saved = read(&call.ctx, call.tenant, move |tx, tenant| {
+        Box::pin(
+            async move { callbase_db::callbacks::request(tx, tenant, queue, &node, &number, origin).await },
+        )
+    })
+    .await;
+    call.delete(&format!("channels/{caller}/moh")).await;
+    if saved.is_none() {
+        // Not saved: the caller keeps waiting is no longer possible here — say sorry and end.
+        play_and_wait(call, caller, "sound:im-sorry", rx).await;
+    } else {
+        tracing::info!(queue = q.id, "the caller asked to be called back");
+        play_and_wait(call, caller, "sound:auth-thankyou", rx).await;
+    }
+    call.hangup(caller).await;
+    call.write(Op::LeftQueue("callback"));
+    call.publish(CallState::Missed, Some("callback requested")).await;
+    let why = match saved {
+        Some(_) => format!("callback requested in queue {}", q.name),
+        None => format!("callback requested in queue {} but could not be saved", q.name),
+    };
+    call.finish(CallResult::Missed, Some(&why)).await;
 }
 
 /// Has any member a phone online (whatever their state: one on a break may come back)?
@@ -217,37 +269,43 @@ async fn any_member_online(call: &Call, t: &Tenancy, members: &[UserId]) -> bool
     false
 }
 
-/// Says the caller's place in line ("you are next", or "you are caller number N"), music on hold
-/// paused meanwhile: false when the caller hung up.
-async fn announce(call: &mut Call, caller: &str, position: usize, rx: &mut CallRx) -> bool {
-    let media = if position <= 1 {
+/// Says the caller's place in line ("you are next", or "you are caller number N") and, when the
+/// queue offers it, "to call back, press 1"; music on hold paused meanwhile. A key pressed over it
+/// stops it and is the answer.
+async fn announce(call: &mut Call, caller: &str, position: usize, callback: bool, rx: &mut CallRx) -> Tick {
+    let mut media = if position <= 1 {
         "sound:queue-youarenext".to_string()
     } else {
         format!("sound:queue-thereare,number:{position},sound:queue-callswaiting")
     };
-    call.delete(&format!("channels/{caller}/moh")).await;
-    let stayed = play_and_wait(call, caller, &media, rx).await;
-    if stayed {
-        call.post(&format!("channels/{caller}/moh"), &[]).await;
+    if callback {
+        // "To call back, press 1."
+        media.push_str(",sound:vm-tocallback,sound:vm-press,digits:1");
     }
-    stayed
+    call.delete(&format!("channels/{caller}/moh")).await;
+    // A key pressed over the prompt stops it and counts (the callback offer).
+    let heard = match collect(call, caller, Some(&media), Duration::ZERO, rx).await {
+        Collected::Left => return Tick::Left,
+        Collected::Digit(d) => Tick::Digit(d),
+        Collected::Nothing => Tick::Waited,
+    };
+    call.post(&format!("channels/{caller}/moh"), &[]).await;
+    heard
 }
 
 /// The queue's members who could take a call now: telephony users, enabled, available (not on a
 /// break, in do-not-disturb or wrap-up), not on a call — with their load for the strategy. Whether
 /// their phone is online is asked only of those chosen.
-async fn free_members(call: &Call, t: &Tenancy, q: &QueueRow) -> Vec<MemberLoad> {
+pub(super) async fn free_members(ctx: &Ctx, tenant: TenantId, t: &Tenancy, q: &QueueRow) -> Vec<MemberLoad> {
     let queue = q.id;
-    let members = read(&call.ctx, call.tenant, move |tx, tenant| {
-        Box::pin(callbase_db::queues::member_users(tx, tenant, queue))
-    })
-    .await
-    .unwrap_or_default();
-    // States change while callers wait: the database decides now, not the tenancy loaded at arrival.
-    let states =
-        read(&call.ctx, call.tenant, |tx, tenant| Box::pin(callbase_db::agent_states::list(tx, tenant)))
+    let members =
+        read(ctx, tenant, move |tx, tenant| Box::pin(callbase_db::queues::member_users(tx, tenant, queue)))
             .await
             .unwrap_or_default();
+    // States change while callers wait: the database decides now, not the tenancy loaded at arrival.
+    let states = read(ctx, tenant, |tx, tenant| Box::pin(callbase_db::agent_states::list(tx, tenant)))
+        .await
+        .unwrap_or_default();
     let ready: Vec<UserId> = members
         .into_iter()
         .filter(|u| t.users.iter().any(|r| r.user_id == *u && !r.disabled))
@@ -256,7 +314,7 @@ async fn free_members(call: &Call, t: &Tenancy, q: &QueueRow) -> Vec<MemberLoad>
     if ready.is_empty() {
         return vec![];
     }
-    let loads = read(&call.ctx, call.tenant, move |tx, tenant| {
+    let loads = read(ctx, tenant, move |tx, tenant| {
         let ready = ready.clone();
         Box::pin(async move { callbase_db::queues::loads(tx, tenant, &ready).await })
     })
@@ -301,13 +359,19 @@ pub(super) fn choose(
 
 /// Claims `users` for this call's ringing (`secs` and a margin): the users another waiting caller
 /// claimed first are left out.
-async fn claim(ctx: &Ctx, tenant: TenantId, users: &[UserId], call: &Call, secs: u64) -> Vec<UserId> {
+pub(super) async fn claim(
+    ctx: &Ctx,
+    tenant: TenantId,
+    users: &[UserId],
+    call: uuid::Uuid,
+    secs: u64,
+) -> Vec<UserId> {
     let mut conn = ctx.redis.clone();
     let mut won = vec![];
     for u in users {
         let ok: Result<Option<String>, _> = redis::cmd("SET")
             .arg(claim_key(tenant, *u))
-            .arg(call.id.to_string())
+            .arg(call.to_string())
             .arg("NX")
             .arg("PX")
             .arg((secs + 3) * 1000)
@@ -327,14 +391,14 @@ async fn claim(ctx: &Ctx, tenant: TenantId, users: &[UserId], call: &Call, secs:
 }
 
 /// Ends this call's claims (only its own: a claim that expired may be another call's now).
-async fn release(ctx: &Ctx, tenant: TenantId, users: &[UserId], call: &Call) {
+pub(super) async fn release(ctx: &Ctx, tenant: TenantId, users: &[UserId], call: uuid::Uuid) {
     let script = redis::Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
     );
     let mut conn = ctx.redis.clone();
     for u in users {
         let res: Result<i64, _> =
-            script.key(claim_key(tenant, *u)).arg(call.id.to_string()).invoke_async(&mut conn).await;
+            script.key(claim_key(tenant, *u)).arg(call.to_string()).invoke_async(&mut conn).await;
         if let Err(e) = res {
             tracing::debug!(error = %e, "cannot release a queue member's claim (it expires)");
         }
@@ -374,7 +438,7 @@ async fn overflow(
 }
 
 /// Reads in the call's tenant transaction; an error is logged and `None` (the caller keeps waiting).
-async fn read<T, F>(ctx: &Ctx, tenant: TenantId, f: F) -> Option<T>
+pub(super) async fn read<T, F>(ctx: &Ctx, tenant: TenantId, f: F) -> Option<T>
 where
     F: for<'a> FnOnce(
         &'a mut callbase_db::Tx,

@@ -41,6 +41,9 @@ pub struct Filter {
     pub record_id: Option<i64>,
     /// `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet.
     pub voicemail: Option<String>,
+    /// Missed calls `false`: not called back yet (the worklist), `true`: called back (by a later
+    /// outbound call to the number).
+    pub called_back: Option<bool>,
     /// started_at (default), duration, number, result, direction, user
     pub sort: Option<String>,
     /// asc or desc (default)
@@ -142,6 +145,7 @@ impl Filter {
             record_id: self.record_id,
             voicemail,
             voicemail_new,
+            called_back: self.called_back,
         };
         let by = match self.sort.as_deref().unwrap_or("started_at") {
             "started_at" => SortBy::StartedAt,

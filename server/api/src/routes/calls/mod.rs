@@ -88,6 +88,10 @@ pub struct CallRecord {
     pub voicemail: bool,
     /// The message is new: nobody listened to it yet.
     pub voicemail_new: bool,
+    /// A missed call someone called back (the first outbound call to the number after it):
+    /// who, and when (RFC 3339) — the missed-calls worklist (issue #19).
+    pub called_back_by: Option<String>,
+    pub called_back_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -204,6 +208,10 @@ impl Viewer {
             recording,
             voicemail: r.voicemail,
             voicemail_new: r.voicemail && r.voicemail_heard_at.is_none(),
+            called_back_by: r.called_back_by,
+            called_back_at: r
+                .called_back_at
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
         }
     }
 }

@@ -23,15 +23,20 @@ use crate::AppState;
 /// Most digits a menu may have (0–9, * and #).
 const MAX_OPTIONS: usize = 12;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MenuOption {
     /// `0`–`9`, `*` or `#`.
     pub digit: String,
     /// Where the digit leads: `ring_all`, `voicemail`, `queue:<id>`, `user:<id>`, `menu:<id>` or
     /// `number:<number>`.
     pub to: String,
-    /// (Answers only) the queue, user or menu it led to was deleted: the digit rings everyone.
-    #[serde(default, skip_deserializing)]
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MenuOptionOut {
+    pub digit: String,
+    pub to: String,
+    /// The queue, user or menu it led to was deleted: the digit rings everyone.
     pub gone: bool,
 }
 
@@ -46,7 +51,7 @@ pub struct MenuOut {
     /// Where a caller goes who pressed nothing, or only wrong digits, after the retries.
     pub fallback: String,
     pub fallback_gone: bool,
-    pub options: Vec<MenuOption>,
+    pub options: Vec<MenuOptionOut>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -97,7 +102,7 @@ fn out(m: repo::Menu, users: &[i64]) -> MenuOut {
         options: m
             .options
             .iter()
-            .map(|(digit, d)| MenuOption { digit: digit.clone(), to: d.render(), gone: is_gone(d) })
+            .map(|(digit, d)| MenuOptionOut { digit: digit.clone(), to: d.render(), gone: is_gone(d) })
             .collect(),
     }
 }

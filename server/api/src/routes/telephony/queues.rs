@@ -39,6 +39,8 @@ pub struct Queue {
     /// `missed`, `voicemail` (a message for the queue's members) or `forward` (to `overflow_number`).
     pub overflow: String,
     pub overflow_number: Option<String>,
+    /// Waiting callers may press 1 to be called back (they hang up and keep their place).
+    pub callback: bool,
     pub members: Vec<Member>,
 }
 
@@ -60,6 +62,8 @@ pub struct QueueBody {
     pub overflow: String,
     #[serde(default)]
     pub overflow_number: Option<String>,
+    #[serde(default)]
+    pub callback: bool,
     /// `{"user": 12}` or `{"group": 3}`: at least one.
     pub members: Vec<Member>,
 }
@@ -96,6 +100,7 @@ fn out(q: QueueRow, all: &[(i64, Member)]) -> Queue {
         service_level_secs: q.service_level_secs,
         overflow: q.overflow,
         overflow_number: q.overflow_number,
+        callback: q.callback,
     }
 }
 
@@ -163,6 +168,7 @@ async fn check(
         service_level_secs: b.service_level_secs as i16,
         overflow: b.overflow.clone(),
         overflow_number,
+        callback: b.callback,
     })
 }
 
