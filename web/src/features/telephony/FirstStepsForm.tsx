@@ -1,22 +1,24 @@
 /**
  * Each trunk's first step (issue #19): where its inbound calls go first — ring everyone (inbound
- * routing as before), a queue, or one telephony user. A line whose queue or user was deleted is
- * `gone`: its calls ring everyone until an administrator chooses again, and the row says so.
+ * routing as before), a queue, a voice menu, or one telephony user. A line whose queue, menu or
+ * user was deleted is `gone`: its calls ring everyone until an administrator chooses again, and
+ * the row says so.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
-import type { FirstStep, FirstStepBody, Queue, TelUser } from '../../shared/api/types';
+import type { FirstStep, FirstStepBody, Menu, Queue, TelUser } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
 import { Alert } from '../../shared/ui/Alert';
 import { Icon } from '../../shared/ui/Icon';
 import { useLoaded } from '../../shared/ui/useLoaded';
 import { t } from '../../shared/i18n';
 
-/** The select's value of a saved step: `ring_all`, `queue:<id>`, `user:<id>`; '' when gone. */
+/** The select's value of a saved step: `ring_all`, `queue:<id>`, `user:<id>`, `menu:<id>`; '' when gone. */
 function valueOf(s: FirstStep): string {
   if (s.gone) return '';
   if (s.step === 'queue') return `queue:${s.queue_id}`;
   if (s.step === 'user') return `user:${s.user_id}`;
+  if (s.step === 'menu') return `menu:${s.menu_id}`;
   return 'ring_all';
 }
 
@@ -24,18 +26,20 @@ function bodyOf(value: string): FirstStepBody {
   const [step, id] = value.split(':');
   if (step === 'queue') return { step, queue_id: Number(id) };
   if (step === 'user') return { step, user_id: Number(id) };
+  if (step === 'menu') return { step, menu_id: Number(id) };
   return { step: 'ring_all' };
 }
 
 interface Props {
-  queues: Queue[];
-  users: TelUser[];
-  /** Changes after a queue was saved or deleted: the steps are read again. */
+  /** Changes after a queue or a menu was saved or deleted: the steps and the choices are read again. */
   version: number;
 }
 
-export function FirstStepsForm({ queues, users, version }: Props) {
-  const { data: steps, error, setError, load } = useLoaded<FirstStep[]>(() => api.firstSteps(), []);
+export function FirstStepsForm({ version }: Props) {
+  const { data: [steps, queues, users, menus], error, setError, load } = useLoaded<[FirstStep[], Queue[], TelUser[], Menu[]]>(
+    () => Promise.all([api.firstSteps(), api.queues(), api.listTelUsers(), api.menus()]),
+    [[], [], [], []],
+  );
   // The choice not saved yet, per trunk id (kept when the server refuses it).
   const [choice, setChoice] = useState<Record<number, string>>({});
   const [busy, setBusy] = useState<number | null>(null);
@@ -100,6 +104,11 @@ export function FirstStepsForm({ queues, users, version }: Props) {
                       {queues.length > 0 && (
                         <optgroup label={t('fs.queues')}>
                           {queues.map((q) => <option key={q.id} value={`queue:${q.id}`}>{q.name}</option>)}
+                        </optgroup>
+                      )}
+                      {menus.length > 0 && (
+                        <optgroup label={t('fs.menus')}>
+                          {menus.map((m) => <option key={m.id} value={`menu:${m.id}`}>{m.name}</option>)}
                         </optgroup>
                       )}
                       {users.length > 0 && (

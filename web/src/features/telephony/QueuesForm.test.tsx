@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { act } from 'preact/test-utils';
 import { QueuesForm } from './QueuesForm';
+import { CallFlow } from './CallFlow';
 import { json, pageHarness } from '../../test/harness';
 import { GROUPS } from '../../test/fixtures';
 import type { FirstStep, Queue, TelUser } from '../../shared/api/types';
@@ -32,6 +33,7 @@ function tenant() {
     if (u === '/api/groups') return json(200, GROUPS);
     if (u === '/api/telephony/queues' && m === 'GET') return json(200, s.queues);
     if (u === '/api/telephony/first-steps' && m === 'GET') return json(200, s.steps);
+    if (u === '/api/telephony/menus' && m === 'GET') return json(200, []);
     if (u === '/api/telephony/queues' && m === 'POST') {
       if (b.members.some((x: { group?: number }) => x.group === 1)) {
         return json(422, { code: 'unknown_member', message: `members[${b.members.findIndex((x: { group?: number }) => x.group === 1)}]: no such telephony user or access group` });
@@ -134,7 +136,7 @@ describe('the queues card', () => {
 
   it('edits a queue with PUT, and deleting it leaves its line ringing everyone, shown as gone', async () => {
     tenant();
-    h.show(<QueuesForm />);
+    h.show(<CallFlow />);
     await h.until(() => rows().length === 1 && step(11));
     expect(step(11).querySelector('[data-testid=first-step-gone]')).toBeNull();
     expect(step(11).querySelector<HTMLSelectElement>('select')!.value).toBe('queue:5');
@@ -161,7 +163,7 @@ describe('the queues card', () => {
     await h.until(() => step(11)?.querySelector('[data-testid=first-step-gone]'));
     expect(rows()).toHaveLength(0);
     expect(h.root.textContent).toContain('No queues yet.');
-    expect(step(11).textContent).toContain('The queue or user chosen for this line was deleted: calls ring everyone.');
+    expect(step(11).textContent).toContain('The queue, user or menu chosen for this line was deleted: calls ring everyone.');
     // Read at first, after the edit and after the delete.
     expect(h.requests.filter((r) => r.method === 'GET' && r.url === '/api/telephony/first-steps')).toHaveLength(3);
   });
@@ -171,13 +173,13 @@ describe('the first steps card', () => {
   it('sends a line to a queue or a user, warns of a deleted choice and keeps a refused one', async () => {
     const s = tenant();
     s.queues = [support(), { ...support(), id: 77, name: 'Night' }];
-    h.show(<QueuesForm />);
+    h.show(<CallFlow />);
     await h.until(() => step(12));
     expect(step(11).textContent).toContain('Main line');
     expect(step(11).textContent).toContain('+74950000000');
     expect(step(12).dataset.gone).toBe('true');
     expect(step(12).querySelector('[data-testid=first-step-gone]')!.textContent).toContain(
-      'The queue or user chosen for this line was deleted: calls ring everyone.');
+      'The queue, user or menu chosen for this line was deleted: calls ring everyone.');
     const second = step(12).querySelector<HTMLSelectElement>('select')!;
     const saveSecond = step(12).querySelector<HTMLButtonElement>('[data-testid=first-step-save]')!;
     expect(second.value).toBe('');

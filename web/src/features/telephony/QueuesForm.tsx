@@ -1,9 +1,9 @@
 /**
  * Queues (issue #19): the tenant's queues — who answers (telephony users, and access groups whose
  * telephony users all answer), how a free member is picked, how long callers wait and where they
- * go when the wait is too long or the line too long — and, in the card below, each line's first
- * step ({@link FirstStepsForm}). The server checks every field and names the one it refuses; the
- * editor keeps what was typed, so bad input loses nothing.
+ * go when the wait is too long or the line too long. The server checks every field and names the
+ * one it refuses; the editor keeps what was typed, so bad input loses nothing. A saved or deleted
+ * queue is reported through `onChanged` ({@link CallFlow}: the menus and first steps read again).
  */
 import { useState } from 'preact/hooks';
 import { api, isApiError } from '../../shared/api/client';
@@ -13,7 +13,6 @@ import { Alert } from '../../shared/ui/Alert';
 import { ConfirmDialog } from '../../shared/ui/ConfirmDialog';
 import { useLoaded } from '../../shared/ui/useLoaded';
 import { t, type MessageKey } from '../../shared/i18n';
-import { FirstStepsForm } from './FirstStepsForm';
 
 export const STRATEGIES: readonly QueueStrategy[] = ['ring_all', 'longest_idle', 'round_robin', 'fewest_calls'];
 export const OVERFLOWS: readonly QueueOverflow[] = ['missed', 'voicemail', 'forward'];
@@ -86,7 +85,7 @@ function membersSummary(members: QueueMember[], users: TelUser[], groups: Group[
 }
 
 /** A whole number as typed, or null. */
-function whole(s: string): number | null {
+export function whole(s: string): number | null {
   return /^\s*-?\d+\s*$/.test(s) ? Number(s) : null;
 }
 
@@ -104,7 +103,7 @@ function explainSave(e: unknown, sent: QueueMember[], users: TelUser[], groups: 
   return describeError(e);
 }
 
-function NumberField(p: { testid: string; label: MessageKey; hint: MessageKey; min: number; max: number; value: string; onInput: (v: string) => void }) {
+export function NumberField(p: { testid: string; label: MessageKey; hint: MessageKey; min: number; max: number; value: string; onInput: (v: string) => void }) {
   return (
     <div class="field">
       <label for={p.testid}>{t(p.label)}</label>
@@ -263,7 +262,7 @@ function QueueEditor({ draft: d, title, users, groups, onChange, onSaved, onCanc
   );
 }
 
-export function QueuesForm() {
+export function QueuesForm({ onChanged }: { onChanged?: () => void }) {
   const { data: [queues, users, groups], error, load } = useLoaded<[Queue[], TelUser[], Group[]]>(
     () => Promise.all([api.queues(), api.listTelUsers(), api.listGroups()]),
     [[], [], []],
@@ -271,105 +270,100 @@ export function QueuesForm() {
   const [draft, setDraft] = useState<Draft | null>(null);
   const [deleting, setDeleting] = useState<Queue | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  // Bumped after a queue is saved or deleted: the first steps are read again (a deleted queue's lines are `gone`).
-  const [version, setVersion] = useState(0);
 
   async function changed(message: string | null) {
     setNote(message);
     await load();
-    setVersion((v) => v + 1);
+    onChanged?.();
   }
 
   return (
-    <>
-      <div class="card" data-testid="queues">
-        <h2>{t('queues.title')}</h2>
-        <p class="muted">{t('queues.intro')}</p>
-        {error && <Alert kind="error">{error}</Alert>}
-        {queues.length === 0 ? (
-          <p>{t('queues.empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="table">
-              <thead>
-                <tr>
-                  <th>{t('queues.name')}</th>
-                  <th>{t('queues.strategy')}</th>
-                  <th>{t('queues.members')}</th>
-                  <th>{t('queues.overflow')}</th>
-                  <th><span class="sr-only">{t('common.actions')}</span></th>
+    <div class="card" data-testid="queues">
+      <h2>{t('queues.title')}</h2>
+      <p class="muted">{t('queues.intro')}</p>
+      {error && <Alert kind="error">{error}</Alert>}
+      {queues.length === 0 ? (
+        <p>{t('queues.empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="table">
+            <thead>
+              <tr>
+                <th>{t('queues.name')}</th>
+                <th>{t('queues.strategy')}</th>
+                <th>{t('queues.members')}</th>
+                <th>{t('queues.overflow')}</th>
+                <th><span class="sr-only">{t('common.actions')}</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {queues.map((q) => (
+                <tr key={q.id} data-testid="queue-row" data-queue={q.id}>
+                  <td>
+                    <strong>{q.name}</strong>
+                    <div class="muted small">{t('queues.times', { ring: q.ring_secs, wait: q.max_wait_secs })}</div>
+                  </td>
+                  <td>{strategyLabel(q.strategy)}</td>
+                  <td data-testid="queue-members-summary">{membersSummary(q.members, users, groups)}</td>
+                  <td>{overflowLabel(q)}</td>
+                  <td class="table__actions row-actions">
+                    <button type="button" class="btn btn--small" data-testid="queue-edit" aria-label={`${t('common.edit')}: ${q.name}`}
+                      onClick={() => {
+                        setNote(null);
+                        setDraft(draftOf(q));
+                      }}>
+                      {t('common.edit')}
+                    </button>
+                    <button type="button" class="btn btn--small btn--danger-outline" data-testid="queue-delete" aria-label={`${t('common.delete')}: ${q.name}`}
+                      onClick={() => setDeleting(q)}>
+                      {t('common.delete')}
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {queues.map((q) => (
-                  <tr key={q.id} data-testid="queue-row" data-queue={q.id}>
-                    <td>
-                      <strong>{q.name}</strong>
-                      <div class="muted small">{t('queues.times', { ring: q.ring_secs, wait: q.max_wait_secs })}</div>
-                    </td>
-                    <td>{strategyLabel(q.strategy)}</td>
-                    <td data-testid="queue-members-summary">{membersSummary(q.members, users, groups)}</td>
-                    <td>{overflowLabel(q)}</td>
-                    <td class="table__actions row-actions">
-                      <button type="button" class="btn btn--small" data-testid="queue-edit" aria-label={`${t('common.edit')}: ${q.name}`}
-                        onClick={() => {
-                          setNote(null);
-                          setDraft(draftOf(q));
-                        }}>
-                        {t('common.edit')}
-                      </button>
-                      <button type="button" class="btn btn--small btn--danger-outline" data-testid="queue-delete" aria-label={`${t('common.delete')}: ${q.name}`}
-                        onClick={() => setDeleting(q)}>
-                        {t('common.delete')}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {note && <p role="status" data-testid="queue-note">{note}</p>}
-        {draft ? (
-          <QueueEditor
-            key={draft.id ?? 'new'}
-            draft={draft}
-            title={draft.id === null ? t('queues.newTitle') : t('queues.editTitle', { name: queues.find((q) => q.id === draft.id)?.name ?? draft.name })}
-            users={users}
-            groups={groups}
-            onChange={setDraft}
-            onCancel={() => setDraft(null)}
-            onSaved={(q) => {
-              setDraft(null);
-              void changed(t('queues.saved', { name: q.name }));
-            }}
-          />
-        ) : (
-          <button type="button" class="btn btn--primary" data-testid="queue-new" onClick={() => {
-            setNote(null);
-            setDraft({ ...FRESH });
-          }}>
-            {t('queues.new')}
-          </button>
-        )}
-        {deleting && (
-          <ConfirmDialog
-            title={t('queues.deleteTitle', { name: deleting.name })}
-            message={t('queues.deleteMessage')}
-            confirmLabel={t('common.delete')}
-            busyLabel={t('common.deleting')}
-            danger
-            onClose={() => setDeleting(null)}
-            onConfirm={async () => {
-              await api.deleteQueue(deleting.id);
-              if (draft?.id === deleting.id) setDraft(null);
-              setDeleting(null);
-              await changed(null);
-            }}
-          />
-        )}
-      </div>
-      <FirstStepsForm queues={queues} users={users} version={version} />
-    </>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {note && <p role="status" data-testid="queue-note">{note}</p>}
+      {draft ? (
+        <QueueEditor
+          key={draft.id ?? 'new'}
+          draft={draft}
+          title={draft.id === null ? t('queues.newTitle') : t('queues.editTitle', { name: queues.find((q) => q.id === draft.id)?.name ?? draft.name })}
+          users={users}
+          groups={groups}
+          onChange={setDraft}
+          onCancel={() => setDraft(null)}
+          onSaved={(q) => {
+            setDraft(null);
+            void changed(t('queues.saved', { name: q.name }));
+          }}
+        />
+      ) : (
+        <button type="button" class="btn btn--primary" data-testid="queue-new" onClick={() => {
+          setNote(null);
+          setDraft({ ...FRESH });
+        }}>
+          {t('queues.new')}
+        </button>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={t('queues.deleteTitle', { name: deleting.name })}
+          message={t('queues.deleteMessage')}
+          confirmLabel={t('common.delete')}
+          busyLabel={t('common.deleting')}
+          danger
+          onClose={() => setDeleting(null)}
+          onConfirm={async () => {
+            await api.deleteQueue(deleting.id);
+            if (draft?.id === deleting.id) setDraft(null);
+            setDeleting(null);
+            await changed(null);
+          }}
+        />
+      )}
+    </div>
   );
 }

@@ -15,12 +15,13 @@ import { AgentStatesForm } from './AgentStatesForm';
 import { SpeedDialsForm } from './SpeedDialsForm';
 import { BlocklistForm } from './BlocklistForm';
 import { HoursForm } from './HoursForm';
-import { QueuesForm } from './QueuesForm';
+import { CallFlow } from './CallFlow';
 import { SecretBox, TelUsers } from './TelUsers';
 
 /**
  * Settings → Telephony: the module switch, telephony users, auto-provisioning groups, inbound
- * routing, business hours, queues and each line's first step (administrators and sub-administrators).
+ * routing, business hours, queues, voice menus and each line's first step (administrators and
+ * sub-administrators).
  */
 export function TelephonyPage() {
   const [state, setState] = useState<TelephonyState | null>(null);
@@ -80,7 +81,7 @@ export function TelephonyPage() {
           <SecurityCard />
           <RoutingForm />
           <HoursForm />
-          <QueuesForm />
+          <CallFlow />
           <AgentStatesForm />
           <SpeedDialsForm />
           <BlocklistForm />

@@ -32,6 +32,8 @@ import type {
   Group,
   LoginRequest,
   Me,
+  Menu,
+  MenuBody,
   SignupRequest,
   DialRules,
   NumberPreview,
@@ -425,12 +427,32 @@ export class ApiClient {
   deleteQueue(id: number): Promise<void> {
     return this.send('DELETE', `/api/telephony/queues/${id}`);
   }
-  /** Where each trunk's inbound calls go first: everyone, a queue or one user (`id`: the trunk's). */
+  /** Where each trunk's inbound calls go first: everyone, a queue, one user or a menu (`id`: the trunk's). */
   firstSteps(): Promise<S['FirstStep'][]> {
     return this.request('GET', '/api/telephony/first-steps');
   }
   setFirstStep(trunkId: number, b: S['FirstStepBody']): Promise<void> {
     return this.send('PUT', `/api/telephony/first-steps/${trunkId}`, b);
+  }
+  /** IVR menus (issue #19): greeting, digits, timeout and retries, fallback (administrators). */
+  menus(): Promise<Menu[]> {
+    return this.request('GET', '/api/telephony/menus');
+  }
+  createMenu(b: MenuBody): Promise<Menu> {
+    return this.send('POST', '/api/telephony/menus', b);
+  }
+  updateMenu(id: number, b: MenuBody): Promise<Menu> {
+    return this.send('PUT', `/api/telephony/menus/${id}`, b);
+  }
+  deleteMenu(id: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/menus/${id}`);
+  }
+  /** Uploads a menu's greeting (MP3 or WAV, up to 10 MB) as the raw request body. */
+  uploadMenuGreeting(id: number, file: Blob): Promise<S['Greeting']> {
+    return this.raw('PUT', `/api/telephony/menus/${id}/greeting`, file, file.type || 'application/octet-stream');
+  }
+  deleteMenuGreeting(id: number): Promise<void> {
+    return this.send('DELETE', `/api/telephony/menus/${id}/greeting`);
   }
   callbackRecord(record_id: number, field_id: number): Promise<S['CallbackStarted']> {
     return this.send('POST', '/api/calls/callback', { record_id, field_id });
