@@ -328,6 +328,8 @@ pub struct QueueFigures {
     pub abandoned: i64,
     /// …or went to the overflow.
     pub overflowed: i64,
+    /// Requests to be called back still waiting (or being dialled) now.
+    pub callbacks_waiting: i64,
     /// The service level's time, in seconds.
     pub service_level_secs: i16,
 }
@@ -344,7 +346,9 @@ pub async fn figures(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<QueueFig
             count(c.id) FILTER (WHERE c.queued_at >= (SELECT start FROM day) AND c.queue_outcome = 'answered'
                                   AND c.queue_wait_ms <= q.service_level_secs * 1000) AS answered_in_time,
             count(c.id) FILTER (WHERE c.queued_at >= (SELECT start FROM day) AND c.queue_outcome = 'abandoned') AS abandoned,
-            count(c.id) FILTER (WHERE c.queued_at >= (SELECT start FROM day) AND c.queue_outcome = 'overflow') AS overflowed
+            count(c.id) FILTER (WHERE c.queued_at >= (SELECT start FROM day) AND c.queue_outcome = 'overflow') AS overflowed,
+            (SELECT count(*) FROM queue_callbacks b WHERE b.tenant_id = $1 AND b.queue_id = q.id
+                 AND b.state IN ('waiting', 'dialing')) AS callbacks_waiting
          FROM queues q
          LEFT JOIN calls c ON c.queue_id = q.id AND c.tenant_id = $1
              AND c.queued_at >= least((SELECT start FROM day), now() - interval '1 day')

@@ -1919,6 +1919,12 @@ export interface components {
             answered_at?: string | null;
             call_result?: string | null;
             call_type?: string | null;
+            called_back_at?: string | null;
+            /**
+             * @description A missed call someone called back (the first outbound call to the number after it):
+             *     who, and when (RFC 3339) — the missed-calls worklist (issue #19).
+             */
+            called_back_by?: string | null;
             client?: null | components["schemas"]["ClientLink"];
             /**
              * Format: int64
@@ -2457,6 +2463,12 @@ export interface components {
              */
             to: string;
         };
+        MenuOptionOut: {
+            digit: string;
+            /** @description The queue, user or menu it led to was deleted: the digit rings everyone. */
+            gone: boolean;
+            to: string;
+        };
         MenuOut: {
             /** @description Where a caller goes who pressed nothing, or only wrong digits, after the retries. */
             fallback: string;
@@ -2466,7 +2478,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
-            options: components["schemas"]["MenuOption"][];
+            options: components["schemas"]["MenuOptionOut"][];
             /** Format: int32 */
             retries: number;
             /** Format: int32 */
@@ -2718,6 +2730,8 @@ export interface components {
         Queue: {
             /** @description Waiting callers hear their place in line. */
             announce_position: boolean;
+            /** @description Waiting callers may press 1 to be called back (they hang up and keep their place). */
+            callback: boolean;
             /** Format: int64 */
             id: number;
             /**
@@ -2750,6 +2764,7 @@ export interface components {
         };
         QueueBody: {
             announce_position?: boolean;
+            callback?: boolean;
             /** Format: int64 */
             max_callers?: number;
             /** Format: int64 */
@@ -2782,6 +2797,11 @@ export interface components {
              * @description …within the queue's service-level time…
              */
             answered_in_time: number;
+            /**
+             * Format: int64
+             * @description Requests to be called back still waiting (or being dialled) now.
+             */
+            callbacks_waiting: number;
             /**
              * Format: int64
              * @description The longest wait now, in seconds (0 when nobody waits).
@@ -3655,6 +3675,11 @@ export interface operations {
                 record_id?: number;
                 /** @description `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet. */
                 voicemail?: string;
+                /**
+                 * @description Missed calls `false`: not called back yet (the worklist), `true`: called back (by a later
+                 *     outbound call to the number).
+                 */
+                called_back?: boolean;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */
@@ -3890,6 +3915,11 @@ export interface operations {
                 record_id?: number;
                 /** @description `any`: only calls with a voicemail message; `new`: only messages nobody listened to yet. */
                 voicemail?: string;
+                /**
+                 * @description Missed calls `false`: not called back yet (the worklist), `true`: called back (by a later
+                 *     outbound call to the number).
+                 */
+                called_back?: boolean;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */

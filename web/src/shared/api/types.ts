@@ -88,11 +88,11 @@ export type FirstStepBody = S['FirstStepBody'];
 // --- IVR menus (issue #19) ---
 /**
  * A digit and where it leads (`ring_all`, `voicemail`, `queue:<id>`, `user:<id>`, `menu:<id>`,
- * `number:<number>`; a fallback may also be `hangup`). `gone` (answers only; the document lacks it):
- * the queue, user or menu it led to was deleted — the digit rings everyone, and reads `queue:` etc.
+ * `number:<number>`; a fallback may also be `hangup`). `gone`: the queue, user or menu it led to
+ * was deleted — the digit rings everyone, and reads `queue:` etc.
  */
-export type MenuOption = S['MenuOption'] & { gone?: boolean };
-export type Menu = Omit<S['MenuOut'], 'options'> & { options: MenuOption[] };
+export type MenuOption = S['MenuOptionOut'];
+export type Menu = S['MenuOut'];
 export type MenuBody = S['MenuBody'];
 export type SpeedDialEntry = S['SpeedDialEntry'];
 export type SuperviseMode = S['Mode'];
