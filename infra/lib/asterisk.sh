@@ -24,6 +24,7 @@ debian_mirror() {
 
 rootfs_ensure() {
     if [[ -e $ROOTFS_STAMP ]]; then
+        rootfs_sounds
         return 0
     fi
     apt_ensure debootstrap
@@ -39,6 +40,27 @@ rootfs_ensure() {
     mv "$partial" "$ROOTFS"
     date -u +%FT%TZ >"$ROOTFS_STAMP"
     log "rootfs ready: $ROOTFS ($(chroot "$ROOTFS" "$AST_BIN" -V))"
+    rootfs_sounds
+}
+
+# rootfs_sounds: Debian's Russian core sounds beside the English ones (queue, voicemail and menu
+# prompts in the tenant's prompt language, issue #19). The rootfs resolves names to loopback only,
+# so the packages (architecture-independent) are fetched by the host's apt and installed with the
+# rootfs's dpkg; an existing rootfs gets them on its next start.
+rootfs_sounds() {
+    # The prompt directories are absolute symlinks (update-alternatives): look from inside.
+    chroot "$ROOTFS" test -e /usr/share/asterisk/sounds/ru/queue-youarenext.gsm && return 0
+    local dir
+    dir=$(mktemp -d "$ROOTFS/tmp/sounds.XXXXXX")
+    log "adding the Russian core sounds to the rootfs"
+    (cd "$dir" && apt-get download -qq asterisk-core-sounds-ru asterisk-core-sounds-ru-gsm >/dev/null 2>&1) || {
+        apt-get update -qq && (cd "$dir" && apt-get download -qq asterisk-core-sounds-ru asterisk-core-sounds-ru-gsm >/dev/null)
+    } || die "cannot download the Russian core sounds"
+    chroot "$ROOTFS" sh -c "dpkg -i /tmp/${dir##*/}/*.deb" >"$CALLBASE_CACHE/sounds-ru.log" 2>&1 ||
+        die "installing the Russian core sounds failed, see $CALLBASE_CACHE/sounds-ru.log"
+    rm -rf --one-file-system "$dir"
+    chroot "$ROOTFS" test -e /usr/share/asterisk/sounds/ru/queue-youarenext.gsm ||
+        die "the Russian core sounds are not where Asterisk looks"
 }
 
 # Loopback-only name resolution: otherwise Asterisk's lookups leave the machine (or stall ~6 s).

@@ -308,3 +308,69 @@ async fn the_carrier_presses_its_way_through_a_two_level_menu_to_a_queue_and_to_
         (1, 1)
     );
 }
+
+/// Issue #19: an account's prompts in Russian. Asterisk has Debian's Russian core sounds beside the
+/// English ones (its sounds API lists both languages for the queue, voicemail and menu prompts),
+/// and a caller of an account set to Russian gets a channel whose language is `ru` — so every
+/// `sound:` prompt is played from the Russian set. Another language is refused naming the field.
+#[tokio::test]
+async fn an_account_with_russian_prompts_gives_its_callers_a_russian_channel() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (admin, _t, _, _) = agent_with_trunk(&app).await;
+    let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
+    for prompt in
+        ["queue-youarenext", "queue-thereare", "vm-intro", "vm-tocallback", "invalid", "auth-thankyou"]
+    {
+        let s =
+            ari.call(reqwest::Method::GET, &format!("sounds/{prompt}"), &[], None).await.unwrap().unwrap();
+        let langs: Vec<&str> =
+            s["formats"].as_array().unwrap().iter().filter_map(|f| f["language"].as_str()).collect();
+        assert!(langs.contains(&"en") && langs.contains(&"ru"), "{prompt} in English and Russian: {s}");
+    }
+
+    let mut routing = admin.get("/api/telephony/routing").await.body;
+    assert_eq!(routing["prompt_language"], "en", "English unless the administrator chooses");
+    routing["prompt_language"] = json!("de");
+    let r = admin.put("/api/telephony/routing", routing.clone()).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_prompt_language"))
+    );
+    assert_eq!(admin.get("/api/telephony/routing").await.body["prompt_language"], "en", "nothing saved");
+    routing["prompt_language"] = json!("ru");
+    let r = admin.put("/api/telephony/routing", routing).await;
+    assert_eq!((r.status, r.body["prompt_language"].as_str()), (StatusCode::OK, Some("ru")), "{}", r.text);
+
+    // A caller waits in a menu (no digits, 10 s) while Asterisk is asked about its channel.
+    let main =
+        create(&admin, json!({"name": "Main", "timeout_secs": 10, "retries": 0, "fallback": "hangup"})).await;
+    let trunk = admin.get("/api/telephony/first-steps").await.body[0]["id"].clone();
+    let r = admin
+        .put(&format!("/api/telephony/first-steps/{trunk}"), json!({"step": "menu", "menu_id": main}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    callbase_tests::calls::carrier_calls(
+        "4957770001",
+        &env("CALLBASE_CARRIER_TRUNK_USER"),
+        "9998",
+        "79160000041",
+    )
+    .await;
+    let start = Instant::now();
+    let language = loop {
+        let list = ari.call(reqwest::Method::GET, "channels", &[], None).await.unwrap().unwrap_or_default();
+        let caller = list.as_array().into_iter().flatten().find(|c| {
+            c["caller"]["number"].as_str().is_some_and(|n| n.ends_with("79160000041")) && c["state"] == "Up"
+        });
+        if let Some(c) = caller {
+            break c["language"].as_str().unwrap_or_default().to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the caller's channel never came up: {list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(language, "ru", "the caller's prompts are Russian");
+}

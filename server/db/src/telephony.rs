@@ -18,6 +18,8 @@ pub struct TelephonyRow {
     pub park_timeout_secs: i32,
     /// Callers nobody takes (and no forward number) may leave a message (issue #19).
     pub voicemail: bool,
+    /// The prompts' language: `en` or `ru` (issue #19).
+    pub prompt_language: String,
 }
 
 impl Default for TelephonyRow {
@@ -30,6 +32,7 @@ impl Default for TelephonyRow {
             greeting_key: None,
             park_timeout_secs: 60,
             voicemail: false,
+            prompt_language: "en".into(),
         }
     }
 }
@@ -65,7 +68,8 @@ pub async fn lock(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<()> {
 
 pub async fn state(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<TelephonyRow> {
     let row: Option<TelephonyRow> = sqlx::query_as(
-        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key, park_timeout_secs, voicemail \
+        "SELECT enabled, auto_group_ids, ring_timeout_secs, forward_number, greeting_key, park_timeout_secs, voicemail, \
+         prompt_language \
          FROM telephony WHERE tenant_id = $1",
     )
     .bind(tenant)
@@ -134,19 +138,21 @@ pub async fn set_routing(
     forward_number: Option<&str>,
     park_timeout_secs: i32,
     voicemail: bool,
+    prompt_language: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number, park_timeout_secs, voicemail)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO telephony (tenant_id, ring_timeout_secs, forward_number, park_timeout_secs, voicemail, prompt_language)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (tenant_id) DO UPDATE SET ring_timeout_secs = EXCLUDED.ring_timeout_secs,
              forward_number = EXCLUDED.forward_number, park_timeout_secs = EXCLUDED.park_timeout_secs,
-             voicemail = EXCLUDED.voicemail, changed_at = now()",
+             voicemail = EXCLUDED.voicemail, prompt_language = EXCLUDED.prompt_language, changed_at = now()",
     )
     .bind(tenant)
     .bind(ring_timeout_secs)
     .bind(forward_number)
     .bind(park_timeout_secs)
     .bind(voicemail)
+    .bind(prompt_language)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -158,5 +158,56 @@ describe('synthetic agent and health probe', () => {
     assert.equal(await page.$$eval('[data-testid=hours-day-1] .hours-range', (r) => r.length), 2);
     await (await page.$('[data-testid=hours]')).scrollIntoView();
     await screenshot(page, 'hours');
+
+    // A queue and an IVR menu (issue #19), built in their editors as an administrator would, and
+    // the trunk's first step pointed at the menu; what the server saved is what was chosen.
+    const me = (await t.api.ok('GET', '/api/telephony')).me.user_id;
+    await page.click('[data-testid=queue-new]');
+    await page.waitForSelector('[data-testid=queue-editor]');
+    await page.type('[data-testid=queue-name]', 'Support');
+    await page.select('[data-testid=queue-strategy]', 'longest_idle');
+    await page.click(`[data-testid=queue-member-user-${me}]`);
+    await page.click('[data-testid=queue-callback]');
+    await page.click('[data-testid=queue-save]');
+    await page.waitForSelector('[data-testid=queue-row]', { timeout: 15000 });
+    const [queue] = await t.api.ok('GET', '/api/telephony/queues');
+    assert.deepEqual(
+      [queue.name, queue.strategy, queue.callback, queue.members],
+      ['Support', 'longest_idle', true, [{ user: me }]],
+    );
+    await page.click('[data-testid=queue-edit]');
+    await (await page.waitForSelector('[data-testid=queue-editor]')).scrollIntoView();
+    await screenshot(page, 'queues');
+    await page.click('[data-testid=queue-cancel]');
+
+    await page.click('[data-testid=menu-new]');
+    await page.waitForSelector('[data-testid=menu-editor]');
+    await page.type('[data-testid=menu-name]', 'Main');
+    await page.click('[data-testid=menu-option-add]');
+    await page.click('[data-testid=menu-option-add]');
+    const rows = await page.$$('[data-testid=menu-option]');
+    await (await rows[0].$('[data-testid=menu-option-digit]')).select('1');
+    await (await rows[0].$('[data-testid=menu-option-kind]')).select('queue');
+    await (await rows[1].$('[data-testid=menu-option-digit]')).select('2');
+    await (await rows[1].$('[data-testid=menu-option-kind]')).select('user');
+    await page.select('[data-testid=menu-fallback-kind]', 'voicemail');
+    await page.click('[data-testid=menu-save]');
+    await page.waitForSelector('[data-testid=menu-row]', { timeout: 15000 });
+    const [menu] = await t.api.ok('GET', '/api/telephony/menus');
+    assert.deepEqual(
+      [menu.name, menu.fallback, menu.options.map((o) => [o.digit, o.to])],
+      ['Main', 'voicemail', [['1', `queue:${queue.id}`], ['2', `user:${me}`]]],
+    );
+    await page.click('[data-testid=menu-edit]');
+    await (await page.waitForSelector('[data-testid=menu-editor]')).scrollIntoView();
+    await screenshot(page, 'menus');
+    await page.click('[data-testid=menu-cancel]');
+
+    await page.select('[data-testid=first-step-select]', `menu:${menu.id}`);
+    await page.click('[data-testid=first-step-save]');
+    await until('the line starts in the menu', async () => {
+      const [step] = await t.api.ok('GET', '/api/telephony/first-steps');
+      return step.step === 'menu' && step.menu_id === menu.id;
+    }, 10000, 300);
   });
 });

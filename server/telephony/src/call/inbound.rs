@@ -63,6 +63,12 @@ pub(super) async fn inbound(
     let key = id.to_string();
     ctx.router.register_call(&key, &tx);
     call.open();
+    // The prompts the caller may hear (queue, voicemail, menus) in the tenant's language: Asterisk
+    // looks for `sound:` files under sounds/<language>/.
+    if t.state.prompt_language != "en" {
+        let q = [("variable", "CHANNEL(language)"), ("value", t.state.prompt_language.as_str())];
+        call.post(&format!("channels/{caller}/variable"), &q).await;
+    }
     tracing::info!(did = %sc.exten, "inbound call");
     let res = inbound_inner(&mut call, t, caller, &mut rx, closed).await;
     ctx.router.forget_call(&key);

@@ -2930,6 +2930,11 @@ export interface components {
              */
             park_timeout_secs?: number | null;
             /**
+             * @description The language of the prompts callers hear (queue position, voicemail, menus): `en` or `ru`
+             *     (left as it is when not given).
+             */
+            prompt_language?: string | null;
+            /**
              * Format: int32
              * @description Seconds agents ring before the call is forwarded (5–300, default 15).
              */

@@ -28,6 +28,10 @@ pub struct Routing {
     /// leave a message (left as it is when not given).
     #[serde(default)]
     pub voicemail: Option<bool>,
+    /// The language of the prompts callers hear (queue position, voicemail, menus): `en` or `ru`
+    /// (left as it is when not given).
+    #[serde(default)]
+    pub prompt_language: Option<String>,
 }
 
 /// Inbound routing: ring timeout and forward-on-no-answer number.
@@ -45,6 +49,7 @@ pub async fn get_routing(
         forward_number: s.forward_number,
         park_timeout_secs: Some(s.park_timeout_secs),
         voicemail: Some(s.voicemail),
+        prompt_language: Some(s.prompt_language),
     }))
 }
 
@@ -66,6 +71,10 @@ pub async fn put_routing(
     let was = repo::state(&mut tx, a.tenant_id).await?;
     let park = b.park_timeout_secs.unwrap_or(was.park_timeout_secs);
     let voicemail = b.voicemail.unwrap_or(was.voicemail);
+    let language = b.prompt_language.clone().unwrap_or(was.prompt_language);
+    if !["en", "ru"].contains(&language.as_str()) {
+        return Err(ApiError::unprocessable("invalid_prompt_language", "prompt_language: en or ru"));
+    }
     let forward = b.forward_number.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(str::to_string);
     if let Some(f) = &forward {
         let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
@@ -76,13 +85,23 @@ pub async fn put_routing(
             ));
         }
     }
-    repo::set_routing(&mut tx, a.tenant_id, b.ring_timeout_secs, forward.as_deref(), park, voicemail).await?;
+    repo::set_routing(
+        &mut tx,
+        a.tenant_id,
+        b.ring_timeout_secs,
+        forward.as_deref(),
+        park,
+        voicemail,
+        &language,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(Routing {
         ring_timeout_secs: b.ring_timeout_secs,
         forward_number: forward,
         park_timeout_secs: Some(park),
         voicemail: Some(voicemail),
+        prompt_language: Some(language),
     }))
 }
 
