@@ -178,7 +178,7 @@ describe('the live board', () => {
     let snapshots = 0;
     const figures = (waiting: number, longest: number, answered: number, inTime: number) => ({
       queue_id: 5, name: 'Support', waiting, longest_wait_secs: longest, offered: 10, answered, answered_in_time: inTime,
-      abandoned: 1, overflowed: 1, service_level_secs: 20,
+      abandoned: 1, overflowed: 1, service_level_secs: 20, callbacks_waiting: 0,
     });
     const queued = (id: string) => ({ call_id: id, direction: 'inbound', number: '******4567', trunk: 1, user_id: null, ringing: [],
       phase: 'queued', on_hold: false, recording: false, recording_paused: false, started_at: now, answered_at: null, client: null, queue_id: 5 });
@@ -189,7 +189,7 @@ describe('the live board', () => {
       b.queues = [
         snapshots === 1 ? figures(1, 75, 8, 6) : figures(2, 80, 8, 6),
         { queue_id: 6, name: 'Night', waiting: 0, longest_wait_secs: 0, offered: 0, answered: 0, answered_in_time: 0, abandoned: 0,
-          overflowed: 0, service_level_secs: 30 },
+          overflowed: 0, service_level_secs: 30, callbacks_waiting: 0 },
       ];
       b.calls = snapshots === 1 ? [queued('c9')] : [queued('c9'), queued('c10')];
       return json(200, b);

@@ -15,7 +15,7 @@ const tel = (user_id: number, name: string, extension: string): TelUser => ({
 const USERS = [tel(7, 'Anna', '101'), tel(8, 'Boris', '102')];
 
 const support = (): Queue => ({
-  id: 5, name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true,
+  id: 5, name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true, callback: false,
   service_level_secs: 20, overflow: 'forward', overflow_number: '+74951112233', members: [{ user: 7 }, { group: 4 }],
 });
 
