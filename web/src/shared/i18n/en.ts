@@ -891,6 +891,8 @@ export const en = {
   "board.queuesTitle": "Queues",
   "board.queue": "Queue",
   "board.queueWaiting": "Waiting",
+  "board.queueCallbacks": { one: "{count} callback", other: "{count} callbacks" },
+  "board.queueCallbacksHint": "Callers who asked to be called back and are still waiting for it (they keep their place in line)",
   "board.queueLongest": "Longest wait",
   "board.queueOffered": "Offered today",
   "board.queueAnswered": "Answered",

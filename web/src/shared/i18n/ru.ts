@@ -903,6 +903,13 @@ export const ru: Dictionary = {
   "board.queuesTitle": "Очереди",
   "board.queue": "Очередь",
   "board.queueWaiting": "Ждут",
+  "board.queueCallbacks": {
+    one: "{count} обратный звонок",
+    few: "{count} обратных звонка",
+    many: "{count} обратных звонков",
+    other: "{count} обратного звонка",
+  },
+  "board.queueCallbacksHint": "Звонящие, которые попросили перезвонить и ещё ждут звонка (их место в очереди сохраняется)",
   "board.queueLongest": "Самое долгое ожидание",
   "board.queueOffered": "Поступило сегодня",
   "board.queueAnswered": "Принято",
