@@ -17,6 +17,27 @@ interface RowProps {
   onChanged: (c: CallRecord) => void;
 }
 
+/**
+ * A finished inbound call nobody answered: on the missed-calls worklist until someone calls the
+ * number (the server's `called_back` filter takes the same calls).
+ */
+const unanswered = (c: CallRecord) => c.direction === 'inbound' && !c.answered_at && !!c.result;
+
+/** Whether someone called a missed call back — who and when — or a marker that nobody has yet. */
+function CalledBack({ c }: { c: CallRecord }) {
+  if (c.called_back_at) {
+    return (
+      <div class="muted small" data-testid="call-called-back">
+        {c.called_back_by
+          ? t('calls.calledBackBy', { name: c.called_back_by, time: fmtTime(c.called_back_at) })
+          : t('calls.calledBackAt', { time: fmtTime(c.called_back_at) })}
+      </div>
+    );
+  }
+  if (!unanswered(c)) return null;
+  return <span class="badge badge--new" data-testid="call-not-called-back">{t('calls.notCalledBack')}</span>;
+}
+
 export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSelect, onChanged }: RowProps) {
   const stored = c.recording?.state === 'stored';
   return (
@@ -42,6 +63,7 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
               {c.voicemail_new ? t('calls.voicemailNew') : t('calls.voicemail')}
             </span>
           )}
+          <CalledBack c={c} />
         </td>
         <td title={c.recording?.reason ?? undefined} data-testid={`call-rec-${c.id}`}>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
       </tr>
