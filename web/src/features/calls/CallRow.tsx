@@ -4,6 +4,7 @@ import { api } from '../../shared/api/client';
 import type { CallRecord } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
 import { t, type MessageKey } from '../../shared/i18n';
+import { dial, isMasked } from '../crm/dial';
 import { fmtSecs, fmtTime } from './format';
 
 interface RowProps {
@@ -54,6 +55,13 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
         <td class="mono">
           {c.number}
           {c.client && <> · <a href={`#/crm?table=${c.client.table_id}&record=${c.client.record_id}`} data-testid={`call-client-${c.id}`}>{c.client.title || `#${c.client.record_id}`}</a></>}
+          {/* A missed call's number is dialled from the row (the phone dock takes it; not when the number is masked). */}
+          {unanswered(c) && !isMasked(c.number) && (
+            <button type="button" class="btn btn--quiet btn--small" data-testid="call-dial-back" aria-label={`${t('calls.dialBack')}: ${c.number}`}
+              onClick={() => dial({ number: c.number, label: c.client?.title || c.number })}>
+              ☎ {t('calls.dialBack')}
+            </button>
+          )}
         </td>
         <td>{fmtSecs(c.duration_secs)}</td>
         <td title={c.reason ?? undefined}>

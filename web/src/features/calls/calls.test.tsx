@@ -116,14 +116,15 @@ describe('Calls page', () => {
         call('c2', { ...missed, called_back_by: 'Boris', called_back_at: '2026-11-24T10:20:00Z' }),
         call('c3'),
         call('c4', { direction: 'outbound' }),
-      ], total: 4, page: 1, per_page: 50 });
+        call('c5', { ...missed, number: '******4567' }),
+      ], total: 5, page: 1, per_page: 50 });
       if (u === '/api/telephony/recording') return json(200, settings);
       return json(404, { code: 'not_found', message: 'no' });
     });
     location.hash = '#/calls?called_back=false';
     try {
       render(<CallsPage isAdmin={false} />, h.root);
-      await until(() => q('[data-testid=call-c4]'));
+      await until(() => q('[data-testid=call-c5]'));
     } finally {
       location.hash = '';
     }
@@ -143,7 +144,22 @@ describe('Calls page', () => {
     for (const id of ['c3', 'c4']) {
       expect(q(`[data-testid=call-${id}] [data-testid=call-called-back]`)).toBeNull();
       expect(q(`[data-testid=call-${id}] [data-testid=call-not-called-back]`)).toBeNull();
+      expect(q(`[data-testid=call-${id}] [data-testid=call-dial-back]`)).toBeNull();
     }
+
+    // A missed call's number is dialled from its row (the phone dock takes the request); a masked one is not.
+    const dialled: unknown[] = [];
+    const onDial = (e: Event) => dialled.push((e as CustomEvent).detail);
+    window.addEventListener('callbase:dial', onDial);
+    try {
+      await act(() => q<HTMLButtonElement>('[data-testid=call-c1] [data-testid=call-dial-back]')!.click());
+    } finally {
+      window.removeEventListener('callbase:dial', onDial);
+    }
+    expect(dialled).toEqual([{ number: '+74951234567', label: '+74951234567' }]);
+    expect(q('[data-testid=call-c2] [data-testid=call-dial-back]')).not.toBeNull();
+    expect(q('[data-testid=call-c5] [data-testid=call-not-called-back]')).not.toBeNull();
+    expect(q('[data-testid=call-c5] [data-testid=call-dial-back]')).toBeNull();
 
     // Those called back, then every call again.
     filter.value = 'true';

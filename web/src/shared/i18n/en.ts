@@ -591,6 +591,7 @@ export const en = {
   "calls.calledBackBy": "Called back by {name}, {time}",
   "calls.calledBackAt": "Called back, {time}",
   "calls.notCalledBack": "Not called back",
+  "calls.dialBack": "Call back",
   "tel.voicemail": "Callers nobody takes leave a message (no answer, nobody online or closed, and no forward number): messages are in Calls",
   "phone.voicemail": "New voicemail: {count}",
   "error.invalid_voicemail": "Voicemail filter: {detail}.",

@@ -603,6 +603,7 @@ export const ru: Dictionary = {
   "calls.calledBackBy": "Перезвонили: {name}, {time}",
   "calls.calledBackAt": "Перезвонили {time}",
   "calls.notCalledBack": "Не перезвонили",
+  "calls.dialBack": "Перезвонить",
   "tel.voicemail": "Звонящие, которых никто не принял, оставляют сообщение (нет ответа, никого нет на связи или закрыто, и нет номера переадресации): сообщения — в «Звонках»",
   "phone.voicemail": "Новых голосовых сообщений: {count}",
   "error.invalid_voicemail": "Фильтр голосовой почты: {detail}.",
