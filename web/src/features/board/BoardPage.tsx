@@ -6,9 +6,10 @@
  * no polling; the snapshot is read again after a reconnect and when a call with a CRM client
  * appears (its name comes with the snapshot).
  *
- * Queues (issue #19): each queue's callers waiting now, the longest wait, and today's offered,
- * answered, abandoned and overflowed calls with the service level. The figures come with the
- * snapshot, so news of a queue's call reads it again (once the news settles, ~1 s).
+ * Queues (issue #19): each queue's callers waiting now (and requests to be called back still
+ * waiting), the longest wait, and today's offered, answered, abandoned and overflowed calls with
+ * the service level. The figures come with the snapshot, so news of a queue's call reads it again
+ * (once the news settles, ~1 s).
  *
  * A connected call can be joined with the supervisor's own phone: listen, whisper or barge in (the
  * server refuses agents of private groups). Administrators see the supervision log below.
@@ -129,7 +130,14 @@ function QueuesCard({ queues, age }: { queues: QueueFigures[]; age: number }) {
               return (
                 <tr key={q.queue_id} data-testid="board-queue" data-queue={q.queue_id} data-waiting={q.waiting}>
                   <td><strong>{q.name}</strong></td>
-                  <td data-testid="board-queue-waiting">{q.waiting}</td>
+                  <td>
+                    <span data-testid="board-queue-waiting">{q.waiting}</span>
+                    {q.callbacks_waiting > 0 && (
+                      <span class="muted" data-testid="board-queue-callbacks" title={t('board.queueCallbacksHint')}>
+                        {' · '}{t('board.queueCallbacks', { count: q.callbacks_waiting })}
+                      </span>
+                    )}
+                  </td>
                   <td data-testid="board-queue-longest">{q.waiting > 0 ? mmss(q.longest_wait_secs * 1000 + age) : '—'}</td>
                   <td>{q.offered}</td>
                   <td>{q.answered}</td>

@@ -176,9 +176,9 @@ describe('the live board', () => {
 
   it('shows each queue\'s figures, callers waiting in a queue as not taken, and reads the figures again on a queue\'s news', async () => {
     let snapshots = 0;
-    const figures = (waiting: number, longest: number, answered: number, inTime: number) => ({
+    const figures = (waiting: number, longest: number, answered: number, inTime: number, callbacks = 0) => ({
       queue_id: 5, name: 'Support', waiting, longest_wait_secs: longest, offered: 10, answered, answered_in_time: inTime,
-      abandoned: 1, overflowed: 1, service_level_secs: 20,
+      abandoned: 1, overflowed: 1, service_level_secs: 20, callbacks_waiting: callbacks,
     });
     const queued = (id: string) => ({ call_id: id, direction: 'inbound', number: '******4567', trunk: 1, user_id: null, ringing: [],
       phase: 'queued', on_hold: false, recording: false, recording_paused: false, started_at: now, answered_at: null, client: null, queue_id: 5 });
@@ -187,9 +187,9 @@ describe('the live board', () => {
       snapshots += 1;
       const b = board();
       b.queues = [
-        snapshots === 1 ? figures(1, 75, 8, 6) : figures(2, 80, 8, 6),
+        snapshots === 1 ? figures(1, 75, 8, 6) : figures(2, 80, 8, 6, 1),
         { queue_id: 6, name: 'Night', waiting: 0, longest_wait_secs: 0, offered: 0, answered: 0, answered_in_time: 0, abandoned: 0,
-          overflowed: 0, service_level_secs: 30 },
+          overflowed: 0, service_level_secs: 30, callbacks_waiting: 0 },
       ];
       b.calls = snapshots === 1 ? [queued('c9')] : [queued('c9'), queued('c10')];
       return json(200, b);
@@ -198,6 +198,7 @@ describe('the live board', () => {
     await h.until(() => row(7));
     const q = (id: number) => h.q<HTMLTableRowElement>(`[data-testid=board-queue][data-queue="${id}"]`)!;
     expect(q(5).querySelector('[data-testid=board-queue-waiting]')!.textContent).toBe('1');
+    expect(q(5).querySelector('[data-testid=board-queue-callbacks]')).toBeNull();
     expect(q(5).querySelector('[data-testid=board-queue-longest]')!.textContent).toMatch(/^01:1[5-7]$/);
     expect(q(5).textContent).toContain('10');
     expect(q(5).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('75% ≤ 20 s');
@@ -216,6 +217,10 @@ describe('the live board', () => {
     expect(snapshots).toBe(1);
     await h.until(() => (q(5).dataset.waiting === '2' ? true : null));
     expect(snapshots).toBe(2);
+    // Meanwhile a caller asked to be called back: counted beside the callers waiting.
+    expect(q(5).querySelector('[data-testid=board-queue-waiting]')!.textContent).toBe('2');
+    expect(q(5).querySelector('[data-testid=board-queue-callbacks]')!.textContent).toBe(' · 1 callback');
+    expect(q(5).querySelector('td:nth-child(2)')!.textContent).toBe('2 · 1 callback');
     // A member is chosen for it: Anna's phone rings for the queue's caller.
     await act(() => FakeSocket.last!.push(call('ringing', { call_id: 'c10', ringing: [7], queue_id: 5 })));
     expect(row(7)!.dataset.busy).toBe('ringing');

@@ -4,6 +4,7 @@ import { api } from '../../shared/api/client';
 import type { CallRecord } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
 import { t, type MessageKey } from '../../shared/i18n';
+import { dial, isMasked } from '../crm/dial';
 import { fmtSecs, fmtTime } from './format';
 
 interface RowProps {
@@ -15,6 +16,27 @@ interface RowProps {
   onToggleOpen: () => void;
   onSelect: (on: boolean) => void;
   onChanged: (c: CallRecord) => void;
+}
+
+/**
+ * A finished inbound call nobody answered: on the missed-calls worklist until someone calls the
+ * number (the server's `called_back` filter takes the same calls).
+ */
+const unanswered = (c: CallRecord) => c.direction === 'inbound' && !c.answered_at && !!c.result;
+
+/** Whether someone called a missed call back — who and when — or a marker that nobody has yet. */
+function CalledBack({ c }: { c: CallRecord }) {
+  if (c.called_back_at) {
+    return (
+      <div class="muted small" data-testid="call-called-back">
+        {c.called_back_by
+          ? t('calls.calledBackBy', { name: c.called_back_by, time: fmtTime(c.called_back_at) })
+          : t('calls.calledBackAt', { time: fmtTime(c.called_back_at) })}
+      </div>
+    );
+  }
+  if (!unanswered(c)) return null;
+  return <span class="badge badge--new" data-testid="call-not-called-back">{t('calls.notCalledBack')}</span>;
 }
 
 export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSelect, onChanged }: RowProps) {
@@ -33,6 +55,13 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
         <td class="mono">
           {c.number}
           {c.client && <> · <a href={`#/crm?table=${c.client.table_id}&record=${c.client.record_id}`} data-testid={`call-client-${c.id}`}>{c.client.title || `#${c.client.record_id}`}</a></>}
+          {/* A missed call's number is dialled from the row (the phone dock takes it; not when the number is masked). */}
+          {unanswered(c) && !isMasked(c.number) && (
+            <button type="button" class="btn btn--quiet btn--small" data-testid="call-dial-back" aria-label={`${t('calls.dialBack')}: ${c.number}`}
+              onClick={() => dial({ number: c.number, label: c.client?.title || c.number })}>
+              ☎ {t('calls.dialBack')}
+            </button>
+          )}
         </td>
         <td>{fmtSecs(c.duration_secs)}</td>
         <td title={c.reason ?? undefined}>
@@ -42,6 +71,7 @@ export function CallRow({ c, open, selected, isAdmin, dicts, onToggleOpen, onSel
               {c.voicemail_new ? t('calls.voicemailNew') : t('calls.voicemail')}
             </span>
           )}
+          <CalledBack c={c} />
         </td>
         <td title={c.recording?.reason ?? undefined} data-testid={`call-rec-${c.id}`}>{c.recording ? t(`calls.rec.${c.recording.state}` as MessageKey) : '—'}</td>
       </tr>

@@ -11,10 +11,17 @@ const PER_PAGE = 50;
 
 /** Calls: every call record the user may see, with filters, playback, downloads and notes. */
 export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
-  // `#/calls?voicemail=new` (the phone's new-voicemail badge) opens the list filtered.
+  // `#/calls?voicemail=new` (the phone's new-voicemail badge) and `#/calls?called_back=false` (the
+  // missed calls nobody has called back yet) open the list filtered.
   const [filter, setFilter] = useState<CallFilter>(() => {
-    const vm = new URLSearchParams(location.hash.split('?')[1] ?? '').get('voicemail');
-    return { sort: 'started_at', order: 'desc', page: 1, per_page: PER_PAGE, ...(vm === 'new' || vm === 'any' ? { voicemail: vm } : {}) };
+    const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+    const vm = params.get('voicemail');
+    const cb = params.get('called_back');
+    return {
+      sort: 'started_at', order: 'desc', page: 1, per_page: PER_PAGE,
+      ...(vm === 'new' || vm === 'any' ? { voicemail: vm } : {}),
+      ...(cb === 'false' || cb === 'true' ? { called_back: cb } : {}),
+    };
   });
   const [page, setPage] = useState<CallPage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -108,6 +115,15 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
             <option value="">{t('calls.any')}</option>
             <option value="any">{t('calls.voicemailAny')}</option>
             <option value="new">{t('calls.voicemailNewOnly')}</option>
+          </select>
+        </label>
+        <label class="field field--inline">
+          <span>{t('calls.callback')}</span>
+          <select class="input" value={filter.called_back ?? ''} data-testid="calls-filter-callback"
+            onChange={(e) => set({ called_back: (e.target as HTMLSelectElement).value as CallFilter['called_back'] })}>
+            <option value="">{t('calls.any')}</option>
+            <option value="false">{t('calls.callbackTodo')}</option>
+            <option value="true">{t('calls.callbackDone')}</option>
           </select>
         </label>
         <label class="check">

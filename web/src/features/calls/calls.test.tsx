@@ -3,7 +3,7 @@ import { act } from 'preact/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import type { CallRecord } from '../../shared/api/types';
 import { CallsPage } from './CallsPage';
-import { fmtSecs } from './format';
+import { fmtSecs, fmtTime } from './format';
 import { TelephonyPage } from '../telephony/TelephonyPage';
 import { json, pageHarness } from '../../test/harness';
 
@@ -105,6 +105,84 @@ describe('Calls page', () => {
     await act(() => q<HTMLButtonElement>('[data-testid=call-c2] button')!.click());
     expect((await until(() => q('[data-testid=call-rec-reason]')))!.textContent).toBe('lost with node node2');
     expect(q('[data-testid=call-audio]')).toBeNull();
+  });
+
+  it('opens the missed-calls worklist from the URL, and says who called a missed call back and when', async () => {
+    const missed: Partial<CallRecord> = { direction: 'inbound', answered_at: null, duration_secs: 0, talk_secs: 0, connect_secs: null, result: 'missed',
+      recording: null, user_name: null, agent_names: [] };
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [
+        call('c1', missed),
+        call('c2', { ...missed, called_back_by: 'Boris', called_back_at: '2026-11-24T10:20:00Z' }),
+        call('c3'),
+        call('c4', { direction: 'outbound' }),
+        call('c5', { ...missed, number: '******4567' }),
+      ], total: 5, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    location.hash = '#/calls?called_back=false';
+    try {
+      render(<CallsPage isAdmin={false} />, h.root);
+      await until(() => q('[data-testid=call-c5]'));
+    } finally {
+      location.hash = '';
+    }
+    const filter = q<HTMLSelectElement>('[data-testid=calls-filter-callback]')!;
+    expect(filter.value).toBe('false');
+    expect(filter.selectedOptions[0]!.textContent).toBe('To call back');
+    expect(h.requests.filter((r) => r.url.startsWith('/api/calls?')).map((r) => r.url)).toEqual([
+      '/api/calls?sort=started_at&order=desc&page=1&per_page=50&called_back=false',
+    ]);
+    expect(h.root.querySelector('a[download="calls.csv"]')!.getAttribute('href')).toBe('/api/calls/export.csv?sort=started_at&order=desc&called_back=false');
+
+    // A missed call nobody has called back is marked; one called back names who and when; answered and outbound calls say nothing.
+    expect(q('[data-testid=call-c1] [data-testid=call-not-called-back]')!.textContent).toBe('Not called back');
+    expect(q('[data-testid=call-c1] [data-testid=call-called-back]')).toBeNull();
+    expect(q('[data-testid=call-c2] [data-testid=call-called-back]')!.textContent).toBe(`Called back by Boris, ${fmtTime('2026-11-24T10:20:00Z')}`);
+    expect(q('[data-testid=call-c2] [data-testid=call-not-called-back]')).toBeNull();
+    for (const id of ['c3', 'c4']) {
+      expect(q(`[data-testid=call-${id}] [data-testid=call-called-back]`)).toBeNull();
+      expect(q(`[data-testid=call-${id}] [data-testid=call-not-called-back]`)).toBeNull();
+      expect(q(`[data-testid=call-${id}] [data-testid=call-dial-back]`)).toBeNull();
+    }
+
+    // A missed call's number is dialled from its row (the phone dock takes the request); a masked one is not.
+    const dialled: unknown[] = [];
+    const onDial = (e: Event) => dialled.push((e as CustomEvent).detail);
+    window.addEventListener('callbase:dial', onDial);
+    try {
+      await act(() => q<HTMLButtonElement>('[data-testid=call-c1] [data-testid=call-dial-back]')!.click());
+    } finally {
+      window.removeEventListener('callbase:dial', onDial);
+    }
+    expect(dialled).toEqual([{ number: '+74951234567', label: '+74951234567' }]);
+    expect(q('[data-testid=call-c2] [data-testid=call-dial-back]')).not.toBeNull();
+    expect(q('[data-testid=call-c5] [data-testid=call-not-called-back]')).not.toBeNull();
+    expect(q('[data-testid=call-c5] [data-testid=call-dial-back]')).toBeNull();
+
+    // Those called back, then every call again.
+    filter.value = 'true';
+    await act(() => { filter.dispatchEvent(new Event('change')); });
+    await until(() => h.requests.find((r) => r.url.endsWith('&called_back=true')));
+    filter.value = '';
+    await act(() => { filter.dispatchEvent(new Event('change')); });
+    await until(() => (h.requests.filter((r) => r.url.startsWith('/api/calls?')).length === 3 ? true : null));
+    expect(h.requests.filter((r) => r.url.startsWith('/api/calls?')).at(-1)!.url).toBe('/api/calls?sort=started_at&order=desc&page=1&per_page=50');
+  });
+
+  it('says a missed call was called back when the caller\'s name is not known', async () => {
+    serve((_m, u) => {
+      if (u.startsWith('/api/calls?')) return json(200, { items: [
+        call('c1', { answered_at: null, result: 'missed', recording: null, called_back_by: null, called_back_at: '2026-11-24T10:20:00Z' }),
+      ], total: 1, page: 1, per_page: 50 });
+      if (u === '/api/telephony/recording') return json(200, settings);
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    render(<CallsPage isAdmin={false} />, h.root);
+    const done = await until(() => q('[data-testid=call-c1] [data-testid=call-called-back]'));
+    expect(done.textContent).toBe(`Called back, ${fmtTime('2026-11-24T10:20:00Z')}`);
+    expect(h.requests.find((r) => r.url.startsWith('/api/calls?'))!.url).not.toContain('called_back');
   });
 
   it('formats durations', () => {

@@ -16,7 +16,7 @@ const tel = (user_id: number, name: string, extension: string): TelUser => ({
 const USERS = [tel(21, 'Maria', '201'), tel(22, 'Oleg', '202')];
 
 const queue = (id: number, name: string): Queue => ({
-  id, name, strategy: 'ring_all', ring_secs: 20, max_wait_secs: 300, max_callers: 20, announce_position: true,
+  id, name, strategy: 'ring_all', ring_secs: 20, max_wait_secs: 300, max_callers: 20, announce_position: true, callback: false,
   service_level_secs: 20, overflow: 'missed', overflow_number: null, members: [{ user: 21 }],
 });
 

@@ -15,7 +15,7 @@ const tel = (user_id: number, name: string, extension: string): TelUser => ({
 const USERS = [tel(7, 'Anna', '101'), tel(8, 'Boris', '102')];
 
 const support = (): Queue => ({
-  id: 5, name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true,
+  id: 5, name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true, callback: true,
   service_level_secs: 20, overflow: 'forward', overflow_number: '+74951112233', members: [{ user: 7 }, { group: 4 }],
 });
 
@@ -83,17 +83,25 @@ describe('the queues card', () => {
     expect(row.textContent).toContain('Longest idle');
     expect(row.querySelector('[data-testid=queue-members-summary]')!.textContent).toBe('Anna (101), Sales (group)');
     expect(row.textContent).toContain('Forward to +74951112233');
+    expect(row.querySelector('[data-testid=queue-row-callback]')!.textContent).toBe('callbacks on');
 
     await click('[data-testid=queue-new]');
     expect(h.q<HTMLSelectElement>('[data-testid=queue-strategy]')!.value).toBe('ring_all');
     expect(h.q('[data-testid=queue-strategy-hint]')!.textContent).toContain('rings at once');
     expect(h.q('[data-testid=queue-overflow-number]')).toBeNull();
+    expect(h.q<HTMLInputElement>('[data-testid=queue-callback]')!.checked).toBe(false);
+    expect(h.q('[data-testid=queue-callback-hint]')!.textContent).toContain("the member's phone rings first and then the caller's number is dialled");
     await h.type('[data-testid=queue-name]', 'Support');
     await choose(h.q<HTMLSelectElement>('[data-testid=queue-strategy]')!, 'round_robin');
     expect(h.q('[data-testid=queue-strategy-hint]')!.textContent).toContain('in turn');
     await h.type('[data-testid=queue-ring]', '');
     await h.type('[data-testid=queue-max-wait]', '600');
     await click('[data-testid=queue-announce]');
+    // Callbacks are offered with the place in line: without it, the editor says nobody hears the offer.
+    await click('[data-testid=queue-callback]');
+    expect(h.q('[data-testid=queue-callback-hint]')!.textContent).toContain('Callers hear the offer only with their place in line');
+    await click('[data-testid=queue-callback]');
+    expect(h.q('[data-testid=queue-callback-hint]')!.textContent).toContain('The offer is made with the place in line.');
     await choose(h.q<HTMLSelectElement>('[data-testid=queue-overflow]')!, 'forward');
     await h.type('[data-testid=queue-overflow-number]', '8 495 111-22-33');
     await click('[data-testid=queue-member-user-8]');
@@ -127,11 +135,12 @@ describe('the queues card', () => {
     const posts = h.requests.filter((r) => r.method === 'POST');
     expect(posts).toHaveLength(3);
     expect(posts.at(-1)!.body).toEqual({
-      name: 'Sales line', strategy: 'round_robin', ring_secs: 30, max_wait_secs: 600, max_callers: 20, announce_position: false,
+      name: 'Sales line', strategy: 'round_robin', ring_secs: 30, max_wait_secs: 600, max_callers: 20, announce_position: false, callback: false,
       service_level_secs: 20, overflow: 'forward', overflow_number: '8 495 111-22-33', members: [{ user: 8 }, { group: 4 }],
     });
     expect(rows()[1]!.textContent).toContain('Round robin');
     expect(rows()[1]!.textContent).toContain('Boris (102), Sales (group)');
+    expect(rows()[1]!.querySelector('[data-testid=queue-row-callback]')).toBeNull();
   });
 
   it('edits a queue with PUT, and deleting it leaves its line ringing everyone, shown as gone', async () => {
@@ -146,6 +155,7 @@ describe('the queues card', () => {
     expect(h.q<HTMLSelectElement>('[data-testid=queue-strategy]')!.value).toBe('longest_idle');
     expect(h.q<HTMLInputElement>('[data-testid=queue-overflow-number]')!.value).toBe('+74951112233');
     expect(h.q<HTMLInputElement>('[data-testid=queue-member-user-7]')!.checked).toBe(true);
+    expect(h.q<HTMLInputElement>('[data-testid=queue-callback]')!.checked).toBe(true);
     await click('[data-testid=queue-member-user-7]');
     await h.type('[data-testid=queue-service-level]', '30');
     await choose(h.q<HTMLSelectElement>('[data-testid=queue-overflow]')!, 'voicemail');
@@ -153,7 +163,7 @@ describe('the queues card', () => {
     await click('[data-testid=queue-save]');
     await h.until(() => rows()[0]?.textContent?.includes('Voicemail'));
     expect(h.requests.find((r) => r.method === 'PUT')!.body).toEqual({
-      name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true,
+      name: 'Support', strategy: 'longest_idle', ring_secs: 15, max_wait_secs: 300, max_callers: 10, announce_position: true, callback: true,
       service_level_secs: 30, overflow: 'voicemail', overflow_number: null, members: [{ group: 4 }],
     });
 

@@ -4,6 +4,8 @@
  * go when the wait is too long or the line too long. The server checks every field and names the
  * one it refuses; the editor keeps what was typed, so bad input loses nothing. A saved or deleted
  * queue is reported through `onChanged` ({@link CallFlow}: the menus and first steps read again).
+ * A queue may offer callbacks: a waiting caller presses 1, hangs up and keeps their place; when a
+ * member is free, the member's phone rings first and then the caller's number is dialled.
  */
 import { useState } from 'preact/hooks';
 import { api, isApiError } from '../../shared/api/client';
@@ -26,6 +28,7 @@ interface Draft {
   max_wait_secs: string;
   max_callers: string;
   announce_position: boolean;
+  callback: boolean;
   service_level_secs: string;
   overflow: string;
   overflow_number: string;
@@ -44,15 +47,15 @@ const NUMBERS: { field: NumberKey; testid: string; label: MessageKey; hint: Mess
 
 /** A new queue: the server's defaults. */
 const FRESH: Draft = {
-  id: null, name: '', strategy: 'ring_all', ring_secs: '20', max_wait_secs: '300', max_callers: '20', announce_position: true,
+  id: null, name: '', strategy: 'ring_all', ring_secs: '20', max_wait_secs: '300', max_callers: '20', announce_position: true, callback: false,
   service_level_secs: '20', overflow: 'missed', overflow_number: '', members: [],
 };
 
 function draftOf(q: Queue): Draft {
   return {
     id: q.id, name: q.name, strategy: q.strategy, ring_secs: String(q.ring_secs), max_wait_secs: String(q.max_wait_secs),
-    max_callers: String(q.max_callers), announce_position: q.announce_position, service_level_secs: String(q.service_level_secs),
-    overflow: q.overflow, overflow_number: q.overflow_number ?? '', members: q.members,
+    max_callers: String(q.max_callers), announce_position: q.announce_position, callback: q.callback,
+    service_level_secs: String(q.service_level_secs), overflow: q.overflow, overflow_number: q.overflow_number ?? '', members: q.members,
   };
 }
 
@@ -163,6 +166,7 @@ function QueueEditor({ draft: d, title, users, groups, onChange, onSaved, onCanc
       strategy: d.strategy,
       ...nums,
       announce_position: d.announce_position,
+      callback: d.callback,
       overflow: d.overflow,
       overflow_number: d.overflow === 'forward' ? d.overflow_number.trim() || null : null,
       members: d.members,
@@ -213,6 +217,14 @@ function QueueEditor({ draft: d, title, users, groups, onChange, onSaved, onCanc
           onChange={(e) => set({ announce_position: (e.target as HTMLInputElement).checked })} />
         {t('queues.announce')}
       </label>
+      <label class="check">
+        <input type="checkbox" data-testid="queue-callback" checked={d.callback} aria-describedby="queue-callback-hint"
+          onChange={(e) => set({ callback: (e.target as HTMLInputElement).checked })} />
+        {t('queues.callback')}
+      </label>
+      <p class="field__hint" id="queue-callback-hint" data-testid="queue-callback-hint">
+        {d.callback && !d.announce_position ? t('queues.callbackUnheard') : t('queues.callbackHint')}
+      </p>
       <div class="field-row">
         <div class="field">
           <label for="queue-overflow">{t('queues.overflow')}</label>
@@ -301,7 +313,10 @@ export function QueuesForm({ onChanged }: { onChanged?: () => void }) {
                 <tr key={q.id} data-testid="queue-row" data-queue={q.id}>
                   <td>
                     <strong>{q.name}</strong>
-                    <div class="muted small">{t('queues.times', { ring: q.ring_secs, wait: q.max_wait_secs })}</div>
+                    <div class="muted small">
+                      {t('queues.times', { ring: q.ring_secs, wait: q.max_wait_secs })}
+                      {q.callback && <> · <span data-testid="queue-row-callback">{t('queues.callbackOn')}</span></>}
+                    </div>
                   </td>
                   <td>{strategyLabel(q.strategy)}</td>
                   <td data-testid="queue-members-summary">{membersSummary(q.members, users, groups)}</td>

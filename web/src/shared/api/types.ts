@@ -107,6 +107,8 @@ export interface CallFilter {
   missed?: boolean;
   /** `any`: calls with a voicemail message; `new`: messages nobody listened to yet. */
   voicemail?: '' | 'any' | 'new';
+  /** Missed calls `false`: nobody has called the number back yet (the worklist); `true`: called back. */
+  called_back?: '' | 'false' | 'true';
   number?: string;
   /** The calls linked to a CRM record (the client's history). */
   record_id?: number;
