@@ -1,4 +1,4 @@
-/** Ring timeout, forward number and the greeting of inbound calls. */
+/** Ring timeout, forward number, voicemail, the prompts' language and the greeting of inbound calls. */
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { Routing } from '../../shared/api/types';
@@ -45,6 +45,14 @@ export function RoutingForm() {
         <input type="checkbox" checked={!!r.voicemail} data-testid="tel-voicemail"
           onChange={(e) => setR({ ...r, voicemail: (e.target as HTMLInputElement).checked })} />
         {t('tel.voicemail')}
+      </label>
+      <label class="field">
+        <span>{t('tel.promptLanguage')}</span>
+        <select class="input" value={r.prompt_language ?? 'en'} data-testid="tel-prompt-language"
+          onChange={(e) => setR({ ...r, prompt_language: (e.target as HTMLSelectElement).value })}>
+          <option value="en">English</option>
+          <option value="ru">Русский</option>
+        </select>
       </label>
       <button type="submit" class="btn btn--primary">{t('common.save')}</button>
       {note && <p role="status">{note}</p>}

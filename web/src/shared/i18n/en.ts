@@ -594,6 +594,8 @@ export const en = {
   "calls.dialBack": "Call back",
   "tel.voicemail": "Callers nobody takes leave a message (no answer, nobody online or closed, and no forward number): messages are in Calls",
   "phone.voicemail": "New voicemail: {count}",
+  "tel.promptLanguage": "Language of the prompts callers hear (place in a queue, voicemail, menus)",
+  "error.invalid_prompt_language": "Prompts language: {detail}.",
   "error.invalid_voicemail": "Voicemail filter: {detail}.",
   "calls.missedOnly": "Missed only",
   "calls.when": "When",

@@ -606,6 +606,8 @@ export const ru: Dictionary = {
   "calls.dialBack": "Перезвонить",
   "tel.voicemail": "Звонящие, которых никто не принял, оставляют сообщение (нет ответа, никого нет на связи или закрыто, и нет номера переадресации): сообщения — в «Звонках»",
   "phone.voicemail": "Новых голосовых сообщений: {count}",
+  "tel.promptLanguage": "Язык подсказок для звонящих (место в очереди, голосовая почта, меню)",
+  "error.invalid_prompt_language": "Язык подсказок: {detail}.",
   "error.invalid_voicemail": "Фильтр голосовой почты: {detail}.",
   "calls.missedOnly": "Только пропущенные",
   "calls.when": "Когда",
