@@ -270,7 +270,7 @@ async fn any_member_online(call: &Call, t: &Tenancy, members: &[UserId]) -> bool
 }
 
 /// Says the caller's place in line ("you are next", or "you are caller number N") and, when the
-/// queue offers it, "to call back, press 1"; music on hold paused meanwhile. A key pressed over it
+/// queue offers callbacks, "press 1"; music on hold paused meanwhile. A key pressed over it
 /// stops it and is the answer.
 async fn announce(call: &mut Call, caller: &str, position: usize, callback: bool, rx: &mut CallRx) -> Tick {
     let mut media = if position <= 1 {
@@ -279,8 +279,10 @@ async fn announce(call: &mut Call, caller: &str, position: usize, callback: bool
         format!("sound:queue-thereare,number:{position},sound:queue-callswaiting")
     };
     if callback {
-        // "To call back, press 1."
-        media.push_str(",sound:vm-tocallback,sound:vm-press,digits:1");
+        // "Press 1." Debian's core sounds have no sentence offering a callback (`vm-tocallback` is
+        // voicemail's "press 2 to call the person who sent this message"): the offer is "press"
+        // and the digit, after the place in line.
+        media.push_str(",sound:vm-press,digits:1");
     }
     call.delete(&format!("channels/{caller}/moh")).await;
     // A key pressed over the prompt stops it and counts (the callback offer).
