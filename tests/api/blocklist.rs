@@ -88,3 +88,45 @@ async fn a_blocked_caller_never_rings_an_agent_and_is_counted_while_others_ring(
     assert_eq!(admin.delete(&format!("/api/telephony/blocklist/{id}")).await.status, StatusCode::NO_CONTENT);
     assert_eq!(admin.get("/api/telephony/blocklist").await.body, json!([]));
 }
+
+/// Issue #19: a number blocked with `message` hears "the number you have dialed is not in service"
+/// (speech in the carrier's recording of what it heard) and is hung up; nobody rings and the call
+/// is counted. An unknown action is refused naming the field.
+#[tokio::test]
+async fn a_caller_blocked_with_a_message_hears_it_and_rings_nobody() {
+    let app = TestApp::spawn_with(&[
+        ("CALLBASE__WORKERS__STASIS", "true"),
+        ("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true"),
+    ])
+    .await;
+    let (admin, _t, login, password) = agent_with_trunk(&app).await;
+    let platform: std::net::SocketAddr = callbase_tests::env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::start(platform, &login, &password).await;
+    let r = admin.post("/api/telephony/blocklist", json!({"number": "+79161234567", "action": "sing"})).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_block_action"))
+    );
+    assert_eq!(admin.get("/api/telephony/blocklist").await.body, json!([]), "nothing saved");
+    let r =
+        admin.post("/api/telephony/blocklist", json!({"number": "+79161234567", "action": "message"})).await;
+    assert_eq!((r.status, r.body["action"].as_str()), (StatusCode::CREATED, Some("message")), "{}", r.text);
+
+    // carrier_hears calls as +79161234567 and records what it hears until the call ends.
+    let user = callbase_tests::env("CALLBASE_CARRIER_TRUNK_USER");
+    let pcm = callbase_tests::calls::carrier_hears(&user, &user).await;
+    let secs = pcm.len() as f64 / 8000.0;
+    let loud = pcm
+        .chunks(800)
+        .filter(|w| w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / 800.0 > 1.0e4)
+        .count();
+    assert!(
+        loud as f64 / 10.0 >= 2.5,
+        "the message was heard: {:.1} s loud of {secs:.1} s",
+        loud as f64 / 10.0
+    );
+    assert!(secs < 15.0, "then the call ended: {secs:.1} s");
+    assert_eq!(phone.invites.lock().unwrap().len(), 0, "a blocked caller rings nobody");
+    assert_eq!(admin.get("/api/telephony/blocklist").await.body[0]["blocked_calls"], 1, "counted");
+    assert_eq!(admin.get("/api/calls").await.body["total"], 0, "no call record");
+}

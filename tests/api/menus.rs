@@ -322,9 +322,7 @@ async fn an_account_with_russian_prompts_gives_its_callers_a_russian_channel() {
     .await;
     let (admin, _t, _, _) = agent_with_trunk(&app).await;
     let ari = callbase_telephony::ari::Ari::new(&callbase_tests::settings(&[]).asterisk);
-    for prompt in
-        ["queue-youarenext", "queue-thereare", "vm-intro", "vm-press", "invalid", "auth-thankyou"]
-    {
+    for prompt in ["queue-youarenext", "queue-thereare", "vm-intro", "vm-press", "invalid", "auth-thankyou"] {
         let s =
             ari.call(reqwest::Method::GET, &format!("sounds/{prompt}"), &[], None).await.unwrap().unwrap();
         let langs: Vec<&str> =

@@ -17,9 +17,11 @@ pub struct Blocked {
     pub created_at: OffsetDateTime,
     pub blocked_calls: i64,
     pub last_blocked_at: Option<OffsetDateTime>,
+    /// `reject` (SIP 403 before the answer) or `message` (the "not in service" message).
+    pub action: String,
 }
 
-const COLUMNS: &str = "id, number, note, created_at, blocked_calls, last_blocked_at";
+const COLUMNS: &str = "id, number, note, created_at, blocked_calls, last_blocked_at, action";
 
 /// Every blocked number of the tenant, newest first.
 pub async fn list(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<Blocked>> {
@@ -35,16 +37,18 @@ pub async fn add(
     tenant: TenantId,
     number: &str,
     note: &str,
+    action: &str,
     by: UserId,
 ) -> sqlx::Result<Option<Blocked>> {
     sqlx::query_as(&format!(
-        "INSERT INTO blocked_numbers (tenant_id, number, note, created_by) VALUES ($1, $2, $3, $4)
+        "INSERT INTO blocked_numbers (tenant_id, number, note, created_by, action) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, number) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(tenant)
     .bind(number)
     .bind(note)
     .bind(by)
+    .bind(action)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -67,15 +71,15 @@ pub async fn remove(tx: &mut Tx, tenant: TenantId, id: i64) -> sqlx::Result<bool
     Ok(r.rows_affected() > 0)
 }
 
-/// A call from `number` arrived: true (and counted) when the tenant blocks it.
-pub async fn hit(tx: &mut Tx, tenant: TenantId, number: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query(
+/// A call from `number` arrived: what to do with it (`reject` or `message`, and counted) when the
+/// tenant blocks it.
+pub async fn hit(tx: &mut Tx, tenant: TenantId, number: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
         "UPDATE blocked_numbers SET blocked_calls = blocked_calls + 1, last_blocked_at = now()
-         WHERE tenant_id = $1 AND number = $2",
+         WHERE tenant_id = $1 AND number = $2 RETURNING action",
     )
     .bind(tenant)
     .bind(number)
-    .execute(&mut **tx)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    .fetch_optional(&mut **tx)
+    .await
 }

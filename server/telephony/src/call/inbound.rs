@@ -36,15 +36,31 @@ pub(super) async fn inbound(
     // A blocked caller is rejected before the answer (SIP 403: nothing rings, nothing is billed)
     // and counted on the blocklist entry (issue #19). The client and the business hours are looked
     // up meanwhile: all three run while the caller waits.
-    let (is_blocked, crm_record, closed) = tokio::join!(
-        async { t.enabled && blocked(&ctx, sc.tenant, &number).await },
+    let (blocked_as, crm_record, closed) = tokio::join!(
+        async {
+            match t.enabled {
+                true => blocked(&ctx, sc.tenant, &number).await,
+                false => None,
+            }
+        },
         unique_client(&ctx, sc.tenant, &number),
         closed_now(&ctx, sc.tenant)
     );
-    if is_blocked {
-        tracing::info!(did = %sc.exten, "inbound call from a blocked number rejected");
+    if let Some(action) = blocked_as {
+        tracing::info!(did = %sc.exten, %action, "inbound call from a blocked number");
         let path = format!("channels/{caller}");
-        let _ = ctx.ari.call(reqwest::Method::DELETE, &path, &[("reason", "rejected")], None).await;
+        if action == "message" {
+            // "The number you have dialed is not in service", in the tenant's prompt language.
+            let lang = [("variable", "CHANNEL(language)"), ("value", t.state.prompt_language.as_str())];
+            let _ = ctx.ari.call(reqwest::Method::POST, &format!("{path}/variable"), &lang, None).await;
+            let _ = ctx.ari.call(reqwest::Method::POST, &format!("{path}/answer"), &[], None).await;
+            let q = [("media", "sound:ss-noservice")];
+            let _ = ctx.ari.call(reqwest::Method::POST, &format!("{path}/play"), &q, None).await;
+            blocked_message_end(&mut rx, caller).await;
+            let _ = ctx.ari.hangup(caller).await;
+        } else {
+            let _ = ctx.ari.call(reqwest::Method::DELETE, &path, &[("reason", "rejected")], None).await;
+        }
         return Ok(());
     }
     let id = Uuid::new_v4();
@@ -359,9 +375,22 @@ async fn online_devices(call: &Call, t: &Tenancy) -> Vec<(String, UserId)> {
     candidates.iter().zip(online).flat_map(|(u, ds)| ds.into_iter().map(move |d| (d, u.user_id))).collect()
 }
 
-/// Is `number` on the tenant's blocklist (counted when it is)? A database that cannot say lets the
-/// call through: a blocklist is no reason to lose calls.
-async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> bool {
+/// Waits for the blocked caller's message to end (or the caller to hang up), at most 15 s.
+async fn blocked_message_end(rx: &mut CallRx, caller: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if msg.ends(caller) {
+            return;
+        }
+        if let crate::context::CallMsg::Ari(crate::ari::events::Event::PlaybackFinished { .. }) = msg {
+            return;
+        }
+    }
+}
+
+/// Is `number` on the tenant's blocklist (counted when it is), and what happens to it? A database
+/// that cannot say lets the call through: a blocklist is no reason to lose calls.
+async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> Option<String> {
     let res = async {
         let mut tx = ctx.db.tenant_tx(tenant).await?;
         let hit = callbase_db::blocklist::hit(&mut tx, tenant, number).await?;
@@ -371,7 +400,7 @@ async fn blocked(ctx: &Ctx, tenant: TenantId, number: &str) -> bool {
     .await;
     res.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot read the blocklist: the call goes through");
-        false
+        None
     })
 }
 

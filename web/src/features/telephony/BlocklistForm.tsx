@@ -10,6 +10,7 @@ export function BlocklistForm() {
   const { data: list, error, act } = useLoaded<BlockedNumber[]>(() => api.blocklist(), []);
   const [number, setNumber] = useState('');
   const [note, setNote] = useState('');
+  const [action, setAction] = useState('reject');
   return (
     <div class="card" data-testid="blocklist">
       <h2>{t('bl.title')}</h2>
@@ -23,6 +24,7 @@ export function BlocklistForm() {
             <tr>
               <th>{t('bl.number')}</th>
               <th>{t('bl.note')}</th>
+              <th>{t('bl.action')}</th>
               <th>{t('bl.calls')}</th>
               <th><span class="sr-only">{t('common.actions')}</span></th>
             </tr>
@@ -32,6 +34,7 @@ export function BlocklistForm() {
               <tr key={b.id} data-testid="bl-row">
                 <td class="mono">{b.number}</td>
                 <td>{b.note}</td>
+                <td data-testid="bl-row-action">{b.action === 'message' ? t('bl.actionMessage') : t('bl.actionReject')}</td>
                 <td>
                   {b.blocked_calls}
                   {b.last_blocked_at && <span class="muted"> · {new Date(b.last_blocked_at).toLocaleString()}</span>}
@@ -51,7 +54,7 @@ export function BlocklistForm() {
         class="phone__row"
         onSubmit={async (e) => {
           e.preventDefault();
-          if (await act(() => api.blockNumber(number, note))) {
+          if (await act(() => api.blockNumber(number, note, action))) {
             setNumber('');
             setNote('');
           }
@@ -61,6 +64,11 @@ export function BlocklistForm() {
           onInput={(e) => setNumber((e.target as HTMLInputElement).value)} />
         <input class="input" aria-label={t('bl.note')} placeholder={t('bl.note')} data-testid="bl-note" value={note}
           onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+        <select class="input" aria-label={t('bl.action')} data-testid="bl-action" value={action}
+          onChange={(e) => setAction((e.target as HTMLSelectElement).value)}>
+          <option value="reject">{t('bl.actionReject')}</option>
+          <option value="message">{t('bl.actionMessage')}</option>
+        </select>
         <button type="submit" class="btn" data-testid="bl-add" disabled={!number.trim()}>{t('bl.block')}</button>
       </form>
     </div>

@@ -408,8 +408,8 @@ export class ApiClient {
   blocklist(): Promise<S['BlockedNumber'][]> {
     return this.request('GET', '/api/telephony/blocklist');
   }
-  blockNumber(number: string, note: string): Promise<S['BlockedNumber']> {
-    return this.send('POST', '/api/telephony/blocklist', { number, note });
+  blockNumber(number: string, note: string, action = 'reject'): Promise<S['BlockedNumber']> {
+    return this.send('POST', '/api/telephony/blocklist', { number, note, action });
   }
   unblockNumber(id: number): Promise<void> {
     return this.send('DELETE', `/api/telephony/blocklist/${id}`);

@@ -27,7 +27,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'invalid_name', 'unauthenticated', 'forbidden', 'not_found', 'csrf', 'bad_origin', 'internal',
   'network', 'bad_response', 'invalid_group_name', 'unknown_group', 'too_many_trunks',
   'asterisk_unavailable', 'telephony_off', 'extension_taken', 'already_telephony_user', 'sip_login_taken', 'invalid_extension', 'confirmation_mismatch', 'not_telephony_user', 'browser_calls_off', 'invalid_greeting', 'storage_unavailable',
-  'invalid_time_zone', 'invalid_hours', 'overlapping_hours', 'too_many_ranges', 'invalid_holiday', 'duplicate_holiday', 'too_many_holidays', 'invalid_closed_forward', 'invalid_voicemail', 'invalid_prompt_language',
+  'invalid_time_zone', 'invalid_hours', 'overlapping_hours', 'too_many_ranges', 'invalid_holiday', 'duplicate_holiday', 'too_many_holidays', 'invalid_closed_forward', 'invalid_voicemail', 'invalid_prompt_language', 'invalid_block_action',
   'invalid_strategy', 'invalid_ring_secs', 'invalid_max_wait', 'invalid_max_callers', 'invalid_service_level', 'invalid_overflow',
   'invalid_overflow_number', 'no_members', 'too_many_members', 'unknown_member', 'too_many_queues', 'duplicate_name', 'invalid_first_step',
   'invalid_timeout', 'invalid_retries', 'too_many_options', 'invalid_digit', 'duplicate_digit', 'invalid_destination', 'menu_loop',

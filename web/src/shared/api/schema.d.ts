@@ -908,7 +908,7 @@ export interface paths {
         put?: never;
         /**
          * Blocks a caller number: 422 `invalid_number` (the dial rules cannot read it as a number),
-         *     `invalid_note`; 409 `already_blocked`, `blocklist_full`.
+         *     `invalid_note`, `invalid_block_action`; 409 `already_blocked`, `blocklist_full`.
          */
         post: operations["add"];
         delete?: never;
@@ -1773,12 +1773,19 @@ export interface components {
             user_name?: string | null;
         };
         BlockBody: {
+            /** @description `reject` (default) or `message`. */
+            action?: string | null;
             /** @description Why (at most 200 characters). */
             note?: string;
             /** @description A caller number as people write it; stored in E.164 by the tenant's dial rules. */
             number: string;
         };
         BlockedNumber: {
+            /**
+             * @description `reject`: refused before the answer (SIP 403); `message`: the caller hears "the number you
+             *     have dialed is not in service" and is hung up.
+             */
+            action: string;
             /**
              * Format: int64
              * @description Calls refused since it was blocked.

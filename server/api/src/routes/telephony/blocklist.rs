@@ -27,6 +27,9 @@ pub struct BlockedNumber {
     pub blocked_calls: i64,
     /// RFC 3339: the last refused call.
     pub last_blocked_at: Option<String>,
+    /// `reject`: refused before the answer (SIP 403); `message`: the caller hears "the number you
+    /// have dialed is not in service" and is hung up.
+    pub action: String,
 }
 
 fn out(b: Blocked) -> BlockedNumber {
@@ -37,6 +40,7 @@ fn out(b: Blocked) -> BlockedNumber {
         created_at: b.created_at.format(&Rfc3339).unwrap_or_default(),
         blocked_calls: b.blocked_calls,
         last_blocked_at: b.last_blocked_at.and_then(|t| t.format(&Rfc3339).ok()),
+        action: b.action,
     }
 }
 
@@ -47,6 +51,9 @@ pub struct BlockBody {
     /// Why (at most 200 characters).
     #[serde(default)]
     pub note: String,
+    /// `reject` (default) or `message`.
+    #[serde(default)]
+    pub action: Option<String>,
 }
 
 /// The tenant's blocked numbers, newest first (administrators).
@@ -64,7 +71,7 @@ pub async fn list(
 }
 
 /// Blocks a caller number: 422 `invalid_number` (the dial rules cannot read it as a number),
-/// `invalid_note`; 409 `already_blocked`, `blocklist_full`.
+/// `invalid_note`, `invalid_block_action`; 409 `already_blocked`, `blocklist_full`.
 #[utoipa::path(post, path = "/api/telephony/blocklist", tag = "telephony", request_body = BlockBody,
     responses((status = 201, body = BlockedNumber), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add(
@@ -76,6 +83,10 @@ pub async fn add(
     let note = b.note.trim();
     if note.chars().count() > 200 || note.chars().any(char::is_control) {
         return Err(ApiError::unprocessable("invalid_note", "a note is at most 200 characters"));
+    }
+    let action = b.action.as_deref().unwrap_or("reject");
+    if !["reject", "message"].contains(&action) {
+        return Err(ApiError::unprocessable("invalid_block_action", "action: reject or message"));
     }
     let mut tx = st.db.tenant_tx(a.tenant_id).await?;
     let rules = callbase_db::settings::dial_rules(&mut tx, a.tenant_id).await?;
@@ -91,7 +102,7 @@ pub async fn add(
             format!("at most {} numbers can be blocked", repo::MAX_ENTRIES),
         ));
     }
-    let Some(row) = repo::add(&mut tx, a.tenant_id, &number, note, a.user_id).await? else {
+    let Some(row) = repo::add(&mut tx, a.tenant_id, &number, note, action, a.user_id).await? else {
         return Err(ApiError::conflict("already_blocked", format!("{number} is blocked already")));
     };
     tx.commit().await?;
