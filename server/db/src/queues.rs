@@ -361,6 +361,20 @@ pub async fn figures(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<QueueFig
     .await
 }
 
+/// Today's (the tenant's day) average wait of the queue's answered callers, when any were.
+pub async fn average_wait_ms(tx: &mut Tx, tenant: TenantId, queue: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "WITH z AS (SELECT coalesce((SELECT time_zone FROM telephony WHERE tenant_id = $1), 'UTC') AS tz)
+         SELECT avg(queue_wait_ms)::bigint FROM calls
+         WHERE tenant_id = $1 AND queue_id = $2 AND queue_outcome = 'answered'
+             AND queued_at >= date_trunc('day', now() AT TIME ZONE (SELECT tz FROM z)) AT TIME ZONE (SELECT tz FROM z)",
+    )
+    .bind(tenant)
+    .bind(queue)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// The call joined queue `queue` (its place in line is `at`; a call adopted after a restart keeps
 /// the place it had).
 pub async fn joined(tx: &mut Tx, id: Uuid, queue: i64, at: OffsetDateTime) -> sqlx::Result<()> {

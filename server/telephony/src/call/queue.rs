@@ -196,7 +196,7 @@ async fn wait_in_line(
         // Nobody rang: the caller waits, hearing their place at first and every 45 s.
         if q.announce_position && announced.is_none_or(|at| at.elapsed() >= ANNOUNCE_EVERY) {
             announced = Some(Instant::now());
-            match announce(call, caller, position, q.callback, rx).await {
+            match announce(call, caller, position, q, rx).await {
                 Tick::Left => return Waited::Left,
                 Tick::Digit(d) if d == "1" && q.callback => return Waited::CallMeBack,
                 _ => {}
@@ -272,18 +272,18 @@ async fn any_member_online(call: &Call, t: &Tenancy, members: &[UserId]) -> bool
 /// Says the caller's place in line ("you are next", or "you are caller number N") and, when the
 /// queue offers callbacks, "press 1"; music on hold paused meanwhile. A key pressed over it
 /// stops it and is the answer.
-async fn announce(call: &mut Call, caller: &str, position: usize, callback: bool, rx: &mut CallRx) -> Tick {
-    let mut media = if position <= 1 {
-        "sound:queue-youarenext".to_string()
-    } else {
-        format!("sound:queue-thereare,number:{position},sound:queue-callswaiting")
+async fn announce(call: &mut Call, caller: &str, position: usize, q: &QueueRow, rx: &mut CallRx) -> Tick {
+    // The estimated wait: today's average wait of answered callers, times the place in line.
+    let queue = q.id;
+    let average = match position > 1 {
+        true => read(&call.ctx, call.tenant, move |tx, tenant| {
+            Box::pin(callbase_db::queues::average_wait_ms(tx, tenant, queue))
+        })
+        .await
+        .flatten(),
+        false => None,
     };
-    if callback {
-        // "Press 1." Debian's core sounds have no sentence offering a callback (`vm-tocallback` is
-        // voicemail's "press 2 to call the person who sent this message"): the offer is "press"
-        // and the digit, after the place in line.
-        media.push_str(",sound:vm-press,digits:1");
-    }
+    let media = prompt(position, average, q.callback);
     call.delete(&format!("channels/{caller}/moh")).await;
     // A key pressed over the prompt stops it and counts (the callback offer).
     let heard = match collect(call, caller, Some(&media), Duration::ZERO, rx).await {
@@ -293,6 +293,31 @@ async fn announce(call: &mut Call, caller: &str, position: usize, callback: bool
     };
     call.post(&format!("channels/{caller}/moh"), &[]).await;
     heard
+}
+
+/// What a waiting caller hears: their place in line ("your call is now first in line…", or "you
+/// are currently caller number N, waiting to speak with a representative"), from the second place
+/// on the estimated wait when answered callers waited today ("the estimated hold time is currently
+/// N minutes", or "less than 1 minute"), and "press 1" when the queue offers callbacks — Debian's
+/// core sounds have no sentence offering a callback (`vm-tocallback` is voicemail's "press 2 to
+/// call the person who sent this message").
+fn prompt(position: usize, average_wait_ms: Option<i64>, callback: bool) -> String {
+    let mut media = if position <= 1 {
+        "sound:queue-youarenext".to_string()
+    } else {
+        format!("sound:queue-thereare,number:{position},sound:queue-callswaiting")
+    };
+    if let Some(avg) = average_wait_ms.filter(|_| position > 1) {
+        let minutes = (avg.max(0) as u64 * position as u64).div_ceil(60_000);
+        media.push_str(&match minutes {
+            0 | 1 => ",sound:queue-holdtime,sound:queue-less-than,number:1,sound:queue-minute".to_string(),
+            m => format!(",sound:queue-holdtime,number:{m},sound:queue-minutes"),
+        });
+    }
+    if callback {
+        media.push_str(",sound:vm-press,digits:1");
+    }
+    media
 }
 
 /// The queue's members who could take a call now: telephony users, enabled, available (not on a
@@ -487,6 +512,22 @@ mod tests {
 
     fn m(id: i64, last: Option<time::OffsetDateTime>, today: i64) -> MemberLoad {
         MemberLoad { user_id: UserId(id), busy: false, last_call_end: last, answered_today: today }
+    }
+
+    #[test]
+    fn the_prompt_says_the_place_the_estimated_wait_and_the_callback_offer() {
+        assert_eq!(prompt(1, Some(90_000), false), "sound:queue-youarenext");
+        assert_eq!(prompt(1, None, true), "sound:queue-youarenext,sound:vm-press,digits:1");
+        assert_eq!(prompt(3, None, false), "sound:queue-thereare,number:3,sound:queue-callswaiting");
+        // 50 s on average, third in line: about 2.5 minutes — said as 3.
+        assert_eq!(
+            prompt(3, Some(50_000), true),
+            "sound:queue-thereare,number:3,sound:queue-callswaiting,sound:queue-holdtime,number:3,sound:queue-minutes,sound:vm-press,digits:1"
+        );
+        assert_eq!(
+            prompt(2, Some(10_000), false),
+            "sound:queue-thereare,number:2,sound:queue-callswaiting,sound:queue-holdtime,sound:queue-less-than,number:1,sound:queue-minute"
+        );
     }
 
     #[test]
