@@ -134,6 +134,33 @@ async fn queues_are_checked_field_by_field_kept_per_tenant_and_a_deleted_first_s
     assert_eq!(admin.get("/api/telephony/queues").await.body, json!([]));
 }
 
+/// A one-member queue as the trunk's first step, its member's desk phone answering every call and
+/// hanging up `talk` later, and a first caller (`+79160000001`) already talking to them: the
+/// member is busy. Returns the queue and the phone.
+async fn busy_one_agent_queue(
+    admin: &Browser,
+    member: &Value,
+    login: &str,
+    password: &str,
+    talk: u64,
+    callback: bool,
+) -> (i64, RingingPhone) {
+    let mut body = queue("Support", "ring_all", json!([{"user": member}]));
+    body["callback"] = json!(callback);
+    let id = create(admin, body).await;
+    first_step(admin, json!({"step": "queue", "queue_id": id})).await;
+    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
+    let phone = RingingPhone::answering(platform, login, password, Duration::from_secs(talk)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    carrier_calls("4957770001", &env("CALLBASE_CARRIER_TRUNK_USER"), "9998", "79160000001").await;
+    let start = Instant::now();
+    while phone.invites.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (id, phone)
+}
+
 /// A call row of the tenant by caller number (the newest).
 async fn call_of(
     tenant: i64,
@@ -178,21 +205,9 @@ async fn three_callers_in_a_one_agent_queue_wait_their_turn_hear_their_place_and
     ])
     .await;
     let (admin, t, login, password) = agent_with_trunk(&app).await;
-    let id = create(&admin, queue("Support", "ring_all", json!([{"user": t.admin_id}]))).await;
-    first_step(&admin, json!({"step": "queue", "queue_id": id})).await;
-    // The agent's desk phone answers each call and hangs up 9 s later.
-    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
-    let phone = RingingPhone::answering(platform, &login, &password, Duration::from_secs(9)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first caller rings the agent at once and is answered; the agent hangs up 9 s later.
+    let (id, phone) = busy_one_agent_queue(&admin, &json!(t.admin_id), &login, &password, 9, false).await;
     let user = env("CALLBASE_CARRIER_TRUNK_USER");
-
-    // First caller: rings the agent at once and is answered.
-    carrier_calls("4957770001", &user, "9998", "79160000001").await;
-    let start = Instant::now();
-    while phone.invites.lock().unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     // Second caller (first in line): the carrier records what it hears until the call ends.
     let heard = tokio::spawn({
         let user = user.clone();
@@ -358,19 +373,8 @@ async fn a_caller_waiting_in_a_queue_survives_a_restart_and_keeps_its_place() {
     let HolderAndStandby { mut first, _app, admin, tenant, login, password, .. } =
         holder_and_standby(&node).await;
     let me = admin.get("/api/telephony").await.body["me"]["user_id"].clone();
-    let id = create(&admin, queue("Support", "ring_all", json!([{"user": me}]))).await;
-    first_step(&admin, json!({"step": "queue", "queue_id": id})).await;
-    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
-    let phone = RingingPhone::answering(platform, &login, &password, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, phone) = busy_one_agent_queue(&admin, &me, &login, &password, 10, false).await;
     let user = env("CALLBASE_CARRIER_TRUNK_USER");
-
-    carrier_calls("4957770001", &user, "9998", "79160000001").await;
-    let start = Instant::now();
-    while phone.invites.lock().unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     carrier_calls("4957770001", &user, "9998", "79160000002").await;
     let pool = callbase_tests::worker_pool().await;
     let waiting = || async {
@@ -425,21 +429,7 @@ async fn a_queued_caller_who_presses_1_is_called_back_when_the_agent_frees_up() 
     ])
     .await;
     let (admin, t, login, password) = agent_with_trunk(&app).await;
-    let mut body = queue("Support", "ring_all", json!([{"user": t.admin_id}]));
-    body["callback"] = json!(true);
-    let id = create(&admin, body).await;
-    first_step(&admin, json!({"step": "queue", "queue_id": id})).await;
-    let platform: std::net::SocketAddr = env("CALLBASE_PLATFORM_SIP").parse().unwrap();
-    let phone = RingingPhone::answering(platform, &login, &password, Duration::from_secs(8)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let user = env("CALLBASE_CARRIER_TRUNK_USER");
-
-    carrier_calls("4957770001", &user, "9998", "79160000001").await;
-    let start = Instant::now();
-    while phone.invites.lock().unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the agent's phone never rang");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_, phone) = busy_one_agent_queue(&admin, &json!(t.admin_id), &login, &password, 8, true).await;
     // The second caller presses 1 1.5 s after being answered, over the position prompt.
     crate::menus::carrier_presses("1", "79160000031").await;
     let asked = wait_ended(t.id, "+79160000031", Duration::from_secs(15)).await;

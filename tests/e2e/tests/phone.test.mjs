@@ -259,6 +259,40 @@ for (const kind of ['chromium', 'firefox']) {
       await carrier.action('Hangup', { Channel: '/^PJSIP\\/.*/' });
     });
 
+    it('a caller presses 1 in an IVR menu, lands in a queue and the browser answers', async () => {
+      // Issue #19: the line starts in a menu whose 1 leads to a queue of this agent; the carrier
+      // presses 1 (RFC 4733) 1.5 s after the answer.
+      const me = (await t.api.ok('GET', '/api/telephony')).me.user_id;
+      const q = await t.api.ok('POST', '/api/telephony/queues', { name: `Queue ${kind}`, strategy: 'ring_all', members: [{ user: me }] });
+      const m = await t.api.ok('POST', '/api/telephony/menus', { name: `Menu ${kind}`, timeout_secs: 8, options: [{ digit: '1', to: `queue:${q.id}` }] });
+      const [line] = await t.api.ok('GET', '/api/telephony/first-steps');
+      await t.api.ok('PUT', `/api/telephony/first-steps/${line.id}`, { step: 'menu', menu_id: m.id });
+      try {
+        const r = await carrier.action('Originate', {
+          Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+          Context: 'carrier-test', Exten: '9993', Priority: '1', Async: 'true', CallerID: '79161234567', Variable: 'DTMF=1',
+        });
+        assert.equal(r.Response, 'Success', `carrier originate: ${JSON.stringify(r)}`);
+        await waitIncoming(page, 20000);
+        await page.click('[data-testid=phone-answer]');
+        await until('answered', async () => (await page.$eval('[data-testid=phone-call]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+        await sleep(1500);
+        const s = await rtp(page);
+        assert.ok(s && s.received > 0, `the agent hears the caller: ${JSON.stringify(s)}`);
+        await hangup(page);
+        const rec = await until('the call record names the queue', async () => {
+          const row = sqlValue(`SELECT coalesce(queue_id, 0) || '|' || coalesce(queue_outcome, '') || '|' || coalesce(result, '') FROM calls WHERE tenant_id = ${Number(t.me.tenant.id)} AND direction = 'inbound' ORDER BY started_at DESC LIMIT 1`);
+          return row.endsWith('|answered') && row;
+        }, 15000, 300);
+        assert.equal(rec, `${q.id}|answered|answered`);
+      } finally {
+        await t.api.ok('PUT', `/api/telephony/first-steps/${line.id}`, { step: 'ring_all' });
+        await t.api.ok('DELETE', `/api/telephony/menus/${m.id}`);
+        await t.api.ok('DELETE', `/api/telephony/queues/${q.id}`);
+        await carrier.action('Hangup', { Channel: '/^PJSIP\\/.*/' });
+      }
+    });
+
     it('a caller outside business hours leaves a voicemail that the phone announces and Calls plays', async () => {
       // Issue #19: never open (business hours on, no opening hours), voicemail on.
       await t.api.ok('PUT', '/api/telephony/routing', { ring_timeout_secs: 15, forward_number: null, voicemail: true });
