@@ -14,6 +14,7 @@ use callbase_db::menus::Destination;
 use callbase_db::telephony::TelUserRow;
 use uuid::Uuid;
 
+use super::queue::read;
 use super::ring::{devices, responsible_manager, ring_users, RingOutcome};
 use super::talk::{answered, talk};
 use super::unanswered::{forward_to, nobody_takes, play_and_wait, voicemail};
@@ -208,9 +209,11 @@ async fn route(
             }
             "queue" => {
                 let q = match to.queue_id {
-                    Some(id) => {
-                        read(call, |tx, tenant| Box::pin(callbase_db::queues::get(tx, tenant, id))).await
-                    }
+                    Some(id) => read(&call.ctx, call.tenant, move |tx, tenant| {
+                        Box::pin(callbase_db::queues::get(tx, tenant, id))
+                    })
+                    .await
+                    .flatten(),
                     None => None,
                 };
                 match q {
@@ -246,31 +249,10 @@ async fn route(
 
 async fn read_menu(call: &Call, id: Option<i64>) -> Option<callbase_db::menus::Menu> {
     let id = id?;
-    read(call, |tx, tenant| Box::pin(callbase_db::menus::get(tx, tenant, id))).await
-}
-
-/// Reads in the call's tenant transaction; a database error is logged and `None` (the call then
-/// rings everyone rather than being lost).
-async fn read<T, F>(call: &Call, f: F) -> Option<T>
-where
-    F: for<'a> FnOnce(
-        &'a mut callbase_db::Tx,
-        TenantId,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = sqlx::Result<Option<T>>> + Send + 'a>,
-    >,
-{
-    let res = async {
-        let mut tx = call.ctx.db.tenant_tx(call.tenant).await?;
-        let v = f(&mut tx, call.tenant).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(v)
-    }
-    .await;
-    res.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot read the call's next step: ringing everyone");
-        None
-    })
+    // A database that cannot say rings everyone rather than losing the call.
+    read(&call.ctx, call.tenant, move |tx, tenant| Box::pin(callbase_db::menus::get(tx, tenant, id)))
+        .await
+        .flatten()
 }
 
 /// Plays the tenant's greeting, when set: false when the caller hung up meanwhile (the call is
