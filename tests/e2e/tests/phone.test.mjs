@@ -14,6 +14,7 @@ import {
   platformAmi,
   regState,
   remoteLevel,
+  statsLevel,
   rtp,
   screenshot,
   sleep,
@@ -120,7 +121,7 @@ for (const kind of ['chromium', 'firefox']) {
       assert.ok(s && s.received > 0, `inbound RTP packets: ${JSON.stringify(s)}`);
       assert.ok(s.sent > 0, `outbound RTP packets: ${JSON.stringify(s)}`);
       // The echo returns our tone: the remote audio is not silence.
-      const level = kind === 'chromium' ? await remoteLevel(page) : s.level;
+      const level = kind === 'chromium' ? await remoteLevel(page) : await statsLevel(page);
       assert.ok(level > 0.01, `remote audio level ${level}`);
       if (kind === 'chromium') await screenshot(page, 'phone-in-call');
       await hangup(page);
