@@ -31,6 +31,7 @@ mod park;
 mod probe;
 mod queues;
 mod recordings;
+mod reports;
 mod roles;
 mod sentinel;
 mod sip_edge;

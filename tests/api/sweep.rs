@@ -106,6 +106,8 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
 const QUERY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("*", "call_id", Call, Shape::Plain),
     ("*", "user_id", User, Shape::Plain),
+    ("*", "group_id", Group, Shape::Plain),
+    ("*", "queue_id", Queue, Shape::Plain),
     ("/api/security/audit", "before_id", AuditEntry, Shape::Plain),
     ("/api/calls", "number", Phone, Shape::Plain),
     ("/api/calls/export.csv", "number", Phone, Shape::Plain),

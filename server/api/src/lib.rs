@@ -225,7 +225,7 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "security"), (name = "health")),
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "reports"), (name = "security"), (name = "health")),
     // The `/events` messages: not a route's body, listed so clients can generate their types.
     components(schemas(callbase_core::events::Event))
 )]
@@ -245,8 +245,8 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        audit, auth, calls, crm, dial_rules, groups, phone, probe, security, telephony, trunks, two_factor,
-        users,
+        audit, auth, calls, crm, dial_rules, groups, phone, probe, reports, security, telephony, trunks,
+        two_factor, users,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
@@ -303,6 +303,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(calls::actions::callback))
         .routes(routes!(calls::history::list))
         .routes(routes!(calls::history::export_csv))
+        .routes(routes!(reports::agents))
+        .routes(routes!(reports::queues))
+        .routes(routes!(reports::trunks))
+        .routes(routes!(reports::timeline))
+        .routes(routes!(reports::heatmap))
+        .routes(routes!(reports::export::export))
+        .routes(routes!(reports::dashboard::dashboard))
         .routes(routes!(calls::recording::audit_list))
         .routes(routes!(calls::recording::zip))
         .routes(routes!(calls::history::get, calls::history::patch))

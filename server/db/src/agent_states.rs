@@ -5,6 +5,7 @@
 use callbase_core::{TenantId, UserId};
 use sqlx::FromRow;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::Tx;
 
@@ -107,11 +108,26 @@ pub async fn end_wrapup(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Re
     }
 }
 
-/// Counts an inbound call that rang `users` out (nobody answered); the users who reach the tenant's
-/// limit go to Break "missed calls". Returns their new states.
-pub async fn rang_out(tx: &mut Tx, tenant: TenantId, users: &[UserId]) -> sqlx::Result<Vec<AgentState>> {
+/// Counts an inbound call that rang `users` out (nobody answered): on the call, for the reports'
+/// missed calls per agent, and in a row toward the tenant's limit — the users who reach it go to
+/// Break "missed calls". Returns their new states.
+pub async fn rang_out(
+    tx: &mut Tx,
+    tenant: TenantId,
+    call: Uuid,
+    users: &[UserId],
+) -> sqlx::Result<Vec<AgentState>> {
     let settings = settings(tx, tenant).await?;
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    sqlx::query(
+        "UPDATE calls SET rang_out = ARRAY(SELECT DISTINCT x FROM unnest(rang_out || $3::bigint[]) x ORDER BY x)
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(call)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
     let counts: Vec<(UserId, i32)> = sqlx::query_as(
         "UPDATE telephony_users SET missed_in_row = missed_in_row + 1
          WHERE tenant_id = $1 AND user_id = ANY($2) RETURNING user_id, missed_in_row",

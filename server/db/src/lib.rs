@@ -22,6 +22,7 @@ pub mod menus;
 pub mod nodes;
 pub mod probe;
 pub mod queues;
+pub mod reports;
 pub mod settings;
 pub mod speed_dials;
 pub mod supervisions;

@@ -8,6 +8,7 @@ use callbase_core::{TenantId, UserId};
 use callbase_db::agent_states::{self as repo, AgentState};
 use redis::aio::ConnectionManager;
 use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
 
 /// The `agent_state` event of a state.
 pub fn event(s: &AgentState) -> Event {
@@ -42,13 +43,19 @@ pub async fn after_call(db: &callbase_db::Db, redis: &ConnectionManager, tenant:
 }
 
 /// An inbound call rang `rung` out: count it, and publish the agents it sent to Break.
-pub async fn rang_out(db: &callbase_db::Db, redis: &ConnectionManager, tenant: TenantId, rung: &[UserId]) {
+pub async fn rang_out(
+    db: &callbase_db::Db,
+    redis: &ConnectionManager,
+    tenant: TenantId,
+    call: Uuid,
+    rung: &[UserId],
+) {
     if rung.is_empty() {
         return;
     }
     let res = async {
         let mut tx = db.tenant_tx(tenant).await?;
-        let s = repo::rang_out(&mut tx, tenant, rung).await?;
+        let s = repo::rang_out(&mut tx, tenant, call, rung).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(s)
     }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod phone;
 pub mod platform;
 pub mod probe;
+pub mod reports;
 pub mod security;
 pub mod telephony;
 pub mod trunks;

@@ -87,6 +87,24 @@ pub struct Filter {
     pub voicemail_new: bool,
     /// Only missed calls not called back yet (`Some(false)`), or called back (`Some(true)`).
     pub called_back: Option<bool>,
+    /// The reports' drill-down (issue #20): answered or not…
+    pub answered: Option<bool>,
+    /// …busy, failed or refused…
+    pub failed: bool,
+    /// …on this trunk…
+    pub trunk: Option<i16>,
+    /// …through this queue, leaving it so (answered, abandoned, overflow, callback)…
+    pub queue_id: Option<i64>,
+    pub queue_outcome: Option<String>,
+    /// …answered within the queue's service level or not…
+    pub in_service_level: Option<bool>,
+    /// …that rang this agent out…
+    pub rang_out: Option<i64>,
+    /// …taken by a member of this access group…
+    pub group_id: Option<i64>,
+    /// …started on this ISO weekday (1 Monday) and at this hour, in the tenant's time zone.
+    pub weekday: Option<i32>,
+    pub hour: Option<i32>,
 }
 
 /// What the history sorts by.
@@ -200,6 +218,41 @@ fn restricted(select: &str, scope: &Scope, f: &Filter) -> QueryBuilder<'static, 
         q.push(if done { CALLED_BACK } else { " NOT" });
         if !done {
             q.push(CALLED_BACK);
+        }
+    }
+    if let Some(a) = f.answered {
+        q.push(if a { " AND c.answered_at IS NOT NULL" } else { " AND c.answered_at IS NULL" });
+    }
+    if f.failed {
+        q.push(" AND c.answered_at IS NULL AND c.result IN ('busy', 'failed', 'refused')");
+    }
+    if let Some(t) = f.trunk {
+        q.push(" AND c.trunk_slot = ").push_bind(t);
+    }
+    if let Some(x) = f.queue_id {
+        q.push(" AND c.queue_id = ").push_bind(x);
+    }
+    if let Some(o) = f.queue_outcome.as_deref() {
+        q.push(" AND c.queue_outcome = ").push_bind(o.to_string());
+    }
+    if let Some(sl) = f.in_service_level {
+        q.push(" AND c.queue_outcome = 'answered' AND c.queue_in_sl = ").push_bind(sl);
+    }
+    if let Some(u) = f.rang_out {
+        q.push(" AND ").push_bind(u).push(" = ANY(c.rang_out)");
+    }
+    if let Some(g) = f.group_id {
+        q.push(" AND c.user_id IN (SELECT m.user_id FROM memberships m WHERE m.tenant_id = c.tenant_id AND m.group_id = ")
+            .push_bind(g)
+            .push(")");
+    }
+    if f.weekday.is_some() || f.hour.is_some() {
+        const LOCAL: &str = "(c.started_at AT TIME ZONE coalesce((SELECT z.time_zone FROM telephony z WHERE z.tenant_id = c.tenant_id), 'UTC'))";
+        if let Some(d) = f.weekday {
+            q.push(format!(" AND extract(isodow FROM {LOCAL}) = ")).push_bind(d);
+        }
+        if let Some(h) = f.hour {
+            q.push(format!(" AND extract(hour FROM {LOCAL}) = ")).push_bind(h);
         }
     }
     q

@@ -177,7 +177,7 @@ async fn rang_out(call: &Call, mut users: Vec<UserId>) {
     users.sort_by_key(|u| u.0);
     users.dedup();
     if call.direction == CallDirection::Inbound && call.ctx.fence.is_current() {
-        crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, &users).await;
+        crate::agent_states::rang_out(&call.ctx.db, &call.ctx.redis, call.tenant, call.id, &users).await;
     }
 }
 

@@ -732,6 +732,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per agent: calls in and out, answered, missed (inbound calls that rang them out), talk, hold and
+         *     wrap-up time, time in each state.
+         */
+        get: operations["agents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Today's figures: the user's own and, for supervisors, the team's. */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A report as CSV or XLSX. */
+        get: operations["export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calls per weekday and hour of the day over the period. */
+        get: operations["heatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per queue: offered, answered, abandoned, overflowed, callbacks, answered within the service
+         *     level, the wait of answered callers.
+         */
+        get: operations["queues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calls per hour (periods of up to two days) or per day, and the previous period's. */
+        get: operations["timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/trunks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per trunk: calls in and out, minutes talked, failures. */
+        get: operations["trunks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/security/alerts": {
         parameters: {
             query?: never;
@@ -1691,6 +1816,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AgentCounts: {
+            /** Format: int64 */
+            available: number;
+            /** Format: int64 */
+            break: number;
+            /** Format: int64 */
+            dnd: number;
+            /** Format: int64 */
+            on_call: number;
+            /** Format: int64 */
+            total: number;
+            /** Format: int64 */
+            wrapup: number;
+        };
+        AgentLine: {
+            figures: components["schemas"]["Figures"];
+            name: string;
+            states: components["schemas"]["StateTimes"];
+            user_id: components["schemas"]["UserId"];
+        };
         /** @description An `agent_presence` event: which of an agent's devices Asterisk holds a registration of now. */
         AgentPresence: {
             browser: boolean;
@@ -1734,6 +1879,14 @@ export interface components {
              * @description The longest wrap-up after a call, in seconds (0 = no wrap-up; at most 3600).
              */
             wrapup_max_secs: number;
+        };
+        AgentsReport: {
+            agents: components["schemas"]["AgentLine"][];
+            period: components["schemas"]["Period"];
+            /** @description The same over the previous period. */
+            previous: components["schemas"]["Figures"];
+            /** @description Every call the filters select (an inbound call nobody answered has no agent but counts here). */
+            totals: components["schemas"]["Figures"];
         };
         /** @description A toll-fraud alert (`security_alert` events; `GET /api/security/alerts`). */
         Alert: {
@@ -2123,6 +2276,18 @@ export interface components {
         CsrfToken: {
             csrf: string;
         };
+        Dashboard: {
+            /** @description The signed-in user's calls today. */
+            mine: components["schemas"]["Figures"];
+            /** @description Today, in the account's time zone. */
+            period: components["schemas"]["Period"];
+            team?: null | components["schemas"]["Team"];
+            /**
+             * Format: int64
+             * @description Missed calls of today the user sees that nobody has called back yet (the worklist).
+             */
+            to_call_back: number;
+        };
         /**
          * @description A tenant's dial rules. Defaults are Moscow's: +7, city 495, national prefix 8, exit 810,
          *     7-digit local numbers, 10-digit national numbers, mobiles starting with 9.
@@ -2206,6 +2371,96 @@ export interface components {
         };
         /** @enum {string} */
         FieldKind: "text" | "long_text" | "number" | "date" | "select" | "phone" | "email" | "user";
+        /** @description The figures of a set of calls. Durations in milliseconds. */
+        Figures: {
+            /**
+             * Format: int64
+             * @description …hung up while waiting…
+             */
+            abandoned: number;
+            /**
+             * Format: int64
+             * @description …after waiting this long in all…
+             */
+            answer_wait_ms: number;
+            /**
+             * Format: int64
+             * @description …or asked to be called back.
+             */
+            callbacks: number;
+            /**
+             * Format: int64
+             * @description Calls (each counted once, on the agent who placed or answered it).
+             */
+            calls: number;
+            /**
+             * Format: int64
+             * @description Calls that failed (busy, a network failure, refused by the dial rules).
+             */
+            failed: number;
+            /** Format: int64 */
+            hold_ms: number;
+            /**
+             * Format: int64
+             * @description …of them within the queue's service level…
+             */
+            in_service_level: number;
+            /** Format: int64 */
+            inbound: number;
+            /**
+             * Format: int64
+             * @description Inbound calls an agent answered.
+             */
+            inbound_answered: number;
+            /** Format: int64 */
+            internal: number;
+            /**
+             * Format: int64
+             * @description Inbound calls nobody answered.
+             */
+            missed: number;
+            /** Format: int64 */
+            outbound: number;
+            /**
+             * Format: int64
+             * @description Outbound calls the other party answered.
+             */
+            outbound_answered: number;
+            /**
+             * Format: int64
+             * @description …went to the overflow…
+             */
+            overflowed: number;
+            /**
+             * Format: int64
+             * @description …were answered by a member…
+             */
+            queue_answered: number;
+            /**
+             * Format: int64
+             * @description Callers who joined a queue…
+             */
+            queued: number;
+            /**
+             * Format: int64
+             * @description Inbound calls that rang the agent(s) out.
+             */
+            rang_out: number;
+            /** Format: int64 */
+            talk_ms: number;
+            /**
+             * Format: int64
+             * @description Missed calls that left a voicemail message.
+             */
+            voicemails: number;
+            /** Format: int64 */
+            wrapup_ms: number;
+            /**
+             * Format: int64
+             * @description Calls with a wrap-up time (the average's divisor).
+             */
+            wrapups: number;
+        };
         FirstStep: {
             /**
              * @description The chosen queue, user or menu is gone (deleted, or no longer a telephony user): calls ring
@@ -2307,6 +2562,24 @@ export interface components {
         GroupRef: {
             id: components["schemas"]["GroupId"];
             name: string;
+        };
+        HeatCell: {
+            figures: components["schemas"]["Figures"];
+            /**
+             * Format: int32
+             * @description Local hour, 0–23.
+             */
+            hour: number;
+            /**
+             * Format: int32
+             * @description ISO weekday: 1 Monday … 7 Sunday.
+             */
+            weekday: number;
+        };
+        Heatmap: {
+            /** @description Cells with calls (the others have none). */
+            cells: components["schemas"]["HeatCell"][];
+            period: components["schemas"]["Period"];
         };
         HolidayEntry: {
             /** @description `YYYY-MM-DD`, a local date in the tenant's time zone: closed all day. */
@@ -2626,6 +2899,25 @@ export interface components {
             /** @description true: pause (the recording records silence); false: resume. */
             paused: boolean;
         };
+        /**
+         * @description The period a report covers and the one before it, as local days and as instants (for the call
+         *     list's `from`/`to` in a drill-down).
+         */
+        Period: {
+            ends_at: string;
+            /** @description First and last day (`YYYY-MM-DD`, both included). */
+            from: string;
+            previous_ends_at: string;
+            /** @description The previous period: as many days, right before. */
+            previous_from: string;
+            previous_starts_at: string;
+            previous_to: string;
+            /** @description RFC 3339: the first day's local midnight, and the one after the last day. */
+            starts_at: string;
+            /** @description The account's time zone, which decides the days and hours. */
+            time_zone: string;
+            to: string;
+        };
         PhoneSession: {
             authorization_user: string;
             display_name: string;
@@ -2838,6 +3130,23 @@ export interface components {
              */
             waiting: number;
         };
+        QueueLine: {
+            figures: components["schemas"]["Figures"];
+            name?: string | null;
+            /**
+             * Format: int64
+             * @description None: calls of queues deleted since.
+             */
+            queue_id?: number | null;
+            /** Format: int32 */
+            service_level_secs?: number | null;
+        };
+        QueuesReport: {
+            period: components["schemas"]["Period"];
+            previous: components["schemas"]["Figures"];
+            queues: components["schemas"]["QueueLine"][];
+            totals: components["schemas"]["Figures"];
+        };
         Record: {
             /** Format: date-time */
             created_at: string;
@@ -3032,6 +3341,17 @@ export interface components {
             /** @description What the phone dials: the server looks the number up. */
             target: string;
         };
+        /** @description Time an agent spent in each state during the period, in milliseconds. */
+        StateTimes: {
+            /** Format: int64 */
+            available_ms: number;
+            /** Format: int64 */
+            break_ms: number;
+            /** Format: int64 */
+            dnd_ms: number;
+            /** Format: int64 */
+            wrapup_ms: number;
+        };
         SuperviseBody: {
             mode: components["schemas"]["Mode"];
         };
@@ -3082,6 +3402,24 @@ export interface components {
              */
             record_count: number;
         };
+        Team: {
+            /** @description Agents by state now (on a call counts apart from the state it is in). */
+            agents: components["schemas"]["AgentCounts"];
+            figures: components["schemas"]["Figures"];
+            /** Format: int64 */
+            longest_wait_secs: number;
+            /**
+             * Format: double
+             * @description Share (0–1) of today's queued callers answered within their queue's service level; none
+             *     when nobody queued today.
+             */
+            service_level?: number | null;
+            /**
+             * Format: int64
+             * @description Callers waiting in queues now, and the longest of their waits.
+             */
+            waiting: number;
+        };
         TelUser: {
             accept_incoming: boolean;
             browser_calls: boolean;
@@ -3124,6 +3462,19 @@ export interface components {
             account: string;
             id: components["schemas"]["TenantId"];
             name: string;
+        };
+        TimePoint: {
+            /** @description The local hour or day it starts (`YYYY-MM-DDTHH:MM`). */
+            at: string;
+            figures: components["schemas"]["Figures"];
+        };
+        Timeline: {
+            period: components["schemas"]["Period"];
+            points: components["schemas"]["TimePoint"][];
+            /** @description The previous period's points, in the same order. */
+            previous: components["schemas"]["TimePoint"][];
+            /** @description `hour` for periods of up to two days, else `day`. */
+            unit: string;
         };
         TransferBody: {
             /**
@@ -3169,6 +3520,13 @@ export interface components {
             rewrite?: string | null;
             username: string;
         };
+        TrunkLine: {
+            figures: components["schemas"]["Figures"];
+            /** @description The trunk's label (none: the slot is empty now). */
+            label?: string | null;
+            /** Format: int32 */
+            slot: number;
+        };
         TrunkLines: {
             /**
              * Format: int64
@@ -3208,6 +3566,12 @@ export interface components {
             tenant_id: components["schemas"]["TenantId"];
             /** Format: int32 */
             trunk: number;
+        };
+        TrunksReport: {
+            period: components["schemas"]["Period"];
+            previous: components["schemas"]["Figures"];
+            totals: components["schemas"]["Figures"];
+            trunks: components["schemas"]["TrunkLine"][];
         };
         TwoFactorPolicy: {
             /** @description Require two-factor sign-in of administrators and sub-administrators. */
@@ -3692,6 +4056,26 @@ export interface operations {
                  *     outbound call to the number).
                  */
                 called_back?: boolean;
+                /** @description The reports' drill-down: answered (`true`) or not. */
+                answered?: boolean;
+                /** @description Only busy, failed or refused calls. */
+                failed?: boolean;
+                /** @description Only calls on this trunk (slot 1–3). */
+                trunk?: number;
+                /** @description Only calls that went through this queue… */
+                queue_id?: number;
+                /** @description …and left it so: answered, abandoned, overflow, callback. */
+                queue_outcome?: string;
+                /** @description Only queued calls answered within (`true`) or after (`false`) the service level. */
+                in_service_level?: boolean;
+                /** @description Only inbound calls that rang this agent out. */
+                rang_out?: number;
+                /** @description Only calls taken by members of this access group. */
+                group_id?: number;
+                /** @description Only calls started on this ISO weekday (1 Monday … 7 Sunday), in the account's time zone… */
+                weekday?: number;
+                /** @description …and at this hour (0–23). */
+                hour?: number;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */
@@ -3932,6 +4316,26 @@ export interface operations {
                  *     outbound call to the number).
                  */
                 called_back?: boolean;
+                /** @description The reports' drill-down: answered (`true`) or not. */
+                answered?: boolean;
+                /** @description Only busy, failed or refused calls. */
+                failed?: boolean;
+                /** @description Only calls on this trunk (slot 1–3). */
+                trunk?: number;
+                /** @description Only calls that went through this queue… */
+                queue_id?: number;
+                /** @description …and left it so: answered, abandoned, overflow, callback. */
+                queue_outcome?: string;
+                /** @description Only queued calls answered within (`true`) or after (`false`) the service level. */
+                in_service_level?: boolean;
+                /** @description Only inbound calls that rang this agent out. */
+                rang_out?: number;
+                /** @description Only calls taken by members of this access group. */
+                group_id?: number;
+                /** @description Only calls started on this ISO weekday (1 Monday … 7 Sunday), in the account's time zone… */
+                weekday?: number;
+                /** @description …and at this hour (0–23). */
+                hour?: number;
                 /** @description started_at (default), duration, number, result, direction, user */
                 sort?: string;
                 /** @description asc or desc (default) */
@@ -6679,6 +7083,465 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description today (default), yesterday, this_week, last_week, this_month, last_month, last_7_days,
+                 *     last_30_days, or custom (with `from` and `to`). Days are the account's time zone's.
+                 */
+                period?: string;
+                /** @description First day of a custom period (`YYYY-MM-DD`). */
+                from?: string;
+                /** @description Last day of a custom period (`YYYY-MM-DD`, included). */
+                to?: string;
+                /** @description Only the members of this access group. */
+                group_id?: number;
+                /** @description Only this agent. */
+                user_id?: number;
+                /** @description Only this trunk (its slot, 1–3). */
+                trunk?: number;
+                /** @description Only this queue. */
+                queue_id?: number;
+                /** @description inbound, outbound or internal. */
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentsReport"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export: {
+        parameters: {
+            query: {
+                /** @description agents, queues, trunks, timeline or heatmap. */
+                report: string;
+                /** @description csv (default) or xlsx. */
+                format?: string;
+                /** @description As the report's own route. */
+                period?: string;
+                from?: string;
+                to?: string;
+                group_id?: number;
+                user_id?: number;
+                trunk?: number;
+                queue_id?: number;
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    heatmap: {
+        parameters: {
+            query?: {
+                /**
+                 * @description today (default), yesterday, this_week, last_week, this_month, last_month, last_7_days,
+                 *     last_30_days, or custom (with `from` and `to`). Days are the account's time zone's.
+                 */
+                period?: string;
+                /** @description First day of a custom period (`YYYY-MM-DD`). */
+                from?: string;
+                /** @description Last day of a custom period (`YYYY-MM-DD`, included). */
+                to?: string;
+                /** @description Only the members of this access group. */
+                group_id?: number;
+                /** @description Only this agent. */
+                user_id?: number;
+                /** @description Only this trunk (its slot, 1–3). */
+                trunk?: number;
+                /** @description Only this queue. */
+                queue_id?: number;
+                /** @description inbound, outbound or internal. */
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heatmap"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queues: {
+        parameters: {
+            query?: {
+                /**
+                 * @description today (default), yesterday, this_week, last_week, this_month, last_month, last_7_days,
+                 *     last_30_days, or custom (with `from` and `to`). Days are the account's time zone's.
+                 */
+                period?: string;
+                /** @description First day of a custom period (`YYYY-MM-DD`). */
+                from?: string;
+                /** @description Last day of a custom period (`YYYY-MM-DD`, included). */
+                to?: string;
+                /** @description Only the members of this access group. */
+                group_id?: number;
+                /** @description Only this agent. */
+                user_id?: number;
+                /** @description Only this trunk (its slot, 1–3). */
+                trunk?: number;
+                /** @description Only this queue. */
+                queue_id?: number;
+                /** @description inbound, outbound or internal. */
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuesReport"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    timeline: {
+        parameters: {
+            query?: {
+                /**
+                 * @description today (default), yesterday, this_week, last_week, this_month, last_month, last_7_days,
+                 *     last_30_days, or custom (with `from` and `to`). Days are the account's time zone's.
+                 */
+                period?: string;
+                /** @description First day of a custom period (`YYYY-MM-DD`). */
+                from?: string;
+                /** @description Last day of a custom period (`YYYY-MM-DD`, included). */
+                to?: string;
+                /** @description Only the members of this access group. */
+                group_id?: number;
+                /** @description Only this agent. */
+                user_id?: number;
+                /** @description Only this trunk (its slot, 1–3). */
+                trunk?: number;
+                /** @description Only this queue. */
+                queue_id?: number;
+                /** @description inbound, outbound or internal. */
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    trunks: {
+        parameters: {
+            query?: {
+                /**
+                 * @description today (default), yesterday, this_week, last_week, this_month, last_month, last_7_days,
+                 *     last_30_days, or custom (with `from` and `to`). Days are the account's time zone's.
+                 */
+                period?: string;
+                /** @description First day of a custom period (`YYYY-MM-DD`). */
+                from?: string;
+                /** @description Last day of a custom period (`YYYY-MM-DD`, included). */
+                to?: string;
+                /** @description Only the members of this access group. */
+                group_id?: number;
+                /** @description Only this agent. */
+                user_id?: number;
+                /** @description Only this trunk (its slot, 1–3). */
+                trunk?: number;
+                /** @description Only this queue. */
+                queue_id?: number;
+                /** @description inbound, outbound or internal. */
+                direction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrunksReport"];
+                };
+            };
+            /** @description `invalid_path`, `invalid_query` or `malformed_json`: the request does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -44,6 +44,27 @@ pub struct Filter {
     /// Missed calls `false`: not called back yet (the worklist), `true`: called back (by a later
     /// outbound call to the number).
     pub called_back: Option<bool>,
+    /// The reports' drill-down: answered (`true`) or not.
+    pub answered: Option<bool>,
+    /// Only busy, failed or refused calls.
+    #[serde(default)]
+    pub failed: bool,
+    /// Only calls on this trunk (slot 1–3).
+    pub trunk: Option<i16>,
+    /// Only calls that went through this queue…
+    pub queue_id: Option<i64>,
+    /// …and left it so: answered, abandoned, overflow, callback.
+    pub queue_outcome: Option<String>,
+    /// Only queued calls answered within (`true`) or after (`false`) the service level.
+    pub in_service_level: Option<bool>,
+    /// Only inbound calls that rang this agent out.
+    pub rang_out: Option<i64>,
+    /// Only calls taken by members of this access group.
+    pub group_id: Option<i64>,
+    /// Only calls started on this ISO weekday (1 Monday … 7 Sunday), in the account's time zone…
+    pub weekday: Option<i32>,
+    /// …and at this hour (0–23).
+    pub hour: Option<i32>,
     /// started_at (default), duration, number, result, direction, user
     pub sort: Option<String>,
     /// asc or desc (default)
@@ -146,6 +167,38 @@ impl Filter {
             voicemail,
             voicemail_new,
             called_back: self.called_back,
+            answered: self.answered,
+            failed: self.failed,
+            trunk: self.trunk,
+            queue_id: self.queue_id,
+            queue_outcome: match nonempty(&self.queue_outcome) {
+                None => None,
+                Some(o @ ("answered" | "abandoned" | "overflow" | "callback")) => Some(o.to_string()),
+                Some(_) => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_queue_outcome",
+                        "queue_outcome is answered, abandoned, overflow or callback",
+                    ))
+                }
+            },
+            in_service_level: self.in_service_level,
+            rang_out: self.rang_out,
+            group_id: self.group_id,
+            weekday: match self.weekday {
+                Some(d) if !(1..=7).contains(&d) => {
+                    return Err(ApiError::unprocessable(
+                        "invalid_weekday",
+                        "weekday is 1 (Monday) to 7 (Sunday)",
+                    ))
+                }
+                d => d,
+            },
+            hour: match self.hour {
+                Some(h) if !(0..=23).contains(&h) => {
+                    return Err(ApiError::unprocessable("invalid_hour", "hour is 0 to 23"))
+                }
+                h => h,
+            },
         };
         let by = match self.sort.as_deref().unwrap_or("started_at") {
             "started_at" => SortBy::StartedAt,
