@@ -18,6 +18,7 @@ import { DialRulesPage } from '../features/telephony/DialRulesPage';
 import { PhoneSetupPage } from '../features/phone/PhoneSetupPage';
 import { CallsPage } from '../features/calls/CallsPage';
 import { BoardPage } from '../features/board/BoardPage';
+import { WallboardPage } from '../features/wallboard/WallboardPage';
 import { CrmPage } from '../features/crm/CrmPage';
 import { AuditPage } from '../features/security/AuditPage';
 import { TelephonyPage } from '../features/telephony/TelephonyPage';
@@ -37,6 +38,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   calls: 'calls.title',
   crm: 'crm.title',
   board: 'nav.board',
+  wallboard: 'wallboard.title',
   audit: 'nav.audit',
   notFound: 'notFound.title',
 };
@@ -143,6 +145,9 @@ export function App() {
       return <LoginPage onLoggedIn={signedIn} notice={sessionEnded ? msg('login.sessionEnded') : undefined} />;
     case 'signup':
       return <SignupPage onSignedUp={signedIn} />;
+    case 'wallboard':
+      // For a TV: the whole screen, without the app's frame (navigation, phone).
+      return <WallboardPage />;
   }
 
   const session = me as Me;

@@ -52,4 +52,10 @@ describe('router', () => {
     expect(resolveRoute('/board', me('user'))).toEqual({ kind: 'redirect', path: '/' });
     expect(resolveRoute('/users', me('user', true))).toEqual({ kind: 'redirect', path: '/' });
   });
+
+  it('opens the wallboard to supervisors and admins, not to agents', () => {
+    expect(resolveRoute('/wallboard', me('user', true))).toEqual({ kind: 'show', route: 'wallboard' });
+    expect(resolveRoute('/wallboard', me('administrator'))).toEqual({ kind: 'show', route: 'wallboard' });
+    expect(resolveRoute('/wallboard', me('user'))).toEqual({ kind: 'redirect', path: '/' });
+  });
 });

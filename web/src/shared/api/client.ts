@@ -369,6 +369,10 @@ export class ApiClient {
   putAgentSettings(s: S['AgentStateSettings']): Promise<S['AgentStateSettings']> {
     return this.send('PUT', '/api/telephony/agent-settings', s);
   }
+  /** Home's figures for today: the user's own, and the account's for supervisors (`team`, else null). */
+  dashboard(): Promise<S['Dashboard']> {
+    return this.request('GET', '/api/reports/dashboard');
+  }
   /** The live presence board's snapshot (supervisors; then `agent_state`/`board_call` events). */
   board(): Promise<S['Board']> {
     return this.request('GET', '/api/telephony/board');

@@ -73,6 +73,8 @@ export type Board = S['Board'];
 export type BoardAgent = S['BoardAgent'];
 export type LiveCall = S['LiveCall'];
 export type QueueFigures = S['QueueFigures'];
+/** Home's figures for today (issue #20): `mine`, `to_call_back`, and `team` for supervisors. */
+export type Dashboard = S['Dashboard'];
 
 // --- queues and each trunk's first step (issue #19) ---
 /** `ring_all`, `longest_idle`, `round_robin` or `fewest_calls` (the document says `string`). */
