@@ -69,10 +69,10 @@ function TeamBlock({ team, age }: { team: NonNullable<DashboardData['team']>; ag
         <Figure id="team-answered" label="dashboard.answered" value={f.inbound_answered + f.outbound_answered} />
         <Figure id="team-missed" label="dashboard.teamMissed" value={f.missed} tone={f.missed > 0 ? 'warn' : undefined} />
       </div>
-      <h3 class="dash-subhead">{t('dashboard.agentsTitle', { total: team.agents.total })}</h3>
+      <h3 class="dash-subhead">{t('dashboard.agentsTitle')}</h3>
       <ul class="dash-agents" data-testid="dash-agents">
         {AGENT_STATES.map((s) => (
-          <li class={`dash-agents__item dash-agents__item--${s.key}`}>
+          <li key={s.key} class={`dash-agents__item dash-agents__item--${s.key}`}>
             <span class={`dash-dot dash-dot--${s.key}`} aria-hidden="true" />
             <strong data-testid={`dash-agents-${s.key}`}>{team.agents[s.key]}</strong> {t(s.label)}
           </li>

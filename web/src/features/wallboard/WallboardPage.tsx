@@ -1,7 +1,7 @@
 /**
  * The wallboard (issue #20): the call centre's state for a TV across the room — callers waiting and
  * the longest wait (in all and per queue), agents by state, today's service level, answered and
- * abandoned calls. Full screen, no app frame, figures a tenth of the screen wide.
+ * abandoned calls. Full screen, no app frame, figures 6–8.5 vw high (readable at 3 m).
  *
  * Live as the presence board is: one snapshot of `GET /api/telephony/board`, then `agent_state`,
  * `agent_presence` and `board_call` news through features/board/board.ts; the queues' figures come
@@ -163,7 +163,7 @@ export function WallboardPage() {
             </h2>
             <div class="wallboard-row wallboard-row--agents">
               {AGENT_BUCKETS.map((k) => (
-                <Tile id={`agents-${k}`} label={t(BUCKET_LABEL[k])} value={agents[k]} size="mid" />
+                <Tile key={k} id={`agents-${k}`} label={t(BUCKET_LABEL[k])} value={agents[k]} size="mid" />
               ))}
             </div>
           </section>

@@ -103,7 +103,7 @@ export const en = {
   'dashboard.serviceLevel': 'Service level today',
   'dashboard.teamCalls': 'Calls today',
   'dashboard.teamMissed': 'Missed today',
-  'dashboard.agentsTitle': 'Agents ({total})',
+  'dashboard.agentsTitle': 'Agents',
   'dashboard.agentsOnCall': 'on a call',
   'dashboard.agentsAvailable': 'available',
   'dashboard.agentsWrapup': 'wrap-up',

@@ -103,7 +103,7 @@ export const ru: Dictionary = {
   'dashboard.serviceLevel': 'Уровень обслуживания сегодня',
   'dashboard.teamCalls': 'Звонков сегодня',
   'dashboard.teamMissed': 'Пропущено сегодня',
-  'dashboard.agentsTitle': 'Операторы ({total})',
+  'dashboard.agentsTitle': 'Операторы',
   'dashboard.agentsOnCall': 'в разговоре',
   'dashboard.agentsAvailable': 'доступны',
   'dashboard.agentsWrapup': 'постобработка',
