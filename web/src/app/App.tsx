@@ -19,6 +19,7 @@ import { PhoneSetupPage } from '../features/phone/PhoneSetupPage';
 import { CallsPage } from '../features/calls/CallsPage';
 import { BoardPage } from '../features/board/BoardPage';
 import { CrmPage } from '../features/crm/CrmPage';
+import { ReportsPage } from '../features/reports/ReportsPage';
 import { AuditPage } from '../features/security/AuditPage';
 import { TelephonyPage } from '../features/telephony/TelephonyPage';
 import { UsersPage } from '../features/users/UsersPage';
@@ -37,6 +38,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   calls: 'calls.title',
   crm: 'crm.title',
   board: 'nav.board',
+  reports: 'nav.reports',
   audit: 'nav.audit',
   notFound: 'notFound.title',
 };
@@ -109,9 +111,11 @@ export function App() {
   }, [resolution?.kind, resolution?.kind === 'redirect' ? resolution.path : '']);
 
   const shown = resolution?.kind === 'show' ? resolution.route : null;
+  // Reports read "My statistics" for anyone who sees only their own figures.
+  const ownStats = shown === 'reports' && !!me && !me.supervisor && !isAdminRole(me.role);
   useEffect(() => {
-    document.title = shown ? `${t(TITLES[shown])} · callbase` : 'callbase';
-  }, [shown, lang]);
+    document.title = shown ? `${t(ownStats ? 'nav.myStats' : TITLES[shown])} · callbase` : 'callbase';
+  }, [shown, lang, ownStats]);
 
   if (startError) {
     return (
@@ -174,6 +178,9 @@ export function App() {
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'board' && <BoardPage userId={session.user.id} isAdmin={isAdminRole(session.role)} />}
+      {resolution.route === 'reports' && (
+        <ReportsPage supervisor={session.supervisor || isAdminRole(session.role)} userId={session.user.id} />
+      )}
       {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>

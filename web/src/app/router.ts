@@ -5,7 +5,7 @@
 import type { Me } from '../shared/api/types';
 import { isAdminRole } from '../shared/api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'audit' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'reports' | 'audit' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -26,6 +26,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   calls: { path: '/calls', access: 'user' },
   crm: { path: '/crm', access: 'user' },
   board: { path: '/board', access: 'supervisor' },
+  reports: { path: '/reports', access: 'user' },
   audit: { path: '/security/audit', access: 'admin' },
 };
 
