@@ -52,4 +52,10 @@ describe('router', () => {
     expect(resolveRoute('/board', me('user'))).toEqual({ kind: 'redirect', path: '/' });
     expect(resolveRoute('/users', me('user', true))).toEqual({ kind: 'redirect', path: '/' });
   });
+
+  it('opens reports to every signed-in user (agents get their own figures)', () => {
+    expect(resolveRoute('/reports', me('user'))).toEqual({ kind: 'show', route: 'reports' });
+    expect(resolveRoute('/reports', me('administrator'))).toEqual({ kind: 'show', route: 'reports' });
+    expect(resolveRoute('/reports', null)).toEqual({ kind: 'redirect', path: '/login' });
+  });
 });
