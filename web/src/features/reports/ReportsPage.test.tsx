@@ -52,7 +52,7 @@ describe('the Reports page', () => {
     expect(text('[data-testid=reports-value-talk]')).toBe('01:40');
     expect(text('[data-testid=reports-value-sl]')).toBe('75 %');
     expect(text('[data-testid=reports-delta-sl]')).toBe('+25 pts vs previous period');
-    expect(href('[data-testid=drill-headline-missed]')).toBe(`#/calls?${FROM_TO}&direction=inbound&answered=false`);
+    expect(href('[data-testid=drill-headline-missed]')).toBe(`#/calls?${FROM_TO}&result=missed`);
     expect(text('[data-testid=reports-range]')).toContain('Europe/Moscow');
 
     // Agents: a line per agent, a totals row, each figure a link to its calls.

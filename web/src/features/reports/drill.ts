@@ -108,7 +108,8 @@ export function headlineDrill(key: HeadlineKey): DrillParams {
     case 'talk':
       return { answered: true };
     case 'missed':
-      return { direction: 'inbound', answered: false };
+      // The figure counts the calls whose result is "missed" (inbound, ended, nobody answered).
+      return { result: 'missed' };
     case 'sl':
       return { in_service_level: true };
   }

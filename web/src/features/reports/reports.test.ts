@@ -72,7 +72,7 @@ describe('drill-down links', () => {
 
   it('opens a heatmap cell and a headline figure', () => {
     expect(drillHref(PERIOD, { trunk: 2 }, heatDrill(3, 14))).toBe(`#/calls?${from}&trunk=2&weekday=3&hour=14`);
-    expect(drillHref(PERIOD, {}, headlineDrill('missed'))).toBe(`#/calls?${from}&direction=inbound&answered=false`);
+    expect(drillHref(PERIOD, { direction: 'inbound' }, headlineDrill('missed'))).toBe(`#/calls?${from}&direction=inbound&result=missed`);
   });
 });
 
