@@ -44,4 +44,18 @@ describe('App', () => {
     expect(h.root.querySelector('nav')!.textContent).not.toContain('Users');
     expect(h.root.querySelector('nav')!.textContent).toContain('CRM');
   });
+
+  it("names the reports My statistics for an agent, Reports for a supervisor", async () => {
+    location.hash = '#/';
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, USER)));
+    render(<App />, h.root);
+    await settle(() => h.root.textContent?.includes('Welcome, Ivan Petrov') ?? false);
+    const link = [...h.root.querySelectorAll('nav a')].find((a) => a.getAttribute('href') === '#/reports');
+    expect(link?.textContent).toBe('My statistics');
+    render(null, h.root);
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { ...USER, supervisor: true })));
+    render(<App />, h.root);
+    await settle(() => h.root.textContent?.includes('Welcome, Ivan Petrov') ?? false);
+    expect([...h.root.querySelectorAll('nav a')].find((a) => a.getAttribute('href') === '#/reports')?.textContent).toBe('Reports');
+  });
 });

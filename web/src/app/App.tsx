@@ -20,6 +20,7 @@ import { CallsPage } from '../features/calls/CallsPage';
 import { BoardPage } from '../features/board/BoardPage';
 import { WallboardPage } from '../features/wallboard/WallboardPage';
 import { CrmPage } from '../features/crm/CrmPage';
+import { ReportsPage } from '../features/reports/ReportsPage';
 import { AuditPage } from '../features/security/AuditPage';
 import { TelephonyPage } from '../features/telephony/TelephonyPage';
 import { UsersPage } from '../features/users/UsersPage';
@@ -39,6 +40,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   crm: 'crm.title',
   board: 'nav.board',
   wallboard: 'wallboard.title',
+  reports: 'nav.reports',
   audit: 'nav.audit',
   notFound: 'notFound.title',
 };
@@ -111,9 +113,11 @@ export function App() {
   }, [resolution?.kind, resolution?.kind === 'redirect' ? resolution.path : '']);
 
   const shown = resolution?.kind === 'show' ? resolution.route : null;
+  // Reports read "My statistics" for anyone who sees only their own figures.
+  const ownStats = shown === 'reports' && !!me && !me.supervisor && !isAdminRole(me.role);
   useEffect(() => {
-    document.title = shown ? `${t(TITLES[shown])} · callbase` : 'callbase';
-  }, [shown, lang]);
+    document.title = shown ? `${t(ownStats ? 'nav.myStats' : TITLES[shown])} · callbase` : 'callbase';
+  }, [shown, lang, ownStats]);
 
   if (startError) {
     return (
@@ -179,6 +183,9 @@ export function App() {
       {resolution.route === 'calls' && <CallsPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'crm' && <CrmPage isAdmin={isAdminRole(session.role)} />}
       {resolution.route === 'board' && <BoardPage userId={session.user.id} isAdmin={isAdminRole(session.role)} />}
+      {resolution.route === 'reports' && (
+        <ReportsPage supervisor={session.supervisor || isAdminRole(session.role)} userId={session.user.id} />
+      )}
       {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>

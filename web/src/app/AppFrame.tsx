@@ -102,6 +102,9 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
     { label: 'nav.calls', icon: 'phone', route: 'calls', path: '/calls' },
   ];
   if (me.supervisor) main.push({ label: 'nav.board', icon: 'users', route: 'board', path: '/board' });
+  // Supervisors' reports on everyone; anyone else's own figures (the same page, restricted by the server).
+  const seesAll = me.supervisor || isAdminRole(me.role);
+  main.push({ label: seesAll ? 'nav.reports' : 'nav.myStats', icon: 'chart', route: 'reports', path: '/reports' });
   const settings: NavEntry[] = [
     { label: 'nav.users', icon: 'user', route: 'users', path: '/users' },
     { label: 'nav.groups', icon: 'users', route: 'groups', path: '/groups' },

@@ -58,4 +58,10 @@ describe('router', () => {
     expect(resolveRoute('/wallboard', me('administrator'))).toEqual({ kind: 'show', route: 'wallboard' });
     expect(resolveRoute('/wallboard', me('user'))).toEqual({ kind: 'redirect', path: '/' });
   });
+
+  it('opens reports to every signed-in user (agents get their own figures)', () => {
+    expect(resolveRoute('/reports', me('user'))).toEqual({ kind: 'show', route: 'reports' });
+    expect(resolveRoute('/reports', me('administrator'))).toEqual({ kind: 'show', route: 'reports' });
+    expect(resolveRoute('/reports', null)).toEqual({ kind: 'redirect', path: '/login' });
+  });
 });

@@ -5,7 +5,7 @@
 import type { Me } from '../shared/api/types';
 import { isAdminRole } from '../shared/api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'wallboard' | 'audit' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'wallboard' | 'reports' | 'audit' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -27,6 +27,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   crm: { path: '/crm', access: 'user' },
   board: { path: '/board', access: 'supervisor' },
   wallboard: { path: '/wallboard', access: 'supervisor' },
+  reports: { path: '/reports', access: 'user' },
   audit: { path: '/security/audit', access: 'admin' },
 };
 

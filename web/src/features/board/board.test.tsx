@@ -201,7 +201,8 @@ describe('the live board', () => {
     expect(q(5).querySelector('[data-testid=board-queue-callbacks]')).toBeNull();
     expect(q(5).querySelector('[data-testid=board-queue-longest]')!.textContent).toMatch(/^01:1[5-7]$/);
     expect(q(5).textContent).toContain('10');
-    expect(q(5).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('75% ≤ 20 s');
+    // 6 answered within 20 s of the 10 who joined today.
+    expect(q(5).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('60% ≤ 20 s');
     expect(q(6).querySelector('[data-testid=board-queue-longest]')!.textContent).toBe('—');
     expect(q(6).querySelector('[data-testid=board-queue-sl]')!.textContent).toBe('— ≤ 30 s');
     // The waiting caller is among the calls nobody took, rings nobody, and says where it waits.

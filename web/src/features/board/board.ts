@@ -115,7 +115,10 @@ export function inGroup(agents: BoardAgent[], group: number | null): BoardAgent[
   return group == null ? agents : agents.filter((a) => a.group_ids.includes(group));
 }
 
-/** The service level in percent: answered within the queue's time, of the calls answered today (null: none answered). */
+/**
+ * The service level in percent: answered within the queue's time, of the callers who joined it
+ * today (null: nobody did) — as the dashboard, the wallboard and the reports count it.
+ */
 export function serviceLevel(q: QueueFigures): number | null {
-  return q.answered > 0 ? Math.round((q.answered_in_time * 100) / q.answered) : null;
+  return q.offered > 0 ? Math.round((q.answered_in_time * 100) / q.offered) : null;
 }

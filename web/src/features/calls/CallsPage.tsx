@@ -5,22 +5,26 @@ import { describeError } from '../../shared/api/errors';
 import { t, type MessageKey } from '../../shared/i18n';
 import { AuditCard } from './AuditCard';
 import { CallRow } from './CallRow';
-import { save } from './format';
+import { fmtTime, save } from './format';
+import { fromReport, isInstant, reportFilter, withoutReport } from './fromReport';
 
 const PER_PAGE = 50;
 
 /** Calls: every call record the user may see, with filters, playback, downloads and notes. */
 export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
   // `#/calls?voicemail=new` (the phone's new-voicemail badge) and `#/calls?called_back=false` (the
-  // missed calls nobody has called back yet) open the list filtered.
+  // missed calls nobody has called back yet) open the list filtered; so do a report's figures
+  // (`#/calls?from=…&to=…&rang_out=2`, issue #20).
   const [filter, setFilter] = useState<CallFilter>(() => {
-    const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+    const search = location.hash.split('?')[1] ?? '';
+    const params = new URLSearchParams(search);
     const vm = params.get('voicemail');
     const cb = params.get('called_back');
     return {
       sort: 'started_at', order: 'desc', page: 1, per_page: PER_PAGE,
       ...(vm === 'new' || vm === 'any' ? { voicemail: vm } : {}),
       ...(cb === 'false' || cb === 'true' ? { called_back: cb } : {}),
+      ...reportFilter(search),
     };
   });
   const [page, setPage] = useState<CallPage | null>(null);
@@ -46,6 +50,10 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
   }, []);
 
   const set = (patch: Partial<CallFilter>) => setFilter({ ...filter, page: 1, ...patch });
+  function clearReport() {
+    setFilter(withoutReport(filter));
+    if (location.hash.startsWith('#/calls?')) history.replaceState(null, '', '#/calls');
+  }
   const sortBy = (col: string) =>
     setFilter({ ...filter, sort: col, order: filter.sort === col && filter.order === 'desc' ? 'asc' : 'desc' });
   const sortMark = (col: string) => (filter.sort === col ? (filter.order === 'asc' ? ' ▲' : ' ▼') : '');
@@ -77,12 +85,12 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label class="field field--inline">
           <span>{t('calls.from')}</span>
-          <input class="input" type="date" value={filter.from ?? ''} data-testid="calls-from"
+          <input class="input" type="date" value={isInstant(filter.from) ? '' : (filter.from ?? '')} data-testid="calls-from"
             onChange={(e) => set({ from: (e.target as HTMLInputElement).value })} />
         </label>
         <label class="field field--inline">
           <span>{t('calls.to')}</span>
-          <input class="input" type="date" value={filter.to ?? ''} onChange={(e) => set({ to: (e.target as HTMLInputElement).value })} />
+          <input class="input" type="date" value={isInstant(filter.to) ? '' : (filter.to ?? '')} onChange={(e) => set({ to: (e.target as HTMLInputElement).value })} />
         </label>
         <label class="field field--inline">
           <span>{t('calls.direction')}</span>
@@ -131,6 +139,18 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
           {t('calls.missedOnly')}
         </label>
       </form>
+      {fromReport(filter) && (
+        <p class="chip reports-calls-chip" data-testid="calls-from-report">
+          <strong>{t('calls.fromReport')}</strong>
+          {(isInstant(filter.from) || isInstant(filter.to)) && (
+            <span data-testid="calls-from-report-range">
+              {' · '}{t('calls.fromReportRange', { from: filter.from ? fmtTime(filter.from) : '…', to: filter.to ? fmtTime(filter.to) : '…' })}
+            </span>
+          )}
+          <button type="button" class="btn btn--icon" aria-label={t('calls.fromReportClear')} title={t('calls.fromReportClear')}
+            data-testid="calls-from-report-clear" onClick={clearReport}>×</button>
+        </p>
+      )}
       <div class="toolbar">
         <button type="button" class="btn btn--primary" disabled={selected.size === 0} data-testid="calls-zip" onClick={downloadZip}>
           {t('calls.downloadSelected', { count: selected.size })}

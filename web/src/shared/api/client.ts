@@ -51,6 +51,13 @@ import type {
   UpdateGroupRequest,
   UpdateUserRequest,
   User,
+  AgentsReport,
+  QueuesReport,
+  TrunksReport,
+  Timeline,
+  Heatmap,
+  ReportQuery,
+  ReportName,
 } from './types';
 import type { components } from './schema';
 
@@ -376,6 +383,38 @@ export class ApiClient {
   /** The live presence board's snapshot (supervisors; then `agent_state`/`board_call` events). */
   board(): Promise<S['Board']> {
     return this.request('GET', '/api/telephony/board');
+  }
+  // --- reports (issue #20): a non-supervisor gets their own figures; queues and trunks answer 403 to them ---
+  /** The query string of a report query (`?period=…`), empty values left out. */
+  static reportQuery(q: ReportQuery): string {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) {
+      if (v === undefined || v === null || v === '') continue;
+      if ((k === 'from' || k === 'to') && q.period !== 'custom') continue;
+      p.set(k, String(v));
+    }
+    const s = p.toString();
+    return s ? `?${s}` : '';
+  }
+  reportAgents(q: ReportQuery): Promise<AgentsReport> {
+    return this.request('GET', `/api/reports/agents${ApiClient.reportQuery(q)}`);
+  }
+  reportQueues(q: ReportQuery): Promise<QueuesReport> {
+    return this.request('GET', `/api/reports/queues${ApiClient.reportQuery(q)}`);
+  }
+  reportTrunks(q: ReportQuery): Promise<TrunksReport> {
+    return this.request('GET', `/api/reports/trunks${ApiClient.reportQuery(q)}`);
+  }
+  reportTimeline(q: ReportQuery): Promise<Timeline> {
+    return this.request('GET', `/api/reports/timeline${ApiClient.reportQuery(q)}`);
+  }
+  reportHeatmap(q: ReportQuery): Promise<Heatmap> {
+    return this.request('GET', `/api/reports/heatmap${ApiClient.reportQuery(q)}`);
+  }
+  /** The download link of one report as CSV or XLSX (a plain `<a href download>`). */
+  static reportExportUrl(report: ReportName, format: 'csv' | 'xlsx', q: ReportQuery): string {
+    const rest = ApiClient.reportQuery(q).slice(1);
+    return `/api/reports/export?report=${report}&format=${format}${rest ? `&${rest}` : ''}`;
   }
   /** Listen to, whisper to or barge in on a connected call: the supervisor's own phone rings. */
   supervise(callId: string, mode: S['Mode']): Promise<S['SupervisionStarted']> {

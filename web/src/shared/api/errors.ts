@@ -31,7 +31,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'invalid_strategy', 'invalid_ring_secs', 'invalid_max_wait', 'invalid_max_callers', 'invalid_service_level', 'invalid_overflow',
   'invalid_overflow_number', 'no_members', 'too_many_members', 'unknown_member', 'too_many_queues', 'duplicate_name', 'invalid_first_step',
   'invalid_timeout', 'invalid_retries', 'too_many_options', 'invalid_digit', 'duplicate_digit', 'invalid_destination', 'menu_loop',
-  'too_many_menus', 'empty_greeting',
+  'too_many_menus', 'empty_greeting', 'invalid_period', 'invalid_group', 'not_supervisor',
 ]);
 
 /** What to tell the user about `e`. Unknown 4xx codes show the server's own (English) message. */

@@ -118,6 +118,26 @@ export interface CallFilter {
   order?: 'asc' | 'desc';
   page?: number;
   per_page?: number;
+  // Drill-down from a report (issue #20): the calls behind one figure.
+  /** The calls of one user (the user's own, or those they took). */
+  user_id?: number;
+  /** `'true'`: answered calls only; `'false'`: unanswered ones. */
+  answered?: '' | 'true' | 'false';
+  /** `'true'`: busy, failed or refused calls. */
+  failed?: '' | 'true';
+  /** Trunk slot (1..3). */
+  trunk?: number;
+  queue_id?: number;
+  /** `answered`, `abandoned`, `overflow` or `callback`. */
+  queue_outcome?: string;
+  in_service_level?: '' | 'true' | 'false';
+  /** Inbound calls that rang this user out (the user's "missed"). */
+  rang_out?: number;
+  group_id?: number;
+  /** 1 = Monday … 7 = Sunday, in the account's time zone. */
+  weekday?: number;
+  /** 0..23, in the account's time zone. */
+  hour?: number;
 }
 
 // --- CRM (docs/crm.md) ---
@@ -162,3 +182,35 @@ export type Colleague = S['Colleague'];
 export type ParkedCall = S['ParkedCall'];
 export type BlockedNumber = S['BlockedNumber'];
 export type AgentStateSettings = S['AgentStateSettings'];
+
+// --- reports (issue #20) ---
+export type Figures = S['Figures'];
+export type ReportPeriod = S['Period'];
+export type AgentsReport = S['AgentsReport'];
+export type AgentLine = S['AgentLine'];
+export type QueuesReport = S['QueuesReport'];
+export type QueueLine = S['QueueLine'];
+export type TrunksReport = S['TrunksReport'];
+export type TrunkLine = S['TrunkLine'];
+export type Timeline = S['Timeline'];
+export type TimePoint = S['TimePoint'];
+export type Heatmap = S['Heatmap'];
+export type HeatCell = S['HeatCell'];
+/** The periods `/api/reports/*` know; `custom` needs `from` and `to`. */
+export type ReportPeriodKind =
+  | 'today' | 'yesterday' | 'this_week' | 'last_week' | 'this_month' | 'last_month' | 'last_7_days' | 'last_30_days' | 'custom';
+/** `/api/reports/*` query parameters (the server forces `user_id` to a non-supervisor's own). */
+export interface ReportQuery {
+  period?: ReportPeriodKind;
+  /** `YYYY-MM-DD`, with `custom` (both days included). */
+  from?: string;
+  to?: string;
+  group_id?: number;
+  user_id?: number;
+  /** Trunk slot (1..3). */
+  trunk?: number;
+  queue_id?: number;
+  direction?: CallDirection;
+}
+/** The reports `/api/reports/export` writes. */
+export type ReportName = 'agents' | 'queues' | 'trunks' | 'timeline' | 'heatmap';

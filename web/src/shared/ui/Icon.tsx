@@ -16,6 +16,7 @@ const PATHS = {
   info: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 11v6M12 7v.01',
   ban: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM5 5l14 14',
   dot: 'M12 16a4 4 0 1 0 0-8 4 4 0 0 0 0 8z',
+  chart: 'M4 20V4M4 20h16M8 16v-5M12 16V8M16 16v-3',
 } as const;
 
 export type IconName = keyof typeof PATHS;
