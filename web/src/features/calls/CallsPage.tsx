@@ -161,7 +161,7 @@ export function CallsPage({ isAdmin }: { isAdmin: boolean }) {
       {error && <p class="alert alert--error" role="alert">{error}</p>}
       {page && (
         <>
-          <p class="muted">{t('calls.count', { count: page.total })}</p>
+          <p class="muted" data-testid="calls-count" data-total={page.total}>{t('calls.count', { count: page.total })}</p>
           <table class="table" data-testid="calls-table">
             <thead>
               <tr>
