@@ -283,7 +283,8 @@ pub async fn set_greeting(
 }
 
 impl Destination {
-    fn new(kind: &str) -> Destination {
+    /// A destination of `kind` with no reference (set the one its kind needs).
+    pub fn to(kind: &str) -> Destination {
         Destination { kind: kind.into(), queue_id: None, user_id: None, number: None, menu_id: None }
     }
 
@@ -293,13 +294,13 @@ impl Destination {
         let id = |v: &str| v.parse::<i64>().ok().filter(|i| *i > 0);
         match s.trim().split_once(':') {
             None => {
-                matches!(s.trim(), "ring_all" | "voicemail" | "hangup").then(|| Destination::new(s.trim()))
+                matches!(s.trim(), "ring_all" | "voicemail" | "hangup").then(|| Destination::to(s.trim()))
             }
-            Some(("queue", v)) => Some(Destination { queue_id: Some(id(v)?), ..Destination::new("queue") }),
-            Some(("user", v)) => Some(Destination { user_id: Some(id(v)?), ..Destination::new("user") }),
-            Some(("menu", v)) => Some(Destination { menu_id: Some(id(v)?), ..Destination::new("menu") }),
+            Some(("queue", v)) => Some(Destination { queue_id: Some(id(v)?), ..Destination::to("queue") }),
+            Some(("user", v)) => Some(Destination { user_id: Some(id(v)?), ..Destination::to("user") }),
+            Some(("menu", v)) => Some(Destination { menu_id: Some(id(v)?), ..Destination::to("menu") }),
             Some(("number", v)) if !v.trim().is_empty() => {
-                Some(Destination { number: Some(v.trim().to_string()), ..Destination::new("number") })
+                Some(Destination { number: Some(v.trim().to_string()), ..Destination::to("number") })
             }
             _ => None,
         }

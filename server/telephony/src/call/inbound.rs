@@ -152,24 +152,23 @@ fn only(t: &mut Tenancy, call: &mut Call, user: UserId) {
 /// (deleted, no longer a telephony user) falls back to ringing everyone — the routing page tells
 /// the administrator.
 async fn first_step(call: &Call, t: &Tenancy) -> Destination {
-    let everyone = Destination::parse("ring_all").expect("a destination");
+    let everyone = Destination::to("ring_all");
     let Some(trunk) = t.trunks.iter().find(|tr| Some(tr.slot) == call.trunk) else { return everyone };
     let to = match trunk.first_step.as_str() {
-        "queue" => trunk.first_queue_id.map(|q| format!("queue:{q}")),
-        "menu" => trunk.first_menu_id.map(|m| format!("menu:{m}")),
+        "queue" => {
+            trunk.first_queue_id.map(|q| Destination { queue_id: Some(q), ..Destination::to("queue") })
+        }
+        "menu" => trunk.first_menu_id.map(|m| Destination { menu_id: Some(m), ..Destination::to("menu") }),
         "user" => trunk
             .first_user_id
             .filter(|u| t.users.iter().any(|r| r.user_id.0 == *u && !r.disabled))
-            .map(|u| format!("user:{u}")),
+            .map(|u| Destination { user_id: Some(u), ..Destination::to("user") }),
         _ => return everyone,
     };
-    match to.as_deref().and_then(Destination::parse) {
-        Some(d) => d,
-        None => {
-            tracing::warn!(slot = trunk.slot, step = %trunk.first_step, "the trunk's first step is gone: ringing everyone");
-            everyone
-        }
-    }
+    to.unwrap_or_else(|| {
+        tracing::warn!(slot = trunk.slot, step = %trunk.first_step, "the trunk's first step is gone: ringing everyone");
+        everyone
+    })
 }
 
 /// Most menus a call may pass through (a caller going round in menus by choice ends up ringing
