@@ -14,15 +14,15 @@
  * A connected call can be joined with the supervisor's own phone: listen, whisper or barge in (the
  * server refuses agents of private groups). Administrators see the supervision log below.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { Board, BoardAgent, LiveCall, QueueFigures, SuperviseMode, SupervisionEntry } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
-import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
-import { callOf, inGroup, parked, serviceLevel, shownState, waiting, withAgentState, withCall, withPresence } from './board';
+import { callOf, inGroup, parked, serviceLevel, shownState, waiting } from './board';
+import { useLiveBoard } from './useLiveBoard';
 
 const STATE_LABEL: Record<string, MessageKey> = {
   available: 'agent.available',
@@ -199,42 +199,14 @@ function SupervisionLog({ entries, onRefresh }: { entries: SupervisionEntry[]; o
 }
 
 export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolean }) {
-  const [board, setBoard] = useState<Board | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const live = useLiveBoard();
+  const { board, serverNow } = live;
+  // A failed supervise or log read; the snapshot's own failure is `live.error`.
+  const [failure, setError] = useState<string | null>(null);
+  const error = failure ?? live.error;
   const [notice, setNotice] = useState<string | null>(null);
   const [log, setLog] = useState<SupervisionEntry[]>([]);
   const [group, setGroup] = useState<number | null>(null);
-  const [now, setNow] = useState(Date.now());
-  // The server's clock minus ours: durations count from the server's times.
-  const skew = useRef(0);
-  // When the last snapshot arrived (our clock): the queues' longest waits count on from it.
-  const snapAt = useRef(Date.now());
-  const refetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  // News that came while the first snapshot was on its way: applied to it once it arrives (the
-  // snapshot may have been read before the news happened — a phone registering meanwhile).
-  const early = useRef<((b: Board) => Board)[]>([]);
-
-  function apply(f: (b: Board) => Board) {
-    setBoard((b) => {
-      if (b) return f(b);
-      early.current.push(f);
-      return b;
-    });
-  }
-
-  async function load() {
-    try {
-      const b = await api.board();
-      skew.current = Date.parse(b.now) - Date.now();
-      snapAt.current = Date.now();
-      const news = early.current;
-      early.current = [];
-      setBoard((prev) => (prev ? b : news.reduce((acc, f) => f(acc), b)));
-      setError(null);
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
 
   async function loadLog() {
     if (!isAdmin) return;
@@ -258,35 +230,9 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
   }
 
   useEffect(() => {
-    void load();
     void loadLog();
-    const offState = subscribe('agent_state', (e) => apply((b) => withAgentState(b, e)), { onReconnect: () => void load() });
-    const offPresence = subscribe('agent_presence', (e) => apply((b) => withPresence(b, e)));
-    // Reads the snapshot again after `ms`, once: more news meanwhile moves the read on.
-    const later = (ms: number) => {
-      clearTimeout(refetch.current);
-      refetch.current = setTimeout(() => void load(), ms);
-    };
-    const offCall = subscribe('board_call', (e) => {
-      apply((b) => {
-        const { board: next, fresh } = withCall(b, e);
-        if (fresh) later(300);
-        return next;
-      });
-      // A queue's figures (waiting, answered, abandoned…) come with the snapshot.
-      if (e.queue_id != null) later(1000);
-    });
-    const tick = setInterval(() => setNow(Date.now()), 1000);
-    return () => {
-      offState();
-      offPresence();
-      offCall();
-      clearInterval(tick);
-      clearTimeout(refetch.current);
-    };
   }, []);
 
-  const serverNow = now + skew.current;
   const agents = board ? inGroup(board.agents, group) : [];
   const queue = board ? waiting(board) : [];
   const inSlots = board ? parked(board) : [];
@@ -325,7 +271,7 @@ export function BoardPage({ userId, isAdmin }: { userId: number; isAdmin: boolea
             <span class="badge" data-testid="board-waiting">{t('board.waiting', { n: queue.length })}</span>
             <span class="badge" data-testid="board-parked-count">{t('board.parkedCount', { n: inSlots.length })}</span>
           </div>
-          {board.queues.length > 0 && <QueuesCard queues={board.queues} age={Math.max(0, now - snapAt.current)} />}
+          {board.queues.length > 0 && <QueuesCard queues={board.queues} age={live.snapshotAge} />}
           {inSlots.length > 0 && (
             <div class="card" data-testid="board-parked">
               <h2>{t('board.parkedTitle')}</h2>

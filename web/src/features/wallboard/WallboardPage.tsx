@@ -9,14 +9,11 @@
  * counts on every second between snapshots. A failed read keeps the figures and says so.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../../shared/api/client';
-import type { Board, QueueFigures } from '../../shared/api/types';
-import { describeError } from '../../shared/api/errors';
-import { subscribe } from '../../shared/events';
+import type { QueueFigures } from '../../shared/api/types';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
 import { href } from '../../app/router';
-import { withAgentState, withCall, withPresence } from '../board/board';
+import { useLiveBoard } from '../board/useLiveBoard';
 import { AGENT_BUCKETS, type AgentBucket, type Tone, abandonedTone, agentCounts, levelTone, longestMs, offeredLevel, queueTotals,
   totalWaitTone, waitTone } from './wallboard';
 
@@ -56,66 +53,14 @@ function QueueRow({ q, age }: { q: QueueFigures; age: number }) {
 }
 
 export function WallboardPage() {
-  const [board, setBoard] = useState<Board | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [now, setNow] = useState(Date.now());
+  const { board, error, serverNow, snapshotAge } = useLiveBoard(SNAPSHOT_EVERY_MS);
   const [full, setFull] = useState(false);
   const root = useRef<HTMLElement>(null);
-  // The server's clock minus ours, and when the last snapshot arrived (our clock).
-  const skew = useRef(0);
-  const snapAt = useRef(Date.now());
-  const refetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  // News that came while the first snapshot was on its way (as on the board).
-  const early = useRef<((b: Board) => Board)[]>([]);
-
-  function apply(f: (b: Board) => Board) {
-    setBoard((b) => {
-      if (b) return f(b);
-      early.current.push(f);
-      return b;
-    });
-  }
-
-  async function load() {
-    try {
-      const b = await api.board();
-      skew.current = Date.parse(b.now) - Date.now();
-      snapAt.current = Date.now();
-      const news = early.current;
-      early.current = [];
-      setBoard((prev) => (prev ? b : news.reduce((acc, f) => f(acc), b)));
-      setNow(Date.now());
-      setError(null);
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
 
   useEffect(() => {
-    void load();
-    const offState = subscribe('agent_state', (e) => apply((b) => withAgentState(b, e)), { onReconnect: () => void load() });
-    const offPresence = subscribe('agent_presence', (e) => apply((b) => withPresence(b, e)));
-    const offCall = subscribe('board_call', (e) => {
-      apply((b) => withCall(b, e).board);
-      // A queue's figures come with the snapshot: read it once the news settles.
-      if (e.queue_id != null) {
-        clearTimeout(refetch.current);
-        refetch.current = setTimeout(() => void load(), 1000);
-      }
-    });
-    const poll = setInterval(() => void load(), SNAPSHOT_EVERY_MS);
-    const tick = setInterval(() => setNow(Date.now()), 1000);
     const onFull = () => setFull(document.fullscreenElement != null);
     document.addEventListener('fullscreenchange', onFull);
-    return () => {
-      offState();
-      offPresence();
-      offCall();
-      clearInterval(poll);
-      clearInterval(tick);
-      clearTimeout(refetch.current);
-      document.removeEventListener('fullscreenchange', onFull);
-    };
+    return () => document.removeEventListener('fullscreenchange', onFull);
   }, []);
 
   function fullScreen() {
@@ -124,15 +69,15 @@ export function WallboardPage() {
     el.requestFullscreen().catch(() => undefined);
   }
 
-  const age = Math.max(0, now - snapAt.current);
+  const age = snapshotAge;
   const totals = board ? queueTotals(board.queues, age) : null;
-  const agents = board ? agentCounts(board, now + skew.current) : null;
+  const agents = board ? agentCounts(board, serverNow) : null;
   return (
     <main id="main" class="wallboard" ref={root} data-testid="wallboard">
       <header class="wallboard-head">
         <h1 class="wallboard-title">{t('wallboard.title')}</h1>
         <span class="wallboard-clock" data-testid="wallboard-clock">
-          {new Date(now + skew.current).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+          {new Date(serverNow).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
         </span>
         {error && (
           <span class="wallboard-stale" role="status" data-testid="wallboard-stale" title={error}>
