@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Bringing a whole stack (dev or test) up and down. infra/dev and infra/test call these.
 
-for _f in common pg redis s3 build asterisk; do
+for _f in common pg redis s3 build asterisk turn; do
     # shellcheck source=/dev/null
     . "$(dirname "${BASH_SOURCE[0]}")/$_f.sh"
 done
@@ -9,8 +9,13 @@ unset _f
 
 # Host packages the stacks need (idempotent; installs only what is missing).
 host_packages() {
-    apt_ensure postgresql postgresql-client redis-server redis-tools debootstrap sip-tester \
+    apt_ensure postgresql postgresql-client redis-server redis-tools debootstrap sip-tester coturn \
         build-essential pkg-config libssl-dev libmp3lame-dev curl iproute2 ca-certificates
+    # The stacks run their own coturn (infra/lib/turn.sh); the package's system service, started
+    # by its installation on systemd hosts, would hold port 3478 with a configuration of its own.
+    if command -v systemctl >/dev/null && systemctl is-enabled coturn >/dev/null 2>&1; then
+        systemctl disable --now coturn >/dev/null 2>&1 || true
+    fi
     node_ensure
 }
 
@@ -69,6 +74,10 @@ nodes_register() {
 
 write_app_env() {
     local tmp=$APP_ENV_FILE.tmp
+    # Where browsers reach coturn: the lab's address in the e2e lab (the phones are inside its
+    # namespace), else the stack's SIP address (infra/lib/turn.sh binds the same).
+    local TURN_HOST=$SIP_BIND
+    [[ $STACK == e2e ]] && TURN_HOST=${CALLBASE_E2E_LAB_ADDR:-10.77.0.1}
     : >"$tmp"
     chmod 600 "$tmp"
     cat >>"$tmp" <<ENV
@@ -103,6 +112,13 @@ export CALLBASE__RECORDINGS__RETRY_MAX_SECS=$([[ $STACK == dev ]] && echo 60 || 
 export CALLBASE__PROBE__EVERY_SECS=$(case $STACK in dev) echo 60 ;; e2e) echo "${CALLBASE_E2E_PROBE_SECS:-5}" ;; *) echo 0 ;; esac)
 export CALLBASE__PROBE__NODE=$STACK
 $([[ $STACK == e2e ]] && echo "export CALLBASE__PROBE__MEDIA_ADDR=${CALLBASE_E2E_LAB_ADDR:-10.77.0.1}")
+# SIP session timers at their minimum in the e2e lab, so a call of tests/e2e/tests/timers.test.mjs
+# sees refreshes (every 45 s; any call over 45 s in the other suites is refreshed too).
+$([[ $STACK == e2e ]] && echo "export CALLBASE__ASTERISK__SESSION_EXPIRES_SECS=90")
+# TURN (infra/lib/turn.sh): the dev stack and the e2e lab run coturn; the phone gets credentials
+# for it with its session (UDP, and TCP for networks that block UDP).
+$([[ $STACK != test ]] && echo "export CALLBASE__TURN__URLS='turn:$TURN_HOST:$TURN_PORT?transport=udp,turn:$TURN_HOST:$TURN_PORT?transport=tcp'")
+$([[ $STACK != test ]] && echo "export CALLBASE__TURN__SECRET=$TURN_SECRET")
 # not app settings: for tests and scripts
 export CALLBASE_STACK=$STACK
 export CALLBASE_STACK_DIR=$STACK_DIR
@@ -177,6 +193,7 @@ app_down() { stop_pidfile "$STACK_DIR/app.pid" "callbase serve ($STACK)"; }
 
 stack_down() {
     app_down
+    turn_down || true
     ast_down platform
     ast_down carrier
     ast_down node2

@@ -738,7 +738,10 @@ async fn calls_link_to_their_client_and_record_wrap_up_once() {
 }
 
 /// A masked agent (in a telephony tenant, numbers masked for her group) and the admin's browser.
-async fn masked_agent(app: &TestApp, mode: &str) -> (Browser, callbase_tests::Tenant, Browser, i64) {
+pub(crate) async fn masked_agent(
+    app: &TestApp,
+    mode: &str,
+) -> (Browser, callbase_tests::Tenant, Browser, i64) {
     let (admin, tn) = app.telephony_tenant().await;
     let masked_group =
         admin.post("/api/groups", json!({"name": "Outsourced"})).await.body["id"].as_i64().unwrap();

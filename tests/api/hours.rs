@@ -152,6 +152,10 @@ async fn bad_schedules_are_refused_naming_the_field_and_each_tenant_keeps_its_ow
     assert_eq!(other.get("/api/telephony/hours").await.body["enabled"], false);
     put_hours(&other, json!({"enabled": true, "time_zone": "Europe/Moscow", "weekly": []})).await;
     assert_eq!(admin.get("/api/telephony/hours").await.body["time_zone"], ZONE);
+    // The session answer carries each account's own zone (the app shows times in it), a colleague's too.
+    assert_eq!(admin.get("/api/auth/me").await.body["tenant"]["time_zone"], ZONE);
+    assert_eq!(maria.get("/api/auth/me").await.body["tenant"]["time_zone"], ZONE);
+    assert_eq!(other.get("/api/auth/me").await.body["tenant"]["time_zone"], "Europe/Moscow");
 }
 
 #[tokio::test]

@@ -61,6 +61,12 @@ enum Kind {
     Queue,
     /// An IVR menu (issue #19).
     Menu,
+    /// An API key (issue #21).
+    ApiKey,
+    /// A webhook endpoint (issue #21)…
+    Webhook,
+    /// …and a message queued for it.
+    WebhookMessage,
 }
 use Kind::*;
 
@@ -98,6 +104,10 @@ const PATH_IDS: &[(&str, &str, Kind)] = &[
     ("trunks", "id", Trunk),
     ("users", "id", User),
     ("users", "user_id", TelUser),
+    ("keys", "id", ApiKey),
+    ("webhooks", "id", Webhook),
+    ("deliveries", "message_id", WebhookMessage),
+    ("recordings", "id", Call),
 ];
 
 /// Query parameters that carry an id or another tenant's data: (path, or `*` for every path,
@@ -128,6 +138,9 @@ const BODY_IDS: &[(&str, &str, Kind, Shape)] = &[
     ("CallbackBody", "field_id", CrmField, Shape::Plain),
     ("CallbackBody", "record_id", CrmRecord, Shape::Plain),
     ("CallbackBody", "speed_dial_id", SpeedDial, Shape::Plain),
+    ("PlaceCall", "field_id", CrmField, Shape::Plain),
+    ("PlaceCall", "record_id", CrmRecord, Shape::Plain),
+    ("PlaceCall", "user_id", TelUser, Shape::Plain),
     ("ClientFromCall", "table_id", CrmTable, Shape::Plain),
     ("ClientFromCall", "values", CrmField, Shape::MapKey),
     ("CreateTelUser", "user_id", User, Shape::Plain),
@@ -181,16 +194,25 @@ const NOT_SWEPT: &[(&str, &str, &str)] = &[(
 )];
 
 /// Operations whose answer with B's id in the path is not 404, with the reason.
-const EXPECTED: &[(&str, &str, u16, &str)] = &[(
-    "DELETE",
-    "/api/security/countries/{code}",
-    200,
-    "a country code is not a tenant's object: taking B's allowed country off A's own list is A's business and changes nothing of B's (the snapshot proves it)",
-)];
+const EXPECTED: &[(&str, &str, u16, &str)] = &[
+    (
+        "DELETE",
+        "/api/security/countries/{code}",
+        200,
+        "a country code is not a tenant's object: taking B's allowed country off A's own list is A's business and changes nothing of B's (the snapshot proves it)",
+    ),
+    (
+        "GET",
+        "/api/v1/recordings/{id}",
+        403,
+        "a webhook's signed recording link: no key, its tenant, endpoint and signature are in the query, and without a valid signature it is refused before any call is read (webhooks.rs follows a real link, api_keys.rs a forged one)",
+    ),
+];
 
 /// Routes B reads before and after the sweep whose answers change by being read.
 const NOT_SNAPSHOTTED: &[(&str, &str)] = &[
     ("/api/calls/{id}/recording", "every listen is audited, so the audit list changes"),
+    ("/api/v1/calls/{id}/recording", "every download is audited, so the audit list changes"),
     ("/api/telephony/hours/now", "the tenant's local time, which moves on by itself"),
 ];
 
@@ -266,6 +288,29 @@ async fn populate(admin: &Browser, tenant: &callbase_tests::Tenant, marker: &str
         .await;
     ok(&m, "menu");
     ids.insert(Menu, m.body["id"].clone());
+    let k = admin
+        .post("/api/integrations/keys", json!({"name": format!("{marker} key"), "scopes": ["calls:read"]}))
+        .await;
+    ok(&k, "API key");
+    ids.insert(ApiKey, k.body["key"]["id"].clone());
+    let w = admin
+        .post(
+            "/api/integrations/webhooks",
+            json!({"url": format!("https://hooks.example.com/{marker}"), "events": ["call.ended"]}),
+        )
+        .await;
+    ok(&w, "webhook");
+    ids.insert(Webhook, w.body["webhook"]["id"].clone());
+    // Off before its test message is queued: the webhook tests' workers (which take every tenant's
+    // due messages) must not try to send it while the sweep runs.
+    let off = admin
+        .patch(&format!("/api/integrations/webhooks/{}", w.body["webhook"]["id"]), json!({"enabled": false}))
+        .await;
+    ok(&off, "webhook disabled");
+    let msg =
+        admin.post(&format!("/api/integrations/webhooks/{}/test", w.body["webhook"]["id"]), json!({})).await;
+    ok(&msg, "webhook message");
+    ids.insert(WebhookMessage, msg.body["message_id"].clone());
 
     let mut tb = trunk_body(&format!("{marker}trunk"), "bogus-password-1");
     tb["label"] = json!(format!("{marker} trunk"));
@@ -655,9 +700,11 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-async fn call(br: &Browser, method: &Method, req: &Request) -> Resp {
+async fn call(br: &Browser, method: &Method, req: &Request, api_key: &str) -> Resp {
     let mut rb = br.request(method.clone(), &req.path);
-    if method != Method::GET {
+    if req.path.starts_with("/api/v1/") {
+        rb = rb.bearer_auth(api_key);
+    } else if method != Method::GET {
         rb = rb.header("x-csrf-token", br.csrf().await);
     }
     if let Some((ctype, bytes)) = &req.body {
@@ -694,7 +741,13 @@ fn find_key<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
 }
 
 /// B's view of every route it can read (the answers, with what changes by itself taken out).
-async fn snapshot(doc: &Value, ops: &[Op], br: &Browser, b: &Objects) -> BTreeMap<String, (u16, String)> {
+async fn snapshot(
+    doc: &Value,
+    ops: &[Op],
+    br: &Browser,
+    b: &Objects,
+    api_key: &str,
+) -> BTreeMap<String, (u16, String)> {
     let mut out = BTreeMap::new();
     for op in ops.iter().filter(|o| o.method == Method::GET) {
         if NOT_SNAPSHOTTED.iter().any(|(p, _)| *p == op.path) {
@@ -702,12 +755,20 @@ async fn snapshot(doc: &Value, ops: &[Op], br: &Browser, b: &Objects) -> BTreeMa
         }
         let owners: Vec<&Objects> = op.slots.iter().map(|_| b).collect();
         let req = render(doc, op, &owners, b, b);
-        let r = call(br, &op.method, &req).await;
+        let r = call(br, &op.method, &req, api_key).await;
         let mut body = r.body.clone();
         if op.path == "/api/trunks" {
             // Registration state moves on its own (the bogus credentials are refused by the carrier).
             for t in body.as_array_mut().into_iter().flatten() {
                 t.as_object_mut().unwrap().remove("status");
+            }
+        }
+        if op.path == "/api/integrations/keys" {
+            // Reading B's view with B's key is a use of it.
+            for k in body.as_array_mut().into_iter().flatten() {
+                let k = k.as_object_mut().unwrap();
+                k.remove("last_used_at");
+                k.remove("last_used_ip");
             }
         }
         if op.path == "/api/telephony/board" {
@@ -731,6 +792,13 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
     let b_phone = format!("+7499{:07}", rand::random::<u32>() % 10_000_000);
     let a = populate(&a_admin, &ta, &a_marker, &a_phone).await;
     let b = populate(&b_admin, &tb, &b_marker, &b_phone).await;
+    // The public API (`/api/v1`) takes A's API key with every scope instead of the session.
+    let scopes = ["calls:read", "calls:place", "crm:write", "users:read", "admin"];
+    let a_key = a_admin.post("/api/integrations/keys", json!({"name": "sweep", "scopes": scopes})).await;
+    assert_eq!(a_key.status, StatusCode::CREATED, "{}", a_key.text);
+    let a_key = a_key.body["secret"].as_str().unwrap().to_string();
+    let b_key = b_admin.post("/api/integrations/keys", json!({"name": "sweep", "scopes": scopes})).await;
+    let b_key = b_key.body["secret"].as_str().unwrap().to_string();
     // What must never appear in an answer to A: B's names, account and number (its last digits,
     // in whatever format).
     let b_leaks = [b_marker.clone(), tb.account.clone(), b_phone[5..].to_string()];
@@ -774,7 +842,7 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
     );
     assert!(ops.len() > 50, "the document lists {} operations", ops.len());
 
-    let before = snapshot(&doc, &ops, &b_admin, &b).await;
+    let before = snapshot(&doc, &ops, &b_admin, &b, &b_key).await;
 
     let mut failures = Vec::new();
     let mut requests = 0;
@@ -792,7 +860,7 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
         }
         for owners in variants {
             let req = render(&doc, op, &owners, &a, &b);
-            let r = call(&a_admin, &op.method, &req).await;
+            let r = call(&a_admin, &op.method, &req, &a_key).await;
             requests += 1;
             eprintln!(
                 "{} {} {} {}",
@@ -853,7 +921,7 @@ async fn every_operation_in_the_openapi_document_refuses_another_tenants_ids_and
 
     let me = a_admin.get("/api/auth/me").await;
     assert_eq!(me.status, StatusCode::OK, "A's session survived the sweep");
-    let after = snapshot(&doc, &ops, &b_admin, &b).await;
+    let after = snapshot(&doc, &ops, &b_admin, &b, &b_key).await;
     for (path, was) in &before {
         let now = &after[path];
         if was != now {

@@ -195,6 +195,7 @@ up() {
     # Each run starts from clean Asterisk state: no registrations or contacts left from the last run.
     rm -f "$ROOTFS/srv/callbase/$STACK"/{platform,carrier}/lib/astdb.sqlite3
     asterisks_up
+    turn_up
     node_up 1
     node_up 2
     edge_up
@@ -223,6 +224,7 @@ down() {
     ast_down node2 || true
     ast_down platform || true
     ast_down carrier || true
+    turn_down || true
     s3_down || true
     stop_pidfile "$LAB_REDIS_PID" "Redis (lab)" || true
     pg_private_down "$PG_DIR" || true

@@ -144,7 +144,12 @@ async fn a_recording_on_a_killed_node_waits_for_it_and_reaches_s3_when_the_node_
         assert!(killed.elapsed() < Duration::from_secs(30), "node2 is not marked down: {state}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert_eq!(node_of(t.id).await.as_deref(), Some("main"), "the tenant moved away from the dead node");
+    // The watcher marks the node down, then moves its tenants (separate statements): wait for the move.
+    let down = tokio::time::Instant::now();
+    while node_of(t.id).await.as_deref() != Some("main") {
+        assert!(down.elapsed() < Duration::from_secs(5), "the tenant did not move away from the dead node");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rec = call_record(&admin, &id).await;
     assert_eq!(rec["recording"]["state"], "waiting", "{rec}");

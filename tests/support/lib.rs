@@ -68,6 +68,8 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
     vars.insert("CALLBASE__WORKERS__REGISTRATION_MONITOR".into(), "false".into());
     // The recordings uploader works across tenants: only the recordings tests run it.
     vars.insert("CALLBASE__WORKERS__RECORDINGS".into(), "false".into());
+    // The webhook worker too: only the webhook tests run it (they take turns, see nextest.toml).
+    vars.insert("CALLBASE__WORKERS__WEBHOOKS".into(), "false".into());
     // Tests sign up many tenants and change trunks quickly from one client IP; the rate-limit
     // tests set these back to the production defaults.
     vars.insert("CALLBASE__LIMITS__SIGNUPS_PER_IP_PER_HOUR".into(), "100000".into());
@@ -79,10 +81,12 @@ pub fn settings(overrides: &[(&str, &str)]) -> callbase_app::settings::Settings 
 }
 
 pub mod calls;
+pub mod echo;
 pub mod kamailio;
 pub mod nodes;
 pub mod server;
 pub mod sip;
+pub mod webhooks;
 
 /// The test stack's platform Asterisk over AMI.
 pub async fn platform_ami() -> callbase_telephony::ami::Ami {

@@ -46,6 +46,7 @@ impl ServerProcess {
             .env("CALLBASE__WORKERS__STASIS", "false")
             .env("CALLBASE__WORKERS__REGISTRATION_MONITOR", "false")
             .env("CALLBASE__WORKERS__RECORDINGS", "false")
+            .env("CALLBASE__WORKERS__WEBHOOKS", "false")
             .env("CALLBASE__WORKERS__IMPORT_EXPIRY", "false")
             .env("CALLBASE__PROBE__EVERY_SECS", "0")
             // Its node name (`asterisk.node`) is the test's, not in the node registry: it runs that

@@ -13,7 +13,7 @@ fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
 }
 
-fn token() -> String {
+pub(crate) fn token() -> String {
     format!("{:x}", rand::thread_rng().gen::<u64>())
 }
 
@@ -28,11 +28,11 @@ fn param(challenge: &str, key: &str) -> Option<String> {
     }
 }
 
-fn status_of(resp: &str) -> u16 {
+pub(crate) fn status_of(resp: &str) -> u16 {
     resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
-fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
     resp.lines().find_map(|l| {
         let (n, v) = l.split_once(':')?;
         n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
@@ -41,12 +41,17 @@ fn header<'a>(resp: &'a str, name: &str) -> Option<&'a str> {
 
 /// The `Authorization` header answering a REGISTER's 401 challenge (MD5 digest, qop=auth).
 fn authorization(resp: &str, user: &str, password: &str, uri: &str) -> String {
+    authorization_for(resp, "REGISTER", user, password, uri)
+}
+
+/// The `Authorization` header answering a 401 challenge to a `method` request for `uri`.
+pub(crate) fn authorization_for(resp: &str, method: &str, user: &str, password: &str, uri: &str) -> String {
     let challenge = header(resp, "WWW-Authenticate").expect("401 carries a challenge");
     let realm = param(challenge, "realm").unwrap_or_default();
     let nonce = param(challenge, "nonce").unwrap_or_default();
     let opaque = param(challenge, "opaque");
     let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
-    let ha2 = md5_hex(&format!("REGISTER:{uri}"));
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
     let cnonce = token();
     let response = md5_hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
     format!(

@@ -125,6 +125,12 @@ fn query_rejection(rej: QueryRejection) -> ApiError {
     }
 }
 
+/// A figure a client measured and reports (call quality, preflight): absent, or finite within
+/// `lo..=hi`.
+pub fn figure_in(v: Option<f32>, lo: f32, hi: f32) -> bool {
+    v.is_none_or(|v| v.is_finite() && (lo..=hi).contains(&v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ pub mod routes;
 pub mod sip;
 pub mod sip_dialogs;
 pub mod sockets;
+pub mod turn;
 
 pub use sockets::SocketsConfig;
 
@@ -137,6 +138,9 @@ pub struct ApiConfig {
     pub limits: limits::LimitsConfig,
     pub asterisk: callbase_telephony::AsteriskConfig,
     pub sockets: SocketsConfig,
+    pub webhooks: callbase_hooks::WebhooksConfig,
+    /// TURN for the browser phone (`turn.rs`).
+    pub turn: turn::TurnConfig,
 }
 
 /// Everything a handler can reach. Cheap to clone.
@@ -225,11 +229,31 @@ fn metrics_handle() -> PrometheusHandle {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "callbase API", description = "Multi-tenant browser phone with CRM telephony"),
-    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "reports"), (name = "security"), (name = "health")),
+    tags((name = "auth"), (name = "users"), (name = "groups"), (name = "trunks"), (name = "telephony"), (name = "phone"), (name = "crm"), (name = "reports"), (name = "security"), (name = "health"),
+        (name = "integrations", description = "API keys, webhooks and the screen-pop URL (administrators, signed in)"),
+        (name = "public API", description = "`/api/v1`: for other systems, with an API key (`Authorization: Bearer cbk_…`); lists page with cursors")),
     // The `/events` messages: not a route's body, listed so clients can generate their types.
-    components(schemas(callbase_core::events::Event))
+    components(schemas(callbase_core::events::Event)),
+    modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;
+
+/// The public API's security scheme: `Authorization: Bearer cbk_…` (Settings → Integrations).
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("cbk_<account id>_<secret>")
+            .description(Some("An API key from Settings → Integrations; each route names the scope it needs"))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
 
 /// The OpenAPI document generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -245,8 +269,8 @@ fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        audit, auth, calls, crm, dial_rules, groups, phone, probe, reports, security, telephony, trunks,
-        two_factor, users,
+        audit, auth, calls, crm, dial_rules, groups, integrations, phone, probe, reports, security,
+        telephony, trunks, two_factor, users, v1,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::csrf))
@@ -291,6 +315,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::states::get_settings, telephony::states::put_settings))
         .routes(routes!(phone::session))
         .routes(routes!(phone::status))
+        .routes(routes!(telephony::preflight::save))
+        .routes(routes!(telephony::preflight::list))
         .routes(routes!(calls::actions::transfer))
         .routes(routes!(calls::actions::consult))
         .routes(routes!(calls::actions::end_consult))
@@ -301,6 +327,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony::colleagues::colleagues))
         .routes(routes!(calls::actions::pause_recording))
         .routes(routes!(calls::actions::callback))
+        .routes(routes!(calls::media::media))
+        .routes(routes!(calls::media::put_quality, calls::media::get_quality))
         .routes(routes!(calls::history::list))
         .routes(routes!(calls::history::export_csv))
         .routes(routes!(reports::agents))
@@ -310,6 +338,27 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::heatmap))
         .routes(routes!(reports::export::export))
         .routes(routes!(reports::dashboard::dashboard))
+        .routes(routes!(integrations::list_keys, integrations::create_key))
+        .routes(routes!(integrations::revoke_key))
+        .routes(routes!(integrations::webhooks::list, integrations::webhooks::create))
+        .routes(routes!(integrations::webhooks::patch, integrations::webhooks::delete))
+        .routes(routes!(integrations::webhooks::rotate))
+        .routes(routes!(integrations::webhooks::test))
+        .routes(routes!(integrations::webhooks::deliveries))
+        .routes(routes!(integrations::webhooks::replay))
+        .routes(routes!(integrations::screen_pop::get, integrations::screen_pop::put))
+        .routes(routes!(integrations::screen_pop::for_call))
+        .routes(routes!(v1::list_calls, v1::place_call))
+        .routes(routes!(v1::get_call))
+        .routes(routes!(v1::call_recording))
+        .routes(routes!(v1::recording_link))
+        .routes(routes!(v1::directory::list_users))
+        .routes(routes!(v1::directory::list_records, v1::directory::create_record))
+        .routes(routes!(v1::directory::get_record, v1::directory::patch_record))
+        .routes(routes!(v1::directory::list_webhooks, v1::directory::create_webhook))
+        .routes(routes!(v1::directory::patch_webhook, v1::directory::delete_webhook))
+        .routes(routes!(v1::directory::webhook_deliveries))
+        .routes(routes!(v1::directory::replay_webhook))
         .routes(routes!(calls::recording::audit_list))
         .routes(routes!(calls::recording::zip))
         .routes(routes!(calls::history::get, calls::history::patch))

@@ -73,12 +73,24 @@ struct Proc {
     pid: u32,
 }
 
-/// Asterisks (named by their `-C` config's directory: platform, carrier), callbase servers, and us.
+/// Whether `pid` shares our network namespace: the lab's (a dev stack beside it runs outside).
+fn same_netns(pid: u32) -> bool {
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/net")).ok();
+    match (ns("self"), ns(&pid.to_string())) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The lab's (our namespace's) Asterisks (named by `-C`: platform, carrier), servers, and us.
 fn processes() -> Vec<Proc> {
     let mut out = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else { return out };
     for e in dir.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        if !same_netns(pid) {
+            continue;
+        }
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let args: Vec<String> =
@@ -560,4 +572,28 @@ async fn phone_session(
     use reqwest::cookie::CookieStore;
     let cookie = jar.cookies(&origin.parse()?).context("no session cookie")?.to_str()?.to_string();
     Ok((cookie, user, pw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_processes_of_our_network_namespace_count() {
+        assert!(same_netns(std::process::id()));
+        assert!(!same_netns(u32::MAX), "no such process");
+        // A process in a network namespace of its own (as a dev stack's Asterisk is) does not count.
+        let mut other = std::process::Command::new("unshare")
+            .args(["--net", "sleep", "5"])
+            .spawn()
+            .expect("unshare runs");
+        let pid = other.id();
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(3), "unshare did not exec sleep");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!same_netns(pid), "another namespace's process counted");
+        let _ = (other.kill(), other.wait());
+    }
 }

@@ -72,6 +72,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
+    // Every command that writes PJSIP endpoint rows writes them with this session interval.
+    callbase_telephony::timers::set_session_expires(settings.asterisk.session_expires_secs)
+        .map_err(anyhow::Error::msg)?;
     match cli.cmd {
         Cmd::Serve => startup::serve(&settings).await,
         Cmd::Migrate => {

@@ -91,6 +91,10 @@ pub struct WorkersConfig {
     /// `database.worker_url`.
     #[serde(default = "yes")]
     pub import_expiry: bool,
+    /// The webhook delivery worker (issue #21). Every replica may run it (the queue hands each
+    /// message to one); needs `database.worker_url`.
+    #[serde(default = "yes")]
+    pub webhooks: bool,
     /// Which Asterisk nodes' Stasis app and registration monitor this replica competes for:
     /// `all` nodes of the registry (re-read every 5 s), or only the `configured` one
     /// (`asterisk.node`; the API tests' servers, which share one Asterisk under unique node names).
@@ -129,6 +133,7 @@ impl Default for WorkersConfig {
             reconcile_secs: default_reconcile(),
             recordings: true,
             import_expiry: true,
+            webhooks: true,
             nodes: NodesToRun::All,
             node_down_secs: default_node_down(),
         }
@@ -157,6 +162,11 @@ pub struct Settings {
     pub recordings: callbase_recordings::uploader::RecordingsConfig,
     #[serde(default)]
     pub probe: callbase_telephony::probe::ProbeConfig,
+    #[serde(default)]
+    pub webhooks: callbase_hooks::WebhooksConfig,
+    /// TURN for browser phones behind strict firewalls (coturn's shared secret).
+    #[serde(default)]
+    pub turn: callbase_api::turn::TurnConfig,
 }
 
 impl Settings {
@@ -172,13 +182,48 @@ impl Settings {
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
-        b = b.add_source(
-            config::Environment::with_prefix("CALLBASE")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .source(env),
-        );
+        b = b.add_source(environment(env));
         Ok(b.build()?.try_deserialize()?)
+    }
+}
+
+/// The `CALLBASE__*` variables (`__` between levels: `CALLBASE__HTTP__ADDR` is `http.addr`).
+fn environment(env: Option<HashMap<String, String>>) -> config::Environment {
+    config::Environment::with_prefix("CALLBASE")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webhook_retry_schedule_is_a_comma_separated_list() {
+        #[derive(Deserialize)]
+        struct Part {
+            webhooks: callbase_hooks::WebhooksConfig,
+            http: HashMap<String, String>,
+        }
+        for schedule in ["3,30,300", "7"] {
+            let env: HashMap<String, String> = [
+                ("CALLBASE__WEBHOOKS__RETRY_SCHEDULE_SECS", schedule),
+                ("CALLBASE__HTTP__PUBLIC_ORIGIN", "https://a.example,b"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let p: Part = config::Config::builder()
+                .add_source(environment(Some(env)))
+                .build()
+                .unwrap()
+                .try_deserialize()
+                .expect("loads");
+            let want: Vec<u64> = schedule.split(',').map(|s| s.parse().unwrap()).collect();
+            assert_eq!(p.webhooks.retry_schedule_secs, want);
+            assert_eq!(p.http["public_origin"], "https://a.example,b", "other settings stay strings");
+        }
     }
 }

@@ -69,6 +69,8 @@ async fn build_with_leases(settings: &Settings, shutdown: Shutdown) -> anyhow::R
         limits: settings.limits.clone(),
         asterisk: settings.asterisk.clone(),
         sockets: settings.sockets.clone(),
+        webhooks: settings.webhooks.clone(),
+        turn: settings.turn.clone(),
     };
     let state = callbase_api::AppState::new(cfg, db, redis_client, redis, store, nodes);
     let drain = state.drain.clone();
@@ -181,6 +183,36 @@ fn start_workers(
             ),
         }
     }
+    if settings.workers.webhooks {
+        match db.lookup() {
+            Some(pool) => {
+                let (alert_db, alert_redis) = (db.clone(), redis.clone());
+                let notify: callbase_hooks::worker::Notify = std::sync::Arc::new(move |tenant, message| {
+                    let (db, redis) = (alert_db.clone(), alert_redis.clone());
+                    Box::pin(async move {
+                        let a = callbase_db::fraud::NewAlert {
+                            kind: "webhook_disabled",
+                            level: "warning",
+                            message: &message,
+                            user: None,
+                            country_code: None,
+                        };
+                        if let Err(e) = callbase_telephony::fraud::raise(&db, &redis, tenant, &a).await {
+                            tracing::warn!(error = %e, tenant.id = %tenant, "cannot raise the alert of a disabled webhook");
+                        }
+                    })
+                });
+                let w = callbase_hooks::worker::Worker {
+                    pool: pool.clone(),
+                    cfg: settings.webhooks.clone(),
+                    public_base: public_base(settings),
+                    notify: Some(notify),
+                };
+                tokio::spawn(w.run(shutdown.clone()));
+            }
+            None => tracing::warn!("database.worker_url is not set: webhooks are queued but not delivered"),
+        }
+    }
     if settings.workers.recordings {
         match db.lookup() {
             Some(pool) => {
@@ -223,6 +255,16 @@ async fn expire_imports(pool: sqlx::PgPool, every: std::time::Duration, mut shut
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Where the links in webhook messages point: the public origin, or the server's own address.
+fn public_base(settings: &Settings) -> String {
+    if let Some(o) = &settings.http.public_origin {
+        return o.trim_end_matches('/').to_string();
+    }
+    let a = settings.http.addr;
+    let host = if a.ip().is_unspecified() { "127.0.0.1".to_string() } else { a.ip().to_string() };
+    format!("http://{host}:{}", a.port())
 }
 
 /// Where Asterisk fetches media the server serves: the configured URL, or the server's own address.

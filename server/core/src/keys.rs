@@ -75,6 +75,11 @@ pub fn rate_trunk_changes(tenant: TenantId) -> String {
     format!("cb:rl:trunks:{tenant}")
 }
 
+/// Counter: an API key's requests this minute (issue #21).
+pub fn api_key_rate(key_id: i64) -> String {
+    format!("cb:rl:apikey:{key_id}")
+}
+
 /// Counter: a user's socket revocation epoch (a socket older than it closes).
 pub fn socket_epoch(tenant: TenantId, user: UserId) -> String {
     format!("cb:sockepoch:{tenant}:{user}")

@@ -74,6 +74,14 @@ pub async fn masking_for(tx: &mut Tx, tenant: TenantId, groups: &[GroupId]) -> C
     Ok(masking_of(&masked_groups, mode, chars, groups))
 }
 
+/// The tenant's masking itself, as a masked group's member sees numbers (a webhook endpoint set to
+/// mask numbers); none when the account has no telephony settings.
+pub async fn tenant_masking(tx: &mut Tx, tenant: TenantId) -> CrmResult<Option<Masking>> {
+    Ok(repo::settings::masking(tx, tenant)
+        .await?
+        .map(|(_, mode, chars)| Masking { mode, chars: chars.max(1) as usize }))
+}
+
 /// [`masking_for`] in a transaction of its own (the `/events` socket re-reads it on a change).
 pub async fn masking(db: &Db, tenant: TenantId, groups: &[GroupId]) -> CrmResult<Option<Masking>> {
     let mut tx = db.tenant_tx(tenant).await?;

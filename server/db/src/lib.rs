@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub mod accounts;
 pub mod agent_states;
+pub mod api_keys;
 pub mod audit;
 pub mod blocklist;
 pub mod board;
@@ -20,6 +21,7 @@ pub mod fraud;
 pub mod hours;
 pub mod menus;
 pub mod nodes;
+pub mod preflight;
 pub mod probe;
 pub mod queues;
 pub mod reports;
@@ -29,6 +31,7 @@ pub mod supervisions;
 pub mod telephony;
 pub mod trunks;
 pub mod two_factor;
+pub mod webhooks;
 
 /// The project's migrations (root `migrations/`), embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

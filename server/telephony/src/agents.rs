@@ -7,7 +7,8 @@
 //! - when "calls in browser" is on, a WebRTC endpoint `t<tenant>-w<user>` (webrtc=yes) whose
 //!   password is replaced at every browser-phone start.
 //!
-//! Both endpoints enter the dialplan in `from-agents` with the tenant and user as channel variables.
+//! Both endpoints enter the dialplan in `from-agents` with the tenant and user as channel variables,
+//! and both have SIP session timers at the configured interval (`crate::timers`).
 //! Rows are read by Asterisk through a memory cache: after a change the cached objects are expired
 //! (AMI `SorceryMemoryCacheExpireObject`) so the next lookup reads the database.
 
@@ -18,6 +19,7 @@ use md5::{Digest, Md5};
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::ami::Ami;
+use crate::timers;
 
 /// The digest realm Asterisk challenges agents with (`default_realm` in pjsip.conf).
 pub const REALM: &str = "callbase";
@@ -126,10 +128,13 @@ pub async fn write_rows(tx: &mut Tx, a: &AgentRows) -> sqlx::Result<Vec<String>>
         .await?;
         sqlx::query(
             "INSERT INTO ast.ps_endpoints (id, tenant_id, tenantid, transport, context, disallow, allow, auth, aors, webrtc,
-                    dtmf_mode, set_var, callerid, direct_media, codec_prefs_incoming_offer, rtp_timeout, rtp_timeout_hold)
+                    dtmf_mode, set_var, callerid, direct_media, codec_prefs_incoming_offer, rtp_timeout, rtp_timeout_hold,
+                    timers, timers_min_se, timers_sess_expires)
              VALUES ($1, $2, $3, 'transport-ws', 'from-agents', 'all', $4, $1, $1, 'yes', 'rfc4733', $5, $6, 'no',
-                    'prefer: configured, operation: intersect, keep: all, transcode: allow', 60, 600)
-             ON CONFLICT (id) DO UPDATE SET set_var = EXCLUDED.set_var, callerid = EXCLUDED.callerid, allow = EXCLUDED.allow",
+                    'prefer: configured, operation: intersect, keep: all, transcode: allow', 60, 600, 'yes', $7, $8)
+             ON CONFLICT (id) DO UPDATE SET set_var = EXCLUDED.set_var, callerid = EXCLUDED.callerid, allow = EXCLUDED.allow,
+                    timers = EXCLUDED.timers, timers_min_se = EXCLUDED.timers_min_se,
+                    timers_sess_expires = EXCLUDED.timers_sess_expires",
         )
         .bind(&web)
         .bind(a.tenant)
@@ -137,6 +142,8 @@ pub async fn write_rows(tx: &mut Tx, a: &AgentRows) -> sqlx::Result<Vec<String>>
         .bind(WEBRTC_CODECS)
         .bind(&set_var)
         .bind(&callerid)
+        .bind(timers::MIN_SE_COL)
+        .bind(timers::session_expires_col())
         .execute(&mut **tx)
         .await?;
     } else {
@@ -156,9 +163,12 @@ pub async fn write_rows(tx: &mut Tx, a: &AgentRows) -> sqlx::Result<Vec<String>>
         .await?;
         sqlx::query(
             "INSERT INTO ast.ps_endpoints (id, tenant_id, tenantid, context, disallow, allow, auth, aors, dtmf_mode,
-                    set_var, callerid, direct_media, rtp_symmetric, force_rport, rewrite_contact)
-             VALUES ($1, $2, $3, 'from-agents', 'all', $4, $1, $1, 'rfc4733', $5, $6, 'no', 'yes', 'yes', 'yes')
-             ON CONFLICT (id) DO UPDATE SET set_var = EXCLUDED.set_var, callerid = EXCLUDED.callerid",
+                    set_var, callerid, direct_media, rtp_symmetric, force_rport, rewrite_contact,
+                    timers, timers_min_se, timers_sess_expires)
+             VALUES ($1, $2, $3, 'from-agents', 'all', $4, $1, $1, 'rfc4733', $5, $6, 'no', 'yes', 'yes', 'yes', 'yes', $7, $8)
+             ON CONFLICT (id) DO UPDATE SET set_var = EXCLUDED.set_var, callerid = EXCLUDED.callerid,
+                    timers = EXCLUDED.timers, timers_min_se = EXCLUDED.timers_min_se,
+                    timers_sess_expires = EXCLUDED.timers_sess_expires",
         )
         .bind(&a.sip_login)
         .bind(a.tenant)
@@ -166,6 +176,8 @@ pub async fn write_rows(tx: &mut Tx, a: &AgentRows) -> sqlx::Result<Vec<String>>
         .bind(DESK_CODECS)
         .bind(&set_var)
         .bind(&callerid)
+        .bind(timers::MIN_SE_COL)
+        .bind(timers::session_expires_col())
         .execute(&mut **tx)
         .await?;
     } else {

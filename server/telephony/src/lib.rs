@@ -15,6 +15,7 @@ pub mod failover;
 pub mod fraud;
 pub mod lease;
 pub mod lifecycle;
+pub mod media;
 pub mod nodes;
 pub mod presence;
 pub mod probe;
@@ -22,6 +23,7 @@ pub mod provision;
 pub mod recording;
 pub mod registrations;
 pub mod stasis;
+pub mod timers;
 pub mod trunk_changes;
 pub mod trunks;
 
@@ -69,6 +71,15 @@ pub struct AsteriskConfig {
     /// telephony and no node on it). Off for servers that only use nodes registered by others.
     #[serde(default = "yes")]
     pub register: bool,
+    /// The SIP session interval (RFC 4028) of agents' and trunks' endpoints and of the browser
+    /// phone's calls, in seconds; the refresher refreshes at half of it. At least 90 (Asterisk's
+    /// and the RFC's minimum). The e2e lab uses 90 so a test call sees refreshes (`timers.rs`).
+    #[serde(default = "default_session_expires")]
+    pub session_expires_secs: u32,
+}
+
+fn default_session_expires() -> u32 {
+    timers::DEFAULT_SESSION_EXPIRES_SECS
 }
 
 fn yes() -> bool {

@@ -108,12 +108,14 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     sqlx::query(
         "INSERT INTO ast.ps_endpoints (id, tenant_id, tenantid, transport, context, disallow, allow, outbound_auth, aors,
                 from_user, from_domain, set_var, direct_media, rtp_symmetric, force_rport, rewrite_contact, dtmf_mode, identify_by,
-                rtp_timeout, rtp_timeout_hold)
+                rtp_timeout, rtp_timeout_hold, timers, timers_min_se, timers_sess_expires)
          VALUES ($1, $2, $3, 'transport-udp', 'from-trunk', 'all', 'ulaw,alaw', $1, $1, $4, $5, $6, 'no', 'yes', 'yes', 'yes', 'rfc4733', $7,
-                $8, $9)
+                $8, $9, 'yes', $10, $11)
          ON CONFLICT (id) DO UPDATE SET from_user = EXCLUDED.from_user, from_domain = EXCLUDED.from_domain,
                 set_var = EXCLUDED.set_var, identify_by = EXCLUDED.identify_by,
-                rtp_timeout = EXCLUDED.rtp_timeout, rtp_timeout_hold = EXCLUDED.rtp_timeout_hold",
+                rtp_timeout = EXCLUDED.rtp_timeout, rtp_timeout_hold = EXCLUDED.rtp_timeout_hold,
+                timers = EXCLUDED.timers, timers_min_se = EXCLUDED.timers_min_se,
+                timers_sess_expires = EXCLUDED.timers_sess_expires",
     )
     .bind(&id)
     .bind(t.tenant)
@@ -124,6 +126,8 @@ pub async fn write_rows(tx: &mut Tx, t: &TrunkRows, password: Option<&str>) -> s
     .bind(IDENTIFY_BY)
     .bind(RTP_TIMEOUT_SECS)
     .bind(RTP_TIMEOUT_HOLD_SECS)
+    .bind(crate::timers::MIN_SE_COL)
+    .bind(crate::timers::session_expires_col())
     .execute(&mut **tx)
     .await?;
     let contact_user = t.number.as_deref().map(realtime_escape).unwrap_or_else(|| user.clone());

@@ -7,7 +7,7 @@
 // the call card.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID } from './lab.mjs';
+import { carrierAmi, env, launch, openApp, screenshot, sleep, tenantWithTrunk, until, waitRegistered, DID, soundOn } from './lab.mjs';
 
 const CLIENT_NUMBER = '79161234567';
 
@@ -131,7 +131,7 @@ describe('chromium: CRM click-to-call and call card', () => {
     await cdp.send('Network.enable');
     try {
       await page.reload({ waitUntil: 'load' });
-      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      await soundOn(page);
       await waitRegistered(page, 20000);
       await page.evaluate(() => { location.hash = '#/telephony/trunks'; });
       await page.waitForSelector('.trunk-card', { timeout: 10000 });

@@ -1,10 +1,11 @@
 // A real desk phone (issue #5): baresip registers to the platform Asterisk with the credentials the
 // API generated, auto-answers a call from the carrier, calls out through the trunk, and the callback
-// click-to-call rings it first and then dials the number. Audio is proved by the carrier's
-// recording holding baresip's 1 kHz tone (Goertzel).
+// click-to-call rings it first and then dials the number — from the app and from the public API
+// with an API key (issue #21). Audio is proved by the carrier's recording holding baresip's 1 kHz
+// tone (Goertzel).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Api, assertCarrierHeard, baresipCtrl, carrierAmi, env, sleep, sqlValue, startBaresip, tenantWithTrunk, until, DID } from './lab.mjs';
+import { Api, BASE, assertCarrierHeard, baresipCtrl, carrierAmi, env, sleep, sqlValue, startBaresip, tenantWithTrunk, until, DID } from './lab.mjs';
 
 const TONE = 1000;
 const ctrl = baresipCtrl;
@@ -97,5 +98,29 @@ describe('desk phone (baresip)', () => {
     // A refused number is refused before anything rings.
     const refused = await doraApi.req('POST', '/api/calls/callback', { number: '810441234567890' });
     assert.equal(refused.status, 422);
+  });
+
+  it('POST /api/v1/calls with an API key rings the desk phone first, then the carrier, once per Idempotency-Key', async () => {
+    const key = await t.api.ok('POST', '/api/integrations/keys', { name: 'ERP', scopes: ['calls:place'] });
+    const place = (idem) =>
+      fetch(`${BASE}/api/v1/calls`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json', 'idempotency-key': idem },
+        body: JSON.stringify({ user_id: dora.user_id, number: '9996' }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const recs = carrier.collect((m) => m.Event === 'UserEvent' && m.UserEvent === 'CarrierRecording');
+    const carrierInvites = carrier.collect((m) => m.Event === 'Newchannel' && m.Exten === '9996');
+    const first = await place('crm-order-7');
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    assert.ok(first.body.call_id);
+    await until('the number is dialled after the desk phone answered', async () => carrierInvites.events.length > 0, 20000, 200);
+    const again = await place('crm-order-7');
+    assert.deepEqual([again.status, again.body.call_id], [202, first.body.call_id], 'a retry gets the first answer');
+    await sleep(4000);
+    await hangupAll();
+    await assertCarrierHeard(recs, TONE);
+    assert.equal(carrierInvites.events.length, 1, 'the retry placed no second call');
+    recs.stop();
+    carrierInvites.stop();
   });
 });

@@ -9,31 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-export const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set: run through tests/e2e/run`);
-  return v;
-};
-
-export const BASE = env('CALLBASE__HTTP__PUBLIC_ORIGIN');
-export const LAB_ADDR = env('CALLBASE_E2E_LAB_ADDR');
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value or `ms` pass. */
-export async function until(what, fn, ms = 15000, every = 100) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(every);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
+export { env, BASE, LAB_ADDR, sleep, until } from './base.mjs';
+import { env, BASE, LAB_ADDR, sleep, until } from './base.mjs';
+export { Ami, carrierAmi, platformAmi } from './ami.mjs';
 
 /** A cookie-keeping API client, like the web app (CSRF header from the cb_csrf cookie). */
 export class Api {
@@ -98,105 +76,6 @@ export async function newTenant() {
   return { api, account, password, me, adminId: me.user.id, admin: enabled.created };
 }
 
-/** A minimal AMI client: actions with responses, and every event to listeners. */
-export class Ami {
-  static async connect(addr, user, secret) {
-    const [host, port] = addr.split(':');
-    const a = new Ami();
-    a.sock = net.connect(Number(port), host);
-    a.buf = '';
-    a.listeners = new Set();
-    a.pending = new Map();
-    a.seq = 0;
-    a.sock.setEncoding('utf8');
-    a.sock.on('data', (d) => {
-      a.buf += d;
-      let i;
-      while ((i = a.buf.indexOf('\r\n\r\n')) >= 0) {
-        const block = a.buf.slice(0, i);
-        a.buf = a.buf.slice(i + 4);
-        const msg = {};
-        for (const line of block.split('\r\n')) {
-          const j = line.indexOf(':');
-          if (j > 0) msg[line.slice(0, j).trim()] = line.slice(j + 1).trim();
-        }
-        msg.at = Date.now();
-        if (msg.ActionID && a.pending.has(msg.ActionID) && msg.Response) {
-          a.pending.get(msg.ActionID)(msg);
-          a.pending.delete(msg.ActionID);
-        }
-        if (msg.Event) for (const l of a.listeners) l(msg);
-      }
-    });
-    await new Promise((r, j) => {
-      a.sock.once('connect', r);
-      a.sock.once('error', j);
-    });
-    const login = await a.action('Login', { Username: user, Secret: secret });
-    if (login.Response !== 'Success') throw new Error(`AMI login to ${addr} failed`);
-    return a;
-  }
-  action(name, headers = {}) {
-    const id = `a${++this.seq}`;
-    const lines = [`Action: ${name}`, `ActionID: ${id}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
-    this.sock.write(lines.join('\r\n') + '\r\n\r\n');
-    return new Promise((r) => this.pending.set(id, r));
-  }
-  /** The first event matching `pred` within `ms`. */
-  waitEvent(pred, ms = 15000) {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.listeners.delete(l);
-        reject(new Error(`no matching AMI event within ${ms} ms`));
-      }, ms);
-      const l = (m) => {
-        if (pred(m)) {
-          clearTimeout(t);
-          this.listeners.delete(l);
-          resolve(m);
-        }
-      };
-      this.listeners.add(l);
-    });
-  }
-  /** The events of a list action (e.g. PJSIPShowContacts) up to its `…Complete` event. */
-  list(name, headers = {}, ms = 10000) {
-    const id = `l${++this.seq}`;
-    const out = [];
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.listeners.delete(l);
-        reject(new Error(`AMI ${name}: no complete list within ${ms} ms`));
-      }, ms);
-      const l = (m) => {
-        if (m.ActionID !== id) return;
-        if (m.EventList === 'Complete' || m.Event?.endsWith('Complete')) {
-          clearTimeout(t);
-          this.listeners.delete(l);
-          resolve(out);
-        } else out.push(m);
-      };
-      this.listeners.add(l);
-      const lines = [`Action: ${name}`, `ActionID: ${id}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
-      this.sock.write(lines.join('\r\n') + '\r\n\r\n');
-    });
-  }
-  /** Collects events matching `pred` from now on. */
-  collect(pred) {
-    const out = [];
-    const l = (m) => pred(m) && out.push(m);
-    this.listeners.add(l);
-    return { events: out, stop: () => this.listeners.delete(l) };
-  }
-  close() {
-    this.sock.destroy();
-  }
-}
-
-export const carrierAmi = () =>
-  Ami.connect(env('CALLBASE_CARRIER_AMI_ADDR'), env('CALLBASE_CARRIER_AMI_USER'), env('CALLBASE_CARRIER_AMI_SECRET'));
-export const platformAmi = () =>
-  Ami.connect(env('CALLBASE__ASTERISK__AMI_ADDR'), env('CALLBASE__ASTERISK__AMI_USER'), env('CALLBASE__ASTERISK__AMI_SECRET'));
 
 /** A WAV file with a sine tone (16-bit mono), for Chromium's fake microphone. */
 export function toneWav(freq, seconds = 30, rate = 48000) {
@@ -269,13 +148,22 @@ const CHROMIUM_ARGS = [
   '--disable-gpu',
 ];
 
-/** Chromium or Firefox ESR, inside the lab namespace, microphone = a tone of `toneHz`. */
-export async function launch(kind, toneHz) {
+/** Firefox's autoplay overrides (what `autoplay: 'default'` leaves out). */
+const FIREFOX_AUTOPLAY = { 'media.autoplay.default': 0, 'media.autoplay.block-webaudio': false };
+
+/**
+ * Chromium or Firefox ESR, inside the lab namespace, microphone = a tone of `toneHz`; `args` are
+ * Chromium's extra switches, `prefs` Firefox's extra preferences. Sound may play without a click
+ * unless `autoplay: 'default'`: then the browsers' own autoplay policy holds (no
+ * `--autoplay-policy` switch, no `media.autoplay.*` preferences).
+ */
+export async function launch(kind, toneHz, { args = [], prefs = {}, autoplay = 'allowed' } = {}) {
+  const keep = autoplay === 'default' ? (a) => !a.startsWith('--autoplay-policy=') : () => true;
   if (kind === 'chromium') {
     return puppeteer.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${toneWav(toneHz)}`],
+      args: [...CHROMIUM_ARGS.filter(keep), `--use-file-for-fake-audio-capture=${toneWav(toneHz)}`, ...args],
     });
   }
   return puppeteer.launch({
@@ -286,9 +174,9 @@ export async function launch(kind, toneHz) {
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
-      'media.autoplay.default': 0,
-      'media.autoplay.block-webaudio': false,
+      ...(autoplay === 'default' ? {} : FIREFOX_AUTOPLAY),
       'media.peerconnection.ice.obfuscate_host_addresses': false,
+      ...prefs,
     },
   });
 }
@@ -320,19 +208,76 @@ export async function signInPage(page, account, login, password) {
   if (r !== 200) throw new Error(`login as ${login} failed: ${r}`);
 }
 
-/** Opens the app signed in as `login`, with sound enabled; returns the page. */
-export async function openApp(browser, account, login, password) {
+/** Opens the app signed in as `login`, with sound enabled; returns the page. `init` runs first in every document. */
+export async function openApp(browser, account, login, password, { init = null, height = 768 } = {}) {
   const ctx = browser.defaultBrowserContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  await page.setViewport({ width: 1366, height: 768 });
+  // A script every document of the page runs first (a test's hooks on WebSocket, getUserMedia).
+  if (init) await page.evaluateOnNewDocument(init);
+  await page.setViewport({ width: 1366, height });
   await signInPage(page, account, login, password);
   const started = Date.now();
   await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
   await page.reload({ waitUntil: 'load' });
-  const sound = await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 });
-  await sound.click();
+  await soundOn(page);
   return { page, started };
+}
+
+/**
+ * Waits until the phone knows whether the browser lets it sound and clicks "enable sound" if it
+ * shows (it shows only while sound is blocked: never under `launch`'s default autoplay overrides).
+ */
+export async function soundOn(page, ms = 15000) {
+  const state = await until('the phone knows whether it may sound', () =>
+    page.evaluate(() => {
+      const s = window.__cbPhone?.sound?.state;
+      return s && s !== 'unknown' ? s : null;
+    }), ms);
+  if (state === 'blocked') await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 5000 })).click();
+}
+
+/**
+ * Follows the phone's sound state (`__cbPhone.sound.state`) without touching the page: puppeteer
+ * evaluates with user activation (page.evaluate, $eval, waitForSelector all activate the document),
+ * which alone would let sound play. A script in every new document logs each change; install this
+ * before the page loads. `next(from)` resolves with the first known state logged after `seen[from]`.
+ */
+export async function watchSound(page) {
+  const seen = [];
+  const wake = new Set();
+  page.on('console', (m) => {
+    const x = /^cb-sound (\w+)$/.exec(m.text());
+    if (!x) return;
+    seen.push(x[1]);
+    for (const w of wake) w();
+  });
+  await page.evaluateOnNewDocument(() => {
+    let last = null;
+    setInterval(() => {
+      const s = window.__cbPhone?.sound?.state ?? null;
+      if (s && s !== 'unknown' && s !== last) console.log(`cb-sound ${(last = s)}`);
+    }, 50);
+  });
+  return {
+    seen,
+    next(from = seen.length, ms = 20000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (seen.length <= from) return;
+          wake.delete(check);
+          clearTimeout(timer);
+          resolve(seen[from]);
+        };
+        const timer = setTimeout(() => {
+          wake.delete(check);
+          reject(new Error(`the phone logged no sound state within ${ms} ms (seen: ${seen.join(', ') || 'none'})`));
+        }, ms);
+        wake.add(check);
+        check();
+      });
+    },
+  };
 }
 
 export async function regState(page) {
@@ -413,10 +358,15 @@ export async function statsLevel(page, ms = 1500) {
   return peak;
 }
 
-/** Peak level (0–1) of the remote audio measured with a Web Audio analyser over `ms`. */
-export async function remoteLevel(page, ms = 1500) {
-  return page.evaluate(async (ms) => {
-    const stream = window.__cbPhone?.remoteStream;
+/**
+ * Peak level (0–1) of the remote audio (`from`: 'remote'), or of the ring tone's element ('ring'),
+ * measured with a Web Audio analyser over `ms`.
+ */
+export async function remoteLevel(page, ms = 1500, from = 'remote') {
+  return page.evaluate(async (ms, from) => {
+    const stream = from === 'ring'
+      ? document.querySelector('[data-testid=phone-ring-audio]')?.srcObject
+      : window.__cbPhone?.remoteStream;
     if (!stream) return 0;
     const ctx = new AudioContext();
     await ctx.resume();
@@ -432,7 +382,7 @@ export async function remoteLevel(page, ms = 1500) {
     }
     await ctx.close();
     return peak;
-  }, ms);
+  }, ms, from);
 }
 
 /**
@@ -488,6 +438,20 @@ export function carrierMonitorDir() {
 
 /** The DID the carrier calls (the tenant's trunk number in extended mode). */
 export const DID = '4957770001';
+
+/** The carrier calls the tenant's DID; its dialplan runs `exten` once we answer. Returns when it was sent. */
+export async function carrierCallsDid(ami, exten = '9998') {
+  const r = await ami.action('Originate', {
+    Channel: `PJSIP/${DID}@${env('CALLBASE_CARRIER_TRUNK_USER')}`,
+    Context: 'carrier-test',
+    Exten: exten,
+    Priority: '1',
+    Async: 'true',
+    CallerID: '79161234567',
+  });
+  assert.equal(r.Response, 'Success', `carrier originate: ${JSON.stringify(r)}`);
+  return Date.now();
+}
 
 /**
  * A fresh tenant with telephony on, the carrier test numbers (9996–9999) allowed as short numbers,

@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   assertCallGoesOn,
-  BASE,
   callEcho,
   carrierAmi,
   callState,
   launch,
+  openApp,
   regState,
   rtp,
-  signInPage,
   sleep,
   tenantWithTrunk,
   until,
@@ -57,9 +56,7 @@ for (const kind of ['chromium', 'firefox']) {
       t = await tenantWithTrunk();
       carrier = await carrierAmi();
       browser = await launch(kind, TONE);
-      page = await browser.defaultBrowserContext().newPage();
-      page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-      await page.evaluateOnNewDocument(() => {
+      ({ page } = await openApp(browser, t.account, 'boss', t.password, { init: () => {
         const Native = window.WebSocket;
         window.__cbSockets = [];
         window.WebSocket = class extends Native {
@@ -68,12 +65,7 @@ for (const kind of ['chromium', 'firefox']) {
             window.__cbSockets.push(this);
           }
         };
-      });
-      await page.setViewport({ width: 1366, height: 768 });
-      await signInPage(page, t.account, 'boss', t.password);
-      await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
-      await page.reload({ waitUntil: 'load' });
-      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      } }));
       await waitRegistered(page, 20000);
     });
     after(async () => {

@@ -22,6 +22,7 @@ import {
   tenantWithTrunk,
   until,
   waitRegistered,
+  soundOn,
 } from './lab.mjs';
 import { alive, replicaDown, replicaPid, replicaUp, sessions, stasisHolderPid, stat, haproxy } from './replicas.mjs';
 
@@ -35,7 +36,7 @@ async function openOnReplica2(page, t) {
     await signInPage(page, t.account, 'boss', t.password);
     await page.goto(`${BASE}/#/`, { waitUntil: 'load' });
     await page.reload({ waitUntil: 'load' });
-    await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+    await soundOn(page);
     await waitRegistered(page, 20000);
   } finally {
     await haproxy('set server replicas/r1 state ready');
@@ -110,7 +111,7 @@ for (const kind of ['chromium', 'firefox']) {
     it('a rolling restart of both replicas during a call drops nothing', async () => {
       await until('replica 2 is up in HAProxy', async () => (await stat('r2', 'status')) === 'UP', 10000);
       await page.reload({ waitUntil: 'load' });
-      await (await page.waitForSelector('[data-testid=phone-enable-sound]', { timeout: 15000 })).click();
+      await soundOn(page);
       await waitRegistered(page, 20000);
       assert.equal(stasisHolderPid(), replicaPid(1), 'replica 1 holds the Stasis lease and the sockets');
       const channel = await callEcho(page, carrier);

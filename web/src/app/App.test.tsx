@@ -2,12 +2,13 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import { App } from './App';
+import { getTimeZone } from '../shared/i18n/format';
 import type { Me } from '../shared/api/types';
 import { json, pageHarness } from '../test/harness';
 
 const USER: Me = {
   user: { id: 2, login: 'ivan', name: 'Ivan Petrov', email: 'i@x.ru', disabled: false, role: 'user', groups: [{ id: 3, name: 'Sales' }], created_at: '' },
-  tenant: { id: 1, account: 'demo', name: 'Demo LLC' },
+  tenant: { id: 1, account: 'demo', name: 'Demo LLC', time_zone: 'Europe/Moscow' },
   role: 'user',
   supervisor: false,
   csrf: 't',
@@ -42,7 +43,10 @@ describe('App', () => {
     expect(h.root.textContent).toContain('Sales');
     expect(h.root.textContent).toContain('Demo LLC');
     expect(h.root.querySelector('nav')!.textContent).not.toContain('Users');
+    expect(h.root.querySelector('nav')!.textContent).not.toContain('Integrations');
     expect(h.root.querySelector('nav')!.textContent).toContain('CRM');
+    // Dates and times follow the account's time zone from the session answer.
+    expect(getTimeZone()).toBe('Europe/Moscow');
   });
 
   it("names the reports My statistics for an agent, Reports for a supervisor", async () => {

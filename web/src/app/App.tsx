@@ -8,6 +8,7 @@ import { SocketNotice } from '../shared/events/SocketNotice';
 import { onSocketNotice } from '../shared/events';
 import { explain, msg, say, type Msg } from '../shared/api/errors';
 import { getLang, onLangChange, t, type MessageKey } from '../shared/i18n';
+import { getTimeZone, onTimeZoneChange, setTimeZone } from '../shared/i18n/format';
 import { GroupsPage } from '../features/groups/GroupsPage';
 import { HomePage } from './HomePage';
 import { ACCOUNT_KEY, LoginPage } from '../features/auth/LoginPage';
@@ -22,6 +23,7 @@ import { WallboardPage } from '../features/wallboard/WallboardPage';
 import { CrmPage } from '../features/crm/CrmPage';
 import { ReportsPage } from '../features/reports/ReportsPage';
 import { AuditPage } from '../features/security/AuditPage';
+import { IntegrationsPage } from '../features/integrations/IntegrationsPage';
 import { TelephonyPage } from '../features/telephony/TelephonyPage';
 import { UsersPage } from '../features/users/UsersPage';
 import { currentPath, navigate, resolveRoute, type RouteName } from './router';
@@ -42,6 +44,7 @@ const TITLES: Record<RouteName, MessageKey> = {
   wallboard: 'wallboard.title',
   reports: 'nav.reports',
   audit: 'nav.audit',
+  integrations: 'nav.integrations',
   notFound: 'notFound.title',
 };
 
@@ -60,6 +63,12 @@ export function App() {
   meRef.current = me;
 
   useEffect(() => onLangChange(setLang), []);
+  // Dates and times are shown in the tenant's time zone (shared/i18n/format.ts): every page
+  // re-renders when it is learnt or changes.
+  const [, setZone] = useState(getTimeZone());
+  useEffect(() => onTimeZoneChange(setZone), []);
+  const zone = me ? me.tenant.time_zone : undefined;
+  useEffect(() => setTimeZone(zone), [zone]);
   useEffect(() => {
     const onHash = () => setPath(currentPath());
     window.addEventListener('hashchange', onHash);
@@ -187,6 +196,7 @@ export function App() {
         <ReportsPage supervisor={session.supervisor || isAdminRole(session.role)} userId={session.user.id} />
       )}
       {resolution.route === 'audit' && <AuditPage isAdministrator={session.role === 'administrator'} />}
+      {resolution.route === 'integrations' && <IntegrationsPage isAdministrator={session.role === 'administrator'} />}
       {resolution.route === 'notFound' && <NotFoundPage />}
     </AppFrame>
   );

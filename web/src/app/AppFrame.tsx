@@ -29,7 +29,7 @@ export function AppFrame({ me, route, onLogout, children }: FrameProps) {
       <main id="main" class="frame__main" tabIndex={-1}>
         {children}
       </main>
-      <PhoneDock userId={me.user.id} />
+      <PhoneDock tenantId={me.tenant.id} userId={me.user.id} />
       <CallCard userId={me.user.id} />
     </div>
   );
@@ -114,6 +114,7 @@ function SideNav({ me, route }: { me: Me; route: RouteName }) {
   ];
   // Two-factor sign-in for every admin; the audit log on it for administrators only.
   settings.push({ label: 'nav.audit', icon: 'user', route: 'audit', path: '/security/audit' });
+  settings.push({ label: 'nav.integrations', icon: 'gear', route: 'integrations', path: '/integrations' });
   return (
     <nav class="nav" aria-label={t('nav.label')}>
       <ul>

@@ -4,7 +4,7 @@ import { matchRoute, pathFromHash, resolveRoute } from './router';
 
 const me = (role: Role, supervisor = role !== 'user'): Me => ({
   user: { id: 1, login: 'x', name: 'X', email: 'x@y.ru', disabled: false, role, groups: [], created_at: '' },
-  tenant: { id: 1, account: 'demo', name: 'Demo' },
+  tenant: { id: 1, account: 'demo', name: 'Demo', time_zone: 'UTC' },
   role,
   supervisor,
   csrf: 't',
@@ -43,6 +43,8 @@ describe('router', () => {
     expect(resolveRoute('/groups', me('sub_administrator'))).toEqual({ kind: 'show', route: 'groups' });
     expect(resolveRoute('/users', me('user'))).toEqual({ kind: 'redirect', path: '/' });
     expect(resolveRoute('/', me('user'))).toEqual({ kind: 'show', route: 'home' });
+    expect(resolveRoute('/integrations', me('sub_administrator'))).toEqual({ kind: 'show', route: 'integrations' });
+    expect(resolveRoute('/integrations', me('user', true))).toEqual({ kind: 'redirect', path: '/' });
     expect(resolveRoute('/nope', me('user'))).toEqual({ kind: 'show', route: 'notFound' });
   });
 

@@ -5,7 +5,7 @@
 import type { Me } from '../shared/api/types';
 import { isAdminRole } from '../shared/api/types';
 
-export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'wallboard' | 'reports' | 'audit' | 'notFound';
+export type RouteName = 'login' | 'signup' | 'home' | 'users' | 'groups' | 'trunks' | 'telephony' | 'dialRules' | 'phoneSetup' | 'calls' | 'crm' | 'board' | 'wallboard' | 'reports' | 'audit' | 'integrations' | 'notFound';
 
 interface RouteDef {
   path: string;
@@ -29,6 +29,7 @@ export const ROUTES: Record<Exclude<RouteName, 'notFound'>, RouteDef> = {
   wallboard: { path: '/wallboard', access: 'supervisor' },
   reports: { path: '/reports', access: 'user' },
   audit: { path: '/security/audit', access: 'admin' },
+  integrations: { path: '/integrations', access: 'admin' },
 };
 
 /** The path inside the hash: `#/users?x=1` → `/users`. */

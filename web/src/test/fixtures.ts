@@ -7,4 +7,4 @@ export const GROUPS: Group[] = [
   { id: 1, name: 'Administrators', role: 'administrator', builtin: true, supervisor: false, private: false, member_count: 1 },
   { id: 4, name: 'Sales', role: 'user', builtin: false, supervisor: false, private: false, member_count: 2 },
 ];
-export const ME: Me = { user: ADMIN, tenant: { id: 1, account: 'demo', name: 'Demo' }, role: 'administrator', supervisor: true, csrf: 'test-token' };
+export const ME: Me = { user: ADMIN, tenant: { id: 1, account: 'demo', name: 'Demo', time_zone: 'UTC' }, role: 'administrator', supervisor: true, csrf: 'test-token' };

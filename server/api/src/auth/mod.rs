@@ -1,5 +1,6 @@
 //! Authentication and request protection: sessions, CSRF, the current-user extractors.
 
+pub mod api_key;
 pub mod device;
 pub mod password;
 pub mod session;
@@ -78,10 +79,14 @@ pub(crate) fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     })
 }
 
-/// Middleware on `/api`: loads the session (if any) and enforces CSRF on state-changing methods:
+/// Middleware on `/api` (but `/api/v1`): loads the session (if any) and enforces CSRF on state-changing methods:
 /// a foreign `Origin` is refused, and `X-CSRF-Token` must match the `cb_csrf` cookie and, with a
 /// session, the token bound to it.
 pub async fn protect(State(st): State<AppState>, jar: CookieJar, mut req: Request, next: Next) -> Response {
+    // The public API authenticates by API key only (`api_key.rs`): no session, no CSRF.
+    if req.uri().path().starts_with("/api/v1/") {
+        return next.run(req).await;
+    }
     let secure = st.cfg.auth.cookie_secure;
     let mut session = None;
     if let Some(token) = jar.get(session_cookie_name(secure)).map(|c| c.value().to_string()) {

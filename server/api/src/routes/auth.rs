@@ -21,6 +21,9 @@ pub struct TenantInfo {
     pub id: TenantId,
     pub account: String,
     pub name: String,
+    /// The account's time zone (IANA; `UTC` until an administrator sets one): the app shows dates
+    /// and times in it.
+    pub time_zone: String,
 }
 
 /// The signed-in user, their tenant and role, and the CSRF token to send as `X-CSRF-Token`.
@@ -192,15 +195,13 @@ pub async fn me(State(st): State<AppState>, cu: CurrentUser) -> ApiResult<Json<M
     let mut tx = st.db.global_tx().await?;
     let tenant = accounts::tenant_by_id(&mut tx, cu.tenant_id).await?.ok_or(ApiError::Unauthenticated)?;
     tx.commit().await?;
-    let supervisor = cu.role.is_admin() || {
-        let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-        let s = accounts::supervises(&mut tx, cu.tenant_id, cu.user_id).await?;
-        tx.commit().await?;
-        s
-    };
+    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+    let supervisor = cu.role.is_admin() || accounts::supervises(&mut tx, cu.tenant_id, cu.user_id).await?;
+    let time_zone = callbase_db::reports::time_zone(&mut tx, cu.tenant_id).await?;
+    tx.commit().await?;
     Ok(Json(Me {
         user: User::from_row(&cu.user, &cu.groups),
-        tenant: TenantInfo { id: tenant.id, account: tenant.account, name: tenant.name },
+        tenant: TenantInfo { id: tenant.id, account: tenant.account, name: tenant.name, time_zone },
         role: cu.role,
         supervisor,
         csrf: cu.csrf,
@@ -223,11 +224,12 @@ async fn start_session(
     let u = accounts::user_by_id(&mut tx, tenant, uid).await?.ok_or(ApiError::NotFound)?;
     let groups = accounts::user_groups(&mut tx, tenant, uid).await?;
     let in_supervisor_group = accounts::supervises(&mut tx, tenant, uid).await?;
+    let time_zone = callbase_db::reports::time_zone(&mut tx, tenant).await?;
     tx.commit().await?;
     let role = groups.iter().map(|g| g.2).max().unwrap_or(Role::User);
     let me = Me {
         user: User::from_row(&u, &groups),
-        tenant: TenantInfo { id: t.id, account: t.account, name: t.name },
+        tenant: TenantInfo { id: t.id, account: t.account, name: t.name, time_zone },
         role,
         supervisor: role.is_admin() || in_supervisor_group,
         csrf,

@@ -6,6 +6,7 @@ pub mod dial_rules;
 pub mod events;
 pub mod groups;
 pub mod health;
+pub mod integrations;
 pub mod phone;
 pub mod platform;
 pub mod probe;
@@ -15,6 +16,7 @@ pub mod telephony;
 pub mod trunks;
 pub mod two_factor;
 pub mod users;
+pub mod v1;
 
 use callbase_core::{GroupId, Role, UserId};
 use serde::Serialize;

@@ -42,9 +42,14 @@ pub struct PhoneSession {
     pub password: String,
     pub display_name: String,
     pub extension: String,
+    /// `RTCIceServer`s for the phone's peer connections: TURN with credentials for this session
+    /// (empty when the platform has no TURN server).
     pub ice_servers: Vec<serde_json::Value>,
     /// The tenant lets agents pause their call's recording (the phone offers it).
     pub recording_pause_allowed: bool,
+    /// The SIP session interval (RFC 4028) the phone asks for in its calls, in seconds; it
+    /// refreshes them with a re-INVITE at half of it.
+    pub session_expires: u32,
 }
 
 /// Starts a browser phone: rotates the user's WebRTC endpoint password and returns what JsSIP
@@ -74,8 +79,12 @@ pub async fn session(
         password,
         display_name: u.name,
         extension: u.extension,
-        ice_servers: vec![],
+        ice_servers: st.cfg.turn.ice_servers(
+            &format!("t{}-u{}", cu.tenant_id.0, u.user_id.0),
+            time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64,
+        ),
         recording_pause_allowed: pause,
+        session_expires: callbase_telephony::timers::session_expires(),
     }))
 }
 

@@ -34,6 +34,8 @@ pub struct ListQuery {
     pub hits: Option<Vec<RecordId>>,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging of the newest-first order (the public API's cursor): records older than this.
+    pub before: Option<RecordId>,
 }
 
 /// The fields a masked viewer's quick search looks at (field ids as the keys of `data`).
@@ -164,6 +166,9 @@ pub async fn page(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<
             b.push(" WHERE r.tenant_id = ").push_bind(tenant);
             b.push(" AND r.table_id = ").push_bind(q.table.0);
             push_conditions(&mut b, q, "r.id");
+            if let Some(before) = q.before {
+                b.push(" AND r.id < ").push_bind(before.0);
+            }
             b.push(format!(" ORDER BY r.id{dir}"));
         }
     }

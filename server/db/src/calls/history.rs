@@ -280,6 +280,24 @@ pub async fn page(
     q.build_query_as().fetch_all(&mut **tx).await
 }
 
+/// Matching calls newest first, started before the call `before` (its start and id: the public
+/// API's cursor, whose cost does not grow with the depth), at most `limit`.
+#[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant))]
+pub async fn page_before(
+    tx: &mut Tx,
+    scope: &Scope,
+    f: &Filter,
+    before: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<CallRow>> {
+    let mut q = restricted(&format!("SELECT {COLUMNS}"), scope, f);
+    if let Some((at, id)) = before {
+        q.push(" AND (c.started_at, c.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+    }
+    q.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(&mut **tx).await
+}
+
 /// A call the viewer may see (also a colleague consulted about it while the consultation runs: the
 /// call's card shows them the customer).
 #[tracing::instrument(skip_all, fields(tenant.id = %scope.tenant, call.id = %id))]

@@ -6,6 +6,7 @@ pub mod history;
 pub mod links;
 pub mod live;
 pub mod parking;
+pub mod quality;
 pub mod recording;
 pub mod settings;
 

@@ -23,7 +23,8 @@ pub async fn forget_all(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<Strin
 
 /// One listen, download or archive of recordings: who, from where, with what.
 pub struct Access<'a> {
-    pub user: UserId,
+    /// None: a signed link (a webhook's `recording.ready`), not a user.
+    pub user: Option<UserId>,
     /// listen, download, zip
     pub action: &'a str,
     pub ip: String,
@@ -38,7 +39,7 @@ pub async fn audit(tx: &mut Tx, tenant: TenantId, calls: &[Uuid], a: &Access<'_>
          SELECT $1, x, $3, $4, $5, $6 FROM unnest($2::uuid[]) x",
         tenant.0,
         calls,
-        a.user.0,
+        a.user.map(|u| u.0),
         a.action,
         a.ip,
         a.user_agent,

@@ -10,7 +10,8 @@
 //! - [`talk`]: the connected call: bridge, recording, hold, blind transfer, hang-up.
 //! - [`consult`]: attended transfer (consult, return, complete); [`park`]: parking and pickup;
 //!   [`supervise`]: listen, whisper, barge.
-//! - [`callback`]: desk-phone click-to-call; [`probe`]: health-probe calls through the trunks.
+//! - [`callback`]: desk-phone click-to-call; [`probe`]: health-probe calls through the trunks;
+//!   [`echo`]: the agents' echo test (`*43`, preflight).
 //!
 //! Everything a call knows is in one [`Call`] value (phase, legs and their roles, bridge,
 //! recording, hold); its record goes to the `calls` table (`callbase_db::calls::live`) and, as
@@ -19,6 +20,7 @@
 mod adopt;
 mod callback;
 mod consult;
+mod echo;
 mod feature;
 mod inbound;
 mod menu;
@@ -50,6 +52,7 @@ use record::Op;
 
 pub use adopt::{adopt, GRACE as ADOPTION_GRACE};
 pub use callback::callback;
+pub use echo::{ECHO_TEST, LIMIT_SECS as ECHO_LIMIT_SECS};
 pub use probe::probe_target;
 pub use queue_callback::dial_callbacks;
 pub use trunk_dial::SETUP_SAMPLES;

@@ -34,6 +34,11 @@ pub(super) struct Start<'a> {
 
 #[tracing::instrument(skip_all, fields(tenant.id = %s.tenant, call.id))]
 pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx) -> Result<(), CallError> {
+    // `*43`: the echo test (preflight); it leaves Stasis for the node's Echo() and keeps no record.
+    if super::echo::is_echo_test(s.exten) {
+        super::echo::run(&ctx, s.tenant, s.user, s.agent).await;
+        return Ok(());
+    }
     if let Some(state) = super::feature::code(s.exten) {
         super::feature::run(&ctx, s.tenant, s.user, s.agent, state).await;
         return Ok(());

@@ -3,6 +3,7 @@ import { act } from 'preact/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import { setLang } from '../../shared/i18n';
 import { LoginPage } from './LoginPage';
+import { setSoundEnv } from '../phone/unlock';
 import { ME } from '../../test/fixtures';
 import { flush, json, pageHarness } from '../../test/harness';
 
@@ -91,5 +92,31 @@ describe('LoginPage', () => {
     await type('#login-password', 'correct horse');
     await submit();
     expect(done).toHaveBeenCalledWith(ME);
+  });
+
+  it('unlocks sound in the sign-in click itself, before the server answers', async () => {
+    const order: string[] = [];
+    const ctx = { state: 'suspended', resume: () => (order.push('resume'), Promise.resolve()), addEventListener: () => undefined,
+      createMediaStreamDestination: () => ({ stream: {} }) };
+    setSoundEnv({
+      createContext: () => (order.push('context'), ctx as unknown as AudioContext),
+      createAudio: () => {
+        const el = document.createElement('audio');
+        el.play = () => (order.push('play'), Promise.resolve());
+        el.pause = () => undefined;
+        return el;
+      },
+    });
+    try {
+      serve(() => (order.push('POST'), new Promise<Response>(() => undefined)));
+      render(<LoginPage onLoggedIn={() => undefined} />, h.root);
+      await type('#login-account', 'demo');
+      await type('#login-login', 'admin');
+      await type('#login-password', 'correct horse');
+      await submit();
+      expect(order).toEqual(['context', 'resume', 'play', 'play', 'POST']);
+    } finally {
+      setSoundEnv(null);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { t, type MessageKey } from '../../shared/i18n';
 import { href } from '../../app/router';
 import { checkAccount, checkLogin, hasErrors, validate } from '../../shared/ui/validation';
 import { AuthLayout } from './AuthLayout';
+import { armSound, askNotifications } from '../phone/unlock';
 
 /** The last account signed in to from this browser, so people type only login and password. */
 export const ACCOUNT_KEY = 'callbase.account';
@@ -49,6 +50,10 @@ export function LoginPage({ onLoggedIn, notice }: { onLoggedIn: (me: Me) => void
     });
     setErrors(found);
     if (hasErrors(found)) return focusFirstInvalid(e.currentTarget);
+    // This click is the user gesture that lets the phone ring later: unlock sound now, before the
+    // first await (the app opens without reloading the page, so the unlock lasts).
+    armSound();
+    askNotifications();
     setBusy(true);
     setError(null);
     try {

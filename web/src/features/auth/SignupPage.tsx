@@ -17,6 +17,7 @@ import {
   validate,
 } from '../../shared/ui/validation';
 import { AuthLayout } from './AuthLayout';
+import { armSound, askNotifications } from '../phone/unlock';
 
 type SignupField = 'account' | 'tenant_name' | 'login' | 'name' | 'email' | 'password';
 
@@ -47,6 +48,10 @@ export function SignupPage({ onSignedUp }: { onSignedUp: (me: Me) => void }) {
       setError(msg('valid.fixFields'));
       return;
     }
+    // This click is the user gesture that lets the phone ring later: unlock sound now, before the
+    // first await (the app opens without reloading the page, so the unlock lasts).
+    armSound();
+    askNotifications();
     setBusy(true);
     setError(null);
     try {

@@ -20,6 +20,7 @@ import type { Board, BoardAgent, LiveCall, QueueFigures, SuperviseMode, Supervis
 import { describeError } from '../../shared/api/errors';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
+import { formatDateTime } from '../../shared/i18n/format';
 import { mmss } from '../../shared/ui/time';
 import { callOf, inGroup, parked, serviceLevel, shownState, waiting } from './board';
 import { useLiveBoard } from './useLiveBoard';
@@ -183,7 +184,7 @@ function SupervisionLog({ entries, onRefresh }: { entries: SupervisionEntry[]; o
           <tbody>
             {entries.map((e) => (
               <tr key={e.id} data-testid="board-log-entry">
-                <td>{new Date(e.requested_at).toLocaleString()}</td>
+                <td>{formatDateTime(e.requested_at, { seconds: true })}</td>
                 <td>{e.supervisor_name ?? e.supervisor_id}</td>
                 <td>{e.agent_name ?? e.agent_id}</td>
                 <td>{label(e.mode)}</td>

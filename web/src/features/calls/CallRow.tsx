@@ -1,5 +1,6 @@
 /** One call of the history: the row, and its details with the recording, note and dictionaries. */
 import { useState } from 'preact/hooks';
+import { QualityFacts } from './QualityFacts';
 import { api } from '../../shared/api/client';
 import type { CallRecord } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
@@ -110,6 +111,7 @@ function CallDetail({ c, isAdmin, dicts, onChanged }: { c: CallRecord; isAdmin: 
         {c.route_note && (<><dt>{t('calls.route')}</dt><dd>{c.route_note}</dd></>)}
         {c.recording?.reason && (<><dt>{t('calls.recording')}</dt><dd data-testid="call-rec-reason">{c.recording.reason}</dd></>)}
       </dl>
+      {c.answered_at && <QualityFacts callId={c.id} />}
       {c.recording?.state === 'stored' && (
         <div class="player">
           <audio controls preload="none" src={`/api/calls/${c.id}/recording`} data-testid="call-audio" />

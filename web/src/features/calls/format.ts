@@ -1,7 +1,9 @@
 /** Times, durations and downloads of the call history. */
+import { formatDateTime } from '../../shared/i18n/format';
 
+/** A call's time in the UI language and the tenant's time zone (shared/i18n/format.ts). */
 export function fmtTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  return formatDateTime(iso);
 }
 
 export function fmtSecs(s: number | null | undefined): string {

@@ -85,7 +85,8 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
   return (
     <section class="page crm" aria-labelledby="crm-title">
       <h1 id="crm-title">{t('crm.title')}</h1>
-      <div class="tabs" role="tablist">
+      <div class="tabs">
+        <div class="tabs__list" role="tablist" aria-label={t('crm.title')}>
         {tables.map((x) => (
           <button key={x.id} type="button" role="tab" aria-selected={x.id === tableId} class={'tab' + (x.id === tableId ? ' tab--active' : '')}
             onClick={() => {
@@ -97,6 +98,7 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
             {x.name}
           </button>
         ))}
+        </div>
         {isAdmin && <button type="button" class="btn btn--quiet" onClick={() => setDialog('table')}>+ {t('crm.newTable')}</button>}
       </div>
       {table && (

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import type { CrmField, CrmFilter, CrmRecord, FieldKind, FilterOp, UserName } from '../../shared/api/types';
 import { t, type MessageKey } from '../../shared/i18n';
+import { formatDay } from '../../shared/i18n/format';
 import { dial, dialRequest } from './dial';
 
 export const KINDS: FieldKind[] = ['text', 'long_text', 'number', 'date', 'select', 'phone', 'email', 'user'];
@@ -11,7 +12,7 @@ const OPS: FilterOp[] = ['contains', 'equals', 'greater', 'less', 'empty', 'not_
 export function display(field: CrmField, v: unknown, users: UserName[]): string {
   if (v === undefined || v === null) return '';
   if (field.kind === 'user') return users.find((u) => u.id === v)?.name ?? `#${String(v)}`;
-  if (field.kind === 'date' && typeof v === 'string') return new Date(`${v}T00:00:00`).toLocaleDateString();
+  if (field.kind === 'date' && typeof v === 'string') return formatDay(v);
   return String(v);
 }
 

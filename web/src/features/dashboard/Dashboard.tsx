@@ -15,6 +15,7 @@ import { describeError } from '../../shared/api/errors';
 import { subscribe } from '../../shared/events';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
+import { formatTime, setTimeZone } from '../../shared/i18n/format';
 import { mmss } from '../../shared/ui/time';
 import { href } from '../../app/router';
 import { POLL_MS, READ_EVERY_MS, hms, isDashboard, myToday, percent, throttle } from './dashboard';
@@ -100,6 +101,7 @@ export function Dashboard() {
       if (!isDashboard(d)) throw new Error(t('dashboard.badAnswer'));
       if (mine !== seq.current) return;
       setData(d);
+      setTimeZone(d.period?.time_zone);
       setUpdatedAt(Date.now());
       setNow(Date.now());
       setError(null);
@@ -142,7 +144,7 @@ export function Dashboard() {
     <div class="dash" data-testid="dash" data-team={data.team ? 'yes' : 'no'}>
       {error && updatedAt !== null && (
         <p class="dash-stale small" role="status" data-testid="dash-stale" title={error}>
-          {t('dashboard.stale', { time: new Date(updatedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) })}
+          {t('dashboard.stale', { time: formatTime(updatedAt) })}
         </p>
       )}
       <div class="dash-card" data-testid="dash-mine">

@@ -1,10 +1,18 @@
-/** Microphone, speaker and ringer choice, and the headset test. */
+/** Microphone, speaker and ringer choice, the headset test, the preflight test call, and pairing the headset's call buttons. */
 import { useEffect, useState } from 'preact/hooks';
 import { t, type MessageKey } from '../../shared/i18n';
 import { canChooseOutput, listDevices, loadPrefs, savePrefs, type DevicePrefs, type Devices } from './audio';
+import { HeadsetPairing } from './headset/HeadsetPairing';
 import { type PhoneRuntime } from './runtime';
+import { Preflight } from './preflight/Preflight';
+import type { PreflightRun } from './preflight/run';
 
-export function DeviceSettings({ rt }: { rt: PhoneRuntime }) {
+/** `preflight` runs the test call when it can run now; `preflightWhy` says why it cannot. */
+export function DeviceSettings({ rt, preflight, preflightWhy }: {
+  rt: Pick<PhoneRuntime, 'audio' | 'headset'>;
+  preflight?: () => Promise<PreflightRun>;
+  preflightWhy?: string;
+}) {
   const [devices, setDevices] = useState<Devices>({ mics: [], speakers: [] });
   const [prefs, setPrefs] = useState<DevicePrefs>(loadPrefs());
   const [level, setLevel] = useState<number | null>(null);
@@ -51,6 +59,8 @@ export function DeviceSettings({ rt }: { rt: PhoneRuntime }) {
         {testing ? t('phone.testing') : t('phone.testHeadset')}
       </button>
       {level !== null && <meter min={0} max={1} value={level} aria-label={t('phone.micLevel')} />}
+      <Preflight run={preflight} why={preflightWhy} />
+      <HeadsetPairing link={rt.headset} />
     </div>
   );
 }

@@ -12,7 +12,7 @@ import { AgentStatePicker } from './AgentState';
  * The docked phone: present on every page for telephony users. Browser users get the JsSIP phone;
  * desk-phone users get click-to-call through their own phone (callback).
  */
-export function PhoneDock({ userId }: { userId: number }) {
+export function PhoneDock({ tenantId, userId }: { tenantId: number | string; userId: number }) {
   const [me, setMe] = useState<TelUser | null | undefined>(undefined);
   useEffect(() => {
     api.telephonyState().then(
@@ -22,7 +22,7 @@ export function PhoneDock({ userId }: { userId: number }) {
   }, [userId]);
   if (!me) return null;
   if (!me.browser_calls) return <DeskPhoneDock userId={userId} />;
-  return <PhonePanel userId={userId} acceptIncoming={me.accept_incoming} />;
+  return <PhonePanel tenantId={tenantId} userId={userId} acceptIncoming={me.accept_incoming} />;
 }
 
 /** Desk-phone users: numbers clicked in the app ring their own phone first. */

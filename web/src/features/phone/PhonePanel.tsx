@@ -6,11 +6,16 @@ import { VoicemailBadge } from './VoicemailBadge';
 import { subscribe } from '../../shared/events';
 import { t, type MessageKey } from '../../shared/i18n';
 import { mmss } from '../../shared/ui/time';
-import type { PhoneSnapshot, RegState } from './controller';
+import type { RegState } from './controller';
 import { startPhone, type PhoneRuntime } from './runtime';
+import type { PhoneView } from './tabPhone';
+import { SoundButton } from './SoundButton';
 import { DeviceSettings } from './DeviceSettings';
+import { CallQuality } from './quality/CallQuality';
 import { AgentStatePicker } from './AgentState';
 import { TransferTarget, type Target } from './TransferTarget';
+import { ShortcutsHelp, usePhoneShortcuts } from './PhoneShortcuts';
+import type { ShortcutAction } from './shortcuts';
 import { api } from '../../shared/api/client';
 import type { Colleague } from '../../shared/api/types';
 
@@ -30,12 +35,12 @@ const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 /** How long a fetched colleague list (with live states) is good for. */
 const COLLEAGUES_FRESH_MS = 5000;
 
-export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptIncoming: boolean }) {
+export function PhonePanel({ tenantId, userId, acceptIncoming }: { tenantId: number | string; userId: number; acceptIncoming: boolean }) {
   const rt = useRef<PhoneRuntime | null>(null);
-  const [snap, setSnap] = useState<PhoneSnapshot | null>(null);
+  const [view, setView] = useState<PhoneView | null>(null);
+  const snap = view?.snap ?? null;
   const [number, setNumber] = useState('');
   const [open, setOpen] = useState(true);
-  const [soundOn, setSoundOn] = useState(false);
   const [showDevices, setShowDevices] = useState(false);
   const [transferTo, setTransferTo] = useState<Target>({ text: '' });
   const [transferMsg, setTransferMsg] = useState<string | null>(null);
@@ -61,11 +66,15 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   const [now, setNow] = useState(Date.now());
   const [agentState, setAgentState] = useState('available');
   const answerRef = useRef<HTMLButtonElement>(null);
+  /** When this tab (a follower) asked the owner tab to answer. */
+  const [answerAsked, setAnswerAsked] = useState<number | null>(null);
+  const panelRef = useRef<HTMLElement>(null);
+  const [showKeys, setShowKeys] = useState(false);
 
   useEffect(() => {
-    const r = startPhone(userId);
+    const r = startPhone(tenantId, userId);
     rt.current = r;
-    const unsub = r.controller.subscribe(setSnap);
+    const unsub = r.tabs.subscribe(setView);
     const closeEvents = subscribe((e) => r.controller.onServerEvent(e));
     const onDial = (e: Event) => {
       const req = (e as CustomEvent<DialRequest>).detail;
@@ -73,7 +82,8 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       if (target) {
         setOpen(true);
         setNumber(/^(crm|sd)\d/.test(target) ? '' : target);
-        void r.controller.dial(target, req.label);
+        // A follower tab dials through the tab that runs the phone.
+        void r.tabs.controls.dial(target, req.label);
       }
     };
     window.addEventListener('callbase:dial', onDial);
@@ -85,23 +95,65 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       clearInterval(tick);
       r.dispose();
     };
-  }, [userId]);
+  }, [tenantId, userId]);
 
   const call = snap?.call ?? null;
   useEffect(() => {
+    if (call?.state !== 'incoming') setAnswerAsked(null);
     if (call?.state === 'incoming') {
       setOpen(true);
       answerRef.current?.focus();
-      if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
-        new Notification(t('phone.incoming'), { body: call.name ? `${call.name} (${call.number})` : call.number });
+      // A background tab, or the tab that runs the phone without sound yet (it took the phone over
+      // from a closed tab before any click here: the browser keeps the ring silent). One
+      // notification for all the user's tabs (the tag).
+      const silent = view?.role !== 'follower' && !rt.current?.audio.enabled;
+      if ((document.hidden || silent) && 'Notification' in window && Notification.permission === 'granted') {
+        const body = call.name ? `${call.name} (${call.number})` : call.number;
+        new Notification(t('phone.incoming'), { body, tag: `callbase-incoming-${tenantId}-${userId}` });
       }
     }
   }, [call?.state]);
 
-  if (!snap || !rt.current) return null;
-  const c = rt.current.controller;
+  usePhoneShortcuts((action) => runShortcut(action));
+
+  if (!snap || !view || !rt.current) return null;
+  const c = rt.current.tabs.controls;
   const reg = snap.reg;
+  const follower = view.role === 'follower';
   const inCall = call && call.state !== 'ended';
+
+  /** A keyboard shortcut (shortcuts.ts): true when it did something in this state. */
+  function runShortcut(action: ShortcutAction): boolean {
+    const ctl = rt.current?.tabs.controls;
+    if (action === 'help') {
+      setShowKeys((v) => !v);
+      return true;
+    }
+    if (!ctl || !call) {
+      if (action !== 'dialpad') return false;
+    } else if (action === 'answer') {
+      if (call.state !== 'incoming') return false;
+      ctl.answer();
+      return true;
+    } else if (action === 'hangup') {
+      if (call.state === 'incoming') ctl.decline();
+      else if (call.state !== 'ended') ctl.hangup();
+      else return false;
+      return true;
+    } else if (action === 'mute' || action === 'hold') {
+      if (call.state !== 'answered') return false;
+      if (action === 'mute') ctl.toggleMute();
+      else ctl.toggleHold();
+      return true;
+    }
+    if (action !== 'dialpad') return false;
+    // The number field when idle, the keypad's first key during a call; the panel opens first.
+    setOpen(true);
+    setTimeout(() => {
+      panelRef.current?.querySelector<HTMLElement>('[data-testid=phone-number], [data-testid=phone-dtmf-1]')?.focus();
+    }, 0);
+    return true;
+  }
 
   function onKey(e: KeyboardEvent) {
     if (e.key === 'Enter' && e.ctrlKey) {
@@ -114,7 +166,8 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
   }
 
   return (
-    <aside class={`phone ${open ? '' : 'phone--closed'}`} aria-label={t('phone.title')} onKeyDown={onKey} data-testid="phone">
+    <>
+    <aside ref={panelRef} class={`phone ${open ? '' : 'phone--closed'}`} aria-label={t('phone.title')} onKeyDown={onKey} data-testid="phone" data-role={view.role}>
       <header class="phone__head">
         <span class={`phone__dot phone__dot--${reg}`} aria-hidden="true" />
         <span data-testid="phone-reg" data-state={reg}>
@@ -127,25 +180,23 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
       </header>
       {open && (
         <div class="phone__body">
-          {!soundOn && (
-            <button
-              type="button"
-              class="btn phone__sound"
-              data-testid="phone-enable-sound"
-              onClick={async () => {
-                await rt.current!.audio.enable();
-                setSoundOn(true);
-              }}
-            >
-              {t('phone.enableSound')}
-            </button>
-          )}
+          <SoundButton enable={() => rt.current!.audio.enable()} />
           {reg === 'failed' && (
             <p class="phone__error" role="alert">
               {snap.regCode === 'too_many_sockets' ? t('phone.tooManySockets') : (snap.regError ?? t('phone.reg.failed'))}{' '}
               <button type="button" class="btn btn--quiet" onClick={() => void c.start()}>
                 {t('common.retry')}
               </button>
+            </p>
+          )}
+          {follower && view.mirrored && (
+            <p class="phone__note" data-testid="phone-follower">
+              {t('phone.tabs.soundThere')}{' '}
+              {!inCall && (
+                <button type="button" class="btn btn--quiet" data-testid="phone-move-here" onClick={() => rt.current!.moveHere()}>
+                  {t('phone.moveHere')}
+                </button>
+              )}
             </p>
           )}
           {reg === 'elsewhere' && (
@@ -169,13 +220,21 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                 {call.did && <span class="muted" data-testid="phone-line">{t('phone.line', { did: call.did })}</span>}
               </div>
               <div class="phone__row">
-                <button ref={answerRef} type="button" class="btn btn--primary" data-testid="phone-answer" onClick={() => c.answer()}>
+                <button ref={answerRef} type="button" class="btn btn--primary" data-testid="phone-answer"
+                  onClick={() => {
+                    if (follower) setAnswerAsked(Date.now());
+                    c.answer();
+                  }}>
                   {t('phone.answer')}
                 </button>
                 <button type="button" class="btn btn--danger" data-testid="phone-decline" onClick={() => c.decline()}>
                   {t('phone.decline')}
                 </button>
               </div>
+              {follower && answerAsked !== null && now - answerAsked >= 2000 && (
+                // Firefox may open the microphone only for the tab in front (when it asks for permission): the owner tab waits.
+                <p class="phone__note" role="status" data-testid="phone-switch-to-answer">{t('phone.tabs.switchToAnswer')}</p>
+              )}
             </div>
           ) : inCall ? (
             <div class="phone__call" data-testid="phone-call" data-state={call.state}>
@@ -187,6 +246,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                   {call.answeredAt ? ` · ${mmss(now - call.answeredAt)}` : ''}
                 </span>
               </div>
+              <CallQuality watch={rt.current?.quality ?? null} />
               <div class="phone__row">
                 <button type="button" class="btn btn--danger" data-testid="phone-hangup" onClick={() => c.hangup()}>
                   {t('phone.hangup')}
@@ -211,7 +271,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
               </div>
               {call.state === 'answered' && (
                 <>
-                  <div class="phone__pad" aria-label={t('phone.dtmf')}>
+                  <div class="phone__pad" role="group" aria-label={t('phone.dtmf')}>
                     {KEYS.map((k) => (
                       <button type="button" class="btn phone__key" data-testid={`phone-dtmf-${k}`} onClick={() => c.dtmf(k)}>
                         {k}
@@ -298,7 +358,7 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
                     </button>
                   ))}
                 </div>
-                <button type="submit" class="btn btn--primary phone__call-btn" data-testid="phone-call-btn" disabled={reg !== 'registered' || !number.trim()}>
+                <button type="submit" class="btn btn--primary phone__call-btn" data-testid="phone-call-btn" disabled={reg !== 'registered' || !number.trim() || !!snap.testing}>
                   {t('phone.call')}
                 </button>
               </form>
@@ -328,9 +388,18 @@ export function PhonePanel({ userId, acceptIncoming }: { userId: number; acceptI
           <button type="button" class="btn btn--quiet" onClick={() => setShowDevices(!showDevices)} aria-expanded={showDevices}>
             {t('phone.devices')}
           </button>
-          {showDevices && <DeviceSettings rt={rt.current} />}
+          {showDevices && (
+            <DeviceSettings rt={rt.current}
+              preflight={!follower && reg === 'registered' && !inCall ? () => rt.current!.preflight() : undefined}
+              preflightWhy={follower ? t('preflight.otherTab') : reg !== 'registered' ? t('preflight.notRegistered') : inCall ? t('preflight.inCall') : undefined} />
+          )}
+          <button type="button" class="btn btn--quiet" data-testid="phone-shortcuts" aria-keyshortcuts="?" onClick={() => setShowKeys(true)}>
+            {t('keys.open')}
+          </button>
         </div>
       )}
     </aside>
+    {showKeys && <ShortcutsHelp onClose={() => setShowKeys(false)} />}
+    </>
   );
 }

@@ -1,8 +1,10 @@
 /**
  * Sound for the phone: remote audio on the chosen speaker, a generated ring tone on the chosen
- * ring device, device lists, and the "enable sound" step that unlocks audio before the first
- * inbound call (autoplay rules would otherwise keep it silent).
+ * ring device, device lists, and the "enable sound" step for a page the browser keeps silent
+ * (autoplay rules). The objects that sound come from `unlock.ts`, which the sign-in click unlocks.
  */
+import { armOnAnyGesture, armSound, askNotifications, markBlocked, probeSound, soundContext, soundKit, soundState } from './unlock';
+
 
 /** Whether this browser can route audio to a chosen output device. */
 export function canChooseOutput(): boolean {
@@ -55,38 +57,58 @@ export function savePrefs(p: DevicePrefs) {
 
 /** Plays remote audio and the ring tone. One per page. */
 export class PhoneAudio {
-  private ctx: AudioContext | null = null;
-  private remote: HTMLAudioElement;
-  private ringEl: HTMLAudioElement;
   private ringStop: (() => void) | null = null;
+  private stopGestures: () => void;
   /** The remote stream, exposed for diagnostics (the e2e tests measure its level). */
   remoteStream: MediaStream | null = null;
+  /** The browser refused to play the ring (autoplay policy). */
+  ringBlocked = false;
 
+  /**
+   * Takes the page's sound objects (`unlock.ts`: made and unlocked by the sign-in click when
+   * there was one), finds out whether the browser lets them sound, and arms them on the next
+   * click or key press while it does not.
+   */
   constructor(private prefs: () => DevicePrefs) {
-    this.remote = document.createElement('audio');
-    this.remote.autoplay = true;
-    this.remote.setAttribute('data-testid', 'phone-remote-audio');
-    this.ringEl = document.createElement('audio');
-    this.ringEl.autoplay = true;
-    document.body.append(this.remote, this.ringEl);
+    const kit = soundKit();
+    for (const el of [kit.remote, kit.ring]) if (!el.isConnected) document.body.append(el);
+    this.stopGestures = armOnAnyGesture();
+    void probeSound();
   }
 
-  /** The user gesture that unlocks sound for the rest of the session. */
+  private get ctx(): AudioContext | null {
+    return soundKit().ctx;
+  }
+
+  private get remote(): HTMLAudioElement {
+    return soundKit().remote;
+  }
+
+  private get ringEl(): HTMLAudioElement {
+    return soundKit().ring;
+  }
+
+  /** The "enable sound" click: unlocks sound for the rest of the page's life. */
   async enable(): Promise<boolean> {
-    try {
-      this.ctx ??= new AudioContext();
-      await this.ctx.resume();
-      if ('Notification' in window && Notification.permission === 'default') {
-        void Notification.requestPermission();
-      }
-      return this.ctx.state === 'running';
-    } catch {
-      return false;
-    }
+    armSound();
+    askNotifications();
+    return (await probeSound()) === 'allowed';
   }
 
+  /** Whether the browser lets the phone sound (known after the first probe). */
   get enabled(): boolean {
-    return this.ctx?.state === 'running';
+    return soundState() === 'allowed';
+  }
+
+  /** For the e2e lab: the ring's way out and whether it sounds. */
+  get diagnostics() {
+    return {
+      state: soundState(),
+      context: this.ctx?.state ?? null,
+      ringing: this.ringStop !== null,
+      ringPlaying: this.ringStop !== null && !this.ringEl.paused,
+      ringBlocked: this.ringBlocked,
+    };
   }
 
   setRemote(stream: MediaStream | null) {
@@ -96,28 +118,35 @@ export class PhoneAudio {
     if (stream) void this.remote.play().catch(() => undefined);
   }
 
-  /** A 425/480 Hz ring cadence (1 s on, 2 s off), generated: no file to fetch. */
+  /**
+   * A 425/480 Hz ring cadence (1 s on, 2 s off), generated: no file to fetch. It plays through the
+   * ring element (on the chosen ring device where the browser can route it), which the sign-in
+   * click has unlocked; blocked, it says so and "enable sound" brings it in.
+   */
   ring(on: boolean) {
     if (!on) {
       this.ringStop?.();
       this.ringStop = null;
       return;
     }
-    if (this.ringStop || !this.ctx) return;
-    const ctx = this.ctx;
+    const ctx = this.ctx ?? soundContext();
+    if (this.ringStop || !ctx) return;
     const dest = ctx.createMediaStreamDestination();
     const gain = ctx.createGain();
     gain.gain.value = 0;
     gain.connect(dest);
-    const chosen = this.prefs().ringer;
-    // Without setSinkId the ring plays through the default device via the context itself.
-    if (chosen && canChooseOutput()) {
-      this.ringEl.srcObject = dest.stream;
-      void sink(this.ringEl, chosen);
-      void this.ringEl.play().catch(() => undefined);
-    } else {
-      gain.connect(ctx.destination);
-    }
+    const el = this.ringEl;
+    el.srcObject = dest.stream;
+    void sink(el, this.prefs().ringer);
+    this.ringBlocked = false;
+    Promise.resolve(el.play()).then(
+      () => (this.ringBlocked = false),
+      (e: unknown) => {
+        if (el.srcObject !== dest.stream) return;
+        this.ringBlocked = true;
+        if ((e as { name?: string } | null)?.name === 'NotAllowedError') markBlocked();
+      },
+    );
     const oscs = [425, 480].map((f) => {
       const o = ctx.createOscillator();
       o.frequency.value = f;
@@ -135,16 +164,22 @@ export class PhoneAudio {
       clearInterval(timer);
       oscs.forEach((o) => o.stop());
       gain.disconnect();
-      this.ringEl.srcObject = null;
+      el.pause();
+      el.srcObject = null;
     };
+  }
+
+  dispose() {
+    this.ring(false);
+    this.stopGestures();
   }
 
   /** Records 3 s from the chosen microphone and plays it back; reports the mic level (0–1). */
   async testHeadset(onLevel: (level: number) => void): Promise<void> {
     const mic = this.prefs().mic;
     const stream = await navigator.mediaDevices.getUserMedia({ audio: mic ? { deviceId: { exact: mic } } : true });
-    const ctx = this.ctx ?? new AudioContext();
-    this.ctx = ctx;
+    const ctx = soundContext();
+    if (!ctx) throw new Error('no AudioContext');
     const an = ctx.createAnalyser();
     ctx.createMediaStreamSource(stream).connect(an);
     const buf = new Float32Array(an.fftSize);

@@ -1,78 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { PhoneController, cleanNumber, sameOriginWs, type Deps, type PhoneApi, type SessionLike, type UALike } from './controller';
-
-type Handler = (e: any) => void;
-
-class FakeEmitter {
-  handlers = new Map<string, Handler[]>();
-  on(ev: string, fn: Handler) {
-    this.handlers.set(ev, [...(this.handlers.get(ev) ?? []), fn]);
-  }
-  emit(ev: string, e?: any) {
-    for (const h of this.handlers.get(ev) ?? []) h(e);
-  }
-}
-
-class FakeSession extends FakeEmitter implements SessionLike {
-  calls: string[] = [];
-  connection = null;
-  answer() {
-    this.calls.push('answer');
-    this.emit('accepted');
-  }
-  terminate(o?: any) {
-    this.calls.push(`terminate:${o?.status_code ?? ''}`);
-    this.emit('ended', { cause: 'Terminated' });
-  }
-  hold() {
-    this.calls.push('hold');
-    this.emit('hold', { originator: 'local' });
-    return true;
-  }
-  unhold() {
-    this.calls.push('unhold');
-    this.emit('unhold', { originator: 'local' });
-    return true;
-  }
-  mute() {
-    this.calls.push('mute');
-    this.emit('muted');
-  }
-  unmute() {
-    this.calls.push('unmute');
-    this.emit('unmuted');
-  }
-  sendDTMF(t: string, o: any) {
-    this.calls.push(`dtmf:${t}:${o.transportType}`);
-  }
-  /** How many renegotiate() calls answer false (another re-INVITE pending) before one is sent. */
-  busyRenegotiations = 0;
-  renegotiate() {
-    if (this.busyRenegotiations > 0) {
-      this.busyRenegotiations--;
-      return false;
-    }
-    this.calls.push('renegotiate');
-    return true;
-  }
-}
-
-class FakeUA extends FakeEmitter implements UALike {
-  started = false;
-  stopped = false;
-  dialled: { target: string; opts: any; session: FakeSession }[] = [];
-  start() {
-    this.started = true;
-  }
-  stop() {
-    this.stopped = true;
-  }
-  call(target: string, opts: any) {
-    const session = new FakeSession();
-    this.dialled.push({ target, opts, session });
-    return session;
-  }
-}
+import { PhoneController, cleanNumber, sameOriginWs, type Deps, type PhoneApi } from './controller';
+import { FakeSession, FakeUA } from './fakeSip';
 
 function setup(api: Partial<PhoneApi> = {}, sleep: (ms: number) => Promise<void> = async () => undefined) {
   const uas: FakeUA[] = [];
@@ -85,8 +13,9 @@ function setup(api: Partial<PhoneApi> = {}, sleep: (ms: number) => Promise<void>
       password: 'secret',
       display_name: 'Anna',
       extension: '101',
-      ice_servers: [],
+      ice_servers: [{ urls: ['turn:10.0.0.9:3478?transport=tcp'], username: '99:t1-u5', credential: 'c' }],
       recording_pause_allowed: true,
+      session_expires: 600,
     })),
     phoneStatus: vi.fn(async () => ({ ...status })),
     previewNumber: vi.fn(async () => ({ refused: null })),
@@ -227,6 +156,10 @@ describe('PhoneController', () => {
     expect(d.target).toBe('sip:4951234567@callbase');
     expect(d.opts.extraHeaders).toContain('X-CB-Ref: ref-1');
     expect(typeof d.opts.eventHandlers.peerconnection).toBe('function');
+    // The session interval the server gave (RFC 4028 session timers, sessionTimers.ts).
+    expect(d.opts.sessionTimersExpires).toBe(600);
+    // TURN with this session's credentials (issue #22, item 7).
+    expect(d.opts.pcConfig.iceServers).toEqual([{ urls: ['turn:10.0.0.9:3478?transport=tcp'], username: '99:t1-u5', credential: 'c' }]);
     d.session.emit('progress');
     expect(s.c.snapshot.call?.state).toBe('ringing');
     s.c.onServerEvent({ type: 'call', client_ref: 'ref-1', call_id: 'call-9', state: 'ringing', direction: 'outbound', number: '4951234567', at: '2026-12-03T10:00:00Z', user_ids: [1] });
@@ -304,6 +237,8 @@ describe('PhoneController', () => {
     });
     expect(await s.c.toggleRecordingPause()).toBe('no call');
     s.c.answer();
+    expect(session.answerOpts.sessionTimersExpires).toBe(600);
+    expect(session.answerOpts.pcConfig.iceServers[0].username).toBe('99:t1-u5');
     expect(await s.c.toggleRecordingPause()).toBeNull();
     expect(s.api.pauseRecording).toHaveBeenLastCalledWith('call-7', true);
     expect(s.c.snapshot.call?.recordingPaused).toBe(true);
@@ -392,8 +327,6 @@ describe('PhoneController', () => {
     s.c.stop();
     expect(s.uas[0].stopped).toBe(true);
     expect(s.c.snapshot.reg).toBe('off');
-    s.c.markElsewhere();
-    expect(s.c.snapshot.reg).toBe('elsewhere');
   });
 });
 

@@ -10,12 +10,17 @@
 import type { PhoneSession } from '../../shared/api/types';
 import { CLOSE_TOO_MANY, type Event } from '../../shared/events';
 import { SIP_DOMAIN, cleanNumber, errorText, sameOriginWs, uuid4 } from './sip';
-import type { CallInfo, CallState, Deps, Direction, NumberCheck, PhoneSnapshot, RecentCall, SessionLike, UALike } from './types';
+import { keepThroughReconnects, sessionExpires } from './sessionTimers';
+import { gatheringPolicy, type CandidateEvent } from './ice';
+import type { CallInfo, CallState, Deps, Direction, NumberCheck, PhoneSnapshot, RecentCall, SessionLike, TestCall, UALike } from './types';
 
 export { cleanNumber, sameOriginWs } from './sip';
 export type * from './types';
 
 const RECENT_MAX = 10;
+
+/** The platform echo an agent's phone calls for preflight (server/telephony/src/call/echo.rs). */
+export const ECHO_TEST = '*43';
 
 /** A CRM client's phone field (`crm<record>x<field>`): the server resolves it to the number. */
 const isClientRef = (s: string) => /^crm\d+x\d+$/.test(s);
@@ -23,6 +28,8 @@ const isClientRef = (s: string) => /^crm\d+x\d+$/.test(s);
 export class PhoneController {
   private ua: UALike | null = null;
   private session: SessionLike | null = null;
+  /** The running test call to the echo (preflight), kept apart from the panel's call. */
+  private testSession: SessionLike | null = null;
   private snap: PhoneSnapshot;
   private listeners = new Set<(s: PhoneSnapshot) => void>();
   private retriedAuth = false;
@@ -30,6 +37,10 @@ export class PhoneController {
   private confirmGen = 0;
   /** The socket closed during a call: the call is moved to the new socket once registered. */
   private resumeCall = false;
+  /** The SIP session interval the calls ask for (the server's `session_expires`), in seconds. */
+  private sessionExpires = sessionExpires(undefined);
+  /** TURN servers with this session's credentials (`ice_servers` of the phone session): relay candidates beside the direct ones. */
+  private iceServers: RTCIceServer[] = [];
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -76,6 +87,8 @@ export class PhoneController {
     }
     if (this.stopped) return;
     this.set({ extension: s.extension, pauseAllowed: s.recording_pause_allowed });
+    this.sessionExpires = sessionExpires(s.session_expires);
+    this.iceServers = (s.ice_servers ?? []) as RTCIceServer[];
     const ua = this.deps.createUA({
       wsUrl: (this.deps.wsUrl ?? sameOriginWs)(s.ws_path),
       uri: s.uri,
@@ -203,7 +216,7 @@ export class PhoneController {
     const shown = isRef ? label ?? '' : number;
     // The summary of a finished call gives way to the next call (a click-to-call from the CRM
     // while it still shows did nothing before).
-    if (!number || (this.snap.call && this.snap.call.state !== 'ended')) return;
+    if (!number || (this.snap.call && this.snap.call.state !== 'ended') || this.testSession) return;
     if (!this.ua || this.snap.reg !== 'registered') {
       this.set({ call: this.newCall('outbound', shown, 'ended', 'the phone is not registered') });
       return;
@@ -227,8 +240,9 @@ export class PhoneController {
     const session = this.ua.call(`sip:${number}@${SIP_DOMAIN}`, {
       mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false },
       rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
+      pcConfig: { iceServers: this.iceServers },
       extraHeaders: [`X-CB-Ref: ${clientRef}`],
-      sessionTimersExpires: 120,
+      sessionTimersExpires: this.sessionExpires,
       eventHandlers: {
         peerconnection: (e: any) => this.watchMedia(e.peerconnection),
       },
@@ -243,8 +257,8 @@ export class PhoneController {
   private onNewSession(e: any) {
     if (e.originator !== 'remote') return;
     const session: SessionLike = e.session;
-    if (this.session || this.snap.reg !== 'registered') {
-      // One call at a time: busy.
+    if (this.session || this.testSession || this.snap.reg !== 'registered') {
+      // One call at a time (a running test call counts): busy.
       session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
       return;
     }
@@ -268,6 +282,16 @@ export class PhoneController {
 
   private attach(session: SessionLike) {
     this.session = session;
+    // Session-timer refreshes never end a call the reconnect keeps (sessionTimers.ts).
+    const ua = this.ua;
+    keepThroughReconnects(session, () => ua?.isConnected?.() ?? true);
+    // The SDP leaves without waiting for a blocked TURN path to time out (ice.ts); every offer
+    // and answer (re-INVITEs too) gathers anew.
+    let onCandidate = gatheringPolicy();
+    session.on('sdp', (e: { originator?: string }) => {
+      if (e.originator === 'local') onCandidate = gatheringPolicy();
+    });
+    session.on('icecandidate', (e: CandidateEvent) => onCandidate(e));
     session.on('progress', () => {
       if (this.snap.call?.state === 'dialing') this.setCall({ state: 'ringing' });
     });
@@ -296,10 +320,68 @@ export class PhoneController {
     session.on('failed', finish);
   }
 
+  /**
+   * Calls the platform echo for a preflight test: a call the panel does not show (no call card,
+   * nothing in "recent"; the server keeps no record of it). Resolves once answered with the peer
+   * connection to measure; rejects with the reason in words.
+   */
+  startTest(): Promise<TestCall> {
+    if (!this.ua || this.snap.reg !== 'registered') return Promise.reject(new Error('the phone is not registered'));
+    if (this.session || this.testSession || (this.snap.call && this.snap.call.state !== 'ended')) {
+      return Promise.reject(new Error('finish the call first'));
+    }
+    const ua = this.ua;
+    this.set({ testing: true });
+    return new Promise<TestCall>((resolve, reject) => {
+      let answered = false;
+      let done: () => void = () => undefined;
+      const ended = new Promise<void>((r) => (done = r));
+      let session: SessionLike;
+      const finish = (e: any) => {
+        if (this.testSession === session) this.testSession = null;
+        this.deps.onRemoteStream?.(null);
+        this.set({ testing: false });
+        done();
+        if (!answered) reject(new Error(e?.cause ? String(e.cause) : 'the test call failed'));
+      };
+      try {
+        session = ua.call(`sip:${ECHO_TEST}@${SIP_DOMAIN}`, {
+          mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false },
+          rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
+          // The path a real call takes, TURN included (ice.ts).
+          pcConfig: { iceServers: this.iceServers },
+          sessionTimersExpires: this.sessionExpires,
+          eventHandlers: { peerconnection: (e: any) => this.watchMedia(e.peerconnection) },
+        });
+      } catch (e) {
+        finish({ cause: errorText(e) });
+        return;
+      }
+      this.testSession = session;
+      session.on('icecandidate', gatheringPolicy());
+      session.on('accepted', () => {
+        answered = true;
+        const pc = session.connection;
+        if (!pc) {
+          session.terminate();
+          reject(new Error('the test call has no media'));
+          return;
+        }
+        resolve({ pc, ended, hangup: () => this.testSession === session && session.terminate() });
+      });
+      session.on('ended', finish);
+      session.on('failed', finish);
+    });
+  }
+
   answer(): void {
     if (this.snap.call?.state !== 'incoming' || !this.session) return;
     this.deps.ring?.(false);
-    this.session.answer({ mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false } });
+    this.session.answer({
+      mediaConstraints: { audio: this.deps.micConstraint?.() ?? true, video: false },
+      pcConfig: { iceServers: this.iceServers },
+      sessionTimersExpires: this.sessionExpires,
+    });
   }
 
   decline(): void {
@@ -412,13 +494,10 @@ export class PhoneController {
     this.confirmGen++;
     this.session?.terminate();
     this.session = null;
+    this.testSession?.terminate();
+    this.testSession = null;
     this.stopUA();
     this.set({ reg: 'off' });
-  }
-
-  /** Another tab runs the phone. */
-  markElsewhere(): void {
-    this.set({ reg: 'elsewhere' });
   }
 
   private stopUA() {

@@ -50,6 +50,8 @@ export interface PhoneSnapshot {
   pauseAllowed?: boolean;
   call: CallInfo | null;
   recent: RecentCall[];
+  /** A test call to the platform echo (preflight) is running: no calls meanwhile. */
+  testing?: boolean;
 }
 
 /** What the phone needs of a dial-rules preview. */
@@ -88,6 +90,8 @@ export interface UALike {
   start(): void;
   stop(): void;
   call(target: string, opts: any): SessionLike;
+  /** The signalling socket is open (JsSIP's `isConnected`). */
+  isConnected?(): boolean;
 }
 
 export interface UAConfig {
@@ -114,4 +118,12 @@ export interface Deps {
   /** Microphone constraint (device id), read at call time. */
   micConstraint?(): MediaTrackConstraints | boolean;
   userId?: number;
+}
+
+/** A running test call to the platform echo (preflight): not a call of the panel. */
+export interface TestCall {
+  pc: RTCPeerConnection;
+  /** Settles when the test call has ended (either side). */
+  ended: Promise<void>;
+  hangup(): void;
 }

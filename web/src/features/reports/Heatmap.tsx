@@ -1,6 +1,7 @@
 /** Calls by weekday (rows, Monday first) and hour (columns 0–23), shaded by how many; each cell opens its calls. */
 import type { Heatmap } from '../../shared/api/types';
-import { getLang, t } from '../../shared/i18n';
+import { t } from '../../shared/i18n';
+import { formatWeekday } from '../../shared/i18n/format';
 import { heatDrill } from './drill';
 import { fmtNum, heatColour } from './model';
 import type { Linker } from './parts';
@@ -10,7 +11,7 @@ const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7];
 
 /** The short name of weekday `d` (1 = Monday) in the page's language. 2024-01-01 was a Monday. */
 export function weekdayName(d: number): string {
-  return new Intl.DateTimeFormat(getLang(), { weekday: 'short', timeZone: 'UTC' }).format(Date.UTC(2024, 0, d));
+  return formatWeekday(d);
 }
 
 /** `{weekday: {hour: calls}}` of the heatmap's cells (absent cells had no calls). */

@@ -13,7 +13,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiClient } from '../../shared/api/client';
 import type { AgentsReport, Heatmap, QueuesReport, ReportPeriod, ReportQuery, Timeline, TrunksReport } from '../../shared/api/types';
 import { explain, say, type Msg } from '../../shared/api/errors';
-import { getLang, t } from '../../shared/i18n';
+import { t } from '../../shared/i18n';
+import { formatDay, setTimeZone } from '../../shared/i18n/format';
 import { Alert } from '../../shared/ui/Alert';
 import { chartSeries } from './chart';
 import { drillHref, type DrillBase } from './drill';
@@ -35,7 +36,7 @@ interface Data {
   heatmap?: Heatmap;
 }
 
-const fmtDay = (d: string) => new Date(`${d}T00:00:00Z`).toLocaleDateString(getLang(), { timeZone: 'UTC' });
+const fmtDay = (d: string) => formatDay(d);
 
 /** Adds the lines of a fresh answer to the choices seen so far (a filtered answer has fewer). */
 function merge(old: Choice[], fresh: Choice[]): Choice[] {
@@ -84,6 +85,7 @@ export function ReportsPage({ supervisor, userId }: { supervisor: boolean; userI
       const failed = [agents, timeline, heatmap, queues, trunks].find((r) => r.status === 'rejected');
       const next: Data = { query: q, agents: ok(agents), timeline: ok(timeline), heatmap: ok(heatmap), queues: ok(queues), trunks: ok(trunks) };
       setData(next);
+      setTimeZone((next.agents ?? next.timeline ?? next.heatmap)?.period.time_zone);
       setError(failed ? explain((failed as PromiseRejectedResult).reason) : null);
       setLoading(false);
       setChoices((c) => ({

@@ -4,7 +4,7 @@
  * change against the previous period), table sorting and the heatmap's colour scale.
  */
 import type { CallDirection, Figures, ReportPeriodKind, ReportQuery } from '../../shared/api/types';
-import { getLang } from '../../shared/i18n';
+import { formatNumber } from '../../shared/i18n/format';
 import { mmss } from '../../shared/ui/time';
 
 export const PERIODS: readonly ReportPeriodKind[] = [
@@ -111,7 +111,7 @@ export function signed(n: number): string {
 // --- formatting ---
 
 export function fmtNum(n: number): string {
-  return new Intl.NumberFormat(getLang()).format(n);
+  return formatNumber(n);
 }
 
 /** A duration in ms: `mm:ss`, or `h:mm:ss` from an hour on; `—` when there is none. */

@@ -4,6 +4,7 @@ import type { SecurityAuditEntry } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { explain, say, type Msg } from '../../shared/api/errors';
 import { t } from '../../shared/i18n';
+import { formatDateTime } from '../../shared/i18n/format';
 import { TwoFactorCard } from './TwoFactorCard';
 
 const PAGE = 50;
@@ -67,7 +68,7 @@ export function AuditPage({ isAdministrator = true }: { isAdministrator?: boolea
           <tbody>
             {entries.map((e) => (
               <tr key={e.id}>
-                <td>{new Date(e.at).toLocaleString()}</td>
+                <td>{formatDateTime(e.at, { seconds: true })}</td>
                 <td>{e.actor_login ?? '—'}</td>
                 <td>{e.ip ?? '—'}</td>
                 <td>

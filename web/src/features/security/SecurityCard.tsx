@@ -5,6 +5,7 @@ import type { FraudLimits, SecurityAlert } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { describeError } from '../../shared/api/errors';
 import { t } from '../../shared/i18n';
+import { formatDateTime } from '../../shared/i18n/format';
 
 /**
  * Toll-fraud alerts for administrators: the newest alerts (live through `security_alert` events)
@@ -59,7 +60,7 @@ export function SecurityCard() {
         <ul class="list" data-testid="security-alert-list">
           {alerts.map((a) => (
             <li key={a.id} data-level={a.level}>
-              <strong>{a.level === 'blocked' ? t('sec.blocked') : t('sec.warning')}</strong> {new Date(a.at).toLocaleString()} — {a.message}{' '}
+              <strong>{a.level === 'blocked' ? t('sec.blocked') : t('sec.warning')}</strong> {formatDateTime(a.at)} — {a.message}{' '}
               {a.kind === 'country_not_allowed' && a.country_code && !allowed.has(a.country_code) && (
                 <button type="button" class="btn btn--quiet" data-testid={`allow-country-${a.country_code}`} onClick={() => void allow(a.country_code!)}>
                   {t('sec.allowCountry', { code: a.country_code })}

@@ -5,6 +5,7 @@ import type { BlockedNumber } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { useLoaded } from '../../shared/ui/useLoaded';
 import { t } from '../../shared/i18n';
+import { formatDateTime } from '../../shared/i18n/format';
 
 export function BlocklistForm() {
   const { data: list, error, act } = useLoaded<BlockedNumber[]>(() => api.blocklist(), []);
@@ -37,7 +38,7 @@ export function BlocklistForm() {
                 <td data-testid="bl-row-action">{b.action === 'message' ? t('bl.actionMessage') : t('bl.actionReject')}</td>
                 <td>
                   {b.blocked_calls}
-                  {b.last_blocked_at && <span class="muted"> · {new Date(b.last_blocked_at).toLocaleString()}</span>}
+                  {b.last_blocked_at && <span class="muted"> · {formatDateTime(b.last_blocked_at)}</span>}
                 </td>
                 <td class="table__actions">
                   <button type="button" class="btn btn--small btn--danger-outline" aria-label={`${t('bl.unblock')}: ${b.number}`}

@@ -9,6 +9,7 @@ import type { components } from '../../shared/api/schema';
 import { describeError } from '../../shared/api/errors';
 import { Alert } from '../../shared/ui/Alert';
 import { t, type MessageKey } from '../../shared/i18n';
+import { setTimeZone } from '../../shared/i18n/format';
 
 type Hours = components['schemas']['Hours'];
 type OpenNow = components['schemas']['OpenNow'];
@@ -52,7 +53,9 @@ export function HoursForm() {
     setError(null);
     setNote(null);
     try {
-      setH(await api.setHours({ ...h, closed_forward: h.closed_forward?.trim() || null }));
+      const saved = await api.setHours({ ...h, closed_forward: h.closed_forward?.trim() || null });
+      setH(saved);
+      setTimeZone(saved.time_zone);
       setNote(t('tel.saved'));
       await refreshNow();
     } catch (err) {

@@ -4,14 +4,14 @@ import type { ProbeHistory, ProbePoint } from '../../shared/api/types';
 import { Alert } from '../../shared/ui/Alert';
 import { describeError } from '../../shared/api/errors';
 import { t } from '../../shared/i18n';
+import { formatTime } from '../../shared/i18n/format';
 
 const W = 560;
 const H = 120;
 const PAD = 24;
 
 const fmt = (v: number | null | undefined, digits = 0) => (v == null ? '–' : v.toFixed(digits));
-const time = (iso: string, seconds = false) =>
-  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}) });
+const time = (iso: string, seconds = false) => formatTime(iso, { seconds });
 
 /** Call setup (INVITE → answer) of each probe call over time: dots for passes, crosses for failures. */
 export function ProbeChart({ points }: { points: ProbePoint[] }) {

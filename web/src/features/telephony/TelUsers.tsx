@@ -2,6 +2,24 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../shared/api/client';
 import type { TelUser, User } from '../../shared/api/types';
+import type { components } from '../../shared/api/schema';
+import { formatDateTime } from '../../shared/i18n/format';
+import { VERDICT_KEY, ms, pct } from '../phone/preflight/Preflight';
+
+type PreflightRow = components['schemas']['PreflightRow'];
+
+/** An agent's last preflight: the verdict, the figures and when (issue #22, item 5). */
+function PreflightCell({ p }: { p: PreflightRow | undefined }) {
+  if (!p) return <span class="muted">{t('tel.preflightNone')}</span>;
+  const verdict = p.verdict as keyof typeof VERDICT_KEY;
+  return (
+    <span data-verdict={p.verdict}>
+      <strong>{VERDICT_KEY[verdict] ? t(VERDICT_KEY[verdict]) : p.verdict}</strong>
+      {' · '}{ms(p.rtt_ms)} · {pct(p.loss_pct)} · {ms(p.jitter_ms)}
+      <span class="muted"> · {formatDateTime(p.tested_at)}</span>
+    </span>
+  );
+}
 import { Alert } from '../../shared/ui/Alert';
 import { useLoaded } from '../../shared/ui/useLoaded';
 import { t, type MessageKey } from '../../shared/i18n';
@@ -22,9 +40,10 @@ export function SecretBox({ user, onClose }: { user: TelUser; onClose: () => voi
 }
 
 export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
-  const { data: [list, users], error, load, act } = useLoaded<[TelUser[], User[]]>(
-    () => Promise.all([api.listTelUsers(), api.listUsers()]),
-    [[], []],
+  const { data: [list, users, preflights], error, load, act } = useLoaded<[TelUser[], User[], PreflightRow[]]>(
+    // The preflight column is a bonus: the table shows without it.
+    () => Promise.all([api.listTelUsers(), api.listUsers(), api.preflightResults().catch(() => [])]),
+    [[], [], []],
   );
   const [pick, setPick] = useState('');
   const [ext, setExt] = useState('');
@@ -52,6 +71,7 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
             <th>{t('tel.source')}</th>
             <th>{t('tel.online')}</th>
             <th>{t('tel.agentState')}</th>
+            <th title={t('tel.preflightHint')}>{t('tel.preflight')}</th>
             <th>{t('common.actions')}</th>
           </tr>
         </thead>
@@ -94,6 +114,9 @@ export function TelUsers({ onSecret }: { onSecret: (u: TelUser) => void }) {
               <td>{u.source === 'group' ? t('tel.viaGroup') : t('tel.byHand')}</td>
               <td>{u.online.browser ? `● ${t('tel.onlineBrowser')}` : u.online.desk ? `● ${t('tel.onlineDesk')}` : `○ ${t('tel.offline')}`}</td>
               <td data-testid={`tel-state-${u.user_id}`}>{t(`tel.state.${u.state}` as MessageKey)}</td>
+              <td data-testid={`tel-preflight-${u.user_id}`}>
+                <PreflightCell p={preflights.find((p) => p.user_id === u.user_id)} />
+              </td>
               <td class="row-actions">
                 <button type="button" class="btn btn--quiet" onClick={() => act(async () => onSecret(await api.newTelPassword(u.user_id)))}>
                   {t('tel.newPassword')}

@@ -11,6 +11,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { QueueFigures } from '../../shared/api/types';
 import { t, type MessageKey } from '../../shared/i18n';
+import { formatTime } from '../../shared/i18n/format';
 import { mmss } from '../../shared/ui/time';
 import { href } from '../../app/router';
 import { useLiveBoard } from '../board/useLiveBoard';
@@ -77,7 +78,7 @@ export function WallboardPage() {
       <header class="wallboard-head">
         <h1 class="wallboard-title">{t('wallboard.title')}</h1>
         <span class="wallboard-clock" data-testid="wallboard-clock">
-          {new Date(serverNow).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+          {formatTime(serverNow)}
         </span>
         {error && (
           <span class="wallboard-stale" role="status" data-testid="wallboard-stale" title={error}>

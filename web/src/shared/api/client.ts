@@ -58,6 +58,18 @@ import type {
   Heatmap,
   ReportQuery,
   ReportName,
+  ApiKey,
+  NewApiKey,
+  CreatedApiKey,
+  Webhook,
+  NewWebhook,
+  WebhookPatch,
+  CreatedWebhook,
+  RotatedSecret,
+  DeliveryPage,
+  Queued,
+  ScreenPop,
+  CallScreenPop,
 } from './types';
 import type { components } from './schema';
 
@@ -337,6 +349,24 @@ export class ApiClient {
     return this.send('POST', '/api/telephony/dial-rules/preview', { number });
   }
   /** Pauses or resumes the recording of the caller's own running call (where the tenant allows it). */
+  /** Asterisk's RTP counters of the caller's running call (the phone's audio diagnosis). */
+  callMedia(callId: string): Promise<S['CallMedia']> {
+    return this.request('GET', `/api/calls/${encodeURIComponent(callId)}/media`);
+  }
+  putCallQuality(callId: string, q: S['Quality']): Promise<void> {
+    return this.send('PUT', `/api/calls/${encodeURIComponent(callId)}/quality`, q);
+  }
+  /** Stores the signed-in agent's preflight result (the test call to the platform echo). */
+  postPreflight(p: S['Preflight']): Promise<void> {
+    return this.send('POST', '/api/phone/preflight', p);
+  }
+  /** The last preflight result of each agent (administrators). */
+  preflightResults(): Promise<S['PreflightRow'][]> {
+    return this.request('GET', '/api/telephony/preflight');
+  }
+  callQuality(callId: string): Promise<S['Quality']> {
+    return this.request('GET', `/api/calls/${encodeURIComponent(callId)}/quality`);
+  }
   pauseRecording(callId: string, paused: boolean): Promise<void> {
     return this.send('PUT', `/api/calls/${encodeURIComponent(callId)}/recording/paused`, { paused });
   }
@@ -732,6 +762,57 @@ export class ApiClient {
   }
   newPhoneSetupPassword(): Promise<S['NewSecret']> {
     return this.send('POST', '/api/telephony/me/phone-setup/password');
+  }
+
+  // --- integrations (issue #21; administrators and sub-administrators) ---
+  /** The account's API keys, newest first, revoked ones included. */
+  apiKeys(): Promise<ApiKey[]> {
+    return this.request('GET', '/api/integrations/keys');
+  }
+  createApiKey(b: NewApiKey): Promise<CreatedApiKey> {
+    return this.send('POST', '/api/integrations/keys', b);
+  }
+  revokeApiKey(id: number): Promise<void> {
+    return this.send('DELETE', `/api/integrations/keys/${id}`);
+  }
+  webhooks(): Promise<Webhook[]> {
+    return this.request('GET', '/api/integrations/webhooks');
+  }
+  createWebhook(b: NewWebhook): Promise<CreatedWebhook> {
+    return this.send('POST', '/api/integrations/webhooks', b);
+  }
+  updateWebhook(id: number, p: WebhookPatch): Promise<Webhook> {
+    return this.send('PATCH', `/api/integrations/webhooks/${id}`, p);
+  }
+  deleteWebhook(id: number): Promise<void> {
+    return this.send('DELETE', `/api/integrations/webhooks/${id}`);
+  }
+  rotateWebhookSecret(id: number): Promise<RotatedSecret> {
+    return this.send('POST', `/api/integrations/webhooks/${id}/rotate`);
+  }
+  /** Queues a `ping` event to the endpoint. */
+  testWebhook(id: number): Promise<Queued> {
+    return this.send('POST', `/api/integrations/webhooks/${id}/test`);
+  }
+  /** One page of the endpoint's deliveries, newest first; `before`: the previous page's `next`. */
+  webhookDeliveries(id: number, before?: string | null, limit = 50): Promise<DeliveryPage> {
+    const q = new URLSearchParams();
+    if (before) q.set('before', before);
+    q.set('limit', String(limit));
+    return this.request('GET', `/api/integrations/webhooks/${id}/deliveries?${q}`);
+  }
+  replayDelivery(id: number, messageId: string): Promise<Queued> {
+    return this.send('POST', `/api/integrations/webhooks/${id}/deliveries/${encodeURIComponent(messageId)}/replay`);
+  }
+  screenPop(): Promise<ScreenPop> {
+    return this.request('GET', '/api/integrations/screen-pop');
+  }
+  setScreenPop(s: ScreenPop): Promise<ScreenPop> {
+    return this.send('PUT', '/api/integrations/screen-pop', s);
+  }
+  /** The screen-pop of one call the user sees (any signed-in user). */
+  callScreenPop(callId: string): Promise<CallScreenPop> {
+    return this.request('GET', `/api/calls/${encodeURIComponent(callId)}/screen-pop`);
   }
 }
 

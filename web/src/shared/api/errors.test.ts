@@ -35,6 +35,17 @@ describe('describeError', () => {
     expect(describeError(new ApiError(422, 'invalid_ring_secs', 'ring_secs: 5 to 120'))).toBe('Время вызова участника: от 5 до 120 секунд.');
   });
 
+  it('explains the integrations refusals (issue #21) in both languages', () => {
+    const placeholder = new ApiError(422, 'unknown_placeholder', 'unknown placeholder {phone}');
+    expect(describeError(placeholder)).toBe('The template has a placeholder callbase does not know (unknown placeholder {phone}). Use only the placeholders below.');
+    expect(describeError(new ApiError(422, 'insecure_url', 'http://x is not https'))).toBe('The address must start with https:// (http://x is not https).');
+    setLang('ru');
+    expect(describeError(placeholder)).toMatch(/^В шаблоне подстановка, которую callbase не знает \(unknown placeholder \{phone\}\)/);
+    for (const code of ['unknown_scope', 'invalid_network', 'invalid_expiry', 'invalid_rate', 'admins_only', 'invalid_url', 'private_address', 'unknown_event', 'too_many_webhooks']) {
+      expect(describeError(new ApiError(422, code, 'x'))).not.toMatch(/^The server refused|^Сервер/);
+    }
+  });
+
   it('never shows internals of a 5xx and says what to do on network errors', () => {
     expect(describeError(new ApiError(503, 'whatever', 'stack trace'))).toMatch(/^Something went wrong on the server/);
     expect(describeError(new ApiError(0, 'network', 'Failed to fetch'))).toMatch(/Cannot reach the server/);

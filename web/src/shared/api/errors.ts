@@ -32,6 +32,8 @@ const KNOWN: ReadonlySet<string> = new Set([
   'invalid_overflow_number', 'no_members', 'too_many_members', 'unknown_member', 'too_many_queues', 'duplicate_name', 'invalid_first_step',
   'invalid_timeout', 'invalid_retries', 'too_many_options', 'invalid_digit', 'duplicate_digit', 'invalid_destination', 'menu_loop',
   'too_many_menus', 'empty_greeting', 'invalid_period', 'invalid_group', 'not_supervisor',
+  'unknown_scope', 'invalid_network', 'invalid_expiry', 'invalid_rate', 'admins_only', 'invalid_url', 'insecure_url',
+  'private_address', 'unknown_event', 'unknown_placeholder', 'too_many_webhooks',
 ]);
 
 /** What to tell the user about `e`. Unknown 4xx codes show the server's own (English) message. */

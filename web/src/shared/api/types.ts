@@ -214,3 +214,44 @@ export interface ReportQuery {
 }
 /** The reports `/api/reports/export` writes. */
 export type ReportName = 'agents' | 'queues' | 'trunks' | 'timeline' | 'heatmap';
+
+// --- integrations (issue #21): API keys, webhooks, the screen-pop URL ---
+/** What an API key may do (`ApiKey.scopes`, a plain `string[]` in the document). `admin` only an Administrator may grant (403 `admins_only`). */
+export type Scope = 'calls:read' | 'calls:place' | 'crm:write' | 'users:read' | 'admin';
+/** Every scope, in the order the "New key" dialog lists them. */
+export const SCOPES: readonly Scope[] = ['calls:read', 'calls:place', 'crm:write', 'users:read', 'admin'];
+export type ApiKey = S['ApiKey'];
+export type NewApiKey = S['NewApiKey'];
+/** The new key and its whole token (`secret`), shown this once. */
+export type CreatedApiKey = S['CreatedApiKey'];
+/** The events a webhook endpoint may get (`Webhook.events`, a plain `string[]` in the document). */
+export type EventType =
+  | 'call.ringing' | 'call.answered' | 'call.ended' | 'call.missed' | 'recording.ready' | 'crm.record.created' | 'crm.record.changed';
+/** Every event type, in the order the webhook dialog lists them. */
+export const EVENT_TYPES: readonly EventType[] = [
+  'call.ringing', 'call.answered', 'call.ended', 'call.missed', 'recording.ready', 'crm.record.created', 'crm.record.changed',
+];
+export type Webhook = S['Webhook'];
+export type NewWebhook = S['NewWebhook'];
+/** `enabled: true` turns a disabled endpoint (also one the server turned off) back on. */
+export type WebhookPatch = S['WebhookPatch'];
+/** The new endpoint and its signing secret (`whsec_…`), shown this once. */
+export type CreatedWebhook = S['CreatedWebhook'];
+/** A new signing secret; the previous one keeps signing for 24 hours. */
+export type RotatedSecret = S['RotatedSecret'];
+/** `Delivery.state` (the document says `string`): what the log knows how to show; anything else shows as it is. */
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+export type DeliveryPage = S['DeliveryPage'];
+export type Delivery = S['Delivery'];
+export type Attempt = S['Attempt'];
+/** The 202 answer of "Send test event" and "Replay": the queued message's `webhook-id`. */
+export type Queued = S['Queued'];
+/** When the CRM page opens by itself (`open_on`, a plain `string` in the document): never, when an inbound call rings, when a call is answered. */
+export type ScreenPopOpenOn = 'never' | 'ringing' | 'answer';
+export const OPEN_ON: readonly ScreenPopOpenOn[] = ['never', 'ringing', 'answer'];
+/** The placeholders a screen-pop template may hold (the server refuses others: 422 `unknown_placeholder`). */
+export const PLACEHOLDERS = ['{caller}', '{callee}', '{direction}', '{call_id}', '{client_id}'] as const;
+/** The tenant's screen-pop URL template; `url_template` "" is off. */
+export type ScreenPop = S['ScreenPop'];
+/** `GET /api/calls/{id}/screen-pop`: the filled URL (none: no template) and when to open it. */
+export type CallScreenPop = S['CallScreenPop'];

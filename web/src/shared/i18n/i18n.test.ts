@@ -1,7 +1,19 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { en } from './en';
 import { ru } from './ru';
-import { createTranslator, detectLang, getLang, onLangChange, setLang, t, type Message } from './index';
+import { zh } from './zh';
+import {
+  createTranslator,
+  detectLang,
+  getLang,
+  initLang,
+  LANGS,
+  onLangChange,
+  setLang,
+  t,
+  type Dictionary,
+  type Message,
+} from './index';
 
 const placeholders = (m: Message): string[] => {
   const texts = typeof m === 'string' ? [m] : Object.values(m);
@@ -58,8 +70,17 @@ describe('t()', () => {
     setLang('en');
     expect(seen).toEqual(['ru']);
     expect(localStorage.getItem('callbase.lang')).toBe('en');
-    expect(document.documentElement.lang).toBe('en');
+    expect(document.documentElement.lang).toBe('en-US');
     expect(getLang()).toBe('en');
+  });
+
+  it('switches to Chinese, with one plural form and the zh-CN tag on <html>', () => {
+    setLang('zh');
+    expect(document.documentElement.lang).toBe('zh-CN');
+    expect(t('users.title')).toBe('用户');
+    expect(t('users.editTitle', { login: 'wang' })).toBe('编辑用户 wang');
+    for (const n of [0, 1, 2, 5, 21]) expect(t('users.count', { count: n })).toBe(`${n} 个用户`);
+    expect(t('login.retryIn', { count: 1 })).toBe('失败次数过多。请在 1 秒后重试。');
   });
 });
 
@@ -83,19 +104,95 @@ describe('detectLang', () => {
   it('prefers the stored choice', () => expect(detectLang('ru', ['en-US'])).toBe('ru'));
   it('ignores an unsupported stored value', () => expect(detectLang('xx', ['ru-RU'])).toBe('ru'));
   it('takes the first supported browser language', () => expect(detectLang(null, ['de-DE', 'ru', 'en'])).toBe('ru'));
-  it('defaults to English', () => expect(detectLang(null, ['zh-CN'])).toBe('en'));
+  it('defaults to English', () => expect(detectLang(null, ['de-DE', 'fr'])).toBe('en'));
+  it('takes Simplified Chinese from zh, zh-CN, zh-Hans and zh-SG', () => {
+    for (const tag of ['zh', 'zh-CN', 'zh-cn', 'zh-Hans', 'zh-Hans-CN', 'zh-SG', 'zh_CN']) {
+      expect(detectLang(null, [tag, 'en']), tag).toBe('zh');
+    }
+  });
+  it('passes over Traditional Chinese to the next language', () => {
+    for (const tag of ['zh-TW', 'zh-HK', 'zh-MO', 'zh-Hant', 'zh-Hant-TW']) {
+      expect(detectLang(null, [tag, 'ru']), tag).toBe('ru');
+      expect(detectLang(null, [tag]), tag).toBe('en');
+    }
+  });
+  it('offers every language it can detect', () => expect([...LANGS].sort()).toEqual(['en', 'ru', 'zh']));
 });
 
-describe('the Russian dictionary', () => {
+describe('the first visit follows the browser', () => {
+  const stubLanguages = (langs: string[]) =>
+    Object.defineProperty(navigator, 'languages', { value: langs, configurable: true });
+  afterEach(() => {
+    delete (navigator as { languages?: unknown }).languages;
+    localStorage.removeItem('callbase.lang');
+    setLang('en');
+  });
+
+  it('a Chinese browser gets Chinese, and <html lang> says zh-CN', () => {
+    localStorage.removeItem('callbase.lang');
+    stubLanguages(['zh-CN', 'zh', 'en']);
+    expect(initLang()).toBe('zh');
+    expect(document.documentElement.lang).toBe('zh-CN');
+    expect(t('nav.calls')).toBe('通话');
+  });
+
+  it('a stored choice wins over the browser', () => {
+    localStorage.setItem('callbase.lang', 'ru');
+    stubLanguages(['zh-CN']);
+    expect(initLang()).toBe('ru');
+  });
+});
+
+/**
+ * Both translations against English: the same keys (a missing key is also a `tsc` error, since
+ * they are typed `Dictionary` = every key of English; an extra key is an excess property), the
+ * same placeholders, and only the plural categories the language has.
+ */
+const translations: [string, Dictionary, string[]][] = [
+  ['ru', ru, ['one', 'few', 'many', 'other']],
+  ['zh', zh, ['other']],
+];
+
+describe.each(translations)('the %s dictionary', (lang, dict, categories) => {
+  it('has every key of English and no other', () => {
+    const missing = Object.keys(en).filter((k) => !(k in dict));
+    const extra = Object.keys(dict).filter((k) => !(k in en));
+    expect(missing, `${lang} lacks`).toEqual([]);
+    expect(extra, `${lang} has keys English has not`).toEqual([]);
+  });
+
   it('has the same placeholders as English for every key', () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) {
-      expect(placeholders(ru[key]), key).toEqual(placeholders(en[key]));
+      expect(placeholders(dict[key]), `${lang} ${key}`).toEqual(placeholders(en[key]));
     }
   });
-  it('gives every plural message the forms one, few and many', () => {
-    for (const [key, m] of Object.entries(ru)) {
-      if (typeof m === 'string') continue;
-      expect(m.one && m.few && m.many && m.other, key).toBeTruthy();
+
+  it('gives plural messages exactly the CLDR categories of the language, and plain text for the rest', () => {
+    expect([...new Intl.PluralRules(lang).resolvedOptions().pluralCategories].sort()).toEqual([...categories].sort());
+    for (const [key, m] of Object.entries(dict)) {
+      const english = en[key as keyof typeof en];
+      expect(typeof m === 'string', `${lang} ${key}: plural in one language only`).toBe(typeof english === 'string');
+      if (typeof m === 'string') {
+        expect(m.trim(), `${lang} ${key} is empty`).not.toBe('');
+        continue;
+      }
+      const own = Object.entries(m).filter(([, v]) => v !== undefined).map(([c]) => c).sort();
+      if (lang === 'zh') expect(own, `${lang} ${key}`).toEqual(['other']);
+      else for (const c of categories) expect(m[c as keyof typeof m], `${lang} ${key}.${c}`).toBeTruthy();
     }
   });
 });
+
+describe('the Chinese dictionary', () => {
+  it('is translated: no message but names and codes is left in English', () => {
+    // Messages that are the same in every language: names, formats, placeholders alone.
+    const same = new Set(['app.name', 'lang.en', 'lang.ru', 'lang.zh', 'nav.crm', 'crm.title', 'reports.exportCsv',
+      'reports.exportXlsx', 'trunks.rewritePreview', 'calls.fromReportRange', 'queues.more', 'menus.fieldError',
+      'integ.pop.ph.direction']);
+    const untranslated = (Object.keys(en) as (keyof typeof en)[]).filter(
+      (k) => !same.has(k) && JSON.stringify(zh[k]) === JSON.stringify(en[k]),
+    );
+    expect(untranslated).toEqual([]);
+  });
+});
+

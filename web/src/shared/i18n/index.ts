@@ -1,20 +1,29 @@
 /**
  * The i18n layer: every text the user sees goes through {@link t}. English is the source
- * dictionary and the fallback; Russian has the CLDR plural forms (one / few / many).
+ * dictionary and the fallback; Russian has the CLDR plural forms (one / few / many), Chinese only
+ * `other` (Intl.PluralRules('zh') knows no other category).
  */
 import { en } from './en';
 import { ru } from './ru';
+import { zh } from './zh';
 
-export type PluralForms = { one: string; few?: string; many?: string; two?: string; zero?: string; other: string };
+/** The CLDR plural categories a language uses; `other` is always there. */
+export type PluralForms = { zero?: string; one?: string; two?: string; few?: string; many?: string; other: string };
 export type Message = string | PluralForms;
 export type MessageKey = keyof typeof en;
 /** A complete dictionary: every key of the English one. */
 export type Dictionary = Record<MessageKey, Message>;
 export type Params = Record<string, string | number>;
 
-export type Lang = 'en' | 'ru';
-export const LANGS: readonly Lang[] = ['en', 'ru'];
+export type Lang = 'en' | 'ru' | 'zh';
+export const LANGS: readonly Lang[] = ['en', 'ru', 'zh'];
 export const FALLBACK_LANG: Lang = 'en';
+
+/**
+ * The BCP 47 tag of each language: `<html lang>` and the locale dates and numbers are formatted in
+ * (shared/i18n/format.ts). English is formatted the US way; Chinese is Simplified, mainland.
+ */
+export const LANG_TAG: Record<Lang, string> = { en: 'en-US', ru: 'ru-RU', zh: 'zh-CN' };
 
 const STORAGE_KEY = 'callbase.lang';
 
@@ -49,15 +58,31 @@ export function createTranslator<K extends string>(
   };
 }
 
-const dictionaries: Record<Lang, Dictionary> = { en, ru };
+const dictionaries: Record<Lang, Dictionary> = { en, ru, zh };
 const translate = createTranslator<MessageKey>(dictionaries, FALLBACK_LANG);
+
+/**
+ * The supported language of a browser language tag, if any. Chinese is the Simplified one: `zh`,
+ * `zh-CN`, `zh-Hans(-…)`, `zh-SG`; Traditional (`zh-TW`, `zh-HK`, `zh-MO`, `zh-Hant`) is not ours,
+ * so the browser's next language (or English) is taken.
+ */
+function langOf(tag: string): Lang | null {
+  const parts = tag.toLowerCase().split(/[-_]/);
+  const base = parts[0]!;
+  if (base === 'zh') {
+    if (parts.includes('hant')) return null;
+    if (parts.includes('hans')) return 'zh';
+    return parts.some((p) => p === 'tw' || p === 'hk' || p === 'mo') ? null : 'zh';
+  }
+  return (LANGS as readonly string[]).includes(base) ? (base as Lang) : null;
+}
 
 /** Picks the first supported language among the stored choice and the browser's languages. */
 export function detectLang(stored: string | null | undefined, browser: readonly string[]): Lang {
   if (stored && (LANGS as readonly string[]).includes(stored)) return stored as Lang;
   for (const tag of browser) {
-    const base = tag.toLowerCase().split('-')[0];
-    if ((LANGS as readonly string[]).includes(base)) return base as Lang;
+    const lang = langOf(tag);
+    if (lang) return lang;
   }
   return FALLBACK_LANG;
 }
@@ -90,7 +115,7 @@ export function setLang(lang: Lang): void {
   } catch {
     /* private mode: the choice lasts for this page only */
   }
-  if (typeof document !== 'undefined') document.documentElement.lang = lang;
+  if (typeof document !== 'undefined') document.documentElement.lang = LANG_TAG[lang];
   for (const l of listeners) l(lang);
 }
 
@@ -107,6 +132,6 @@ export function t(key: MessageKey, params?: Params): string {
 /** Re-reads the stored choice and the browser's languages (used at start-up and by tests). */
 export function initLang(): Lang {
   current = detectLang(readStored(), browserLangs());
-  if (typeof document !== 'undefined') document.documentElement.lang = current;
+  if (typeof document !== 'undefined') document.documentElement.lang = LANG_TAG[current];
   return current;
 }

@@ -1,6 +1,9 @@
-import { getLang, LANGS, setLang, t } from '../i18n';
+import { getLang, LANG_TAG, LANGS, setLang, t, type Lang } from '../i18n';
 
-/** EN / RU buttons; the pressed one is the current language (aria-pressed, bold and underlined). */
+/** What each button shows: the language's own short name. */
+const SHORT: Record<Lang, string> = { en: 'EN', ru: 'RU', zh: '中文' };
+
+/** EN / RU / 中文 buttons; the pressed one is the current language (aria-pressed, bold and underlined). */
 export function LanguageSwitch() {
   const current = getLang();
   return (
@@ -10,12 +13,12 @@ export function LanguageSwitch() {
           type="button"
           key={lang}
           class="lang-switch__btn"
-          lang={lang}
+          lang={LANG_TAG[lang]}
           aria-pressed={lang === current}
           title={t(`lang.${lang}`)}
           onClick={() => setLang(lang)}
         >
-          {lang.toUpperCase()}
+          {SHORT[lang]}
         </button>
       ))}
     </div>

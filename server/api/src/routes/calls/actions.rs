@@ -267,7 +267,7 @@ pub async fn park(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CallbackBody {
     /// The number to call; or
     #[serde(default)]
@@ -294,23 +294,38 @@ pub async fn callback(
     TelephonyUser { user: cu, .. }: TelephonyUser,
     ApiJson(b): ApiJson<CallbackBody>,
 ) -> ApiResult<(StatusCode, Json<CallbackStarted>)> {
-    let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-    let rules = callbase_db::settings::dial_rules(&mut tx, cu.tenant_id).await?;
-    let users = callbase_db::telephony::list_users(&mut tx, cu.tenant_id).await?;
+    let call_id = Uuid::new_v4().to_string();
+    let target = callback_target(&st, cu.tenant_id, cu.user_id, &b).await?;
+    start_callback(&st, cu.tenant_id, cu.user_id, &call_id, target).await?;
+    Ok((StatusCode::ACCEPTED, Json(CallbackStarted { call_id })))
+}
+
+/// What a click-to-call dials for `user` (the number, a CRM reference, the user's speed dial),
+/// checked against the dial rules before anything rings: 404 for an unknown reference, 422 with
+/// the dial rules' refusal.
+pub(crate) async fn callback_target(
+    st: &AppState,
+    tenant: callbase_core::TenantId,
+    user: callbase_core::UserId,
+    b: &CallbackBody,
+) -> ApiResult<String> {
+    let mut tx = st.db.tenant_tx(tenant).await?;
+    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
+    let users = callbase_db::telephony::list_users(&mut tx, tenant).await?;
     tx.commit().await?;
     let (number, target) = match (b.record_id, b.field_id, b.speed_dial_id) {
         (_, _, Some(id)) => {
-            let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
-            let n = callbase_db::speed_dials::number_for(&mut tx, cu.tenant_id, cu.user_id, id)
+            let mut tx = st.db.tenant_tx(tenant).await?;
+            let n = callbase_db::speed_dials::number_for(&mut tx, tenant, user, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
             tx.commit().await?;
             (n, format!("sd{id}"))
         }
         (Some(r), Some(f), None) => {
-            let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
+            let mut tx = st.db.tenant_tx(tenant).await?;
             let (r, f) = (callbase_core::RecordId(r), callbase_core::FieldId(f));
-            let n = callbase_crm::repo::phones::phone_of(&mut tx, cu.tenant_id, r, f)
+            let n = callbase_crm::repo::phones::phone_of(&mut tx, tenant, r, f)
                 .await?
                 .ok_or(ApiError::NotFound)?;
             tx.commit().await?;
@@ -319,19 +334,18 @@ pub async fn callback(
         _ => (b.number.trim().to_string(), b.number.trim().to_string()),
     };
     match rules.route(&number, |e| users.iter().any(|u| u.extension == e)) {
-        Ok(Routed::Internal { .. } | Routed::External { .. }) => {}
-        Err(refusal) => return Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
+        Ok(Routed::Internal { .. } | Routed::External { .. }) => Ok(target),
+        Err(refusal) => Err(ApiError::unprocessable(refusal.code(), refusal.to_string())),
     }
-    let call_id = Uuid::new_v4().to_string();
-    publish(
-        &st,
-        &Command::Callback {
-            call_id: call_id.clone(),
-            tenant: cu.tenant_id,
-            user: cu.user_id,
-            number: target,
-        },
-    )
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(CallbackStarted { call_id })))
+}
+
+/// Rings `user`'s phone, then dials `target` (from [`callback_target`]) as the call `call_id`.
+pub(crate) async fn start_callback(
+    st: &AppState,
+    tenant: callbase_core::TenantId,
+    user: callbase_core::UserId,
+    call_id: &str,
+    target: String,
+) -> ApiResult<()> {
+    publish(st, &Command::Callback { call_id: call_id.to_string(), tenant, user, number: target }).await
 }

@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod history;
+pub mod media;
 pub mod recording;
 
 use callbase_core::crm::Masking;

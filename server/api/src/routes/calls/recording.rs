@@ -44,7 +44,7 @@ async fn audit(
         .get(header::USER_AGENT)
         .and_then(|h| h.to_str().ok())
         .map(|s| s.chars().take(300).collect::<String>());
-    let access = Access { user: v.user, action, ip: ip.0.to_string(), user_agent };
+    let access = Access { user: (v.user.0 > 0).then_some(v.user), action, ip: ip.0.to_string(), user_agent };
     repo::audit(tx, v.tenant, ids, &access).await?;
     Ok(())
 }
@@ -101,6 +101,20 @@ pub async fn recording(
     let mut tx = st.db.tenant_tx(cu.tenant_id).await?;
     let v = viewer(&mut tx, &cu).await?;
     let row = v.visible(&mut tx, id).await?;
+    serve(&st, tx, &v, row, &ip, &headers, &rq).await
+}
+
+/// Streams a call's recording that `v` may get (ranges, the audit entry, a voicemail heard).
+pub(crate) async fn serve(
+    st: &AppState,
+    mut tx: Tx,
+    v: &Viewer,
+    row: CallRow,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+    rq: &RecordingQuery,
+) -> ApiResult<Response> {
+    let id = row.id;
     let key = recording_ready(&row)?;
     let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok()).map(str::to_string);
     if let Some(r) = &range {
@@ -116,7 +130,7 @@ pub async fn recording(
         st.store.read(&key, range.as_deref()).await.map_err(s3_unavailable)?.ok_or(ApiError::NotFound)?;
     // A player asks for the start, then seeks: one audit row per listen, not per range.
     if rq.download() || range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
-        audit(&mut tx, &v, &[id], if rq.download() { "download" } else { "listen" }, &ip, &headers).await?;
+        audit(&mut tx, v, &[id], if rq.download() { "download" } else { "listen" }, ip, headers).await?;
         // A voicemail message somebody listened to is no longer new (issue #19).
         if row.voicemail && row.voicemail_heard_at.is_none() {
             callbase_db::calls::recording::voicemail_heard(&mut tx, v.tenant, id).await?;

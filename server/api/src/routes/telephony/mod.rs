@@ -10,6 +10,7 @@ pub mod hours;
 pub mod me;
 pub mod menus;
 pub mod parked;
+pub mod preflight;
 pub mod queues;
 pub mod routing;
 pub mod speed_dials;

@@ -5,6 +5,7 @@ import { describeError } from '../../../shared/api/errors';
 import { t, type MessageKey } from '../../../shared/i18n';
 import { mmss } from '../../../shared/ui/time';
 import { AttachClient, CreateClient } from './ClientForms';
+import { ScreenPopButton } from '../../integrations/ScreenPopButton';
 import type { LiveCall } from './live';
 
 /** The card of one call: the matched client (or a choice among several), create/attach, a note. */
@@ -52,6 +53,7 @@ export function CardBody({ call, now, onClose }: { call: LiveCall; now: number; 
       </header>
       <p class="callcard__number" data-testid="card-number">{info?.number || '…'}</p>
       {call.did && <p class="muted" data-testid="card-line">{t('phone.line', { did: call.did })}</p>}
+      <ScreenPopButton call={call} />
       {error && !info && <p class="alert alert--error">{error}</p>}
       {info && info.matches.length > 1 && !chosen && (
         <div>
