@@ -63,7 +63,8 @@ fn d_events_user() -> u32 {
     8
 }
 fn d_events_tenant() -> u32 {
-    400
+    // A tenant of 1 000 agents with a few tabs each (issue #23's registration storm).
+    3000
 }
 fn d_events_total() -> u32 {
     5000
@@ -72,7 +73,8 @@ fn d_sip_user() -> u32 {
     3
 }
 fn d_sip_tenant() -> u32 {
-    150
+    // A tenant of 1 000 browser phones, with room for reconnects (issue #23).
+    1500
 }
 fn d_sip_total() -> u32 {
     4000

@@ -49,7 +49,7 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     let media_addr = a.media_addr.unwrap_or(settings.probe.media_addr);
     anyhow::ensure!(!media_addr.is_unspecified(), "--media-addr must be one address, not {media_addr}");
     let mut targets =
-        crate::loadgen::server_agents(settings, TenantId(a.tenant), a.agents, media_addr).await?;
+        crate::load_users::server_agents(settings, TenantId(a.tenant), a.agents, media_addr).await?;
     if a.direct {
         for t in &mut targets {
             t.ws_url = settings.asterisk.sip_ws_url().to_string();

@@ -3,7 +3,7 @@
 //! setup percentiles, audio loss, and the CPU per call of each Asterisk, of the server and of the
 //! load generator itself, sampled from /proc over the step's steady window.
 //!
-//! Bounded by construction: at most 400 agents, 400 calls and 20 minutes; media binds one address
+//! Bounded by construction: at most 1 000 agents (400 unless `--storm`), 400 calls and 20 minutes; media binds one address
 //! (loopback or the test's own netns), SIP goes to the configured Asterisk WebSocket (loopback).
 
 use std::collections::HashMap;
@@ -18,11 +18,14 @@ use callbase_probe::{Agent, CallOptions, Codec, Report, Target};
 use crate::settings::Settings;
 
 const MAX_AGENTS: usize = 400;
+/// Agents of a registration storm (`--storm`): registered only, most of them never call.
+const MAX_STORM_AGENTS: usize = 1000;
+const MAX_CALLS: usize = 400;
 const MAX_TOTAL: Duration = Duration::from_secs(20 * 60);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Registered agents (at most 400).
+    /// Registered agents (at most 400; 1 000 with `--storm`).
     #[arg(long, default_value_t = 100)]
     pub agents: usize,
     /// Concurrent calls of each step, e.g. `10,20,40,60,80,100` (each ≤ agents).
@@ -58,6 +61,11 @@ pub struct Args {
     /// way an agent's browser does (dial rules, Stasis, call records); PCMU only.
     #[arg(long)]
     pub via_server: bool,
+    /// Register every agent at once (the storm after an Asterisk restart: `storm.rs`) and report
+    /// the time until all are registered, failed attempts and CPU; the steps' calls then run while
+    /// all stay registered.
+    #[arg(long)]
+    pub storm: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,9 +76,9 @@ pub enum CodecArg {
 
 /// A process whose CPU is sampled.
 #[derive(Debug, Clone)]
-struct Proc {
-    name: String,
-    pid: u32,
+pub(crate) struct Proc {
+    pub name: String,
+    pub pid: u32,
 }
 
 /// Whether `pid` shares our network namespace: the lab's (a dev stack beside it runs outside).
@@ -114,7 +122,7 @@ fn processes() -> Vec<Proc> {
 }
 
 /// utime + stime of a process and all its threads, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -122,13 +130,13 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-fn ticks_per_sec() -> f64 {
+pub(crate) fn ticks_per_sec() -> f64 {
     // USER_HZ: /proc reports CPU time in these ticks, fixed at 100 by the kernel's ABI on every
     // architecture Linux supports.
     100.0
 }
 
-fn pct(v: &mut [f64], p: f64) -> Option<f64> {
+pub(crate) fn pct(v: &mut [f64], p: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -160,7 +168,8 @@ pub async fn run(settings: &Settings, a: Args) -> anyhow::Result<()> {
     let result = run_with(settings, &a, &pool, ami.as_ref()).await;
     if !a.via_server {
         // The platform endpoints can reach any tenant's trunk path: they do not outlive the run.
-        let ids: Vec<String> = (1..=a.agents.min(MAX_AGENTS)).map(|i| format!("callbase-lg{i}")).collect();
+        let ids: Vec<String> =
+            (1..=a.agents.min(MAX_STORM_AGENTS)).map(|i| format!("callbase-lg{i}")).collect();
         if let Err(e) = callbase_telephony::probe::remove_endpoints(&pool, ami.as_ref(), &ids).await {
             eprintln!("loadgen: could not remove the load agents' endpoints: {e}");
         }
@@ -174,10 +183,11 @@ async fn run_with(
     pool: &sqlx::PgPool,
     ami: Option<&callbase_telephony::ami::Ami>,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(a.agents >= 1 && a.agents <= MAX_AGENTS, "--agents must be 1..={MAX_AGENTS}");
+    let max_agents = if a.storm { MAX_STORM_AGENTS } else { MAX_AGENTS };
+    anyhow::ensure!(a.agents >= 1 && a.agents <= max_agents, "--agents must be 1..={max_agents}");
     anyhow::ensure!(
-        !a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents),
-        "every step must be 1..=agents"
+        !a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents.min(MAX_CALLS)),
+        "every step must be 1..=agents (and at most {MAX_CALLS})"
     );
     anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
     let deadline = Instant::now() + MAX_TOTAL;
@@ -210,7 +220,7 @@ async fn run_with(
         let tenant = a.tenant.context("--via-server needs --tenant")?;
         anyhow::ensure!(codec == Codec::Pcmu, "--via-server calls with PCMU (the browser profile)");
         eprintln!("loadgen: signing in {} telephony users of tenant {tenant} (lg1…)", a.agents);
-        server_agents(settings, TenantId(tenant), a.agents, media_addr).await?
+        crate::load_users::server_agents(settings, TenantId(tenant), a.agents, media_addr).await?
     } else {
         // Platform endpoints callbase-lg1..N, one password for the run.
         let password = callbase_telephony::agents::generate_password();
@@ -235,24 +245,22 @@ async fn run_with(
         a.agents,
         if a.via_server { ", through the server's /sip" } else { "" }
     );
-    let started = Instant::now();
-    let mut agents: Vec<Arc<Agent>> = Vec::new();
-    let mut reg_ms = Vec::new();
-    for chunk in targets.chunks(20) {
-        let regs = futures_util::future::join_all(chunk.iter().map(callbase_probe::register)).await;
-        for r in regs {
-            let agent = r.context("an agent could not register")?;
-            reg_ms.push(agent.register_ms);
-            agents.push(Arc::new(agent));
-        }
-    }
+    let procs = processes();
     eprintln!(
-        "loadgen: {} agents registered in {:.1} s (REGISTER p50 {:.1} ms, p95 {:.1} ms)",
-        agents.len(),
-        started.elapsed().as_secs_f64(),
-        pct(&mut reg_ms.clone(), 0.5).unwrap_or(0.0),
-        pct(&mut reg_ms, 0.95).unwrap_or(0.0)
+        "loadgen: sampling CPU of {}",
+        procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", ")
     );
+    let agents = if a.storm {
+        let (agents, storm) = crate::storm::register_all(&targets, &procs).await;
+        crate::storm::print(&storm, a.json);
+        anyhow::ensure!(
+            agents.len() >= a.steps.iter().copied().max().unwrap_or(0),
+            "too few agents registered for the steps"
+        );
+        agents
+    } else {
+        register_in_chunks(&targets).await?
+    };
 
     let frames = if codec == Codec::Opus {
         let opts = CallOptions {
@@ -283,11 +291,6 @@ async fn run_with(
     } else {
         None
     };
-    let procs = processes();
-    eprintln!(
-        "loadgen: sampling CPU of {}",
-        procs.iter().map(|p| format!("{} [{}]", p.name, p.pid)).collect::<Vec<_>>().join(", ")
-    );
     let mut steps = Vec::new();
     for &n in &a.steps {
         if Instant::now() + Duration::from_secs(a.window_secs + 20) > deadline {
@@ -396,6 +399,30 @@ async fn run_with(
     Ok(())
 }
 
+/// Registers the agents 20 at a time (the steps' measurements, not a storm); the first failure
+/// ends the run.
+async fn register_in_chunks(targets: &[Target]) -> anyhow::Result<Vec<Arc<Agent>>> {
+    let started = Instant::now();
+    let mut agents: Vec<Arc<Agent>> = Vec::new();
+    let mut reg_ms = Vec::new();
+    for chunk in targets.chunks(20) {
+        let regs = futures_util::future::join_all(chunk.iter().map(callbase_probe::register)).await;
+        for r in regs {
+            let agent = r.context("an agent could not register")?;
+            reg_ms.push(agent.register_ms);
+            agents.push(Arc::new(agent));
+        }
+    }
+    eprintln!(
+        "loadgen: {} agents registered in {:.1} s (REGISTER p50 {:.1} ms, p95 {:.1} ms)",
+        agents.len(),
+        started.elapsed().as_secs_f64(),
+        pct(&mut reg_ms.clone(), 0.5).unwrap_or(0.0),
+        pct(&mut reg_ms, 0.95).unwrap_or(0.0)
+    );
+    Ok(agents)
+}
+
 fn f(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.1}"))
 }
@@ -440,138 +467,6 @@ fn summary(steps: &[Step], max_loss: f64) {
         if platform > 0.0 { 100.0 * best.calls as f64 / platform } else { f64::INFINITY },
         if platform > 0.0 { 100.0 * server / platform } else { 0.0 }
     );
-}
-
-/// `--via-server`: real telephony users of the tenant (`lg1`…`lgN` in its Agent group, one
-/// generated password), each signed in over HTTP and given a browser-phone session
-/// (`POST /api/phone/session`); their SIP goes through the server's authenticated `/sip` relay and
-/// their calls take the agent path (dial rules, Stasis `outbound`, call records), as browsers' do.
-pub(crate) async fn server_agents(
-    settings: &Settings,
-    tenant: TenantId,
-    n: usize,
-    media_addr: IpAddr,
-) -> anyhow::Result<Vec<Target>> {
-    use callbase_db::accounts;
-    let password = format!("Lg-{}", callbase_telephony::agents::generate_password());
-    let hash = callbase_api::auth::password::hash(password.clone()).await?;
-    let db = callbase_db::Db::new(callbase_db::lazy_pool(&settings.database.url, 2)?);
-    let mut tx = db.tenant_tx(tenant).await?;
-    let account: String = sqlx::query_scalar("SELECT account FROM tenants WHERE id = $1")
-        .bind(tenant)
-        .fetch_one(&mut *tx)
-        .await
-        .context("no such tenant")?;
-    let groups = accounts::list_groups(&mut tx, tenant).await?;
-    let agent_group = groups
-        .iter()
-        .find(|g| g.builtin && g.role == callbase_core::Role::User)
-        .context("the tenant has no Agent group")?
-        .id;
-    let mut auto = callbase_db::telephony::state(&mut tx, tenant).await?.auto_group_ids;
-    anyhow::ensure!(
-        callbase_db::telephony::state(&mut tx, tenant).await?.enabled,
-        "telephony is off in tenant {}",
-        tenant.0
-    );
-    for i in 1..=n {
-        let login = format!("lg{i}");
-        let user = match accounts::user_by_login(&mut tx, tenant, &login).await? {
-            Some(u) => {
-                let p = accounts::UserPatch {
-                    password_hash: Some(&hash),
-                    disabled: Some(false),
-                    ..Default::default()
-                };
-                accounts::update_user(&mut tx, tenant, u.id, &p).await?;
-                u
-            }
-            None => {
-                let new = accounts::NewUser {
-                    login: &login,
-                    name: &format!("Load agent {i}"),
-                    email: &format!("{login}@loadgen.invalid"),
-                    password_hash: &hash,
-                };
-                accounts::insert_user(&mut tx, tenant, &new).await?
-            }
-        };
-        accounts::set_memberships(&mut tx, tenant, user.id, &[agent_group])
-            .await?
-            .map_err(|_| anyhow::anyhow!("groups vanished"))?;
-    }
-    if !auto.contains(&agent_group.0) {
-        auto.push(agent_group.0);
-        let ids: Vec<callbase_core::GroupId> = auto.iter().map(|g| callbase_core::GroupId(*g)).collect();
-        callbase_db::telephony::set_auto_groups(&mut tx, tenant, &ids)
-            .await?
-            .map_err(|_| anyhow::anyhow!("groups vanished"))?;
-    }
-    callbase_telephony::provision::sync_groups(&mut tx, tenant, &account)
-        .await
-        .map_err(|e| anyhow::anyhow!("provisioning the load agents: {e:?}"))?;
-    tx.commit().await?;
-
-    let origin =
-        settings.http.public_origin.clone().context("http.public_origin is required with --via-server")?;
-    let origin = origin.trim_end_matches('/').to_string();
-    let ws_url = format!("{}/sip", origin.replacen("http", "ws", 1));
-    let mut out = Vec::new();
-    for chunk in (1..=n).collect::<Vec<_>>().chunks(10) {
-        let sessions = futures_util::future::join_all(
-            chunk.iter().map(|i| phone_session(&origin, &account, format!("lg{i}"), &password)),
-        )
-        .await;
-        for s in sessions {
-            let (cookie, user, pw) = s?;
-            out.push(Target {
-                ws_url: ws_url.clone(),
-                origin: Some(origin.clone()),
-                cookie: Some(cookie),
-                domain: callbase_telephony::agents::REALM.into(),
-                user,
-                password: pw,
-                media_addr,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Signs `login` in and starts its browser phone (a client with its own cookie jar, like a browser):
-/// the jar's cookies for the `/sip` upgrade, the SIP user and password.
-async fn phone_session(
-    origin: &str,
-    account: &str,
-    login: String,
-    password: &str,
-) -> anyhow::Result<(String, String, String)> {
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    let http = reqwest::Client::builder().cookie_provider(jar.clone()).build()?;
-    let csrf = |v: serde_json::Value| v["csrf"].as_str().unwrap_or_default().to_string();
-    let token = csrf(http.get(format!("{origin}/api/auth/csrf")).send().await?.json().await?);
-    let r = http
-        .post(format!("{origin}/api/auth/login"))
-        .header("origin", origin)
-        .header("x-csrf-token", token)
-        .json(&serde_json::json!({"account": account, "login": login, "password": password}))
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success(), "login as {login}: {}", r.status());
-    let token = csrf(r.json().await?);
-    let r = http
-        .post(format!("{origin}/api/phone/session"))
-        .header("origin", origin)
-        .header("x-csrf-token", token)
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success(), "phone session of {login}: {}", r.status());
-    let s: serde_json::Value = r.json().await?;
-    let user = s["authorization_user"].as_str().context("no authorization_user")?.to_string();
-    let pw = s["password"].as_str().context("no password")?.to_string();
-    use reqwest::cookie::CookieStore;
-    let cookie = jar.cookies(&origin.parse()?).context("no session cookie")?.to_str()?.to_string();
-    Ok((cookie, user, pw))
 }
 
 #[cfg(test)]

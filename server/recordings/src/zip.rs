@@ -11,9 +11,8 @@ use std::io;
 use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipDateTimeBuilder, ZipEntryBuilder};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::{AsyncWriteExt, Stream, StreamExt};
 use time::OffsetDateTime;
-use tokio_util::compat::TokioAsyncReadCompatExt;
 use tokio_util::io::ReaderStream;
 
 use crate::ObjectStore;
@@ -66,10 +65,41 @@ pub fn stream(
     ReaderStream::with_capacity(reader, 64 * 1024).chain(tail)
 }
 
-/// Requests to S3 in flight ahead of the entry being written. A read resolves when the object's
-/// headers arrive; its body waits in the socket (TCP flow control), so memory stays flat while the
-/// per-object round trip is hidden (sequential reads were bound by it: 1 000 small objects).
-const READ_AHEAD: usize = 4;
+/// Bytes of recordings read ahead of the entry being written: reads start while the objects in
+/// flight add up to at most this many bytes, so small objects get many reads in flight (their
+/// per-object round trip bounds the archive: 1 000 objects of 240 KB) and large ones few (their
+/// transfer does). A read resolves when the object's headers arrive; its body waits in the socket
+/// (TCP flow control) and in hyper's read buffer, so memory stays flat whatever the budget.
+pub const READ_AHEAD_BYTES: u64 = 2 * 1024 * 1024;
+/// Reads in flight at least (the entry being written and the next) and at most.
+const MIN_IN_FLIGHT: usize = 2;
+const MAX_IN_FLIGHT: usize = 16;
+
+/// How many of `sizes` (the next entries, in order) to have in flight: as many as fit in
+/// [`READ_AHEAD_BYTES`], within [`MIN_IN_FLIGHT`]..=[`MAX_IN_FLIGHT`]. The bench's plain-S3 ceiling
+/// reads with the same window.
+pub fn in_flight(sizes: impl IntoIterator<Item = u64>) -> usize {
+    let mut bytes = 0u64;
+    let mut n = 0;
+    for size in sizes {
+        if n >= MAX_IN_FLIGHT || (n >= MIN_IN_FLIGHT && bytes + size > READ_AHEAD_BYTES) {
+            break;
+        }
+        bytes += size;
+        n += 1;
+    }
+    n
+}
+
+type Read = tokio_util::task::AbortOnDropHandle<Result<Option<crate::ObjectRead>, crate::StoreError>>;
+
+/// Starts reading `e` on its own task, so its request goes out and its headers arrive while an
+/// earlier entry is being written (a future only polled when awaited would wait for that).
+/// Dropping the handle (the client went away) aborts it.
+fn start_read(store: &ObjectStore, e: &Entry) -> Read {
+    let (store, key) = (store.clone(), e.key.clone());
+    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move { store.read(&key, None).await }))
+}
 
 async fn write_archive(
     store: ObjectStore,
@@ -77,16 +107,14 @@ async fn write_archive(
     writer: tokio::io::DuplexStream,
 ) -> io::Result<()> {
     let mut zip = ZipFileWriter::with_tokio(writer).force_no_zip64();
-    let mut reads = futures_util::stream::iter(entries)
-        .map(|e| {
-            let store = store.clone();
-            async move {
-                let obj = store.read(&e.key, None).await;
-                (e, obj)
-            }
-        })
-        .buffered(READ_AHEAD);
-    while let Some((e, obj)) = reads.next().await {
+    let mut reads: std::collections::VecDeque<Read> = std::collections::VecDeque::new();
+    for (i, e) in entries.iter().enumerate() {
+        // Keep the window full: the reads of entries i.. that fit the budget are started.
+        let want = in_flight(entries[i..].iter().map(|e| e.size));
+        while reads.len() < want {
+            reads.push_back(start_read(&store, &entries[i + reads.len()]));
+        }
+        let obj = reads.pop_front().expect("the window holds entry i").await.map_err(io::Error::other)?;
         let Some(obj) = obj.map_err(|err| io::Error::other(err.to_string()))? else {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -106,11 +134,34 @@ async fn write_archive(
             .last_modification_date(date)
             .unix_permissions(0o644);
         let mut w = zip.write_entry_stream(builder).await.map_err(io::Error::other)?;
-        let mut body = obj.body.into_async_read().compat();
-        futures_util::io::copy(&mut body, &mut w).await?;
+        // The body's own chunks, as hyper read them (no re-chunking through a copy buffer).
+        let mut body = obj.body;
+        while let Some(chunk) = body.try_next().await.map_err(io::Error::other)? {
+            w.write_all(&chunk).await?;
+        }
         w.close().await.map_err(io::Error::other)?;
     }
     // A client that went away closes the pipe: writes fail and the task ends here.
     zip.close().await.map_err(io::Error::other)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_ahead_window_follows_the_objects_sizes() {
+        // 240 KB recordings: as many as fit 2 MiB.
+        assert_eq!(in_flight(std::iter::repeat_n(240_000, 1000)), 8);
+        // Tiny objects: the cap.
+        assert_eq!(in_flight(std::iter::repeat_n(1_000, 1000)), MAX_IN_FLIGHT);
+        // Large objects: the entry being written and the next, whatever their size.
+        assert_eq!(in_flight(std::iter::repeat_n(50_000_000, 10)), MIN_IN_FLIGHT);
+        // The end of the archive: what is left.
+        assert_eq!(in_flight([240_000]), 1);
+        assert_eq!(in_flight(std::iter::empty()), 0);
+        // Mixed: counted in order, the window stops at the first object past the budget.
+        assert_eq!(in_flight([1_000_000, 1_000_000, 100_000, 1]), 2);
+    }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import puppeteer from 'puppeteer-core';
-import { BASE, env, screenshot, signInPage, tenantWithTrunk, until } from './lab.mjs';
+import { BASE, env, screenshot, signInPage, sqlValue, tenantWithTrunk, until } from './lab.mjs';
 
 /**
  * Both replicas' /metrics (each is the app's port + N behind HAProxy, tests/e2e/lab.sh): the probe's
@@ -40,6 +40,15 @@ function probe(args) {
         /* no report */
       }
       resolve({ code: err ? err.code ?? 1 : 0, report, stderr });
+    });
+  });
+}
+
+/** Runs `callbase <args>`; resolves with the exit code, stdout and stderr. */
+function app(args, timeout) {
+  return new Promise((resolve) => {
+    execFile(env('CALLBASE_E2E_APP_BIN'), args, { timeout }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr });
     });
   });
 }
@@ -86,6 +95,29 @@ describe('synthetic agent and health probe', () => {
     const { code, report } = await probe(['--tenant', '999999', '--number', '9999', '--talk-ms', '500']);
     assert.notEqual(code, 0);
     assert.match(report.error, /INVITE answered [45]\d\d/);
+  });
+
+  it('the load generator: telephony users register at once through /sip, and recorded calls count the mixed stream', async () => {
+    // Recording is on (the tenant's default): the recorder joins the bridge, which turns into a
+    // mixing one, and Asterisk sends the agent's audio from a new RTP source. Every packet the
+    // agents receive counts, whatever its source (issue #23): the loss is the echo's, not ours.
+    const tenant = String(t.me.tenant.id);
+    const { code, stdout, stderr } = await app([
+      'loadgen', '--via-server', '--storm', '--agents', '4', '--tenant', tenant, '--number', '9999',
+      '--steps', '2', '--window-secs', '3', '--json', '--max-loss-pct', '100',
+    ], 150000);
+    assert.equal(code, 0, `${stdout}\n${stderr}`);
+    const line = (tag) => JSON.parse(stdout.split('\n').find((l) => l.startsWith(`${tag} `))?.slice(tag.length + 1) ?? 'null');
+    const storm = line('STORM');
+    assert.ok(storm, stdout);
+    assert.equal(storm.registered, 4, stdout);
+    assert.equal(typeof storm.all_registered_secs, 'number', stdout);
+    const step = line('JSON');
+    assert.ok(step, stdout);
+    assert.equal(step.ok, 2, stdout);
+    assert.ok(step.loss_pct < 2, `recorded calls lost ${step.loss_pct} % of their packets:\n${stdout}\n${stderr}`);
+    const recorded = Number(sqlValue(`SELECT count(*) FROM calls WHERE tenant_id = ${tenant} AND recording_state IS NOT NULL AND started_at > now() - interval '5 minutes'`));
+    assert.ok(recorded >= 2, `the load calls were recorded (${recorded})`);
   });
 
   it('the health probe charts the trunk path, exports a metric, and alerts when the echo stops', async () => {
