@@ -366,7 +366,7 @@ impl Agent {
 
     async fn call_inner(&self, opts: &CallOptions, report: &mut Report) -> Result<(), ProbeError> {
         let events = Events { capture_max: opts.capture, ..Events::default() };
-        let pc = peer_connection(self.target.media_addr, opts.codec, events.handler()).await?;
+        let pc = peer_connection(self.target.media_addr, opts.codec, &events).await?;
         let result = self.call_with(&pc, &events, opts, report).await;
         let _ = pc.close().await;
         result

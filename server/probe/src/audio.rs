@@ -41,7 +41,8 @@ pub struct Meter {
     seen: std::collections::HashSet<u32>,
     /// RFC 3550 §6.4.1 interarrival jitter, in timestamp units (1/8000 s).
     jitter: f64,
-    last: Option<(Instant, u32)>,
+    /// The last packet's arrival, SSRC and timestamp.
+    last: Option<(Instant, u32, u32)>,
     /// Packets received that carried no tag of ours (silence, comfort noise, other audio).
     pub untagged: u64,
 }
@@ -51,15 +52,17 @@ impl Meter {
         self.sent.insert(seq, at);
     }
 
-    /// An RTP packet arrived at `at` with `timestamp` and `payload`.
-    pub fn received(&mut self, at: Instant, timestamp: u32, payload: &[u8]) {
-        // Jitter over every packet of the stream, tagged or not (RFC 3550: D(i-1,i)).
-        if let Some((prev_at, prev_ts)) = self.last {
-            let arrival = at.duration_since(prev_at).as_secs_f64() * 8000.0;
+    /// An RTP packet from source `ssrc` arrived at `at` with `timestamp` and `payload`. The far end
+    /// may change its source mid-call (Asterisk does when a recording joins): every source counts.
+    pub fn received(&mut self, at: Instant, ssrc: u32, timestamp: u32, payload: &[u8]) {
+        // Jitter over every packet of a source, tagged or not (RFC 3550: D(i-1,i)). A new source
+        // starts its own timestamps: the step to it is not jitter.
+        if let Some((prev_at, _, prev_ts)) = self.last.filter(|l| l.1 == ssrc) {
+            let arrival = at.saturating_duration_since(prev_at).as_secs_f64() * 8000.0;
             let d = arrival - f64::from(timestamp.wrapping_sub(prev_ts) as i32);
             self.jitter += (d.abs() - self.jitter) / 16.0;
         }
-        self.last = Some((at, timestamp));
+        self.last = Some((at, ssrc, timestamp));
         match tag_of(payload) {
             Some(seq) => {
                 if let Some(sent_at) = self.sent.get(&seq) {
@@ -138,15 +141,17 @@ mod tests {
         // 8 of 10 come back, 5 ms later, evenly spaced (no jitter); one duplicate; one foreign packet.
         for seq in 0..8u32 {
             let at = t0 + PACKET_INTERVAL * seq + Duration::from_millis(5);
-            m.received(at, 1000 + seq * SAMPLES_PER_PACKET, &payload(seq));
+            m.received(at, 1, 1000 + seq * SAMPLES_PER_PACKET, &payload(seq));
         }
         m.received(
             t0 + PACKET_INTERVAL * 8 + Duration::from_millis(5),
+            1,
             1000 + 8 * SAMPLES_PER_PACKET,
             &payload(3),
         );
         m.received(
             t0 + PACKET_INTERVAL * 9 + Duration::from_millis(5),
+            1,
             1000 + 9 * SAMPLES_PER_PACKET,
             &[0xFF; 160],
         );
@@ -169,6 +174,7 @@ mod tests {
             let wobble = if i % 2 == 0 { 0 } else { 8 };
             m.received(
                 t0 + PACKET_INTERVAL * i + Duration::from_millis(wobble),
+                1,
                 i * SAMPLES_PER_PACKET,
                 &[0xFF; 160],
             );
@@ -177,5 +183,20 @@ mod tests {
         // |D| alternates ±8 ms: the estimator converges to 8 ms.
         assert!((j - 8.0).abs() < 0.5, "{j}");
         assert_eq!(Meter::default().report().loss_pct, 100.0, "nothing sent is a failure, not 0 % loss");
+    }
+
+    #[test]
+    fn a_new_source_counts_and_its_timestamps_are_not_jitter() {
+        let t0 = Instant::now();
+        let mut m = Meter::default();
+        // Evenly spaced; halfway the source changes, with timestamps from elsewhere.
+        for i in 0..20u32 {
+            m.sent(i, t0 + PACKET_INTERVAL * i);
+            let (ssrc, ts0) = if i < 10 { (1, 0) } else { (2, 3_000_000_000) };
+            m.received(t0 + PACKET_INTERVAL * i, ssrc, ts0 + i * SAMPLES_PER_PACKET, &payload(i));
+        }
+        let r = m.report();
+        assert_eq!((r.sent, r.echoed, r.received), (20, 20, 20), "{r:?}");
+        assert!(r.jitter_ms.unwrap() < 0.01, "{r:?}");
     }
 }

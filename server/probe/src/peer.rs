@@ -1,10 +1,11 @@
-//! The webrtc-rs peer connection as Asterisk needs it (codecs, bound address, no mDNS) and the
-//! handler that turns its callbacks into watch channels the agent's call waits on.
+//! The webrtc-rs peer connection as Asterisk needs it (codecs, bound address, no mDNS, the audio
+//! tap) and the handler that turns its callbacks into watch channels the agent's call waits on.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use rtc::interceptor::Slot;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
 };
@@ -15,10 +16,14 @@ use tokio::sync::watch;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceConnectionState,
-    RTCIceGatheringState, RTCPeerConnectionState,
+    RTCIceGatheringState, RTCPeerConnectionState, Registry,
 };
 
 use crate::audio::Meter;
+use crate::tap::AudioTap;
+
+/// The tap's place in the interceptor chain: the only one, next to the wire.
+const TAP_SLOT: usize = 500;
 
 /// The audio codec offered to Asterisk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,11 +112,11 @@ pub(crate) fn telephone_event() -> RTCRtpCodecParameters {
     }
 }
 
-/// The peer connection as Asterisk needs it (workarounds 1 and 6 are here).
+/// The peer connection as Asterisk needs it (workarounds 1, 6 and 7 are here), reporting to `ev`.
 pub(crate) async fn peer_connection(
     media_addr: IpAddr,
     codec: Codec,
-    handler: Arc<dyn PeerConnectionEventHandler>,
+    ev: &Events,
 ) -> Result<impl PeerConnection, ProbeError> {
     let mut media = MediaEngine::default();
     media
@@ -128,7 +133,10 @@ pub(crate) async fn peer_connection(
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
         .with_setting_engine(settings)
-        .with_handler(handler)
+        // Workaround 7: the call's audio is measured as it comes off the transport, whatever its
+        // RTP source (tap.rs); a track gets one source's packets only.
+        .with_interceptor_registry(Registry::new().with(Slot::Custom(TAP_SLOT), ev.tap()))
+        .with_handler(ev.handler())
         // Workaround 6: bind the one address we mean; a wildcard gathers every non-loopback
         // interface (and would send ICE checks from the machine's public address).
         .with_udp_addrs(vec![format!("{}:0", SocketFmt(media_addr))])
@@ -147,7 +155,8 @@ impl std::fmt::Display for SocketFmt {
     }
 }
 
-/// State the webrtc-rs handler reports, as watch channels the call waits on.
+/// State the webrtc-rs handler reports, as watch channels the call waits on; and the call's audio
+/// measurements, which the tap ([`AudioTap`]) feeds.
 #[derive(Clone)]
 pub(crate) struct Events {
     pub gathered: watch::Sender<bool>,
@@ -175,6 +184,11 @@ impl Events {
     pub fn handler(&self) -> Arc<dyn PeerConnectionEventHandler> {
         Arc::new(self.clone())
     }
+
+    /// The interceptor that feeds [`Events::meter`] and [`Events::captured`].
+    fn tap(&self) -> AudioTap {
+        AudioTap::new(self.meter.clone(), self.captured.clone(), self.capture_max)
+    }
 }
 
 #[async_trait::async_trait]
@@ -193,34 +207,13 @@ impl PeerConnectionEventHandler for Events {
         self.conn.send_replace(state);
     }
 
+    /// The track's packets are not what the call measures (that is the tap's, workaround 7): they
+    /// are read and dropped, so that the track's queue never fills.
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let meter = self.meter.clone();
-        let (captured, capture_max) = (self.captured.clone(), self.capture_max);
         tokio::spawn(async move {
             while let Some(ev) = track.poll().await {
-                match ev {
-                    // telephone-event packets are not audio.
-                    TrackRemoteEvent::OnRtpPacket(p)
-                        if p.header.payload_type == 0 || p.header.payload_type == 111 =>
-                    {
-                        {
-                            // Opus runs at 48 kHz: the jitter estimator counts 8 kHz units.
-                            let ts = if p.header.payload_type == 111 {
-                                p.header.timestamp / 6
-                            } else {
-                                p.header.timestamp
-                            };
-                            meter.lock().expect("meter").received(Instant::now(), ts, &p.payload);
-                            if capture_max > 0 {
-                                let mut c = captured.lock().expect("capture");
-                                if c.len() < capture_max {
-                                    c.push(p.payload.to_vec());
-                                }
-                            }
-                        }
-                    }
-                    TrackRemoteEvent::OnEnded => break,
-                    _ => {}
+                if let TrackRemoteEvent::OnEnded = ev {
+                    break;
                 }
             }
         });
@@ -244,9 +237,8 @@ mod tests {
     #[tokio::test]
     async fn offer_from_our_builder_has_pcmu_telephone_event_and_only_the_bound_address() {
         let ev = Events::default();
-        let pc = peer_connection("127.0.0.1".parse().unwrap(), Codec::Pcmu, ev.handler())
-            .await
-            .expect("peer connection");
+        let pc =
+            peer_connection("127.0.0.1".parse().unwrap(), Codec::Pcmu, &ev).await.expect("peer connection");
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             "s".into(),
             "a".into(),
