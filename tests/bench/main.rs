@@ -166,8 +166,9 @@ async fn recordings() -> anyhow::Result<()> {
     // server), then records.zip of all 1 000 through the server, its RSS sampled meanwhile.
     let window = callbase_recordings::zip::in_flight(std::iter::repeat_n(FILE_BYTES as u64, FILES));
     let mb = |bytes: f64, secs: f64| bytes / secs / 1_000_000.0;
-    let (mut ceiling, mut zips, mut ttfbs, mut peaks) = (vec![], vec![], vec![], vec![]);
+    let (mut ceiling, mut zips, mut ttfbs, mut peaks, mut anons) = (vec![], vec![], vec![], vec![], vec![]);
     let base_rss = rss_kb(pid, "VmRSS:");
+    let base_anon = rss_kb(pid, "RssAnon:");
     let mut got = 0u64;
     for _ in 0..ROUNDS {
         let start = Instant::now();
@@ -193,7 +194,8 @@ async fn recordings() -> anyhow::Result<()> {
             .await;
         ceiling.push(mb(sizes.iter().sum::<usize>() as f64, start.elapsed().as_secs_f64()));
 
-        let (secs, ttfb, bytes, peak) = zip_round(&admin, pid, &ids).await?;
+        let (secs, ttfb, bytes, peak, anon) = zip_round(&admin, pid, &ids).await?;
+        anons.push(anon as f64 / 1024.0);
         got = bytes;
         zips.push(mb(bytes as f64, secs));
         ttfbs.push(ttfb);
@@ -258,6 +260,11 @@ async fn recordings() -> anyhow::Result<()> {
         base_rss as f64 / 1024.0,
         spread(&mut peaks, 1)
     );
+    println!(
+        "| of which anonymous memory (heap, buffers; the rest is the mapped program): before {:.1} MB → peak | **{} MB** | — |",
+        base_anon as f64 / 1024.0,
+        spread(&mut anons, 1)
+    );
     println!("| recording available after hang-up, {CALLS} real calls: p50 / max | **{:.0} / {:.0} ms** | ≤ 10 s |", pct(&avail, 0.5), pct(&avail, 1.0));
     println!("\nserver peak RSS since start (VmHWM): {:.1} MB", rss_kb(pid, "VmHWM:") as f64 / 1024.0);
     drop(server);
@@ -270,14 +277,16 @@ async fn zip_round(
     admin: &callbase_tests::Browser,
     pid: u32,
     ids: &[Uuid],
-) -> anyhow::Result<(f64, f64, u64, u64)> {
+) -> anyhow::Result<(f64, f64, u64, u64, u64)> {
     let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let peak_anon = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sampler = {
-        let (s, p) = (sampling.clone(), peak.clone());
+        let (s, p, a) = (sampling.clone(), peak.clone(), peak_anon.clone());
         std::thread::spawn(move || {
             while s.load(std::sync::atomic::Ordering::Relaxed) {
                 p.fetch_max(rss_kb(pid, "VmRSS:"), std::sync::atomic::Ordering::Relaxed);
+                a.fetch_max(rss_kb(pid, "RssAnon:"), std::sync::atomic::Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         })
@@ -310,5 +319,6 @@ async fn zip_round(
         first.unwrap_or_default().as_secs_f64() * 1000.0,
         got,
         peak.load(std::sync::atomic::Ordering::Relaxed),
+        peak_anon.load(std::sync::atomic::Ordering::Relaxed),
     ))
 }

@@ -8,6 +8,7 @@ pub mod node_workers;
 pub mod probe_cli;
 pub mod redis_master;
 pub mod seed;
+mod procs;
 mod storm;
 pub mod settings;
 pub mod startup;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use callbase_probe::{Agent, Target};
 
-use crate::loadgen::{cpu_ticks, pct, ticks_per_sec, Proc};
+use crate::procs::{cpu_ticks, pct, ticks_per_sec, Proc};
 
 /// How long agents keep retrying: past the goal (every agent registered within 60 s), so a slow
 /// storm is measured rather than cut.
