@@ -6,7 +6,6 @@
 //! Bounded by construction: at most 1 000 agents (400 unless `--storm`), 400 calls and 20 minutes; media binds one address
 //! (loopback or the test's own netns), SIP goes to the configured Asterisk WebSocket (loopback).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use anyhow::Context;
 use callbase_core::TenantId;
 use callbase_probe::{Agent, CallOptions, Codec, Report, Target};
 
-use crate::procs::{cpu_ticks, pct, processes, ticks_per_sec};
+use crate::procs::{pct, processes, CpuWindow};
 use crate::settings::Settings;
 
 const MAX_AGENTS: usize = 400;
@@ -254,18 +253,9 @@ async fn run_with(
             })
             .collect();
         tokio::time::sleep(ramp + settle).await;
-        let before: HashMap<u32, u64> =
-            procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
-        let t0 = Instant::now();
+        let window = CpuWindow::start(&procs);
         tokio::time::sleep(Duration::from_secs(a.window_secs)).await;
-        let secs = t0.elapsed().as_secs_f64();
-        let cpu_pct: Vec<(String, f64)> = procs
-            .iter()
-            .filter_map(|p| {
-                let d = cpu_ticks(p.pid)?.checked_sub(*before.get(&p.pid)?)?;
-                Some((p.name.clone(), d as f64 / ticks_per_sec() / secs * 100.0))
-            })
-            .collect();
+        let cpu_pct = window.percent();
         let mut reports: Vec<Report> = Vec::new();
         for c in calls {
             reports.push(

@@ -72,6 +72,32 @@ pub(crate) fn pct(v: &mut [f64], p: f64) -> Option<f64> {
     Some(v[i])
 }
 
+/// CPU time of some processes from a starting point: [`CpuWindow::percent`] gives each one's
+/// percent of one core since [`CpuWindow::start`] (a process that exited is left out).
+pub(crate) struct CpuWindow<'a> {
+    procs: &'a [Proc],
+    before: std::collections::HashMap<u32, u64>,
+    t0: std::time::Instant,
+}
+
+impl<'a> CpuWindow<'a> {
+    pub fn start(procs: &'a [Proc]) -> Self {
+        let before = procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
+        CpuWindow { procs, before, t0: std::time::Instant::now() }
+    }
+
+    pub fn percent(&self) -> Vec<(String, f64)> {
+        let secs = self.t0.elapsed().as_secs_f64();
+        self.procs
+            .iter()
+            .filter_map(|p| {
+                let d = cpu_ticks(p.pid)?.checked_sub(*self.before.get(&p.pid)?)?;
+                Some((p.name.clone(), d as f64 / ticks_per_sec() / secs * 100.0))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,12 @@
 //! back-off (as JsSIP's reconnect does) until the storm's deadline; the report says how long until
 //! all were registered, how many attempts failed, who never made it, and the CPU it cost.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callbase_probe::{Agent, Target};
 
-use crate::procs::{cpu_ticks, pct, ticks_per_sec, Proc};
+use crate::procs::{pct, CpuWindow, Proc};
 
 /// How long agents keep retrying: past the goal (every agent registered within 60 s), so a slow
 /// storm is measured rather than cut.
@@ -31,7 +30,7 @@ pub(crate) struct Storm {
 
 /// Registers every target at once; returns the agents that registered, in the targets' order.
 pub(crate) async fn register_all(targets: &[Target], procs: &[Proc]) -> (Vec<Arc<Agent>>, Storm) {
-    let before: HashMap<u32, u64> = procs.iter().filter_map(|p| Some((p.pid, cpu_ticks(p.pid)?))).collect();
+    let cpu = CpuWindow::start(procs);
     let start = Instant::now();
     let runs = targets.iter().enumerate().map(|(i, t)| async move {
         let mut failed = 0usize;
@@ -51,14 +50,7 @@ pub(crate) async fn register_all(targets: &[Target], procs: &[Proc]) -> (Vec<Arc
         (None, failed, last)
     });
     let results = futures_util::future::join_all(runs).await;
-    let secs = start.elapsed().as_secs_f64();
-    let cpu_pct = procs
-        .iter()
-        .filter_map(|p| {
-            let d = cpu_ticks(p.pid)?.checked_sub(*before.get(&p.pid)?)?;
-            Some((p.name.clone(), d as f64 / ticks_per_sec() / secs * 100.0))
-        })
-        .collect();
+    let cpu_pct = cpu.percent();
     let (mut agents, mut reg_ms, mut failed_attempts, mut last_done) = (vec![], vec![], 0, None);
     let mut errors: Vec<String> = vec![];
     for (done, failed, last) in results {
