@@ -92,6 +92,28 @@ async function hangupAndClose(page) {
   await page.click('[data-testid=call-card] button[aria-label="Close"]');
 }
 
+/**
+ * A carrier call rings `page`'s phone: the CRM window opens by itself with the call's values, the
+ * call card offers "Open in CRM" and no blocked pop-up notice; then the call is answered and hung up.
+ */
+async function popsOnRing(browser, page, t, carrier) {
+  const popped = crmWindow(browser);
+  popped.catch(() => undefined); // awaited below; not an unhandled rejection if the phone never rings
+  const rang = Date.now();
+  await ring(carrier);
+  await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
+  const { target, url } = await popped;
+  console.log(`# carrier call → CRM window ${Date.now() - rang} ms: ${url}`);
+  const call = await newestInbound(t);
+  assertPopUrl(url, call);
+  await page.waitForSelector('[data-testid=call-card] [data-testid=screen-pop-open]', { timeout: 10000 });
+  assert.equal(await page.$('[data-testid=screen-pop-blocked]'), null, 'no blocked pop-up notice');
+  await (await target.page())?.close();
+  await page.click('[data-testid=phone-answer]');
+  await until('answered', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
+  await hangupAndClose(page);
+}
+
 describe('chromium: Settings → Integrations and the screen-pop', () => {
   let browser;
   let page;
@@ -179,22 +201,7 @@ describe('chromium: Settings → Integrations and the screen-pop', () => {
   });
 
   it('a carrier call opens the CRM page by itself with the caller, the call id and dir=inbound', async () => {
-    const popped = crmWindow(browser);
-    popped.catch(() => undefined); // awaited below; not an unhandled rejection if the phone never rings
-    const rang = Date.now();
-    await ring(carrier);
-    await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
-    const { target, url } = await popped;
-    console.log(`# carrier call → CRM window ${Date.now() - rang} ms: ${url}`);
-    const call = await newestInbound(t);
-    assertPopUrl(url, call);
-    await page.waitForSelector('[data-testid=call-card] [data-testid=screen-pop-open]', { timeout: 10000 });
-    assert.equal(await page.$('[data-testid=screen-pop-blocked]'), null, 'no blocked pop-up notice');
-    await (await target.page())?.close();
-
-    await page.click('[data-testid=phone-answer]');
-    await until('answered', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
-    await hangupAndClose(page);
+    await popsOnRing(browser, page, t, carrier);
 
     // The endpoint got the call's events in its queue: the delivery log lists call.ringing.
     await clickButton(page, 'Delivery log', '[data-testid=hook-row]');
@@ -224,19 +231,6 @@ describe('firefox: the screen-pop opens when a call rings', () => {
   });
 
   it('a carrier call opens the CRM window with the caller, the call id and dir=inbound', async () => {
-    const popped = crmWindow(browser);
-    popped.catch(() => undefined); // awaited below; not an unhandled rejection if the phone never rings
-    await ring(carrier);
-    await page.waitForSelector('[data-testid=phone-incoming]', { timeout: 15000 });
-    const { target, url } = await popped;
-    console.log(`# Firefox's CRM window: ${target.url()}`);
-    const call = await newestInbound(t);
-    assertPopUrl(url, call);
-    await page.waitForSelector('[data-testid=call-card] [data-testid=screen-pop-open]', { timeout: 10000 });
-    assert.equal(await page.$('[data-testid=screen-pop-blocked]'), null, 'no blocked pop-up notice');
-    await (await target.page())?.close();
-    await page.click('[data-testid=phone-answer]');
-    await until('answered', async () => (await page.$eval('[data-testid=call-card]', (e) => e.dataset.state).catch(() => null)) === 'answered', 10000);
-    await hangupAndClose(page);
+    await popsOnRing(browser, page, t, carrier);
   });
 });
