@@ -13,6 +13,7 @@ mod calls;
 mod carriers;
 mod consult;
 mod crm;
+mod crm_pages;
 mod dependencies;
 mod dial_rules;
 mod drain;

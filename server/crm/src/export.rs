@@ -38,14 +38,16 @@ pub async fn export_csv(db: &Db, who: &Who, table: TableId, p: ListParams) -> Cr
         &ListParams { page: Some(1), per_page: Some(1), ..p },
     )?;
     with_hits(db, &mut q, who.tenant).await?;
+    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<String> = sh.fields.iter().map(|f| core_crm::csv_safe(&f.name)).collect();
     w.write_record(&header).map_err(anyhow::Error::from)?;
     q.limit = CHUNK;
     q.offset = 0;
+    let mut written = 0;
     loop {
-        let rows = repo::list::page(&mut tx, who.tenant, &q).await?;
-        for r in &rows {
+        let page = repo::list::page(&mut tx, who.tenant, &q).await?;
+        for r in &page.rows {
             let rec = sh.record(r);
             let cells: Vec<String> = sh
                 .fields
@@ -67,10 +69,12 @@ pub async fn export_csv(db: &Db, who: &Who, table: TableId, p: ListParams) -> Cr
                 .collect();
             w.write_record(&cells).map_err(anyhow::Error::from)?;
         }
-        if (rows.len() as i64) < q.limit || q.offset >= ROWS_MAX - CHUNK {
-            break;
+        written += page.rows.len() as i64;
+        // Keyset pages: each chunk starts where the last ended, whatever the depth.
+        match page.next {
+            Some(next) if written < ROWS_MAX => q.after = Some(next),
+            _ => break,
         }
-        q.offset += q.limit;
     }
     tx.commit().await?;
     let body = w.into_inner().map_err(|e| anyhow::anyhow!(e.to_string()))?;

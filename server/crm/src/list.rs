@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{CrmError, CrmResult};
-use crate::repo::list::{Filter, ListQuery, SearchFields};
+use crate::repo::list::{After, Filter, ListQuery, SearchFields};
 use crate::repo::{self, FieldRow};
 use crate::shape::{table_or_404, Record, Shaper};
 use crate::view::{Masking, Viewer, Who};
@@ -48,6 +48,9 @@ pub struct ListParams {
     pub q: Option<String>,
     /// JSON array of `{"field": id, "op": "contains|equals|greater|less|empty|not_empty", "value": "…"}`.
     pub filters: Option<String>,
+    /// The previous page's `next`: the page starts after its last record (its cost does not grow
+    /// with the depth); `page` then only numbers it. Valid for the same `sort` and `desc`.
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +70,43 @@ pub struct RecordPage {
     pub total_capped: bool,
     pub page: i64,
     pub per_page: i64,
+    /// Pass as `after` for the next page (with the same sort); absent on a page that is not full.
+    pub next: Option<String>,
+}
+
+/// A keyset cursor as the API passes it: the sort it belongs to and the row a page starts after,
+/// as URL-safe base64 of JSON (opaque to clients).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Cursor {
+    s: Option<i64>,
+    d: bool,
+    k: Option<String>,
+    i: i64,
+}
+
+/// The cursor of the row `after` for a list sorted by `sort` (`desc`).
+pub fn cursor_out(sort: Option<FieldId>, desc: bool, after: &After) -> String {
+    use base64::Engine as _;
+    let c = Cursor { s: sort.map(|f| f.0), d: desc, k: after.k.clone(), i: after.id.0 };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&c).expect("a cursor serialises"))
+}
+
+/// Reads a cursor made by [`cursor_out`] for the same sort (422 `invalid_cursor` otherwise).
+pub fn cursor_in(raw: &str, sort: Option<FieldId>, desc: bool) -> CrmResult<After> {
+    use base64::Engine as _;
+    let c: Cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| CrmError::invalid("invalid_cursor", "after: pass a page's `next` as it is"))?;
+    if c.s != sort.map(|f| f.0) || c.d != desc {
+        return Err(CrmError::invalid("invalid_cursor", "after: this cursor belongs to another sort order"));
+    }
+    if let Some(k) = &c.k {
+        callbase_core::check_text("after", k)?;
+    }
+    Ok(After { k: c.k, id: RecordId(c.i) })
 }
 
 /// Checks a list's parameters against the table's `fields` for a viewer with `masking` and turns
@@ -148,17 +188,23 @@ pub fn parse(
             .collect(),
         users: fields.iter().filter(|f| f.kind() == FieldKind::User).map(FieldRow::key).collect(),
     });
+    let sort = p.sort.map(FieldId);
+    let after = match p.after.as_deref().filter(|a| !a.trim().is_empty()) {
+        Some(a) => Some(cursor_in(a, sort, p.desc)?),
+        None => None,
+    };
     Ok(ListQuery {
         table,
-        sort: p.sort.map(FieldId),
+        sort,
         desc: p.desc,
         filters,
         q,
         search_fields,
         hits: None,
         limit: per_page,
-        offset: (page - 1) * per_page,
-        before: None,
+        // With a cursor the page starts there; `page` only numbers it.
+        offset: if after.is_some() { 0 } else { (page - 1) * per_page },
+        after,
     })
 }
 
@@ -192,17 +238,19 @@ pub async fn page(db: &Db, who: &Who, table: TableId, p: &ListParams) -> CrmResu
     table_or_404(&mut tx, who.tenant, table).await?;
     let sh = Shaper::load(&mut tx, &viewer, table).await?;
     let mut q = parse(&sh.fields, viewer.masking, &viewer.rules, table, p)?;
-    with_hits(db, &mut q, who.tenant).await?;
-    let rows = repo::list::page(&mut tx, who.tenant, &q).await?;
     let cap = count_cap(&q);
+    with_hits(db, &mut q, who.tenant).await?;
+    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
+    let page = repo::list::page(&mut tx, who.tenant, &q).await?;
     let total = repo::list::count(&mut tx, who.tenant, &q, cap + 1).await?;
     tx.commit().await?;
     Ok(RecordPage {
-        records: rows.iter().map(|r| sh.record(r)).collect(),
+        records: page.rows.iter().map(|r| sh.record(r)).collect(),
         total: total.min(cap),
         total_capped: total > cap,
-        page: q.offset / q.limit + 1,
+        page: if q.after.is_some() { p.page.unwrap_or(1).max(1) } else { q.offset / q.limit + 1 },
         per_page: q.limit,
+        next: page.next.as_ref().map(|a| cursor_out(q.sort, q.desc, a)),
     })
 }
 
@@ -223,12 +271,12 @@ pub async fn page_before(
     q.sort = None;
     q.desc = false;
     q.offset = 0;
-    q.before = before;
+    q.after = before.map(|id| After { k: None, id });
     with_hits(db, &mut q, who.tenant).await?;
-    let rows = repo::list::page(&mut tx, who.tenant, &q).await?;
+    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
+    let page = repo::list::page(&mut tx, who.tenant, &q).await?;
     tx.commit().await?;
-    let next = (rows.len() as i64 == q.limit).then(|| rows.last().map(|r| r.id)).flatten();
-    Ok((rows.iter().map(|r| sh.record(r)).collect(), next))
+    Ok((page.rows.iter().map(|r| sh.record(r)).collect(), page.next.map(|a| a.id)))
 }
 
 #[cfg(test)]

@@ -34,8 +34,24 @@ pub struct ListQuery {
     pub hits: Option<Vec<RecordId>>,
     pub limit: i64,
     pub offset: i64,
-    /// Keyset paging of the newest-first order (the public API's cursor): records older than this.
-    pub before: Option<RecordId>,
+    /// Keyset paging: the page starts after this row of the list's order (its cost does not grow
+    /// with the depth, unlike `offset`).
+    pub after: Option<After>,
+}
+
+/// A row of a list's order that a page starts after (a keyset cursor): the row's sort key (`None`
+/// for the newest-first order and for an empty value) and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub k: Option<String>,
+    pub id: RecordId,
+}
+
+/// One page of a list and where the next one starts (`None` when the page is not full).
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<RecordRow>,
+    pub next: Option<After>,
 }
 
 /// The fields a masked viewer's quick search looks at (field ids as the keys of `data`).
@@ -115,7 +131,7 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, q: &ListQuery, rid: &str)
     }
 }
 
-/// The quick search's matches, found first through the trigram index (`hits`): left to itself
+/// The quick search's matches (or a filter's, [`drive`]), found first (`hits`): left to itself
 /// the planner walked the whole table in id or sort order testing every row (170 ms at a million).
 fn push_hits(b: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, q: &ListQuery) {
     if let Some(ids) = &q.hits {
@@ -134,52 +150,194 @@ fn needs_record(q: &ListQuery) -> bool {
     q.filters.iter().any(|f| f.op == FilterOp::Contains) || (q.q.is_some() && q.search_fields.is_some())
 }
 
-/// One page of records. The page's ids are found first from the indexes alone where possible
-/// (walking the sort index in order, probing filters with index-only scans, stopping after the
-/// page); only the page's records are read.
-pub async fn page(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Vec<RecordRow>> {
+/// The most matches of one filter that are collected and sorted instead of walking the sort order
+/// ([`drive`]); also the most quick-search matches sorted that way.
+pub const DRIVER_MAX: i64 = 5_000;
+
+/// Whether the page is made by sorting its known matches (`hits`, at most [`DRIVER_MAX`]) rather
+/// than by walking the sort order and testing each row.
+fn sorts_hits(q: &ListQuery) -> bool {
+    q.hits.as_ref().is_some_and(|h| h.len() as i64 <= DRIVER_MAX)
+}
+
+/// A page of a sorted list walks the sort index `(field, k, record)` in order and tests each row
+/// against the filters, until the page is full: cheap while matches are dense along the order,
+/// but a filter matching a few rows, or one whose matches all sort last (anti-correlated with the
+/// order: PostgreSQL's LIMIT costing assumes they are spread evenly), walks most of the table
+/// (880 ms at a million). So a filter whose matches number at most [`DRIVER_MAX`] drives the page
+/// instead: its matches are read from the same index (`k = v`, `k > v`, … is a range of it), and
+/// only they are sorted. The first such filter becomes `hits` and leaves `filters`. Not for a
+/// quick search (its matches are `hits` already).
+pub async fn drive(tx: &mut Tx, tenant: TenantId, q: &mut ListQuery) -> sqlx::Result<()> {
+    if q.hits.is_some() || q.q.is_some() {
+        return Ok(());
+    }
     custom_plans(tx).await?;
+    for (i, f) in q.filters.iter().enumerate() {
+        let mut b: QueryBuilder<'_, Postgres> =
+            QueryBuilder::new("SELECT record_id FROM crm_values WHERE tenant_id = ");
+        b.push_bind(tenant).push(" AND field_id = ").push_bind(f.field.0);
+        let operand = f.operand.clone().unwrap_or_default();
+        match f.op {
+            FilterOp::Contains => continue,
+            FilterOp::Empty => b.push(" AND k IS NULL"),
+            FilterOp::NotEmpty => b.push(" AND k IS NOT NULL"),
+            FilterOp::Equals => b.push(" AND k = ").push_bind(operand),
+            FilterOp::Greater => b.push(" AND k > ").push_bind(operand),
+            FilterOp::Less => b.push(" AND k < ").push_bind(operand),
+        };
+        b.push(" LIMIT ").push_bind(DRIVER_MAX + 1);
+        let ids: Vec<i64> = b.build_query_scalar().fetch_all(&mut **tx).await?;
+        if ids.len() as i64 <= DRIVER_MAX {
+            q.hits = Some(ids.into_iter().map(RecordId).collect());
+            q.filters.remove(i);
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The part of a sorted list's order a query reads. Empty values sort last in ascending and first
+/// in descending order, and have no key to compare: keyset paging reads the keyed rows and the
+/// empty ones as two ranges of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Range<'a> {
+    All,
+    /// Keyed rows after `(k, id)`.
+    After(&'a str, i64),
+    /// Empty values after the record id.
+    EmptyAfter(i64),
+    Empty,
+    Keyed,
+}
+
+fn ranges(q: &ListQuery) -> Vec<Range<'_>> {
+    if q.sort.is_none() {
+        return vec![Range::All];
+    }
+    match (&q.after, q.desc) {
+        (None, _) => vec![Range::All],
+        (Some(After { k: Some(k), id }), false) => vec![Range::After(k, id.0), Range::Empty],
+        (Some(After { k: Some(k), id }), true) => vec![Range::After(k, id.0)],
+        (Some(After { k: None, id }), false) => vec![Range::EmptyAfter(id.0)],
+        (Some(After { k: None, id }), true) => vec![Range::EmptyAfter(id.0), Range::Keyed],
+    }
+}
+
+fn push_range(b: &mut QueryBuilder<'_, Postgres>, range: Range<'_>, desc: bool) {
+    let cmp = if desc { " < " } else { " > " };
+    match range {
+        Range::All => {}
+        // A row comparison: the index scan starts at the cursor.
+        Range::After(k, id) => {
+            b.push(format!(" AND (s.k, s.record_id){cmp}(")).push_bind(k.to_string());
+            b.push(", ").push_bind(id).push(")");
+        }
+        Range::EmptyAfter(id) => {
+            b.push(format!(" AND s.k IS NULL AND s.record_id{cmp}")).push_bind(id);
+        }
+        Range::Empty => {
+            b.push(" AND s.k IS NULL");
+        }
+        Range::Keyed => {
+            b.push(" AND s.k IS NOT NULL");
+        }
+    }
+}
+
+/// One page of records and where the next starts. The page's ids are found first from the
+/// indexes alone where possible (walking the sort index in order, probing filters with index-only
+/// scans, stopping after the page — or sorting the few known matches, [`drive`]); only the page's
+/// records are read.
+pub async fn page(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Page> {
+    custom_plans(tx).await?;
+    let mut rows: Vec<PageRow> = Vec::new();
+    for range in ranges(q) {
+        let want = q.limit - rows.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        rows.extend(part(tx, tenant, q, range, want).await?);
+    }
+    let next = if rows.len() as i64 == q.limit {
+        rows.last()
+            .map(|r| After { k: if q.sort.is_some() { r.k.clone() } else { None }, id: RecordId(r.id) })
+    } else {
+        None
+    };
+    Ok(Page { rows: rows.into_iter().map(RecordRow::from).collect(), next })
+}
+
+/// The rows of one range of the list's order.
+async fn part(
+    tx: &mut Tx,
+    tenant: TenantId,
+    q: &ListQuery,
+    range: Range<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<PageRow>> {
     let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("");
     push_hits(&mut b, tenant, q);
-    b.push("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at FROM (");
-    let hits = |b: &mut QueryBuilder<'_, Postgres>, id: &str| {
-        if q.q.is_some() || q.hits.is_some() {
-            b.push(format!(" JOIN hits h ON h.id = {id}"));
-        }
-    };
+    b.push("SELECT r.id, r.table_id, r.data, r.created_at, r.updated_at, p.k FROM (");
+    let searched = q.q.is_some() || q.hits.is_some();
+    // Known matches few enough to sort: `OFFSET 0` keeps the planner from walking the sort order
+    // with them (it would expect them evenly spread).
+    let sorted = sorts_hits(q);
+    let join_record = if needs_record(q) { " JOIN crm_records r ON r.id = s.record_id" } else { "" };
     let dir = if q.desc { " DESC" } else { "" };
     match q.sort {
         Some(f) => {
-            let join = if needs_record(q) { " JOIN crm_records r ON r.id = s.record_id" } else { "" };
-            b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join}"));
-            hits(&mut b, "s.record_id");
+            if sorted {
+                b.push(format!(
+                    "SELECT x.id, x.k FROM (SELECT s.record_id AS id, s.k FROM hits h \
+                     JOIN crm_values s ON s.record_id = h.id{join_record}"
+                ));
+            } else {
+                b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join_record}"));
+                if searched {
+                    b.push(" JOIN hits h ON h.id = s.record_id");
+                }
+            }
             b.push(" WHERE s.field_id = ").push_bind(f.0);
             b.push(" AND s.tenant_id = ").push_bind(tenant);
             push_conditions(&mut b, q, "s.record_id");
-            b.push(format!(" ORDER BY s.k{dir}, s.record_id{dir}"));
+            push_range(&mut b, range, q.desc);
+            if sorted {
+                b.push(format!(" OFFSET 0) x ORDER BY x.k{dir}, x.id{dir}"));
+            } else {
+                b.push(format!(" ORDER BY s.k{dir}, s.record_id{dir}"));
+            }
         }
         None => {
             // Newest first (`desc` turns it to oldest first).
-            let dir = if q.desc { "" } else { " DESC" };
+            let (dir, cmp) = if q.desc { ("", " > ") } else { (" DESC", " < ") };
+            if sorted {
+                b.push("SELECT x.id, x.k FROM (");
+            }
             b.push("SELECT r.id, NULL::text AS k FROM crm_records r");
-            hits(&mut b, "r.id");
+            if searched {
+                b.push(" JOIN hits h ON h.id = r.id");
+            }
             b.push(" WHERE r.tenant_id = ").push_bind(tenant);
             b.push(" AND r.table_id = ").push_bind(q.table.0);
             push_conditions(&mut b, q, "r.id");
-            if let Some(before) = q.before {
-                b.push(" AND r.id < ").push_bind(before.0);
+            if let Some(after) = &q.after {
+                b.push(format!(" AND r.id{cmp}")).push_bind(after.id.0);
             }
-            b.push(format!(" ORDER BY r.id{dir}"));
+            if sorted {
+                b.push(format!(" OFFSET 0) x ORDER BY x.id{dir}"));
+            } else {
+                b.push(format!(" ORDER BY r.id{dir}"));
+            }
         }
     }
-    b.push(" LIMIT ").push_bind(q.limit).push(" OFFSET ").push_bind(q.offset);
+    b.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(q.offset);
     b.push(") p JOIN crm_records r ON r.id = p.id AND r.table_id = ").push_bind(q.table.0);
     match q.sort {
         Some(_) => b.push(format!(" ORDER BY p.k{dir}, p.id{dir}")),
         None => b.push(if q.desc { " ORDER BY r.id" } else { " ORDER BY r.id DESC" }),
     };
-    let rows: Vec<PageRow> = b.build_query_as().fetch_all(&mut **tx).await?;
-    Ok(rows.into_iter().map(RecordRow::from).collect())
+    b.build_query_as().fetch_all(&mut **tx).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -189,6 +347,8 @@ struct PageRow {
     data: serde_json::Value,
     created_at: time::OffsetDateTime,
     updated_at: time::OffsetDateTime,
+    /// The sort key (the next page's cursor).
+    k: Option<String>,
 }
 
 impl From<PageRow> for RecordRow {

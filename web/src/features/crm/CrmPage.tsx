@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiClient } from '../../shared/api/client';
 import type { CrmField, CrmFilter, CrmRecord, CrmTable, RecordPage, UserName } from '../../shared/api/types';
 import { describeError } from '../../shared/api/errors';
@@ -55,10 +55,17 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
   }, []);
   const table = tables?.find((x) => x.id === tableId) ?? null;
 
+  // Each page's `next` (trail[p - 1] starts page p + 1): the pager moves one page at a time, so
+  // every page but the first is asked for after the previous one's last record, at the same cost
+  // however deep it is (an offset page costs every row before it).
+  const trail = useRef<(string | undefined)[]>([]);
   async function load() {
     if (!table) return;
     try {
-      setPage(await api.crmRecords(table.id, { ...query, per_page: PER_PAGE }));
+      const after = query.page > 1 ? trail.current[query.page - 2] : undefined;
+      const res = await api.crmRecords(table.id, { ...query, per_page: PER_PAGE, after });
+      trail.current[query.page - 1] = res.next ?? undefined;
+      setPage(res);
       setError(null);
     } catch (e) {
       setError(describeError(e));
@@ -160,7 +167,7 @@ export function CrmPage({ isAdmin }: { isAdmin: boolean }) {
               <nav class="pager" aria-label={t('calls.pages')}>
                 <button type="button" class="btn" disabled={query.page <= 1} onClick={() => setQuery({ ...query, page: query.page - 1 })}>←</button>
                 <span>{page.total_capped ? t('crm.page', { page: query.page }) : t('calls.pageOf', { page: query.page, pages })}</span>
-                <button type="button" class="btn" disabled={page.total_capped ? page.records.length < PER_PAGE : query.page >= pages}
+                <button type="button" class="btn" disabled={page.total_capped ? !page.next : query.page >= pages}
                   onClick={() => setQuery({ ...query, page: query.page + 1 })}>→</button>
               </nav>
             </>

@@ -27,6 +27,39 @@ const rec = (id: number, name: string, phone: string, e164: string | null, patch
 });
 
 describe('CRM page', () => {
+  it('pages forward after the last record of each page and back to the cursor it came by', async () => {
+    const next: Record<number, string | undefined> = { 1: 'c1', 2: 'c2', 3: undefined };
+    serve((_m, u) => {
+      if (u === '/api/crm/tables') return json(200, [TABLE]);
+      if (u === '/api/crm/users') return json(200, []);
+      if (u.startsWith('/api/crm/tables/7/records')) {
+        const p = Number(new URLSearchParams(u.split('?')[1]).get('page') ?? '1');
+        const records = Array.from({ length: p < 3 ? 50 : 3 }, (_, i) => rec(p * 100 + i, `R${p}-${i}`, '', null));
+        return json(200, { records, total: 10000, total_capped: true, page: p, per_page: 50, next: next[p] });
+      }
+      return json(404, { code: 'not_found', message: 'no' });
+    });
+    await act(async () => render(<CrmPage isAdmin={true} />, h.root));
+    await until(() => q('[data-testid="rec-100"]'));
+    const [back, forward] = [...h.root.querySelectorAll<HTMLButtonElement>('.pager button')];
+    const recordUrls = () => h.requests.filter((r) => r.url.startsWith('/api/crm/tables/7/records')).map((r) => r.url);
+    expect(recordUrls()[0]).not.toContain('after=');
+    await act(async () => forward.click());
+    await until(() => q('[data-testid="rec-200"]'));
+    expect(recordUrls().at(-1)).toContain('page=2');
+    expect(recordUrls().at(-1)).toContain('after=c1');
+    await act(async () => forward.click());
+    await until(() => q('[data-testid="rec-300"]'));
+    expect(recordUrls().at(-1)).toContain('after=c2');
+    expect(forward.disabled).toBe(true);
+    await act(async () => back.click());
+    await until(() => q('[data-testid="rec-200"]'));
+    expect(recordUrls().at(-1)).toContain('after=c1');
+    await act(async () => back.click());
+    await until(() => q('[data-testid="rec-100"]'));
+    expect(recordUrls().at(-1)).not.toContain('after=');
+  });
+
   it('lists records with user names, sorts by a column, searches, filters and calls a phone with the handset', async () => {
     serve((_m, u) => {
       if (u === '/api/crm/tables') return json(200, [TABLE]);

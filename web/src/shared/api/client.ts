@@ -558,6 +558,7 @@ export class ApiClient {
     if (q.desc) p.set('desc', 'true');
     if (q.q) p.set('q', q.q);
     if (q.filters && q.filters.length) p.set('filters', JSON.stringify(q.filters));
+    if (q.after) p.set('after', q.after);
     const s = p.toString();
     return s ? `?${s}` : '';
   }

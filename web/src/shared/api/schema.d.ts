@@ -3906,6 +3906,8 @@ export interface components {
             next?: string | null;
         };
         RecordPage: {
+            /** @description Pass as `after` for the next page (with the same sort); absent on a page that is not full. */
+            next?: string | null;
             /** Format: int64 */
             page: number;
             /** Format: int64 */
@@ -7220,6 +7222,11 @@ export interface operations {
                 q?: string;
                 /** @description JSON array of `{"field": id, "op": "contains|equals|greater|less|empty|not_empty", "value": "…"}`. */
                 filters?: string;
+                /**
+                 * @description The previous page's `next`: the page starts after its last record (its cost does not grow
+                 *     with the depth); `page` then only numbers it. Valid for the same `sort` and `desc`.
+                 */
+                after?: string;
             };
             header?: never;
             path: {
@@ -7608,6 +7615,11 @@ export interface operations {
                 q?: string;
                 /** @description JSON array of `{"field": id, "op": "contains|equals|greater|less|empty|not_empty", "value": "…"}`. */
                 filters?: string;
+                /**
+                 * @description The previous page's `next`: the page starts after its last record (its cost does not grow
+                 *     with the depth); `page` then only numbers it. Valid for the same `sort` and `desc`.
+                 */
+                after?: string;
             };
             header?: never;
             path: {

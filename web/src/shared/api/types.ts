@@ -171,6 +171,8 @@ export interface RecordQuery {
   desc?: boolean;
   q?: string;
   filters?: CrmFilter[];
+  /** The previous page's `next`: the page starts after its last record. */
+  after?: string;
 }
 
 // --- security ---

@@ -117,8 +117,15 @@ pub async fn list_records(
             ApiError::unprocessable("invalid_cursor", "cursor: pass a page's `next` as it is")
         })?)),
     };
-    let p =
-        ListParams { page: None, per_page: Some(limit), sort: None, desc: false, q: q.q, filters: q.filters };
+    let p = ListParams {
+        page: None,
+        per_page: Some(limit),
+        sort: None,
+        desc: false,
+        q: q.q,
+        filters: q.filters,
+        after: None,
+    };
     let (items, next) = callbase_crm::list::page_before(&st.db, &who(&k.user), id, &p, before).await?;
     Ok(Json(RecordList { items, next: next.map(|r| cursor_out(&r.0.to_string())) }))
 }
