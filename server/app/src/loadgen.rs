@@ -262,10 +262,10 @@ async fn run_with(
                 c.await.unwrap_or_else(|e| Report { error: Some(e.to_string()), ..Default::default() }),
             );
         }
-        // PCMU: our tagged packets that came back. Opus, and agents through the server (their calls
-        // are recorded by default: the bridge mixes and re-frames the audio): packets received
-        // against packets sent (the echo keeps the 20 ms cadence).
-        let by_count = codec == Codec::Opus || a.via_server;
+        // PCMU: our tagged packets that came back, recorded calls too (their softmix bridge keeps
+        // the tags: `callbase_probe::audio`). Opus: packets received against packets sent (the echo
+        // keeps the 20 ms cadence; the payload is Asterisk's own encoding, no tag).
+        let by_count = codec == Codec::Opus;
         let ok = reports
             .iter()
             .filter(|r| r.error.is_none() && r.audio.as_ref().is_some_and(|a| a.received > 0))

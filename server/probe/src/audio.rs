@@ -1,9 +1,16 @@
 //! The tagged audio the agent sends and the measurements it takes on the echo.
 //!
-//! Every 20 ms packet is 160 bytes of PCMU: a 1 kHz tone whose first six bytes carry a magic and
+//! Every 20 ms packet is 160 bytes of PCMU: a 1 kHz tone whose first ten bytes carry a magic and
 //! the packet's sequence number. PCMU passes Asterisk's Echo() and a two-party bridge unchanged
 //! (no transcoding), so each echoed packet names the packet it echoes: round-trip time is exact
 //! per packet, and a packet that never comes back is lost.
+//!
+//! A recorded call's bridge is softmix: the agent hears everyone's audio summed (saturating at
+//! 16 bits) minus its own (the tests' `softmix` models it). That is exact as long as the sum does not
+//! saturate, so the tag uses quiet samples only: the sequence number is written a nibble a byte, as
+//! μ-law `0xF0..=0xFF` (linear 0 to 120). Raw bytes did not survive: a sequence number's `0x00`
+//! bytes are μ-law full scale, the agent's own packet has them at the same place, and the mix of
+//! the two saturated.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,20 +24,30 @@ const MAGIC: [u8; 2] = [0xCB, 0x5A];
 /// A μ-law 1 kHz tone at 8 kHz (8 samples a period), about −10 dBFS.
 const TONE: [u8; 8] = [0xFF, 0xA7, 0x9E, 0xA7, 0x7F, 0x27, 0x1E, 0x27];
 
+/// Bytes of a tag: the magic, then the sequence number's eight nibbles, most significant first.
+const TAG_LEN: usize = 10;
+/// The high nibble of a tag's sequence-number bytes: μ-law `0xF0..=0xFF` are the quietest
+/// positive samples (120 down to 0).
+const QUIET: u8 = 0xF0;
+
 /// The payload of packet `seq`.
 pub fn payload(seq: u32) -> Vec<u8> {
     let mut p: Vec<u8> = (0..SAMPLES_PER_PACKET as usize).map(|i| TONE[i % TONE.len()]).collect();
     p[..2].copy_from_slice(&MAGIC);
-    p[2..6].copy_from_slice(&seq.to_be_bytes());
+    for (i, b) in p[2..TAG_LEN].iter_mut().enumerate() {
+        *b = QUIET | ((seq >> (28 - 4 * i)) & 0x0F) as u8;
+    }
     p
 }
 
 /// The sequence number a payload carries, if it is one of ours.
 pub fn tag_of(payload: &[u8]) -> Option<u32> {
-    if payload.len() < 6 || payload[..2] != MAGIC {
+    if payload.len() < TAG_LEN || payload[..2] != MAGIC {
         return None;
     }
-    Some(u32::from_be_bytes(payload[2..6].try_into().ok()?))
+    payload[2..TAG_LEN]
+        .iter()
+        .try_fold(0u32, |seq, &b| (b & 0xF0 == QUIET).then_some(seq << 4 | u32::from(b & 0x0F)))
 }
 
 /// Send times and echo measurements of one call.
@@ -43,7 +60,10 @@ pub struct Meter {
     jitter: f64,
     /// The last packet's arrival, SSRC and timestamp.
     last: Option<(Instant, u32, u32)>,
-    /// Packets received that carried no tag of ours (silence, comfort noise, other audio).
+    /// Audio packets received, whatever they carried.
+    arrived: u64,
+    /// Packets received that carried no tag of a packet we sent (silence, comfort noise, other
+    /// audio, a tag garbled on the way).
     pub untagged: u64,
 }
 
@@ -63,12 +83,12 @@ impl Meter {
             self.jitter += (d.abs() - self.jitter) / 16.0;
         }
         self.last = Some((at, ssrc, timestamp));
-        match tag_of(payload) {
-            Some(seq) => {
-                if let Some(sent_at) = self.sent.get(&seq) {
-                    if self.seen.insert(seq) {
-                        self.rtts.push(at.saturating_duration_since(*sent_at));
-                    }
+        self.arrived += 1;
+        // An echo counts once (a duplicate is not a second echo); it still arrived.
+        match tag_of(payload).and_then(|seq| Some((seq, self.sent.get(&seq)?))) {
+            Some((seq, sent_at)) => {
+                if self.seen.insert(seq) {
+                    self.rtts.push(at.saturating_duration_since(*sent_at));
                 }
             }
             None => self.untagged += 1,
@@ -90,7 +110,7 @@ impl Meter {
         AudioReport {
             sent,
             echoed,
-            received: echoed + self.untagged,
+            received: self.arrived,
             loss_pct: if sent == 0 { 100.0 } else { (sent - echoed) as f64 * 100.0 / sent as f64 },
             rtt_p50_ms: pct(0.5),
             rtt_p95_ms: pct(0.95),
@@ -106,7 +126,7 @@ pub struct AudioReport {
     pub sent: u64,
     /// Our tagged packets that came back.
     pub echoed: u64,
-    /// Audio packets received in all (tagged or not).
+    /// Audio packets received in all (tagged or not, duplicates included).
     #[serde(default)]
     pub received: u64,
     pub loss_pct: f64,
@@ -114,6 +134,42 @@ pub struct AudioReport {
     pub rtt_p95_ms: Option<f64>,
     pub rtt_max_ms: Option<f64>,
     pub jitter_ms: Option<f64>,
+}
+
+/// What Asterisk's softmix bridge does to the audio a participant hears, for tests: every
+/// participant's 16-bit linear audio summed with saturation, then the listener's own audio
+/// subtracted with saturation (bridge_softmix.c, `ast_slinear_saturated_add` then
+/// `ast_slinear_saturated_subtract`), in PCMU at 8 kHz. A bridge turns softmix when a recording
+/// joins the call; the far end then sends the agent its echo through this.
+#[cfg(test)]
+pub(crate) mod softmix {
+    /// G.711 μ-law byte to a linear sample.
+    pub fn ulaw_decode(b: u8) -> i16 {
+        let u = !b;
+        let exponent = (u >> 4) & 0x07;
+        let t = ((i32::from(u & 0x0F) << 3) + 0x84) << exponent;
+        (if u & 0x80 != 0 { 0x84 - t } else { t - 0x84 }) as i16
+    }
+
+    /// A linear sample to the nearest G.711 μ-law byte.
+    pub fn ulaw_encode(s: i16) -> u8 {
+        let sign = if s < 0 { 0x80 } else { 0 };
+        let magnitude = (i32::from(s).abs().min(32635) + 0x84) as u32;
+        let exponent = (31 - magnitude.leading_zeros() - 7).min(7);
+        let mantissa = (magnitude >> (exponent + 3)) & 0x0F;
+        !(sign | (exponent << 4) as u8 | mantissa as u8)
+    }
+
+    /// The PCMU the listener hears when it sends `own` while the other party sends `other`.
+    pub fn mix_minus(own: &[u8], other: &[u8]) -> Vec<u8> {
+        own.iter()
+            .zip(other)
+            .map(|(&o, &e)| {
+                let (o, e) = (ulaw_decode(o), ulaw_decode(e));
+                ulaw_encode(o.saturating_add(e).saturating_sub(o))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +185,40 @@ mod tests {
         }
         assert_eq!(tag_of(&[0xFF; 160]), None, "silence is not a tag");
         assert_eq!(tag_of(&[0xCB]), None);
+        let mut garbled = payload(4242);
+        garbled[3] = 0x57;
+        assert_eq!(tag_of(&garbled), None, "a tag byte outside the quiet range is no tag");
+    }
+
+    #[test]
+    fn ulaw_round_trips_and_knows_full_scale() {
+        for b in 0..=255u8 {
+            let back = softmix::ulaw_encode(softmix::ulaw_decode(b));
+            // 0x7F is μ-law's negative zero: it comes back as 0xFF.
+            assert_eq!(back, if b == 0x7F { 0xFF } else { b }, "{b:#04x}");
+        }
+        assert_eq!(softmix::ulaw_decode(0x00), -32124);
+        assert_eq!(softmix::ulaw_decode(0xFF), 0);
+    }
+
+    /// A recorded call's bridge is softmix: the agent hears the mix of everyone minus itself, and
+    /// what it sends at that moment (a later packet of the same pattern) is in the mix. The tag has
+    /// to come through that unchanged. Before: the tag's sequence number was four raw bytes, mostly
+    /// 0x00 (μ-law full scale): the agent's own full-scale bytes plus the echo's saturated the mix,
+    /// and the subtraction left 0x57, so 749 of 750 echoes in the lab carried no tag we sent.
+    #[test]
+    fn tags_survive_a_mixing_bridge() {
+        for (seq, own) in [
+            (0u32, 3u32),
+            (7, 12),
+            (255, 260),
+            (4242, 4250),
+            (0x00FF_FFFF, 0x0100_0004),
+            (u32::MAX - 3, u32::MAX),
+        ] {
+            let heard = softmix::mix_minus(&payload(own), &payload(seq));
+            assert_eq!(tag_of(&heard), Some(seq), "echo of {seq} heard while sending {own}");
+        }
     }
 
     #[test]
@@ -155,15 +245,22 @@ mod tests {
             1000 + 9 * SAMPLES_PER_PACKET,
             &[0xFF; 160],
         );
+        // A tag of a packet never sent (or garbled into one): received, not an echo.
+        m.received(
+            t0 + PACKET_INTERVAL * 10 + Duration::from_millis(5),
+            1,
+            1000 + 10 * SAMPLES_PER_PACKET,
+            &payload(77),
+        );
         let r = m.report();
-        assert_eq!((r.sent, r.echoed), (10, 8));
+        assert_eq!((r.sent, r.echoed, r.received), (10, 8, 11));
         assert!((r.loss_pct - 20.0).abs() < 1e-9);
         assert!(
             (r.rtt_p50_ms.unwrap() - 5.0).abs() < 0.01 && (r.rtt_max_ms.unwrap() - 5.0).abs() < 0.01,
             "{r:?}"
         );
         assert!(r.jitter_ms.unwrap() < 0.01, "{r:?}");
-        assert_eq!(m.untagged, 1);
+        assert_eq!(m.untagged, 2);
     }
 
     #[test]
