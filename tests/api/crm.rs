@@ -337,7 +337,7 @@ fn import_csv(rows: usize, bad_every: Option<usize>) -> String {
     s
 }
 
-async fn upload(b: &Browser, t: i64, body: Vec<u8>, q: &str) -> callbase_tests::Resp {
+pub(crate) async fn upload(b: &Browser, t: i64, body: Vec<u8>, q: &str) -> callbase_tests::Resp {
     let csrf = b.csrf().await;
     b.send(
         b.request(Method::POST, &format!("/api/crm/tables/{t}/imports{q}"))
@@ -348,7 +348,7 @@ async fn upload(b: &Browser, t: i64, body: Vec<u8>, q: &str) -> callbase_tests::
     .await
 }
 
-async fn wait_import(b: &Browser, id: &str) -> Value {
+pub(crate) async fn wait_import(b: &Browser, id: &str) -> Value {
     let start = tokio::time::Instant::now();
     loop {
         let s = b.get(&format!("/api/crm/imports/{id}")).await.body;

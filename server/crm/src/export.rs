@@ -38,7 +38,7 @@ pub async fn export_csv(db: &Db, who: &Who, table: TableId, p: ListParams) -> Cr
         &ListParams { page: Some(1), per_page: Some(1), ..p },
     )?;
     with_hits(db, &mut q, who.tenant).await?;
-    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
+    repo::list::drive(&mut tx, who.tenant, &mut q, repo::list::COLLECT_MAX).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<String> = sh.fields.iter().map(|f| core_crm::csv_safe(&f.name)).collect();
     w.write_record(&header).map_err(anyhow::Error::from)?;

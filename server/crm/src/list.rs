@@ -201,6 +201,7 @@ pub fn parse(
         q,
         search_fields,
         hits: None,
+        driven: false,
         limit: per_page,
         // With a cursor the page starts there; `page` only numbers it.
         offset: if after.is_some() { 0 } else { (page - 1) * per_page },
@@ -240,8 +241,7 @@ pub async fn page(db: &Db, who: &Who, table: TableId, p: &ListParams) -> CrmResu
     let mut q = parse(&sh.fields, viewer.masking, &viewer.rules, table, p)?;
     let cap = count_cap(&q);
     with_hits(db, &mut q, who.tenant).await?;
-    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
-    let page = repo::list::page(&mut tx, who.tenant, &q).await?;
+    let page = repo::list::page_driven(&mut tx, who.tenant, &mut q).await?;
     let total = repo::list::count(&mut tx, who.tenant, &q, cap + 1).await?;
     tx.commit().await?;
     Ok(RecordPage {
@@ -273,8 +273,7 @@ pub async fn page_before(
     q.offset = 0;
     q.after = before.map(|id| After { k: None, id });
     with_hits(db, &mut q, who.tenant).await?;
-    repo::list::drive(&mut tx, who.tenant, &mut q).await?;
-    let page = repo::list::page(&mut tx, who.tenant, &q).await?;
+    let page = repo::list::page_driven(&mut tx, who.tenant, &mut q).await?;
     tx.commit().await?;
     Ok((page.rows.iter().map(|r| sh.record(r)).collect(), page.next.map(|a| a.id)))
 }

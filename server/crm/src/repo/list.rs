@@ -30,8 +30,12 @@ pub struct ListQuery {
     /// For viewers who see numbers masked: the quick search must match one of these fields' own
     /// values (the record's search text also holds its phone numbers, digits included).
     pub search_fields: Option<SearchFields>,
-    /// The quick search's matches when already looked up ([`search_ids`]).
+    /// The quick search's matches when already looked up ([`search_ids`]), or a driving filter's
+    /// ([`drive`]).
     pub hits: Option<Vec<RecordId>>,
+    /// `hits` are a driving filter's matches: the page always sorts them (they are sparse along the
+    /// order, or few).
+    pub driven: bool,
     pub limit: i64,
     pub offset: i64,
     /// Keyset paging: the page starts after this row of the list's order (its cost does not grow
@@ -150,27 +154,62 @@ fn needs_record(q: &ListQuery) -> bool {
     q.filters.iter().any(|f| f.op == FilterOp::Contains) || (q.q.is_some() && q.search_fields.is_some())
 }
 
-/// The most matches of one filter that are collected and sorted instead of walking the sort order
-/// ([`drive`]); also the most quick-search matches sorted that way.
+/// A filter with at most this many matches drives the page at once ([`drive`]): collecting and
+/// sorting them costs less than a walk would on average. Also the most quick-search matches
+/// sorted that way.
 pub const DRIVER_MAX: i64 = 5_000;
+/// The most rows of the sort order a page walks before it looks for a filter to drive it
+/// ([`page_driven`]): enough to fill a page through a filter matching one row in 200.
+pub const WALK_MAX: i64 = 10_000;
+/// After a walk that did not fill the page, a filter with at most this many matches drives it.
+pub const COLLECT_MAX: i64 = 60_000;
 
-/// Whether the page is made by sorting its known matches (`hits`, at most [`DRIVER_MAX`]) rather
-/// than by walking the sort order and testing each row.
+/// Whether the page is made by sorting its known matches (`hits`: a driving filter's, or up to
+/// [`DRIVER_MAX`] of a text search's) rather than by walking the order and testing each row.
 fn sorts_hits(q: &ListQuery) -> bool {
-    q.hits.as_ref().is_some_and(|h| h.len() as i64 <= DRIVER_MAX)
+    q.driven || q.hits.as_ref().is_some_and(|h| h.len() as i64 <= DRIVER_MAX)
 }
 
-/// A page of a sorted list walks the sort index `(field, k, record)` in order and tests each row
-/// against the filters, until the page is full: cheap while matches are dense along the order,
-/// but a filter matching a few rows, or one whose matches all sort last (anti-correlated with the
-/// order: PostgreSQL's LIMIT costing assumes they are spread evenly), walks most of the table
-/// (880 ms at a million). So a filter whose matches number at most [`DRIVER_MAX`] drives the page
-/// instead: its matches are read from the same index (`k = v`, `k > v`, … is a range of it), and
-/// only they are sorted. The first such filter becomes `hits` and leaves `filters`. Not for a
-/// quick search (its matches are `hits` already).
-pub async fn drive(tx: &mut Tx, tenant: TenantId, q: &mut ListQuery) -> sqlx::Result<()> {
-    if q.hits.is_some() || q.q.is_some() {
-        return Ok(());
+/// Whether a filter can drive a page: its matches are a range of the sort index.
+fn drivable(q: &ListQuery) -> bool {
+    q.hits.is_none() && q.q.is_none() && q.filters.iter().any(|f| f.op != FilterOp::Contains)
+}
+
+/// One page of a list, the way that costs least for its filters. A sorted page walks the sort
+/// index `(field, k, record)` in order and tests each row against the filters until the page is
+/// full: cheap while matches are dense along the order, but a filter matching a few rows, or one
+/// whose matches all sort last (anti-correlated with the order — PostgreSQL's LIMIT costing
+/// assumes they are spread evenly, and a million-row walk took 880 ms), walks most of the table.
+/// So:
+/// 1. a filter with at most [`DRIVER_MAX`] matches drives the page at once ([`drive`]);
+/// 2. otherwise the page walks at most [`WALK_MAX`] rows of the order;
+/// 3. a walk that did not fill it means the matches are sparse here: a filter with at most
+///    [`COLLECT_MAX`] matches drives it; failing that, the walk goes on to the page's end (a
+///    filter matching more than that and all sorting last is the case left slow: no index holds
+///    two fields' values together).
+///
+/// A driving filter becomes `q.hits` (so the count uses it too) and leaves `q.filters`.
+pub async fn page_driven(tx: &mut Tx, tenant: TenantId, q: &mut ListQuery) -> sqlx::Result<Page> {
+    if !drivable(q) {
+        return page(tx, tenant, q).await;
+    }
+    if drive(tx, tenant, q, DRIVER_MAX).await? {
+        return page(tx, tenant, q).await;
+    }
+    let walked = page_within(tx, tenant, q, Some(WALK_MAX)).await?;
+    if walked.rows.len() as i64 == q.limit {
+        return Ok(walked);
+    }
+    drive(tx, tenant, q, COLLECT_MAX).await?;
+    page(tx, tenant, q).await
+}
+
+/// Makes the first filter with at most `max` matches `q.hits` (their ids, read from the sort
+/// index: `k = v`, `k > v`, … is a range of it) and takes it out of `q.filters`. Not for a quick
+/// search (its matches are `hits` already).
+pub async fn drive(tx: &mut Tx, tenant: TenantId, q: &mut ListQuery, max: i64) -> sqlx::Result<bool> {
+    if !drivable(q) {
+        return Ok(false);
     }
     custom_plans(tx).await?;
     for (i, f) in q.filters.iter().enumerate() {
@@ -186,15 +225,16 @@ pub async fn drive(tx: &mut Tx, tenant: TenantId, q: &mut ListQuery) -> sqlx::Re
             FilterOp::Greater => b.push(" AND k > ").push_bind(operand),
             FilterOp::Less => b.push(" AND k < ").push_bind(operand),
         };
-        b.push(" LIMIT ").push_bind(DRIVER_MAX + 1);
+        b.push(" LIMIT ").push_bind(max + 1);
         let ids: Vec<i64> = b.build_query_scalar().fetch_all(&mut **tx).await?;
-        if ids.len() as i64 <= DRIVER_MAX {
+        if ids.len() as i64 <= max {
             q.hits = Some(ids.into_iter().map(RecordId).collect());
+            q.driven = true;
             q.filters.remove(i);
-            return Ok(());
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The part of a sorted list's order a query reads. Empty values sort last in ascending and first
@@ -250,6 +290,11 @@ fn push_range(b: &mut QueryBuilder<'_, Postgres>, range: Range<'_>, desc: bool) 
 /// scans, stopping after the page — or sorting the few known matches, [`drive`]); only the page's
 /// records are read.
 pub async fn page(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<Page> {
+    page_within(tx, tenant, q, None).await
+}
+
+/// [`page`], walking at most `walk` rows of the sort order (each range) when given.
+async fn page_within(tx: &mut Tx, tenant: TenantId, q: &ListQuery, walk: Option<i64>) -> sqlx::Result<Page> {
     custom_plans(tx).await?;
     let mut rows: Vec<PageRow> = Vec::new();
     for range in ranges(q) {
@@ -257,7 +302,7 @@ pub async fn page(tx: &mut Tx, tenant: TenantId, q: &ListQuery) -> sqlx::Result<
         if want <= 0 {
             break;
         }
-        rows.extend(part(tx, tenant, q, range, want).await?);
+        rows.extend(part(tx, tenant, q, range, want, walk).await?);
     }
     let next = if rows.len() as i64 == q.limit {
         rows.last()
@@ -275,6 +320,7 @@ async fn part(
     q: &ListQuery,
     range: Range<'_>,
     limit: i64,
+    walk: Option<i64>,
 ) -> sqlx::Result<Vec<PageRow>> {
     let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("");
     push_hits(&mut b, tenant, q);
@@ -292,6 +338,14 @@ async fn part(
                     "SELECT x.id, x.k FROM (SELECT s.record_id AS id, s.k FROM hits h \
                      JOIN crm_values s ON s.record_id = h.id{join_record}"
                 ));
+            } else if let (Some(walk), false) = (walk, searched) {
+                // A bounded stretch of the order, then the filters.
+                b.push("SELECT s.record_id AS id, s.k FROM (SELECT s.record_id, s.k, s.field_id, s.tenant_id FROM crm_values s WHERE s.field_id = ")
+                    .push_bind(f.0);
+                b.push(" AND s.tenant_id = ").push_bind(tenant);
+                push_range(&mut b, range, q.desc);
+                b.push(format!(" ORDER BY s.k{dir}, s.record_id{dir} LIMIT ")).push_bind(walk);
+                b.push(format!(") s{join_record}"));
             } else {
                 b.push(format!("SELECT s.record_id AS id, s.k FROM crm_values s{join_record}"));
                 if searched {
@@ -314,7 +368,23 @@ async fn part(
             if sorted {
                 b.push("SELECT x.id, x.k FROM (");
             }
-            b.push("SELECT r.id, NULL::text AS k FROM crm_records r");
+            if let (Some(walk), false) = (walk, sorted) {
+                // A bounded stretch of the order, then the filters.
+                let cols = if needs_record(q) {
+                    "r.id, r.tenant_id, r.table_id, r.data, r.search"
+                } else {
+                    "r.id, r.tenant_id, r.table_id"
+                };
+                b.push(format!("SELECT r.id, NULL::text AS k FROM (SELECT {cols} FROM crm_records r WHERE r.tenant_id = "))
+                    .push_bind(tenant);
+                b.push(" AND r.table_id = ").push_bind(q.table.0);
+                if let Some(after) = &q.after {
+                    b.push(format!(" AND r.id{cmp}")).push_bind(after.id.0);
+                }
+                b.push(format!(" ORDER BY r.id{dir} LIMIT ")).push_bind(walk).push(") r");
+            } else {
+                b.push("SELECT r.id, NULL::text AS k FROM crm_records r");
+            }
             if searched {
                 b.push(" JOIN hits h ON h.id = r.id");
             }
@@ -398,6 +468,11 @@ async fn custom_plans(tx: &mut Tx) -> sqlx::Result<()> {
 
 /// How many records the list has, counting at most `cap` (a million-row table is "10 000+").
 pub async fn count(tx: &mut Tx, tenant: TenantId, q: &ListQuery, cap: i64) -> sqlx::Result<i64> {
+    // Known matches and nothing else to test: they are the list (the quick search's and a driving
+    // filter's are looked up for this tenant's table).
+    if let (Some(hits), true) = (&q.hits, q.filters.is_empty() && q.search_fields.is_none()) {
+        return Ok((hits.len() as i64).min(cap));
+    }
     custom_plans(tx).await?;
     let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new("");
     push_hits(&mut b, tenant, q);
