@@ -14,9 +14,9 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// Follows `next` from the first page of `query` to the last; the ids in the order received.
-async fn walk(b: &Browser, table: i64, query: &str, per_page: usize) -> Vec<i64> {
-    let mut ids = Vec::new();
+/// Follows `next` from the first page of `query` to the last; the records in the order received.
+async fn walk_records(b: &Browser, table: i64, query: &str, per_page: usize) -> Vec<Value> {
+    let mut out = Vec::new();
     let mut after: Option<String> = None;
     for page in 1.. {
         let cursor = after.as_deref().map(|a| format!("&after={}", enc(a))).unwrap_or_default();
@@ -26,7 +26,7 @@ async fn walk(b: &Browser, table: i64, query: &str, per_page: usize) -> Vec<i64>
         assert_eq!(r.status, StatusCode::OK, "{query} page {page}: {}", r.text);
         assert_eq!(r.body["page"], page, "the page number is echoed");
         let records = r.body["records"].as_array().unwrap();
-        ids.extend(records.iter().map(|x| x["id"].as_i64().unwrap()));
+        out.extend(records.iter().cloned());
         match r.body["next"].as_str() {
             Some(n) => {
                 assert_eq!(records.len(), per_page, "{query}: only a full page has a next");
@@ -34,9 +34,23 @@ async fn walk(b: &Browser, table: i64, query: &str, per_page: usize) -> Vec<i64>
             }
             None => break,
         }
-        assert!(page < 200, "{query}: the pages end");
+        assert!(page < 500, "{query}: the pages end");
     }
-    ids
+    out
+}
+
+/// [`walk_records`]: their ids.
+async fn walk(b: &Browser, table: i64, query: &str, per_page: usize) -> Vec<i64> {
+    walk_records(b, table, query, per_page).await.iter().map(|x| x["id"].as_i64().unwrap()).collect()
+}
+
+/// [`walk_records`]: their values of the field `note`.
+async fn walk_notes(b: &Browser, table: i64, note: &str, query: &str, per_page: usize) -> Vec<String> {
+    walk_records(b, table, query, per_page)
+        .await
+        .iter()
+        .map(|x| x["values"][note].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// A client made by the test: id, its note's sort key (lower-cased), whether it is "lost".
@@ -143,23 +157,6 @@ async fn keyset_pages_list_every_record_once_in_order_whatever_the_sort_filter_o
     let r = other.get(&format!("/api/crm/tables/{t2}/records?after={}", enc(&cursor))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["records"], json!([]), "{}", r.text);
-}
-
-/// Follows `next` from the first page of `query`; the notes of the records, in the order received.
-async fn walk_notes(b: &Browser, table: i64, note: &str, query: &str, per_page: usize) -> Vec<String> {
-    let mut notes = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let cursor = after.as_deref().map(|a| format!("&after={}", enc(a))).unwrap_or_default();
-        let r = b.get(&format!("/api/crm/tables/{table}/records?{query}&per_page={per_page}{cursor}")).await;
-        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text);
-        let records = r.body["records"].as_array().unwrap();
-        notes.extend(records.iter().map(|x| x["values"][note].as_str().unwrap_or_default().to_string()));
-        match r.body["next"].as_str() {
-            Some(n) => after = Some(n.to_string()),
-            None => return notes,
-        }
-    }
 }
 
 #[tokio::test]
