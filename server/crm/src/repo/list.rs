@@ -339,7 +339,7 @@ async fn part(
                      JOIN crm_values s ON s.record_id = h.id{join_record}"
                 ));
             } else if let (Some(walk), false) = (walk, searched) {
-                // A bounded stretch of the order, then the filters.
+                // A bounded stretch of the order (from the cursor), then the filters.
                 b.push("SELECT s.record_id AS id, s.k FROM (SELECT s.record_id, s.k, s.field_id, s.tenant_id FROM crm_values s WHERE s.field_id = ")
                     .push_bind(f.0);
                 b.push(" AND s.tenant_id = ").push_bind(tenant);
@@ -355,7 +355,10 @@ async fn part(
             b.push(" WHERE s.field_id = ").push_bind(f.0);
             b.push(" AND s.tenant_id = ").push_bind(tenant);
             push_conditions(&mut b, q, "s.record_id");
-            push_range(&mut b, range, q.desc);
+            // A bounded walk starts at the cursor already.
+            if walk.is_none() || sorted || searched {
+                push_range(&mut b, range, q.desc);
+            }
             if sorted {
                 b.push(format!(" OFFSET 0) x ORDER BY x.k{dir}, x.id{dir}"));
             } else {
@@ -391,7 +394,8 @@ async fn part(
             b.push(" WHERE r.tenant_id = ").push_bind(tenant);
             b.push(" AND r.table_id = ").push_bind(q.table.0);
             push_conditions(&mut b, q, "r.id");
-            if let Some(after) = &q.after {
+            // A bounded walk starts at the cursor already.
+            if let (Some(after), true) = (&q.after, walk.is_none() || sorted) {
                 b.push(format!(" AND r.id{cmp}")).push_bind(after.id.0);
             }
             if sorted {
