@@ -193,7 +193,7 @@ async fn a_call_inside_opening_hours_rings_and_closed_ones_hear_the_closed_greet
     let tone = tone_power(&samples, 8000, 700.0);
     let other = tone_power(&samples, 8000, 440.0) + tone_power(&samples, 8000, 1000.0);
     assert!(tone > 20.0 * other, "the caller heard the 700 Hz closed greeting ({tone:.3e} vs {other:.3e})");
-    let c = crate::calls::wait_result(t.id).await;
+    let c = crate::calls::wait_ended(t.id, 2).await;
     assert_eq!(c["result"], "missed", "{c}");
     assert!(c["reason"].as_str().unwrap_or_default().contains("closed: holiday Diwali"), "{c}");
     assert_eq!(phone.invites.lock().unwrap().len(), 1, "nobody rang while closed");
@@ -206,7 +206,7 @@ async fn a_call_inside_opening_hours_rings_and_closed_ones_hear_the_closed_greet
     let (status, sip) = carrier_dial_report("4957770013", &user).await;
     assert_eq!(status, "NOANSWER", "closed: never answered ({sip})");
     assert!(sip.starts_with("SIP 480"), "{sip}");
-    let c = crate::calls::wait_result(t.id).await;
+    let c = crate::calls::wait_ended(t.id, 3).await;
     assert!(c["reason"].as_str().unwrap_or_default().starts_with("closed ("), "{c}");
     assert_eq!(phone.invites.lock().unwrap().len(), 1, "nobody rang while closed");
 }

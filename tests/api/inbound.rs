@@ -176,7 +176,7 @@ async fn a_call_nobody_can_take_is_refused_unanswered_with_480_and_answered_once
     assert!(sip.starts_with("SIP 480"), "the carrier got {sip:?}");
     assert!(started.elapsed() >= Duration::from_secs(5), "refused only after the ring timeout");
     assert_eq!(maria_phone.invites.lock().unwrap().len(), 1, "Maria's phone rang");
-    let c = crate::calls::wait_result(t.id).await;
+    let c = crate::calls::wait_ended(t.id, 2).await;
     assert_eq!((c["result"].as_str(), c["reason"].as_str()), (Some("missed"), Some("no answer")), "{c}");
 
     let phone =

@@ -449,10 +449,12 @@ async fn with_recording_off_the_members_of_an_always_recorded_group_are_still_re
     let r = admin.put("/api/telephony/recording", s).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 
-    for (login, password) in [(&boss_login, &boss_password), (&maria_login, &maria_password)] {
+    for (n, (login, password)) in
+        [(&boss_login, &boss_password), (&maria_login, &maria_password)].into_iter().enumerate()
+    {
         let (ok, log) = sipp_call_talking(login, password, "1234567", 200, 3000).await;
         assert!(ok, "the call was answered:\n{log}");
-        wait_result(t.id).await;
+        crate::calls::wait_ended(t.id, n as i64 + 1).await;
     }
     let list = admin.get("/api/calls?direction=outbound").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);

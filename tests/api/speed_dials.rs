@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::agent_states::desk_agent;
-use crate::calls::wait_result;
+use crate::calls::{wait_ended, wait_result};
 
 async fn group(admin: &Browser, name: &str) -> i64 {
     let r = admin.post("/api/groups", json!({"name": name})).await;
@@ -165,7 +165,7 @@ async fn a_member_dials_an_entry_by_reference_and_anyone_else_is_refused() {
     // The boss is in no group of the entry: refused before any trunk.
     let (ok, log) = sipp_call(&boss_login, &boss_password, &target, 404).await;
     assert!(ok, "a non-member's speed dial call is refused with 404:\n{log}");
-    let c = wait_result(t.id).await;
+    let c = wait_ended(t.id, 2).await;
     assert_eq!((c["user_id"].as_i64(), c["result"].as_str()), (Some(t.admin_id), Some("refused")), "{c}");
     assert!(c["trunk_slot"].is_null(), "{c}");
 
