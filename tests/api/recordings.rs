@@ -59,10 +59,15 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
     ])
     .await;
     let (admin, t, login, password) = agent_with_trunk(&app).await;
-    let (ok, log) = sipp_call_talking(&login, &password, "1234567", 200, 4000).await;
+    let ((ok, log), bridge) =
+        tokio::join!(sipp_call_talking(&login, &password, "1234567", 200, 4000), bridge_while_recorded(t.id));
     assert!(ok, "the call was answered:\n{log}");
     let hung_up = tokio::time::Instant::now();
     wait_result(t.id).await;
+    // The recording listens on a channel: the call's bridge stays a two-party simple bridge (a
+    // recorder in it made it softmix, at a CPU cost larger than the call's, docs/benchmarks.md).
+    assert_eq!(bridge["technology"], "simple_bridge", "{bridge}");
+    assert_eq!(bridge["channels"].as_array().map(Vec::len), Some(2), "{bridge}");
 
     let list = admin.get("/api/calls?direction=outbound").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
@@ -159,6 +164,29 @@ async fn a_call_is_recorded_to_s3_as_mp3_of_its_length_and_plays_with_ranges_and
         other.patch(&format!("/api/calls/{id}"), json!({"note": "x"})).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The bridge of `tenant`'s call as Asterisk has it once the call is being recorded.
+async fn bridge_while_recorded(tenant: i64) -> Value {
+    let pool = worker_pool().await;
+    let ari = callbase_telephony::ari::Ari::new(&settings(&[]).asterisk);
+    for _ in 0..60 {
+        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT bridge_id, recording_state FROM calls WHERE tenant_id = $1 AND ended_at IS NULL",
+        )
+        .bind(tenant)
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some((Some(bridge), Some(_))) = row {
+            // Let the recording settle in (the old recorder joined the bridge as it started).
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let path = format!("bridges/{bridge}");
+            return ari.call(reqwest::Method::GET, &path, &[], None).await.unwrap().unwrap_or(Value::Null);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Value::Null
 }
 
 /// Inserts a finished call with a stored recording of `bytes` (uploaded to S3) for `tenant`.

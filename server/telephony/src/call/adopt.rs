@@ -275,7 +275,7 @@ fn continue_call(ctx: &Ctx, row: &OpenCall, owned: Vec<String>) {
         // A replica that died between the answer and the recording's start left none: record the
         // rest of the call (when the tenant records it).
         if never_recorded {
-            call.start_recording().await;
+            call.start_recording(&other).await;
         }
         if forwarded {
             forwarded_talk(&mut call, &other, &agent, &mut rx).await;

@@ -248,7 +248,7 @@ impl Call {
         self.checkpoint();
         tracing::info!(target = %c.target, "attended transfer completed");
         match c.user {
-            Some(u) => super::talk::answered(self, Some(u)).await,
+            Some(u) => super::talk::answered(self, Some(u), other).await,
             None => self.publish(CallState::Answered, None).await,
         }
         Some(leg)

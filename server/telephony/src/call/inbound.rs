@@ -454,7 +454,7 @@ async fn ring_and_connect(
         RingOutcome::Answered(leg, who) => {
             // Answered now, unless the greeting already did (answering twice is harmless).
             call.post(&format!("channels/{caller}/answer"), &[]).await;
-            answered(call, Some(who)).await;
+            answered(call, Some(who), caller).await;
             talk(call, &bridge, &leg, caller, rx).await;
         }
         RingOutcome::CallerLeft => {

@@ -185,7 +185,7 @@ async fn outbound_inner(
             match won {
                 RingOutcome::Answered(leg, who) => {
                     call.post(&format!("channels/{agent}/answer"), &[]).await;
-                    answered(call, Some(who)).await;
+                    answered(call, Some(who), &leg).await;
                     talk(call, &bridge, agent, &leg, rx).await;
                 }
                 RingOutcome::CallerLeft => call.finish(CallResult::Missed, Some("caller hung up")).await,
@@ -229,7 +229,7 @@ async fn outbound_inner(
             match dial_out(call, t, &dial, agent, &bridge, rx).await {
                 DialOutcome::Answered(leg) => {
                     call.post(&format!("channels/{agent}/answer"), &[]).await;
-                    answered(call, call.user).await;
+                    answered(call, call.user, &leg).await;
                     talk(call, &bridge, agent, &leg, rx).await;
                 }
                 DialOutcome::Failed { result, reason } => {

@@ -122,7 +122,7 @@ impl Call {
         self.legs.agent = Some(channel.to_string());
         self.set_phase(Phase::Talking);
         self.checkpoint();
-        super::talk::answered(self, Some(user)).await;
+        super::talk::answered(self, Some(user), other).await;
         true
     }
 
@@ -211,7 +211,7 @@ impl Call {
         self.legs.agent = Some(leg.clone());
         self.set_phase(Phase::Talking);
         self.checkpoint();
-        super::talk::answered(self, Some(who)).await;
+        super::talk::answered(self, Some(who), other).await;
         tracing::info!(call.id = %self.id, "a parked call rang back and was answered");
         Some(leg)
     }

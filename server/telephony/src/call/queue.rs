@@ -87,7 +87,7 @@ pub(super) async fn queued(
         Waited::Answered(leg, who) => {
             call.delete(&format!("channels/{caller}/moh")).await;
             call.write(Op::LeftQueue("answered"));
-            answered(call, Some(who)).await;
+            answered(call, Some(who), caller).await;
             talk(call, &bridge, &leg, caller, rx).await;
         }
         Waited::Left => {

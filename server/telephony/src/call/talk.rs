@@ -14,12 +14,13 @@ use super::ring::{devices, ring_users, RingOutcome};
 use super::trunk_dial::{dial_out, DialOutcome};
 use super::{guard, load, until_in_stasis, Call, CallError, Op, Phase};
 use crate::ari::events::Event;
-use crate::context::{CallMsg, CallRx};
+use crate::context::{CallMsg, CallRx, APP};
 
 impl Call {
     /// A mixing bridge with `proxy_media`: media always passes through the core. Without it two
     /// PCMU legs (desk phone ↔ trunk) were bridged natively and lost their audio when the bridge
-    /// had to become softmix as the recording joined (docs/e2e-lab.md).
+    /// had to become softmix as a third party joined (docs/e2e-lab.md); the recording is a snoop
+    /// on a channel, so a two-party call stays in a simple bridge.
     pub(super) async fn new_bridge(&mut self) -> Result<String, CallError> {
         let id = format!("b-{}", self.id);
         let q = [("type", "mixing,proxy_media"), ("bridgeId", id.as_str()), ("name", id.as_str())];
@@ -41,44 +42,86 @@ impl Call {
         until_in_stasis(|| self.ctx.ari.call(reqwest::Method::POST, &path, &q, None)).await
     }
 
-    /// Starts recording the bridge, when the tenant records this call (recording starts at the
-    /// answer; a transfer keeps the same recording going).
-    pub(super) async fn start_recording(&mut self) {
+    /// Starts recording the call, when the tenant records it (recording starts at the answer; a
+    /// transfer, a park or a consultation keeps the same recording going). `on` is the party that
+    /// stays for the whole call — the customer, or the colleague who was called.
+    pub(super) async fn start_recording(&mut self, on: &str) {
         if self.recording.is_some() || self.quiet {
             return;
         }
         if !crate::recording::should_record(&self.ctx.db, self.tenant, self.user).await {
             return;
         }
-        self.record_bridge().await;
+        self.record_channel(on).await;
+    }
+
+    /// The snoop channel that records a call (`start_recording`): the call's id and `-rec`, so a
+    /// controller that adopts the call after a restart knows it, and orphan clean-up counts it as
+    /// the call's (`control::OpenCall::owns`).
+    fn recorder(&self) -> String {
+        format!("{}-rec", self.id)
+    }
+
+    /// Records what `on` says and hears, through a snoop channel on it that Asterisk records.
+    ///
+    /// Not a recorder in the bridge (`POST /bridges/{id}/record`): that makes a two-party bridge a
+    /// softmix one, whose mixing thread, recorder channel and second wake-up of every channel per
+    /// 20 ms frame cost more CPU than the call itself (docs/benchmarks.md, recorded calls). A snoop
+    /// leaves the bridge a simple one and adds one channel, woken by its own 20 ms timer.
+    async fn record_channel(&mut self, on: &str) -> bool {
+        let rec = self.recorder();
+        self.ctx.router.route(&rec, &self.tx);
+        let args = format!("leg,{}", self.id);
+        let q = [
+            ("spy", "both"),
+            ("whisper", "none"),
+            ("app", APP),
+            ("appArgs", args.as_str()),
+            ("snoopId", rec.as_str()),
+        ];
+        let path = format!("channels/{on}/snoop");
+        if !matches!(self.ctx.ari.call(reqwest::Method::POST, &path, &q, None).await, Ok(Some(_))) {
+            tracing::warn!(call.id = %self.id, "cannot start recording: no snoop channel");
+            self.ctx.router.forget(&rec);
+            return false;
+        }
+        let name = crate::recording::asterisk_name(&self.id.to_string());
+        if self.record(&format!("channels/{rec}/record"), &name).await {
+            return true;
+        }
+        self.hangup(&rec).await;
+        false
     }
 
     /// Records the call's bridge whatever the recording settings say (a voicemail is a recording
-    /// by definition); true when Asterisk started it.
+    /// by definition: the caller alone in the bridge); true when Asterisk started it.
     pub(super) async fn record_bridge(&mut self) -> bool {
         if self.recording.is_some() || self.quiet {
             return self.recording.is_some();
         }
         let Some(bridge) = self.bridge.clone() else { return false };
         let name = crate::recording::asterisk_name(&self.id.to_string());
+        self.record(&format!("bridges/{bridge}/record"), &name).await
+    }
+
+    /// Starts Asterisk's recording `name` at `path` (a bridge's or a channel's `record`).
+    async fn record(&mut self, path: &str, name: &str) -> bool {
         let q = [
-            ("name", name.as_str()),
+            ("name", name),
             ("format", "wav"),
             ("ifExists", "overwrite"),
             ("beep", "false"),
             ("terminateOn", "none"),
         ];
-        match self.ctx.ari.call(reqwest::Method::POST, &format!("bridges/{bridge}/record"), &q, None).await {
-            Ok(Some(_)) => {
-                self.recording = Some(name.clone());
-                self.write(Op::Recording(name));
-                self.publish_board(CallState::Answered).await;
-                true
-            }
-            other => {
-                tracing::warn!(?other, call.id = %self.id, "cannot start recording");
-                false
-            }
+        // A snoop channel was just made: ARI refuses to record it until it is in Stasis.
+        if until_in_stasis(|| self.ctx.ari.call(reqwest::Method::POST, path, &q, None)).await {
+            self.recording = Some(name.to_string());
+            self.write(Op::Recording(name.to_string()));
+            self.publish_board(CallState::Answered).await;
+            true
+        } else {
+            tracing::warn!(call.id = %self.id, path, "cannot start recording");
+            false
         }
     }
 
@@ -110,17 +153,22 @@ impl Call {
         {
             tracing::debug!(error = %e, "stopping the recording (it may have ended with the bridge)");
         }
+        // The snoop that recorded it, if the call was recorded by one (a voicemail records its
+        // bridge; the snoop may have ended already with the channel it listened to).
+        let rec = self.recorder();
+        self.hangup(&rec).await;
         let key = crate::recording::new_key(self.tenant);
         self.write(Op::RecordingStopped(key));
     }
 }
 
-/// Someone answered: the record says who, the agents hear of it, and recording starts.
-pub(super) async fn answered(call: &mut Call, who: Option<UserId>) {
+/// Someone answered: the record says who, the agents hear of it, and recording of `other` (the
+/// party that stays: see `Call::start_recording`) starts.
+pub(super) async fn answered(call: &mut Call, who: Option<UserId>, other: &str) {
     call.user = who;
     call.write(Op::Answered(who));
     call.publish(CallState::Answered, None).await;
-    call.start_recording().await;
+    call.start_recording(other).await;
 }
 
 /// The connected part of a call: hold/unhold, transfer, until one side hangs up.
@@ -291,7 +339,7 @@ async fn transfer(
             let devs: Vec<(String, UserId)> = devs.into_iter().map(|d| (d, u.user_id)).collect();
             match ring_users(call, &devs, other, t.state.ring_timeout_secs as u64, rx, bridge).await {
                 Ok(RingOutcome::Answered(leg, who)) => {
-                    answered(call, Some(who)).await;
+                    answered(call, Some(who), other).await;
                     Some(leg)
                 }
                 _ => None,

@@ -74,7 +74,7 @@ pub(super) async fn forward_to(
             // A colleague's call (not answered yet, unlike an inbound call after its greeting).
             call.post(&format!("channels/{caller}/answer"), &[]).await;
             call.publish_target(CallState::Forwarded, fwd).await;
-            call.start_recording().await;
+            call.start_recording(caller).await;
             forwarded_talk(call, caller, &leg, rx).await;
         }
         DialOutcome::Failed { reason, .. } => {
