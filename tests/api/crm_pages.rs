@@ -210,3 +210,54 @@ async fn a_filter_whose_many_matches_all_sort_last_pages_whole_past_a_walk_that_
     assert_eq!(first.len(), others);
     assert_eq!(first[0], format!("a{:05}", others - 1));
 }
+
+/// Issue #23: the quick search looks up typed words first — each a word of the record, the last one
+/// perhaps the start of one, digits perhaps the inside of a number — and the text as typed; only
+/// when no record has them does it look inside words. Another tenant's records never match.
+#[tokio::test]
+async fn the_quick_search_finds_words_and_digits_inside_numbers_and_inside_words_only_when_nothing_else() {
+    let app = TestApp::spawn().await;
+    let (b, _) = app.new_tenant().await;
+    let (t, f) = clients(&b).await;
+    for (name, phone) in [
+        ("Viktor Petrov", "+7 916 123-45-67"),
+        ("Anna Viktorova", "+7 495 765-43-21"),
+        ("Sviktorov Ivan", "+7 812 000-11-22"),
+        ("Boris Ktorin", "+7 383 555-00-99"),
+    ] {
+        add(&b, t, json!({f("Name"): name, f("Phone"): phone})).await;
+    }
+    let (other, _) = app.new_tenant().await;
+    let (ot, of) = clients(&other).await;
+    add(&other, ot, json!({of("Name"): "Viktor Petrov", of("Phone"): "+7 916 123-45-67"})).await;
+
+    let found = |q: &'static str| {
+        let (b, f) = (&b, &f);
+        async move {
+            let r = b.get(&format!("/api/crm/tables/{t}/records?q={}", enc(q))).await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text);
+            let mut names: Vec<String> = r.body["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["values"][f("Name")].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            assert_eq!(r.body["total"], names.len(), "{q}: the count is the list's");
+            names
+        }
+    };
+    // A word, or the start of one: not the record that has it inside a word.
+    assert_eq!(found("viktor").await, ["Anna Viktorova", "Viktor Petrov"]);
+    assert_eq!(found("Viktor Pet").await, ["Viktor Petrov"]);
+    // The text as typed: the words in another order are not the name.
+    assert_eq!(found("petrov viktor").await, Vec::<String>::new());
+    // Digits from the middle of a number, as the number is stored (E.164) or as it was typed.
+    assert_eq!(found("9161234").await, ["Viktor Petrov"]);
+    assert_eq!(found("234567").await, ["Viktor Petrov"]);
+    assert_eq!(found("765-43").await, ["Anna Viktorova"]);
+    // No word starts so: inside words, as before.
+    assert_eq!(found("ktorov").await, ["Anna Viktorova", "Sviktorov Ivan"]);
+    // Short words are left to the text as typed.
+    assert_eq!(found("an").await, ["Anna Viktorova", "Sviktorov Ivan"]);
+}

@@ -219,15 +219,19 @@ pub fn count_cap(q: &ListQuery) -> i64 {
 }
 
 /// Text searches (the quick search, else the first "contains" filter: a record's search text holds
-/// every field's text) looked up through the trigram index first, on the lookup pool
+/// every field's text) looked up by words or through the trigram index first, on the lookup pool
 /// ([`repo::list::search_ids`]).
 pub(crate) async fn with_hits(db: &Db, q: &mut ListQuery, tenant: callbase_core::TenantId) -> CrmResult<()> {
-    let probe = q
-        .q
-        .clone()
-        .or_else(|| q.filters.iter().find(|f| f.op == FilterOp::Contains).and_then(|f| f.operand.clone()));
-    if let Some(text) = probe {
-        q.hits = repo::list::search_ids(db, tenant, q.table, &text).await?;
+    // The quick search looks up words first; a "contains" filter means inside words.
+    let probe = q.q.clone().map(|s| (s, true)).or_else(|| {
+        q.filters
+            .iter()
+            .find(|f| f.op == FilterOp::Contains)
+            .and_then(|f| f.operand.clone())
+            .map(|s| (s, false))
+    });
+    if let Some((text, words)) = probe {
+        q.hits = repo::list::search_ids(db, tenant, q.table, &text, words).await?;
     }
     Ok(())
 }
