@@ -8,7 +8,9 @@
 //!    setup times and CPU per call;
 //! 3. that every registration and call landed on its tenant's node (each node's AMI contacts, the
 //!    call records' `node`); the bench fails when one did not;
-//! 4. the server's own price of per-node routing: `Nodes::of_tenant`, which the `/sip` relay and
+//! 4. a registration storm: every phone of both tenants REGISTERs at once through the edge (three
+//!    rounds): time until all are registered, failures, retransmissions, CPU per REGISTER;
+//! 5. the server's own price of per-node routing: `Nodes::of_tenant`, which the `/sip` relay and
 //!    every telephony route call.
 
 use std::net::SocketAddr;
@@ -19,7 +21,7 @@ use callbase_telephony::nodes::{Node, Nodes};
 use callbase_tests::calls::{trunk_body, wait_for_trunk};
 use callbase_tests::kamailio::Kamailio;
 use callbase_tests::nodes::{main_and_node2, registers};
-use callbase_tests::sip::register;
+use callbase_tests::sip::{register, register_retransmitting};
 use callbase_tests::{env, worker_pool, Browser, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -32,6 +34,8 @@ pub(crate) const NUMBER: &str = "1234567";
 
 /// Each path's load is given in this many turns, the paths alternating.
 const ROUNDS: usize = 2;
+/// Rounds of the registration storm.
+const STORM_ROUNDS: usize = 3;
 
 fn sorted(v: &[f64]) -> Timings {
     let mut v = v.to_vec();
@@ -264,6 +268,56 @@ async fn bench(
             reg[k].0.extend(t.0);
         }
     }
+    // 3. A registration storm (issue #23): every phone of both tenants REGISTERs at once through
+    // the edge, as after a restart of the edge or of Asterisk; each retransmits as a UDP phone does.
+    let mut storms = Vec::new();
+    for _ in 0..STORM_ROUNDS {
+        let list: Vec<(String, String)> = sides.iter().flat_map(|s| s.phones.iter().cloned()).collect();
+        let mut busy = Busy::default();
+        let before = meter.sample();
+        let started = Instant::now();
+        let tasks: Vec<_> = list
+            .into_iter()
+            .map(|(login, pw)| {
+                tokio::spawn(async move {
+                    let (code, again) = register_retransmitting(edge_addr, &login, &pw, 300).await;
+                    (code, again, started.elapsed().as_secs_f64() * 1000.0)
+                })
+            })
+            .collect();
+        let mut times = Vec::with_capacity(tasks.len());
+        let (mut failed, mut resent) = (0, 0);
+        for task in tasks {
+            let (code, again, ms) = task.await?;
+            resent += again;
+            if code == 200 {
+                times.push(ms);
+            } else {
+                failed += 1;
+            }
+        }
+        let all = started.elapsed();
+        busy.add(&before, &meter.sample(), &idle, times.len() + failed);
+        times.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        storms.push((times, failed, resent, all, busy.per_op_ms()));
+        // The phones' next REGISTER would come at their expiry: let the nodes settle before the next.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    // What the storms took of Kamailio's shared memory (its most in use since it started).
+    let shm = edge.rpc("core.shmmem").await.unwrap_or_default();
+    let shm_of = |key: &str| -> f64 {
+        shm.lines()
+            .find_map(|l| {
+                l.trim().strip_prefix(key).and_then(|v| v.trim_start_matches(':').trim().parse().ok())
+            })
+            .unwrap_or(0.0)
+            / 1048576.0
+    };
+    let shm_line = format!(
+        "Kamailio's shared memory: at most {:.1} MB in use of {:.0} MB (`kamcmd core.shmmem` after the storms).",
+        shm_of("max_used"),
+        shm_of("total")
+    );
     // Each phone's contact is on its tenant's node only, with the edge's Path (the last REGISTER
     // went through the edge).
     let mut landing = Vec::new();
@@ -327,6 +381,32 @@ async fn bench(
         let n = reg[k].0.len();
         out.push_str(&row(path, &sorted(&reg[k].0), &reg[k].1.per_op_ms(), n, "\n"));
     }
+    out.push_str(&format!(
+        "\n**Registration storm** (every phone of both tenants, {}, REGISTERs at once through the \
+         edge, digest challenge included, each on its own socket and retransmitting as a UDP phone \
+         does; {STORM_ROUNDS} rounds; times from the storm's start; CPU per REGISTER)\n\n\
+         | round | registered | failed | sent again | all registered in | p50 / p95 / p99 | Kamailio | server | Asterisk main | Asterisk node2 | carrier |\n\
+         |---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n",
+        2 * users
+    ));
+    for (k, (t, failed, resent, all, cpu)) in storms.iter().enumerate() {
+        let (p50, p95, p99) = match t.is_empty() {
+            true => (0.0, 0.0, 0.0),
+            false => (pct(t, 0.5), pct(t, 0.95), pct(t, 0.99)),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {failed} | {resent} | {:.2} s | {p50:.0} / {p95:.0} / {p99:.0} ms | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+            k + 1,
+            t.len(),
+            all.as_secs_f64(),
+            cpu[0],
+            cpu[1],
+            cpu[2],
+            cpu[3],
+            cpu[4]
+        ));
+    }
+    out.push_str(&format!("\n{shm_line}\n"));
     out.push_str(&format!(
         "\n**Calls** (desk phone INVITE → 200 OK: digest challenge, Stasis, the tenant's trunk, the \
          carrier's answer; sipp, 1 ms resolution; {per_round} per tenant a turn, 2.5 a second per \

@@ -166,7 +166,7 @@ edge_up() {
     pid_alive "$EDGE_PID" && return 0
     mkdir -p "$EDGE_DIR"
     url=$(pg_url callbase_kamailio "$PG_KAMAILIO_PASSWORD" "$DB_NAME")
-    kamailio -f "$INFRA_DIR/kamailio/edge.cfg" -m 32 -M 4 -P "$EDGE_PID" -l "udp:$SIP_BIND:$EDGE_PORT" \
+    kamailio -f "$INFRA_DIR/kamailio/edge.cfg" -m 128 -M 4 -P "$EDGE_PID" -l "udp:$SIP_BIND:$EDGE_PORT" \
         -Y "$EDGE_DIR" -A "DB_URL=\"$url\"" -A "SQL_CON=\"edge=>$url\"" \
         -A "CTL_SOCKET=\"unix:$EDGE_DIR/ctl.sock\"" -E >>"$EDGE_DIR/kamailio.log" 2>&1 ||
         die "the SIP edge did not start (log: $EDGE_DIR/kamailio.log)"

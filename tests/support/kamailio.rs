@@ -82,7 +82,10 @@ impl Kamailio {
         let child = cmd
             .arg("-f")
             .arg(&self.config)
-            .args(["-DD", "-E", "-m", "32", "-M", "4"])
+            // 128 MB of shared memory: a registration storm holds every phone's transaction (and
+            // the dispatcher's per-request lists) at once; 32 MB ran out at 1 000 phones
+            // (docs/benchmarks.md, "SIP edge"). Untouched pages cost nothing.
+            .args(["-DD", "-E", "-m", "128", "-M", "4"])
             .arg("-l")
             .arg(format!("udp:127.0.0.1:{}", self.port))
             .arg("-Y")

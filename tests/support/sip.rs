@@ -61,6 +61,25 @@ pub(crate) fn authorization_for(resp: &str, method: &str, user: &str, password: 
     )
 }
 
+/// A REGISTER of `user` from `local` to `sip:callbase`, a new branch each time.
+fn register_request(
+    local: SocketAddr,
+    user: &str,
+    call_id: &str,
+    tag: &str,
+    cseq: u32,
+    expires: u32,
+    auth: &str,
+) -> String {
+    format!(
+        "REGISTER sip:callbase SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\n\
+         From: <sip:{user}@callbase>;tag={tag}\r\nTo: <sip:{user}@callbase>\r\nCall-ID: {call_id}\r\n\
+         CSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{local}>\r\nExpires: {expires}\r\n{auth}\
+         User-Agent: callbase-tests\r\nContent-Length: 0\r\n\r\n",
+        token()
+    )
+}
+
 /// REGISTERs `user` at `server` (UDP) and returns the final status code (200 = registered,
 /// 401/403 = refused). `expires = 0` removes the registration.
 pub async fn register(server: SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
@@ -83,13 +102,7 @@ pub async fn register_on(
     let uri = "sip:callbase";
     let mut auth = String::new();
     for cseq in 1..=3 {
-        let msg = format!(
-            "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\n\
-             From: <sip:{user}@callbase>;tag={tag}\r\nTo: <sip:{user}@callbase>\r\nCall-ID: {call_id}\r\n\
-             CSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{local}>\r\nExpires: {expires}\r\n{auth}\
-             User-Agent: callbase-tests\r\nContent-Length: 0\r\n\r\n",
-            token()
-        );
+        let msg = register_request(local, user, &call_id, &tag, cseq, expires, &auth);
         sock.send_to(msg.as_bytes(), server).await.expect("send REGISTER");
         let resp = loop {
             let mut buf = vec![0u8; 65535];
@@ -110,6 +123,55 @@ pub async fn register_on(
         auth = authorization(&resp, user, password, uri);
     }
     0
+}
+
+/// Like [`register`], as a desk phone over UDP does it (RFC 3261 timer E): a request still without
+/// an answer is sent again after 0.5 s, 1 s, 2 s, then every 4 s, for up to 32 s. Returns the
+/// final status (0: no final answer within 32 s) and how many times a request was sent again.
+/// For registration storms, where a request may be dropped on its way (a full socket buffer).
+pub async fn register_retransmitting(
+    server: SocketAddr,
+    user: &str,
+    password: &str,
+    expires: u32,
+) -> (u16, u32) {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind UDP");
+    let local = sock.local_addr().unwrap();
+    let (call_id, tag, uri) = (token(), token(), "sip:callbase");
+    let mut auth = String::new();
+    let mut again = 0;
+    for cseq in 1..=3 {
+        let msg = register_request(local, user, &call_id, &tag, cseq, expires, &auth);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(32);
+        let mut interval = Duration::from_millis(500);
+        sock.send_to(msg.as_bytes(), server).await.expect("send REGISTER");
+        let resp = 'transaction: loop {
+            let resend = tokio::time::Instant::now() + interval;
+            loop {
+                let mut buf = vec![0u8; 65535];
+                match tokio::time::timeout_at(resend.min(deadline), sock.recv_from(&mut buf)).await {
+                    Ok(Ok((n, _))) => {
+                        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                        if text.starts_with("SIP/2.0") && status_of(&text) >= 200 {
+                            break 'transaction text;
+                        }
+                    }
+                    Ok(Err(_)) => return (0, again),
+                    Err(_) if tokio::time::Instant::now() >= deadline => return (0, again),
+                    Err(_) => break,
+                }
+            }
+            again += 1;
+            interval = (interval * 2).min(Duration::from_secs(4));
+            sock.send_to(msg.as_bytes(), server).await.expect("send REGISTER");
+        };
+        let code = status_of(&resp);
+        if code != 401 || !auth.is_empty() {
+            return (code, again);
+        }
+        auth = authorization(&resp, user, password, uri);
+    }
+    (0, again)
 }
 
 /// A desk phone that registers and then rings without ever answering (or, [`RingingPhone::answering`],
