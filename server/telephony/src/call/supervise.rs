@@ -177,19 +177,9 @@ impl Call {
     async fn snoop(&mut self, i: usize, leg: &str, agent: &str) -> bool {
         let (id, mode) = (self.supervisions[i].id, self.supervisions[i].mode);
         let snoop = format!("{}-s{}", self.id, &Uuid::new_v4().simple().to_string()[..7]);
-        self.ctx.router.route(&snoop, &self.tx);
         self.supervisions[i].snoop = Some(snoop.clone());
         let whisper = if mode == Mode::Whisper { "out" } else { "none" };
-        let args = format!("leg,{}", self.id);
-        let q = [
-            ("spy", "both"),
-            ("whisper", whisper),
-            ("app", APP),
-            ("appArgs", args.as_str()),
-            ("snoopId", snoop.as_str()),
-        ];
-        let path = format!("channels/{agent}/snoop");
-        if !matches!(self.ctx.ari.call(reqwest::Method::POST, &path, &q, None).await, Ok(Some(_))) {
+        if !self.snoop_on(agent, &snoop, whisper).await {
             return false;
         }
         let b = format!("s-{}-{id}", self.id);

@@ -70,19 +70,8 @@ impl Call {
     /// leaves the bridge a simple one and adds one channel, woken by its own 20 ms timer.
     async fn record_channel(&mut self, on: &str) -> bool {
         let rec = self.recorder();
-        self.ctx.router.route(&rec, &self.tx);
-        let args = format!("leg,{}", self.id);
-        let q = [
-            ("spy", "both"),
-            ("whisper", "none"),
-            ("app", APP),
-            ("appArgs", args.as_str()),
-            ("snoopId", rec.as_str()),
-        ];
-        let path = format!("channels/{on}/snoop");
-        if !matches!(self.ctx.ari.call(reqwest::Method::POST, &path, &q, None).await, Ok(Some(_))) {
+        if !self.snoop_on(on, &rec, "none").await {
             tracing::warn!(call.id = %self.id, "cannot start recording: no snoop channel");
-            self.ctx.router.forget(&rec);
             return false;
         }
         let name = crate::recording::asterisk_name(&self.id.to_string());
@@ -91,6 +80,27 @@ impl Call {
         }
         self.hangup(&rec).await;
         false
+    }
+
+    /// A snoop channel `id` on channel `on`, in this call's Stasis app and routed to this actor: it
+    /// hears both directions of `on` and speaks into `whisper` (`none`, `out`). False (and no
+    /// route) when Asterisk did not make it. Recordings and supervisors' listen/whisper use it.
+    pub(super) async fn snoop_on(&self, on: &str, id: &str, whisper: &str) -> bool {
+        self.ctx.router.route(id, &self.tx);
+        let args = format!("leg,{}", self.id);
+        let q = [
+            ("spy", "both"),
+            ("whisper", whisper),
+            ("app", APP),
+            ("appArgs", args.as_str()),
+            ("snoopId", id),
+        ];
+        let path = format!("channels/{on}/snoop");
+        let made = matches!(self.ctx.ari.call(reqwest::Method::POST, &path, &q, None).await, Ok(Some(_)));
+        if !made {
+            self.ctx.router.forget(id);
+        }
+        made
     }
 
     /// Records the call's bridge whatever the recording settings say (a voicemail is a recording
