@@ -28,12 +28,17 @@ pub struct Args {
     /// Registered agents (at most 400; 1 000 with `--storm`).
     #[arg(long, default_value_t = 100)]
     pub agents: usize,
-    /// Concurrent calls of each step, e.g. `10,20,40,60,80,100` (each ≤ agents).
+    /// Concurrent calls of each step, e.g. `10,20,40,60,80,100` (each ≤ agents); `100/20` places
+    /// that step's calls over 20 s instead of `--ramp-secs`.
     #[arg(long, value_delimiter = ',', default_value = "10,20,40")]
-    pub steps: Vec<usize>,
+    pub steps: Vec<StepSpec>,
     /// Seconds each step's calls are all up and measured.
     #[arg(long, default_value_t = 10)]
     pub window_secs: u64,
+    /// Seconds over which each step places its calls, evenly (2: a burst of 50 calls a second at
+    /// 100 calls; a call centre's steady rate is a call every few seconds per hundred agents).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=MAX_RAMP_SECS))]
+    pub ramp_secs: u64,
     /// Dial through this tenant's trunks (the Stasis path: two Asterisks) instead of the internal echo.
     #[arg(long)]
     pub tenant: Option<i64>,
@@ -68,6 +73,37 @@ pub struct Args {
     pub storm: bool,
 }
 
+const MAX_RAMP_SECS: u64 = 60;
+
+/// One step of `--steps`: its concurrent calls, and the seconds over which they are placed when
+/// not `--ramp-secs` (`100/20`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepSpec {
+    pub calls: usize,
+    pub ramp_secs: Option<u64>,
+}
+
+impl std::str::FromStr for StepSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (calls, ramp) = match s.split_once('/') {
+            Some((c, r)) => (c, Some(r)),
+            None => (s, None),
+        };
+        let calls =
+            calls.trim().parse().map_err(|_| format!("{s:?}: calls must be a number (`100` or `100/20`)"))?;
+        let ramp_secs = match ramp {
+            None => None,
+            Some(r) => match r.trim().parse::<u64>() {
+                Ok(r) if (1..=MAX_RAMP_SECS).contains(&r) => Some(r),
+                _ => return Err(format!("{s:?}: the seconds after `/` must be 1 to {MAX_RAMP_SECS}")),
+            },
+        };
+        Ok(StepSpec { calls, ramp_secs })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CodecArg {
     Pcmu,
@@ -78,6 +114,8 @@ pub enum CodecArg {
 #[derive(Debug, serde::Serialize)]
 struct Step {
     calls: usize,
+    /// Seconds over which the step's calls were placed.
+    ramp_secs: u64,
     ok: usize,
     setup_p50_ms: Option<f64>,
     setup_p95_ms: Option<f64>,
@@ -115,7 +153,7 @@ async fn run_with(
     let max_agents = if a.storm { MAX_STORM_AGENTS } else { MAX_AGENTS };
     anyhow::ensure!(a.agents >= 1 && a.agents <= max_agents, "--agents must be 1..={max_agents}");
     anyhow::ensure!(
-        !a.steps.is_empty() && a.steps.iter().all(|s| *s >= 1 && *s <= a.agents.min(MAX_CALLS)),
+        !a.steps.is_empty() && a.steps.iter().all(|s| s.calls >= 1 && s.calls <= a.agents.min(MAX_CALLS)),
         "every step must be 1..=agents (and at most {MAX_CALLS})"
     );
     anyhow::ensure!(a.window_secs >= 1 && a.window_secs <= 120, "--window-secs must be 1..=120");
@@ -183,7 +221,7 @@ async fn run_with(
         let (agents, storm) = crate::storm::register_all(&targets, &procs).await;
         crate::storm::print(&storm, a.json);
         anyhow::ensure!(
-            agents.len() >= a.steps.iter().copied().max().unwrap_or(0),
+            agents.len() >= a.steps.iter().map(|s| s.calls).max().unwrap_or(0),
             "too few agents registered for the steps"
         );
         agents
@@ -221,15 +259,16 @@ async fn run_with(
         None
     };
     let mut steps = Vec::new();
-    for &n in &a.steps {
-        if Instant::now() + Duration::from_secs(a.window_secs + 20) > deadline {
+    for spec in &a.steps {
+        let (n, ramp_secs) = (spec.calls, spec.ramp_secs.unwrap_or(a.ramp_secs));
+        if Instant::now() + Duration::from_secs(a.window_secs + ramp_secs + 20) > deadline {
             eprintln!("loadgen: time budget reached");
             break;
         }
         let _: Result<(), _> =
             redis::cmd("DEL").arg(callbase_telephony::call::SETUP_SAMPLES).query_async(&mut redis).await;
-        // Calls start over ~2 s, talk through the window, and end together.
-        let ramp = Duration::from_millis(2000);
+        // Calls start over the ramp, talk through the window, and end together.
+        let ramp = Duration::from_secs(ramp_secs);
         let settle = Duration::from_millis(2500);
         let talk = ramp + settle + Duration::from_secs(a.window_secs) + Duration::from_millis(500);
         let calls: Vec<_> = agents[..n]
@@ -292,6 +331,7 @@ async fn run_with(
         }
         let step = Step {
             calls: n,
+            ramp_secs,
             ok,
             setup_p50_ms: pct(&mut setup, 0.5),
             setup_p95_ms: pct(&mut setup, 0.95),
@@ -351,8 +391,9 @@ fn print_step(s: &Step, json: bool) {
     let cpu: Vec<String> =
         s.cpu_pct.iter().map(|(n, c)| format!("{n} {c:.1}% ({:.2}%/call)", c / s.calls as f64)).collect();
     println!(
-        "calls {:>4}  ok {:>4}  setup p50 {:>6} p95 {:>6} ms  dtls p95 {:>6} ms  loss {:.2}%  rtt p95 {:>5} ms  ours p50 {:>5} p95 {:>5} ms  cpu: {}",
+        "calls {:>4} over {:>2} s  ok {:>4}  setup p50 {:>6} p95 {:>6} ms  dtls p95 {:>6} ms  loss {:.2}%  rtt p95 {:>5} ms  ours p50 {:>5} p95 {:>5} ms  cpu: {}",
         s.calls,
+        s.ramp_secs,
         s.ok,
         f(s.setup_p50_ms),
         f(s.setup_p95_ms),
@@ -387,4 +428,18 @@ fn summary(steps: &[Step], max_loss: f64) {
         if platform > 0.0 { 100.0 * best.calls as f64 / platform } else { f64::INFINITY },
         if platform > 0.0 { 100.0 * server / platform } else { 0.0 }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StepSpec;
+
+    #[test]
+    fn a_step_is_its_calls_with_the_seconds_to_place_them_after_a_slash() {
+        assert_eq!("100".parse(), Ok(StepSpec { calls: 100, ramp_secs: None }));
+        assert_eq!("100/20".parse(), Ok(StepSpec { calls: 100, ramp_secs: Some(20) }));
+        for bad in ["", "x", "100/", "100/0", "100/61", "100/x", "/20"] {
+            assert!(bad.parse::<StepSpec>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -83,6 +83,7 @@ pub(super) async fn dial_out(
         };
         let endpoint = format!("PJSIP/{number}@{}", crate::trunks::ast_id(trunk.tenant_id, trunk.slot));
         call.trunk = Some(trunk.slot);
+        let leg_start = now_ms();
         let leg = match call.create_leg(&endpoint, caller).await {
             Ok(l) => l,
             Err(e) => {
@@ -90,13 +91,27 @@ pub(super) async fn dial_out(
                 continue;
             }
         };
+        let created = now_ms();
         call.add(bridge, &leg).await;
+        let bridged = now_ms();
         if !call.dial(&leg, caller, 60).await {
             call.hangup(&leg).await;
             notes.push(format!("trunk {} ({}): dial failed", trunk.position, trunk.label));
             continue;
         }
-        tracing::info!(trunk = trunk.slot, ms_since_start = now_ms() - started, "trunk leg dialled");
+        // Where the set-up's time went (`callbase loadgen`'s "ours" is Asterisk's creation of the
+        // caller's channel → here): before the trunks, creating the leg, bridging it (ARI refuses
+        // until it is in Stasis), dialling it.
+        let dialled = now_ms();
+        tracing::info!(
+            trunk = trunk.slot,
+            ms_since_start = dialled - started,
+            ms_before = call.setup_start_ms.map(|t0| started - t0),
+            ms_create = created - leg_start,
+            ms_bridge = bridged - created,
+            ms_dial = dialled - bridged,
+            "trunk leg dialled"
+        );
         if let Some(t0) = call.setup_start_ms {
             // Channel created (INVITE in) → trunk leg dialled (INVITE out).
             let mut r = call.ctx.redis.clone();
