@@ -26,7 +26,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get};
-use axum::{Json, Router};
+use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -497,9 +497,16 @@ pub type App = Router;
 /// Builds the whole HTTP app.
 pub fn router(st: AppState) -> Router {
     let (api, openapi) = api_parts();
-    let openapi = Arc::new(openapi);
+    // Served as the JSON it is, serialized once: as utoipa's structs the document (every operation
+    // and schema) held megabytes for the process's life, and each request cloned it all.
+    let openapi =
+        axum::body::Bytes::from(serde_json::to_vec(&openapi).expect("the OpenAPI document serializes"));
+    let openapi_json = move || {
+        let body = openapi.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body) }
+    };
     let api = api
-        .route("/api/openapi.json", get(move || async move { Json((*openapi).clone()) }))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/api/{*rest}", any(api_not_found))
         .route("/events", get(routes::events::events))
         .route("/sip", get(sip::sip))

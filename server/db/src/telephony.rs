@@ -170,6 +170,26 @@ pub async fn list_users(tx: &mut Tx, tenant: TenantId) -> sqlx::Result<Vec<TelUs
     .await
 }
 
+/// The telephony users an agent's call can need: the caller, and the colleague whose extension
+/// `extension` is (when it is one) — two rows at most, whatever the tenant's size.
+pub async fn caller_and_extension(
+    tx: &mut Tx,
+    tenant: TenantId,
+    user: UserId,
+    extension: Option<&str>,
+) -> sqlx::Result<Vec<TelUserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM telephony_users t JOIN users u ON u.id = t.user_id
+         WHERE t.tenant_id = $1 AND (t.user_id = $2 OR t.extension = $3)
+         ORDER BY length(t.extension), t.extension"
+    ))
+    .bind(tenant)
+    .bind(user)
+    .bind(extension)
+    .fetch_all(&mut **tx)
+    .await
+}
+
 pub async fn get_user(tx: &mut Tx, tenant: TenantId, user: UserId) -> sqlx::Result<Option<TelUserRow>> {
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM telephony_users t JOIN users u ON u.id = t.user_id

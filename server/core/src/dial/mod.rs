@@ -229,6 +229,17 @@ pub fn clean(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// Could this cleaned number be a colleague's extension (3 to 6 digits, no `+`)? [`DialRules::route`]
+/// asks the tenant only then.
+pub fn may_be_extension(n: &str) -> bool {
+    !n.starts_with('+') && (3..=6).contains(&n.len())
+}
+
+/// The extension a dialled string would be, if it may be one ([`may_be_extension`] after [`clean`]).
+pub fn extension_candidate(raw: &str) -> Option<String> {
+    clean(raw).filter(|n| may_be_extension(n))
+}
+
 /// Does `digits` match the Asterisk-style pattern (`_` prefix for patterns, else literal)?
 pub fn matches_short_rule(rule: &str, digits: &str) -> bool {
     let Some(pat) = rule.strip_prefix('_') else { return rule == digits };
@@ -362,7 +373,7 @@ impl DialRules {
                 Err(Refusal::DirectionNotAllowed { direction: d })
             }
         };
-        if !n.starts_with('+') && (3..=6).contains(&n.len()) && is_extension(&n) {
+        if may_be_extension(&n) && is_extension(&n) {
             allow(Direction::Internal)?;
             return Ok(Routed::Internal { extension: n });
         }

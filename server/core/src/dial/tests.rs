@@ -265,3 +265,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_three_to_six_digits_without_a_plus_may_be_an_extension_and_routing_asks_for_no_other() {
+    assert_eq!(extension_candidate(" 1-02 "), Some("102".into()));
+    assert_eq!(extension_candidate("123456"), Some("123456".into()));
+    for raw in ["12", "1234567", "+102", "10a", ""] {
+        assert_eq!(extension_candidate(raw), None, "{raw:?}");
+    }
+    // The routing asks the tenant about the candidate only (an agent's call loads that one user).
+    let rules = DialRules::default();
+    let asked = std::cell::RefCell::new(Vec::new());
+    for raw in [" 1-02 ", "+79165550101", "89165550101", "12"] {
+        let _ = rules.route(raw, |e| {
+            asked.borrow_mut().push(e.to_string());
+            false
+        });
+    }
+    assert_eq!(asked.into_inner(), vec!["102".to_string()]);
+}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::ring::{devices, ring_users, RingOutcome};
 use super::talk::{answered, talk};
 use super::trunk_dial::{dial_out, DialOutcome, NO_SUCH_NUMBER};
-use super::{guard, load, Call, CallError, Tenancy};
+use super::{guard, load_with, Call, CallError, Tenancy, Users};
 use crate::context::{CallRx, CallTx, Ctx};
 
 /// How an agent's call starts.
@@ -48,6 +48,7 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
         super::park::pick_up(&ctx, s.tenant, s.user, s.agent, slot).await;
         return Ok(());
     }
+    let seen = super::now_ms();
     let id = s.call_id.unwrap_or_else(Uuid::new_v4);
     tracing::Span::current().record("call.id", tracing::field::display(id));
     // Click-to-call by reference (`crm<record>x<field>`): users who see numbers masked dial the
@@ -65,10 +66,16 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
             (None, None) => s.exten.to_string(),
         }
     };
-    // The tenant's telephony, the CRM reference the phone sent and the number are independent
-    // lookups (PostgreSQL and ARI): made at once, they cost the call's set-up the slowest of them.
-    let (t, client_ref, exten) =
-        tokio::join!(load(&ctx, s.tenant), channel_var(&ctx, s.agent, "PJSIP_HEADER(read,X-CB-Ref)"), exten);
+    // The number, then the tenant's telephony with the users the call can need (the caller, the
+    // colleague the number may be the extension of), beside the CRM reference the phone sent:
+    // PostgreSQL and ARI at once, so the set-up costs the slower of the two.
+    let tenancy = async {
+        let exten = exten.await;
+        let t = load_with(&ctx, s.tenant, Users::Caller { user: s.user, dialled: &exten }).await;
+        (t, exten)
+    };
+    let ((t, exten), client_ref) =
+        tokio::join!(tenancy, channel_var(&ctx, s.agent, "PJSIP_HEADER(read,X-CB-Ref)"));
     let t = t?;
     let mut call = Call {
         user: Some(s.user),
@@ -76,6 +83,7 @@ pub(super) async fn outbound(ctx: Ctx, s: Start<'_>, tx: CallTx, mut rx: CallRx)
         client_ref,
         crm_record,
         setup_start_ms: s.created_ms,
+        setup_seen_ms: seen,
         ..Call::new(&ctx, id, s.tenant, CallDirection::Outbound, exten.clone(), s.agent, &tx)
     };
     let key = id.to_string();

@@ -100,12 +100,13 @@ pub(super) async fn dial_out(
             continue;
         }
         // Where the set-up's time went (`callbase loadgen`'s "ours" is Asterisk's creation of the
-        // caller's channel → here): before the trunks, creating the leg, bridging it (ARI refuses
-        // until it is in Stasis), dialling it.
+        // caller's channel → here): the StasisStart event's way to us, all before the trunks,
+        // creating the leg, bridging it (ARI refuses until it is in Stasis), dialling it.
         let dialled = now_ms();
         tracing::info!(
             trunk = trunk.slot,
             ms_since_start = dialled - started,
+            ms_to_us = call.setup_start_ms.map(|t0| call.setup_seen_ms - t0),
             ms_before = call.setup_start_ms.map(|t0| started - t0),
             ms_create = created - leg_start,
             ms_bridge = bridged - created,
