@@ -33,6 +33,7 @@ mod record;
 mod ring;
 mod supervise;
 mod talk;
+mod tenancy;
 mod trunk_dial;
 mod unanswered;
 
@@ -60,6 +61,7 @@ pub use trunk_dial::SETUP_SAMPLES;
 use crate::ari::events::Channel;
 use crate::ari::AriError;
 use crate::context::{CallMsg, CallRx, CallTx, Ctx, StasisCall, APP};
+use tenancy::{load, load_with, Tenancy, Users};
 
 /// Commands from the API (any replica) to the Stasis worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -499,48 +501,6 @@ where
         }
     }
     false
-}
-
-/// The tenant's telephony as a call needs it.
-struct Tenancy {
-    enabled: bool,
-    rules: callbase_core::dial::DialRules,
-    state: callbase_db::telephony::TelephonyRow,
-    users: Vec<callbase_db::telephony::TelUserRow>,
-    trunks: Vec<callbase_db::trunks::TrunkRow>,
-}
-
-/// Which of the tenant's telephony users a call loads with its telephony.
-#[derive(Clone, Copy)]
-enum Users<'a> {
-    /// Every one (ringing groups and queues, transfers, consultations).
-    All,
-    /// An agent's own call: the caller, and the colleague whose extension `dialled` is, if it is
-    /// one — all that the call's routing reads ([`outbound`]). Set-up then costs the same in a
-    /// tenant of 1 000 agents as in one of ten (issue #23: loading every user cost each call of a
-    /// 1 000-agent tenant a thousand rows).
-    Caller { user: UserId, dialled: &'a str },
-}
-
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-async fn load(ctx: &Ctx, tenant: TenantId) -> Result<Tenancy, sqlx::Error> {
-    load_with(ctx, tenant, Users::All).await
-}
-
-async fn load_with(ctx: &Ctx, tenant: TenantId, which: Users<'_>) -> Result<Tenancy, sqlx::Error> {
-    let mut tx = ctx.db.tenant_tx(tenant).await?;
-    let state = callbase_db::telephony::state(&mut tx, tenant).await?;
-    let rules = callbase_db::settings::dial_rules(&mut tx, tenant).await?;
-    let users = match which {
-        Users::All => callbase_db::telephony::list_users(&mut tx, tenant).await?,
-        Users::Caller { user, dialled } => {
-            let ext = callbase_core::dial::extension_candidate(dialled);
-            callbase_db::telephony::caller_and_extension(&mut tx, tenant, user, ext.as_deref()).await?
-        }
-    };
-    let trunks = callbase_db::trunks::list(&mut tx, tenant).await?;
-    tx.commit().await?;
-    Ok(Tenancy { enabled: state.enabled, rules, state, users, trunks })
 }
 
 fn guard(ctx: &Ctx) -> crate::fraud::Guard {
