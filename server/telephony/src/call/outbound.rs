@@ -229,8 +229,8 @@ async fn outbound_inner(
                     (known, _) => known,
                 }
             };
-            let guard = guard(&call.ctx);
-            let (admitted, client) = tokio::join!(guard.admit(&attempt), client);
+            let fraud = guard(&call.ctx);
+            let (admitted, client) = tokio::join!(fraud.admit(&attempt), client);
             // Held until the call ends: it counts towards the concurrent-call caps meanwhile.
             let _live = match admitted {
                 Ok(live) => live,
