@@ -351,7 +351,10 @@ async fn ring_again(ctx: &Ctx, row: &OpenCall, owned: &[String]) {
     for ch in owned.iter().filter(|c| **c != caller) {
         call.hangup(ch).await;
     }
-    if let Some(b) = &row.bridge_id {
+    // The old controller's bridge — and the call's own `b-<id>` too: one made just before the
+    // record named it is not in the record.
+    let own = format!("b-{}", row.id);
+    for b in row.bridge_id.iter().filter(|b| **b != own).chain([&own]) {
         call.delete(&format!("bridges/{b}")).await;
     }
     tracing::info!(call.id = %row.id, tenant.id = %row.tenant_id, phase = ?row.phase, "adopted a call caught ringing: the agents ring again");

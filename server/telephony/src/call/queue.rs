@@ -73,12 +73,14 @@ pub(super) async fn queued(
             return Ok(());
         }
     }
+    // In line before anything else: a controller that takes the call over from here on puts the
+    // caller back in this queue, in this place (`resume_ringing`).
+    call.write(Op::Queued(q.id));
     call.post(&format!("channels/{caller}/answer"), &[]).await;
     let bridge = call.new_bridge().await?;
     call.add(&bridge, caller).await;
     call.post(&format!("channels/{caller}/moh"), &[]).await;
     call.set_phase(Phase::Queued);
-    call.write(Op::Queued(q.id));
     call.checkpoint();
     call.publish_board(CallState::Ringing).await;
     tracing::info!(queue = q.id, strategy = %q.strategy, resumed, "caller waits in a queue");

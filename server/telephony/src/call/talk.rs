@@ -21,10 +21,21 @@ impl Call {
     /// PCMU legs (desk phone ↔ trunk) were bridged natively and lost their audio when the bridge
     /// had to become softmix as a third party joined (docs/e2e-lab.md); the recording is a snoop
     /// on a channel, so a two-party call stays in a simple bridge.
+    ///
+    /// The bridge is `b-<call id>`. A controller that takes a call over deletes the old one's
+    /// bridge, but Asterisk keeps a destroyed bridge's id taken until the last reference to the
+    /// bridge goes (`ast_bridge_topic_exists`: the caller leaving it takes ~2 s), and a bridge made
+    /// just before the record named it is not deleted at all: then the id answers 409 and the
+    /// bridge gets a fresh suffix, rather than the caller being lost.
     pub(super) async fn new_bridge(&mut self) -> Result<String, CallError> {
-        let id = format!("b-{}", self.id);
-        let q = [("type", "mixing,proxy_media"), ("bridgeId", id.as_str()), ("name", id.as_str())];
-        match self.ctx.ari.call(reqwest::Method::POST, "bridges", &q, None).await {
+        let mut id = format!("b-{}", self.id);
+        let mut other = self.create_bridge(&id).await;
+        if let Err(crate::ari::AriError::Status { status: 409, .. }) = other {
+            let taken = std::mem::replace(&mut id, format!("b-{}-{:08x}", self.id, rand::random::<u32>()));
+            tracing::info!(call.id = %self.id, taken, bridge = %id, "the call's bridge id is still taken: a fresh one");
+            other = self.create_bridge(&id).await;
+        }
+        match other {
             Ok(Some(_)) => {
                 self.bridge = Some(id.clone());
                 Ok(id)
@@ -34,6 +45,11 @@ impl Call {
                 Err(CallError::NoBridge)
             }
         }
+    }
+
+    async fn create_bridge(&self, id: &str) -> Result<Option<serde_json::Value>, crate::ari::AriError> {
+        let q = [("type", "mixing,proxy_media"), ("bridgeId", id), ("name", id)];
+        self.ctx.ari.call(reqwest::Method::POST, "bridges", &q, None).await
     }
 
     pub(super) async fn add(&self, bridge: &str, ch: &str) -> bool {
