@@ -29,13 +29,13 @@ impl Call {
     /// bridge gets a fresh suffix, rather than the caller being lost.
     pub(super) async fn new_bridge(&mut self) -> Result<String, CallError> {
         let mut id = format!("b-{}", self.id);
-        let mut other = self.create_bridge(&id).await;
-        if let Err(crate::ari::AriError::Status { status: 409, .. }) = other {
+        let mut made = self.create_bridge(&id).await;
+        if let Err(crate::ari::AriError::Status { status: 409, .. }) = made {
             let taken = std::mem::replace(&mut id, format!("b-{}-{:08x}", self.id, rand::random::<u32>()));
             tracing::info!(call.id = %self.id, taken, bridge = %id, "the call's bridge id is still taken: a fresh one");
-            other = self.create_bridge(&id).await;
+            made = self.create_bridge(&id).await;
         }
-        match other {
+        match made {
             Ok(Some(_)) => {
                 self.bridge = Some(id.clone());
                 Ok(id)
