@@ -353,7 +353,7 @@ async fn ring_again(ctx: &Ctx, row: &OpenCall, owned: &[String]) {
     }
     // The old controller's bridge — and the call's own `b-<id>` too: one made just before the
     // record named it is not in the record.
-    let own = format!("b-{}", row.id);
+    let own = super::talk::call_bridge(&row.id);
     for b in row.bridge_id.iter().filter(|b| **b != own).chain([&own]) {
         call.delete(&format!("bridges/{b}")).await;
     }

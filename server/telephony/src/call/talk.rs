@@ -16,6 +16,12 @@ use super::{guard, load, until_in_stasis, Call, CallError, Op, Phase};
 use crate::ari::events::Event;
 use crate::context::{CallMsg, CallRx, APP};
 
+/// The bridge a call's controller makes for it, `b-<call id>` (adoption deletes an old controller's
+/// by this name too; one whose id was still taken has a suffix and is in the record).
+pub(super) fn call_bridge(call: &uuid::Uuid) -> String {
+    format!("b-{call}")
+}
+
 impl Call {
     /// A mixing bridge with `proxy_media`: media always passes through the core. Without it two
     /// PCMU legs (desk phone ↔ trunk) were bridged natively and lost their audio when the bridge
@@ -28,7 +34,7 @@ impl Call {
     /// just before the record named it is not deleted at all: then the id answers 409 and the
     /// bridge gets a fresh suffix, rather than the caller being lost.
     pub(super) async fn new_bridge(&mut self) -> Result<String, CallError> {
-        let mut id = format!("b-{}", self.id);
+        let mut id = call_bridge(&self.id);
         let mut made = self.create_bridge(&id).await;
         if let Err(crate::ari::AriError::Status { status: 409, .. }) = made {
             let taken = std::mem::replace(&mut id, format!("b-{}-{:08x}", self.id, rand::random::<u32>()));
