@@ -202,6 +202,43 @@ async fn many_failures_from_one_ip_are_throttled_across_logins() {
     );
 }
 
+#[tokio::test]
+async fn failures_from_an_office_address_do_not_lock_out_a_browser_that_signed_in_there_before() {
+    // A call centre signs in from behind one address: a colleague's typos there must not lock out
+    // the agents whose browsers signed in before.
+    let app = TestApp::spawn().await;
+    let (_, t) = app.new_tenant().await;
+    let office = fresh_ip();
+    let agent = app.browser_from(&office);
+    let first = agent.login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(agent.post("/api/auth/logout", json!({})).await.status, StatusCode::NO_CONTENT);
+
+    let colleague = app.browser_from(&office);
+    for i in 0..5 {
+        let r = colleague.login(&t.account, &format!("typo{i}"), "wrong-password-1").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let newcomer = app.browser_from(&office).login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(
+        newcomer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new browser at the address waits: {}",
+        newcomer.text
+    );
+
+    let again = agent.login(&t.account, &t.admin_login, &t.admin_password).await;
+    assert_eq!(again.status, StatusCode::OK, "the agent's own browser signs in: {}", again.text);
+    assert_eq!(agent.get("/api/auth/me").await.status, StatusCode::OK);
+    let guess = app.browser_from(&office).login(&t.account, "typo9", "wrong-password-1").await;
+    assert_eq!(
+        guess.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the agent's sign-in does not reopen the address to guessing: {}",
+        guess.text
+    );
+}
+
 /// A client address no other test uses (the throttle's counters live in the shared Redis).
 fn fresh_ip() -> String {
     use rand::Rng;

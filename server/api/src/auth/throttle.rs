@@ -1,5 +1,7 @@
-//! Login throttling in Redis: per client IP, and per login — for a new browser per account+login,
-//! for a browser holding that user's device cookie ([`super::device`]) per device.
+//! Login throttling in Redis: a new browser per client IP and per account+login; a browser holding
+//! that user's device cookie ([`super::device`]) per device only — so the failures of an office's
+//! other browsers behind the same address (a call centre behind one NAT) do not lock out the
+//! agents who signed in from their own browsers before.
 //!
 //! Every attempt is *reserved* before the password is verified: one Lua script checks all the
 //! attempt's counters and, only if none asks for a wait, counts the attempt in each of them — so
@@ -47,10 +49,11 @@ return 0
 static RESERVE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RESERVE));
 static SUCCEEDED_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(SUCCEEDED));
 
-/// KEYS[1]: the login or device counter (deleted), KEYS[2]: the IP counter (one attempt refunded).
+/// KEYS[1]: the login or device counter (deleted), KEYS[2] if given: the IP counter (one attempt
+/// refunded).
 const SUCCEEDED: &str = r"
 redis.call('DEL', KEYS[1])
-if redis.call('HEXISTS', KEYS[2], 'n') == 1 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
+if KEYS[2] and redis.call('HEXISTS', KEYS[2], 'n') == 1 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
 return 0
 ";
 
@@ -72,7 +75,8 @@ pub enum Client<'a> {
 /// An attempt that was counted; hand it back on success.
 pub struct Reservation {
     login_key: String,
-    ip_key: String,
+    /// The client IP's counter, for a new browser only.
+    ip_key: Option<String>,
 }
 
 fn account_key(account: &str, login: &str) -> String {
@@ -97,27 +101,32 @@ impl Throttle {
         client: &Client<'_>,
         ip: &str,
     ) -> redis::RedisResult<Result<Reservation, i64>> {
-        let login_key = match client {
-            Client::New { account, login } => account_key(account, login),
-            Client::Trusted(d) => device_key(d),
+        // A browser holding the user's device cookie is not charged to its address: its own
+        // counter bounds a stolen cookie's guesses, and the address may be a whole office's.
+        let (login_key, ip_key) = match client {
+            Client::New { account, login } => (account_key(account, login), Some(ip_key(ip))),
+            Client::Trusted(d) => (device_key(d), None),
         };
-        let ip_key = ip_key(ip);
         let mut r = self.redis.clone();
-        let wait: i64 = RESERVE_SCRIPT
-            .key(&login_key)
-            .key(&ip_key)
-            .arg(WINDOW_SECS)
-            .arg(MAX_DELAY_SECS)
-            .arg(self.account_threshold)
-            .arg(self.ip_threshold)
-            .invoke_async(&mut r)
-            .await?;
+        let mut script = RESERVE_SCRIPT.key(&login_key);
+        if let Some(k) = &ip_key {
+            script.key(k);
+        }
+        script.arg(WINDOW_SECS).arg(MAX_DELAY_SECS).arg(self.account_threshold);
+        if ip_key.is_some() {
+            script.arg(self.ip_threshold);
+        }
+        let wait: i64 = script.invoke_async(&mut r).await?;
         Ok(if wait > 0 { Err(wait) } else { Ok(Reservation { login_key, ip_key }) })
     }
 
     /// The reserved attempt signed in: clears its login/device counter, refunds its IP attempt.
     pub async fn succeeded(&self, res: Reservation) -> redis::RedisResult<()> {
         let mut r = self.redis.clone();
-        SUCCEEDED_SCRIPT.key(res.login_key).key(res.ip_key).invoke_async::<()>(&mut r).await
+        let mut script = SUCCEEDED_SCRIPT.key(res.login_key);
+        if let Some(k) = res.ip_key {
+            script.key(k);
+        }
+        script.invoke_async::<()>(&mut r).await
     }
 }
