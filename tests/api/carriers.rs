@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use callbase_telephony::registrations::CONFIRMING;
 use callbase_tests::kamailio::{Kamailio, PASSWORD, USER};
 use callbase_tests::{platform_ami, Browser, TestApp};
 use reqwest::StatusCode;
@@ -137,6 +138,45 @@ async fn a_registration_that_times_out_while_the_carrier_is_down_is_never_shown_
 
     kam.start_again().await;
     registered_again_only_when_the_carrier_has_it(&admin, &id, &kam, Duration::from_secs(25)).await;
+
+    assert_eq!(admin.delete(&format!("/api/trunks/{id}")).await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_carrier_back_from_an_outage_that_refuses_our_password_is_asked_again_then_shown_rejected() {
+    let mut kam = Kamailio::start().await;
+    let app = TestApp::spawn_with(&[("CALLBASE__WORKERS__REGISTRATION_MONITOR", "true")]).await;
+    let (admin, _) = app.telephony_tenant().await;
+    let (id, _) = trunk_to(&admin, &kam).await;
+
+    kam.stop();
+    wait_for_state(&admin, &id, "unregistered", Duration::from_secs(25)).await;
+    // The carrier comes back with another password for us (the account was reset meanwhile).
+    kam.define("TRUNK_PASSWORD", "changed-while-we-were-away");
+    kam.start_again().await;
+    let back = Instant::now();
+    let mut asked_again = false;
+    loop {
+        let s = status(&admin, &id).await;
+        asked_again |= s["reason"] == CONFIRMING;
+        if s["state"] == "rejected" {
+            // Asterisk reports an earlier REGISTER's timeout like a refusal: the first refusal after
+            // a re-register is asked once more before the trunk turns red.
+            assert!(
+                asked_again,
+                "shown rejected {:?} after the carrier came back without asking again: {s}",
+                back.elapsed()
+            );
+            break;
+        }
+        assert_ne!(s["state"], "registered", "the carrier refuses us: {s}");
+        assert!(
+            back.elapsed() < Duration::from_secs(45),
+            "not shown rejected within 45 s of the carrier's return: {s}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    assert!(kam.contacts(USER).await.is_empty(), "the carrier holds no registration of ours");
 
     assert_eq!(admin.delete(&format!("/api/trunks/{id}")).await.status, StatusCode::NO_CONTENT);
 }

@@ -52,6 +52,13 @@ impl Kamailio {
         k
     }
 
+    /// Sets a preprocessor define (`-A NAME="value"`) for the next start: the carrier's
+    /// `TRUNK_USER` or `TRUNK_PASSWORD`, say.
+    pub fn define(&mut self, name: &str, value: &str) {
+        self.defines.retain(|(n, _)| n != name);
+        self.defines.push((name.into(), value.into()));
+    }
+
     /// `127.0.0.1:<port>` as a socket address (where phones send their requests).
     pub fn addr(&self) -> std::net::SocketAddr {
         ([127, 0, 0, 1], self.port).into()

@@ -33,6 +33,11 @@ pub const REREGISTERING: &str = "registering anew; waiting for the carrier's ans
 pub const REGISTER_TIMEOUT: &str = "no answer from carrier to the registration (timeout); retrying";
 /// Why a trunk is red when the carrier answered the registration with a refusal.
 pub const REJECTED: &str = "rejected by carrier (check user and password)";
+/// Why a trunk is still waiting after the first refusal that followed a re-register: the refusal
+/// may be the timeout of a REGISTER sent while the carrier was away, which Asterisk reports just
+/// like a refusal and which can land right after callbase's re-register; a refusal that repeats is
+/// the carrier's.
+pub const CONFIRMING: &str = "the carrier refused the registration; asking once more";
 
 /// An answer to a REGISTER arrives within the (random, at most 10 s) delay Asterisk puts before a
 /// registration it was asked for plus a round trip; a timeout only after SIP's 32 s transaction
@@ -58,7 +63,7 @@ impl Stored {
     fn awaits_reregister(&self) -> bool {
         matches!(
             (self.state.as_str(), self.reason.as_str()),
-            ("waiting", REREGISTERING) | ("unregistered", REGISTER_TIMEOUT)
+            ("waiting", REREGISTERING | CONFIRMING) | ("unregistered", REGISTER_TIMEOUT)
         )
     }
 }
@@ -107,7 +112,7 @@ fn reregister(state: &str, reason: &str) -> Decision {
 /// says "Rejected" for a REGISTER that timed out exactly as for a refused password. So when the
 /// carrier answers again after an outage (or a refresh failed), the monitor registers anew and
 /// shows green only on the answer to that registration, and tells a timeout from a refusal by
-/// how long that answer took.
+/// how long that answer took — and shows a refusal only when it repeats (see [`CONFIRMING`]).
 pub fn next_state(o: &Observed<'_>, prev: Option<&Stored>, now_ms: i64) -> Decision {
     // A host that resolves to the platform or to private space is out of use whatever Asterisk says.
     if let Some(why) = o.refused {
@@ -134,7 +139,8 @@ pub fn next_state(o: &Observed<'_>, prev: Option<&Stored>, now_ms: i64) -> Decis
                     show("unregistered", REGISTER_TIMEOUT)
                 }
             }
-            Some(_) => show("rejected", REJECTED),
+            Some(_) if prev.reason == CONFIRMING => show("rejected", REJECTED),
+            Some(_) => reregister("waiting", CONFIRMING),
             None if now_ms - sent >= PATIENCE_MS => reregister(&prev.state, &prev.reason),
             None => show(&prev.state, &prev.reason),
         };
@@ -445,8 +451,26 @@ mod tests {
         let refused = Answer { status: "Rejected".into(), at_ms: 106_000 };
         assert_eq!(
             next_state(&seen("Rejected", true, Some(&refused)), Some(&pending), 106_100),
+            reregister("waiting", CONFIRMING),
+            "a quick refusal is asked again: it may be an earlier REGISTER's timeout"
+        );
+        let confirming = stored("waiting", CONFIRMING, 106, Some(106_100));
+        assert_eq!(
+            next_state(&seen("Rejected", true, Some(&refused)), Some(&confirming), 107_000),
+            show("waiting", CONFIRMING),
+            "the refusal before the second ask is no answer to it"
+        );
+        let again = Answer { status: "Rejected".into(), at_ms: 110_000 };
+        assert_eq!(
+            next_state(&seen("Rejected", true, Some(&again)), Some(&confirming), 110_100),
             show("rejected", REJECTED),
-            "a quick refusal is the carrier's answer"
+            "a refusal that repeats is the carrier's answer"
+        );
+        let registered = Answer { status: "Registered".into(), at_ms: 110_000 };
+        assert_eq!(
+            next_state(&seen("Registered", true, Some(&registered)), Some(&confirming), 110_100).state,
+            "registered",
+            "the second ask registered: the first refusal was a stale timeout"
         );
         assert_eq!(
             next_state(&seen("Unregistered", true, None), Some(&pending), 100_000 + PATIENCE_MS),
