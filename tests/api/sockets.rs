@@ -53,7 +53,7 @@ pub(crate) async fn closed_with(ws: &mut Ws, within: Duration) -> Option<(u16, S
 }
 
 /// The next `trunk_status` event within `within`, if any (the socket closing ends the wait).
-async fn trunk_event(ws: &mut Ws, within: Duration) -> Option<serde_json::Value> {
+pub(crate) async fn trunk_event(ws: &mut Ws, within: Duration) -> Option<serde_json::Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
