@@ -109,12 +109,9 @@ impl Throttle {
         };
         let mut r = self.redis.clone();
         let mut script = RESERVE_SCRIPT.key(&login_key);
-        if let Some(k) = &ip_key {
-            script.key(k);
-        }
         script.arg(WINDOW_SECS).arg(MAX_DELAY_SECS).arg(self.account_threshold);
-        if ip_key.is_some() {
-            script.arg(self.ip_threshold);
+        if let Some(k) = &ip_key {
+            script.key(k).arg(self.ip_threshold);
         }
         let wait: i64 = script.invoke_async(&mut r).await?;
         Ok(if wait > 0 { Err(wait) } else { Ok(Reservation { login_key, ip_key }) })

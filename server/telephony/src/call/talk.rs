@@ -37,7 +37,8 @@ impl Call {
         let mut id = call_bridge(&self.id);
         let mut made = self.create_bridge(&id).await;
         if let Err(crate::ari::AriError::Status { status: 409, .. }) = made {
-            let taken = std::mem::replace(&mut id, format!("b-{}-{:08x}", self.id, rand::random::<u32>()));
+            let fresh = format!("{id}-{:08x}", rand::random::<u32>());
+            let taken = std::mem::replace(&mut id, fresh);
             tracing::info!(call.id = %self.id, taken, bridge = %id, "the call's bridge id is still taken: a fresh one");
             made = self.create_bridge(&id).await;
         }
